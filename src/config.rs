@@ -1,0 +1,80 @@
+//! Conversion of a Python config dict into rdkafka's `ClientConfig`.
+//!
+//! Keys are librdkafka property names (what users of every other librdkafka client already write).
+//! Values may be `str`, `int`, `float` or `bool`; librdkafka itself validates names and values when the
+//! client is created, and its complaint becomes a `ConfigError` that names the key.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use rdkafka::ClientConfig;
+
+use crate::errors::{FerroError, FerroResult};
+
+/// A config value as librdkafka wants it: a string. `bool` becomes `"true"`/`"false"`.
+fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
+    // bool before int: in Python, bool is a subclass of int.
+    if let Ok(flag) = value.cast::<PyBool>() {
+        return Ok(if flag.is_true() { "true" } else { "false" }.to_owned());
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        return text
+            .to_str()
+            .map(str::to_owned)
+            .map_err(|_| FerroError::Config(format!("configuration property {key:?}: value is not valid UTF-8")));
+    }
+    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+        return Ok(value.str().map_err(|e| FerroError::Config(format!("{key:?}: {e}")))?.to_string());
+    }
+    let type_name = value
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "?".into());
+    Err(FerroError::Config(format!(
+        "configuration property {key:?}: expected str, int, float or bool, got {type_name}"
+    )))
+}
+
+/// Builds rdkafka's `ClientConfig` from a Python dict. Unknown keys and bad values are reported
+/// by librdkafka when the client is created (see `FerroError::from(KafkaError)`).
+pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
+    let mut client_config = ClientConfig::new();
+    for (key, value) in config.iter() {
+        let key = key
+            .cast::<PyString>()
+            .map_err(|_| FerroError::Config("configuration keys must be str".into()))?
+            .to_str()
+            .map_err(|_| FerroError::Config("configuration key is not valid UTF-8".into()))?
+            .to_owned();
+        let value = property_value(&key, &value)?;
+        client_config.set(key, value);
+    }
+    Ok(client_config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_become_librdkafka_strings() {
+        Python::initialize();
+        Python::attach(|py| {
+            let config = PyDict::new(py);
+            config.set_item("enable.auto.commit", false).unwrap();
+            config.set_item("fetch.max.bytes", 1024).unwrap();
+            config.set_item("client.id", "x").unwrap();
+            config.set_item("statistics.interval.ms", 1.5).unwrap();
+            let built = client_config(&config).unwrap();
+            assert_eq!(built.get("enable.auto.commit"), Some("false"));
+            assert_eq!(built.get("fetch.max.bytes"), Some("1024"));
+            assert_eq!(built.get("client.id"), Some("x"));
+            assert_eq!(built.get("statistics.interval.ms"), Some("1.5"));
+            config.set_item("bad", vec![1]).unwrap();
+            match client_config(&config) {
+                Err(FerroError::Config(msg)) => assert!(msg.contains("\"bad\""), "{msg}"),
+                other => panic!("expected a config error, got {other:?}"),
+            }
+        });
+    }
+}

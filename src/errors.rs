@@ -1,0 +1,310 @@
+//! Every exception ferrokafka raises is defined here once and mapped from one Rust enum, [`Error`].
+//!
+//! Python sees `ferrokafka.Error` as the base of `KafkaError`, `ConfigError`, `MessageInvalidatedError`
+//! and `WrongThreadError`. Rust code returns `Result<T, Error>` (or `PyResult`) and never panics on
+//! anything a caller can do.
+
+use std::ffi::CStr;
+
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeError};
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+
+pyo3::create_exception!(
+    ferrokafka,
+    Error,
+    PyException,
+    "Base class of every exception defined by ferrokafka."
+);
+pyo3::create_exception!(
+    ferrokafka,
+    KafkaError,
+    Error,
+    "An error reported by librdkafka or the broker: .code, .name, .retriable, .fatal, .txn_requires_abort."
+);
+pyo3::create_exception!(
+    ferrokafka,
+    ConfigError,
+    Error,
+    "An invalid or unknown configuration property or value; the message names the key."
+);
+pyo3::create_exception!(
+    ferrokafka,
+    MessageInvalidatedError,
+    Error,
+    "A BorrowedMessage was used after it was released, superseded or its consumer closed (.reason)."
+);
+pyo3::create_exception!(
+    ferrokafka,
+    WrongThreadError,
+    Error,
+    "A BorrowedMessage was used from a thread other than the one that received it."
+);
+
+/// Why a borrowed message stopped being valid. The string forms are part of the public API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidReason {
+    Released,
+    Superseded,
+    ConsumerClosed,
+}
+
+impl InvalidReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Released => "released",
+            InvalidReason::Superseded => "superseded",
+            InvalidReason::ConsumerClosed => "consumer_closed",
+        }
+    }
+}
+
+/// A librdkafka error, reduced to what Python users see on `KafkaError`.
+#[derive(Clone, Debug)]
+pub struct KafkaErrorInfo {
+    pub code: i32,
+    pub message: String,
+    pub fatal: bool,
+    pub retriable: bool,
+    pub txn_requires_abort: bool,
+}
+
+impl KafkaErrorInfo {
+    pub fn from_code(code: RDKafkaErrorCode, context: &str) -> Self {
+        let code_i32 = code as i32;
+        KafkaErrorInfo {
+            code: code_i32,
+            message: format!("{context}: {}", error_description(code_i32)),
+            fatal: code == RDKafkaErrorCode::Fatal,
+            retriable: is_retriable(code),
+            txn_requires_abort: false,
+        }
+    }
+
+    /// From librdkafka's rich error object, which knows fatal/retriable/abort itself.
+    pub fn from_native(err: &RdKafkaNativeError, context: &str) -> Self {
+        let code = err.code();
+        KafkaErrorInfo {
+            code: code as i32,
+            message: format!("{context}: {}", err.string()),
+            fatal: err.is_fatal(),
+            retriable: err.is_retriable() || is_retriable(code),
+            txn_requires_abort: err.txn_requires_abort(),
+        }
+    }
+
+    pub fn from_rdkafka(err: &RdKafkaError) -> Self {
+        match err {
+            RdKafkaError::Transaction(native) => Self::from_native(native, "transaction failed"),
+            RdKafkaError::MessageConsumptionFatal(code) => {
+                let mut info = Self::from_code(*code, "fatal consumer error");
+                info.fatal = true;
+                info
+            }
+            other => {
+                let code = other.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+                let mut info = Self::from_code(code, operation_name(other));
+                if let RdKafkaError::PartitionEOF(partition) = other {
+                    info.message = format!("reached the end of partition {partition}");
+                }
+                info
+            }
+        }
+    }
+
+    /// librdkafka's symbolic name of the code, e.g. `UNKNOWN_TOPIC_OR_PART` or `_MSG_TIMED_OUT`.
+    pub fn name(&self) -> String {
+        error_name(self.code)
+    }
+
+    pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
+        let err = KafkaError::new_err(format!("{} [{}]", self.message, self.name()));
+        let value = err.value(py);
+        // Setting attributes on a fresh exception instance cannot fail short of memory exhaustion, in
+        // which case the exception still carries its message.
+        let _ = value.setattr("code", self.code);
+        let _ = value.setattr("name", self.name());
+        let _ = value.setattr("retriable", self.retriable);
+        let _ = value.setattr("fatal", self.fatal);
+        let _ = value.setattr("txn_requires_abort", self.txn_requires_abort);
+        err
+    }
+}
+
+fn operation_name(err: &RdKafkaError) -> &'static str {
+    match err {
+        RdKafkaError::ConsumerCommit(_) => "commit failed",
+        RdKafkaError::MessageConsumption(_) | RdKafkaError::PartitionEOF(_) => "consume failed",
+        RdKafkaError::MessageProduction(_) => "produce failed",
+        RdKafkaError::MetadataFetch(_) => "metadata request failed",
+        RdKafkaError::OffsetFetch(_) => "offset request failed",
+        RdKafkaError::Subscription(_) => "subscribe failed",
+        RdKafkaError::Flush(_) => "flush failed",
+        RdKafkaError::MockCluster(_) => "mock cluster operation failed",
+        RdKafkaError::StoreOffset(_) => "store offset failed",
+        RdKafkaError::Seek(_) => "seek failed",
+        RdKafkaError::PauseResume(_) => "pause/resume failed",
+        RdKafkaError::Global(_) => "client error",
+        _ => "operation failed",
+    }
+}
+
+/// Codes a caller may retry as they are, following the retriable exceptions of the Java client.
+fn is_retriable(code: RDKafkaErrorCode) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        C::MessageTimedOut
+            | C::QueueFull
+            | C::BrokerTransportFailure
+            | C::AllBrokersDown
+            | C::OperationTimedOut
+            | C::TimedOutQueue
+            | C::UnknownTopicOrPartition
+            | C::LeaderNotAvailable
+            | C::NotLeaderForPartition
+            | C::RequestTimedOut
+            | C::NetworkException
+            | C::CoordinatorLoadInProgress
+            | C::CoordinatorNotAvailable
+            | C::NotCoordinator
+            | C::NotEnoughReplicas
+            | C::NotEnoughReplicasAfterAppend
+            | C::KafkaStorageError
+            | C::FetchSessionIdNotFound
+            | C::InvalidFetchSessionEpoch
+            | C::ListenerNotFound
+            | C::FencedLeaderEpoch
+            | C::UnknownLeaderEpoch
+            | C::OffsetNotAvailable
+            | C::PreferredLeaderNotAvailable
+            | C::ConcurrentTransactions
+    )
+}
+
+fn with_resp_err<T>(code: i32, f: impl FnOnce(RDKafkaRespErr) -> T) -> Option<T> {
+    RDKafkaRespErr::try_from(code).ok().map(f)
+}
+
+/// librdkafka's symbolic name of an error code.
+pub fn error_name(code: i32) -> String {
+    with_resp_err(code, |err| {
+        // SAFETY: rd_kafka_err2name accepts every rd_kafka_resp_err_t value and returns a pointer to
+        // a static, NUL-terminated string (or to "" for unknown codes); it is never freed.
+        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }
+            .to_string_lossy()
+            .into_owned()
+    })
+    .unwrap_or_else(|| format!("ERR_{code}"))
+}
+
+/// librdkafka's human-readable description of an error code.
+pub fn error_description(code: i32) -> String {
+    with_resp_err(code, |err| {
+        // SAFETY: as for rd_kafka_err2name: a static, NUL-terminated string for every code.
+        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }
+            .to_string_lossy()
+            .into_owned()
+    })
+    .unwrap_or_else(|| format!("unknown error code {code}"))
+}
+
+/// The one error type of the Rust core. Every variant becomes exactly one Python exception class.
+#[derive(Debug)]
+pub enum FerroError {
+    Kafka(KafkaErrorInfo),
+    Config(String),
+    Invalidated(InvalidReason),
+    WrongThread,
+    /// The client (consumer, producer, mock cluster) was closed; the string names it.
+    Closed(&'static str),
+    Type(String),
+    Value(String),
+}
+
+pub type FerroResult<T> = Result<T, FerroError>;
+
+impl From<RdKafkaError> for FerroError {
+    fn from(err: RdKafkaError) -> Self {
+        match err {
+            RdKafkaError::ClientConfig(_, desc, key, value) => {
+                FerroError::Config(format!("invalid configuration property {key:?} = {value:?}: {desc}"))
+            }
+            RdKafkaError::ClientCreation(msg) => FerroError::Config(msg),
+            other => FerroError::Kafka(KafkaErrorInfo::from_rdkafka(&other)),
+        }
+    }
+}
+
+impl From<FerroError> for PyErr {
+    fn from(err: FerroError) -> PyErr {
+        match err {
+            FerroError::Kafka(info) => Python::attach(|py| info.into_pyerr(py)),
+            FerroError::Config(msg) => ConfigError::new_err(msg),
+            FerroError::Invalidated(reason) => Python::attach(|py| {
+                let err = MessageInvalidatedError::new_err(format!(
+                    "the borrowed message is no longer valid ({}); call detach() while it is valid \
+                     to keep its data",
+                    reason.as_str()
+                ));
+                let _ = err.value(py).setattr("reason", reason.as_str());
+                err
+            }),
+            FerroError::WrongThread => WrongThreadError::new_err(
+                "a BorrowedMessage can only be used from the thread that received it; \
+                 detach() it to hand it to another thread",
+            ),
+            FerroError::Closed(what) => Error::new_err(format!("the {what} is closed")),
+            FerroError::Type(msg) => PyTypeError::new_err(msg),
+            FerroError::Value(msg) => PyValueError::new_err(msg),
+        }
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("Error", py.get_type::<Error>())?;
+    m.add("KafkaError", py.get_type::<KafkaError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("MessageInvalidatedError", py.get_type::<MessageInvalidatedError>())?;
+    m.add("WrongThreadError", py.get_type::<WrongThreadError>())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_descriptions_come_from_librdkafka() {
+        assert_eq!(error_name(RDKafkaErrorCode::UnknownTopicOrPartition as i32), "UNKNOWN_TOPIC_OR_PART");
+        assert_eq!(error_name(RDKafkaErrorCode::MessageTimedOut as i32), "_MSG_TIMED_OUT");
+        assert_eq!(error_name(123_456), "ERR_123456");
+        assert!(!error_description(RDKafkaErrorCode::QueueFull as i32).is_empty());
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let err = FerroError::from(RdKafkaError::ClientConfig(
+            rdkafka::types::RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN,
+            "No such configuration property".into(),
+            "no.such.key".into(),
+            "1".into(),
+        ));
+        match err {
+            FerroError::Config(msg) => assert!(msg.contains("no.such.key"), "{msg}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retriable_and_fatal_flags() {
+        let info = KafkaErrorInfo::from_code(RDKafkaErrorCode::QueueFull, "produce failed");
+        assert!(info.retriable && !info.fatal);
+        let info = KafkaErrorInfo::from_rdkafka(&RdKafkaError::MessageConsumptionFatal(
+            RDKafkaErrorCode::Fatal,
+        ));
+        assert!(info.fatal);
+    }
+}

@@ -1,0 +1,160 @@
+//! `OwnedMessage`: a message that owns its data (rdkafka's `OwnedMessage`), immutable and thread-safe.
+//!
+//! Made by `BorrowedMessage.detach()` or constructed from Python. Its key and payload are still
+//! memoryviews, over its own memory, so code that reads messages works with both kinds.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
+use rdkafka::message::{Message, OwnedMessage as RdOwnedMessage};
+
+use crate::bytes_like::with_opt_bytes;
+use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
+use crate::topic_partition::OFFSET_INVALID;
+
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct OwnedMessage {
+    inner: Arc<RdOwnedMessage>,
+}
+
+impl From<RdOwnedMessage> for OwnedMessage {
+    fn from(message: RdOwnedMessage) -> Self {
+        OwnedMessage { inner: Arc::new(message) }
+    }
+}
+
+impl OwnedMessage {
+    pub fn message(&self) -> &RdOwnedMessage {
+        &self.inner
+    }
+
+    /// Everything equality looks at, borrowed.
+    #[allow(clippy::type_complexity)]
+    fn identity(&self) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>) {
+        let m = self.message();
+        (m.topic_bytes(), m.partition(), m.offset(), m.key(), m.payload(), m.timestamp(), headers::raw_pairs(m.raw_headers()))
+    }
+}
+
+fn opt_bytes<'py>(py: Python<'py>, data: Option<&[u8]>) -> Option<Bound<'py, PyBytes>> {
+    data.map(|d| PyBytes::new(py, d))
+}
+
+#[pymethods]
+impl OwnedMessage {
+    #[new]
+    #[pyo3(signature = (topic, partition=0, offset=OFFSET_INVALID, payload=None, key=None, timestamp=None, timestamp_type=None, headers=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn py_new(
+        topic: String,
+        partition: i32,
+        offset: i64,
+        payload: Option<&Bound<'_, PyAny>>,
+        key: Option<&Bound<'_, PyAny>>,
+        timestamp: Option<i64>,
+        timestamp_type: Option<TimestampType>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let payload = with_opt_bytes(payload, "payload", |b| b.map(<[u8]>::to_vec))?;
+        let key = with_opt_bytes(key, "key", |b| b.map(<[u8]>::to_vec))?;
+        let headers = match headers {
+            Some(h) if !h.is_none() => Some(headers::from_python(h)?),
+            _ => None,
+        };
+        let timestamp = timestamp_type.unwrap_or(TimestampType::CreateTime).with(timestamp);
+        Ok(RdOwnedMessage::new(payload, key, topic, timestamp, partition, offset, headers).into())
+    }
+
+    #[getter]
+    fn topic<'py>(&self, py: Python<'py>) -> Bound<'py, PyString> {
+        py_topic(py, self.message())
+    }
+
+    #[getter]
+    fn partition(&self) -> i32 {
+        self.message().partition()
+    }
+
+    #[getter]
+    fn offset(&self) -> i64 {
+        self.message().offset()
+    }
+
+    #[getter]
+    fn timestamp(&self) -> Option<i64> {
+        TimestampType::of(self.message().timestamp()).0
+    }
+
+    #[getter]
+    fn timestamp_type(&self) -> TimestampType {
+        TimestampType::of(self.message().timestamp()).1
+    }
+
+    /// A read-only memoryview over this message's own copy of the key, or None.
+    #[getter]
+    fn key<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        memoryview(py, BufferSource::Owned(self.inner.clone()), Part::Key)
+    }
+
+    /// A read-only memoryview over this message's own copy of the payload, or None.
+    #[getter]
+    fn payload<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        memoryview(py, BufferSource::Owned(self.inner.clone()), Part::Payload)
+    }
+
+    #[getter]
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        headers::to_python(py, self.message().raw_headers())
+    }
+
+    /// Always True: an OwnedMessage does not depend on its consumer.
+    #[getter]
+    fn valid(&self) -> bool {
+        true
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<OwnedMessage>().is_ok_and(|other| self.identity() == other.get().identity())
+    }
+
+    fn __hash__(&self) -> u64 {
+        let m = self.message();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (m.topic_bytes(), m.partition(), m.offset(), m.key(), m.payload()).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Pickles as a call to the constructor with plain bytes.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let this = slf.get();
+        let m = this.message();
+        let (timestamp, timestamp_type) = TimestampType::of(m.timestamp());
+        let args = (
+            py_topic(py, m),
+            m.partition(),
+            m.offset(),
+            opt_bytes(py, m.payload()),
+            opt_bytes(py, m.key()),
+            timestamp,
+            timestamp_type,
+            this.headers(py)?,
+        )
+            .into_pyobject(py)?;
+        Ok((slf.get_type().into_any(), args))
+    }
+
+    fn __repr__(&self) -> String {
+        let m = self.message();
+        format!(
+            "OwnedMessage(topic={:?}, partition={}, offset={}, key={}, payload={})",
+            String::from_utf8_lossy(m.topic_bytes()),
+            m.partition(),
+            m.offset(),
+            m.key().map_or("None".into(), |k| format!("<{} bytes>", k.len())),
+            m.payload().map_or("None".into(), |p| format!("<{} bytes>", p.len())),
+        )
+    }
+}

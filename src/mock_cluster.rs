@@ -1,0 +1,192 @@
+//! `MockCluster`: librdkafka's in-process mock Kafka cluster, for tests and demos without a broker.
+//!
+//! Like rdkafka's `mocking::MockCluster`, but keeping the raw handle so that every fault-injection
+//! knob librdkafka has (request errors by API key number, group rebalance delay) is reachable.
+
+use std::ffi::{CStr, CString};
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
+use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer as _};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::ClientConfig;
+
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+
+/// The mock cluster and the client that hosts it; the cluster is destroyed first.
+struct NativeMockCluster {
+    cluster: *mut rdsys::rd_kafka_mock_cluster_t,
+    _host: BaseProducer<DefaultProducerContext>,
+}
+
+// SAFETY: librdkafka's mock cluster API is thread-safe: every rd_kafka_mock_* call enqueues an
+// operation to the cluster's own thread and waits for it. The pointer is owned by this struct alone.
+unsafe impl Send for NativeMockCluster {}
+// SAFETY: see Send; no method mutates Rust-side state.
+unsafe impl Sync for NativeMockCluster {}
+
+impl NativeMockCluster {
+    fn new(num_brokers: i32) -> FerroResult<Self> {
+        let host: BaseProducer<DefaultProducerContext> = ClientConfig::new().create()?;
+        // SAFETY: the host handle is live; librdkafka returns a new cluster or null.
+        let cluster = unsafe { rdsys::rd_kafka_mock_cluster_new(host.client().native_ptr(), num_brokers) };
+        if cluster.is_null() {
+            return Err(FerroError::Value(format!("could not create a mock cluster with {num_brokers} brokers")));
+        }
+        Ok(NativeMockCluster { cluster, _host: host })
+    }
+
+    fn check(err: RDKafkaRespErr, what: &str) -> FerroResult<()> {
+        if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
+            Ok(())
+        } else {
+            Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), what)))
+        }
+    }
+}
+
+impl Drop for NativeMockCluster {
+    fn drop(&mut self) {
+        // SAFETY: the cluster pointer is valid and destroyed exactly once, before its host client.
+        unsafe { rdsys::rd_kafka_mock_cluster_destroy(self.cluster) }
+    }
+}
+
+fn resp_err(code: i32) -> FerroResult<RDKafkaRespErr> {
+    RDKafkaRespErr::try_from(code).map_err(|_| FerroError::Value(format!("unknown Kafka error code {code}")))
+}
+
+/// librdkafka's mock Kafka cluster, running in this process.
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct MockCluster {
+    native: Mutex<Option<std::sync::Arc<NativeMockCluster>>>,
+    #[pyo3(get)]
+    num_brokers: i32,
+}
+
+impl MockCluster {
+    fn native(&self) -> FerroResult<std::sync::Arc<NativeMockCluster>> {
+        self.native.lock().clone().ok_or(FerroError::Closed("mock cluster"))
+    }
+
+    fn broker(&self, broker_id: i32) -> FerroResult<std::sync::Arc<NativeMockCluster>> {
+        if broker_id < 1 || broker_id > self.num_brokers {
+            return Err(FerroError::Value(format!("broker ids are 1..={}, not {broker_id}", self.num_brokers)));
+        }
+        self.native()
+    }
+}
+
+#[pymethods]
+impl MockCluster {
+    /// Starts `num_brokers` mock brokers on 127.0.0.1. `group_rebalance_delay_ms` is the consumer
+    /// group's initial rebalance delay (librdkafka's default is 3000 ms; 0 keeps tests fast).
+    #[new]
+    #[pyo3(signature = (num_brokers=1, *, group_rebalance_delay_ms=0))]
+    fn py_new(py: Python<'_>, num_brokers: i32, group_rebalance_delay_ms: i32) -> PyResult<Self> {
+        if num_brokers < 1 {
+            return Err(FerroError::Value("num_brokers must be at least 1".into()).into());
+        }
+        let native = py.detach(|| NativeMockCluster::new(num_brokers))?;
+        // SAFETY: the cluster is live (owned by `native`).
+        unsafe { rdsys::rd_kafka_mock_group_initial_rebalance_delay_ms(native.cluster, group_rebalance_delay_ms) };
+        Ok(MockCluster { native: Mutex::new(Some(std::sync::Arc::new(native))), num_brokers })
+    }
+
+    /// The `bootstrap.servers` value for clients of this cluster.
+    #[getter]
+    fn bootstrap_servers(&self) -> PyResult<String> {
+        let native = self.native()?;
+        // SAFETY: the cluster is live while `native` is held; the string belongs to the cluster and is
+        // copied before `native` is released.
+        let servers = unsafe { CStr::from_ptr(rdsys::rd_kafka_mock_cluster_bootstraps(native.cluster)) };
+        Ok(servers.to_string_lossy().into_owned())
+    }
+
+    #[pyo3(signature = (name, partitions=1, replication_factor=1))]
+    fn create_topic(&self, py: Python<'_>, name: &str, partitions: i32, replication_factor: i32) -> PyResult<()> {
+        let native = self.native()?;
+        let name = CString::new(name).map_err(|_| FerroError::Value("topic names cannot contain NUL".into()))?;
+        // SAFETY: the cluster is live while `native` is held; librdkafka copies the name.
+        let err = py.detach(|| unsafe {
+            rdsys::rd_kafka_mock_topic_create(native.cluster, name.as_ptr(), partitions, replication_factor)
+        });
+        Ok(NativeMockCluster::check(err, "create_topic failed")?)
+    }
+
+    /// Takes a broker down: its connections are closed and new ones refused.
+    fn broker_down(&self, py: Python<'_>, broker_id: i32) -> PyResult<()> {
+        let native = self.broker(broker_id)?;
+        // SAFETY: the cluster is live while `native` is held; the broker id was range-checked.
+        let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_down(native.cluster, broker_id) });
+        Ok(NativeMockCluster::check(err, "broker_down failed")?)
+    }
+
+    fn broker_up(&self, py: Python<'_>, broker_id: i32) -> PyResult<()> {
+        let native = self.broker(broker_id)?;
+        // SAFETY: as in broker_down.
+        let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_up(native.cluster, broker_id) });
+        Ok(NativeMockCluster::check(err, "broker_up failed")?)
+    }
+
+    /// Makes the next requests with Kafka API key `api_key` (e.g. 0 = Produce, 1 = Fetch) fail, one
+    /// per entry of `errors` (Kafka error codes, e.g. `KafkaError.NOT_LEADER_FOR_PARTITION`).
+    fn inject_request_errors(&self, py: Python<'_>, api_key: i16, errors: Vec<i32>) -> PyResult<()> {
+        let native = self.native()?;
+        let errors = errors.into_iter().map(resp_err).collect::<FerroResult<Vec<_>>>()?;
+        // SAFETY: the cluster is live while `native` is held; librdkafka copies `errors`.
+        py.detach(|| unsafe {
+            rdsys::rd_kafka_mock_push_request_errors_array(native.cluster, api_key, errors.len(), errors.as_ptr())
+        });
+        Ok(())
+    }
+
+    /// Forgets errors injected for `api_key` that have not fired yet.
+    fn clear_request_errors(&self, py: Python<'_>, api_key: i16) -> PyResult<()> {
+        let native = self.native()?;
+        // SAFETY: the cluster is live while `native` is held.
+        py.detach(|| unsafe { rdsys::rd_kafka_mock_clear_request_errors(native.cluster, api_key) });
+        Ok(())
+    }
+
+    /// Stops the brokers. Idempotent; clients still connected see their connections refused.
+    fn close(&self, py: Python<'_>) {
+        let native = self.native.lock().take();
+        py.detach(|| drop(native));
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> bool {
+        self.close(py);
+        false
+    }
+
+    fn __repr__(&self) -> String {
+        match self.native() {
+            Ok(_) => format!("<MockCluster {} brokers>", self.num_brokers),
+            Err(_) => "<MockCluster closed>".to_owned(),
+        }
+    }
+}
+
+impl Drop for MockCluster {
+    fn drop(&mut self) {
+        if let Some(native) = self.native.get_mut().take() {
+            crate::blocking::drop_in_background(native, "mock-cluster");
+        }
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<MockCluster>()
+}

@@ -1,0 +1,434 @@
+//! `Producer`: librdkafka's producer with a `concurrent.futures.Future` per message.
+//!
+//! Delivery reports need no polling by the user: a *poller* thread serves librdkafka's event queue
+//! without the GIL and queues the reports; a *resolver* thread takes the GIL once per batch of
+//! reports and resolves their futures. `flush()` waits (GIL released, Ctrl-C honoured) until every
+//! produced message has a resolved future, so "flushed" means "delivered or reported".
+
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use pyo3::exceptions::PyResourceWarning;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyString, PyType};
+use rdkafka::bindings as rdsys;
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientContext;
+
+use crate::blocking::{deadline, drop_in_background, wait_detached, SLICE};
+use crate::bytes_like::with_opt_bytes;
+use crate::config::client_config;
+use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::message::{headers, TimestampType};
+
+/// Where a delivered message landed. The result of a `produce()` future.
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct DeliveryReport {
+    #[pyo3(get)]
+    topic: Py<PyString>,
+    #[pyo3(get)]
+    partition: i32,
+    #[pyo3(get)]
+    offset: i64,
+    /// Milliseconds since the epoch, or None.
+    #[pyo3(get)]
+    timestamp: Option<i64>,
+}
+
+#[pymethods]
+impl DeliveryReport {
+    fn __eq__(&self, other: PyRef<'_, DeliveryReport>) -> PyResult<bool> {
+        let py = other.py();
+        Ok((self.partition, self.offset, self.timestamp) == (other.partition, other.offset, other.timestamp)
+            && self.topic.bind(py).as_any().eq(other.topic.bind(py))?)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "DeliveryReport(topic={:?}, partition={}, offset={}, timestamp={:?})",
+            self.topic.bind(py).to_string(),
+            self.partition,
+            self.offset,
+            self.timestamp
+        )
+    }
+}
+
+/// What travels with a message through librdkafka: its future and topic name.
+pub struct Pending {
+    future: Py<PyAny>,
+    topic: Py<PyString>,
+}
+
+struct Completion {
+    pending: Box<Pending>,
+    outcome: Result<(i32, i64, Option<i64>), KafkaErrorInfo>,
+}
+
+/// The rdkafka context: turns delivery reports into queued completions (no GIL needed).
+#[derive(Default)]
+pub struct DeliveryContext {
+    completions: Mutex<Vec<Completion>>,
+    completions_ready: Condvar,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = Box<Pending>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, pending: Box<Pending>) {
+        let outcome = match result {
+            Ok(msg) => Ok((msg.partition(), msg.offset(), TimestampType::of(msg.timestamp()).0)),
+            Err((err, _)) => Err(KafkaErrorInfo::from_rdkafka(err)),
+        };
+        self.completions.lock().push(Completion { pending, outcome });
+        self.completions_ready.notify_one();
+    }
+}
+
+const OPEN: u8 = 0;
+/// close() started or the Python object died: no more produce; threads stop once all is resolved.
+const CLOSING: u8 = 1;
+
+struct ProducerCore {
+    /// Destroyed in `Drop`, on a background thread.
+    producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
+    state: AtomicU8,
+    /// Messages accepted by produce() whose futures are not resolved yet.
+    unresolved: AtomicUsize,
+    idle_lock: Mutex<()>,
+    idle: Condvar,
+}
+
+impl ProducerCore {
+    fn context(&self) -> &DeliveryContext {
+        self.producer.context()
+    }
+
+    fn is_open(&self) -> bool {
+        self.state.load(Ordering::Acquire) == OPEN
+    }
+
+    fn finished(&self) -> bool {
+        !self.is_open() && self.unresolved.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes the queued completions, waiting up to `timeout` for the first.
+    fn take_completions(&self, timeout: Duration) -> Vec<Completion> {
+        let context = self.context();
+        let mut queued = context.completions.lock();
+        if queued.is_empty() && !timeout.is_zero() {
+            context.completions_ready.wait_for(&mut queued, timeout);
+        }
+        std::mem::take(&mut *queued)
+    }
+
+    /// Resolves futures; with the GIL. Returns how many.
+    fn resolve(&self, py: Python<'_>, completions: Vec<Completion>) -> usize {
+        let count = completions.len();
+        for Completion { pending, outcome } in completions {
+            let future = pending.future.bind(py);
+            let result = match outcome {
+                Ok((partition, offset, timestamp)) => {
+                    let report = DeliveryReport { topic: pending.topic, partition, offset, timestamp };
+                    future.call_method1("set_result", (report,))
+                }
+                Err(info) => future.call_method1("set_exception", (info.into_pyerr(py).into_value(py),)),
+            };
+            if let Err(err) = result {
+                // Only a future someone else resolved could refuse; report it, do not lose the rest.
+                err.write_unraisable(py, Some(future));
+            }
+        }
+        self.settle(count);
+        count
+    }
+
+    /// Counts `count` futures as resolved (or abandoned) and wakes flushers when none are left.
+    fn settle(&self, count: usize) {
+        if count > 0 && self.unresolved.fetch_sub(count, Ordering::AcqRel) == count {
+            let _guard = self.idle_lock.lock();
+            self.idle.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for every future to be resolved. Without the GIL.
+    fn wait_idle(&self, timeout: Duration) -> bool {
+        let mut guard = self.idle_lock.lock();
+        if self.unresolved.load(Ordering::Acquire) > 0 {
+            self.idle.wait_for(&mut guard, timeout);
+        }
+        self.unresolved.load(Ordering::Acquire) == 0
+    }
+
+    /// Fails every message still queued or in flight; their futures get `_PURGE_*` errors.
+    fn purge(&self) {
+        // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
+        // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
+        unsafe {
+            rdsys::rd_kafka_purge(
+                self.producer.client().native_ptr(),
+                (rdsys::RD_KAFKA_PURGE_F_QUEUE | rdsys::RD_KAFKA_PURGE_F_INFLIGHT) as i32,
+            );
+        }
+    }
+}
+
+impl Drop for ProducerCore {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
+        let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
+        drop_in_background(producer, "producer");
+    }
+}
+
+/// Serves librdkafka's queue until the producer is finished.
+fn run_poller(core: Arc<ProducerCore>) {
+    while !core.finished() {
+        core.producer.poll(SLICE);
+    }
+}
+
+/// Resolves futures as delivery reports arrive until the producer is finished.
+fn run_resolver(core: Arc<ProducerCore>) {
+    while !core.finished() {
+        let batch = core.take_completions(SLICE);
+        if batch.is_empty() {
+            continue;
+        }
+        let count = batch.len();
+        // During interpreter shutdown nobody can wait for these futures any more: drop them.
+        if Python::try_attach(|py| core.resolve(py, batch)).is_none() {
+            core.settle(count);
+        }
+    }
+}
+
+fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    FUTURE.import(py, "concurrent.futures", "Future")
+}
+
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct Producer {
+    core: Arc<ProducerCore>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Producer {
+    fn open_core(&self) -> PyResult<&ProducerCore> {
+        if self.core.is_open() {
+            Ok(&self.core)
+        } else {
+            Err(FerroError::Closed("producer").into())
+        }
+    }
+
+    /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
+    fn wait_resolved(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<usize> {
+        let core = &self.core;
+        wait_detached(py, deadline, |slice| {
+            // rd_kafka_flush makes librdkafka send now, ignoring linger.ms.
+            let _ = core.producer.flush(Duration::ZERO);
+            core.wait_idle(slice).then_some(())
+        })?;
+        Ok(self.core.unresolved.load(Ordering::Acquire))
+    }
+}
+
+#[pymethods]
+impl Producer {
+    #[new]
+    fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let config = client_config(config)?;
+        let producer: BaseProducer<DeliveryContext> =
+            config.create_with_context(DeliveryContext::default()).map_err(FerroError::from)?;
+        let core = Arc::new(ProducerCore {
+            producer: std::mem::ManuallyDrop::new(producer),
+            state: AtomicU8::new(OPEN),
+            unresolved: AtomicUsize::new(0),
+            idle_lock: Mutex::new(()),
+            idle: Condvar::new(),
+        });
+        let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
+            let core = core.clone();
+            std::thread::Builder::new().name(name.to_owned()).spawn(move || run(core))
+        };
+        let threads = vec![spawn("ferrokafka-poller", run_poller)?, spawn("ferrokafka-resolver", run_resolver)?];
+        Ok(Producer { core, threads: Mutex::new(threads) })
+    }
+
+    /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
+    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. Raises KafkaError
+    /// `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Bound<'py, PyString>,
+        value: Option<&Bound<'py, PyAny>>,
+        key: Option<&Bound<'py, PyAny>>,
+        partition: Option<i32>,
+        timestamp: Option<i64>,
+        headers: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let core = self.open_core()?;
+        let headers = match headers {
+            Some(h) if !h.is_none() => Some(headers::from_python(h)?),
+            _ => None,
+        };
+        let future = future_type(py)?.call0()?;
+        // A produced message cannot be taken back: its future is running and cannot be cancelled.
+        future.call_method0("set_running_or_notify_cancel")?;
+        let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind() });
+        let topic_name = topic.to_str()?;
+
+        core.unresolved.fetch_add(1, Ordering::AcqRel);
+        let sent = with_opt_bytes(value, "value", |value| {
+            with_opt_bytes(key, "key", |key| {
+                let mut record: BaseRecord<'_, [u8], [u8], Box<Pending>> = BaseRecord::with_opaque_to(topic_name, pending);
+                if let Some(value) = value {
+                    record = record.payload(value);
+                }
+                if let Some(key) = key {
+                    record = record.key(key);
+                }
+                if let Some(partition) = partition {
+                    record = record.partition(partition);
+                }
+                if let Some(timestamp) = timestamp {
+                    record = record.timestamp(timestamp);
+                }
+                if let Some(headers) = headers {
+                    record = record.headers(headers);
+                }
+                core.producer.send(record).map_err(|(err, _record)| err)
+            })
+        });
+        let refused = match sent {
+            Ok(Ok(Ok(()))) => return Ok(future),
+            Ok(Ok(Err(refused))) => refused,
+            Err(err) | Ok(Err(err)) => {
+                core.settle(1);
+                return Err(err);
+            }
+        };
+        core.settle(1);
+        match refused {
+            // The queue frees up as deliveries complete: the caller should retry (or flush).
+            RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => Err(FerroError::from(refused).into()),
+            // Per-message errors (too large, unknown partition, ...) fail this message's future.
+            refused => {
+                let error = KafkaErrorInfo::from_rdkafka(&refused).into_pyerr(py).into_value(py);
+                future.call_method1("set_exception", (error,))?;
+                Ok(future)
+            }
+        }
+    }
+
+    /// Resolves futures of messages delivered so far, waiting up to `timeout` seconds for the first.
+    /// Returns how many were resolved. Futures resolve on their own too; this is for callers who
+    /// want the work done on their thread.
+    #[pyo3(signature = (timeout=0.0))]
+    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        let core = &self.core;
+        let batch = wait_detached(py, deadline(timeout)?, |slice| {
+            let batch = core.take_completions(slice);
+            (!batch.is_empty()).then_some(batch)
+        })?;
+        Ok(batch.map_or(0, |batch| self.core.resolve(py, batch)))
+    }
+
+    /// Waits until every produced message is delivered or failed and its future resolved, or
+    /// `timeout` seconds pass. Returns the number still unresolved (0 = all done).
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        self.wait_resolved(py, deadline(timeout)?)
+    }
+
+    /// Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
+    /// is left with a purge error, and stops the producer. Every future is resolved when it returns.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+        if threads.is_empty() {
+            return Ok(()); // already closed
+        }
+        let remaining = self.wait_resolved(py, deadline(timeout)?);
+        self.core.state.store(CLOSING, Ordering::Release);
+        if !matches!(remaining, Ok(0)) {
+            self.core.purge();
+            // Purged messages are reported promptly; give their reports a bounded time.
+            let _ = self.wait_resolved(py, Some(Instant::now() + Duration::from_secs(5)));
+        }
+        // The threads end once everything is resolved; the resolver may need the GIL to get there.
+        py.detach(|| {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        });
+        remaining.map(|_| ())
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        !self.core.is_open()
+    }
+
+    /// Messages produced whose futures are not resolved yet.
+    fn __len__(&self) -> usize {
+        self.core.unresolved.load(Ordering::Acquire)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py, None)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Producer {}, {} unresolved>", if self.closed() { "closed" } else { "open" }, self.__len__())
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if !self.core.is_open() {
+            return;
+        }
+        Python::try_attach(|py| {
+            let category = py.get_type::<PyResourceWarning>();
+            if let Err(err) = PyErr::warn(py, &category, c"ferrokafka.Producer was not closed; call close() or use `with`", 1) {
+                err.write_unraisable(py, None);
+            }
+        });
+        // The threads go on delivering in the background and end when every future is resolved;
+        // the last of them drops the core. Nothing here blocks.
+        self.core.state.store(CLOSING, Ordering::Release);
+        self.threads.lock().clear();
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Producer>()?;
+    m.add_class::<DeliveryReport>()?;
+    Ok(())
+}
