@@ -29,7 +29,7 @@ use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::{headers, TimestampType};
 
 /// Where a delivered message landed. The result of a `produce()` future.
-#[pyclass(frozen, module = "ferrokafka")]
+#[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct DeliveryReport {
     #[pyo3(get)]
     topic: Py<PyString>,
@@ -52,11 +52,11 @@ impl DeliveryReport {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         format!(
-            "DeliveryReport(topic={:?}, partition={}, offset={}, timestamp={:?})",
+            "DeliveryReport(topic={:?}, partition={}, offset={}, timestamp={})",
             self.topic.bind(py).to_string(),
             self.partition,
             self.offset,
-            self.timestamp
+            self.timestamp.map_or("None".to_owned(), |t| t.to_string())
         )
     }
 }
@@ -217,7 +217,7 @@ fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     FUTURE.import(py, "concurrent.futures", "Future")
 }
 
-#[pyclass(frozen, module = "ferrokafka")]
+#[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct Producer {
     core: Arc<ProducerCore>,
     threads: Mutex<Vec<JoinHandle<()>>>,

@@ -15,7 +15,7 @@ use rdkafka::TopicPartitionList;
 
 use crate::blocking::{deadline, wait_detached};
 use crate::config::client_config;
-use crate::errors::{FerroError, InvalidReason};
+use crate::errors::{FerroError, InvalidReason, KafkaErrorInfo};
 use crate::message::borrowed::{BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
@@ -31,7 +31,7 @@ enum Received {
     TimedOut,
 }
 
-#[pyclass(frozen, module = "ferrokafka")]
+#[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct Consumer {
     core: Arc<ConsumerCore>,
     /// The message the lending iterator handed out last; superseded by the next one.
@@ -40,27 +40,38 @@ pub struct Consumer {
 
 impl Consumer {
     /// Waits for one message until `deadline`, with the GIL released and Ctrl-C honoured.
+    /// Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a broker
+    /// transport error) do not interrupt consumption and are logged to the `ferrokafka` logger.
     fn receive(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<Received> {
         self.core.open()?;
         let core = &self.core;
-        let outcome = wait_detached(py, deadline, |slice| {
-            if core.registry.is_closed() {
-                return Some(Err(None));
-            }
-            match core.poll_native(slice) {
-                Polled::Message(native) => Some(core.registry.admit(native).ok_or(None)),
-                Polled::Error(err) => Some(Err(Some(err))),
-                Polled::Nothing => None,
-            }
-        })?;
-        match outcome {
-            None => Ok(Received::TimedOut),
-            Some(Err(None)) => Ok(Received::Closed),
-            Some(Err(Some(err))) => Err(FerroError::from(err).into()),
-            Some(Ok((key, slot))) => {
-                let message = BorrowedMessage::new(self.core.registry.clone(), key, slot);
-                Ok(Received::Message(Py::new(py, message)?))
-            }
+        loop {
+            let outcome = wait_detached(py, deadline, |slice| {
+                if core.registry.is_closed() {
+                    return Some(Err(None));
+                }
+                match core.poll_native(slice) {
+                    Polled::Message(native) => Some(core.registry.admit(native).ok_or(None)),
+                    Polled::Error(err) => Some(Err(Some(err))),
+                    Polled::Nothing => None,
+                }
+            })?;
+            return match outcome {
+                None => Ok(Received::TimedOut),
+                Some(Err(None)) => Ok(Received::Closed),
+                Some(Err(Some(err))) => {
+                    let info = KafkaErrorInfo::from_rdkafka(&err);
+                    if info.fatal {
+                        return Err(info.into_pyerr(py));
+                    }
+                    log_warning(py, &format!("consumer error: {} [{}]", info.message, info.name()));
+                    continue;
+                }
+                Some(Ok((key, slot))) => {
+                    let message = BorrowedMessage::new(self.core.registry.clone(), key, slot);
+                    Ok(Received::Message(Py::new(py, message)?))
+                }
+            };
         }
     }
 
@@ -69,6 +80,17 @@ impl Consumer {
         let consumer = self.core.open()?;
         let mode = if asynchronous { CommitMode::Async } else { CommitMode::Sync };
         py.detach(|| consumer.commit(offsets, mode)).map_err(|e| FerroError::from(e).into())
+    }
+}
+
+/// Logs to Python's `logging.getLogger("ferrokafka")`; a failure to log is not worth an exception.
+fn log_warning(py: Python<'_>, message: &str) {
+    let logged = py
+        .import("logging")
+        .and_then(|logging| logging.call_method1("getLogger", ("ferrokafka",)))
+        .and_then(|logger| logger.call_method1("warning", (message,)));
+    if let Err(err) = logged {
+        err.write_unraisable(py, None);
     }
 }
 

@@ -116,7 +116,7 @@ pub fn current_thread_tag() -> u64 {
 
 /// A message lent by the consumer: zero-copy, valid until released, superseded or its consumer
 /// closes, usable only from the thread that received it. `detach()` makes an `OwnedMessage`.
-#[pyclass(frozen, module = "ferrokafka")]
+#[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct BorrowedMessage {
     slot: Arc<MessageSlot>,
     thread: u64,

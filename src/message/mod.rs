@@ -34,6 +34,23 @@ pub enum TimestampType {
     LogAppendTime = 2,
 }
 
+#[pymethods]
+impl TimestampType {
+    #[new]
+    fn py_new(value: i32) -> PyResult<Self> {
+        match value {
+            0 => Ok(TimestampType::NotAvailable),
+            1 => Ok(TimestampType::CreateTime),
+            2 => Ok(TimestampType::LogAppendTime),
+            _ => Err(pyo3::exceptions::PyValueError::new_err(format!("{value} is not a valid TimestampType"))),
+        }
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, pyo3::types::PyType>, (i32,)) {
+        (slf.as_any().get_type(), (*slf.get() as i32,))
+    }
+}
+
 impl TimestampType {
     pub fn of(timestamp: Timestamp) -> (Option<i64>, TimestampType) {
         match timestamp {

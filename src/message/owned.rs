@@ -14,7 +14,7 @@ use crate::bytes_like::with_opt_bytes;
 use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
 use crate::topic_partition::OFFSET_INVALID;
 
-#[pyclass(frozen, module = "ferrokafka")]
+#[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct OwnedMessage {
     inner: Arc<RdOwnedMessage>,
 }

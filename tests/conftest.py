@@ -1,0 +1,94 @@
+"""Shared fixtures: an embedded mock cluster per test module, unique topic and group names."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+import ferrokafka as fk
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def mock_cluster() -> Iterator[fk.MockCluster]:
+    with fk.MockCluster(num_brokers=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def topic_name() -> str:
+    return f"t{next(_counter)}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def group_id() -> str:
+    return f"g-{uuid.uuid4().hex[:12]}"
+
+
+def consumer_config(bootstrap: str, group_id: str, **extra: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "bootstrap.servers": bootstrap,
+        "group.id": group_id,
+        "auto.offset.reset": "earliest",
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 500,
+    }
+    config.update(extra)
+    return config
+
+
+def produce_n(bootstrap: str, topic: str, n: int, *, size: int | None = None, **kwargs: object) -> None:
+    """Produces n messages value=b"v<i>" (or `size` bytes) key=b"k<i>" and waits for all of them."""
+    with fk.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5}) as producer:
+        futures = []
+        for i in range(n):
+            value = (b"v%d" % i) if size is None else os.urandom(size)
+            futures.append(producer.produce(topic, value, key=b"k%d" % i, **kwargs))  # type: ignore[arg-type]
+        assert producer.flush(30) == 0
+        for future in futures:
+            future.result(0)
+
+
+# --- the real Apache Kafka broker --------------------------------------------------------------
+
+def _broker_unavailable(reason: str) -> None:
+    """Tests that need the broker fail in CI and skip (loudly) on a developer machine without Java."""
+    if os.environ.get("CI"):
+        pytest.fail(f"real Kafka broker unavailable in CI: {reason}", pytrace=False)
+    pytest.skip(f"real Kafka broker unavailable: {reason}")
+
+
+_broker_notes: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    for note in _broker_notes:
+        terminalreporter.write_line(note)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """bootstrap.servers of a real Kafka 4.x broker: $KAFKA_BOOTSTRAP_SERVERS, or one started here."""
+    existing = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if existing:
+        yield existing
+        return
+    from realkafka.harness import BrokerUnavailable, KafkaBroker
+
+    broker = KafkaBroker()
+    try:
+        broker.start()
+    except BrokerUnavailable as err:
+        _broker_unavailable(str(err).splitlines()[0])
+    _broker_notes.append(
+        f"real Kafka broker at {broker.bootstrap_servers}: started in {broker.startup_seconds:.1f} s"
+    )
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()

@@ -1,0 +1,741 @@
+"""Start a real Apache Kafka broker (KRaft, single combined broker+controller) for tests.
+
+Stdlib only.  No Docker: the broker's jars come from Maven Central through ``mvn``
+(see ``pom.xml`` beside this file) and are cached under
+``$XDG_CACHE_HOME/ferrokafka/kafka-<version>/libs`` (default ``~/.cache/...``);
+``~/.m2`` is the second-level cache.
+
+Usage::
+
+    from realkafka.harness import KafkaBroker, BrokerUnavailable
+
+    with KafkaBroker() as broker:
+        print(broker.bootstrap_servers)      # "127.0.0.1:<port>"
+
+Command line::
+
+    python tests/realkafka/harness.py            # run until Ctrl-C
+    python tests/realkafka/harness.py --check    # start, report timing, stop
+
+Readiness is judged by a successful Kafka Metadata request (a tiny protocol client
+below: ApiVersions v0, then Metadata v4..v8 without flexible encoding) that lists
+broker node 1, not by an open port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import deque
+from pathlib import Path
+from typing import IO, Any, Callable
+
+__all__ = [
+    "KAFKA_VERSION",
+    "BrokerUnavailable",
+    "KafkaBroker",
+    "cache_root",
+    "ensure_jars",
+    "probe_metadata",
+]
+
+KAFKA_VERSION = "4.4.0"
+NODE_ID = 1
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+
+# Jars that must be present for kafka.Kafka / kafka.tools.StorageTool to run with logging.
+_REQUIRED_JAR_PREFIXES = (
+    f"kafka_2.13-{KAFKA_VERSION}",
+    f"kafka-clients-{KAFKA_VERSION}",
+    f"kafka-server-{KAFKA_VERSION}",
+    f"kafka-storage-{KAFKA_VERSION}",
+    f"kafka-raft-{KAFKA_VERSION}",
+    f"kafka-metadata-{KAFKA_VERSION}",
+    "scala-library-",
+    "log4j-core-",
+    "log4j-slf4j-impl-",
+    "slf4j-api-",
+)
+_MARKER = ".complete"
+
+# 12 MiB: lets tests send 5-10 MB records (the record batch overhead fits too).
+BIG_MESSAGE_BYTES = 12 * 1024 * 1024
+
+
+class BrokerUnavailable(Exception):
+    """The real broker cannot be provided (no java/mvn, resolution failed, startup failed)."""
+
+
+# --------------------------------------------------------------------------- jars
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ferrokafka" / f"kafka-{KAFKA_VERSION}"
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        cand = Path(java_home) / "bin" / "java"
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+    java = shutil.which("java")
+    if not java:
+        raise BrokerUnavailable("`java` not found on PATH (Kafka 4.x needs Java 17+)")
+    return java
+
+
+def _pom_digest() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
+def _libs_complete(libs: Path) -> bool:
+    marker = libs / _MARKER
+    try:
+        if marker.read_text().strip() != _pom_digest():
+            return False
+        names = [p.name for p in libs.glob("*.jar")]
+    except OSError:
+        return False
+    return all(any(n.startswith(pref) for n in names) for pref in _REQUIRED_JAR_PREFIXES)
+
+
+def ensure_jars() -> Path:
+    """Return a directory holding the complete runtime classpath of the broker.
+
+    Downloads through ``mvn dependency:copy-dependencies`` on first use (or when
+    pom.xml changed), into a temp dir that is then renamed into place.  Safe
+    against concurrent callers (file lock).
+    """
+    libs = cache_root() / "libs"
+    if _libs_complete(libs):
+        return libs
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise BrokerUnavailable("`mvn` not found on PATH (needed once to fetch the Kafka jars)")
+    _java()  # fail early and clearly if java is missing too
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        if _libs_complete(libs):  # somebody else did it while we waited
+            return libs
+        tmp = Path(tempfile.mkdtemp(prefix="libs.tmp.", dir=root))
+        try:
+            cmd = [
+                mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp}",
+                "-DincludeScope=runtime",
+            ]
+            try:
+                proc = subprocess.run(
+                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    text=True, timeout=900, cwd=str(HERE),
+                )
+            except subprocess.TimeoutExpired:
+                raise BrokerUnavailable("mvn dependency:copy-dependencies timed out after 900 s") from None
+            if proc.returncode != 0:
+                out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+                lines = [ln for ln in out.splitlines() if ln.strip()]
+                err = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
+                raise BrokerUnavailable(
+                    f"mvn could not resolve Kafka {KAFKA_VERSION} jars (exit {proc.returncode}; is Maven Central reachable?): {err.strip()}"
+                )
+            (tmp / _MARKER).write_text(_pom_digest() + "\n")
+            if not _libs_complete(tmp):
+                raise BrokerUnavailable(f"mvn produced an incomplete classpath in {tmp}")
+            old = None
+            if libs.exists():
+                old = root / f"libs.old.{os.getpid()}"
+                os.rename(libs, old)
+            os.rename(tmp, libs)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+    return libs
+
+
+# --------------------------------------------------------------------------- protocol
+
+_API_METADATA = 3
+_API_API_VERSIONS = 18
+# Kafka 4.4 still accepts Metadata v0..v13 and ApiVersions v0..v5 (KIP-896 removed
+# other old versions, e.g. Fetch < v4, and Produce < v3 although v0 is still advertised).
+_METADATA_MIN_OURS = 4  # we encode the v4+ request (allow_auto_topic_creation)
+_METADATA_MAX_OURS = 8  # v9+ uses the flexible (tagged-field) encoding
+
+
+class _Reader:
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def _take(self, fmt: str) -> int:
+        (v,) = struct.unpack_from(fmt, self.buf, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return int(v)
+
+    def i8(self) -> int:
+        return self._take(">b")
+
+    def i16(self) -> int:
+        return self._take(">h")
+
+    def i32(self) -> int:
+        return self._take(">i")
+
+    def string(self) -> str | None:
+        n = self.i16()
+        if n < 0:
+            return None
+        s = self.buf[self.pos:self.pos + n].decode("utf-8")
+        self.pos += n
+        return s
+
+    def i32_array(self) -> list[int]:
+        n = self.i32()
+        return [self.i32() for _ in range(max(n, 0))]
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(n)
+        if not chunk:
+            raise ConnectionError("broker closed the connection")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _request(sock: socket.socket, api_key: int, version: int, corr: int, body: bytes) -> _Reader:
+    client_id = b"ferrokafka-harness"
+    header = struct.pack(">hhih", api_key, version, corr, len(client_id)) + client_id
+    payload = header + body
+    sock.sendall(struct.pack(">i", len(payload)) + payload)
+    (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+    r = _Reader(_recv_exact(sock, size))
+    got = r.i32()  # response header v0: correlation id
+    if got != corr:
+        raise ConnectionError(f"correlation id mismatch: sent {corr}, got {got}")
+    return r
+
+
+def probe_metadata(host: str, port: int, timeout: float = 3.0) -> dict[str, Any]:
+    """ApiVersions v0 + Metadata (v4..v8, no topics) against host:port.
+
+    Returns {"metadata_version", "api_versions", "brokers": {id: (host, port)},
+    "cluster_id", "controller_id"}; raises OSError/ConnectionError/ValueError.
+    """
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.settimeout(timeout)
+        r = _request(sock, _API_API_VERSIONS, 0, 1, b"")
+        err = r.i16()
+        apis = {}
+        for _ in range(r.i32()):
+            key, lo, hi = r.i16(), r.i16(), r.i16()
+            apis[key] = (lo, hi)
+        if err != 0:
+            raise ValueError(f"ApiVersions error_code={err}")
+        if _API_METADATA not in apis:
+            raise ValueError("broker does not advertise Metadata")
+        lo, hi = apis[_API_METADATA]
+        version = min(hi, _METADATA_MAX_OURS)
+        if version < max(lo, _METADATA_MIN_OURS):
+            raise ValueError(f"no common Metadata version (broker {lo}..{hi}, ours {_METADATA_MIN_OURS}..{_METADATA_MAX_OURS})")
+        body = struct.pack(">ib", 0, 0)  # topics: empty array (none), allow_auto_topic_creation=false
+        if version >= 8:
+            body += struct.pack(">bb", 0, 0)  # include cluster/topic authorized operations
+        r = _request(sock, _API_METADATA, version, 2, body)
+        r.i32()  # throttle_time_ms
+        brokers = {}
+        for _ in range(r.i32()):
+            node_id, bhost, bport = r.i32(), r.string(), r.i32()
+            r.string()  # rack
+            brokers[node_id] = (bhost, bport)
+        cluster_id = r.string()
+        controller_id = r.i32()
+        for _ in range(r.i32()):  # topics (we asked for none, parse anyway)
+            terr, tname = r.i16(), r.string()
+            r.i8()  # is_internal
+            for _ in range(r.i32()):
+                r.i16(); r.i32(); r.i32()  # error, index, leader
+                if version >= 7:
+                    r.i32()  # leader_epoch
+                r.i32_array(); r.i32_array()
+                if version >= 5:
+                    r.i32_array()
+            if version >= 8:
+                r.i32()
+            if terr != 0:
+                raise ValueError(f"Metadata topic {tname!r} error_code={terr}")
+        return {
+            "metadata_version": version,
+            "api_versions": apis,
+            "brokers": brokers,
+            "cluster_id": cluster_id,
+            "controller_id": controller_id,
+        }
+
+
+# --------------------------------------------------------------------------- broker
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def new_cluster_id() -> str:
+    """Same shape as Kafka's Uuid.randomUuid().toString(): 22 chars base64url."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+_LIVE: set["KafkaBroker"] = set()
+_LIVE_LOCK = threading.Lock()
+
+
+def _cleanup_all() -> None:
+    with _LIVE_LOCK:
+        brokers = list(_LIVE)
+    for b in brokers:
+        with contextlib.suppress(Exception):
+            b.stop(grace=5.0)
+
+
+atexit.register(_cleanup_all)
+
+
+_WORKDIR_PREFIX = "ferrokafka-broker-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_stale_workdirs() -> None:
+    """Remove temp dirs left by runs that were SIGKILLed (their atexit never ran)."""
+    tmp = Path(tempfile.gettempdir())
+    for d in tmp.glob(_WORKDIR_PREFIX + "*"):
+        try:
+            if (d / "KEEP").exists():
+                continue
+            owner = d / "owner.pid"
+            if owner.exists():
+                pids = [int(x) for x in owner.read_text().split()]
+                if any(_pid_alive(p) for p in pids):
+                    continue
+            elif time.time() - d.stat().st_mtime < 3600:
+                continue  # being set up right now by someone else
+            shutil.rmtree(d, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
+def _pdeathsig_preexec() -> Callable[[], None] | None:
+    """preexec_fn asking Linux to SIGTERM the child when our (starting) thread dies.
+
+    Covers a test run killed with SIGKILL / os._exit, where atexit never runs.
+    libc is loaded here, in the parent: the child only makes the prctl call.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    sig = int(signal.SIGTERM)
+
+    def _preexec() -> None:
+        prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+
+    return _preexec
+
+
+_LOG4J2 = """\
+status = warn
+name = ferrokafka-test-broker
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.append = true
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.statechange.name = state.change.logger
+logger.statechange.level = WARN
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.authorizer.name = kafka.authorizer.logger
+logger.authorizer.level = WARN
+"""
+
+
+class KafkaBroker:
+    """A throw-away single-node KRaft Kafka broker on 127.0.0.1.
+
+    ``extra_properties`` override/extend server.properties.  ``keep_dir`` keeps the
+    temp dir (logs, data) after stop for post-mortems; ``FERROKAFKA_KEEP_BROKER_DIR=1``
+    does the same.  ``die_with_parent`` (Linux) makes the JVM get SIGTERM if the
+    thread that started it dies - start brokers from the main thread (pytest
+    fixtures do) or pass ``die_with_parent=False``.
+    """
+
+    def __init__(
+        self,
+        *,
+        startup_timeout: float = 90.0,
+        heap_min: str = "256m",
+        heap_max: str = "1g",
+        extra_properties: dict[str, object] | None = None,
+        keep_dir: bool | None = None,
+        die_with_parent: bool = True,
+        jvm_args: list[str] | None = None,
+    ) -> None:
+        self.startup_timeout = startup_timeout
+        self.heap_min = heap_min
+        self.heap_max = heap_max
+        self.extra_properties = dict(extra_properties or {})
+        if keep_dir is None:
+            keep_dir = os.environ.get("FERROKAFKA_KEEP_BROKER_DIR", "") not in ("", "0")
+        self.keep_dir = keep_dir
+        self.die_with_parent = die_with_parent
+        self.jvm_args = list(jvm_args or [])
+        self.port: int | None = None
+        self.controller_port: int | None = None
+        self.workdir: Path | None = None
+        self.cluster_id: str | None = None
+        self.startup_seconds: float | None = None  # format + JVM start + first good Metadata
+        self.jars_seconds: float | None = None  # ensure_jars() (download on a cold cache)
+        self.metadata: dict[str, Any] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stdout: IO[bytes] | None = None
+
+    # -- properties -----------------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> str:
+        if self.port is None:
+            raise RuntimeError("broker not started")
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.workdir / "logs" / "server.log" if self.workdir else None
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def server_properties(self) -> dict[str, object]:
+        assert self.workdir is not None
+        p, q = self.port, self.controller_port
+        props: dict[str, object] = {
+            "process.roles": "broker,controller",
+            "node.id": NODE_ID,
+            # KRaft 4.x dynamic quorum (formatted with --standalone): no controller.quorum.voters
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{q}",
+            "controller.listener.names": "CONTROLLER",
+            "listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{q}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{q}",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.workdir / "data"),
+            "metadata.log.dir": str(self.workdir / "metadata"),
+            # single node: every internal topic must have RF 1 / min ISR 1
+            "offsets.topic.replication.factor": 1,
+            "offsets.topic.num.partitions": 5,
+            "transaction.state.log.replication.factor": 1,
+            "transaction.state.log.min.isr": 1,
+            "transaction.state.log.num.partitions": 5,
+            "share.coordinator.state.topic.replication.factor": 1,
+            "share.coordinator.state.topic.min.isr": 1,
+            "default.replication.factor": 1,
+            "min.insync.replicas": 1,
+            "num.partitions": 1,
+            "auto.create.topics.enable": "true",
+            "delete.topic.enable": "true",
+            "group.initial.rebalance.delay.ms": 0,
+            # large messages (5-10 MB in tests)
+            "message.max.bytes": BIG_MESSAGE_BYTES,
+            "replica.fetch.max.bytes": BIG_MESSAGE_BYTES,
+            "replica.fetch.response.max.bytes": BIG_MESSAGE_BYTES * 2,
+            "socket.request.max.bytes": 104857600,
+            # small machine: few threads, small buffers
+            "num.network.threads": 2,
+            "num.io.threads": 4,
+            "background.threads": 4,
+            "num.recovery.threads.per.data.dir": 1,
+            "log.cleaner.threads": 1,
+            "log.cleaner.dedupe.buffer.size": 16 * 1024 * 1024,
+            "log.segment.bytes": 64 * 1024 * 1024,
+            "log.retention.hours": 24,
+            "log.retention.check.interval.ms": 60000,
+            "log.initial.task.delay.ms": 1000,
+        }
+        props.update(self.extra_properties)
+        return props
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def __enter__(self) -> "KafkaBroker":
+        if self._proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> "KafkaBroker":
+        if self._proc is not None:
+            raise RuntimeError("broker already started")
+        t_jars = time.monotonic()
+        libs = ensure_jars()
+        java = _java()
+        self.jars_seconds = time.monotonic() - t_jars
+        t0 = time.monotonic()
+        last_err: BrokerUnavailable | None = None
+        for _attempt in range(3):  # retry only when our chosen ports got taken
+            try:
+                self._start_once(java, libs, t0)
+                return self
+            except _PortClash as e:
+                last_err = BrokerUnavailable(str(e))
+        assert last_err is not None
+        raise last_err
+
+    def _start_once(self, java: str, libs: Path, t0: float) -> None:
+        _reap_stale_workdirs()
+        self.workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
+        try:
+            (self.workdir / "owner.pid").write_text(f"{os.getpid()}\n")
+            if self.keep_dir:
+                (self.workdir / "KEEP").touch()
+            (self.workdir / "logs").mkdir()
+            self.port, self.controller_port = _free_ports(2)
+            self.cluster_id = new_cluster_id()
+            props_file = self.workdir / "server.properties"
+            props_file.write_text(
+                "".join(f"{k}={v}\n" for k, v in self.server_properties().items())
+            )
+            log4j = self.workdir / "log4j2.properties"
+            log4j.write_text(_LOG4J2.format(log=self.log_path))
+            log4j_fmt = self.workdir / "log4j2-format.properties"
+            log4j_fmt.write_text(_LOG4J2.format(log=self.workdir / "logs" / "storage-format.log"))
+            cp = f"{libs}/*"
+            common = [
+                java,
+                "-Djava.awt.headless=true",
+                # keep logging to the file through JVM shutdown (no "Using SimpleLogger" fallback)
+                "-Dlog4j2.shutdownHookEnabled=false",
+                f"-Dkafka.logs.dir={self.workdir / 'logs'}",
+                # C1 only: ~2 s faster startup on 2 cores; plenty fast for tests
+                "-XX:TieredStopAtLevel=1",
+            ]
+            fmt = subprocess.run(
+                common + [f"-Dlog4j2.configurationFile={log4j_fmt}",
+                          "-Xmx256m", "-XX:+UseSerialGC",
+                          "-cp", cp, "kafka.tools.StorageTool",
+                          "format", "--standalone", "-t", self.cluster_id, "-c", str(props_file)],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+            )
+            if fmt.returncode != 0:
+                tail = "\n".join(fmt.stdout.splitlines()[-30:])
+                raise BrokerUnavailable(f"kafka-storage format failed (exit {fmt.returncode}):\n{tail}")
+            self._stdout = open(self.workdir / "logs" / "stdout.log", "wb")
+            own_gc = any(a.startswith("-XX:+Use") and a.endswith("GC") for a in self.jvm_args)
+            gc = [] if own_gc else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                                    "-XX:+ExplicitGCInvokesConcurrent"]
+            cmd = common + [
+                f"-Dlog4j2.configurationFile={log4j}",
+                f"-Xms{self.heap_min}", f"-Xmx{self.heap_max}",
+                *gc,
+                *self.jvm_args,  # last wins, e.g. "-XX:TieredStopAtLevel=4" re-enables C2
+                "-cp", cp, "kafka.Kafka", str(props_file),
+            ]
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout,
+                stderr=subprocess.STDOUT,
+                cwd=str(self.workdir),
+                start_new_session=True,  # Ctrl-C in a terminal goes to us, not the JVM
+                preexec_fn=_pdeathsig_preexec() if self.die_with_parent else None,
+            )
+            (self.workdir / "owner.pid").write_text(f"{os.getpid()} {self._proc.pid}\n")
+            with _LIVE_LOCK:
+                _LIVE.add(self)
+            self._wait_ready(t0)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, t0: float) -> None:
+        assert self._proc is not None and self.port is not None
+        deadline = time.monotonic() + self.startup_timeout
+        last = "no attempt yet"
+        while True:
+            rc = self._proc.poll()
+            if rc is not None:
+                tail = self.log_tail()
+                if "Address already in use" in tail or "BindException" in tail:
+                    raise _PortClash(f"port clash on {self.port}/{self.controller_port}:\n{tail}")
+                raise BrokerUnavailable(f"Kafka broker exited with code {rc} during startup; last log lines:\n{tail}")
+            try:
+                md = probe_metadata("127.0.0.1", self.port, timeout=2.0)
+                if NODE_ID in md["brokers"]:
+                    self.metadata = md
+                    self.startup_seconds = time.monotonic() - t0
+                    return
+                last = f"metadata lists brokers {sorted(md['brokers'])}, not node {NODE_ID}"
+            except (OSError, ValueError, struct.error) as e:
+                last = f"{type(e).__name__}: {e}"
+            if time.monotonic() >= deadline:
+                tail = self.log_tail()
+                raise BrokerUnavailable(
+                    f"Kafka broker not ready after {self.startup_timeout:.0f} s ({last}); last log lines:\n{tail}"
+                )
+            time.sleep(0.2)
+
+    def log_tail(self, n: int = 30) -> str:
+        """Last ``n`` lines of the broker log, preceded by the JVM's own stdout/stderr if any."""
+        if self.workdir is None:
+            return ""
+        out: list[str] = []
+        for name, keep in (("stdout.log", 10), ("server.log", n)):
+            lines: deque[str] = deque(maxlen=keep)
+            with contextlib.suppress(OSError):
+                with open(self.workdir / "logs" / name, errors="replace") as f:
+                    for ln in f:
+                        if ln.strip():
+                            lines.append(ln.rstrip())
+            if name == "stdout.log":
+                out.extend(f"[jvm] {ln}" for ln in lines)
+            else:
+                out.extend(lines)
+        return "\n".join(out)
+
+    def stop(self, grace: float = 10.0) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)  # own session: kills only the JVM
+                    proc.wait(timeout=30)
+        with _LIVE_LOCK:
+            _LIVE.discard(self)
+        if self._stdout is not None:
+            with contextlib.suppress(OSError):
+                self._stdout.close()
+            self._stdout = None
+        if self.workdir is not None and not self.keep_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+
+class _PortClash(BrokerUnavailable):
+    pass
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=f"Run a throw-away Apache Kafka {KAFKA_VERSION} broker (KRaft).")
+    ap.add_argument("--check", action="store_true", help="start, print startup time, stop")
+    ap.add_argument("--timeout", type=float, default=90.0, help="startup timeout in seconds")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs/data) after stop")
+    args = ap.parse_args(argv)
+
+    # SIGTERM -> normal exit path so the broker is stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    t0 = time.monotonic()
+    try:
+        libs = ensure_jars()
+    except BrokerUnavailable as e:
+        print(f"broker unavailable: {e}", file=sys.stderr)
+        return 2
+    jar_s = time.monotonic() - t0
+    broker = KafkaBroker(startup_timeout=args.timeout, keep_dir=args.keep)
+    try:
+        broker.start()
+    except BrokerUnavailable as e:
+        print(f"broker unavailable: {e}", file=sys.stderr)
+        return 2
+    try:
+        md = broker.metadata or {}
+        print(f"bootstrap_servers={broker.bootstrap_servers}", flush=True)
+        print(
+            f"startup_seconds={broker.startup_seconds:.2f} (jars ready in {jar_s:.2f} s: {libs}); "
+            f"Metadata v{md.get('metadata_version')} cluster_id={md.get('cluster_id')} "
+            f"pid={broker.pid} log={broker.log_path}",
+            flush=True,
+        )
+        if args.check:
+            return 0
+        print("Broker running; Ctrl-C to stop.", flush=True)
+        while broker.is_running():
+            time.sleep(0.5)
+        print(f"broker exited unexpectedly:\n{broker.log_tail()}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        t1 = time.monotonic()
+        broker.stop()
+        print(f"stopped in {time.monotonic() - t1:.2f} s", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Consumer close, garbage collection without close, and groups on a 3-broker mock cluster."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import ferrokafka as fk
+
+from conftest import consumer_config, produce_n
+
+
+def test_close_with_thousands_of_borrowed_messages_is_prompt_and_idempotent(mock_cluster, topic_name, group_id):
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 5000)
+    consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+    consumer.subscribe([topic_name])
+    held = []
+    while len(held) < 5000:
+        held.extend(consumer.consume(1000, timeout=10))
+    views = [m.payload for m in held[::2]]
+    assert consumer.live_message_count == 5000
+    started = time.monotonic()
+    consumer.close()
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"close took {elapsed:.2f}s"
+    consumer.close()  # idempotent
+    assert consumer.closed
+    assert not any(m.valid for m in held)
+    assert consumer.live_message_count == len(views)  # only views keep memory now
+    del held
+    gc.collect()
+    assert consumer.live_message_count == len(views)
+    assert bytes(views[0]).startswith(b"v")
+    del views
+    gc.collect()
+    assert consumer.live_message_count == 0
+    for call in [lambda: consumer.poll(0), lambda: consumer.consume(1, 0), lambda: consumer.commit(),
+                 lambda: consumer.subscribe(["x"]), lambda: consumer.assignment()]:
+        with pytest.raises(fk.Error, match="closed"):
+            call()
+    assert list(consumer) == []  # iteration over a closed consumer just ends
+
+
+def test_iteration_ends_when_closed_from_another_thread(mock_cluster, topic_name, group_id):
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 3)
+    consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+    consumer.subscribe([topic_name])
+    seen = []
+    timer = threading.Timer(1.5, consumer.close)
+    timer.start()
+    started = time.monotonic()
+    for msg in consumer:  # blocks after three messages until closed
+        seen.append(msg.offset)
+    assert time.monotonic() - started < 10
+    assert len(seen) == 3
+    timer.join()
+
+
+def test_unclosed_consumer_warns_and_does_not_hang(mock_cluster, topic_name, group_id):
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 3)
+    consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+    consumer.subscribe([topic_name])
+    msg = consumer.poll(10)
+    assert msg is not None
+    view = msg.payload
+    with pytest.warns(ResourceWarning, match="not closed"):
+        del consumer
+        gc.collect()
+    assert_invalid = pytest.raises(fk.MessageInvalidatedError)
+    with assert_invalid as info:
+        msg.offset
+    assert info.value.reason == "consumer_closed"
+    assert bytes(view).startswith(b"v")
+
+
+def test_process_exits_with_unclosed_consumer_and_referenced_messages(mock_cluster, topic_name, group_id):
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 10)
+    script = textwrap.dedent(f"""
+        import ferrokafka as fk, warnings
+        warnings.simplefilter("default")
+        c = fk.Consumer({{"bootstrap.servers": {mock_cluster.bootstrap_servers!r}, "group.id": {group_id!r},
+                          "auto.offset.reset": "earliest"}})
+        c.subscribe([{topic_name!r}])
+        msgs = []
+        while len(msgs) < 5:
+            msgs += c.consume(5 - len(msgs), timeout=10)
+        views = [m.payload for m in msgs]
+        keep = (c, msgs, views)
+        del c
+        print("consumed", len(msgs), flush=True)
+        # exit without closing anything: must not hang
+    """)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "consumed 5" in result.stdout
+    assert time.monotonic() - started < 30
+
+
+def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, group_id):
+    with fk.MockCluster(num_brokers=3) as cluster:
+        cluster.create_topic(topic_name, partitions=3, replication_factor=3)
+        total = 300
+        produce_n(cluster.bootstrap_servers, topic_name, total)
+        seen: list[tuple[int, int]] = []
+        lock = threading.Lock()
+        done = threading.Event()
+
+        def member() -> None:
+            with fk.Consumer(consumer_config(cluster.bootstrap_servers, group_id)) as consumer:
+                consumer.subscribe([topic_name])
+                deadline = time.monotonic() + 30
+                while not done.is_set() and time.monotonic() < deadline:
+                    for msg in consumer.consume(100, timeout=0.2):
+                        with lock:
+                            seen.append((msg.partition, msg.offset))
+                            if len(seen) >= total:
+                                done.set()
+
+        threads = [threading.Thread(target=member) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(seen) == total, f"got {len(seen)} of {total}"
+        assert len(set(seen)) == total, "a message was consumed twice"
+        assert {p for p, _ in seen} == {0, 1, 2}
+
+
+def test_commit_with_borrowed_and_owned_messages_and_positions(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name, partitions=1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 10)
+    config = consumer_config(mock_cluster.bootstrap_servers, group_id, **{"enable.auto.commit": False})
+    with fk.Consumer(config) as consumer:
+        consumer.subscribe([topic_name])
+        consumer.commit()  # nothing consumed yet: nothing to commit, not an error
+        msgs = []
+        while len(msgs) < 4:
+            msgs.extend(consumer.consume(4 - len(msgs), timeout=10))
+        owned = msgs[1].detach()
+        consumer.commit(owned)
+        consumer.commit(msgs[0])  # borrowed, commits offset 1 (lower: allowed, Kafka takes the last)
+        consumer.commit(msgs[3], asynchronous=True)
+        with pytest.raises(TypeError):
+            consumer.commit("nope")  # type: ignore[arg-type]
+    # A new member of the group resumes after the last committed offset (3 + 1).
+    with fk.Consumer(config) as consumer:
+        consumer.subscribe([topic_name])
+        msg = consumer.poll(10)
+        assert msg is not None and msg.offset == 4
+
+
+def test_assign_explicit_partitions(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name, partitions=1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 5)
+    with fk.Consumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id}) as consumer:
+        consumer.assign([fk.TopicPartition(topic_name, 0, 2)])
+        assert consumer.assignment() == [fk.TopicPartition(topic_name, 0, 2)]
+        offsets = [m.offset for m in consumer.consume(3, timeout=10)]
+        while len(offsets) < 3:
+            offsets += [m.offset for m in consumer.consume(3, timeout=10)]
+        assert offsets == [2, 3, 4]
