@@ -53,6 +53,31 @@ where
     }
 }
 
+/// Runs a blocking librdkafka call that cannot be sliced (transactions) on its own thread and waits
+/// for it with the GIL released. Ctrl-C stops the wait, not the call: it then finishes unobserved.
+pub fn run_interruptible<T, F>(py: Python<'_>, what: &str, call: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(format!("ferrokafka-{what}"))
+        .spawn(move || {
+            let _ = sender.send(call());
+        })
+        .map_err(|err| pyo3::exceptions::PyOSError::new_err(format!("cannot start a thread for {what}: {err}")))?;
+    let result = wait_detached(py, None, move |slice| match receiver.recv_timeout(slice) {
+        Ok(value) => Some(Ok(value)),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Some(Err(())),
+    })?;
+    match result {
+        Some(Ok(value)) => Ok(value),
+        _ => Err(pyo3::exceptions::PyRuntimeError::new_err(format!("{what} ended without a result"))),
+    }
+}
+
 /// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,
 /// for a consumer, may wait for the group to be left); this must never happen on a thread that holds
 /// the GIL or runs a finaliser.

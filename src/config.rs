@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use rdkafka::ClientConfig;
 
+use crate::callbacks::{split_config, PythonSettings};
 use crate::errors::{FerroError, FerroResult};
 
 /// A config value as librdkafka wants it: a string. `bool` becomes `"true"`/`"false"`.
@@ -35,9 +36,15 @@ fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
     )))
 }
 
-/// Builds rdkafka's `ClientConfig` from a Python dict. Unknown keys and bad values are reported
-/// by librdkafka when the client is created (see `FerroError::from(KafkaError)`).
-pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
+/// Builds rdkafka's `ClientConfig` from a Python dict, setting aside the keys that carry Python
+/// objects (callbacks, logger). Unknown keys and bad values are reported by librdkafka when the
+/// client is created (see `FerroError::from(KafkaError)`).
+pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, PythonSettings)> {
+    let (properties, settings) = split_config(config)?;
+    Ok((librdkafka_config(&properties)?, settings))
+}
+
+fn librdkafka_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
     let mut client_config = ClientConfig::new();
     for (key, value) in config.iter() {
         let key = key
@@ -65,7 +72,7 @@ mod tests {
             config.set_item("fetch.max.bytes", 1024).unwrap();
             config.set_item("client.id", "x").unwrap();
             config.set_item("statistics.interval.ms", 1.5).unwrap();
-            let built = client_config(&config).unwrap();
+            let (built, _) = client_config(&config).unwrap();
             assert_eq!(built.get("enable.auto.commit"), Some("false"));
             assert_eq!(built.get("fetch.max.bytes"), Some("1024"));
             assert_eq!(built.get("client.id"), Some("x"));

@@ -262,8 +262,41 @@ impl From<FerroError> for PyErr {
     }
 }
 
+/// librdkafka's table of error codes: (code, symbolic name) for every code it knows.
+pub fn error_codes() -> Vec<(i32, String)> {
+    /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must
+    /// never hold a value it does not declare).
+    #[repr(C)]
+    struct RawErrDesc {
+        code: std::ffi::c_int,
+        name: *const std::ffi::c_char,
+        desc: *const std::ffi::c_char,
+    }
+    let mut table: *const rdkafka::bindings::rd_kafka_err_desc = std::ptr::null();
+    let mut count: usize = 0;
+    // SAFETY: librdkafka points `table` at its static array of `count` descriptors, which lives for
+    // the whole process. RawErrDesc has the same C layout as rd_kafka_err_desc (an enum is an int).
+    // Entries with a null name are gaps; names are static NUL-terminated strings.
+    unsafe {
+        rdkafka::bindings::rd_kafka_get_err_descs(&mut table, &mut count);
+        let table = std::slice::from_raw_parts(table as *const RawErrDesc, count);
+        table
+            .iter()
+            .filter(|d| !d.name.is_null())
+            .map(|d| (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned()))
+            .filter(|(_, name)| !name.is_empty())
+            .collect()
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    // The codes as named constants, like confluent-kafka's: KafkaError.UNKNOWN_TOPIC_OR_PART,
+    // KafkaError._MSG_TIMED_OUT.
+    let kafka_error = py.get_type::<KafkaError>();
+    for (code, name) in error_codes() {
+        kafka_error.setattr(name.as_str(), code)?;
+    }
     m.add("Error", py.get_type::<Error>())?;
     m.add("KafkaError", py.get_type::<KafkaError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
@@ -282,6 +315,14 @@ mod tests {
         assert_eq!(error_name(RDKafkaErrorCode::MessageTimedOut as i32), "_MSG_TIMED_OUT");
         assert_eq!(error_name(123_456), "ERR_123456");
         assert!(!error_description(RDKafkaErrorCode::QueueFull as i32).is_empty());
+    }
+
+    #[test]
+    fn error_code_table_is_complete() {
+        let codes = error_codes();
+        assert!(codes.len() > 100, "{}", codes.len());
+        assert!(codes.contains(&(RDKafkaErrorCode::QueueFull as i32, "_QUEUE_FULL".to_owned())));
+        assert!(codes.contains(&(0, "NO_ERROR".to_owned())));
     }
 
     #[test]

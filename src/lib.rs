@@ -3,6 +3,7 @@
 
 mod blocking;
 mod bytes_like;
+mod callbacks;
 mod config;
 mod consumer;
 mod errors;

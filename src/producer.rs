@@ -22,7 +22,11 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _,
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientContext;
 
-use crate::blocking::{deadline, drop_in_background, wait_detached, SLICE};
+use crate::blocking::{deadline, drop_in_background, run_interruptible, wait_detached, SLICE};
+use crate::callbacks::ClientCallbacks;
+use crate::consumer::ConsumerGroupMetadata;
+use crate::topic_partition::{to_list, TopicPartition};
+use rdkafka::config::RDKafkaLogLevel;
 use crate::bytes_like::with_opt_bytes;
 use crate::config::client_config;
 use crate::errors::{FerroError, KafkaErrorInfo};
@@ -61,10 +65,11 @@ impl DeliveryReport {
     }
 }
 
-/// What travels with a message through librdkafka: its future and topic name.
+/// What travels with a message through librdkafka: its future, topic name and callback.
 pub struct Pending {
     future: Py<PyAny>,
     topic: Py<PyString>,
+    on_delivery: Option<Py<PyAny>>,
 }
 
 struct Completion {
@@ -72,14 +77,27 @@ struct Completion {
     outcome: Result<(i32, i64, Option<i64>), KafkaErrorInfo>,
 }
 
-/// The rdkafka context: turns delivery reports into queued completions (no GIL needed).
-#[derive(Default)]
+/// The rdkafka context: turns delivery reports into queued completions (no GIL needed) and queues
+/// logs, errors and statistics for the Python callbacks.
 pub struct DeliveryContext {
     completions: Mutex<Vec<Completion>>,
     completions_ready: Condvar,
+    callbacks: ClientCallbacks,
 }
 
-impl ClientContext for DeliveryContext {}
+impl ClientContext for DeliveryContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.callbacks.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: RdKafkaError, reason: &str) {
+        self.callbacks.error(error, reason);
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        self.callbacks.stats_raw(statistics);
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = Box<Pending>;
@@ -131,20 +149,32 @@ impl ProducerCore {
         std::mem::take(&mut *queued)
     }
 
-    /// Resolves futures; with the GIL. Returns how many.
+    /// Resolves futures and runs `on_delivery` callbacks; with the GIL. Returns how many. A callback
+    /// that raises is reported as unraisable: the other messages still get theirs.
     fn resolve(&self, py: Python<'_>, completions: Vec<Completion>) -> usize {
         let count = completions.len();
         for Completion { pending, outcome } in completions {
-            let future = pending.future.bind(py);
-            let result = match outcome {
+            let Pending { future, topic, on_delivery } = *pending;
+            let future = future.bind(py);
+            let (report, error) = match outcome {
                 Ok((partition, offset, timestamp)) => {
-                    let report = DeliveryReport { topic: pending.topic, partition, offset, timestamp };
-                    future.call_method1("set_result", (report,))
+                    (Some(Py::new(py, DeliveryReport { topic, partition, offset, timestamp })), None)
                 }
-                Err(info) => future.call_method1("set_exception", (info.into_pyerr(py).into_value(py),)),
+                Err(info) => (None, Some(info.into_pyerr(py).into_value(py))),
             };
+            let report = report.transpose();
+            let result = report.and_then(|report| {
+                match (&report, &error) {
+                    (Some(report), _) => future.call_method1("set_result", (report,))?,
+                    (None, error) => future.call_method1("set_exception", (error,))?,
+                };
+                let on_delivery = on_delivery.as_ref().or(self.context().callbacks.settings().on_delivery.as_ref());
+                if let Some(callback) = on_delivery {
+                    callback.bind(py).call1((report, error))?;
+                }
+                Ok(())
+            });
             if let Err(err) = result {
-                // Only a future someone else resolved could refuse; report it, do not lose the rest.
                 err.write_unraisable(py, Some(future));
             }
         }
@@ -169,15 +199,20 @@ impl ProducerCore {
         self.unresolved.load(Ordering::Acquire) == 0
     }
 
-    /// Fails every message still queued or in flight; their futures get `_PURGE_*` errors.
-    fn purge(&self) {
+    /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
+    /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
+    fn purge(&self, in_queue: bool, in_flight: bool) {
+        let mut flags = 0;
+        if in_queue {
+            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
+        }
+        if in_flight {
+            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
+        }
         // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
         // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
         unsafe {
-            rdsys::rd_kafka_purge(
-                self.producer.client().native_ptr(),
-                (rdsys::RD_KAFKA_PURGE_F_QUEUE | rdsys::RD_KAFKA_PURGE_F_INFLIGHT) as i32,
-            );
+            rdsys::rd_kafka_purge(self.producer.client().native_ptr(), flags as i32);
         }
     }
 }
@@ -197,16 +232,23 @@ fn run_poller(core: Arc<ProducerCore>) {
     }
 }
 
-/// Resolves futures as delivery reports arrive until the producer is finished.
+/// Resolves futures as delivery reports arrive, and runs queued callbacks, until the producer is
+/// finished.
 fn run_resolver(core: Arc<ProducerCore>) {
     while !core.finished() {
         let batch = core.take_completions(SLICE);
-        if batch.is_empty() {
+        if batch.is_empty() && !core.context().callbacks.has_pending() {
             continue;
         }
         let count = batch.len();
-        // During interpreter shutdown nobody can wait for these futures any more: drop them.
-        if Python::try_attach(|py| core.resolve(py, batch)).is_none() {
+        let served = Python::try_attach(|py| {
+            if let Err(err) = core.context().callbacks.dispatch(py) {
+                err.write_unraisable(py, None);
+            }
+            core.resolve(py, batch)
+        });
+        // During interpreter shutdown nobody can wait for these futures any more: they are dropped.
+        if served.is_none() {
             core.settle(count);
         }
     }
@@ -232,6 +274,16 @@ impl Producer {
         }
     }
 
+    /// Runs a transactional call on its own thread (they cannot be sliced), GIL released.
+    fn transaction_call<F>(&self, py: Python<'_>, what: &str, call: F) -> PyResult<()>
+    where
+        F: FnOnce(&BaseProducer<DeliveryContext>) -> rdkafka::error::KafkaResult<()> + Send + 'static,
+    {
+        self.open_core()?;
+        let core = self.core.clone();
+        run_interruptible(py, what, move || call(&core.producer))?.map_err(|e| FerroError::from(e).into())
+    }
+
     /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
     fn wait_resolved(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<usize> {
         let core = &self.core;
@@ -248,9 +300,14 @@ impl Producer {
 impl Producer {
     #[new]
     fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let config = client_config(config)?;
-        let producer: BaseProducer<DeliveryContext> =
-            config.create_with_context(DeliveryContext::default()).map_err(FerroError::from)?;
+        let (config, settings) = client_config(config)?;
+        settings.allow_only("producer", &["error_cb", "stats_cb", "on_delivery", "logger"])?;
+        let context = DeliveryContext {
+            completions: Mutex::new(Vec::new()),
+            completions_ready: Condvar::new(),
+            callbacks: ClientCallbacks::new(settings),
+        };
+        let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
         let core = Arc::new(ProducerCore {
             producer: std::mem::ManuallyDrop::new(producer),
             state: AtomicU8::new(OPEN),
@@ -267,9 +324,10 @@ impl Producer {
     }
 
     /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
-    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. Raises KafkaError
-    /// `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
-    #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None))]
+    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
+    /// error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
+    /// delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None, on_delivery=None))]
     #[allow(clippy::too_many_arguments)]
     fn produce<'py>(
         &self,
@@ -280,6 +338,7 @@ impl Producer {
         partition: Option<i32>,
         timestamp: Option<i64>,
         headers: Option<&Bound<'py, PyAny>>,
+        on_delivery: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let core = self.open_core()?;
         let headers = match headers {
@@ -289,7 +348,7 @@ impl Producer {
         let future = future_type(py)?.call0()?;
         // A produced message cannot be taken back: its future is running and cannot be cancelled.
         future.call_method0("set_running_or_notify_cancel")?;
-        let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind() });
+        let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind(), on_delivery });
         let topic_name = topic.to_str()?;
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
@@ -343,9 +402,11 @@ impl Producer {
         let core = &self.core;
         let batch = wait_detached(py, deadline(timeout)?, |slice| {
             let batch = core.take_completions(slice);
-            (!batch.is_empty()).then_some(batch)
+            (!batch.is_empty() || core.context().callbacks.has_pending()).then_some(batch)
         })?;
-        Ok(batch.map_or(0, |batch| self.core.resolve(py, batch)))
+        let resolved = batch.map_or(0, |batch| self.core.resolve(py, batch));
+        self.core.context().callbacks.dispatch(py)?;
+        Ok(resolved)
     }
 
     /// Waits until every produced message is delivered or failed and its future resolved, or
@@ -366,7 +427,7 @@ impl Producer {
         let remaining = self.wait_resolved(py, deadline(timeout)?);
         self.core.state.store(CLOSING, Ordering::Release);
         if !matches!(remaining, Ok(0)) {
-            self.core.purge();
+            self.core.purge(true, true);
             // Purged messages are reported promptly; give their reports a bounded time.
             let _ = self.wait_resolved(py, Some(Instant::now() + Duration::from_secs(5)));
         }
@@ -377,6 +438,54 @@ impl Producer {
             }
         });
         remaining.map(|_| ())
+    }
+
+    /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
+    /// sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
+    #[pyo3(signature = (in_queue=true, in_flight=true))]
+    fn purge(&self, in_queue: bool, in_flight: bool) -> PyResult<()> {
+        self.open_core()?.purge(in_queue, in_flight);
+        Ok(())
+    }
+
+    /// Transactions (config `transactional.id`): registers the producer with the coordinator and
+    /// fences older instances. Call once, before `begin_transaction()`.
+    #[pyo3(signature = (timeout=30.0))]
+    fn init_transactions(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(Duration::from_secs_f64(timeout)))
+    }
+
+    fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.transaction_call(py, "begin_transaction", |p| p.begin_transaction())
+    }
+
+    /// Adds the consumer's offsets (the next offsets to read) to the transaction, so that they are
+    /// committed if and only if the transaction is: consume-transform-produce exactly once.
+    #[pyo3(signature = (offsets, group_metadata, timeout=30.0))]
+    fn send_offsets_to_transaction(
+        &self,
+        py: Python<'_>,
+        offsets: Vec<PyRef<'_, TopicPartition>>,
+        group_metadata: Py<ConsumerGroupMetadata>,
+        timeout: f64,
+    ) -> PyResult<()> {
+        let offsets: Vec<TopicPartition> = offsets.iter().map(|p| (**p).clone()).collect();
+        let list = to_list(&offsets)?;
+        self.transaction_call(py, "send_offsets_to_transaction", move |p| {
+            p.send_offsets_to_transaction(&list, &group_metadata.get().inner, Duration::from_secs_f64(timeout))
+        })
+    }
+
+    /// Flushes and commits the transaction. A `KafkaError` with `txn_requires_abort` means: call
+    /// `abort_transaction()`; with `retriable`, the commit may simply be retried.
+    #[pyo3(signature = (timeout=60.0))]
+    fn commit_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(Duration::from_secs_f64(timeout)))
+    }
+
+    #[pyo3(signature = (timeout=60.0))]
+    fn abort_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(Duration::from_secs_f64(timeout)))
     }
 
     #[getter]

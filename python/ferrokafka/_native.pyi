@@ -1,9 +1,9 @@
 """Type stubs for ferrokafka's native module (hand-written; checked by mypy.stubtest in the tests)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from types import TracebackType
-from typing import ClassVar, Final, Literal, Self, final
+from typing import ClassVar, Final, Literal, Self, TypedDict, final
 
 from typing_extensions import Buffer
 
@@ -30,6 +30,115 @@ class KafkaError(Error):
     retriable: bool
     fatal: bool
     txn_requires_abort: bool
+    # librdkafka's error codes as constants (generated from rd_kafka_get_err_descs; the local
+    # ones, such as _MSG_TIMED_OUT, start with an underscore and exist at runtime too).
+    UNKNOWN: ClassVar[int]
+    NO_ERROR: ClassVar[int]
+    OFFSET_OUT_OF_RANGE: ClassVar[int]
+    INVALID_MSG: ClassVar[int]
+    UNKNOWN_TOPIC_OR_PART: ClassVar[int]
+    INVALID_MSG_SIZE: ClassVar[int]
+    LEADER_NOT_AVAILABLE: ClassVar[int]
+    NOT_LEADER_FOR_PARTITION: ClassVar[int]
+    REQUEST_TIMED_OUT: ClassVar[int]
+    BROKER_NOT_AVAILABLE: ClassVar[int]
+    REPLICA_NOT_AVAILABLE: ClassVar[int]
+    MSG_SIZE_TOO_LARGE: ClassVar[int]
+    STALE_CTRL_EPOCH: ClassVar[int]
+    OFFSET_METADATA_TOO_LARGE: ClassVar[int]
+    NETWORK_EXCEPTION: ClassVar[int]
+    COORDINATOR_LOAD_IN_PROGRESS: ClassVar[int]
+    COORDINATOR_NOT_AVAILABLE: ClassVar[int]
+    NOT_COORDINATOR: ClassVar[int]
+    TOPIC_EXCEPTION: ClassVar[int]
+    RECORD_LIST_TOO_LARGE: ClassVar[int]
+    NOT_ENOUGH_REPLICAS: ClassVar[int]
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND: ClassVar[int]
+    INVALID_REQUIRED_ACKS: ClassVar[int]
+    ILLEGAL_GENERATION: ClassVar[int]
+    INCONSISTENT_GROUP_PROTOCOL: ClassVar[int]
+    INVALID_GROUP_ID: ClassVar[int]
+    UNKNOWN_MEMBER_ID: ClassVar[int]
+    INVALID_SESSION_TIMEOUT: ClassVar[int]
+    REBALANCE_IN_PROGRESS: ClassVar[int]
+    INVALID_COMMIT_OFFSET_SIZE: ClassVar[int]
+    TOPIC_AUTHORIZATION_FAILED: ClassVar[int]
+    GROUP_AUTHORIZATION_FAILED: ClassVar[int]
+    CLUSTER_AUTHORIZATION_FAILED: ClassVar[int]
+    INVALID_TIMESTAMP: ClassVar[int]
+    UNSUPPORTED_SASL_MECHANISM: ClassVar[int]
+    ILLEGAL_SASL_STATE: ClassVar[int]
+    UNSUPPORTED_VERSION: ClassVar[int]
+    TOPIC_ALREADY_EXISTS: ClassVar[int]
+    INVALID_PARTITIONS: ClassVar[int]
+    INVALID_REPLICATION_FACTOR: ClassVar[int]
+    INVALID_REPLICA_ASSIGNMENT: ClassVar[int]
+    INVALID_CONFIG: ClassVar[int]
+    NOT_CONTROLLER: ClassVar[int]
+    INVALID_REQUEST: ClassVar[int]
+    UNSUPPORTED_FOR_MESSAGE_FORMAT: ClassVar[int]
+    POLICY_VIOLATION: ClassVar[int]
+    OUT_OF_ORDER_SEQUENCE_NUMBER: ClassVar[int]
+    DUPLICATE_SEQUENCE_NUMBER: ClassVar[int]
+    INVALID_PRODUCER_EPOCH: ClassVar[int]
+    INVALID_TXN_STATE: ClassVar[int]
+    INVALID_PRODUCER_ID_MAPPING: ClassVar[int]
+    INVALID_TRANSACTION_TIMEOUT: ClassVar[int]
+    CONCURRENT_TRANSACTIONS: ClassVar[int]
+    TRANSACTION_COORDINATOR_FENCED: ClassVar[int]
+    TRANSACTIONAL_ID_AUTHORIZATION_FAILED: ClassVar[int]
+    SECURITY_DISABLED: ClassVar[int]
+    OPERATION_NOT_ATTEMPTED: ClassVar[int]
+    KAFKA_STORAGE_ERROR: ClassVar[int]
+    LOG_DIR_NOT_FOUND: ClassVar[int]
+    SASL_AUTHENTICATION_FAILED: ClassVar[int]
+    UNKNOWN_PRODUCER_ID: ClassVar[int]
+    REASSIGNMENT_IN_PROGRESS: ClassVar[int]
+    DELEGATION_TOKEN_AUTH_DISABLED: ClassVar[int]
+    DELEGATION_TOKEN_NOT_FOUND: ClassVar[int]
+    DELEGATION_TOKEN_OWNER_MISMATCH: ClassVar[int]
+    DELEGATION_TOKEN_REQUEST_NOT_ALLOWED: ClassVar[int]
+    DELEGATION_TOKEN_AUTHORIZATION_FAILED: ClassVar[int]
+    DELEGATION_TOKEN_EXPIRED: ClassVar[int]
+    INVALID_PRINCIPAL_TYPE: ClassVar[int]
+    NON_EMPTY_GROUP: ClassVar[int]
+    GROUP_ID_NOT_FOUND: ClassVar[int]
+    FETCH_SESSION_ID_NOT_FOUND: ClassVar[int]
+    INVALID_FETCH_SESSION_EPOCH: ClassVar[int]
+    LISTENER_NOT_FOUND: ClassVar[int]
+    TOPIC_DELETION_DISABLED: ClassVar[int]
+    FENCED_LEADER_EPOCH: ClassVar[int]
+    UNKNOWN_LEADER_EPOCH: ClassVar[int]
+    UNSUPPORTED_COMPRESSION_TYPE: ClassVar[int]
+    STALE_BROKER_EPOCH: ClassVar[int]
+    OFFSET_NOT_AVAILABLE: ClassVar[int]
+    MEMBER_ID_REQUIRED: ClassVar[int]
+    PREFERRED_LEADER_NOT_AVAILABLE: ClassVar[int]
+    GROUP_MAX_SIZE_REACHED: ClassVar[int]
+    FENCED_INSTANCE_ID: ClassVar[int]
+    ELIGIBLE_LEADERS_NOT_AVAILABLE: ClassVar[int]
+    ELECTION_NOT_NEEDED: ClassVar[int]
+    NO_REASSIGNMENT_IN_PROGRESS: ClassVar[int]
+    GROUP_SUBSCRIBED_TO_TOPIC: ClassVar[int]
+    INVALID_RECORD: ClassVar[int]
+    UNSTABLE_OFFSET_COMMIT: ClassVar[int]
+    THROTTLING_QUOTA_EXCEEDED: ClassVar[int]
+    PRODUCER_FENCED: ClassVar[int]
+    RESOURCE_NOT_FOUND: ClassVar[int]
+    DUPLICATE_RESOURCE: ClassVar[int]
+    UNACCEPTABLE_CREDENTIAL: ClassVar[int]
+    INCONSISTENT_VOTER_SET: ClassVar[int]
+    INVALID_UPDATE_VERSION: ClassVar[int]
+    FEATURE_UPDATE_FAILED: ClassVar[int]
+    PRINCIPAL_DESERIALIZATION_FAILURE: ClassVar[int]
+    UNKNOWN_TOPIC_ID: ClassVar[int]
+    FENCED_MEMBER_EPOCH: ClassVar[int]
+    UNRELEASED_INSTANCE_ID: ClassVar[int]
+    UNSUPPORTED_ASSIGNOR: ClassVar[int]
+    STALE_MEMBER_EPOCH: ClassVar[int]
+    UNKNOWN_SUBSCRIPTION_ID: ClassVar[int]
+    TELEMETRY_TOO_LARGE: ClassVar[int]
+    REBOOTSTRAP_REQUIRED: ClassVar[int]
 
 class ConfigError(Error):
     """An invalid or unknown configuration property or value; the message names the key."""
@@ -146,21 +255,65 @@ class OwnedMessage:
     def __hash__(self) -> int: ...
     def __reduce__(self) -> tuple[type[OwnedMessage], tuple[object, ...]]: ...
 
+class _PartitionMetadata(TypedDict):
+    leader: int
+    replicas: list[int]
+    isrs: list[int]
+
+class _ClusterMetadata(TypedDict):
+    brokers: dict[int, str]
+    topics: dict[str, dict[int, _PartitionMetadata]]
+
+_RebalanceCallback = Callable[[Consumer, list[TopicPartition]], object]
+
+@final
+class ConsumerGroupMetadata:
+    """A consumer group's identity, for Producer.send_offsets_to_transaction()."""
+
 @final
 class Consumer:
     """librdkafka's high-level consumer, lending out zero-copy BorrowedMessages."""
 
     def __new__(cls, config: Mapping[str, _ConfigValue]) -> Self: ...
-    def subscribe(self, topics: str | Iterable[str]) -> None: ...
+    def subscribe(
+        self,
+        topics: str | Iterable[str],
+        *,
+        on_assign: _RebalanceCallback | None = None,
+        on_revoke: _RebalanceCallback | None = None,
+        on_lost: _RebalanceCallback | None = None,
+    ) -> None: ...
     def unsubscribe(self) -> None: ...
     def assign(self, partitions: list[TopicPartition]) -> None: ...
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None: ...
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> None: ...
     def assignment(self) -> list[TopicPartition]: ...
+    def store_offsets(
+        self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
+    ) -> None: ...
+    def seek(self, partition: TopicPartition, timeout: float | None = None) -> None: ...
+    def pause(self, partitions: list[TopicPartition]) -> None: ...
+    def resume(self, partitions: list[TopicPartition]) -> None: ...
+    def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]: ...
+    def committed(
+        self, partitions: list[TopicPartition] | None = None, timeout: float | None = None
+    ) -> list[TopicPartition]: ...
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]: ...
+    def offsets_for_times(
+        self, partitions: list[TopicPartition], timeout: float | None = None
+    ) -> list[TopicPartition]: ...
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata: ...
+    def consumer_group_metadata(self) -> ConsumerGroupMetadata: ...
     def poll(self, timeout: float | None = None) -> BorrowedMessage | None: ...
     def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]: ...
     def __iter__(self) -> Self: ...
     def __next__(self) -> BorrowedMessage: ...
     def commit(
-        self, message: BorrowedMessage | OwnedMessage | None = None, *, asynchronous: bool = False
+        self,
+        message: BorrowedMessage | OwnedMessage | None = None,
+        *,
+        offsets: list[TopicPartition] | None = None,
+        asynchronous: bool = False,
     ) -> None: ...
     def close(self, timeout: float | None = None) -> None: ...
     @property
@@ -203,10 +356,19 @@ class Producer:
         partition: int | None = None,
         timestamp: int | None = None,
         headers: _HeaderPairs | None = None,
+        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
     ) -> Future[DeliveryReport]: ...
     def poll(self, timeout: float | None = 0.0) -> int: ...
     def flush(self, timeout: float | None = None) -> int: ...
     def close(self, timeout: float | None = None) -> None: ...
+    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None: ...
+    def init_transactions(self, timeout: float = 30.0) -> None: ...
+    def begin_transaction(self) -> None: ...
+    def send_offsets_to_transaction(
+        self, offsets: list[TopicPartition], group_metadata: ConsumerGroupMetadata, timeout: float = 30.0
+    ) -> None: ...
+    def commit_transaction(self, timeout: float = 60.0) -> None: ...
+    def abort_transaction(self, timeout: float = 60.0) -> None: ...
     @property
     def closed(self) -> bool: ...
     def __len__(self) -> int: ...

@@ -11,7 +11,9 @@ use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use rdkafka::consumer::{CommitMode, Consumer as _};
-use rdkafka::TopicPartitionList;
+use rdkafka::metadata::Metadata;
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::blocking::{deadline, wait_detached};
 use crate::config::client_config;
@@ -22,13 +24,28 @@ use crate::message::MessageParts;
 use crate::topic_partition::{from_list, to_list, TopicPartition};
 use rdkafka::Message;
 
-use self::core::{ConsumerCore, Polled};
+use self::core::{ConsumerCore, Polled, RebalanceCallbacks};
 
 /// What one wait for a message ended with.
 enum Received {
     Message(Py<BorrowedMessage>),
     Closed,
     TimedOut,
+}
+
+/// What one slice of waiting produced.
+enum Slice {
+    Admitted(usize, Arc<MessageSlot>),
+    Error(rdkafka::error::KafkaError),
+    /// Callbacks are queued: run them, then go on waiting.
+    Callbacks,
+    Closed,
+}
+
+/// The group's identity, for `Producer.send_offsets_to_transaction()`.
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct ConsumerGroupMetadata {
+    pub inner: rdkafka::consumer::ConsumerGroupMetadata,
 }
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -38,40 +55,75 @@ pub struct Consumer {
     iterated: Mutex<Option<Arc<MessageSlot>>>,
 }
 
+/// Seconds (None: forever) as rdkafka's timeout.
+fn timeout_of(timeout: Option<f64>) -> PyResult<Timeout> {
+    Ok(match deadline(timeout)? {
+        None => Timeout::Never,
+        Some(d) => Timeout::After(d.saturating_duration_since(Instant::now())),
+    })
+}
+
+fn partitions_arg(partitions: Vec<PyRef<'_, TopicPartition>>) -> Vec<TopicPartition> {
+    partitions.iter().map(|p| (**p).clone()).collect()
+}
+
+/// (topic, partition, offset + 1) of a Borrowed or Owned message: what to commit or store.
+fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
+    let (topic, partition, offset) = if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
+        borrowed.get().position()?
+    } else if let Ok(owned) = message.cast::<OwnedMessage>() {
+        let m = owned.get().message();
+        (String::from_utf8_lossy(m.topic_bytes()).into_owned(), m.partition(), m.offset())
+    } else {
+        return Err(FerroError::Type("expected a BorrowedMessage or an OwnedMessage".into()).into());
+    };
+    Ok(TopicPartition { topic, partition, offset: offset + 1 })
+}
+
 impl Consumer {
-    /// Waits for one message until `deadline`, with the GIL released and Ctrl-C honoured.
-    /// Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a broker
-    /// transport error) do not interrupt consumption and are logged to the `ferrokafka` logger.
+    /// Waits for one message until `deadline`, with the GIL released and Ctrl-C honoured, running
+    /// callbacks as they queue up. Fatal consumer errors are raised; others (an unknown topic, a
+    /// partition EOF, a transport error) go to `error_cb`, or to the log, and consumption goes on.
     fn receive(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<Received> {
         self.core.open()?;
         let core = &self.core;
         loop {
             let outcome = wait_detached(py, deadline, |slice| {
                 if core.registry.is_closed() {
-                    return Some(Err(None));
+                    return Some(Slice::Closed);
                 }
                 match core.poll_native(slice) {
-                    Polled::Message(native) => Some(core.registry.admit(native).ok_or(None)),
-                    Polled::Error(err) => Some(Err(Some(err))),
-                    Polled::Nothing => None,
+                    Polled::Message(native) => Some(
+                        core.registry.admit(native).map_or(Slice::Closed, |(key, slot)| Slice::Admitted(key, slot)),
+                    ),
+                    Polled::Error(err) => Some(Slice::Error(err)),
+                    Polled::Nothing => core.context().has_pending().then_some(Slice::Callbacks),
                 }
             })?;
-            return match outcome {
-                None => Ok(Received::TimedOut),
-                Some(Err(None)) => Ok(Received::Closed),
-                Some(Err(Some(err))) => {
+            let dispatched = self.core.dispatch_callbacks(py);
+            match outcome {
+                None => return dispatched.map(|()| Received::TimedOut),
+                Some(Slice::Closed) => return dispatched.map(|()| Received::Closed),
+                Some(Slice::Callbacks) => dispatched?,
+                Some(Slice::Error(err)) => {
+                    dispatched?;
                     let info = KafkaErrorInfo::from_rdkafka(&err);
                     if info.fatal {
                         return Err(info.into_pyerr(py));
                     }
-                    log_warning(py, &format!("consumer error: {} [{}]", info.message, info.name()));
-                    continue;
+                    self.core.context().callbacks.consumer_error(info);
+                    self.core.dispatch_callbacks(py)?;
                 }
-                Some(Ok((key, slot))) => {
-                    let message = BorrowedMessage::new(self.core.registry.clone(), key, slot);
-                    Ok(Received::Message(Py::new(py, message)?))
+                Some(Slice::Admitted(key, slot)) => {
+                    let message = Py::new(py, BorrowedMessage::new(self.core.registry.clone(), key, slot))?;
+                    // The message is in hand: a callback's exception waits for the next call rather
+                    // than losing the message.
+                    if let Err(err) = dispatched {
+                        self.core.context().defer_error(err);
+                    }
+                    return Ok(Received::Message(message));
                 }
-            };
+            }
         }
     }
 
@@ -81,48 +133,50 @@ impl Consumer {
         let mode = if asynchronous { CommitMode::Async } else { CommitMode::Sync };
         py.detach(|| consumer.commit(offsets, mode)).map_err(|e| FerroError::from(e).into())
     }
-}
 
-/// Logs to Python's `logging.getLogger("ferrokafka")`; a failure to log is not worth an exception.
-fn log_warning(py: Python<'_>, message: &str) {
-    let logged = py
-        .import("logging")
-        .and_then(|logging| logging.call_method1("getLogger", ("ferrokafka",)))
-        .and_then(|logger| logger.call_method1("warning", (message,)));
-    if let Err(err) = logged {
-        err.write_unraisable(py, None);
+    /// The partitions given, or the current assignment.
+    fn partitions_or_assignment(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<TopicPartitionList> {
+        match partitions {
+            Some(partitions) => Ok(to_list(&partitions_arg(partitions))?),
+            None => Ok(self.core.open()?.assignment().map_err(FerroError::from)?),
+        }
     }
-}
-
-fn message_position(message: &Bound<'_, PyAny>) -> PyResult<(String, i32, i64)> {
-    if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
-        return Ok(borrowed.get().position()?);
-    }
-    if let Ok(owned) = message.cast::<OwnedMessage>() {
-        let m = owned.get().message();
-        return Ok((String::from_utf8_lossy(m.topic_bytes()).into_owned(), m.partition(), m.offset()));
-    }
-    Err(FerroError::Type("expected a BorrowedMessage or an OwnedMessage".into()).into())
 }
 
 #[pymethods]
 impl Consumer {
     #[new]
     fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let config = client_config(config)?;
-        Ok(Consumer { core: ConsumerCore::new(&config)?, iterated: Mutex::new(None) })
+        let (config, settings) = client_config(config)?;
+        Ok(Consumer { core: ConsumerCore::new(&config, settings)?, iterated: Mutex::new(None) })
     }
 
     /// Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous
-    /// subscription. Partitions are assigned by the group.
-    fn subscribe(&self, topics: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// subscription. `on_assign(consumer, partitions)` runs after partitions are assigned,
+    /// `on_revoke(consumer, partitions)` before they are taken away (commit there), `on_lost`
+    /// instead of `on_revoke` when the assignment was lost (e.g. the session timed out). They run
+    /// on the thread calling poll/consume/close; an exception raised there propagates from it.
+    #[pyo3(signature = (topics, *, on_assign=None, on_revoke=None, on_lost=None))]
+    fn subscribe(
+        slf: &Bound<'_, Self>,
+        topics: &Bound<'_, PyAny>,
+        on_assign: Option<Py<PyAny>>,
+        on_revoke: Option<Py<PyAny>>,
+        on_lost: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let py = slf.py();
+        let this = slf.get();
         let topics: Vec<String> = if let Ok(one) = topics.cast::<PyString>() {
             vec![one.to_str()?.to_owned()]
         } else {
             topics.extract()?
         };
+        let consumer = this.core.open()?;
+        // A weak reference: the consumer owns the context that keeps these callbacks.
+        let weak = py.import("weakref")?.getattr("ref")?.call1((slf,))?.unbind();
+        *this.core.context().rebalance.lock() = Some(RebalanceCallbacks { consumer: weak, on_assign, on_revoke, on_lost });
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        self.core.open()?.subscribe(&names).map_err(|e| FerroError::from(e).into())
+        consumer.subscribe(&names).map_err(|e| FerroError::from(e).into())
     }
 
     fn unsubscribe(&self) -> PyResult<()> {
@@ -130,11 +184,22 @@ impl Consumer {
         Ok(())
     }
 
-    /// Consumes exactly these partitions (no group management), from their given offsets.
+    /// Consumes exactly these partitions (no group rebalancing), from their given offsets.
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let partitions: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
-        let list = to_list(&partitions)?;
+        let list = to_list(&partitions_arg(partitions))?;
         self.core.open()?.assign(&list).map_err(|e| FerroError::from(e).into())
+    }
+
+    /// Cooperative rebalancing: adds partitions to the current assignment.
+    fn incremental_assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
+        let list = to_list(&partitions_arg(partitions))?;
+        self.core.open()?.incremental_assign(&list).map_err(|e| FerroError::from(e).into())
+    }
+
+    /// Cooperative rebalancing: removes partitions from the current assignment.
+    fn incremental_unassign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
+        let list = to_list(&partitions_arg(partitions))?;
+        self.core.open()?.incremental_unassign(&list).map_err(|e| FerroError::from(e).into())
     }
 
     fn assignment(&self) -> PyResult<Vec<TopicPartition>> {
@@ -193,16 +258,21 @@ impl Consumer {
         }
     }
 
-    /// Commits offsets to the group. Without a message: the position (last returned offset + 1) of
-    /// every assigned partition that returned a message; nothing to commit is not an error. With a
-    /// BorrowedMessage or OwnedMessage: that message's offset + 1.
-    #[pyo3(signature = (message=None, *, asynchronous=false))]
-    fn commit(&self, py: Python<'_>, message: Option<&Bound<'_, PyAny>>, asynchronous: bool) -> PyResult<()> {
-        let offsets = match message {
-            Some(message) if !message.is_none() => {
-                let (topic, partition, offset) = message_position(message)?;
-                to_list(&[TopicPartition { topic, partition, offset: offset + 1 }])?
-            }
+    /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
+    /// `offsets`: exactly those (each the next offset to read). With neither: the position (last
+    /// returned offset + 1) of every assigned partition that returned a message; nothing to commit
+    /// is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
+    #[pyo3(signature = (message=None, *, offsets=None, asynchronous=false))]
+    fn commit(
+        &self,
+        py: Python<'_>,
+        message: Option<&Bound<'_, PyAny>>,
+        offsets: Option<Vec<PyRef<'_, TopicPartition>>>,
+        asynchronous: bool,
+    ) -> PyResult<()> {
+        let offsets = match (message, offsets) {
+            (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
+            (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => {
                 let positions = self.core.open()?.position().map_err(FerroError::from)?;
                 let consumed: Vec<TopicPartition> =
@@ -216,8 +286,102 @@ impl Consumer {
         self.commit_list(py, &offsets, asynchronous)
     }
 
-    /// Invalidates every borrowed message, leaves the group and closes the consumer. Idempotent.
-    /// Waits at most `timeout` seconds (None: until librdkafka is done); Ctrl-C interrupts the wait.
+    /// Stores offsets for the next commit (automatic or argument-less), for consumers configured
+    /// with `enable.auto.offset.store=false`. With a message: its offset + 1; with `offsets`: those.
+    #[pyo3(signature = (message=None, *, offsets=None))]
+    fn store_offsets(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<()> {
+        let list = match (message, offsets) {
+            (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
+            (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
+            _ => return Err(FerroError::Type("store_offsets() needs a message or offsets".into()).into()),
+        };
+        self.core.open()?.store_offsets(&list).map_err(|e| FerroError::from(e).into())
+    }
+
+    /// Moves the fetch position of an assigned partition to `partition.offset`.
+    #[pyo3(signature = (partition, timeout=None))]
+    fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<()> {
+        let consumer = self.core.open()?;
+        let timeout = timeout_of(timeout)?;
+        let (topic, number, offset) = (partition.topic.clone(), partition.partition, partition.offset);
+        py.detach(|| consumer.seek(&topic, number, Offset::from_raw(offset), timeout))
+            .map_err(|e| FerroError::from(e).into())
+    }
+
+    fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
+        let list = to_list(&partitions_arg(partitions))?;
+        self.core.open()?.pause(&list).map_err(|e| FerroError::from(e).into())
+    }
+
+    fn resume(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
+        let list = to_list(&partitions_arg(partitions))?;
+        self.core.open()?.resume(&list).map_err(|e| FerroError::from(e).into())
+    }
+
+    /// The fetch position (last returned offset + 1, or OFFSET_INVALID) of the given partitions or
+    /// of the whole assignment.
+    #[pyo3(signature = (partitions=None))]
+    fn position(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<Vec<TopicPartition>> {
+        let list = self.partitions_or_assignment(partitions)?;
+        let consumer = self.core.open()?;
+        // SAFETY: the handle is live while `consumer` is borrowed and `list` is a valid list we own;
+        // rd_kafka_position only writes offsets into its elements.
+        let err = unsafe { rdkafka::bindings::rd_kafka_position(consumer.client().native_ptr(), list.ptr()) };
+        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), "position failed")).into());
+        }
+        Ok(from_list(&list))
+    }
+
+    /// The group's committed offsets of the given partitions or of the whole assignment.
+    #[pyo3(signature = (partitions=None, timeout=None))]
+    fn committed(&self, py: Python<'_>, partitions: Option<Vec<PyRef<'_, TopicPartition>>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
+        let list = self.partitions_or_assignment(partitions)?;
+        let consumer = self.core.open()?;
+        let timeout = timeout_of(timeout)?;
+        let committed = py.detach(|| consumer.committed_offsets(list, timeout)).map_err(FerroError::from)?;
+        Ok(from_list(&committed))
+    }
+
+    /// (low, high) watermarks of a partition, asked of the broker.
+    #[pyo3(signature = (partition, timeout=None))]
+    fn get_watermark_offsets(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<(i64, i64)> {
+        let consumer = self.core.open()?;
+        let timeout = timeout_of(timeout)?;
+        let (topic, number) = (partition.topic.clone(), partition.partition);
+        py.detach(|| consumer.fetch_watermarks(&topic, number, timeout)).map_err(|e| FerroError::from(e).into())
+    }
+
+    /// For each partition whose `offset` holds a timestamp (ms): the earliest offset whose timestamp
+    /// is at least that (OFFSET_END when there is none).
+    #[pyo3(signature = (partitions, timeout=None))]
+    fn offsets_for_times(&self, py: Python<'_>, partitions: Vec<PyRef<'_, TopicPartition>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
+        let list = to_list(&partitions_arg(partitions))?;
+        let consumer = self.core.open()?;
+        let timeout = timeout_of(timeout)?;
+        let found = py.detach(|| consumer.offsets_for_times(list, timeout)).map_err(FerroError::from)?;
+        Ok(from_list(&found))
+    }
+
+    /// Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
+    /// {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
+    #[pyo3(signature = (topic=None, timeout=None))]
+    fn list_topics<'py>(&self, py: Python<'py>, topic: Option<String>, timeout: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+        let consumer = self.core.open()?;
+        let timeout = timeout_of(timeout)?;
+        let metadata = py.detach(|| consumer.fetch_metadata(topic.as_deref(), timeout)).map_err(FerroError::from)?;
+        metadata_to_python(py, &metadata)
+    }
+
+    /// The group's identity, for `Producer.send_offsets_to_transaction()`.
+    fn consumer_group_metadata(&self) -> PyResult<ConsumerGroupMetadata> {
+        let inner = self.core.open()?.group_metadata().ok_or_else(|| FerroError::Value("the consumer has no group.id".into()))?;
+        Ok(ConsumerGroupMetadata { inner })
+    }
+
+    /// Invalidates every borrowed message, leaves the group (running `on_revoke`) and closes the
+    /// consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
+    /// Ctrl-C interrupts the wait.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
         self.iterated.lock().take();
@@ -270,11 +434,36 @@ impl Drop for Consumer {
             }
         });
         // Invalidate without blocking; the group is left when the last reference to the core drops,
-        // on a background thread (see ConsumerCore's Drop).
+        // on a background thread (see ConsumerCore's Drop), without Python callbacks.
+        self.core.context().python_enabled.store(false, std::sync::atomic::Ordering::Release);
         self.core.registry.close();
     }
 }
 
+fn metadata_to_python<'py>(py: Python<'py>, metadata: &Metadata) -> PyResult<Bound<'py, PyDict>> {
+    let brokers = PyDict::new(py);
+    for broker in metadata.brokers() {
+        brokers.set_item(broker.id(), format!("{}:{}", broker.host(), broker.port()))?;
+    }
+    let topics = PyDict::new(py);
+    for topic in metadata.topics() {
+        let partitions = PyDict::new(py);
+        for partition in topic.partitions() {
+            let info = PyDict::new(py);
+            info.set_item("leader", partition.leader())?;
+            info.set_item("replicas", partition.replicas().to_vec())?;
+            info.set_item("isrs", partition.isr().to_vec())?;
+            partitions.set_item(partition.id(), info)?;
+        }
+        topics.set_item(topic.name(), partitions)?;
+    }
+    let result = PyDict::new(py);
+    result.set_item("brokers", brokers)?;
+    result.set_item("topics", topics)?;
+    Ok(result)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Consumer>()
+    m.add_class::<Consumer>()?;
+    m.add_class::<ConsumerGroupMetadata>()
 }

@@ -1,0 +1,224 @@
+//! Python callbacks that librdkafka triggers: logs, global errors, statistics and commit results.
+//!
+//! librdkafka raises these on whichever thread serves its queues, often with the GIL released and
+//! sometimes on one of its own threads. They are queued here and dispatched with the GIL on the
+//! thread that serves the client: the caller of `poll`/`consume`/`close` for a consumer, the
+//! delivery thread for a producer. An exception raised by a callback propagates out of that call.
+//!
+//! Config keys that carry Python objects rather than librdkafka properties:
+//! `error_cb(KafkaError)`, `stats_cb(dict)`, `on_commit(KafkaError | None, list[TopicPartition])`
+//! (consumer), `on_delivery(DeliveryReport | None, KafkaError | None)` (producer) and `logger` (a
+//! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`).
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyString};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError as RdKafkaError;
+
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::topic_partition::TopicPartition;
+
+/// At most this many log records wait for a thread that serves the client; older ones are dropped
+/// (and counted) so an idle client cannot grow without bound.
+const MAX_QUEUED_EVENTS: usize = 10_000;
+
+/// The Python objects given in a client's config dict.
+#[derive(Default)]
+pub struct PythonSettings {
+    pub error_cb: Option<Py<PyAny>>,
+    pub stats_cb: Option<Py<PyAny>>,
+    pub on_commit: Option<Py<PyAny>>,
+    pub on_delivery: Option<Py<PyAny>>,
+    pub logger: Option<Py<PyAny>>,
+}
+
+impl PythonSettings {
+    pub const KEYS: [&'static str; 5] = ["error_cb", "stats_cb", "on_commit", "on_delivery", "logger"];
+
+    pub fn set(&mut self, key: &str, value: Py<PyAny>) {
+        match key {
+            "error_cb" => self.error_cb = Some(value),
+            "stats_cb" => self.stats_cb = Some(value),
+            "on_commit" => self.on_commit = Some(value),
+            "on_delivery" => self.on_delivery = Some(value),
+            _ => self.logger = Some(value),
+        }
+    }
+
+    /// Refuses callbacks that this kind of client never calls.
+    pub fn allow_only(&self, client: &str, allowed: &[&str]) -> FerroResult<()> {
+        let given = [
+            ("error_cb", self.error_cb.is_some()),
+            ("stats_cb", self.stats_cb.is_some()),
+            ("on_commit", self.on_commit.is_some()),
+            ("on_delivery", self.on_delivery.is_some()),
+            ("logger", self.logger.is_some()),
+        ];
+        match given.iter().find(|(key, set)| *set && !allowed.contains(key)) {
+            Some((key, _)) => Err(FerroError::Config(format!("configuration property {key:?} does not apply to a {client}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+enum ClientEvent {
+    Log { level: i32, facility: String, message: String },
+    Error(KafkaErrorInfo, String),
+    Stats(Vec<u8>),
+    Commit(Option<KafkaErrorInfo>, Vec<TopicPartition>),
+}
+
+/// Queued librdkafka events and the Python callbacks they go to.
+pub struct ClientCallbacks {
+    settings: PythonSettings,
+    queue: Mutex<VecDeque<ClientEvent>>,
+    dropped: AtomicUsize,
+}
+
+fn python_level(level: RDKafkaLogLevel) -> i32 {
+    match level {
+        RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical => 50,
+        RDKafkaLogLevel::Error => 40,
+        RDKafkaLogLevel::Warning => 30,
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => 20,
+        RDKafkaLogLevel::Debug => 10,
+    }
+}
+
+fn default_logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static LOGGER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    LOGGER
+        .get_or_try_init(py, || py.import("logging")?.call_method1("getLogger", ("ferrokafka",)).map(Bound::unbind))
+        .map(|logger| logger.bind(py))
+}
+
+impl ClientCallbacks {
+    pub fn new(settings: PythonSettings) -> Self {
+        ClientCallbacks { settings, queue: Mutex::new(VecDeque::new()), dropped: AtomicUsize::new(0) }
+    }
+
+    pub fn settings(&self) -> &PythonSettings {
+        &self.settings
+    }
+
+    pub fn has_pending(&self) -> bool {
+        !self.queue.lock().is_empty()
+    }
+
+    fn push(&self, event: ClientEvent) {
+        let mut queue = self.queue.lock();
+        if queue.len() >= MAX_QUEUED_EVENTS {
+            queue.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        queue.push_back(event);
+    }
+
+    // The three ClientContext hooks every ferrokafka client delegates to.
+
+    pub fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.push(ClientEvent::Log { level: python_level(level), facility: facility.to_owned(), message: message.to_owned() });
+    }
+
+    pub fn error(&self, error: RdKafkaError, reason: &str) {
+        self.push(ClientEvent::Error(KafkaErrorInfo::from_rdkafka(&error), reason.to_owned()));
+    }
+
+    pub fn stats_raw(&self, statistics: &[u8]) {
+        if self.settings.stats_cb.is_some() {
+            self.push(ClientEvent::Stats(statistics.to_vec()));
+        }
+    }
+
+    pub fn commit_result(&self, error: Option<KafkaErrorInfo>, offsets: Vec<TopicPartition>) {
+        if self.settings.on_commit.is_some() {
+            self.push(ClientEvent::Commit(error, offsets));
+        }
+    }
+
+    /// Reports a non-fatal consumer error: to `error_cb` if given, else as a warning log record.
+    pub fn consumer_error(&self, info: KafkaErrorInfo) {
+        self.push(ClientEvent::Error(info, String::new()));
+    }
+
+    fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {
+        let logger = match &self.settings.logger {
+            Some(logger) => logger.bind(py).clone(),
+            None => default_logger(py)?.clone(),
+        };
+        if logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
+            logger.call_method1("log", (level, "%s", message))?;
+        }
+        Ok(())
+    }
+
+    /// Runs the queued callbacks, with the GIL. All queued events are delivered; the first exception
+    /// a callback raised is returned (later ones are reported as unraisable).
+    pub fn dispatch(&self, py: Python<'_>) -> PyResult<()> {
+        let events: Vec<ClientEvent> = {
+            let mut queue = self.queue.lock();
+            if queue.is_empty() {
+                return Ok(());
+            }
+            queue.drain(..).collect()
+        };
+        let mut first_error: Option<PyErr> = None;
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            let _ = self.log_record(py, 30, format!("{dropped} librdkafka log records were dropped: nobody served the client"));
+        }
+        for event in events {
+            let outcome = match event {
+                ClientEvent::Log { level, facility, message } => self.log_record(py, level, format!("librdkafka {facility}: {message}")),
+                ClientEvent::Error(info, reason) => match &self.settings.error_cb {
+                    Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
+                    None => {
+                        let level = if info.fatal { 40 } else { 30 };
+                        let suffix = if reason.is_empty() || info.message.contains(&reason) { String::new() } else { format!(": {reason}") };
+                        self.log_record(py, level, format!("{} [{}]{}", info.message, info.name(), suffix))
+                    }
+                },
+                ClientEvent::Stats(json) => self.settings.stats_cb.as_ref().map_or(Ok(()), |cb| {
+                    let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
+                    cb.bind(py).call1((stats,)).map(drop)
+                }),
+                ClientEvent::Commit(error, offsets) => self.settings.on_commit.as_ref().map_or(Ok(()), |cb| {
+                    let error = error.map(|info| info.into_pyerr(py).into_value(py));
+                    cb.bind(py).call1((error, offsets)).map(drop)
+                }),
+            };
+            if let Err(err) = outcome {
+                match first_error {
+                    None => first_error = Some(err),
+                    Some(_) => err.write_unraisable(py, None),
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Splits a Python config dict into librdkafka properties and Python objects.
+pub fn split_config<'py>(config: &Bound<'py, PyDict>) -> FerroResult<(Bound<'py, PyDict>, PythonSettings)> {
+    let py = config.py();
+    let properties = PyDict::new(py);
+    let mut settings = PythonSettings::default();
+    for (key, value) in config.iter() {
+        let name = key.cast::<PyString>().ok().and_then(|k| k.to_str().ok().map(str::to_owned));
+        match name {
+            Some(name) if PythonSettings::KEYS.contains(&name.as_str()) => {
+                if name != "logger" && !value.is_callable() {
+                    return Err(FerroError::Config(format!("configuration property {name:?} must be callable")));
+                }
+                settings.set(&name, value.unbind());
+            }
+            _ => properties.set_item(key, value).map_err(|e| FerroError::Config(e.to_string()))?,
+        }
+    }
+    Ok((properties, settings))
+}
