@@ -132,6 +132,9 @@ pub struct ConsumerCore {
     consumer: ManuallyDrop<NativeConsumer>,
     pub registry: Arc<MessageRegistry>,
     has_group: bool,
+    /// Set once close() is done: from then on every call raises. (While closing, rebalance
+    /// callbacks may still commit.)
+    calls_closed: AtomicBool,
 }
 
 /// One result of polling librdkafka.
@@ -156,6 +159,7 @@ impl ConsumerCore {
             consumer: ManuallyDrop::new(consumer),
             registry: Arc::new(MessageRegistry::default()),
             has_group: config.get("group.id").is_some(),
+            calls_closed: AtomicBool::new(false),
         }))
     }
 
@@ -165,6 +169,37 @@ impl ConsumerCore {
 
     pub fn context(&self) -> &CoreContext {
         self.consumer.context()
+    }
+
+    /// Closes for good without waiting (finaliser path): the rest happens when the handle drops.
+    pub fn abandon(&self) {
+        self.calls_closed.store(true, Ordering::Release);
+        self.context().python_enabled.store(false, Ordering::Release);
+        self.registry.close();
+    }
+
+    /// Commits asynchronously with the result posted to the consumer queue, where poll hands it to
+    /// the `on_commit` callback (rd_kafka_commit alone reports manual async commits nowhere).
+    pub fn commit_async(&self, offsets: &TopicPartitionList) -> FerroResult<()> {
+        let consumer = self.open()?;
+        let native = consumer.client().native_ptr();
+        // SAFETY: `native` is a live consumer handle while `consumer` is borrowed. The queue reference
+        // from rd_kafka_queue_get_consumer (null without a group) is ours to destroy, which we do
+        // right after rd_kafka_commit_queue enqueued the request (it keeps its own reference).
+        let err = unsafe {
+            let queue = rdkafka::bindings::rd_kafka_queue_get_consumer(native);
+            if queue.is_null() {
+                return Err(FerroError::Value("asynchronous commits need a group.id".into()));
+            }
+            let err = rdkafka::bindings::rd_kafka_commit_queue(native, offsets.ptr(), queue, None, std::ptr::null_mut());
+            rdkafka::bindings::rd_kafka_queue_destroy(queue);
+            err
+        };
+        if err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            Ok(())
+        } else {
+            Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), "commit failed")))
+        }
     }
 
     /// Runs queued callbacks and re-raises what a rebalance callback raised. With the GIL.
@@ -177,9 +212,9 @@ impl ConsumerCore {
         queued
     }
 
-    /// The rdkafka consumer, or `Closed` once `close()` started.
+    /// The rdkafka consumer, or `Closed` once closed.
     pub fn open(&self) -> FerroResult<&NativeConsumer> {
-        if self.registry.is_closed() {
+        if self.calls_closed.load(Ordering::Acquire) {
             Err(FerroError::Closed("consumer"))
         } else {
             Ok(&self.consumer)
@@ -205,6 +240,7 @@ impl ConsumerCore {
     /// finishes when the handle is destroyed. Idempotent.
     pub fn close(self: &Arc<Self>, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
         if !self.registry.close() {
+            self.calls_closed.store(true, Ordering::Release);
             return Ok(());
         }
         let waited = if self.has_group && self.consumer.close_queue().is_ok() {
@@ -221,6 +257,7 @@ impl ConsumerCore {
             Ok(())
         };
         // From here on the handle may be finished off on any thread: no more Python callbacks.
+        self.calls_closed.store(true, Ordering::Release);
         self.context().python_enabled.store(false, Ordering::Release);
         let dispatched = self.dispatch_callbacks(py);
         *self.context().rebalance.lock() = None;

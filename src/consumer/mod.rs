@@ -129,9 +129,11 @@ impl Consumer {
 
     /// Commits `offsets`, mapping rdkafka's error.
     fn commit_list(&self, py: Python<'_>, offsets: &TopicPartitionList, asynchronous: bool) -> PyResult<()> {
+        if asynchronous {
+            return Ok(self.core.commit_async(offsets)?);
+        }
         let consumer = self.core.open()?;
-        let mode = if asynchronous { CommitMode::Async } else { CommitMode::Sync };
-        py.detach(|| consumer.commit(offsets, mode)).map_err(|e| FerroError::from(e).into())
+        py.detach(|| consumer.commit(offsets, CommitMode::Sync)).map_err(|e| FerroError::from(e).into())
     }
 
     /// The partitions given, or the current assignment.
@@ -435,8 +437,7 @@ impl Drop for Consumer {
         });
         // Invalidate without blocking; the group is left when the last reference to the core drops,
         // on a background thread (see ConsumerCore's Drop), without Python callbacks.
-        self.core.context().python_enabled.store(false, std::sync::atomic::Ordering::Release);
-        self.core.registry.close();
+        self.core.abandon();
     }
 }
 
