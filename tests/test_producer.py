@@ -116,3 +116,38 @@ def test_unclosed_producer_warns_and_still_delivers(mock_cluster, topic_name):
         del producer
         gc.collect()
     assert future.result(10).offset == 0
+
+
+def test_on_delivery_callbacks_per_message_and_from_config(mock_cluster, topic_name):
+    import threading
+
+    calls: list[tuple[str, object, object]] = []
+    done = threading.Event()
+
+    def from_config(report, error):
+        calls.append(("config", report, error))
+
+    def per_message(report, error):
+        calls.append(("message", report, error))
+        done.set()
+
+    with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers, "on_delivery": from_config}) as producer:
+        producer.produce(topic_name, b"a")
+        producer.produce(topic_name, b"b", on_delivery=per_message)
+        producer.produce(topic_name, b"c", partition=99)  # fails: unknown partition
+        assert producer.flush(10) == 0
+        assert done.wait(10)
+    assert sorted(kind for kind, _, _ in calls) == ["config", "config", "message"], calls
+    failed = [(r, e) for _, r, e in calls if e is not None]
+    assert len(failed) == 1 and failed[0][0] is None and failed[0][1].name == "_UNKNOWN_PARTITION"
+    delivered = [r for _, r, e in calls if e is None]
+    assert all(isinstance(r, fk.DeliveryReport) and r.topic == topic_name for r in delivered)
+
+
+def test_purge_fails_queued_messages(topic_name):
+    with fk.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 60000}) as producer:
+        futures = [producer.produce(topic_name, b"x") for _ in range(5)]
+        producer.purge()
+        assert producer.flush(10) == 0
+        names = {f.exception(0).name for f in futures}
+        assert names == {"_PURGE_QUEUE"}

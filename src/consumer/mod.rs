@@ -4,7 +4,7 @@ pub mod core;
 pub mod registry;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::exceptions::PyResourceWarning;
@@ -26,16 +26,18 @@ use rdkafka::Message;
 
 use self::core::{ConsumerCore, Polled, RebalanceCallbacks};
 
-/// What one wait for a message ended with.
+/// What one wait for messages ended with.
 enum Received {
-    Message(Py<BorrowedMessage>),
+    /// At least one message.
+    Messages(Vec<Py<BorrowedMessage>>),
     Closed,
     TimedOut,
 }
 
 /// What one slice of waiting produced.
 enum Slice {
-    Admitted(usize, Arc<MessageSlot>),
+    /// Messages admitted to the registry, and the error that stopped the batch early, if any.
+    Admitted(Vec<(usize, Arc<MessageSlot>)>, Option<rdkafka::error::KafkaError>),
     Error(rdkafka::error::KafkaError),
     /// Callbacks are queued: run them, then go on waiting.
     Callbacks,
@@ -81,10 +83,11 @@ fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
 }
 
 impl Consumer {
-    /// Waits for one message until `deadline`, with the GIL released and Ctrl-C honoured, running
-    /// callbacks as they queue up. Fatal consumer errors are raised; others (an unknown topic, a
-    /// partition EOF, a transport error) go to `error_cb`, or to the log, and consumption goes on.
-    fn receive(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<Received> {
+    /// Waits until `deadline` for a first message, then takes up to `max` messages that are ready
+    /// now, all in one stretch without the GIL (no GIL hand-off per message). Callbacks run as they
+    /// queue up. Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a
+    /// transport error) go to `error_cb`, or to the log, and consumption goes on.
+    fn receive(&self, py: Python<'_>, deadline: Option<Instant>, max: usize) -> PyResult<Received> {
         self.core.open()?;
         let core = &self.core;
         loop {
@@ -92,12 +95,24 @@ impl Consumer {
                 if core.registry.is_closed() {
                     return Some(Slice::Closed);
                 }
-                match core.poll_native(slice) {
-                    Polled::Message(native) => Some(
-                        core.registry.admit(native).map_or(Slice::Closed, |(key, slot)| Slice::Admitted(key, slot)),
-                    ),
-                    Polled::Error(err) => Some(Slice::Error(err)),
-                    Polled::Nothing => core.context().has_pending().then_some(Slice::Callbacks),
+                let mut admitted = Vec::new();
+                let mut timeout = slice;
+                while admitted.len() < max {
+                    match core.poll_native(timeout) {
+                        Polled::Message(native) => match core.registry.admit(native) {
+                            Some(entry) => admitted.push(entry),
+                            None => return Some(Slice::Closed),
+                        },
+                        Polled::Error(err) if admitted.is_empty() => return Some(Slice::Error(err)),
+                        Polled::Error(err) => return Some(Slice::Admitted(admitted, Some(err))),
+                        Polled::Nothing => break,
+                    }
+                    timeout = Duration::ZERO;
+                }
+                if !admitted.is_empty() {
+                    Some(Slice::Admitted(admitted, None))
+                } else {
+                    core.context().has_pending().then_some(Slice::Callbacks)
                 }
             })?;
             let dispatched = self.core.dispatch_callbacks(py);
@@ -107,24 +122,34 @@ impl Consumer {
                 Some(Slice::Callbacks) => dispatched?,
                 Some(Slice::Error(err)) => {
                     dispatched?;
-                    let info = KafkaErrorInfo::from_rdkafka(&err);
-                    if info.fatal {
-                        return Err(info.into_pyerr(py));
-                    }
-                    self.core.context().callbacks.consumer_error(info);
-                    self.core.dispatch_callbacks(py)?;
+                    self.consumer_error(py, err)?;
                 }
-                Some(Slice::Admitted(key, slot)) => {
-                    let message = Py::new(py, BorrowedMessage::new(self.core.registry.clone(), key, slot))?;
-                    // The message is in hand: a callback's exception waits for the next call rather
-                    // than losing the message.
-                    if let Err(err) = dispatched {
+                Some(Slice::Admitted(admitted, error)) => {
+                    let registry = &self.core.registry;
+                    let messages = admitted
+                        .into_iter()
+                        .map(|(key, slot)| Py::new(py, BorrowedMessage::new(registry.clone(), key, slot)))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    // The messages are in hand: an exception from a callback or a fatal error waits
+                    // for the next call rather than losing them.
+                    let deferred = dispatched.and_then(|()| error.map_or(Ok(()), |err| self.consumer_error(py, err)));
+                    if let Err(err) = deferred {
                         self.core.context().defer_error(err);
                     }
-                    return Ok(Received::Message(message));
+                    return Ok(Received::Messages(messages));
                 }
             }
         }
+    }
+
+    /// Raises a fatal consumer error; hands others to `error_cb` or the log.
+    fn consumer_error(&self, py: Python<'_>, err: rdkafka::error::KafkaError) -> PyResult<()> {
+        let info = KafkaErrorInfo::from_rdkafka(&err);
+        if info.fatal {
+            return Err(info.into_pyerr(py));
+        }
+        self.core.context().callbacks.consumer_error(info);
+        self.core.dispatch_callbacks(py)
     }
 
     /// Commits `offsets`, mapping rdkafka's error.
@@ -212,8 +237,8 @@ impl Consumer {
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        match self.receive(py, deadline(timeout)?)? {
-            Received::Message(message) => Ok(Some(message)),
+        match self.receive(py, deadline(timeout)?, 1)? {
+            Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
@@ -223,19 +248,14 @@ impl Consumer {
     /// `max_messages`. Returns an empty list on timeout.
     #[pyo3(signature = (max_messages=1000, timeout=None))]
     fn consume(&self, py: Python<'_>, max_messages: usize, timeout: Option<f64>) -> PyResult<Vec<Py<BorrowedMessage>>> {
-        let mut batch = Vec::with_capacity(max_messages.min(4096));
-        let mut wait_until = deadline(timeout)?;
-        while batch.len() < max_messages {
-            match self.receive(py, wait_until)? {
-                Received::Message(message) => batch.push(message),
-                Received::TimedOut => break,
-                Received::Closed if batch.is_empty() => return Err(FerroError::Closed("consumer").into()),
-                Received::Closed => break,
-            }
-            // After the first message, take only what is ready now.
-            wait_until = Some(Instant::now());
+        if max_messages == 0 {
+            return Ok(Vec::new());
         }
-        Ok(batch)
+        match self.receive(py, deadline(timeout)?, max_messages)? {
+            Received::Messages(messages) => Ok(messages),
+            Received::TimedOut => Ok(Vec::new()),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
+        }
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -251,10 +271,11 @@ impl Consumer {
         if self.core.registry.is_closed() {
             return Ok(None);
         }
-        match self.receive(py, None)? {
-            Received::Message(message) => {
-                *self.iterated.lock() = Some(message.get().slot().clone());
-                Ok(Some(message))
+        match self.receive(py, None, 1)? {
+            Received::Messages(mut messages) => {
+                let message = messages.pop();
+                *self.iterated.lock() = message.as_ref().map(|m| m.get().slot().clone());
+                Ok(message)
             }
             Received::Closed | Received::TimedOut => Ok(None),
         }
