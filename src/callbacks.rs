@@ -75,7 +75,9 @@ enum ClientEvent {
 
 /// Queued librdkafka events and the Python callbacks they go to.
 pub struct ClientCallbacks {
-    settings: PythonSettings,
+    /// Behind a lock only so that the garbage collector can visit and clear them (reference cycles
+    /// through a callback that refers to its client). Cloned out before any call into Python.
+    settings: Mutex<PythonSettings>,
     queue: Mutex<VecDeque<ClientEvent>>,
     dropped: AtomicUsize,
 }
@@ -99,11 +101,33 @@ fn default_logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 impl ClientCallbacks {
     pub fn new(settings: PythonSettings) -> Self {
-        ClientCallbacks { settings, queue: Mutex::new(VecDeque::new()), dropped: AtomicUsize::new(0) }
+        ClientCallbacks { settings: Mutex::new(settings), queue: Mutex::new(VecDeque::new()), dropped: AtomicUsize::new(0) }
     }
 
-    pub fn settings(&self) -> &PythonSettings {
-        &self.settings
+    /// A callback or object from the config, cloned so no lock is held while Python runs.
+    fn setting(&self, py: Python<'_>, pick: impl Fn(&PythonSettings) -> &Option<Py<PyAny>>) -> Option<Py<PyAny>> {
+        pick(&self.settings.lock()).as_ref().map(|obj| obj.clone_ref(py))
+    }
+
+    pub fn on_delivery(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.setting(py, |s| &s.on_delivery)
+    }
+
+    /// For `__traverse__`: visits every Python object held, without blocking (a busy lock is
+    /// skipped: the collector will come back).
+    pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Some(settings) = self.settings.try_lock() {
+            for obj in [&settings.error_cb, &settings.stats_cb, &settings.on_commit, &settings.on_delivery, &settings.logger] {
+                visit.call(obj)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// For `__clear__`: drops every Python object held.
+    pub fn clear(&self) {
+        let taken = std::mem::take(&mut *self.settings.lock());
+        drop(taken);
     }
 
     pub fn has_pending(&self) -> bool {
@@ -130,13 +154,13 @@ impl ClientCallbacks {
     }
 
     pub fn stats_raw(&self, statistics: &[u8]) {
-        if self.settings.stats_cb.is_some() {
+        if self.settings.lock().stats_cb.is_some() {
             self.push(ClientEvent::Stats(statistics.to_vec()));
         }
     }
 
     pub fn commit_result(&self, error: Option<KafkaErrorInfo>, offsets: Vec<TopicPartition>) {
-        if self.settings.on_commit.is_some() {
+        if self.settings.lock().on_commit.is_some() {
             self.push(ClientEvent::Commit(error, offsets));
         }
     }
@@ -147,8 +171,8 @@ impl ClientCallbacks {
     }
 
     fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {
-        let logger = match &self.settings.logger {
-            Some(logger) => logger.bind(py).clone(),
+        let logger = match self.setting(py, |s| &s.logger) {
+            Some(logger) => logger.into_bound(py),
             None => default_logger(py)?.clone(),
         };
         if logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
@@ -175,7 +199,7 @@ impl ClientCallbacks {
         for event in events {
             let outcome = match event {
                 ClientEvent::Log { level, facility, message } => self.log_record(py, level, format!("librdkafka {facility}: {message}")),
-                ClientEvent::Error(info, reason) => match &self.settings.error_cb {
+                ClientEvent::Error(info, reason) => match self.setting(py, |s| &s.error_cb) {
                     Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
                     None => {
                         let level = if info.fatal { 40 } else { 30 };
@@ -183,11 +207,11 @@ impl ClientCallbacks {
                         self.log_record(py, level, format!("{} [{}]{}", info.message, info.name(), suffix))
                     }
                 },
-                ClientEvent::Stats(json) => self.settings.stats_cb.as_ref().map_or(Ok(()), |cb| {
+                ClientEvent::Stats(json) => self.setting(py, |s| &s.stats_cb).map_or(Ok(()), |cb| {
                     let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
                     cb.bind(py).call1((stats,)).map(drop)
                 }),
-                ClientEvent::Commit(error, offsets) => self.settings.on_commit.as_ref().map_or(Ok(()), |cb| {
+                ClientEvent::Commit(error, offsets) => self.setting(py, |s| &s.on_commit).map_or(Ok(()), |cb| {
                     let error = error.map(|info| info.into_pyerr(py).into_value(py));
                     cb.bind(py).call1((error, offsets)).map(drop)
                 }),

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyType};
 use rdkafka::bindings as rdsys;
@@ -168,7 +169,7 @@ impl ProducerCore {
                     (Some(report), _) => future.call_method1("set_result", (report,))?,
                     (None, error) => future.call_method1("set_exception", (error,))?,
                 };
-                let on_delivery = on_delivery.as_ref().or(self.context().callbacks.settings().on_delivery.as_ref());
+                let on_delivery = on_delivery.or_else(|| self.context().callbacks.on_delivery(py));
                 if let Some(callback) = on_delivery {
                     callback.bind(py).call1((report, error))?;
                 }
@@ -491,6 +492,14 @@ impl Producer {
     #[getter]
     fn closed(&self) -> bool {
         !self.core.is_open()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.core.context().callbacks.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        self.core.context().callbacks.clear();
     }
 
     /// Messages produced whose futures are not resolved yet.

@@ -166,3 +166,23 @@ def test_assign_explicit_partitions(mock_cluster, topic_name, group_id):
         while len(offsets) < 3:
             offsets += [m.offset for m in consumer.consume(3, timeout=10)]
         assert offsets == [2, 3, 4]
+
+
+def test_callbacks_referring_to_their_client_do_not_leak(mock_cluster, topic_name, group_id):
+    import weakref
+
+    refs = []
+    for _ in range(2):
+        holder: dict[str, object] = {}
+        consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id,
+                                               error_cb=lambda err: holder["consumer"].poll(0)))  # type: ignore[attr-defined]
+        holder["consumer"] = consumer
+        consumer.subscribe([topic_name], on_assign=lambda c, p: holder.setdefault("assigned", consumer))
+        producer = fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers,
+                                "on_delivery": lambda r, e: holder.setdefault("producer", producer)})
+        consumer.close()
+        producer.close()
+        refs += [weakref.ref(consumer), weakref.ref(producer)]
+        del consumer, producer, holder
+    gc.collect()
+    assert [r() for r in refs] == [None] * 4

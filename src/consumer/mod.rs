@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
+use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyString};
 use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::metadata::Metadata;
@@ -414,6 +415,27 @@ impl Consumer {
     #[getter]
     fn closed(&self) -> bool {
         self.core.registry.is_closed()
+    }
+
+    /// The callbacks may refer back to this consumer: let the garbage collector see them.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        let context = self.core.context();
+        context.callbacks.traverse(&visit)?;
+        if let Some(rebalance) = context.rebalance.try_lock() {
+            if let Some(callbacks) = rebalance.as_ref() {
+                for obj in [&callbacks.on_assign, &callbacks.on_revoke, &callbacks.on_lost] {
+                    visit.call(obj)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let context = self.core.context();
+        context.callbacks.clear();
+        let taken = context.rebalance.lock().take();
+        drop(taken);
     }
 
     /// Native messages of this consumer still in memory: valid borrowed messages plus invalidated
