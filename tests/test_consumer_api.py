@@ -113,9 +113,11 @@ def test_cooperative_sticky_assigns_incrementally(kafka_bootstrap, topic_name, g
 
 def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, group_id):
     create_topic(kafka_bootstrap, topic_name, 1)
+    # Recent timestamps: the test broker's retention would delete records stamped long ago.
+    base = int(time.time() * 1000) - 3_600_000
     with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
         for i in range(10):
-            producer.produce(topic_name, b"%d" % i, timestamp=1_700_000_000_000 + i * 1000)
+            producer.produce(topic_name, b"%d" % i, timestamp=base + i * 1000)
         assert producer.flush(30) == 0
     tp0 = fk.TopicPartition(topic_name, 0)
     config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False,
@@ -132,7 +134,7 @@ def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, 
         assert consumer.committed([tp0], timeout=10)[0].offset == 5
         consumer.commit(offsets=[fk.TopicPartition(topic_name, 0, 3)])
         assert consumer.committed(timeout=10)[0].offset == 3
-        found = consumer.offsets_for_times([fk.TopicPartition(topic_name, 0, 1_700_000_000_000 + 7000)], timeout=10)
+        found = consumer.offsets_for_times([fk.TopicPartition(topic_name, 0, base + 7000)], timeout=10)
         assert found[0].offset == 7
         consumer.seek(fk.TopicPartition(topic_name, 0, 8))
         msg = consumer.poll(10)
