@@ -67,6 +67,14 @@ def partition_count(peer: ConfluentAdmin, topic: str) -> int | None:
     return None if found is None or found.error is not None else len(found.partitions)
 
 
+def create_topic(admin: fk.AdminClient, peer: ConfluentAdmin, topic: fk.NewTopic) -> None:
+    """Creates `topic` and waits until the broker's metadata shows it: KRaft acknowledges a creation
+    once the controller committed it, and the broker applies it a moment later, until when other
+    requests (DescribeConfigs, Produce, ...) may still answer UNKNOWN_TOPIC_OR_PART."""
+    result(admin.create_topics([topic]))
+    eventually(lambda: partition_count(peer, topic.name) == topic.num_partitions, f"topic {topic.name} visible")
+
+
 def peer_config(peer: ConfluentAdmin, restype: ResourceType, name: str) -> dict[str, str | None]:
     (future,) = peer.describe_configs([ConfigResource(restype, name)]).values()
     return {key: entry.value for key, entry in future.result(TIMEOUT).items()}
@@ -109,7 +117,7 @@ def test_create_topics_creates_them_with_their_config(admin, peer, topic_name):
 
 
 def test_creating_an_existing_topic_fails_and_names_it(admin, peer, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name)]))
+    create_topic(admin, peer, fk.NewTopic(topic_name))
     fresh = f"{topic_name}-fresh"
     err = failure(admin.create_topics([fk.NewTopic(fresh, 2), fk.NewTopic(topic_name)]))
     assert err.name == "TOPIC_ALREADY_EXISTS" and err.code == 36
@@ -120,7 +128,7 @@ def test_creating_an_existing_topic_fails_and_names_it(admin, peer, topic_name):
 
 
 def test_create_partitions_grows_the_topic(admin, peer, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name, 1)]))
+    create_topic(admin, peer, fk.NewTopic(topic_name, 1))
     assert result(admin.create_partitions(topic_name, 3, operation_timeout=20)) is None
     eventually(lambda: partition_count(peer, topic_name) == 3, "3 partitions in the metadata")
     err = failure(admin.create_partitions(topic_name, 2))
@@ -129,8 +137,7 @@ def test_create_partitions_grows_the_topic(admin, peer, topic_name):
 
 
 def test_delete_topics_removes_them(admin, peer, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name)]))
-    eventually(lambda: partition_count(peer, topic_name) == 1, "the topic exists")
+    create_topic(admin, peer, fk.NewTopic(topic_name))
     assert result(admin.delete_topics([topic_name], operation_timeout=20)) is None
     eventually(lambda: partition_count(peer, topic_name) is None, "the topic gone from the metadata")
     err = failure(admin.delete_topics([topic_name]))
@@ -141,7 +148,7 @@ def test_delete_topics_removes_them(admin, peer, topic_name):
 
 
 def test_describe_configs_of_a_topic_and_a_broker_match_confluent(admin, peer, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name, config={"retention.ms": "7654321"})]))
+    create_topic(admin, peer, fk.NewTopic(topic_name, config={"retention.ms": "7654321"}))
     config = result(admin.describe_configs("topic", topic_name))
     assert config["retention.ms"] == "7654321"
     expected = {k: v for k, v in peer_config(peer, ResourceType.TOPIC, topic_name).items() if v is not None}
@@ -160,20 +167,23 @@ def test_describe_configs_of_a_missing_topic_fails(admin, topic_name):
 
 def test_alter_configs_is_incremental_and_none_reverts(admin, peer, topic_name):
     created = {"retention.ms": "123456", "retention.bytes": "7777777"}
-    result(admin.create_topics([fk.NewTopic(topic_name, config=created)]))
+    create_topic(admin, peer, fk.NewTopic(topic_name, config=created))
     # Any Mapping will do, not only a dict.
     assert result(admin.alter_configs("topic", topic_name, MappingProxyType({"retention.ms": "654321"}))) is None
+    # The controller acknowledged the change; the broker applies it a moment later.
+    eventually(lambda: peer_config(peer, ResourceType.TOPIC, topic_name)["retention.ms"] == "654321",
+               "the new retention.ms visible to confluent-kafka")
     config = result(admin.describe_configs("topic", topic_name))
     assert config["retention.ms"] == "654321"
     assert config["retention.bytes"] == "7777777"  # not named, so kept (not reset to its default)
-    assert peer_config(peer, ResourceType.TOPIC, topic_name)["retention.ms"] == "654321"
 
     result(admin.alter_configs("topic", topic_name, {"retention.bytes": None}))
-    assert result(admin.describe_configs("topic", topic_name))["retention.bytes"] == "-1"  # the default
+    eventually(lambda: result(admin.describe_configs("topic", topic_name))["retention.bytes"] == "-1",
+               "retention.bytes back to its default, -1")
 
 
-def test_alter_configs_with_an_invalid_value_fails_with_the_brokers_reason(admin, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name)]))
+def test_alter_configs_with_an_invalid_value_fails_with_the_brokers_reason(admin, peer, topic_name):
+    create_topic(admin, peer, fk.NewTopic(topic_name))
     err = failure(admin.alter_configs("topic", topic_name, {"retention.ms": "soon"}))
     assert err.name == "INVALID_CONFIG"
     assert "retention.ms" in str(err) and topic_name in str(err)
@@ -182,8 +192,8 @@ def test_alter_configs_with_an_invalid_value_fails_with_the_brokers_reason(admin
 # --- offsets and records ---------------------------------------------------------------------
 
 
-def test_list_offsets_and_delete_records(admin, kafka_bootstrap, topic_name):
-    result(admin.create_topics([fk.NewTopic(topic_name, 2)]))
+def test_list_offsets_and_delete_records(admin, peer, kafka_bootstrap, topic_name):
+    create_topic(admin, peer, fk.NewTopic(topic_name, 2))
     produce_n(kafka_bootstrap, topic_name, 10, partition=0)
     partitions = [fk.TopicPartition(topic_name, 1), fk.TopicPartition(topic_name, 0)]
     latest = result(admin.list_offsets(partitions))
@@ -204,8 +214,8 @@ def test_list_offsets_and_delete_records(admin, kafka_bootstrap, topic_name):
 # --- consumer groups -------------------------------------------------------------------------
 
 
-def test_group_lifecycle(admin, kafka_bootstrap, topic_name, group_id):
-    result(admin.create_topics([fk.NewTopic(topic_name, 2)]))
+def test_group_lifecycle(admin, peer, kafka_bootstrap, topic_name, group_id):
+    create_topic(admin, peer, fk.NewTopic(topic_name, 2))
     produce_n(kafka_bootstrap, topic_name, 6, partition=0)
     produce_n(kafka_bootstrap, topic_name, 4, partition=1)
     config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False, "client.id": "admin-test"})
