@@ -97,6 +97,8 @@ impl KafkaErrorInfo {
     pub fn from_rdkafka(err: &RdKafkaError) -> Self {
         match err {
             RdKafkaError::Transaction(native) => Self::from_native(native, "transaction failed"),
+            // rdkafka's rdkafka_error_code() returns None for admin errors: take the code from here.
+            RdKafkaError::AdminOp(code) => Self::from_code(*code, "admin operation failed"),
             RdKafkaError::MessageConsumptionFatal(code) => {
                 let mut info = Self::from_code(*code, "fatal consumer error");
                 info.fatal = true;
@@ -217,7 +219,7 @@ pub enum FerroError {
     Config(String),
     Invalidated(InvalidReason),
     WrongThread,
-    /// The client (consumer, producer, mock cluster) was closed; the string names it.
+    /// The client (consumer, producer, admin client, mock cluster) was closed; the string names it.
     Closed(&'static str),
     Type(String),
     Value(String),
@@ -347,5 +349,8 @@ mod tests {
             RDKafkaErrorCode::Fatal,
         ));
         assert!(info.fatal);
+        let info = KafkaErrorInfo::from_rdkafka(&RdKafkaError::AdminOp(RDKafkaErrorCode::RequestTimedOut));
+        assert_eq!(info.code, RDKafkaErrorCode::RequestTimedOut as i32);
+        assert!(info.retriable);
     }
 }

@@ -1,6 +1,7 @@
 //! ferrokafka's native module, `ferrokafka._native`. Each Python-visible concept lives in its own
 //! module; this file only registers them.
 
+mod admin;
 mod blocking;
 mod bytes_like;
 mod callbacks;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     consumer::register(m)?;
     producer::register(m)?;
     mock_cluster::register(m)?;
+    admin::register(m)?;
     m.add_function(wrap_pyfunction!(_live_native_messages, m)?)?;
     Ok(())
 }

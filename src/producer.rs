@@ -255,7 +255,7 @@ fn run_resolver(core: Arc<ProducerCore>) {
     }
 }
 
-fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     FUTURE.import(py, "concurrent.futures", "Future")
 }

@@ -4,6 +4,7 @@ use std::ffi::CStr;
 
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::errors::{FerroError, FerroResult};
@@ -57,6 +58,10 @@ impl TopicPartition {
 pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
     let mut list = TopicPartitionList::with_capacity(partitions.len());
     for tp in partitions {
+        // rdkafka's add_partition panics on a topic name with a NUL character: refuse it here.
+        if tp.topic.contains('\0') {
+            return Err(FerroError::Value(format!("topic name {:?} contains a NUL character", tp.topic)));
+        }
         list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(tp.offset))
             .map_err(FerroError::from)?;
     }
@@ -65,21 +70,48 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
 
 /// Reads rdkafka's list without trusting topic names to be UTF-8 (rdkafka's accessor would panic).
 pub fn from_list(list: &TopicPartitionList) -> Vec<TopicPartition> {
-    let native = list.ptr();
-    // SAFETY: `native` is the live rd_kafka_topic_partition_list_t owned by `list`, borrowed for this
-    // call; `elems` holds `cnt` initialised entries whose `topic` is a NUL-terminated string.
+    // SAFETY: `list.ptr()` is the live rd_kafka_topic_partition_list_t owned by `list`, which is
+    // borrowed (so neither freed nor modified) for the duration of the call.
+    unsafe { read_native_list(list.ptr()) }.into_iter().map(|(tp, _err)| tp).collect()
+}
+
+/// Reads one element of a librdkafka partition list: the partition and its error code (0 = none).
+///
+/// The error code is read as the plain `int` it is in C: brokers may send codes that librdkafka
+/// passes through but rdkafka-sys's Rust enum has no variant for, and such a value must never be
+/// materialised as that enum. The topic name is decoded lossily, so nothing here can panic.
+///
+/// # Safety
+/// `elem` points to an initialised `rd_kafka_topic_partition_t` whose `topic` is NULL or a
+/// NUL-terminated string, both valid (not freed or modified) for the duration of the call.
+pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition_t) -> (TopicPartition, i32) {
+    // SAFETY: the caller guarantees `elem` and its `topic` string are valid for this call. Fields are
+    // read through the raw pointer one by one, so no reference to the whole struct (with its
+    // enum-typed `err` field) is formed; `err` is read as the i32 that its #[repr(i32)] enum type
+    // occupies, which every bit pattern is valid for.
     unsafe {
-        let count = usize::try_from((*native).cnt).unwrap_or(0);
-        (0..count)
-            .map(|i| {
-                let elem = &*(*native).elems.add(i);
-                TopicPartition {
-                    topic: CStr::from_ptr(elem.topic).to_string_lossy().into_owned(),
-                    partition: elem.partition,
-                    offset: elem.offset,
-                }
-            })
-            .collect()
+        let topic = (*elem).topic;
+        let topic = if topic.is_null() { String::new() } else { CStr::from_ptr(topic).to_string_lossy().into_owned() };
+        let err = std::ptr::addr_of!((*elem).err).cast::<i32>().read();
+        (TopicPartition { topic, partition: (*elem).partition, offset: (*elem).offset }, err)
+    }
+}
+
+/// Reads every element of a librdkafka partition list with its error code (see
+/// [`read_native_partition`]).
+///
+/// # Safety
+/// `list` is NULL (read as empty) or points to a valid `rd_kafka_topic_partition_list_t` whose
+/// `elems` holds `cnt` initialised entries, not freed or modified for the duration of the call.
+pub unsafe fn read_native_list(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<(TopicPartition, i32)> {
+    // SAFETY: the caller guarantees `list` is NULL or valid with `cnt` initialised `elems` for this
+    // call, so every `elems.add(i)` with i < cnt points to an initialised element.
+    unsafe {
+        if list.is_null() || (*list).elems.is_null() {
+            return Vec::new();
+        }
+        let count = usize::try_from((*list).cnt).unwrap_or(0);
+        (0..count).map(|i| read_native_partition((*list).elems.add(i))).collect()
     }
 }
 
@@ -103,5 +135,11 @@ mod tests {
             TopicPartition { topic: "b".into(), partition: 2, offset: OFFSET_BEGINNING },
         ];
         assert_eq!(from_list(&to_list(&parts).unwrap()), parts);
+    }
+
+    #[test]
+    fn nul_in_a_topic_name_is_an_error_not_a_panic() {
+        let parts = vec![TopicPartition { topic: "a\0b".into(), partition: 0, offset: 0 }];
+        assert!(matches!(to_list(&parts), Err(FerroError::Value(_))));
     }
 }

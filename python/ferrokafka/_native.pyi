@@ -403,4 +403,84 @@ class MockCluster:
         tb: TracebackType | None,
     ) -> bool: ...
 
+class _GroupMember(TypedDict):
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+
+class _GroupDescription(TypedDict):
+    state: str  # librdkafka's state name: "Stable", "Empty", "Dead" (no such group), ...
+    type: str  # "Classic" or "Consumer" (KIP-848)
+    protocol: str  # the partition assignor, "" without members
+    members: list[_GroupMember]
+
+@final
+class NewTopic:
+    """A topic to create with AdminClient.create_topics(); -1 means the broker's default."""
+
+    def __new__(
+        cls,
+        name: str,
+        num_partitions: int = 1,
+        replication_factor: int = 1,
+        config: Mapping[str, str] | None = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def num_partitions(self) -> int: ...
+    @property
+    def replication_factor(self) -> int: ...
+    @property
+    def config(self) -> dict[str, str]: ...
+
+@final
+class AdminClient:
+    """librdkafka's admin client: every method returns a Future resolving to plain values.
+
+    A failed request makes its Future raise KafkaError (for calls on several items, the error of
+    the first item that failed, naming it; the others may have succeeded). Wrong arguments raise
+    ValueError/TypeError at once; calls after close() raise Error.
+    """
+
+    def __new__(cls, config: Mapping[str, _ConfigValue]) -> Self: ...
+    def create_topics(
+        self, topics: list[NewTopic], *, operation_timeout: float | None = None
+    ) -> Future[None]: ...
+    def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> Future[None]: ...
+    def create_partitions(
+        self, topic: str, new_total_count: int, *, operation_timeout: float | None = None
+    ) -> Future[None]: ...
+    def describe_configs(self, resource_type: Literal["topic", "broker"], name: str) -> Future[dict[str, str]]:
+        """Current values by name (entries without a value, such as sensitive ones, left out).
+        A broker is named by its numeric id."""
+    def alter_configs(
+        self, resource_type: Literal["topic", "broker"], name: str, config: Mapping[str, str | None]
+    ) -> Future[None]:
+        """Incremental: entries not named keep their values; None reverts an entry to its default."""
+    def list_groups(self) -> Future[list[str]]: ...
+    def describe_groups(self, group_ids: list[str]) -> Future[dict[str, _GroupDescription]]: ...
+    def delete_groups(self, group_ids: list[str]) -> Future[None]: ...
+    def list_consumer_group_offsets(
+        self, group_id: str, partitions: list[TopicPartition] | None = None
+    ) -> Future[list[TopicPartition]]:
+        """Committed offsets (OFFSET_INVALID where none), sorted; all committed partitions if None."""
+    def alter_consumer_group_offsets(self, group_id: str, offsets: list[TopicPartition]) -> Future[None]: ...
+    def list_offsets(
+        self, partitions: list[TopicPartition], spec: Literal["earliest", "latest"] = "latest"
+    ) -> Future[list[TopicPartition]]: ...
+    def delete_records(self, offsets: list[TopicPartition]) -> Future[None]:
+        """Deletes the records before each offset (OFFSET_END: all) in its partition."""
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
 def _live_native_messages() -> int: ...
