@@ -626,7 +626,9 @@ impl Drop for AdminCore {
 impl AdminClient {
     #[new]
     fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let config = client_config(config)?;
+        let (config, settings) = client_config(config)?;
+        // The admin client's librdkafka context is rdkafka's default one: no Python callbacks.
+        settings.allow_only("admin client", &[])?;
         let request_timeout = config
             .get("socket.timeout.ms")
             .and_then(|ms| ms.trim().parse::<u64>().ok())

@@ -80,7 +80,8 @@ mod tests {
             config.set_item("bad", vec![1]).unwrap();
             match client_config(&config) {
                 Err(FerroError::Config(msg)) => assert!(msg.contains("\"bad\""), "{msg}"),
-                other => panic!("expected a config error, got {other:?}"),
+                Err(other) => panic!("expected a config error, got {other:?}"),
+                Ok(_) => panic!("a list value was accepted"),
             }
         });
     }
