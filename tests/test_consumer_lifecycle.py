@@ -186,3 +186,22 @@ def test_callbacks_referring_to_their_client_do_not_leak(mock_cluster, topic_nam
         del consumer, producer, holder
     gc.collect()
     assert [r() for r in refs] == [None] * 4
+
+
+def test_on_lost_replaces_on_revoke_when_the_assignment_is_lost(mock_cluster, topic_name, group_id):
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 1)
+    events: list[str] = []
+    config = consumer_config(mock_cluster.bootstrap_servers, group_id, **{
+        "session.timeout.ms": 1000, "heartbeat.interval.ms": 200, "max.poll.interval.ms": 1000})
+    with fk.Consumer(config) as consumer:
+        consumer.subscribe([topic_name], on_assign=lambda c, p: events.append("assign"),
+                           on_revoke=lambda c, p: events.append("revoke"),
+                           on_lost=lambda c, p: events.append("lost"))
+        msg = consumer.poll(10)
+        assert msg is not None
+        msg.release()
+        time.sleep(2.5)  # exceed max.poll.interval.ms: the group takes the partitions away
+        deadline = time.monotonic() + 10
+        while "lost" not in events and time.monotonic() < deadline:
+            consumer.poll(0.2)
+    assert events[:2] == ["assign", "lost"], events
