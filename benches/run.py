@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+"""ferrokafka benchmark harness: consume, produce and memory against a real Kafka broker.
+
+    python benches/run.py [--quick] [--rounds N] [--checksum] [--out benches/results]
+
+See benches/README.md. Starts a throw-away Apache Kafka 4.4 broker with tests/realkafka/harness.py
+unless KAFKA_BOOTSTRAP_SERVERS (or --bootstrap) names one, pre-produces one topic per message size
+with confluent-kafka, then runs every contender in its own subprocess, alternating contenders over
+several rounds, and writes <out>/latest.md, latest.png and latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib as bl  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+def machine_info() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = 0.0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gb = int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": round(mem_gb, 1), "kernel": platform.release(),
+            "loadavg_at_start": os.getloadavg()}
+
+
+def versions() -> dict:
+    import confluent_kafka as ck
+
+    import ferrokafka as fk
+
+    v = {
+        "ferrokafka": fk.__version__,
+        "ferrokafka_librdkafka": fk.librdkafka_version,
+        "confluent_kafka": ck.version() if isinstance(ck.version(), str) else ck.version()[0],
+        "confluent_librdkafka": ck.libversion()[0],
+        "python": platform.python_version(),
+        "kafka_broker": "4.4.0",
+    }
+    try:
+        from realkafka.harness import KAFKA_VERSION  # type: ignore
+
+        v["kafka_broker"] = KAFKA_VERSION
+    except Exception:  # noqa: BLE001
+        pass
+    try:
+        lock = (bl.RUST_DIR / "Cargo.lock").read_text()
+        for name in ("rdkafka", "rdkafka-sys"):
+            marker = f'name = "{name}"\nversion = "'
+            i = lock.index(marker) + len(marker)
+            v[f"rust_{name}"] = lock[i:lock.index('"', i)]
+    except (OSError, ValueError):
+        pass
+    try:
+        head = subprocess.run(["git", "-C", str(bl.REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(bl.REPO), "status", "--porcelain", "--", "src", "python"],
+                               capture_output=True, text=True).stdout.strip()
+        v["ferrokafka_git"] = head + (" (+ uncommitted changes in src/ or python/)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return v
+
+
+# ----------------------------------------------------------------------------- benchmark sections
+
+
+def bench_consume(bootstrap: str, topics: dict[int, tuple[str, int]], rounds: int, checksum: bool,
+                  contenders: list[str]) -> dict:
+    """Returns {size: {contender: {"runs": [...], **summary}}}."""
+    results: dict = {}
+    for size, (topic, count) in topics.items():
+        per: dict[str, list[dict]] = {c: [] for c in contenders}
+        for rnd in range(rounds):
+            # Alternate: A B C ... each round, rotated so no contender is always first or last.
+            order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
+            for contender in order:
+                r = bl.run_consume(contender, bootstrap, topic, size, count, checksum)
+                per[contender].append(r)
+                log(f"  consume {'crc ' if checksum else ''}{bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<22} "
+                    f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
+                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB")
+        results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
+        add_ratios(results[size], bl.CONFLUENT_CONSUME, "rust-rdkafka")
+    return results
+
+
+def add_ratios(rows: dict, confluent: list[str], ceiling: str | None) -> None:
+    conf_best = max((rows[c]["msgs_per_s"] for c in confluent if c in rows), default=0.0)
+    ceil = rows[ceiling]["msgs_per_s"] if ceiling and ceiling in rows else 0.0
+    for row in rows.values():
+        row["x_confluent_best"] = row["msgs_per_s"] / conf_best if conf_best else None
+        row["x_rust"] = row["msgs_per_s"] / ceil if ceil else None
+
+
+def bench_produce(bootstrap: str, sizes: dict[int, int], rounds: int, contenders: list[str]) -> dict:
+    topics = {size: f"bench-produce-{size}-{uuid.uuid4().hex[:6]}" for size in sizes}
+    bl.create_topics(bootstrap, {t: {} for t in topics.values()})
+    results: dict = {}
+    for size, count in sizes.items():
+        per: dict[str, list[dict]] = {c: [] for c in contenders}
+        for rnd in range(rounds):
+            order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
+            for contender in order:
+                r = bl.run_produce(contender, bootstrap, topics[size], size, count)
+                per[contender].append(r)
+                log(f"  produce {bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<26} "
+                    f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
+                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB")
+        results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
+        add_ratios(results[size], bl.CONFLUENT_PRODUCE[:1], None)
+    return results
+
+
+def bench_memory(bootstrap: str, stream_topic: tuple[str, int, int], hold_topic: tuple[str, int, int],
+                 scale: float) -> dict:
+    out: dict = {}
+    topic, count, size = stream_topic
+    config = bl.consumer_config(bootstrap, size)
+    passes = 3
+    result, samples = bl.run_sampled("mem-stream", {"config": config, "topic": topic, "expected": count,
+                                                    "passes": passes}, interval=0.02)
+    after = [rss for t, rss in samples if t >= 0] or [rss for _, rss in samples]
+    half = len(after) // 2
+    first_half = max(after[:half]) if half else 0
+    second_half = max(after[half:]) if after[half:] else 0
+    out["stream"] = {"topic": topic, "size": size, "passes": passes, **result, "samples": samples,
+                     "rss_first_half_max_mb": first_half / 1024, "rss_second_half_max_mb": second_half / 1024,
+                     "flat": second_half <= first_half * 1.10 + 8 * 1024}
+    log(f"  memory stream {count} x {bl.SIZES[size][0]} = {result['bytes'] / 1e6:,.0f} MB through the lending iterator: "
+        f"RSS max {first_half / 1024:.0f} MB (1st half) / {second_half / 1024:.0f} MB (2nd half), "
+        f"{len(samples)} samples")
+
+    topic, count, size = hold_topic
+    # Bounded prefetch, so that what the held messages pin is what grows.
+    config = dict(bl.consumer_config(bootstrap, size), **{"queued.max.messages.kbytes": 2048})
+    hold_n = max(10, min(10_000, int(10_000 * scale), count // 2))
+    sparse_every = 1000
+    sparse_n = min(100, max(1, (count - 10) // sparse_every))
+    scenarios = [("consecutive", hold_n, 1), ("sparse", sparse_n, sparse_every)]
+    out["hold"] = []
+    for name, n, every in scenarios:
+        for detach in (False, True):
+            args = {"config": dict(config, **{"group.id": f"bench-hold-{uuid.uuid4().hex[:8]}"}), "topic": topic,
+                    "hold": n, "every": every, "detach": detach}
+            r = bl.run_worker("mem-hold", args)
+            r["scenario"] = name
+            r["delta_mb"] = (r["held_rss_kb"] - r["base_rss_kb"]) / 1024
+            r["per_message_kb"] = (r["held_rss_kb"] - r["base_rss_kb"]) / n
+            out["hold"].append(r)
+            log(f"  memory hold {name:<11} {n:>6} x {bl.SIZES[size][0]} {'detached' if detach else 'borrowed':<8}: "
+                f"RSS +{r['delta_mb']:7.1f} MB ({r['per_message_kb']:8.1f} KB/message), "
+                f"live native messages {r['live_native_messages']}, after release {r['released_rss_kb'] / 1024:.0f} MB")
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "—" if x is None else f"{x:.2f}×"
+
+
+def targets(report: dict) -> list[tuple[str, str, bool | None]]:
+    out = []
+    consume = report.get("consume", {}).get("plain", {})
+
+    def best(rows, names):
+        cands = [(rows[c]["msgs_per_s"], c) for c in names if c in rows]
+        return max(cands) if cands else (0.0, None)
+
+    def conf_best(rows):
+        return best(rows, bl.CONFLUENT_CONSUME)[0]
+
+    if 100 in consume:
+        rows = consume[100]
+        fb, fc = best(rows, bl.FERRO_CONSUME)
+        cb = conf_best(rows)
+        ratio = fb / cb if cb else 0
+        out.append(("consume 100 B: ferrokafka best ≥ 1.5× confluent best",
+                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})", ratio >= 1.5))
+    if bl.MB in consume:
+        rows = consume[bl.MB]
+        fb, fc = best(rows, bl.FERRO_CONSUME)
+        cb = conf_best(rows)
+        rust = rows.get("rust-rdkafka", {}).get("msgs_per_s", 0.0)
+        ratio = fb / cb if cb else 0
+        note = ""
+        if rust and cb and rust / cb < 1.5:
+            note = f"; the pure-Rust ceiling itself is only {rust / cb:.2f}× confluent here"
+        out.append(("consume 1 MB: ferrokafka best ≥ 1.5× confluent best",
+                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}", ratio >= 1.5))
+        rr = fb / rust if rust else 0
+        out.append(("consume 1 MB: ferrokafka best ≥ 80% of pure Rust",
+                    f"{rr:.0%} of rust-rdkafka ({fmt_rate(rust)} msg/s)", rr >= 0.8))
+    produce = report.get("produce", {})
+    if 100 in produce:
+        rows = produce[100]
+        fb, fc = best(rows, bl.FERRO_PRODUCE)
+        cb = rows.get("confluent-produce", {}).get("msgs_per_s", 0.0)
+        ratio = fb / cb if cb else 0
+        out.append(("produce 100 B: ferrokafka ≥ 1.0× confluent",
+                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent-produce ({fmt_rate(cb)})", ratio >= 1.0))
+    return out
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    m, v = report["machine"], report["versions"]
+    lines = [
+        "# ferrokafka benchmark results",
+        "",
+        f"- **Date**: {report['date']}  (total wall time {report['wall_seconds'] / 60:.1f} min)",
+        f"- **Command**: `{report['command']}`",
+        f"- **Mode**: {'quick' if report['quick'] else 'full'} (message counts × {report['scale']:g}), {report['rounds']} round(s) per "
+        "contender, contenders alternated within each round, each run in its own process, median reported",
+        f"- **Machine**: {m['cpu']}, {m['cores']} cores, {m['mem_gb']} GB RAM, Linux {m['kernel']}; "
+        f"load average at start {', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])} "
+        "(broker, client and benchmark share the machine)",
+        f"- **Versions**: ferrokafka {v['ferrokafka']} ({v.get('ferrokafka_git', '?')}) on librdkafka "
+        f"{v['ferrokafka_librdkafka']}; confluent-kafka {v['confluent_kafka']} on librdkafka "
+        f"{v['confluent_librdkafka']}; rust-rdkafka {v.get('rust_rdkafka', '?')} (rdkafka-sys "
+        f"{v.get('rust_rdkafka-sys', '?')}); Python {v['python']}; Apache Kafka broker {v['kafka_broker']} "
+        f"({report['broker']})",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "| --- | --- | --- |",
+    ]
+    for name, measured, ok in targets(report):
+        lines.append(f"| {name} | {measured} | {'✅ yes' if ok else '❌ no'} |")
+    for mode, by_size in report.get("consume", {}).items():
+        work = "offset + key + len(payload)" + (" + zlib.crc32(payload)" if mode == "checksum" else "")
+        lines += ["", f"## Consume ({mode}: {work} per message)", "",
+                  "Batch contenders ask for min(1000, 16 MB / size) messages per call (1000 up to 16 KB, 256 at "
+                  "64 KB, 16 at 1 MB). The clock starts after the first receive call returned and was processed "
+                  "(so the wait for the first fetch is excluded) and stops at the last expected message. "
+                  "All consumers run with fetch.queue.backoff.ms=10 (librdkafka's default of 1000 ms caps every "
+                  "Python client at ~100k msgs/s on small messages: see benches/README.md). "
+                  "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
+                  "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
+                  "VmHWM.", "",
+                  "| size | messages | contender | msgs/s | MB/s | × confluent | × rust | min–max msgs/s | peak RSS MB | join s |",
+                  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for size, rows in by_size.items():
+            count = rows[next(iter(rows))]["raw"][0]["count"]
+            for name, row in rows.items():
+                lines.append(
+                    f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | {row['mb_per_s']:,.1f} | "
+                    f"{fmt_ratio(row['x_confluent_best'])} | {fmt_ratio(row['x_rust'])} | "
+                    f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} | "
+                    f"{row['setup_s']:.2f} |")
+    if report.get("produce"):
+        lines += ["", "## Produce (linger.ms=5, batch.num.messages=10000, batch.size=1000000, acks=all, no compression)", "",
+                  "From the first produce() to the end of flush(); ferrokafka's futures are dropped as they are "
+                  "returned (they still resolve on its delivery thread); confluent-produce has no delivery callback "
+                  "and polls every 1024 messages, confluent-produce-callback has a per-message callback "
+                  "(the closest equivalent of a future). `× confluent` is against confluent-produce.", "",
+                  "| size | messages | contender | msgs/s | MB/s | × confluent | min–max msgs/s | peak RSS MB |",
+                  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+        for size, rows in report["produce"].items():
+            for name, row in rows.items():
+                count = row["raw"][0]["count"]
+                lines.append(f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
+                             f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
+                             f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |")
+    mem = report.get("memory")
+    if mem:
+        s = mem["stream"]
+        lines += ["", "## Memory", "",
+                  f"**Streaming** {s['count']:,} × {bl.SIZES[s['size']][0]} = {s['bytes'] / 1e6:,.0f} MB through the "
+                  f"lending iterator ({s['passes']} passes over the topic, seeking back to offset 0 after each) in "
+                  f"{s['seconds']:.1f} s: RSS sampled every 20 ms from outside — max "
+                  f"{s['rss_first_half_max_mb']:.0f} MB in the first half, {s['rss_second_half_max_mb']:.0f} MB in "
+                  f"the second half → {'**flat**' if s['flat'] else '**growing**'}; at most "
+                  f"{s['max_live_messages']} native message(s) alive. (Most of the RSS is librdkafka's prefetch "
+                  "queue, queued.max.messages.kbytes = 64 MB by default, plus the fetch buffers in flight.)", "",
+                  "**Holding messages** (1 KB topic, queued.max.messages.kbytes=2048 so the prefetch stays small; "
+                  "RSS measured after the first message and again while the messages are held):", "",
+                  "| scenario | held | kept 1 of | kind | RSS growth MB | per held message KB | live native messages | RSS after dropping them MB |",
+                  "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+        for r in mem["hold"]:
+            lines.append(f"| {r['scenario']} | {r['held']:,} | {r['every']:,} | {'detached (OwnedMessage)' if r['detached'] else 'borrowed'} | "
+                         f"{r['delta_mb']:,.1f} | {r['per_message_kb']:,.1f} | {r['live_native_messages']:,} | "
+                         f"{r['released_rss_kb'] / 1024:,.0f} |")
+        lines += ["",
+                  "A BorrowedMessage is librdkafka's rd_kafka_message_t, whose payload points into the fetch "
+                  "response buffer it came from; that whole buffer (up to max.partition.fetch.bytes per partition, "
+                  "1 MB by default) stays allocated while any message or memoryview from it is alive. Consecutive "
+                  "borrowed messages share few buffers (cost ≈ the payloads plus librdkafka's per-message header "
+                  "and the Python objects); *sparse* ones each pin a buffer of their own. A detached OwnedMessage "
+                  "costs its own bytes only. Detach what you keep. (The last column is after `del` + gc: glibc "
+                  "keeps freed memory mapped, so RSS does not drop back to the baseline.)"]
+    lines += ["", f"Raw numbers: `{report['json_name']}`. Chart: `{report['png_name']}`.", ""]
+    path.write_text("\n".join(lines))
+
+
+def write_chart(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    for mode in report.get("consume", {}):
+        panels.append(("consume", mode))
+    if report.get("produce"):
+        panels.append(("produce", None))
+    if report.get("memory"):
+        panels.append(("memory", None))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
+    colors = {"ferro": "#d35400", "confluent": "#2980b9", "rust": "#7f8c8d"}
+
+    def color(name, i):
+        base = next((c for k, c in colors.items() if name.startswith(k)), "#555")
+        return base
+
+    for ax, (kind, mode) in zip(axes[:, 0], panels):
+        if kind in ("consume", "produce"):
+            by_size = report["consume"][mode] if kind == "consume" else report["produce"]
+            sizes = list(by_size)
+            names = list(by_size[sizes[0]])
+            width = 0.8 / len(names)
+            for j, name in enumerate(names):
+                vals = [by_size[s][name]["x_confluent_best"] or 0 for s in sizes]
+                xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(sizes))]
+                hatch = ["", "//", "..", "xx", "\\\\", "oo", ""][j % 7]
+                bars = ax.bar(xs, vals, width, label=name, color=color(name, j), edgecolor="black", hatch=hatch,
+                              alpha=0.9)
+                for b, s in zip(bars, sizes):
+                    ax.annotate(f"{by_size[s][name]['mb_per_s']:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()),
+                                ha="center", va="bottom", fontsize=6, rotation=90)
+            ax.axhline(1.0, color="black", lw=0.8)
+            ax.set_xticks(range(len(sizes)), [bl.SIZES[s][0] for s in sizes])
+            ax.set_ylabel("throughput ÷ confluent best")
+            title = (f"Consume ({mode})" if kind == "consume" else "Produce") + \
+                " — msgs/s relative to confluent-kafka (bar labels: MB/s)"
+            ax.set_title(title)
+            ax.legend(fontsize=7, ncol=4)
+        else:
+            s = report["memory"]["stream"]
+            ts = [t for t, _ in s["samples"]]
+            rss = [r / 1024 for _, r in s["samples"]]
+            ax.plot(ts, rss, color=colors["ferro"])
+            ax.axvline(0, color="gray", lw=0.8, ls="--")
+            ax.set_xlabel("seconds since the first message")
+            ax.set_ylabel("RSS MB")
+            ax.set_ylim(bottom=0)
+            ax.set_title(f"RSS while streaming {s['bytes'] / 1e6:,.0f} MB through the lending iterator "
+                         f"({bl.SIZES[s['size']][0]} messages)")
+    fig.suptitle(f"ferrokafka {report['versions']['ferrokafka']} vs confluent-kafka {report['versions']['confluent_kafka']} "
+                 f"— {report['machine']['cpu']}, {report['machine']['cores']} cores ({'quick' if report['quick'] else 'full'})",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.975))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def load_report(path: Path) -> dict:
+    """A saved report with its size keys turned back into ints."""
+    report = json.loads(path.read_text())
+    for section in ("consume", "produce"):
+        if section == "consume":
+            report.get("consume", {}).update({mode: {int(k): v for k, v in by.items()}
+                                              for mode, by in report.get("consume", {}).items()})
+        elif "produce" in report:
+            report["produce"] = {int(k): v for k, v in report["produce"].items()}
+    return report
+
+
+def jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(x) for x in obj]
+    return obj
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help=f"~{bl.QUICK_DIVISOR}x fewer messages, 1 round by default")
+    ap.add_argument("--scale", type=float, help="multiply every message count by this (default 1, --quick 1/50)")
+    ap.add_argument("--rounds", type=int, help="rounds per contender (default 3, --quick 1)")
+    ap.add_argument("--checksum", action="store_true", help="also run the consume benchmark with zlib.crc32 of every payload")
+    ap.add_argument("--out", default=str(bl.BENCHES / "results"), help="output directory (default benches/results)")
+    ap.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+                    help="use this broker instead of starting one (default $KAFKA_BOOTSTRAP_SERVERS)")
+    ap.add_argument("--only", default="consume,produce,memory", help="comma-separated sections to run")
+    ap.add_argument("--sizes", default=None, help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576)")
+    ap.add_argument("--render", metavar="JSON", help="only re-write the .md and .png from a saved latest.json")
+    args = ap.parse_args(argv)
+    if args.render:
+        report = load_report(Path(args.render))
+        out = Path(args.out)
+        write_markdown(report, out / "latest.md")
+        write_chart(report, out / "latest.png")
+        return 0
+    # Stop cleanly (the finally below stops the broker) on SIGTERM, and on Ctrl-C even when started
+    # in the background by a shell that ignores SIGINT.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    rounds = args.rounds or (1 if args.quick else 3)
+    sections = set(args.only.split(","))
+    scale = args.scale if args.scale is not None else (1 / bl.QUICK_DIVISOR if args.quick else 1.0)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(bl.SIZES)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+
+    report: dict = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(shlex.quote(a) for a in ["python", "benches/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "quick": args.quick,
+        "scale": scale,
+        "rounds": rounds,
+        "machine": machine_info(),
+        "json_name": "latest.json",
+        "png_name": "latest.png",
+    }
+    sys.path.insert(0, str(bl.REPO / "tests"))
+    report["versions"] = versions()
+    log(f"machine: {report['machine']}")
+    log(f"versions: {report['versions']}")
+
+    if "consume" in sections:
+        log("building benches/rust-consumer")
+        bl.build_rust_consumer()
+
+    broker = None
+    if args.bootstrap:
+        bootstrap = args.bootstrap
+        report["broker"] = f"external: {bootstrap}"
+    else:
+        from realkafka.harness import KafkaBroker  # type: ignore
+
+        # C2 enabled (the harness defaults to C1 only, for fast test startup): a benchmark wants the
+        # broker's steady-state speed.
+        broker = KafkaBroker(jvm_args=["-XX:TieredStopAtLevel=4"], heap_max="2g")
+        broker.start()
+        bootstrap = broker.bootstrap_servers
+        report["broker"] = f"started by tests/realkafka/harness.py on {bootstrap}, C2 JIT, -Xmx2g"
+        log(f"broker up at {bootstrap} in {broker.startup_seconds:.1f} s")
+    try:
+        run_id = uuid.uuid4().hex[:6]
+        needed = set(sizes)
+        if "memory" in sections:
+            needed |= {bl.KB, bl.MB}
+        topics: dict[int, tuple[str, int]] = {}
+        report["preproduce"] = {}
+        for size in sorted(needed):
+            count = max(10, int(bl.SIZES[size][1] * scale))
+            topic = f"bench-{size}-{run_id}"
+            secs = bl.preproduce(bootstrap, topic, count, size)
+            have = bl.topic_count(bootstrap, topic)
+            if have != count:
+                raise RuntimeError(f"{topic} holds {have} messages, expected {count}")
+            topics[size] = (topic, count)
+            report["preproduce"][size] = {"topic": topic, "count": count, "seconds": secs}
+            log(f"pre-produced {count:,} x {bl.SIZES[size][0]} into {topic} in {secs:.1f} s")
+
+        if "consume" in sections:
+            report["consume"] = {}
+            for checksum in ([False, True] if args.checksum else [False]):
+                mode = "checksum" if checksum else "plain"
+                log(f"consume benchmark ({mode}), {rounds} round(s)")
+                report["consume"][mode] = bench_consume(bootstrap, {s: topics[s] for s in sizes}, rounds, checksum,
+                                                        bl.CONSUME_CONTENDERS)
+        if "produce" in sections:
+            log(f"produce benchmark, {rounds} round(s)")
+            report["produce"] = bench_produce(bootstrap, {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
+                                              rounds, bl.PRODUCE_CONTENDERS)
+        if "memory" in sections:
+            log("memory benchmark")
+            report["memory"] = bench_memory(bootstrap, (topics[bl.MB][0], topics[bl.MB][1], bl.MB),
+                                            (topics[bl.KB][0], topics[bl.KB][1], bl.KB), scale)
+    finally:
+        if broker is not None:
+            broker.stop()
+    report["wall_seconds"] = time.monotonic() - t_start
+    (out / "latest.json").write_text(json.dumps(jsonable(report), indent=1))
+    write_markdown(report, out / "latest.md")
+    write_chart(report, out / "latest.png")
+    log(f"wrote {out / 'latest.md'}, {out / 'latest.png'}, {out / 'latest.json'}")
+    for name, measured, ok in targets(report):
+        log(f"target {'MET' if ok else 'NOT MET'}: {name}: {measured}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

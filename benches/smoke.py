@@ -1,0 +1,85 @@
+"""A tiny, fast mode of the benchmark harness, meant to be called from the test suite.
+
+    from smoke import run_smoke          # with benches/ on sys.path
+    result = run_smoke(bootstrap)        # {"consume": [rows], "produce": [rows]}
+
+Every consume contender (the ferrokafka ones, the confluent-kafka ones and, when the pure-Rust
+consumer is built or can be built, rust-rdkafka) reads the same ~2,000 tiny messages in its own
+subprocess, exactly as benches/run.py does; every produce contender produces ~2,000 tiny messages.
+It checks that the harness and every contender work (counts and bytes are verified), not speed:
+the numbers are far too small to mean anything.
+
+Standalone: ``python benches/smoke.py [BOOTSTRAP]`` (without BOOTSTRAP it starts a broker with
+tests/realkafka/harness.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib as bl  # noqa: E402
+
+
+def _row(kind: str, contender: str, size: int, r: dict) -> dict:
+    return {
+        "kind": kind,
+        "contender": contender,
+        "size": size,
+        "count": r["count"],
+        "bytes": r["bytes"],
+        "seconds": r["seconds"],
+        "msgs_per_s": bl.rate(r),
+        "mb_per_s": bl.rate(r, "bytes") / 1e6,
+        "peak_rss_mb": r["maxrss_kb"] / 1024,
+    }
+
+
+def run_smoke(bootstrap: str, messages: int = 2000, size: int = 100, checksum: bool = False,
+              include_rust: bool = True) -> dict:
+    """Runs every contender once on `messages` messages of `size` bytes; returns the rows.
+
+    Raises RuntimeError if a contender fails or reads the wrong number of messages or bytes. The
+    rust-rdkafka contender is skipped (not failed) when benches/rust-consumer cannot be built.
+    """
+    topic = f"bench-smoke-{uuid.uuid4().hex[:8]}"
+    bl.preproduce(bootstrap, topic, messages, size)
+    have = bl.topic_count(bootstrap, topic)
+    if have != messages:
+        raise RuntimeError(f"{topic} holds {have} messages, expected {messages}")
+    contenders = list(bl.CONSUME_CONTENDERS)
+    skipped = []
+    if include_rust:
+        try:
+            bl.build_rust_consumer()
+        except Exception as e:  # noqa: BLE001 - no cargo, no network...
+            skipped.append({"contender": "rust-rdkafka", "reason": f"build failed: {e}"})
+            contenders.remove("rust-rdkafka")
+    else:
+        contenders.remove("rust-rdkafka")
+    consume = [_row("consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum))
+               for c in contenders]
+    produce_topic = f"bench-smoke-produce-{uuid.uuid4().hex[:8]}"
+    bl.create_topics(bootstrap, {produce_topic: {}})
+    produce = [_row("produce", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
+               for c in bl.PRODUCE_CONTENDERS]
+    return {"consume": consume, "produce": produce, "skipped": skipped}
+
+
+def main(argv: list[str]) -> int:
+    if argv:
+        print(json.dumps(run_smoke(argv[0]), indent=1))
+        return 0
+    sys.path.insert(0, str(bl.REPO / "tests"))
+    from realkafka.harness import KafkaBroker  # type: ignore
+
+    with KafkaBroker() as broker:
+        print(json.dumps(run_smoke(broker.bootstrap_servers), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
