@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use pyo3::exceptions::PyResourceWarning;
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
@@ -165,10 +166,7 @@ impl ProducerCore {
             };
             let report = report.transpose();
             let result = report.and_then(|report| {
-                match (&report, &error) {
-                    (Some(report), _) => future.call_method1("set_result", (report,))?,
-                    (None, error) => future.call_method1("set_exception", (error,))?,
-                };
+                settle_future(future, report.as_ref().map(|r| r.bind(py).as_any()), error.as_ref().map(|e| e.bind(py).as_any()))?;
                 let on_delivery = on_delivery.or_else(|| self.context().callbacks.on_delivery(py));
                 if let Some(callback) = on_delivery {
                     callback.bind(py).call1((report, error))?;
@@ -255,9 +253,40 @@ fn run_resolver(core: Arc<ProducerCore>) {
     }
 }
 
+/// `concurrent.futures.Future`, for the admin client.
 pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     FUTURE.import(py, "concurrent.futures", "Future")
+}
+
+/// A new `ferrokafka._delivery.DeliveryFuture`: a `concurrent.futures.Future` in the RUNNING
+/// state, made without running `Future.__init__` (see that module for why this is sound).
+fn new_delivery_future(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    static DELIVERY_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let cls = DELIVERY_FUTURE.import(py, "ferrokafka._delivery", "DeliveryFuture")?;
+    static OBJECT_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let object_new = OBJECT_NEW.get_or_try_init(py, || py.import("builtins")?.getattr("object")?.getattr("__new__").map(Bound::unbind))?;
+    object_new.bind(py).call1((cls,))
+}
+
+/// Resolves a DeliveryFuture. While nobody has waited on it or subscribed to it (it has no
+/// condition yet) the outcome is stored directly: with the GIL held no other thread runs between
+/// the check and the stores, and whoever creates the condition later checks the state under it.
+/// Otherwise `Future.set_result`/`set_exception` wake the waiters and run the callbacks.
+fn settle_future(future: &Bound<'_, PyAny>, report: Option<&Bound<'_, PyAny>>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    let py = future.py();
+    let state = future.getattr(intern!(py, "__dict__"))?.cast_into::<PyDict>()?;
+    if state.get_item(intern!(py, "_condition"))?.is_none() {
+        match (report, error) {
+            (Some(report), _) => state.set_item(intern!(py, "_result"), report)?,
+            (None, error) => state.set_item(intern!(py, "_exception"), error)?,
+        }
+        return state.set_item(intern!(py, "_state"), intern!(py, "FINISHED"));
+    }
+    match (report, error) {
+        (Some(report), _) => future.call_method1(intern!(py, "set_result"), (report,)).map(drop),
+        (None, error) => future.call_method1(intern!(py, "set_exception"), (error,)).map(drop),
+    }
 }
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -289,9 +318,13 @@ impl Producer {
     fn wait_resolved(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<usize> {
         let core = &self.core;
         wait_detached(py, deadline, |slice| {
-            // rd_kafka_flush makes librdkafka send now, ignoring linger.ms.
-            let _ = core.producer.flush(Duration::ZERO);
-            core.wait_idle(slice).then_some(())
+            // While rd_kafka_flush waits, librdkafka sends at once, ignoring linger.ms (a zero
+            // timeout would lift that again immediately). With the event API it only waits for the
+            // queue to drain; the poller thread serves the delivery reports.
+            // SAFETY: the handle is a live producer for the lifetime of `core`; rd_kafka_flush is
+            // thread-safe and touches no Rust state.
+            unsafe { rdsys::rd_kafka_flush(core.producer.client().native_ptr(), slice.as_millis() as i32) };
+            core.wait_idle(Duration::from_millis(10)).then_some(())
         })?;
         Ok(self.core.unresolved.load(Ordering::Acquire))
     }
@@ -346,9 +379,8 @@ impl Producer {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
-        let future = future_type(py)?.call0()?;
-        // A produced message cannot be taken back: its future is running and cannot be cancelled.
-        future.call_method0("set_running_or_notify_cancel")?;
+        // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
+        let future = new_delivery_future(py)?;
         let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind(), on_delivery });
         let topic_name = topic.to_str()?;
 
@@ -389,7 +421,7 @@ impl Producer {
             // Per-message errors (too large, unknown partition, ...) fail this message's future.
             refused => {
                 let error = KafkaErrorInfo::from_rdkafka(&refused).into_pyerr(py).into_value(py);
-                future.call_method1("set_exception", (error,))?;
+                settle_future(&future, None, Some(error.bind(py).as_any()))?;
                 Ok(future)
             }
         }

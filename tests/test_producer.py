@@ -151,3 +151,37 @@ def test_purge_fails_queued_messages(topic_name):
         assert producer.flush(10) == 0
         names = {f.exception(0).name for f in futures}
         assert names == {"_PURGE_QUEUE"}
+
+
+def test_delivery_futures_behave_like_concurrent_futures(mock_cluster, topic_name):
+    import asyncio
+    import concurrent.futures as cf
+
+    with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers, "linger.ms": 50}) as producer:
+        waited = producer.produce(topic_name, b"a")
+        assert isinstance(waited, cf.Future) and not waited.cancel()
+        assert waited.result(10).offset >= 0 and waited.done() and waited.exception() is None
+
+        called: list[object] = []
+        subscribed = producer.produce(topic_name, b"b")
+        subscribed.add_done_callback(called.append)  # before delivery
+        assert producer.flush(10) == 0
+        assert called == [subscribed]
+        late: list[object] = []
+        subscribed.add_done_callback(late.append)  # after delivery: runs at once
+        assert late == [subscribed]
+
+        many = [producer.produce(topic_name, b"%d" % i) for i in range(50)]
+        done, pending = cf.wait(many, timeout=10)
+        assert len(done) == 50 and not pending
+        assert sorted(f.result().offset for f in cf.as_completed(many, timeout=10)) == sorted(
+            f.result().offset for f in many)
+
+        async def awaited() -> int:
+            return (await asyncio.wrap_future(producer.produce(topic_name, b"c"))).offset
+
+        assert asyncio.run(awaited()) >= 0
+        failed = producer.produce(topic_name, b"x", partition=77)
+        with pytest.raises(fk.KafkaError):
+            failed.result(10)
+        assert "finished" in repr(failed)
