@@ -16,7 +16,7 @@ BENCHES = Path(__file__).resolve().parent
 REPO = BENCHES.parent
 WORKERS = BENCHES / "workers.py"
 RUST_DIR = BENCHES / "rust-consumer"
-TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ferrokafka/target-bench"))
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR", Path.home() / ".cache/ferrokafka/cargo-target"))
 RUST_BIN = TARGET_DIR / "release" / "ferrokafka-bench-consumer"
 
 KB = 1024
