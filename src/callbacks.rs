@@ -66,6 +66,27 @@ impl PythonSettings {
     }
 }
 
+/// Implements rdkafka's `ClientContext` for a context with a `callbacks: ClientCallbacks` field:
+/// logs, global errors and statistics are queued for the Python callbacks.
+macro_rules! client_context_via_callbacks {
+    ($context:ty) => {
+        impl rdkafka::ClientContext for $context {
+            fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+                self.callbacks.log(level, fac, log_message);
+            }
+
+            fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+                self.callbacks.error(error, reason);
+            }
+
+            fn stats_raw(&self, statistics: &[u8]) {
+                self.callbacks.stats_raw(statistics);
+            }
+        }
+    };
+}
+pub(crate) use client_context_via_callbacks;
+
 enum ClientEvent {
     Log { level: i32, facility: String, message: String },
     Error(KafkaErrorInfo, String),

@@ -22,13 +22,11 @@ use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientContext;
 
 use crate::blocking::{deadline, drop_in_background, run_interruptible, wait_detached, SLICE};
 use crate::callbacks::ClientCallbacks;
 use crate::consumer::ConsumerGroupMetadata;
 use crate::topic_partition::{to_list, TopicPartition};
-use rdkafka::config::RDKafkaLogLevel;
 use crate::bytes_like::with_opt_bytes;
 use crate::config::client_config;
 use crate::errors::{FerroError, KafkaErrorInfo};
@@ -87,19 +85,7 @@ pub struct DeliveryContext {
     callbacks: ClientCallbacks,
 }
 
-impl ClientContext for DeliveryContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.callbacks.log(level, fac, log_message);
-    }
-
-    fn error(&self, error: RdKafkaError, reason: &str) {
-        self.callbacks.error(error, reason);
-    }
-
-    fn stats_raw(&self, statistics: &[u8]) {
-        self.callbacks.stats_raw(statistics);
-    }
-}
+crate::callbacks::client_context_via_callbacks!(DeliveryContext);
 
 impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = Box<Pending>;

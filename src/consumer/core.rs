@@ -16,10 +16,9 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError as RdKafkaError, KafkaResult};
-use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
+use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::blocking::{drop_in_background, wait_detached};
 use crate::callbacks::{ClientCallbacks, PythonSettings};
@@ -86,19 +85,7 @@ impl CoreContext {
     }
 }
 
-impl ClientContext for CoreContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.callbacks.log(level, fac, log_message);
-    }
-
-    fn error(&self, error: RdKafkaError, reason: &str) {
-        self.callbacks.error(error, reason);
-    }
-
-    fn stats_raw(&self, statistics: &[u8]) {
-        self.callbacks.stats_raw(statistics);
-    }
-}
+crate::callbacks::client_context_via_callbacks!(CoreContext);
 
 impl ConsumerContext for CoreContext {
     /// Revocation: before rdkafka unassigns, so the callback can still commit.
