@@ -56,6 +56,8 @@ def demo(messages: int, size: int, partitions: int, sample_every: int) -> int:
             "group.id": "ferrokafka-demo",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            # librdkafka's default (1000 ms) idles a fast consumer of small messages: see README.
+            "fetch.queue.backoff.ms": 10,
         }
         consumed = payload_bytes = checksum = 0
         detached: list[fk.OwnedMessage] = []
