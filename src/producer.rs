@@ -5,6 +5,9 @@
 //! reports and resolves their futures. `flush()` waits (GIL released, Ctrl-C honoured) until every
 //! produced message has a resolved future, so "flushed" means "delivered or reported".
 
+use std::collections::HashMap;
+use std::ffi::{c_void, CString};
+use std::ptr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,9 +21,9 @@ use pyo3::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyType};
 use rdkafka::bindings as rdsys;
-use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::message::OwnedHeaders;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer as _, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::blocking::{deadline, drop_in_background, run_interruptible, wait_detached, SLICE};
@@ -104,9 +107,35 @@ const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 const CLOSING: u8 = 1;
 
+/// A librdkafka topic handle, destroyed with its producer (before the producer handle).
+struct TopicHandle(*mut rdsys::rd_kafka_topic_t);
+
+// SAFETY: librdkafka topic handles are reference-counted and thread-safe; ours is only passed to
+// rd_kafka_produceva and destroyed once, in Drop.
+unsafe impl Send for TopicHandle {}
+// SAFETY: see Send; no Rust-side state.
+unsafe impl Sync for TopicHandle {}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: a handle from rd_kafka_topic_new, destroyed exactly once, before its producer
+        // (ProducerCore drops its topics first).
+        unsafe { rdsys::rd_kafka_topic_destroy(self.0) }
+    }
+}
+
+/// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
+struct Refused {
+    code: RDKafkaErrorCode,
+    pending: Box<Pending>,
+}
+
 struct ProducerCore {
     /// Destroyed in `Drop`, on a background thread.
     producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
+    /// Topic handles by name: produce() then neither allocates a C string nor looks the topic up
+    /// in librdkafka's table per message, as rdkafka's `BaseProducer::send` does.
+    topics: Mutex<HashMap<String, TopicHandle>>,
     state: AtomicU8,
     /// Messages accepted by produce() whose futures are not resolved yet.
     unresolved: AtomicUsize,
@@ -117,6 +146,81 @@ struct ProducerCore {
 impl ProducerCore {
     fn context(&self) -> &DeliveryContext {
         self.producer.context()
+    }
+
+    fn topic_handle(&self, name: &str) -> Result<*mut rdsys::rd_kafka_topic_t, FerroError> {
+        let mut topics = self.topics.lock();
+        if let Some(handle) = topics.get(name) {
+            return Ok(handle.0);
+        }
+        let c_name = CString::new(name).map_err(|_| FerroError::Value("topic names cannot contain NUL".into()))?;
+        // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
+        // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
+        let handle = unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
+        if handle.is_null() {
+            // SAFETY: reads the calling thread's last librdkafka error; no arguments.
+            let code = unsafe { rdsys::rd_kafka_last_error() };
+            return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
+        }
+        topics.insert(name.to_owned(), TopicHandle(handle));
+        Ok(handle)
+    }
+
+    /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
+    /// `pending` opaque (given back to the delivery callback, as rdkafka's `send` does).
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &self,
+        topic: *mut rdsys::rd_kafka_topic_t,
+        value: Option<&[u8]>,
+        key: Option<&[u8]>,
+        partition: Option<i32>,
+        timestamp: Option<i64>,
+        headers: Option<OwnedHeaders>,
+        pending: Box<Pending>,
+    ) -> Result<(), Refused> {
+        use rdsys::rd_kafka_vtype_t as V;
+        use rdsys::rd_kafka_vu_s__bindgen_ty_1 as U;
+        fn bytes(data: Option<&[u8]>) -> U {
+            let (ptr, size) = data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()));
+            U { mem: rdsys::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size } }
+        }
+        let vu = |vtype: V, u: U| rdsys::rd_kafka_vu_t { vtype, u };
+        let opaque = Box::into_raw(pending) as *mut c_void;
+        let mut args = [
+            vu(V::RD_KAFKA_VTYPE_RKT, U { rkt: topic }),
+            vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: partition.unwrap_or(-1) }),
+            vu(V::RD_KAFKA_VTYPE_MSGFLAGS, U { i: rdsys::RD_KAFKA_MSG_F_COPY }),
+            vu(V::RD_KAFKA_VTYPE_VALUE, bytes(value)),
+            vu(V::RD_KAFKA_VTYPE_KEY, bytes(key)),
+            vu(V::RD_KAFKA_VTYPE_OPAQUE, U { ptr: opaque }),
+            vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: timestamp.unwrap_or(0) }),
+            vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers: ptr::null_mut() }),
+        ];
+        let count = match &headers {
+            Some(h) => {
+                args[7].u = U { headers: headers::native_ptr(h.as_borrowed()) };
+                8
+            }
+            None => 7,
+        };
+        // SAFETY: the producer handle and the topic handle are live for the lifetime of `self`;
+        // `args` holds `count` initialised entries whose pointers (value, key, headers, opaque) are
+        // valid for the call. With RD_KAFKA_MSG_F_COPY librdkafka copies value and key. On success
+        // it owns the headers and the opaque; on failure it owns neither and returns an error
+        // object that we destroy.
+        let error = unsafe { rdsys::rd_kafka_produceva(self.producer.client().native_ptr(), args.as_ptr(), count) };
+        if error.is_null() {
+            std::mem::forget(headers); // now librdkafka's
+            return Ok(());
+        }
+        // SAFETY: `error` is a live error object we own; `opaque` came from Box::into_raw above and
+        // librdkafka did not take it.
+        unsafe {
+            let code = rdsys::rd_kafka_error_code(error);
+            rdsys::rd_kafka_error_destroy(error);
+            Err(Refused { code: code.into(), pending: Box::from_raw(opaque as *mut Pending) })
+        }
     }
 
     fn is_open(&self) -> bool {
@@ -206,7 +310,9 @@ impl Drop for ProducerCore {
     fn drop(&mut self) {
         // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
         let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
-        drop_in_background(producer, "producer");
+        // Topic handles go first: librdkafka's handle must outlive them.
+        let topics = std::mem::take(&mut *self.topics.lock());
+        drop_in_background((topics, producer), "producer");
     }
 }
 
@@ -330,6 +436,7 @@ impl Producer {
         let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
         let core = Arc::new(ProducerCore {
             producer: std::mem::ManuallyDrop::new(producer),
+            topics: Mutex::new(HashMap::new()),
             state: AtomicU8::new(OPEN),
             unresolved: AtomicUsize::new(0),
             idle_lock: Mutex::new(()),
@@ -368,29 +475,11 @@ impl Producer {
         // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
         let future = new_delivery_future(py)?;
         let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind(), on_delivery });
-        let topic_name = topic.to_str()?;
+        let topic_handle = core.topic_handle(topic.to_str()?)?;
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(value, "value", |value| {
-            with_opt_bytes(key, "key", |key| {
-                let mut record: BaseRecord<'_, [u8], [u8], Box<Pending>> = BaseRecord::with_opaque_to(topic_name, pending);
-                if let Some(value) = value {
-                    record = record.payload(value);
-                }
-                if let Some(key) = key {
-                    record = record.key(key);
-                }
-                if let Some(partition) = partition {
-                    record = record.partition(partition);
-                }
-                if let Some(timestamp) = timestamp {
-                    record = record.timestamp(timestamp);
-                }
-                if let Some(headers) = headers {
-                    record = record.headers(headers);
-                }
-                core.producer.send(record).map_err(|(err, _record)| err)
-            })
+            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, headers, pending))
         });
         let refused = match sent {
             Ok(Ok(Ok(()))) => return Ok(future),
@@ -401,16 +490,16 @@ impl Producer {
             }
         };
         core.settle(1);
-        match refused {
+        drop(refused.pending);
+        let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
+        if refused.code == RDKafkaErrorCode::QueueFull {
             // The queue frees up as deliveries complete: the caller should retry (or flush).
-            RdKafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => Err(FerroError::from(refused).into()),
-            // Per-message errors (too large, unknown partition, ...) fail this message's future.
-            refused => {
-                let error = KafkaErrorInfo::from_rdkafka(&refused).into_pyerr(py).into_value(py);
-                settle_future(&future, None, Some(error.bind(py).as_any()))?;
-                Ok(future)
-            }
+            return Err(info.into_pyerr(py));
         }
+        // Per-message errors (too large, unknown partition, ...) fail this message's future.
+        let error = info.into_pyerr(py).into_value(py);
+        settle_future(&future, None, Some(error.bind(py).as_any()))?;
+        Ok(future)
     }
 
     /// Resolves futures of messages delivered so far, waiting up to `timeout` seconds for the first.

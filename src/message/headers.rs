@@ -15,7 +15,7 @@ use rdkafka::message::{BorrowedHeaders, OwnedHeaders};
 use crate::bytes_like::with_opt_bytes;
 
 /// The native `rd_kafka_headers_t` behind rdkafka's `BorrowedHeaders`.
-fn native_ptr(headers: &BorrowedHeaders) -> *mut rdsys::rd_kafka_headers_t {
+pub fn native_ptr(headers: &BorrowedHeaders) -> *mut rdsys::rd_kafka_headers_t {
     // rdkafka's BorrowedHeaders is a zero-sized type whose references are made by casting the native
     // headers pointer (BorrowedHeaders::from_native_ptr, OwnedHeaders::as_borrowed), so the
     // reference's address is that pointer.
