@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_void, CString};
 use std::ptr;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -68,16 +68,80 @@ impl DeliveryReport {
     }
 }
 
-/// What travels with a message through librdkafka: its future, topic name and callback.
+/// How a message's delivery ended.
+enum Outcome {
+    Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
+    Failed(KafkaErrorInfo),
+}
+
+/// The delivery state of one message, shared by its future (through `DeliveryState`) and the
+/// delivery threads. Resolving it needs no GIL: the delivery thread stores the outcome and sets
+/// `finished`; only a future that someone waits on or subscribed to (`watched`), or a message with an
+/// `on_delivery` callback, needs Python afterwards.
+pub struct DeliveryCell {
+    topic: Arc<str>,
+    outcome: std::sync::OnceLock<Outcome>,
+    finished: AtomicBool,
+    watched: AtomicBool,
+    /// The future to wake, once watched and until it has been woken. Taken by whichever side sees
+    /// the other's flag (see `watch` and `resolve`), so no reference cycle outlives delivery.
+    watcher: Mutex<Option<Py<PyAny>>>,
+}
+
+/// The Rust side of a `DeliveryFuture` (`future._native`).
+#[pyclass(frozen, module = "ferrokafka._native")]
+pub struct DeliveryState {
+    cell: Arc<DeliveryCell>,
+}
+
+#[pymethods]
+impl DeliveryState {
+    #[getter]
+    fn finished(&self) -> bool {
+        self.cell.finished.load(Ordering::SeqCst)
+    }
+
+    /// Called (with the GIL) when the future gets its condition: from now on the delivery thread
+    /// wakes it through `future._delivered()`.
+    fn watch(&self, future: Py<PyAny>) {
+        *self.cell.watcher.lock() = Some(future);
+        self.cell.watched.store(true, Ordering::SeqCst);
+        if self.cell.finished.load(Ordering::SeqCst) {
+            // Finished already: the caller will see it; drop the reference (no cycle left behind).
+            let taken = self.cell.watcher.lock().take();
+            drop(taken);
+        }
+    }
+
+    /// `(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished.
+    fn outcome(&self, py: Python<'_>) -> PyResult<(Option<Py<DeliveryReport>>, Option<Py<PyAny>>)> {
+        self.cell.py_outcome(py)
+    }
+}
+
+impl DeliveryCell {
+    fn py_outcome(&self, py: Python<'_>) -> PyResult<(Option<Py<DeliveryReport>>, Option<Py<PyAny>>)> {
+        match self.outcome.get() {
+            None => Ok((None, None)),
+            Some(Outcome::Delivered { partition, offset, timestamp }) => {
+                let topic = PyString::new(py, &self.topic).unbind();
+                let report = DeliveryReport { topic, partition: *partition, offset: *offset, timestamp: *timestamp };
+                Ok((Some(Py::new(py, report)?), None))
+            }
+            Some(Outcome::Failed(info)) => Ok((None, Some(info.clone().into_pyerr(py).into_value(py).into_any()))),
+        }
+    }
+}
+
+/// What travels with a message through librdkafka: its delivery cell and callback.
 pub struct Pending {
-    future: Py<PyAny>,
-    topic: Py<PyString>,
+    cell: Arc<DeliveryCell>,
     on_delivery: Option<Py<PyAny>>,
 }
 
 struct Completion {
     pending: Box<Pending>,
-    outcome: Result<(i32, i64, Option<i64>), KafkaErrorInfo>,
+    outcome: Outcome,
 }
 
 /// The rdkafka context: turns delivery reports into queued completions (no GIL needed) and queues
@@ -95,8 +159,12 @@ impl ProducerContext for DeliveryContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, pending: Box<Pending>) {
         let outcome = match result {
-            Ok(msg) => Ok((msg.partition(), msg.offset(), TimestampType::of(msg.timestamp()).0)),
-            Err((err, _)) => Err(KafkaErrorInfo::from_rdkafka(err)),
+            Ok(msg) => Outcome::Delivered {
+                partition: msg.partition(),
+                offset: msg.offset(),
+                timestamp: TimestampType::of(msg.timestamp()).0,
+            },
+            Err((err, _)) => Outcome::Failed(KafkaErrorInfo::from_rdkafka(err)),
         };
         self.completions.lock().push(Completion { pending, outcome });
         self.completions_ready.notify_one();
@@ -107,8 +175,9 @@ const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 const CLOSING: u8 = 1;
 
-/// A librdkafka topic handle, destroyed with its producer (before the producer handle).
-struct TopicHandle(*mut rdsys::rd_kafka_topic_t);
+/// A librdkafka topic handle, destroyed with its producer (before the producer handle), and the
+/// topic's name for delivery reports.
+struct TopicHandle(*mut rdsys::rd_kafka_topic_t, Arc<str>);
 
 // SAFETY: librdkafka topic handles are reference-counted and thread-safe; ours is only passed to
 // rd_kafka_produceva and destroyed once, in Drop.
@@ -148,10 +217,10 @@ impl ProducerCore {
         self.producer.context()
     }
 
-    fn topic_handle(&self, name: &str) -> Result<*mut rdsys::rd_kafka_topic_t, FerroError> {
+    fn topic_handle(&self, name: &str) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>), FerroError> {
         let mut topics = self.topics.lock();
         if let Some(handle) = topics.get(name) {
-            return Ok(handle.0);
+            return Ok((handle.0, handle.1.clone()));
         }
         let c_name = CString::new(name).map_err(|_| FerroError::Value("topic names cannot contain NUL".into()))?;
         // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
@@ -162,8 +231,9 @@ impl ProducerCore {
             let code = unsafe { rdsys::rd_kafka_last_error() };
             return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
         }
-        topics.insert(name.to_owned(), TopicHandle(handle));
-        Ok(handle)
+        let shared_name: Arc<str> = Arc::from(name);
+        topics.insert(name.to_owned(), TopicHandle(handle, shared_name.clone()));
+        Ok((handle, shared_name))
     }
 
     /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
@@ -241,32 +311,49 @@ impl ProducerCore {
         std::mem::take(&mut *queued)
     }
 
-    /// Resolves futures and runs `on_delivery` callbacks; with the GIL. Returns how many. A callback
-    /// that raises is reported as unraisable: the other messages still get theirs.
-    fn resolve(&self, py: Python<'_>, completions: Vec<Completion>) -> usize {
-        let count = completions.len();
+    /// Resolves a batch of futures. Without the GIL for futures nobody watches; those watched and
+    /// those with an `on_delivery` callback are returned, to be finished with the GIL by `notify`.
+    fn resolve(&self, completions: Vec<Completion>) -> Vec<Box<Pending>> {
+        let mut need_python = Vec::new();
         for Completion { pending, outcome } in completions {
-            let Pending { future, topic, on_delivery } = *pending;
-            let future = future.bind(py);
-            let (report, error) = match outcome {
-                Ok((partition, offset, timestamp)) => {
-                    (Some(Py::new(py, DeliveryReport { topic, partition, offset, timestamp })), None)
+            let cell = &pending.cell;
+            let _ = cell.outcome.set(outcome);
+            cell.finished.store(true, Ordering::SeqCst);
+            // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
+            if cell.watched.load(Ordering::SeqCst) || pending.on_delivery.is_some() {
+                need_python.push(pending);
+            }
+        }
+        need_python
+    }
+
+    /// Wakes watched futures and runs `on_delivery` callbacks; with the GIL. A callback that raises
+    /// is reported as unraisable: the other messages still get theirs.
+    fn notify(&self, py: Python<'_>, pending: Vec<Box<Pending>>) {
+        for pending in pending {
+            let Pending { cell, on_delivery } = *pending;
+            let watcher = cell.watcher.lock().take();
+            let result = (|| -> PyResult<()> {
+                if let Some(future) = &watcher {
+                    future.bind(py).call_method0(intern!(py, "_delivered"))?;
                 }
-                Err(info) => (None, Some(info.into_pyerr(py).into_value(py))),
-            };
-            let report = report.transpose();
-            let result = report.and_then(|report| {
-                settle_future(future, report.as_ref().map(|r| r.bind(py).as_any()), error.as_ref().map(|e| e.bind(py).as_any()))?;
-                let on_delivery = on_delivery.or_else(|| self.context().callbacks.on_delivery(py));
                 if let Some(callback) = on_delivery {
+                    let (report, error) = cell.py_outcome(py)?;
                     callback.bind(py).call1((report, error))?;
                 }
                 Ok(())
-            });
+            })();
             if let Err(err) = result {
-                err.write_unraisable(py, Some(future));
+                err.write_unraisable(py, watcher.as_ref().map(|w| w.bind(py)));
             }
         }
+    }
+
+    /// Resolves a batch on a thread that holds the GIL (poll, flush). Returns how many.
+    fn resolve_here(&self, py: Python<'_>, completions: Vec<Completion>) -> usize {
+        let count = completions.len();
+        let need_python = self.resolve(completions);
+        self.notify(py, need_python);
         self.settle(count);
         count
     }
@@ -324,24 +411,26 @@ fn run_poller(core: Arc<ProducerCore>) {
 }
 
 /// Resolves futures as delivery reports arrive, and runs queued callbacks, until the producer is
-/// finished.
+/// finished. Takes the GIL only for watched futures, `on_delivery` callbacks and queued callbacks.
 fn run_resolver(core: Arc<ProducerCore>) {
     while !core.finished() {
         let batch = core.take_completions(SLICE);
-        if batch.is_empty() && !core.context().callbacks.has_pending() {
+        let callbacks_pending = core.context().callbacks.has_pending();
+        if batch.is_empty() && !callbacks_pending {
             continue;
         }
         let count = batch.len();
-        let served = Python::try_attach(|py| {
-            if let Err(err) = core.context().callbacks.dispatch(py) {
-                err.write_unraisable(py, None);
-            }
-            core.resolve(py, batch)
-        });
-        // During interpreter shutdown nobody can wait for these futures any more: they are dropped.
-        if served.is_none() {
-            core.settle(count);
+        let need_python = core.resolve(batch);
+        if !need_python.is_empty() || callbacks_pending {
+            // During interpreter shutdown nobody can wait any more: the references are dropped.
+            let _ = Python::try_attach(|py| {
+                if let Err(err) = core.context().callbacks.dispatch(py) {
+                    err.write_unraisable(py, None);
+                }
+                core.notify(py, need_python);
+            });
         }
+        core.settle(count);
     }
 }
 
@@ -351,34 +440,16 @@ pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     FUTURE.import(py, "concurrent.futures", "Future")
 }
 
-/// A new `ferrokafka._delivery.DeliveryFuture`: a `concurrent.futures.Future` in the RUNNING
-/// state, made without running `Future.__init__` (see that module for why this is sound).
-fn new_delivery_future(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+/// A new `ferrokafka._delivery.DeliveryFuture` over `cell`: a `concurrent.futures.Future` in the
+/// RUNNING state, made without running `Future.__init__` (see that module for why this is sound).
+fn new_delivery_future<'py>(py: Python<'py>, cell: &Arc<DeliveryCell>) -> PyResult<Bound<'py, PyAny>> {
     static DELIVERY_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let cls = DELIVERY_FUTURE.import(py, "ferrokafka._delivery", "DeliveryFuture")?;
     static OBJECT_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let object_new = OBJECT_NEW.get_or_try_init(py, || py.import("builtins")?.getattr("object")?.getattr("__new__").map(Bound::unbind))?;
-    object_new.bind(py).call1((cls,))
-}
-
-/// Resolves a DeliveryFuture. While nobody has waited on it or subscribed to it (it has no
-/// condition yet) the outcome is stored directly: with the GIL held no other thread runs between
-/// the check and the stores, and whoever creates the condition later checks the state under it.
-/// Otherwise `Future.set_result`/`set_exception` wake the waiters and run the callbacks.
-fn settle_future(future: &Bound<'_, PyAny>, report: Option<&Bound<'_, PyAny>>, error: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
-    let py = future.py();
-    let state = future.getattr(intern!(py, "__dict__"))?.cast_into::<PyDict>()?;
-    if state.get_item(intern!(py, "_condition"))?.is_none() {
-        match (report, error) {
-            (Some(report), _) => state.set_item(intern!(py, "_result"), report)?,
-            (None, error) => state.set_item(intern!(py, "_exception"), error)?,
-        }
-        return state.set_item(intern!(py, "_state"), intern!(py, "FINISHED"));
-    }
-    match (report, error) {
-        (Some(report), _) => future.call_method1(intern!(py, "set_result"), (report,)).map(drop),
-        (None, error) => future.call_method1(intern!(py, "set_exception"), (error,)).map(drop),
-    }
+    let future = object_new.bind(py).call1((cls,))?;
+    future.setattr(intern!(py, "_native"), DeliveryState { cell: cell.clone() })?;
+    Ok(future)
 }
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -472,10 +543,20 @@ impl Producer {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
+        let (topic_handle, topic_name) = core.topic_handle(topic.to_str()?)?;
+        let cell = Arc::new(DeliveryCell {
+            topic: topic_name,
+            outcome: std::sync::OnceLock::new(),
+            finished: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+        });
         // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
-        let future = new_delivery_future(py)?;
-        let pending = Box::new(Pending { future: future.clone().unbind(), topic: topic.clone().unbind(), on_delivery });
-        let topic_handle = core.topic_handle(topic.to_str()?)?;
+        let future = new_delivery_future(py, &cell)?;
+        // The per-message callback, else the config's: known now, so the delivery thread can tell
+        // without the GIL whether this message needs Python after delivery.
+        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
+        let pending = Box::new(Pending { cell, on_delivery });
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(value, "value", |value| {
@@ -490,15 +571,15 @@ impl Producer {
             }
         };
         core.settle(1);
-        drop(refused.pending);
         let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
         if refused.code == RDKafkaErrorCode::QueueFull {
             // The queue frees up as deliveries complete: the caller should retry (or flush).
             return Err(info.into_pyerr(py));
         }
-        // Per-message errors (too large, unknown partition, ...) fail this message's future.
-        let error = info.into_pyerr(py).into_value(py);
-        settle_future(&future, None, Some(error.bind(py).as_any()))?;
+        // Per-message errors (too large, unknown partition, ...) fail this message's future, and
+        // its on_delivery callback runs, as for a failure reported later.
+        let need_python = core.resolve(vec![Completion { pending: refused.pending, outcome: Outcome::Failed(info) }]);
+        core.notify(py, need_python);
         Ok(future)
     }
 
@@ -512,7 +593,7 @@ impl Producer {
             let batch = core.take_completions(slice);
             (!batch.is_empty() || core.context().callbacks.has_pending()).then_some(batch)
         })?;
-        let resolved = batch.map_or(0, |batch| self.core.resolve(py, batch));
+        let resolved = batch.map_or(0, |batch| self.core.resolve_here(py, batch));
         self.core.context().callbacks.dispatch(py)?;
         Ok(resolved)
     }
@@ -655,5 +736,6 @@ impl Drop for Producer {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Producer>()?;
     m.add_class::<DeliveryReport>()?;
+    m.add_class::<DeliveryState>()?;
     Ok(())
 }

@@ -185,3 +185,29 @@ def test_delivery_futures_behave_like_concurrent_futures(mock_cluster, topic_nam
         with pytest.raises(fk.KafkaError):
             failed.result(10)
         assert "finished" in repr(failed)
+
+
+def test_waiting_on_futures_while_they_resolve_never_misses_a_wakeup(mock_cluster, topic_name):
+    import random
+    import threading
+
+    errors: list[BaseException] = []
+    with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers, "linger.ms": 1}) as producer:
+        futures = [producer.produce(topic_name, b"%d" % i) for i in range(3000)]
+
+        def waiter(seed: int) -> None:
+            rng = random.Random(seed)
+            try:
+                for future in rng.sample(futures, 300):
+                    assert future.result(timeout=20).offset >= 0  # a lost wakeup would time out
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=waiter, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert producer.flush(20) == 0
+    assert not errors, errors[:3]
+    assert all(f.done() for f in futures)

@@ -343,6 +343,15 @@ class DeliveryReport:
     def __eq__(self, other: object, /) -> bool: ...
 
 @final
+class DeliveryState:
+    """The native side of a produce() future (internal)."""
+
+    @property
+    def finished(self) -> bool: ...
+    def watch(self, future: object) -> None: ...
+    def outcome(self) -> tuple[DeliveryReport | None, KafkaError | None]: ...
+
+@final
 class Producer:
     """librdkafka's producer; produce() returns a Future per message."""
 
