@@ -104,17 +104,37 @@ def test_process_exits_with_unclosed_consumer_and_referenced_messages(mock_clust
 
 
 def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, group_id):
-    with fk.MockCluster(num_brokers=3) as cluster:
+    # The group waits 1.5 s for members before the first assignment (as Kafka's
+    # group.initial.rebalance.delay.ms does), so both members share the first generation.
+    with fk.MockCluster(num_brokers=3, group_rebalance_delay_ms=1500) as cluster:
         cluster.create_topic(topic_name, partitions=3, replication_factor=3)
         total = 300
         produce_n(cluster.bootstrap_servers, topic_name, total)
         seen: list[tuple[int, int]] = []
+        failures: list[BaseException] = []
+        commit_errors: list[fk.KafkaError] = []
         lock = threading.Lock()
         done = threading.Event()
 
         def member() -> None:
-            with fk.Consumer(consumer_config(cluster.bootstrap_servers, group_id)) as consumer:
-                consumer.subscribe([topic_name])
+            try:
+                consume_as_member()
+            except BaseException as exc:  # noqa: BLE001 - fails the test below
+                failures.append(exc)
+
+        def consume_as_member() -> None:
+            # Kafka's rule for "none twice" across a rebalance: commit what was processed before the
+            # partitions move (on_revoke); auto-commit every 5 s would let the next owner re-read.
+            config = consumer_config(cluster.bootstrap_servers, group_id, **{"enable.auto.commit": False})
+
+            def on_revoke(consumer: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
+                try:
+                    consumer.commit()
+                except fk.KafkaError as err:  # REBALANCE_IN_PROGRESS when the other member left first
+                    commit_errors.append(err)
+
+            with fk.Consumer(config) as consumer:
+                consumer.subscribe([topic_name], on_revoke=on_revoke)
                 deadline = time.monotonic() + 30
                 while not done.is_set() and time.monotonic() < deadline:
                     for msg in consumer.consume(100, timeout=0.2):
@@ -128,6 +148,7 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
             t.start()
         for t in threads:
             t.join(60)
+        assert not failures, failures
         assert len(seen) == total, f"got {len(seen)} of {total}"
         assert len(set(seen)) == total, "a message was consumed twice"
         assert {p for p, _ in seen} == {0, 1, 2}
