@@ -54,7 +54,7 @@ use crate::blocking::drop_in_background;
 use crate::config::client_config;
 use crate::errors::{error_description, FerroError, FerroResult, KafkaErrorInfo};
 use crate::producer::future_type;
-use crate::topic_partition::{read_native_list, read_native_partition, to_list, TopicPartition};
+use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -196,10 +196,6 @@ where
     V: for<'a, 'py> FromPyObject<'a, 'py, Error = PyErr>,
 {
     mapping.items()?.iter().map(|item| item.extract::<(String, V)>()).collect()
-}
-
-fn partitions_arg(partitions: Vec<PyRef<'_, TopicPartition>>) -> Vec<TopicPartition> {
-    partitions.iter().map(|p| (**p).clone()).collect()
 }
 
 /// A config resource named by Python: `("topic", name)` or `("broker", id)`.
@@ -368,6 +364,47 @@ impl AdminCore {
                 }
                 // Only this request's result is ever sent to this queue; anything else is dropped.
             }
+        }
+    }
+}
+
+impl AdminCore {
+    /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
+    /// shape) and reads the partitions of its one group result.
+    fn group_offsets_request<R, Res>(
+        &self,
+        request: Native<R>,
+        send: unsafe extern "C" fn(
+            *mut rdsys::rd_kafka_t,
+            *mut *mut R,
+            usize,
+            *const rdsys::rd_kafka_AdminOptions_t,
+            *mut rdsys::rd_kafka_queue_t,
+        ),
+        expected: rdsys::rd_kafka_event_type_t,
+        result_of: unsafe extern "C" fn(*mut rdsys::rd_kafka_event_t) -> *const Res,
+        groups_of: unsafe extern "C" fn(*const Res, *mut usize) -> *mut *const rdsys::rd_kafka_group_result_t,
+        context: &str,
+    ) -> FerroResult<Vec<TopicPartition>> {
+        let event = self.run_request(expected, context, |rk, queue| {
+            let mut requests = [request.ptr()];
+            // SAFETY: live client and queue (run_request); an array of exactly one live request
+            // (librdkafka's requirement), which librdkafka copies; no options (NULL is allowed).
+            unsafe { send(rk, requests.as_mut_ptr(), 1, ptr::null(), queue) }
+        })?;
+        drop(request);
+        check_event(&event, context)?;
+        // SAFETY: `event` is a live result event of type `expected` that we own, and `result_of` /
+        // `groups_of` are the accessors of that type; the group results they return belong to the
+        // event and are read by `group_offsets` while it is alive.
+        unsafe {
+            let result = result_of(event.ptr());
+            if result.is_null() {
+                return Err(wrong_result(context));
+            }
+            let mut count = 0;
+            let groups = groups_of(result, &mut count);
+            group_offsets(groups, count, context)
         }
     }
 }
@@ -986,28 +1023,14 @@ impl AdminClient {
                 )
             }
             .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
-            let event =
-                core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT, &context, |rk, queue| {
-                    let mut requests = [request.ptr()];
-                    // SAFETY: live client and queue (run_request); an array of exactly one live request
-                    // (librdkafka's requirement), which librdkafka copies.
-                    unsafe {
-                        rdsys::rd_kafka_ListConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, ptr::null(), queue)
-                    }
-                })?;
-            drop(request);
-            check_event(&event, &context)?;
-            // SAFETY: `event` is a live ListConsumerGroupOffsets result event that we own; the
-            // group results come from its accessor and are read while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_ListConsumerGroupOffsets_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(&context));
-                }
-                let mut count = 0;
-                let groups = rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups(result, &mut count);
-                group_offsets(groups, count, &context)
-            }
+            core.group_offsets_request(
+                request,
+                rdsys::rd_kafka_ListConsumerGroupOffsets,
+                rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
+                rdsys::rd_kafka_event_ListConsumerGroupOffsets_result,
+                rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups,
+                &context,
+            )
         })
     }
 
@@ -1033,27 +1056,15 @@ impl AdminClient {
                 )
             }
             .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
-            let event =
-                core.run_request(rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT, &context, |rk, queue| {
-                    let mut requests = [request.ptr()];
-                    // SAFETY: live client and queue; an array of exactly one live request, copied.
-                    unsafe {
-                        rdsys::rd_kafka_AlterConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, ptr::null(), queue)
-                    }
-                })?;
-            drop(request);
-            check_event(&event, &context)?;
-            // SAFETY: `event` is a live AlterConsumerGroupOffsets result event that we own; the
-            // group results come from its accessor and are read while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(&context));
-                }
-                let mut count = 0;
-                let groups = rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &mut count);
-                group_offsets(groups, count, &context).map(|_| Done)
-            }
+            core.group_offsets_request(
+                request,
+                rdsys::rd_kafka_AlterConsumerGroupOffsets,
+                rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
+                rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result,
+                rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups,
+                &context,
+            )
+            .map(|_| Done)
         })
     }
 

@@ -29,7 +29,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::blocking::{deadline, drop_in_background, run_interruptible, wait_detached, SLICE};
 use crate::callbacks::ClientCallbacks;
 use crate::consumer::ConsumerGroupMetadata;
-use crate::topic_partition::{to_list, TopicPartition};
+use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
 use crate::bytes_like::with_opt_bytes;
 use crate::config::client_config;
 use crate::errors::{FerroError, KafkaErrorInfo};
@@ -658,8 +658,7 @@ impl Producer {
         group_metadata: Py<ConsumerGroupMetadata>,
         timeout: f64,
     ) -> PyResult<()> {
-        let offsets: Vec<TopicPartition> = offsets.iter().map(|p| (**p).clone()).collect();
-        let list = to_list(&offsets)?;
+        let list = to_list(&partitions_arg(offsets))?;
         self.transaction_call(py, "send_offsets_to_transaction", move |p| {
             p.send_offsets_to_transaction(&list, &group_metadata.get().inner, Duration::from_secs_f64(timeout))
         })

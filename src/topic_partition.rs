@@ -54,6 +54,11 @@ impl TopicPartition {
     }
 }
 
+/// Copies partitions given from Python (as `PyRef`s) out of their Python objects.
+pub fn partitions_arg(partitions: Vec<PyRef<'_, TopicPartition>>) -> Vec<TopicPartition> {
+    partitions.iter().map(|p| (**p).clone()).collect()
+}
+
 /// Builds rdkafka's list from Python partitions.
 pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
     let mut list = TopicPartitionList::with_capacity(partitions.len());

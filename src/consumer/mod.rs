@@ -22,7 +22,7 @@ use crate::errors::{FerroError, InvalidReason, KafkaErrorInfo};
 use crate::message::borrowed::{BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
-use crate::topic_partition::{from_list, to_list, TopicPartition};
+use crate::topic_partition::{from_list, partitions_arg, to_list, TopicPartition};
 use rdkafka::Message;
 
 use self::core::{ConsumerCore, Polled, RebalanceCallbacks};
@@ -64,10 +64,6 @@ fn timeout_of(timeout: Option<f64>) -> PyResult<Timeout> {
         None => Timeout::Never,
         Some(d) => Timeout::After(d.saturating_duration_since(Instant::now())),
     })
-}
-
-fn partitions_arg(partitions: Vec<PyRef<'_, TopicPartition>>) -> Vec<TopicPartition> {
-    partitions.iter().map(|p| (**p).clone()).collect()
 }
 
 /// (topic, partition, offset + 1) of a Borrowed or Owned message: what to commit or store.
