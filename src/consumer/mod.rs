@@ -25,7 +25,7 @@ use crate::message::MessageParts;
 use crate::topic_partition::{from_list, partitions_arg, to_list, TopicPartition};
 use rdkafka::Message;
 
-use self::core::{ConsumerCore, Polled, RebalanceCallbacks};
+use self::core::{ConsumerCore, NativeConsumer, Polled, RebalanceCallbacks};
 
 /// What one wait for messages ended with.
 enum Received {
@@ -158,6 +158,16 @@ impl Consumer {
         py.detach(|| consumer.commit(offsets, CommitMode::Sync)).map_err(|e| FerroError::from(e).into())
     }
 
+    /// Runs an rdkafka call that takes a partition list made from Python partitions.
+    fn with_partitions(
+        &self,
+        partitions: Vec<PyRef<'_, TopicPartition>>,
+        call: impl FnOnce(&NativeConsumer, &TopicPartitionList) -> rdkafka::error::KafkaResult<()>,
+    ) -> PyResult<()> {
+        let list = to_list(&partitions_arg(partitions))?;
+        call(self.core.open()?, &list).map_err(|e| FerroError::from(e).into())
+    }
+
     /// The partitions given, or the current assignment.
     fn partitions_or_assignment(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<TopicPartitionList> {
         match partitions {
@@ -210,20 +220,17 @@ impl Consumer {
 
     /// Consumes exactly these partitions (no group rebalancing), from their given offsets.
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let list = to_list(&partitions_arg(partitions))?;
-        self.core.open()?.assign(&list).map_err(|e| FerroError::from(e).into())
+        self.with_partitions(partitions, |consumer, list| consumer.assign(list))
     }
 
     /// Cooperative rebalancing: adds partitions to the current assignment.
     fn incremental_assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let list = to_list(&partitions_arg(partitions))?;
-        self.core.open()?.incremental_assign(&list).map_err(|e| FerroError::from(e).into())
+        self.with_partitions(partitions, |consumer, list| consumer.incremental_assign(list))
     }
 
     /// Cooperative rebalancing: removes partitions from the current assignment.
     fn incremental_unassign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let list = to_list(&partitions_arg(partitions))?;
-        self.core.open()?.incremental_unassign(&list).map_err(|e| FerroError::from(e).into())
+        self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))
     }
 
     fn assignment(&self) -> PyResult<Vec<TopicPartition>> {
@@ -329,13 +336,11 @@ impl Consumer {
     }
 
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let list = to_list(&partitions_arg(partitions))?;
-        self.core.open()?.pause(&list).map_err(|e| FerroError::from(e).into())
+        self.with_partitions(partitions, |consumer, list| consumer.pause(list))
     }
 
     fn resume(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        let list = to_list(&partitions_arg(partitions))?;
-        self.core.open()?.resume(&list).map_err(|e| FerroError::from(e).into())
+        self.with_partitions(partitions, |consumer, list| consumer.resume(list))
     }
 
     /// The fetch position (last returned offset + 1, or OFFSET_INVALID) of the given partitions or
