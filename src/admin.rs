@@ -28,7 +28,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, CString};
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::ptr::{self, NonNull};
@@ -47,12 +47,13 @@ use rdkafka::admin::{
 use rdkafka::bindings as rdsys;
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdKafkaError;
-use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::blocking::drop_in_background;
 use crate::config::client_config;
-use crate::errors::{error_description, FerroError, FerroResult, KafkaErrorInfo};
+use crate::errors::raw::{self, lossy};
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::producer::future_type;
 use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
 
@@ -70,47 +71,11 @@ const RESULT_MARGIN: Duration = Duration::from_secs(10);
 const MAX_PARTITIONS: i64 = 100_000;
 const MAX_REPLICATION_FACTOR: i32 = 10_000;
 
-/// librdkafka functions returning an `rd_kafka_resp_err_t`, declared here as returning the C `int`
-/// that it is. rdkafka-sys declares them as returning a Rust enum, which has no variant for codes
-/// newer than librdkafka's list (broker codes are passed through unchanged, and the enum has gaps);
-/// materialising such a value as that enum would be undefined behaviour, while every `int` is valid.
-/// Same symbols, same C ABI (a C enum of these values is an `int`).
-mod raw {
-    use std::ffi::c_int;
-
-    use rdkafka::bindings::{rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t};
-
-    extern "C" {
-        pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
-        pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
-        pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Errors
 
-/// A `KafkaErrorInfo` from a raw librdkafka error code (which may be one rdkafka's enum lacks),
-/// with librdkafka's or the broker's own message when there is one.
-fn error_info(code: c_int, context: &str, detail: Option<String>) -> KafkaErrorInfo {
-    let mut info = match RDKafkaRespErr::try_from(code) {
-        Ok(known) => KafkaErrorInfo::from_code(RDKafkaErrorCode::from(known), context),
-        Err(_) => KafkaErrorInfo {
-            code,
-            message: format!("{context}: {}", error_description(code)),
-            fatal: false,
-            retriable: false,
-            txn_requires_abort: false,
-        },
-    };
-    if let Some(detail) = detail.filter(|d| !d.is_empty()) {
-        info.message = format!("{context}: {detail}");
-    }
-    info
-}
-
 fn kafka_error(code: c_int, context: &str, detail: Option<String>) -> FerroError {
-    FerroError::Kafka(error_info(code, context, detail))
+    FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail))
 }
 
 /// A failure on this side of librdkafka (no queue, no thread): `_FAIL` with an explanation.
@@ -251,18 +216,6 @@ impl<T> Drop for Native<T> {
         // SAFETY: by `new`'s contract this owns a live object that `destroy` frees; `drop` runs once.
         unsafe { (self.destroy)(self.ptr.as_ptr()) }
     }
-}
-
-/// Decodes a C string without trusting it to be UTF-8.
-///
-/// # Safety
-/// `ptr` is NULL or a NUL-terminated string that stays valid for the duration of the call.
-unsafe fn lossy(ptr: *const c_char) -> Option<String> {
-    if ptr.is_null() {
-        return None;
-    }
-    // SAFETY: non-NULL, and valid and NUL-terminated by the caller's guarantee.
-    Some(unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
 }
 
 /// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
@@ -1203,12 +1156,12 @@ mod tests {
     #[test]
     fn unknown_error_codes_do_not_need_a_rust_enum_variant() {
         // 125 lies in a gap of rdkafka-sys's enum (118 -> 129): it must still become an error.
-        let info = error_info(125, "could not list offsets", None);
+        let info = KafkaErrorInfo::from_raw(125, "could not list offsets", None);
         assert_eq!(info.code, 125);
         assert!(info.message.starts_with("could not list offsets: "), "{}", info.message);
-        let info = error_info(RDKafkaErrorCode::TopicAlreadyExists as c_int, "could not create topic \"t\"", None);
+        let info = KafkaErrorInfo::from_raw(RDKafkaErrorCode::TopicAlreadyExists as c_int, "could not create topic \"t\"", None);
         assert_eq!(info.code, 36);
-        let info = error_info(36, "ctx", Some("Topic 't' already exists.".into()));
+        let info = KafkaErrorInfo::from_raw(36, "ctx", Some("Topic 't' already exists.".into()));
         assert_eq!(info.message, "ctx: Topic 't' already exists.");
     }
 

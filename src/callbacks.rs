@@ -103,6 +103,20 @@ pub struct ClientCallbacks {
     dropped: AtomicUsize,
 }
 
+/// A syslog level (librdkafka's log events) as rdkafka's enum: 0 emergency ... 7 debug.
+pub fn log_level_of_syslog(level: i32) -> RDKafkaLogLevel {
+    match level {
+        i32::MIN..=0 => RDKafkaLogLevel::Emerg,
+        1 => RDKafkaLogLevel::Alert,
+        2 => RDKafkaLogLevel::Critical,
+        3 => RDKafkaLogLevel::Error,
+        4 => RDKafkaLogLevel::Warning,
+        5 => RDKafkaLogLevel::Notice,
+        6 => RDKafkaLogLevel::Info,
+        _ => RDKafkaLogLevel::Debug,
+    }
+}
+
 fn python_level(level: RDKafkaLogLevel) -> i32 {
     match level {
         RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical => 50,

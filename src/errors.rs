@@ -60,6 +60,45 @@ impl InvalidReason {
     }
 }
 
+/// librdkafka functions returning an `rd_kafka_resp_err_t`, declared here as returning the C `int`
+/// that it is. rdkafka-sys declares them as returning a Rust enum, which has no variant for codes
+/// newer than librdkafka's list (broker codes are passed through unchanged, and the enum has gaps);
+/// materialising such a value as that enum would be undefined behaviour, while every `int` is valid.
+/// Same symbols, same C ABI (a C enum of these values is an `int`).
+pub mod raw {
+    use std::ffi::c_int;
+
+    use rdkafka::bindings::{rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t};
+
+    extern "C" {
+        pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
+        pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
+        pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
+    }
+
+    /// Decodes a C string from librdkafka without trusting it to be UTF-8.
+    ///
+    /// # Safety
+    /// `ptr` is NULL or a NUL-terminated string that stays valid for the duration of the call.
+    pub unsafe fn lossy(ptr: *const std::ffi::c_char) -> Option<String> {
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-NULL, and valid and NUL-terminated by the caller's guarantee.
+        Some(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+    }
+
+    /// The `err` field of a message, read as the `int` it is in C (see above).
+    ///
+    /// # Safety
+    /// `message` points to a live, initialised `rd_kafka_message_t`.
+    pub unsafe fn message_error(message: *const rd_kafka_message_t) -> c_int {
+        // SAFETY: the caller guarantees `message` is valid; the field is read through the raw
+        // pointer as the i32 its #[repr(i32)] enum type occupies, which every bit pattern is valid for.
+        unsafe { std::ptr::addr_of!((*message).err).cast::<c_int>().read() }
+    }
+}
+
 /// A librdkafka error, reduced to what Python users see on `KafkaError`.
 #[derive(Clone, Debug)]
 pub struct KafkaErrorInfo {
@@ -80,6 +119,25 @@ impl KafkaErrorInfo {
             retriable: is_retriable(code),
             txn_requires_abort: false,
         }
+    }
+
+    /// From a raw librdkafka error code (which may be one rdkafka's enum lacks), with librdkafka's
+    /// or the broker's own message when there is one.
+    pub fn from_raw(code: std::ffi::c_int, context: &str, detail: Option<String>) -> Self {
+        let mut info = match RDKafkaRespErr::try_from(code) {
+            Ok(known) => Self::from_code(RDKafkaErrorCode::from(known), context),
+            Err(_) => KafkaErrorInfo {
+                code,
+                message: format!("{context}: {}", error_description(code)),
+                fatal: false,
+                retriable: false,
+                txn_requires_abort: false,
+            },
+        };
+        if let Some(detail) = detail.filter(|d| !d.is_empty()) {
+            info.message = format!("{context}: {detail}");
+        }
+        info
     }
 
     /// From librdkafka's rich error object, which knows fatal/retriable/abort itself.

@@ -8,24 +8,32 @@
 //! librdkafka requires every message to be destroyed before its handle: the handle is destroyed
 //! only when the last `Arc<ConsumerCore>` drops, and then on a background thread, because
 //! `BaseConsumer`'s drop closes the consumer and may block.
+//!
+//! rdkafka's `BaseConsumer` does everything but poll: we serve the consumer queue ourselves
+//! ([`ConsumerCore::poll_native`]), with rdkafka's own event API (the same events, the same queue,
+//! the same rebalance protocol), so that a message costs one librdkafka call and no allocation
+//! beyond its Python object and slot. rdkafka's `poll` allocates an `Arc` per event, reads the clock
+//! twice and hands out a `BorrowedMessage` tied to a borrow no `#[pyclass]` can hold.
 
+use std::ffi::CStr;
 use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError as RdKafkaError, KafkaResult};
-use rdkafka::{ClientConfig, TopicPartitionList};
+use rdkafka::bindings as rdsys;
+use rdkafka::consumer::{BaseConsumer, Consumer as _, ConsumerContext};
+use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
 use crate::blocking::{drop_in_background, wait_detached};
-use crate::callbacks::{ClientCallbacks, PythonSettings};
+use crate::callbacks::{log_level_of_syslog, ClientCallbacks, PythonSettings};
 use crate::consumer::registry::MessageRegistry;
-use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::errors::{raw, FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::borrowed::NativeMessage;
-use crate::topic_partition::from_list;
+use crate::topic_partition::{read_native_list, TopicPartition};
 
 /// The Python functions given to `subscribe()`, and the consumer they receive (a weak reference:
 /// the consumer owns this context).
@@ -61,7 +69,7 @@ impl CoreContext {
         }
     }
 
-    fn call_rebalance(&self, pick: impl Fn(&RebalanceCallbacks) -> Option<&Py<PyAny>>, partitions: &TopicPartitionList) {
+    fn call_rebalance(&self, pick: impl Fn(&RebalanceCallbacks) -> Option<&Py<PyAny>>, partitions: Vec<TopicPartition>) {
         if !self.python_enabled.load(Ordering::Acquire) {
             return;
         }
@@ -73,7 +81,7 @@ impl CoreContext {
                 let Some(callback) = pick(callbacks) else { return };
                 (callbacks.consumer.clone_ref(py), callback.clone_ref(py))
             };
-            let result = consumer.bind(py).call0().and_then(|consumer| callback.bind(py).call1((consumer, from_list(partitions))));
+            let result = consumer.bind(py).call0().and_then(|consumer| callback.bind(py).call1((consumer, partitions)));
             if let Err(err) = result {
                 let mut slot = self.rebalance_error.lock();
                 match slot.as_ref() {
@@ -87,36 +95,54 @@ impl CoreContext {
 
 crate::callbacks::client_context_via_callbacks!(CoreContext);
 
-impl ConsumerContext for CoreContext {
-    /// Revocation: before rdkafka unassigns, so the callback can still commit.
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            if consumer.assignment_lost() {
-                self.call_rebalance(|c| c.on_lost.as_ref().or(c.on_revoke.as_ref()), partitions);
-            } else {
-                self.call_rebalance(|c| c.on_revoke.as_ref(), partitions);
-            }
-        }
-    }
+/// rdkafka's defaults: they only run when rdkafka itself polls, which it does when the handle is
+/// finally dropped (without Python). Everything else goes through [`ConsumerCore::poll_native`].
+impl ConsumerContext for CoreContext {}
 
-    /// Assignment: after rdkafka assigned, so the callback can seek or read positions.
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(partitions) = rebalance {
-            self.call_rebalance(|c| c.on_assign.as_ref(), partitions);
-        }
-    }
+pub type NativeConsumer = BaseConsumer<CoreContext>;
 
-    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
-        let error = result.err().map(|err| KafkaErrorInfo::from_rdkafka(&err));
-        self.callbacks.commit_result(error, from_list(offsets));
+/// Our reference to the queue `BaseConsumer` polls: the consumer queue (to which rdkafka redirects
+/// the main queue) with a group, the main queue without.
+struct QueueRef(NonNull<rdsys::rd_kafka_queue_t>);
+
+// SAFETY: librdkafka queues are thread-safe; the reference is only polled and finally destroyed.
+unsafe impl Send for QueueRef {}
+// SAFETY: see Send.
+unsafe impl Sync for QueueRef {}
+
+impl Drop for QueueRef {
+    fn drop(&mut self) {
+        // SAFETY: we own this reference (from rd_kafka_queue_get_*) and release it exactly once,
+        // before the handle is destroyed (ConsumerCore's Drop drops it first).
+        unsafe { rdsys::rd_kafka_queue_destroy(self.0.as_ptr()) };
     }
 }
 
-pub type NativeConsumer = BaseConsumer<CoreContext>;
+/// A polled event, destroyed when dropped unless handed over to a [`NativeMessage`].
+struct PolledEvent(NonNull<rdsys::rd_kafka_event_t>);
+
+impl PolledEvent {
+    fn ptr(&self) -> *mut rdsys::rd_kafka_event_t {
+        self.0.as_ptr()
+    }
+
+    fn into_raw(self) -> NonNull<rdsys::rd_kafka_event_t> {
+        ManuallyDrop::new(self).0
+    }
+}
+
+impl Drop for PolledEvent {
+    fn drop(&mut self) {
+        // SAFETY: the event came from rd_kafka_queue_poll, is ours and is destroyed exactly once.
+        unsafe { rdsys::rd_kafka_event_destroy(self.0.as_ptr()) };
+    }
+}
 
 pub struct ConsumerCore {
     /// Destroyed in `Drop`, on a background thread.
     consumer: ManuallyDrop<NativeConsumer>,
+    /// Released in `Drop`, before the handle.
+    queue: ManuallyDrop<QueueRef>,
     pub registry: Arc<MessageRegistry>,
     has_group: bool,
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
@@ -127,8 +153,11 @@ pub struct ConsumerCore {
 /// One result of polling librdkafka.
 pub enum Polled {
     Message(NativeMessage),
-    Error(RdKafkaError),
-    /// Nothing arrived within the slice (or only events, such as a rebalance, were served).
+    /// A consumer error: fatal ones are raised, others reported.
+    Error(KafkaErrorInfo),
+    /// Another event (a rebalance, a commit result, statistics) was served.
+    Served,
+    /// Nothing arrived within the timeout.
     Nothing,
 }
 
@@ -142,10 +171,20 @@ impl ConsumerCore {
             python_enabled: AtomicBool::new(true),
         };
         let consumer: NativeConsumer = config.create_with_context(context)?;
+        let has_group = config.get("group.id").is_some();
+        let native = consumer.client().native_ptr();
+        // SAFETY: `native` is the live handle just created. With a group.id, BaseConsumer redirected
+        // the main queue to the consumer queue and polls that; without, it polls the main queue.
+        // Either call returns a new reference that QueueRef releases.
+        let queue = unsafe {
+            if has_group { rdsys::rd_kafka_queue_get_consumer(native) } else { rdsys::rd_kafka_queue_get_main(native) }
+        };
+        let queue = NonNull::new(queue).ok_or_else(|| FerroError::Value("librdkafka gave no consumer queue".into()))?;
         Ok(Arc::new(ConsumerCore {
             consumer: ManuallyDrop::new(consumer),
+            queue: ManuallyDrop::new(QueueRef(queue)),
             registry: Arc::new(MessageRegistry::default()),
-            has_group: config.get("group.id").is_some(),
+            has_group,
             calls_closed: AtomicBool::new(false),
         }))
     }
@@ -208,17 +247,122 @@ impl ConsumerCore {
         }
     }
 
-    /// Polls librdkafka once, for at most `timeout`. Call with the GIL released.
+    /// Polls librdkafka once, for at most `timeout`, and serves what arrived. Call with the GIL
+    /// released (rebalance callbacks take it themselves).
     pub fn poll_native(self: &Arc<Self>, timeout: Duration) -> Polled {
-        let polled = NativeMessage::try_new(self.clone(), |core| match core.consumer.poll(timeout) {
-            Some(Ok(message)) => Ok(message),
-            Some(Err(err)) => Err(Some(err)),
-            None => Err(None),
-        });
-        match polled {
-            Ok(native) => Polled::Message(native),
-            Err(Some(err)) => Polled::Error(err),
-            Err(None) => Polled::Nothing,
+        let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: the queue reference lives as long as `self`; rd_kafka_queue_poll returns an event
+        // that is ours to destroy, or null.
+        let Some(event) = NonNull::new(unsafe { rdsys::rd_kafka_queue_poll(self.queue.0.as_ptr(), timeout_ms) }) else {
+            return Polled::Nothing;
+        };
+        let event = PolledEvent(event);
+        // SAFETY (every unsafe block below): `event` is a live event we own; the accessors used are
+        // the ones librdkafka documents for its type, and what they return is owned by the event.
+        match unsafe { rdsys::rd_kafka_event_type(event.ptr()) } {
+            rdsys::RD_KAFKA_EVENT_FETCH => {
+                let Some(message) = NonNull::new(unsafe { rdsys::rd_kafka_event_message_next(event.ptr()) } as *mut rdsys::rd_kafka_message_t) else {
+                    return Polled::Served;
+                };
+                let code = unsafe { raw::message_error(message.as_ptr()) };
+                if code != 0 {
+                    // SAFETY: an erroneous message carries its partition and librdkafka's text.
+                    let (partition, detail) = unsafe { ((*message.as_ptr()).partition, raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr()))) };
+                    return Polled::Error(consumer_error(code, partition, false, detail));
+                }
+                // SAFETY: a FETCH event of our handle, handed over with its error-free message.
+                Polled::Message(unsafe { NativeMessage::from_fetch_event(self.clone(), event.into_raw(), message) })
+            }
+            rdsys::RD_KAFKA_EVENT_ERROR => {
+                let code = unsafe { raw::rd_kafka_event_error(event.ptr()) };
+                let fatal = unsafe { rdsys::rd_kafka_event_error_is_fatal(event.ptr()) } != 0;
+                let detail = unsafe { raw::lossy(rdsys::rd_kafka_event_error_string(event.ptr())) };
+                let partition = if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
+                    // The event's partition is a copy that we must destroy.
+                    let tp = unsafe { rdsys::rd_kafka_event_topic_partition(event.ptr()) };
+                    if tp.is_null() {
+                        -1
+                    } else {
+                        let partition = unsafe { (*tp).partition };
+                        unsafe { rdsys::rd_kafka_topic_partition_destroy(tp) };
+                        partition
+                    }
+                } else {
+                    -1
+                };
+                Polled::Error(consumer_error(code, partition, fatal, detail))
+            }
+            rdsys::RD_KAFKA_EVENT_REBALANCE => {
+                let code = unsafe { raw::rd_kafka_event_error(event.ptr()) };
+                let list = unsafe { rdsys::rd_kafka_event_topic_partition_list(event.ptr()) };
+                self.serve_rebalance(code, list);
+                Polled::Served
+            }
+            rdsys::RD_KAFKA_EVENT_OFFSET_COMMIT => {
+                let code = unsafe { raw::rd_kafka_event_error(event.ptr()) };
+                let error = (code != 0).then(|| KafkaErrorInfo::from_raw(code, "commit failed", None));
+                // SAFETY: the list (or null) belongs to the event, alive during the call.
+                let offsets = unsafe { read_native_list(rdsys::rd_kafka_event_topic_partition_list(event.ptr())) };
+                self.context().callbacks.commit_result(error, offsets.into_iter().map(|(tp, _)| tp).collect());
+                Polled::Served
+            }
+            rdsys::RD_KAFKA_EVENT_STATS => {
+                let json = unsafe { rdsys::rd_kafka_event_stats(event.ptr()) };
+                if !json.is_null() {
+                    // SAFETY: a NUL-terminated JSON string owned by the event.
+                    self.context().stats_raw(unsafe { CStr::from_ptr(json) }.to_bytes());
+                }
+                Polled::Served
+            }
+            rdsys::RD_KAFKA_EVENT_LOG => {
+                let (mut facility, mut text, mut level) = (std::ptr::null(), std::ptr::null(), 0);
+                if unsafe { rdsys::rd_kafka_event_log(event.ptr(), &mut facility, &mut text, &mut level) } == 0 {
+                    // SAFETY: strings owned by the event (or null).
+                    let (facility, text) = unsafe { (raw::lossy(facility), raw::lossy(text)) };
+                    self.context().log(
+                        log_level_of_syslog(level),
+                        facility.unwrap_or_default().trim(),
+                        text.unwrap_or_default().trim(),
+                    );
+                }
+                Polled::Served
+            }
+            // Nothing else is enabled (rdkafka ignores the rest too).
+            _ => Polled::Served,
+        }
+    }
+
+    /// A rebalance, as rdkafka's default `ConsumerContext::rebalance` does it, with the Python
+    /// callbacks around it: on_revoke (or on_lost) before partitions go, so it can still commit;
+    /// on_assign after they came, so it can seek or read positions.
+    fn serve_rebalance(&self, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
+        const ASSIGN: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
+        const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
+        let context = self.context();
+        let native = self.consumer.client().native_ptr();
+        // SAFETY: the list (or null) belongs to the rebalance event, which the caller holds.
+        let partitions = || unsafe { read_native_list(list) }.into_iter().map(|(tp, _)| tp).collect::<Vec<_>>();
+        // SAFETY: `native` is our live handle; librdkafka returns a static string.
+        let cooperative = unsafe { CStr::from_ptr(rdsys::rd_kafka_rebalance_protocol(native)) }.to_bytes() == b"COOPERATIVE";
+        if code == REVOKE {
+            // SAFETY: our live handle.
+            let lost = unsafe { rdsys::rd_kafka_assignment_lost(native) } == 1;
+            context.call_rebalance(|c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() }, partitions());
+        } else if code != ASSIGN {
+            context.callbacks.consumer_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
+        }
+        // SAFETY: our live handle and the event's list; librdkafka copies what it keeps. The returned
+        // errors are reported by librdkafka itself (as error events) and need no handling here.
+        unsafe {
+            match (code == ASSIGN, cooperative) {
+                (true, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_assign(native, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
+                (true, false) => drop(rdsys::rd_kafka_assign(native, list)),
+                (false, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_unassign(native, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
+                (false, false) => drop(rdsys::rd_kafka_assign(native, std::ptr::null())),
+            }
+        }
+        if code == ASSIGN {
+            context.call_rebalance(|c| c.on_assign.as_ref(), partitions());
         }
     }
 
@@ -234,8 +378,8 @@ impl ConsumerCore {
             // An asynchronous close whose rebalance (on_revoke) and commit events we serve by polling.
             wait_detached(py, deadline, |slice| {
                 if !self.consumer.closed() {
-                    // Messages still queued are dropped: their partitions are being revoked.
-                    drop(self.consumer.poll(slice));
+                    // Messages and errors still queued are dropped: their partitions are being revoked.
+                    drop(self.poll_native(slice));
                 }
                 self.consumer.closed().then_some(())
             })
@@ -255,10 +399,24 @@ impl ConsumerCore {
 impl Drop for ConsumerCore {
     fn drop(&mut self) {
         self.context().python_enabled.store(false, Ordering::Release);
-        // SAFETY: `consumer` is taken exactly once, here, and never touched again: `self` is being
-        // dropped. No message borrows from it any more, since every NativeMessage holds an
+        // SAFETY: `queue` and `consumer` are taken exactly once, here, and never touched again:
+        // `self` is being dropped. Our queue reference goes first, while the handle is alive. No
+        // message borrows from the handle any more, since every NativeMessage holds an
         // Arc<ConsumerCore> and this is the last one.
-        let consumer = unsafe { ManuallyDrop::take(&mut self.consumer) };
+        let consumer = unsafe {
+            ManuallyDrop::drop(&mut self.queue);
+            ManuallyDrop::take(&mut self.consumer)
+        };
         drop_in_background(consumer, "consumer");
     }
+}
+
+/// A consumer error as Python sees it (partition only for "end of partition").
+fn consumer_error(code: i32, partition: i32, fatal: bool, detail: Option<String>) -> KafkaErrorInfo {
+    let mut info = KafkaErrorInfo::from_raw(code, if fatal { "fatal consumer error" } else { "consume failed" }, detail);
+    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
+        info.message = format!("reached the end of partition {partition}");
+    }
+    info.fatal |= fatal;
+    info
 }

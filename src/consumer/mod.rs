@@ -23,7 +23,7 @@ use crate::message::borrowed::{BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::{from_list, partitions_arg, to_list, TopicPartition};
-use rdkafka::Message;
+
 
 use self::core::{ConsumerCore, NativeConsumer, Polled, RebalanceCallbacks};
 
@@ -38,8 +38,8 @@ enum Received {
 /// What one slice of waiting produced.
 enum Slice {
     /// Messages admitted to the registry, and the error that stopped the batch early, if any.
-    Admitted(Vec<(usize, Arc<MessageSlot>)>, Option<rdkafka::error::KafkaError>),
-    Error(rdkafka::error::KafkaError),
+    Admitted(Vec<Arc<MessageSlot>>, Option<KafkaErrorInfo>),
+    Error(KafkaErrorInfo),
     /// Callbacks are queued: run them, then go on waiting.
     Callbacks,
     Closed,
@@ -92,24 +92,29 @@ impl Consumer {
                 if core.registry.is_closed() {
                     return Some(Slice::Closed);
                 }
-                let mut admitted = Vec::new();
+                let mut fetched = Vec::new();
+                let mut error = None;
                 let mut timeout = slice;
-                while admitted.len() < max {
+                while fetched.len() < max {
                     match core.poll_native(timeout) {
-                        Polled::Message(native) => match core.registry.admit(native) {
-                            Some(entry) => admitted.push(entry),
-                            None => return Some(Slice::Closed),
-                        },
-                        Polled::Error(err) if admitted.is_empty() => return Some(Slice::Error(err)),
-                        Polled::Error(err) => return Some(Slice::Admitted(admitted, Some(err))),
-                        Polled::Nothing => break,
+                        Polled::Message(native) => fetched.push(native),
+                        Polled::Error(err) => {
+                            error = Some(err);
+                            break;
+                        }
+                        // Callbacks may be waiting (a rebalance, a commit result): hand back what
+                        // we have, or let the caller run them.
+                        Polled::Served | Polled::Nothing => break,
                     }
                     timeout = Duration::ZERO;
                 }
-                if !admitted.is_empty() {
-                    Some(Slice::Admitted(admitted, None))
-                } else {
-                    core.context().has_pending().then_some(Slice::Callbacks)
+                match (fetched.is_empty(), error) {
+                    (true, Some(err)) => Some(Slice::Error(err)),
+                    (true, None) => core.context().has_pending().then_some(Slice::Callbacks),
+                    (false, error) => match core.registry.admit(fetched) {
+                        Some(admitted) => Some(Slice::Admitted(admitted, error)),
+                        None => Some(Slice::Closed),
+                    },
                 }
             })?;
             let dispatched = self.core.dispatch_callbacks(py);
@@ -122,10 +127,9 @@ impl Consumer {
                     self.consumer_error(py, err)?;
                 }
                 Some(Slice::Admitted(admitted, error)) => {
-                    let registry = &self.core.registry;
                     let messages = admitted
                         .into_iter()
-                        .map(|(key, slot)| Py::new(py, BorrowedMessage::new(registry.clone(), key, slot)))
+                        .map(|slot| Py::new(py, BorrowedMessage::new(slot)))
                         .collect::<PyResult<Vec<_>>>()?;
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.
@@ -140,8 +144,7 @@ impl Consumer {
     }
 
     /// Raises a fatal consumer error; hands others to `error_cb` or the log.
-    fn consumer_error(&self, py: Python<'_>, err: rdkafka::error::KafkaError) -> PyResult<()> {
-        let info = KafkaErrorInfo::from_rdkafka(&err);
+    fn consumer_error(&self, py: Python<'_>, info: KafkaErrorInfo) -> PyResult<()> {
         if info.fatal {
             return Err(info.into_pyerr(py));
         }

@@ -2,14 +2,15 @@
 //!
 //! `Consumer.close()` must invalidate every borrowed message still alive (reason `consumer_closed`)
 //! so that their native memory is freed as soon as no exported buffer holds it. The registry is how
-//! close reaches them: every admitted message has a slot here until its Python object goes away.
-//! Admission and closing take the same lock, so no message slips in after close.
+//! close reaches them: it keeps a weak reference to the slot of every message it admitted.
+//! Admission takes one lock per batch, and a message going away costs the registry nothing: dead
+//! entries are swept out when the book has doubled since the last sweep. Admission and closing take
+//! the same lock, so no message slips in after close.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
-use slab::Slab;
 
 use crate::errors::InvalidReason;
 use crate::message::borrowed::{MessageSlot, NativeMessage};
@@ -17,18 +18,29 @@ use crate::message::borrowed::{MessageSlot, NativeMessage};
 /// Native messages alive in this process, over all consumers (a test hook for leak checks).
 pub static LIVE_NATIVE_MESSAGES: AtomicUsize = AtomicUsize::new(0);
 
-#[derive(Default)]
+/// The book is swept when it holds this many entries or twice as many as after the last sweep.
+const MIN_SWEEP_AT: usize = 4096;
+
 struct Book {
-    slots: Slab<Arc<MessageSlot>>,
+    slots: Vec<Weak<MessageSlot>>,
+    sweep_at: usize,
     closed: bool,
 }
 
-#[derive(Default)]
 pub struct MessageRegistry {
     book: Mutex<Book>,
     /// Native messages of this consumer whose memory is still held, by a valid BorrowedMessage or by
     /// an exported buffer (memoryview) of an invalidated one.
     live_native: AtomicUsize,
+}
+
+impl Default for MessageRegistry {
+    fn default() -> Self {
+        MessageRegistry {
+            book: Mutex::new(Book { slots: Vec::new(), sweep_at: MIN_SWEEP_AT, closed: false }),
+            live_native: AtomicUsize::new(0),
+        }
+    }
 }
 
 impl MessageRegistry {
@@ -47,27 +59,22 @@ impl MessageRegistry {
         self.live_native.load(Ordering::Relaxed)
     }
 
-    /// Gives the message a slot, or `None` if the consumer is already closed (the message is then
-    /// dropped here, and its memory freed).
-    pub fn admit(&self, native: NativeMessage) -> Option<(usize, Arc<MessageSlot>)> {
+    /// Gives each message a slot, or returns `None` if the consumer is already closed (the messages
+    /// are then dropped here, and their memory freed).
+    pub fn admit(&self, natives: Vec<NativeMessage>) -> Option<Vec<Arc<MessageSlot>>> {
+        let slots: Vec<Arc<MessageSlot>> = natives.into_iter().map(|native| Arc::new(MessageSlot::new(native))).collect();
         let mut book = self.book.lock();
         if book.closed {
             drop(book);
-            drop(native);
+            drop(slots);
             return None;
         }
-        let slot = Arc::new(MessageSlot::new(native));
-        let key = book.slots.insert(slot.clone());
-        Some((key, slot))
-    }
-
-    /// Removes a slot when its Python object goes away (from any thread).
-    pub fn forget(&self, key: usize, slot: &Arc<MessageSlot>) {
-        let mut book = self.book.lock();
-        // After close the book is empty and keys may not be ours any more: only remove our own slot.
-        if book.slots.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            book.slots.remove(key);
+        if book.slots.len() + slots.len() >= book.sweep_at {
+            book.slots.retain(|slot| slot.strong_count() > 0);
+            book.sweep_at = MIN_SWEEP_AT.max(2 * (book.slots.len() + slots.len()));
         }
+        book.slots.extend(slots.iter().map(Arc::downgrade));
+        Some(slots)
     }
 
     pub fn is_closed(&self) -> bool {
@@ -77,15 +84,15 @@ impl MessageRegistry {
     /// Marks the consumer closed and invalidates every live message. Returns false if it was already
     /// closed. Native memory is released outside the lock, on the calling thread (cheap: no I/O).
     pub fn close(&self) -> bool {
-        let slots: Vec<Arc<MessageSlot>> = {
+        let slots: Vec<Weak<MessageSlot>> = {
             let mut book = self.book.lock();
             if book.closed {
                 return false;
             }
             book.closed = true;
-            book.slots.drain().collect()
+            std::mem::take(&mut book.slots)
         };
-        for slot in slots {
+        for slot in slots.iter().filter_map(Weak::upgrade) {
             drop(slot.invalidate(InvalidReason::ConsumerClosed));
         }
         true

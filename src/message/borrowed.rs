@@ -1,105 +1,206 @@
 //! `BorrowedMessage`: a zero-copy view of a consumed message inside librdkafka's fetch buffer.
 //!
 //! Three layers, each with one job:
-//! - [`NativeMessage`] keeps rdkafka's `BorrowedMessage<'a>` together with the `Arc<ConsumerCore>` it
-//!   borrows from (a self-referential pair built with `self_cell`, so the borrow stays checked).
-//! - [`MessageSlot`] is the message's state: valid (holding an `Arc<NativeMessage>`) or invalidated
-//!   with a reason. Buffers exported from a valid message hold their own `Arc<NativeMessage>`, so
+//! - [`NativeMessage`] owns librdkafka's FETCH event (and so the `rd_kafka_message_t` inside it)
+//!   together with the `Arc<ConsumerCore>` whose handle it came from, so the handle outlives it.
+//!   Dropping it destroys the event, from any thread. It plays the part of rdkafka's
+//!   `BorrowedMessage`, whose lifetime parameter a `#[pyclass]` could not carry.
+//! - [`MessageSlot`] is the message's state: valid or invalidated with a reason (an atomic, read
+//!   without a lock), the `Arc<NativeMessage>` while valid, and the scalar fields copied at
+//!   admission. Buffers exported from a valid message hold their own `Arc<NativeMessage>`, so
 //!   invalidation frees the memory only once no view needs it.
-//! - [`BorrowedMessage`] is the Python object: the slot, the thread that received it, and its entry in
-//!   the consumer's registry.
+//! - [`BorrowedMessage`] is the Python object: the slot and the thread that received it.
 //!
 //! The rules (see `shared/design/message-model.md`): accessors work only from the receiving thread
 //! and only while valid; `valid` and `release()` work from anywhere and never raise.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyMemoryView, PyString};
-use rdkafka::message::{BorrowedMessage as RdBorrowedMessage, Message, OwnedMessage as RdOwnedMessage};
+use rdkafka::bindings as rdsys;
+use rdkafka::message::{BorrowedHeaders, OwnedMessage as RdOwnedMessage};
+use rdkafka::Timestamp;
 
 use crate::consumer::core::ConsumerCore;
-use crate::consumer::registry::MessageRegistry;
 use crate::errors::{FerroError, InvalidReason};
 use crate::message::owned::OwnedMessage;
 use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
 
-self_cell::self_cell!(
-    struct NativeCell {
-        owner: Arc<ConsumerCore>,
-        #[covariant]
-        dependent: RdBorrowedMessage,
-    }
-);
+/// A message as librdkafka handed it out: its FETCH event, plus the consumer it came from.
+pub struct NativeMessage {
+    event: NonNull<rdsys::rd_kafka_event_t>,
+    message: NonNull<rdsys::rd_kafka_message_t>,
+    core: Arc<ConsumerCore>,
+}
 
-/// A message as librdkafka handed it out, plus the consumer it borrows from. Dropping it returns
-/// the message to librdkafka (from any thread).
-pub struct NativeMessage(NativeCell);
+// SAFETY: librdkafka allows destroying an event from any thread, and a consumed message is not
+// written after it was handed out, except that rd_kafka_message_headers parses headers lazily into
+// it: `raw_headers` is only reached through BorrowedMessage accessors and detach(), which run on the
+// one thread that received the message (checked), while other threads only read key and payload
+// bytes, which header parsing does not touch.
+unsafe impl Send for NativeMessage {}
+// SAFETY: see Send.
+unsafe impl Sync for NativeMessage {}
 
 impl NativeMessage {
-    /// Builds a message by borrowing from `core`; `poll` returns the message or why there is none.
-    pub fn try_new<E>(
+    /// Takes ownership of a FETCH event and its message.
+    ///
+    /// # Safety
+    /// `event` is a FETCH event polled from `core`'s handle, owned by the caller and handed over
+    /// here; `message` is its message (rd_kafka_event_message_next), without error.
+    pub unsafe fn from_fetch_event(
         core: Arc<ConsumerCore>,
-        poll: impl for<'a> FnOnce(&'a Arc<ConsumerCore>) -> Result<RdBorrowedMessage<'a>, E>,
-    ) -> Result<Self, E> {
-        let cell = NativeCell::try_new(core, poll)?;
-        cell.borrow_owner().registry.native_created();
-        Ok(NativeMessage(cell))
+        event: NonNull<rdsys::rd_kafka_event_t>,
+        message: NonNull<rdsys::rd_kafka_message_t>,
+    ) -> Self {
+        core.registry.native_created();
+        NativeMessage { event, message, core }
     }
 
-    pub fn message(&self) -> &RdBorrowedMessage<'_> {
-        self.0.borrow_dependent()
+    fn raw(&self) -> &rdsys::rd_kafka_message_t {
+        // SAFETY: the message lives inside `self.event`, which we own until drop.
+        unsafe { self.message.as_ref() }
     }
 }
 
 impl Drop for NativeMessage {
     fn drop(&mut self) {
-        // The cell (and with it librdkafka's message) is dropped right after this.
-        self.0.borrow_owner().registry.native_dropped();
+        self.core.registry.native_dropped();
+        // SAFETY: we own the event (from_fetch_event's contract) and destroy it exactly once; the
+        // handle is still alive because `self.core` is. Nothing borrows the message any more.
+        unsafe { rdsys::rd_kafka_event_destroy(self.event.as_ptr()) };
     }
 }
 
-enum SlotState {
-    Valid(Arc<NativeMessage>),
-    Invalid(InvalidReason),
+/// A `len`-byte slice at `ptr`, or None for a null pointer.
+///
+/// # Safety
+/// A non-null `ptr` points to `len` initialised bytes that live as long as `'a`.
+unsafe fn bytes_at<'a>(ptr: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
+    // SAFETY: guaranteed by the caller.
+    (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
 }
 
-/// The state of one borrowed message, shared by its Python object and the consumer's registry.
+impl MessageParts for NativeMessage {
+    fn key(&self) -> Option<&[u8]> {
+        let m = self.raw();
+        // SAFETY: librdkafka's key pointer and length describe bytes inside the fetch buffer, which
+        // the event pins for as long as we hold it.
+        unsafe { bytes_at(m.key, m.key_len) }
+    }
+
+    fn payload(&self) -> Option<&[u8]> {
+        let m = self.raw();
+        // SAFETY: as for the key.
+        unsafe { bytes_at(m.payload, m.len) }
+    }
+
+    fn topic_bytes(&self) -> &[u8] {
+        // SAFETY: a consumed message always has a topic handle (`rkt`) that lives as long as the
+        // message; rd_kafka_topic_name returns its NUL-terminated name, owned by that handle.
+        unsafe { std::ffi::CStr::from_ptr(rdsys::rd_kafka_topic_name(self.raw().rkt)) }.to_bytes()
+    }
+
+    fn partition(&self) -> i32 {
+        self.raw().partition
+    }
+
+    fn offset(&self) -> i64 {
+        self.raw().offset
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+        // SAFETY: the message is live; librdkafka writes one of the three timestamp types into `kind`.
+        let ms = unsafe { rdsys::rd_kafka_message_timestamp(self.message.as_ptr(), &mut kind) };
+        match kind {
+            _ if ms < 0 => Timestamp::NotAvailable,
+            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => Timestamp::CreateTime(ms),
+            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => Timestamp::LogAppendTime(ms),
+            _ => Timestamp::NotAvailable,
+        }
+    }
+
+    fn raw_headers(&self) -> Option<&BorrowedHeaders> {
+        let mut native = std::ptr::null_mut();
+        // SAFETY: the message is live; on success librdkafka points `native` at headers owned by the
+        // message (parsed on first use, see the Send impl for why that write is not a race).
+        let err = unsafe { rdsys::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
+        (err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && !native.is_null())
+            // SAFETY: the headers live inside the message, which lives as long as `self`.
+            .then(|| unsafe { headers::from_native(self, native) })
+    }
+}
+
+/// `MessageSlot::state` of a valid message; otherwise the state is `1 + InvalidReason as u8`.
+const VALID: u8 = 0;
+
+fn state_of(reason: InvalidReason) -> u8 {
+    1 + reason as u8
+}
+
+fn reason_of(state: u8) -> InvalidReason {
+    match state {
+        1 => InvalidReason::Released,
+        2 => InvalidReason::Superseded,
+        _ => InvalidReason::ConsumerClosed,
+    }
+}
+
+/// The state of one borrowed message, shared by its Python object, the consumer's registry and the
+/// lending iterator.
 pub struct MessageSlot {
-    state: Mutex<SlotState>,
+    /// [`VALID`] or the reason it was invalidated (the first reason wins). Changes only under the
+    /// `native` lock, so the two always agree once that lock is taken.
+    state: AtomicU8,
+    native: Mutex<Option<Arc<NativeMessage>>>,
+    partition: i32,
+    offset: i64,
+    timestamp: Timestamp,
 }
 
 impl MessageSlot {
     pub fn new(native: NativeMessage) -> Self {
-        MessageSlot { state: Mutex::new(SlotState::Valid(Arc::new(native))) }
+        MessageSlot {
+            state: AtomicU8::new(VALID),
+            partition: native.partition(),
+            offset: native.offset(),
+            timestamp: native.timestamp(),
+            native: Mutex::new(Some(Arc::new(native))),
+        }
+    }
+
+    /// Ok while valid: enough for the fields copied at admission.
+    fn check(&self) -> Result<(), FerroError> {
+        match self.state.load(Ordering::Acquire) {
+            VALID => Ok(()),
+            state => Err(FerroError::Invalidated(reason_of(state))),
+        }
     }
 
     /// The native message if still valid. A clone of the Arc, so no lock is held while the caller
     /// builds Python objects from it.
     fn native(&self) -> Result<Arc<NativeMessage>, FerroError> {
-        match &*self.state.lock() {
-            SlotState::Valid(native) => Ok(native.clone()),
-            SlotState::Invalid(reason) => Err(FerroError::Invalidated(*reason)),
+        match &*self.native.lock() {
+            Some(native) => Ok(native.clone()),
+            None => Err(FerroError::Invalidated(reason_of(self.state.load(Ordering::Acquire)))),
         }
     }
 
     pub fn is_valid(&self) -> bool {
-        matches!(&*self.state.lock(), SlotState::Valid(_))
+        self.state.load(Ordering::Acquire) == VALID
     }
 
     /// Invalidates the message (the first reason wins) and hands back its native part, which the
     /// caller drops outside the lock. Never blocks on I/O, never raises.
     pub fn invalidate(&self, reason: InvalidReason) -> Option<Arc<NativeMessage>> {
-        let mut state = self.state.lock();
-        match &*state {
-            SlotState::Invalid(_) => None,
-            SlotState::Valid(_) => match std::mem::replace(&mut *state, SlotState::Invalid(reason)) {
-                SlotState::Valid(native) => Some(native),
-                SlotState::Invalid(_) => None,
-            },
-        }
+        let mut native = self.native.lock();
+        self.state.compare_exchange(VALID, state_of(reason), Ordering::AcqRel, Ordering::Acquire).ok()?;
+        native.take()
     }
 }
 
@@ -120,39 +221,36 @@ pub fn current_thread_tag() -> u64 {
 pub struct BorrowedMessage {
     slot: Arc<MessageSlot>,
     thread: u64,
-    registry: Arc<MessageRegistry>,
-    registry_key: usize,
 }
 
 impl BorrowedMessage {
-    /// Wraps an admitted message for Python. The registry entry is removed when the object dies.
-    pub fn new(registry: Arc<MessageRegistry>, registry_key: usize, slot: Arc<MessageSlot>) -> Self {
-        BorrowedMessage { slot, thread: current_thread_tag(), registry, registry_key }
+    /// Wraps an admitted message for Python, owned by the calling thread.
+    pub fn new(slot: Arc<MessageSlot>) -> Self {
+        BorrowedMessage { slot, thread: current_thread_tag() }
     }
 
     pub fn slot(&self) -> &Arc<MessageSlot> {
         &self.slot
     }
 
-    /// The native message, checking the thread and the state.
-    pub fn native(&self) -> Result<Arc<NativeMessage>, FerroError> {
+    /// The slot of a valid message, checking the thread and the state (no lock).
+    fn checked(&self) -> Result<&MessageSlot, FerroError> {
         if current_thread_tag() != self.thread {
             return Err(FerroError::WrongThread);
         }
-        self.slot.native()
+        self.slot.check()?;
+        Ok(&self.slot)
+    }
+
+    /// The native message, checking the thread and the state.
+    pub fn native(&self) -> Result<Arc<NativeMessage>, FerroError> {
+        self.checked()?.native()
     }
 
     /// (topic, partition, offset) of a valid message, for commits and offset stores.
     pub fn position(&self) -> Result<(String, i32, i64), FerroError> {
         let native = self.native()?;
-        let msg = native.message();
-        Ok((String::from_utf8_lossy(msg.topic_bytes()).into_owned(), msg.partition(), msg.offset()))
-    }
-}
-
-impl Drop for BorrowedMessage {
-    fn drop(&mut self) {
-        self.registry.forget(self.registry_key, &self.slot);
+        Ok((String::from_utf8_lossy(native.topic_bytes()).into_owned(), native.partition(), native.offset()))
     }
 }
 
@@ -160,28 +258,28 @@ impl Drop for BorrowedMessage {
 impl BorrowedMessage {
     #[getter]
     fn topic<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
-        Ok(py_topic(py, self.native()?.message()))
+        Ok(py_topic(py, self.native()?.as_ref()))
     }
 
     #[getter]
     fn partition(&self) -> PyResult<i32> {
-        Ok(self.native()?.message().partition())
+        Ok(self.checked()?.partition)
     }
 
     #[getter]
     fn offset(&self) -> PyResult<i64> {
-        Ok(self.native()?.message().offset())
+        Ok(self.checked()?.offset)
     }
 
     /// Milliseconds since the epoch, or None when the broker gave none.
     #[getter]
     fn timestamp(&self) -> PyResult<Option<i64>> {
-        Ok(TimestampType::of(self.native()?.message().timestamp()).0)
+        Ok(TimestampType::of(self.checked()?.timestamp).0)
     }
 
     #[getter]
     fn timestamp_type(&self) -> PyResult<TimestampType> {
-        Ok(TimestampType::of(self.native()?.message().timestamp()).1)
+        Ok(TimestampType::of(self.checked()?.timestamp).1)
     }
 
     /// A read-only memoryview of the key inside librdkafka's buffer (no copy), or None.
@@ -198,7 +296,7 @@ impl BorrowedMessage {
 
     #[getter]
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        headers::to_python(py, self.native()?.message().raw_headers())
+        headers::to_python(py, self.native()?.raw_headers())
     }
 
     /// True until the message is released, superseded or its consumer closes. Never raises.
@@ -215,8 +313,7 @@ impl BorrowedMessage {
 
     /// Copies the message into an OwnedMessage: thread-safe, picklable, independent of the consumer.
     fn detach(&self) -> PyResult<OwnedMessage> {
-        let native = self.native()?;
-        let msg = native.message();
+        let msg = self.native()?;
         let owned = RdOwnedMessage::new(
             msg.payload().map(<[u8]>::to_vec),
             msg.key().map(<[u8]>::to_vec),
@@ -247,8 +344,7 @@ impl BorrowedMessage {
 
     fn __repr__(&self) -> String {
         match self.native() {
-            Ok(native) => {
-                let msg = native.message();
+            Ok(msg) => {
                 format!(
                     "<BorrowedMessage topic={:?} partition={} offset={}>",
                     String::from_utf8_lossy(msg.topic_bytes()),

@@ -22,6 +22,18 @@ pub fn native_ptr(headers: &BorrowedHeaders) -> *mut rdsys::rd_kafka_headers_t {
     headers as *const BorrowedHeaders as *mut rdsys::rd_kafka_headers_t
 }
 
+/// rdkafka's `BorrowedHeaders` view of a native headers object (the inverse of [`native_ptr`]).
+///
+/// # Safety
+/// `native` points to a live `rd_kafka_headers_t` that is neither freed nor modified while the
+/// returned reference (tied to `owner`) is in use.
+pub unsafe fn from_native<T>(_owner: &T, native: *const rdsys::rd_kafka_headers_t) -> &BorrowedHeaders {
+    // SAFETY: the same cast rdkafka's own BorrowedHeaders::from_native_ptr makes: the zero-sized
+    // BorrowedHeaders is only ever used through references whose address is the native pointer.
+    // The caller guarantees that pointer outlives the borrow of `owner`.
+    unsafe { &*(native as *const BorrowedHeaders) }
+}
+
 fn decode_key<'py>(py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     match std::str::from_utf8(key) {
         Ok(text) => Ok(PyString::new(py, text).into_any()),

@@ -9,7 +9,7 @@ pub mod borrowed;
 pub mod headers;
 pub mod owned;
 
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyMemoryView, PyString};
-use rdkafka::message::{BorrowedHeaders, BorrowedMessage as RdBorrowedMessage, Message, OwnedMessage as RdOwnedMessage};
+use rdkafka::message::{BorrowedHeaders, Message, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
 use borrowed::NativeMessage;
@@ -69,29 +69,41 @@ impl TimestampType {
     }
 }
 
-/// Raw access to an rdkafka message that never panics on non-UTF-8 data (rdkafka's own `topic()`
-/// and header accessors do).
-pub trait MessageParts: Message {
+/// What Python can read of a message, borrowed or owned, without panicking on non-UTF-8 data
+/// (rdkafka's own `topic()` and header accessors do).
+pub trait MessageParts {
+    fn key(&self) -> Option<&[u8]>;
+    fn payload(&self) -> Option<&[u8]>;
     fn topic_bytes(&self) -> &[u8];
+    fn partition(&self) -> i32;
+    fn offset(&self) -> i64;
+    fn timestamp(&self) -> Timestamp;
     fn raw_headers(&self) -> Option<&BorrowedHeaders>;
 }
 
-impl MessageParts for RdBorrowedMessage<'_> {
-    fn topic_bytes(&self) -> &[u8] {
-        // SAFETY: a consumed message always has a topic handle (`rkt`) that lives as long as the
-        // message; rd_kafka_topic_name returns its NUL-terminated name, owned by that handle.
-        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_topic_name(self.topic_ptr())) }.to_bytes()
-    }
-
-    fn raw_headers(&self) -> Option<&BorrowedHeaders> {
-        // rdkafka's headers() does not decode anything; only Headers::get/try_get would panic.
-        self.headers()
-    }
-}
-
 impl MessageParts for RdOwnedMessage {
+    fn key(&self) -> Option<&[u8]> {
+        Message::key(self)
+    }
+
+    fn payload(&self) -> Option<&[u8]> {
+        Message::payload(self)
+    }
+
     fn topic_bytes(&self) -> &[u8] {
-        self.topic().as_bytes()
+        Message::topic(self).as_bytes()
+    }
+
+    fn partition(&self) -> i32 {
+        Message::partition(self)
+    }
+
+    fn offset(&self) -> i64 {
+        Message::offset(self)
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        Message::timestamp(self)
     }
 
     fn raw_headers(&self) -> Option<&BorrowedHeaders> {
@@ -124,14 +136,14 @@ pub enum BufferSource {
 
 impl BufferSource {
     fn bytes(&self, part: Part) -> Option<&[u8]> {
-        fn pick(msg: &impl Message, part: Part) -> Option<&[u8]> {
+        fn pick(msg: &impl MessageParts, part: Part) -> Option<&[u8]> {
             match part {
                 Part::Key => msg.key(),
                 Part::Payload => msg.payload(),
             }
         }
         match self {
-            BufferSource::Borrowed(native) => pick(native.message(), part),
+            BufferSource::Borrowed(native) => pick(native.as_ref(), part),
             BufferSource::Owned(owned) => pick(owned.as_ref(), part),
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
-use rdkafka::message::{Message, OwnedMessage as RdOwnedMessage};
+use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
 use crate::bytes_like::with_opt_bytes;
 use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
