@@ -79,6 +79,8 @@ def assert_invalid(msg: fk.BorrowedMessage, reason: str) -> None:
     with pytest.raises(fk.MessageInvalidatedError):
         msg.detach()
     with pytest.raises(fk.MessageInvalidatedError):
+        memoryview(msg)
+    with pytest.raises(fk.MessageInvalidatedError):
         with msg:
             pass
     assert reason in repr(msg)
@@ -91,8 +93,9 @@ def test_payload_and_key_are_read_only_zero_copy_views(consumer: fk.Consumer) ->
     assert payload.readonly and key.readonly
     assert bytes(payload) == b"v%d" % msg.offset or bytes(payload).startswith(b"v")
     assert bytes(key) == b"k" + bytes(payload)[1:]
-    # No copy: every view is over the same native memory, exported by a MessageBuffer, not bytes.
-    assert type(payload.obj).__name__ == "MessageBuffer"
+    # No copy: every view is over the same native memory, exported by the message itself, not bytes.
+    assert payload.obj is msg and key.obj is msg
+    assert bytes(memoryview(msg)) == bytes(payload)  # a plain memoryview(msg) is the payload
     assert buffer_address(msg.payload) == buffer_address(payload) == buffer_address(msg.payload)
     with pytest.raises(TypeError):
         payload[0] = 0  # type: ignore[index]
@@ -184,3 +187,19 @@ def test_detach_copies_everything(consumer: fk.Consumer) -> None:
     assert buffer_address(owned.payload) != buffer_address(msg.payload)
     msg.release()
     assert owned.valid and bytes(owned.payload).startswith(b"v")
+
+
+def test_memoryview_of_a_message_is_its_payload(mock_cluster, topic_name, group_id) -> None:
+    with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers}) as producer:
+        producer.produce(topic_name, b"payload", key=None)
+        producer.produce(topic_name, None, key=b"key only")
+        assert producer.flush(10) == 0
+    with fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id)) as consumer:
+        consumer.subscribe([topic_name])
+        with_payload, key_only = consume_exactly(consumer, 2)
+        assert with_payload.key is None and bytes(memoryview(with_payload)) == b"payload"
+        assert key_only.payload is None and bytes(key_only.key) == b"key only"  # type: ignore[arg-type]
+        with pytest.raises(BufferError, match="no payload"):
+            memoryview(key_only)
+        # The key getter's export does not change what a later plain export gives.
+        assert bytes(memoryview(with_payload)) == b"payload"

@@ -74,6 +74,10 @@ def test_timestamps_headers_and_empty_values(mock_cluster, topic_name, group_id)
     key = empty.headers[2][0]
     assert key.encode("utf-8", "surrogateescape") == b"\xff\xfebin"
     assert null.payload is None and null.key is None and null.headers == []
+    # memoryview(msg) is its payload: empty is a view, null cannot be exported.
+    assert bytes(memoryview(empty)) == b""
+    with pytest.raises(BufferError, match="no payload"):
+        memoryview(null)
 
 
 def test_flush_reports_failures_and_close_is_idempotent(topic_name):

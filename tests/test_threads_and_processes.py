@@ -55,6 +55,7 @@ def test_other_thread_gets_wrong_thread_error_not_panic(messages) -> None:
         error = box.get("error")
         assert isinstance(error, fk.WrongThreadError) and isinstance(error, Exception), box
     assert isinstance(run_in_thread(msg.detach).get("error"), fk.WrongThreadError)
+    assert isinstance(run_in_thread(lambda: memoryview(msg)).get("error"), fk.WrongThreadError)
     assert run_in_thread(lambda: msg.valid) == {"result": True}
     assert "another thread" in run_in_thread(lambda: repr(msg))["result"]
     # The receiving thread still can use it.

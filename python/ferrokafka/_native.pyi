@@ -181,12 +181,6 @@ class TopicPartition:
     def __getnewargs__(self) -> tuple[str, int, int]: ...
 
 @final
-class MessageBuffer:
-    """Exports a message's key or payload to memoryview (internal)."""
-
-    def __len__(self) -> int: ...
-
-@final
 class BorrowedMessage:
     """A zero-copy message lent by a Consumer; see the README's lifetime rules."""
 

@@ -14,11 +14,13 @@
 //! The rules (see `shared/design/message-model.md`): accessors work only from the receiving thread
 //! and only while valid; `valid` and `release()` work from anywhere and never raise.
 
+use std::ffi::{c_int, c_void};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyMemoryView, PyString};
 use rdkafka::bindings as rdsys;
@@ -28,7 +30,7 @@ use rdkafka::Timestamp;
 use crate::consumer::core::ConsumerCore;
 use crate::errors::{FerroError, InvalidReason};
 use crate::message::owned::OwnedMessage;
-use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
+use crate::message::{export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
 
 /// A message as librdkafka handed it out: its FETCH event, plus the consumer it came from.
 pub struct NativeMessage {
@@ -161,6 +163,8 @@ pub struct MessageSlot {
     partition: i32,
     offset: i64,
     timestamp: Timestamp,
+    has_key: bool,
+    has_payload: bool,
 }
 
 impl MessageSlot {
@@ -170,6 +174,8 @@ impl MessageSlot {
             partition: native.partition(),
             offset: native.offset(),
             timestamp: native.timestamp(),
+            has_key: native.key().is_some(),
+            has_payload: native.payload().is_some(),
             native: Mutex::new(Some(Arc::new(native))),
         }
     }
@@ -221,12 +227,25 @@ pub fn current_thread_tag() -> u64 {
 pub struct BorrowedMessage {
     slot: Arc<MessageSlot>,
     thread: u64,
+    exporter: PartExporter,
 }
 
 impl BorrowedMessage {
+    /// A memoryview of the key or payload exported by this message, or None if it has none.
+    fn view<'py>(&self, slf: &Bound<'py, Self>, part: Part) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        let slot = self.checked()?;
+        if !(match part {
+            Part::Key => slot.has_key,
+            Part::Payload => slot.has_payload,
+        }) {
+            return Ok(None);
+        }
+        self.exporter.view(slf.as_any(), part).map(Some)
+    }
+
     /// Wraps an admitted message for Python, owned by the calling thread.
     pub fn new(slot: Arc<MessageSlot>) -> Self {
-        BorrowedMessage { slot, thread: current_thread_tag() }
+        BorrowedMessage { slot, thread: current_thread_tag(), exporter: PartExporter::default() }
     }
 
     pub fn slot(&self) -> &Arc<MessageSlot> {
@@ -284,14 +303,44 @@ impl BorrowedMessage {
 
     /// A read-only memoryview of the key inside librdkafka's buffer (no copy), or None.
     #[getter]
-    fn key<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
-        memoryview(py, BufferSource::Borrowed(self.native()?), Part::Key)
+    fn key<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        slf.get().view(slf, Part::Key)
     }
 
     /// A read-only memoryview of the payload inside librdkafka's buffer (no copy), or None.
     #[getter]
-    fn payload<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
-        memoryview(py, BufferSource::Borrowed(self.native()?), Part::Payload)
+    fn payload<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        slf.get().view(slf, Part::Payload)
+    }
+
+    /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`). The view
+    /// holds its own reference to the native message, so it stays readable after invalidation.
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        let this = slf.get();
+        let part = this.exporter.current();
+        let native = this.native()?;
+        let bytes = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
+        let bytes: *const [u8] = bytes;
+        let keep = Arc::into_raw(native.clone()) as *mut c_void;
+        // SAFETY: `bytes` lies in the native message, which `keep` (a strong reference, released in
+        // __releasebuffer__) holds for as long as the view exists; librdkafka never changes it.
+        let exported = unsafe { export_read_only(slf.into_any(), view, flags, &*bytes, keep) };
+        if exported.is_err() {
+            // SAFETY: `keep` came from Arc::into_raw just above and was not stored anywhere.
+            drop(unsafe { Arc::from_raw(keep as *const NativeMessage) });
+        }
+        exported
+    }
+
+    unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
+        // SAFETY: CPython passes back the Py_buffer our __getbuffer__ filled, whose `internal` is the
+        // Arc<NativeMessage> it leaked; it is released exactly once, here (from whichever thread).
+        unsafe {
+            let keep = (*view).internal as *const NativeMessage;
+            if !keep.is_null() {
+                drop(Arc::from_raw(keep));
+            }
+        }
     }
 
     #[getter]

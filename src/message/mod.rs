@@ -1,9 +1,10 @@
 //! Messages: the zero-copy [`borrowed::BorrowedMessage`] and the self-contained [`owned::OwnedMessage`].
 //!
 //! Both Python classes read their fields through the helpers here, so the two stay one
-//! implementation: [`MessageParts`] gives raw access to any rdkafka message, [`MessageBuffer`] exports
-//! key and payload as read-only buffers that keep their memory alive, and `headers` decodes
-//! headers without trusting them to be UTF-8.
+//! implementation: [`MessageParts`] gives raw access to any rdkafka message, [`PartExporter`] and
+//! [`export_read_only`] let a message object export its key or payload itself through the buffer
+//! protocol (a memoryview then keeps that memory alive), and `headers` decodes headers without
+//! trusting them to be UTF-8.
 
 pub mod borrowed;
 pub mod headers;
@@ -11,7 +12,7 @@ pub mod owned;
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
@@ -20,7 +21,6 @@ use pyo3::types::{PyMemoryView, PyString};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
-use borrowed::NativeMessage;
 
 /// How a message's timestamp was set. Mirrors librdkafka's `rd_kafka_timestamp_type_t`.
 #[pyclass(eq, eq_int, frozen, hash, from_py_object, module = "ferrokafka")]
@@ -119,106 +119,107 @@ pub fn py_topic<'py>(py: Python<'py>, msg: &impl MessageParts) -> Bound<'py, PyS
     }
 }
 
-/// Which part of a message a [`MessageBuffer`] exports.
+/// Which part of a message a buffer export hands out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Part {
-    Key,
-    Payload,
+    Key = 0,
+    Payload = 1,
 }
 
-/// The memory a [`MessageBuffer`] exports, kept alive for as long as the buffer object lives.
-pub enum BufferSource {
-    /// librdkafka's fetch buffer, pinned through the native message.
-    Borrowed(Arc<NativeMessage>),
-    /// An OwnedMessage's own `Vec<u8>`.
-    Owned(Arc<RdOwnedMessage>),
-}
-
-impl BufferSource {
-    fn bytes(&self, part: Part) -> Option<&[u8]> {
-        fn pick(msg: &impl MessageParts, part: Part) -> Option<&[u8]> {
-            match part {
-                Part::Key => msg.key(),
-                Part::Payload => msg.payload(),
-            }
-        }
+impl Part {
+    pub fn of(self, msg: &impl MessageParts) -> Option<&[u8]> {
         match self {
-            BufferSource::Borrowed(native) => pick(native.as_ref(), part),
-            BufferSource::Owned(owned) => pick(owned.as_ref(), part),
+            Part::Key => msg.key(),
+            Part::Payload => msg.payload(),
         }
     }
 }
 
-/// Exports a message's key or payload through the buffer protocol, read-only and without a copy.
+/// Which part a message object's next buffer export hands out: the payload, unless a `key` getter
+/// is asking. Both message classes are their own exporters (one object less per view than a
+/// separate exporter: a memoryview costs CPython's managed buffer + the view, nothing of ours), and
+/// the buffer protocol cannot say which part it wants, so the getter sets it just before the
+/// synchronous export. Only the thread that may read the message exports from it, so the setting
+/// cannot race; `memoryview(msg)` on its own gives the payload.
+pub struct PartExporter(AtomicU8);
+
+impl Default for PartExporter {
+    fn default() -> Self {
+        PartExporter(AtomicU8::new(Part::Payload as u8))
+    }
+}
+
+impl PartExporter {
+    /// The part being exported now.
+    pub fn current(&self) -> Part {
+        if self.0.load(Ordering::Relaxed) == Part::Key as u8 {
+            Part::Key
+        } else {
+            Part::Payload
+        }
+    }
+
+    /// A read-only memoryview of `part` exported by `message` (whose `__getbuffer__` reads
+    /// [`current`](Self::current)).
+    pub fn view<'py>(&self, message: &Bound<'py, PyAny>, part: Part) -> PyResult<Bound<'py, PyMemoryView>> {
+        self.0.store(part as u8, Ordering::Relaxed);
+        let view = PyMemoryView::from(message);
+        self.0.store(Part::Payload as u8, Ordering::Relaxed);
+        view
+    }
+}
+
+/// Fills `view` with a read-only, one-dimensional export of `bytes`, owned by `owner` (a strong
+/// reference to it goes into `view.obj`) and by `keep`, an opaque pointer stored in
+/// `view.internal` for the owner's `__releasebuffer__` to release. On error nothing is stored.
 ///
-/// `memoryview(buffer)` holds a strong reference to this object, which holds the message memory:
-/// the view stays valid after its message was released, superseded or its consumer closed, and
-/// the native memory is freed when the last view is gone.
-#[pyclass(frozen, weakref, module = "ferrokafka._native")]
-pub struct MessageBuffer {
-    source: BufferSource,
-    part: Part,
+/// # Safety
+/// `view` is the Py_buffer CPython passed to `owner`'s `__getbuffer__`; `bytes` stays valid and
+/// unchanged while `owner` is alive and `keep` is not released.
+pub unsafe fn export_read_only(
+    owner: Bound<'_, PyAny>,
+    view: *mut ffi::Py_buffer,
+    flags: c_int,
+    bytes: &[u8],
+    keep: *mut c_void,
+) -> PyResult<()> {
+    if view.is_null() {
+        return Err(PyBufferError::new_err("view is null"));
+    }
+    if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
+        return Err(PyBufferError::new_err("message data is read-only"));
+    }
+    // SAFETY: `view` is non-null and points to a Py_buffer that CPython asks us to fill. The data
+    // stays valid as long as `view.obj` and `keep` (caller's guarantee). `shape` and `strides` point
+    // into the Py_buffer itself, as CPython's PyBuffer_FillInfo does.
+    unsafe {
+        (*view).obj = owner.into_ptr();
+        (*view).buf = bytes.as_ptr() as *mut c_void;
+        (*view).len = bytes.len() as isize;
+        (*view).readonly = 1;
+        (*view).itemsize = 1;
+        (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT { c"B".as_ptr() as *mut _ } else { ptr::null_mut() };
+        (*view).ndim = 1;
+        (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { &mut (*view).len } else { ptr::null_mut() };
+        (*view).strides =
+            if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES { &mut (*view).itemsize } else { ptr::null_mut() };
+        (*view).suboffsets = ptr::null_mut();
+        (*view).internal = keep;
+    }
+    Ok(())
 }
 
-#[pymethods]
-impl MessageBuffer {
-    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        if view.is_null() {
-            return Err(PyBufferError::new_err("view is null"));
-        }
-        if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
-            return Err(PyBufferError::new_err("message data is read-only"));
-        }
-        let (data, len) = {
-            let bytes: &[u8] = slf.get().source.bytes(slf.get().part).unwrap_or(&[]);
-            (bytes.as_ptr(), bytes.len())
-        };
-        // SAFETY: `view` is non-null and points to a Py_buffer that CPython asks us to fill. The data
-        // pointer stays valid as long as `view.obj` (this object, whose strong reference we store in
-        // it) is alive: this object owns an Arc to the message memory, which never moves or changes.
-        // `shape` and `strides` point into the Py_buffer itself, as CPython's PyBuffer_FillInfo does.
-        unsafe {
-            (*view).obj = slf.into_any().into_ptr();
-            (*view).buf = data as *mut c_void;
-            (*view).len = len as isize;
-            (*view).readonly = 1;
-            (*view).itemsize = 1;
-            (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
-                c"B".as_ptr() as *mut _
-            } else {
-                ptr::null_mut()
-            };
-            (*view).ndim = 1;
-            (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { &mut (*view).len } else { ptr::null_mut() };
-            (*view).strides =
-                if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES { &mut (*view).itemsize } else { ptr::null_mut() };
-            (*view).suboffsets = ptr::null_mut();
-            (*view).internal = ptr::null_mut();
-        }
-        Ok(())
-    }
-
-    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {
-        // Nothing to free: the format string is static and the memory belongs to `source`.
-    }
-
-    fn __len__(&self) -> usize {
-        self.source.bytes(self.part).map_or(0, <[u8]>::len)
-    }
-}
-
-/// A read-only memoryview over a message's key or payload, or `None` when the message has none.
-pub fn memoryview<'py>(py: Python<'py>, source: BufferSource, part: Part) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
-    if source.bytes(part).is_none() {
-        return Ok(None);
-    }
-    let exporter = Bound::new(py, MessageBuffer { source, part })?;
-    PyMemoryView::from(exporter.as_any()).map(Some)
+/// The error for exporting a part the message does not have (getters return None instead).
+pub fn missing_part(part: Part) -> PyErr {
+    PyBufferError::new_err(match part {
+        Part::Key => "the message has no key",
+        Part::Payload => "the message has no payload",
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<TimestampType>()?;
-    m.add_class::<MessageBuffer>()?;
     m.add_class::<borrowed::BorrowedMessage>()?;
     m.add_class::<owned::OwnedMessage>()?;
     Ok(())

@@ -4,28 +4,38 @@
 //! memoryviews, over its own memory, so code that reads messages works with both kinds.
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::ffi::c_int;
 
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
 use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
 use crate::bytes_like::with_opt_bytes;
-use crate::message::{headers, memoryview, py_topic, BufferSource, MessageParts, Part, TimestampType};
+use crate::message::{export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
 use crate::topic_partition::OFFSET_INVALID;
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct OwnedMessage {
-    inner: Arc<RdOwnedMessage>,
+    inner: RdOwnedMessage,
+    exporter: PartExporter,
 }
 
 impl From<RdOwnedMessage> for OwnedMessage {
     fn from(message: RdOwnedMessage) -> Self {
-        OwnedMessage { inner: Arc::new(message) }
+        OwnedMessage { inner: message, exporter: PartExporter::default() }
     }
 }
 
 impl OwnedMessage {
+    /// A memoryview of the key or payload exported by this message, or None if it has none.
+    fn view<'py>(&self, slf: &Bound<'py, Self>, part: Part) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        if part.of(self.message()).is_none() {
+            return Ok(None);
+        }
+        self.exporter.view(slf.as_any(), part).map(Some)
+    }
+
     pub fn message(&self) -> &RdOwnedMessage {
         &self.inner
     }
@@ -94,14 +104,28 @@ impl OwnedMessage {
 
     /// A read-only memoryview over this message's own copy of the key, or None.
     #[getter]
-    fn key<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
-        memoryview(py, BufferSource::Owned(self.inner.clone()), Part::Key)
+    fn key<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        slf.get().view(slf, Part::Key)
     }
 
     /// A read-only memoryview over this message's own copy of the payload, or None.
     #[getter]
-    fn payload<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
-        memoryview(py, BufferSource::Owned(self.inner.clone()), Part::Payload)
+    fn payload<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
+        slf.get().view(slf, Part::Payload)
+    }
+
+    /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`).
+    unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        let this = slf.get();
+        let part = this.exporter.current();
+        let bytes: *const [u8] = part.of(this.message()).ok_or_else(|| missing_part(part))?;
+        // SAFETY: `bytes` is this frozen message's own data, which lives, unchanged, as long as the
+        // message object, which the view holds through `view.obj`.
+        unsafe { export_read_only(slf.into_any(), view, flags, &*bytes, std::ptr::null_mut()) }
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {
+        // Nothing to release: the view's reference to this object keeps the data.
     }
 
     #[getter]
