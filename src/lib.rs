@@ -15,6 +15,9 @@ mod topic_partition;
 
 use pyo3::prelude::*;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Native messages alive in this process, over all consumers. A test hook for leak checks.
 #[pyfunction]
 fn _live_native_messages() -> usize {

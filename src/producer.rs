@@ -1,8 +1,9 @@
 //! `Producer`: librdkafka's producer with a `concurrent.futures.Future` per message.
 //!
 //! Delivery reports need no polling by the user: a *poller* thread serves librdkafka's event queue
-//! without the GIL and queues the reports; a *resolver* thread takes the GIL once per batch of
-//! reports and resolves their futures. `flush()` waits (GIL released, Ctrl-C honoured) until every
+//! and resolves futures right there, without the GIL; only futures someone waits on and messages
+//! with an `on_delivery` callback go on to a *resolver* thread, which takes the GIL once per batch
+//! (the poller never waits for the GIL, so a busy Python thread cannot stall delivery reports). `flush()` waits (GIL released, Ctrl-C honoured) until every
 //! produced message has a resolved future, so "flushed" means "delivered or reported".
 
 use std::collections::HashMap;
@@ -84,8 +85,11 @@ pub struct DeliveryCell {
     finished: AtomicBool,
     watched: AtomicBool,
     /// The future to wake, once watched and until it has been woken. Taken by whichever side sees
-    /// the other's flag (see `watch` and `resolve`), so no reference cycle outlives delivery.
+    /// the other's flag (see `watch` and `finish`), so no reference cycle outlives delivery.
     watcher: Mutex<Option<Py<PyAny>>>,
+    /// The message's `on_delivery` callback (its own or the config's), taken when it runs.
+    on_delivery: Mutex<Option<Py<PyAny>>>,
+    has_callback: bool,
 }
 
 /// The Rust side of a `DeliveryFuture` (`future._native`).
@@ -133,31 +137,35 @@ impl DeliveryCell {
     }
 }
 
-/// What travels with a message through librdkafka: its delivery cell and callback.
-pub struct Pending {
-    cell: Arc<DeliveryCell>,
-    on_delivery: Option<Py<PyAny>>,
+impl DeliveryCell {
+    /// Stores the outcome, without the GIL. Returns the cell if Python must still hear of it: a
+    /// watched future to wake, or an `on_delivery` callback to run.
+    fn finish(self: Arc<Self>, outcome: Outcome) -> Option<Arc<Self>> {
+        let _ = self.outcome.set(outcome);
+        self.finished.store(true, Ordering::SeqCst);
+        // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
+        (self.watched.load(Ordering::SeqCst) || self.has_callback).then_some(self)
+    }
 }
 
-struct Completion {
-    pending: Box<Pending>,
-    outcome: Outcome,
-}
-
-/// The rdkafka context: turns delivery reports into queued completions (no GIL needed) and queues
-/// logs, errors and statistics for the Python callbacks.
+/// The rdkafka context: resolves futures as delivery reports arrive (no GIL needed), queues those
+/// that still need Python, and queues logs, errors and statistics for the Python callbacks.
 pub struct DeliveryContext {
-    completions: Mutex<Vec<Completion>>,
-    completions_ready: Condvar,
+    /// Finished messages whose future or callback needs Python: the resolver's (or poll()'s) work.
+    need_python: Mutex<Vec<Arc<DeliveryCell>>>,
+    need_python_ready: Condvar,
+    /// Messages finished without needing Python, not yet counted off `unresolved` by the poller.
+    finished_quietly: AtomicUsize,
     callbacks: ClientCallbacks,
 }
 
 crate::callbacks::client_context_via_callbacks!(DeliveryContext);
 
 impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = Box<Pending>;
+    /// The message's delivery cell travels through librdkafka as the message opaque.
+    type DeliveryOpaque = Arc<DeliveryCell>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, pending: Box<Pending>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, cell: Arc<DeliveryCell>) {
         let outcome = match result {
             Ok(msg) => Outcome::Delivered {
                 partition: msg.partition(),
@@ -166,8 +174,13 @@ impl ProducerContext for DeliveryContext {
             },
             Err((err, _)) => Outcome::Failed(KafkaErrorInfo::from_rdkafka(err)),
         };
-        self.completions.lock().push(Completion { pending, outcome });
-        self.completions_ready.notify_one();
+        match cell.finish(outcome) {
+            None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
+            Some(cell) => {
+                self.need_python.lock().push(cell);
+                self.need_python_ready.notify_one();
+            }
+        }
     }
 }
 
@@ -196,7 +209,7 @@ impl Drop for TopicHandle {
 /// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
 struct Refused {
     code: RDKafkaErrorCode,
-    pending: Box<Pending>,
+    cell: Arc<DeliveryCell>,
 }
 
 struct ProducerCore {
@@ -237,7 +250,7 @@ impl ProducerCore {
     }
 
     /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
-    /// `pending` opaque (given back to the delivery callback, as rdkafka's `send` does).
+    /// delivery cell as the opaque (given back to the delivery callback, as rdkafka's `send` does).
     #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
@@ -247,7 +260,7 @@ impl ProducerCore {
         partition: Option<i32>,
         timestamp: Option<i64>,
         headers: Option<OwnedHeaders>,
-        pending: Box<Pending>,
+        cell: Arc<DeliveryCell>,
     ) -> Result<(), Refused> {
         use rdsys::rd_kafka_vtype_t as V;
         use rdsys::rd_kafka_vu_s__bindgen_ty_1 as U;
@@ -256,7 +269,7 @@ impl ProducerCore {
             U { mem: rdsys::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size } }
         }
         let vu = |vtype: V, u: U| rdsys::rd_kafka_vu_t { vtype, u };
-        let opaque = Box::into_raw(pending) as *mut c_void;
+        let opaque = Arc::into_raw(cell) as *mut c_void;
         let mut args = [
             vu(V::RD_KAFKA_VTYPE_RKT, U { rkt: topic }),
             vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: partition.unwrap_or(-1) }),
@@ -289,7 +302,7 @@ impl ProducerCore {
         unsafe {
             let code = rdsys::rd_kafka_error_code(error);
             rdsys::rd_kafka_error_destroy(error);
-            Err(Refused { code: code.into(), pending: Box::from_raw(opaque as *mut Pending) })
+            Err(Refused { code: code.into(), cell: Arc::from_raw(opaque as *const DeliveryCell) })
         }
     }
 
@@ -301,38 +314,22 @@ impl ProducerCore {
         !self.is_open() && self.unresolved.load(Ordering::Acquire) == 0
     }
 
-    /// Takes the queued completions, waiting up to `timeout` for the first.
-    fn take_completions(&self, timeout: Duration) -> Vec<Completion> {
+    /// Takes the finished messages that need Python, waiting up to `timeout` for the first.
+    fn take_need_python(&self, timeout: Duration) -> Vec<Arc<DeliveryCell>> {
         let context = self.context();
-        let mut queued = context.completions.lock();
+        let mut queued = context.need_python.lock();
         if queued.is_empty() && !timeout.is_zero() {
-            context.completions_ready.wait_for(&mut queued, timeout);
+            context.need_python_ready.wait_for(&mut queued, timeout);
         }
         std::mem::take(&mut *queued)
     }
 
-    /// Resolves a batch of futures. Without the GIL for futures nobody watches; those watched and
-    /// those with an `on_delivery` callback are returned, to be finished with the GIL by `notify`.
-    fn resolve(&self, completions: Vec<Completion>) -> Vec<Box<Pending>> {
-        let mut need_python = Vec::new();
-        for Completion { pending, outcome } in completions {
-            let cell = &pending.cell;
-            let _ = cell.outcome.set(outcome);
-            cell.finished.store(true, Ordering::SeqCst);
-            // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
-            if cell.watched.load(Ordering::SeqCst) || pending.on_delivery.is_some() {
-                need_python.push(pending);
-            }
-        }
-        need_python
-    }
-
     /// Wakes watched futures and runs `on_delivery` callbacks; with the GIL. A callback that raises
     /// is reported as unraisable: the other messages still get theirs.
-    fn notify(&self, py: Python<'_>, pending: Vec<Box<Pending>>) {
-        for pending in pending {
-            let Pending { cell, on_delivery } = *pending;
+    fn notify(&self, py: Python<'_>, cells: Vec<Arc<DeliveryCell>>) {
+        for cell in cells {
             let watcher = cell.watcher.lock().take();
+            let on_delivery = cell.on_delivery.lock().take();
             let result = (|| -> PyResult<()> {
                 if let Some(future) = &watcher {
                     future.bind(py).call_method0(intern!(py, "_delivered"))?;
@@ -349,10 +346,9 @@ impl ProducerCore {
         }
     }
 
-    /// Resolves a batch on a thread that holds the GIL (poll, flush). Returns how many.
-    fn resolve_here(&self, py: Python<'_>, completions: Vec<Completion>) -> usize {
-        let count = completions.len();
-        let need_python = self.resolve(completions);
+    /// Finishes a batch on a thread that holds the GIL (poll). Returns how many.
+    fn notify_here(&self, py: Python<'_>, need_python: Vec<Arc<DeliveryCell>>) -> usize {
+        let count = need_python.len();
         self.notify(py, need_python);
         self.settle(count);
         count
@@ -407,6 +403,7 @@ impl Drop for ProducerCore {
 fn run_poller(core: Arc<ProducerCore>) {
     while !core.finished() {
         core.producer.poll(SLICE);
+        core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
     }
 }
 
@@ -414,14 +411,13 @@ fn run_poller(core: Arc<ProducerCore>) {
 /// finished. Takes the GIL only for watched futures, `on_delivery` callbacks and queued callbacks.
 fn run_resolver(core: Arc<ProducerCore>) {
     while !core.finished() {
-        let batch = core.take_completions(SLICE);
+        let need_python = core.take_need_python(SLICE);
         let callbacks_pending = core.context().callbacks.has_pending();
-        if batch.is_empty() && !callbacks_pending {
+        if need_python.is_empty() && !callbacks_pending {
             continue;
         }
-        let count = batch.len();
-        let need_python = core.resolve(batch);
-        if !need_python.is_empty() || callbacks_pending {
+        let count = need_python.len();
+        {
             // During interpreter shutdown nobody can wait any more: the references are dropped.
             let _ = Python::try_attach(|py| {
                 if let Err(err) = core.context().callbacks.dispatch(py) {
@@ -445,20 +441,47 @@ pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 fn new_delivery_future<'py>(py: Python<'py>, cell: &Arc<DeliveryCell>) -> PyResult<Bound<'py, PyAny>> {
     static DELIVERY_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
     let cls = DELIVERY_FUTURE.import(py, "ferrokafka._delivery", "DeliveryFuture")?;
-    static OBJECT_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let object_new = OBJECT_NEW.get_or_try_init(py, || py.import("builtins")?.getattr("object")?.getattr("__new__").map(Bound::unbind))?;
-    let future = object_new.bind(py).call1((cls,))?;
+    // What object.__new__ does for a class that overrides only __init__, without building an
+    // argument tuple per call.
+    // SAFETY: `cls` is a live heap type; PyType_GenericAlloc returns a new reference (or NULL with
+    // an exception set), which from_owned_ptr_or_err takes over.
+    let future = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyType_GenericAlloc(cls.as_type_ptr(), 0))? };
     future.setattr(intern!(py, "_native"), DeliveryState { cell: cell.clone() })?;
     Ok(future)
 }
+
+/// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
+struct LastTopic {
+    topic: Py<PyString>,
+    handle: *mut rdsys::rd_kafka_topic_t,
+    name: Arc<str>,
+}
+
+// SAFETY: `handle` is owned by the core's topic map, which destroys it only when the core drops;
+// the Producer holding this cache holds the core, and librdkafka topic handles are thread-safe.
+unsafe impl Send for LastTopic {}
+// SAFETY: see Send.
+unsafe impl Sync for LastTopic {}
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct Producer {
     core: Arc<ProducerCore>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    last_topic: Mutex<Option<LastTopic>>,
 }
 
 impl Producer {
+    /// The librdkafka topic handle and shared name for `topic`.
+    fn topic_handle(&self, topic: &Bound<'_, PyString>) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>)> {
+        let mut last = self.last_topic.lock();
+        if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
+            return Ok((cached.handle, cached.name.clone()));
+        }
+        let (handle, name) = self.core.topic_handle(topic.to_str()?)?;
+        *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
+        Ok((handle, name))
+    }
+
     fn open_core(&self) -> PyResult<&ProducerCore> {
         if self.core.is_open() {
             Ok(&self.core)
@@ -500,8 +523,9 @@ impl Producer {
         let (config, settings) = client_config(config)?;
         settings.allow_only("producer", &["error_cb", "stats_cb", "on_delivery", "logger"])?;
         let context = DeliveryContext {
-            completions: Mutex::new(Vec::new()),
-            completions_ready: Condvar::new(),
+            need_python: Mutex::new(Vec::new()),
+            need_python_ready: Condvar::new(),
+            finished_quietly: AtomicUsize::new(0),
             callbacks: ClientCallbacks::new(settings),
         };
         let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
@@ -518,7 +542,7 @@ impl Producer {
             std::thread::Builder::new().name(name.to_owned()).spawn(move || run(core))
         };
         let threads = vec![spawn("ferrokafka-poller", run_poller)?, spawn("ferrokafka-resolver", run_resolver)?];
-        Ok(Producer { core, threads: Mutex::new(threads) })
+        Ok(Producer { core, threads: Mutex::new(threads), last_topic: Mutex::new(None) })
     }
 
     /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
@@ -543,24 +567,25 @@ impl Producer {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
-        let (topic_handle, topic_name) = core.topic_handle(topic.to_str()?)?;
+        let (topic_handle, topic_name) = self.topic_handle(&topic)?;
+        // The per-message callback, else the config's: known now, so the delivery thread can tell
+        // without the GIL whether this message needs Python after delivery.
+        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
         let cell = Arc::new(DeliveryCell {
             topic: topic_name,
             outcome: std::sync::OnceLock::new(),
             finished: AtomicBool::new(false),
             watched: AtomicBool::new(false),
             watcher: Mutex::new(None),
+            has_callback: on_delivery.is_some(),
+            on_delivery: Mutex::new(on_delivery),
         });
         // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
         let future = new_delivery_future(py, &cell)?;
-        // The per-message callback, else the config's: known now, so the delivery thread can tell
-        // without the GIL whether this message needs Python after delivery.
-        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
-        let pending = Box::new(Pending { cell, on_delivery });
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(value, "value", |value| {
-            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, headers, pending))
+            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, headers, cell))
         });
         let refused = match sent {
             Ok(Ok(Ok(()))) => return Ok(future),
@@ -578,22 +603,24 @@ impl Producer {
         }
         // Per-message errors (too large, unknown partition, ...) fail this message's future, and
         // its on_delivery callback runs, as for a failure reported later.
-        let need_python = core.resolve(vec![Completion { pending: refused.pending, outcome: Outcome::Failed(info) }]);
-        core.notify(py, need_python);
+        if let Some(cell) = refused.cell.finish(Outcome::Failed(info)) {
+            core.notify(py, vec![cell]);
+        }
         Ok(future)
     }
 
-    /// Resolves futures of messages delivered so far, waiting up to `timeout` seconds for the first.
-    /// Returns how many were resolved. Futures resolve on their own too; this is for callers who
-    /// want the work done on their thread.
+    /// Runs, on this thread, the `on_delivery` callbacks (and wakes the waited-on futures) of
+    /// messages finished so far, waiting up to `timeout` seconds for the first; returns how many.
+    /// Futures resolve on their own, and callbacks run on the delivery thread otherwise: this is for
+    /// callers who want that work done on their own thread.
     #[pyo3(signature = (timeout=0.0))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
         let core = &self.core;
         let batch = wait_detached(py, deadline(timeout)?, |slice| {
-            let batch = core.take_completions(slice);
+            let batch = core.take_need_python(slice);
             (!batch.is_empty() || core.context().callbacks.has_pending()).then_some(batch)
         })?;
-        let resolved = batch.map_or(0, |batch| self.core.resolve_here(py, batch));
+        let resolved = batch.map_or(0, |batch| self.core.notify_here(py, batch));
         self.core.context().callbacks.dispatch(py)?;
         Ok(resolved)
     }

@@ -29,6 +29,9 @@ else:
 class DeliveryFuture(_Base):
     """The outcome of one produced message: its ``DeliveryReport``, or the ``KafkaError``."""
 
+    # A slot, not a __dict__ entry: produce() sets it on every future, and the instance dict is then
+    # only created if someone waits on the future.
+    __slots__ = ("_native",)
     _native: DeliveryState
 
     def __init__(self) -> None:  # the producer creates instances without calling this
