@@ -119,7 +119,10 @@ impl Drop for QueueRef {
 }
 
 /// A polled event, destroyed when dropped unless handed over to a [`NativeMessage`].
-struct PolledEvent(NonNull<rdsys::rd_kafka_event_t>);
+pub struct PolledEvent(NonNull<rdsys::rd_kafka_event_t>);
+
+// SAFETY: librdkafka events may be served and destroyed on any thread.
+unsafe impl Send for PolledEvent {}
 
 impl PolledEvent {
     fn ptr(&self) -> *mut rdsys::rd_kafka_event_t {
@@ -148,6 +151,14 @@ pub struct ConsumerCore {
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
     /// callbacks may still commit.)
     calls_closed: AtomicBool,
+}
+
+/// What a zero-timeout poll with the GIL held found.
+pub enum Ready {
+    Message(NativeMessage),
+    /// Any other event: served with the GIL released (a rebalance can block in librdkafka).
+    Other(PolledEvent),
+    Nothing,
 }
 
 /// One result of polling librdkafka.
@@ -250,28 +261,63 @@ impl ConsumerCore {
     /// Polls librdkafka once, for at most `timeout`, and serves what arrived. Call with the GIL
     /// released (rebalance callbacks take it themselves).
     pub fn poll_native(self: &Arc<Self>, timeout: Duration) -> Polled {
+        match self.pop_event(timeout) {
+            Some(event) => self.serve_event(event),
+            None => Polled::Nothing,
+        }
+    }
+
+    /// Takes a message that is ready now, without blocking: safe to call with the GIL held.
+    pub fn poll_ready(self: &Arc<Self>) -> Ready {
+        let Some(event) = self.pop_event(Duration::ZERO) else { return Ready::Nothing };
+        match self.fetched_message(&event) {
+            Some(message) => {
+                // SAFETY: a FETCH event of our handle, handed over with its error-free message.
+                Ready::Message(unsafe { NativeMessage::from_fetch_event(self.clone(), event.into_raw(), message) })
+            }
+            None => Ready::Other(event),
+        }
+    }
+
+    fn pop_event(&self, timeout: Duration) -> Option<PolledEvent> {
         let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: the queue reference lives as long as `self`; rd_kafka_queue_poll returns an event
         // that is ours to destroy, or null.
-        let Some(event) = NonNull::new(unsafe { rdsys::rd_kafka_queue_poll(self.queue.0.as_ptr(), timeout_ms) }) else {
-            return Polled::Nothing;
-        };
-        let event = PolledEvent(event);
+        NonNull::new(unsafe { rdsys::rd_kafka_queue_poll(self.queue.0.as_ptr(), timeout_ms) }).map(PolledEvent)
+    }
+
+    /// The message of a FETCH event that carries one without error.
+    fn fetched_message(&self, event: &PolledEvent) -> Option<NonNull<rdsys::rd_kafka_message_t>> {
+        // SAFETY: `event` is a live event we own; a FETCH event's message is owned by it.
+        unsafe {
+            if rdsys::rd_kafka_event_type(event.ptr()) != rdsys::RD_KAFKA_EVENT_FETCH {
+                return None;
+            }
+            let message = NonNull::new(rdsys::rd_kafka_event_message_next(event.ptr()) as *mut rdsys::rd_kafka_message_t)?;
+            (raw::message_error(message.as_ptr()) == 0).then_some(message)
+        }
+    }
+
+    /// Serves one polled event (call with the GIL released; rebalance callbacks take it).
+    pub fn serve_event(self: &Arc<Self>, event: PolledEvent) -> Polled {
+        if let Some(message) = self.fetched_message(&event) {
+            // SAFETY: a FETCH event of our handle, handed over with its error-free message.
+            return Polled::Message(unsafe { NativeMessage::from_fetch_event(self.clone(), event.into_raw(), message) });
+        }
         // SAFETY (every unsafe block below): `event` is a live event we own; the accessors used are
         // the ones librdkafka documents for its type, and what they return is owned by the event.
         match unsafe { rdsys::rd_kafka_event_type(event.ptr()) } {
             rdsys::RD_KAFKA_EVENT_FETCH => {
+                // A message with an error (fetched_message took the others).
                 let Some(message) = NonNull::new(unsafe { rdsys::rd_kafka_event_message_next(event.ptr()) } as *mut rdsys::rd_kafka_message_t) else {
                     return Polled::Served;
                 };
                 let code = unsafe { raw::message_error(message.as_ptr()) };
-                if code != 0 {
+                {
                     // SAFETY: an erroneous message carries its partition and librdkafka's text.
                     let (partition, detail) = unsafe { ((*message.as_ptr()).partition, raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr()))) };
-                    return Polled::Error(consumer_error(code, partition, false, detail));
+                    Polled::Error(consumer_error(code, partition, false, detail))
                 }
-                // SAFETY: a FETCH event of our handle, handed over with its error-free message.
-                Polled::Message(unsafe { NativeMessage::from_fetch_event(self.clone(), event.into_raw(), message) })
             }
             rdsys::RD_KAFKA_EVENT_ERROR => {
                 let code = unsafe { raw::rd_kafka_event_error(event.ptr()) };

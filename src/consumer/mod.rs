@@ -25,7 +25,7 @@ use crate::message::MessageParts;
 use crate::topic_partition::{from_list, partitions_arg, to_list, TopicPartition};
 
 
-use self::core::{ConsumerCore, NativeConsumer, Polled, RebalanceCallbacks};
+use self::core::{ConsumerCore, NativeConsumer, Polled, Ready, RebalanceCallbacks};
 
 /// What one wait for messages ended with.
 enum Received {
@@ -79,44 +79,59 @@ fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
     Ok(TopicPartition { topic, partition, offset: offset + 1 })
 }
 
+/// Polls (`poll(first)`) until `max` messages, an error or nothing more is ready, and admits the
+/// messages. `None` when nothing arrived and no callback waits to run.
+fn gather(core: &Arc<ConsumerCore>, max: usize, mut poll: impl FnMut(bool) -> Polled) -> Option<Slice> {
+    if core.registry.is_closed() {
+        return Some(Slice::Closed);
+    }
+    let mut fetched = Vec::new();
+    let mut error = None;
+    while fetched.len() < max {
+        match poll(fetched.is_empty()) {
+            Polled::Message(native) => fetched.push(native),
+            Polled::Error(err) => {
+                error = Some(err);
+                break;
+            }
+            // Callbacks may be waiting (a rebalance, a commit result): hand back what we have, or
+            // let the caller run them.
+            Polled::Served | Polled::Nothing => break,
+        }
+    }
+    match (fetched.is_empty(), error) {
+        (true, Some(err)) => Some(Slice::Error(err)),
+        (true, None) => core.context().has_pending().then_some(Slice::Callbacks),
+        (false, error) => match core.registry.admit(fetched) {
+            Some(admitted) => Some(Slice::Admitted(admitted, error)),
+            None => Some(Slice::Closed),
+        },
+    }
+}
+
 impl Consumer {
-    /// Waits until `deadline` for a first message, then takes up to `max` messages that are ready
-    /// now, all in one stretch without the GIL (no GIL hand-off per message). Callbacks run as they
-    /// queue up. Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a
+    /// Takes up to `max` messages that are ready now; if there are none, waits until `deadline` for
+    /// a first one (GIL released, in slices that let Ctrl-C through) and takes what is ready along
+    /// with it. Callbacks run as they queue up. Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a
     /// transport error) go to `error_cb`, or to the log, and consumption goes on.
     fn receive(&self, py: Python<'_>, deadline: Option<Instant>, max: usize) -> PyResult<Received> {
         self.core.open()?;
         let core = &self.core;
         loop {
-            let outcome = wait_detached(py, deadline, |slice| {
-                if core.registry.is_closed() {
-                    return Some(Slice::Closed);
-                }
-                let mut fetched = Vec::new();
-                let mut error = None;
-                let mut timeout = slice;
-                while fetched.len() < max {
-                    match core.poll_native(timeout) {
-                        Polled::Message(native) => fetched.push(native),
-                        Polled::Error(err) => {
-                            error = Some(err);
-                            break;
-                        }
-                        // Callbacks may be waiting (a rebalance, a commit result): hand back what
-                        // we have, or let the caller run them.
-                        Polled::Served | Polled::Nothing => break,
-                    }
-                    timeout = Duration::ZERO;
-                }
-                match (fetched.is_empty(), error) {
-                    (true, Some(err)) => Some(Slice::Error(err)),
-                    (true, None) => core.context().has_pending().then_some(Slice::Callbacks),
-                    (false, error) => match core.registry.admit(fetched) {
-                        Some(admitted) => Some(Slice::Admitted(admitted, error)),
-                        None => Some(Slice::Closed),
-                    },
-                }
-            })?;
+            // Messages that are ready now are taken without releasing the GIL (a zero-timeout poll
+            // never blocks, and a GIL hand-off per message would cost more than the message); any
+            // other event is served, and any waiting done, with the GIL released.
+            let ready = gather(core, max, |_| match core.poll_ready() {
+                Ready::Message(native) => Polled::Message(native),
+                Ready::Other(event) => py.detach(|| core.serve_event(event)),
+                Ready::Nothing => Polled::Nothing,
+            });
+            let outcome = match ready {
+                Some(slice) => Some(slice),
+                None => wait_detached(py, deadline, |slice| {
+                    gather(core, max, |first| core.poll_native(if first { slice } else { Duration::ZERO }))
+                })?,
+            };
             let dispatched = self.core.dispatch_callbacks(py);
             match outcome {
                 None => return dispatched.map(|()| Received::TimedOut),
