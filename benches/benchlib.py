@@ -39,8 +39,12 @@ CONSUME_CONTENDERS = [
     "confluent-poll",
     "confluent-consume",
     "rust-rdkafka",
+    "rust-rdkafka-batch",
 ]
 FERRO_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("ferro")]
+# rust-rdkafka: rdkafka's BaseConsumer poll loop; rust-rdkafka-batch: librdkafka's batch API
+# (rd_kafka_consume_batch_queue) through rdkafka-sys, the cheapest way librdkafka hands out messages.
+RUST_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("rust")]
 CONFLUENT_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("confluent")]
 
 PRODUCE_CONTENDERS = ["ferro-produce-bytes", "ferro-produce-memoryview", "confluent-produce", "confluent-produce-callback"]
@@ -173,12 +177,13 @@ def build_rust_consumer(quiet: bool = True) -> Path:
     return RUST_BIN
 
 
-def run_rust_consumer(config: dict, topic: str, expected: int, checksum: bool, timeout: float = 600.0) -> dict:
+def run_rust_consumer(config: dict, topic: str, expected: int, checksum: bool, batch: bool = False,
+                      timeout: float = 600.0) -> dict:
     extras = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in config.items()
               if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")]
     proc = subprocess.run(
         [str(RUST_BIN), config["bootstrap.servers"], topic, config["group.id"], str(expected),
-         "checksum" if checksum else "plain", *extras],
+         ("checksum" if checksum else "plain") + ("-batch" if batch else ""), *extras],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -194,8 +199,8 @@ def batch_size(size: int) -> int:
 
 def run_consume(contender: str, bootstrap: str, topic: str, size: int, expected: int, checksum: bool) -> dict:
     config = consumer_config(bootstrap, size)
-    if contender == "rust-rdkafka":
-        result = run_rust_consumer(config, topic, expected, checksum)
+    if contender in RUST_CONSUME:
+        result = run_rust_consumer(config, topic, expected, checksum, batch=contender == "rust-rdkafka-batch")
     else:
         result = run_worker("consume", {"client": contender, "config": config, "topic": topic,
                                         "expected": expected, "checksum": checksum, "batch": batch_size(size)})

@@ -43,7 +43,7 @@ def run_smoke(bootstrap: str, messages: int = 2000, size: int = 100, checksum: b
     """Runs every contender once on `messages` messages of `size` bytes; returns the rows.
 
     Raises RuntimeError if a contender fails or reads the wrong number of messages or bytes. The
-    rust-rdkafka contender is skipped (not failed) when benches/rust-consumer cannot be built.
+    rust-rdkafka contenders are skipped (not failed) when benches/rust-consumer cannot be built.
     """
     topic = f"bench-smoke-{uuid.uuid4().hex[:8]}"
     bl.preproduce(bootstrap, topic, messages, size)
@@ -56,10 +56,10 @@ def run_smoke(bootstrap: str, messages: int = 2000, size: int = 100, checksum: b
         try:
             bl.build_rust_consumer()
         except Exception as e:  # noqa: BLE001 - no cargo, no network...
-            skipped.append({"contender": "rust-rdkafka", "reason": f"build failed: {e}"})
-            contenders.remove("rust-rdkafka")
+            skipped += [{"contender": c, "reason": f"build failed: {e}"} for c in bl.RUST_CONSUME]
+            contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
     else:
-        contenders.remove("rust-rdkafka")
+        contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
     consume = [_row("consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum))
                for c in contenders]
     produce_topic = f"bench-smoke-produce-{uuid.uuid4().hex[:8]}"
