@@ -237,13 +237,8 @@ unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*con
 /// # Safety
 /// `error` is NULL or a valid error object, alive for the duration of the call.
 unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
-    if error.is_null() {
-        return None;
-    }
-    // SAFETY: `error` is valid (caller's guarantee); rd_kafka_error_string returns a string owned
-    // by the error object, read (copied) before the call returns.
-    let (code, detail) = unsafe { (raw::rd_kafka_error_code(error), lossy(rdsys::rd_kafka_error_string(error))) };
-    (code != 0).then(|| kafka_error(code, context, detail))
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe { KafkaErrorInfo::from_error_object(error, context) }.map(FerroError::Kafka)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 
 use crate::callbacks::{split_config, PythonSettings};
@@ -56,6 +57,15 @@ fn librdkafka_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
         let value = property_value(&key, &value)?;
         client_config.set(key, value);
     }
+    // rdkafka sets librdkafka's log level from the Rust `log` crate's setup (Error without one),
+    // which would drop librdkafka's warnings and the logs that `debug` asks for. Python's logging
+    // filters by level itself: pass on librdkafka's own default (info), or debug when asked.
+    let level = if client_config.get("debug").is_some_and(|d| !d.is_empty()) {
+        RDKafkaLogLevel::Debug
+    } else {
+        RDKafkaLogLevel::Info
+    };
+    client_config.set_log_level(level);
     Ok(client_config)
 }
 

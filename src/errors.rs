@@ -140,6 +140,35 @@ impl KafkaErrorInfo {
         info
     }
 
+    /// From a raw `rd_kafka_error_t` (not destroyed here), or `None` for NULL / no error.
+    ///
+    /// # Safety
+    /// `error` is NULL or a valid error object, alive for the duration of the call.
+    pub unsafe fn from_error_object(error: *const rdkafka::bindings::rd_kafka_error_t, context: &str) -> Option<Self> {
+        use rdkafka::bindings as rdsys;
+        if error.is_null() {
+            return None;
+        }
+        // SAFETY: `error` is valid (caller's guarantee); rd_kafka_error_string returns a string
+        // owned by the error object, copied before the call returns.
+        let (code, detail, fatal, retriable, abort) = unsafe {
+            (
+                raw::rd_kafka_error_code(error),
+                raw::lossy(rdsys::rd_kafka_error_string(error)),
+                rdsys::rd_kafka_error_is_fatal(error) != 0,
+                rdsys::rd_kafka_error_is_retriable(error) != 0,
+                rdsys::rd_kafka_error_txn_requires_abort(error) != 0,
+            )
+        };
+        (code != 0).then(|| {
+            let mut info = Self::from_raw(code, context, detail);
+            info.fatal |= fatal;
+            info.retriable |= retriable;
+            info.txn_requires_abort |= abort;
+            info
+        })
+    }
+
     /// From librdkafka's rich error object, which knows fatal/retriable/abort itself.
     pub fn from_native(err: &RdKafkaNativeError, context: &str) -> Self {
         let code = err.code();

@@ -493,11 +493,11 @@ impl Producer {
     /// Runs a transactional call on its own thread (they cannot be sliced), GIL released.
     fn transaction_call<F>(&self, py: Python<'_>, what: &str, call: F) -> PyResult<()>
     where
-        F: FnOnce(&BaseProducer<DeliveryContext>) -> rdkafka::error::KafkaResult<()> + Send + 'static,
+        F: FnOnce(&BaseProducer<DeliveryContext>) -> Result<(), FerroError> + Send + 'static,
     {
         self.open_core()?;
         let core = self.core.clone();
-        run_interruptible(py, what, move || call(&core.producer))?.map_err(|e| FerroError::from(e).into())
+        run_interruptible(py, what, move || call(&core.producer))?.map_err(PyErr::from)
     }
 
     /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
@@ -668,11 +668,11 @@ impl Producer {
     /// fences older instances. Call once, before `begin_transaction()`.
     #[pyo3(signature = (timeout=30.0))]
     fn init_transactions(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(Duration::from_secs_f64(timeout)))
+        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
     }
 
     fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
-        self.transaction_call(py, "begin_transaction", |p| p.begin_transaction())
+        self.transaction_call(py, "begin_transaction", |p| p.begin_transaction().map_err(FerroError::from))
     }
 
     /// Adds the consumer's offsets (the next offsets to read) to the transaction, so that they are
@@ -686,8 +686,23 @@ impl Producer {
         timeout: f64,
     ) -> PyResult<()> {
         let list = to_list(&partitions_arg(offsets))?;
+        let timeout_ms = Duration::from_secs_f64(timeout).as_millis().min(i32::MAX as u128) as i32;
         self.transaction_call(py, "send_offsets_to_transaction", move |p| {
-            p.send_offsets_to_transaction(&list, &group_metadata.get().inner, Duration::from_secs_f64(timeout))
+            // SAFETY: the producer handle, the list and the group metadata are live for the call
+            // (moved into this closure); the error object (if any) is ours, read, then destroyed.
+            unsafe {
+                let error = rdsys::rd_kafka_send_offsets_to_transaction(
+                    p.client().native_ptr(),
+                    list.ptr(),
+                    group_metadata.get().inner.ptr(),
+                    timeout_ms,
+                );
+                let info = KafkaErrorInfo::from_error_object(error, "send_offsets_to_transaction failed");
+                if !error.is_null() {
+                    rdsys::rd_kafka_error_destroy(error);
+                }
+                info.map_or(Ok(()), |info| Err(FerroError::Kafka(info)))
+            }
         })
     }
 
@@ -695,12 +710,12 @@ impl Producer {
     /// `abort_transaction()`; with `retriable`, the commit may simply be retried.
     #[pyo3(signature = (timeout=60.0))]
     fn commit_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(Duration::from_secs_f64(timeout)))
+        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
     }
 
     #[pyo3(signature = (timeout=60.0))]
     fn abort_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(Duration::from_secs_f64(timeout)))
+        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
     }
 
     #[getter]

@@ -1,6 +1,7 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
 pub mod core;
+pub mod native;
 pub mod registry;
 
 use std::sync::Arc;
@@ -11,10 +12,9 @@ use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyString};
-use rdkafka::consumer::{CommitMode, Consumer as _};
 use rdkafka::metadata::Metadata;
 use rdkafka::util::Timeout;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::TopicPartitionList;
 
 use crate::blocking::{deadline, wait_detached};
 use crate::config::client_config;
@@ -22,10 +22,11 @@ use crate::errors::{FerroError, InvalidReason, KafkaErrorInfo};
 use crate::message::borrowed::{BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
-use crate::topic_partition::{from_list, partitions_arg, to_list, TopicPartition};
+use crate::topic_partition::{from_list, partitions_arg, read_native_list, to_list, TopicPartition};
 
 
-use self::core::{ConsumerCore, NativeConsumer, Polled, Ready, RebalanceCallbacks};
+use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
+use self::native::{GroupMetadata, NativeConsumer};
 
 /// What one wait for messages ended with.
 enum Received {
@@ -37,9 +38,9 @@ enum Received {
 
 /// What one slice of waiting produced.
 enum Slice {
-    /// Messages admitted to the registry, and the error that stopped the batch early, if any.
-    Admitted(Vec<Arc<MessageSlot>>, Option<KafkaErrorInfo>),
-    Error(KafkaErrorInfo),
+    /// Messages admitted to the registry, and consumer errors that came with them.
+    Admitted(Vec<Arc<MessageSlot>>, Vec<KafkaErrorInfo>),
+    Errors(Vec<KafkaErrorInfo>),
     /// Callbacks are queued: run them, then go on waiting.
     Callbacks,
     Closed,
@@ -48,7 +49,7 @@ enum Slice {
 /// The group's identity, for `Producer.send_offsets_to_transaction()`.
 #[pyclass(frozen, module = "ferrokafka")]
 pub struct ConsumerGroupMetadata {
-    pub inner: rdkafka::consumer::ConsumerGroupMetadata,
+    pub inner: GroupMetadata,
 }
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -79,33 +80,29 @@ fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
     Ok(TopicPartition { topic, partition, offset: offset + 1 })
 }
 
-/// Polls (`poll(first)`) until `max` messages, an error or nothing more is ready, and admits the
-/// messages. `None` when nothing arrived and no callback waits to run.
-fn gather(core: &Arc<ConsumerCore>, max: usize, mut poll: impl FnMut(bool) -> Polled) -> Option<Slice> {
+/// The first error librdkafka wrote into a partition list's elements, if any.
+fn read_partition_errors(list: &TopicPartitionList) -> Option<i32> {
+    // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
+    unsafe { read_native_list(list.ptr()) }.into_iter().map(|(_, err)| err).find(|&err| err != 0)
+}
+
+/// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages. `None`
+/// when nothing arrived and no callback waits to run.
+fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Option<Slice> {
     if core.registry.is_closed() {
         return Some(Slice::Closed);
     }
-    let mut fetched = Vec::new();
-    let mut error = None;
-    while fetched.len() < max {
-        match poll(fetched.is_empty()) {
-            Polled::Message(native) => fetched.push(native),
-            Polled::Error(err) => {
-                error = Some(err);
-                break;
-            }
-            // Callbacks may be waiting (a rebalance, a commit result): hand back what we have, or
-            // let the caller run them.
-            Polled::Served | Polled::Nothing => break,
-        }
+    let Fetched { messages, errors } = core.fetch(timeout, max);
+    if messages.is_empty() {
+        return if !errors.is_empty() {
+            Some(Slice::Errors(errors))
+        } else {
+            core.context().has_pending().then_some(Slice::Callbacks)
+        };
     }
-    match (fetched.is_empty(), error) {
-        (true, Some(err)) => Some(Slice::Error(err)),
-        (true, None) => core.context().has_pending().then_some(Slice::Callbacks),
-        (false, error) => match core.registry.admit(fetched) {
-            Some(admitted) => Some(Slice::Admitted(admitted, error)),
-            None => Some(Slice::Closed),
-        },
+    match core.registry.admit(messages) {
+        Some(admitted) => Some(Slice::Admitted(admitted, errors)),
+        None => Some(Slice::Closed),
     }
 }
 
@@ -118,37 +115,24 @@ impl Consumer {
         self.core.open()?;
         let core = &self.core;
         loop {
-            // Messages that are ready now are taken without releasing the GIL (a zero-timeout poll
-            // never blocks, and a GIL hand-off per message would cost more than the message); any
-            // other event is served, and any waiting done, with the GIL released.
-            let ready = gather(core, max, |_| match core.poll_ready() {
-                Ready::Message(native) => Polled::Message(native),
-                Ready::Other(event) => py.detach(|| core.serve_event(event)),
-                Ready::Nothing => Polled::Nothing,
-            });
-            let outcome = match ready {
-                Some(slice) => Some(slice),
-                None => wait_detached(py, deadline, |slice| {
-                    gather(core, max, |first| core.poll_native(if first { slice } else { Duration::ZERO }))
-                })?,
-            };
+            let outcome = wait_detached(py, deadline, |slice| fetch_slice(core, slice, max))?;
             let dispatched = self.core.dispatch_callbacks(py);
             match outcome {
                 None => return dispatched.map(|()| Received::TimedOut),
                 Some(Slice::Closed) => return dispatched.map(|()| Received::Closed),
                 Some(Slice::Callbacks) => dispatched?,
-                Some(Slice::Error(err)) => {
+                Some(Slice::Errors(errors)) => {
                     dispatched?;
-                    self.consumer_error(py, err)?;
+                    self.consumer_errors(py, errors)?;
                 }
-                Some(Slice::Admitted(admitted, error)) => {
+                Some(Slice::Admitted(admitted, errors)) => {
                     let messages = admitted
                         .into_iter()
                         .map(|slot| Py::new(py, BorrowedMessage::new(slot)))
                         .collect::<PyResult<Vec<_>>>()?;
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.
-                    let deferred = dispatched.and_then(|()| error.map_or(Ok(()), |err| self.consumer_error(py, err)));
+                    let deferred = dispatched.and_then(|()| self.consumer_errors(py, errors));
                     if let Err(err) = deferred {
                         self.core.context().defer_error(err);
                     }
@@ -158,22 +142,25 @@ impl Consumer {
         }
     }
 
-    /// Raises a fatal consumer error; hands others to `error_cb` or the log.
-    fn consumer_error(&self, py: Python<'_>, info: KafkaErrorInfo) -> PyResult<()> {
-        if info.fatal {
-            return Err(info.into_pyerr(py));
+    /// Hands consumer errors to `error_cb` or the log (fatal ones are raised).
+    fn consumer_errors(&self, py: Python<'_>, errors: Vec<KafkaErrorInfo>) -> PyResult<()> {
+        if errors.is_empty() {
+            return Ok(());
         }
-        self.core.context().callbacks.consumer_error(info);
+        for info in errors {
+            self.core.context().consumer_error(info);
+        }
         self.core.dispatch_callbacks(py)
     }
 
     /// Commits `offsets`, mapping rdkafka's error.
     fn commit_list(&self, py: Python<'_>, offsets: &TopicPartitionList, asynchronous: bool) -> PyResult<()> {
-        if asynchronous {
-            return Ok(self.core.commit_async(offsets)?);
-        }
         let consumer = self.core.open()?;
-        py.detach(|| consumer.commit(offsets, CommitMode::Sync)).map_err(|e| FerroError::from(e).into())
+        if asynchronous {
+            // The result goes to the offset commit callback: `on_commit`, when the consumer polls.
+            return consumer.commit(offsets, true).map_err(|e| FerroError::from(e).into());
+        }
+        py.detach(|| consumer.commit(offsets, false)).map_err(|e| FerroError::from(e).into())
     }
 
     /// Runs an rdkafka call that takes a partition list made from Python partitions.
@@ -188,10 +175,11 @@ impl Consumer {
 
     /// The partitions given, or the current assignment.
     fn partitions_or_assignment(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<TopicPartitionList> {
-        match partitions {
-            Some(partitions) => Ok(to_list(&partitions_arg(partitions))?),
-            None => Ok(self.core.open()?.assignment().map_err(FerroError::from)?),
-        }
+        let partitions = match partitions {
+            Some(partitions) => partitions_arg(partitions),
+            None => self.core.open()?.assignment().map_err(FerroError::from)?,
+        };
+        Ok(to_list(&partitions)?)
     }
 }
 
@@ -252,8 +240,7 @@ impl Consumer {
     }
 
     fn assignment(&self) -> PyResult<Vec<TopicPartition>> {
-        let list = self.core.open()?.assignment().map_err(FerroError::from)?;
-        Ok(from_list(&list))
+        Ok(self.core.open()?.assignment().map_err(FerroError::from)?)
     }
 
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
@@ -319,9 +306,8 @@ impl Consumer {
             (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => {
-                let positions = self.core.open()?.position().map_err(FerroError::from)?;
                 let consumed: Vec<TopicPartition> =
-                    from_list(&positions).into_iter().filter(|tp| tp.offset >= 0).collect();
+                    self.position(None)?.into_iter().filter(|tp| tp.offset >= 0).collect();
                 if consumed.is_empty() {
                     return Ok(());
                 }
@@ -348,9 +334,13 @@ impl Consumer {
     fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<()> {
         let consumer = self.core.open()?;
         let timeout = timeout_of(timeout)?;
-        let (topic, number, offset) = (partition.topic.clone(), partition.partition, partition.offset);
-        py.detach(|| consumer.seek(&topic, number, Offset::from_raw(offset), timeout))
-            .map_err(|e| FerroError::from(e).into())
+        let list = to_list(&[(*partition).clone()])?;
+        py.detach(|| consumer.seek(&list, timeout)).map_err(FerroError::from)?;
+        // Per-partition failures are written into the list.
+        match read_partition_errors(&list) {
+            Some(code) => Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, "seek failed", None)).into()),
+            None => Ok(()),
+        }
     }
 
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
@@ -367,9 +357,7 @@ impl Consumer {
     fn position(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
         let consumer = self.core.open()?;
-        // SAFETY: the handle is live while `consumer` is borrowed and `list` is a valid list we own;
-        // rd_kafka_position only writes offsets into its elements.
-        let err = unsafe { rdkafka::bindings::rd_kafka_position(consumer.client().native_ptr(), list.ptr()) };
+        let err = consumer.position(&list);
         if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
             return Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), "position failed")).into());
         }

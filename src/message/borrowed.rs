@@ -1,9 +1,9 @@
 //! `BorrowedMessage`: a zero-copy view of a consumed message inside librdkafka's fetch buffer.
 //!
 //! Three layers, each with one job:
-//! - [`NativeMessage`] owns librdkafka's FETCH event (and so the `rd_kafka_message_t` inside it)
+//! - [`NativeMessage`] owns a `rd_kafka_message_t` as librdkafka's batch API handed it out,
 //!   together with the `Arc<ConsumerCore>` whose handle it came from, so the handle outlives it.
-//!   Dropping it destroys the event, from any thread. It plays the part of rdkafka's
+//!   Dropping it destroys the message, from any thread. It plays the part of rdkafka's
 //!   `BorrowedMessage`, whose lifetime parameter a `#[pyclass]` could not carry.
 //! - [`MessageSlot`] is the message's state: valid or invalidated with a reason (an atomic, read
 //!   without a lock), the `Arc<NativeMessage>` while valid, and the scalar fields copied at
@@ -32,14 +32,13 @@ use crate::errors::{FerroError, InvalidReason};
 use crate::message::owned::OwnedMessage;
 use crate::message::{export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
 
-/// A message as librdkafka handed it out: its FETCH event, plus the consumer it came from.
+/// A message as librdkafka handed it out, plus the consumer it came from.
 pub struct NativeMessage {
-    event: NonNull<rdsys::rd_kafka_event_t>,
     message: NonNull<rdsys::rd_kafka_message_t>,
     core: Arc<ConsumerCore>,
 }
 
-// SAFETY: librdkafka allows destroying an event from any thread, and a consumed message is not
+// SAFETY: librdkafka allows destroying a message from any thread, and a consumed message is not
 // written after it was handed out, except that rd_kafka_message_headers parses headers lazily into
 // it: `raw_headers` is only reached through BorrowedMessage accessors and detach(), which run on the
 // one thread that received the message (checked), while other threads only read key and payload
@@ -49,22 +48,18 @@ unsafe impl Send for NativeMessage {}
 unsafe impl Sync for NativeMessage {}
 
 impl NativeMessage {
-    /// Takes ownership of a FETCH event and its message.
+    /// Takes ownership of a consumed message.
     ///
     /// # Safety
-    /// `event` is a FETCH event polled from `core`'s handle, owned by the caller and handed over
-    /// here; `message` is its message (rd_kafka_event_message_next), without error.
-    pub unsafe fn from_fetch_event(
-        core: Arc<ConsumerCore>,
-        event: NonNull<rdsys::rd_kafka_event_t>,
-        message: NonNull<rdsys::rd_kafka_message_t>,
-    ) -> Self {
+    /// `message` was handed out by `core`'s handle (rd_kafka_consume_batch_queue), without error,
+    /// and is handed over here: nobody else destroys it.
+    pub unsafe fn from_consumed(core: Arc<ConsumerCore>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
         core.registry.native_created();
-        NativeMessage { event, message, core }
+        NativeMessage { message, core }
     }
 
     fn raw(&self) -> &rdsys::rd_kafka_message_t {
-        // SAFETY: the message lives inside `self.event`, which we own until drop.
+        // SAFETY: we own the message until drop.
         unsafe { self.message.as_ref() }
     }
 }
@@ -72,9 +67,9 @@ impl NativeMessage {
 impl Drop for NativeMessage {
     fn drop(&mut self) {
         self.core.registry.native_dropped();
-        // SAFETY: we own the event (from_fetch_event's contract) and destroy it exactly once; the
+        // SAFETY: we own the message (from_consumed's contract) and destroy it exactly once; the
         // handle is still alive because `self.core` is. Nothing borrows the message any more.
-        unsafe { rdsys::rd_kafka_event_destroy(self.event.as_ptr()) };
+        unsafe { rdsys::rd_kafka_message_destroy(self.message.as_ptr()) };
     }
 }
 
@@ -91,7 +86,7 @@ impl MessageParts for NativeMessage {
     fn key(&self) -> Option<&[u8]> {
         let m = self.raw();
         // SAFETY: librdkafka's key pointer and length describe bytes inside the fetch buffer, which
-        // the event pins for as long as we hold it.
+        // the message pins for as long as we hold it.
         unsafe { bytes_at(m.key, m.key_len) }
     }
 
