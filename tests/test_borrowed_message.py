@@ -190,6 +190,7 @@ def test_detach_copies_everything(consumer: fk.Consumer) -> None:
 
 
 def test_memoryview_of_a_message_is_its_payload(mock_cluster, topic_name, group_id) -> None:
+    mock_cluster.create_topic(topic_name, partitions=1)  # one partition: the two come back in order
     with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers}) as producer:
         producer.produce(topic_name, b"payload", key=None)
         producer.produce(topic_name, None, key=b"key only")

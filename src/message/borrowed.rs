@@ -314,9 +314,8 @@ impl BorrowedMessage {
         let this = slf.get();
         let part = this.exporter.current();
         let native = this.native()?;
-        let bytes = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
-        let bytes: *const [u8] = bytes;
-        let keep = Arc::into_raw(native.clone()) as *mut c_void;
+        let bytes: *const [u8] = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
+        let keep = Arc::into_raw(native) as *mut c_void;
         // SAFETY: `bytes` lies in the native message, which `keep` (a strong reference, released in
         // __releasebuffer__) holds for as long as the view exists; librdkafka never changes it.
         let exported = unsafe { export_read_only(slf.into_any(), view, flags, &*bytes, keep) };
