@@ -128,7 +128,7 @@ impl Consumer {
                 Some(Slice::Admitted(admitted, errors)) => {
                     let messages = admitted
                         .into_iter()
-                        .map(|slot| Py::new(py, BorrowedMessage::new(slot)))
+                        .map(|slot| BorrowedMessage::new_untracked(py, slot))
                         .collect::<PyResult<Vec<_>>>()?;
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.

@@ -205,6 +205,16 @@ impl MessageSlot {
     }
 }
 
+/// Takes an object that holds no Python references out of the cyclic garbage collector. PyO3 makes
+/// every class collectable, but a message refers to nothing the collector could find in a cycle,
+/// and tens of thousands of tracked messages would be traversed on every collection for nothing.
+pub fn untrack(obj: &Bound<'_, PyAny>) {
+    // SAFETY: `obj` is a live object; PyObject_GC_UnTrack accepts any GC object, tracked or not,
+    // and PyO3's deallocator untracks again safely. The object owns no Python references, so no
+    // reference cycle can run through it and the collector never needs to see it.
+    unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
+}
+
 static NEXT_THREAD_TAG: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
@@ -241,6 +251,13 @@ impl BorrowedMessage {
     /// Wraps an admitted message for Python, owned by the calling thread.
     pub fn new(slot: Arc<MessageSlot>) -> Self {
         BorrowedMessage { slot, thread: current_thread_tag(), exporter: PartExporter::default() }
+    }
+
+    /// The Python object for an admitted message, left out of the cyclic garbage collector.
+    pub fn new_untracked(py: Python<'_>, slot: Arc<MessageSlot>) -> PyResult<Py<Self>> {
+        let message = Py::new(py, Self::new(slot))?;
+        untrack(message.bind(py).as_any());
+        Ok(message)
     }
 
     pub fn slot(&self) -> &Arc<MessageSlot> {
@@ -355,7 +372,7 @@ impl BorrowedMessage {
     }
 
     /// Copies the message into an OwnedMessage: thread-safe, picklable, independent of the consumer.
-    fn detach(&self) -> PyResult<OwnedMessage> {
+    fn detach(&self, py: Python<'_>) -> PyResult<Py<OwnedMessage>> {
         let msg = self.native()?;
         let owned = RdOwnedMessage::new(
             msg.payload().map(<[u8]>::to_vec),
@@ -367,7 +384,9 @@ impl BorrowedMessage {
             // A raw copy of librdkafka's headers: keys need not be UTF-8.
             msg.raw_headers().map(|h| h.detach()),
         );
-        Ok(OwnedMessage::from(owned))
+        let owned = Py::new(py, OwnedMessage::from(owned))?;
+        untrack(owned.bind(py).as_any());
+        Ok(owned)
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {
