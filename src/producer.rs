@@ -92,6 +92,9 @@ pub struct DeliveryCell {
     has_callback: bool,
 }
 
+/// `(report, None)` or `(None, KafkaError)` for Python.
+type PyOutcome = (Option<Py<DeliveryReport>>, Option<Py<PyAny>>);
+
 /// The Rust side of a `DeliveryFuture` (`future._native`).
 #[pyclass(frozen, module = "ferrokafka._native")]
 pub struct DeliveryState {
@@ -118,13 +121,13 @@ impl DeliveryState {
     }
 
     /// `(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished.
-    fn outcome(&self, py: Python<'_>) -> PyResult<(Option<Py<DeliveryReport>>, Option<Py<PyAny>>)> {
+    fn outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
         self.cell.py_outcome(py)
     }
 }
 
 impl DeliveryCell {
-    fn py_outcome(&self, py: Python<'_>) -> PyResult<(Option<Py<DeliveryReport>>, Option<Py<PyAny>>)> {
+    fn py_outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
         match self.outcome.get() {
             None => Ok((None, None)),
             Some(Outcome::Delivered { partition, offset, timestamp }) => {
@@ -384,7 +387,7 @@ impl ProducerCore {
         // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
         // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
         unsafe {
-            rdsys::rd_kafka_purge(self.producer.client().native_ptr(), flags as i32);
+            rdsys::rd_kafka_purge(self.producer.client().native_ptr(), flags);
         }
     }
 }

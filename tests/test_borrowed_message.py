@@ -204,3 +204,31 @@ def test_memoryview_of_a_message_is_its_payload(mock_cluster, topic_name, group_
             memoryview(key_only)
         # The key getter's export does not change what a later plain export gives.
         assert bytes(memoryview(with_payload)) == b"payload"
+
+
+def test_close_reaches_messages_kept_across_many_batches(mock_cluster, topic_name, group_id) -> None:
+    # The registry holds weak references and sweeps dead ones once it has doubled (from 4096
+    # entries on): messages kept across several sweeps must still be invalidated by close().
+    mock_cluster.create_topic(topic_name, partitions=1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 12_000)
+    consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+    consumer.subscribe([topic_name])
+    kept: list[fk.BorrowedMessage] = []
+    seen = 0
+    while seen < 12_000:  # small batches, most dropped at once: sweeps run with live ones among them
+        batch = consumer.consume(500, timeout=10)
+        assert batch, f"only {seen} of 12000 messages arrived"
+        kept += [m for i, m in enumerate(batch, seen) if i % 1000 == 0]
+        seen += len(batch)
+        del batch
+    gc.collect()
+    assert consumer.live_message_count == len(kept) == 12
+    view = kept[-1].payload
+    consumer.close()
+    for msg in kept:
+        assert_invalid(msg, "consumer_closed")
+    assert consumer.live_message_count == 1  # the view still holds its message
+    assert bytes(view).startswith(b"v")
+    del view, kept, msg
+    gc.collect()
+    assert consumer.live_message_count == 0
