@@ -140,7 +140,7 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
                     for msg in consumer.consume(100, timeout=0.2):
                         with lock:
                             seen.append((msg.partition, msg.offset))
-                            if len(seen) >= total:
+                            if len(set(seen)) >= total:
                                 done.set()
 
         threads = [threading.Thread(target=member) for _ in range(2)]
@@ -149,9 +149,18 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
         for t in threads:
             t.join(60)
         assert not failures, failures
-        assert len(seen) == total, f"got {len(seen)} of {total}"
-        assert len(set(seen)) == total, "a message was consumed twice"
+        assert len(set(seen)) == total, f"lost messages: got {len(set(seen))} of {total}"
         assert {p for p, _ in seen} == {0, 1, 2}
+        # None twice, as long as every commit in on_revoke succeeded. The mock group sometimes
+        # starts a second rebalance right after the first assignment, and a commit during it fails
+        # (REBALANCE_IN_PROGRESS): then the next owner re-reads from the last commit, which is
+        # Kafka's at-least-once (the same happens without ferrokafka in the picture).
+        if not commit_errors:
+            assert len(seen) == total, "a message was consumed twice"
+        else:
+            during_rebalance = {fk.KafkaError.REBALANCE_IN_PROGRESS, fk.KafkaError.ILLEGAL_GENERATION,
+                                fk.KafkaError.UNKNOWN_MEMBER_ID}
+            assert all(err.code in during_rebalance for err in commit_errors), commit_errors
 
 
 def test_commit_with_borrowed_and_owned_messages_and_positions(mock_cluster, topic_name, group_id):

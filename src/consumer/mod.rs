@@ -24,7 +24,6 @@ use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::{from_list, partitions_arg, read_native_list, to_list, TopicPartition};
 
-
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 use self::native::{GroupMetadata, NativeConsumer};
 
@@ -107,10 +106,11 @@ fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Optio
 }
 
 impl Consumer {
-    /// Takes up to `max` messages that are ready now; if there are none, waits until `deadline` for
-    /// a first one (GIL released, in slices that let Ctrl-C through) and takes what is ready along
-    /// with it. Callbacks run as they queue up. Fatal consumer errors are raised; others (an unknown topic, a partition EOF, a
-    /// transport error) go to `error_cb`, or to the log, and consumption goes on.
+    /// Waits until `deadline` for a first message (GIL released, in slices that let Ctrl-C
+    /// through), then takes what is ready now along with it, up to `max`, in the same GIL-free
+    /// stretch. Callbacks run as they queue up. Fatal consumer errors are raised; others (an
+    /// unknown topic, a partition EOF, a transport error) go to `error_cb`, or to the log, and
+    /// consumption goes on.
     fn receive(&self, py: Python<'_>, deadline: Option<Instant>, max: usize) -> PyResult<Received> {
         self.core.open()?;
         let core = &self.core;

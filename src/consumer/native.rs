@@ -21,7 +21,7 @@ use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::metadata::Metadata;
-use rdkafka::types::RDKafkaType;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
 use rdkafka::util::Timeout;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
@@ -93,6 +93,15 @@ fn check(code: rdsys::rd_kafka_resp_err_t, make: impl FnOnce(String) -> KafkaErr
     }
     // SAFETY: rd_kafka_err2str returns a static string for every code.
     Err(make(unsafe { CStr::from_ptr(rdsys::rd_kafka_err2str(code)) }.to_string_lossy().into_owned()))
+}
+
+/// `Ok(value)`, or `Err(make(code))` for a failed `rd_kafka_resp_err_t`.
+fn or_code<T>(code: rdsys::rd_kafka_resp_err_t, value: T, make: impl FnOnce(RDKafkaErrorCode) -> KafkaError) -> KafkaResult<T> {
+    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+        Ok(value)
+    } else {
+        Err(make(code.into()))
+    }
 }
 
 /// Destroys an `rd_kafka_error_t` (if any) and turns it into `make(its name)`.
@@ -203,9 +212,7 @@ impl NativeConsumer {
         let mut list = ptr::null_mut();
         // SAFETY: our live handle; on success librdkafka gives us a list that we read and destroy.
         unsafe {
-            check(rdsys::rd_kafka_assignment(self.ptr(), &mut list), |_| {
-                KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::Fail)
-            })?;
+            or_code(rdsys::rd_kafka_assignment(self.ptr(), &mut list), (), KafkaError::MetadataFetch)?;
             let partitions = read_native_list(list).into_iter().map(|(tp, _)| tp).collect();
             if !list.is_null() {
                 rdsys::rd_kafka_topic_partition_list_destroy(list);
@@ -224,21 +231,13 @@ impl NativeConsumer {
     pub fn commit(&self, list: &TopicPartitionList, asynchronous: bool) -> KafkaResult<()> {
         // SAFETY: our live handle and a valid list, which librdkafka copies.
         let code = unsafe { rdsys::rd_kafka_commit(self.ptr(), list.ptr(), c_int::from(asynchronous)) };
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            Ok(())
-        } else {
-            Err(KafkaError::ConsumerCommit(code.into()))
-        }
+        or_code(code, (), KafkaError::ConsumerCommit)
     }
 
     pub fn store_offsets(&self, list: &TopicPartitionList) -> KafkaResult<()> {
         // SAFETY: our live handle and a valid list.
         let code = unsafe { rdsys::rd_kafka_offsets_store(self.ptr(), list.ptr()) };
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            Ok(())
-        } else {
-            Err(KafkaError::StoreOffset(code.into()))
-        }
+        or_code(code, (), KafkaError::StoreOffset)
     }
 
     pub fn seek(&self, list: &TopicPartitionList, timeout: Timeout) -> KafkaResult<()> {
@@ -260,21 +259,13 @@ impl NativeConsumer {
     pub fn committed_offsets(&self, list: TopicPartitionList, timeout: Timeout) -> KafkaResult<TopicPartitionList> {
         // SAFETY: our live handle and a valid list we own; librdkafka writes offsets into it.
         let code = unsafe { rdsys::rd_kafka_committed(self.ptr(), list.ptr(), timeout_ms(timeout)) };
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            Ok(list)
-        } else {
-            Err(KafkaError::MetadataFetch(code.into()))
-        }
+        or_code(code, list, KafkaError::MetadataFetch)
     }
 
     pub fn offsets_for_times(&self, list: TopicPartitionList, timeout: Timeout) -> KafkaResult<TopicPartitionList> {
         // SAFETY: as for committed_offsets.
         let code = unsafe { rdsys::rd_kafka_offsets_for_times(self.ptr(), list.ptr(), timeout_ms(timeout)) };
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            Ok(list)
-        } else {
-            Err(KafkaError::MetadataFetch(code.into()))
-        }
+        or_code(code, list, KafkaError::MetadataFetch)
     }
 
     pub fn fetch_metadata(&self, topic: Option<&str>, timeout: Timeout) -> KafkaResult<Metadata> {
