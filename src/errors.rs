@@ -74,6 +74,7 @@ pub mod raw {
         pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
         pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
         pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
+        pub fn rd_kafka_fatal_error(rk: *mut rdkafka::bindings::rd_kafka_t, errstr: *mut std::ffi::c_char, errstr_size: usize) -> c_int;
     }
 
     /// Decodes a C string from librdkafka without trusting it to be UTF-8.

@@ -83,8 +83,10 @@ impl CoreContext {
         const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
         // SAFETY: librdkafka's list (or null) for the duration of the callback.
         let partitions = || unsafe { read_native_list(list) }.into_iter().map(|(tp, _)| tp).collect::<Vec<_>>();
-        // SAFETY: `rk` is the live handle calling back; librdkafka returns a static string.
-        let cooperative = unsafe { CStr::from_ptr(rdsys::rd_kafka_rebalance_protocol(rk)) }.to_bytes() == b"COOPERATIVE";
+        // SAFETY: `rk` is the live handle calling back; librdkafka returns a static string, or NULL
+        // (not a group consumer, which a rebalance cannot come from; read as eager).
+        let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
+        let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
         if code == REVOKE {
             // SAFETY: the live handle.
             let lost = unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;

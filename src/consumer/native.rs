@@ -378,7 +378,7 @@ unsafe extern "C" fn error_cb(rk: *mut rdsys::rd_kafka_t, err: c_int, reason: *c
             // The underlying error of a fatal one.
             let mut buf = [0 as c_char; 512];
             // SAFETY: our live handle and a buffer of the given size, NUL-terminated by librdkafka.
-            code = unsafe { rdsys::rd_kafka_fatal_error(rk, buf.as_mut_ptr(), buf.len()) } as c_int;
+            code = unsafe { raw::rd_kafka_fatal_error(rk, buf.as_mut_ptr(), buf.len()) };
             detail = unsafe { raw::lossy(buf.as_ptr()) };
         }
         let mut info = KafkaErrorInfo::from_raw(code, if fatal { "fatal consumer error" } else { "consumer error" }, detail);
