@@ -400,6 +400,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unknown_error_codes_do_not_need_a_rust_enum_variant() {
+        // 125 lies in a gap of rdkafka-sys's enum (118 -> 129): it must still become an error.
+        let info = KafkaErrorInfo::from_raw(125, "could not list offsets", None);
+        assert_eq!(info.code, 125);
+        assert!(info.message.starts_with("could not list offsets: "), "{}", info.message);
+        let info = KafkaErrorInfo::from_raw(RDKafkaErrorCode::TopicAlreadyExists as i32, "could not create topic \"t\"", None);
+        assert_eq!(info.code, 36);
+        let info = KafkaErrorInfo::from_raw(36, "ctx", Some("Topic 't' already exists.".into()));
+        assert_eq!(info.message, "ctx: Topic 't' already exists.");
+    }
+
+    #[test]
     fn names_and_descriptions_come_from_librdkafka() {
         assert_eq!(error_name(RDKafkaErrorCode::UnknownTopicOrPartition as i32), "UNKNOWN_TOPIC_OR_PART");
         assert_eq!(error_name(RDKafkaErrorCode::MessageTimedOut as i32), "_MSG_TIMED_OUT");

@@ -208,7 +208,8 @@ impl ConsumerCore {
     /// serving callbacks on the way. Call with the GIL released (rebalance callbacks take it).
     pub fn fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
         let mut fetched = Fetched::default();
-        let mut batch = vec![ptr::null_mut(); max.clamp(1, 1024)];
+        // On the stack: poll() and the iterator ask for one message per call.
+        let mut batch = [ptr::null_mut(); 256];
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
         // then take what is ready without waiting.
         let mut n = self.consumer.consume_batch(timeout, &mut batch[..1]);

@@ -155,10 +155,6 @@ impl NativeConsumer {
         Ok(NativeConsumer { queue: QueueRef(queue), client, has_group })
     }
 
-    pub fn client(&self) -> &Client<CoreContext> {
-        &self.client
-    }
-
     pub fn context(&self) -> &CoreContext {
         self.client.context()
     }
