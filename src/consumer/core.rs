@@ -24,9 +24,10 @@ use rdkafka::ClientConfig;
 use crate::blocking::{drop_in_background, wait_detached};
 use crate::callbacks::{ClientCallbacks, PythonSettings};
 use crate::consumer::native::NativeConsumer;
+use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
 use crate::errors::{raw, FerroError, FerroResult, KafkaErrorInfo};
-use crate::message::borrowed::NativeMessage;
+use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::topic_partition::{read_native_list, TopicPartition};
 
 /// The Python functions given to `subscribe()`, and the consumer they receive (a weak reference:
@@ -49,6 +50,8 @@ pub struct CoreContext {
     pub fatal_error: Mutex<Option<KafkaErrorInfo>>,
     /// False once the consumer is closing for good: nothing may call into Python any more.
     pub python_enabled: AtomicBool,
+    /// What was handed to the application: the only offsets ferrokafka stores and commits.
+    pub offsets: HandedOffsets,
 }
 
 impl CoreContext {
@@ -90,7 +93,10 @@ impl CoreContext {
         if code == REVOKE {
             // SAFETY: the live handle.
             let lost = unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
-            self.call_rebalance(|c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() }, partitions());
+            let revoked = partitions();
+            self.call_rebalance(|c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() }, revoked.clone());
+            // After on_revoke, which may still commit them; before the unassign's own commit.
+            self.offsets.forget(&revoked);
         } else if code != ASSIGN {
             self.callbacks.consumer_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
         }
@@ -99,9 +105,9 @@ impl CoreContext {
         unsafe {
             match (code == ASSIGN, cooperative) {
                 (true, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_assign(rk, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
-                (true, false) => drop(rdsys::rd_kafka_assign(rk, list)),
+                (true, false) => drop(raw::rd_kafka_assign(rk, list)),
                 (false, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_unassign(rk, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
-                (false, false) => drop(rdsys::rd_kafka_assign(rk, ptr::null())),
+                (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
             }
         }
         if code == ASSIGN {
@@ -155,12 +161,27 @@ pub struct Fetched {
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
         settings.allow_only("consumer", &["error_cb", "stats_cb", "on_commit", "logger"])?;
+        // librdkafka's auto-store stores what its batch call hands out, also while closing: always
+        // off there; ferrokafka stores what it handed to the application (see offsets.rs).
+        let auto_store = match config.get("enable.auto.offset.store").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(FerroError::Config(format!(
+                    "configuration property \"enable.auto.offset.store\": expected true or false, not {other:?}"
+                )))
+            }
+        };
+        let mut config = config.clone();
+        config.set("enable.auto.offset.store", "false");
+        let config = &config;
         let context = CoreContext {
             callbacks: ClientCallbacks::new(settings),
             rebalance: Mutex::new(None),
             rebalance_error: Mutex::new(None),
             fatal_error: Mutex::new(None),
             python_enabled: AtomicBool::new(true),
+            offsets: HandedOffsets::new(auto_store),
         };
         let consumer = NativeConsumer::new(config, context)?;
         Ok(Arc::new(ConsumerCore {
@@ -251,6 +272,11 @@ impl ConsumerCore {
     /// GIL released and Ctrl-C honoured. Returns once closed or at `deadline`; what is left then
     /// finishes when the handle is destroyed. Idempotent.
     pub fn close(self: &Arc<Self>, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
+        if !self.registry.is_closed() {
+            // The closing thread is done with what it received; another thread's last batch may
+            // still be in the middle of processing and is left for the group to deliver again.
+            self.context().offsets.finish(&self.consumer, Some(current_thread_tag()));
+        }
         if !self.registry.close() {
             self.calls_closed.store(true, Ordering::Release);
             return Ok(());

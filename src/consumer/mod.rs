@@ -2,6 +2,7 @@
 
 pub mod core;
 pub mod native;
+pub mod offsets;
 pub mod registry;
 
 use std::sync::Arc;
@@ -12,20 +13,19 @@ use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyString};
-use rdkafka::metadata::Metadata;
-use rdkafka::util::Timeout;
 use rdkafka::TopicPartitionList;
 
-use crate::blocking::{deadline, wait_detached};
+use crate::blocking::{deadline, request, run_interruptible, wait_detached};
 use crate::config::client_config;
-use crate::errors::{FerroError, InvalidReason, KafkaErrorInfo};
-use crate::message::borrowed::{BorrowedMessage, MessageSlot};
+use crate::errors::{FerroError, FerroResult, InvalidReason, KafkaErrorInfo};
+use crate::message::borrowed::{current_thread_tag, BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
-use crate::topic_partition::{from_list, partitions_arg, read_native_list, to_list, TopicPartition};
+use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
-use self::native::{GroupMetadata, NativeConsumer};
+use self::offsets::{last_per_partition, Handed};
+use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
 
 /// What one wait for messages ended with.
 enum Received {
@@ -37,8 +37,9 @@ enum Received {
 
 /// What one slice of waiting produced.
 enum Slice {
-    /// Messages admitted to the registry, and consumer errors that came with them.
-    Admitted(Vec<Arc<MessageSlot>>, Vec<KafkaErrorInfo>),
+    /// Messages admitted to the registry, the offsets after them, and consumer errors that came
+    /// with them.
+    Admitted(Vec<Arc<MessageSlot>>, Vec<Handed>, Vec<KafkaErrorInfo>),
     Errors(Vec<KafkaErrorInfo>),
     /// Callbacks are queued: run them, then go on waiting.
     Callbacks,
@@ -58,14 +59,6 @@ pub struct Consumer {
     iterated: Mutex<Option<Arc<MessageSlot>>>,
 }
 
-/// Seconds (None: forever) as rdkafka's timeout.
-fn timeout_of(timeout: Option<f64>) -> PyResult<Timeout> {
-    Ok(match deadline(timeout)? {
-        None => Timeout::Never,
-        Some(d) => Timeout::After(d.saturating_duration_since(Instant::now())),
-    })
-}
-
 /// (topic, partition, offset + 1) of a Borrowed or Owned message: what to commit or store.
 fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
     let (topic, partition, offset) = if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
@@ -77,12 +70,6 @@ fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
         return Err(FerroError::Type("expected a BorrowedMessage or an OwnedMessage".into()).into());
     };
     Ok(TopicPartition { topic, partition, offset: offset + 1 })
-}
-
-/// The first error librdkafka wrote into a partition list's elements, if any.
-fn read_partition_errors(list: &TopicPartitionList) -> Option<i32> {
-    // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
-    unsafe { read_native_list(list.ptr()) }.into_iter().map(|(_, err)| err).find(|&err| err != 0)
 }
 
 /// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages. `None`
@@ -99,8 +86,9 @@ fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Optio
             core.context().has_pending().then_some(Slice::Callbacks)
         };
     }
+    let handed = last_per_partition(&messages);
     match core.registry.admit(messages) {
-        Some(admitted) => Some(Slice::Admitted(admitted, errors)),
+        Some(admitted) => Some(Slice::Admitted(admitted, handed, errors)),
         None => Some(Slice::Closed),
     }
 }
@@ -112,7 +100,9 @@ impl Consumer {
     /// unknown topic, a partition EOF, a transport error) go to `error_cb`, or to the log, and
     /// consumption goes on.
     fn receive(&self, py: Python<'_>, deadline: Option<Instant>, max: usize) -> PyResult<Received> {
-        self.core.open()?;
+        let consumer = self.core.open()?;
+        // The application is done with what the previous call handed out.
+        self.core.context().offsets.finish(consumer, None);
         let core = &self.core;
         loop {
             let outcome = wait_detached(py, deadline, |slice| fetch_slice(core, slice, max))?;
@@ -125,11 +115,12 @@ impl Consumer {
                     dispatched?;
                     self.consumer_errors(py, errors)?;
                 }
-                Some(Slice::Admitted(admitted, errors)) => {
+                Some(Slice::Admitted(admitted, handed, errors)) => {
                     let messages = admitted
                         .into_iter()
                         .map(|slot| BorrowedMessage::new_untracked(py, slot))
                         .collect::<PyResult<Vec<_>>>()?;
+                    self.core.context().offsets.record(current_thread_tag(), handed);
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.
                     let deferred = dispatched.and_then(|()| self.consumer_errors(py, errors));
@@ -153,24 +144,46 @@ impl Consumer {
         self.core.dispatch_callbacks(py)
     }
 
-    /// Commits `offsets`, mapping rdkafka's error.
-    fn commit_list(&self, py: Python<'_>, offsets: &TopicPartitionList, asynchronous: bool) -> PyResult<()> {
+    /// Commits `offsets`. Asynchronously the result goes to `on_commit` (when the consumer polls);
+    /// synchronously the broker's answer is awaited on a worker thread, so Ctrl-C interrupts the
+    /// wait (the commit itself then completes unobserved).
+    fn commit_list(&self, py: Python<'_>, offsets: TopicPartitionList, asynchronous: bool) -> PyResult<()> {
         let consumer = self.core.open()?;
         if asynchronous {
-            // The result goes to the offset commit callback: `on_commit`, when the consumer polls.
-            return consumer.commit(offsets, true).map_err(|e| FerroError::from(e).into());
+            return Ok(consumer.commit(&offsets, true).map_err(FerroError::from)?);
         }
-        py.detach(|| consumer.commit(offsets, false)).map_err(|e| FerroError::from(e).into())
+        let core = self.core.clone();
+        let committed = run_interruptible(py, "commit", move || core.open().and_then(|c| Ok(c.commit(&offsets, false)?)))?;
+        Ok(committed?)
+    }
+
+    /// A request to the broker about `list`, run interruptibly until `timeout` (see
+    /// [`blocking::request`](crate::blocking::request)); returns the list librdkafka filled in.
+    fn list_request(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        list: TopicPartitionList,
+        timeout: Option<f64>,
+        call: fn(&NativeConsumer, &TopicPartitionList, std::ffi::c_int) -> NativeResult<()>,
+    ) -> PyResult<Vec<TopicPartition>> {
+        let deadline = deadline(timeout)?;
+        self.core.open()?;
+        let core = self.core.clone();
+        request(py, what, deadline, move |chunk| {
+            let consumer = core.open().map_err(|_| closed_error())?;
+            call(consumer, &list, chunk).map(|()| from_list(&list))
+        })
     }
 
     /// Runs an rdkafka call that takes a partition list made from Python partitions.
     fn with_partitions(
         &self,
         partitions: Vec<PyRef<'_, TopicPartition>>,
-        call: impl FnOnce(&NativeConsumer, &TopicPartitionList) -> rdkafka::error::KafkaResult<()>,
+        call: impl FnOnce(&NativeConsumer, &TopicPartitionList) -> NativeResult<()>,
     ) -> PyResult<()> {
         let list = to_list(&partitions_arg(partitions))?;
-        call(self.core.open()?, &list).map_err(|e| FerroError::from(e).into())
+        Ok(call(self.core.open()?, &list).map_err(FerroError::from)?)
     }
 
     /// The partitions given, or the current assignment.
@@ -211,22 +224,26 @@ impl Consumer {
         } else {
             topics.extract()?
         };
+        for topic in &topics {
+            check_subscription(topic)?;
+        }
         let consumer = this.core.open()?;
         // A weak reference: the consumer owns the context that keeps these callbacks.
         let weak = py.import("weakref")?.getattr("ref")?.call1((slf,))?.unbind();
         *this.core.context().rebalance.lock() = Some(RebalanceCallbacks { consumer: weak, on_assign, on_revoke, on_lost });
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&names).map_err(|e| FerroError::from(e).into())
+        Ok(consumer.subscribe(&names).map_err(FerroError::from)?)
     }
 
     fn unsubscribe(&self) -> PyResult<()> {
-        self.core.open()?.unsubscribe();
-        Ok(())
+        Ok(self.core.open()?.unsubscribe().map_err(FerroError::from)?)
     }
 
     /// Consumes exactly these partitions (no group rebalancing), from their given offsets.
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        self.with_partitions(partitions, |consumer, list| consumer.assign(list))
+        self.with_partitions(partitions, |consumer, list| consumer.assign(list))?;
+        self.core.context().offsets.forget_all();
+        Ok(())
     }
 
     /// Cooperative rebalancing: adds partitions to the current assignment.
@@ -236,7 +253,10 @@ impl Consumer {
 
     /// Cooperative rebalancing: removes partitions from the current assignment.
     fn incremental_unassign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))
+        let gone: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
+        self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))?;
+        self.core.context().offsets.forget(&gone);
+        Ok(())
     }
 
     fn assignment(&self) -> PyResult<Vec<TopicPartition>> {
@@ -306,15 +326,19 @@ impl Consumer {
             (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => {
-                let consumed: Vec<TopicPartition> =
-                    self.position(None)?.into_iter().filter(|tp| tp.offset >= 0).collect();
+                // What was handed out, not librdkafka's position: closing drains queued messages
+                // through the same call that moves the position (see offsets.rs).
+                let consumer = self.core.open()?;
+                let offsets = &self.core.context().offsets;
+                offsets.finish(consumer, None);
+                let consumed = offsets.handed_in(&consumer.assignment().map_err(FerroError::from)?);
                 if consumed.is_empty() {
                     return Ok(());
                 }
                 to_list(&consumed)?
             }
         };
-        self.commit_list(py, &offsets, asynchronous)
+        self.commit_list(py, offsets, asynchronous)
     }
 
     /// Stores offsets for the next commit (automatic or argument-less), for consumers configured
@@ -326,21 +350,15 @@ impl Consumer {
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => return Err(FerroError::Type("store_offsets() needs a message or offsets".into()).into()),
         };
-        self.core.open()?.store_offsets(&list).map_err(|e| FerroError::from(e).into())
+        Ok(self.core.open()?.store_offsets(&list).map_err(FerroError::from)?)
     }
 
-    /// Moves the fetch position of an assigned partition to `partition.offset`.
+    /// Moves the fetch position of an assigned partition to `partition.offset`, waiting up to
+    /// `timeout` seconds (None: until done) for it to take effect.
     #[pyo3(signature = (partition, timeout=None))]
     fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<()> {
-        let consumer = self.core.open()?;
-        let timeout = timeout_of(timeout)?;
         let list = to_list(&[(*partition).clone()])?;
-        py.detach(|| consumer.seek(&list, timeout)).map_err(FerroError::from)?;
-        // Per-partition failures are written into the list.
-        match read_partition_errors(&list) {
-            Some(code) => Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, "seek failed", None)).into()),
-            None => Ok(()),
-        }
+        self.list_request(py, "seek", list, timeout, NativeConsumer::seek).map(drop)
     }
 
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
@@ -356,11 +374,7 @@ impl Consumer {
     #[pyo3(signature = (partitions=None))]
     fn position(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
-        let consumer = self.core.open()?;
-        let err = consumer.position(&list);
-        if err != rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            return Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), "position failed")).into());
-        }
+        self.core.open()?.position(&list).map_err(FerroError::from)?;
         Ok(from_list(&list))
     }
 
@@ -368,19 +382,19 @@ impl Consumer {
     #[pyo3(signature = (partitions=None, timeout=None))]
     fn committed(&self, py: Python<'_>, partitions: Option<Vec<PyRef<'_, TopicPartition>>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
-        let consumer = self.core.open()?;
-        let timeout = timeout_of(timeout)?;
-        let committed = py.detach(|| consumer.committed_offsets(list, timeout)).map_err(FerroError::from)?;
-        Ok(from_list(&committed))
+        self.list_request(py, "committed", list, timeout, NativeConsumer::committed_offsets)
     }
 
     /// (low, high) watermarks of a partition, asked of the broker.
     #[pyo3(signature = (partition, timeout=None))]
     fn get_watermark_offsets(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<(i64, i64)> {
-        let consumer = self.core.open()?;
-        let timeout = timeout_of(timeout)?;
-        let (topic, number) = (partition.topic.clone(), partition.partition);
-        py.detach(|| consumer.fetch_watermarks(&topic, number, timeout)).map_err(|e| FerroError::from(e).into())
+        let deadline = deadline(timeout)?;
+        let (topic, number) = (topic_cstring(&partition.topic)?, partition.partition);
+        self.core.open()?;
+        let core = self.core.clone();
+        request(py, "get_watermark_offsets", deadline, move |chunk| {
+            core.open().map_err(|_| closed_error())?.fetch_watermarks(&topic, number, chunk)
+        })
     }
 
     /// For each partition whose `offset` holds a timestamp (ms): the earliest offset whose timestamp
@@ -388,19 +402,20 @@ impl Consumer {
     #[pyo3(signature = (partitions, timeout=None))]
     fn offsets_for_times(&self, py: Python<'_>, partitions: Vec<PyRef<'_, TopicPartition>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
         let list = to_list(&partitions_arg(partitions))?;
-        let consumer = self.core.open()?;
-        let timeout = timeout_of(timeout)?;
-        let found = py.detach(|| consumer.offsets_for_times(list, timeout)).map_err(FerroError::from)?;
-        Ok(from_list(&found))
+        self.list_request(py, "offsets_for_times", list, timeout, NativeConsumer::offsets_for_times)
     }
 
     /// Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
     /// {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
     #[pyo3(signature = (topic=None, timeout=None))]
     fn list_topics<'py>(&self, py: Python<'py>, topic: Option<String>, timeout: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
-        let consumer = self.core.open()?;
-        let timeout = timeout_of(timeout)?;
-        let metadata = py.detach(|| consumer.fetch_metadata(topic.as_deref(), timeout)).map_err(FerroError::from)?;
+        let deadline = deadline(timeout)?;
+        let topic = topic.as_deref().map(topic_cstring).transpose()?;
+        self.core.open()?;
+        let core = self.core.clone();
+        let metadata = request(py, "list_topics", deadline, move |chunk| {
+            core.open().map_err(|_| closed_error())?.fetch_metadata(topic.as_deref(), chunk)
+        })?;
         metadata_to_python(py, &metadata)
     }
 
@@ -491,22 +506,40 @@ impl Drop for Consumer {
     }
 }
 
-fn metadata_to_python<'py>(py: Python<'py>, metadata: &Metadata) -> PyResult<Bound<'py, PyDict>> {
+/// The error a request running on a worker reports when the consumer closed under it.
+fn closed_error() -> KafkaErrorInfo {
+    let code = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
+    KafkaErrorInfo::from_raw(code, "the consumer is closed", None)
+}
+
+/// A subscription: a topic name (see [`check_topic_name`]) or a regular expression (`^...`).
+fn check_subscription(topic: &str) -> FerroResult<()> {
+    const MAX_PATTERN: usize = 4096;
+    if !topic.starts_with('^') {
+        return check_topic_name(topic);
+    }
+    if topic.contains('\0') || topic.len() > MAX_PATTERN {
+        return Err(FerroError::Value(format!("a topic pattern must have no NUL and at most {MAX_PATTERN} bytes")));
+    }
+    Ok(())
+}
+
+fn metadata_to_python<'py>(py: Python<'py>, metadata: &MetadataInfo) -> PyResult<Bound<'py, PyDict>> {
     let brokers = PyDict::new(py);
-    for broker in metadata.brokers() {
-        brokers.set_item(broker.id(), format!("{}:{}", broker.host(), broker.port()))?;
+    for (id, host, port) in &metadata.brokers {
+        brokers.set_item(id, format!("{host}:{port}"))?;
     }
     let topics = PyDict::new(py);
-    for topic in metadata.topics() {
+    for topic in &metadata.topics {
         let partitions = PyDict::new(py);
-        for partition in topic.partitions() {
+        for partition in &topic.partitions {
             let info = PyDict::new(py);
-            info.set_item("leader", partition.leader())?;
-            info.set_item("replicas", partition.replicas().to_vec())?;
-            info.set_item("isrs", partition.isr().to_vec())?;
-            partitions.set_item(partition.id(), info)?;
+            info.set_item("leader", partition.leader)?;
+            info.set_item("replicas", &partition.replicas)?;
+            info.set_item("isrs", &partition.isrs)?;
+            partitions.set_item(partition.id, info)?;
         }
-        topics.set_item(topic.name(), partitions)?;
+        topics.set_item(&topic.name, partitions)?;
     }
     let result = PyDict::new(py);
     result.set_item("brokers", brokers)?;
