@@ -4,24 +4,41 @@
 //! it waits in slices of at most [`SLICE`] with the GIL released and, between slices, runs Python's
 //! signal handlers so that `KeyboardInterrupt` arrives within a fraction of a second.
 
+use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
+
+use crate::errors::{FerroError, KafkaErrorInfo};
 use pyo3::marker::Ungil;
 
 /// The longest time spent in native code before signal handlers get a chance to run.
 pub const SLICE: Duration = Duration::from_millis(100);
 
-/// A Python timeout in seconds (`None` = wait forever) as a deadline.
+/// A Python timeout in seconds as a deadline: the one conversion every timeout of the API goes
+/// through. `None` and `inf` mean forever, as does a time too far ahead to represent (it
+/// saturates); negative numbers and NaN raise `ValueError`.
 pub fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
     match timeout {
         None => Ok(None),
-        Some(t) if t.is_nan() || t < 0.0 => Err(pyo3::exceptions::PyValueError::new_err(
-            "timeout must be None or a non-negative number of seconds",
-        )),
-        Some(t) => Ok(Some(
-            Instant::now() + Duration::try_from_secs_f64(t).unwrap_or(Duration::from_secs(u32::MAX as u64)),
-        )),
+        Some(t) if t.is_nan() || t < 0.0 => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "timeout must be None or a non-negative number of seconds, not {t}"
+        ))),
+        Some(t) => Ok(Duration::try_from_secs_f64(t).ok().and_then(|d| Instant::now().checked_add(d))),
+    }
+}
+
+/// What is left until `deadline` in librdkafka's terms: milliseconds as a C `int`, -1 for
+/// forever, saturating instead of wrapping (rdkafka's `Timeout` wraps past 24 days).
+pub fn remaining_ms(deadline: Option<Instant>) -> std::ffi::c_int {
+    match deadline {
+        None => -1,
+        Some(d) => {
+            let ms = d.saturating_duration_since(Instant::now()).as_millis();
+            std::ffi::c_int::try_from(ms).unwrap_or(std::ffi::c_int::MAX)
+        }
     }
 }
 
@@ -53,6 +70,38 @@ where
     }
 }
 
+/// Runs `call(cancelled)` on a thread of its own and waits for its result with the GIL released,
+/// in slices (Ctrl-C). On Ctrl-C the wait ends and `cancelled` is set: the call finishes unobserved
+/// (holding what it captured, e.g. an `Arc` of its client, until then).
+fn run_on_worker<T, F>(py: Python<'_>, what: &str, call: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&AtomicBool) -> T + Send + 'static,
+{
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    let flag = cancelled.clone();
+    std::thread::Builder::new()
+        .name(format!("ferrokafka-{what}"))
+        .spawn(move || {
+            let _ = sender.send(call(&flag));
+        })
+        .map_err(|err| pyo3::exceptions::PyOSError::new_err(format!("cannot start a thread for {what}: {err}")))?;
+    let waited = wait_detached(py, None, move |slice| match receiver.recv_timeout(slice) {
+        Ok(value) => Some(Ok(value)),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Some(Err(())),
+    });
+    match waited {
+        Ok(Some(Ok(value))) => Ok(value),
+        Ok(_) => Err(pyo3::exceptions::PyRuntimeError::new_err(format!("{what} ended without a result"))),
+        Err(interrupted) => {
+            cancelled.store(true, Ordering::Release);
+            Err(interrupted)
+        }
+    }
+}
+
 /// Runs a blocking librdkafka call that cannot be sliced (transactions) on its own thread and waits
 /// for it with the GIL released. Ctrl-C stops the wait, not the call: it then finishes unobserved.
 pub fn run_interruptible<T, F>(py: Python<'_>, what: &str, call: F) -> PyResult<T>
@@ -60,22 +109,34 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name(format!("ferrokafka-{what}"))
-        .spawn(move || {
-            let _ = sender.send(call());
-        })
-        .map_err(|err| pyo3::exceptions::PyOSError::new_err(format!("cannot start a thread for {what}: {err}")))?;
-    let result = wait_detached(py, None, move |slice| match receiver.recv_timeout(slice) {
-        Ok(value) => Some(Ok(value)),
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Some(Err(())),
+    run_on_worker(py, what, move |_| call())
+}
+
+/// The longest single wait of a request run by [`request`]: after Ctrl-C, its worker thread ends
+/// within this.
+pub const REQUEST_CHUNK_MS: c_int = 5_000;
+
+/// Runs a librdkafka request that waits for a broker (metadata, offsets, watermarks, a seek) until
+/// `deadline`, interruptibly: on a worker thread, in chunks of at most [`REQUEST_CHUNK_MS`], asking
+/// again while it times out (these requests only read, so asking again is harmless). `call` gets
+/// the chunk's timeout in milliseconds.
+pub fn request<T, F>(py: Python<'_>, what: &str, deadline: Option<Instant>, mut call: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnMut(c_int) -> Result<T, KafkaErrorInfo> + Send + 'static,
+{
+    const TIMED_OUT: c_int = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT as c_int;
+    let result = run_on_worker(py, what, move |cancelled| loop {
+        let left = remaining_ms(deadline);
+        let chunk = if left < 0 { REQUEST_CHUNK_MS } else { left.min(REQUEST_CHUNK_MS) };
+        let result = call(chunk);
+        let more_time = deadline.is_none_or(|d| Instant::now() < d);
+        match result {
+            Err(err) if err.code == TIMED_OUT && more_time && !cancelled.load(Ordering::Acquire) => continue,
+            result => break result,
+        }
     })?;
-    match result {
-        Some(Ok(value)) => Ok(value),
-        _ => Err(pyo3::exceptions::PyRuntimeError::new_err(format!("{what} ended without a result"))),
-    }
+    result.map_err(|info| FerroError::Kafka(info).into())
 }
 
 /// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,
@@ -104,5 +165,18 @@ mod tests {
         assert!(next_slice(Some(soon)) <= Duration::from_millis(20));
         let past = Instant::now() - Duration::from_millis(1);
         assert_eq!(next_slice(Some(past)), Duration::ZERO);
+    }
+
+    #[test]
+    fn timeouts_saturate_and_reject_what_is_not_a_duration() {
+        Python::initialize();
+        assert_eq!(deadline(None).unwrap(), None);
+        assert_eq!(deadline(Some(f64::INFINITY)).unwrap(), None);
+        assert_eq!(deadline(Some(1e19)).unwrap(), None, "past Instant's range: forever");
+        assert!(deadline(Some(3e6)).unwrap().is_some());
+        assert!(deadline(Some(-1.0)).is_err() && deadline(Some(f64::NAN)).is_err());
+        assert_eq!(remaining_ms(None), -1);
+        assert_eq!(remaining_ms(deadline(Some(3e6)).unwrap()), std::ffi::c_int::MAX, "saturates, never wraps");
+        assert!((0..=1000).contains(&remaining_ms(deadline(Some(1.0)).unwrap())));
     }
 }

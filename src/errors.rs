@@ -68,9 +68,40 @@ impl InvalidReason {
 pub mod raw {
     use std::ffi::c_int;
 
-    use rdkafka::bindings::{rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t};
+    use rdkafka::bindings::{
+        rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t, rd_kafka_metadata_t, rd_kafka_t,
+        rd_kafka_topic_partition_list_t, rd_kafka_topic_t,
+    };
 
     extern "C" {
+        // The consumer's calls (consumer/native.rs).
+        pub fn rd_kafka_subscribe(rk: *mut rd_kafka_t, topics: *const rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_unsubscribe(rk: *mut rd_kafka_t) -> c_int;
+        pub fn rd_kafka_assign(rk: *mut rd_kafka_t, partitions: *const rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_assignment(rk: *mut rd_kafka_t, partitions: *mut *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_position(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_commit(rk: *mut rd_kafka_t, offsets: *const rd_kafka_topic_partition_list_t, is_async: c_int) -> c_int;
+        pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_pause_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_resume_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_committed(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t, timeout_ms: c_int) -> c_int;
+        pub fn rd_kafka_offsets_for_times(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t, timeout_ms: c_int) -> c_int;
+        pub fn rd_kafka_query_watermark_offsets(
+            rk: *mut rd_kafka_t,
+            topic: *const std::ffi::c_char,
+            partition: i32,
+            low: *mut i64,
+            high: *mut i64,
+            timeout_ms: c_int,
+        ) -> c_int;
+        pub fn rd_kafka_metadata(
+            rk: *mut rd_kafka_t,
+            all_topics: c_int,
+            only_rkt: *mut rd_kafka_topic_t,
+            metadatap: *mut *const rd_kafka_metadata_t,
+            timeout_ms: c_int,
+        ) -> c_int;
+
         pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
         pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
         pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
@@ -314,6 +345,12 @@ pub enum FerroError {
 }
 
 pub type FerroResult<T> = Result<T, FerroError>;
+
+impl From<KafkaErrorInfo> for FerroError {
+    fn from(info: KafkaErrorInfo) -> Self {
+        FerroError::Kafka(info)
+    }
+}
 
 impl From<RdKafkaError> for FerroError {
     fn from(err: RdKafkaError) -> Self {

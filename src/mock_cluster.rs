@@ -3,7 +3,7 @@
 //! Like rdkafka's `mocking::MockCluster`, but keeping the raw handle so that every fault-injection
 //! knob librdkafka has (request errors by API key number, group rebalance delay) is reachable.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -13,6 +13,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientConfig;
 
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::topic_partition::topic_cstring;
 
 /// The mock cluster and the client that hosts it; the cluster is destroyed first.
 struct NativeMockCluster {
@@ -104,10 +105,20 @@ impl MockCluster {
         Ok(servers.to_string_lossy().into_owned())
     }
 
+    /// Creates a topic of `partitions` (1 to 10,000) partitions with `replication_factor` replicas
+    /// (1 to the number of brokers); out-of-range values raise `ValueError` (librdkafka would abort).
     #[pyo3(signature = (name, partitions=1, replication_factor=1))]
-    fn create_topic(&self, py: Python<'_>, name: &str, partitions: i32, replication_factor: i32) -> PyResult<()> {
+    fn create_topic(&self, py: Python<'_>, name: &str, partitions: i64, replication_factor: i64) -> PyResult<()> {
+        const MAX_PARTITIONS: i64 = 10_000;
+        if !(1..=MAX_PARTITIONS).contains(&partitions) {
+            return Err(FerroError::Value(format!("partitions must be 1 to {MAX_PARTITIONS}, not {partitions}")).into());
+        }
+        if !(1..=i64::from(self.num_brokers)).contains(&replication_factor) {
+            return Err(FerroError::Value(format!("replication_factor must be 1 to {} (the brokers), not {replication_factor}", self.num_brokers)).into());
+        }
+        let (partitions, replication_factor) = (partitions as i32, replication_factor as i32);
         let native = self.native()?;
-        let name = CString::new(name).map_err(|_| FerroError::Value("topic names cannot contain NUL".into()))?;
+        let name = topic_cstring(name)?;
         // SAFETY: the cluster is live while `native` is held; librdkafka copies the name.
         let err = py.detach(|| unsafe {
             rdsys::rd_kafka_mock_topic_create(native.cluster, name.as_ptr(), partitions, replication_factor)

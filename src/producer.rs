@@ -7,7 +7,7 @@
 //! produced message has a resolved future, so "flushed" means "delivered or reported".
 
 use std::collections::HashMap;
-use std::ffi::{c_void, CString};
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,10 +27,11 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
-use crate::blocking::{deadline, drop_in_background, run_interruptible, wait_detached, SLICE};
+use crate::blocking::{deadline, drop_in_background, remaining_ms, run_interruptible, wait_detached, SLICE};
+use rdkafka::util::Timeout;
 use crate::callbacks::ClientCallbacks;
 use crate::consumer::ConsumerGroupMetadata;
-use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
+use crate::topic_partition::{partitions_arg, to_list, topic_cstring, TopicPartition};
 use crate::bytes_like::with_opt_bytes;
 use crate::config::client_config;
 use crate::errors::{FerroError, KafkaErrorInfo};
@@ -215,6 +216,10 @@ struct Refused {
     cell: Arc<DeliveryCell>,
 }
 
+/// At most this many topic handles are cached per producer (a producer writing to ever new topic
+/// names must not grow without bound); other topics get a handle per produce call.
+const MAX_CACHED_TOPICS: usize = 1024;
+
 struct ProducerCore {
     /// Destroyed in `Drop`, on a background thread.
     producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
@@ -233,12 +238,14 @@ impl ProducerCore {
         self.producer.context()
     }
 
-    fn topic_handle(&self, name: &str) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>), FerroError> {
+    /// The handle for `name`: cached, or, once [`MAX_CACHED_TOPICS`] are cached, a temporary one
+    /// (returned as the third element) that the caller drops after producing.
+    fn topic_handle(&self, name: &str) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
         let mut topics = self.topics.lock();
         if let Some(handle) = topics.get(name) {
-            return Ok((handle.0, handle.1.clone()));
+            return Ok((handle.0, handle.1.clone(), None));
         }
-        let c_name = CString::new(name).map_err(|_| FerroError::Value("topic names cannot contain NUL".into()))?;
+        let c_name = topic_cstring(name)?;
         // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
         // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
         let handle = unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
@@ -248,8 +255,14 @@ impl ProducerCore {
             return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
         }
         let shared_name: Arc<str> = Arc::from(name);
-        topics.insert(name.to_owned(), TopicHandle(handle, shared_name.clone()));
-        Ok((handle, shared_name))
+        let owned = TopicHandle(handle, shared_name.clone());
+        if topics.len() >= MAX_CACHED_TOPICS {
+            // Every produced message holds its own reference to the handle: dropping ours after
+            // the produce call is safe.
+            return Ok((handle, shared_name, Some(owned)));
+        }
+        topics.insert(name.to_owned(), owned);
+        Ok((handle, shared_name, None))
     }
 
     /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
@@ -475,14 +488,16 @@ pub struct Producer {
 
 impl Producer {
     /// The librdkafka topic handle and shared name for `topic`.
-    fn topic_handle(&self, topic: &Bound<'_, PyString>) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>)> {
+    fn topic_handle(&self, topic: &Bound<'_, PyString>) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
         let mut last = self.last_topic.lock();
         if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
-            return Ok((cached.handle, cached.name.clone()));
+            return Ok((cached.handle, cached.name.clone(), None));
         }
-        let (handle, name) = self.core.topic_handle(topic.to_str()?)?;
-        *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
-        Ok((handle, name))
+        let (handle, name, temporary) = self.core.topic_handle(topic.to_str()?)?;
+        if temporary.is_none() {
+            *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
+        }
+        Ok((handle, name, temporary))
     }
 
     fn open_core(&self) -> PyResult<&ProducerCore> {
@@ -570,7 +585,7 @@ impl Producer {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
-        let (topic_handle, topic_name) = self.topic_handle(&topic)?;
+        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(&topic)?;
         // The per-message callback, else the config's: known now, so the delivery thread can tell
         // without the GIL whether this message needs Python after delivery.
         let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
@@ -670,8 +685,9 @@ impl Producer {
     /// Transactions (config `transactional.id`): registers the producer with the coordinator and
     /// fences older instances. Call once, before `begin_transaction()`.
     #[pyo3(signature = (timeout=30.0))]
-    fn init_transactions(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
+    fn init_transactions(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(timeout).map_err(FerroError::from))
     }
 
     fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
@@ -686,10 +702,10 @@ impl Producer {
         py: Python<'_>,
         offsets: Vec<PyRef<'_, TopicPartition>>,
         group_metadata: Py<ConsumerGroupMetadata>,
-        timeout: f64,
+        timeout: Option<f64>,
     ) -> PyResult<()> {
+        let timeout_ms = remaining_ms(deadline(timeout)?);
         let list = to_list(&partitions_arg(offsets))?;
-        let timeout_ms = Duration::from_secs_f64(timeout).as_millis().min(i32::MAX as u128) as i32;
         self.transaction_call(py, "send_offsets_to_transaction", move |p| {
             // SAFETY: the producer handle, the list and the group metadata are live for the call
             // (moved into this closure); the error object (if any) is ours, read, then destroyed.
@@ -712,13 +728,15 @@ impl Producer {
     /// Flushes and commits the transaction. A `KafkaError` with `txn_requires_abort` means: call
     /// `abort_transaction()`; with `retriable`, the commit may simply be retried.
     #[pyo3(signature = (timeout=60.0))]
-    fn commit_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
+    fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(timeout).map_err(FerroError::from))
     }
 
     #[pyo3(signature = (timeout=60.0))]
-    fn abort_transaction(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
-        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(Duration::from_secs_f64(timeout)).map_err(FerroError::from))
+    fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(timeout).map_err(FerroError::from))
     }
 
     #[getter]
@@ -775,6 +793,15 @@ impl Drop for Producer {
         self.core.state.store(CLOSING, Ordering::Release);
         self.threads.lock().clear();
     }
+}
+
+/// A transaction call's timeout as rdkafka's type, through the API's one conversion (so it never
+/// wraps: rdkafka's `Timeout` holds milliseconds as an `i32`).
+fn transaction_timeout(timeout: Option<f64>) -> PyResult<Timeout> {
+    Ok(match remaining_ms(deadline(timeout)?) {
+        ms if ms < 0 => Timeout::Never,
+        ms => Timeout::After(Duration::from_millis(ms as u64)),
+    })
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

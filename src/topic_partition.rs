@@ -59,14 +59,37 @@ pub fn partitions_arg(partitions: Vec<PyRef<'_, TopicPartition>>) -> Vec<TopicPa
     partitions.iter().map(|p| (**p).clone()).collect()
 }
 
+/// Kafka's longest topic name. librdkafka crashes on names past 512 bytes in some calls (assign):
+/// every name ferrokafka passes on is checked against Kafka's own limit first.
+pub const MAX_TOPIC_NAME: usize = 249;
+
+/// Checks a topic name before it reaches librdkafka: not empty, no NUL, at most [`MAX_TOPIC_NAME`].
+pub fn check_topic_name(name: &str) -> FerroResult<()> {
+    if name.is_empty() {
+        return Err(FerroError::Value("topic name must not be empty".into()));
+    }
+    if name.contains('\0') {
+        return Err(FerroError::Value(format!("topic name {name:?} contains a NUL character")));
+    }
+    if name.len() > MAX_TOPIC_NAME {
+        let start: String = name.chars().take(20).collect();
+        return Err(FerroError::Value(format!("topic name {start:?}... is {} bytes long; Kafka allows {MAX_TOPIC_NAME}", name.len())));
+    }
+    Ok(())
+}
+
+/// A checked topic name (see [`check_topic_name`]) as a C string.
+pub fn topic_cstring(name: &str) -> FerroResult<std::ffi::CString> {
+    check_topic_name(name)?;
+    std::ffi::CString::new(name).map_err(|_| FerroError::Value("topic name contains a NUL character".into()))
+}
+
 /// Builds rdkafka's list from Python partitions.
 pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
     let mut list = TopicPartitionList::with_capacity(partitions.len());
     for tp in partitions {
-        // rdkafka's add_partition panics on a topic name with a NUL character: refuse it here.
-        if tp.topic.contains('\0') {
-            return Err(FerroError::Value(format!("topic name {:?} contains a NUL character", tp.topic)));
-        }
+        // rdkafka's add_partition panics on a NUL, librdkafka crashes on very long names.
+        check_topic_name(&tp.topic)?;
         list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(tp.offset))
             .map_err(FerroError::from)?;
     }

@@ -20,9 +20,7 @@ use std::time::Duration;
 use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::metadata::Metadata;
-use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
-use rdkafka::util::Timeout;
+use rdkafka::types::RDKafkaType;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
 use crate::callbacks::log_level_of_syslog;
@@ -78,47 +76,95 @@ unsafe impl Send for NativeConsumer {}
 // SAFETY: see Send.
 unsafe impl Sync for NativeConsumer {}
 
-/// rdkafka's timeout as librdkafka's milliseconds (-1: forever).
-fn timeout_ms(timeout: Timeout) -> i32 {
-    match timeout {
-        Timeout::Never => -1,
-        Timeout::After(d) => i32::try_from(d.as_millis()).unwrap_or(i32::MAX),
+/// A failed call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
+pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
+
+/// `Err` for a failed `rd_kafka_resp_err_t`, read as the `int` it is (see `errors::raw`).
+fn check(code: c_int, what: &str) -> NativeResult<()> {
+    match code {
+        0 => Ok(()),
+        code => Err(KafkaErrorInfo::from_raw(code, what, None)),
     }
 }
 
-/// `Err(make(description))` for a failed `rd_kafka_resp_err_t`, as rdkafka's BaseConsumer does.
-fn check(code: rdsys::rd_kafka_resp_err_t, make: impl FnOnce(String) -> KafkaError) -> KafkaResult<()> {
-    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-        return Ok(());
-    }
-    // SAFETY: rd_kafka_err2str returns a static string for every code.
-    Err(make(unsafe { CStr::from_ptr(rdsys::rd_kafka_err2str(code)) }.to_string_lossy().into_owned()))
-}
-
-/// `Ok(value)`, or `Err(make(code))` for a failed `rd_kafka_resp_err_t`.
-fn or_code<T>(code: rdsys::rd_kafka_resp_err_t, value: T, make: impl FnOnce(RDKafkaErrorCode) -> KafkaError) -> KafkaResult<T> {
-    if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-        Ok(value)
-    } else {
-        Err(make(code.into()))
-    }
-}
-
-/// Destroys an `rd_kafka_error_t` (if any) and turns it into `make(its name)`.
+/// Destroys an `rd_kafka_error_t` (if any) and turns it into an error with its code and text.
 ///
 /// # Safety
 /// `error` is NULL or an error object the caller owns and hands over.
-unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, make: impl FnOnce(String) -> KafkaError) -> KafkaResult<()> {
-    if error.is_null() {
-        return Ok(());
+unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, what: &str) -> NativeResult<()> {
+    let Some(error) = NonNull::new(error) else { return Ok(()) };
+    // SAFETY: a valid error object (caller's guarantee), read before it is destroyed, once.
+    let info = unsafe { KafkaErrorInfo::from_error_object(error.as_ptr(), what) };
+    // SAFETY: as above; not used after this.
+    unsafe { rdsys::rd_kafka_error_destroy(error.as_ptr()) };
+    info.map_or(Ok(()), Err)
+}
+
+/// The first error librdkafka wrote into a partition list's elements, if any.
+fn partition_errors(list: &TopicPartitionList, what: &str) -> NativeResult<()> {
+    // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
+    let failed = unsafe { read_native_list(list.ptr()) }.into_iter().find(|(_, err)| *err != 0);
+    match failed {
+        Some((tp, code)) => Err(KafkaErrorInfo::from_raw(code, &format!("{what} ({} [{}])", tp.topic, tp.partition), None)),
+        None => Ok(()),
     }
-    // SAFETY: a valid error object we own (caller's guarantee), read, then destroyed once.
-    let name = unsafe {
-        let name = raw::lossy(rdsys::rd_kafka_error_name(error)).unwrap_or_default();
-        rdsys::rd_kafka_error_destroy(error);
-        name
-    };
-    Err(make(name))
+}
+
+/// Cluster metadata as plain data, decoded without trusting names to be UTF-8.
+pub struct MetadataInfo {
+    /// (id, host, port)
+    pub brokers: Vec<(i32, String, i32)>,
+    pub topics: Vec<TopicMetadata>,
+}
+
+pub struct TopicMetadata {
+    pub name: String,
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+pub struct PartitionMetadata {
+    pub id: i32,
+    pub leader: i32,
+    pub replicas: Vec<i32>,
+    pub isrs: Vec<i32>,
+}
+
+/// Pointers to `count` elements at `base` (NULL or a non-positive count: none). Raw pointers, not
+/// references: librdkafka's structs have enum-typed error fields that may hold codes the Rust enum
+/// lacks, so no reference to a whole struct is ever formed.
+fn element_ptrs<T>(base: *const T, count: c_int) -> impl Iterator<Item = *const T> {
+    let n = if base.is_null() { 0 } else { usize::try_from(count).unwrap_or(0) };
+    // `wrapping_add`: computing the address is safe; reading it is up to the caller.
+    (0..n).map(move |i| base.wrapping_add(i))
+}
+
+/// Copies librdkafka's metadata into Rust data.
+///
+/// # Safety
+/// `metadata` points to a live result of rd_kafka_metadata, not yet destroyed.
+unsafe fn read_metadata(metadata: *const rdsys::rd_kafka_metadata) -> MetadataInfo {
+    // SAFETY: librdkafka's arrays (with their counts) and strings, valid while the metadata is
+    // (caller's guarantee); every field is read through raw pointers, and none is an enum.
+    unsafe {
+        let ints = |base: *const i32, count: c_int| element_ptrs(base, count).map(|p| *p).collect::<Vec<i32>>();
+        let brokers = element_ptrs((*metadata).brokers, (*metadata).broker_cnt)
+            .map(|b| ((*b).id, raw::lossy((*b).host).unwrap_or_default(), (*b).port))
+            .collect();
+        let topics = element_ptrs((*metadata).topics, (*metadata).topic_cnt)
+            .map(|t| TopicMetadata {
+                name: raw::lossy((*t).topic).unwrap_or_default(),
+                partitions: element_ptrs((*t).partitions, (*t).partition_cnt)
+                    .map(|p| PartitionMetadata {
+                        id: (*p).id,
+                        leader: (*p).leader,
+                        replicas: ints((*p).replicas, (*p).replica_cnt),
+                        isrs: ints((*p).isrs, (*p).isr_cnt),
+                    })
+                    .collect(),
+            })
+            .collect();
+        MetadataInfo { brokers, topics }
+    }
 }
 
 impl NativeConsumer {
@@ -167,48 +213,50 @@ impl NativeConsumer {
     /// them), serving callbacks on the way; returns how many. The caller owns (and must destroy)
     /// each message returned. Call without the GIL.
     pub fn consume_batch(&self, timeout: Duration, messages: &mut [*mut rdsys::rd_kafka_message_t]) -> usize {
-        let timeout_ms = timeout_ms(Timeout::After(timeout));
+        let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
         // SAFETY: the queue lives as long as `self`; librdkafka writes at most `messages.len()`
         // message pointers, which it hands over to us.
         let n = unsafe { rdsys::rd_kafka_consume_batch_queue(self.queue.0.as_ptr(), timeout_ms, messages.as_mut_ptr(), messages.len()) };
         usize::try_from(n).unwrap_or(0)
     }
 
-    pub fn subscribe(&self, topics: &[&str]) -> KafkaResult<()> {
+    /// Subscribes to `topics` (names already checked: no NUL, none too long).
+    pub fn subscribe(&self, topics: &[&str]) -> NativeResult<()> {
         let mut list = TopicPartitionList::new();
         for topic in topics {
             list.add_topic_unassigned(topic);
         }
         // SAFETY: our live handle and a valid list, which librdkafka copies.
-        check(unsafe { rdsys::rd_kafka_subscribe(self.ptr(), list.ptr()) }, KafkaError::Subscription)
+        check(unsafe { raw::rd_kafka_subscribe(self.ptr(), list.ptr()) }, "subscribe failed")
     }
 
-    pub fn unsubscribe(&self) {
+    pub fn unsubscribe(&self) -> NativeResult<()> {
         // SAFETY: our live handle.
-        unsafe { rdsys::rd_kafka_unsubscribe(self.ptr()) };
+        check(unsafe { raw::rd_kafka_unsubscribe(self.ptr()) }, "unsubscribe failed")
     }
 
-    pub fn assign(&self, list: &TopicPartitionList) -> KafkaResult<()> {
+    pub fn assign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list, which librdkafka copies.
-        check(unsafe { rdsys::rd_kafka_assign(self.ptr(), list.ptr()) }, KafkaError::Subscription)
+        check(unsafe { raw::rd_kafka_assign(self.ptr(), list.ptr()) }, "assign failed")
     }
 
-    pub fn incremental_assign(&self, list: &TopicPartitionList) -> KafkaResult<()> {
+    pub fn incremental_assign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list; the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_incremental_assign(self.ptr(), list.ptr()), KafkaError::Subscription) }
+        unsafe { check_error_object(rdsys::rd_kafka_incremental_assign(self.ptr(), list.ptr()), "incremental_assign failed") }
     }
 
-    pub fn incremental_unassign(&self, list: &TopicPartitionList) -> KafkaResult<()> {
+    pub fn incremental_unassign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: as for incremental_assign.
-        unsafe { check_error_object(rdsys::rd_kafka_incremental_unassign(self.ptr(), list.ptr()), KafkaError::Subscription) }
+        unsafe { check_error_object(rdsys::rd_kafka_incremental_unassign(self.ptr(), list.ptr()), "incremental_unassign failed") }
     }
 
     /// The current assignment.
-    pub fn assignment(&self) -> KafkaResult<Vec<TopicPartition>> {
+    pub fn assignment(&self) -> NativeResult<Vec<TopicPartition>> {
         let mut list = ptr::null_mut();
-        // SAFETY: our live handle; on success librdkafka gives us a list that we read and destroy.
+        // SAFETY: our live handle; on success librdkafka gives us a list that we own.
+        check(unsafe { raw::rd_kafka_assignment(self.ptr(), &mut list) }, "assignment failed")?;
+        // SAFETY: the list (or NULL) is ours: read, then destroyed once.
         unsafe {
-            or_code(rdsys::rd_kafka_assignment(self.ptr(), &mut list), (), KafkaError::MetadataFetch)?;
             let partitions = read_native_list(list).into_iter().map(|(tp, _)| tp).collect();
             if !list.is_null() {
                 rdsys::rd_kafka_topic_partition_list_destroy(list);
@@ -218,58 +266,94 @@ impl NativeConsumer {
     }
 
     /// Fills in the fetch positions of `list`.
-    pub fn position(&self, list: &TopicPartitionList) -> rdsys::rd_kafka_resp_err_t {
+    pub fn position(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list we own; librdkafka only writes offsets into it.
-        unsafe { rdsys::rd_kafka_position(self.ptr(), list.ptr()) }
+        check(unsafe { raw::rd_kafka_position(self.ptr(), list.ptr()) }, "position failed")
     }
 
-    /// Commits `list`; asynchronously, the result goes to the offset commit callback (`on_commit`).
-    pub fn commit(&self, list: &TopicPartitionList, asynchronous: bool) -> KafkaResult<()> {
+    /// Commits `list` (NULL: the stored offsets). Asynchronously, the result goes to the offset
+    /// commit callback (`on_commit`); synchronously this waits for the broker: call it through
+    /// `blocking::run_in_chunks`.
+    pub fn commit(&self, list: &TopicPartitionList, asynchronous: bool) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list, which librdkafka copies.
-        let code = unsafe { rdsys::rd_kafka_commit(self.ptr(), list.ptr(), c_int::from(asynchronous)) };
-        or_code(code, (), KafkaError::ConsumerCommit)
+        let code = unsafe { raw::rd_kafka_commit(self.ptr(), list.ptr(), c_int::from(asynchronous)) };
+        check(code, "commit failed")?;
+        partition_errors(list, "commit failed")
     }
 
-    pub fn store_offsets(&self, list: &TopicPartitionList) -> KafkaResult<()> {
+    pub fn store_offsets(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list.
-        let code = unsafe { rdsys::rd_kafka_offsets_store(self.ptr(), list.ptr()) };
-        or_code(code, (), KafkaError::StoreOffset)
+        check(unsafe { raw::rd_kafka_offsets_store(self.ptr(), list.ptr()) }, "store_offsets failed")
     }
 
-    pub fn seek(&self, list: &TopicPartitionList, timeout: Timeout) -> KafkaResult<()> {
+    /// Waits up to `timeout_ms` (-1: forever) for the seek to be applied.
+    pub fn seek(&self, list: &TopicPartitionList, timeout_ms: c_int) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list we own (librdkafka writes per-partition errors
         // into it); the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_seek_partitions(self.ptr(), list.ptr(), timeout_ms(timeout)), KafkaError::Seek) }
+        unsafe { check_error_object(rdsys::rd_kafka_seek_partitions(self.ptr(), list.ptr(), timeout_ms), "seek failed")? };
+        partition_errors(list, "seek failed")
     }
 
-    pub fn pause(&self, list: &TopicPartitionList) -> KafkaResult<()> {
-        // SAFETY: our live handle and a valid list we own.
-        check(unsafe { rdsys::rd_kafka_pause_partitions(self.ptr(), list.ptr()) }, KafkaError::PauseResume)
+    pub fn pause(&self, list: &TopicPartitionList) -> NativeResult<()> {
+        // SAFETY: our live handle and a valid list we own; librdkafka writes per-partition errors.
+        check(unsafe { raw::rd_kafka_pause_partitions(self.ptr(), list.ptr()) }, "pause failed")?;
+        partition_errors(list, "pause failed")
     }
 
-    pub fn resume(&self, list: &TopicPartitionList) -> KafkaResult<()> {
-        // SAFETY: our live handle and a valid list we own.
-        check(unsafe { rdsys::rd_kafka_resume_partitions(self.ptr(), list.ptr()) }, KafkaError::PauseResume)
+    pub fn resume(&self, list: &TopicPartitionList) -> NativeResult<()> {
+        // SAFETY: as for pause.
+        check(unsafe { raw::rd_kafka_resume_partitions(self.ptr(), list.ptr()) }, "resume failed")?;
+        partition_errors(list, "resume failed")
     }
 
-    pub fn committed_offsets(&self, list: TopicPartitionList, timeout: Timeout) -> KafkaResult<TopicPartitionList> {
+    pub fn committed_offsets(&self, list: &TopicPartitionList, timeout_ms: c_int) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list we own; librdkafka writes offsets into it.
-        let code = unsafe { rdsys::rd_kafka_committed(self.ptr(), list.ptr(), timeout_ms(timeout)) };
-        or_code(code, list, KafkaError::MetadataFetch)
+        check(unsafe { raw::rd_kafka_committed(self.ptr(), list.ptr(), timeout_ms) }, "committed failed")
     }
 
-    pub fn offsets_for_times(&self, list: TopicPartitionList, timeout: Timeout) -> KafkaResult<TopicPartitionList> {
+    pub fn offsets_for_times(&self, list: &TopicPartitionList, timeout_ms: c_int) -> NativeResult<()> {
         // SAFETY: as for committed_offsets.
-        let code = unsafe { rdsys::rd_kafka_offsets_for_times(self.ptr(), list.ptr(), timeout_ms(timeout)) };
-        or_code(code, list, KafkaError::MetadataFetch)
+        check(unsafe { raw::rd_kafka_offsets_for_times(self.ptr(), list.ptr(), timeout_ms) }, "offsets_for_times failed")
     }
 
-    pub fn fetch_metadata(&self, topic: Option<&str>, timeout: Timeout) -> KafkaResult<Metadata> {
-        self.client.fetch_metadata(topic, timeout)
+    /// Metadata of every topic, or of `topic` (a name already checked: no NUL, not too long).
+    pub fn fetch_metadata(&self, topic: Option<&CStr>, timeout_ms: c_int) -> NativeResult<MetadataInfo> {
+        let handle = match topic {
+            // SAFETY: our live handle and a NUL-terminated name; a new topic reference (or NULL for
+            // a name librdkafka refuses), destroyed below.
+            Some(name) => match NonNull::new(unsafe { rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()) }) {
+                Some(handle) => Some(handle),
+                None => return Err(KafkaErrorInfo::from_raw(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int, "list_topics failed", Some(format!("invalid topic name {name:?}")))),
+            },
+            None => None,
+        };
+        let mut metadata = ptr::null();
+        // SAFETY: our live handle, the topic reference (or NULL for all topics); on success
+        // librdkafka gives us a metadata object that we read and destroy once.
+        let result = unsafe {
+            let code = raw::rd_kafka_metadata(self.ptr(), c_int::from(topic.is_none()), handle.map_or(ptr::null_mut(), NonNull::as_ptr), &mut metadata, timeout_ms);
+            let result = check(code, "list_topics failed").and_then(|()| match metadata.is_null() {
+                false => Ok(read_metadata(metadata)),
+                true => Err(KafkaErrorInfo::from_raw(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL as c_int, "list_topics failed", None)),
+            });
+            if !metadata.is_null() {
+                rdsys::rd_kafka_metadata_destroy(metadata);
+            }
+            result
+        };
+        if let Some(handle) = handle {
+            // SAFETY: the reference taken above, released once.
+            unsafe { rdsys::rd_kafka_topic_destroy(handle.as_ptr()) };
+        }
+        result
     }
 
-    pub fn fetch_watermarks(&self, topic: &str, partition: i32, timeout: Timeout) -> KafkaResult<(i64, i64)> {
-        self.client.fetch_watermarks(topic, partition, timeout)
+    /// (low, high) watermarks of a partition, asked of its leader.
+    pub fn fetch_watermarks(&self, topic: &CStr, partition: i32, timeout_ms: c_int) -> NativeResult<(i64, i64)> {
+        let (mut low, mut high) = (-1, -1);
+        // SAFETY: our live handle, a NUL-terminated name and two out-parameters.
+        let code = unsafe { raw::rd_kafka_query_watermark_offsets(self.ptr(), topic.as_ptr(), partition, &mut low, &mut high, timeout_ms) };
+        check(code, "get_watermark_offsets failed").map(|()| (low, high))
     }
 
     pub fn group_metadata(&self) -> Option<GroupMetadata> {
@@ -278,9 +362,9 @@ impl NativeConsumer {
     }
 
     /// Starts leaving the group; poll until [`closed`](Self::closed) to serve the revocation.
-    pub fn close_queue(&self) -> KafkaResult<()> {
+    pub fn close_queue(&self) -> NativeResult<()> {
         // SAFETY: our live handle and queue; the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.0.as_ptr()), |_| KafkaError::Canceled) }
+        unsafe { check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.0.as_ptr()), "close failed") }
     }
 
     pub fn closed(&self) -> bool {
