@@ -249,6 +249,7 @@ struct AdminCore {
     client: ManuallyDrop<RdAdminClient<DefaultClientContext>>,
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     request_timeout: Duration,
+    born: crate::fork::Born,
 }
 
 impl AdminCore {
@@ -566,7 +567,9 @@ pub struct AdminClient {
 
 impl AdminClient {
     fn open_core(&self) -> FerroResult<Arc<AdminCore>> {
-        self.core.lock().clone().ok_or(FerroError::Closed("admin client"))
+        let core = self.core.lock().clone().ok_or(FerroError::Closed("admin client"))?;
+        core.born.check("admin client")?;
+        Ok(core)
     }
 
     /// Runs `work` on a thread of its own and returns the future that its outcome resolves.
@@ -603,7 +606,7 @@ impl Drop for AdminCore {
         let client = unsafe { ManuallyDrop::take(&mut self.client) };
         // rdkafka's AdminClient joins its polling thread and destroys the handle: never on a
         // thread that holds the GIL.
-        drop_in_background(client, "admin-client");
+        drop_in_background(client, "admin-client", self.born);
     }
 }
 
@@ -619,7 +622,7 @@ impl AdminClient {
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
         let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
-        let core = AdminCore { client: ManuallyDrop::new(client), request_timeout };
+        let core = AdminCore { client: ManuallyDrop::new(client), request_timeout, born: crate::fork::Born::here() };
         Ok(AdminClient { core: Mutex::new(Some(Arc::new(core))) })
     }
 

@@ -142,7 +142,12 @@ where
 /// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,
 /// for a consumer, may wait for the group to be left); this must never happen on a thread that holds
 /// the GIL or runs a finaliser.
-pub fn drop_in_background<T: Send + 'static>(value: T, what: &str) {
+pub fn drop_in_background<T: Send + 'static>(value: T, what: &str, born: crate::fork::Born) {
+    if born.inherited() {
+        // Inherited across fork(): destroying it would wait for threads that do not exist here.
+        std::mem::forget(value);
+        return;
+    }
     // ManuallyDrop: if the thread cannot be started, the closure (and the value in it) is dropped
     // here, on the caller's thread; leaking the handle then is better than blocking the caller.
     let value = std::mem::ManuallyDrop::new(value);

@@ -340,6 +340,10 @@ pub enum FerroError {
     WrongThread,
     /// The client (consumer, producer, admin client, mock cluster) was closed; the string names it.
     Closed(&'static str),
+    /// A call that would wait for itself (a blocking call from the client's own callback).
+    Reentrant(&'static str),
+    /// A client inherited across fork() (see fork.rs).
+    Forked(&'static str),
     Type(String),
     Value(String),
 }
@@ -383,6 +387,10 @@ impl From<FerroError> for PyErr {
                  detach() it to hand it to another thread",
             ),
             FerroError::Closed(what) => Error::new_err(format!("the {what} is closed")),
+            FerroError::Reentrant(msg) => Error::new_err(msg),
+            FerroError::Forked(what) => Error::new_err(format!(
+                "this {what} was created before os.fork(): it cannot be used in the child process (its threads do not exist there); create a new {what} in the child"
+            )),
             FerroError::Type(msg) => PyTypeError::new_err(msg),
             FerroError::Value(msg) => PyValueError::new_err(msg),
         }

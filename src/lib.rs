@@ -8,6 +8,7 @@ mod callbacks;
 mod config;
 mod consumer;
 mod errors;
+mod fork;
 mod message;
 mod mock_cluster;
 mod producer;
@@ -26,6 +27,7 @@ fn _live_native_messages() -> usize {
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    fork::install();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("librdkafka_version", rdkafka::util::get_rdkafka_version().1)?;
     errors::register(m)?;

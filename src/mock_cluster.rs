@@ -62,12 +62,14 @@ fn resp_err(code: i32) -> FerroResult<RDKafkaRespErr> {
 #[pyclass(frozen, module = "ferrokafka")]
 pub struct MockCluster {
     native: Mutex<Option<std::sync::Arc<NativeMockCluster>>>,
+    born: crate::fork::Born,
     #[pyo3(get)]
     num_brokers: i32,
 }
 
 impl MockCluster {
     fn native(&self) -> FerroResult<std::sync::Arc<NativeMockCluster>> {
+        self.born.check("mock cluster")?;
         self.native.lock().clone().ok_or(FerroError::Closed("mock cluster"))
     }
 
@@ -92,7 +94,7 @@ impl MockCluster {
         let native = py.detach(|| NativeMockCluster::new(num_brokers))?;
         // SAFETY: the cluster is live (owned by `native`).
         unsafe { rdsys::rd_kafka_mock_group_initial_rebalance_delay_ms(native.cluster, group_rebalance_delay_ms) };
-        Ok(MockCluster { native: Mutex::new(Some(std::sync::Arc::new(native))), num_brokers })
+        Ok(MockCluster { native: Mutex::new(Some(std::sync::Arc::new(native))), num_brokers, born: crate::fork::Born::here() })
     }
 
     /// The `bootstrap.servers` value for clients of this cluster.
@@ -164,7 +166,13 @@ impl MockCluster {
     /// Stops the brokers. Idempotent; clients still connected see their connections refused.
     fn close(&self, py: Python<'_>) {
         let native = self.native.lock().take();
-        py.detach(|| drop(native));
+        if let Some(native) = native {
+            if self.born.inherited() {
+                std::mem::forget(native); // see fork.rs
+                return;
+            }
+            py.detach(|| drop(native));
+        }
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -193,7 +201,7 @@ impl MockCluster {
 impl Drop for MockCluster {
     fn drop(&mut self) {
         if let Some(native) = self.native.get_mut().take() {
-            crate::blocking::drop_in_background(native, "mock-cluster");
+            crate::blocking::drop_in_background(native, "mock-cluster", self.born);
         }
     }
 }

@@ -231,6 +231,7 @@ struct ProducerCore {
     unresolved: AtomicUsize,
     idle_lock: Mutex<()>,
     idle: Condvar,
+    born: crate::fork::Born,
 }
 
 impl ProducerCore {
@@ -411,12 +412,19 @@ impl Drop for ProducerCore {
         let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
         // Topic handles go first: librdkafka's handle must outlive them.
         let topics = std::mem::take(&mut *self.topics.lock());
-        drop_in_background((topics, producer), "producer");
+        drop_in_background((topics, producer), "producer", self.born);
     }
+}
+
+thread_local! {
+    /// On a producer's delivery threads: that producer's core (as an address, only compared).
+    /// Its callbacks run there, and flush()/close() there would wait for the thread itself.
+    static DELIVERY_THREAD_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Serves librdkafka's queue until the producer is finished.
 fn run_poller(core: Arc<ProducerCore>) {
+    DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
     while !core.finished() {
         core.producer.poll(SLICE);
         core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
@@ -426,6 +434,7 @@ fn run_poller(core: Arc<ProducerCore>) {
 /// Resolves futures as delivery reports arrive, and runs queued callbacks, until the producer is
 /// finished. Takes the GIL only for watched futures, `on_delivery` callbacks and queued callbacks.
 fn run_resolver(core: Arc<ProducerCore>) {
+    DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
     while !core.finished() {
         let need_python = core.take_need_python(SLICE);
         let callbacks_pending = core.context().callbacks.has_pending();
@@ -500,7 +509,19 @@ impl Producer {
         Ok((handle, name, temporary))
     }
 
+    /// Refuses a call that would wait for the delivery thread from that very thread (a callback).
+    fn not_from_own_callback(&self) -> PyResult<()> {
+        if DELIVERY_THREAD_OF.get() == Arc::as_ptr(&self.core) as usize {
+            return Err(FerroError::Reentrant(
+                "flush() and close() cannot be called from this producer's own callbacks (on_delivery, a future's done-callback, error_cb, stats_cb, logger): they run on its delivery thread, which would wait for itself",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     fn open_core(&self) -> PyResult<&ProducerCore> {
+        self.core.born.check("producer")?;
         if self.core.is_open() {
             Ok(&self.core)
         } else {
@@ -520,6 +541,8 @@ impl Producer {
 
     /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
     fn wait_resolved(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<usize> {
+        self.core.born.check("producer")?;
+        self.not_from_own_callback()?;
         let core = &self.core;
         wait_detached(py, deadline, |slice| {
             // While rd_kafka_flush waits, librdkafka sends at once, ignoring linger.ms (a zero
@@ -554,6 +577,7 @@ impl Producer {
             unresolved: AtomicUsize::new(0),
             idle_lock: Mutex::new(()),
             idle: Condvar::new(),
+            born: crate::fork::Born::here(),
         });
         let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
             let core = core.clone();
@@ -633,6 +657,7 @@ impl Producer {
     /// callers who want that work done on their own thread.
     #[pyo3(signature = (timeout=0.0))]
     fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+        self.core.born.check("producer")?;
         let core = &self.core;
         let batch = wait_detached(py, deadline(timeout)?, |slice| {
             let batch = core.take_need_python(slice);
@@ -654,7 +679,14 @@ impl Producer {
     /// is left with a purge error, and stops the producer. Every future is resolved when it returns.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+        self.not_from_own_callback()?;
         let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+        if self.core.born.inherited() {
+            // See fork.rs: the threads do not exist in this child; only mark it closed.
+            self.core.state.store(CLOSING, Ordering::Release);
+            std::mem::forget(threads);
+            return Ok(());
+        }
         if threads.is_empty() {
             return Ok(()); // already closed
         }
@@ -791,7 +823,10 @@ impl Drop for Producer {
         // The threads go on delivering in the background and end when every future is resolved;
         // the last of them drops the core. Nothing here blocks.
         self.core.state.store(CLOSING, Ordering::Release);
-        self.threads.lock().clear();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        if self.core.born.inherited() {
+            std::mem::forget(threads); // see fork.rs
+        }
     }
 }
 

@@ -26,6 +26,7 @@ use crate::callbacks::{ClientCallbacks, PythonSettings};
 use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
+use crate::fork::Born;
 use crate::errors::{raw, FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::topic_partition::{read_native_list, TopicPartition};
@@ -127,7 +128,9 @@ impl CoreContext {
                 let Some(callback) = pick(callbacks) else { return };
                 (callbacks.consumer.clone_ref(py), callback.clone_ref(py))
             };
+            IN_REBALANCE_CALLBACK.set(true);
             let result = consumer.bind(py).call0().and_then(|consumer| callback.bind(py).call1((consumer, partitions)));
+            IN_REBALANCE_CALLBACK.set(false);
             if let Err(err) = result {
                 let mut slot = self.rebalance_error.lock();
                 match slot.as_ref() {
@@ -141,6 +144,12 @@ impl CoreContext {
 
 crate::callbacks::client_context_via_callbacks!(CoreContext);
 
+thread_local! {
+    /// Set while this thread runs an on_assign/on_revoke/on_lost callback, inside librdkafka's
+    /// rebalance: close() there would wait for the rebalance it is part of.
+    static IN_REBALANCE_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 pub struct ConsumerCore {
     /// Destroyed in `Drop`, on a background thread.
     consumer: ManuallyDrop<NativeConsumer>,
@@ -148,6 +157,7 @@ pub struct ConsumerCore {
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
     /// callbacks may still commit.)
     calls_closed: AtomicBool,
+    pub born: Born,
 }
 
 /// What one poll brought: messages (in order) and consumer errors (a partition's end, an unknown
@@ -188,6 +198,7 @@ impl ConsumerCore {
             consumer: ManuallyDrop::new(consumer),
             registry: Arc::new(MessageRegistry::default()),
             calls_closed: AtomicBool::new(false),
+            born: Born::here(),
         }))
     }
 
@@ -218,6 +229,7 @@ impl ConsumerCore {
 
     /// The librdkafka consumer, or `Closed` once closed.
     pub fn open(&self) -> FerroResult<&NativeConsumer> {
+        self.born.check("consumer")?;
         if self.calls_closed.load(Ordering::Acquire) {
             Err(FerroError::Closed("consumer"))
         } else {
@@ -272,6 +284,14 @@ impl ConsumerCore {
     /// GIL released and Ctrl-C honoured. Returns once closed or at `deadline`; what is left then
     /// finishes when the handle is destroyed. Idempotent.
     pub fn close(self: &Arc<Self>, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
+        if IN_REBALANCE_CALLBACK.get() {
+            return Err(FerroError::Reentrant("Consumer.close() cannot be called from a rebalance callback (on_assign, on_revoke, on_lost): close after the poll that ran it returns").into());
+        }
+        if self.born.inherited() {
+            // See fork.rs: only marked closed; its messages are invalidated (and leaked).
+            self.abandon();
+            return Ok(());
+        }
         if !self.registry.is_closed() {
             // The closing thread is done with what it received; another thread's last batch may
             // still be in the middle of processing and is left for the group to deliver again.
@@ -299,7 +319,9 @@ impl ConsumerCore {
         self.calls_closed.store(true, Ordering::Release);
         self.context().python_enabled.store(false, Ordering::Release);
         let dispatched = self.dispatch_callbacks(py);
-        *self.context().rebalance.lock() = None;
+        // Dropped outside the lock: a finaliser of the callbacks may call back into the consumer.
+        let callbacks = self.context().rebalance.lock().take();
+        drop(callbacks);
         waited.and(dispatched)
     }
 }
@@ -311,6 +333,6 @@ impl Drop for ConsumerCore {
         // dropped. No message refers to the handle any more, since every NativeMessage holds an
         // Arc<ConsumerCore> and this is the last one.
         let consumer = unsafe { ManuallyDrop::take(&mut self.consumer) };
-        drop_in_background(consumer, "consumer");
+        drop_in_background(consumer, "consumer", self.born);
     }
 }

@@ -230,7 +230,9 @@ impl Consumer {
         let consumer = this.core.open()?;
         // A weak reference: the consumer owns the context that keeps these callbacks.
         let weak = py.import("weakref")?.getattr("ref")?.call1((slf,))?.unbind();
-        *this.core.context().rebalance.lock() = Some(RebalanceCallbacks { consumer: weak, on_assign, on_revoke, on_lost });
+        // The old callbacks are dropped outside the lock: their finalisers may call back in.
+        let old = this.core.context().rebalance.lock().replace(RebalanceCallbacks { consumer: weak, on_assign, on_revoke, on_lost });
+        drop(old);
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         Ok(consumer.subscribe(&names).map_err(FerroError::from)?)
     }

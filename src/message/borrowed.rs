@@ -67,6 +67,9 @@ impl NativeMessage {
 impl Drop for NativeMessage {
     fn drop(&mut self) {
         self.core.registry.native_dropped();
+        if self.core.born.inherited() {
+            return; // see fork.rs: librdkafka's state in a forked child cannot be touched
+        }
         // SAFETY: we own the message (from_consumed's contract) and destroy it exactly once; the
         // handle is still alive because `self.core` is. Nothing borrows the message any more.
         unsafe { rdsys::rd_kafka_message_destroy(self.message.as_ptr()) };

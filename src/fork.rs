@@ -1,0 +1,56 @@
+//! Clients inherited across `fork()`.
+//!
+//! A forked child has a copy of the parent's memory but only the thread that called `fork()`:
+//! librdkafka's threads, our delivery threads and every lock they held are gone or frozen. An
+//! inherited client can therefore neither work nor be destroyed (destroying joins threads that do
+//! not exist, or waits on a lock nobody will release). The rule (README, "Lifetime rules"): every
+//! call on an inherited client raises `ferrokafka.Error` at once; `close()` and the garbage
+//! collector only mark it closed and leave its native memory to the child's exit (a leak is the only
+//! safe choice); clients created in the child work normally.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+
+use crate::errors::{FerroError, FerroResult};
+
+/// How many times this process image has been forked into a child (0 in the original process).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn in_forked_child() {
+    // Async-signal-safe: one atomic add.
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Registers the fork handler; called when the module is imported.
+pub fn install() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // SAFETY: registers a handler that only does an atomic add, which is allowed in a child
+        // after fork(); the function lives as long as the process (this library is never unloaded).
+        unsafe { libc::pthread_atfork(None, None, Some(in_forked_child)) };
+    });
+}
+
+/// The process a client was created in.
+#[derive(Clone, Copy, Debug)]
+pub struct Born(u64);
+
+impl Born {
+    pub fn here() -> Self {
+        Born(GENERATION.load(Ordering::Relaxed))
+    }
+
+    /// True in a forked child for a client created before the fork.
+    pub fn inherited(self) -> bool {
+        GENERATION.load(Ordering::Relaxed) != self.0
+    }
+
+    /// `Err` for a client inherited across fork().
+    pub fn check(self, what: &'static str) -> FerroResult<()> {
+        if self.inherited() {
+            Err(FerroError::Forked(what))
+        } else {
+            Ok(())
+        }
+    }
+}
