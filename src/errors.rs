@@ -6,41 +6,18 @@
 
 use std::ffi::CStr;
 
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeError};
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
-pyo3::create_exception!(
-    ferrokafka,
-    Error,
-    PyException,
-    "Base class of every exception defined by ferrokafka."
-);
-pyo3::create_exception!(
-    ferrokafka,
-    KafkaError,
-    Error,
-    "An error reported by librdkafka or the broker: .code, .name, .retriable, .fatal, .txn_requires_abort."
-);
-pyo3::create_exception!(
-    ferrokafka,
-    ConfigError,
-    Error,
-    "An invalid or unknown configuration property or value; the message names the key."
-);
-pyo3::create_exception!(
-    ferrokafka,
-    MessageInvalidatedError,
-    Error,
-    "A BorrowedMessage was used after it was released, superseded or its consumer closed (.reason)."
-);
-pyo3::create_exception!(
-    ferrokafka,
-    WrongThreadError,
-    Error,
-    "A BorrowedMessage was used from a thread other than the one that received it."
-);
+// Defined in Python (python/ferrokafka/_errors.py) so every attribute exists on every instance;
+// raised from here with their arguments.
+pyo3::import_exception!(ferrokafka._errors, Error);
+pyo3::import_exception!(ferrokafka._errors, KafkaError);
+pyo3::import_exception!(ferrokafka._errors, ConfigError);
+pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
+pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
 
 /// Why a borrowed message stopped being valid. The string forms are part of the public API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,16 +217,18 @@ impl KafkaErrorInfo {
     }
 
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
-        let err = KafkaError::new_err(format!("{} [{}]", self.message, self.name()));
-        let value = err.value(py);
-        // Setting attributes on a fresh exception instance cannot fail short of memory exhaustion, in
-        // which case the exception still carries its message.
-        let _ = value.setattr("code", self.code);
-        let _ = value.setattr("name", self.name());
-        let _ = value.setattr("retriable", self.retriable);
-        let _ = value.setattr("fatal", self.fatal);
-        let _ = value.setattr("txn_requires_abort", self.txn_requires_abort);
-        err
+        let name = self.name();
+        let build = || -> PyResult<PyErr> {
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("name", &name)?;
+            kwargs.set_item("retriable", self.retriable)?;
+            kwargs.set_item("fatal", self.fatal)?;
+            kwargs.set_item("txn_requires_abort", self.txn_requires_abort)?;
+            let value = py.get_type::<KafkaError>().call((format!("{} [{}]", self.message, name), self.code), Some(&kwargs))?;
+            Ok(PyErr::from_value(value))
+        };
+        // Only fails if the interpreter cannot allocate: then that error is the one to raise.
+        build().unwrap_or_else(|err| err)
     }
 }
 
@@ -373,15 +352,14 @@ impl From<FerroError> for PyErr {
         match err {
             FerroError::Kafka(info) => Python::attach(|py| info.into_pyerr(py)),
             FerroError::Config(msg) => ConfigError::new_err(msg),
-            FerroError::Invalidated(reason) => Python::attach(|py| {
-                let err = MessageInvalidatedError::new_err(format!(
+            FerroError::Invalidated(reason) => MessageInvalidatedError::new_err((
+                format!(
                     "the borrowed message is no longer valid ({}); call detach() while it is valid \
                      to keep its data",
                     reason.as_str()
-                ));
-                let _ = err.value(py).setattr("reason", reason.as_str());
-                err
-            }),
+                ),
+                reason.as_str(),
+            )),
             FerroError::WrongThread => WrongThreadError::new_err(
                 "a BorrowedMessage can only be used from the thread that received it; \
                  detach() it to hand it to another thread",

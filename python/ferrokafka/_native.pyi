@@ -30,6 +30,16 @@ class KafkaError(Error):
     retriable: bool
     fatal: bool
     txn_requires_abort: bool
+    def __init__(
+        self,
+        message: str = "",
+        code: int | None = None,
+        *,
+        name: str | None = None,
+        retriable: bool = False,
+        fatal: bool = False,
+        txn_requires_abort: bool = False,
+    ) -> None: ...
     # librdkafka's error codes as constants (generated from rd_kafka_get_err_descs; the local
     # ones, such as _MSG_TIMED_OUT, start with an underscore and exist at runtime too).
     UNKNOWN: ClassVar[int]
@@ -147,6 +157,7 @@ class MessageInvalidatedError(Error):
     """A BorrowedMessage was used after it was released, superseded or its consumer closed."""
 
     reason: Literal["released", "superseded", "consumer_closed"]
+    def __init__(self, message: str = "", reason: str = "released") -> None: ...
 
 class WrongThreadError(Error):
     """A BorrowedMessage was used from a thread other than the one that received it."""
