@@ -96,3 +96,9 @@ class MessageInvalidatedError(Error):
 
 class WrongThreadError(Error):
     """A BorrowedMessage was used from a thread other than the one that received it."""
+
+
+# Public under the package's name (tracebacks, pickles): ``ferrokafka.KafkaError``.
+for _cls in (Error, KafkaError, ConfigError, MessageInvalidatedError, WrongThreadError):
+    _cls.__module__ = "ferrokafka"
+del _cls
