@@ -37,7 +37,6 @@ use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
 use parking_lot::Mutex;
-use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyMapping, PyNone};
 use pyo3::IntoPyObjectExt;
@@ -51,7 +50,9 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::blocking::drop_in_background;
-use crate::config::client_config;
+use crate::config::{client_config, config_dict};
+use crate::args::{Int, Seconds};
+use crate::topic_partition::check_topic_name;
 use crate::errors::raw::{self, lossy};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::producer::future_type;
@@ -119,8 +120,8 @@ fn c_string(value: &str, what: &str) -> FerroResult<CString> {
     CString::new(value).map_err(|_| FerroError::Value(format!("{what} {value:?} contains a NUL character")))
 }
 
-fn non_empty<T>(items: Vec<T>, what: &str) -> FerroResult<Vec<T>> {
-    if items.is_empty() {
+fn non_empty<T, L: AsRef<[T]>>(items: L, what: &str) -> FerroResult<L> {
+    if items.as_ref().is_empty() {
         Err(FerroError::Value(format!("{what} must not be empty")))
     } else {
         Ok(items)
@@ -141,17 +142,19 @@ fn c_names(names: Vec<String>, what: &str) -> FerroResult<Vec<CString>> {
         .collect()
 }
 
-/// A timeout in seconds for librdkafka: `None`, or 0 to 3600 seconds.
-fn timeout_arg(seconds: Option<f64>, what: &str) -> FerroResult<Option<Duration>> {
-    match seconds {
+/// A non-empty list of checked topic names (see [`check_topic_name`]).
+fn topic_names(names: &[String]) -> FerroResult<()> {
+    non_empty(names, "the list of topic names")?.iter().try_for_each(|name| check_topic_name(name))
+}
+
+/// A timeout in seconds for librdkafka's admin requests: `None` (librdkafka's default), or 0 up
+/// to librdkafka's limit of 3600 s, to which longer ones (also `inf`) saturate; negative and NaN
+/// raise `ValueError`.
+fn timeout_arg(seconds: Option<Seconds>, what: &str) -> FerroResult<Option<Duration>> {
+    match seconds.map(|s| s.0) {
         None => Ok(None),
-        Some(s) if s.is_finite() && (0.0..=MAX_TIMEOUT.as_secs_f64()).contains(&s) => {
-            Ok(Some(Duration::from_secs_f64(s)))
-        }
-        Some(_) => Err(FerroError::Value(format!(
-            "{what} must be None or a number of seconds from 0 to {}",
-            MAX_TIMEOUT.as_secs()
-        ))),
+        Some(s) if s >= 0.0 => Ok(Some(Duration::try_from_secs_f64(s).unwrap_or(MAX_TIMEOUT).min(MAX_TIMEOUT))),
+        Some(s) => Err(FerroError::Value(format!("{what} must be None or a non-negative number of seconds, not {s}"))),
     }
 }
 
@@ -168,9 +171,7 @@ fn resource_arg(resource_type: &str, name: &str) -> FerroResult<(rdsys::rd_kafka
     use rdsys::rd_kafka_ResourceType_t as R;
     let restype = match resource_type {
         "topic" => {
-            if name.is_empty() {
-                return Err(FerroError::Value("the topic name must not be empty".into()));
-            }
+            check_topic_name(name)?;
             R::RD_KAFKA_RESOURCE_TOPIC
         }
         "broker" => {
@@ -498,17 +499,15 @@ pub struct NewTopic {
 #[pymethods]
 impl NewTopic {
     #[new]
-    #[pyo3(signature = (name, num_partitions=1, replication_factor=1, config=None))]
+    #[pyo3(signature = (name, num_partitions=Int(1), replication_factor=Int(1), config=None), text_signature = "(name, num_partitions=1, replication_factor=1, config=None)")]
     fn py_new(
         name: String,
-        num_partitions: i32,
-        replication_factor: i32,
+        num_partitions: Int<i32>,
+        replication_factor: Int<i32>,
         config: Option<&Bound<'_, PyMapping>>,
     ) -> PyResult<Self> {
-        if name.is_empty() {
-            return Err(FerroError::Value("the topic name must not be empty".into()).into());
-        }
-        c_string(&name, "topic name")?;
+        let (Int(num_partitions), Int(replication_factor)) = (num_partitions, replication_factor);
+        check_topic_name(&name)?;
         if num_partitions != -1 && !(1..=MAX_PARTITIONS).contains(&i64::from(num_partitions)) {
             return Err(FerroError::Value(format!(
                 "num_partitions must be -1 (the broker's default) or 1 to {MAX_PARTITIONS}, not {num_partitions}"
@@ -613,8 +612,8 @@ impl Drop for AdminCore {
 #[pymethods]
 impl AdminClient {
     #[new]
-    fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let (config, settings) = client_config(config)?;
+    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (config, settings) = client_config(&config_dict(config)?)?;
         // The admin client's librdkafka context is rdkafka's default one: no Python callbacks.
         settings.allow_only("admin client", &[])?;
         let request_timeout = config
@@ -634,7 +633,7 @@ impl AdminClient {
         &self,
         py: Python<'py>,
         topics: Vec<PyRef<'py, NewTopic>>,
-        operation_timeout: Option<f64>,
+        operation_timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let topics: Vec<NewTopic> = non_empty(topics, "the list of topics")?.iter().map(|t| (**t).clone()).collect();
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
@@ -652,9 +651,9 @@ impl AdminClient {
         &self,
         py: Python<'py>,
         names: Vec<String>,
-        operation_timeout: Option<f64>,
+        operation_timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        c_names(names.clone(), "topic name")?;
+        topic_names(&names)?;
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
         self.submit(py, "delete-topics", move |core| {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -671,9 +670,9 @@ impl AdminClient {
         py: Python<'py>,
         topic: String,
         new_total_count: i64,
-        operation_timeout: Option<f64>,
+        operation_timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        c_names(vec![topic.clone()], "topic name")?;
+        check_topic_name(&topic)?;
         if !(1..=MAX_PARTITIONS).contains(&new_total_count) {
             return Err(FerroError::Value(format!(
                 "new_total_count must be 1 to {MAX_PARTITIONS}, not {new_total_count}"
@@ -1128,14 +1127,7 @@ impl Drop for AdminClient {
         let Some(core) = self.core.get_mut().take() else {
             return;
         };
-        Python::try_attach(|py| {
-            let category = py.get_type::<PyResourceWarning>();
-            if let Err(err) =
-                PyErr::warn(py, &category, c"ferrokafka.AdminClient was not closed; call close() or use `with`", 1)
-            {
-                err.write_unraisable(py, None);
-            }
-        });
+        crate::errors::warn_unclosed(c"ferrokafka.AdminClient was not closed; call close() or use `with`");
         // Never blocks: the client is destroyed on a background thread (AdminCore's Drop).
         drop(core);
     }
@@ -1153,10 +1145,11 @@ mod tests {
 
     #[test]
     fn arguments_are_checked_before_anything_is_sent() {
-        assert!(matches!(timeout_arg(Some(-1.0), "t"), Err(FerroError::Value(_))));
-        assert!(matches!(timeout_arg(Some(f64::NAN), "t"), Err(FerroError::Value(_))));
-        assert!(matches!(timeout_arg(Some(3601.0), "t"), Err(FerroError::Value(_))));
-        assert_eq!(timeout_arg(Some(1.5), "t").unwrap(), Some(Duration::from_millis(1500)));
+        assert!(matches!(timeout_arg(Some(Seconds(-1.0)), "t"), Err(FerroError::Value(_))));
+        assert!(matches!(timeout_arg(Some(Seconds(f64::NAN)), "t"), Err(FerroError::Value(_))));
+        assert_eq!(timeout_arg(Some(Seconds(3601.0)), "t").unwrap(), Some(MAX_TIMEOUT), "saturates");
+        assert_eq!(timeout_arg(Some(Seconds(f64::INFINITY)), "t").unwrap(), Some(MAX_TIMEOUT));
+        assert_eq!(timeout_arg(Some(Seconds(1.5)), "t").unwrap(), Some(Duration::from_millis(1500)));
         assert!(matches!(resource_arg("group", "g"), Err(FerroError::Value(_))));
         assert!(matches!(resource_arg("broker", "one"), Err(FerroError::Value(_))));
         assert!(matches!(resource_arg("topic", "a\0b"), Err(FerroError::Value(_))));

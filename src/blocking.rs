@@ -20,8 +20,8 @@ pub const SLICE: Duration = Duration::from_millis(100);
 /// A Python timeout in seconds as a deadline: the one conversion every timeout of the API goes
 /// through. `None` and `inf` mean forever, as does a time too far ahead to represent (it
 /// saturates); negative numbers and NaN raise `ValueError`.
-pub fn deadline(timeout: Option<f64>) -> PyResult<Option<Instant>> {
-    match timeout {
+pub fn deadline(timeout: Option<crate::args::Seconds>) -> PyResult<Option<Instant>> {
+    match timeout.map(|s| s.0) {
         None => Ok(None),
         Some(t) if t.is_nan() || t < 0.0 => Err(pyo3::exceptions::PyValueError::new_err(format!(
             "timeout must be None or a non-negative number of seconds, not {t}"
@@ -175,13 +175,14 @@ mod tests {
     #[test]
     fn timeouts_saturate_and_reject_what_is_not_a_duration() {
         Python::initialize();
+        use crate::args::Seconds as S;
         assert_eq!(deadline(None).unwrap(), None);
-        assert_eq!(deadline(Some(f64::INFINITY)).unwrap(), None);
-        assert_eq!(deadline(Some(1e19)).unwrap(), None, "past Instant's range: forever");
-        assert!(deadline(Some(3e6)).unwrap().is_some());
-        assert!(deadline(Some(-1.0)).is_err() && deadline(Some(f64::NAN)).is_err());
+        assert_eq!(deadline(Some(S(f64::INFINITY))).unwrap(), None);
+        assert_eq!(deadline(Some(S(1e19))).unwrap(), None, "past Instant's range: forever");
+        assert!(deadline(Some(S(3e6))).unwrap().is_some());
+        assert!(deadline(Some(S(-1.0))).is_err() && deadline(Some(S(f64::NAN))).is_err());
         assert_eq!(remaining_ms(None), -1);
-        assert_eq!(remaining_ms(deadline(Some(3e6)).unwrap()), std::ffi::c_int::MAX, "saturates, never wraps");
-        assert!((0..=1000).contains(&remaining_ms(deadline(Some(1.0)).unwrap())));
+        assert_eq!(remaining_ms(deadline(Some(S(3e6))).unwrap()), std::ffi::c_int::MAX, "saturates, never wraps");
+        assert!((0..=1000).contains(&remaining_ms(deadline(Some(S(1.0))).unwrap())));
     }
 }

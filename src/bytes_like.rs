@@ -34,9 +34,20 @@ pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -
     // SAFETY: `obj` is a live object and `raw` has room for a Py_buffer. PyBUF_SIMPLE asks for one
     // C-contiguous block of bytes; on failure nothing is filled and nothing must be released.
     if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), raw.as_mut_ptr(), ffi::PyBUF_SIMPLE) } != 0 {
-        // Replace the buffer error with one that says what we accept.
-        let _ = PyErr::take(obj.py());
+        let py = obj.py();
+        let cause = PyErr::take(py);
+        // A message that cannot export (released, another thread's) says so itself.
+        if let Some(err) = cause.as_ref().filter(|err| err.is_instance_of::<crate::errors::Error>(py)) {
+            return Err(err.clone_ref(py));
+        }
         let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+        // SAFETY: `obj` is a live object; the check has no side effects.
+        if unsafe { ffi::PyObject_CheckBuffer(obj.as_ptr()) } != 0 {
+            let detail = cause.map(|err| err.to_string()).unwrap_or_default();
+            return Err(PyTypeError::new_err(format!(
+                "{what} must be one C-contiguous block of bytes; this {type_name} is not ({detail}): copy it with bytes() first"
+            )));
+        }
         return Err(PyTypeError::new_err(format!(
             "{what} must be bytes, bytearray, memoryview (any bytes-like object) or str, not {type_name}"
         )));

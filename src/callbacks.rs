@@ -101,6 +101,10 @@ pub struct ClientCallbacks {
     settings: Mutex<PythonSettings>,
     queue: Mutex<VecDeque<ClientEvent>>,
     dropped: AtomicUsize,
+    /// False once the client is closed: nobody will dispatch any more, so nothing is queued.
+    accepting: std::sync::atomic::AtomicBool,
+    /// The newest statistics not yet handed to `stats_cb`.
+    latest_stats: Mutex<Option<Vec<u8>>>,
 }
 
 /// A syslog level (librdkafka's log events) as rdkafka's enum: 0 emergency ... 7 debug.
@@ -136,7 +140,13 @@ fn default_logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 
 impl ClientCallbacks {
     pub fn new(settings: PythonSettings) -> Self {
-        ClientCallbacks { settings: Mutex::new(settings), queue: Mutex::new(VecDeque::new()), dropped: AtomicUsize::new(0) }
+        ClientCallbacks {
+            settings: Mutex::new(settings),
+            queue: Mutex::new(VecDeque::new()),
+            dropped: AtomicUsize::new(0),
+            accepting: std::sync::atomic::AtomicBool::new(true),
+            latest_stats: Mutex::new(None),
+        }
     }
 
     /// A callback or object from the config, cloned so no lock is held while Python runs.
@@ -166,10 +176,22 @@ impl ClientCallbacks {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.queue.lock().is_empty()
+        !self.queue.lock().is_empty() || self.latest_stats.lock().is_some()
+    }
+
+    /// Stops queueing (the client is closed: a closed but still referenced client must not
+    /// collect librdkafka's logs and statistics forever) and drops what is queued.
+    pub fn stop(&self) {
+        self.accepting.store(false, Ordering::Release);
+        let dropped = std::mem::take(&mut *self.queue.lock());
+        let stats = self.latest_stats.lock().take();
+        drop((dropped, stats));
     }
 
     fn push(&self, event: ClientEvent) {
+        if !self.accepting.load(Ordering::Acquire) {
+            return;
+        }
         let mut queue = self.queue.lock();
         if queue.len() >= MAX_QUEUED_EVENTS {
             queue.pop_front();
@@ -188,9 +210,11 @@ impl ClientCallbacks {
         self.push(ClientEvent::Error(KafkaErrorInfo::from_rdkafka(&error), reason.to_owned()));
     }
 
+    /// Statistics are snapshots: only the newest waits for `stats_cb` (a slow callback skips
+    /// older ones instead of building up a backlog).
     pub fn stats_raw(&self, statistics: &[u8]) {
-        if self.settings.lock().stats_cb.is_some() {
-            self.push(ClientEvent::Stats(statistics.to_vec()));
+        if self.settings.lock().stats_cb.is_some() && self.accepting.load(Ordering::Acquire) {
+            *self.latest_stats.lock() = Some(statistics.to_vec());
         }
     }
 
@@ -216,22 +240,23 @@ impl ClientCallbacks {
         Ok(())
     }
 
-    /// Runs the queued callbacks, with the GIL. All queued events are delivered; the first exception
-    /// a callback raised is returned (later ones are reported as unraisable).
-    pub fn dispatch(&self, py: Python<'_>) -> PyResult<()> {
-        let events: Vec<ClientEvent> = {
-            let mut queue = self.queue.lock();
-            if queue.is_empty() {
-                return Ok(());
-            }
-            queue.drain(..).collect()
-        };
+    /// Runs the queued callbacks, with the GIL, oldest first: all of them, or with a `budget`
+    /// those that fit in it (at least one), so that a slow callback cannot keep the caller (the
+    /// producer's delivery thread) from its other work for long. The first exception a callback
+    /// raised is returned (later ones are reported as unraisable).
+    pub fn dispatch(&self, py: Python<'_>, budget: Option<std::time::Duration>) -> PyResult<()> {
+        let started = std::time::Instant::now();
         let mut first_error: Option<PyErr> = None;
         let dropped = self.dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             let _ = self.log_record(py, 30, format!("{dropped} librdkafka log records were dropped: nobody served the client"));
         }
-        for event in events {
+        loop {
+            if budget.is_some_and(|budget| started.elapsed() >= budget) {
+                break;
+            }
+            // One at a time, no lock held while Python runs (a callback may call back in).
+            let Some(event) = self.next_event() else { break };
             let outcome = match event {
                 ClientEvent::Log { level, facility, message } => self.log_record(py, level, format!("librdkafka {facility}: {message}")),
                 ClientEvent::Error(info, reason) => match self.setting(py, |s| &s.error_cb) {
@@ -260,6 +285,26 @@ impl ClientCallbacks {
         }
         first_error.map_or(Ok(()), Err)
     }
+
+    /// The oldest queued event; statistics (snapshots) come after the rest, newest only.
+    fn next_event(&self) -> Option<ClientEvent> {
+        if let Some(event) = self.queue.lock().pop_front() {
+            return Some(event);
+        }
+        self.latest_stats.lock().take().map(ClientEvent::Stats)
+    }
+}
+
+/// `TypeError` for a callback argument that is given (not None) but cannot be called: refused at
+/// once rather than failing later on another thread.
+pub fn check_callable(py: Python<'_>, name: &str, callback: Option<&Py<PyAny>>) -> PyResult<()> {
+    match callback {
+        Some(callback) if !callback.is_none(py) && !callback.bind(py).is_callable() => {
+            let type_name = callback.bind(py).get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            Err(pyo3::exceptions::PyTypeError::new_err(format!("{name} must be callable, not {type_name}")))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Splits a Python config dict into librdkafka properties and Python objects.
@@ -273,6 +318,9 @@ pub fn split_config<'py>(config: &Bound<'py, PyDict>) -> FerroResult<(Bound<'py,
             Some(name) if PythonSettings::KEYS.contains(&name.as_str()) => {
                 if name != "logger" && !value.is_callable() {
                     return Err(FerroError::Config(format!("configuration property {name:?} must be callable")));
+                }
+                if name == "logger" && !value.hasattr("log").unwrap_or(false) {
+                    return Err(FerroError::Config("configuration property \"logger\" must be a logging.Logger (an object with log())".into()));
                 }
                 settings.set(&name, value.unbind());
             }

@@ -12,6 +12,9 @@ use rdkafka::ClientConfig;
 use crate::callbacks::{split_config, PythonSettings};
 use crate::errors::{FerroError, FerroResult};
 
+/// Properties Kafka's protocol carries as int16-length strings.
+const ID_PROPERTIES: [&str; 4] = ["client.id", "group.id", "group.instance.id", "transactional.id"];
+
 /// A config value as librdkafka wants it: a string. `bool` becomes `"true"`/`"false"`.
 fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
     // bool before int: in Python, bool is a subclass of int.
@@ -19,10 +22,22 @@ fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
         return Ok(if flag.is_true() { "true" } else { "false" }.to_owned());
     }
     if let Ok(text) = value.cast::<PyString>() {
-        return text
+        let text = text
             .to_str()
-            .map(str::to_owned)
-            .map_err(|_| FerroError::Config(format!("configuration property {key:?}: value is not valid UTF-8")));
+            .map_err(|_| FerroError::Config(format!("configuration property {key:?}: value is not valid UTF-8")))?;
+        if text.contains('\0') {
+            return Err(FerroError::Config(format!("configuration property {key:?}: value contains a NUL character")));
+        }
+        // Kafka sends these as int16-length strings: a longer one could never be sent.
+        if ID_PROPERTIES.contains(&key) && text.len() > i16::MAX as usize {
+            return Err(FerroError::Config(format!("configuration property {key:?}: at most {} bytes, not {}", i16::MAX, text.len())));
+        }
+        return Ok(text.to_owned());
+    }
+    if let Ok(number) = value.cast::<PyFloat>() {
+        if !number.value().is_finite() {
+            return Err(FerroError::Config(format!("configuration property {key:?}: {} is not a finite number", number.value())));
+        }
     }
     if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
         return Ok(value.str().map_err(|e| FerroError::Config(format!("{key:?}: {e}")))?.to_string());
@@ -35,6 +50,21 @@ fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
     Err(FerroError::Config(format!(
         "configuration property {key:?}: expected str, int, float or bool, got {type_name}"
     )))
+}
+
+/// The config argument of a client as a dict: a dict, or any Mapping (a MappingProxyType, a
+/// custom Mapping), read through its items().
+pub fn config_dict<'py>(config: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    match config.cast::<PyDict>() {
+        Ok(dict) => Ok(dict.clone()),
+        Err(_) if config.cast::<pyo3::types::PyMapping>().is_ok() => PyDict::from_sequence(&config.call_method0("items")?),
+        Err(_) => {
+            let type_name = config.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "config must be a Mapping of librdkafka properties (e.g. a dict), not {type_name}"
+            )))
+        }
+    }
 }
 
 /// Builds rdkafka's `ClientConfig` from a Python dict, setting aside the keys that carry Python
@@ -54,6 +84,9 @@ fn librdkafka_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
             .to_str()
             .map_err(|_| FerroError::Config("configuration key is not valid UTF-8".into()))?
             .to_owned();
+        if key.contains('\0') {
+            return Err(FerroError::Config(format!("configuration key {key:?} contains a NUL character")));
+        }
         let value = property_value(&key, &value)?;
         client_config.set(key, value);
     }

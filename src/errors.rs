@@ -375,6 +375,24 @@ impl From<FerroError> for PyErr {
     }
 }
 
+/// Warns that a client was collected without `close()`, like an unclosed file, from its finaliser.
+/// An exception being propagated at that moment (the client was a temporary in a call that
+/// raised) is set aside and restored: warning with it set would turn it into a SystemError. A
+/// warning turned into an error cannot be raised from a finaliser: it is reported as unraisable.
+/// Does nothing while the interpreter shuts down.
+pub fn warn_unclosed(message: &std::ffi::CStr) {
+    Python::try_attach(|py| {
+        let propagating = PyErr::take(py);
+        let category = py.get_type::<pyo3::exceptions::PyResourceWarning>();
+        if let Err(err) = PyErr::warn(py, &category, message, 1) {
+            err.write_unraisable(py, None);
+        }
+        if let Some(err) = propagating {
+            err.restore(py);
+        }
+    });
+}
+
 /// librdkafka's table of error codes: (code, symbolic name) for every code it knows.
 pub fn error_codes() -> Vec<(i32, String)> {
     /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must

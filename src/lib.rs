@@ -2,6 +2,7 @@
 //! module; this file only registers them.
 
 mod admin;
+mod args;
 mod blocking;
 mod bytes_like;
 mod callbacks;

@@ -12,6 +12,7 @@ use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer as _};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::ClientConfig;
 
+use crate::args::Int;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::topic_partition::topic_cstring;
 
@@ -54,6 +55,23 @@ impl Drop for NativeMockCluster {
     }
 }
 
+/// The most brokers a mock cluster may have (each is a thread and a listening socket).
+const MAX_BROKERS: i32 = 100;
+
+/// librdkafka's `RD_KAFKAP__NUM` (rdkafka_protocol.h, 74 in 2.12; rdkafka-sys does not export it):
+/// the mock cluster keeps per-key arrays of this size, so a larger key would write out of bounds.
+const KNOWN_API_KEYS: i16 = 74;
+
+/// A Kafka API key the mock cluster knows: 0 to [`KNOWN_API_KEYS`] - 1.
+fn api_key_arg(Int(api_key): Int<i16>) -> FerroResult<i16> {
+    let known = KNOWN_API_KEYS;
+    if (0..known).contains(&api_key) {
+        Ok(api_key)
+    } else {
+        Err(FerroError::Value(format!("api_key must be a Kafka API key, 0 to {}, not {api_key}", known - 1)))
+    }
+}
+
 fn resp_err(code: i32) -> FerroResult<RDKafkaRespErr> {
     RDKafkaRespErr::try_from(code).map_err(|_| FerroError::Value(format!("unknown Kafka error code {code}")))
 }
@@ -86,10 +104,14 @@ impl MockCluster {
     /// Starts `num_brokers` mock brokers on 127.0.0.1. `group_rebalance_delay_ms` is the consumer
     /// group's initial rebalance delay (librdkafka's default is 3000 ms; 0 keeps tests fast).
     #[new]
-    #[pyo3(signature = (num_brokers=1, *, group_rebalance_delay_ms=0))]
-    fn py_new(py: Python<'_>, num_brokers: i32, group_rebalance_delay_ms: i32) -> PyResult<Self> {
-        if num_brokers < 1 {
-            return Err(FerroError::Value("num_brokers must be at least 1".into()).into());
+    #[pyo3(signature = (num_brokers=Int(1), *, group_rebalance_delay_ms=Int(0)), text_signature = "(num_brokers=1, *, group_rebalance_delay_ms=0)")]
+    fn py_new(py: Python<'_>, num_brokers: Int<i32>, group_rebalance_delay_ms: Int<i32>) -> PyResult<Self> {
+        let (Int(num_brokers), Int(group_rebalance_delay_ms)) = (num_brokers, group_rebalance_delay_ms);
+        if !(1..=MAX_BROKERS).contains(&num_brokers) {
+            return Err(FerroError::Value(format!("num_brokers must be 1 to {MAX_BROKERS}, not {num_brokers}")).into());
+        }
+        if group_rebalance_delay_ms < 0 {
+            return Err(FerroError::Value(format!("group_rebalance_delay_ms must not be negative, not {group_rebalance_delay_ms}")).into());
         }
         let native = py.detach(|| NativeMockCluster::new(num_brokers))?;
         // SAFETY: the cluster is live (owned by `native`).
@@ -129,14 +151,16 @@ impl MockCluster {
     }
 
     /// Takes a broker down: its connections are closed and new ones refused.
-    fn broker_down(&self, py: Python<'_>, broker_id: i32) -> PyResult<()> {
+    fn broker_down(&self, py: Python<'_>, broker_id: Int<i32>) -> PyResult<()> {
+        let Int(broker_id) = broker_id;
         let native = self.broker(broker_id)?;
         // SAFETY: the cluster is live while `native` is held; the broker id was range-checked.
         let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_down(native.cluster, broker_id) });
         Ok(NativeMockCluster::check(err, "broker_down failed")?)
     }
 
-    fn broker_up(&self, py: Python<'_>, broker_id: i32) -> PyResult<()> {
+    fn broker_up(&self, py: Python<'_>, broker_id: Int<i32>) -> PyResult<()> {
+        let Int(broker_id) = broker_id;
         let native = self.broker(broker_id)?;
         // SAFETY: as in broker_down.
         let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_up(native.cluster, broker_id) });
@@ -145,9 +169,10 @@ impl MockCluster {
 
     /// Makes the next requests with Kafka API key `api_key` (e.g. 0 = Produce, 1 = Fetch) fail, one
     /// per entry of `errors` (Kafka error codes, e.g. `KafkaError.NOT_LEADER_FOR_PARTITION`).
-    fn inject_request_errors(&self, py: Python<'_>, api_key: i16, errors: Vec<i32>) -> PyResult<()> {
+    fn inject_request_errors(&self, py: Python<'_>, api_key: Int<i16>, errors: Vec<Int<i32>>) -> PyResult<()> {
+        let api_key = api_key_arg(api_key)?;
         let native = self.native()?;
-        let errors = errors.into_iter().map(resp_err).collect::<FerroResult<Vec<_>>>()?;
+        let errors = errors.into_iter().map(|Int(code)| resp_err(code)).collect::<FerroResult<Vec<_>>>()?;
         // SAFETY: the cluster is live while `native` is held; librdkafka copies `errors`.
         py.detach(|| unsafe {
             rdsys::rd_kafka_mock_push_request_errors_array(native.cluster, api_key, errors.len(), errors.as_ptr())
@@ -156,7 +181,8 @@ impl MockCluster {
     }
 
     /// Forgets errors injected for `api_key` that have not fired yet.
-    fn clear_request_errors(&self, py: Python<'_>, api_key: i16) -> PyResult<()> {
+    fn clear_request_errors(&self, py: Python<'_>, api_key: Int<i16>) -> PyResult<()> {
+        let api_key = api_key_arg(api_key)?;
         let native = self.native()?;
         // SAFETY: the cluster is live while `native` is held.
         py.detach(|| unsafe { rdsys::rd_kafka_mock_clear_request_errors(native.cluster, api_key) });

@@ -15,25 +15,25 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-use pyo3::exceptions::PyResourceWarning;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyString, PyType};
+use pyo3::types::{PyString, PyType};
 use rdkafka::bindings as rdsys;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
+use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, drop_in_background, remaining_ms, run_interruptible, wait_detached, SLICE};
 use rdkafka::util::Timeout;
 use crate::callbacks::ClientCallbacks;
 use crate::consumer::ConsumerGroupMetadata;
 use crate::topic_partition::{partitions_arg, to_list, topic_cstring, TopicPartition};
 use crate::bytes_like::with_opt_bytes;
-use crate::config::client_config;
+use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::{headers, TimestampType};
 
@@ -125,6 +125,34 @@ impl DeliveryState {
     fn outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
         self.cell.py_outcome(py)
     }
+
+    /// The future (watcher) and on_delivery callback may refer back to this state (the future holds
+    /// it): let the garbage collector see them, e.g. for a message that is never delivered.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(watcher) = self.cell.watcher.try_lock() {
+            visit.call(watcher.as_ref())?;
+        }
+        if let Some(callback) = self.cell.on_delivery.try_lock() {
+            visit.call(callback.as_ref())?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&self) {
+        let watcher = self.cell.watcher.lock().take();
+        let callback = self.cell.on_delivery.lock().take();
+        drop((watcher, callback));
+    }
+}
+
+impl Drop for DeliveryState {
+    /// The future's state is gone (collected with its future, or cleared by the garbage
+    /// collector): nobody can wait through it any more, so the cell lets go of the future too
+    /// (the cell itself lives on with librdkafka until the message is delivered or failed).
+    fn drop(&mut self) {
+        let watcher = self.cell.watcher.lock().take();
+        drop(watcher);
+    }
 }
 
 impl DeliveryCell {
@@ -215,6 +243,9 @@ struct Refused {
     code: RDKafkaErrorCode,
     cell: Arc<DeliveryCell>,
 }
+
+/// How long close() waits for the reports of messages it purged, past the caller's timeout.
+const PURGE_GRACE: Duration = Duration::from_secs(1);
 
 /// At most this many topic handles are cached per producer (a producer writing to ever new topic
 /// names must not grow without bound); other topics get a handle per produce call.
@@ -347,18 +378,18 @@ impl ProducerCore {
         for cell in cells {
             let watcher = cell.watcher.lock().take();
             let on_delivery = cell.on_delivery.lock().take();
-            let result = (|| -> PyResult<()> {
-                if let Some(future) = &watcher {
-                    future.bind(py).call_method0(intern!(py, "_delivered"))?;
+            // Each step reports its own failure: a future whose waking fails still gets its
+            // on_delivery callback, and the other way round.
+            if let Some(future) = &watcher {
+                if let Err(err) = future.bind(py).call_method0(intern!(py, "_delivered")) {
+                    err.write_unraisable(py, Some(future.bind(py)));
                 }
-                if let Some(callback) = on_delivery {
-                    let (report, error) = cell.py_outcome(py)?;
-                    callback.bind(py).call1((report, error))?;
+            }
+            if let Some(callback) = on_delivery {
+                let called = cell.py_outcome(py).and_then(|(report, error)| callback.bind(py).call1((report, error)));
+                if let Err(err) = called {
+                    err.write_unraisable(py, Some(callback.bind(py)));
                 }
-                Ok(())
-            })();
-            if let Err(err) = result {
-                err.write_unraisable(py, watcher.as_ref().map(|w| w.bind(py)));
             }
         }
     }
@@ -442,16 +473,18 @@ fn run_resolver(core: Arc<ProducerCore>) {
             continue;
         }
         let count = need_python.len();
-        {
+        // Futures (and flush) first: a slow stats_cb or logger must not hold back delivery results.
+        let attached = Python::try_attach(|py| {
+            core.notify(py, need_python);
+            core.settle(count);
+            if let Err(err) = core.context().callbacks.dispatch(py, Some(SLICE)) {
+                err.write_unraisable(py, None);
+            }
+        });
+        if attached.is_none() {
             // During interpreter shutdown nobody can wait any more: the references are dropped.
-            let _ = Python::try_attach(|py| {
-                if let Err(err) = core.context().callbacks.dispatch(py) {
-                    err.write_unraisable(py, None);
-                }
-                core.notify(py, need_python);
-            });
+            core.settle(count);
         }
-        core.settle(count);
     }
 }
 
@@ -513,7 +546,7 @@ impl Producer {
     fn not_from_own_callback(&self) -> PyResult<()> {
         if DELIVERY_THREAD_OF.get() == Arc::as_ptr(&self.core) as usize {
             return Err(FerroError::Reentrant(
-                "flush() and close() cannot be called from this producer's own callbacks (on_delivery, a future's done-callback, error_cb, stats_cb, logger): they run on its delivery thread, which would wait for itself",
+                "poll(), flush() and close() cannot be called from this producer's own callbacks (on_delivery, a future's done-callback, error_cb, stats_cb, logger): they run on its delivery thread, which would wait for itself",
             )
             .into());
         }
@@ -560,8 +593,8 @@ impl Producer {
 #[pymethods]
 impl Producer {
     #[new]
-    fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let (config, settings) = client_config(config)?;
+    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (config, settings) = client_config(&config_dict(config)?)?;
         settings.allow_only("producer", &["error_cb", "stats_cb", "on_delivery", "logger"])?;
         let context = DeliveryContext {
             need_python: Mutex::new(Vec::new()),
@@ -599,11 +632,13 @@ impl Producer {
         topic: Bound<'py, PyString>,
         value: Option<&Bound<'py, PyAny>>,
         key: Option<&Bound<'py, PyAny>>,
-        partition: Option<i32>,
-        timestamp: Option<i64>,
+        partition: Option<Int<i32>>,
+        timestamp: Option<Int<i64>>,
         headers: Option<&Bound<'py, PyAny>>,
         on_delivery: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let (partition, timestamp) = (partition.map(|p| p.0), timestamp.map(|t| t.0));
+        crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
         let core = self.open_core()?;
         let headers = match headers {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
@@ -655,30 +690,31 @@ impl Producer {
     /// messages finished so far, waiting up to `timeout` seconds for the first; returns how many.
     /// Futures resolve on their own, and callbacks run on the delivery thread otherwise: this is for
     /// callers who want that work done on their own thread.
-    #[pyo3(signature = (timeout=0.0))]
-    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+    #[pyo3(signature = (timeout=Some(Seconds(0.0))), text_signature = "(self, /, timeout=0.0)")]
+    fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<usize> {
         self.core.born.check("producer")?;
+        self.not_from_own_callback()?;
         let core = &self.core;
         let batch = wait_detached(py, deadline(timeout)?, |slice| {
             let batch = core.take_need_python(slice);
             (!batch.is_empty() || core.context().callbacks.has_pending()).then_some(batch)
         })?;
         let resolved = batch.map_or(0, |batch| self.core.notify_here(py, batch));
-        self.core.context().callbacks.dispatch(py)?;
+        self.core.context().callbacks.dispatch(py, None)?;
         Ok(resolved)
     }
 
     /// Waits until every produced message is delivered or failed and its future resolved, or
     /// `timeout` seconds pass. Returns the number still unresolved (0 = all done).
     #[pyo3(signature = (timeout=None))]
-    fn flush(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<usize> {
+    fn flush(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<usize> {
         self.wait_resolved(py, deadline(timeout)?)
     }
 
     /// Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
     /// is left with a purge error, and stops the producer. Every future is resolved when it returns.
     #[pyo3(signature = (timeout=None))]
-    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.not_from_own_callback()?;
         let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
         if self.core.born.inherited() {
@@ -687,23 +723,41 @@ impl Producer {
             std::mem::forget(threads);
             return Ok(());
         }
-        if threads.is_empty() {
-            return Ok(()); // already closed
-        }
-        let remaining = self.wait_resolved(py, deadline(timeout)?);
-        self.core.state.store(CLOSING, Ordering::Release);
-        if !matches!(remaining, Ok(0)) {
-            self.core.purge(true, true);
-            // Purged messages are reported promptly; give their reports a bounded time.
-            let _ = self.wait_resolved(py, Some(Instant::now() + Duration::from_secs(5)));
-        }
-        // The threads end once everything is resolved; the resolver may need the GIL to get there.
-        py.detach(|| {
-            for thread in threads {
-                let _ = thread.join();
+        let deadline = match deadline(timeout) {
+            Ok(deadline) => deadline,
+            Err(err) => {
+                *self.threads.lock() = threads; // nothing happened: still open
+                return Err(err);
             }
-        });
-        remaining.map(|_| ())
+        };
+        // From here on produce() is refused and `closed` is true, also for other threads.
+        self.core.state.store(CLOSING, Ordering::Release);
+        if threads.is_empty() {
+            // Closed, or being closed by another thread: wait like that thread does.
+            return self.wait_resolved(py, deadline).map(drop);
+        }
+        let remaining = match self.wait_resolved(py, deadline) {
+            Ok(remaining) => remaining,
+            Err(interrupted) => {
+                // Ctrl-C: out at once, nothing purged; a later close() picks up from here.
+                *self.threads.lock() = threads;
+                return Err(interrupted);
+            }
+        };
+        if remaining > 0 {
+            self.core.purge(true, true);
+            // Purged messages are reported promptly, but their callbacks may be slow: a short
+            // grace past the caller's timeout, never an unbounded wait.
+            let grace = Instant::now() + PURGE_GRACE;
+            let _ = self.wait_resolved(py, Some(deadline.map_or(grace, |d| d.max(grace))));
+        }
+        if self.core.unresolved.load(Ordering::Acquire) == 0 {
+            // Everything is resolved: the threads end within one poll slice.
+            py.detach(|| threads.into_iter().for_each(|thread| drop(thread.join())));
+        }
+        // Otherwise (slow callbacks still running) the threads finish in the background; they
+        // hold the core, which they drop when done.
+        Ok(())
     }
 
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
@@ -716,8 +770,8 @@ impl Producer {
 
     /// Transactions (config `transactional.id`): registers the producer with the coordinator and
     /// fences older instances. Call once, before `begin_transaction()`.
-    #[pyo3(signature = (timeout=30.0))]
-    fn init_transactions(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    #[pyo3(signature = (timeout=Some(Seconds(30.0))), text_signature = "(self, /, timeout=30.0)")]
+    fn init_transactions(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         let timeout = transaction_timeout(timeout)?;
         self.transaction_call(py, "init_transactions", move |p| p.init_transactions(timeout).map_err(FerroError::from))
     }
@@ -728,13 +782,13 @@ impl Producer {
 
     /// Adds the consumer's offsets (the next offsets to read) to the transaction, so that they are
     /// committed if and only if the transaction is: consume-transform-produce exactly once.
-    #[pyo3(signature = (offsets, group_metadata, timeout=30.0))]
+    #[pyo3(signature = (offsets, group_metadata, timeout=Some(Seconds(30.0))), text_signature = "(self, /, offsets, group_metadata, timeout=30.0)")]
     fn send_offsets_to_transaction(
         &self,
         py: Python<'_>,
         offsets: Vec<PyRef<'_, TopicPartition>>,
         group_metadata: Py<ConsumerGroupMetadata>,
-        timeout: Option<f64>,
+        timeout: Option<Seconds>,
     ) -> PyResult<()> {
         let timeout_ms = remaining_ms(deadline(timeout)?);
         let list = to_list(&partitions_arg(offsets))?;
@@ -759,14 +813,14 @@ impl Producer {
 
     /// Flushes and commits the transaction. A `KafkaError` with `txn_requires_abort` means: call
     /// `abort_transaction()`; with `retriable`, the commit may simply be retried.
-    #[pyo3(signature = (timeout=60.0))]
-    fn commit_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]
+    fn commit_transaction(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         let timeout = transaction_timeout(timeout)?;
         self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(timeout).map_err(FerroError::from))
     }
 
-    #[pyo3(signature = (timeout=60.0))]
-    fn abort_transaction(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]
+    fn abort_transaction(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         let timeout = transaction_timeout(timeout)?;
         self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(timeout).map_err(FerroError::from))
     }
@@ -814,12 +868,7 @@ impl Drop for Producer {
         if !self.core.is_open() {
             return;
         }
-        Python::try_attach(|py| {
-            let category = py.get_type::<PyResourceWarning>();
-            if let Err(err) = PyErr::warn(py, &category, c"ferrokafka.Producer was not closed; call close() or use `with`", 1) {
-                err.write_unraisable(py, None);
-            }
-        });
+        crate::errors::warn_unclosed(c"ferrokafka.Producer was not closed; call close() or use `with`");
         // The threads go on delivering in the background and end when every future is resolved;
         // the last of them drops the core. Nothing here blocks.
         self.core.state.store(CLOSING, Ordering::Release);
@@ -832,7 +881,7 @@ impl Drop for Producer {
 
 /// A transaction call's timeout as rdkafka's type, through the API's one conversion (so it never
 /// wraps: rdkafka's `Timeout` holds milliseconds as an `i32`).
-fn transaction_timeout(timeout: Option<f64>) -> PyResult<Timeout> {
+fn transaction_timeout(timeout: Option<Seconds>) -> PyResult<Timeout> {
     Ok(match remaining_ms(deadline(timeout)?) {
         ms if ms < 0 => Timeout::Never,
         ms => Timeout::After(Duration::from_millis(ms as u64)),

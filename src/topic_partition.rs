@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::args::Int;
 use crate::errors::{FerroError, FerroResult};
 
 pub const OFFSET_BEGINNING: i64 = -2;
@@ -29,9 +30,9 @@ pub struct TopicPartition {
 #[pymethods]
 impl TopicPartition {
     #[new]
-    #[pyo3(signature = (topic, partition=-1, offset=OFFSET_INVALID))]
-    fn py_new(topic: String, partition: i32, offset: i64) -> Self {
-        TopicPartition { topic, partition, offset }
+    #[pyo3(signature = (topic, partition=Int(-1), offset=Int(OFFSET_INVALID)))]
+    fn py_new(topic: String, partition: Int<i32>, offset: Int<i64>) -> Self {
+        TopicPartition { topic, partition: partition.0, offset: offset.0 }
     }
 
     fn __richcmp__(&self, other: PyRef<'_, TopicPartition>, op: CompareOp) -> bool {

@@ -684,16 +684,7 @@ def sigint_outcomes() -> dict[str, SigintOutcome]:
         return {name: future.result() for name, future in futures.items()}
 
 
-# Issue 8 (open): Producer.close() waits for the delivery thread's slow on_delivery callbacks
-# without a bound and without answering Ctrl-C.
-_OPEN_SIGINT_ROWS = {"producer.close(None) slow on_delivery"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="open: close() waits for slow on_delivery"))
-    if name in _OPEN_SIGINT_ROWS else name
-    for name in SIGINT_ROWS
-])
+@pytest.mark.parametrize("name", list(SIGINT_ROWS))
 def test_sigint_interrupts_blocking_call(sigint_outcomes: dict[str, SigintOutcome], name: str) -> None:
     outcome = sigint_outcomes[name]
     info = outcome.describe()

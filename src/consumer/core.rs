@@ -46,7 +46,8 @@ pub struct CoreContext {
     pub callbacks: ClientCallbacks,
     pub rebalance: Mutex<Option<RebalanceCallbacks>>,
     /// An exception raised by a rebalance callback, re-raised by the poll that served it.
-    pub rebalance_error: Mutex<Option<PyErr>>,
+    /// Kept as the exception object, so that the garbage collector can see it (`__traverse__`).
+    pub rebalance_error: Mutex<Option<Py<PyAny>>>,
     /// A fatal error reported by librdkafka, raised by the next call that polls.
     pub fatal_error: Mutex<Option<KafkaErrorInfo>>,
     /// False once the consumer is closing for good: nothing may call into Python any more.
@@ -62,10 +63,21 @@ impl CoreContext {
     }
 
     /// Keeps an exception to raise from the next call into the consumer.
-    pub fn defer_error(&self, err: PyErr) {
-        let mut slot = self.rebalance_error.lock();
-        if slot.is_none() {
-            *slot = Some(err);
+    /// If one is kept already, this one is reported as unraisable, after the lock is released
+    /// (a hook may call back into the consumer).
+    pub fn defer_error(&self, py: Python<'_>, err: PyErr) {
+        let value = err.into_value(py).into_any();
+        let spare = {
+            let mut slot = self.rebalance_error.lock();
+            if slot.is_none() {
+                *slot = Some(value);
+                None
+            } else {
+                Some(value)
+            }
+        };
+        if let Some(spare) = spare {
+            PyErr::from_value(spare.into_bound(py)).write_unraisable(py, None);
         }
     }
 
@@ -132,11 +144,7 @@ impl CoreContext {
             let result = consumer.bind(py).call0().and_then(|consumer| callback.bind(py).call1((consumer, partitions)));
             IN_REBALANCE_CALLBACK.set(false);
             if let Err(err) = result {
-                let mut slot = self.rebalance_error.lock();
-                match slot.as_ref() {
-                    None => *slot = Some(err),
-                    Some(_) => err.write_unraisable(py, None),
-                }
+                self.defer_error(py, err);
             }
         });
     }
@@ -210,6 +218,7 @@ impl ConsumerCore {
     pub fn abandon(&self) {
         self.calls_closed.store(true, Ordering::Release);
         self.context().python_enabled.store(false, Ordering::Release);
+        self.context().callbacks.stop();
         self.registry.close();
     }
 
@@ -217,9 +226,10 @@ impl ConsumerCore {
     /// With the GIL.
     pub fn dispatch_callbacks(&self, py: Python<'_>) -> PyResult<()> {
         let context = self.context();
-        let queued = context.callbacks.dispatch(py);
-        if let Some(err) = context.rebalance_error.lock().take() {
-            return Err(err);
+        let queued = context.callbacks.dispatch(py, None);
+        let deferred = context.rebalance_error.lock().take();
+        if let Some(err) = deferred {
+            return Err(PyErr::from_value(err.into_bound(py)));
         }
         if let Some(info) = context.fatal_error.lock().take() {
             return Err(info.into_pyerr(py));
@@ -319,6 +329,7 @@ impl ConsumerCore {
         self.calls_closed.store(true, Ordering::Release);
         self.context().python_enabled.store(false, Ordering::Release);
         let dispatched = self.dispatch_callbacks(py);
+        self.context().callbacks.stop();
         // Dropped outside the lock: a finaliser of the callbacks may call back into the consumer.
         let callbacks = self.context().rebalance.lock().take();
         drop(callbacks);

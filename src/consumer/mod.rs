@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use pyo3::exceptions::PyResourceWarning;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyString};
 use rdkafka::TopicPartitionList;
 
+use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, request, run_interruptible, wait_detached};
-use crate::config::client_config;
+use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult, InvalidReason, KafkaErrorInfo};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, MessageSlot};
 use crate::message::owned::OwnedMessage;
@@ -125,7 +125,7 @@ impl Consumer {
                     // for the next call rather than losing them.
                     let deferred = dispatched.and_then(|()| self.consumer_errors(py, errors));
                     if let Err(err) = deferred {
-                        self.core.context().defer_error(err);
+                        self.core.context().defer_error(py, err);
                     }
                     return Ok(Received::Messages(messages));
                 }
@@ -164,7 +164,7 @@ impl Consumer {
         py: Python<'_>,
         what: &str,
         list: TopicPartitionList,
-        timeout: Option<f64>,
+        timeout: Option<Seconds>,
         call: fn(&NativeConsumer, &TopicPartitionList, std::ffi::c_int) -> NativeResult<()>,
     ) -> PyResult<Vec<TopicPartition>> {
         let deadline = deadline(timeout)?;
@@ -199,8 +199,8 @@ impl Consumer {
 #[pymethods]
 impl Consumer {
     #[new]
-    fn py_new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
-        let (config, settings) = client_config(config)?;
+    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (config, settings) = client_config(&config_dict(config)?)?;
         Ok(Consumer { core: ConsumerCore::new(&config, settings)?, iterated: Mutex::new(None) })
     }
 
@@ -226,6 +226,9 @@ impl Consumer {
         };
         for topic in &topics {
             check_subscription(topic)?;
+        }
+        for (name, callback) in [("on_assign", &on_assign), ("on_revoke", &on_revoke), ("on_lost", &on_lost)] {
+            crate::callbacks::check_callable(py, name, callback.as_ref())?;
         }
         let consumer = this.core.open()?;
         // A weak reference: the consumer owns the context that keeps these callbacks.
@@ -267,7 +270,7 @@ impl Consumer {
 
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
-    fn poll(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<BorrowedMessage>>> {
+    fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
         match self.receive(py, deadline(timeout)?, 1)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
@@ -277,8 +280,9 @@ impl Consumer {
 
     /// Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
     /// `max_messages`. Returns an empty list on timeout.
-    #[pyo3(signature = (max_messages=1000, timeout=None))]
-    fn consume(&self, py: Python<'_>, max_messages: usize, timeout: Option<f64>) -> PyResult<Vec<Py<BorrowedMessage>>> {
+    #[pyo3(signature = (max_messages=Int(1000), timeout=None), text_signature = "(self, /, max_messages=1000, timeout=None)")]
+    fn consume(&self, py: Python<'_>, max_messages: Int<usize>, timeout: Option<Seconds>) -> PyResult<Vec<Py<BorrowedMessage>>> {
+        let Int(max_messages) = max_messages;
         if max_messages == 0 {
             return Ok(Vec::new());
         }
@@ -358,7 +362,7 @@ impl Consumer {
     /// Moves the fetch position of an assigned partition to `partition.offset`, waiting up to
     /// `timeout` seconds (None: until done) for it to take effect.
     #[pyo3(signature = (partition, timeout=None))]
-    fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<()> {
+    fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<Seconds>) -> PyResult<()> {
         let list = to_list(&[(*partition).clone()])?;
         self.list_request(py, "seek", list, timeout, NativeConsumer::seek).map(drop)
     }
@@ -382,14 +386,14 @@ impl Consumer {
 
     /// The group's committed offsets of the given partitions or of the whole assignment.
     #[pyo3(signature = (partitions=None, timeout=None))]
-    fn committed(&self, py: Python<'_>, partitions: Option<Vec<PyRef<'_, TopicPartition>>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
+    fn committed(&self, py: Python<'_>, partitions: Option<Vec<PyRef<'_, TopicPartition>>>, timeout: Option<Seconds>) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
         self.list_request(py, "committed", list, timeout, NativeConsumer::committed_offsets)
     }
 
     /// (low, high) watermarks of a partition, asked of the broker.
     #[pyo3(signature = (partition, timeout=None))]
-    fn get_watermark_offsets(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<f64>) -> PyResult<(i64, i64)> {
+    fn get_watermark_offsets(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<Seconds>) -> PyResult<(i64, i64)> {
         let deadline = deadline(timeout)?;
         let (topic, number) = (topic_cstring(&partition.topic)?, partition.partition);
         self.core.open()?;
@@ -402,7 +406,7 @@ impl Consumer {
     /// For each partition whose `offset` holds a timestamp (ms): the earliest offset whose timestamp
     /// is at least that (OFFSET_END when there is none).
     #[pyo3(signature = (partitions, timeout=None))]
-    fn offsets_for_times(&self, py: Python<'_>, partitions: Vec<PyRef<'_, TopicPartition>>, timeout: Option<f64>) -> PyResult<Vec<TopicPartition>> {
+    fn offsets_for_times(&self, py: Python<'_>, partitions: Vec<PyRef<'_, TopicPartition>>, timeout: Option<Seconds>) -> PyResult<Vec<TopicPartition>> {
         let list = to_list(&partitions_arg(partitions))?;
         self.list_request(py, "offsets_for_times", list, timeout, NativeConsumer::offsets_for_times)
     }
@@ -410,7 +414,7 @@ impl Consumer {
     /// Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
     /// {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
     #[pyo3(signature = (topic=None, timeout=None))]
-    fn list_topics<'py>(&self, py: Python<'py>, topic: Option<String>, timeout: Option<f64>) -> PyResult<Bound<'py, PyDict>> {
+    fn list_topics<'py>(&self, py: Python<'py>, topic: Option<String>, timeout: Option<Seconds>) -> PyResult<Bound<'py, PyDict>> {
         let deadline = deadline(timeout)?;
         let topic = topic.as_deref().map(topic_cstring).transpose()?;
         self.core.open()?;
@@ -431,7 +435,7 @@ impl Consumer {
     /// consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
     /// Ctrl-C interrupts the wait.
     #[pyo3(signature = (timeout=None))]
-    fn close(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<()> {
+    fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.iterated.lock().take();
         self.core.close(py, deadline(timeout)?)
     }
@@ -445,6 +449,9 @@ impl Consumer {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         let context = self.core.context();
         context.callbacks.traverse(&visit)?;
+        if let Some(error) = context.rebalance_error.try_lock() {
+            visit.call(error.as_ref())?;
+        }
         if let Some(rebalance) = context.rebalance.try_lock() {
             if let Some(callbacks) = rebalance.as_ref() {
                 for obj in [&callbacks.on_assign, &callbacks.on_revoke, &callbacks.on_lost] {
@@ -460,6 +467,8 @@ impl Consumer {
         context.callbacks.clear();
         let taken = context.rebalance.lock().take();
         drop(taken);
+        let error = context.rebalance_error.lock().take();
+        drop(error);
     }
 
     /// Native messages of this consumer still in memory: valid borrowed messages plus invalidated
@@ -494,14 +503,7 @@ impl Drop for Consumer {
         if self.core.registry.is_closed() {
             return;
         }
-        // Warn like an unclosed file, unless the interpreter is shutting down.
-        Python::try_attach(|py| {
-            let category = py.get_type::<PyResourceWarning>();
-            if let Err(err) = PyErr::warn(py, &category, c"ferrokafka.Consumer was not closed; call close() or use `with`", 1) {
-                // Warnings turned into errors cannot be raised from a finaliser: report as unraisable.
-                err.write_unraisable(py, None);
-            }
-        });
+        crate::errors::warn_unclosed(c"ferrokafka.Consumer was not closed; call close() or use `with`");
         // Invalidate without blocking; the group is left when the last reference to the core drops,
         // on a background thread (see ConsumerCore's Drop), without Python callbacks.
         self.core.abandon();

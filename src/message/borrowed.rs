@@ -30,7 +30,7 @@ use rdkafka::Timestamp;
 use crate::consumer::core::ConsumerCore;
 use crate::errors::{FerroError, InvalidReason};
 use crate::message::owned::OwnedMessage;
-use crate::message::{export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
+use crate::message::{clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
 
 /// A message as librdkafka handed it out, plus the consumer it came from.
 pub struct NativeMessage {
@@ -253,7 +253,7 @@ impl BorrowedMessage {
 
     /// Wraps an admitted message for Python, owned by the calling thread.
     pub fn new(slot: Arc<MessageSlot>) -> Self {
-        BorrowedMessage { slot, thread: current_thread_tag(), exporter: PartExporter::default() }
+        BorrowedMessage { slot, thread: current_thread_tag(), exporter: PartExporter }
     }
 
     /// The Python object for an admitted message, left out of the cyclic garbage collector.
@@ -331,8 +331,10 @@ impl BorrowedMessage {
     /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`). The view
     /// holds its own reference to the native message, so it stays readable after invalidation.
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        // SAFETY: the Py_buffer CPython passed us.
+        unsafe { clear_view(view) };
         let this = slf.get();
-        let part = this.exporter.current();
+        let part = this.exporter.current(slf.as_any());
         let native = this.native()?;
         let bytes: *const [u8] = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
         let keep = Arc::into_raw(native) as *mut c_void;

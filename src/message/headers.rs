@@ -83,17 +83,24 @@ pub fn to_python<'py>(py: Python<'py>, headers: Option<&BorrowedHeaders>) -> PyR
     Ok(list)
 }
 
+/// A header key's bytes. librdkafka hands keys back as C strings, so a key with a NUL would come
+/// back cut short (and two different keys equal): refused.
 fn key_bytes(key: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(text) = key.cast::<PyString>() {
-        return match text.to_str() {
-            Ok(s) => Ok(s.as_bytes().to_vec()),
-            Err(_) => Ok(text.call_method1("encode", ("utf-8", "surrogateescape"))?.cast::<PyBytes>()?.as_bytes().to_vec()),
-        };
+    let bytes = if let Ok(text) = key.cast::<PyString>() {
+        match text.to_str() {
+            Ok(s) => s.as_bytes().to_vec(),
+            // Keys decoded with surrogateescape (see the module docs) encode back to their bytes.
+            Err(_) => text.call_method1("encode", ("utf-8", "surrogateescape"))?.cast::<PyBytes>()?.as_bytes().to_vec(),
+        }
+    } else if let Ok(bytes) = key.cast::<PyBytes>() {
+        bytes.as_bytes().to_vec()
+    } else {
+        return Err(pyo3::exceptions::PyTypeError::new_err("header keys must be str or bytes"));
+    };
+    if bytes.contains(&0) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!("header key {bytes:?} contains a NUL byte")));
     }
-    if let Ok(bytes) = key.cast::<PyBytes>() {
-        return Ok(bytes.as_bytes().to_vec());
-    }
-    Err(pyo3::exceptions::PyTypeError::new_err("header keys must be str or bytes"))
+    Ok(bytes)
 }
 
 /// Builds librdkafka headers from a list of `(key, value)` pairs or a dict. Keys are `str` or `bytes`;

@@ -12,7 +12,7 @@ pub mod owned;
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::cell::Cell;
 
 use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
@@ -37,7 +37,8 @@ pub enum TimestampType {
 #[pymethods]
 impl TimestampType {
     #[new]
-    fn py_new(value: i32) -> PyResult<Self> {
+    fn py_new(value: crate::args::Int<i32>) -> PyResult<Self> {
+        let crate::args::Int(value) = value;
         match value {
             0 => Ok(TimestampType::NotAvailable),
             1 => Ok(TimestampType::CreateTime),
@@ -136,37 +137,50 @@ impl Part {
     }
 }
 
+thread_local! {
+    /// The export a `key`/`payload` getter on this thread is asking for: (message object, part).
+    static REQUESTED: Cell<(usize, Part)> = const { Cell::new((0, Part::Payload)) };
+}
+
 /// Which part a message object's next buffer export hands out: the payload, unless a `key` getter
 /// is asking. Both message classes are their own exporters (one object less per view than a
 /// separate exporter: a memoryview costs CPython's managed buffer + the view, nothing of ours), and
-/// the buffer protocol cannot say which part it wants, so the getter sets it just before the
-/// synchronous export. Only the thread that may read the message exports from it, so the setting
-/// cannot race; `memoryview(msg)` on its own gives the payload.
-pub struct PartExporter(AtomicU8);
-
-impl Default for PartExporter {
-    fn default() -> Self {
-        PartExporter(AtomicU8::new(Part::Payload as u8))
-    }
-}
+/// the buffer protocol cannot say which part it wants, so the getter records its request just
+/// before the synchronous export. The request is per thread and per message object, and restored
+/// afterwards: a garbage-collector callback (or another thread, while one runs) that reads a part
+/// of the same message in the middle of CPython's export cannot switch what the outer export
+/// hands out. `memoryview(msg)` on its own gives the payload.
+#[derive(Default)]
+pub struct PartExporter;
 
 impl PartExporter {
-    /// The part being exported now.
-    pub fn current(&self) -> Part {
-        if self.0.load(Ordering::Relaxed) == Part::Key as u8 {
-            Part::Key
-        } else {
-            Part::Payload
+    /// The part `owner`'s export on this thread hands out.
+    pub fn current(&self, owner: &Bound<'_, PyAny>) -> Part {
+        match REQUESTED.get() {
+            (who, part) if who == owner.as_ptr() as usize => part,
+            _ => Part::Payload,
         }
     }
 
     /// A read-only memoryview of `part` exported by `message` (whose `__getbuffer__` reads
     /// [`current`](Self::current)).
     pub fn view<'py>(&self, message: &Bound<'py, PyAny>, part: Part) -> PyResult<Bound<'py, PyMemoryView>> {
-        self.0.store(part as u8, Ordering::Relaxed);
+        let outer = REQUESTED.replace((message.as_ptr() as usize, part));
         let view = PyMemoryView::from(message);
-        self.0.store(Part::Payload as u8, Ordering::Relaxed);
+        REQUESTED.set(outer);
         view
+    }
+}
+
+/// Marks a buffer request as failed, as the protocol requires (`view->obj = NULL`), before any
+/// error can be returned.
+///
+/// # Safety
+/// `view` is NULL or the Py_buffer CPython passed to `__getbuffer__`.
+pub unsafe fn clear_view(view: *mut ffi::Py_buffer) {
+    if !view.is_null() {
+        // SAFETY: a Py_buffer CPython gave us to fill (caller's guarantee).
+        unsafe { (*view).obj = ptr::null_mut() };
     }
 }
 

@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
 use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
 use crate::bytes_like::with_opt_bytes;
-use crate::message::{export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
+use crate::message::{clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
 use crate::topic_partition::OFFSET_INVALID;
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -23,7 +23,7 @@ pub struct OwnedMessage {
 
 impl From<RdOwnedMessage> for OwnedMessage {
     fn from(message: RdOwnedMessage) -> Self {
-        OwnedMessage { inner: message, exporter: PartExporter::default() }
+        OwnedMessage { inner: message, exporter: PartExporter }
     }
 }
 
@@ -55,18 +55,22 @@ fn opt_bytes<'py>(py: Python<'py>, data: Option<&[u8]>) -> Option<Bound<'py, PyB
 #[pymethods]
 impl OwnedMessage {
     #[new]
-    #[pyo3(signature = (topic, partition=0, offset=OFFSET_INVALID, payload=None, key=None, timestamp=None, timestamp_type=None, headers=None))]
+    #[pyo3(
+        signature = (topic, partition=crate::args::Int(0), offset=crate::args::Int(OFFSET_INVALID), payload=None, key=None, timestamp=None, timestamp_type=None, headers=None),
+        text_signature = "(topic, partition=0, offset=-1001, payload=None, key=None, timestamp=None, timestamp_type=None, headers=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
         topic: String,
-        partition: i32,
-        offset: i64,
+        partition: crate::args::Int<i32>,
+        offset: crate::args::Int<i64>,
         payload: Option<&Bound<'_, PyAny>>,
         key: Option<&Bound<'_, PyAny>>,
-        timestamp: Option<i64>,
+        timestamp: Option<crate::args::Int<i64>>,
         timestamp_type: Option<TimestampType>,
         headers: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let (partition, offset, timestamp) = (partition.0, offset.0, timestamp.map(|t| t.0));
         let payload = with_opt_bytes(payload, "payload", |b| b.map(<[u8]>::to_vec))?;
         let key = with_opt_bytes(key, "key", |b| b.map(<[u8]>::to_vec))?;
         let headers = match headers {
@@ -116,8 +120,10 @@ impl OwnedMessage {
 
     /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`).
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
+        // SAFETY: the Py_buffer CPython passed us.
+        unsafe { clear_view(view) };
         let this = slf.get();
-        let part = this.exporter.current();
+        let part = this.exporter.current(slf.as_any());
         let bytes: *const [u8] = part.of(this.message()).ok_or_else(|| missing_part(part))?;
         // SAFETY: `bytes` is this frozen message's own data, which lives, unchanged, as long as the
         // message object, which the view holds through `view.obj`.
