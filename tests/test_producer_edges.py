@@ -1,0 +1,86 @@
+"""Producer close() and delivery under slow callbacks, concurrent closers and reference cycles."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+
+import pytest
+
+import ferrokafka as fk
+
+UNREACHABLE = {"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 600_000}
+
+
+def test_close_timeout_bounds_the_wait_for_slow_on_delivery(mock_cluster, topic_name):
+    """close(1) returns within about its timeout (plus a short grace for purged reports), although
+    on_delivery callbacks would take 10 s; they finish in the background."""
+    calls: list[int] = []
+
+    def slow(report: object, error: object) -> None:
+        time.sleep(0.5)
+        calls.append(1)
+
+    producer = fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers, "on_delivery": slow})
+    for _ in range(20):
+        producer.produce(topic_name, b"x")
+    started = time.monotonic()
+    producer.close(1)
+    assert time.monotonic() - started < 3.5
+    assert producer.closed
+    deadline = time.monotonic() + 20
+    while len(calls) < 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(calls) == 20, "every on_delivery still ran, in the background"
+
+
+def test_a_second_close_waits_for_the_first_and_produce_is_refused_meanwhile(topic_name):
+    producer = fk.Producer(UNREACHABLE)
+    future = producer.produce(topic_name, b"x")
+    first_done = threading.Event()
+
+    def first() -> None:
+        producer.close(1.5)
+        first_done.set()
+
+    closer = threading.Thread(target=first)
+    closer.start()
+    time.sleep(0.3)
+    assert producer.closed, "closed as soon as close() started"
+    with pytest.raises(fk.Error):
+        producer.produce(topic_name, b"y")
+    producer.close(10)  # waits until the first close has resolved everything
+    assert future.done() and isinstance(future.exception(0), fk.KafkaError)
+    closer.join(10)
+    assert first_done.is_set()
+
+
+def test_slow_stats_cb_does_not_hold_back_delivery_results(mock_cluster, topic_name):
+    def slow_stats(stats: dict[str, object]) -> None:
+        time.sleep(0.3)
+
+    config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "statistics.interval.ms": 10,
+              "stats_cb": slow_stats, "linger.ms": 0}
+    with fk.Producer(config) as producer:
+        time.sleep(0.5)  # let statistics pile up
+        latencies = []
+        for _ in range(5):
+            started = time.monotonic()
+            producer.produce(topic_name, b"x").result(10)
+            latencies.append(time.monotonic() - started)
+    # A delivery waits at most for one running stats_cb call, not for the whole backlog.
+    assert max(latencies) < 1.5, latencies
+
+
+def test_a_watched_pending_future_in_a_cycle_is_collected(topic_name):
+    producer = fk.Producer(UNREACHABLE)
+    future = producer.produce(topic_name, b"x")
+    with pytest.raises(TimeoutError):
+        future.result(0.01)  # now watched: future -> its state -> the future
+    ref = weakref.ref(future)
+    del future
+    gc.collect()
+    assert ref() is None, "the garbage collector sees the delivery state's reference to its future"
+    producer.close(0)
