@@ -84,3 +84,12 @@ def test_a_watched_pending_future_in_a_cycle_is_collected(topic_name):
     gc.collect()
     assert ref() is None, "the garbage collector sees the delivery state's reference to its future"
     producer.close(0)
+
+
+def test_many_topic_names_use_temporary_handles_past_the_cache(topic_name):
+    """The topic-handle cache is bounded (1,024); names past it get a handle per produce call,
+    which every queued message keeps alive on its own."""
+    producer = fk.Producer(UNREACHABLE)
+    futures = [producer.produce(f"{topic_name}-{i}", b"x") for i in range(1_100)]
+    producer.close(0)
+    assert all(isinstance(f.exception(5), fk.KafkaError) for f in futures)
