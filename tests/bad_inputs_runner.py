@@ -228,20 +228,8 @@ def poll_until_raises(consumer: fk.Consumer, seconds: float = ROW_DEADLINE) -> N
 
 # --- raw buffer requests (ctypes.pythonapi) ------------------------------------------------------
 
-class PyBuffer(ctypes.Structure):
-    _fields_ = [
-        ("buf", ctypes.c_void_p),
-        ("obj", ctypes.c_void_p),
-        ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t),
-        ("readonly", ctypes.c_int),
-        ("ndim", ctypes.c_int),
-        ("format", ctypes.c_char_p),
-        ("shape", ctypes.c_void_p),
-        ("strides", ctypes.c_void_p),
-        ("suboffsets", ctypes.c_void_p),
-        ("internal", ctypes.c_void_p),
-    ]
+from pybuffer import PyBuffer  # noqa: E402  (this script's directory is tests/)
+
 
 
 PyBUF_SIMPLE = 0
