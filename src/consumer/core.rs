@@ -330,10 +330,24 @@ impl ConsumerCore {
         self.context().python_enabled.store(false, Ordering::Release);
         let dispatched = self.dispatch_callbacks(py);
         self.context().callbacks.stop();
+        // Still referenced, the closed handle goes on queueing statistics and errors that nobody
+        // polls for: the janitor drains them until the last reference goes.
+        super::janitor::watch(self);
         // Dropped outside the lock: a finaliser of the callbacks may call back into the consumer.
         let callbacks = self.context().rebalance.lock().take();
         drop(callbacks);
         waited.and(dispatched)
+    }
+}
+
+impl ConsumerCore {
+    /// Serves a closed consumer's queue once, without waiting, discarding what is there (see
+    /// janitor.rs). Its Python callbacks are off: the events are dropped.
+    pub fn drain_closed(&self) {
+        if self.born.inherited() {
+            return;
+        }
+        self.consumer.serve_and_discard(Duration::ZERO);
     }
 }
 

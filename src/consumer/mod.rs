@@ -1,6 +1,7 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
 pub mod core;
+mod janitor;
 pub mod native;
 pub mod offsets;
 pub mod registry;
