@@ -11,7 +11,7 @@
 //!   invalidation frees the memory only once no view needs it.
 //! - [`BorrowedMessage`] is the Python object: the slot and the thread that received it.
 //!
-//! The rules (see `shared/design/message-model.md`): accessors work only from the receiving thread
+//! The rules (see `docs/design/message-model.md`): accessors work only from the receiving thread
 //! and only while valid; `valid` and `release()` work from anywhere and never raise.
 
 use std::ffi::{c_int, c_void};
