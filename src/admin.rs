@@ -49,13 +49,13 @@ use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
+use crate::args::{Int, Seconds};
 use crate::blocking::drop_in_background;
 use crate::config::{client_config, config_dict};
-use crate::args::{Int, Seconds};
-use crate::topic_partition::check_topic_name;
 use crate::errors::raw::{self, lossy};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::producer::future_type;
+use crate::topic_partition::check_topic_name;
 use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.

@@ -68,7 +68,11 @@ pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -
 }
 
 /// Like [`with_bytes`] for an optional argument: `None` stays `None`.
-pub fn with_opt_bytes<R>(obj: Option<&Bound<'_, PyAny>>, what: &str, f: impl FnOnce(Option<&[u8]>) -> R) -> PyResult<R> {
+pub fn with_opt_bytes<R>(
+    obj: Option<&Bound<'_, PyAny>>,
+    what: &str,
+    f: impl FnOnce(Option<&[u8]>) -> R,
+) -> PyResult<R> {
     match obj {
         Some(obj) if !obj.is_none() => with_bytes(obj, what, |b| f(Some(b))),
         _ => Ok(f(None)),

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::PyBytes;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError as RdKafkaError;
 
@@ -27,40 +27,73 @@ use crate::topic_partition::TopicPartition;
 /// (and counted) so an idle client cannot grow without bound.
 const MAX_QUEUED_EVENTS: usize = 10_000;
 
-/// The Python objects given in a client's config dict.
-#[derive(Default)]
-pub struct PythonSettings {
-    pub error_cb: Option<Py<PyAny>>,
-    pub stats_cb: Option<Py<PyAny>>,
-    pub on_commit: Option<Py<PyAny>>,
-    pub on_delivery: Option<Py<PyAny>>,
-    pub logger: Option<Py<PyAny>>,
+/// ferrokafka's own config keys: Python objects, not librdkafka properties. The one table of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    ErrorCb,
+    StatsCb,
+    OnCommit,
+    OnDelivery,
+    Logger,
 }
 
-impl PythonSettings {
-    pub const KEYS: [&'static str; 5] = ["error_cb", "stats_cb", "on_commit", "on_delivery", "logger"];
+impl Setting {
+    pub const ALL: [Setting; 5] =
+        [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::OnDelivery, Setting::Logger];
 
-    pub fn set(&mut self, key: &str, value: Py<PyAny>) {
-        match key {
-            "error_cb" => self.error_cb = Some(value),
-            "stats_cb" => self.stats_cb = Some(value),
-            "on_commit" => self.on_commit = Some(value),
-            "on_delivery" => self.on_delivery = Some(value),
-            _ => self.logger = Some(value),
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::ErrorCb => "error_cb",
+            Setting::StatsCb => "stats_cb",
+            Setting::OnCommit => "on_commit",
+            Setting::OnDelivery => "on_delivery",
+            Setting::Logger => "logger",
         }
     }
 
+    pub fn of_key(key: &str) -> Option<Setting> {
+        Setting::ALL.into_iter().find(|setting| setting.key() == key)
+    }
+
+    /// Checks a value given for this key: callbacks must be callable, the logger must log.
+    fn check(self, value: &Bound<'_, PyAny>) -> FerroResult<()> {
+        let key = self.key();
+        match self {
+            Setting::Logger if !value.hasattr("log").unwrap_or(false) => Err(FerroError::Config(format!(
+                "configuration property {key:?} must be a logging.Logger (an object with log())"
+            ))),
+            Setting::Logger => Ok(()),
+            _ if !value.is_callable() => {
+                Err(FerroError::Config(format!("configuration property {key:?} must be callable")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The Python objects given in a client's config, by [`Setting`].
+#[derive(Default)]
+pub struct PythonSettings([Option<Py<PyAny>>; 5]);
+
+impl PythonSettings {
+    pub fn get(&self, setting: Setting) -> Option<&Py<PyAny>> {
+        self.0[setting as usize].as_ref()
+    }
+
+    /// Sets `setting` after checking the value.
+    pub fn set(&mut self, setting: Setting, value: &Bound<'_, PyAny>) -> FerroResult<()> {
+        setting.check(value)?;
+        self.0[setting as usize] = Some(value.clone().unbind());
+        Ok(())
+    }
+
     /// Refuses callbacks that this kind of client never calls.
-    pub fn allow_only(&self, client: &str, allowed: &[&str]) -> FerroResult<()> {
-        let given = [
-            ("error_cb", self.error_cb.is_some()),
-            ("stats_cb", self.stats_cb.is_some()),
-            ("on_commit", self.on_commit.is_some()),
-            ("on_delivery", self.on_delivery.is_some()),
-            ("logger", self.logger.is_some()),
-        ];
-        match given.iter().find(|(key, set)| *set && !allowed.contains(key)) {
-            Some((key, _)) => Err(FerroError::Config(format!("configuration property {key:?} does not apply to a {client}"))),
+    pub fn allow_only(&self, client: &str, allowed: &[Setting]) -> FerroResult<()> {
+        match Setting::ALL.into_iter().find(|setting| self.get(*setting).is_some() && !allowed.contains(setting)) {
+            Some(setting) => Err(FerroError::Config(format!(
+                "configuration property {:?} does not apply to a {client}",
+                setting.key()
+            ))),
             None => Ok(()),
         }
     }
@@ -107,20 +140,19 @@ pub struct ClientCallbacks {
     latest_stats: Mutex<Option<Vec<u8>>>,
 }
 
-/// A syslog level (librdkafka's log events) as rdkafka's enum: 0 emergency ... 7 debug.
-pub fn log_level_of_syslog(level: i32) -> RDKafkaLogLevel {
+/// A syslog level (librdkafka's own, 0 emergency ... 7 debug) as a Python logging level.
+fn python_level_of_syslog(level: i32) -> i32 {
     match level {
-        i32::MIN..=0 => RDKafkaLogLevel::Emerg,
-        1 => RDKafkaLogLevel::Alert,
-        2 => RDKafkaLogLevel::Critical,
-        3 => RDKafkaLogLevel::Error,
-        4 => RDKafkaLogLevel::Warning,
-        5 => RDKafkaLogLevel::Notice,
-        6 => RDKafkaLogLevel::Info,
-        _ => RDKafkaLogLevel::Debug,
+        i32::MIN..=2 => 50,
+        3 => 40,
+        4 => 30,
+        5 | 6 => 20,
+        _ => 10,
     }
 }
 
+/// rdkafka's level (producer and admin logs come through rdkafka's `ClientContext`) as a Python
+/// logging level.
 fn python_level(level: RDKafkaLogLevel) -> i32 {
     match level {
         RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical => 50,
@@ -150,19 +182,19 @@ impl ClientCallbacks {
     }
 
     /// A callback or object from the config, cloned so no lock is held while Python runs.
-    fn setting(&self, py: Python<'_>, pick: impl Fn(&PythonSettings) -> &Option<Py<PyAny>>) -> Option<Py<PyAny>> {
-        pick(&self.settings.lock()).as_ref().map(|obj| obj.clone_ref(py))
+    fn setting(&self, py: Python<'_>, setting: Setting) -> Option<Py<PyAny>> {
+        self.settings.lock().get(setting).map(|obj| obj.clone_ref(py))
     }
 
     pub fn on_delivery(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.setting(py, |s| &s.on_delivery)
+        self.setting(py, Setting::OnDelivery)
     }
 
     /// For `__traverse__`: visits every Python object held, without blocking (a busy lock is
     /// skipped: the collector will come back).
     pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         if let Some(settings) = self.settings.try_lock() {
-            for obj in [&settings.error_cb, &settings.stats_cb, &settings.on_commit, &settings.on_delivery, &settings.logger] {
+            for obj in &settings.0 {
                 visit.call(obj)?;
             }
         }
@@ -203,7 +235,16 @@ impl ClientCallbacks {
     // The three ClientContext hooks every ferrokafka client delegates to.
 
     pub fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        self.push(ClientEvent::Log { level: python_level(level), facility: facility.to_owned(), message: message.to_owned() });
+        self.log_at(python_level(level), facility, message);
+    }
+
+    /// A log line straight from librdkafka's log callback (the consumer's), at its syslog level.
+    pub fn log_syslog(&self, level: i32, facility: &str, message: &str) {
+        self.log_at(python_level_of_syslog(level), facility, message);
+    }
+
+    fn log_at(&self, python_level: i32, facility: &str, message: &str) {
+        self.push(ClientEvent::Log { level: python_level, facility: facility.to_owned(), message: message.to_owned() });
     }
 
     pub fn error(&self, error: RdKafkaError, reason: &str) {
@@ -213,13 +254,13 @@ impl ClientCallbacks {
     /// Statistics are snapshots: only the newest waits for `stats_cb` (a slow callback skips
     /// older ones instead of building up a backlog).
     pub fn stats_raw(&self, statistics: &[u8]) {
-        if self.settings.lock().stats_cb.is_some() && self.accepting.load(Ordering::Acquire) {
+        if self.settings.lock().get(Setting::StatsCb).is_some() && self.accepting.load(Ordering::Acquire) {
             *self.latest_stats.lock() = Some(statistics.to_vec());
         }
     }
 
     pub fn commit_result(&self, error: Option<KafkaErrorInfo>, offsets: Vec<TopicPartition>) {
-        if self.settings.lock().on_commit.is_some() {
+        if self.settings.lock().get(Setting::OnCommit).is_some() {
             self.push(ClientEvent::Commit(error, offsets));
         }
     }
@@ -230,7 +271,7 @@ impl ClientCallbacks {
     }
 
     fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {
-        let logger = match self.setting(py, |s| &s.logger) {
+        let logger = match self.setting(py, Setting::Logger) {
             Some(logger) => logger.into_bound(py),
             None => default_logger(py)?.clone(),
         };
@@ -249,7 +290,11 @@ impl ClientCallbacks {
         let mut first_error: Option<PyErr> = None;
         let dropped = self.dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
-            let _ = self.log_record(py, 30, format!("{dropped} librdkafka log records were dropped: nobody served the client"));
+            let _ = self.log_record(
+                py,
+                30,
+                format!("{dropped} librdkafka log records were dropped: nobody served the client"),
+            );
         }
         loop {
             if budget.is_some_and(|budget| started.elapsed() >= budget) {
@@ -258,20 +303,26 @@ impl ClientCallbacks {
             // One at a time, no lock held while Python runs (a callback may call back in).
             let Some(event) = self.next_event() else { break };
             let outcome = match event {
-                ClientEvent::Log { level, facility, message } => self.log_record(py, level, format!("librdkafka {facility}: {message}")),
-                ClientEvent::Error(info, reason) => match self.setting(py, |s| &s.error_cb) {
+                ClientEvent::Log { level, facility, message } => {
+                    self.log_record(py, level, format!("librdkafka {facility}: {message}"))
+                }
+                ClientEvent::Error(info, reason) => match self.setting(py, Setting::ErrorCb) {
                     Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
                     None => {
                         let level = if info.fatal { 40 } else { 30 };
-                        let suffix = if reason.is_empty() || info.message.contains(&reason) { String::new() } else { format!(": {reason}") };
+                        let suffix = if reason.is_empty() || info.message.contains(&reason) {
+                            String::new()
+                        } else {
+                            format!(": {reason}")
+                        };
                         self.log_record(py, level, format!("{} [{}]{}", info.message, info.name(), suffix))
                     }
                 },
-                ClientEvent::Stats(json) => self.setting(py, |s| &s.stats_cb).map_or(Ok(()), |cb| {
+                ClientEvent::Stats(json) => self.setting(py, Setting::StatsCb).map_or(Ok(()), |cb| {
                     let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
                     cb.bind(py).call1((stats,)).map(drop)
                 }),
-                ClientEvent::Commit(error, offsets) => self.setting(py, |s| &s.on_commit).map_or(Ok(()), |cb| {
+                ClientEvent::Commit(error, offsets) => self.setting(py, Setting::OnCommit).map_or(Ok(()), |cb| {
                     let error = error.map(|info| info.into_pyerr(py).into_value(py));
                     cb.bind(py).call1((error, offsets)).map(drop)
                 }),
@@ -305,27 +356,4 @@ pub fn check_callable(py: Python<'_>, name: &str, callback: Option<&Py<PyAny>>) 
         }
         _ => Ok(()),
     }
-}
-
-/// Splits a Python config dict into librdkafka properties and Python objects.
-pub fn split_config<'py>(config: &Bound<'py, PyDict>) -> FerroResult<(Bound<'py, PyDict>, PythonSettings)> {
-    let py = config.py();
-    let properties = PyDict::new(py);
-    let mut settings = PythonSettings::default();
-    for (key, value) in config.iter() {
-        let name = key.cast::<PyString>().ok().and_then(|k| k.to_str().ok().map(str::to_owned));
-        match name {
-            Some(name) if PythonSettings::KEYS.contains(&name.as_str()) => {
-                if name != "logger" && !value.is_callable() {
-                    return Err(FerroError::Config(format!("configuration property {name:?} must be callable")));
-                }
-                if name == "logger" && !value.hasattr("log").unwrap_or(false) {
-                    return Err(FerroError::Config("configuration property \"logger\" must be a logging.Logger (an object with log())".into()));
-                }
-                settings.set(&name, value.unbind());
-            }
-            _ => properties.set_item(key, value).map_err(|e| FerroError::Config(e.to_string()))?,
-        }
-    }
-    Ok((properties, settings))
 }

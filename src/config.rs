@@ -9,7 +9,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::ClientConfig;
 
-use crate::callbacks::{split_config, PythonSettings};
+use crate::callbacks::{PythonSettings, Setting};
 use crate::errors::{FerroError, FerroResult};
 
 /// Properties Kafka's protocol carries as int16-length strings.
@@ -30,23 +30,26 @@ fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
         }
         // Kafka sends these as int16-length strings: a longer one could never be sent.
         if ID_PROPERTIES.contains(&key) && text.len() > i16::MAX as usize {
-            return Err(FerroError::Config(format!("configuration property {key:?}: at most {} bytes, not {}", i16::MAX, text.len())));
+            return Err(FerroError::Config(format!(
+                "configuration property {key:?}: at most {} bytes, not {}",
+                i16::MAX,
+                text.len()
+            )));
         }
         return Ok(text.to_owned());
     }
     if let Ok(number) = value.cast::<PyFloat>() {
         if !number.value().is_finite() {
-            return Err(FerroError::Config(format!("configuration property {key:?}: {} is not a finite number", number.value())));
+            return Err(FerroError::Config(format!(
+                "configuration property {key:?}: {} is not a finite number",
+                number.value()
+            )));
         }
     }
     if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
         return Ok(value.str().map_err(|e| FerroError::Config(format!("{key:?}: {e}")))?.to_string());
     }
-    let type_name = value
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "?".into());
+    let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
     Err(FerroError::Config(format!(
         "configuration property {key:?}: expected str, int, float or bool, got {type_name}"
     )))
@@ -57,7 +60,9 @@ fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
 pub fn config_dict<'py>(config: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
     match config.cast::<PyDict>() {
         Ok(dict) => Ok(dict.clone()),
-        Err(_) if config.cast::<pyo3::types::PyMapping>().is_ok() => PyDict::from_sequence(&config.call_method0("items")?),
+        Err(_) if config.cast::<pyo3::types::PyMapping>().is_ok() => {
+            PyDict::from_sequence(&config.call_method0("items")?)
+        }
         Err(_) => {
             let type_name = config.get_type().name().map(|n| n.to_string()).unwrap_or_default();
             Err(pyo3::exceptions::PyTypeError::new_err(format!(
@@ -67,27 +72,27 @@ pub fn config_dict<'py>(config: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDic
     }
 }
 
-/// Builds rdkafka's `ClientConfig` from a Python dict, setting aside the keys that carry Python
-/// objects (callbacks, logger). Unknown keys and bad values are reported by librdkafka when the
-/// client is created (see `FerroError::from(KafkaError)`).
+/// Builds rdkafka's `ClientConfig` from a Python dict in one pass: ferrokafka's own keys (the
+/// [`Setting`] table: callbacks and the logger) are set aside, the rest become librdkafka
+/// properties. Unknown property names and bad values are reported by librdkafka when the client is
+/// created (see `FerroError::from(KafkaError)`).
 pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, PythonSettings)> {
-    let (properties, settings) = split_config(config)?;
-    Ok((librdkafka_config(&properties)?, settings))
-}
-
-fn librdkafka_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
     let mut client_config = ClientConfig::new();
+    let mut settings = PythonSettings::default();
     for (key, value) in config.iter() {
         let key = key
             .cast::<PyString>()
             .map_err(|_| FerroError::Config("configuration keys must be str".into()))?
             .to_str()
-            .map_err(|_| FerroError::Config("configuration key is not valid UTF-8".into()))?
-            .to_owned();
+            .map_err(|_| FerroError::Config("configuration key is not valid UTF-8".into()))?;
+        if let Some(setting) = Setting::of_key(key) {
+            settings.set(setting, &value)?;
+            continue;
+        }
         if key.contains('\0') {
             return Err(FerroError::Config(format!("configuration key {key:?} contains a NUL character")));
         }
-        let value = property_value(&key, &value)?;
+        let value = property_value(key, &value)?;
         client_config.set(key, value);
     }
     // rdkafka sets librdkafka's log level from the Rust `log` crate's setup (Error without one),
@@ -99,7 +104,7 @@ fn librdkafka_config(config: &Bound<'_, PyDict>) -> FerroResult<ClientConfig> {
         RDKafkaLogLevel::Info
     };
     client_config.set_log_level(level);
-    Ok(client_config)
+    Ok((client_config, settings))
 }
 
 #[cfg(test)]

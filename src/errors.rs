@@ -46,8 +46,8 @@ pub mod raw {
     use std::ffi::c_int;
 
     use rdkafka::bindings::{
-        rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t, rd_kafka_metadata_t, rd_kafka_t,
-        rd_kafka_topic_partition_list_t, rd_kafka_topic_t,
+        rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t, rd_kafka_metadata_t,
+        rd_kafka_t, rd_kafka_topic_partition_list_t, rd_kafka_topic_t,
     };
 
     extern "C" {
@@ -55,14 +55,33 @@ pub mod raw {
         pub fn rd_kafka_subscribe(rk: *mut rd_kafka_t, topics: *const rd_kafka_topic_partition_list_t) -> c_int;
         pub fn rd_kafka_unsubscribe(rk: *mut rd_kafka_t) -> c_int;
         pub fn rd_kafka_assign(rk: *mut rd_kafka_t, partitions: *const rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_assignment(rk: *mut rd_kafka_t, partitions: *mut *mut rd_kafka_topic_partition_list_t) -> c_int;
+        pub fn rd_kafka_assignment(rk: *mut rd_kafka_t, partitions: *mut *mut rd_kafka_topic_partition_list_t)
+            -> c_int;
         pub fn rd_kafka_position(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_commit(rk: *mut rd_kafka_t, offsets: *const rd_kafka_topic_partition_list_t, is_async: c_int) -> c_int;
+        pub fn rd_kafka_commit(
+            rk: *mut rd_kafka_t,
+            offsets: *const rd_kafka_topic_partition_list_t,
+            is_async: c_int,
+        ) -> c_int;
         pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_pause_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_resume_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_committed(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t, timeout_ms: c_int) -> c_int;
-        pub fn rd_kafka_offsets_for_times(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t, timeout_ms: c_int) -> c_int;
+        pub fn rd_kafka_pause_partitions(
+            rk: *mut rd_kafka_t,
+            partitions: *mut rd_kafka_topic_partition_list_t,
+        ) -> c_int;
+        pub fn rd_kafka_resume_partitions(
+            rk: *mut rd_kafka_t,
+            partitions: *mut rd_kafka_topic_partition_list_t,
+        ) -> c_int;
+        pub fn rd_kafka_committed(
+            rk: *mut rd_kafka_t,
+            partitions: *mut rd_kafka_topic_partition_list_t,
+            timeout_ms: c_int,
+        ) -> c_int;
+        pub fn rd_kafka_offsets_for_times(
+            rk: *mut rd_kafka_t,
+            offsets: *mut rd_kafka_topic_partition_list_t,
+            timeout_ms: c_int,
+        ) -> c_int;
         pub fn rd_kafka_query_watermark_offsets(
             rk: *mut rd_kafka_t,
             topic: *const std::ffi::c_char,
@@ -82,7 +101,11 @@ pub mod raw {
         pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
         pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
         pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
-        pub fn rd_kafka_fatal_error(rk: *mut rdkafka::bindings::rd_kafka_t, errstr: *mut std::ffi::c_char, errstr_size: usize) -> c_int;
+        pub fn rd_kafka_fatal_error(
+            rk: *mut rdkafka::bindings::rd_kafka_t,
+            errstr: *mut std::ffi::c_char,
+            errstr_size: usize,
+        ) -> c_int;
     }
 
     /// Decodes a C string from librdkafka without trusting it to be UTF-8.
@@ -224,7 +247,8 @@ impl KafkaErrorInfo {
             kwargs.set_item("retriable", self.retriable)?;
             kwargs.set_item("fatal", self.fatal)?;
             kwargs.set_item("txn_requires_abort", self.txn_requires_abort)?;
-            let value = py.get_type::<KafkaError>().call((format!("{} [{}]", self.message, name), self.code), Some(&kwargs))?;
+            let value =
+                py.get_type::<KafkaError>().call((format!("{} [{}]", self.message, name), self.code), Some(&kwargs))?;
             Ok(PyErr::from_value(value))
         };
         // Only fails if the interpreter cannot allocate: then that error is the one to raise.
@@ -292,9 +316,7 @@ pub fn error_name(code: i32) -> String {
     with_resp_err(code, |err| {
         // SAFETY: rd_kafka_err2name accepts every rd_kafka_resp_err_t value and returns a pointer to
         // a static, NUL-terminated string (or to "" for unknown codes); it is never freed.
-        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }
-            .to_string_lossy()
-            .into_owned()
+        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }.to_string_lossy().into_owned()
     })
     .unwrap_or_else(|| format!("ERR_{code}"))
 }
@@ -303,9 +325,7 @@ pub fn error_name(code: i32) -> String {
 pub fn error_description(code: i32) -> String {
     with_resp_err(code, |err| {
         // SAFETY: as for rd_kafka_err2name: a static, NUL-terminated string for every code.
-        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }
-            .to_string_lossy()
-            .into_owned()
+        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }.to_string_lossy().into_owned()
     })
     .unwrap_or_else(|| format!("unknown error code {code}"))
 }
@@ -446,7 +466,8 @@ mod tests {
         let info = KafkaErrorInfo::from_raw(125, "could not list offsets", None);
         assert_eq!(info.code, 125);
         assert!(info.message.starts_with("could not list offsets: "), "{}", info.message);
-        let info = KafkaErrorInfo::from_raw(RDKafkaErrorCode::TopicAlreadyExists as i32, "could not create topic \"t\"", None);
+        let info =
+            KafkaErrorInfo::from_raw(RDKafkaErrorCode::TopicAlreadyExists as i32, "could not create topic \"t\"", None);
         assert_eq!(info.code, 36);
         let info = KafkaErrorInfo::from_raw(36, "ctx", Some("Topic 't' already exists.".into()));
         assert_eq!(info.message, "ctx: Topic 't' already exists.");
@@ -486,9 +507,7 @@ mod tests {
     fn retriable_and_fatal_flags() {
         let info = KafkaErrorInfo::from_code(RDKafkaErrorCode::QueueFull, "produce failed");
         assert!(info.retriable && !info.fatal);
-        let info = KafkaErrorInfo::from_rdkafka(&RdKafkaError::MessageConsumptionFatal(
-            RDKafkaErrorCode::Fatal,
-        ));
+        let info = KafkaErrorInfo::from_rdkafka(&RdKafkaError::MessageConsumptionFatal(RDKafkaErrorCode::Fatal));
         assert!(info.fatal);
         let info = KafkaErrorInfo::from_rdkafka(&RdKafkaError::AdminOp(RDKafkaErrorCode::RequestTimedOut));
         assert_eq!(info.code, RDKafkaErrorCode::RequestTimedOut as i32);

@@ -111,12 +111,19 @@ impl MockCluster {
             return Err(FerroError::Value(format!("num_brokers must be 1 to {MAX_BROKERS}, not {num_brokers}")).into());
         }
         if group_rebalance_delay_ms < 0 {
-            return Err(FerroError::Value(format!("group_rebalance_delay_ms must not be negative, not {group_rebalance_delay_ms}")).into());
+            return Err(FerroError::Value(format!(
+                "group_rebalance_delay_ms must not be negative, not {group_rebalance_delay_ms}"
+            ))
+            .into());
         }
         let native = py.detach(|| NativeMockCluster::new(num_brokers))?;
         // SAFETY: the cluster is live (owned by `native`).
         unsafe { rdsys::rd_kafka_mock_group_initial_rebalance_delay_ms(native.cluster, group_rebalance_delay_ms) };
-        Ok(MockCluster { native: Mutex::new(Some(std::sync::Arc::new(native))), num_brokers, born: crate::fork::Born::here() })
+        Ok(MockCluster {
+            native: Mutex::new(Some(std::sync::Arc::new(native))),
+            num_brokers,
+            born: crate::fork::Born::here(),
+        })
     }
 
     /// The `bootstrap.servers` value for clients of this cluster.
@@ -138,7 +145,11 @@ impl MockCluster {
             return Err(FerroError::Value(format!("partitions must be 1 to {MAX_PARTITIONS}, not {partitions}")).into());
         }
         if !(1..=i64::from(self.num_brokers)).contains(&replication_factor) {
-            return Err(FerroError::Value(format!("replication_factor must be 1 to {} (the brokers), not {replication_factor}", self.num_brokers)).into());
+            return Err(FerroError::Value(format!(
+                "replication_factor must be 1 to {} (the brokers), not {replication_factor}",
+                self.num_brokers
+            ))
+            .into());
         }
         let (partitions, replication_factor) = (partitions as i32, replication_factor as i32);
         let native = self.native()?;

@@ -17,25 +17,25 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::{PyTraverseError, PyVisit};
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyType};
+use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::bindings as rdsys;
-use rdkafka::message::OwnedHeaders;
 use rdkafka::message::Message;
+use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseProducer, DeliveryResult, Producer as _, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, drop_in_background, remaining_ms, run_interruptible, wait_detached, SLICE};
-use rdkafka::util::Timeout;
-use crate::callbacks::ClientCallbacks;
-use crate::consumer::ConsumerGroupMetadata;
-use crate::topic_partition::{partitions_arg, to_list, topic_cstring, TopicPartition};
 use crate::bytes_like::with_opt_bytes;
+use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
+use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::{headers, TimestampType};
+use crate::topic_partition::{partitions_arg, to_list, topic_cstring, TopicPartition};
+use rdkafka::util::Timeout;
 
 /// Where a delivered message landed. The result of a `produce()` future.
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -272,7 +272,10 @@ impl ProducerCore {
 
     /// The handle for `name`: cached, or, once [`MAX_CACHED_TOPICS`] are cached, a temporary one
     /// (returned as the third element) that the caller drops after producing.
-    fn topic_handle(&self, name: &str) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
+    fn topic_handle(
+        &self,
+        name: &str,
+    ) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
         let mut topics = self.topics.lock();
         if let Some(handle) = topics.get(name) {
             return Ok((handle.0, handle.1.clone(), None));
@@ -280,7 +283,8 @@ impl ProducerCore {
         let c_name = topic_cstring(name)?;
         // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
         // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
-        let handle = unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
+        let handle =
+            unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
         if handle.is_null() {
             // SAFETY: reads the calling thread's last librdkafka error; no arguments.
             let code = unsafe { rdsys::rd_kafka_last_error() };
@@ -530,7 +534,10 @@ pub struct Producer {
 
 impl Producer {
     /// The librdkafka topic handle and shared name for `topic`.
-    fn topic_handle(&self, topic: &Bound<'_, PyString>) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
+    fn topic_handle(
+        &self,
+        topic: &Bound<'_, PyString>,
+    ) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
         let mut last = self.last_topic.lock();
         if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
             return Ok((cached.handle, cached.name.clone(), None));
@@ -595,7 +602,7 @@ impl Producer {
     #[new]
     fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        settings.allow_only("producer", &["error_cb", "stats_cb", "on_delivery", "logger"])?;
+        settings.allow_only("producer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger])?;
         let context = DeliveryContext {
             need_python: Mutex::new(Vec::new()),
             need_python_ready: Condvar::new(),
@@ -816,7 +823,9 @@ impl Producer {
     #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]
     fn commit_transaction(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         let timeout = transaction_timeout(timeout)?;
-        self.transaction_call(py, "commit_transaction", move |p| p.commit_transaction(timeout).map_err(FerroError::from))
+        self.transaction_call(py, "commit_transaction", move |p| {
+            p.commit_transaction(timeout).map_err(FerroError::from)
+        })
     }
 
     #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]

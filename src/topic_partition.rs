@@ -74,7 +74,10 @@ pub fn check_topic_name(name: &str) -> FerroResult<()> {
     }
     if name.len() > MAX_TOPIC_NAME {
         let start: String = name.chars().take(20).collect();
-        return Err(FerroError::Value(format!("topic name {start:?}... is {} bytes long; Kafka allows {MAX_TOPIC_NAME}", name.len())));
+        return Err(FerroError::Value(format!(
+            "topic name {start:?}... is {} bytes long; Kafka allows {MAX_TOPIC_NAME}",
+            name.len()
+        )));
     }
     Ok(())
 }
@@ -91,8 +94,7 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
     for tp in partitions {
         // rdkafka's add_partition panics on a NUL, librdkafka crashes on very long names.
         check_topic_name(&tp.topic)?;
-        list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(tp.offset))
-            .map_err(FerroError::from)?;
+        list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(tp.offset)).map_err(FerroError::from)?;
     }
     Ok(list)
 }

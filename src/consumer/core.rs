@@ -22,12 +22,12 @@ use rdkafka::bindings as rdsys;
 use rdkafka::ClientConfig;
 
 use crate::blocking::{drop_in_background, wait_detached};
-use crate::callbacks::{ClientCallbacks, PythonSettings};
+use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
 use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
-use crate::fork::Born;
 use crate::errors::{raw, FerroError, FerroResult, KafkaErrorInfo};
+use crate::fork::Born;
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::topic_partition::{read_native_list, TopicPartition};
 
@@ -102,12 +102,16 @@ impl CoreContext {
         // SAFETY: `rk` is the live handle calling back; librdkafka returns a static string, or NULL
         // (not a group consumer, which a rebalance cannot come from; read as eager).
         let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
+        // SAFETY: a non-NULL protocol is one of librdkafka's static NUL-terminated names.
         let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
         if code == REVOKE {
             // SAFETY: the live handle.
             let lost = unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
             let revoked = partitions();
-            self.call_rebalance(|c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() }, revoked.clone());
+            self.call_rebalance(
+                |c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() },
+                revoked.clone(),
+            );
             // After on_revoke, which may still commit them; before the unassign's own commit.
             self.offsets.forget(&revoked);
         } else if code != ASSIGN {
@@ -117,9 +121,15 @@ impl CoreContext {
         // librdkafka itself (to the error callback) and need no handling here.
         unsafe {
             match (code == ASSIGN, cooperative) {
-                (true, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_assign(rk, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
+                (true, true) => drop(
+                    NonNull::new(rdsys::rd_kafka_incremental_assign(rk, list))
+                        .map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr())),
+                ),
                 (true, false) => drop(raw::rd_kafka_assign(rk, list)),
-                (false, true) => drop(NonNull::new(rdsys::rd_kafka_incremental_unassign(rk, list)).map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr()))),
+                (false, true) => drop(
+                    NonNull::new(rdsys::rd_kafka_incremental_unassign(rk, list))
+                        .map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr())),
+                ),
                 (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
             }
         }
@@ -128,7 +138,11 @@ impl CoreContext {
         }
     }
 
-    fn call_rebalance(&self, pick: impl Fn(&RebalanceCallbacks) -> Option<&Py<PyAny>>, partitions: Vec<TopicPartition>) {
+    fn call_rebalance(
+        &self,
+        pick: impl Fn(&RebalanceCallbacks) -> Option<&Py<PyAny>>,
+        partitions: Vec<TopicPartition>,
+    ) {
         if !self.python_enabled.load(Ordering::Acquire) {
             return;
         }
@@ -178,7 +192,7 @@ pub struct Fetched {
 
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
-        settings.allow_only("consumer", &["error_cb", "stats_cb", "on_commit", "logger"])?;
+        settings.allow_only("consumer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger])?;
         // librdkafka's auto-store stores what its batch call hands out, also while closing: always
         // off there; ferrokafka stores what it handed to the application (see offsets.rs).
         let auto_store = match config.get("enable.auto.offset.store").map(str::to_ascii_lowercase).as_deref() {
@@ -280,7 +294,8 @@ impl ConsumerCore {
             return;
         }
         // SAFETY: as above; the error string is owned by the message, copied before it is destroyed.
-        let (partition, detail) = unsafe { ((*message.as_ptr()).partition, raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr()))) };
+        let (partition, detail) =
+            unsafe { ((*message.as_ptr()).partition, raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr()))) };
         // SAFETY: ours, destroyed once.
         unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
         let mut info = KafkaErrorInfo::from_raw(code, "consume failed", detail);

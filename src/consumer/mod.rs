@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::{PyTraverseError, PyVisit};
 use pyo3::types::{PyDict, PyString};
+use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::TopicPartitionList;
 
 use crate::args::{Int, Seconds};
@@ -25,8 +25,8 @@ use crate::message::MessageParts;
 use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
-use self::offsets::{last_per_partition, Handed};
 use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
+use self::offsets::{last_per_partition, Handed};
 
 /// What one wait for messages ended with.
 enum Received {
@@ -154,7 +154,8 @@ impl Consumer {
             return Ok(consumer.commit(&offsets, true).map_err(FerroError::from)?);
         }
         let core = self.core.clone();
-        let committed = run_interruptible(py, "commit", move || core.open().and_then(|c| Ok(c.commit(&offsets, false)?)))?;
+        let committed =
+            run_interruptible(py, "commit", move || core.open().and_then(|c| Ok(c.commit(&offsets, false)?)))?;
         Ok(committed?)
     }
 
@@ -188,7 +189,10 @@ impl Consumer {
     }
 
     /// The partitions given, or the current assignment.
-    fn partitions_or_assignment(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<TopicPartitionList> {
+    fn partitions_or_assignment(
+        &self,
+        partitions: Option<Vec<PyRef<'_, TopicPartition>>>,
+    ) -> PyResult<TopicPartitionList> {
         let partitions = match partitions {
             Some(partitions) => partitions_arg(partitions),
             None => self.core.open()?.assignment().map_err(FerroError::from)?,
@@ -220,11 +224,8 @@ impl Consumer {
     ) -> PyResult<()> {
         let py = slf.py();
         let this = slf.get();
-        let topics: Vec<String> = if let Ok(one) = topics.cast::<PyString>() {
-            vec![one.to_str()?.to_owned()]
-        } else {
-            topics.extract()?
-        };
+        let topics: Vec<String> =
+            if let Ok(one) = topics.cast::<PyString>() { vec![one.to_str()?.to_owned()] } else { topics.extract()? };
         for topic in &topics {
             check_subscription(topic)?;
         }
@@ -235,7 +236,12 @@ impl Consumer {
         // A weak reference: the consumer owns the context that keeps these callbacks.
         let weak = py.import("weakref")?.getattr("ref")?.call1((slf,))?.unbind();
         // The old callbacks are dropped outside the lock: their finalisers may call back in.
-        let old = this.core.context().rebalance.lock().replace(RebalanceCallbacks { consumer: weak, on_assign, on_revoke, on_lost });
+        let old = this.core.context().rebalance.lock().replace(RebalanceCallbacks {
+            consumer: weak,
+            on_assign,
+            on_revoke,
+            on_lost,
+        });
         drop(old);
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         Ok(consumer.subscribe(&names).map_err(FerroError::from)?)
@@ -282,7 +288,12 @@ impl Consumer {
     /// Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
     /// `max_messages`. Returns an empty list on timeout.
     #[pyo3(signature = (max_messages=Int(1000), timeout=None), text_signature = "(self, /, max_messages=1000, timeout=None)")]
-    fn consume(&self, py: Python<'_>, max_messages: Int<usize>, timeout: Option<Seconds>) -> PyResult<Vec<Py<BorrowedMessage>>> {
+    fn consume(
+        &self,
+        py: Python<'_>,
+        max_messages: Int<usize>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Vec<Py<BorrowedMessage>>> {
         let Int(max_messages) = max_messages;
         if max_messages == 0 {
             return Ok(Vec::new());
@@ -351,7 +362,11 @@ impl Consumer {
     /// Stores offsets for the next commit (automatic or argument-less), for consumers configured
     /// with `enable.auto.offset.store=false`. With a message: its offset + 1; with `offsets`: those.
     #[pyo3(signature = (message=None, *, offsets=None))]
-    fn store_offsets(&self, message: Option<&Bound<'_, PyAny>>, offsets: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<()> {
+    fn store_offsets(
+        &self,
+        message: Option<&Bound<'_, PyAny>>,
+        offsets: Option<Vec<PyRef<'_, TopicPartition>>>,
+    ) -> PyResult<()> {
         let list = match (message, offsets) {
             (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
@@ -387,14 +402,24 @@ impl Consumer {
 
     /// The group's committed offsets of the given partitions or of the whole assignment.
     #[pyo3(signature = (partitions=None, timeout=None))]
-    fn committed(&self, py: Python<'_>, partitions: Option<Vec<PyRef<'_, TopicPartition>>>, timeout: Option<Seconds>) -> PyResult<Vec<TopicPartition>> {
+    fn committed(
+        &self,
+        py: Python<'_>,
+        partitions: Option<Vec<PyRef<'_, TopicPartition>>>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
         self.list_request(py, "committed", list, timeout, NativeConsumer::committed_offsets)
     }
 
     /// (low, high) watermarks of a partition, asked of the broker.
     #[pyo3(signature = (partition, timeout=None))]
-    fn get_watermark_offsets(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<Seconds>) -> PyResult<(i64, i64)> {
+    fn get_watermark_offsets(
+        &self,
+        py: Python<'_>,
+        partition: PyRef<'_, TopicPartition>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<(i64, i64)> {
         let deadline = deadline(timeout)?;
         let (topic, number) = (topic_cstring(&partition.topic)?, partition.partition);
         self.core.open()?;
@@ -407,7 +432,12 @@ impl Consumer {
     /// For each partition whose `offset` holds a timestamp (ms): the earliest offset whose timestamp
     /// is at least that (OFFSET_END when there is none).
     #[pyo3(signature = (partitions, timeout=None))]
-    fn offsets_for_times(&self, py: Python<'_>, partitions: Vec<PyRef<'_, TopicPartition>>, timeout: Option<Seconds>) -> PyResult<Vec<TopicPartition>> {
+    fn offsets_for_times(
+        &self,
+        py: Python<'_>,
+        partitions: Vec<PyRef<'_, TopicPartition>>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Vec<TopicPartition>> {
         let list = to_list(&partitions_arg(partitions))?;
         self.list_request(py, "offsets_for_times", list, timeout, NativeConsumer::offsets_for_times)
     }
@@ -415,7 +445,12 @@ impl Consumer {
     /// Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
     /// {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
     #[pyo3(signature = (topic=None, timeout=None))]
-    fn list_topics<'py>(&self, py: Python<'py>, topic: Option<String>, timeout: Option<Seconds>) -> PyResult<Bound<'py, PyDict>> {
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let deadline = deadline(timeout)?;
         let topic = topic.as_deref().map(topic_cstring).transpose()?;
         self.core.open()?;
@@ -428,7 +463,11 @@ impl Consumer {
 
     /// The group's identity, for `Producer.send_offsets_to_transaction()`.
     fn consumer_group_metadata(&self) -> PyResult<ConsumerGroupMetadata> {
-        let inner = self.core.open()?.group_metadata().ok_or_else(|| FerroError::Value("the consumer has no group.id".into()))?;
+        let inner = self
+            .core
+            .open()?
+            .group_metadata()
+            .ok_or_else(|| FerroError::Value("the consumer has no group.id".into()))?;
         Ok(ConsumerGroupMetadata { inner })
     }
 

@@ -23,7 +23,6 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaType;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
-use crate::callbacks::log_level_of_syslog;
 use crate::consumer::core::CoreContext;
 use crate::errors::{raw, KafkaErrorInfo};
 use crate::topic_partition::{read_native_list, TopicPartition};
@@ -105,7 +104,9 @@ fn partition_errors(list: &TopicPartitionList, what: &str) -> NativeResult<()> {
     // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
     let failed = unsafe { read_native_list(list.ptr()) }.into_iter().find(|(_, err)| *err != 0);
     match failed {
-        Some((tp, code)) => Err(KafkaErrorInfo::from_raw(code, &format!("{what} ({} [{}])", tp.topic, tp.partition), None)),
+        Some((tp, code)) => {
+            Err(KafkaErrorInfo::from_raw(code, &format!("{what} ({} [{}])", tp.topic, tp.partition), None))
+        }
         None => Ok(()),
     }
 }
@@ -177,8 +178,14 @@ impl NativeConsumer {
         unsafe {
             // The error code parameter is a C enum, passed as an `int`; our callbacks take the
             // `int` (see errors::raw for why), so their pointers are cast to rdkafka-sys's type.
-            rdsys::rd_kafka_conf_set_rebalance_cb(native_config.ptr(), Some(std::mem::transmute::<ListCallback, RespErrListCallback>(rebalance_cb)));
-            rdsys::rd_kafka_conf_set_offset_commit_cb(native_config.ptr(), Some(std::mem::transmute::<ListCallback, RespErrListCallback>(offset_commit_cb)));
+            rdsys::rd_kafka_conf_set_rebalance_cb(
+                native_config.ptr(),
+                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(rebalance_cb)),
+            );
+            rdsys::rd_kafka_conf_set_offset_commit_cb(
+                native_config.ptr(),
+                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(offset_commit_cb)),
+            );
             rdsys::rd_kafka_conf_set_error_cb(native_config.ptr(), Some(error_cb));
             rdsys::rd_kafka_conf_set_stats_cb(native_config.ptr(), Some(stats_cb));
             rdsys::rd_kafka_conf_set_log_cb(native_config.ptr(), Some(log_cb));
@@ -197,7 +204,8 @@ impl NativeConsumer {
                 rdsys::rd_kafka_queue_get_main(native)
             }
         };
-        let queue = NonNull::new(queue).ok_or_else(|| KafkaError::ClientCreation("librdkafka gave no consumer queue".into()))?;
+        let queue = NonNull::new(queue)
+            .ok_or_else(|| KafkaError::ClientCreation("librdkafka gave no consumer queue".into()))?;
         Ok(NativeConsumer { queue: QueueRef(queue), client, has_group })
     }
 
@@ -216,7 +224,14 @@ impl NativeConsumer {
         let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
         // SAFETY: the queue lives as long as `self`; librdkafka writes at most `messages.len()`
         // message pointers, which it hands over to us.
-        let n = unsafe { rdsys::rd_kafka_consume_batch_queue(self.queue.0.as_ptr(), timeout_ms, messages.as_mut_ptr(), messages.len()) };
+        let n = unsafe {
+            rdsys::rd_kafka_consume_batch_queue(
+                self.queue.0.as_ptr(),
+                timeout_ms,
+                messages.as_mut_ptr(),
+                messages.len(),
+            )
+        };
         usize::try_from(n).unwrap_or(0)
     }
 
@@ -242,12 +257,19 @@ impl NativeConsumer {
 
     pub fn incremental_assign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list; the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_incremental_assign(self.ptr(), list.ptr()), "incremental_assign failed") }
+        unsafe {
+            check_error_object(rdsys::rd_kafka_incremental_assign(self.ptr(), list.ptr()), "incremental_assign failed")
+        }
     }
 
     pub fn incremental_unassign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: as for incremental_assign.
-        unsafe { check_error_object(rdsys::rd_kafka_incremental_unassign(self.ptr(), list.ptr()), "incremental_unassign failed") }
+        unsafe {
+            check_error_object(
+                rdsys::rd_kafka_incremental_unassign(self.ptr(), list.ptr()),
+                "incremental_unassign failed",
+            )
+        }
     }
 
     /// The current assignment.
@@ -290,7 +312,9 @@ impl NativeConsumer {
     pub fn seek(&self, list: &TopicPartitionList, timeout_ms: c_int) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list we own (librdkafka writes per-partition errors
         // into it); the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_seek_partitions(self.ptr(), list.ptr(), timeout_ms), "seek failed")? };
+        unsafe {
+            check_error_object(rdsys::rd_kafka_seek_partitions(self.ptr(), list.ptr(), timeout_ms), "seek failed")?
+        };
         partition_errors(list, "seek failed")
     }
 
@@ -313,28 +337,46 @@ impl NativeConsumer {
 
     pub fn offsets_for_times(&self, list: &TopicPartitionList, timeout_ms: c_int) -> NativeResult<()> {
         // SAFETY: as for committed_offsets.
-        check(unsafe { raw::rd_kafka_offsets_for_times(self.ptr(), list.ptr(), timeout_ms) }, "offsets_for_times failed")
+        check(
+            unsafe { raw::rd_kafka_offsets_for_times(self.ptr(), list.ptr(), timeout_ms) },
+            "offsets_for_times failed",
+        )
     }
 
     /// Metadata of every topic, or of `topic` (a name already checked: no NUL, not too long).
     pub fn fetch_metadata(&self, topic: Option<&CStr>, timeout_ms: c_int) -> NativeResult<MetadataInfo> {
         let handle = match topic {
-            // SAFETY: our live handle and a NUL-terminated name; a new topic reference (or NULL for
-            // a name librdkafka refuses), destroyed below.
-            Some(name) => match NonNull::new(unsafe { rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()) }) {
-                Some(handle) => Some(handle),
-                None => return Err(KafkaErrorInfo::from_raw(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int, "list_topics failed", Some(format!("invalid topic name {name:?}")))),
-            },
+            Some(name) => {
+                // SAFETY: our live handle and a NUL-terminated name; a new topic reference (or NULL
+                // for a name librdkafka refuses), destroyed below.
+                let handle = unsafe { rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()) };
+                let Some(handle) = NonNull::new(handle) else {
+                    let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int;
+                    let detail = Some(format!("invalid topic name {name:?}"));
+                    return Err(KafkaErrorInfo::from_raw(code, "list_topics failed", detail));
+                };
+                Some(handle)
+            }
             None => None,
         };
         let mut metadata = ptr::null();
         // SAFETY: our live handle, the topic reference (or NULL for all topics); on success
         // librdkafka gives us a metadata object that we read and destroy once.
         let result = unsafe {
-            let code = raw::rd_kafka_metadata(self.ptr(), c_int::from(topic.is_none()), handle.map_or(ptr::null_mut(), NonNull::as_ptr), &mut metadata, timeout_ms);
+            let code = raw::rd_kafka_metadata(
+                self.ptr(),
+                c_int::from(topic.is_none()),
+                handle.map_or(ptr::null_mut(), NonNull::as_ptr),
+                &mut metadata,
+                timeout_ms,
+            );
             let result = check(code, "list_topics failed").and_then(|()| match metadata.is_null() {
                 false => Ok(read_metadata(metadata)),
-                true => Err(KafkaErrorInfo::from_raw(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL as c_int, "list_topics failed", None)),
+                true => Err(KafkaErrorInfo::from_raw(
+                    rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL as c_int,
+                    "list_topics failed",
+                    None,
+                )),
             });
             if !metadata.is_null() {
                 rdsys::rd_kafka_metadata_destroy(metadata);
@@ -352,7 +394,16 @@ impl NativeConsumer {
     pub fn fetch_watermarks(&self, topic: &CStr, partition: i32, timeout_ms: c_int) -> NativeResult<(i64, i64)> {
         let (mut low, mut high) = (-1, -1);
         // SAFETY: our live handle, a NUL-terminated name and two out-parameters.
-        let code = unsafe { raw::rd_kafka_query_watermark_offsets(self.ptr(), topic.as_ptr(), partition, &mut low, &mut high, timeout_ms) };
+        let code = unsafe {
+            raw::rd_kafka_query_watermark_offsets(
+                self.ptr(),
+                topic.as_ptr(),
+                partition,
+                &mut low,
+                &mut high,
+                timeout_ms,
+            )
+        };
         check(code, "get_watermark_offsets failed").map(|()| (low, high))
     }
 
@@ -364,7 +415,9 @@ impl NativeConsumer {
     /// Starts leaving the group; poll until [`closed`](Self::closed) to serve the revocation.
     pub fn close_queue(&self) -> NativeResult<()> {
         // SAFETY: our live handle and queue; the error object (if any) is handed to us.
-        unsafe { check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.0.as_ptr()), "close failed") }
+        unsafe {
+            check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.0.as_ptr()), "close failed")
+        }
     }
 
     pub fn closed(&self) -> bool {
@@ -419,10 +472,15 @@ fn guarded(f: impl FnOnce()) {
 }
 
 /// The rebalance and offset commit callbacks as librdkafka calls them (error code as `int`)...
-type ListCallback = unsafe extern "C" fn(*mut rdsys::rd_kafka_t, c_int, *mut rdsys::rd_kafka_topic_partition_list_t, *mut c_void);
+type ListCallback =
+    unsafe extern "C" fn(*mut rdsys::rd_kafka_t, c_int, *mut rdsys::rd_kafka_topic_partition_list_t, *mut c_void);
 /// ... and as rdkafka-sys declares them (error code as its Rust enum).
-type RespErrListCallback =
-    unsafe extern "C" fn(*mut rdsys::rd_kafka_t, rdsys::rd_kafka_resp_err_t, *mut rdsys::rd_kafka_topic_partition_list_t, *mut c_void);
+type RespErrListCallback = unsafe extern "C" fn(
+    *mut rdsys::rd_kafka_t,
+    rdsys::rd_kafka_resp_err_t,
+    *mut rdsys::rd_kafka_topic_partition_list_t,
+    *mut c_void,
+);
 
 unsafe extern "C" fn rebalance_cb(
     rk: *mut rdsys::rd_kafka_t,
@@ -444,6 +502,7 @@ unsafe extern "C" fn offset_commit_cb(
         let error = (code != 0).then(|| KafkaErrorInfo::from_raw(code, "commit failed", None));
         // SAFETY: the list (or NULL) is valid for this call; our opaque.
         let offsets = unsafe { read_native_list(offsets) }.into_iter().map(|(tp, _)| tp).collect();
+        // SAFETY: librdkafka passes the opaque of our live handle.
         unsafe { context(opaque) }.callbacks.commit_result(error, offsets);
     });
 }
@@ -459,33 +518,49 @@ unsafe extern "C" fn error_cb(rk: *mut rdsys::rd_kafka_t, err: c_int, reason: *c
             let mut buf = [0 as c_char; 512];
             // SAFETY: our live handle and a buffer of the given size, NUL-terminated by librdkafka.
             code = unsafe { raw::rd_kafka_fatal_error(rk, buf.as_mut_ptr(), buf.len()) };
+            // SAFETY: the buffer is ours and NUL-terminated (zeroed, and librdkafka terminates).
             detail = unsafe { raw::lossy(buf.as_ptr()) };
         }
-        let mut info = KafkaErrorInfo::from_raw(code, if fatal { "fatal consumer error" } else { "consumer error" }, detail);
+        let mut info =
+            KafkaErrorInfo::from_raw(code, if fatal { "fatal consumer error" } else { "consumer error" }, detail);
         info.fatal |= fatal;
+        // SAFETY: librdkafka passes the opaque of our live handle.
         unsafe { context(opaque) }.consumer_error(info);
     });
 }
 
-unsafe extern "C" fn stats_cb(_rk: *mut rdsys::rd_kafka_t, json: *mut c_char, len: usize, opaque: *mut c_void) -> c_int {
+unsafe extern "C" fn stats_cb(
+    _rk: *mut rdsys::rd_kafka_t,
+    json: *mut c_char,
+    len: usize,
+    opaque: *mut c_void,
+) -> c_int {
     guarded(|| {
         if !json.is_null() {
             // SAFETY: `len` bytes of JSON owned by librdkafka for this call (returning 0 keeps it
             // librdkafka's to free).
             let bytes = unsafe { std::slice::from_raw_parts(json as *const u8, len) };
+            // SAFETY: librdkafka passes the opaque of our live handle.
             unsafe { context(opaque) }.stats_raw(bytes);
         }
     });
     0
 }
 
-unsafe extern "C" fn log_cb(rk: *const rdsys::rd_kafka_t, level: c_int, facility: *const c_char, message: *const c_char) {
+unsafe extern "C" fn log_cb(
+    rk: *const rdsys::rd_kafka_t,
+    level: c_int,
+    facility: *const c_char,
+    message: *const c_char,
+) {
     guarded(|| {
         // SAFETY: our live handle (its opaque is our context); strings valid for this call.
-        let (opaque, facility, message) = unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
+        let (opaque, facility, message) =
+            unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
         if !opaque.is_null() {
-            unsafe { context(opaque) }.log(
-                log_level_of_syslog(level),
+            // SAFETY: a handle's non-NULL opaque is our context, alive while the handle is.
+            unsafe { context(opaque) }.callbacks.log_syslog(
+                level,
                 facility.unwrap_or_default().trim(),
                 message.unwrap_or_default().trim(),
             );

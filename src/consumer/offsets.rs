@@ -154,7 +154,11 @@ mod tests {
         let offsets = HandedOffsets::new(true);
         offsets.record(1, vec![handed("a", 0, 5), handed("a", 1, 3)]);
         offsets.record(1, vec![handed("a", 0, 9)]);
-        let assigned = [TopicPartition { topic: "a".into(), partition: 0, offset: -1001 }, TopicPartition { topic: "a".into(), partition: 1, offset: -1001 }, TopicPartition { topic: "b".into(), partition: 0, offset: -1001 }];
+        let assigned = [
+            TopicPartition { topic: "a".into(), partition: 0, offset: -1001 },
+            TopicPartition { topic: "a".into(), partition: 1, offset: -1001 },
+            TopicPartition { topic: "b".into(), partition: 0, offset: -1001 },
+        ];
         let commit = offsets.handed_in(&assigned);
         assert_eq!(commit.iter().map(|tp| (tp.partition, tp.offset)).collect::<Vec<_>>(), [(0, 9), (1, 3)]);
         offsets.forget(&assigned[..1]);

@@ -62,7 +62,8 @@ impl MessageRegistry {
     /// Gives each message a slot, or returns `None` if the consumer is already closed (the messages
     /// are then dropped here, and their memory freed).
     pub fn admit(&self, natives: Vec<NativeMessage>) -> Option<Vec<Arc<MessageSlot>>> {
-        let slots: Vec<Arc<MessageSlot>> = natives.into_iter().map(|native| Arc::new(MessageSlot::new(native))).collect();
+        let slots: Vec<Arc<MessageSlot>> =
+            natives.into_iter().map(|native| Arc::new(MessageSlot::new(native))).collect();
         let mut book = self.book.lock();
         if book.closed {
             drop(book);

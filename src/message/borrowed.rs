@@ -30,7 +30,9 @@ use rdkafka::Timestamp;
 use crate::consumer::core::ConsumerCore;
 use crate::errors::{FerroError, InvalidReason};
 use crate::message::owned::OwnedMessage;
-use crate::message::{clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
+use crate::message::{
+    clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType,
+};
 
 /// A message as librdkafka handed it out, plus the consumer it came from.
 pub struct NativeMessage {

@@ -124,7 +124,13 @@ pub fn from_python(obj: &Bound<'_, PyAny>) -> PyResult<OwnedHeaders> {
             // copies name and value, which are valid for the given lengths during the call. Adding
             // to a writable headers object cannot fail.
             unsafe {
-                rdsys::rd_kafka_header_add(native, key.as_ptr() as *const c_char, key.len() as isize, value_ptr as *const c_void, value_len);
+                rdsys::rd_kafka_header_add(
+                    native,
+                    key.as_ptr() as *const c_char,
+                    key.len() as isize,
+                    value_ptr as *const c_void,
+                    value_len,
+                );
             }
         })?;
     }

@@ -10,9 +10,9 @@ pub mod borrowed;
 pub mod headers;
 pub mod owned;
 
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::cell::Cell;
 
 use pyo3::exceptions::PyBufferError;
 use pyo3::ffi;
@@ -20,7 +20,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyMemoryView, PyString};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
-
 
 /// How a message's timestamp was set. Mirrors librdkafka's `rd_kafka_timestamp_type_t`.
 #[pyclass(eq, eq_int, frozen, hash, from_py_object, module = "ferrokafka")]
@@ -213,7 +212,8 @@ pub unsafe fn export_read_only(
         (*view).len = bytes.len() as isize;
         (*view).readonly = 1;
         (*view).itemsize = 1;
-        (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT { c"B".as_ptr() as *mut _ } else { ptr::null_mut() };
+        (*view).format =
+            if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT { c"B".as_ptr() as *mut _ } else { ptr::null_mut() };
         (*view).ndim = 1;
         (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { &mut (*view).len } else { ptr::null_mut() };
         (*view).strides =

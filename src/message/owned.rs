@@ -3,8 +3,8 @@
 //! Made by `BorrowedMessage.detach()` or constructed from Python. Its key and payload are still
 //! memoryviews, over its own memory, so code that reads messages works with both kinds.
 
-use std::hash::{Hash, Hasher};
 use std::ffi::c_int;
+use std::hash::{Hash, Hasher};
 
 use pyo3::ffi;
 use pyo3::prelude::*;
@@ -12,7 +12,9 @@ use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
 use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
 use crate::bytes_like::with_opt_bytes;
-use crate::message::{clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType};
+use crate::message::{
+    clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType,
+};
 use crate::topic_partition::OFFSET_INVALID;
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -42,9 +44,19 @@ impl OwnedMessage {
 
     /// Everything equality looks at, borrowed.
     #[allow(clippy::type_complexity)]
-    fn identity(&self) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>) {
+    fn identity(
+        &self,
+    ) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>) {
         let m = self.message();
-        (m.topic_bytes(), m.partition(), m.offset(), m.key(), m.payload(), m.timestamp(), headers::raw_pairs(m.raw_headers()))
+        (
+            m.topic_bytes(),
+            m.partition(),
+            m.offset(),
+            m.key(),
+            m.payload(),
+            m.timestamp(),
+            headers::raw_pairs(m.raw_headers()),
+        )
     }
 }
 
