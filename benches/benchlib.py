@@ -47,7 +47,12 @@ FERRO_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("ferro")]
 RUST_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("rust")]
 CONFLUENT_CONSUME = [c for c in CONSUME_CONTENDERS if c.startswith("confluent")]
 
-PRODUCE_CONTENDERS = ["ferro-produce-bytes", "ferro-produce-memoryview", "confluent-produce", "confluent-produce-callback"]
+PRODUCE_CONTENDERS = [
+    "ferro-produce-bytes",
+    "ferro-produce-memoryview",
+    "confluent-produce",
+    "confluent-produce-callback",
+]
 FERRO_PRODUCE = [c for c in PRODUCE_CONTENDERS if c.startswith("ferro")]
 CONFLUENT_PRODUCE = [c for c in PRODUCE_CONTENDERS if c.startswith("confluent")]
 # size -> messages in full mode
@@ -73,11 +78,13 @@ def consumer_config(bootstrap: str, size: int, group: str | None = None) -> dict
     }
     if size >= 64 * KB:
         # Room for whole 1 MB records per fetch, and big fetch responses.
-        config.update({
-            "fetch.max.bytes": 64 * MB,
-            "max.partition.fetch.bytes": 16 * MB,
-            "receive.message.max.bytes": 64 * MB + 1024 * 1024,
-        })
+        config.update(
+            {
+                "fetch.max.bytes": 64 * MB,
+                "max.partition.fetch.bytes": 16 * MB,
+                "receive.message.max.bytes": 64 * MB + 1024 * 1024,
+            }
+        )
     return config
 
 
@@ -159,7 +166,11 @@ def run_worker(kind: str, args: dict, timeout: float = 600.0) -> dict:
     """Runs one benchmark in a fresh interpreter; returns its JSON result (or raises)."""
     proc = subprocess.run(
         [python_exe(), str(WORKERS), kind, json.dumps(args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, cwd=str(BENCHES),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        cwd=str(BENCHES),
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -171,20 +182,36 @@ def build_rust_consumer(quiet: bool = True) -> Path:
     """Builds benches/rust-consumer (incremental: a no-op when up to date)."""
     env = dict(os.environ, CARGO_TARGET_DIR=str(TARGET_DIR))
     subprocess.run(
-        ["cargo", "build", "--release", "--manifest-path", str(RUST_DIR / "Cargo.toml")] + (["--quiet"] if quiet else []),
-        check=True, env=env,
+        ["cargo", "build", "--release", "--manifest-path", str(RUST_DIR / "Cargo.toml")]
+        + (["--quiet"] if quiet else []),
+        check=True,
+        env=env,
     )
     return RUST_BIN
 
 
-def run_rust_consumer(config: dict, topic: str, expected: int, checksum: bool, batch: bool = False,
-                      timeout: float = 600.0) -> dict:
-    extras = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in config.items()
-              if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")]
+def run_rust_consumer(
+    config: dict, topic: str, expected: int, checksum: bool, batch: bool = False, timeout: float = 600.0
+) -> dict:
+    extras = [
+        f"{k}={str(v).lower() if isinstance(v, bool) else v}"
+        for k, v in config.items()
+        if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")
+    ]
     proc = subprocess.run(
-        [str(RUST_BIN), config["bootstrap.servers"], topic, config["group.id"], str(expected),
-         ("checksum" if checksum else "plain") + ("-batch" if batch else ""), *extras],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout,
+        [
+            str(RUST_BIN),
+            config["bootstrap.servers"],
+            topic,
+            config["group.id"],
+            str(expected),
+            ("checksum" if checksum else "plain") + ("-batch" if batch else ""),
+            *extras,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
@@ -202,29 +229,49 @@ def run_consume(contender: str, bootstrap: str, topic: str, size: int, expected:
     if contender in RUST_CONSUME:
         result = run_rust_consumer(config, topic, expected, checksum, batch=contender == "rust-rdkafka-batch")
     else:
-        result = run_worker("consume", {"client": contender, "config": config, "topic": topic,
-                                        "expected": expected, "checksum": checksum, "batch": batch_size(size)})
+        result = run_worker(
+            "consume",
+            {
+                "client": contender,
+                "config": config,
+                "topic": topic,
+                "expected": expected,
+                "checksum": checksum,
+                "batch": batch_size(size),
+            },
+        )
     if result["count"] != expected or result["bytes"] != expected * size:
-        raise RuntimeError(f"{contender} on {topic}: got {result['count']} messages / {result['bytes']} bytes, "
-                           f"expected {expected} / {expected * size}")
+        raise RuntimeError(
+            f"{contender} on {topic}: got {result['count']} messages / {result['bytes']} bytes, "
+            f"expected {expected} / {expected * size}"
+        )
     return result
 
 
 def run_produce(contender: str, bootstrap: str, topic: str, size: int, count: int) -> dict:
     config = producer_config(bootstrap)
-    result = run_worker("produce", {"client": contender, "config": config, "topic": topic, "count": count, "size": size})
+    result = run_worker(
+        "produce", {"client": contender, "config": config, "topic": topic, "count": count, "size": size}
+    )
     if result.get("unflushed"):
         raise RuntimeError(f"{contender}: {result['unflushed']} messages not delivered")
     return result
 
 
-def run_sampled(kind: str, args: dict, interval: float = 0.05, timeout: float = 600.0) -> tuple[dict, list[tuple[float, int]]]:
+def run_sampled(
+    kind: str, args: dict, interval: float = 0.05, timeout: float = 600.0
+) -> tuple[dict, list[tuple[float, int]]]:
     """Runs a worker while sampling its RSS (VmRSS, KiB) from outside every `interval` seconds.
 
     Sample times are relative to the worker's first message ("FIRST" on its stdout).
     """
-    proc = subprocess.Popen([python_exe(), str(WORKERS), kind, json.dumps(args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=str(BENCHES))
+    proc = subprocess.Popen(
+        [python_exe(), str(WORKERS), kind, json.dumps(args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(BENCHES),
+    )
     samples: list[tuple[float, int]] = []
     first = [None]
     out_lines: list[str] = []

@@ -17,7 +17,6 @@ import os
 import platform
 import shlex
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -51,8 +50,13 @@ def machine_info() -> dict:
                 mem_gb = int(line.split()[1]) / 1024 / 1024
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": round(mem_gb, 1), "kernel": platform.release(),
-            "loadavg_at_start": os.getloadavg()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gb": round(mem_gb, 1),
+        "kernel": platform.release(),
+        "loadavg_at_start": os.getloadavg(),
+    }
 
 
 def versions() -> dict:
@@ -79,14 +83,16 @@ def versions() -> dict:
         for name in ("rdkafka", "rdkafka-sys"):
             marker = f'name = "{name}"\nversion = "'
             i = lock.index(marker) + len(marker)
-            v[f"rust_{name}"] = lock[i:lock.index('"', i)]
+            v[f"rust_{name}"] = lock[i : lock.index('"', i)]
     except (OSError, ValueError):
         pass
     try:
-        head = subprocess.run(["git", "-C", str(bl.REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(bl.REPO), "status", "--porcelain", "--", "src", "python"],
-                               capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(bl.REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(bl.REPO), "status", "--porcelain", "--", "src", "python"], capture_output=True, text=True
+        ).stdout.strip()
         v["ferrokafka_git"] = head + (" (+ uncommitted changes in src/ or python/)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -96,21 +102,24 @@ def versions() -> dict:
 # ----------------------------------------------------------------------------- benchmark sections
 
 
-def bench_consume(bootstrap: str, topics: dict[int, tuple[str, int]], rounds: int, checksum: bool,
-                  contenders: list[str]) -> dict:
+def bench_consume(
+    bootstrap: str, topics: dict[int, tuple[str, int]], rounds: int, checksum: bool, contenders: list[str]
+) -> dict:
     """Returns {size: {contender: {"runs": [...], **summary}}}."""
     results: dict = {}
     for size, (topic, count) in topics.items():
         per: dict[str, list[dict]] = {c: [] for c in contenders}
         for rnd in range(rounds):
             # Alternate: A B C ... each round, rotated so no contender is always first or last.
-            order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
+            order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
             for contender in order:
                 r = bl.run_consume(contender, bootstrap, topic, size, count, checksum)
                 per[contender].append(r)
-                log(f"  consume {'crc ' if checksum else ''}{bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<22} "
+                log(
+                    f"  consume {'crc ' if checksum else ''}{bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<22} "
                     f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
-                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB")
+                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB"
+                )
         results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
         add_ratios(results[size], bl.CONFLUENT_CONSUME, "rust-rdkafka")
     return results
@@ -131,36 +140,49 @@ def bench_produce(bootstrap: str, sizes: dict[int, int], rounds: int, contenders
     for size, count in sizes.items():
         per: dict[str, list[dict]] = {c: [] for c in contenders}
         for rnd in range(rounds):
-            order = contenders[rnd % len(contenders):] + contenders[:rnd % len(contenders)]
+            order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
             for contender in order:
                 r = bl.run_produce(contender, bootstrap, topics[size], size, count)
                 per[contender].append(r)
-                log(f"  produce {bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<26} "
+                log(
+                    f"  produce {bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<26} "
                     f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
-                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB")
+                    f"rss {r['maxrss_kb'] / 1024:6.0f} MB"
+                )
         results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
         add_ratios(results[size], bl.CONFLUENT_PRODUCE[:1], None)
     return results
 
 
-def bench_memory(bootstrap: str, stream_topic: tuple[str, int, int], hold_topic: tuple[str, int, int],
-                 scale: float) -> dict:
+def bench_memory(
+    bootstrap: str, stream_topic: tuple[str, int, int], hold_topic: tuple[str, int, int], scale: float
+) -> dict:
     out: dict = {}
     topic, count, size = stream_topic
     config = bl.consumer_config(bootstrap, size)
     passes = 3
-    result, samples = bl.run_sampled("mem-stream", {"config": config, "topic": topic, "expected": count,
-                                                    "passes": passes}, interval=0.02)
+    result, samples = bl.run_sampled(
+        "mem-stream", {"config": config, "topic": topic, "expected": count, "passes": passes}, interval=0.02
+    )
     after = [rss for t, rss in samples if t >= 0] or [rss for _, rss in samples]
     half = len(after) // 2
     first_half = max(after[:half]) if half else 0
     second_half = max(after[half:]) if after[half:] else 0
-    out["stream"] = {"topic": topic, "size": size, "passes": passes, **result, "samples": samples,
-                     "rss_first_half_max_mb": first_half / 1024, "rss_second_half_max_mb": second_half / 1024,
-                     "flat": second_half <= first_half * 1.10 + 8 * 1024}
-    log(f"  memory stream {count} x {bl.SIZES[size][0]} = {result['bytes'] / 1e6:,.0f} MB through the lending iterator: "
+    out["stream"] = {
+        "topic": topic,
+        "size": size,
+        "passes": passes,
+        **result,
+        "samples": samples,
+        "rss_first_half_max_mb": first_half / 1024,
+        "rss_second_half_max_mb": second_half / 1024,
+        "flat": second_half <= first_half * 1.10 + 8 * 1024,
+    }
+    log(
+        f"  memory stream {count} x {bl.SIZES[size][0]} = {result['bytes'] / 1e6:,.0f} MB through the lending iterator: "
         f"RSS max {first_half / 1024:.0f} MB (1st half) / {second_half / 1024:.0f} MB (2nd half), "
-        f"{len(samples)} samples")
+        f"{len(samples)} samples"
+    )
 
     topic, count, size = hold_topic
     # Bounded prefetch, so that what the held messages pin is what grows.
@@ -172,16 +194,23 @@ def bench_memory(bootstrap: str, stream_topic: tuple[str, int, int], hold_topic:
     out["hold"] = []
     for name, n, every in scenarios:
         for detach in (False, True):
-            args = {"config": dict(config, **{"group.id": f"bench-hold-{uuid.uuid4().hex[:8]}"}), "topic": topic,
-                    "hold": n, "every": every, "detach": detach}
+            args = {
+                "config": dict(config, **{"group.id": f"bench-hold-{uuid.uuid4().hex[:8]}"}),
+                "topic": topic,
+                "hold": n,
+                "every": every,
+                "detach": detach,
+            }
             r = bl.run_worker("mem-hold", args)
             r["scenario"] = name
             r["delta_mb"] = (r["held_rss_kb"] - r["base_rss_kb"]) / 1024
             r["per_message_kb"] = (r["held_rss_kb"] - r["base_rss_kb"]) / n
             out["hold"].append(r)
-            log(f"  memory hold {name:<11} {n:>6} x {bl.SIZES[size][0]} {'detached' if detach else 'borrowed':<8}: "
+            log(
+                f"  memory hold {name:<11} {n:>6} x {bl.SIZES[size][0]} {'detached' if detach else 'borrowed':<8}: "
                 f"RSS +{r['delta_mb']:7.1f} MB ({r['per_message_kb']:8.1f} KB/message), "
-                f"live native messages {r['live_native_messages']}, after release {r['released_rss_kb'] / 1024:.0f} MB")
+                f"live native messages {r['live_native_messages']}, after release {r['released_rss_kb'] / 1024:.0f} MB"
+            )
     return out
 
 
@@ -212,8 +241,13 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
         fb, fc = best(rows, bl.FERRO_CONSUME)
         cb = conf_best(rows)
         ratio = fb / cb if cb else 0
-        out.append(("consume 100 B: ferrokafka best ≥ 1.5× confluent best",
-                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})", ratio >= 1.5))
+        out.append(
+            (
+                "consume 100 B: ferrokafka best ≥ 1.5× confluent best",
+                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})",
+                ratio >= 1.5,
+            )
+        )
     if bl.MB in consume:
         rows = consume[bl.MB]
         fb, fc = best(rows, bl.FERRO_CONSUME)
@@ -223,19 +257,34 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
         note = ""
         if rust and cb and rust / cb < 1.5:
             note = f"; the pure-Rust ceiling itself is only {rust / cb:.2f}× confluent here"
-        out.append(("consume 1 MB: ferrokafka best ≥ 1.5× confluent best",
-                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}", ratio >= 1.5))
+        out.append(
+            (
+                "consume 1 MB: ferrokafka best ≥ 1.5× confluent best",
+                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}",
+                ratio >= 1.5,
+            )
+        )
         rr = fb / rust if rust else 0
-        out.append(("consume 1 MB: ferrokafka best ≥ 80% of pure Rust",
-                    f"{rr:.0%} of rust-rdkafka ({fmt_rate(rust)} msg/s)", rr >= 0.8))
+        out.append(
+            (
+                "consume 1 MB: ferrokafka best ≥ 80% of pure Rust",
+                f"{rr:.0%} of rust-rdkafka ({fmt_rate(rust)} msg/s)",
+                rr >= 0.8,
+            )
+        )
     produce = report.get("produce", {})
     if 100 in produce:
         rows = produce[100]
         fb, fc = best(rows, bl.FERRO_PRODUCE)
         cb = rows.get("confluent-produce", {}).get("msgs_per_s", 0.0)
         ratio = fb / cb if cb else 0
-        out.append(("produce 100 B: ferrokafka ≥ 1.0× confluent",
-                    f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent-produce ({fmt_rate(cb)})", ratio >= 1.0))
+        out.append(
+            (
+                "produce 100 B: ferrokafka ≥ 1.0× confluent",
+                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent-produce ({fmt_rate(cb)})",
+                ratio >= 1.0,
+            )
+        )
     return out
 
 
@@ -266,17 +315,22 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"| {name} | {measured} | {'✅ yes' if ok else '❌ no'} |")
     for mode, by_size in report.get("consume", {}).items():
         work = "offset + key + len(payload)" + (" + zlib.crc32(payload)" if mode == "checksum" else "")
-        lines += ["", f"## Consume ({mode}: {work} per message)", "",
-                  "Batch contenders ask for min(1000, 16 MB / size) messages per call (1000 up to 16 KB, 256 at "
-                  "64 KB, 16 at 1 MB). The clock starts after the first receive call returned and was processed "
-                  "(so the wait for the first fetch is excluded) and stops at the last expected message. "
-                  "All consumers run with fetch.queue.backoff.ms=10 (librdkafka's default of 1000 ms caps every "
-                  "Python client at ~100k msgs/s on small messages: see benches/README.md). "
-                  "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
-                  "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
-                  "VmHWM.", "",
-                  "| size | messages | contender | msgs/s | MB/s | × confluent | × rust | min–max msgs/s | peak RSS MB | join s |",
-                  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            f"## Consume ({mode}: {work} per message)",
+            "",
+            "Batch contenders ask for min(1000, 16 MB / size) messages per call (1000 up to 16 KB, 256 at "
+            "64 KB, 16 at 1 MB). The clock starts after the first receive call returned and was processed "
+            "(so the wait for the first fetch is excluded) and stops at the last expected message. "
+            "All consumers run with fetch.queue.backoff.ms=10 (librdkafka's default of 1000 ms caps every "
+            "Python client at ~100k msgs/s on small messages: see benches/README.md). "
+            "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
+            "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
+            "VmHWM.",
+            "",
+            "| size | messages | contender | msgs/s | MB/s | × confluent | × rust | min–max msgs/s | peak RSS MB | join s |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for size, rows in by_size.items():
             count = rows[next(iter(rows))]["raw"][0]["count"]
             for name, row in rows.items():
@@ -284,48 +338,66 @@ def write_markdown(report: dict, path: Path) -> None:
                     f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | {row['mb_per_s']:,.1f} | "
                     f"{fmt_ratio(row['x_confluent_best'])} | {fmt_ratio(row['x_rust'])} | "
                     f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} | "
-                    f"{row['setup_s']:.2f} |")
+                    f"{row['setup_s']:.2f} |"
+                )
     if report.get("produce"):
-        lines += ["", "## Produce (linger.ms=5, batch.num.messages=10000, batch.size=1000000, acks=all, no compression)", "",
-                  "From the first produce() to the end of flush(); ferrokafka's futures are dropped as they are "
-                  "returned (they still resolve on its delivery thread); confluent-produce has no delivery callback "
-                  "and polls every 1024 messages, confluent-produce-callback has a per-message callback "
-                  "(the closest equivalent of a future). `× confluent` is against confluent-produce.", "",
-                  "| size | messages | contender | msgs/s | MB/s | × confluent | min–max msgs/s | peak RSS MB |",
-                  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            "## Produce (linger.ms=5, batch.num.messages=10000, batch.size=1000000, acks=all, no compression)",
+            "",
+            "From the first produce() to the end of flush(); ferrokafka's futures are dropped as they are "
+            "returned (they still resolve on its delivery thread); confluent-produce has no delivery callback "
+            "and polls every 1024 messages, confluent-produce-callback has a per-message callback "
+            "(the closest equivalent of a future). `× confluent` is against confluent-produce.",
+            "",
+            "| size | messages | contender | msgs/s | MB/s | × confluent | min–max msgs/s | peak RSS MB |",
+            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
         for size, rows in report["produce"].items():
             for name, row in rows.items():
                 count = row["raw"][0]["count"]
-                lines.append(f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
-                             f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
-                             f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |")
+                lines.append(
+                    f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
+                    f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
+                    f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |"
+                )
     mem = report.get("memory")
     if mem:
         s = mem["stream"]
-        lines += ["", "## Memory", "",
-                  f"**Streaming** {s['count']:,} × {bl.SIZES[s['size']][0]} = {s['bytes'] / 1e6:,.0f} MB through the "
-                  f"lending iterator ({s['passes']} passes over the topic, seeking back to offset 0 after each) in "
-                  f"{s['seconds']:.1f} s: RSS sampled every 20 ms from outside — max "
-                  f"{s['rss_first_half_max_mb']:.0f} MB in the first half, {s['rss_second_half_max_mb']:.0f} MB in "
-                  f"the second half → {'**flat**' if s['flat'] else '**growing**'}; at most "
-                  f"{s['max_live_messages']} native message(s) alive. (Most of the RSS is librdkafka's prefetch "
-                  "queue, queued.max.messages.kbytes = 64 MB by default, plus the fetch buffers in flight.)", "",
-                  "**Holding messages** (1 KB topic, queued.max.messages.kbytes=2048 so the prefetch stays small; "
-                  "RSS measured after the first message and again while the messages are held):", "",
-                  "| scenario | held | kept 1 of | kind | RSS growth MB | per held message KB | live native messages | RSS after dropping them MB |",
-                  "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+        lines += [
+            "",
+            "## Memory",
+            "",
+            f"**Streaming** {s['count']:,} × {bl.SIZES[s['size']][0]} = {s['bytes'] / 1e6:,.0f} MB through the "
+            f"lending iterator ({s['passes']} passes over the topic, seeking back to offset 0 after each) in "
+            f"{s['seconds']:.1f} s: RSS sampled every 20 ms from outside — max "
+            f"{s['rss_first_half_max_mb']:.0f} MB in the first half, {s['rss_second_half_max_mb']:.0f} MB in "
+            f"the second half → {'**flat**' if s['flat'] else '**growing**'}; at most "
+            f"{s['max_live_messages']} native message(s) alive. (Most of the RSS is librdkafka's prefetch "
+            "queue, queued.max.messages.kbytes = 64 MB by default, plus the fetch buffers in flight.)",
+            "",
+            "**Holding messages** (1 KB topic, queued.max.messages.kbytes=2048 so the prefetch stays small; "
+            "RSS measured after the first message and again while the messages are held):",
+            "",
+            "| scenario | held | kept 1 of | kind | RSS growth MB | per held message KB | live native messages | RSS after dropping them MB |",
+            "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+        ]
         for r in mem["hold"]:
-            lines.append(f"| {r['scenario']} | {r['held']:,} | {r['every']:,} | {'detached (OwnedMessage)' if r['detached'] else 'borrowed'} | "
-                         f"{r['delta_mb']:,.1f} | {r['per_message_kb']:,.1f} | {r['live_native_messages']:,} | "
-                         f"{r['released_rss_kb'] / 1024:,.0f} |")
-        lines += ["",
-                  "A BorrowedMessage is librdkafka's rd_kafka_message_t, whose payload points into the fetch "
-                  "response buffer it came from; that whole buffer (up to max.partition.fetch.bytes per partition, "
-                  "1 MB by default) stays allocated while any message or memoryview from it is alive. Consecutive "
-                  "borrowed messages share few buffers (cost ≈ the payloads plus librdkafka's per-message header "
-                  "and the Python objects); *sparse* ones each pin a buffer of their own. A detached OwnedMessage "
-                  "costs its own bytes only. Detach what you keep. (The last column is after `del` + gc: glibc "
-                  "keeps freed memory mapped, so RSS does not drop back to the baseline.)"]
+            lines.append(
+                f"| {r['scenario']} | {r['held']:,} | {r['every']:,} | {'detached (OwnedMessage)' if r['detached'] else 'borrowed'} | "
+                f"{r['delta_mb']:,.1f} | {r['per_message_kb']:,.1f} | {r['live_native_messages']:,} | "
+                f"{r['released_rss_kb'] / 1024:,.0f} |"
+            )
+        lines += [
+            "",
+            "A BorrowedMessage is librdkafka's rd_kafka_message_t, whose payload points into the fetch "
+            "response buffer it came from; that whole buffer (up to max.partition.fetch.bytes per partition, "
+            "1 MB by default) stays allocated while any message or memoryview from it is alive. Consecutive "
+            "borrowed messages share few buffers (cost ≈ the payloads plus librdkafka's per-message header "
+            "and the Python objects); *sparse* ones each pin a buffer of their own. A detached OwnedMessage "
+            "costs its own bytes only. Detach what you keep. (The last column is after `del` + gc: glibc "
+            "keeps freed memory mapped, so RSS does not drop back to the baseline.)",
+        ]
     lines += ["", f"Raw numbers: `{report['json_name']}`. Chart: `{report['png_name']}`.", ""]
     path.write_text("\n".join(lines))
 
@@ -360,16 +432,24 @@ def write_chart(report: dict, path: Path) -> None:
                 vals = [by_size[s][name]["x_confluent_best"] or 0 for s in sizes]
                 xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(sizes))]
                 hatch = ["", "//", "..", "xx", "\\\\", "oo", ""][j % 7]
-                bars = ax.bar(xs, vals, width, label=name, color=color(name, j), edgecolor="black", hatch=hatch,
-                              alpha=0.9)
+                bars = ax.bar(
+                    xs, vals, width, label=name, color=color(name, j), edgecolor="black", hatch=hatch, alpha=0.9
+                )
                 for b, s in zip(bars, sizes):
-                    ax.annotate(f"{by_size[s][name]['mb_per_s']:,.0f}", (b.get_x() + b.get_width() / 2, b.get_height()),
-                                ha="center", va="bottom", fontsize=6, rotation=90)
+                    ax.annotate(
+                        f"{by_size[s][name]['mb_per_s']:,.0f}",
+                        (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center",
+                        va="bottom",
+                        fontsize=6,
+                        rotation=90,
+                    )
             ax.axhline(1.0, color="black", lw=0.8)
             ax.set_xticks(range(len(sizes)), [bl.SIZES[s][0] for s in sizes])
             ax.set_ylabel("throughput ÷ confluent best")
-            title = (f"Consume ({mode})" if kind == "consume" else "Produce") + \
-                " — msgs/s relative to confluent-kafka (bar labels: MB/s)"
+            title = (
+                f"Consume ({mode})" if kind == "consume" else "Produce"
+            ) + " — msgs/s relative to confluent-kafka (bar labels: MB/s)"
             ax.set_title(title)
             ax.legend(fontsize=7, ncol=4)
         else:
@@ -381,11 +461,15 @@ def write_chart(report: dict, path: Path) -> None:
             ax.set_xlabel("seconds since the first message")
             ax.set_ylabel("RSS MB")
             ax.set_ylim(bottom=0)
-            ax.set_title(f"RSS while streaming {s['bytes'] / 1e6:,.0f} MB through the lending iterator "
-                         f"({bl.SIZES[s['size']][0]} messages)")
-    fig.suptitle(f"ferrokafka {report['versions']['ferrokafka']} vs confluent-kafka {report['versions']['confluent_kafka']} "
-                 f"— {report['machine']['cpu']}, {report['machine']['cores']} cores ({'quick' if report['quick'] else 'full'})",
-                 fontsize=10)
+            ax.set_title(
+                f"RSS while streaming {s['bytes'] / 1e6:,.0f} MB through the lending iterator "
+                f"({bl.SIZES[s['size']][0]} messages)"
+            )
+    fig.suptitle(
+        f"ferrokafka {report['versions']['ferrokafka']} vs confluent-kafka {report['versions']['confluent_kafka']} "
+        f"— {report['machine']['cpu']}, {report['machine']['cores']} cores ({'quick' if report['quick'] else 'full'})",
+        fontsize=10,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.975))
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -396,8 +480,9 @@ def load_report(path: Path) -> dict:
     report = json.loads(path.read_text())
     for section in ("consume", "produce"):
         if section == "consume":
-            report.get("consume", {}).update({mode: {int(k): v for k, v in by.items()}
-                                              for mode, by in report.get("consume", {}).items()})
+            report.get("consume", {}).update(
+                {mode: {int(k): v for k, v in by.items()} for mode, by in report.get("consume", {}).items()}
+            )
         elif "produce" in report:
             report["produce"] = {int(k): v for k, v in report["produce"].items()}
     return report
@@ -419,12 +504,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"~{bl.QUICK_DIVISOR}x fewer messages, 1 round by default")
     ap.add_argument("--scale", type=float, help="multiply every message count by this (default 1, --quick 1/50)")
     ap.add_argument("--rounds", type=int, help="rounds per contender (default 3, --quick 1)")
-    ap.add_argument("--checksum", action="store_true", help="also run the consume benchmark with zlib.crc32 of every payload")
+    ap.add_argument(
+        "--checksum", action="store_true", help="also run the consume benchmark with zlib.crc32 of every payload"
+    )
     ap.add_argument("--out", default=str(bl.BENCHES / "results"), help="output directory (default benches/results)")
-    ap.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
-                    help="use this broker instead of starting one (default $KAFKA_BOOTSTRAP_SERVERS)")
+    ap.add_argument(
+        "--bootstrap",
+        default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+        help="use this broker instead of starting one (default $KAFKA_BOOTSTRAP_SERVERS)",
+    )
     ap.add_argument("--only", default="consume,produce,memory", help="comma-separated sections to run")
-    ap.add_argument("--sizes", default=None, help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576)")
+    ap.add_argument(
+        "--sizes", default=None, help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576)"
+    )
     ap.add_argument("--render", metavar="JSON", help="only re-write the .md and .png from a saved latest.json")
     args = ap.parse_args(argv)
     if args.render:
@@ -447,7 +539,9 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": " ".join(shlex.quote(a) for a in ["python", "benches/run.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            shlex.quote(a) for a in ["python", "benches/run.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
         "quick": args.quick,
         "scale": scale,
         "rounds": rounds,
@@ -498,19 +592,28 @@ def main(argv: list[str] | None = None) -> int:
 
         if "consume" in sections:
             report["consume"] = {}
-            for checksum in ([False, True] if args.checksum else [False]):
+            for checksum in [False, True] if args.checksum else [False]:
                 mode = "checksum" if checksum else "plain"
                 log(f"consume benchmark ({mode}), {rounds} round(s)")
-                report["consume"][mode] = bench_consume(bootstrap, {s: topics[s] for s in sizes}, rounds, checksum,
-                                                        bl.CONSUME_CONTENDERS)
+                report["consume"][mode] = bench_consume(
+                    bootstrap, {s: topics[s] for s in sizes}, rounds, checksum, bl.CONSUME_CONTENDERS
+                )
         if "produce" in sections:
             log(f"produce benchmark, {rounds} round(s)")
-            report["produce"] = bench_produce(bootstrap, {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
-                                              rounds, bl.PRODUCE_CONTENDERS)
+            report["produce"] = bench_produce(
+                bootstrap,
+                {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
+                rounds,
+                bl.PRODUCE_CONTENDERS,
+            )
         if "memory" in sections:
             log("memory benchmark")
-            report["memory"] = bench_memory(bootstrap, (topics[bl.MB][0], topics[bl.MB][1], bl.MB),
-                                            (topics[bl.KB][0], topics[bl.KB][1], bl.KB), scale)
+            report["memory"] = bench_memory(
+                bootstrap,
+                (topics[bl.MB][0], topics[bl.MB][1], bl.MB),
+                (topics[bl.KB][0], topics[bl.KB][1], bl.KB),
+                scale,
+            )
     finally:
         if broker is not None:
             broker.stop()

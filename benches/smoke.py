@@ -38,8 +38,9 @@ def _row(kind: str, contender: str, size: int, r: dict) -> dict:
     }
 
 
-def run_smoke(bootstrap: str, messages: int = 2000, size: int = 100, checksum: bool = False,
-              include_rust: bool = True) -> dict:
+def run_smoke(
+    bootstrap: str, messages: int = 2000, size: int = 100, checksum: bool = False, include_rust: bool = True
+) -> dict:
     """Runs every contender once on `messages` messages of `size` bytes; returns the rows.
 
     Raises RuntimeError if a contender fails or reads the wrong number of messages or bytes. The
@@ -60,12 +61,15 @@ def run_smoke(bootstrap: str, messages: int = 2000, size: int = 100, checksum: b
             contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
     else:
         contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
-    consume = [_row("consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum))
-               for c in contenders]
+    consume = [
+        _row("consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum)) for c in contenders
+    ]
     produce_topic = f"bench-smoke-produce-{uuid.uuid4().hex[:8]}"
     bl.create_topics(bootstrap, {produce_topic: {}})
-    produce = [_row("produce", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
-               for c in bl.PRODUCE_CONTENDERS]
+    produce = [
+        _row("produce", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
+        for c in bl.PRODUCE_CONTENDERS
+    ]
     return {"consume": consume, "produce": produce, "skipped": skipped}
 
 

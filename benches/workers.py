@@ -305,8 +305,14 @@ def produce_ferro(config, topic, count, size, as_memoryview=False):
     left = p.flush(120)
     t1 = time.perf_counter()
     p.close(10)
-    return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": left,
-            "queue_full": queue_full, "maxrss_kb": peak_rss_kb()}
+    return {
+        "count": count,
+        "bytes": count * size,
+        "seconds": t1 - t0,
+        "unflushed": left,
+        "queue_full": queue_full,
+        "maxrss_kb": peak_rss_kb(),
+    }
 
 
 def produce_ferro_mv(config, topic, count, size):
@@ -318,8 +324,10 @@ def produce_confluent(config, topic, count, size, with_callback=False):
 
     delivered = [0]
     if with_callback:
+
         def on_delivery(err, msg, delivered=delivered):
             delivered[0] += 1
+
         config = dict(config, on_delivery=on_delivery)
     p = ck.Producer(config)
     payload = os.urandom(size)
@@ -342,8 +350,14 @@ def produce_confluent(config, topic, count, size, with_callback=False):
             poll(0)
     left = p.flush(120)
     t1 = time.perf_counter()
-    return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": left,
-            "queue_full": queue_full, "maxrss_kb": peak_rss_kb()}
+    return {
+        "count": count,
+        "bytes": count * size,
+        "seconds": t1 - t0,
+        "unflushed": left,
+        "queue_full": queue_full,
+        "maxrss_kb": peak_rss_kb(),
+    }
 
 
 def produce_confluent_cb(config, topic, count, size):
@@ -385,8 +399,14 @@ def mem_stream(config, topic, expected, passes):
         if count % expected == 0:
             c.seek(fk.TopicPartition(topic, 0, 0), 10.0)
     t_end = time.perf_counter()
-    return {"count": count, "bytes": nbytes, "seconds": t_end - t_first, "max_live_messages": max_live,
-            "maxrss_kb": peak_rss_kb(), "end_rss_kb": current_rss_kb()}
+    return {
+        "count": count,
+        "bytes": nbytes,
+        "seconds": t_end - t_first,
+        "max_live_messages": max_live,
+        "maxrss_kb": peak_rss_kb(),
+        "end_rss_kb": current_rss_kb(),
+    }
 
 
 def mem_hold(config, topic, hold, every, detach):
@@ -425,9 +445,18 @@ def mem_hold(config, topic, hold, every, detach):
     gc.collect()
     time.sleep(1.0)
     after_rss = current_rss_kb()
-    return {"held": hold, "every": every, "detached": detach, "consumed": seen, "base_rss_kb": base_rss,
-            "held_rss_kb": held_rss, "released_rss_kb": after_rss, "live_native_messages": live,
-            "payload_bytes": payload_bytes, "maxrss_kb": peak_rss_kb()}
+    return {
+        "held": hold,
+        "every": every,
+        "detached": detach,
+        "consumed": seen,
+        "base_rss_kb": base_rss,
+        "held_rss_kb": held_rss,
+        "released_rss_kb": after_rss,
+        "live_native_messages": live,
+        "payload_bytes": payload_bytes,
+        "maxrss_kb": peak_rss_kb(),
+    }
 
 
 def main(argv: list[str]) -> int:

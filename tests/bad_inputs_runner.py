@@ -24,7 +24,6 @@ import gc
 import itertools
 import json
 import logging
-import math
 import os
 import pickle
 import sys
@@ -230,8 +229,6 @@ def poll_until_raises(consumer: fk.Consumer, seconds: float = ROW_DEADLINE) -> N
 
 from pybuffer import PyBuffer  # noqa: E402  (this script's directory is tests/)
 
-
-
 PyBUF_SIMPLE = 0
 PyBUF_WRITABLE = 0x0001
 _SENTINEL = 0x5A5A5A5A5A
@@ -266,6 +263,7 @@ def get_buffer(obj: object, flags: int) -> tuple[int, int]:
 
 # --- helpers for checks on exceptions ------------------------------------------------------------
 
+
 def code_is_not_fail(err: BaseException) -> None:
     code = getattr(err, "code", None)
     assert isinstance(code, int), f"KafkaError without an int .code: {code!r}"
@@ -281,14 +279,22 @@ def name_is(name: str) -> Callable[[BaseException], None]:
 
 def reason_is(reason: str) -> Callable[[BaseException], None]:
     def check(err: BaseException) -> None:
-        assert getattr(err, "reason", None) == reason, f".reason is {getattr(err, 'reason', None)!r}, expected {reason!r}"
+        assert getattr(err, "reason", None) == reason, (
+            f".reason is {getattr(err, 'reason', None)!r}, expected {reason!r}"
+        )
 
     return check
 
 
 def kafka_error_attributes(err: BaseException) -> None:
     assert isinstance(err, fk.Error)
-    for attr, kind in [("code", int), ("name", str), ("retriable", bool), ("fatal", bool), ("txn_requires_abort", bool)]:
+    for attr, kind in [
+        ("code", int),
+        ("name", str),
+        ("retriable", bool),
+        ("fatal", bool),
+        ("txn_requires_abort", bool),
+    ]:
         value = getattr(err, attr)  # AttributeError if missing: a failure of the row
         assert isinstance(value, kind), f".{attr} is {value!r}, expected {kind.__name__}"
 
@@ -338,35 +344,97 @@ class PlainMapping(Mapping[str, object]):
 for _cls in CLIENTS:
     c_ = _cls.lower()
     add(f"{c_}.config.none", f"{_cls}(None)", "TypeError", construct(_cls, lambda e: None))
-    add(f"{c_}.config.mappingproxy", f"{_cls}(types.MappingProxyType({{...}}))", None,
-        construct(_cls, lambda e: types.MappingProxyType(base_config(e))))
-    add(f"{c_}.config.unknown_key", f'{_cls}({{..., "no.such.property": "1"}})', "ConfigError",
-        construct(_cls, lambda e: base_config(e, **{"no.such.property": "1"})), match="no.such.property")
-    add(f"{c_}.config.error_cb_not_callable", f"{_cls}({{..., 'error_cb': 5}})", "ConfigError",
-        construct(_cls, lambda e: base_config(e, error_cb=5)), match="error_cb")
-    add(f"{c_}.config.logger_not_callable", f"{_cls}({{..., 'logger': 5}})", "ConfigError",
-        construct(_cls, lambda e: base_config(e, logger=5)), match="logger")
-    add(f"{c_}.config.stats_cb_not_callable", f"{_cls}({{..., 'stats_cb': 'x'}})", "ConfigError",
-        construct(_cls, lambda e: base_config(e, stats_cb="x", **{"statistics.interval.ms": 100})), match="stats_cb")
+    add(
+        f"{c_}.config.mappingproxy",
+        f"{_cls}(types.MappingProxyType({{...}}))",
+        None,
+        construct(_cls, lambda e: types.MappingProxyType(base_config(e))),
+    )
+    add(
+        f"{c_}.config.unknown_key",
+        f'{_cls}({{..., "no.such.property": "1"}})',
+        "ConfigError",
+        construct(_cls, lambda e: base_config(e, **{"no.such.property": "1"})),
+        match="no.such.property",
+    )
+    add(
+        f"{c_}.config.error_cb_not_callable",
+        f"{_cls}({{..., 'error_cb': 5}})",
+        "ConfigError",
+        construct(_cls, lambda e: base_config(e, error_cb=5)),
+        match="error_cb",
+    )
+    add(
+        f"{c_}.config.logger_not_callable",
+        f"{_cls}({{..., 'logger': 5}})",
+        "ConfigError",
+        construct(_cls, lambda e: base_config(e, logger=5)),
+        match="logger",
+    )
+    add(
+        f"{c_}.config.stats_cb_not_callable",
+        f"{_cls}({{..., 'stats_cb': 'x'}})",
+        "ConfigError",
+        construct(_cls, lambda e: base_config(e, stats_cb="x", **{"statistics.interval.ms": 100})),
+        match="stats_cb",
+    )
 
-add("consumer.config.plain_mapping", "Consumer(<a collections.abc.Mapping that is not a dict>)", None,
-    construct("Consumer", lambda e: PlainMapping(base_config(e))))
-add("producer.config.ordereddict", "Producer(collections.OrderedDict(...))", None,
-    construct("Producer", lambda e: collections.OrderedDict(base_config(e))))
-add("consumer.config.list_of_pairs", 'Consumer([("bootstrap.servers", ...)])', "TypeError",
-    construct("Consumer", lambda e: list(base_config(e).items())))
-add("producer.config.str", 'Producer("bootstrap.servers=...")', "TypeError",
-    construct("Producer", lambda e: f"bootstrap.servers={e.bs}"))
-add("producer.config.int_key", 'Producer({1: "x"})', "ConfigError",
-    construct("Producer", lambda e: {1: "x"}), match="keys must be str")
-add("producer.config.empty_key", 'Producer({"": "x"})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"": "x"})))
-add("producer.config.nul_key", 'Producer({"linger\\0.ms": 5})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"linger\0.ms": 5})), match="linger")
-add("producer.config.surrogate_key", 'Producer({"linger.ms\\udcff": 5})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"linger.ms\udcff": 5})))
-add("producer.config.1mb_key", 'Producer({"x"*1_000_000: "1"})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"x" * 1_000_000: "1"})))
+add(
+    "consumer.config.plain_mapping",
+    "Consumer(<a collections.abc.Mapping that is not a dict>)",
+    None,
+    construct("Consumer", lambda e: PlainMapping(base_config(e))),
+)
+add(
+    "producer.config.ordereddict",
+    "Producer(collections.OrderedDict(...))",
+    None,
+    construct("Producer", lambda e: collections.OrderedDict(base_config(e))),
+)
+add(
+    "consumer.config.list_of_pairs",
+    'Consumer([("bootstrap.servers", ...)])',
+    "TypeError",
+    construct("Consumer", lambda e: list(base_config(e).items())),
+)
+add(
+    "producer.config.str",
+    'Producer("bootstrap.servers=...")',
+    "TypeError",
+    construct("Producer", lambda e: f"bootstrap.servers={e.bs}"),
+)
+add(
+    "producer.config.int_key",
+    'Producer({1: "x"})',
+    "ConfigError",
+    construct("Producer", lambda e: {1: "x"}),
+    match="keys must be str",
+)
+add(
+    "producer.config.empty_key",
+    'Producer({"": "x"})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"": "x"})),
+)
+add(
+    "producer.config.nul_key",
+    'Producer({"linger\\0.ms": 5})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"linger\0.ms": 5})),
+    match="linger",
+)
+add(
+    "producer.config.surrogate_key",
+    'Producer({"linger.ms\\udcff": 5})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"linger.ms\udcff": 5})),
+)
+add(
+    "producer.config.1mb_key",
+    'Producer({"x"*1_000_000: "1"})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"x" * 1_000_000: "1"})),
+)
 for _vid, _value, _vtext in [
     ("list", [1], "[1]"),
     ("none", None, "None"),
@@ -378,28 +446,82 @@ for _vid, _value, _vtext in [
     ("inf", INF, "inf"),
     ("bytes", b"5", 'b"5"'),
 ]:
-    add(f"producer.config.linger_ms_{_vid}", f'Producer({{"linger.ms": {_vtext}}})', "ConfigError",
-        construct("Producer", lambda e, v=_value: base_config(e, **{"linger.ms": v})), match="linger.ms")
-add("producer.config.acks_banana", 'Producer({"acks": "banana"})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, acks="banana")), match="acks")
-add("producer.config.compression_brotli", 'Producer({"compression.type": "brotli"})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"compression.type": "brotli"})), match="compression.type")
-add("producer.config.message_max_bytes_huge", 'Producer({"message.max.bytes": 10**30})', "ConfigError",
-    construct("Producer", lambda e: base_config(e, **{"message.max.bytes": 10**30})), match="message.max.bytes")
-add("consumer.config.auto_commit_maybe", 'Consumer({"enable.auto.commit": "maybe"})', "ConfigError",
-    construct("Consumer", lambda e: base_config(e, **{"enable.auto.commit": "maybe"})), match="enable.auto.commit")
-add("consumer.config.client_id_nul", 'Consumer({"client.id": "a\\0b"})', "ConfigError",
-    construct("Consumer", lambda e: base_config(e, **{"client.id": "a\0b"})), match="client.id")
-add("consumer.config.client_id_surrogate", 'Consumer({"client.id": "a\\udcff"})', "ConfigError",
-    construct("Consumer", lambda e: base_config(e, **{"client.id": "a\udcff"})), match="client.id")
-add("consumer.config.on_commit_not_callable", "Consumer({..., 'on_commit': 5})", "ConfigError",
-    construct("Consumer", lambda e: base_config(e, on_commit=5)), match="on_commit")
-add("producer.config.on_delivery_not_callable", "Producer({..., 'on_delivery': 5})", "ConfigError",
-    construct("Producer", lambda e: base_config(e, on_delivery=5)), match="on_delivery")
-add("producer.config.logger_without_log", "Producer({..., 'logger': object()})", "ConfigError",
-    construct("Producer", lambda e: base_config(e, logger=object())), match="logger")
-add("producer.config.logger_is_logger", "Producer({..., 'logger': logging.getLogger('x')})", None,
-    construct("Producer", lambda e: base_config(e, logger=logging.getLogger("bad-inputs"))))
+    add(
+        f"producer.config.linger_ms_{_vid}",
+        f'Producer({{"linger.ms": {_vtext}}})',
+        "ConfigError",
+        construct("Producer", lambda e, v=_value: base_config(e, **{"linger.ms": v})),
+        match="linger.ms",
+    )
+add(
+    "producer.config.acks_banana",
+    'Producer({"acks": "banana"})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, acks="banana")),
+    match="acks",
+)
+add(
+    "producer.config.compression_brotli",
+    'Producer({"compression.type": "brotli"})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"compression.type": "brotli"})),
+    match="compression.type",
+)
+add(
+    "producer.config.message_max_bytes_huge",
+    'Producer({"message.max.bytes": 10**30})',
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, **{"message.max.bytes": 10**30})),
+    match="message.max.bytes",
+)
+add(
+    "consumer.config.auto_commit_maybe",
+    'Consumer({"enable.auto.commit": "maybe"})',
+    "ConfigError",
+    construct("Consumer", lambda e: base_config(e, **{"enable.auto.commit": "maybe"})),
+    match="enable.auto.commit",
+)
+add(
+    "consumer.config.client_id_nul",
+    'Consumer({"client.id": "a\\0b"})',
+    "ConfigError",
+    construct("Consumer", lambda e: base_config(e, **{"client.id": "a\0b"})),
+    match="client.id",
+)
+add(
+    "consumer.config.client_id_surrogate",
+    'Consumer({"client.id": "a\\udcff"})',
+    "ConfigError",
+    construct("Consumer", lambda e: base_config(e, **{"client.id": "a\udcff"})),
+    match="client.id",
+)
+add(
+    "consumer.config.on_commit_not_callable",
+    "Consumer({..., 'on_commit': 5})",
+    "ConfigError",
+    construct("Consumer", lambda e: base_config(e, on_commit=5)),
+    match="on_commit",
+)
+add(
+    "producer.config.on_delivery_not_callable",
+    "Producer({..., 'on_delivery': 5})",
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, on_delivery=5)),
+    match="on_delivery",
+)
+add(
+    "producer.config.logger_without_log",
+    "Producer({..., 'logger': object()})",
+    "ConfigError",
+    construct("Producer", lambda e: base_config(e, logger=object())),
+    match="logger",
+)
+add(
+    "producer.config.logger_is_logger",
+    "Producer({..., 'logger': logging.getLogger('x')})",
+    None,
+    construct("Producer", lambda e: base_config(e, logger=logging.getLogger("bad-inputs"))),
+)
 
 
 def _client_id_1mb(e: Env) -> None:
@@ -412,8 +534,13 @@ def _client_id_1mb(e: Env) -> None:
         e.close_quietly(producer, 1.0)
 
 
-add("producer.config.client_id_1mb", 'Producer({"client.id": "x"*1_000_000}); produce(...).result()',
-    "ConfigError", _client_id_1mb, match="client.id")
+add(
+    "producer.config.client_id_1mb",
+    'Producer({"client.id": "x"*1_000_000}); produce(...).result()',
+    "ConfigError",
+    _client_id_1mb,
+    match="client.id",
+)
 
 
 def _temporary_producer_flush(e: Env) -> None:
@@ -424,13 +551,22 @@ def _temporary_consumer_consume(e: Env) -> None:
     fk.Consumer(base_config(e)).consume(-1)
 
 
-add("producer.temporary.flush_negative", "fk.Producer(cfg).flush(-1)  # unclosed temporary", "ValueError",
-    _temporary_producer_flush)
-add("consumer.temporary.consume_negative", "fk.Consumer(cfg).consume(-1)  # unclosed temporary", "ValueError",
-    _temporary_consumer_consume)
+add(
+    "producer.temporary.flush_negative",
+    "fk.Producer(cfg).flush(-1)  # unclosed temporary",
+    "ValueError",
+    _temporary_producer_flush,
+)
+add(
+    "consumer.temporary.consume_negative",
+    "fk.Consumer(cfg).consume(-1)  # unclosed temporary",
+    "ValueError",
+    _temporary_consumer_consume,
+)
 
 
 # === callbacks that raise, have the wrong arity or are not callable =============================
+
 
 def _raiser(*args: object) -> None:
     raise Boom("callback raised")
@@ -460,16 +596,36 @@ def _consumer_cb_row(extra: dict[str, object], bootstrap: str | None = NOBROKER)
     return fn
 
 
-add("consumer.error_cb.raises", "Consumer({127.0.0.1:1, error_cb=<raises Boom>}).poll(...)", "Boom",
-    _consumer_cb_row({"error_cb": _raiser}))
-add("consumer.error_cb.wrong_arity", "Consumer({127.0.0.1:1, error_cb=lambda: None}).poll(...)", "TypeError",
-    _consumer_cb_row({"error_cb": lambda: None}))
-add("consumer.stats_cb.raises", "Consumer({stats_cb=<raises Boom>, statistics.interval.ms=100}).poll(...)", "Boom",
-    _consumer_cb_row({"stats_cb": _raiser, "statistics.interval.ms": 100}, None))
-add("consumer.stats_cb.wrong_arity", "Consumer({stats_cb=lambda a, b: None, statistics.interval.ms=100}).poll(...)",
-    "TypeError", _consumer_cb_row({"stats_cb": lambda a, b: None, "statistics.interval.ms": 100}, None))
-add("consumer.logger.raises", "Consumer({127.0.0.1:1, logger=<log() raises Boom>}).poll(...)", "Boom",
-    _consumer_cb_row({"logger": _RaisingLogger()}))
+add(
+    "consumer.error_cb.raises",
+    "Consumer({127.0.0.1:1, error_cb=<raises Boom>}).poll(...)",
+    "Boom",
+    _consumer_cb_row({"error_cb": _raiser}),
+)
+add(
+    "consumer.error_cb.wrong_arity",
+    "Consumer({127.0.0.1:1, error_cb=lambda: None}).poll(...)",
+    "TypeError",
+    _consumer_cb_row({"error_cb": lambda: None}),
+)
+add(
+    "consumer.stats_cb.raises",
+    "Consumer({stats_cb=<raises Boom>, statistics.interval.ms=100}).poll(...)",
+    "Boom",
+    _consumer_cb_row({"stats_cb": _raiser, "statistics.interval.ms": 100}, None),
+)
+add(
+    "consumer.stats_cb.wrong_arity",
+    "Consumer({stats_cb=lambda a, b: None, statistics.interval.ms=100}).poll(...)",
+    "TypeError",
+    _consumer_cb_row({"stats_cb": lambda a, b: None, "statistics.interval.ms": 100}, None),
+)
+add(
+    "consumer.logger.raises",
+    "Consumer({127.0.0.1:1, logger=<log() raises Boom>}).poll(...)",
+    "Boom",
+    _consumer_cb_row({"logger": _RaisingLogger()}),
+)
 
 
 def _on_commit_row(callback: Callable[..., object]) -> Callable[[Env], None]:
@@ -483,10 +639,18 @@ def _on_commit_row(callback: Callable[..., object]) -> Callable[[Env], None]:
     return fn
 
 
-add("consumer.on_commit.raises", "Consumer({on_commit=<raises Boom>}); commit(msg, asynchronous=True); poll()",
-    "Boom", _on_commit_row(_raiser))
-add("consumer.on_commit.wrong_arity", "Consumer({on_commit=lambda: None}); commit(msg, asynchronous=True); poll()",
-    "TypeError", _on_commit_row(lambda: None))
+add(
+    "consumer.on_commit.raises",
+    "Consumer({on_commit=<raises Boom>}); commit(msg, asynchronous=True); poll()",
+    "Boom",
+    _on_commit_row(_raiser),
+)
+add(
+    "consumer.on_commit.wrong_arity",
+    "Consumer({on_commit=lambda: None}); commit(msg, asynchronous=True); poll()",
+    "TypeError",
+    _on_commit_row(lambda: None),
+)
 
 
 def _rebalance_row(on_assign: object = None, on_revoke: object = None) -> Callable[[Env], None]:
@@ -512,19 +676,41 @@ def _rebalance_row(on_assign: object = None, on_revoke: object = None) -> Callab
 
 
 add("consumer.on_assign.raises", "subscribe([t], on_assign=<raises Boom>); poll()", "Boom", _rebalance_row(_raiser))
-add("consumer.on_assign.wrong_arity", "subscribe([t], on_assign=lambda: None); poll()", "TypeError",
-    _rebalance_row(lambda: None))
-add("consumer.on_revoke.raises", "subscribe([t], on_revoke=<raises Boom>); poll(); unsubscribe(); poll()", "Boom",
-    _rebalance_row(on_revoke=_raiser))
-add("consumer.subscribe.on_assign_not_callable", "subscribe([t], on_assign=5)", "TypeError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_assign=5)))
-add("consumer.subscribe.on_revoke_not_callable", 'subscribe([t], on_revoke="x")', "TypeError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_revoke="x")))
-add("consumer.subscribe.on_lost_not_callable", "subscribe([t], on_lost=5)", "TypeError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_lost=5)))
+add(
+    "consumer.on_assign.wrong_arity",
+    "subscribe([t], on_assign=lambda: None); poll()",
+    "TypeError",
+    _rebalance_row(lambda: None),
+)
+add(
+    "consumer.on_revoke.raises",
+    "subscribe([t], on_revoke=<raises Boom>); poll(); unsubscribe(); poll()",
+    "Boom",
+    _rebalance_row(on_revoke=_raiser),
+)
+add(
+    "consumer.subscribe.on_assign_not_callable",
+    "subscribe([t], on_assign=5)",
+    "TypeError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_assign=5)),
+)
+add(
+    "consumer.subscribe.on_revoke_not_callable",
+    'subscribe([t], on_revoke="x")',
+    "TypeError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_revoke="x")),
+)
+add(
+    "consumer.subscribe.on_lost_not_callable",
+    "subscribe([t], on_lost=5)",
+    "TypeError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe([DATA], on_lost=5)),
+)
 
 
-def _with_consumer(e: Env, fn: Callable[[fk.Consumer], object], bootstrap: str | None = None, **extra: object) -> object:
+def _with_consumer(
+    e: Env, fn: Callable[[fk.Consumer], object], bootstrap: str | None = None, **extra: object
+) -> object:
     with e.consumer(bootstrap, **extra) as consumer:
         return fn(consumer)
 
@@ -544,8 +730,9 @@ def _with_cluster(e: Env, fn: Callable[[fk.MockCluster], object]) -> object:
         return fn(cluster)
 
 
-def _producer_unraisable_row(cls: type[BaseException], extra: dict[str, object], produce_kwargs: dict[str, object],
-                             bootstrap: str | None = None) -> Callable[[Env], None]:
+def _producer_unraisable_row(
+    cls: type[BaseException], extra: dict[str, object], produce_kwargs: dict[str, object], bootstrap: str | None = None
+) -> Callable[[Env], None]:
     """Producer callbacks run on its delivery thread: an exception there is reported as unraisable,
     and the producer (its futures included) goes on working."""
 
@@ -559,29 +746,66 @@ def _producer_unraisable_row(cls: type[BaseException], extra: dict[str, object],
     return fn
 
 
-add("producer.on_delivery_config.raises", "Producer({on_delivery=<raises Boom>}).produce(...).result()", None,
-    _producer_unraisable_row(Boom, {"on_delivery": _raiser}, {}))
-add("producer.on_delivery_config.wrong_arity", "Producer({on_delivery=lambda: None}).produce(...).result()", None,
-    _producer_unraisable_row(TypeError, {"on_delivery": lambda: None}, {}))
-add("producer.produce.on_delivery_raises", "produce(..., on_delivery=<raises Boom>).result()", None,
-    _producer_unraisable_row(Boom, {}, {"on_delivery": _raiser}))
-add("producer.produce.on_delivery_wrong_arity", "produce(..., on_delivery=lambda x: None).result()", None,
-    _producer_unraisable_row(TypeError, {}, {"on_delivery": lambda x: None}))
-add("producer.error_cb.raises", "Producer({127.0.0.1:1, error_cb=<raises Boom>})", None,
-    _producer_unraisable_row(Boom, {"error_cb": _raiser}, {}, NOBROKER))
-add("producer.stats_cb.raises", "Producer({stats_cb=<raises Boom>, statistics.interval.ms=100})", None,
-    _producer_unraisable_row(Boom, {"stats_cb": _raiser, "statistics.interval.ms": 100}, {}))
-add("producer.logger.raises", "Producer({127.0.0.1:1, logger=<log() raises Boom>})", None,
-    _producer_unraisable_row(Boom, {"logger": _RaisingLogger()}, {}, NOBROKER))
-add("producer.produce.on_delivery_not_callable", "produce(t, b'v', on_delivery=5)", "TypeError",
-    lambda e: _with_producer(e, lambda p: p.produce(DATA, b"v", on_delivery=5)))
-add("producer.produce.on_delivery_str", 'produce(t, b"v", on_delivery="x")', "TypeError",
-    lambda e: _with_producer(e, lambda p: p.produce(DATA, b"v", on_delivery="x")))
+add(
+    "producer.on_delivery_config.raises",
+    "Producer({on_delivery=<raises Boom>}).produce(...).result()",
+    None,
+    _producer_unraisable_row(Boom, {"on_delivery": _raiser}, {}),
+)
+add(
+    "producer.on_delivery_config.wrong_arity",
+    "Producer({on_delivery=lambda: None}).produce(...).result()",
+    None,
+    _producer_unraisable_row(TypeError, {"on_delivery": lambda: None}, {}),
+)
+add(
+    "producer.produce.on_delivery_raises",
+    "produce(..., on_delivery=<raises Boom>).result()",
+    None,
+    _producer_unraisable_row(Boom, {}, {"on_delivery": _raiser}),
+)
+add(
+    "producer.produce.on_delivery_wrong_arity",
+    "produce(..., on_delivery=lambda x: None).result()",
+    None,
+    _producer_unraisable_row(TypeError, {}, {"on_delivery": lambda x: None}),
+)
+add(
+    "producer.error_cb.raises",
+    "Producer({127.0.0.1:1, error_cb=<raises Boom>})",
+    None,
+    _producer_unraisable_row(Boom, {"error_cb": _raiser}, {}, NOBROKER),
+)
+add(
+    "producer.stats_cb.raises",
+    "Producer({stats_cb=<raises Boom>, statistics.interval.ms=100})",
+    None,
+    _producer_unraisable_row(Boom, {"stats_cb": _raiser, "statistics.interval.ms": 100}, {}),
+)
+add(
+    "producer.logger.raises",
+    "Producer({127.0.0.1:1, logger=<log() raises Boom>})",
+    None,
+    _producer_unraisable_row(Boom, {"logger": _RaisingLogger()}, {}, NOBROKER),
+)
+add(
+    "producer.produce.on_delivery_not_callable",
+    "produce(t, b'v', on_delivery=5)",
+    "TypeError",
+    lambda e: _with_producer(e, lambda p: p.produce(DATA, b"v", on_delivery=5)),
+)
+add(
+    "producer.produce.on_delivery_str",
+    'produce(t, b"v", on_delivery="x")',
+    "TypeError",
+    lambda e: _with_producer(e, lambda p: p.produce(DATA, b"v", on_delivery="x")),
+)
 
 
 # === timeouts: one conversion everywhere ===========================================================
 # None and inf mean forever, huge finite values saturate; negative, -inf and NaN raise ValueError.
 # The "accepted" rows use a call that returns promptly anyway (data is there, nothing is pending).
+
 
 def _assigned(c: fk.Consumer) -> fk.Consumer:
     c.assign([T(DATA, 0, 0)])
@@ -621,35 +845,84 @@ def _txn(name: str) -> Callable[[Env, object], object]:
 # site: (call text, function(env, timeout), accepted-outcome or "skip" for no accepted rows)
 TIMEOUT_SITES: dict[str, tuple[str, Callable[[Env, object], object], str | None]] = {
     "consumer.poll": ("Consumer.poll({t})", lambda e, t: _with_consumer(e, lambda c: _got_message(c, t)), None),
-    "consumer.consume": ("Consumer.consume(1, timeout={t})", lambda e, t: _with_consumer(e, lambda c: _consumed(c, t)), None),
-    "consumer.seek": ("Consumer.seek(TopicPartition(t, 0, 1), timeout={t})",
-                      lambda e, t: _with_consumer(e, lambda c: _assigned(c).seek(T(DATA, 0, 1), timeout=t)), None),
-    "consumer.committed": ("Consumer.committed([TopicPartition(t, 0)], timeout={t})",
-                           lambda e, t: _with_consumer(e, lambda c: c.committed([T(DATA, 0)], timeout=t)), None),
-    "consumer.get_watermark_offsets": ("Consumer.get_watermark_offsets(TopicPartition(t, 0), timeout={t})",
-                                       lambda e, t: _with_consumer(e, lambda c: c.get_watermark_offsets(T(DATA, 0), timeout=t)), None),
-    "consumer.offsets_for_times": ("Consumer.offsets_for_times([TopicPartition(t, 0, 0)], timeout={t})",
-                                   lambda e, t: _with_consumer(e, lambda c: c.offsets_for_times([T(DATA, 0, 0)], timeout=t)), None),
-    "consumer.list_topics": ("Consumer.list_topics(timeout={t})",
-                             lambda e, t: _with_consumer(e, lambda c: c.list_topics(timeout=t)), None),
-    "consumer.list_topics_topic": ("Consumer.list_topics(t, timeout={t})",
-                                   lambda e, t: _with_consumer(e, lambda c: c.list_topics(DATA, timeout=t)), None),
+    "consumer.consume": (
+        "Consumer.consume(1, timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: _consumed(c, t)),
+        None,
+    ),
+    "consumer.seek": (
+        "Consumer.seek(TopicPartition(t, 0, 1), timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: _assigned(c).seek(T(DATA, 0, 1), timeout=t)),
+        None,
+    ),
+    "consumer.committed": (
+        "Consumer.committed([TopicPartition(t, 0)], timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: c.committed([T(DATA, 0)], timeout=t)),
+        None,
+    ),
+    "consumer.get_watermark_offsets": (
+        "Consumer.get_watermark_offsets(TopicPartition(t, 0), timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: c.get_watermark_offsets(T(DATA, 0), timeout=t)),
+        None,
+    ),
+    "consumer.offsets_for_times": (
+        "Consumer.offsets_for_times([TopicPartition(t, 0, 0)], timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: c.offsets_for_times([T(DATA, 0, 0)], timeout=t)),
+        None,
+    ),
+    "consumer.list_topics": (
+        "Consumer.list_topics(timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: c.list_topics(timeout=t)),
+        None,
+    ),
+    "consumer.list_topics_topic": (
+        "Consumer.list_topics(t, timeout={t})",
+        lambda e, t: _with_consumer(e, lambda c: c.list_topics(DATA, timeout=t)),
+        None,
+    ),
     "consumer.close": ("Consumer.close({t})", lambda e, t: _with_consumer(e, lambda c: c.close(t)), None),
     "producer.poll": ("Producer.poll({t})", lambda e, t: _with_producer(e, lambda p: p.poll(t)), "skip"),
-    "producer.flush": ("Producer.produce(...); Producer.flush({t})",
-                       lambda e, t: _with_producer(e, lambda p: _flushed(p, t)), None),
+    "producer.flush": (
+        "Producer.produce(...); Producer.flush({t})",
+        lambda e, t: _with_producer(e, lambda p: _flushed(p, t)),
+        None,
+    ),
     "producer.close": ("Producer.close({t})", lambda e, t: _with_producer(e, lambda p: p.close(t)), None),
-    "producer.init_transactions": ("Producer.init_transactions({t})  # not transactional", _txn("init_transactions"), "Error"),
-    "producer.send_offsets_to_transaction": ("Producer.send_offsets_to_transaction([tp], metadata, {t})  # not transactional",
-                                             _txn("send_offsets_to_transaction"), "Error"),
-    "producer.commit_transaction": ("Producer.commit_transaction({t})  # not transactional", _txn("commit_transaction"), "Error"),
-    "producer.abort_transaction": ("Producer.abort_transaction({t})  # not transactional", _txn("abort_transaction"), "Error"),
-    "admin.create_topics": ("AdminClient.create_topics([NewTopic('t')], operation_timeout={t})",
-                            lambda e, t: _with_admin(e, lambda a: _future(a.create_topics([fk.NewTopic("bi-t")], operation_timeout=t))), None),
-    "admin.delete_topics": ("AdminClient.delete_topics(['t'], operation_timeout={t})",
-                            lambda e, t: _with_admin(e, lambda a: _future(a.delete_topics(["bi-t"], operation_timeout=t))), None),
-    "admin.create_partitions": ("AdminClient.create_partitions('t', 3, operation_timeout={t})",
-                                lambda e, t: _with_admin(e, lambda a: _future(a.create_partitions("bi-t", 3, operation_timeout=t))), None),
+    "producer.init_transactions": (
+        "Producer.init_transactions({t})  # not transactional",
+        _txn("init_transactions"),
+        "Error",
+    ),
+    "producer.send_offsets_to_transaction": (
+        "Producer.send_offsets_to_transaction([tp], metadata, {t})  # not transactional",
+        _txn("send_offsets_to_transaction"),
+        "Error",
+    ),
+    "producer.commit_transaction": (
+        "Producer.commit_transaction({t})  # not transactional",
+        _txn("commit_transaction"),
+        "Error",
+    ),
+    "producer.abort_transaction": (
+        "Producer.abort_transaction({t})  # not transactional",
+        _txn("abort_transaction"),
+        "Error",
+    ),
+    "admin.create_topics": (
+        "AdminClient.create_topics([NewTopic('t')], operation_timeout={t})",
+        lambda e, t: _with_admin(e, lambda a: _future(a.create_topics([fk.NewTopic("bi-t")], operation_timeout=t))),
+        None,
+    ),
+    "admin.delete_topics": (
+        "AdminClient.delete_topics(['t'], operation_timeout={t})",
+        lambda e, t: _with_admin(e, lambda a: _future(a.delete_topics(["bi-t"], operation_timeout=t))),
+        None,
+    ),
+    "admin.create_partitions": (
+        "AdminClient.create_partitions('t', 3, operation_timeout={t})",
+        lambda e, t: _with_admin(e, lambda a: _future(a.create_partitions("bi-t", 3, operation_timeout=t))),
+        None,
+    ),
 }
 
 
@@ -678,8 +951,12 @@ for _site in ["consumer.poll", "consumer.committed", "producer.flush", "producer
     _text, _call, _accepted = TIMEOUT_SITES[_site]
     add(f"{_site}.timeout_str", _text.format(t='"1"'), "TypeError", lambda e, c=_call: c(e, "1"))
 for _tid, _t, _ttext in [("none", None, "None"), ("2p64_int", 2**64, "2**64"), ("1e400_int", 10**400, "10**400")]:
-    add(f"consumer.poll.timeout_{_tid}", f"Consumer.poll({_ttext})  # data available", None,
-        lambda e, t=_t: _with_consumer(e, lambda c: _got_message(c, t)))
+    add(
+        f"consumer.poll.timeout_{_tid}",
+        f"Consumer.poll({_ttext})  # data available",
+        None,
+        lambda e, t=_t: _with_consumer(e, lambda c: _got_message(c, t)),
+    )
 
 
 # === topic names ====================================================================================
@@ -703,83 +980,183 @@ def _admin_call(fn: Callable[[fk.AdminClient, str], object]) -> Callable[[Env, s
 
 
 NAME_SITES: dict[str, tuple[str, Callable[[Env, str], object], list[str]]] = {
-    "consumer.subscribe": ("Consumer.subscribe([{n}])",
-                           lambda e, n: _with_consumer(e, lambda c: c.subscribe([n])), list(BAD_NAMES)),
-    "consumer.assign": ("Consumer.assign([TopicPartition({n}, 0, 0)])",
-                        lambda e, n: _with_consumer(e, lambda c: c.assign([T(n, 0, 0)])), list(BAD_NAMES)),
-    "consumer.incremental_assign": ("Consumer.incremental_assign([TopicPartition({n}, 0, 0)])",
-                                    lambda e, n: _with_consumer(e, lambda c: c.incremental_assign([T(n, 0, 0)])), list(BAD_NAMES)),
-    "consumer.list_topics": ("Consumer.list_topics(topic={n}, timeout=5)",
-                             lambda e, n: _with_consumer(e, lambda c: c.list_topics(n, timeout=5)), list(BAD_NAMES)),
-    "producer.produce": ("Producer.produce({n}, b'v')",
-                         lambda e, n: _with_producer(e, lambda p: p.produce(n, b"v")), list(BAD_NAMES)),
-    "mock.create_topic": ("MockCluster.create_topic({n}, 1)",
-                          lambda e, n: _with_cluster(e, lambda m: m.create_topic(n, 1)), list(BAD_NAMES)),
+    "consumer.subscribe": (
+        "Consumer.subscribe([{n}])",
+        lambda e, n: _with_consumer(e, lambda c: c.subscribe([n])),
+        list(BAD_NAMES),
+    ),
+    "consumer.assign": (
+        "Consumer.assign([TopicPartition({n}, 0, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.assign([T(n, 0, 0)])),
+        list(BAD_NAMES),
+    ),
+    "consumer.incremental_assign": (
+        "Consumer.incremental_assign([TopicPartition({n}, 0, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.incremental_assign([T(n, 0, 0)])),
+        list(BAD_NAMES),
+    ),
+    "consumer.list_topics": (
+        "Consumer.list_topics(topic={n}, timeout=5)",
+        lambda e, n: _with_consumer(e, lambda c: c.list_topics(n, timeout=5)),
+        list(BAD_NAMES),
+    ),
+    "producer.produce": (
+        "Producer.produce({n}, b'v')",
+        lambda e, n: _with_producer(e, lambda p: p.produce(n, b"v")),
+        list(BAD_NAMES),
+    ),
+    "mock.create_topic": (
+        "MockCluster.create_topic({n}, 1)",
+        lambda e, n: _with_cluster(e, lambda m: m.create_topic(n, 1)),
+        list(BAD_NAMES),
+    ),
     "newtopic": ("NewTopic({n})", lambda e, n: fk.NewTopic(n), list(BAD_NAMES)),
-    "admin.delete_topics": ("AdminClient.delete_topics([{n}])",
-                            _admin_call(lambda a, n: a.delete_topics([n])), list(BAD_NAMES)),
-    "consumer.incremental_unassign": ("Consumer.incremental_unassign([TopicPartition({n}, 0)])",
-                                      lambda e, n: _with_consumer(e, lambda c: c.incremental_unassign([T(n, 0)])), FEW_NAMES),
-    "consumer.pause": ("Consumer.pause([TopicPartition({n}, 0)])",
-                       lambda e, n: _with_consumer(e, lambda c: c.pause([T(n, 0)])), FEW_NAMES),
-    "consumer.resume": ("Consumer.resume([TopicPartition({n}, 0)])",
-                        lambda e, n: _with_consumer(e, lambda c: c.resume([T(n, 0)])), FEW_NAMES),
-    "consumer.seek": ("Consumer.seek(TopicPartition({n}, 0, 0), timeout=5)",
-                      lambda e, n: _with_consumer(e, lambda c: c.seek(T(n, 0, 0), timeout=5)), FEW_NAMES),
-    "consumer.committed": ("Consumer.committed([TopicPartition({n}, 0)], timeout=5)",
-                           lambda e, n: _with_consumer(e, lambda c: c.committed([T(n, 0)], timeout=5)), FEW_NAMES),
-    "consumer.get_watermark_offsets": ("Consumer.get_watermark_offsets(TopicPartition({n}, 0), timeout=5)",
-                                       lambda e, n: _with_consumer(e, lambda c: c.get_watermark_offsets(T(n, 0), timeout=5)), FEW_NAMES),
-    "consumer.offsets_for_times": ("Consumer.offsets_for_times([TopicPartition({n}, 0, 0)], timeout=5)",
-                                   lambda e, n: _with_consumer(e, lambda c: c.offsets_for_times([T(n, 0, 0)], timeout=5)), FEW_NAMES),
-    "consumer.position": ("Consumer.position([TopicPartition({n}, 0)])",
-                          lambda e, n: _with_consumer(e, lambda c: c.position([T(n, 0)])), FEW_NAMES),
-    "consumer.store_offsets": ("Consumer.store_offsets(offsets=[TopicPartition({n}, 0, 1)])",
-                               lambda e, n: _with_consumer(e, lambda c: c.store_offsets(offsets=[T(n, 0, 1)])), FEW_NAMES),
-    "consumer.commit": ("Consumer.commit(offsets=[TopicPartition({n}, 0, 1)])",
-                        lambda e, n: _with_consumer(e, lambda c: c.commit(offsets=[T(n, 0, 1)])), FEW_NAMES),
-    "admin.create_partitions": ("AdminClient.create_partitions({n}, 3)",
-                                _admin_call(lambda a, n: a.create_partitions(n, 3)), FEW_NAMES),
-    "admin.describe_configs": ('AdminClient.describe_configs("topic", {n})',
-                               _admin_call(lambda a, n: a.describe_configs("topic", n)), FEW_NAMES),
-    "admin.list_offsets": ("AdminClient.list_offsets([TopicPartition({n}, 0)])",
-                           _admin_call(lambda a, n: a.list_offsets([T(n, 0)])), FEW_NAMES),
-    "admin.delete_records": ("AdminClient.delete_records([TopicPartition({n}, 0, 1)])",
-                             _admin_call(lambda a, n: a.delete_records([T(n, 0, 1)])), FEW_NAMES),
-    "admin.alter_consumer_group_offsets": ('AdminClient.alter_consumer_group_offsets("g", [TopicPartition({n}, 0, 1)])',
-                                           _admin_call(lambda a, n: a.alter_consumer_group_offsets("g", [T(n, 0, 1)])), FEW_NAMES),
+    "admin.delete_topics": (
+        "AdminClient.delete_topics([{n}])",
+        _admin_call(lambda a, n: a.delete_topics([n])),
+        list(BAD_NAMES),
+    ),
+    "consumer.incremental_unassign": (
+        "Consumer.incremental_unassign([TopicPartition({n}, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.incremental_unassign([T(n, 0)])),
+        FEW_NAMES,
+    ),
+    "consumer.pause": (
+        "Consumer.pause([TopicPartition({n}, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.pause([T(n, 0)])),
+        FEW_NAMES,
+    ),
+    "consumer.resume": (
+        "Consumer.resume([TopicPartition({n}, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.resume([T(n, 0)])),
+        FEW_NAMES,
+    ),
+    "consumer.seek": (
+        "Consumer.seek(TopicPartition({n}, 0, 0), timeout=5)",
+        lambda e, n: _with_consumer(e, lambda c: c.seek(T(n, 0, 0), timeout=5)),
+        FEW_NAMES,
+    ),
+    "consumer.committed": (
+        "Consumer.committed([TopicPartition({n}, 0)], timeout=5)",
+        lambda e, n: _with_consumer(e, lambda c: c.committed([T(n, 0)], timeout=5)),
+        FEW_NAMES,
+    ),
+    "consumer.get_watermark_offsets": (
+        "Consumer.get_watermark_offsets(TopicPartition({n}, 0), timeout=5)",
+        lambda e, n: _with_consumer(e, lambda c: c.get_watermark_offsets(T(n, 0), timeout=5)),
+        FEW_NAMES,
+    ),
+    "consumer.offsets_for_times": (
+        "Consumer.offsets_for_times([TopicPartition({n}, 0, 0)], timeout=5)",
+        lambda e, n: _with_consumer(e, lambda c: c.offsets_for_times([T(n, 0, 0)], timeout=5)),
+        FEW_NAMES,
+    ),
+    "consumer.position": (
+        "Consumer.position([TopicPartition({n}, 0)])",
+        lambda e, n: _with_consumer(e, lambda c: c.position([T(n, 0)])),
+        FEW_NAMES,
+    ),
+    "consumer.store_offsets": (
+        "Consumer.store_offsets(offsets=[TopicPartition({n}, 0, 1)])",
+        lambda e, n: _with_consumer(e, lambda c: c.store_offsets(offsets=[T(n, 0, 1)])),
+        FEW_NAMES,
+    ),
+    "consumer.commit": (
+        "Consumer.commit(offsets=[TopicPartition({n}, 0, 1)])",
+        lambda e, n: _with_consumer(e, lambda c: c.commit(offsets=[T(n, 0, 1)])),
+        FEW_NAMES,
+    ),
+    "admin.create_partitions": (
+        "AdminClient.create_partitions({n}, 3)",
+        _admin_call(lambda a, n: a.create_partitions(n, 3)),
+        FEW_NAMES,
+    ),
+    "admin.describe_configs": (
+        'AdminClient.describe_configs("topic", {n})',
+        _admin_call(lambda a, n: a.describe_configs("topic", n)),
+        FEW_NAMES,
+    ),
+    "admin.list_offsets": (
+        "AdminClient.list_offsets([TopicPartition({n}, 0)])",
+        _admin_call(lambda a, n: a.list_offsets([T(n, 0)])),
+        FEW_NAMES,
+    ),
+    "admin.delete_records": (
+        "AdminClient.delete_records([TopicPartition({n}, 0, 1)])",
+        _admin_call(lambda a, n: a.delete_records([T(n, 0, 1)])),
+        FEW_NAMES,
+    ),
+    "admin.alter_consumer_group_offsets": (
+        'AdminClient.alter_consumer_group_offsets("g", [TopicPartition({n}, 0, 1)])',
+        _admin_call(lambda a, n: a.alter_consumer_group_offsets("g", [T(n, 0, 1)])),
+        FEW_NAMES,
+    ),
 }
 
 for _site, (_text, _ncall, _names) in NAME_SITES.items():
     for _nid in _names:
         _make, _ntext = BAD_NAMES[_nid]
-        add(f"{_site}.topic_{_nid}", _text.format(n=_ntext), "ValueError",
-            lambda e, c=_ncall, m=_make: c(e, m()))
+        add(f"{_site}.topic_{_nid}", _text.format(n=_ntext), "ValueError", lambda e, c=_ncall, m=_make: c(e, m()))
 
 # the boundary: 249 characters is a valid topic name
-add("consumer.subscribe.topic_len249", 'Consumer.subscribe(["x"*249])', None,
-    lambda e: _with_consumer(e, lambda c: c.subscribe(["x" * 249])))
-add("consumer.assign.topic_len249", 'Consumer.assign([TopicPartition("x"*249, 0, 0)])', None,
-    lambda e: _with_consumer(e, lambda c: c.assign([T("x" * 249, 0, 0)])))
-add("producer.produce.topic_len249", 'Producer.produce("x"*249, b"v")', None,
-    lambda e: _with_producer(e, lambda p: _future(p.produce("x" * 249, b"v"))))
-add("mock.create_topic.topic_len249", 'MockCluster.create_topic("x"*249, 1)', None,
-    lambda e: _with_cluster(e, lambda m: m.create_topic("x" * 249, 1)))
+add(
+    "consumer.subscribe.topic_len249",
+    'Consumer.subscribe(["x"*249])',
+    None,
+    lambda e: _with_consumer(e, lambda c: c.subscribe(["x" * 249])),
+)
+add(
+    "consumer.assign.topic_len249",
+    'Consumer.assign([TopicPartition("x"*249, 0, 0)])',
+    None,
+    lambda e: _with_consumer(e, lambda c: c.assign([T("x" * 249, 0, 0)])),
+)
+add(
+    "producer.produce.topic_len249",
+    'Producer.produce("x"*249, b"v")',
+    None,
+    lambda e: _with_producer(e, lambda p: _future(p.produce("x" * 249, b"v"))),
+)
+add(
+    "mock.create_topic.topic_len249",
+    'MockCluster.create_topic("x"*249, 1)',
+    None,
+    lambda e: _with_cluster(e, lambda m: m.create_topic("x" * 249, 1)),
+)
 add("newtopic.topic_len249", 'NewTopic("x"*249)', None, lambda e: fk.NewTopic("x" * 249))
 # regex subscriptions
-add("consumer.subscribe.regex_len4096", 'Consumer.subscribe(["^" + "x"*4095])', None,
-    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 4095])))
-add("consumer.subscribe.regex_len5000", 'Consumer.subscribe(["^" + "x"*5000])', "ValueError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 5000])))
-add("consumer.subscribe.regex_1M", 'Consumer.subscribe(["^" + "x"*1_000_000])', "ValueError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 1_000_000])))
-add("consumer.subscribe.regex_nul", 'Consumer.subscribe(["^a\\0b"])', "ValueError",
-    lambda e: _with_consumer(e, lambda c: c.subscribe(["^a\0b"])))
+add(
+    "consumer.subscribe.regex_len4096",
+    'Consumer.subscribe(["^" + "x"*4095])',
+    None,
+    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 4095])),
+)
+add(
+    "consumer.subscribe.regex_len5000",
+    'Consumer.subscribe(["^" + "x"*5000])',
+    "ValueError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 5000])),
+)
+add(
+    "consumer.subscribe.regex_1M",
+    'Consumer.subscribe(["^" + "x"*1_000_000])',
+    "ValueError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe(["^" + "x" * 1_000_000])),
+)
+add(
+    "consumer.subscribe.regex_nul",
+    'Consumer.subscribe(["^a\\0b"])',
+    "ValueError",
+    lambda e: _with_consumer(e, lambda c: c.subscribe(["^a\0b"])),
+)
 
 
 # === Consumer: wrong types and other bad arguments ================================================
 
-def _cons(fn: Callable[[fk.Consumer], object], bootstrap: str | None = None, **extra: object) -> Callable[[Env], object]:
+
+def _cons(
+    fn: Callable[[fk.Consumer], object], bootstrap: str | None = None, **extra: object
+) -> Callable[[Env], object]:
     return lambda e: _with_consumer(e, fn, bootstrap, **extra)
 
 
@@ -823,7 +1200,12 @@ for _cid, _ctext, _cexc, _cfn in [
     ("position.int", "position(5)", "TypeError", lambda c: c.position(5)),
     ("position.int_items", "position([5])", "TypeError", lambda c: c.position([5])),
     ("committed.int", "committed(5)", "TypeError", lambda c: c.committed(5)),
-    ("get_watermark_offsets.str", 'get_watermark_offsets("data")', "TypeError", lambda c: c.get_watermark_offsets(DATA)),
+    (
+        "get_watermark_offsets.str",
+        'get_watermark_offsets("data")',
+        "TypeError",
+        lambda c: c.get_watermark_offsets(DATA),
+    ),
     ("get_watermark_offsets.none", "get_watermark_offsets(None)", "TypeError", lambda c: c.get_watermark_offsets(None)),
     ("offsets_for_times.none", "offsets_for_times(None)", "TypeError", lambda c: c.offsets_for_times(None)),
     ("list_topics.int", "list_topics(5)", "TypeError", lambda c: c.list_topics(5)),
@@ -837,20 +1219,42 @@ for _cid, _ctext, _cexc, _cfn in [
     ("commit.int", "commit(5)", "TypeError", lambda c: c.commit(5)),
     ("commit.str", 'commit("x")', "TypeError", lambda c: c.commit("x")),
     ("commit.offsets_str", 'commit(offsets="x")', "TypeError", lambda c: c.commit(offsets="x")),
-    ("commit.offsets_tuples", 'commit(offsets=[("data", 0, 1)])', "TypeError", lambda c: c.commit(offsets=[(DATA, 0, 1)])),
-    ("commit.asynchronous_str", 'commit(offsets=[tp], asynchronous="yes")', "TypeError",
-     lambda c: c.commit(offsets=[T(DATA, 0, 1)], asynchronous="yes")),
-    ("commit.unknown_topic", 'commit(OwnedMessage("no-such-topic", 0, 5))', "KafkaError",
-     lambda c: c.commit(fk.OwnedMessage("no-such-topic", 0, 5))),
+    (
+        "commit.offsets_tuples",
+        'commit(offsets=[("data", 0, 1)])',
+        "TypeError",
+        lambda c: c.commit(offsets=[(DATA, 0, 1)]),
+    ),
+    (
+        "commit.asynchronous_str",
+        'commit(offsets=[tp], asynchronous="yes")',
+        "TypeError",
+        lambda c: c.commit(offsets=[T(DATA, 0, 1)], asynchronous="yes"),
+    ),
+    (
+        "commit.unknown_topic",
+        'commit(OwnedMessage("no-such-topic", 0, 5))',
+        "KafkaError",
+        lambda c: c.commit(fk.OwnedMessage("no-such-topic", 0, 5)),
+    ),
     ("store_offsets.int", "store_offsets(5)", "TypeError", lambda c: c.store_offsets(5)),
-    ("store_offsets.offsets_int_items", "store_offsets(offsets=[5])", "TypeError", lambda c: c.store_offsets(offsets=[5])),
+    (
+        "store_offsets.offsets_int_items",
+        "store_offsets(offsets=[5])",
+        "TypeError",
+        lambda c: c.store_offsets(offsets=[5]),
+    ),
     ("close.str", 'close("1")', "TypeError", lambda c: c.close("1")),
     ("unknown_kwarg", "poll(timeout=1, bogus=1)", "TypeError", lambda c: c.poll(timeout=1, bogus=1)),
 ]:
     add(f"consumer.{_cid}", f"Consumer.{_ctext}", _cexc, _cons(_cfn))
 
-add("consumer.consume.2p31", "Consumer.consume(2**31, timeout=5)  # data available: returns what is there", None,
-    _cons(lambda c: _assert_some(_assigned(c).consume(2**31, timeout=5))))
+add(
+    "consumer.consume.2p31",
+    "Consumer.consume(2**31, timeout=5)  # data available: returns what is there",
+    None,
+    _cons(lambda c: _assert_some(_assigned(c).consume(2**31, timeout=5))),
+)
 
 
 def _assert_some(msgs: list[fk.BorrowedMessage]) -> None:
@@ -859,15 +1263,34 @@ def _assert_some(msgs: list[fk.BorrowedMessage]) -> None:
         msg.release()
 
 
-add("consumer.subscribe.no_group_id", "Consumer({no group.id}).subscribe([t])  # librdkafka's code, not _FAIL",
-    "KafkaError", _no_group_subscribe, check=code_is_not_fail)
-add("consumer.pause.unknown_partition", 'Consumer.pause([TopicPartition("never-seen", 0)])  # per-partition error',
-    "KafkaError", _cons(lambda c: c.pause([T("never-seen-topic", 0)])), check=code_is_not_fail)
-add("consumer.resume.unknown_partition", 'Consumer.resume([TopicPartition("never-seen", 0)])  # per-partition error',
-    "KafkaError", _cons(lambda c: c.resume([T("never-seen-topic", 0)])), check=code_is_not_fail)
-add("consumer.incremental_unassign.not_assigned",
+add(
+    "consumer.subscribe.no_group_id",
+    "Consumer({no group.id}).subscribe([t])  # librdkafka's code, not _FAIL",
+    "KafkaError",
+    _no_group_subscribe,
+    check=code_is_not_fail,
+)
+add(
+    "consumer.pause.unknown_partition",
+    'Consumer.pause([TopicPartition("never-seen", 0)])  # per-partition error',
+    "KafkaError",
+    _cons(lambda c: c.pause([T("never-seen-topic", 0)])),
+    check=code_is_not_fail,
+)
+add(
+    "consumer.resume.unknown_partition",
+    'Consumer.resume([TopicPartition("never-seen", 0)])  # per-partition error',
+    "KafkaError",
+    _cons(lambda c: c.resume([T("never-seen-topic", 0)])),
+    check=code_is_not_fail,
+)
+add(
+    "consumer.incremental_unassign.not_assigned",
     "Consumer.incremental_unassign([TopicPartition(t, 0)])  # nothing assigned: librdkafka's code, not _FAIL",
-    "KafkaError", _cons(lambda c: c.incremental_unassign([T(DATA, 0)])), check=code_is_not_fail)
+    "KafkaError",
+    _cons(lambda c: c.incremental_unassign([T(DATA, 0)])),
+    check=code_is_not_fail,
+)
 
 
 def _joined(strategy: str, call: Callable[[fk.Consumer], object]) -> Callable[[Env], object]:
@@ -888,26 +1311,54 @@ def _joined(strategy: str, call: Callable[[fk.Consumer], object]) -> Callable[[E
     return fn
 
 
-add("consumer.incremental_assign.eager_group",
+add(
+    "consumer.incremental_assign.eager_group",
     "subscribe (eager, range); after the assignment: incremental_assign([tp])  # librdkafka's _STATE, not _FAIL",
-    "KafkaError", _joined("range", lambda c: c.incremental_assign([T(DATA, 0, 0)])), check=code_is_not_fail)
-add("consumer.assign.cooperative_group",
+    "KafkaError",
+    _joined("range", lambda c: c.incremental_assign([T(DATA, 0, 0)])),
+    check=code_is_not_fail,
+)
+add(
+    "consumer.assign.cooperative_group",
     "subscribe (cooperative-sticky); after the assignment: assign([tp])  # librdkafka's _STATE, not _FAIL",
-    "KafkaError", _joined("cooperative-sticky", lambda c: c.assign([T(DATA, 0, 0)])), check=code_is_not_fail)
-add("consumer.seek.unassigned", 'Consumer.seek(TopicPartition("never-seen", 0, 0), timeout=2)  # not _FAIL',
-    "KafkaError", _cons(lambda c: c.seek(T("never-seen-topic", 0, 0), timeout=2)), check=code_is_not_fail)
+    "KafkaError",
+    _joined("cooperative-sticky", lambda c: c.assign([T(DATA, 0, 0)])),
+    check=code_is_not_fail,
+)
+add(
+    "consumer.seek.unassigned",
+    'Consumer.seek(TopicPartition("never-seen", 0, 0), timeout=2)  # not _FAIL',
+    "KafkaError",
+    _cons(lambda c: c.seek(T("never-seen-topic", 0, 0), timeout=2)),
+    check=code_is_not_fail,
+)
 add("consumer.closed.poll", "Consumer.close(); Consumer.poll(0)", "Error", _closed_consumer(lambda c: c.poll(0)))
-add("consumer.closed.subscribe", "Consumer.close(); Consumer.subscribe([t])", "Error",
-    _closed_consumer(lambda c: c.subscribe([DATA])))
-add("consumer.closed.assign", "Consumer.close(); Consumer.assign([tp])", "Error",
-    _closed_consumer(lambda c: c.assign([T(DATA, 0, 0)])))
-add("consumer.closed.commit", "Consumer.close(); Consumer.commit(offsets=[tp])", "Error",
-    _closed_consumer(lambda c: c.commit(offsets=[T(DATA, 0, 1)])))
+add(
+    "consumer.closed.subscribe",
+    "Consumer.close(); Consumer.subscribe([t])",
+    "Error",
+    _closed_consumer(lambda c: c.subscribe([DATA])),
+)
+add(
+    "consumer.closed.assign",
+    "Consumer.close(); Consumer.assign([tp])",
+    "Error",
+    _closed_consumer(lambda c: c.assign([T(DATA, 0, 0)])),
+)
+add(
+    "consumer.closed.commit",
+    "Consumer.close(); Consumer.commit(offsets=[tp])",
+    "Error",
+    _closed_consumer(lambda c: c.commit(offsets=[T(DATA, 0, 1)])),
+)
 
 
 # === BorrowedMessage ================================================================================
 
-def _msg_row(fn: Callable[[Env, fk.Consumer, fk.BorrowedMessage], object], topic: str = DATA) -> Callable[[Env], object]:
+
+def _msg_row(
+    fn: Callable[[Env, fk.Consumer, fk.BorrowedMessage], object], topic: str = DATA
+) -> Callable[[Env], object]:
     def call(e: Env) -> object:
         with e.consumer() as consumer:
             msg = e.message(consumer, topic)
@@ -968,41 +1419,127 @@ def _payload_write(obj: Any) -> None:
 for _bid, _btext, _bexc, _bfn, _bcheck in [
     ("constructor", "BorrowedMessage()", "TypeError", lambda e: fk.BorrowedMessage(), None),
     ("pickle", "pickle.dumps(msg)", "TypeError", _msg_row(lambda e, c, m: pickle.dumps(m)), None),
-    ("released.detach", "msg.release(); msg.detach()", "MessageInvalidatedError",
-     _released_then(lambda e, c, m: m.detach()), reason_is("released")),
-    ("released.payload", "msg.release(); msg.payload", "MessageInvalidatedError",
-     _released_then(lambda e, c, m: m.payload), reason_is("released")),
-    ("released.memoryview", "msg.release(); memoryview(msg)", "MessageInvalidatedError",
-     _released_then(lambda e, c, m: memoryview(m)), reason_is("released")),
+    (
+        "released.detach",
+        "msg.release(); msg.detach()",
+        "MessageInvalidatedError",
+        _released_then(lambda e, c, m: m.detach()),
+        reason_is("released"),
+    ),
+    (
+        "released.payload",
+        "msg.release(); msg.payload",
+        "MessageInvalidatedError",
+        _released_then(lambda e, c, m: m.payload),
+        reason_is("released"),
+    ),
+    (
+        "released.memoryview",
+        "msg.release(); memoryview(msg)",
+        "MessageInvalidatedError",
+        _released_then(lambda e, c, m: memoryview(m)),
+        reason_is("released"),
+    ),
     ("released.release_again", "msg.release(); msg.release()", None, _released_then(lambda e, c, m: m.release()), None),
-    ("released.commit", "msg.release(); consumer.commit(msg)", "MessageInvalidatedError",
-     _released_then(lambda e, c, m: c.commit(m)), None),
-    ("released.store_offsets", "msg.release(); consumer.store_offsets(msg)", "MessageInvalidatedError",
-     _released_then(lambda e, c, m: c.store_offsets(m)), None),
-    ("consumer_closed.payload", "consumer.close(); msg.payload", "MessageInvalidatedError", _after_close,
-     reason_is("consumer_closed")),
-    ("superseded.payload", "first = next(it); next(it); first.payload", "MessageInvalidatedError", _superseded,
-     reason_is("superseded")),
-    ("other_thread.key", "msg.key on another thread", "WrongThreadError",
-     _msg_row(lambda e, c, m: in_thread(lambda: m.key)), None),
-    ("other_thread.memoryview", "memoryview(msg) on another thread", "WrongThreadError",
-     _msg_row(lambda e, c, m: in_thread(lambda: memoryview(m))), None),
-    ("other_thread.detach", "msg.detach() on another thread", "WrongThreadError",
-     _msg_row(lambda e, c, m: in_thread(m.detach)), None),
+    (
+        "released.commit",
+        "msg.release(); consumer.commit(msg)",
+        "MessageInvalidatedError",
+        _released_then(lambda e, c, m: c.commit(m)),
+        None,
+    ),
+    (
+        "released.store_offsets",
+        "msg.release(); consumer.store_offsets(msg)",
+        "MessageInvalidatedError",
+        _released_then(lambda e, c, m: c.store_offsets(m)),
+        None,
+    ),
+    (
+        "consumer_closed.payload",
+        "consumer.close(); msg.payload",
+        "MessageInvalidatedError",
+        _after_close,
+        reason_is("consumer_closed"),
+    ),
+    (
+        "superseded.payload",
+        "first = next(it); next(it); first.payload",
+        "MessageInvalidatedError",
+        _superseded,
+        reason_is("superseded"),
+    ),
+    (
+        "other_thread.key",
+        "msg.key on another thread",
+        "WrongThreadError",
+        _msg_row(lambda e, c, m: in_thread(lambda: m.key)),
+        None,
+    ),
+    (
+        "other_thread.memoryview",
+        "memoryview(msg) on another thread",
+        "WrongThreadError",
+        _msg_row(lambda e, c, m: in_thread(lambda: memoryview(m))),
+        None,
+    ),
+    (
+        "other_thread.detach",
+        "msg.detach() on another thread",
+        "WrongThreadError",
+        _msg_row(lambda e, c, m: in_thread(m.detach)),
+        None,
+    ),
     ("other_thread.release", "msg.release() and msg.valid on another thread", None, _msg_row(_release_elsewhere), None),
-    ("no_payload.memoryview", "memoryview(msg)  # message without a value", "BufferError",
-     _msg_row(lambda e, c, m: memoryview(m), NULLS), None),
-    ("buffer.writable", "PyObject_GetBuffer(msg, PyBUF_WRITABLE)", "BufferError",
-     _msg_row(lambda e, c, m: get_buffer(m, PyBUF_WRITABLE)), None),
-    ("buffer.writable_no_payload", "PyObject_GetBuffer(msg, PyBUF_WRITABLE)  # message without a value", "BufferError",
-     _msg_row(lambda e, c, m: get_buffer(m, PyBUF_WRITABLE), NULLS), None),
-    ("buffer.payload_writable", "PyObject_GetBuffer(msg.payload, PyBUF_WRITABLE)", "BufferError",
-     _msg_row(lambda e, c, m: get_buffer(m.payload, PyBUF_WRITABLE)), None),
-    ("buffer.simple_readonly", "PyObject_GetBuffer(msg, PyBUF_SIMPLE)  # read-only view of the payload", None,
-     _msg_row(_readonly_simple_request), None),
-    ("buffer.ctypes_from_buffer", "ctypes.c_char.from_buffer(msg)", "TypeError",
-     _msg_row(lambda e, c, m: ctypes.c_char.from_buffer(m)), None),
-    ("buffer.cast_write", 'memoryview(msg).cast("B")[0] = 0', "TypeError", _msg_row(lambda e, c, m: _cast_write(m)), None),
+    (
+        "no_payload.memoryview",
+        "memoryview(msg)  # message without a value",
+        "BufferError",
+        _msg_row(lambda e, c, m: memoryview(m), NULLS),
+        None,
+    ),
+    (
+        "buffer.writable",
+        "PyObject_GetBuffer(msg, PyBUF_WRITABLE)",
+        "BufferError",
+        _msg_row(lambda e, c, m: get_buffer(m, PyBUF_WRITABLE)),
+        None,
+    ),
+    (
+        "buffer.writable_no_payload",
+        "PyObject_GetBuffer(msg, PyBUF_WRITABLE)  # message without a value",
+        "BufferError",
+        _msg_row(lambda e, c, m: get_buffer(m, PyBUF_WRITABLE), NULLS),
+        None,
+    ),
+    (
+        "buffer.payload_writable",
+        "PyObject_GetBuffer(msg.payload, PyBUF_WRITABLE)",
+        "BufferError",
+        _msg_row(lambda e, c, m: get_buffer(m.payload, PyBUF_WRITABLE)),
+        None,
+    ),
+    (
+        "buffer.simple_readonly",
+        "PyObject_GetBuffer(msg, PyBUF_SIMPLE)  # read-only view of the payload",
+        None,
+        _msg_row(_readonly_simple_request),
+        None,
+    ),
+    (
+        "buffer.ctypes_from_buffer",
+        "ctypes.c_char.from_buffer(msg)",
+        "TypeError",
+        _msg_row(lambda e, c, m: ctypes.c_char.from_buffer(m)),
+        None,
+    ),
+    (
+        "buffer.cast_write",
+        'memoryview(msg).cast("B")[0] = 0',
+        "TypeError",
+        _msg_row(lambda e, c, m: _cast_write(m)),
+        None,
+    ),
     ("buffer.payload_write", "msg.payload[0] = 0", "TypeError", _msg_row(lambda e, c, m: _payload_write(m)), None),
     ("exit.args", "msg.__exit__(None, None, None)", None, _msg_row(lambda e, c, m: m.__exit__(None, None, None)), None),
 ]:
@@ -1010,6 +1547,7 @@ for _bid, _btext, _bexc, _bfn, _bcheck in [
 
 
 # === Producer: topic, value, key, partition, timestamp, headers ===================================
+
 
 def _prod(fn: Callable[[fk.Producer], object], **extra: object) -> Callable[[Env], object]:
     return lambda e: _with_producer(e, fn, **extra)
@@ -1064,91 +1602,305 @@ for _pid, _ptext, _pexc, _pfn, _pmatch, _pcheck in [
     ("value_dict", "produce(t, {})", "TypeError", lambda p: p.produce(DATA, {}), None, None),
     ("value_object", "produce(t, object())", "TypeError", lambda p: p.produce(DATA, object()), None, None),
     ("value_surrogate", 'produce(t, "\\udcff")', "ValueError", lambda p: p.produce(DATA, "\udcff"), None, None),
-    ("value_noncontiguous", "produce(t, memoryview(b'abcdefgh')[::2])", "TypeError",
-     lambda p: p.produce(DATA, NONCONTIG()), "contiguous", None),
-    ("key_noncontiguous", "produce(t, b'v', key=memoryview(b'abcdefgh')[::2])", "TypeError",
-     lambda p: p.produce(DATA, b"v", key=NONCONTIG()), "contiguous", None),
+    (
+        "value_noncontiguous",
+        "produce(t, memoryview(b'abcdefgh')[::2])",
+        "TypeError",
+        lambda p: p.produce(DATA, NONCONTIG()),
+        "contiguous",
+        None,
+    ),
+    (
+        "key_noncontiguous",
+        "produce(t, b'v', key=memoryview(b'abcdefgh')[::2])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", key=NONCONTIG()),
+        "contiguous",
+        None,
+    ),
     ("key_int", "produce(t, b'v', key=5)", "TypeError", lambda p: p.produce(DATA, b"v", key=5), None, None),
-    ("value_array", "produce(t, array.array('i', [1, 2])).result()", None,
-     lambda p: _result(p.produce(DATA, array.array("i", [1, 2]))), None, None),
-    ("value_owned_message", "produce(t, OwnedMessage('t', payload=b'x')).result()", None,
-     lambda p: _result(p.produce(DATA, fk.OwnedMessage("t", payload=b"x"))), None, None),
-    ("value_2mb", "produce(t, b'x'*2_000_000).result()  # > message.max.bytes", "KafkaError",
-     lambda p: _result(p.produce(DATA, b"x" * 2_000_000)), None, name_is("MSG_SIZE_TOO_LARGE")),
-    ("partition_99", "produce(t, b'v', partition=99).result()  # 3 partitions", "KafkaError",
-     lambda p: _result(p.produce(DATA, b"v", partition=99)), None, name_is("_UNKNOWN_PARTITION")),
-    ("partition_2p31", "produce(t, b'v', partition=2**31)", "ValueError",
-     lambda p: p.produce(DATA, b"v", partition=2**31), None, None),
-    ("partition_2p63", "produce(t, b'v', partition=2**63)", "ValueError",
-     lambda p: p.produce(DATA, b"v", partition=2**63), None, None),
-    ("partition_minus_2p31_1", "produce(t, b'v', partition=-2**31-1)", "ValueError",
-     lambda p: p.produce(DATA, b"v", partition=-(2**31) - 1), None, None),
-    ("partition_str", "produce(t, b'v', partition='0')", "TypeError",
-     lambda p: p.produce(DATA, b"v", partition="0"), None, None),
-    ("partition_float", "produce(t, b'v', partition=1.5)", "TypeError",
-     lambda p: p.produce(DATA, b"v", partition=1.5), None, None),
-    ("timestamp_2p63", "produce(t, b'v', timestamp=2**63)", "ValueError",
-     lambda p: p.produce(DATA, b"v", timestamp=2**63), None, None),
-    ("timestamp_2p64", "produce(t, b'v', timestamp=2**64)", "ValueError",
-     lambda p: p.produce(DATA, b"v", timestamp=2**64), None, None),
-    ("timestamp_minus_2p63_1", "produce(t, b'v', timestamp=-2**63-1)", "ValueError",
-     lambda p: p.produce(DATA, b"v", timestamp=-(2**63) - 1), None, None),
-    ("timestamp_str", "produce(t, b'v', timestamp='now')", "TypeError",
-     lambda p: p.produce(DATA, b"v", timestamp="now"), None, None),
-    ("timestamp_float", "produce(t, b'v', timestamp=1.5)", "TypeError",
-     lambda p: p.produce(DATA, b"v", timestamp=1.5), None, None),
+    (
+        "value_array",
+        "produce(t, array.array('i', [1, 2])).result()",
+        None,
+        lambda p: _result(p.produce(DATA, array.array("i", [1, 2]))),
+        None,
+        None,
+    ),
+    (
+        "value_owned_message",
+        "produce(t, OwnedMessage('t', payload=b'x')).result()",
+        None,
+        lambda p: _result(p.produce(DATA, fk.OwnedMessage("t", payload=b"x"))),
+        None,
+        None,
+    ),
+    (
+        "value_2mb",
+        "produce(t, b'x'*2_000_000).result()  # > message.max.bytes",
+        "KafkaError",
+        lambda p: _result(p.produce(DATA, b"x" * 2_000_000)),
+        None,
+        name_is("MSG_SIZE_TOO_LARGE"),
+    ),
+    (
+        "partition_99",
+        "produce(t, b'v', partition=99).result()  # 3 partitions",
+        "KafkaError",
+        lambda p: _result(p.produce(DATA, b"v", partition=99)),
+        None,
+        name_is("_UNKNOWN_PARTITION"),
+    ),
+    (
+        "partition_2p31",
+        "produce(t, b'v', partition=2**31)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", partition=2**31),
+        None,
+        None,
+    ),
+    (
+        "partition_2p63",
+        "produce(t, b'v', partition=2**63)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", partition=2**63),
+        None,
+        None,
+    ),
+    (
+        "partition_minus_2p31_1",
+        "produce(t, b'v', partition=-2**31-1)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", partition=-(2**31) - 1),
+        None,
+        None,
+    ),
+    (
+        "partition_str",
+        "produce(t, b'v', partition='0')",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", partition="0"),
+        None,
+        None,
+    ),
+    (
+        "partition_float",
+        "produce(t, b'v', partition=1.5)",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", partition=1.5),
+        None,
+        None,
+    ),
+    (
+        "timestamp_2p63",
+        "produce(t, b'v', timestamp=2**63)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", timestamp=2**63),
+        None,
+        None,
+    ),
+    (
+        "timestamp_2p64",
+        "produce(t, b'v', timestamp=2**64)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", timestamp=2**64),
+        None,
+        None,
+    ),
+    (
+        "timestamp_minus_2p63_1",
+        "produce(t, b'v', timestamp=-2**63-1)",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", timestamp=-(2**63) - 1),
+        None,
+        None,
+    ),
+    (
+        "timestamp_str",
+        "produce(t, b'v', timestamp='now')",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", timestamp="now"),
+        None,
+        None,
+    ),
+    (
+        "timestamp_float",
+        "produce(t, b'v', timestamp=1.5)",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", timestamp=1.5),
+        None,
+        None,
+    ),
     ("unknown_kwarg", "produce(t, b'v', bogus=1)", "TypeError", lambda p: p.produce(DATA, b"v", bogus=1), None, None),
     ("headers_int", "produce(t, b'v', headers=5)", "TypeError", lambda p: p.produce(DATA, b"v", headers=5), None, None),
-    ("headers_str", "produce(t, b'v', headers='abc')", "TypeError", lambda p: p.produce(DATA, b"v", headers="abc"), None, None),
-    ("headers_1tuple", "produce(t, b'v', headers=[('k',)])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[("k",)]), None, None),
-    ("headers_3tuple", "produce(t, b'v', headers=[('k', b'v', b'x')])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[("k", b"v", b"x")]), None, None),
-    ("headers_none_item", "produce(t, b'v', headers=[None])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[None]), None, None),
-    ("headers_int_key", "produce(t, b'v', headers=[(1, b'v')])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[(1, b"v")]), None, None),
-    ("headers_int_value", "produce(t, b'v', headers=[('k', 5)])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[("k", 5)]), None, None),
-    ("headers_list_value", "produce(t, b'v', headers=[('k', [1])])", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers=[("k", [1])]), None, None),
-    ("headers_dict_int_value", "produce(t, b'v', headers={'k': 5})", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers={"k": 5}), None, None),
-    ("headers_dict_int_key", "produce(t, b'v', headers={1: b'v'})", "TypeError",
-     lambda p: p.produce(DATA, b"v", headers={1: b"v"}), None, None),
-    ("headers_nul_key", "produce(t, b'v', headers=[('a\\0b', b'v')])", "ValueError",
-     lambda p: p.produce(DATA, b"v", headers=[("a\0b", b"v")]), None, None),
-    ("headers_nul_bytes_key", "produce(t, b'v', headers=[(b'a\\0b', b'v')])", "ValueError",
-     lambda p: p.produce(DATA, b"v", headers=[(b"a\0b", b"v")]), None, None),
+    (
+        "headers_str",
+        "produce(t, b'v', headers='abc')",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers="abc"),
+        None,
+        None,
+    ),
+    (
+        "headers_1tuple",
+        "produce(t, b'v', headers=[('k',)])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[("k",)]),
+        None,
+        None,
+    ),
+    (
+        "headers_3tuple",
+        "produce(t, b'v', headers=[('k', b'v', b'x')])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[("k", b"v", b"x")]),
+        None,
+        None,
+    ),
+    (
+        "headers_none_item",
+        "produce(t, b'v', headers=[None])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[None]),
+        None,
+        None,
+    ),
+    (
+        "headers_int_key",
+        "produce(t, b'v', headers=[(1, b'v')])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[(1, b"v")]),
+        None,
+        None,
+    ),
+    (
+        "headers_int_value",
+        "produce(t, b'v', headers=[('k', 5)])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[("k", 5)]),
+        None,
+        None,
+    ),
+    (
+        "headers_list_value",
+        "produce(t, b'v', headers=[('k', [1])])",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers=[("k", [1])]),
+        None,
+        None,
+    ),
+    (
+        "headers_dict_int_value",
+        "produce(t, b'v', headers={'k': 5})",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers={"k": 5}),
+        None,
+        None,
+    ),
+    (
+        "headers_dict_int_key",
+        "produce(t, b'v', headers={1: b'v'})",
+        "TypeError",
+        lambda p: p.produce(DATA, b"v", headers={1: b"v"}),
+        None,
+        None,
+    ),
+    (
+        "headers_nul_key",
+        "produce(t, b'v', headers=[('a\\0b', b'v')])",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", headers=[("a\0b", b"v")]),
+        None,
+        None,
+    ),
+    (
+        "headers_nul_bytes_key",
+        "produce(t, b'v', headers=[(b'a\\0b', b'v')])",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", headers=[(b"a\0b", b"v")]),
+        None,
+        None,
+    ),
     # Accepted by design: keys are decoded with surrogateescape (README), so '\udcff' is the key
     # byte 0xff and round-trips; a lone surrogate outside that range cannot be encoded.
-    ("headers_surrogate_key", "produce(t, b'v', headers=[('\\udcff', b'v')]).result()", None,
-     lambda p: _result(p.produce(DATA, b"v", headers=[("\udcff", b"v")])), None, None),
-    ("headers_lone_surrogate_key", "produce(t, b'v', headers=[('\\ud800', b'v')])", "ValueError",
-     lambda p: p.produce(DATA, b"v", headers=[("\ud800", b"v")]), None, None),
-    ("headers_ok_shapes", "produce(t, b'v', headers=[('k', None), (b'k2', 'str'), ('k3', b'a\\0b')]).result()", None,
-     lambda p: _result(p.produce(DATA, b"v", headers=[("k", None), (b"k2", "str"), ("k3", b"a\0b")])), None, None),
-    ("headers_ok_mapping", "produce(t, b'v', headers={'k': b'v'}).result()", None,
-     lambda p: _result(p.produce(DATA, b"v", headers={"k": b"v"})), None, None),
+    (
+        "headers_surrogate_key",
+        "produce(t, b'v', headers=[('\\udcff', b'v')]).result()",
+        None,
+        lambda p: _result(p.produce(DATA, b"v", headers=[("\udcff", b"v")])),
+        None,
+        None,
+    ),
+    (
+        "headers_lone_surrogate_key",
+        "produce(t, b'v', headers=[('\\ud800', b'v')])",
+        "ValueError",
+        lambda p: p.produce(DATA, b"v", headers=[("\ud800", b"v")]),
+        None,
+        None,
+    ),
+    (
+        "headers_ok_shapes",
+        "produce(t, b'v', headers=[('k', None), (b'k2', 'str'), ('k3', b'a\\0b')]).result()",
+        None,
+        lambda p: _result(p.produce(DATA, b"v", headers=[("k", None), (b"k2", "str"), ("k3", b"a\0b")])),
+        None,
+        None,
+    ),
+    (
+        "headers_ok_mapping",
+        "produce(t, b'v', headers={'k': b'v'}).result()",
+        None,
+        lambda p: _result(p.produce(DATA, b"v", headers={"k": b"v"})),
+        None,
+        None,
+    ),
 ]:
     add(f"producer.produce.{_pid}", f"Producer.{_ptext}", _pexc, _prod(_pfn), match=_pmatch, check=_pcheck)
 
-add("producer.produce.value_over_message_max_bytes",
-    "Producer({message.max.bytes: 1000}).produce(t, b'x'*5000).result()", "KafkaError",
+add(
+    "producer.produce.value_over_message_max_bytes",
+    "Producer({message.max.bytes: 1000}).produce(t, b'x'*5000).result()",
+    "KafkaError",
     _prod(lambda p: _result(p.produce(DATA, b"x" * 5000)), **{"message.max.bytes": 1000}),
-    check=name_is("MSG_SIZE_TOO_LARGE"))
-add("producer.produce.value_released_borrowed", "msg.release(); produce(t, msg)", "MessageInvalidatedError",
-    _produce_borrowed("released", "value"))
-add("producer.produce.key_released_borrowed", "msg.release(); produce(t, b'v', key=msg)", "MessageInvalidatedError",
-    _produce_borrowed("released", "key"))
-add("producer.produce.header_released_borrowed", "msg.release(); produce(t, b'v', headers=[('h', msg)])",
-    "MessageInvalidatedError", _produce_borrowed("released", "header"))
-add("producer.produce.value_foreign_borrowed", "produce(t, msg) on a thread that did not receive msg",
-    "WrongThreadError", _produce_borrowed("foreign", "value"))
-add("producer.produce.key_foreign_borrowed", "produce(t, b'v', key=msg) on a thread that did not receive msg",
-    "WrongThreadError", _produce_borrowed("foreign", "key"))
-add("producer.produce.value_valid_borrowed", "produce(t, msg).result()  # a valid BorrowedMessage is bytes-like",
-    None, _produce_valid_borrowed)
+    check=name_is("MSG_SIZE_TOO_LARGE"),
+)
+add(
+    "producer.produce.value_released_borrowed",
+    "msg.release(); produce(t, msg)",
+    "MessageInvalidatedError",
+    _produce_borrowed("released", "value"),
+)
+add(
+    "producer.produce.key_released_borrowed",
+    "msg.release(); produce(t, b'v', key=msg)",
+    "MessageInvalidatedError",
+    _produce_borrowed("released", "key"),
+)
+add(
+    "producer.produce.header_released_borrowed",
+    "msg.release(); produce(t, b'v', headers=[('h', msg)])",
+    "MessageInvalidatedError",
+    _produce_borrowed("released", "header"),
+)
+add(
+    "producer.produce.value_foreign_borrowed",
+    "produce(t, msg) on a thread that did not receive msg",
+    "WrongThreadError",
+    _produce_borrowed("foreign", "value"),
+)
+add(
+    "producer.produce.key_foreign_borrowed",
+    "produce(t, b'v', key=msg) on a thread that did not receive msg",
+    "WrongThreadError",
+    _produce_borrowed("foreign", "key"),
+)
+add(
+    "producer.produce.value_valid_borrowed",
+    "produce(t, msg).result()  # a valid BorrowedMessage is bytes-like",
+    None,
+    _produce_valid_borrowed,
+)
 
 
 def _closed_producer(fn: Callable[[fk.Producer], object]) -> Callable[[Env], object]:
@@ -1164,12 +1916,24 @@ for _pid, _ptext, _pexc, _pfn in [
     ("purge.str", "purge('x')", "TypeError", _prod(lambda p: p.purge("x"))),
     ("flush.list", "flush([1])", "TypeError", _prod(lambda p: p.flush([1]))),
     ("begin_transaction.arg", "begin_transaction(5)", "TypeError", _prod(lambda p: p.begin_transaction(5))),
-    ("send_offsets_to_transaction.none", "send_offsets_to_transaction(None, metadata)", "TypeError",
-     lambda e: _with_producer(e, lambda p: p.send_offsets_to_transaction(None, e.group_metadata()))),
-    ("send_offsets_to_transaction.metadata_none", "send_offsets_to_transaction([tp], None)", "TypeError",
-     _prod(lambda p: p.send_offsets_to_transaction([T(DATA, 0, 1)], None))),
-    ("send_offsets_to_transaction.metadata_str", 'send_offsets_to_transaction([tp], "group")', "TypeError",
-     _prod(lambda p: p.send_offsets_to_transaction([T(DATA, 0, 1)], "group"))),
+    (
+        "send_offsets_to_transaction.none",
+        "send_offsets_to_transaction(None, metadata)",
+        "TypeError",
+        lambda e: _with_producer(e, lambda p: p.send_offsets_to_transaction(None, e.group_metadata())),
+    ),
+    (
+        "send_offsets_to_transaction.metadata_none",
+        "send_offsets_to_transaction([tp], None)",
+        "TypeError",
+        _prod(lambda p: p.send_offsets_to_transaction([T(DATA, 0, 1)], None)),
+    ),
+    (
+        "send_offsets_to_transaction.metadata_str",
+        'send_offsets_to_transaction([tp], "group")',
+        "TypeError",
+        _prod(lambda p: p.send_offsets_to_transaction([T(DATA, 0, 1)], "group")),
+    ),
     ("closed.produce", "close(); produce(t, b'v')", "Error", _closed_producer(lambda p: p.produce(DATA, b"v"))),
 ]:
     add(f"producer.{_pid}", f"Producer.{_ptext}", _pexc, _pfn)
@@ -1198,6 +1962,7 @@ for _tid, _ttext, _texc, _tfn in [
 
 
 # === OwnedMessage ===================================================================================
+
 
 def _owned_with_borrowed(kind: str) -> Callable[[Env], object]:
     def call(e: Env) -> object:
@@ -1232,54 +1997,154 @@ for _oid, _otext, _oexc, _ofn, _omatch in [
     ("partition_str", "OwnedMessage('t', '0')", "TypeError", lambda: fk.OwnedMessage("t", "0"), None),
     ("partition_2p31", "OwnedMessage('t', 2**31)", "ValueError", lambda: fk.OwnedMessage("t", 2**31), None),
     ("offset_2p63", "OwnedMessage('t', 0, 2**63)", "ValueError", lambda: fk.OwnedMessage("t", 0, 2**63), None),
-    ("offset_minus_2p63_1", "OwnedMessage('t', 0, -2**63-1)", "ValueError",
-     lambda: fk.OwnedMessage("t", 0, -(2**63) - 1), None),
-    ("timestamp_2p63", "OwnedMessage('t', timestamp=2**63)", "ValueError",
-     lambda: fk.OwnedMessage("t", timestamp=2**63), None),
-    ("timestamp_str", "OwnedMessage('t', timestamp='x')", "TypeError", lambda: fk.OwnedMessage("t", timestamp="x"), None),
-    ("timestamp_type_int", "OwnedMessage('t', timestamp_type=1)", "TypeError",
-     lambda: fk.OwnedMessage("t", timestamp_type=1), None),
+    (
+        "offset_minus_2p63_1",
+        "OwnedMessage('t', 0, -2**63-1)",
+        "ValueError",
+        lambda: fk.OwnedMessage("t", 0, -(2**63) - 1),
+        None,
+    ),
+    (
+        "timestamp_2p63",
+        "OwnedMessage('t', timestamp=2**63)",
+        "ValueError",
+        lambda: fk.OwnedMessage("t", timestamp=2**63),
+        None,
+    ),
+    (
+        "timestamp_str",
+        "OwnedMessage('t', timestamp='x')",
+        "TypeError",
+        lambda: fk.OwnedMessage("t", timestamp="x"),
+        None,
+    ),
+    (
+        "timestamp_type_int",
+        "OwnedMessage('t', timestamp_type=1)",
+        "TypeError",
+        lambda: fk.OwnedMessage("t", timestamp_type=1),
+        None,
+    ),
     ("payload_int", "OwnedMessage('t', payload=5)", "TypeError", lambda: fk.OwnedMessage("t", payload=5), None),
     ("key_object", "OwnedMessage('t', key=object())", "TypeError", lambda: fk.OwnedMessage("t", key=object()), None),
-    ("payload_noncontiguous", "OwnedMessage('t', payload=memoryview(b'abcdefgh')[::2])", "TypeError",
-     lambda: fk.OwnedMessage("t", payload=NONCONTIG()), "contiguous"),
-    ("payload_surrogate", "OwnedMessage('t', payload='\\udcff')", "ValueError",
-     lambda: fk.OwnedMessage("t", payload="\udcff"), None),
+    (
+        "payload_noncontiguous",
+        "OwnedMessage('t', payload=memoryview(b'abcdefgh')[::2])",
+        "TypeError",
+        lambda: fk.OwnedMessage("t", payload=NONCONTIG()),
+        "contiguous",
+    ),
+    (
+        "payload_surrogate",
+        "OwnedMessage('t', payload='\\udcff')",
+        "ValueError",
+        lambda: fk.OwnedMessage("t", payload="\udcff"),
+        None,
+    ),
     ("headers_int", "OwnedMessage('t', headers=5)", "TypeError", lambda: fk.OwnedMessage("t", headers=5), None),
-    ("headers_1tuple", "OwnedMessage('t', headers=[('k',)])", "TypeError",
-     lambda: fk.OwnedMessage("t", headers=[("k",)]), None),
-    ("headers_int_value", "OwnedMessage('t', headers=[('k', 5)])", "TypeError",
-     lambda: fk.OwnedMessage("t", headers=[("k", 5)]), None),
-    ("headers_nul_key", "OwnedMessage('t', headers=[('a\\0b', b'v')])", "ValueError",
-     lambda: fk.OwnedMessage("t", headers=[("a\0b", b"v")]), None),
-    ("headers_nul_bytes_key", "OwnedMessage('t', headers=[(b'a\\0b', b'v')])", "ValueError",
-     lambda: fk.OwnedMessage("t", headers=[(b"a\0b", b"v")]), None),
-    ("headers_nul_value_roundtrip", "OwnedMessage('t', headers=[('k', b'a\\0b'), ('n', None)]).headers", None,
-     _owned_headers_roundtrip, None),
-    ("payload_1mb", "OwnedMessage('t', payload=b'x'*1_000_000)", None,
-     lambda: fk.OwnedMessage("t", payload=b"x" * 1_000_000), None),
-    ("no_payload.memoryview", "memoryview(OwnedMessage('t'))", "BufferError",
-     lambda: memoryview(fk.OwnedMessage("t")), None),
-    ("buffer.writable", "PyObject_GetBuffer(OwnedMessage('t', payload=b'abc'), PyBUF_WRITABLE)", "BufferError",
-     lambda: get_buffer(fk.OwnedMessage("t", payload=b"abc"), PyBUF_WRITABLE), None),
-    ("buffer.simple_readonly", "PyObject_GetBuffer(OwnedMessage('t', payload=b'abc'), PyBUF_SIMPLE)", None,
-     _owned_readonly_request, None),
-    ("buffer.ctypes_from_buffer", "ctypes.c_char.from_buffer(OwnedMessage('t', payload=b'abc'))", "TypeError",
-     lambda: ctypes.c_char.from_buffer(fk.OwnedMessage("t", payload=b"abc")), None),
-    ("buffer.cast_write", "memoryview(OwnedMessage('t', payload=b'abc')).cast('B')[0] = 0", "TypeError",
-     lambda: _cast_write(fk.OwnedMessage("t", payload=b"abc")), None),
-    ("buffer.payload_write", "OwnedMessage('t', payload=b'abc').payload[0] = 0", "TypeError",
-     lambda: _payload_write(fk.OwnedMessage("t", payload=b"abc")), None),
+    (
+        "headers_1tuple",
+        "OwnedMessage('t', headers=[('k',)])",
+        "TypeError",
+        lambda: fk.OwnedMessage("t", headers=[("k",)]),
+        None,
+    ),
+    (
+        "headers_int_value",
+        "OwnedMessage('t', headers=[('k', 5)])",
+        "TypeError",
+        lambda: fk.OwnedMessage("t", headers=[("k", 5)]),
+        None,
+    ),
+    (
+        "headers_nul_key",
+        "OwnedMessage('t', headers=[('a\\0b', b'v')])",
+        "ValueError",
+        lambda: fk.OwnedMessage("t", headers=[("a\0b", b"v")]),
+        None,
+    ),
+    (
+        "headers_nul_bytes_key",
+        "OwnedMessage('t', headers=[(b'a\\0b', b'v')])",
+        "ValueError",
+        lambda: fk.OwnedMessage("t", headers=[(b"a\0b", b"v")]),
+        None,
+    ),
+    (
+        "headers_nul_value_roundtrip",
+        "OwnedMessage('t', headers=[('k', b'a\\0b'), ('n', None)]).headers",
+        None,
+        _owned_headers_roundtrip,
+        None,
+    ),
+    (
+        "payload_1mb",
+        "OwnedMessage('t', payload=b'x'*1_000_000)",
+        None,
+        lambda: fk.OwnedMessage("t", payload=b"x" * 1_000_000),
+        None,
+    ),
+    (
+        "no_payload.memoryview",
+        "memoryview(OwnedMessage('t'))",
+        "BufferError",
+        lambda: memoryview(fk.OwnedMessage("t")),
+        None,
+    ),
+    (
+        "buffer.writable",
+        "PyObject_GetBuffer(OwnedMessage('t', payload=b'abc'), PyBUF_WRITABLE)",
+        "BufferError",
+        lambda: get_buffer(fk.OwnedMessage("t", payload=b"abc"), PyBUF_WRITABLE),
+        None,
+    ),
+    (
+        "buffer.simple_readonly",
+        "PyObject_GetBuffer(OwnedMessage('t', payload=b'abc'), PyBUF_SIMPLE)",
+        None,
+        _owned_readonly_request,
+        None,
+    ),
+    (
+        "buffer.ctypes_from_buffer",
+        "ctypes.c_char.from_buffer(OwnedMessage('t', payload=b'abc'))",
+        "TypeError",
+        lambda: ctypes.c_char.from_buffer(fk.OwnedMessage("t", payload=b"abc")),
+        None,
+    ),
+    (
+        "buffer.cast_write",
+        "memoryview(OwnedMessage('t', payload=b'abc')).cast('B')[0] = 0",
+        "TypeError",
+        lambda: _cast_write(fk.OwnedMessage("t", payload=b"abc")),
+        None,
+    ),
+    (
+        "buffer.payload_write",
+        "OwnedMessage('t', payload=b'abc').payload[0] = 0",
+        "TypeError",
+        lambda: _payload_write(fk.OwnedMessage("t", payload=b"abc")),
+        None,
+    ),
 ]:
     add(f"owned.{_oid}", _otext, _oexc, lambda e, f=_ofn: f(), match=_omatch)
 
-add("owned.payload_released_borrowed", "msg.release(); OwnedMessage('t', payload=msg)", "MessageInvalidatedError",
-    _owned_with_borrowed("released"))
-add("owned.payload_foreign_borrowed", "OwnedMessage('t', payload=msg) on a thread that did not receive msg",
-    "WrongThreadError", _owned_with_borrowed("foreign"))
+add(
+    "owned.payload_released_borrowed",
+    "msg.release(); OwnedMessage('t', payload=msg)",
+    "MessageInvalidatedError",
+    _owned_with_borrowed("released"),
+)
+add(
+    "owned.payload_foreign_borrowed",
+    "OwnedMessage('t', payload=msg) on a thread that did not receive msg",
+    "WrongThreadError",
+    _owned_with_borrowed("foreign"),
+)
 
 
 # === TimestampType, KafkaError and the other classes, module functions ============================
+
 
 def _kafka_error(*args: object) -> Callable[[Env], None]:
     def call(e: Env) -> None:
@@ -1313,11 +2178,25 @@ for _xid, _xtext, _xexc, _xfn in [
     ("kafka_error.no_args", "KafkaError(): .code/.name/.retriable/.fatal/.txn_requires_abort", None, _kafka_error()),
     ("kafka_error.raise_catch", 'raise KafkaError("x") / except fk.Error: attributes', None, _raise_and_catch),
     ("invalidated_error.reason", 'MessageInvalidatedError("x").reason exists', None, _invalidated_reason),
-    ("config_error.str", 'ConfigError("x") is an Error', None, lambda e: _assert(isinstance(fk.ConfigError("x"), fk.Error))),
+    (
+        "config_error.str",
+        'ConfigError("x") is an Error',
+        None,
+        lambda e: _assert(isinstance(fk.ConfigError("x"), fk.Error)),
+    ),
     ("delivery_report.constructor", "DeliveryReport()", "TypeError", lambda e: fk.DeliveryReport()),
-    ("consumer_group_metadata.constructor", "ConsumerGroupMetadata()", "TypeError", lambda e: fk.ConsumerGroupMetadata()),
-    ("module.live_native_messages_arg", "ferrokafka._native._live_native_messages(1)", "TypeError",
-     lambda e: fk._native._live_native_messages(1)),
+    (
+        "consumer_group_metadata.constructor",
+        "ConsumerGroupMetadata()",
+        "TypeError",
+        lambda e: fk.ConsumerGroupMetadata(),
+    ),
+    (
+        "module.live_native_messages_arg",
+        "ferrokafka._native._live_native_messages(1)",
+        "TypeError",
+        lambda e: fk._native._live_native_messages(1),
+    ),
 ]:
     add(_xid, _xtext, _xexc, _xfn)
 
@@ -1327,6 +2206,7 @@ def _assert(condition: bool) -> None:
 
 
 # === NewTopic and AdminClient =======================================================================
+
 
 def _adm(fn: Callable[[fk.AdminClient], object]) -> Callable[[Env], object]:
     return lambda e: _with_admin(e, fn)
@@ -1345,62 +2225,165 @@ for _aid, _atext, _aexc, _afn in [
     ("newtopic.partitions_minus_2", "NewTopic('t', -2)", "ValueError", lambda e: fk.NewTopic("t", -2)),
     ("newtopic.replication_minus_2", "NewTopic('t', 1, -2)", "ValueError", lambda e: fk.NewTopic("t", 1, -2)),
     ("newtopic.replication_2p31", "NewTopic('t', 1, 2**31)", "ValueError", lambda e: fk.NewTopic("t", 1, 2**31)),
-    ("newtopic.config_int_value", "NewTopic('t', 1, 1, {'k': 5})", "TypeError", lambda e: fk.NewTopic("t", 1, 1, {"k": 5})),
+    (
+        "newtopic.config_int_value",
+        "NewTopic('t', 1, 1, {'k': 5})",
+        "TypeError",
+        lambda e: fk.NewTopic("t", 1, 1, {"k": 5}),
+    ),
     ("newtopic.config_str", "NewTopic('t', 1, 1, 'x')", "TypeError", lambda e: fk.NewTopic("t", 1, 1, "x")),
-    ("newtopic.config_nul_key", "NewTopic('t', 1, 1, {'a\\0b': '1'})", "ValueError",
-     lambda e: fk.NewTopic("t", 1, 1, {"a\0b": "1"})),
+    (
+        "newtopic.config_nul_key",
+        "NewTopic('t', 1, 1, {'a\\0b': '1'})",
+        "ValueError",
+        lambda e: fk.NewTopic("t", 1, 1, {"a\0b": "1"}),
+    ),
     ("newtopic.broker_defaults", "NewTopic('t', -1, -1)  # broker defaults", None, lambda e: fk.NewTopic("t", -1, -1)),
     ("admin.create_topics.none", "AdminClient.create_topics(None)", "TypeError", _adm(lambda a: a.create_topics(None))),
-    ("admin.create_topics.str_items", "AdminClient.create_topics(['t'])", "TypeError",
-     _adm(lambda a: a.create_topics(["t"]))),
-    ("admin.create_topics.partitions_1e6", "AdminClient.create_topics([NewTopic('t', 10**6)])", "ValueError",
-     _adm(lambda a: a.create_topics([fk.NewTopic("bi-t", 10**6)]))),
+    (
+        "admin.create_topics.str_items",
+        "AdminClient.create_topics(['t'])",
+        "TypeError",
+        _adm(lambda a: a.create_topics(["t"])),
+    ),
+    (
+        "admin.create_topics.partitions_1e6",
+        "AdminClient.create_topics([NewTopic('t', 10**6)])",
+        "ValueError",
+        _adm(lambda a: a.create_topics([fk.NewTopic("bi-t", 10**6)])),
+    ),
     ("admin.delete_topics.str", "AdminClient.delete_topics('t')", "TypeError", _adm(lambda a: a.delete_topics("t"))),
     ("admin.delete_topics.none", "AdminClient.delete_topics(None)", "TypeError", _adm(lambda a: a.delete_topics(None))),
-    ("admin.delete_topics.int_items", "AdminClient.delete_topics([5])", "TypeError", _adm(lambda a: a.delete_topics([5]))),
-    ("admin.create_partitions.negative", "AdminClient.create_partitions('t', -1)", "ValueError",
-     _adm(lambda a: a.create_partitions("bi-t", -1))),
-    ("admin.create_partitions.2p31", "AdminClient.create_partitions('t', 2**31)", "ValueError",
-     _adm(lambda a: a.create_partitions("bi-t", 2**31))),
-    ("admin.create_partitions.str", "AdminClient.create_partitions('t', '3')", "TypeError",
-     _adm(lambda a: a.create_partitions("bi-t", "3"))),
-    ("admin.describe_configs.bad_type", "AdminClient.describe_configs('bogus', 't')", "ValueError",
-     _adm(lambda a: a.describe_configs("bogus", "t"))),
-    ("admin.describe_configs.broker_not_numeric", "AdminClient.describe_configs('broker', 'abc')", "ValueError",
-     _adm(lambda a: a.describe_configs("broker", "abc"))),
-    ("admin.describe_configs.name_none", "AdminClient.describe_configs('topic', None)", "TypeError",
-     _adm(lambda a: a.describe_configs("topic", None))),
-    ("admin.alter_configs.int_value", "AdminClient.alter_configs('topic', 't', {'a': 5})", "TypeError",
-     _adm(lambda a: a.alter_configs("topic", "t", {"a": 5}))),
-    ("admin.alter_configs.none", "AdminClient.alter_configs('topic', 't', None)", "TypeError",
-     _adm(lambda a: a.alter_configs("topic", "t", None))),
-    ("admin.alter_configs.bad_type", "AdminClient.alter_configs('nope', 't', {})", "ValueError",
-     _adm(lambda a: a.alter_configs("nope", "t", {}))),
-    ("admin.alter_configs.nul_key", "AdminClient.alter_configs('topic', 't', {'a\\0b': '1'})", "ValueError",
-     _adm(lambda a: a.alter_configs("topic", "t", {"a\0b": "1"}))),
+    (
+        "admin.delete_topics.int_items",
+        "AdminClient.delete_topics([5])",
+        "TypeError",
+        _adm(lambda a: a.delete_topics([5])),
+    ),
+    (
+        "admin.create_partitions.negative",
+        "AdminClient.create_partitions('t', -1)",
+        "ValueError",
+        _adm(lambda a: a.create_partitions("bi-t", -1)),
+    ),
+    (
+        "admin.create_partitions.2p31",
+        "AdminClient.create_partitions('t', 2**31)",
+        "ValueError",
+        _adm(lambda a: a.create_partitions("bi-t", 2**31)),
+    ),
+    (
+        "admin.create_partitions.str",
+        "AdminClient.create_partitions('t', '3')",
+        "TypeError",
+        _adm(lambda a: a.create_partitions("bi-t", "3")),
+    ),
+    (
+        "admin.describe_configs.bad_type",
+        "AdminClient.describe_configs('bogus', 't')",
+        "ValueError",
+        _adm(lambda a: a.describe_configs("bogus", "t")),
+    ),
+    (
+        "admin.describe_configs.broker_not_numeric",
+        "AdminClient.describe_configs('broker', 'abc')",
+        "ValueError",
+        _adm(lambda a: a.describe_configs("broker", "abc")),
+    ),
+    (
+        "admin.describe_configs.name_none",
+        "AdminClient.describe_configs('topic', None)",
+        "TypeError",
+        _adm(lambda a: a.describe_configs("topic", None)),
+    ),
+    (
+        "admin.alter_configs.int_value",
+        "AdminClient.alter_configs('topic', 't', {'a': 5})",
+        "TypeError",
+        _adm(lambda a: a.alter_configs("topic", "t", {"a": 5})),
+    ),
+    (
+        "admin.alter_configs.none",
+        "AdminClient.alter_configs('topic', 't', None)",
+        "TypeError",
+        _adm(lambda a: a.alter_configs("topic", "t", None)),
+    ),
+    (
+        "admin.alter_configs.bad_type",
+        "AdminClient.alter_configs('nope', 't', {})",
+        "ValueError",
+        _adm(lambda a: a.alter_configs("nope", "t", {})),
+    ),
+    (
+        "admin.alter_configs.nul_key",
+        "AdminClient.alter_configs('topic', 't', {'a\\0b': '1'})",
+        "ValueError",
+        _adm(lambda a: a.alter_configs("topic", "t", {"a\0b": "1"})),
+    ),
     ("admin.list_groups.arg", "AdminClient.list_groups(5)", "TypeError", _adm(lambda a: a.list_groups(5))),
-    ("admin.describe_groups.none", "AdminClient.describe_groups(None)", "TypeError", _adm(lambda a: a.describe_groups(None))),
-    ("admin.describe_groups.str", "AdminClient.describe_groups('g')", "TypeError", _adm(lambda a: a.describe_groups("g"))),
-    ("admin.describe_groups.int_items", "AdminClient.describe_groups([5])", "TypeError",
-     _adm(lambda a: a.describe_groups([5]))),
+    (
+        "admin.describe_groups.none",
+        "AdminClient.describe_groups(None)",
+        "TypeError",
+        _adm(lambda a: a.describe_groups(None)),
+    ),
+    (
+        "admin.describe_groups.str",
+        "AdminClient.describe_groups('g')",
+        "TypeError",
+        _adm(lambda a: a.describe_groups("g")),
+    ),
+    (
+        "admin.describe_groups.int_items",
+        "AdminClient.describe_groups([5])",
+        "TypeError",
+        _adm(lambda a: a.describe_groups([5])),
+    ),
     ("admin.delete_groups.none", "AdminClient.delete_groups(None)", "TypeError", _adm(lambda a: a.delete_groups(None))),
-    ("admin.list_consumer_group_offsets.none", "AdminClient.list_consumer_group_offsets(None)", "TypeError",
-     _adm(lambda a: a.list_consumer_group_offsets(None))),
-    ("admin.list_consumer_group_offsets.int_items", "AdminClient.list_consumer_group_offsets('g', [5])", "TypeError",
-     _adm(lambda a: a.list_consumer_group_offsets("g", [5]))),
-    ("admin.alter_consumer_group_offsets.none", "AdminClient.alter_consumer_group_offsets('g', None)", "TypeError",
-     _adm(lambda a: a.alter_consumer_group_offsets("g", None))),
-    ("admin.list_offsets.bad_spec", "AdminClient.list_offsets([TopicPartition('t', 0)], 'middle')", "ValueError",
-     _adm(lambda a: a.list_offsets([T("t", 0)], "middle"))),
+    (
+        "admin.list_consumer_group_offsets.none",
+        "AdminClient.list_consumer_group_offsets(None)",
+        "TypeError",
+        _adm(lambda a: a.list_consumer_group_offsets(None)),
+    ),
+    (
+        "admin.list_consumer_group_offsets.int_items",
+        "AdminClient.list_consumer_group_offsets('g', [5])",
+        "TypeError",
+        _adm(lambda a: a.list_consumer_group_offsets("g", [5])),
+    ),
+    (
+        "admin.alter_consumer_group_offsets.none",
+        "AdminClient.alter_consumer_group_offsets('g', None)",
+        "TypeError",
+        _adm(lambda a: a.alter_consumer_group_offsets("g", None)),
+    ),
+    (
+        "admin.list_offsets.bad_spec",
+        "AdminClient.list_offsets([TopicPartition('t', 0)], 'middle')",
+        "ValueError",
+        _adm(lambda a: a.list_offsets([T("t", 0)], "middle")),
+    ),
     ("admin.list_offsets.none", "AdminClient.list_offsets(None)", "TypeError", _adm(lambda a: a.list_offsets(None))),
-    ("admin.delete_records.none", "AdminClient.delete_records(None)", "TypeError", _adm(lambda a: a.delete_records(None))),
-    ("admin.delete_records.int_items", "AdminClient.delete_records([5])", "TypeError", _adm(lambda a: a.delete_records([5]))),
+    (
+        "admin.delete_records.none",
+        "AdminClient.delete_records(None)",
+        "TypeError",
+        _adm(lambda a: a.delete_records(None)),
+    ),
+    (
+        "admin.delete_records.int_items",
+        "AdminClient.delete_records([5])",
+        "TypeError",
+        _adm(lambda a: a.delete_records([5])),
+    ),
     ("admin.closed.create_topics", "AdminClient.close(); create_topics([NewTopic('t')])", "Error", _closed_admin),
 ]:
     add(_aid, _atext, _aexc, _afn)
 
 
 # === MockCluster ====================================================================================
+
 
 def _mc(fn: Callable[[fk.MockCluster], object]) -> Callable[[Env], object]:
     return lambda e: _with_cluster(e, fn)
@@ -1432,22 +2415,57 @@ for _mid, _mtext, _mexc, _mfn in [
     ("new.1e30", "MockCluster(10**30)", "ValueError", _new_cluster(10**30)),
     ("new.str", "MockCluster('1')", "TypeError", _new_cluster("1")),
     ("new.nan", "MockCluster(float('nan'))", "TypeError", _new_cluster(NAN)),
-    ("new.rebalance_delay_negative", "MockCluster(group_rebalance_delay_ms=-1)", "ValueError",
-     _new_cluster(group_rebalance_delay_ms=-1)),
-    ("new.rebalance_delay_2p31", "MockCluster(group_rebalance_delay_ms=2**31)", "ValueError",
-     _new_cluster(group_rebalance_delay_ms=2**31)),
+    (
+        "new.rebalance_delay_negative",
+        "MockCluster(group_rebalance_delay_ms=-1)",
+        "ValueError",
+        _new_cluster(group_rebalance_delay_ms=-1),
+    ),
+    (
+        "new.rebalance_delay_2p31",
+        "MockCluster(group_rebalance_delay_ms=2**31)",
+        "ValueError",
+        _new_cluster(group_rebalance_delay_ms=2**31),
+    ),
     ("create_topic.partitions_negative", "create_topic('t', -1)", "ValueError", _mc(lambda m: m.create_topic("t", -1))),
     ("create_topic.partitions_zero", "create_topic('t', 0)", "ValueError", _mc(lambda m: m.create_topic("t", 0))),
-    ("create_topic.partitions_1e9", "create_topic('t', 10**9)", "ValueError", _mc(lambda m: m.create_topic("t", 10**9))),
-    ("create_topic.partitions_2p31", "create_topic('t', 2**31)", "ValueError", _mc(lambda m: m.create_topic("t", 2**31))),
+    (
+        "create_topic.partitions_1e9",
+        "create_topic('t', 10**9)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 10**9)),
+    ),
+    (
+        "create_topic.partitions_2p31",
+        "create_topic('t', 2**31)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 2**31)),
+    ),
     ("create_topic.partitions_str", "create_topic('t', '1')", "TypeError", _mc(lambda m: m.create_topic("t", "1"))),
-    ("create_topic.replication_negative", "create_topic('t', 1, -1)", "ValueError",
-     _mc(lambda m: m.create_topic("t", 1, -1))),
-    ("create_topic.replication_zero", "create_topic('t', 1, 0)", "ValueError", _mc(lambda m: m.create_topic("t", 1, 0))),
-    ("create_topic.replication_2p31", "create_topic('t', 1, 2**31)", "ValueError",
-     _mc(lambda m: m.create_topic("t", 1, 2**31))),
-    ("create_topic.replication_1e6", "create_topic('t', 1, 10**6)", "ValueError",
-     _mc(lambda m: m.create_topic("t", 1, 10**6))),
+    (
+        "create_topic.replication_negative",
+        "create_topic('t', 1, -1)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 1, -1)),
+    ),
+    (
+        "create_topic.replication_zero",
+        "create_topic('t', 1, 0)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 1, 0)),
+    ),
+    (
+        "create_topic.replication_2p31",
+        "create_topic('t', 1, 2**31)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 1, 2**31)),
+    ),
+    (
+        "create_topic.replication_1e6",
+        "create_topic('t', 1, 10**6)",
+        "ValueError",
+        _mc(lambda m: m.create_topic("t", 1, 10**6)),
+    ),
     ("create_topic.name_none", "create_topic(None)", "TypeError", _mc(lambda m: m.create_topic(None))),
     ("create_topic.duplicate", "create_topic('dup', 1) twice", "KafkaError", _mc(_duplicate_topic)),
     ("broker_down.99", "broker_down(99)", "ValueError", _mc(lambda m: m.broker_down(99))),
@@ -1455,29 +2473,67 @@ for _mid, _mtext, _mexc, _mfn in [
     ("broker_down.2p31", "broker_down(2**31)", "ValueError", _mc(lambda m: m.broker_down(2**31))),
     ("broker_down.str", "broker_down('1')", "TypeError", _mc(lambda m: m.broker_down("1"))),
     ("broker_up.zero", "broker_up(0)", "ValueError", _mc(lambda m: m.broker_up(0))),
-    ("inject_request_errors.bad_code", "inject_request_errors(0, [99999])", "ValueError",
-     _mc(lambda m: m.inject_request_errors(0, [99999]))),
-    ("inject_request_errors.code_2p31", "inject_request_errors(0, [2**31])", "ValueError",
-     _mc(lambda m: m.inject_request_errors(0, [2**31]))),
-    ("inject_request_errors.api_negative", "inject_request_errors(-1, [1])", "ValueError",
-     _mc(lambda m: m.inject_request_errors(-1, [1]))),
-    ("inject_request_errors.api_10000", "inject_request_errors(10_000, [1])", "ValueError",
-     _mc(lambda m: m.inject_request_errors(10_000, [1]))),
-    ("inject_request_errors.api_2p31", "inject_request_errors(2**31, [1])", "ValueError",
-     _mc(lambda m: m.inject_request_errors(2**31, [1]))),
-    ("inject_request_errors.errors_none", "inject_request_errors(0, None)", "TypeError",
-     _mc(lambda m: m.inject_request_errors(0, None))),
-    ("inject_request_errors.errors_str", "inject_request_errors(0, 'x')", "TypeError",
-     _mc(lambda m: m.inject_request_errors(0, "x"))),
-    ("clear_request_errors.negative", "clear_request_errors(-1)", "ValueError", _mc(lambda m: m.clear_request_errors(-1))),
-    ("clear_request_errors.api_10000", "clear_request_errors(10_000)", "ValueError",
-     _mc(lambda m: m.clear_request_errors(10_000))),
+    (
+        "inject_request_errors.bad_code",
+        "inject_request_errors(0, [99999])",
+        "ValueError",
+        _mc(lambda m: m.inject_request_errors(0, [99999])),
+    ),
+    (
+        "inject_request_errors.code_2p31",
+        "inject_request_errors(0, [2**31])",
+        "ValueError",
+        _mc(lambda m: m.inject_request_errors(0, [2**31])),
+    ),
+    (
+        "inject_request_errors.api_negative",
+        "inject_request_errors(-1, [1])",
+        "ValueError",
+        _mc(lambda m: m.inject_request_errors(-1, [1])),
+    ),
+    (
+        "inject_request_errors.api_10000",
+        "inject_request_errors(10_000, [1])",
+        "ValueError",
+        _mc(lambda m: m.inject_request_errors(10_000, [1])),
+    ),
+    (
+        "inject_request_errors.api_2p31",
+        "inject_request_errors(2**31, [1])",
+        "ValueError",
+        _mc(lambda m: m.inject_request_errors(2**31, [1])),
+    ),
+    (
+        "inject_request_errors.errors_none",
+        "inject_request_errors(0, None)",
+        "TypeError",
+        _mc(lambda m: m.inject_request_errors(0, None)),
+    ),
+    (
+        "inject_request_errors.errors_str",
+        "inject_request_errors(0, 'x')",
+        "TypeError",
+        _mc(lambda m: m.inject_request_errors(0, "x")),
+    ),
+    (
+        "clear_request_errors.negative",
+        "clear_request_errors(-1)",
+        "ValueError",
+        _mc(lambda m: m.clear_request_errors(-1)),
+    ),
+    (
+        "clear_request_errors.api_10000",
+        "clear_request_errors(10_000)",
+        "ValueError",
+        _mc(lambda m: m.clear_request_errors(10_000)),
+    ),
     ("closed.create_topic", "MockCluster.close(); create_topic('t', 1)", "Error", _closed_cluster),
 ]:
     add(f"mock.{_mid}", f"MockCluster.{_mtext}" if not _mtext.startswith("MockCluster") else _mtext, _mexc, _mfn)
 
 
 # === running rows ===================================================================================
+
 
 def _describe(err: BaseException) -> str:
     cls = type(err)

@@ -56,6 +56,7 @@ def produce_n(bootstrap: str, topic: str, n: int, *, size: int | None = None, **
 
 # --- the real Apache Kafka broker --------------------------------------------------------------
 
+
 def _broker_unavailable(reason: str) -> None:
     """Tests that need the broker fail in CI and skip (loudly) on a developer machine without Java."""
     if os.environ.get("CI"):
@@ -85,9 +86,7 @@ def kafka_bootstrap() -> Iterator[str]:
         broker.start()
     except BrokerUnavailable as err:
         _broker_unavailable(str(err).splitlines()[0])
-    _broker_notes.append(
-        f"real Kafka broker at {broker.bootstrap_servers}: started in {broker.startup_seconds:.1f} s"
-    )
+    _broker_notes.append(f"real Kafka broker at {broker.bootstrap_servers}: started in {broker.startup_seconds:.1f} s")
     try:
         yield broker.bootstrap_servers
     finally:

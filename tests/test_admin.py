@@ -20,7 +20,6 @@ from confluent_kafka.admin import AdminClient as ConfluentAdmin
 from confluent_kafka.admin import ConfigResource, ResourceType
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 pytestmark = pytest.mark.broker
@@ -111,8 +110,10 @@ def test_create_topics_creates_them_with_their_config(admin, peer, topic_name):
     )
     assert isinstance(future, Future)
     assert result(future) is None
-    eventually(lambda: partition_count(peer, plain) == 1 and partition_count(peer, configured) == 3,
-               "both topics in the metadata with their partition counts")
+    eventually(
+        lambda: partition_count(peer, plain) == 1 and partition_count(peer, configured) == 3,
+        "both topics in the metadata with their partition counts",
+    )
     assert peer_config(peer, ResourceType.TOPIC, configured)["retention.ms"] == "123456"
 
 
@@ -171,15 +172,19 @@ def test_alter_configs_is_incremental_and_none_reverts(admin, peer, topic_name):
     # Any Mapping will do, not only a dict.
     assert result(admin.alter_configs("topic", topic_name, MappingProxyType({"retention.ms": "654321"}))) is None
     # The controller acknowledged the change; the broker applies it a moment later.
-    eventually(lambda: peer_config(peer, ResourceType.TOPIC, topic_name)["retention.ms"] == "654321",
-               "the new retention.ms visible to confluent-kafka")
+    eventually(
+        lambda: peer_config(peer, ResourceType.TOPIC, topic_name)["retention.ms"] == "654321",
+        "the new retention.ms visible to confluent-kafka",
+    )
     config = result(admin.describe_configs("topic", topic_name))
     assert config["retention.ms"] == "654321"
     assert config["retention.bytes"] == "7777777"  # not named, so kept (not reset to its default)
 
     result(admin.alter_configs("topic", topic_name, {"retention.bytes": None}))
-    eventually(lambda: result(admin.describe_configs("topic", topic_name))["retention.bytes"] == "-1",
-               "retention.bytes back to its default, -1")
+    eventually(
+        lambda: result(admin.describe_configs("topic", topic_name))["retention.bytes"] == "-1",
+        "retention.bytes back to its default, -1",
+    )
 
 
 def test_alter_configs_with_an_invalid_value_fails_with_the_brokers_reason(admin, peer, topic_name):
@@ -199,7 +204,9 @@ def test_list_offsets_and_delete_records(admin, peer, kafka_bootstrap, topic_nam
     latest = result(admin.list_offsets(partitions))
     assert latest == [fk.TopicPartition(topic_name, 0, 10), fk.TopicPartition(topic_name, 1, 0)]
     assert result(admin.list_offsets(partitions, "earliest")) == [
-        fk.TopicPartition(topic_name, 0, 0), fk.TopicPartition(topic_name, 1, 0)]
+        fk.TopicPartition(topic_name, 0, 0),
+        fk.TopicPartition(topic_name, 1, 0),
+    ]
 
     assert result(admin.delete_records([fk.TopicPartition(topic_name, 0, 4)])) is None
     assert watermarks(kafka_bootstrap, topic_name, 0) == (4, 10)
@@ -221,7 +228,7 @@ def test_group_lifecycle(admin, peer, kafka_bootstrap, topic_name, group_id):
     config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False, "client.id": "admin-test"})
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
-        for count, msg in enumerate(consumer, 1):
+        for count, msg in enumerate(consumer, 1):  # noqa: B007 (released after the loop)
             if count == 10:
                 consumer.commit()
                 break
@@ -249,7 +256,9 @@ def test_group_lifecycle(admin, peer, kafka_bootstrap, topic_name, group_id):
     assert result(admin.alter_consumer_group_offsets(group_id, new)) is None
     assert result(admin.list_consumer_group_offsets(group_id)) == new
     assert committed(kafka_bootstrap, group_id, [(topic_name, 0), (topic_name, 1)]) == {
-        (topic_name, 0): 2, (topic_name, 1): 3}
+        (topic_name, 0): 2,
+        (topic_name, 1): 3,
+    }
 
     assert result(admin.delete_groups([group_id])) is None
     assert group_id not in result(admin.list_groups())
@@ -261,9 +270,14 @@ def test_group_lifecycle(admin, peer, kafka_bootstrap, topic_name, group_id):
 def test_offsets_of_an_unknown_group_or_partition(admin, topic_name, group_id):
     assert result(admin.list_consumer_group_offsets(group_id)) == []
     assert result(admin.list_consumer_group_offsets(group_id, [fk.TopicPartition(topic_name, 0)])) == [
-        fk.TopicPartition(topic_name, 0, fk.OFFSET_INVALID)]
+        fk.TopicPartition(topic_name, 0, fk.OFFSET_INVALID)
+    ]
     assert result(admin.describe_groups([group_id]))[group_id] == {
-        "state": "Dead", "type": "Classic", "protocol": "", "members": []}
+        "state": "Dead",
+        "type": "Classic",
+        "protocol": "",
+        "members": [],
+    }
 
 
 # --- lifecycle and arguments -----------------------------------------------------------------
@@ -317,7 +331,11 @@ def test_invalid_arguments_raise_at_once():
         fk.NewTopic("t", config={"retention.ms": 1})  # type: ignore[dict-item]
     topic = fk.NewTopic("t", 3, -1, {"retention.ms": "1"})
     assert (topic.name, topic.num_partitions, topic.replication_factor, topic.config) == (
-        "t", 3, -1, {"retention.ms": "1"})
+        "t",
+        3,
+        -1,
+        {"retention.ms": "1"},
+    )
 
     with fk.AdminClient({"bootstrap.servers": "127.0.0.1:9"}) as admin:
         with pytest.raises(ValueError):

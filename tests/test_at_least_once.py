@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 pytestmark = pytest.mark.broker
@@ -102,14 +101,34 @@ N = 2000
 BATCH = 25
 
 
-def _start_consumer(tmp_path: Path, name: str, config: dict, topic: str, out: Path, delay: float,
-                    ends: dict[int, int], deadline_s: float) -> tuple[subprocess.Popen, Path]:
+def _start_consumer(
+    tmp_path: Path,
+    name: str,
+    config: dict,
+    topic: str,
+    out: Path,
+    delay: float,
+    ends: dict[int, int],
+    deadline_s: float,
+) -> tuple[subprocess.Popen, Path]:
     log = tmp_path / f"{name}.log"
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
-            [sys.executable, "-c", AT_LEAST_ONCE_CONSUMER, json.dumps(config), topic, str(out), str(BATCH),
-             str(delay), json.dumps(ends), str(deadline_s)],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path,
+            [
+                sys.executable,
+                "-c",
+                AT_LEAST_ONCE_CONSUMER,
+                json.dumps(config),
+                topic,
+                str(out),
+                str(BATCH),
+                str(delay),
+                json.dumps(ends),
+                str(deadline_s),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
         )
     return proc, log
 
@@ -123,8 +142,7 @@ def _complete_lines(out: Path) -> list[bytes]:
 def test_at_least_once_across_sigkill(kafka_bootstrap, topic_name, group_id, tmp_path, capsys):
     create_topic(kafka_bootstrap, topic_name, PARTITIONS)
     with fk.Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 5}) as producer:
-        futures = [producer.produce(topic_name, b"%d" % i, key=b"k%d" % i, partition=i % PARTITIONS)
-                   for i in range(N)]
+        futures = [producer.produce(topic_name, b"%d" % i, key=b"k%d" % i, partition=i % PARTITIONS) for i in range(N)]
         assert producer.flush(30) == 0
         reports = [f.result(0) for f in futures]
     where = {(r.partition, r.offset): i for i, r in enumerate(reports)}
@@ -177,8 +195,11 @@ def test_at_least_once_across_sigkill(kafka_bootstrap, topic_name, group_id, tmp
     missing = sorted(set(range(N)) - set(numbers))
     duplicates = len(lines) - len(numbers)
     with capsys.disabled():
-        print(f"\nat-least-once: {len(lines)} lines for {N} messages, {at_kill} before SIGKILL, "
-              f"{committed_count} committed by the killed consumer, {duplicates} duplicates", end=" ")
+        print(
+            f"\nat-least-once: {len(lines)} lines for {N} messages, {at_kill} before SIGKILL, "
+            f"{committed_count} committed by the killed consumer, {duplicates} duplicates",
+            end=" ",
+        )
     assert not missing, f"{len(missing)} messages never processed, e.g. {missing[:10]}"
     assert set(numbers) == set(range(N))
     assert duplicates < N
@@ -232,7 +253,9 @@ class ConsumerProcess:
         self.name = name
         self.proc = subprocess.Popen(
             [sys.executable, "-c", ASSIGNMENT_CONSUMER, json.dumps(config), topic, "45"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
         )
         self.events: list[dict] = []
         self.stderr = b""
@@ -258,8 +281,10 @@ class ConsumerProcess:
         return None
 
     def describe(self) -> str:
-        return (f"{self.name}: rc={self.proc.poll()} events={self.events} "
-                f"stderr={self.stderr.decode(errors='replace')[-1500:]}")
+        return (
+            f"{self.name}: rc={self.proc.poll()} events={self.events} "
+            f"stderr={self.stderr.decode(errors='replace')[-1500:]}"
+        )
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -281,8 +306,9 @@ def _wait_until(predicate, timeout: float, message) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize("group_protocol", ["classic", "consumer"])
-def test_two_processes_split_partitions_and_take_over(kafka_bootstrap, topic_name, group_id, tmp_path,
-                                                      capsys, group_protocol):
+def test_two_processes_split_partitions_and_take_over(
+    kafka_bootstrap, topic_name, group_id, tmp_path, capsys, group_protocol
+):
     """classic: the JoinGroup/SyncGroup protocol; consumer: KIP-848's, with broker-side assignment
     (each of its steps waits for the broker's group.consumer.heartbeat.interval.ms, 5 s by default)."""
     create_topic(kafka_bootstrap, topic_name, PARTITIONS)
@@ -297,12 +323,12 @@ def test_two_processes_split_partitions_and_take_over(kafka_bootstrap, topic_nam
     a = ConsumerProcess(config, topic_name, "A", tmp_path)
     b = ConsumerProcess(config, topic_name, "B", tmp_path)
     try:
+
         def split() -> bool:
             pa, pb = a.assignment, b.assignment
             return bool(pa) and bool(pb) and not set(pa) & set(pb) and set(pa) | set(pb) == set(range(PARTITIONS))
 
-        _wait_until(split, 20,
-                    lambda: "no disjoint split of all partitions:\n" + a.describe() + "\n" + b.describe())
+        _wait_until(split, 20, lambda: "no disjoint split of all partitions:\n" + a.describe() + "\n" + b.describe())
         time.sleep(1.0)  # still split a moment later (no late rebalance undoing it)
         assert split(), a.describe() + "\n" + b.describe()
         with capsys.disabled():
@@ -314,8 +340,11 @@ def test_two_processes_split_partitions_and_take_over(kafka_bootstrap, topic_nam
         a._reader.join(5)
         assert a.events[-1] == {"closed": True, "by_signal": True}, a.describe()
 
-        _wait_until(lambda: b.assignment == list(range(PARTITIONS)), 15,
-                    lambda: "survivor did not take over every partition:\n" + b.describe())
+        _wait_until(
+            lambda: b.assignment == list(range(PARTITIONS)),
+            15,
+            lambda: "survivor did not take over every partition:\n" + b.describe(),
+        )
         assert b.proc.poll() is None, b.describe()
     finally:
         a.stop()

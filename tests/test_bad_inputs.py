@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bad_inputs_runner import ROWS
 
 RUNNER = Path(__file__).with_name("bad_inputs_runner.py")
@@ -58,7 +57,7 @@ def _sections(stderr_text: str) -> dict[str, str]:
     current = "<startup>"
     for line in stderr_text.splitlines():
         if line.startswith("@@ROW "):
-            current = line[len("@@ROW "):].strip()
+            current = line[len("@@ROW ") :].strip()
             sections.setdefault(current, "")
         else:
             sections[current] = sections.get(current, "") + line + "\n"
@@ -144,15 +143,19 @@ def _run_once(ids: list[str], results: dict[str, dict[str, Any]], budget_end: fl
     sections = _sections(text)
     if ended == "timeout" and current is not None:
         results[current] = {
-            "id": current, "outcome": "hang",
+            "id": current,
+            "outcome": "hang",
             "observed": f"no result within {ROW_LIMIT:.0f} s (runner killed); stderr: {_last_words(sections.get(current, ''))}",
-            "seconds": ROW_LIMIT, "notes": [],
+            "seconds": ROW_LIMIT,
+            "notes": [],
         }
     elif ended not in ("done", "budget") and current is not None:
         results[current] = {
-            "id": current, "outcome": "crash",
+            "id": current,
+            "outcome": "crash",
             "observed": f"crashed: {_signal_name(returncode)}; stderr: {_last_words(sections.get(current, ''))}",
-            "seconds": None, "notes": [],
+            "seconds": None,
+            "notes": [],
         }
     elif ended not in ("done", "budget") and not started_any:
         why = "startup timed out" if ended == "timeout" else _signal_name(returncode)
@@ -188,8 +191,13 @@ def _run_shard(ids: list[str], results: dict[str, dict[str, Any]], budget_end: f
     while pending:
         if time.monotonic() >= budget_end:
             for row_id in pending:
-                results[row_id] = {"id": row_id, "outcome": "not run", "seconds": None, "notes": [],
-                                   "observed": f"the table's {BUDGET:.0f} s budget ran out (too many hangs?)"}
+                results[row_id] = {
+                    "id": row_id,
+                    "outcome": "not run",
+                    "seconds": None,
+                    "notes": [],
+                    "observed": f"the table's {BUDGET:.0f} s budget ran out (too many hangs?)",
+                }
             return
         error = _run_once(pending, results, budget_end)
         if error is not None:
@@ -197,7 +205,13 @@ def _run_shard(ids: list[str], results: dict[str, dict[str, Any]], budget_end: f
             failures_to_start += 1
             if failures_to_start >= 3:
                 for row_id in pending:
-                    results[row_id] = {"id": row_id, "outcome": "crash", "observed": error, "seconds": None, "notes": []}
+                    results[row_id] = {
+                        "id": row_id,
+                        "outcome": "crash",
+                        "observed": error,
+                        "seconds": None,
+                        "notes": [],
+                    }
                 return
             time.sleep(15)
         pending = [row_id for row_id in pending if row_id not in results]
@@ -285,9 +299,17 @@ def test_bad_input_summary(table_results: dict[str, dict[str, Any]], capsys: pyt
         print("\n".join(lines))
     report = os.environ.get("BAD_INPUTS_REPORT")
     if report:
-        Path(report).write_text(json.dumps(
-            {"counts": dict(counts), "rows": [
-                {**table_results[row_id], "input": BY_ID[row_id].input, "expected": _expected_text(row_id)}
-                for row_id in _ran if row_id in table_results
-            ]}, indent=1))
+        Path(report).write_text(
+            json.dumps(
+                {
+                    "counts": dict(counts),
+                    "rows": [
+                        {**table_results[row_id], "input": BY_ID[row_id].input, "expected": _expected_text(row_id)}
+                        for row_id in _ran
+                        if row_id in table_results
+                    ],
+                },
+                indent=1,
+            )
+        )
     assert len(ROWS) >= 170, f"the table has {len(ROWS)} rows, issue 8 asks for at least 150 (the brief: 170)"

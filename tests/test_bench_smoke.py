@@ -17,8 +17,14 @@ def test_every_contender_runs_and_reads_everything(kafka_bootstrap):
 
     result = run_smoke(kafka_bootstrap, messages=2000, size=100)
     consumed = {row["contender"]: row for row in result["consume"]}
-    assert {"ferro-poll", "ferro-iter", "ferro-consume", "ferro-consume-detach",
-            "confluent-poll", "confluent-consume"} <= set(consumed)
+    assert {
+        "ferro-poll",
+        "ferro-iter",
+        "ferro-consume",
+        "ferro-consume-detach",
+        "confluent-poll",
+        "confluent-consume",
+    } <= set(consumed)
     for row in result["consume"] + result["produce"]:
         assert row["count"] == 2000 and row["bytes"] == 2000 * 100, row
     assert "rust-rdkafka" in consumed, result["skipped"]

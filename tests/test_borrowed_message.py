@@ -9,12 +9,9 @@ import weakref
 import pytest
 
 import ferrokafka as fk
-from ferrokafka import _native
-
 from conftest import consumer_config, produce_n
+from ferrokafka import _native
 from pybuffer import PyBuffer as _PyBuffer
-
-
 
 
 def buffer_address(obj: object) -> int:

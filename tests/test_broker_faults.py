@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 import ferrokafka as fk
-
 from conftest import _broker_unavailable, consumer_config
 from realkafka.harness import KafkaBroker
 
@@ -115,17 +114,21 @@ def kill_and_restart(broker: KafkaBroker, stay_down: float = 0.0) -> tuple[float
     return ready, restart_s, ready - t_kill
 
 
-def read_partitions(bootstrap: str, topic: str, partitions: int,
-                    deadline_s: float = 60.0) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
+def read_partitions(
+    bootstrap: str, topic: str, partitions: int, deadline_s: float = 60.0
+) -> tuple[dict[int, int], dict[int, list[tuple[int, int]]]]:
     """Every record of every partition, from offset 0 to the high watermark: {p: [(offset, number)]}."""
     config: dict[str, str | int | float | bool] = {
-        "bootstrap.servers": bootstrap, "group.id": "reader-" + uuid.uuid4().hex[:8],
-        "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "bootstrap.servers": bootstrap,
+        "group.id": "reader-" + uuid.uuid4().hex[:8],
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
     }
     out: dict[int, list[tuple[int, int]]] = {p: [] for p in range(partitions)}
     with fk.Consumer(config) as consumer:
-        highs = {p: consumer.get_watermark_offsets(fk.TopicPartition(topic, p), timeout=10)[1]
-                 for p in range(partitions)}
+        highs = {
+            p: consumer.get_watermark_offsets(fk.TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)
+        }
         consumer.assign([fk.TopicPartition(topic, p, fk.OFFSET_BEGINNING) for p in range(partitions)])
         pending = {p for p, high in highs.items() if high > 0}
         deadline = time.monotonic() + deadline_s
@@ -159,9 +162,15 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
     # drained to be retried with the same sequence numbers: the case idempotence must deduplicate.
     retried = LogCounter("drain before retrying")
     config: dict[str, object] = {
-        "bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
-        "batch.num.messages": BATCH_MESSAGES, "error_cb": client_errors.append,
-        "debug": "eos", "logger": retried.logger, **RECONNECT,
+        "bootstrap.servers": bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 5,
+        "batch.num.messages": BATCH_MESSAGES,
+        "error_cb": client_errors.append,
+        "debug": "eos",
+        "logger": retried.logger,
+        **RECONNECT,
     }
     done_at: list[float] = []  # monotonic time of each resolution (list.append is atomic)
     futures: list[concurrent.futures.Future[fk.DeliveryReport]] = []
@@ -175,8 +184,7 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
             try:
                 for i in range(N_PRODUCE):
                     # Number i goes to partition i % 3: each partition gets an increasing sequence.
-                    future = producer.produce(topic_name, value_of(i), key=b"%d" % i,
-                                              partition=i % PRODUCE_PARTITIONS)
+                    future = producer.produce(topic_name, value_of(i), key=b"%d" % i, partition=i % PRODUCE_PARTITIONS)
                     future.add_done_callback(lambda _f: done_at.append(time.monotonic()))
                     futures.append(future)
                     if i % PACE_EVERY == PACE_EVERY - 1 and not 0 <= i - burst_from[0] < BURST:
@@ -222,10 +230,13 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
     after_ready = [t for t in done_at if t >= ready]
     resumed_s = (min(after_ready) - ready) if after_ready else float("nan")
     with capsys.disabled():
-        print(f"\nidempotent producer: SIGKILL at {resolved_at_kill}/{produced_at_kill} resolved/produced; "
-              f"broker down {down_s:.2f} s (restart {restart_s:.2f} s); first delivery {resumed_s:.2f} s after "
-              f"ready; {len(reports)} delivered, failed {dict(failures)}; {retried.count} partition(s) retried in-flight requests; "
-              f"total {t_end - t_start:.1f} s; client errors {sorted(Counter(e.name for e in client_errors).items())}", end=" ")
+        print(
+            f"\nidempotent producer: SIGKILL at {resolved_at_kill}/{produced_at_kill} resolved/produced; "
+            f"broker down {down_s:.2f} s (restart {restart_s:.2f} s); first delivery {resumed_s:.2f} s after "
+            f"ready; {len(reports)} delivered, failed {dict(failures)}; {retried.count} partition(s) retried in-flight requests; "
+            f"total {t_end - t_start:.1f} s; client errors {sorted(Counter(e.name for e in client_errors).items())}",
+            end=" ",
+        )
     fatal = [e for e in client_errors if e.fatal]
     assert not fatal, f"fatal producer error(s): {fatal}"
 
@@ -246,8 +257,11 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
     lost = sorted(i for i in reports if i not in seen)
     assert not lost, f"{len(lost)} delivered numbers missing from the log, e.g. {lost[:10]}"
     at_offset = {p: dict(recs) for p, recs in records.items()}
-    misplaced = [i for i, r in reports.items()
-                 if r.partition != i % PRODUCE_PARTITIONS or at_offset[r.partition].get(r.offset) != i]
+    misplaced = [
+        i
+        for i, r in reports.items()
+        if r.partition != i % PRODUCE_PARTITIONS or at_offset[r.partition].get(r.offset) != i
+    ]
     assert not misplaced, f"{len(misplaced)} delivery reports point at another record, e.g. {misplaced[:10]}"
     # With idempotence and the default retries (and message.timeout.ms 300 s), a 5-10 s outage loses nothing.
     assert not failures, f"{sum(failures.values())} futures failed: {dict(failures)}"
@@ -319,8 +333,7 @@ SESSIONS = {"survives": (30_000, 0.0), "expires": (6_000, 3.0)}
 def produce_numbers(bootstrap: str, topic: str, numbers: range, partitions: int) -> dict[tuple[int, int], int]:
     """Produces value_of(i) to partition i % partitions; returns {(partition, offset): i}."""
     with fk.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, **RECONNECT}) as producer:
-        futures = {i: producer.produce(topic, value_of(i), key=b"%d" % i, partition=i % partitions)
-                   for i in numbers}
+        futures = {i: producer.produce(topic, value_of(i), key=b"%d" % i, partition=i % partitions) for i in numbers}
         assert producer.flush(60) == 0
     return {(r.partition, r.offset): i for i, r in ((i, f.result(0)) for i, f in futures.items())}
 
@@ -360,11 +373,26 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
     try:
         for out, log in zip(outs, logs):
             with log.open("wb") as log_file:
-                procs.append(subprocess.Popen(
-                    [sys.executable, "-c", GROUP_CONSUMER, json.dumps(config), topic_name, str(out), str(stop),
-                     mode, "100", str(BATCH), str(DELAY)],
-                    stdout=log_file, stderr=subprocess.STDOUT, cwd=tmp_path,
-                ))
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            "-c",
+                            GROUP_CONSUMER,
+                            json.dumps(config),
+                            topic_name,
+                            str(out),
+                            str(stop),
+                            mode,
+                            "100",
+                            str(BATCH),
+                            str(DELAY),
+                        ],
+                        stdout=log_file,
+                        stderr=subprocess.STDOUT,
+                        cwd=tmp_path,
+                    )
+                )
 
         def union() -> set[int]:
             return {n for out in outs for _, _, n, _ in _lines(out)}
@@ -379,7 +407,8 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
             check_alive()
             assert time.monotonic() < deadline, (
                 f"group too slow before the kill: {[len(_lines(o)) for o in outs]} lines\n"
-                + "\n".join(_tail(log) for log in logs))
+                + "\n".join(_tail(log) for log in logs)
+            )
             time.sleep(0.05)
         seen_at_kill = len(union())
         ready, restart_s, down_s = kill_and_restart(broker, stay_down)
@@ -393,7 +422,8 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
             check_alive()
             assert time.monotonic() < deadline, (
                 f"group did not resume/finish: {len(union())} of {total} seen "
-                f"({seen_at_kill} at the kill)\n" + "\n".join(_tail(log) for log in logs))
+                f"({seen_at_kill} at the kill)\n" + "\n".join(_tail(log) for log in logs)
+            )
             time.sleep(0.05)
         t_all = time.monotonic()
         stop.touch()
@@ -416,8 +446,7 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
     missing = sorted(set(range(total)) - set(counts))
     duplicates = len(rows) - len(counts)
     per_consumer = [len(_lines(out)) for out in outs]
-    resumed = [min((t for *_, t in _lines(out) if t >= ready_wall), default=float("nan")) - ready_wall
-               for out in outs]
+    resumed = [min((t for *_, t in _lines(out) if t >= ready_wall), default=float("nan")) - ready_wall for out in outs]
     reports = [json.loads(_tail(log, 400).strip().splitlines()[-1]) for log in logs]
     failed_commits = sum(sum(r["commit_failures"].values()) for r in reports)
     # When was each duplicated message first consumed: before the kill, during the outage, after it?
@@ -425,15 +454,21 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
     first_seen: dict[int, float] = {}
     for _, _, n, t in sorted(rows, key=lambda r: r[3]):
         first_seen.setdefault(n, t)
-    phases = Counter("before" if first_seen[n] < kill_wall else "during" if first_seen[n] < ready_wall else "after"
-                     for n, c in counts.items() for _ in range(c - 1))
+    phases = Counter(
+        "before" if first_seen[n] < kill_wall else "during" if first_seen[n] < ready_wall else "after"
+        for n, c in counts.items()
+        for _ in range(c - 1)
+    )
     with capsys.disabled():
-        print(f"\nconsumer group ({mode} commit, session {session_ms} ms): SIGKILL at {seen_at_kill}/{N_GROUP} "
-              f"seen; broker down {down_s:.2f} s (restart {restart_s:.2f} s); consumers resumed "
-              f"{', '.join(f'{r:.2f}' for r in resumed)} s after ready; all {total} seen {t_all - ready:.1f} s "
-              f"after ready; lines per consumer {per_consumer}; {duplicates} duplicates (first consumed before/during/after the "
-              f"outage: {phases['before']}/{phases['during']}/{phases['after']}); {failed_commits} failed "
-              f"commits; consumers said {reports}; total {time.monotonic() - t_start:.1f} s", end=" ")
+        print(
+            f"\nconsumer group ({mode} commit, session {session_ms} ms): SIGKILL at {seen_at_kill}/{N_GROUP} "
+            f"seen; broker down {down_s:.2f} s (restart {restart_s:.2f} s); consumers resumed "
+            f"{', '.join(f'{r:.2f}' for r in resumed)} s after ready; all {total} seen {t_all - ready:.1f} s "
+            f"after ready; lines per consumer {per_consumer}; {duplicates} duplicates (first consumed before/during/after the "
+            f"outage: {phases['before']}/{phases['during']}/{phases['after']}); {failed_commits} failed "
+            f"commits; consumers said {reports}; total {time.monotonic() - t_start:.1f} s",
+            end=" ",
+        )
     assert not missing, f"{len(missing)} messages never consumed, e.g. {missing[:10]}"
     assert seen_at_kill <= N_GROUP // 2, f"kill was not mid-stream: {seen_at_kill} of {N_GROUP} already seen"
     assert all(per_consumer), f"a consumer got nothing: {per_consumer}"
@@ -450,7 +485,7 @@ def test_consumer_group_across_broker_sigkill(broker, topic_name, group_id, tmp_
     assert duplicates < total
     # The group's commits work again after the restart: on close every partition is committed at its end.
     ends: dict[int, int] = {}
-    for (p, o) in where:
+    for p, o in where:
         ends[p] = max(ends.get(p, 0), o + 1)
     reader_config = consumer_config(bootstrap, group_id, **{"enable.auto.commit": False})
     with fk.Consumer(reader_config) as reader:  # type: ignore[arg-type]

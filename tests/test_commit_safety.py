@@ -10,7 +10,6 @@ fails by thousands. See src/consumer/offsets.rs for the mechanism.
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 MESSAGES = 20_000
@@ -87,8 +85,9 @@ def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     return {tp.partition: tp.offset for tp in tps}
 
 
-def assert_committed_within_handed(bootstrap: str, group: str, topic: str, handed: Handed,
-                                   *, exact: bool) -> dict[int, int]:
+def assert_committed_within_handed(
+    bootstrap: str, group: str, topic: str, handed: Handed, *, exact: bool
+) -> dict[int, int]:
     """Committed <= last handed + 1 for every partition; with `exact`, equal (nothing redelivered)."""
     offsets = committed(bootstrap, group, topic)
     for partition, offset in offsets.items():
@@ -96,7 +95,8 @@ def assert_committed_within_handed(bootstrap: str, group: str, topic: str, hande
         if offset >= 0:
             assert offset <= limit, (
                 f"partition {partition}: committed {offset}, but only offsets < {limit} were handed "
-                f"out: {offset - limit} messages the application never saw would be skipped")
+                f"out: {offset - limit} messages the application never saw would be skipped"
+            )
         if exact:
             expected = limit if limit > 0 else fk.OFFSET_INVALID
             assert offset == expected, f"partition {partition}: committed {offset}, handed up to {limit}"
@@ -209,8 +209,13 @@ def test_lost_assignment_commits_nothing_unseen(mock_cluster, topic_name, group_
             producer.produce(topic_name, b"v", partition=i % PARTITIONS)
     handed = Handed()
     lost: list[int] = []
-    consumer = fk.Consumer(consumer_config(bootstrap, group_id, **{
-        "session.timeout.ms": 1000, "heartbeat.interval.ms": 200, "max.poll.interval.ms": 1000}))
+    consumer = fk.Consumer(
+        consumer_config(
+            bootstrap,
+            group_id,
+            **{"session.timeout.ms": 1000, "heartbeat.interval.ms": 200, "max.poll.interval.ms": 1000},
+        )
+    )
     consumer.subscribe([topic_name], on_lost=lambda c, p: lost.append(len(p)))
     for _ in range(10):
         handed.take(consumer.poll(10))
@@ -292,8 +297,11 @@ SIGKILL_CONSUMER = textwrap.dedent("""
 def test_sigkill_with_auto_commit_loses_nothing(backend, long_topic, group_id):
     """Auto-commit on, killed mid-processing: every message is either finished by the first process
     or delivered to the next; every started-but-unfinished one is delivered again."""
-    proc = subprocess.Popen([sys.executable, "-c", SIGKILL_CONSUMER, backend.bootstrap, group_id, long_topic],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGKILL_CONSUMER, backend.bootstrap, group_id, long_topic],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 60
@@ -320,7 +328,9 @@ def test_sigkill_with_auto_commit_loses_nothing(backend, long_topic, group_id):
         unfinished = started[partition] - finished
         assert all(o >= resume for o in unfinished), (
             f"partition {partition}: resumes at {resume}, but started-unfinished {sorted(unfinished)} "
-            "would never be delivered again")
+            "would never be delivered again"
+        )
         assert set(range(resume)) <= finished, (
             f"partition {partition}: resumes at {resume}, but "
-            f"{sorted(set(range(resume)) - finished)[:10]}... were never finished")
+            f"{sorted(set(range(resume)) - finished)[:10]}... were never finished"
+        )

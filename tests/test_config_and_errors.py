@@ -30,8 +30,9 @@ def test_bad_value_types():
 
 
 def test_config_values_may_be_int_float_bool():
-    producer = fk.Producer({"bootstrap.servers": "127.0.0.1:1", "linger.ms": 2.5, "batch.num.messages": 1000,
-                            "enable.idempotence": True})
+    producer = fk.Producer(
+        {"bootstrap.servers": "127.0.0.1:1", "linger.ms": 2.5, "batch.num.messages": 1000, "enable.idempotence": True}
+    )
     producer.close()
 
 

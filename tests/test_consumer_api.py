@@ -9,7 +9,6 @@ import time
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 pytestmark = pytest.mark.broker
@@ -78,9 +77,11 @@ def test_cooperative_sticky_assigns_incrementally(kafka_bootstrap, topic_name, g
     config = consumer_config(kafka_bootstrap, group_id, **{"partition.assignment.strategy": "cooperative-sticky"})
     first_events: list[tuple[str, list[int]]] = []
     first = fk.Consumer(config)
-    first.subscribe([topic_name],
-                    on_assign=lambda c, p: first_events.append(("assign", sorted(x.partition for x in p))),
-                    on_revoke=lambda c, p: first_events.append(("revoke", sorted(x.partition for x in p))))
+    first.subscribe(
+        [topic_name],
+        on_assign=lambda c, p: first_events.append(("assign", sorted(x.partition for x in p))),
+        on_revoke=lambda c, p: first_events.append(("revoke", sorted(x.partition for x in p))),
+    )
     assert sorted(tp.partition for tp in wait_for_assignment(first)) == [0, 1, 2, 3]
     second = fk.Consumer(config)
     second.subscribe([topic_name])
@@ -120,8 +121,9 @@ def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, 
             producer.produce(topic_name, b"%d" % i, timestamp=base + i * 1000)
         assert producer.flush(30) == 0
     tp0 = fk.TopicPartition(topic_name, 0)
-    config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False,
-                                                           "enable.auto.offset.store": False})
+    config = consumer_config(
+        kafka_bootstrap, group_id, **{"enable.auto.commit": False, "enable.auto.offset.store": False}
+    )
     with fk.Consumer(config) as consumer:
         consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
         assert consumer.get_watermark_offsets(tp0, timeout=10) == (0, 10)
@@ -155,8 +157,11 @@ def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, 
 def test_async_commit_reports_to_on_commit(kafka_bootstrap, topic_name, group_id):
     produce_n(kafka_bootstrap, topic_name, 3)
     results: list[tuple[object, list[fk.TopicPartition]]] = []
-    config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False,
-                                                           "on_commit": lambda err, offsets: results.append((err, offsets))})
+    config = consumer_config(
+        kafka_bootstrap,
+        group_id,
+        **{"enable.auto.commit": False, "on_commit": lambda err, offsets: results.append((err, offsets))},
+    )
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
         msg = consumer.poll(15)
@@ -175,8 +180,11 @@ def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, ca
     stats: list[dict] = []
     errors: list[fk.KafkaError] = []
     logger = logging.getLogger("ferrokafka.test")
-    config = consumer_config(kafka_bootstrap, group_id, **{"statistics.interval.ms": 100, "stats_cb": stats.append,
-                                                           "debug": "consumer", "logger": logger})
+    config = consumer_config(
+        kafka_bootstrap,
+        group_id,
+        **{"statistics.interval.ms": 100, "stats_cb": stats.append, "debug": "consumer", "logger": logger},
+    )
     with caplog.at_level(logging.DEBUG, logger="ferrokafka.test"):
         with fk.Consumer(config) as consumer:
             consumer.subscribe([topic_name])
@@ -186,8 +194,9 @@ def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, ca
     assert stats and stats[0]["type"] == "consumer" and "brokers" in stats[0]
     assert any("librdkafka" in r.getMessage() for r in caplog.records)
     # A producer pointed at nothing reports a global error to error_cb.
-    with fk.Producer({"bootstrap.servers": "127.0.0.1:1", "error_cb": errors.append,
-                      "message.timeout.ms": 1000}) as producer:
+    with fk.Producer(
+        {"bootstrap.servers": "127.0.0.1:1", "error_cb": errors.append, "message.timeout.ms": 1000}
+    ) as producer:
         producer.produce(topic_name, b"x")
         producer.flush(5)
         deadline = time.monotonic() + 5

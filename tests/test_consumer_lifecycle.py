@@ -12,7 +12,6 @@ import time
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 
@@ -40,8 +39,13 @@ def test_close_with_thousands_of_borrowed_messages_is_prompt_and_idempotent(mock
     del views
     gc.collect()
     assert consumer.live_message_count == 0
-    for call in [lambda: consumer.poll(0), lambda: consumer.consume(1, 0), lambda: consumer.commit(),
-                 lambda: consumer.subscribe(["x"]), lambda: consumer.assignment()]:
+    for call in [
+        lambda: consumer.poll(0),
+        lambda: consumer.consume(1, 0),
+        lambda: consumer.commit(),
+        lambda: consumer.subscribe(["x"]),
+        lambda: consumer.assignment(),
+    ]:
         with pytest.raises(fk.Error, match="closed"):
             call()
     assert list(consumer) == []  # iteration over a closed consumer just ends
@@ -158,8 +162,11 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
         if not commit_errors:
             assert len(seen) == total, "a message was consumed twice"
         else:
-            during_rebalance = {fk.KafkaError.REBALANCE_IN_PROGRESS, fk.KafkaError.ILLEGAL_GENERATION,
-                                fk.KafkaError.UNKNOWN_MEMBER_ID}
+            during_rebalance = {
+                fk.KafkaError.REBALANCE_IN_PROGRESS,
+                fk.KafkaError.ILLEGAL_GENERATION,
+                fk.KafkaError.UNKNOWN_MEMBER_ID,
+            }
             assert all(err.code in during_rebalance for err in commit_errors), commit_errors
 
 
@@ -204,12 +211,17 @@ def test_callbacks_referring_to_their_client_do_not_leak(mock_cluster, topic_nam
     refs = []
     for _ in range(2):
         holder: dict[str, object] = {}
-        consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id,
-                                               error_cb=lambda err: holder["consumer"].poll(0)))  # type: ignore[attr-defined]
+        consumer = fk.Consumer(
+            consumer_config(mock_cluster.bootstrap_servers, group_id, error_cb=lambda err: holder["consumer"].poll(0))
+        )  # type: ignore[attr-defined]
         holder["consumer"] = consumer
         consumer.subscribe([topic_name], on_assign=lambda c, p: holder.setdefault("assigned", consumer))
-        producer = fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers,
-                                "on_delivery": lambda r, e: holder.setdefault("producer", producer)})
+        producer = fk.Producer(
+            {
+                "bootstrap.servers": mock_cluster.bootstrap_servers,
+                "on_delivery": lambda r, e: holder.setdefault("producer", producer),
+            }
+        )
         consumer.close()
         producer.close()
         refs += [weakref.ref(consumer), weakref.ref(producer)]
@@ -221,12 +233,18 @@ def test_callbacks_referring_to_their_client_do_not_leak(mock_cluster, topic_nam
 def test_on_lost_replaces_on_revoke_when_the_assignment_is_lost(mock_cluster, topic_name, group_id):
     produce_n(mock_cluster.bootstrap_servers, topic_name, 1)
     events: list[str] = []
-    config = consumer_config(mock_cluster.bootstrap_servers, group_id, **{
-        "session.timeout.ms": 1000, "heartbeat.interval.ms": 200, "max.poll.interval.ms": 1000})
+    config = consumer_config(
+        mock_cluster.bootstrap_servers,
+        group_id,
+        **{"session.timeout.ms": 1000, "heartbeat.interval.ms": 200, "max.poll.interval.ms": 1000},
+    )
     with fk.Consumer(config) as consumer:
-        consumer.subscribe([topic_name], on_assign=lambda c, p: events.append("assign"),
-                           on_revoke=lambda c, p: events.append("revoke"),
-                           on_lost=lambda c, p: events.append("lost"))
+        consumer.subscribe(
+            [topic_name],
+            on_assign=lambda c, p: events.append("assign"),
+            on_revoke=lambda c, p: events.append("revoke"),
+            on_lost=lambda c, p: events.append("lost"),
+        )
         msg = consumer.poll(10)
         assert msg is not None
         msg.release()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 PRODUCE_API_KEY = 0
@@ -15,10 +14,19 @@ def test_idempotent_producer_survives_request_errors_and_broker_outage(topic_nam
     with fk.MockCluster(num_brokers=3) as cluster:
         cluster.create_topic(topic_name, partitions=2, replication_factor=3)
         bootstrap = cluster.bootstrap_servers
-        errors = [fk.KafkaError.NOT_LEADER_FOR_PARTITION, fk.KafkaError.REQUEST_TIMED_OUT,
-                  fk.KafkaError.NOT_ENOUGH_REPLICAS, fk.KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND]
-        config = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
-                  "message.timeout.ms": 60000, "retry.backoff.ms": 50}
+        errors = [
+            fk.KafkaError.NOT_LEADER_FOR_PARTITION,
+            fk.KafkaError.REQUEST_TIMED_OUT,
+            fk.KafkaError.NOT_ENOUGH_REPLICAS,
+            fk.KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        ]
+        config = {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "message.timeout.ms": 60000,
+            "retry.backoff.ms": 50,
+        }
         total = 2000
         with fk.Producer(config) as producer:
             futures = []

@@ -16,7 +16,6 @@ import time
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 pytestmark = pytest.mark.broker
@@ -46,8 +45,13 @@ def create_topic(bootstrap: str, topic: str, partitions: int, **config: str) -> 
 def sample_messages(n: int = 30, partitions: int = 3) -> list[dict[str, object]]:
     """Keys, values and headers of every shape (binary, empty, null, repeated header keys)."""
     keys = [lambda i: b"k%d" % i, lambda i: None, lambda i: b"", lambda i: bytes([i, 0, 255, 10])]
-    values = [lambda i: b"value-%d" % i, lambda i: ALL_BYTES, lambda i: b"", lambda i: None,
-              lambda i: ("text-%d-\u00e9\u2713\U0001f600" % i).encode()]
+    values = [
+        lambda i: b"value-%d" % i,
+        lambda i: ALL_BYTES,
+        lambda i: b"",
+        lambda i: None,
+        lambda i: f"text-{i}-\u00e9\u2713\U0001f600".encode(),
+    ]
     headers: list[Headers] = [
         [("h", b"1")],
         [],
@@ -56,13 +60,15 @@ def sample_messages(n: int = 30, partitions: int = 3) -> list[dict[str, object]]
     ]
     out = []
     for i in range(n):
-        out.append(dict(
-            key=keys[i % len(keys)](i),
-            value=values[i % len(values)](i),
-            headers=headers[i % len(headers)],
-            timestamp=None if i % 6 == 0 else BASE_TS + i * 1000,  # some take the producer's clock
-            partition=i % partitions,
-        ))
+        out.append(
+            dict(
+                key=keys[i % len(keys)](i),
+                value=values[i % len(values)](i),
+                headers=headers[i % len(headers)],
+                timestamp=None if i % 6 == 0 else BASE_TS + i * 1000,  # some take the producer's clock
+                partition=i % partitions,
+            )
+        )
     return out
 
 
@@ -81,8 +87,14 @@ def ferro_read(bootstrap: str, topic: str, group: str, n: int, deadline_s: float
 
 
 def confluent_read(bootstrap: str, topic: str, group: str, n: int, deadline_s: float = 30.0) -> list:
-    consumer = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                            "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer = ck.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     out = []
     try:
         consumer.subscribe([topic])
@@ -106,13 +118,23 @@ def _b(view: object) -> bytes | None:
 
 # --- (a) ferrokafka -> confluent-kafka ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("ts_type", ["CreateTime", "LogAppendTime"])
 def test_ferrokafka_to_confluent_kafka(kafka_bootstrap, topic_name, group_id, ts_type):
     create_topic(kafka_bootstrap, topic_name, 3, **{"message.timestamp.type": ts_type})
     sent = sample_messages()
     with fk.Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 5}) as producer:
-        futures = [producer.produce(topic_name, m["value"], key=m["key"], partition=m["partition"],
-                                    timestamp=m["timestamp"], headers=m["headers"]) for m in sent]
+        futures = [
+            producer.produce(
+                topic_name,
+                m["value"],
+                key=m["key"],
+                partition=m["partition"],
+                timestamp=m["timestamp"],
+                headers=m["headers"],
+            )
+            for m in sent
+        ]
         assert producer.flush(30) == 0
         reports = [f.result(0) for f in futures]
     expected = {(r.partition, r.offset): (m, r) for m, r in zip(sent, reports)}
@@ -139,6 +161,7 @@ def test_ferrokafka_to_confluent_kafka(kafka_bootstrap, topic_name, group_id, ts
 
 # --- (b) confluent-kafka -> ferrokafka ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("ts_type,codec", [("CreateTime", "none"), ("LogAppendTime", "zstd")])
 def test_confluent_kafka_to_ferrokafka(kafka_bootstrap, topic_name, group_id, ts_type, codec):
     create_topic(kafka_bootstrap, topic_name, 3, **{"message.timestamp.type": ts_type})
@@ -152,14 +175,22 @@ def test_confluent_kafka_to_ferrokafka(kafka_bootstrap, topic_name, group_id, ts
                 errors.append(err)
             else:
                 reports[index] = (msg.partition(), msg.offset(), msg.timestamp())
+
         return callback
 
     producer = ck.Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 5, "compression.type": codec})
     before_ms = int(time.time() * 1000)
     for i, m in enumerate(sent):
         kwargs = {"timestamp": m["timestamp"]} if m["timestamp"] is not None else {}
-        producer.produce(topic_name, value=m["value"], key=m["key"], partition=m["partition"],
-                         headers=m["headers"], on_delivery=on_delivery(i), **kwargs)
+        producer.produce(
+            topic_name,
+            value=m["value"],
+            key=m["key"],
+            partition=m["partition"],
+            headers=m["headers"],
+            on_delivery=on_delivery(i),
+            **kwargs,
+        )
     assert producer.flush(30) == 0
     after_ms = int(time.time() * 1000)
     assert errors == [] and len(reports) == len(sent)
@@ -189,6 +220,7 @@ def test_confluent_kafka_to_ferrokafka(kafka_bootstrap, topic_name, group_id, ts
 
 # --- kcat ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def kcat() -> str:
     path = shutil.which("kcat")
@@ -209,12 +241,12 @@ def run_kcat(argv: list[str], stdin: bytes | None = None, timeout: float = 30) -
 # non-ASCII, astral plane) — kcat -J prints keys and payloads as JSON strings, which is exact for
 # valid UTF-8 only (it replaces invalid bytes with U+FFFD).
 TEXT_SAMPLES = [
-    'plain',
+    "plain",
     'quote " backslash \\ slash / braces {}[]',
-    'newline\n tab\t cr\r formfeed\f',
-    'control \x01\x1f del \x7f',
-    'unicode \u00e9\u00df \u2713 \u4e2d \U0001f600',
-    '',
+    "newline\n tab\t cr\r formfeed\f",
+    "control \x01\x1f del \x7f",
+    "unicode \u00e9\u00df \u2713 \u4e2d \U0001f600",
+    "",
 ]
 # Binary samples: checked through a length-prefixed binary output format (-f) instead of JSON.
 BINARY_SAMPLES = [ALL_BYTES, b"\x00", b"\xff\xfe\x00trailing-nul\x00", os.urandom(2048)]
@@ -245,19 +277,20 @@ def _parse_kcat_binary(out: bytes) -> list[tuple[int, int, int, bytes | None, by
         partition, offset, ts, key_len = text_field(), text_field(), text_field(), text_field()
         key = None
         if key_len >= 0:
-            key = out[pos:pos + key_len]
+            key = out[pos : pos + key_len]
             pos += key_len
-        (payload_len,) = struct.unpack(">i", out[pos:pos + 4])
+        (payload_len,) = struct.unpack(">i", out[pos : pos + 4])
         pos += 4
         payload = None
         if payload_len >= 0:
-            payload = out[pos:pos + payload_len]
+            payload = out[pos : pos + payload_len]
             pos += payload_len
         records.append((partition, offset, ts, key, payload))
     return records
 
 
 # --- (c) ferrokafka -> kcat ---------------------------------------------------------------------
+
 
 def test_ferrokafka_to_kcat(kafka_bootstrap, topic_name, kcat):
     """Two reads of the same topic by kcat: -J (JSON) checks metadata, headers and text exactly;
@@ -269,19 +302,36 @@ def test_ferrokafka_to_kcat(kafka_bootstrap, topic_name, kcat):
     sent.append(dict(key=None, value=None, text=True))
     sent.append(dict(key=b"", value=None, text=True))
     sent.append(dict(key=None, value=b"", text=True))
-    for i, blob in enumerate(BINARY_SAMPLES):
+    for blob in BINARY_SAMPLES:
         sent.append(dict(key=blob[::-1][:64], value=blob, text=False))
     for i, m in enumerate(sent):
         m["partition"] = i % 2
         m["timestamp"] = BASE_TS + i
-        m["headers"] = [] if i % 3 == 0 else [
-            ("trace", b"t-%d" % i), ("dup", b"x"), ("dup", b"y"), ("nullh", None), ("empty", b""),
-            ("\u00fcnicode", "\u2713 \"q\"".encode()),
-        ]
+        m["headers"] = (
+            []
+            if i % 3 == 0
+            else [
+                ("trace", b"t-%d" % i),
+                ("dup", b"x"),
+                ("dup", b"y"),
+                ("nullh", None),
+                ("empty", b""),
+                ("\u00fcnicode", '\u2713 "q"'.encode()),
+            ]
+        )
 
     with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
-        futures = [producer.produce(topic_name, m["value"], key=m["key"], partition=m["partition"],
-                                    timestamp=m["timestamp"], headers=m["headers"]) for m in sent]
+        futures = [
+            producer.produce(
+                topic_name,
+                m["value"],
+                key=m["key"],
+                partition=m["partition"],
+                timestamp=m["timestamp"],
+                headers=m["headers"],
+            )
+            for m in sent
+        ]
         assert producer.flush(30) == 0
         reports = [f.result(0) for f in futures]
     expected = {(r.partition, r.offset): m for m, r in zip(sent, reports)}
@@ -315,13 +365,32 @@ def test_ferrokafka_to_kcat(kafka_bootstrap, topic_name, kcat):
 
 # --- (d) kcat -> ferrokafka ---------------------------------------------------------------------
 
+
 def test_kcat_to_ferrokafka(kafka_bootstrap, topic_name, group_id, kcat):
     create_topic(kafka_bootstrap, topic_name, 1)
     produce = [kcat, "-P", "-b", kafka_bootstrap, "-t", topic_name, "-p", "0", "-K:"]
-    header_args = ["-H", "h1=one", "-H", "dup=a", "-H", "dup=b", "-H", "eq=a=b", "-H", "empty=",
-                   "-H", "\u00fcnicode=\u2713"]
-    headers: Headers = [("h1", b"one"), ("dup", b"a"), ("dup", b"b"), ("eq", b"a=b"), ("empty", b""),
-                        ("\u00fcnicode", "\u2713".encode())]
+    header_args = [
+        "-H",
+        "h1=one",
+        "-H",
+        "dup=a",
+        "-H",
+        "dup=b",
+        "-H",
+        "eq=a=b",
+        "-H",
+        "empty=",
+        "-H",
+        "\u00fcnicode=\u2713",
+    ]
+    headers: Headers = [
+        ("h1", b"one"),
+        ("dup", b"a"),
+        ("dup", b"b"),
+        ("eq", b"a=b"),
+        ("empty", b""),
+        ("\u00fcnicode", "\u2713".encode()),
+    ]
     before_ms = int(time.time() * 1000)
     # 1. newline-delimited text, key and value split at the first ':'.
     text_lines = "k1:v1\nk2:v:with:colons\n:empty key\nk4:\nk\u00fc:v\u00e4lue \u2713\n"
@@ -335,8 +404,7 @@ def test_kcat_to_ferrokafka(kafka_bootstrap, topic_name, group_id, kcat):
     ]
     # 2. -Z: empty key / value are sent as NULL; "-H name" without '=' is a null-valued header (kcat 1.7).
     run_kcat(produce + ["-Z", "-H", "nullh"], stdin=b"k6:\n:v7\n:\n")
-    expected += [(b"k6", None, [("nullh", None)]), (None, b"v7", [("nullh", None)]),
-                 (None, None, [("nullh", None)])]
+    expected += [(b"k6", None, [("nullh", None)]), (None, b"v7", [("nullh", None)]), (None, None, [("nullh", None)])]
     # 3. binary records separated by '|' (-D): any byte but the delimiters.
     bin_key = b"\x00\x01\xfe\xff\n"
     bin_value = bytes(b for b in range(256) if b != ord("|"))  # includes ':' after the first one

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -55,6 +55,7 @@ REASONS = {"released", "superseded", "consumer_closed"}
 
 # --- what the source topic holds: every field a function of the offset -------------------------
 
+
 def key_of(i: int) -> bytes | None:
     return None if i % 7 == 3 else b"k%d" % i
 
@@ -80,6 +81,7 @@ def rss_kb() -> int:
 
 
 # --- the shared environment of one test run ----------------------------------------------------
+
 
 @dataclass
 class Environment:
@@ -129,12 +131,15 @@ def raised_by(fn: Callable[[], Any]) -> BaseException | None:
 
 def expect_invalidated(fn: Callable[[], Any], reason: str, what: str) -> None:
     exc = raised_by(fn)
-    assert isinstance(exc, fk.MessageInvalidatedError), f"{what}: expected MessageInvalidatedError({reason}), got {exc!r}"
+    assert isinstance(exc, fk.MessageInvalidatedError), (
+        f"{what}: expected MessageInvalidatedError({reason}), got {exc!r}"
+    )
     assert exc.reason == reason, f"{what}: reason {exc.reason!r}, the model says {reason!r}"
     assert isinstance(exc, fk.Error)
 
 
 # --- the model ---------------------------------------------------------------------------------
+
 
 @dataclass(eq=False)
 class Lent:
@@ -172,9 +177,16 @@ class Produced:
 
 
 def expected_owned(offset: int) -> fk.OwnedMessage:
-    return fk.OwnedMessage(env().source, 0, offset, payload=payload_of(offset), key=key_of(offset),
-                           timestamp=BASE_TIMESTAMP + offset, timestamp_type=fk.TimestampType.CREATE_TIME,
-                           headers=headers_of(offset))
+    return fk.OwnedMessage(
+        env().source,
+        0,
+        offset,
+        payload=payload_of(offset),
+        key=key_of(offset),
+        timestamp=BASE_TIMESTAMP + offset,
+        timestamp_type=fk.TimestampType.CREATE_TIME,
+        headers=headers_of(offset),
+    )
 
 
 indices = st.integers(min_value=0, max_value=10**6)
@@ -224,7 +236,8 @@ class MessageLifecycle(RuleBasedStateMachine):
 
     def expected_live(self) -> int:
         return sum(
-            1 for lent in self.lents
+            1
+            for lent in self.lents
             if (lent.reason is None and (lent.msg is not None or lent.iterated)) or lent.views > 0
         )
 
@@ -260,12 +273,14 @@ class MessageLifecycle(RuleBasedStateMachine):
             gc.unfreeze()
             gc.collect()
         gc.freeze()
-        self.consumer = fk.Consumer({
-            "bootstrap.servers": e.bootstrap,
-            "group.id": f"lifecycle-{uuid.uuid4().hex[:12]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        })
+        self.consumer = fk.Consumer(
+            {
+                "bootstrap.servers": e.bootstrap,
+                "group.id": f"lifecycle-{uuid.uuid4().hex[:12]}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
         self.consumer.assign([fk.TopicPartition(e.source, 0, 0)])
 
     def teardown(self) -> None:
@@ -310,16 +325,19 @@ class MessageLifecycle(RuleBasedStateMachine):
         e.produced += len(self.produced)
         first = min(p.offset for p in self.produced)
         wanted = {p.offset: p for p in self.produced}
-        with fk.Consumer({"bootstrap.servers": e.bootstrap, "group.id": "lifecycle-reader",
-                          "enable.auto.commit": False}) as reader:
+        with fk.Consumer(
+            {"bootstrap.servers": e.bootstrap, "group.id": "lifecycle-reader", "enable.auto.commit": False}
+        ) as reader:
             reader.assign([fk.TopicPartition(e.sink, 0, first)])
             got: dict[int, tuple[bytes | None, bytes | None]] = {}
             deadline = time.monotonic() + WAIT
             while not wanted.keys() <= got.keys():
                 assert time.monotonic() < deadline, f"sink: only {len(got)} of {len(wanted)} arrived"
                 for m in reader.consume(1000, timeout=1):
-                    got[m.offset] = (None if m.payload is None else bytes(m.payload),
-                                     None if m.key is None else bytes(m.key))
+                    got[m.offset] = (
+                        None if m.payload is None else bytes(m.payload),
+                        None if m.key is None else bytes(m.key),
+                    )
         for offset, p in wanted.items():
             assert got[offset] == (p.payload, p.key), f"sink offset {offset}"
 
@@ -410,9 +428,11 @@ class MessageLifecycle(RuleBasedStateMachine):
                 with msg as same:
                     assert same is msg and msg.valid
             else:
+
                 def enter() -> None:
                     with msg:
                         pass
+
                 expect_invalidated(enter, lent.reason, "with msg")
         elif how == "other_thread":
             outcome = on_other_thread(msg.release)
@@ -547,8 +567,12 @@ class MessageLifecycle(RuleBasedStateMachine):
         lent = self.pick_held(index)
         msg = lent.msg
         assert msg is not None
-        get: Callable[[], memoryview | None] = (lambda: memoryview(msg)) if part == "memoryview" else (  # type: ignore[arg-type]
-            lambda: getattr(msg, part))
+        get: Callable[[], memoryview | None] = (
+            (lambda: memoryview(msg))
+            if part == "memoryview"
+            # type: ignore[arg-type]
+            else (lambda: getattr(msg, part))
+        )
         if lent.reason is not None:
             expect_invalidated(get, lent.reason, part)
             return
@@ -642,8 +666,23 @@ class MessageLifecycle(RuleBasedStateMachine):
         assert position.offset == (self.next_offset if self.next_offset else fk.OFFSET_INVALID)
 
     @precondition(lambda self: self.closed)
-    @rule(which=st.sampled_from(["subscribe", "assign", "assignment", "position", "seek", "pause", "store_offsets",
-                                  "unsubscribe", "list_topics", "get_watermark_offsets", "consumer_group_metadata"]))
+    @rule(
+        which=st.sampled_from(
+            [
+                "subscribe",
+                "assign",
+                "assignment",
+                "position",
+                "seek",
+                "pause",
+                "store_offsets",
+                "unsubscribe",
+                "list_topics",
+                "get_watermark_offsets",
+                "consumer_group_metadata",
+            ]
+        )
+    )
     @guarded
     def call_after_close(self, which: str) -> None:
         consumer = self.c()
@@ -674,8 +713,10 @@ class MessageLifecycle(RuleBasedStateMachine):
         assert msg is not None
         e = env()
         if lent.reason is not None:
+
             def produce() -> None:
                 e.producer.produce(e.sink, msg, partition=0)  # type: ignore[arg-type]
+
             expect_invalidated(produce, lent.reason, "produce(value=invalidated message)")
             return
         payload = payload_of(lent.offset)
@@ -727,8 +768,12 @@ def environment(mock_cluster: fk.MockCluster, topic_name: str) -> Any:
     mock_cluster.create_topic(source, 1)
     mock_cluster.create_topic(sink, 1)
     with fk.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5}) as filler:
-        futures = [filler.produce(source, payload_of(i), key=key_of(i), partition=0, headers=headers_of(i),
-                                  timestamp=BASE_TIMESTAMP + i) for i in range(SOURCE_MESSAGES)]
+        futures = [
+            filler.produce(
+                source, payload_of(i), key=key_of(i), partition=0, headers=headers_of(i), timestamp=BASE_TIMESTAMP + i
+            )
+            for i in range(SOURCE_MESSAGES)
+        ]
         assert filler.flush(60) == 0
         assert [f.result(0).offset for f in futures] == list(range(SOURCE_MESSAGES))
     gc.collect()
@@ -753,10 +798,16 @@ def test_message_lifecycle_state_machine(environment: Environment, capsys: pytes
         gc.unfreeze()
         gc.collect()
         figures = {
-            "test": "lifecycle", "examples_requested": n, "sequences": e.sequences, "steps": e.steps,
-            "messages_lent": e.lent, "messages_produced": e.produced,
-            "sequences_closed_by_a_step": e.closed_by_step, "seconds": round(time.monotonic() - started, 1),
-            "rss_kb_before": rss_before, "rss_kb_after": rss_kb(),
+            "test": "lifecycle",
+            "examples_requested": n,
+            "sequences": e.sequences,
+            "steps": e.steps,
+            "messages_lent": e.lent,
+            "messages_produced": e.produced,
+            "sequences_closed_by_a_step": e.closed_by_step,
+            "seconds": round(time.monotonic() - started, 1),
+            "rss_kb_before": rss_before,
+            "rss_kb_after": rss_kb(),
         }
         with capsys.disabled():
             print(f"\nlifecycle state machine: {json.dumps(figures)}")

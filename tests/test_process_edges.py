@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -67,7 +66,7 @@ def run_python(script: str, timeout: float, *args: str) -> tuple[int, str, str, 
 
 # Each operation runs in its own forked child of one subprocess that holds live clients. The child
 # writes what happened to a JSON file; the subprocess kills children that outlive their deadline.
-_FORK_SCRIPT = r'''
+_FORK_SCRIPT = r"""
 import json, os, signal, sys, time
 import ferrokafka as fk
 from ferrokafka import TopicPartition as TP
@@ -176,7 +175,7 @@ try:
 except BaseException as exc:
     parent["error"] = repr(exc)
 print("PARENT", json.dumps(parent), flush=True)
-'''
+"""
 
 _ROUND_TRIP = """
 import time
@@ -227,7 +226,9 @@ FORK_OPS: dict[str, ForkOp] = {
     "consumer.commit": ForkOp("result = consumer.commit(offsets=[TP('t', 0, 1)])", "refuse"),
     "consumer.list_topics": ForkOp("result = consumer.list_topics(timeout=1)", "refuse"),
     "consumer.committed": ForkOp("result = consumer.committed([TP('t', 0)], timeout=1)", "refuse"),
-    "consumer.get_watermark_offsets": ForkOp("result = consumer.get_watermark_offsets(TP('t', 0), timeout=1)", "refuse"),
+    "consumer.get_watermark_offsets": ForkOp(
+        "result = consumer.get_watermark_offsets(TP('t', 0), timeout=1)", "refuse"
+    ),
     "consumer.assignment": ForkOp("result = consumer.assignment()", "refuse"),
     "consumer.assign": ForkOp("result = consumer.assign([TP('t', 0, 0)])", "refuse"),
     "consumer.closed": ForkOp("result = consumer.closed", "no_crash"),
@@ -264,10 +265,10 @@ def fork_results() -> Iterator[dict[str, Any]]:
     results: dict[str, Any] = {"_returncode": code, "_stderr": err, "_stdout": out}
     for line in out.splitlines():
         if line.startswith("RESULT "):
-            record = json.loads(line[len("RESULT "):])
+            record = json.loads(line[len("RESULT ") :])
             results[record["name"]] = record
         elif line.startswith("PARENT "):
-            results["_parent"] = json.loads(line[len("PARENT "):])
+            results["_parent"] = json.loads(line[len("PARENT ") :])
     yield results
 
 
@@ -331,7 +332,7 @@ def test_fork_parent_clients_keep_working(fork_results: dict[str, Any]) -> None:
 # 2. Interpreter exit with live clients
 # ================================================================================================
 
-_EXIT_SCRIPT = r'''
+_EXIT_SCRIPT = r"""
 import sys, threading, time
 import ferrokafka as fk
 
@@ -389,7 +390,7 @@ elif mode == "exception":
     raise RuntimeError("unhandled at exit")
 elif mode == "keyboard_interrupt":
     raise KeyboardInterrupt
-'''
+"""
 
 EXIT_MODES = {"normal": 0, "sys_exit": 3, "exception": 1, "keyboard_interrupt": -signal.SIGINT}
 
@@ -437,7 +438,7 @@ def mock_with_topic(*topics):
     return cluster
 '''
 
-_SIGINT_BODY = r'''
+_SIGINT_BODY = r"""
 print("ready", flush=True)
 try:
     CALL
@@ -453,7 +454,7 @@ except BaseException as exc:
     print("after FAIL", repr(exc).replace("\n", " ")[:500], flush=True)
 else:
     print("after ok", flush=True)
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -464,8 +465,7 @@ class SigintRow:
 
 
 _NO_BROKER_CONSUMER = (
-    "consumer = fk.Consumer({'bootstrap.servers': NO_BROKER, 'group.id': 'g'})\n"
-    "consumer.assign([TP('t', 0, 5)])"
+    "consumer = fk.Consumer({'bootstrap.servers': NO_BROKER, 'group.id': 'g'})\nconsumer.assign([TP('t', 0, 5)])"
 )
 _CLOSE_CONSUMER = "bounded(4, consumer.close, 2); assert consumer.closed"
 _STUCK_PRODUCER = (
@@ -515,7 +515,9 @@ SIGINT_ROWS: dict[str, SigintRow] = {
         f"bounded(2, consumer.commit, offsets=[TP('t', 0, 6)], asynchronous=True); {_CLOSE_CONSUMER}",
     ),
     "consumer.list_topics() no broker": SigintRow(
-        _NO_BROKER_CONSUMER, "consumer.list_topics()", f"bounded(2, consumer.list_topics, timeout=0.5); {_CLOSE_CONSUMER}"
+        _NO_BROKER_CONSUMER,
+        "consumer.list_topics()",
+        f"bounded(2, consumer.list_topics, timeout=0.5); {_CLOSE_CONSUMER}",
     ),
     "consumer.committed() no broker": SigintRow(
         _NO_BROKER_CONSUMER,
@@ -545,8 +547,7 @@ SIGINT_ROWS: dict[str, SigintRow] = {
     # A producer with nothing to report: poll(None) waits for an event that never comes (with an
     # undeliverable message it would return on the first connection error event).
     "producer.poll(None) idle": SigintRow(
-        "cluster = mock_with_topic('t')\n"
-        "producer = fk.Producer({'bootstrap.servers': cluster.bootstrap_servers})",
+        "cluster = mock_with_topic('t')\nproducer = fk.Producer({'bootstrap.servers': cluster.bootstrap_servers})",
         "producer.poll(None)",
         "assert bounded(2, producer.poll, 0.1) == 0; bounded(3, producer.close, 1); assert producer.closed",
     ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 
@@ -62,8 +61,13 @@ def test_timestamps_headers_and_empty_values(mock_cluster, topic_name, group_id)
     bootstrap = mock_cluster.bootstrap_servers
     mock_cluster.create_topic(topic_name, partitions=1)
     with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
-        producer.produce(topic_name, b"", key=b"", timestamp=1_700_000_000_000,
-                         headers=[("a", b"1"), ("a", b"2"), (b"\xff\xfebin", None), ("empty", b"")])
+        producer.produce(
+            topic_name,
+            b"",
+            key=b"",
+            timestamp=1_700_000_000_000,
+            headers=[("a", b"1"), ("a", b"2"), (b"\xff\xfebin", None), ("empty", b"")],
+        )
         producer.produce(topic_name, None, key=None)
         assert producer.flush(10) == 0
     empty, null = read_back(bootstrap, topic_name, group_id, 2)
@@ -179,7 +183,8 @@ def test_delivery_futures_behave_like_concurrent_futures(mock_cluster, topic_nam
         done, pending = cf.wait(many, timeout=10)
         assert len(done) == 50 and not pending
         assert sorted(f.result().offset for f in cf.as_completed(many, timeout=10)) == sorted(
-            f.result().offset for f in many)
+            f.result().offset for f in many
+        )
 
         async def awaited() -> int:
             return (await asyncio.wrap_future(producer.produce(topic_name, b"c"))).offset

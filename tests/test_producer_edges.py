@@ -61,8 +61,12 @@ def test_slow_stats_cb_does_not_hold_back_delivery_results(mock_cluster, topic_n
     def slow_stats(stats: dict[str, object]) -> None:
         time.sleep(0.3)
 
-    config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "statistics.interval.ms": 10,
-              "stats_cb": slow_stats, "linger.ms": 0}
+    config = {
+        "bootstrap.servers": mock_cluster.bootstrap_servers,
+        "statistics.interval.ms": 10,
+        "stats_cb": slow_stats,
+        "linger.ms": 0,
+    }
     with fk.Producer(config) as producer:
         time.sleep(0.5)  # let statistics pile up
         latencies = []

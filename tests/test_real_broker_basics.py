@@ -7,7 +7,6 @@ import gc
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 pytestmark = pytest.mark.broker
@@ -34,7 +33,9 @@ def test_round_trip_zero_copy_and_commit(kafka_bootstrap, topic_name, group_id):
 
 def test_delivery_reports_carry_real_offsets_and_timestamps(kafka_bootstrap, topic_name):
     with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
-        reports = [producer.produce(topic_name, b"x", partition=0, timestamp=1_600_000_000_000 + i).result(30)
-                   for i in range(3)]
+        reports = [
+            producer.produce(topic_name, b"x", partition=0, timestamp=1_600_000_000_000 + i).result(30)
+            for i in range(3)
+        ]
     assert [r.offset for r in reports] == [0, 1, 2]
     assert [r.timestamp for r in reports] == [1_600_000_000_000 + i for i in range(3)]

@@ -12,7 +12,6 @@ import time
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config
 
 pytestmark = pytest.mark.broker
@@ -79,8 +78,9 @@ def test_compression_round_trip(kafka_bootstrap, topic_name, group_id, codec):
     }
     with fk.Producer(producer_config) as producer:
         futures = [producer.produce(topic_name, v, key=k, partition=0, headers=h) for k, v, h in sent]
-        big_future = producer.produce(topic_name, BIG_COMPRESSIBLE, key=b"big", partition=0,
-                                      headers=[("codec", codec.encode())])
+        big_future = producer.produce(
+            topic_name, BIG_COMPRESSIBLE, key=b"big", partition=0, headers=[("codec", codec.encode())]
+        )
         assert producer.flush(30) == 0
         reports = [f.result(0) for f in futures]
         big_report = big_future.result(0)  # a KafkaError here means the codec was not applied
@@ -101,8 +101,9 @@ def test_compression_round_trip(kafka_bootstrap, topic_name, group_id, codec):
 def test_uncompressed_control_is_rejected_by_the_topic_limit(kafka_bootstrap, topic_name):
     """The control for the check above: without compression the same record exceeds the topic limit."""
     create_topic(kafka_bootstrap, topic_name, 1, **{"max.message.bytes": TOPIC_LIMIT})
-    with fk.Producer({"bootstrap.servers": kafka_bootstrap, "compression.type": "none",
-                      "message.max.bytes": 2 * MiB}) as producer:
+    with fk.Producer(
+        {"bootstrap.servers": kafka_bootstrap, "compression.type": "none", "message.max.bytes": 2 * MiB}
+    ) as producer:
         future = producer.produce(topic_name, BIG_COMPRESSIBLE, key=b"big", partition=0)
         with pytest.raises(fk.KafkaError) as info:
             future.result(30)
@@ -110,6 +111,7 @@ def test_uncompressed_control_is_rejected_by_the_topic_limit(kafka_bootstrap, to
 
 
 # --- (b) a 5 MB message -------------------------------------------------------------------------
+
 
 def test_five_megabyte_message_round_trip(kafka_bootstrap, topic_name, group_id):
     payload = os.urandom(5 * MiB)
@@ -122,11 +124,15 @@ def test_five_megabyte_message_round_trip(kafka_bootstrap, topic_name, group_id)
     assert report.offset == 0
     del payload
 
-    config = consumer_config(kafka_bootstrap, group_id, **{
-        "fetch.max.bytes": 11 * MiB,
-        "max.partition.fetch.bytes": 11 * MiB,
-        "receive.message.max.bytes": 12 * MiB,
-    })
+    config = consumer_config(
+        kafka_bootstrap,
+        group_id,
+        **{
+            "fetch.max.bytes": 11 * MiB,
+            "max.partition.fetch.bytes": 11 * MiB,
+            "receive.message.max.bytes": 12 * MiB,
+        },
+    )
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
         msg = consumer.poll(30)
@@ -145,6 +151,7 @@ def test_five_megabyte_message_round_trip(kafka_bootstrap, topic_name, group_id)
 
 
 # --- (c) over the producer's message.max.bytes --------------------------------------------------
+
 
 def test_message_over_producer_limit_fails_its_future(kafka_bootstrap, topic_name, group_id):
     limit = 1 * MiB
@@ -213,8 +220,12 @@ BINARY_CASES: list[dict[str, object]] = [
         ],
     ),
     dict(value=b"\x00" * 1000, key=b"\x00", headers=[("zero", b"\x00")], expect_headers=[("zero", b"\x00")]),
-    dict(value=bytearray(ALL_BYTES), key=memoryview(ALL_BYTES)[128:], headers={"map": ALL_BYTES[:128]},
-         expect_headers=[("map", ALL_BYTES[:128])]),
+    dict(
+        value=bytearray(ALL_BYTES),
+        key=memoryview(ALL_BYTES)[128:],
+        headers={"map": ALL_BYTES[:128]},
+        expect_headers=[("map", ALL_BYTES[:128])],
+    ),
 ]
 
 
@@ -224,8 +235,10 @@ def _as_bytes(value: object) -> bytes | None:
 
 def test_empty_null_and_binary_round_trip(kafka_bootstrap, topic_name, group_id):
     with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
-        futures = [producer.produce(topic_name, c["value"], key=c["key"], partition=0, headers=c["headers"])
-                   for c in BINARY_CASES]
+        futures = [
+            producer.produce(topic_name, c["value"], key=c["key"], partition=0, headers=c["headers"])
+            for c in BINARY_CASES
+        ]
         assert producer.flush(30) == 0
         assert [f.result(0).offset for f in futures] == list(range(len(BINARY_CASES)))
 

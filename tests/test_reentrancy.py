@@ -9,7 +9,6 @@ import time
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 

@@ -61,6 +61,7 @@ def clients_override() -> int | None:
 
 # --- measuring ---------------------------------------------------------------------------------
 
+
 def rss_kb() -> int:
     with open("/proc/self/status") as status:
         for line in status:
@@ -83,20 +84,21 @@ def settle(target_threads: int, budget: float = SETTLE) -> dict[str, Any]:
     started = time.monotonic()
     while threads() > target_threads and time.monotonic() - started < budget:
         time.sleep(0.05)
-    return {"threads": threads(), "fds": fds(), "rss_kb": rss_kb(),
-            "settle_s": round(time.monotonic() - started, 2)}
+    return {"threads": threads(), "fds": fds(), "rss_kb": rss_kb(), "settle_s": round(time.monotonic() - started, 2)}
 
 
 def run_child(*args: object, timeout: float = 900) -> dict[str, Any]:
     command = [sys.executable, os.path.abspath(__file__), *map(str, args)]
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              cwd=os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=os.path.dirname(os.path.abspath(__file__))
+        )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"{args} hung for {timeout}s: {exc.stdout!r} {exc.stderr!r}")
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert proc.returncode == 0 and lines, (
-        f"{args} exited with {proc.returncode}\nstdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}")
+        f"{args} exited with {proc.returncode}\nstdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}"
+    )
     result: dict[str, Any] = json.loads(lines[-1])
     return result
 
@@ -111,6 +113,7 @@ def report(capsys: pytest.CaptureFixture[str], name: str, result: dict[str, Any]
 
 # --- child: many clients -------------------------------------------------------------------------
 
+
 def child_clients(kind: str, how: str, count: str, warmup: str, bootstrap: str, topic: str) -> dict[str, Any]:
     n, w = int(count), int(warmup)
     warnings.simplefilter("ignore", ResourceWarning)  # the GC variant drops clients unclosed on purpose
@@ -120,8 +123,7 @@ def child_clients(kind: str, how: str, count: str, warmup: str, bootstrap: str, 
     def one() -> None:
         client: Any
         if kind == "consumer":
-            client = fk.Consumer({"bootstrap.servers": bootstrap, "group.id": "resources",
-                                  "enable.auto.commit": False})
+            client = fk.Consumer({"bootstrap.servers": bootstrap, "group.id": "resources", "enable.auto.commit": False})
             client.assign([tp])
             client.poll(0)
         else:
@@ -141,11 +143,20 @@ def child_clients(kind: str, how: str, count: str, warmup: str, bootstrap: str, 
         one()
     seconds = time.monotonic() - started
     end = settle(base["threads"])
-    return {"kind": kind, "how": how, "clients": n, "measured": n - w, "initial_threads": initial_threads,
-            "base": base, "end": end, "ms_per_client": round(1000 * seconds / max(1, n - w), 2)}
+    return {
+        "kind": kind,
+        "how": how,
+        "clients": n,
+        "measured": n - w,
+        "initial_threads": initial_threads,
+        "base": base,
+        "end": end,
+        "ms_per_client": round(1000 * seconds / max(1, n - w), 2),
+    }
 
 
 # --- child: 2 M messages through the lending iterator --------------------------------------------
+
 
 def child_stream(count: str) -> dict[str, Any]:
     n = int(count)
@@ -182,8 +193,16 @@ def child_stream(count: str) -> dict[str, Any]:
 
     thread = threading.Thread(target=produce, name="stream-producer", daemon=True)
     thread.start()
-    consumer = fk.Consumer({"bootstrap.servers": bootstrap, "group.id": "stream", "enable.auto.commit": False,
-                            "auto.offset.reset": "earliest", "fetch.queue.backoff.ms": 10, "fetch.wait.max.ms": 10})
+    consumer = fk.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "stream",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "fetch.queue.backoff.ms": 10,
+            "fetch.wait.max.ms": 10,
+        }
+    )
     consumer.assign([fk.TopicPartition("stream", 0, 0)])
     samples: list[tuple[int, int]] = []
     gaps = 0
@@ -216,14 +235,24 @@ def child_stream(count: str) -> dict[str, Any]:
     thread.join(60)
     gc.collect()
     after_close = consumer.live_message_count
-    return {"messages": count_seen, "seconds": round(seconds, 2), "msg_per_s": round(count_seen / seconds),
-            "gaps": gaps, "bad_payload": bad_payload, "base_rss_kb": base_rss, "samples": samples,
-            "max_rss_after_warmup_kb": max((r for c, r in samples if c >= STREAM_WARMUP), default=0),
-            "max_live_messages": max_live, "live_at_end": live_at_end, "live_after_close": after_close,
-            "producer_error": producer_error}
+    return {
+        "messages": count_seen,
+        "seconds": round(seconds, 2),
+        "msg_per_s": round(count_seen / seconds),
+        "gaps": gaps,
+        "bad_payload": bad_payload,
+        "base_rss_kb": base_rss,
+        "samples": samples,
+        "max_rss_after_warmup_kb": max((r for c, r in samples if c >= STREAM_WARMUP), default=0),
+        "max_live_messages": max_live,
+        "live_at_end": live_at_end,
+        "live_after_close": after_close,
+        "producer_error": producer_error,
+    }
 
 
 # --- child: a closed consumer, still referenced, with statistics every 100 ms --------------------
+
 
 def child_closed_stats(seconds: str) -> dict[str, Any]:
     wait = float(seconds)
@@ -237,12 +266,19 @@ def child_closed_stats(seconds: str) -> dict[str, Any]:
         def call(stats: dict[str, Any]) -> None:
             calls[index] = calls.get(index, 0) + 1
             sizes.append(len(json.dumps(stats)))
+
         return call
 
     consumers = []
     for i in range(10):
-        consumer = fk.Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"stats-{i}",
-                                "statistics.interval.ms": 100, "stats_cb": stats_cb(i)})
+        consumer = fk.Consumer(
+            {
+                "bootstrap.servers": cluster.bootstrap_servers,
+                "group.id": f"stats-{i}",
+                "statistics.interval.ms": 100,
+                "stats_cb": stats_cb(i),
+            }
+        )
         consumer.assign([fk.TopicPartition("stats", p, 0) for p in range(64)])
         consumers.append(consumer)
     deadline = time.monotonic() + 20
@@ -264,12 +300,16 @@ def child_closed_stats(seconds: str) -> dict[str, Any]:
     gc.collect()
     dropped = settle(threads_without_consumers)
     return {
-        "consumers": 10, "stats_calls_before_close": calls_before_close,
+        "consumers": 10,
+        "stats_calls_before_close": calls_before_close,
         "stats_calls_after_close": sum(calls.values()) - calls_at_close,
-        "consumers_with_stats": len(calls), "avg_stats_json_bytes": sum(sizes) // max(1, len(sizes)),
-        "seconds": round(elapsed, 2), "rss_growth_kb": after - before,
+        "consumers_with_stats": len(calls),
+        "avg_stats_json_bytes": sum(sizes) // max(1, len(sizes)),
+        "seconds": round(elapsed, 2),
+        "rss_growth_kb": after - before,
         "threads_without_consumers": threads_without_consumers,
-        "threads_while_referenced": threads_while_referenced, "after_dropping": dropped,
+        "threads_while_referenced": threads_while_referenced,
+        "after_dropping": dropped,
     }
 
 
@@ -281,6 +321,7 @@ def main() -> None:
 
 
 # --- the tests -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def resource_topic(mock_cluster: fk.MockCluster) -> str:
@@ -338,7 +379,8 @@ def test_closed_but_referenced_consumer_stops_collecting_statistics(capsys: pyte
     assert would_leak_kb > 8 * 1024, f"the scenario would not show a leak: {r}"
     assert r["rss_growth_kb"] < would_leak_kb / 4, (
         f"RSS grew {r['rss_growth_kb']} KB in {r['seconds']} s with closed consumers only "
-        f"(~{would_leak_kb:.0f} KB if every statistics event were kept): {r}")
+        f"(~{would_leak_kb:.0f} KB if every statistics event were kept): {r}"
+    )
 
 
 if __name__ == "__main__":

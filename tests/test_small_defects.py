@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 import ferrokafka as fk
-from ferrokafka import _delivery
-
 from conftest import consumer_config, produce_n
+from ferrokafka import _delivery
 
 
 def test_key_export_is_not_switched_by_a_gc_callback_reading_the_payload():

@@ -15,8 +15,8 @@ closed client `ferrokafka.Error`; `release()`, `.valid` and `repr()` never raise
 from __future__ import annotations
 
 import collections
-import itertools
 import gc
+import itertools
 import json
 import os
 import random
@@ -43,6 +43,7 @@ PRODUCE_PER_THREAD = int(os.environ.get("FERROKAFKA_PRODUCE_PER_THREAD", "5000")
 
 
 # --- running a scenario in a child process -----------------------------------------------------
+
 
 def run_scenario(name: str, *args: object, timeout: float = 120) -> dict[str, Any]:
     command = [sys.executable, os.path.abspath(__file__), name, *map(str, args)]
@@ -84,8 +85,9 @@ def new_cluster_topic(cluster: fk.MockCluster, partitions: int, messages: int, s
     topic = f"hammer-{os.getpid()}-{random.randrange(10**9)}"
     cluster.create_topic(topic, partitions)
     if messages:
-        with fk.Producer({"bootstrap.servers": cluster.bootstrap_servers, "linger.ms": 20,
-                          "batch.num.messages": 10000}) as producer:
+        with fk.Producer(
+            {"bootstrap.servers": cluster.bootstrap_servers, "linger.ms": 20, "batch.num.messages": 10000}
+        ) as producer:
             for i in range(messages):
                 payload = (b"v%d-" % i).ljust(size, b".")
                 while True:
@@ -102,13 +104,20 @@ def new_cluster_topic(cluster: fk.MockCluster, partitions: int, messages: int, s
 
 # --- scenario: release/valid/detach hammered from 8 threads while the owner iterates ------------
 
+
 def scenario_hammer(seconds: str) -> dict[str, Any]:
     hammer_seconds = float(seconds)
     messages = 30_000 + int(15_000 * hammer_seconds)  # more than the owner reads in that time
     cluster = fk.MockCluster(1)
     topic = new_cluster_topic(cluster, 3, messages)
-    consumer = fk.Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": "hammer",
-                            "enable.auto.commit": False, "fetch.queue.backoff.ms": 10})
+    consumer = fk.Consumer(
+        {
+            "bootstrap.servers": cluster.bootstrap_servers,
+            "group.id": "hammer",
+            "enable.auto.commit": False,
+            "fetch.queue.backoff.ms": 10,
+        }
+    )
     consumer.assign([fk.TopicPartition(topic, p, fk.OFFSET_BEGINNING) for p in range(3)])
     shared: collections.deque[fk.BorrowedMessage] = collections.deque(maxlen=256)
     views: list[tuple[memoryview, bytes]] = []
@@ -218,8 +227,13 @@ def scenario_hammer(seconds: str) -> dict[str, Any]:
     time.sleep(0.3)
     stop.set()
     hung += join_all(hammers)
-    result: dict[str, Any] = {"hung": hung, "unexpected": unexpected[:50], "unexpected_count": len(unexpected),
-                              "counts": dict(counts), "closed": consumer.closed}
+    result: dict[str, Any] = {
+        "hung": hung,
+        "unexpected": unexpected[:50],
+        "unexpected_count": len(unexpected),
+        "counts": dict(counts),
+        "closed": consumer.closed,
+    }
     if closed_at and iteration_ended_at:
         result["iteration_end_after_close_s"] = iteration_ended_at[0] - closed_at[0]
     if len(closed_at) == 2:
@@ -237,6 +251,7 @@ def scenario_hammer(seconds: str) -> dict[str, Any]:
 
 # --- scenario: 8 threads producing at once with futures and on_delivery -----------------------
 
+
 def scenario_produce(per_thread: str) -> dict[str, Any]:
     n = int(per_thread)
     cluster = fk.MockCluster(1)
@@ -252,9 +267,12 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
             reports_by_callback[key] = (report, error)
 
     config: dict[str, Any] = {
-        "bootstrap.servers": cluster.bootstrap_servers, "linger.ms": 5,
+        "bootstrap.servers": cluster.bootstrap_servers,
+        "linger.ms": 5,
         # The config's on_delivery serves the threads that pass none per message.
-        "on_delivery": lambda r, e: on_delivery(r, e, b"config:%d/%d" % (r.partition, r.offset) if r else b"config-error"),
+        "on_delivery": lambda r, e: on_delivery(
+            r, e, b"config:%d/%d" % (r.partition, r.offset) if r else b"config-error"
+        ),
     }
     producer = fk.Producer(config)
     futures: dict[bytes, Any] = {}
@@ -300,8 +318,11 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
     per_message = {k: c for k, c in calls.items() if not k.startswith(b"config")}
     config_calls = {k: c for k, c in calls.items() if k.startswith(b"config")}
     even_keys = [k for k in futures if int(k.split(b"-")[0]) % 2 == 0]
-    odd_reports = {b"config:%d/%d" % (reports[k].partition, reports[k].offset) for k in futures
-                   if int(k.split(b"-")[0]) % 2 == 1 and k in reports}
+    odd_reports = {
+        b"config:%d/%d" % (reports[k].partition, reports[k].offset)
+        for k in futures
+        if int(k.split(b"-")[0]) % 2 == 1 and k in reports
+    }
     mismatched = [k for k in even_keys if k in reports and reports_by_callback.get(k, (None,))[0] != reports[k]]
     with fk.Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": "wm"}) as consumer:
         # The topic is new: a partition's high watermark is how many messages it received (the
@@ -309,9 +330,16 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
         on_topic = sum(consumer.get_watermark_offsets(fk.TopicPartition(topic, p), timeout=10)[1] for p in range(4))
     positions = [(r.partition, r.offset) for r in reports.values()]
     return {
-        "hung": hung, "unexpected": unexpected[:20], "produced": len(futures), "expected": 8 * n,
-        "flush_remaining": remaining, "failures": failures[:20], "failure_count": len(failures),
-        "resolved": len(reports), "seconds": elapsed, "queue_full": sum(queue_full.values()),
+        "hung": hung,
+        "unexpected": unexpected[:20],
+        "produced": len(futures),
+        "expected": 8 * n,
+        "flush_remaining": remaining,
+        "failures": failures[:20],
+        "failure_count": len(failures),
+        "resolved": len(reports),
+        "seconds": elapsed,
+        "queue_full": sum(queue_full.values()),
         "per_message_callbacks_missing": sum(1 for k in even_keys if per_message.get(k, 0) == 0),
         "per_message_callbacks_repeated": sum(1 for c in per_message.values() if c > 1),
         "per_message_callbacks_foreign": sum(1 for k in per_message if k not in futures or k not in even_keys),
@@ -326,6 +354,7 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
 
 
 # --- scenario: 8 threads producing while another thread closes the producer --------------------
+
 
 def scenario_produce_while_closing() -> dict[str, Any]:
     cluster = fk.MockCluster(1)
@@ -343,6 +372,7 @@ def scenario_produce_while_closing() -> dict[str, Any]:
         def call(report: object, error: object) -> None:
             with lock:
                 calls[ident] += 1
+
         return call
 
     def worker(index: int) -> None:
@@ -396,15 +426,22 @@ def scenario_produce_while_closing() -> dict[str, Any]:
     except fk.Error as err:
         after_close = type(err).__name__
     return {
-        "hung": hung, "unexpected": unexpected[:20], "close_s": close_s, "closed": producer.closed,
-        "futures": len(snapshot), "not_done_after_close": len(not_done), "outcomes": dict(outcomes),
+        "hung": hung,
+        "unexpected": unexpected[:20],
+        "close_s": close_s,
+        "closed": producer.closed,
+        "futures": len(snapshot),
+        "not_done_after_close": len(not_done),
+        "outcomes": dict(outcomes),
         "callbacks_missing": sum(1 for ident, _ in snapshot if calls[ident] == 0),
         "callbacks_repeated": sum(1 for c in calls.values() if c > 1),
-        "refused_closed": dict(refused_closed), "produce_after_close": after_close,
+        "refused_closed": dict(refused_closed),
+        "produce_after_close": after_close,
     }
 
 
 # --- scenario: close() from another thread while a call blocks ---------------------------------
+
 
 def scenario_close_unblocks(kind: str, close_timeout: str) -> dict[str, Any]:
     timeout = None if close_timeout == "none" else float(close_timeout)
@@ -416,23 +453,36 @@ def scenario_close_unblocks(kind: str, close_timeout: str) -> dict[str, Any]:
         # would wait that long by itself.
         client = fk.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 300_000})
         future = client.produce("t", b"never delivered")
-        call: Callable[[], object] = lambda: client.flush(None)
+
+        def call() -> object:
+            return client.flush(None)
     else:
         topic = new_cluster_topic(cluster, 1, 0)  # empty: the blocking call waits forever
-        client = fk.Consumer({"bootstrap.servers": cluster.bootstrap_servers, "group.id": f"block-{kind}",
-                              "auto.offset.reset": "earliest"})
+        client = fk.Consumer(
+            {
+                "bootstrap.servers": cluster.bootstrap_servers,
+                "group.id": f"block-{kind}",
+                "auto.offset.reset": "earliest",
+            }
+        )
         if kind.endswith("subscribed"):
             client.subscribe([topic])
         else:
             client.assign([fk.TopicPartition(topic, 0, fk.OFFSET_BEGINNING)])
         consumer = client
         if kind.startswith("poll"):
-            call = lambda: consumer.poll(None)
+
+            def call():
+                return consumer.poll(None)
         elif kind.startswith("consume"):
-            call = lambda: consumer.consume(10, None)
+
+            def call():
+                return consumer.consume(10, None)
         else:
+
             def call() -> object:
                 return [m.offset for m in consumer]
+
     box: dict[str, Any] = {}
     entered = threading.Event()
 
@@ -464,7 +514,10 @@ def scenario_close_unblocks(kind: str, close_timeout: str) -> dict[str, Any]:
     close_thread.start()
     hung = join_all([thread, close_thread], JOIN)
     result: dict[str, Any] = {
-        "hung": hung, "returned_before_close": box_before_close, "blocked_call": box, "closer": closer,
+        "hung": hung,
+        "returned_before_close": box_before_close,
+        "blocked_call": box,
+        "closer": closer,
         "closed": client.closed,
     }
     if "at" in box:
@@ -485,6 +538,7 @@ def scenario_close_unblocks(kind: str, close_timeout: str) -> dict[str, Any]:
 
 
 # --- scenario: two threads close one producer; close(timeout) with a slow on_delivery -----------
+
 
 def scenario_close_concurrently() -> dict[str, Any]:
     """Thread A closes a producer that cannot deliver (close(2): 2 s of flushing, then a purge);
@@ -522,8 +576,7 @@ def scenario_close_concurrently() -> dict[str, Any]:
     except fk.Error as err:
         second["produce_after_return"] = type(err).__name__
     hung = join_all([thread])
-    return {"hung": hung, "first": first, "second": second, "closed": producer.closed,
-            "future_done": future.done()}
+    return {"hung": hung, "first": first, "second": second, "closed": producer.closed, "future_done": future.done()}
 
 
 def scenario_close_with_slow_on_delivery() -> dict[str, Any]:
@@ -551,9 +604,13 @@ def scenario_close_with_slow_on_delivery() -> dict[str, Any]:
     thread = threading.Thread(target=close, name="closer", daemon=True)
     thread.start()
     hung = join_all([thread], 30)
-    return {"hung": hung, "close": box, "closed": producer.closed, "callbacks_before_close_returned":
-            sum(1 for t in calls if t <= started + box.get("took_s", 1e9)),
-            "futures_done": sum(1 for f in futures if f.done())}
+    return {
+        "hung": hung,
+        "close": box,
+        "closed": producer.closed,
+        "callbacks_before_close_returned": sum(1 for t in calls if t <= started + box.get("took_s", 1e9)),
+        "futures_done": sum(1 for f in futures if f.done()),
+    }
 
 
 def main() -> None:
@@ -567,6 +624,7 @@ def main() -> None:
 
 
 # --- the tests ---------------------------------------------------------------------------------
+
 
 def test_release_valid_detach_hammered_from_8_threads_while_owner_iterates_and_another_closes() -> None:
     r = run_scenario("hammer", HAMMER_SECONDS, timeout=120 + 2 * HAMMER_SECONDS)

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 
@@ -120,8 +119,9 @@ def test_owned_messages_pickle_and_cross_processes(messages) -> None:
 
 
 def test_owned_message_constructed_from_python() -> None:
-    msg = fk.OwnedMessage("topic", 2, 7, payload=bytearray(b"abc"), key="k", timestamp=1000,
-                          headers={"a": "x", b"\xff": None})
+    msg = fk.OwnedMessage(
+        "topic", 2, 7, payload=bytearray(b"abc"), key="k", timestamp=1000, headers={"a": "x", b"\xff": None}
+    )
     assert (msg.topic, msg.partition, msg.offset, bytes(msg.payload), bytes(msg.key)) == ("topic", 2, 7, b"abc", b"k")
     assert msg.timestamp == 1000 and msg.timestamp_type == fk.TimestampType.CREATE_TIME
     assert msg.headers == [("a", b"x"), ("\udcff", None)]

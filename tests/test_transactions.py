@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 import ferrokafka as fk
-
 from conftest import consumer_config, produce_n
 
 pytestmark = pytest.mark.broker
@@ -60,7 +59,9 @@ def test_read_committed_sees_committed_never_aborted(kafka_bootstrap, topic_name
 def test_consume_transform_produce_exactly_once(kafka_bootstrap, topic_name, group_id):
     source, sink = topic_name, topic_name + "-out"
     produce_n(kafka_bootstrap, source, 50)
-    config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False, "isolation.level": "read_committed"})
+    config = consumer_config(
+        kafka_bootstrap, group_id, **{"enable.auto.commit": False, "isolation.level": "read_committed"}
+    )
 
     def run(limit_batches: int | None, abort_last: bool) -> int:
         """Processes batches transactionally; returns how many messages were committed."""
@@ -86,8 +87,11 @@ def test_consume_transform_produce_exactly_once(kafka_bootstrap, topic_name, gro
                     producer.abort_transaction()  # as if we crashed: neither output nor offsets count
                     # Rewind to the committed offsets, as a restarted consumer would.
                     for tp in consumer.committed(timeout=10):
-                        consumer.seek(fk.TopicPartition(tp.topic, tp.partition,
-                                                        tp.offset if tp.offset >= 0 else fk.OFFSET_BEGINNING))
+                        consumer.seek(
+                            fk.TopicPartition(
+                                tp.topic, tp.partition, tp.offset if tp.offset >= 0 else fk.OFFSET_BEGINNING
+                            )
+                        )
                 else:
                     producer.commit_transaction()
                     done += len(batch)

@@ -91,12 +91,18 @@ def demo(messages: int, size: int, partitions: int, sample_every: int) -> int:
     print("ferrokafka demo (embedded MockCluster, no broker)")
     print(f"  librdkafka {fk.librdkafka_version}, ferrokafka {fk.__version__}")
     print(f"  topic with {partitions} partitions")
-    print(f"  produced  {messages:>9,} messages of {size} B in {produce_seconds:6.2f} s "
-          f"({messages / produce_seconds:,.0f} msg/s, {messages * size / 1e6 / produce_seconds:,.1f} MB/s)")
-    print(f"  consumed  {consumed:>9,} messages zero-copy in {consume_seconds:6.2f} s "
-          f"({consumed / consume_seconds:,.0f} msg/s, {mb / consume_seconds:,.1f} MB/s)")
-    print(f"  detached  {len(detached):>9,} sampled messages, checksummed on a thread pool "
-          f"(first: offset {results[0][0]}, crc32 {results[0][1]:#010x})")
+    print(
+        f"  produced  {messages:>9,} messages of {size} B in {produce_seconds:6.2f} s "
+        f"({messages / produce_seconds:,.0f} msg/s, {messages * size / 1e6 / produce_seconds:,.1f} MB/s)"
+    )
+    print(
+        f"  consumed  {consumed:>9,} messages zero-copy in {consume_seconds:6.2f} s "
+        f"({consumed / consume_seconds:,.0f} msg/s, {mb / consume_seconds:,.1f} MB/s)"
+    )
+    print(
+        f"  detached  {len(detached):>9,} sampled messages, checksummed on a thread pool "
+        f"(first: offset {results[0][0]}, crc32 {results[0][1]:#010x})"
+    )
     print(f"  live borrowed messages at the end: {live_at_end}")
     return 0 if consumed == messages and live_at_end == 0 else 1
 

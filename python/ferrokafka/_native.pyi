@@ -7,6 +7,13 @@ from typing import ClassVar, Final, Literal, Self, TypedDict, final
 
 from typing_extensions import Buffer
 
+# Defined in Python (ferrokafka/_errors.py, the stub of itself); the native module registers them.
+from ferrokafka._errors import ConfigError as ConfigError
+from ferrokafka._errors import Error as Error
+from ferrokafka._errors import KafkaError as KafkaError
+from ferrokafka._errors import MessageInvalidatedError as MessageInvalidatedError
+from ferrokafka._errors import WrongThreadError as WrongThreadError
+
 __version__: Final[str]
 librdkafka_version: Final[str]
 
@@ -19,149 +26,6 @@ _ConfigValue = str | int | float | bool
 _Bytesish = Buffer | str
 _HeaderPairs = Iterable[tuple[str | bytes, _Bytesish | None]] | Mapping[str | bytes, _Bytesish | None]
 
-class Error(Exception):
-    """Base class of every exception defined by ferrokafka."""
-
-class KafkaError(Error):
-    """An error reported by librdkafka or the broker."""
-
-    code: int
-    name: str
-    retriable: bool
-    fatal: bool
-    txn_requires_abort: bool
-    def __init__(
-        self,
-        message: str = "",
-        code: int | None = None,
-        *,
-        name: str | None = None,
-        retriable: bool = False,
-        fatal: bool = False,
-        txn_requires_abort: bool = False,
-    ) -> None: ...
-    # librdkafka's error codes as constants (generated from rd_kafka_get_err_descs; the local
-    # ones, such as _MSG_TIMED_OUT, start with an underscore and exist at runtime too).
-    UNKNOWN: ClassVar[int]
-    NO_ERROR: ClassVar[int]
-    OFFSET_OUT_OF_RANGE: ClassVar[int]
-    INVALID_MSG: ClassVar[int]
-    UNKNOWN_TOPIC_OR_PART: ClassVar[int]
-    INVALID_MSG_SIZE: ClassVar[int]
-    LEADER_NOT_AVAILABLE: ClassVar[int]
-    NOT_LEADER_FOR_PARTITION: ClassVar[int]
-    REQUEST_TIMED_OUT: ClassVar[int]
-    BROKER_NOT_AVAILABLE: ClassVar[int]
-    REPLICA_NOT_AVAILABLE: ClassVar[int]
-    MSG_SIZE_TOO_LARGE: ClassVar[int]
-    STALE_CTRL_EPOCH: ClassVar[int]
-    OFFSET_METADATA_TOO_LARGE: ClassVar[int]
-    NETWORK_EXCEPTION: ClassVar[int]
-    COORDINATOR_LOAD_IN_PROGRESS: ClassVar[int]
-    COORDINATOR_NOT_AVAILABLE: ClassVar[int]
-    NOT_COORDINATOR: ClassVar[int]
-    TOPIC_EXCEPTION: ClassVar[int]
-    RECORD_LIST_TOO_LARGE: ClassVar[int]
-    NOT_ENOUGH_REPLICAS: ClassVar[int]
-    NOT_ENOUGH_REPLICAS_AFTER_APPEND: ClassVar[int]
-    INVALID_REQUIRED_ACKS: ClassVar[int]
-    ILLEGAL_GENERATION: ClassVar[int]
-    INCONSISTENT_GROUP_PROTOCOL: ClassVar[int]
-    INVALID_GROUP_ID: ClassVar[int]
-    UNKNOWN_MEMBER_ID: ClassVar[int]
-    INVALID_SESSION_TIMEOUT: ClassVar[int]
-    REBALANCE_IN_PROGRESS: ClassVar[int]
-    INVALID_COMMIT_OFFSET_SIZE: ClassVar[int]
-    TOPIC_AUTHORIZATION_FAILED: ClassVar[int]
-    GROUP_AUTHORIZATION_FAILED: ClassVar[int]
-    CLUSTER_AUTHORIZATION_FAILED: ClassVar[int]
-    INVALID_TIMESTAMP: ClassVar[int]
-    UNSUPPORTED_SASL_MECHANISM: ClassVar[int]
-    ILLEGAL_SASL_STATE: ClassVar[int]
-    UNSUPPORTED_VERSION: ClassVar[int]
-    TOPIC_ALREADY_EXISTS: ClassVar[int]
-    INVALID_PARTITIONS: ClassVar[int]
-    INVALID_REPLICATION_FACTOR: ClassVar[int]
-    INVALID_REPLICA_ASSIGNMENT: ClassVar[int]
-    INVALID_CONFIG: ClassVar[int]
-    NOT_CONTROLLER: ClassVar[int]
-    INVALID_REQUEST: ClassVar[int]
-    UNSUPPORTED_FOR_MESSAGE_FORMAT: ClassVar[int]
-    POLICY_VIOLATION: ClassVar[int]
-    OUT_OF_ORDER_SEQUENCE_NUMBER: ClassVar[int]
-    DUPLICATE_SEQUENCE_NUMBER: ClassVar[int]
-    INVALID_PRODUCER_EPOCH: ClassVar[int]
-    INVALID_TXN_STATE: ClassVar[int]
-    INVALID_PRODUCER_ID_MAPPING: ClassVar[int]
-    INVALID_TRANSACTION_TIMEOUT: ClassVar[int]
-    CONCURRENT_TRANSACTIONS: ClassVar[int]
-    TRANSACTION_COORDINATOR_FENCED: ClassVar[int]
-    TRANSACTIONAL_ID_AUTHORIZATION_FAILED: ClassVar[int]
-    SECURITY_DISABLED: ClassVar[int]
-    OPERATION_NOT_ATTEMPTED: ClassVar[int]
-    KAFKA_STORAGE_ERROR: ClassVar[int]
-    LOG_DIR_NOT_FOUND: ClassVar[int]
-    SASL_AUTHENTICATION_FAILED: ClassVar[int]
-    UNKNOWN_PRODUCER_ID: ClassVar[int]
-    REASSIGNMENT_IN_PROGRESS: ClassVar[int]
-    DELEGATION_TOKEN_AUTH_DISABLED: ClassVar[int]
-    DELEGATION_TOKEN_NOT_FOUND: ClassVar[int]
-    DELEGATION_TOKEN_OWNER_MISMATCH: ClassVar[int]
-    DELEGATION_TOKEN_REQUEST_NOT_ALLOWED: ClassVar[int]
-    DELEGATION_TOKEN_AUTHORIZATION_FAILED: ClassVar[int]
-    DELEGATION_TOKEN_EXPIRED: ClassVar[int]
-    INVALID_PRINCIPAL_TYPE: ClassVar[int]
-    NON_EMPTY_GROUP: ClassVar[int]
-    GROUP_ID_NOT_FOUND: ClassVar[int]
-    FETCH_SESSION_ID_NOT_FOUND: ClassVar[int]
-    INVALID_FETCH_SESSION_EPOCH: ClassVar[int]
-    LISTENER_NOT_FOUND: ClassVar[int]
-    TOPIC_DELETION_DISABLED: ClassVar[int]
-    FENCED_LEADER_EPOCH: ClassVar[int]
-    UNKNOWN_LEADER_EPOCH: ClassVar[int]
-    UNSUPPORTED_COMPRESSION_TYPE: ClassVar[int]
-    STALE_BROKER_EPOCH: ClassVar[int]
-    OFFSET_NOT_AVAILABLE: ClassVar[int]
-    MEMBER_ID_REQUIRED: ClassVar[int]
-    PREFERRED_LEADER_NOT_AVAILABLE: ClassVar[int]
-    GROUP_MAX_SIZE_REACHED: ClassVar[int]
-    FENCED_INSTANCE_ID: ClassVar[int]
-    ELIGIBLE_LEADERS_NOT_AVAILABLE: ClassVar[int]
-    ELECTION_NOT_NEEDED: ClassVar[int]
-    NO_REASSIGNMENT_IN_PROGRESS: ClassVar[int]
-    GROUP_SUBSCRIBED_TO_TOPIC: ClassVar[int]
-    INVALID_RECORD: ClassVar[int]
-    UNSTABLE_OFFSET_COMMIT: ClassVar[int]
-    THROTTLING_QUOTA_EXCEEDED: ClassVar[int]
-    PRODUCER_FENCED: ClassVar[int]
-    RESOURCE_NOT_FOUND: ClassVar[int]
-    DUPLICATE_RESOURCE: ClassVar[int]
-    UNACCEPTABLE_CREDENTIAL: ClassVar[int]
-    INCONSISTENT_VOTER_SET: ClassVar[int]
-    INVALID_UPDATE_VERSION: ClassVar[int]
-    FEATURE_UPDATE_FAILED: ClassVar[int]
-    PRINCIPAL_DESERIALIZATION_FAILURE: ClassVar[int]
-    UNKNOWN_TOPIC_ID: ClassVar[int]
-    FENCED_MEMBER_EPOCH: ClassVar[int]
-    UNRELEASED_INSTANCE_ID: ClassVar[int]
-    UNSUPPORTED_ASSIGNOR: ClassVar[int]
-    STALE_MEMBER_EPOCH: ClassVar[int]
-    UNKNOWN_SUBSCRIPTION_ID: ClassVar[int]
-    TELEMETRY_TOO_LARGE: ClassVar[int]
-    REBOOTSTRAP_REQUIRED: ClassVar[int]
-
-class ConfigError(Error):
-    """An invalid or unknown configuration property or value; the message names the key."""
-
-class MessageInvalidatedError(Error):
-    """A BorrowedMessage was used after it was released, superseded or its consumer closed."""
-
-    reason: Literal["released", "superseded", "consumer_closed"]
-    def __init__(self, message: str = "", reason: str = "released") -> None: ...
-
-class WrongThreadError(Error):
-    """A BorrowedMessage was used from a thread other than the one that received it."""
-
 @final
 class TimestampType:
     """How a message's timestamp was set (librdkafka's rd_kafka_timestamp_type_t)."""
@@ -169,9 +33,12 @@ class TimestampType:
     NOT_AVAILABLE: ClassVar[TimestampType]
     CREATE_TIME: ClassVar[TimestampType]
     LOG_APPEND_TIME: ClassVar[TimestampType]
-    def __int__(self) -> int: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
+    def __int__(self) -> int:
+        """int(self)"""
+    def __eq__(self, other: object, /) -> bool:
+        """Return self==value."""
+    def __hash__(self) -> int:
+        """Return hash(self)."""
     def __new__(cls, value: int) -> Self: ...
     def __reduce__(self) -> tuple[type[TimestampType], tuple[int]]: ...
 
@@ -184,17 +51,25 @@ class TopicPartition:
     @property
     def offset(self) -> int: ...
     def __new__(cls, topic: str, partition: int = ..., offset: int = ...) -> Self: ...
-    def __lt__(self, other: TopicPartition, /) -> bool: ...
-    def __le__(self, other: TopicPartition, /) -> bool: ...
-    def __gt__(self, other: TopicPartition, /) -> bool: ...
-    def __ge__(self, other: TopicPartition, /) -> bool: ...
-    def __hash__(self) -> int: ...
+    def __lt__(self, other: TopicPartition, /) -> bool:
+        """Return self<value."""
+    def __le__(self, other: TopicPartition, /) -> bool:
+        """Return self<=value."""
+    def __gt__(self, other: TopicPartition, /) -> bool:
+        """Return self>value."""
+    def __ge__(self, other: TopicPartition, /) -> bool:
+        """Return self>=value."""
+    def __hash__(self) -> int:
+        """Return hash(self)."""
     def __getnewargs__(self) -> tuple[str, int, int]: ...
 
 @final
 class BorrowedMessage:
     """A zero-copy message lent by a Consumer; see the README's lifetime rules."""
 
+    def __buffer__(self, flags: int, /) -> memoryview:
+        """The payload, read-only: `memoryview(msg)` (BufferError if the message has none)."""
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
     @property
     def topic(self) -> str: ...
     @property
@@ -202,19 +77,27 @@ class BorrowedMessage:
     @property
     def offset(self) -> int: ...
     @property
-    def timestamp(self) -> int | None: ...
+    def timestamp(self) -> int | None:
+        """Milliseconds since the epoch, or None when the broker gave none."""
     @property
     def timestamp_type(self) -> TimestampType: ...
     @property
-    def key(self) -> memoryview | None: ...
+    def key(self) -> memoryview | None:
+        """A read-only memoryview of the key inside librdkafka's buffer (no copy), or None."""
     @property
-    def payload(self) -> memoryview | None: ...
+    def payload(self) -> memoryview | None:
+        """A read-only memoryview of the payload inside librdkafka's buffer (no copy), or None."""
     @property
     def headers(self) -> list[tuple[str, bytes | None]]: ...
     @property
-    def valid(self) -> bool: ...
-    def release(self) -> None: ...
-    def detach(self) -> OwnedMessage: ...
+    def valid(self) -> bool:
+        """True until the message is released, superseded or its consumer closes. Never raises."""
+    def release(self) -> None:
+        """Gives the message back to librdkafka now. Idempotent, allowed from any thread; memoryviews
+        taken earlier stay readable.
+        """
+    def detach(self) -> OwnedMessage:
+        """Copies the message into an OwnedMessage: thread-safe, picklable, independent of the consumer."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -238,6 +121,9 @@ class OwnedMessage:
         timestamp_type: TimestampType | None = None,
         headers: _HeaderPairs | None = None,
     ) -> Self: ...
+    def __buffer__(self, flags: int, /) -> memoryview:
+        """The payload, read-only: `memoryview(msg)` (BufferError if the message has none)."""
+    def __release_buffer__(self, buffer: memoryview, /) -> None: ...
     @property
     def topic(self) -> str: ...
     @property
@@ -249,16 +135,22 @@ class OwnedMessage:
     @property
     def timestamp_type(self) -> TimestampType: ...
     @property
-    def key(self) -> memoryview | None: ...
+    def key(self) -> memoryview | None:
+        """A read-only memoryview over this message's own copy of the key, or None."""
     @property
-    def payload(self) -> memoryview | None: ...
+    def payload(self) -> memoryview | None:
+        """A read-only memoryview over this message's own copy of the payload, or None."""
     @property
     def headers(self) -> list[tuple[str, bytes | None]]: ...
     @property
-    def valid(self) -> bool: ...
-    def __eq__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
-    def __reduce__(self) -> tuple[type[OwnedMessage], tuple[object, ...]]: ...
+    def valid(self) -> bool:
+        """Always True: an OwnedMessage does not depend on its consumer."""
+    def __eq__(self, other: object, /) -> bool:
+        """Return self==value."""
+    def __hash__(self) -> int:
+        """Return hash(self)."""
+    def __reduce__(self) -> tuple[type[OwnedMessage], tuple[object, ...]]:
+        """Pickles as a call to the constructor with plain bytes."""
 
 class _PartitionMetadata(TypedDict):
     leader: int
@@ -287,44 +179,87 @@ class Consumer:
         on_assign: _RebalanceCallback | None = None,
         on_revoke: _RebalanceCallback | None = None,
         on_lost: _RebalanceCallback | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous
+        subscription. `on_assign(consumer, partitions)` runs after partitions are assigned,
+        `on_revoke(consumer, partitions)` before they are taken away (commit there), `on_lost`
+        instead of `on_revoke` when the assignment was lost (e.g. the session timed out). They run
+        on the thread calling poll/consume/close; an exception raised there propagates from it.
+        """
     def unsubscribe(self) -> None: ...
-    def assign(self, partitions: list[TopicPartition]) -> None: ...
-    def incremental_assign(self, partitions: list[TopicPartition]) -> None: ...
-    def incremental_unassign(self, partitions: list[TopicPartition]) -> None: ...
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        """Cooperative rebalancing: adds partitions to the current assignment."""
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        """Cooperative rebalancing: removes partitions from the current assignment."""
     def assignment(self) -> list[TopicPartition]: ...
     def store_offsets(
         self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
-    ) -> None: ...
-    def seek(self, partition: TopicPartition, timeout: float | None = None) -> None: ...
+    ) -> None:
+        """Stores offsets for the next commit (automatic or argument-less), for consumers configured
+        with `enable.auto.offset.store=false`. With a message: its offset + 1; with `offsets`: those.
+        """
+    def seek(self, partition: TopicPartition, timeout: float | None = None) -> None:
+        """Moves the fetch position of an assigned partition to `partition.offset`, waiting up to
+        `timeout` seconds (None: until done) for it to take effect.
+        """
     def pause(self, partitions: list[TopicPartition]) -> None: ...
     def resume(self, partitions: list[TopicPartition]) -> None: ...
-    def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]: ...
+    def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:
+        """The fetch position (last returned offset + 1, or OFFSET_INVALID) of the given partitions or
+        of the whole assignment.
+        """
     def committed(
         self, partitions: list[TopicPartition] | None = None, timeout: float | None = None
-    ) -> list[TopicPartition]: ...
-    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]: ...
-    def offsets_for_times(
-        self, partitions: list[TopicPartition], timeout: float | None = None
-    ) -> list[TopicPartition]: ...
-    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata: ...
-    def consumer_group_metadata(self) -> ConsumerGroupMetadata: ...
-    def poll(self, timeout: float | None = None) -> BorrowedMessage | None: ...
-    def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]: ...
-    def __iter__(self) -> Self: ...
-    def __next__(self) -> BorrowedMessage: ...
+    ) -> list[TopicPartition]:
+        """The group's committed offsets of the given partitions or of the whole assignment."""
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]:
+        """(low, high) watermarks of a partition, asked of the broker."""
+    def offsets_for_times(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+        """For each partition whose `offset` holds a timestamp (ms): the earliest offset whose timestamp
+        is at least that (OFFSET_END when there is none).
+        """
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
+        {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
+        """
+    def consumer_group_metadata(self) -> ConsumerGroupMetadata:
+        """The group's identity, for `Producer.send_offsets_to_transaction()`."""
+    def poll(self, timeout: float | None = None) -> BorrowedMessage | None:
+        """The next message, or None if none arrived within `timeout` seconds (None: wait forever)."""
+    def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]:
+        """Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
+        `max_messages`. Returns an empty list on timeout.
+        """
+    def __iter__(self) -> Self:
+        """Implement iter(self)."""
+    def __next__(self) -> BorrowedMessage:
+        """Implement next(self)."""
     def commit(
         self,
         message: BorrowedMessage | OwnedMessage | None = None,
         *,
         offsets: list[TopicPartition] | None = None,
         asynchronous: bool = False,
-    ) -> None: ...
-    def close(self, timeout: float | None = None) -> None: ...
+    ) -> None:
+        """Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
+        `offsets`: exactly those (each the next offset to read). With neither: the position (last
+        returned offset + 1) of every assigned partition that returned a message; nothing to commit
+        is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
+        """
+    def close(self, timeout: float | None = None) -> None:
+        """Invalidates every borrowed message, leaves the group (running `on_revoke`) and closes the
+        consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
+        Ctrl-C interrupts the wait.
+        """
     @property
     def closed(self) -> bool: ...
     @property
-    def live_message_count(self) -> int: ...
+    def live_message_count(self) -> int:
+        """Native messages of this consumer still in memory: valid borrowed messages plus invalidated
+        ones whose memoryviews are still alive. Each pins its whole fetch buffer.
+        """
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -344,8 +279,10 @@ class DeliveryReport:
     @property
     def offset(self) -> int: ...
     @property
-    def timestamp(self) -> int | None: ...
-    def __eq__(self, other: object, /) -> bool: ...
+    def timestamp(self) -> int | None:
+        """Milliseconds since the epoch, or None."""
+    def __eq__(self, other: object, /) -> bool:
+        """Return self==value."""
 
 @final
 class DeliveryState:
@@ -353,8 +290,12 @@ class DeliveryState:
 
     @property
     def finished(self) -> bool: ...
-    def watch(self, future: object) -> None: ...
-    def outcome(self) -> tuple[DeliveryReport | None, KafkaError | None]: ...
+    def watch(self, future: object) -> None:
+        """Called (with the GIL) when the future gets its condition: from now on the delivery thread
+        wakes it through `future._delivered()`.
+        """
+    def outcome(self) -> tuple[DeliveryReport | None, KafkaError | None]:
+        """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
 
 @final
 class Producer:
@@ -371,21 +312,50 @@ class Producer:
         timestamp: int | None = None,
         headers: _HeaderPairs | None = None,
         on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
-    ) -> Future[DeliveryReport]: ...
-    def poll(self, timeout: float | None = 0.0) -> int: ...
-    def flush(self, timeout: float | None = None) -> int: ...
-    def close(self, timeout: float | None = None) -> None: ...
-    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None: ...
-    def init_transactions(self, timeout: float = 30.0) -> None: ...
+    ) -> Future[DeliveryReport]:
+        """Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
+        `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
+        error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
+        delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+        """
+    def poll(self, timeout: float | None = 0.0) -> int:
+        """Runs, on this thread, the `on_delivery` callbacks (and wakes the waited-on futures) of
+        messages finished so far, waiting up to `timeout` seconds for the first; returns how many.
+        Futures resolve on their own, and callbacks run on the delivery thread otherwise: this is for
+        callers who want that work done on their own thread.
+        """
+    def flush(self, timeout: float | None = None) -> int:
+        """Waits until every produced message is delivered or failed and its future resolved, or
+        `timeout` seconds pass. Returns the number still unresolved (0 = all done).
+        """
+    def close(self, timeout: float | None = None) -> None:
+        """Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
+        is left with a purge error, and stops the producer. Every future is resolved when it returns.
+        """
+    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
+        """Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
+        sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
+        """
+    def init_transactions(self, timeout: float = 30.0) -> None:
+        """Transactions (config `transactional.id`): registers the producer with the coordinator and
+        fences older instances. Call once, before `begin_transaction()`.
+        """
     def begin_transaction(self) -> None: ...
     def send_offsets_to_transaction(
         self, offsets: list[TopicPartition], group_metadata: ConsumerGroupMetadata, timeout: float = 30.0
-    ) -> None: ...
-    def commit_transaction(self, timeout: float = 60.0) -> None: ...
+    ) -> None:
+        """Adds the consumer's offsets (the next offsets to read) to the transaction, so that they are
+        committed if and only if the transaction is: consume-transform-produce exactly once.
+        """
+    def commit_transaction(self, timeout: float = 60.0) -> None:
+        """Flushes and commits the transaction. A `KafkaError` with `txn_requires_abort` means: call
+        `abort_transaction()`; with `retriable`, the commit may simply be retried.
+        """
     def abort_transaction(self, timeout: float = 60.0) -> None: ...
     @property
     def closed(self) -> bool: ...
-    def __len__(self) -> int: ...
+    def __len__(self) -> int:
+        """Return len(self)."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -402,13 +372,23 @@ class MockCluster:
     @property
     def num_brokers(self) -> int: ...
     @property
-    def bootstrap_servers(self) -> str: ...
-    def create_topic(self, name: str, partitions: int = 1, replication_factor: int = 1) -> None: ...
-    def broker_down(self, broker_id: int) -> None: ...
+    def bootstrap_servers(self) -> str:
+        """The `bootstrap.servers` value for clients of this cluster."""
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: int = 1) -> None:
+        """Creates a topic of `partitions` (1 to 10,000) partitions with `replication_factor` replicas
+        (1 to the number of brokers); out-of-range values raise `ValueError` (librdkafka would abort).
+        """
+    def broker_down(self, broker_id: int) -> None:
+        """Takes a broker down: its connections are closed and new ones refused."""
     def broker_up(self, broker_id: int) -> None: ...
-    def inject_request_errors(self, api_key: int, errors: list[int]) -> None: ...
-    def clear_request_errors(self, api_key: int) -> None: ...
-    def close(self) -> None: ...
+    def inject_request_errors(self, api_key: int, errors: list[int]) -> None:
+        """Makes the next requests with Kafka API key `api_key` (e.g. 0 = Produce, 1 = Fetch) fail, one
+        per entry of `errors` (Kafka error codes, e.g. `KafkaError.NOT_LEADER_FOR_PARTITION`).
+        """
+    def clear_request_errors(self, api_key: int) -> None:
+        """Forgets errors injected for `api_key` that have not fired yet."""
+    def close(self) -> None:
+        """Stops the brokers. Idempotent; clients still connected see their connections refused."""
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -443,11 +423,14 @@ class NewTopic:
     @property
     def name(self) -> str: ...
     @property
-    def num_partitions(self) -> int: ...
+    def num_partitions(self) -> int:
+        """-1: the broker's default (`num.partitions`)."""
     @property
-    def replication_factor(self) -> int: ...
+    def replication_factor(self) -> int:
+        """-1: the broker's default (`default.replication.factor`)."""
     @property
-    def config(self) -> dict[str, str]: ...
+    def config(self) -> dict[str, str]:
+        """The topic's configuration (a copy)."""
 
 @final
 class AdminClient:
@@ -459,13 +442,17 @@ class AdminClient:
     """
 
     def __new__(cls, config: Mapping[str, _ConfigValue]) -> Self: ...
-    def create_topics(
-        self, topics: list[NewTopic], *, operation_timeout: float | None = None
-    ) -> Future[None]: ...
-    def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> Future[None]: ...
+    def create_topics(self, topics: list[NewTopic], *, operation_timeout: float | None = None) -> Future[None]:
+        """Creates topics. Resolves to None, or raises the KafkaError of the first topic that failed
+        (the others may have been created). `operation_timeout`: how long the broker waits for the
+        creation to complete before answering (None: librdkafka's default, `socket.timeout.ms`).
+        """
+    def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> Future[None]:
+        """Deletes topics. Resolves to None, or raises the KafkaError of the first that failed."""
     def create_partitions(
         self, topic: str, new_total_count: int, *, operation_timeout: float | None = None
-    ) -> Future[None]: ...
+    ) -> Future[None]:
+        """Grows `topic` to `new_total_count` partitions. Resolves to None."""
     def describe_configs(self, resource_type: Literal["topic", "broker"], name: str) -> Future[dict[str, str]]:
         """Current values by name (entries without a value, such as sensitive ones, left out).
         A broker is named by its numeric id."""
@@ -473,20 +460,40 @@ class AdminClient:
         self, resource_type: Literal["topic", "broker"], name: str, config: Mapping[str, str | None]
     ) -> Future[None]:
         """Incremental: entries not named keep their values; None reverts an entry to its default."""
-    def list_groups(self) -> Future[list[str]]: ...
-    def describe_groups(self, group_ids: list[str]) -> Future[dict[str, _GroupDescription]]: ...
-    def delete_groups(self, group_ids: list[str]) -> Future[None]: ...
+    def list_groups(self) -> Future[list[str]]:
+        """The ids of the consumer groups in the cluster, sorted. Raises the first error if some
+        broker could not be asked (a partial list would look complete).
+        """
+    def describe_groups(self, group_ids: list[str]) -> Future[dict[str, _GroupDescription]]:
+        """Describes consumer groups: {group_id: {"state", "type", "protocol" (the partition
+        assignor), "members": [{"member_id", "client_id", "host", "group_instance_id"}]}}. Raises
+        the error of the first group that could not be described.
+        """
+    def delete_groups(self, group_ids: list[str]) -> Future[None]:
+        """Deletes consumer groups (they must have no active members). Resolves to None, or raises the
+        KafkaError of the first group that failed.
+        """
     def list_consumer_group_offsets(
         self, group_id: str, partitions: list[TopicPartition] | None = None
     ) -> Future[list[TopicPartition]]:
         """Committed offsets (OFFSET_INVALID where none), sorted; all committed partitions if None."""
-    def alter_consumer_group_offsets(self, group_id: str, offsets: list[TopicPartition]) -> Future[None]: ...
+    def alter_consumer_group_offsets(self, group_id: str, offsets: list[TopicPartition]) -> Future[None]:
+        """Sets the committed offsets of a consumer group (which must have no active members) to the
+        offsets of `offsets`. Resolves to None, or raises the first error.
+        """
     def list_offsets(
         self, partitions: list[TopicPartition], spec: Literal["earliest", "latest"] = "latest"
-    ) -> Future[list[TopicPartition]]: ...
+    ) -> Future[list[TopicPartition]]:
+        """The earliest (`spec="earliest"`) or latest (`"latest"`, the next offset to be written)
+        offsets of `partitions` (their offsets are ignored). Resolves to a list of TopicPartition
+        sorted by topic and partition.
+        """
     def delete_records(self, offsets: list[TopicPartition]) -> Future[None]:
         """Deletes the records before each offset (OFFSET_END: all) in its partition."""
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Closes the client (idempotent). Calls already made complete and resolve their futures; the
+        native client is destroyed on a background thread once the last of them is done.
+        """
     @property
     def closed(self) -> bool: ...
     def __enter__(self) -> Self: ...

@@ -47,8 +47,9 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 __all__ = [
     "KAFKA_VERSION",
@@ -155,15 +156,24 @@ def ensure_jars() -> Path:
         tmp = Path(tempfile.mkdtemp(prefix="libs.tmp.", dir=root))
         try:
             cmd = [
-                mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(POM),
+                mvn,
+                "-q",
+                "-B",
+                "-Dstyle.color=never",
+                "-f",
+                str(POM),
                 "dependency:copy-dependencies",
                 f"-DoutputDirectory={tmp}",
                 "-DincludeScope=runtime",
             ]
             try:
                 proc = subprocess.run(
-                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    text=True, timeout=900, cwd=str(HERE),
+                    cmd,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    timeout=900,
+                    cwd=str(HERE),
                 )
             except subprocess.TimeoutExpired:
                 raise BrokerUnavailable("mvn dependency:copy-dependencies timed out after 900 s") from None
@@ -223,7 +233,7 @@ class _Reader:
         n = self.i16()
         if n < 0:
             return None
-        s = self.buf[self.pos:self.pos + n].decode("utf-8")
+        s = self.buf[self.pos : self.pos + n].decode("utf-8")
         self.pos += n
         return s
 
@@ -277,7 +287,9 @@ def probe_metadata(host: str, port: int, timeout: float = 3.0) -> dict[str, Any]
         lo, hi = apis[_API_METADATA]
         version = min(hi, _METADATA_MAX_OURS)
         if version < max(lo, _METADATA_MIN_OURS):
-            raise ValueError(f"no common Metadata version (broker {lo}..{hi}, ours {_METADATA_MIN_OURS}..{_METADATA_MAX_OURS})")
+            raise ValueError(
+                f"no common Metadata version (broker {lo}..{hi}, ours {_METADATA_MIN_OURS}..{_METADATA_MAX_OURS})"
+            )
         body = struct.pack(">ib", 0, 0)  # topics: empty array (none), allow_auto_topic_creation=false
         if version >= 8:
             body += struct.pack(">bb", 0, 0)  # include cluster/topic authorized operations
@@ -294,10 +306,13 @@ def probe_metadata(host: str, port: int, timeout: float = 3.0) -> dict[str, Any]
             terr, tname = r.i16(), r.string()
             r.i8()  # is_internal
             for _ in range(r.i32()):
-                r.i16(); r.i32(); r.i32()  # error, index, leader
+                r.i16()  # error
+                r.i32()  # index
+                r.i32()  # leader
                 if version >= 7:
                     r.i32()  # leader_epoch
-                r.i32_array(); r.i32_array()
+                r.i32_array()  # replicas
+                r.i32_array()  # isrs
                 if version >= 5:
                     r.i32_array()
             if version >= 8:
@@ -337,7 +352,7 @@ def new_cluster_id() -> str:
             return cid
 
 
-_LIVE: set["KafkaBroker"] = set()
+_LIVE: set[KafkaBroker] = set()
 _LIVE_LOCK = threading.Lock()
 
 
@@ -540,7 +555,7 @@ class KafkaBroker:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def __enter__(self) -> "KafkaBroker":
+    def __enter__(self) -> KafkaBroker:
         if self._proc is None:
             self.start()
         return self
@@ -548,7 +563,7 @@ class KafkaBroker:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> "KafkaBroker":
+    def start(self) -> KafkaBroker:
         if self._proc is not None:
             raise RuntimeError("broker already started")
         t_jars = time.monotonic()
@@ -577,9 +592,7 @@ class KafkaBroker:
             self.port, self.controller_port = _free_ports(2)
             self.cluster_id = new_cluster_id()
             props_file = self.workdir / "server.properties"
-            props_file.write_text(
-                "".join(f"{k}={v}\n" for k, v in self.server_properties().items())
-            )
+            props_file.write_text("".join(f"{k}={v}\n" for k, v in self.server_properties().items()))
             log4j = self.workdir / "log4j2.properties"
             log4j.write_text(_LOG4J2.format(log=self.log_path))
             log4j_fmt = self.workdir / "log4j2-format.properties"
@@ -587,11 +600,25 @@ class KafkaBroker:
             cp = f"{libs}/*"
             common = self._common_jvm_args(java)
             fmt = subprocess.run(
-                common + [f"-Dlog4j2.configurationFile={log4j_fmt}",
-                          "-Xmx256m", "-XX:+UseSerialGC",
-                          "-cp", cp, "kafka.tools.StorageTool",
-                          "format", "--standalone", "-t", self.cluster_id, "-c", str(props_file)],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120,
+                common
+                + [
+                    f"-Dlog4j2.configurationFile={log4j_fmt}",
+                    "-Xmx256m",
+                    "-XX:+UseSerialGC",
+                    "-cp",
+                    cp,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    self.cluster_id,
+                    "-c",
+                    str(props_file),
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=120,
             )
             if fmt.returncode != 0:
                 tail = "\n".join(fmt.stdout.splitlines()[-30:])
@@ -619,14 +646,17 @@ class KafkaBroker:
         """Start the broker JVM on the already formatted workdir (start() and restart())."""
         assert self.workdir is not None and self._stdout is not None
         own_gc = any(a.startswith("-XX:+Use") and a.endswith("GC") for a in self.jvm_args)
-        gc = [] if own_gc else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
-                                "-XX:+ExplicitGCInvokesConcurrent"]
+        gc = [] if own_gc else ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExplicitGCInvokesConcurrent"]
         cmd = self._common_jvm_args(java) + [
             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
-            f"-Xms{self.heap_min}", f"-Xmx{self.heap_max}",
+            f"-Xms{self.heap_min}",
+            f"-Xmx{self.heap_max}",
             *gc,
             *self.jvm_args,  # last wins, e.g. "-XX:TieredStopAtLevel=4" re-enables C2
-            "-cp", f"{libs}/*", "kafka.Kafka", str(self.workdir / "server.properties"),
+            "-cp",
+            f"{libs}/*",
+            "kafka.Kafka",
+            str(self.workdir / "server.properties"),
         ]
         self._proc = subprocess.Popen(
             cmd,
