@@ -31,7 +31,7 @@ use std::convert::Infallible;
 use std::ffi::{c_char, c_int, CString};
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,8 +52,8 @@ use rdkafka::TopicPartitionList;
 use crate::args::{Int, Seconds};
 use crate::blocking::drop_in_background;
 use crate::config::{client_config, config_dict};
-use crate::errors::raw::{self, lossy};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
 use crate::producer::future_type;
 use crate::topic_partition::check_topic_name;
 use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
@@ -190,35 +190,6 @@ fn resource_arg(resource_type: &str, name: &str) -> FerroResult<(rdsys::rd_kafka
 // ---------------------------------------------------------------------------------------------
 // librdkafka objects
 
-/// A librdkafka object made here, destroyed exactly once, by `destroy`, when this is dropped.
-/// Not `Send`: each lives and dies on the one thread that runs its request.
-struct Native<T> {
-    ptr: NonNull<T>,
-    destroy: unsafe extern "C" fn(*mut T),
-}
-
-impl<T> Native<T> {
-    /// `None` if `ptr` is NULL (librdkafka's way to fail an allocation or a poll).
-    ///
-    /// # Safety
-    /// `ptr` is NULL or a live object that the caller owns and hands over (nothing else destroys
-    /// it), and `destroy` is the librdkafka function that frees that kind of object.
-    unsafe fn new(ptr: *mut T, destroy: unsafe extern "C" fn(*mut T)) -> Option<Self> {
-        NonNull::new(ptr).map(|ptr| Native { ptr, destroy })
-    }
-
-    fn ptr(&self) -> *mut T {
-        self.ptr.as_ptr()
-    }
-}
-
-impl<T> Drop for Native<T> {
-    fn drop(&mut self) {
-        // SAFETY: by `new`'s contract this owns a live object that `destroy` frees; `drop` runs once.
-        unsafe { (self.destroy)(self.ptr.as_ptr()) }
-    }
-}
-
 /// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
 ///
 /// # Safety
@@ -279,15 +250,15 @@ impl AdminCore {
         expected: rdsys::rd_kafka_event_type_t,
         context: &str,
         send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t),
-    ) -> FerroResult<Native<rdsys::rd_kafka_event_t>> {
+    ) -> FerroResult<NativePtr<rdsys::rd_kafka_event_t>> {
         let rk = self.native_ptr();
         // SAFETY: `rk` is the live client, kept alive by `self` for this whole call.
         // rd_kafka_queue_new returns a new queue that the caller owns (or NULL), freed by
-        // rd_kafka_queue_destroy: `Native` does that when `queue` goes out of scope at the end of
+        // rd_kafka_queue_destroy: `NativePtr` does that when `queue` goes out of scope at the end of
         // this function, so before the client can be destroyed. Destroying it early (on the give-up
         // path below) is safe: the request holds its own reference to the queue and librdkafka
         // discards a result enqueued on a destroyed application queue.
-        let queue = unsafe { Native::new(rdsys::rd_kafka_queue_new(rk), rdsys::rd_kafka_queue_destroy) }
+        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
             .ok_or_else(|| local_error(context, "librdkafka could not create a queue"))?;
         send(rk, queue.ptr());
         let deadline = Instant::now() + self.request_timeout + RESULT_MARGIN;
@@ -302,11 +273,9 @@ impl AdminCore {
             }
             let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
             // SAFETY: `queue` is live (owned above). rd_kafka_queue_poll returns NULL on timeout or
-            // an event that the caller owns and frees with rd_kafka_event_destroy, which `Native`
+            // an event that the caller owns and frees with rd_kafka_event_destroy, which `NativePtr`
             // does.
-            let event = unsafe {
-                Native::new(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms), rdsys::rd_kafka_event_destroy)
-            };
+            let event = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) };
             if let Some(event) = event {
                 // SAFETY: `event` is live; rd_kafka_event_type only reads it.
                 if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } == expected {
@@ -321,9 +290,9 @@ impl AdminCore {
 impl AdminCore {
     /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
     /// shape) and reads the partitions of its one group result.
-    fn group_offsets_request<R, Res>(
+    fn group_offsets_request<R: NativeDrop, Res>(
         &self,
-        request: Native<R>,
+        request: NativePtr<R>,
         send: unsafe extern "C" fn(
             *mut rdsys::rd_kafka_t,
             *mut *mut R,
@@ -360,7 +329,7 @@ impl AdminCore {
 }
 
 /// The request-level error of a result event, if any.
-fn check_event(event: &Native<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
+fn check_event(event: &NativePtr<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
     // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
     // owned by the event, copied by `lossy` before the event can go.
     let (code, detail) = unsafe {
@@ -697,18 +666,13 @@ impl AdminClient {
         let (restype, name) = resource_arg(resource_type, name)?;
         self.submit(py, "describe-configs", move |core| {
             // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
-            // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`Native`).
-            let resource = unsafe {
-                Native::new(
-                    rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr()),
-                    rdsys::rd_kafka_ConfigResource_destroy,
-                )
-            }
-            .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
+            // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
+            let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
+                .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, &context, |rk, queue| {
                 let mut resources = [resource.ptr()];
                 // SAFETY: `rk` and `queue` are live (run_request); `resources` is an array of one
-                // live resource, which librdkafka copies (it stays ours and is freed by `Native`).
+                // live resource, which librdkafka copies (it stays ours and is freed by `NativePtr`).
                 // NULL options: librdkafka's defaults.
                 unsafe { rdsys::rd_kafka_DescribeConfigs(rk, resources.as_mut_ptr(), 1, ptr::null(), queue) }
             })?;
@@ -772,14 +736,9 @@ impl AdminClient {
             })
             .collect::<FerroResult<Vec<(CString, Option<CString>)>>>()?;
         self.submit(py, "alter-configs", move |core| {
-            // SAFETY: as in describe_configs: a new resource that we own, freed by `Native`.
-            let resource = unsafe {
-                Native::new(
-                    rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr()),
-                    rdsys::rd_kafka_ConfigResource_destroy,
-                )
-            }
-            .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
+            // SAFETY: as in describe_configs: a new resource that we own, freed by `NativePtr`.
+            let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
+                .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             for (key, value) in &config {
                 let op = match value {
                     Some(_) => rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
@@ -788,12 +747,14 @@ impl AdminClient {
                 let value = value.as_ref().map_or(ptr::null(), |v| v.as_ptr());
                 // SAFETY: `resource` is live; `key` and `value` (or NULL, allowed with DELETE) are
                 // valid C strings that librdkafka copies. It returns NULL or an error object that
-                // the caller owns, freed by rd_kafka_error_destroy (`Native`) after it was read.
+                // the caller owns, freed by rd_kafka_error_destroy (`NativePtr`) after it was read.
                 unsafe {
-                    let error = Native::new(
-                        rdsys::rd_kafka_ConfigResource_add_incremental_config(resource.ptr(), key.as_ptr(), op, value),
-                        rdsys::rd_kafka_error_destroy,
-                    );
+                    let error = NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_add_incremental_config(
+                        resource.ptr(),
+                        key.as_ptr(),
+                        op,
+                        value,
+                    ));
                     if let Some(err) = error.and_then(|error| native_error(error.ptr(), &context)) {
                         return Err(err);
                     }
@@ -965,12 +926,9 @@ impl AdminClient {
             let partitions = list.as_ref().map_or(ptr::null(), |list| list.ptr().cast_const());
             // SAFETY: `group` is a valid C string and `partitions` NULL or a live list (owned by
             // `list`); librdkafka copies both into a new request object that we own, freed by
-            // rd_kafka_ListConsumerGroupOffsets_destroy (`Native`).
+            // rd_kafka_ListConsumerGroupOffsets_destroy (`NativePtr`).
             let request = unsafe {
-                Native::new(
-                    rdsys::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), partitions),
-                    rdsys::rd_kafka_ListConsumerGroupOffsets_destroy,
-                )
+                NativePtr::from_ptr(rdsys::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), partitions))
             }
             .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             core.group_offsets_request(
@@ -998,12 +956,9 @@ impl AdminClient {
         self.submit(py, "alter-group-offsets", move |core| {
             // SAFETY: `group` is a valid C string and `list` a live list; librdkafka copies both
             // into a new request object that we own, freed by
-            // rd_kafka_AlterConsumerGroupOffsets_destroy (`Native`).
+            // rd_kafka_AlterConsumerGroupOffsets_destroy (`NativePtr`).
             let request = unsafe {
-                Native::new(
-                    rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), list.ptr()),
-                    rdsys::rd_kafka_AlterConsumerGroupOffsets_destroy,
-                )
+                NativePtr::from_ptr(rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), list.ptr()))
             }
             .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             core.group_offsets_request(

@@ -11,6 +11,8 @@ use pyo3::prelude::*;
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeError};
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
+use crate::ffi;
+
 // Defined in Python (python/ferrokafka/_errors.py) so every attribute exists on every instance;
 // raised from here with their arguments.
 pyo3::import_exception!(ferrokafka._errors, Error);
@@ -34,100 +36,6 @@ impl InvalidReason {
             InvalidReason::Superseded => "superseded",
             InvalidReason::ConsumerClosed => "consumer_closed",
         }
-    }
-}
-
-/// librdkafka functions returning an `rd_kafka_resp_err_t`, declared here as returning the C `int`
-/// that it is. rdkafka-sys declares them as returning a Rust enum, which has no variant for codes
-/// newer than librdkafka's list (broker codes are passed through unchanged, and the enum has gaps);
-/// materialising such a value as that enum would be undefined behaviour, while every `int` is valid.
-/// Same symbols, same C ABI (a C enum of these values is an `int`).
-pub mod raw {
-    use std::ffi::c_int;
-
-    use rdkafka::bindings::{
-        rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t, rd_kafka_metadata_t,
-        rd_kafka_t, rd_kafka_topic_partition_list_t, rd_kafka_topic_t,
-    };
-
-    extern "C" {
-        // The consumer's calls (consumer/native.rs).
-        pub fn rd_kafka_subscribe(rk: *mut rd_kafka_t, topics: *const rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_unsubscribe(rk: *mut rd_kafka_t) -> c_int;
-        pub fn rd_kafka_assign(rk: *mut rd_kafka_t, partitions: *const rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_assignment(rk: *mut rd_kafka_t, partitions: *mut *mut rd_kafka_topic_partition_list_t)
-            -> c_int;
-        pub fn rd_kafka_position(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_commit(
-            rk: *mut rd_kafka_t,
-            offsets: *const rd_kafka_topic_partition_list_t,
-            is_async: c_int,
-        ) -> c_int;
-        pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
-        pub fn rd_kafka_pause_partitions(
-            rk: *mut rd_kafka_t,
-            partitions: *mut rd_kafka_topic_partition_list_t,
-        ) -> c_int;
-        pub fn rd_kafka_resume_partitions(
-            rk: *mut rd_kafka_t,
-            partitions: *mut rd_kafka_topic_partition_list_t,
-        ) -> c_int;
-        pub fn rd_kafka_committed(
-            rk: *mut rd_kafka_t,
-            partitions: *mut rd_kafka_topic_partition_list_t,
-            timeout_ms: c_int,
-        ) -> c_int;
-        pub fn rd_kafka_offsets_for_times(
-            rk: *mut rd_kafka_t,
-            offsets: *mut rd_kafka_topic_partition_list_t,
-            timeout_ms: c_int,
-        ) -> c_int;
-        pub fn rd_kafka_query_watermark_offsets(
-            rk: *mut rd_kafka_t,
-            topic: *const std::ffi::c_char,
-            partition: i32,
-            low: *mut i64,
-            high: *mut i64,
-            timeout_ms: c_int,
-        ) -> c_int;
-        pub fn rd_kafka_metadata(
-            rk: *mut rd_kafka_t,
-            all_topics: c_int,
-            only_rkt: *mut rd_kafka_topic_t,
-            metadatap: *mut *const rd_kafka_metadata_t,
-            timeout_ms: c_int,
-        ) -> c_int;
-
-        pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
-        pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
-        pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
-        pub fn rd_kafka_fatal_error(
-            rk: *mut rdkafka::bindings::rd_kafka_t,
-            errstr: *mut std::ffi::c_char,
-            errstr_size: usize,
-        ) -> c_int;
-    }
-
-    /// Decodes a C string from librdkafka without trusting it to be UTF-8.
-    ///
-    /// # Safety
-    /// `ptr` is NULL or a NUL-terminated string that stays valid for the duration of the call.
-    pub unsafe fn lossy(ptr: *const std::ffi::c_char) -> Option<String> {
-        if ptr.is_null() {
-            return None;
-        }
-        // SAFETY: non-NULL, and valid and NUL-terminated by the caller's guarantee.
-        Some(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
-    }
-
-    /// The `err` field of a message, read as the `int` it is in C (see above).
-    ///
-    /// # Safety
-    /// `message` points to a live, initialised `rd_kafka_message_t`.
-    pub unsafe fn message_error(message: *const rd_kafka_message_t) -> c_int {
-        // SAFETY: the caller guarantees `message` is valid; the field is read through the raw
-        // pointer as the i32 its #[repr(i32)] enum type occupies, which every bit pattern is valid for.
-        unsafe { std::ptr::addr_of!((*message).err).cast::<c_int>().read() }
     }
 }
 
@@ -185,8 +93,8 @@ impl KafkaErrorInfo {
         // owned by the error object, copied before the call returns.
         let (code, detail, fatal, retriable, abort) = unsafe {
             (
-                raw::rd_kafka_error_code(error),
-                raw::lossy(rdsys::rd_kafka_error_string(error)),
+                ffi::rd_kafka_error_code(error),
+                ffi::lossy(rdsys::rd_kafka_error_string(error)),
                 rdsys::rd_kafka_error_is_fatal(error) != 0,
                 rdsys::rd_kafka_error_is_retriable(error) != 0,
                 rdsys::rd_kafka_error_txn_requires_abort(error) != 0,

@@ -9,6 +9,7 @@ mod callbacks;
 mod config;
 mod consumer;
 mod errors;
+mod ffi;
 mod fork;
 mod message;
 mod mock_cluster;

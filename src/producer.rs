@@ -33,6 +33,7 @@ use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::ffi::NativePtr;
 use crate::message::{headers, TimestampType};
 use crate::topic_partition::{partitions_arg, to_list, topic_cstring, TopicPartition};
 use rdkafka::util::Timeout;
@@ -220,23 +221,9 @@ const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 const CLOSING: u8 = 1;
 
-/// A librdkafka topic handle, destroyed with its producer (before the producer handle), and the
-/// topic's name for delivery reports.
-struct TopicHandle(*mut rdsys::rd_kafka_topic_t, Arc<str>);
-
-// SAFETY: librdkafka topic handles are reference-counted and thread-safe; ours is only passed to
-// rd_kafka_produceva and destroyed once, in Drop.
-unsafe impl Send for TopicHandle {}
-// SAFETY: see Send; no Rust-side state.
-unsafe impl Sync for TopicHandle {}
-
-impl Drop for TopicHandle {
-    fn drop(&mut self) {
-        // SAFETY: a handle from rd_kafka_topic_new, destroyed exactly once, before its producer
-        // (ProducerCore drops its topics first).
-        unsafe { rdsys::rd_kafka_topic_destroy(self.0) }
-    }
-}
+/// A librdkafka topic handle, destroyed with its producer (before the producer handle: the
+/// core drops its topics first), and the topic's name for delivery reports.
+struct TopicHandle(NativePtr<rdsys::rd_kafka_topic_t>, Arc<str>);
 
 /// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
 struct Refused {
@@ -278,20 +265,21 @@ impl ProducerCore {
     ) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
         let mut topics = self.topics.lock();
         if let Some(handle) = topics.get(name) {
-            return Ok((handle.0, handle.1.clone(), None));
+            return Ok((handle.0.ptr(), handle.1.clone(), None));
         }
         let c_name = topic_cstring(name)?;
         // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
         // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
         let handle =
             unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
-        if handle.is_null() {
+        // SAFETY: a new topic reference (or NULL), ours to release.
+        let Some(owned_handle) = (unsafe { NativePtr::from_ptr(handle) }) else {
             // SAFETY: reads the calling thread's last librdkafka error; no arguments.
             let code = unsafe { rdsys::rd_kafka_last_error() };
             return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
-        }
+        };
         let shared_name: Arc<str> = Arc::from(name);
-        let owned = TopicHandle(handle, shared_name.clone());
+        let owned = TopicHandle(owned_handle, shared_name.clone());
         if topics.len() >= MAX_CACHED_TOPICS {
             // Every produced message holds its own reference to the handle: dropping ours after
             // the produce call is safe.

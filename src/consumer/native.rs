@@ -14,7 +14,7 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
@@ -24,47 +24,26 @@ use rdkafka::types::RDKafkaType;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
 use crate::consumer::core::CoreContext;
-use crate::errors::{raw, KafkaErrorInfo};
+use crate::errors::KafkaErrorInfo;
+use crate::ffi::{self as raw, NativePtr};
 use crate::topic_partition::{read_native_list, TopicPartition};
 
-/// Our reference to the queue messages come from: the consumer queue (to which the main queue is
-/// redirected) with a group, the main queue without.
-struct QueueRef(NonNull<rdsys::rd_kafka_queue_t>);
-
-impl Drop for QueueRef {
-    fn drop(&mut self) {
-        // SAFETY: we own this reference (from rd_kafka_queue_get_*) and release it exactly once,
-        // before the handle is destroyed (NativeConsumer's field order).
-        unsafe { rdsys::rd_kafka_queue_destroy(self.0.as_ptr()) };
-    }
-}
-
 /// The group's identity, for a transactional producer's `send_offsets_to_transaction`.
-pub struct GroupMetadata(NonNull<rdsys::rd_kafka_consumer_group_metadata_t>);
-
-// SAFETY: an immutable librdkafka object, only read (by rd_kafka_send_offsets_to_transaction) and
-// destroyed once.
-unsafe impl Send for GroupMetadata {}
-// SAFETY: see Send.
-unsafe impl Sync for GroupMetadata {}
+pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);
 
 impl GroupMetadata {
     pub fn ptr(&self) -> *mut rdsys::rd_kafka_consumer_group_metadata_t {
-        self.0.as_ptr()
-    }
-}
-
-impl Drop for GroupMetadata {
-    fn drop(&mut self) {
-        // SAFETY: ours, from rd_kafka_consumer_group_metadata, destroyed exactly once.
-        unsafe { rdsys::rd_kafka_consumer_group_metadata_destroy(self.0.as_ptr()) };
+        self.0.ptr()
     }
 }
 
 /// A librdkafka consumer handle with callbacks instead of events.
 pub struct NativeConsumer {
     // Field order is drop order: our queue reference goes before the handle.
-    queue: QueueRef,
+    /// Our reference to the queue messages come from: the consumer queue (to which the main queue
+    /// is redirected) with a group, the main queue without. Released before the handle is
+    /// destroyed (field order).
+    queue: NativePtr<rdsys::rd_kafka_queue_t>,
     client: Client<CoreContext>,
     has_group: bool,
 }
@@ -91,11 +70,10 @@ fn check(code: c_int, what: &str) -> NativeResult<()> {
 /// # Safety
 /// `error` is NULL or an error object the caller owns and hands over.
 unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, what: &str) -> NativeResult<()> {
-    let Some(error) = NonNull::new(error) else { return Ok(()) };
-    // SAFETY: a valid error object (caller's guarantee), read before it is destroyed, once.
-    let info = unsafe { KafkaErrorInfo::from_error_object(error.as_ptr(), what) };
-    // SAFETY: as above; not used after this.
-    unsafe { rdsys::rd_kafka_error_destroy(error.as_ptr()) };
+    // SAFETY: NULL or an error object handed over to us (caller's guarantee).
+    let Some(error) = (unsafe { NativePtr::from_ptr(error) }) else { return Ok(()) };
+    // SAFETY: a valid error object, read before `error` destroys it.
+    let info = unsafe { KafkaErrorInfo::from_error_object(error.ptr(), what) };
     info.map_or(Ok(()), Err)
 }
 
@@ -195,7 +173,7 @@ impl NativeConsumer {
         let native = client.native_ptr();
         // SAFETY: `native` is the live handle just created. With a group.id the main queue (logs,
         // errors, statistics) is redirected to the consumer queue, so one queue serves everything,
-        // as in rdkafka's BaseConsumer; either queue call returns a new reference for QueueRef.
+        // as in rdkafka's BaseConsumer; either queue call returns a new reference, which `queue` owns.
         let queue = unsafe {
             if has_group {
                 rdsys::rd_kafka_poll_set_consumer(native);
@@ -204,9 +182,10 @@ impl NativeConsumer {
                 rdsys::rd_kafka_queue_get_main(native)
             }
         };
-        let queue = NonNull::new(queue)
+        // SAFETY: a new queue reference (or NULL), ours to release.
+        let queue = unsafe { NativePtr::from_ptr(queue) }
             .ok_or_else(|| KafkaError::ClientCreation("librdkafka gave no consumer queue".into()))?;
-        Ok(NativeConsumer { queue: QueueRef(queue), client, has_group })
+        Ok(NativeConsumer { queue, client, has_group })
     }
 
     pub fn context(&self) -> &CoreContext {
@@ -225,12 +204,7 @@ impl NativeConsumer {
         // SAFETY: the queue lives as long as `self`; librdkafka writes at most `messages.len()`
         // message pointers, which it hands over to us.
         let n = unsafe {
-            rdsys::rd_kafka_consume_batch_queue(
-                self.queue.0.as_ptr(),
-                timeout_ms,
-                messages.as_mut_ptr(),
-                messages.len(),
-            )
+            rdsys::rd_kafka_consume_batch_queue(self.queue.ptr(), timeout_ms, messages.as_mut_ptr(), messages.len())
         };
         usize::try_from(n).unwrap_or(0)
     }
@@ -348,9 +322,11 @@ impl NativeConsumer {
         let handle = match topic {
             Some(name) => {
                 // SAFETY: our live handle and a NUL-terminated name; a new topic reference (or NULL
-                // for a name librdkafka refuses), destroyed below.
-                let handle = unsafe { rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()) };
-                let Some(handle) = NonNull::new(handle) else {
+                // for a name librdkafka refuses), which `handle` owns.
+                let handle = unsafe {
+                    NativePtr::from_ptr(rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()))
+                };
+                let Some(handle) = handle else {
                     let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int;
                     let detail = Some(format!("invalid topic name {name:?}"));
                     return Err(KafkaErrorInfo::from_raw(code, "list_topics failed", detail));
@@ -366,7 +342,7 @@ impl NativeConsumer {
             let code = raw::rd_kafka_metadata(
                 self.ptr(),
                 c_int::from(topic.is_none()),
-                handle.map_or(ptr::null_mut(), NonNull::as_ptr),
+                handle.as_ref().map_or(ptr::null_mut(), NativePtr::ptr),
                 &mut metadata,
                 timeout_ms,
             );
@@ -383,10 +359,6 @@ impl NativeConsumer {
             }
             result
         };
-        if let Some(handle) = handle {
-            // SAFETY: the reference taken above, released once.
-            unsafe { rdsys::rd_kafka_topic_destroy(handle.as_ptr()) };
-        }
         result
     }
 
@@ -409,14 +381,14 @@ impl NativeConsumer {
 
     pub fn group_metadata(&self) -> Option<GroupMetadata> {
         // SAFETY: our live handle; returns a new object (NULL without a group) that we own.
-        NonNull::new(unsafe { rdsys::rd_kafka_consumer_group_metadata(self.ptr()) }).map(GroupMetadata)
+        unsafe { NativePtr::from_ptr(rdsys::rd_kafka_consumer_group_metadata(self.ptr())) }.map(GroupMetadata)
     }
 
     /// Starts leaving the group; poll until [`closed`](Self::closed) to serve the revocation.
     pub fn close_queue(&self) -> NativeResult<()> {
         // SAFETY: our live handle and queue; the error object (if any) is handed to us.
         unsafe {
-            check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.0.as_ptr()), "close failed")
+            check_error_object(rdsys::rd_kafka_consumer_close_queue(self.ptr(), self.queue.ptr()), "close failed")
         }
     }
 

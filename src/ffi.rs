@@ -1,0 +1,159 @@
+//! The one home of ferrokafka's FFI plumbing (after rust-rdkafka's `util.rs`): an owning pointer
+//! for librdkafka objects, librdkafka calls declared with the C `int` error code they return, and
+//! reading C strings and error codes without trusting them.
+//!
+//! librdkafka functions returning an `rd_kafka_resp_err_t`, declared here as returning the C `int`
+//! that it is. rdkafka-sys declares them as returning a Rust enum, which has no variant for codes
+//! newer than librdkafka's list (broker codes are passed through unchanged, and the enum has gaps);
+//! materialising such a value as that enum would be undefined behaviour, while every `int` is valid.
+//! Same symbols, same C ABI (a C enum of these values is an `int`).
+
+use std::ptr::NonNull;
+
+use std::ffi::c_int;
+
+use rdkafka::bindings::{
+    rd_kafka_ConfigResource_t, rd_kafka_error_t, rd_kafka_event_t, rd_kafka_message_t, rd_kafka_metadata_t, rd_kafka_t,
+    rd_kafka_topic_partition_list_t, rd_kafka_topic_t,
+};
+
+extern "C" {
+    // The consumer's calls (consumer/native.rs).
+    pub fn rd_kafka_subscribe(rk: *mut rd_kafka_t, topics: *const rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_unsubscribe(rk: *mut rd_kafka_t) -> c_int;
+    pub fn rd_kafka_assign(rk: *mut rd_kafka_t, partitions: *const rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_assignment(rk: *mut rd_kafka_t, partitions: *mut *mut rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_position(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_commit(
+        rk: *mut rd_kafka_t,
+        offsets: *const rd_kafka_topic_partition_list_t,
+        is_async: c_int,
+    ) -> c_int;
+    pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_pause_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_resume_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
+    pub fn rd_kafka_committed(
+        rk: *mut rd_kafka_t,
+        partitions: *mut rd_kafka_topic_partition_list_t,
+        timeout_ms: c_int,
+    ) -> c_int;
+    pub fn rd_kafka_offsets_for_times(
+        rk: *mut rd_kafka_t,
+        offsets: *mut rd_kafka_topic_partition_list_t,
+        timeout_ms: c_int,
+    ) -> c_int;
+    pub fn rd_kafka_query_watermark_offsets(
+        rk: *mut rd_kafka_t,
+        topic: *const std::ffi::c_char,
+        partition: i32,
+        low: *mut i64,
+        high: *mut i64,
+        timeout_ms: c_int,
+    ) -> c_int;
+    pub fn rd_kafka_metadata(
+        rk: *mut rd_kafka_t,
+        all_topics: c_int,
+        only_rkt: *mut rd_kafka_topic_t,
+        metadatap: *mut *const rd_kafka_metadata_t,
+        timeout_ms: c_int,
+    ) -> c_int;
+
+    pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
+    pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
+    pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
+    pub fn rd_kafka_fatal_error(
+        rk: *mut rdkafka::bindings::rd_kafka_t,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+}
+
+/// Decodes a C string from librdkafka without trusting it to be UTF-8.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that stays valid for the duration of the call.
+pub unsafe fn lossy(ptr: *const std::ffi::c_char) -> Option<String> {
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL, and valid and NUL-terminated by the caller's guarantee.
+    Some(unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
+}
+
+/// The `err` field of a message, read as the `int` it is in C (see above).
+///
+/// # Safety
+/// `message` points to a live, initialised `rd_kafka_message_t`.
+pub unsafe fn message_error(message: *const rd_kafka_message_t) -> c_int {
+    // SAFETY: the caller guarantees `message` is valid; the field is read through the raw
+    // pointer as the i32 its #[repr(i32)] enum type occupies, which every bit pattern is valid for.
+    unsafe { std::ptr::addr_of!((*message).err).cast::<c_int>().read() }
+}
+
+/// A librdkafka object type and the function that destroys it (rust-rdkafka's `KafkaDrop`).
+///
+/// # Safety
+/// `DESTROY` frees one object of this type, which the caller owns and never uses again.
+pub unsafe trait NativeDrop {
+    const DESTROY: unsafe extern "C" fn(*mut Self);
+}
+
+/// Owns one librdkafka object and destroys it, exactly once, when dropped. Not `Send` or `Sync`
+/// unless the object's type is thread-safe (impls below).
+pub struct NativePtr<T: NativeDrop>(NonNull<T>);
+
+impl<T: NativeDrop> NativePtr<T> {
+    /// `None` for NULL (librdkafka's way to fail an allocation or a poll).
+    ///
+    /// # Safety
+    /// `ptr` is NULL or a live object that the caller owns and hands over: nothing else destroys it.
+    pub unsafe fn from_ptr(ptr: *mut T) -> Option<Self> {
+        NonNull::new(ptr).map(NativePtr)
+    }
+
+    pub fn ptr(&self) -> *mut T {
+        self.0.as_ptr()
+    }
+}
+
+impl<T: NativeDrop> Drop for NativePtr<T> {
+    fn drop(&mut self) {
+        // SAFETY: `from_ptr`'s contract: we own a live object that `DESTROY` frees; drop runs once.
+        unsafe { T::DESTROY(self.0.as_ptr()) }
+    }
+}
+
+macro_rules! native_drop {
+    ($($native:ident => $destroy:ident),* $(,)?) => {$(
+        // SAFETY: librdkafka's destructor of exactly this type.
+        unsafe impl NativeDrop for rdkafka::bindings::$native {
+            const DESTROY: unsafe extern "C" fn(*mut Self) = rdkafka::bindings::$destroy;
+        }
+    )*};
+}
+
+native_drop! {
+    rd_kafka_queue_t => rd_kafka_queue_destroy,
+    rd_kafka_event_t => rd_kafka_event_destroy,
+    rd_kafka_topic_t => rd_kafka_topic_destroy,
+    rd_kafka_consumer_group_metadata_t => rd_kafka_consumer_group_metadata_destroy,
+    rd_kafka_error_t => rd_kafka_error_destroy,
+    rd_kafka_ConfigResource_t => rd_kafka_ConfigResource_destroy,
+    rd_kafka_ListConsumerGroupOffsets_t => rd_kafka_ListConsumerGroupOffsets_destroy,
+    rd_kafka_AlterConsumerGroupOffsets_t => rd_kafka_AlterConsumerGroupOffsets_destroy,
+}
+
+// SAFETY: librdkafka's queues are thread-safe (polled, forwarded and destroyed from any thread).
+unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_queue_t> {}
+// SAFETY: see Send.
+unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_queue_t> {}
+// SAFETY: topic handles are reference-counted and thread-safe; ours are only passed to produce
+// calls and destroyed once.
+unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_topic_t> {}
+// SAFETY: see Send.
+unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_topic_t> {}
+// SAFETY: group metadata is immutable once made; it is only read (by
+// rd_kafka_send_offsets_to_transaction) and destroyed once.
+unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
+// SAFETY: see Send.
+unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
