@@ -12,6 +12,7 @@ use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeEr
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use crate::ffi;
+use crate::message::borrowed::InvalidReason;
 
 // Defined in Python (python/ferrokafka/_errors.py) so every attribute exists on every instance;
 // raised from here with their arguments.
@@ -20,24 +21,6 @@ pyo3::import_exception!(ferrokafka._errors, KafkaError);
 pyo3::import_exception!(ferrokafka._errors, ConfigError);
 pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
 pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
-
-/// Why a borrowed message stopped being valid. The string forms are part of the public API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvalidReason {
-    Released,
-    Superseded,
-    ConsumerClosed,
-}
-
-impl InvalidReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvalidReason::Released => "released",
-            InvalidReason::Superseded => "superseded",
-            InvalidReason::ConsumerClosed => "consumer_closed",
-        }
-    }
-}
 
 /// A librdkafka error, reduced to what Python users see on `KafkaError`.
 #[derive(Clone, Debug)]

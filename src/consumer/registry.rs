@@ -12,7 +12,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
-use crate::errors::InvalidReason;
+use crate::message::borrowed::InvalidReason;
 use crate::message::borrowed::{MessageSlot, NativeMessage};
 
 /// Native messages alive in this process, over all consumers (a test hook for leak checks).

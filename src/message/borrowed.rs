@@ -28,7 +28,7 @@ use rdkafka::message::{BorrowedHeaders, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
 use crate::consumer::core::ConsumerCore;
-use crate::errors::{FerroError, InvalidReason};
+use crate::errors::FerroError;
 use crate::message::owned::OwnedMessage;
 use crate::message::{
     clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType,
@@ -135,6 +135,24 @@ impl MessageParts for NativeMessage {
         (err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && !native.is_null())
             // SAFETY: the headers live inside the message, which lives as long as `self`.
             .then(|| unsafe { headers::from_native(self, native) })
+    }
+}
+
+/// Why a borrowed message stopped being valid. The string forms are part of the public API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidReason {
+    Released,
+    Superseded,
+    ConsumerClosed,
+}
+
+impl InvalidReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Released => "released",
+            InvalidReason::Superseded => "superseded",
+            InvalidReason::ConsumerClosed => "consumer_closed",
+        }
     }
 }
 

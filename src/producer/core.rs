@@ -1,0 +1,288 @@
+//! The producer's native half, shared by the Python `Producer` and its two delivery threads: the
+//! librdkafka handle, cached topic handles, the count of unresolved futures, and the *poller* and
+//! *resolver* threads (see the module docs of `producer`).
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use pyo3::intern;
+use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{BaseProducer, Producer as _};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::delivery::{DeliveryCell, DeliveryContext};
+use crate::blocking::{drop_in_background, SLICE};
+use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::ffi::NativePtr;
+use crate::message::headers;
+use crate::topic_partition::topic_cstring;
+
+pub(super) const OPEN: u8 = 0;
+/// close() started or the Python object died: no more produce; threads stop once all is resolved.
+pub(super) const CLOSING: u8 = 1;
+
+/// A librdkafka topic handle, destroyed with its producer (before the producer handle: the
+/// core drops its topics first), and the topic's name for delivery reports.
+pub(super) struct TopicHandle(pub(super) NativePtr<rdsys::rd_kafka_topic_t>, pub(super) Arc<str>);
+
+/// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
+pub(super) struct Refused {
+    pub(super) code: RDKafkaErrorCode,
+    pub(super) cell: Arc<DeliveryCell>,
+}
+
+/// How long close() waits for the reports of messages it purged, past the caller's timeout.
+pub(super) const PURGE_GRACE: Duration = Duration::from_secs(1);
+
+/// At most this many topic handles are cached per producer (a producer writing to ever new topic
+/// names must not grow without bound); other topics get a handle per produce call.
+pub(super) const MAX_CACHED_TOPICS: usize = 1024;
+
+pub(super) struct ProducerCore {
+    /// Destroyed in `Drop`, on a background thread.
+    pub(super) producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
+    /// Topic handles by name: produce() then neither allocates a C string nor looks the topic up
+    /// in librdkafka's table per message, as rdkafka's `BaseProducer::send` does.
+    pub(super) topics: Mutex<HashMap<String, TopicHandle>>,
+    pub(super) state: AtomicU8,
+    /// Messages accepted by produce() whose futures are not resolved yet.
+    pub(super) unresolved: AtomicUsize,
+    pub(super) idle_lock: Mutex<()>,
+    pub(super) idle: Condvar,
+    pub(super) born: crate::fork::Born,
+}
+
+impl ProducerCore {
+    pub(super) fn context(&self) -> &DeliveryContext {
+        self.producer.context()
+    }
+
+    /// The handle for `name`: cached, or, once [`MAX_CACHED_TOPICS`] are cached, a temporary one
+    /// (returned as the third element) that the caller drops after producing.
+    pub(super) fn topic_handle(
+        &self,
+        name: &str,
+    ) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
+        let mut topics = self.topics.lock();
+        if let Some(handle) = topics.get(name) {
+            return Ok((handle.0.ptr(), handle.1.clone(), None));
+        }
+        let c_name = topic_cstring(name)?;
+        // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
+        // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
+        let handle =
+            unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
+        // SAFETY: a new topic reference (or NULL), ours to release.
+        let Some(owned_handle) = (unsafe { NativePtr::from_ptr(handle) }) else {
+            // SAFETY: reads the calling thread's last librdkafka error; no arguments.
+            let code = unsafe { rdsys::rd_kafka_last_error() };
+            return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
+        };
+        let shared_name: Arc<str> = Arc::from(name);
+        let owned = TopicHandle(owned_handle, shared_name.clone());
+        if topics.len() >= MAX_CACHED_TOPICS {
+            // Every produced message holds its own reference to the handle: dropping ours after
+            // the produce call is safe.
+            return Ok((handle, shared_name, Some(owned)));
+        }
+        topics.insert(name.to_owned(), owned);
+        Ok((handle, shared_name, None))
+    }
+
+    /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
+    /// delivery cell as the opaque (given back to the delivery callback, as rdkafka's `send` does).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send(
+        &self,
+        topic: *mut rdsys::rd_kafka_topic_t,
+        value: Option<&[u8]>,
+        key: Option<&[u8]>,
+        partition: Option<i32>,
+        timestamp: Option<i64>,
+        headers: Option<OwnedHeaders>,
+        cell: Arc<DeliveryCell>,
+    ) -> Result<(), Refused> {
+        use rdsys::rd_kafka_vtype_t as V;
+        use rdsys::rd_kafka_vu_s__bindgen_ty_1 as U;
+        fn bytes(data: Option<&[u8]>) -> U {
+            let (ptr, size) = data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()));
+            U { mem: rdsys::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size } }
+        }
+        let vu = |vtype: V, u: U| rdsys::rd_kafka_vu_t { vtype, u };
+        let opaque = Arc::into_raw(cell) as *mut c_void;
+        let mut args = [
+            vu(V::RD_KAFKA_VTYPE_RKT, U { rkt: topic }),
+            vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: partition.unwrap_or(-1) }),
+            vu(V::RD_KAFKA_VTYPE_MSGFLAGS, U { i: rdsys::RD_KAFKA_MSG_F_COPY }),
+            vu(V::RD_KAFKA_VTYPE_VALUE, bytes(value)),
+            vu(V::RD_KAFKA_VTYPE_KEY, bytes(key)),
+            vu(V::RD_KAFKA_VTYPE_OPAQUE, U { ptr: opaque }),
+            vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: timestamp.unwrap_or(0) }),
+            vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers: ptr::null_mut() }),
+        ];
+        let count = match &headers {
+            Some(h) => {
+                args[7].u = U { headers: headers::native_ptr(h.as_borrowed()) };
+                8
+            }
+            None => 7,
+        };
+        // SAFETY: the producer handle and the topic handle are live for the lifetime of `self`;
+        // `args` holds `count` initialised entries whose pointers (value, key, headers, opaque) are
+        // valid for the call. With RD_KAFKA_MSG_F_COPY librdkafka copies value and key. On success
+        // it owns the headers and the opaque; on failure it owns neither and returns an error
+        // object that we destroy.
+        let error = unsafe { rdsys::rd_kafka_produceva(self.producer.client().native_ptr(), args.as_ptr(), count) };
+        if error.is_null() {
+            std::mem::forget(headers); // now librdkafka's
+            return Ok(());
+        }
+        // SAFETY: `error` is a live error object we own; `opaque` came from Box::into_raw above and
+        // librdkafka did not take it.
+        unsafe {
+            let code = rdsys::rd_kafka_error_code(error);
+            rdsys::rd_kafka_error_destroy(error);
+            Err(Refused { code: code.into(), cell: Arc::from_raw(opaque as *const DeliveryCell) })
+        }
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        self.state.load(Ordering::Acquire) == OPEN
+    }
+
+    pub(super) fn finished(&self) -> bool {
+        !self.is_open() && self.unresolved.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes the finished messages that need Python, waiting up to `timeout` for the first.
+    pub(super) fn take_need_python(&self, timeout: Duration) -> Vec<Arc<DeliveryCell>> {
+        let context = self.context();
+        let mut queued = context.need_python.lock();
+        if queued.is_empty() && !timeout.is_zero() {
+            context.need_python_ready.wait_for(&mut queued, timeout);
+        }
+        std::mem::take(&mut *queued)
+    }
+
+    /// Wakes watched futures and runs `on_delivery` callbacks; with the GIL. A callback that raises
+    /// is reported as unraisable: the other messages still get theirs.
+    pub(super) fn notify(&self, py: Python<'_>, cells: Vec<Arc<DeliveryCell>>) {
+        for cell in cells {
+            let watcher = cell.watcher.lock().take();
+            let on_delivery = cell.on_delivery.lock().take();
+            // Each step reports its own failure: a future whose waking fails still gets its
+            // on_delivery callback, and the other way round.
+            if let Some(future) = &watcher {
+                if let Err(err) = future.bind(py).call_method0(intern!(py, "_delivered")) {
+                    err.write_unraisable(py, Some(future.bind(py)));
+                }
+            }
+            if let Some(callback) = on_delivery {
+                let called = cell.py_outcome(py).and_then(|(report, error)| callback.bind(py).call1((report, error)));
+                if let Err(err) = called {
+                    err.write_unraisable(py, Some(callback.bind(py)));
+                }
+            }
+        }
+    }
+
+    /// Finishes a batch on a thread that holds the GIL (poll). Returns how many.
+    pub(super) fn notify_here(&self, py: Python<'_>, need_python: Vec<Arc<DeliveryCell>>) -> usize {
+        let count = need_python.len();
+        self.notify(py, need_python);
+        self.settle(count);
+        count
+    }
+
+    /// Counts `count` futures as resolved (or abandoned) and wakes flushers when none are left.
+    pub(super) fn settle(&self, count: usize) {
+        if count > 0 && self.unresolved.fetch_sub(count, Ordering::AcqRel) == count {
+            let _guard = self.idle_lock.lock();
+            self.idle.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for every future to be resolved. Without the GIL.
+    pub(super) fn wait_idle(&self, timeout: Duration) -> bool {
+        let mut guard = self.idle_lock.lock();
+        if self.unresolved.load(Ordering::Acquire) > 0 {
+            self.idle.wait_for(&mut guard, timeout);
+        }
+        self.unresolved.load(Ordering::Acquire) == 0
+    }
+
+    /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
+    /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
+    pub(super) fn purge(&self, in_queue: bool, in_flight: bool) {
+        let mut flags = 0;
+        if in_queue {
+            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
+        }
+        if in_flight {
+            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
+        }
+        // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
+        // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
+        unsafe {
+            rdsys::rd_kafka_purge(self.producer.client().native_ptr(), flags);
+        }
+    }
+}
+
+impl Drop for ProducerCore {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
+        let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
+        // Topic handles go first: librdkafka's handle must outlive them.
+        let topics = std::mem::take(&mut *self.topics.lock());
+        drop_in_background((topics, producer), "producer", self.born);
+    }
+}
+
+thread_local! {
+    /// On a producer's delivery threads: that producer's core (as an address, only compared).
+    /// Its callbacks run there, and flush()/close() there would wait for the thread itself.
+    pub(super) static DELIVERY_THREAD_OF: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Serves librdkafka's queue until the producer is finished.
+pub(super) fn run_poller(core: Arc<ProducerCore>) {
+    DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
+    while !core.finished() {
+        core.producer.poll(SLICE);
+        core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
+    }
+}
+
+/// Resolves futures as delivery reports arrive, and runs queued callbacks, until the producer is
+/// finished. Takes the GIL only for watched futures, `on_delivery` callbacks and queued callbacks.
+pub(super) fn run_resolver(core: Arc<ProducerCore>) {
+    DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
+    while !core.finished() {
+        let need_python = core.take_need_python(SLICE);
+        let callbacks_pending = core.context().callbacks.has_pending();
+        if need_python.is_empty() && !callbacks_pending {
+            continue;
+        }
+        let count = need_python.len();
+        // Futures (and flush) first: a slow stats_cb or logger must not hold back delivery results.
+        let attached = Python::try_attach(|py| {
+            core.notify(py, need_python);
+            core.settle(count);
+            if let Err(err) = core.context().callbacks.dispatch(py, Some(SLICE)) {
+                err.write_unraisable(py, None);
+            }
+        });
+        if attached.is_none() {
+            // During interpreter shutdown nobody can wait any more: the references are dropped.
+            core.settle(count);
+        }
+    }
+}

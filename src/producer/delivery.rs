@@ -1,0 +1,219 @@
+//! The delivery of one produced message: its state (`DeliveryCell`, resolved without the GIL),
+//! the Rust side of its Python future (`DeliveryState`, `future._native`), the report it resolves
+//! to (`DeliveryReport`) and rdkafka's producer context that resolves them. The Python side of the
+//! future is `python/ferrokafka/_delivery.py` (`DeliveryFuture`).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyString, PyType};
+use pyo3::{PyTraverseError, PyVisit};
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+
+use crate::callbacks::ClientCallbacks;
+use crate::errors::KafkaErrorInfo;
+use crate::message::TimestampType;
+
+/// Where a delivered message landed. The result of a `produce()` future.
+#[pyclass(frozen, weakref, module = "ferrokafka")]
+pub struct DeliveryReport {
+    #[pyo3(get)]
+    pub(super) topic: Py<PyString>,
+    #[pyo3(get)]
+    pub(super) partition: i32,
+    #[pyo3(get)]
+    pub(super) offset: i64,
+    /// Milliseconds since the epoch, or None.
+    #[pyo3(get)]
+    pub(super) timestamp: Option<i64>,
+}
+
+#[pymethods]
+impl DeliveryReport {
+    pub(super) fn __eq__(&self, other: PyRef<'_, DeliveryReport>) -> PyResult<bool> {
+        let py = other.py();
+        Ok((self.partition, self.offset, self.timestamp) == (other.partition, other.offset, other.timestamp)
+            && self.topic.bind(py).as_any().eq(other.topic.bind(py))?)
+    }
+
+    pub(super) fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "DeliveryReport(topic={:?}, partition={}, offset={}, timestamp={})",
+            self.topic.bind(py).to_string(),
+            self.partition,
+            self.offset,
+            self.timestamp.map_or("None".to_owned(), |t| t.to_string())
+        )
+    }
+}
+
+/// How a message's delivery ended.
+pub(super) enum Outcome {
+    Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
+    Failed(KafkaErrorInfo),
+}
+
+/// The delivery state of one message, shared by its future (through `DeliveryState`) and the
+/// delivery threads. Resolving it needs no GIL: the delivery thread stores the outcome and sets
+/// `finished`; only a future that someone waits on or subscribed to (`watched`), or a message with an
+/// `on_delivery` callback, needs Python afterwards.
+pub struct DeliveryCell {
+    pub(super) topic: Arc<str>,
+    pub(super) outcome: std::sync::OnceLock<Outcome>,
+    pub(super) finished: AtomicBool,
+    pub(super) watched: AtomicBool,
+    /// The future to wake, once watched and until it has been woken. Taken by whichever side sees
+    /// the other's flag (see `watch` and `finish`), so no reference cycle outlives delivery.
+    pub(super) watcher: Mutex<Option<Py<PyAny>>>,
+    /// The message's `on_delivery` callback (its own or the config's), taken when it runs.
+    pub(super) on_delivery: Mutex<Option<Py<PyAny>>>,
+    pub(super) has_callback: bool,
+}
+
+/// `(report, None)` or `(None, KafkaError)` for Python.
+pub(super) type PyOutcome = (Option<Py<DeliveryReport>>, Option<Py<PyAny>>);
+
+/// The Rust side of a `DeliveryFuture` (`future._native`).
+#[pyclass(frozen, module = "ferrokafka._native")]
+pub struct DeliveryState {
+    pub(super) cell: Arc<DeliveryCell>,
+}
+
+#[pymethods]
+impl DeliveryState {
+    #[getter]
+    pub(super) fn finished(&self) -> bool {
+        self.cell.finished.load(Ordering::SeqCst)
+    }
+
+    /// Called (with the GIL) when the future gets its condition: from now on the delivery thread
+    /// wakes it through `future._delivered()`.
+    pub(super) fn watch(&self, future: Py<PyAny>) {
+        *self.cell.watcher.lock() = Some(future);
+        self.cell.watched.store(true, Ordering::SeqCst);
+        if self.cell.finished.load(Ordering::SeqCst) {
+            // Finished already: the caller will see it; drop the reference (no cycle left behind).
+            let taken = self.cell.watcher.lock().take();
+            drop(taken);
+        }
+    }
+
+    /// `(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished.
+    pub(super) fn outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
+        self.cell.py_outcome(py)
+    }
+
+    /// The future (watcher) and on_delivery callback may refer back to this state (the future holds
+    /// it): let the garbage collector see them, e.g. for a message that is never delivered.
+    pub(super) fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        if let Some(watcher) = self.cell.watcher.try_lock() {
+            visit.call(watcher.as_ref())?;
+        }
+        if let Some(callback) = self.cell.on_delivery.try_lock() {
+            visit.call(callback.as_ref())?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn __clear__(&self) {
+        let watcher = self.cell.watcher.lock().take();
+        let callback = self.cell.on_delivery.lock().take();
+        drop((watcher, callback));
+    }
+}
+
+impl Drop for DeliveryState {
+    /// The future's state is gone (collected with its future, or cleared by the garbage
+    /// collector): nobody can wait through it any more, so the cell lets go of the future too
+    /// (the cell itself lives on with librdkafka until the message is delivered or failed).
+    fn drop(&mut self) {
+        let watcher = self.cell.watcher.lock().take();
+        drop(watcher);
+    }
+}
+
+impl DeliveryCell {
+    pub(super) fn py_outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
+        match self.outcome.get() {
+            None => Ok((None, None)),
+            Some(Outcome::Delivered { partition, offset, timestamp }) => {
+                let topic = PyString::new(py, &self.topic).unbind();
+                let report = DeliveryReport { topic, partition: *partition, offset: *offset, timestamp: *timestamp };
+                Ok((Some(Py::new(py, report)?), None))
+            }
+            Some(Outcome::Failed(info)) => Ok((None, Some(info.clone().into_pyerr(py).into_value(py).into_any()))),
+        }
+    }
+}
+
+impl DeliveryCell {
+    /// Stores the outcome, without the GIL. Returns the cell if Python must still hear of it: a
+    /// watched future to wake, or an `on_delivery` callback to run.
+    pub(super) fn finish(self: Arc<Self>, outcome: Outcome) -> Option<Arc<Self>> {
+        let _ = self.outcome.set(outcome);
+        self.finished.store(true, Ordering::SeqCst);
+        // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
+        (self.watched.load(Ordering::SeqCst) || self.has_callback).then_some(self)
+    }
+}
+
+/// The rdkafka context: resolves futures as delivery reports arrive (no GIL needed), queues those
+/// that still need Python, and queues logs, errors and statistics for the Python callbacks.
+pub struct DeliveryContext {
+    /// Finished messages whose future or callback needs Python: the resolver's (or poll()'s) work.
+    pub(super) need_python: Mutex<Vec<Arc<DeliveryCell>>>,
+    pub(super) need_python_ready: Condvar,
+    /// Messages finished without needing Python, not yet counted off `unresolved` by the poller.
+    pub(super) finished_quietly: AtomicUsize,
+    pub(super) callbacks: ClientCallbacks,
+}
+
+crate::callbacks::client_context_via_callbacks!(DeliveryContext);
+
+impl ProducerContext for DeliveryContext {
+    /// The message's delivery cell travels through librdkafka as the message opaque.
+    type DeliveryOpaque = Arc<DeliveryCell>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, cell: Arc<DeliveryCell>) {
+        let outcome = match result {
+            Ok(msg) => Outcome::Delivered {
+                partition: msg.partition(),
+                offset: msg.offset(),
+                timestamp: TimestampType::of(msg.timestamp()).0,
+            },
+            Err((err, _)) => Outcome::Failed(KafkaErrorInfo::from_rdkafka(err)),
+        };
+        match cell.finish(outcome) {
+            None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
+            Some(cell) => {
+                self.need_python.lock().push(cell);
+                self.need_python_ready.notify_one();
+            }
+        }
+    }
+}
+
+/// `concurrent.futures.Future`, for the admin client.
+pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    FUTURE.import(py, "concurrent.futures", "Future")
+}
+
+/// A new `ferrokafka._delivery.DeliveryFuture` over `cell`: a `concurrent.futures.Future` in the
+/// RUNNING state, made without running `Future.__init__` (see that module for why this is sound).
+pub(super) fn new_delivery_future<'py>(py: Python<'py>, cell: &Arc<DeliveryCell>) -> PyResult<Bound<'py, PyAny>> {
+    static DELIVERY_FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    let cls = DELIVERY_FUTURE.import(py, "ferrokafka._delivery", "DeliveryFuture")?;
+    // What object.__new__ does for a class that overrides only __init__, without building an
+    // argument tuple per call.
+    // SAFETY: `cls` is a live heap type; PyType_GenericAlloc returns a new reference (or NULL with
+    // an exception set), which from_owned_ptr_or_err takes over.
+    let future = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyType_GenericAlloc(cls.as_type_ptr(), 0))? };
+    future.setattr(intern!(py, "_native"), DeliveryState { cell: cell.clone() })?;
+    Ok(future)
+}

@@ -1,0 +1,431 @@
+//! `Producer`: librdkafka's producer with a `concurrent.futures.Future` per message.
+//!
+//! Delivery reports need no polling by the user: a *poller* thread serves librdkafka's event queue
+//! and resolves futures right there, without the GIL; only futures someone waits on and messages
+//! with an `on_delivery` callback go on to a *resolver* thread, which takes the GIL once per batch
+//! (the poller never waits for the GIL, so a busy Python thread cannot stall delivery reports). `flush()` waits (GIL released, Ctrl-C honoured) until every
+//! produced message has a resolved future, so "flushed" means "delivered or reported".
+
+mod core;
+mod delivery;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use pyo3::{PyTraverseError, PyVisit};
+use rdkafka::bindings as rdsys;
+use rdkafka::producer::{BaseProducer, Producer as _};
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::args::{Int, Seconds};
+use crate::blocking::{deadline, remaining_ms, run_interruptible, wait_detached};
+use crate::bytes_like::with_opt_bytes;
+use crate::callbacks::{ClientCallbacks, Setting};
+use crate::config::{client_config, config_dict};
+use crate::consumer::ConsumerGroupMetadata;
+use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::message::headers;
+use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
+use rdkafka::util::Timeout;
+
+use self::core::{run_poller, run_resolver, ProducerCore, TopicHandle, CLOSING, DELIVERY_THREAD_OF, OPEN, PURGE_GRACE};
+pub(crate) use self::delivery::future_type;
+use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, DeliveryReport, DeliveryState, Outcome};
+
+/// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
+struct LastTopic {
+    topic: Py<PyString>,
+    handle: *mut rdsys::rd_kafka_topic_t,
+    name: Arc<str>,
+}
+
+// SAFETY: `handle` is owned by the core's topic map, which destroys it only when the core drops;
+// the Producer holding this cache holds the core, and librdkafka topic handles are thread-safe.
+unsafe impl Send for LastTopic {}
+// SAFETY: see Send.
+unsafe impl Sync for LastTopic {}
+
+#[pyclass(frozen, weakref, module = "ferrokafka")]
+pub struct Producer {
+    core: Arc<ProducerCore>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    last_topic: Mutex<Option<LastTopic>>,
+}
+
+impl Producer {
+    /// The librdkafka topic handle and shared name for `topic`.
+    fn topic_handle(
+        &self,
+        topic: &Bound<'_, PyString>,
+    ) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
+        let mut last = self.last_topic.lock();
+        if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
+            return Ok((cached.handle, cached.name.clone(), None));
+        }
+        let (handle, name, temporary) = self.core.topic_handle(topic.to_str()?)?;
+        if temporary.is_none() {
+            *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
+        }
+        Ok((handle, name, temporary))
+    }
+
+    /// Refuses a call that would wait for the delivery thread from that very thread (a callback).
+    fn not_from_own_callback(&self) -> PyResult<()> {
+        if DELIVERY_THREAD_OF.get() == Arc::as_ptr(&self.core) as usize {
+            return Err(FerroError::Reentrant(
+                "poll(), flush() and close() cannot be called from this producer's own callbacks (on_delivery, a future's done-callback, error_cb, stats_cb, logger): they run on its delivery thread, which would wait for itself",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn open_core(&self) -> PyResult<&ProducerCore> {
+        self.core.born.check("producer")?;
+        if self.core.is_open() {
+            Ok(&self.core)
+        } else {
+            Err(FerroError::Closed("producer").into())
+        }
+    }
+
+    /// Runs a transactional call on its own thread (they cannot be sliced), GIL released.
+    fn transaction_call<F>(&self, py: Python<'_>, what: &str, call: F) -> PyResult<()>
+    where
+        F: FnOnce(&BaseProducer<DeliveryContext>) -> Result<(), FerroError> + Send + 'static,
+    {
+        self.open_core()?;
+        let core = self.core.clone();
+        run_interruptible(py, what, move || call(&core.producer))?.map_err(PyErr::from)
+    }
+
+    /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
+    fn wait_resolved(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<usize> {
+        self.core.born.check("producer")?;
+        self.not_from_own_callback()?;
+        let core = &self.core;
+        wait_detached(py, deadline, |slice| {
+            // While rd_kafka_flush waits, librdkafka sends at once, ignoring linger.ms (a zero
+            // timeout would lift that again immediately). With the event API it only waits for the
+            // queue to drain; the poller thread serves the delivery reports.
+            // SAFETY: the handle is a live producer for the lifetime of `core`; rd_kafka_flush is
+            // thread-safe and touches no Rust state.
+            unsafe { rdsys::rd_kafka_flush(core.producer.client().native_ptr(), slice.as_millis() as i32) };
+            core.wait_idle(Duration::from_millis(10)).then_some(())
+        })?;
+        Ok(self.core.unresolved.load(Ordering::Acquire))
+    }
+}
+
+#[pymethods]
+impl Producer {
+    #[new]
+    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (config, settings) = client_config(&config_dict(config)?)?;
+        settings.allow_only("producer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger])?;
+        let context = DeliveryContext {
+            need_python: Mutex::new(Vec::new()),
+            need_python_ready: Condvar::new(),
+            finished_quietly: AtomicUsize::new(0),
+            callbacks: ClientCallbacks::new(settings),
+        };
+        let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
+        let core = Arc::new(ProducerCore {
+            producer: std::mem::ManuallyDrop::new(producer),
+            topics: Mutex::new(HashMap::new()),
+            state: AtomicU8::new(OPEN),
+            unresolved: AtomicUsize::new(0),
+            idle_lock: Mutex::new(()),
+            idle: Condvar::new(),
+            born: crate::fork::Born::here(),
+        });
+        let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
+            let core = core.clone();
+            std::thread::Builder::new().name(name.to_owned()).spawn(move || run(core))
+        };
+        let threads = vec![spawn("ferrokafka-poller", run_poller)?, spawn("ferrokafka-resolver", run_resolver)?];
+        Ok(Producer { core, threads: Mutex::new(threads), last_topic: Mutex::new(None) })
+    }
+
+    /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
+    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
+    /// error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
+    /// delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None, on_delivery=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn produce<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Bound<'py, PyString>,
+        value: Option<&Bound<'py, PyAny>>,
+        key: Option<&Bound<'py, PyAny>>,
+        partition: Option<Int<i32>>,
+        timestamp: Option<Int<i64>>,
+        headers: Option<&Bound<'py, PyAny>>,
+        on_delivery: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (partition, timestamp) = (partition.map(|p| p.0), timestamp.map(|t| t.0));
+        crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
+        let core = self.open_core()?;
+        let headers = match headers {
+            Some(h) if !h.is_none() => Some(headers::from_python(h)?),
+            _ => None,
+        };
+        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(&topic)?;
+        // The per-message callback, else the config's: known now, so the delivery thread can tell
+        // without the GIL whether this message needs Python after delivery.
+        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
+        let cell = Arc::new(DeliveryCell {
+            topic: topic_name,
+            outcome: std::sync::OnceLock::new(),
+            finished: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            has_callback: on_delivery.is_some(),
+            on_delivery: Mutex::new(on_delivery),
+        });
+        // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
+        let future = new_delivery_future(py, &cell)?;
+
+        core.unresolved.fetch_add(1, Ordering::AcqRel);
+        let sent = with_opt_bytes(value, "value", |value| {
+            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, headers, cell))
+        });
+        let refused = match sent {
+            Ok(Ok(Ok(()))) => return Ok(future),
+            Ok(Ok(Err(refused))) => refused,
+            Err(err) | Ok(Err(err)) => {
+                core.settle(1);
+                return Err(err);
+            }
+        };
+        core.settle(1);
+        let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
+        if refused.code == RDKafkaErrorCode::QueueFull {
+            // The queue frees up as deliveries complete: the caller should retry (or flush).
+            return Err(info.into_pyerr(py));
+        }
+        // Per-message errors (too large, unknown partition, ...) fail this message's future, and
+        // its on_delivery callback runs, as for a failure reported later.
+        if let Some(cell) = refused.cell.finish(Outcome::Failed(info)) {
+            core.notify(py, vec![cell]);
+        }
+        Ok(future)
+    }
+
+    /// Runs, on this thread, the `on_delivery` callbacks (and wakes the waited-on futures) of
+    /// messages finished so far, waiting up to `timeout` seconds for the first; returns how many.
+    /// Futures resolve on their own, and callbacks run on the delivery thread otherwise: this is for
+    /// callers who want that work done on their own thread.
+    #[pyo3(signature = (timeout=Some(Seconds(0.0))), text_signature = "(self, /, timeout=0.0)")]
+    fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<usize> {
+        self.core.born.check("producer")?;
+        self.not_from_own_callback()?;
+        let core = &self.core;
+        let batch = wait_detached(py, deadline(timeout)?, |slice| {
+            let batch = core.take_need_python(slice);
+            (!batch.is_empty() || core.context().callbacks.has_pending()).then_some(batch)
+        })?;
+        let resolved = batch.map_or(0, |batch| self.core.notify_here(py, batch));
+        self.core.context().callbacks.dispatch(py, None)?;
+        Ok(resolved)
+    }
+
+    /// Waits until every produced message is delivered or failed and its future resolved, or
+    /// `timeout` seconds pass. Returns the number still unresolved (0 = all done).
+    #[pyo3(signature = (timeout=None))]
+    fn flush(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<usize> {
+        self.wait_resolved(py, deadline(timeout)?)
+    }
+
+    /// Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
+    /// is left with a purge error, and stops the producer. Every future is resolved when it returns.
+    #[pyo3(signature = (timeout=None))]
+    fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
+        self.not_from_own_callback()?;
+        let threads: Vec<JoinHandle<()>> = std::mem::take(&mut *self.threads.lock());
+        if self.core.born.inherited() {
+            // See fork.rs: the threads do not exist in this child; only mark it closed.
+            self.core.state.store(CLOSING, Ordering::Release);
+            std::mem::forget(threads);
+            return Ok(());
+        }
+        let deadline = match deadline(timeout) {
+            Ok(deadline) => deadline,
+            Err(err) => {
+                *self.threads.lock() = threads; // nothing happened: still open
+                return Err(err);
+            }
+        };
+        // From here on produce() is refused and `closed` is true, also for other threads.
+        self.core.state.store(CLOSING, Ordering::Release);
+        if threads.is_empty() {
+            // Closed, or being closed by another thread: wait like that thread does.
+            return self.wait_resolved(py, deadline).map(drop);
+        }
+        let remaining = match self.wait_resolved(py, deadline) {
+            Ok(remaining) => remaining,
+            Err(interrupted) => {
+                // Ctrl-C: out at once, nothing purged; a later close() picks up from here.
+                *self.threads.lock() = threads;
+                return Err(interrupted);
+            }
+        };
+        if remaining > 0 {
+            self.core.purge(true, true);
+            // Purged messages are reported promptly, but their callbacks may be slow: a short
+            // grace past the caller's timeout, never an unbounded wait.
+            let grace = Instant::now() + PURGE_GRACE;
+            let _ = self.wait_resolved(py, Some(deadline.map_or(grace, |d| d.max(grace))));
+        }
+        if self.core.unresolved.load(Ordering::Acquire) == 0 {
+            // Everything is resolved: the threads end within one poll slice.
+            py.detach(|| threads.into_iter().for_each(|thread| drop(thread.join())));
+        }
+        // Otherwise (slow callbacks still running) the threads finish in the background; they
+        // hold the core, which they drop when done.
+        Ok(())
+    }
+
+    /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
+    /// sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
+    #[pyo3(signature = (in_queue=true, in_flight=true))]
+    fn purge(&self, in_queue: bool, in_flight: bool) -> PyResult<()> {
+        self.open_core()?.purge(in_queue, in_flight);
+        Ok(())
+    }
+
+    /// Transactions (config `transactional.id`): registers the producer with the coordinator and
+    /// fences older instances. Call once, before `begin_transaction()`.
+    #[pyo3(signature = (timeout=Some(Seconds(30.0))), text_signature = "(self, /, timeout=30.0)")]
+    fn init_transactions(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "init_transactions", move |p| p.init_transactions(timeout).map_err(FerroError::from))
+    }
+
+    fn begin_transaction(&self, py: Python<'_>) -> PyResult<()> {
+        self.transaction_call(py, "begin_transaction", |p| p.begin_transaction().map_err(FerroError::from))
+    }
+
+    /// Adds the consumer's offsets (the next offsets to read) to the transaction, so that they are
+    /// committed if and only if the transaction is: consume-transform-produce exactly once.
+    #[pyo3(signature = (offsets, group_metadata, timeout=Some(Seconds(30.0))), text_signature = "(self, /, offsets, group_metadata, timeout=30.0)")]
+    fn send_offsets_to_transaction(
+        &self,
+        py: Python<'_>,
+        offsets: Vec<PyRef<'_, TopicPartition>>,
+        group_metadata: Py<ConsumerGroupMetadata>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<()> {
+        let timeout_ms = remaining_ms(deadline(timeout)?);
+        let list = to_list(&partitions_arg(offsets))?;
+        self.transaction_call(py, "send_offsets_to_transaction", move |p| {
+            // SAFETY: the producer handle, the list and the group metadata are live for the call
+            // (moved into this closure); the error object (if any) is ours, read, then destroyed.
+            unsafe {
+                let error = rdsys::rd_kafka_send_offsets_to_transaction(
+                    p.client().native_ptr(),
+                    list.ptr(),
+                    group_metadata.get().inner.ptr(),
+                    timeout_ms,
+                );
+                let info = KafkaErrorInfo::from_error_object(error, "send_offsets_to_transaction failed");
+                if !error.is_null() {
+                    rdsys::rd_kafka_error_destroy(error);
+                }
+                info.map_or(Ok(()), |info| Err(FerroError::Kafka(info)))
+            }
+        })
+    }
+
+    /// Flushes and commits the transaction. A `KafkaError` with `txn_requires_abort` means: call
+    /// `abort_transaction()`; with `retriable`, the commit may simply be retried.
+    #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]
+    fn commit_transaction(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "commit_transaction", move |p| {
+            p.commit_transaction(timeout).map_err(FerroError::from)
+        })
+    }
+
+    #[pyo3(signature = (timeout=Some(Seconds(60.0))), text_signature = "(self, /, timeout=60.0)")]
+    fn abort_transaction(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
+        let timeout = transaction_timeout(timeout)?;
+        self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(timeout).map_err(FerroError::from))
+    }
+
+    #[getter]
+    fn closed(&self) -> bool {
+        !self.core.is_open()
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.core.context().callbacks.traverse(&visit)
+    }
+
+    fn __clear__(&self) {
+        self.core.context().callbacks.clear();
+    }
+
+    /// Messages produced whose futures are not resolved yet.
+    fn __len__(&self) -> usize {
+        self.core.unresolved.load(Ordering::Acquire)
+    }
+
+    fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_type: Option<Bound<'_, PyAny>>,
+        _exc: Option<Bound<'_, PyAny>>,
+        _tb: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        self.close(py, None)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<Producer {}, {} unresolved>", if self.closed() { "closed" } else { "open" }, self.__len__())
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if !self.core.is_open() {
+            return;
+        }
+        crate::errors::warn_unclosed(c"ferrokafka.Producer was not closed; call close() or use `with`");
+        // The threads go on delivering in the background and end when every future is resolved;
+        // the last of them drops the core. Nothing here blocks.
+        self.core.state.store(CLOSING, Ordering::Release);
+        let threads = std::mem::take(&mut *self.threads.lock());
+        if self.core.born.inherited() {
+            std::mem::forget(threads); // see fork.rs
+        }
+    }
+}
+
+/// A transaction call's timeout as rdkafka's type, through the API's one conversion (so it never
+/// wraps: rdkafka's `Timeout` holds milliseconds as an `i32`).
+fn transaction_timeout(timeout: Option<Seconds>) -> PyResult<Timeout> {
+    Ok(match remaining_ms(deadline(timeout)?) {
+        ms if ms < 0 => Timeout::Never,
+        ms => Timeout::After(Duration::from_millis(ms as u64)),
+    })
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Producer>()?;
+    m.add_class::<DeliveryReport>()?;
+    m.add_class::<DeliveryState>()?;
+    Ok(())
+}
