@@ -27,36 +27,42 @@
 //! lets go of its `Arc`.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, CString};
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::ptr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_executor::block_on;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyMapping, PyNone};
-use pyo3::IntoPyObjectExt;
-use rdkafka::admin::{
-    AdminClient as RdAdminClient, AdminOptions, NewPartitions, NewTopic as RdNewTopic, TopicReplication,
-};
+use pyo3::types::PyMapping;
+use rdkafka::admin::{AdminClient as RdAdminClient, NewPartitions, NewTopic as RdNewTopic};
 use rdkafka::bindings as rdsys;
 use rdkafka::client::DefaultClientContext;
-use rdkafka::error::KafkaError as RdKafkaError;
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
-use crate::args::{Int, Seconds};
-use crate::blocking::drop_in_background;
+use crate::args::Seconds;
 use crate::config::{client_config, config_dict};
-use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
+use crate::errors::{FerroError, FerroResult};
+use crate::ffi::{self as raw, lossy, NativePtr};
 use crate::producer::future_type;
 use crate::topic_partition::check_topic_name;
 use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
+
+mod args;
+mod new_topic;
+mod request;
+mod results;
+
+use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
+pub use self::new_topic::NewTopic;
+use self::request::{
+    admin_error, check_event, first_error, first_partition_error, kafka_error, local_error, native_array, native_error,
+    AdminCore,
+};
+use self::results::{resolve, wrong_result, Done, GroupDescription, GroupMember};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,460 +77,6 @@ const RESULT_MARGIN: Duration = Duration::from_secs(10);
 /// librdkafka's limits (RD_KAFKAP_PARTITIONS_MAX, RD_KAFKAP_BROKERS_MAX).
 const MAX_PARTITIONS: i64 = 100_000;
 const MAX_REPLICATION_FACTOR: i32 = 10_000;
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-fn kafka_error(code: c_int, context: &str, detail: Option<String>) -> FerroError {
-    FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail))
-}
-
-/// A failure on this side of librdkafka (no queue, no thread): `_FAIL` with an explanation.
-fn local_error(context: &str, detail: &str) -> FerroError {
-    kafka_error(RDKafkaErrorCode::Fail as c_int, context, Some(detail.to_owned()))
-}
-
-/// An error of one of rdkafka's wrapped requests: what it refuses to build are bad arguments;
-/// a failure of the request as a whole gets `context`.
-fn admin_error(err: RdKafkaError, context: &str) -> FerroError {
-    match err {
-        RdKafkaError::AdminOpCreation(msg) => FerroError::Value(msg),
-        RdKafkaError::Nul(_) => {
-            FerroError::Value("strings passed to librdkafka must not contain NUL characters".into())
-        }
-        RdKafkaError::AdminOp(code) => FerroError::Kafka(KafkaErrorInfo::from_code(code, context)),
-        other => FerroError::from(other),
-    }
-}
-
-/// The first failed item of an rdkafka topic or group result, as the error of the whole call.
-fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)>>, what: &str) -> FerroResult<Done> {
-    match results.into_iter().find_map(Result::err) {
-        Some((name, code)) => Err(FerroError::Kafka(KafkaErrorInfo::from_code(code, &format!("{what} {name:?}")))),
-        None => Ok(Done),
-    }
-}
-
-/// The first partition with an error code, as the error of the whole call.
-fn first_partition_error(partitions: &[(TopicPartition, c_int)], what: &str) -> FerroResult<()> {
-    match partitions.iter().find(|(_, err)| *err != 0) {
-        Some((tp, err)) => Err(kafka_error(*err, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None)),
-        None => Ok(()),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Arguments
-
-fn c_string(value: &str, what: &str) -> FerroResult<CString> {
-    CString::new(value).map_err(|_| FerroError::Value(format!("{what} {value:?} contains a NUL character")))
-}
-
-fn non_empty<T, L: AsRef<[T]>>(items: L, what: &str) -> FerroResult<L> {
-    if items.as_ref().is_empty() {
-        Err(FerroError::Value(format!("{what} must not be empty")))
-    } else {
-        Ok(items)
-    }
-}
-
-/// Non-empty names without NUL characters, as C strings.
-fn c_names(names: Vec<String>, what: &str) -> FerroResult<Vec<CString>> {
-    non_empty(names, &format!("the list of {what}s"))?
-        .iter()
-        .map(|name| {
-            if name.is_empty() {
-                Err(FerroError::Value(format!("a {what} must not be empty")))
-            } else {
-                c_string(name, what)
-            }
-        })
-        .collect()
-}
-
-/// A non-empty list of checked topic names (see [`check_topic_name`]).
-fn topic_names(names: &[String]) -> FerroResult<()> {
-    non_empty(names, "the list of topic names")?.iter().try_for_each(|name| check_topic_name(name))
-}
-
-/// A timeout in seconds for librdkafka's admin requests: `None` (librdkafka's default), or 0 up
-/// to librdkafka's limit of 3600 s, to which longer ones (also `inf`) saturate; negative and NaN
-/// raise `ValueError`.
-fn timeout_arg(seconds: Option<Seconds>, what: &str) -> FerroResult<Option<Duration>> {
-    match seconds.map(|s| s.0) {
-        None => Ok(None),
-        Some(s) if s >= 0.0 => Ok(Some(Duration::try_from_secs_f64(s).unwrap_or(MAX_TIMEOUT).min(MAX_TIMEOUT))),
-        Some(s) => Err(FerroError::Value(format!("{what} must be None or a non-negative number of seconds, not {s}"))),
-    }
-}
-
-/// A `Mapping` of str keys to `V` (str, or str | None), as pairs.
-fn mapping_arg<V>(mapping: &Bound<'_, PyMapping>) -> PyResult<Vec<(String, V)>>
-where
-    V: for<'a, 'py> FromPyObject<'a, 'py, Error = PyErr>,
-{
-    mapping.items()?.iter().map(|item| item.extract::<(String, V)>()).collect()
-}
-
-/// A config resource named by Python: `("topic", name)` or `("broker", id)`.
-fn resource_arg(resource_type: &str, name: &str) -> FerroResult<(rdsys::rd_kafka_ResourceType_t, CString)> {
-    use rdsys::rd_kafka_ResourceType_t as R;
-    let restype = match resource_type {
-        "topic" => {
-            check_topic_name(name)?;
-            R::RD_KAFKA_RESOURCE_TOPIC
-        }
-        "broker" => {
-            if name.parse::<i32>().is_err() {
-                return Err(FerroError::Value(format!("a broker is named by its numeric id, not {name:?}")));
-            }
-            R::RD_KAFKA_RESOURCE_BROKER
-        }
-        other => {
-            return Err(FerroError::Value(format!("resource_type must be \"topic\" or \"broker\", not {other:?}")))
-        }
-    };
-    Ok((restype, c_string(name, resource_type)?))
-}
-
-// ---------------------------------------------------------------------------------------------
-// librdkafka objects
-
-/// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
-///
-/// # Safety
-/// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
-/// to a result event that the caller keeps alive that long).
-unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
-    if array.is_null() || count == 0 {
-        &[]
-    } else {
-        // SAFETY: non-NULL, `count` initialised elements, valid for 'a: the caller's guarantee.
-        unsafe { std::slice::from_raw_parts(array, count) }
-    }
-}
-
-/// An `rd_kafka_error_t` as a `FerroError`, or `None` for NULL / no error.
-///
-/// # Safety
-/// `error` is NULL or a valid error object, alive for the duration of the call.
-unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
-    // SAFETY: the caller's guarantee, passed on.
-    unsafe { KafkaErrorInfo::from_error_object(error, context) }.map(FerroError::Kafka)
-}
-
-// ---------------------------------------------------------------------------------------------
-// The client
-
-struct AdminCore {
-    /// Destroyed in `Drop`, on a background thread.
-    client: ManuallyDrop<RdAdminClient<DefaultClientContext>>,
-    /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
-    request_timeout: Duration,
-    born: crate::fork::Born,
-}
-
-impl AdminCore {
-    fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
-        self.client.inner().native_ptr()
-    }
-
-    /// Options for rdkafka's wrapped requests.
-    fn options(&self, operation_timeout: Option<Duration>) -> AdminOptions {
-        let options = AdminOptions::new();
-        match operation_timeout {
-            None => options,
-            // The request as a whole must outlast the broker-side operation, or it fails locally
-            // with a timeout while the broker may still complete it.
-            Some(operation) => options
-                .operation_timeout(Some(operation))
-                .request_timeout(Some(self.request_timeout.max(operation + REQUEST_MARGIN).min(MAX_TIMEOUT))),
-        }
-    }
-
-    /// Sends one request through `send` (given the client and the queue to emit the result on)
-    /// with default options, on a queue of its own, and waits for its result event of type
-    /// `expected`. The queue is destroyed before this returns; the event is independent of it.
-    fn run_request(
-        &self,
-        expected: rdsys::rd_kafka_event_type_t,
-        context: &str,
-        send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t),
-    ) -> FerroResult<NativePtr<rdsys::rd_kafka_event_t>> {
-        let rk = self.native_ptr();
-        // SAFETY: `rk` is the live client, kept alive by `self` for this whole call.
-        // rd_kafka_queue_new returns a new queue that the caller owns (or NULL), freed by
-        // rd_kafka_queue_destroy: `NativePtr` does that when `queue` goes out of scope at the end of
-        // this function, so before the client can be destroyed. Destroying it early (on the give-up
-        // path below) is safe: the request holds its own reference to the queue and librdkafka
-        // discards a result enqueued on a destroyed application queue.
-        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
-            .ok_or_else(|| local_error(context, "librdkafka could not create a queue"))?;
-        send(rk, queue.ptr());
-        let deadline = Instant::now() + self.request_timeout + RESULT_MARGIN;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(kafka_error(
-                    RDKafkaErrorCode::OperationTimedOut as c_int,
-                    context,
-                    Some("no result from librdkafka within the request timeout".into()),
-                ));
-            }
-            let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
-            // SAFETY: `queue` is live (owned above). rd_kafka_queue_poll returns NULL on timeout or
-            // an event that the caller owns and frees with rd_kafka_event_destroy, which `NativePtr`
-            // does.
-            let event = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) };
-            if let Some(event) = event {
-                // SAFETY: `event` is live; rd_kafka_event_type only reads it.
-                if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } == expected {
-                    return Ok(event);
-                }
-                // Only this request's result is ever sent to this queue; anything else is dropped.
-            }
-        }
-    }
-}
-
-impl AdminCore {
-    /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
-    /// shape) and reads the partitions of its one group result.
-    fn group_offsets_request<R: NativeDrop, Res>(
-        &self,
-        request: NativePtr<R>,
-        send: unsafe extern "C" fn(
-            *mut rdsys::rd_kafka_t,
-            *mut *mut R,
-            usize,
-            *const rdsys::rd_kafka_AdminOptions_t,
-            *mut rdsys::rd_kafka_queue_t,
-        ),
-        expected: rdsys::rd_kafka_event_type_t,
-        result_of: unsafe extern "C" fn(*mut rdsys::rd_kafka_event_t) -> *const Res,
-        groups_of: unsafe extern "C" fn(*const Res, *mut usize) -> *mut *const rdsys::rd_kafka_group_result_t,
-        context: &str,
-    ) -> FerroResult<Vec<TopicPartition>> {
-        let event = self.run_request(expected, context, |rk, queue| {
-            let mut requests = [request.ptr()];
-            // SAFETY: live client and queue (run_request); an array of exactly one live request
-            // (librdkafka's requirement), which librdkafka copies; no options (NULL is allowed).
-            unsafe { send(rk, requests.as_mut_ptr(), 1, ptr::null(), queue) }
-        })?;
-        drop(request);
-        check_event(&event, context)?;
-        // SAFETY: `event` is a live result event of type `expected` that we own, and `result_of` /
-        // `groups_of` are the accessors of that type; the group results they return belong to the
-        // event and are read by `group_offsets` while it is alive.
-        unsafe {
-            let result = result_of(event.ptr());
-            if result.is_null() {
-                return Err(wrong_result(context));
-            }
-            let mut count = 0;
-            let groups = groups_of(result, &mut count);
-            group_offsets(groups, count, context)
-        }
-    }
-}
-
-/// The request-level error of a result event, if any.
-fn check_event(event: &NativePtr<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
-    // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
-    // owned by the event, copied by `lossy` before the event can go.
-    let (code, detail) = unsafe {
-        let code = raw::rd_kafka_event_error(event.ptr());
-        (code, if code != 0 { lossy(rdsys::rd_kafka_event_error_string(event.ptr())) } else { None })
-    };
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(kafka_error(code, context, detail))
-    }
-}
-
-fn wrong_result(context: &str) -> FerroError {
-    local_error(context, "librdkafka returned a result of another type")
-}
-
-/// The group results of a ListConsumerGroupOffsets or AlterConsumerGroupOffsets result: the
-/// partitions of the (only) group, or its first error (group-level, then partition-level).
-///
-/// # Safety
-/// `groups` and `count` come from the `..._result_groups` accessor of a result event that stays
-/// alive for the duration of the call.
-unsafe fn group_offsets(
-    groups: *const *const rdsys::rd_kafka_group_result_t,
-    count: usize,
-    context: &str,
-) -> FerroResult<Vec<TopicPartition>> {
-    let mut partitions = Vec::new();
-    // SAFETY: `groups` holds `count` group results owned by the live event (caller's guarantee).
-    for &group in unsafe { native_array(groups, count) } {
-        // SAFETY: `group` is a valid group result owned by the live event. Its error (NULL if none)
-        // and its partition list (NULL if none) belong to it too, and are only read here.
-        unsafe {
-            if let Some(err) = native_error(rdsys::rd_kafka_group_result_error(group), context) {
-                return Err(err);
-            }
-            partitions.extend(read_native_list(rdsys::rd_kafka_group_result_partitions(group)));
-        }
-    }
-    first_partition_error(&partitions, &format!("{context}: partition"))?;
-    let mut partitions: Vec<TopicPartition> = partitions.into_iter().map(|(tp, _)| tp).collect();
-    partitions.sort();
-    Ok(partitions)
-}
-
-/// A consumer group as `describe_groups` shows it.
-struct GroupDescription {
-    state: String,
-    group_type: String,
-    protocol: String,
-    members: Vec<GroupMember>,
-}
-
-struct GroupMember {
-    member_id: String,
-    client_id: String,
-    host: String,
-    group_instance_id: Option<String>,
-}
-
-impl<'py> IntoPyObject<'py> for GroupMember {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("member_id", self.member_id)?;
-        dict.set_item("client_id", self.client_id)?;
-        dict.set_item("host", self.host)?;
-        dict.set_item("group_instance_id", self.group_instance_id)?;
-        Ok(dict)
-    }
-}
-
-impl<'py> IntoPyObject<'py> for GroupDescription {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        dict.set_item("state", self.state)?;
-        dict.set_item("type", self.group_type)?;
-        dict.set_item("protocol", self.protocol)?;
-        dict.set_item("members", self.members)?;
-        Ok(dict)
-    }
-}
-
-/// What the calls that resolve to None return (`()` would become an empty tuple).
-struct Done;
-
-impl<'py> IntoPyObject<'py> for Done {
-    type Target = PyNone;
-    type Output = Bound<'py, PyNone>;
-    type Error = Infallible;
-
-    fn into_pyobject(self, py: Python<'py>) -> Result<Bound<'py, PyNone>, Infallible> {
-        Ok(PyNone::get(py).to_owned())
-    }
-}
-
-/// Resolves `future` with the outcome of its request. With the GIL.
-fn resolve<T>(py: Python<'_>, future: &Bound<'_, PyAny>, outcome: FerroResult<T>)
-where
-    T: for<'py> IntoPyObject<'py>,
-{
-    let value = outcome.map_err(PyErr::from).and_then(|value| value.into_bound_py_any(py));
-    let set = match value {
-        Ok(value) => future.call_method1("set_result", (value,)),
-        Err(err) => future.call_method1("set_exception", (err.into_value(py),)),
-    };
-    if let Err(err) = set {
-        // Only a future someone else resolved could refuse; report it rather than lose it.
-        err.write_unraisable(py, Some(future));
-    }
-}
-
-/// A topic to create with `AdminClient.create_topics()`.
-#[pyclass(frozen, module = "ferrokafka")]
-#[derive(Clone, Debug)]
-pub struct NewTopic {
-    #[pyo3(get)]
-    name: String,
-    /// -1: the broker's default (`num.partitions`).
-    #[pyo3(get)]
-    num_partitions: i32,
-    /// -1: the broker's default (`default.replication.factor`).
-    #[pyo3(get)]
-    replication_factor: i32,
-    config: BTreeMap<String, String>,
-}
-
-#[pymethods]
-impl NewTopic {
-    #[new]
-    #[pyo3(signature = (name, num_partitions=Int(1), replication_factor=Int(1), config=None), text_signature = "(name, num_partitions=1, replication_factor=1, config=None)")]
-    fn py_new(
-        name: String,
-        num_partitions: Int<i32>,
-        replication_factor: Int<i32>,
-        config: Option<&Bound<'_, PyMapping>>,
-    ) -> PyResult<Self> {
-        let (Int(num_partitions), Int(replication_factor)) = (num_partitions, replication_factor);
-        check_topic_name(&name)?;
-        if num_partitions != -1 && !(1..=MAX_PARTITIONS).contains(&i64::from(num_partitions)) {
-            return Err(FerroError::Value(format!(
-                "num_partitions must be -1 (the broker's default) or 1 to {MAX_PARTITIONS}, not {num_partitions}"
-            ))
-            .into());
-        }
-        if replication_factor != -1 && !(1..=MAX_REPLICATION_FACTOR).contains(&replication_factor) {
-            return Err(FerroError::Value(format!(
-                "replication_factor must be -1 (the broker's default) or 1 to {MAX_REPLICATION_FACTOR}, \
-                 not {replication_factor}"
-            ))
-            .into());
-        }
-        let config: BTreeMap<String, String> = match config {
-            Some(config) => mapping_arg(config)?.into_iter().collect(),
-            None => BTreeMap::new(),
-        };
-        for (key, value) in &config {
-            c_string(key, "config key")?;
-            c_string(value, "config value")?;
-        }
-        Ok(NewTopic { name, num_partitions, replication_factor, config })
-    }
-
-    /// The topic's configuration (a copy).
-    #[getter]
-    fn config(&self) -> BTreeMap<String, String> {
-        self.config.clone()
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "NewTopic(name={:?}, num_partitions={}, replication_factor={}, config={:?})",
-            self.name, self.num_partitions, self.replication_factor, self.config
-        )
-    }
-}
-
-impl NewTopic {
-    fn to_rdkafka(&self) -> RdNewTopic<'_> {
-        let mut topic =
-            RdNewTopic::new(&self.name, self.num_partitions, TopicReplication::Fixed(self.replication_factor));
-        for (key, value) in &self.config {
-            topic = topic.set(key, value);
-        }
-        topic
-    }
-}
 
 /// librdkafka's admin client. Every method returns a `concurrent.futures.Future`.
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -565,16 +117,6 @@ impl AdminClient {
             Ok(_) => Ok(future),
             Err(err) => Err(local_error(&format!("could not start {name}"), &format!("no thread: {err}")).into()),
         }
-    }
-}
-
-impl Drop for AdminCore {
-    fn drop(&mut self) {
-        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
-        let client = unsafe { ManuallyDrop::take(&mut self.client) };
-        // rdkafka's AdminClient joins its polling thread and destroys the handle: never on a
-        // thread that holds the GIL.
-        drop_in_background(client, "admin-client", self.born);
     }
 }
 
@@ -1092,24 +634,4 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AdminClient>()?;
     m.add_class::<NewTopic>()?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arguments_are_checked_before_anything_is_sent() {
-        assert!(matches!(timeout_arg(Some(Seconds(-1.0)), "t"), Err(FerroError::Value(_))));
-        assert!(matches!(timeout_arg(Some(Seconds(f64::NAN)), "t"), Err(FerroError::Value(_))));
-        assert_eq!(timeout_arg(Some(Seconds(3601.0)), "t").unwrap(), Some(MAX_TIMEOUT), "saturates");
-        assert_eq!(timeout_arg(Some(Seconds(f64::INFINITY)), "t").unwrap(), Some(MAX_TIMEOUT));
-        assert_eq!(timeout_arg(Some(Seconds(1.5)), "t").unwrap(), Some(Duration::from_millis(1500)));
-        assert!(matches!(resource_arg("group", "g"), Err(FerroError::Value(_))));
-        assert!(matches!(resource_arg("broker", "one"), Err(FerroError::Value(_))));
-        assert!(matches!(resource_arg("topic", "a\0b"), Err(FerroError::Value(_))));
-        assert!(resource_arg("broker", "1").is_ok());
-        assert!(matches!(c_names(vec![], "topic name"), Err(FerroError::Value(_))));
-        assert!(matches!(c_names(vec![String::new()], "topic name"), Err(FerroError::Value(_))));
-    }
 }

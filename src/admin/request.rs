@@ -1,0 +1,226 @@
+//! Running a request: the native client (`AdminCore`), the two ways into librdkafka (rdkafka's
+//! wrapped calls and C-API requests on a queue of their own), and the errors they end with.
+
+use crate::blocking::drop_in_background;
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
+use crate::topic_partition::TopicPartition;
+use rdkafka::admin::{AdminClient as RdAdminClient, AdminOptions};
+use rdkafka::bindings as rdsys;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError as RdKafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use std::ffi::c_int;
+use std::mem::ManuallyDrop;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use super::results::{group_offsets, wrong_result, Done};
+use super::{MAX_TIMEOUT, REQUEST_MARGIN, RESULT_MARGIN};
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+pub(super) fn kafka_error(code: c_int, context: &str, detail: Option<String>) -> FerroError {
+    FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail))
+}
+
+/// A failure on this side of librdkafka (no queue, no thread): `_FAIL` with an explanation.
+pub(super) fn local_error(context: &str, detail: &str) -> FerroError {
+    kafka_error(RDKafkaErrorCode::Fail as c_int, context, Some(detail.to_owned()))
+}
+
+/// An error of one of rdkafka's wrapped requests: what it refuses to build are bad arguments;
+/// a failure of the request as a whole gets `context`.
+pub(super) fn admin_error(err: RdKafkaError, context: &str) -> FerroError {
+    match err {
+        RdKafkaError::AdminOpCreation(msg) => FerroError::Value(msg),
+        RdKafkaError::Nul(_) => {
+            FerroError::Value("strings passed to librdkafka must not contain NUL characters".into())
+        }
+        RdKafkaError::AdminOp(code) => FerroError::Kafka(KafkaErrorInfo::from_code(code, context)),
+        other => FerroError::from(other),
+    }
+}
+
+/// The first failed item of an rdkafka topic or group result, as the error of the whole call.
+pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)>>, what: &str) -> FerroResult<Done> {
+    match results.into_iter().find_map(Result::err) {
+        Some((name, code)) => Err(FerroError::Kafka(KafkaErrorInfo::from_code(code, &format!("{what} {name:?}")))),
+        None => Ok(Done),
+    }
+}
+
+/// The first partition with an error code, as the error of the whole call.
+pub(super) fn first_partition_error(partitions: &[(TopicPartition, c_int)], what: &str) -> FerroResult<()> {
+    match partitions.iter().find(|(_, err)| *err != 0) {
+        Some((tp, err)) => Err(kafka_error(*err, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None)),
+        None => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// librdkafka objects
+
+/// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
+///
+/// # Safety
+/// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
+/// to a result event that the caller keeps alive that long).
+pub(super) unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
+    if array.is_null() || count == 0 {
+        &[]
+    } else {
+        // SAFETY: non-NULL, `count` initialised elements, valid for 'a: the caller's guarantee.
+        unsafe { std::slice::from_raw_parts(array, count) }
+    }
+}
+
+/// An `rd_kafka_error_t` as a `FerroError`, or `None` for NULL / no error.
+///
+/// # Safety
+/// `error` is NULL or a valid error object, alive for the duration of the call.
+pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
+    // SAFETY: the caller's guarantee, passed on.
+    unsafe { KafkaErrorInfo::from_error_object(error, context) }.map(FerroError::Kafka)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client
+
+pub(super) struct AdminCore {
+    /// Destroyed in `Drop`, on a background thread.
+    pub(super) client: ManuallyDrop<RdAdminClient<DefaultClientContext>>,
+    /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
+    pub(super) request_timeout: Duration,
+    pub(super) born: crate::fork::Born,
+}
+
+impl AdminCore {
+    pub(super) fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
+        self.client.inner().native_ptr()
+    }
+
+    /// Options for rdkafka's wrapped requests.
+    pub(super) fn options(&self, operation_timeout: Option<Duration>) -> AdminOptions {
+        let options = AdminOptions::new();
+        match operation_timeout {
+            None => options,
+            // The request as a whole must outlast the broker-side operation, or it fails locally
+            // with a timeout while the broker may still complete it.
+            Some(operation) => options
+                .operation_timeout(Some(operation))
+                .request_timeout(Some(self.request_timeout.max(operation + REQUEST_MARGIN).min(MAX_TIMEOUT))),
+        }
+    }
+
+    /// Sends one request through `send` (given the client and the queue to emit the result on)
+    /// with default options, on a queue of its own, and waits for its result event of type
+    /// `expected`. The queue is destroyed before this returns; the event is independent of it.
+    pub(super) fn run_request(
+        &self,
+        expected: rdsys::rd_kafka_event_type_t,
+        context: &str,
+        send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t),
+    ) -> FerroResult<NativePtr<rdsys::rd_kafka_event_t>> {
+        let rk = self.native_ptr();
+        // SAFETY: `rk` is the live client, kept alive by `self` for this whole call.
+        // rd_kafka_queue_new returns a new queue that the caller owns (or NULL), freed by
+        // rd_kafka_queue_destroy: `NativePtr` does that when `queue` goes out of scope at the end of
+        // this function, so before the client can be destroyed. Destroying it early (on the give-up
+        // path below) is safe: the request holds its own reference to the queue and librdkafka
+        // discards a result enqueued on a destroyed application queue.
+        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
+            .ok_or_else(|| local_error(context, "librdkafka could not create a queue"))?;
+        send(rk, queue.ptr());
+        let deadline = Instant::now() + self.request_timeout + RESULT_MARGIN;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(kafka_error(
+                    RDKafkaErrorCode::OperationTimedOut as c_int,
+                    context,
+                    Some("no result from librdkafka within the request timeout".into()),
+                ));
+            }
+            let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
+            // SAFETY: `queue` is live (owned above). rd_kafka_queue_poll returns NULL on timeout or
+            // an event that the caller owns and frees with rd_kafka_event_destroy, which `NativePtr`
+            // does.
+            let event = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) };
+            if let Some(event) = event {
+                // SAFETY: `event` is live; rd_kafka_event_type only reads it.
+                if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } == expected {
+                    return Ok(event);
+                }
+                // Only this request's result is ever sent to this queue; anything else is dropped.
+            }
+        }
+    }
+}
+
+impl AdminCore {
+    /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
+    /// shape) and reads the partitions of its one group result.
+    pub(super) fn group_offsets_request<R: NativeDrop, Res>(
+        &self,
+        request: NativePtr<R>,
+        send: unsafe extern "C" fn(
+            *mut rdsys::rd_kafka_t,
+            *mut *mut R,
+            usize,
+            *const rdsys::rd_kafka_AdminOptions_t,
+            *mut rdsys::rd_kafka_queue_t,
+        ),
+        expected: rdsys::rd_kafka_event_type_t,
+        result_of: unsafe extern "C" fn(*mut rdsys::rd_kafka_event_t) -> *const Res,
+        groups_of: unsafe extern "C" fn(*const Res, *mut usize) -> *mut *const rdsys::rd_kafka_group_result_t,
+        context: &str,
+    ) -> FerroResult<Vec<TopicPartition>> {
+        let event = self.run_request(expected, context, |rk, queue| {
+            let mut requests = [request.ptr()];
+            // SAFETY: live client and queue (run_request); an array of exactly one live request
+            // (librdkafka's requirement), which librdkafka copies; no options (NULL is allowed).
+            unsafe { send(rk, requests.as_mut_ptr(), 1, ptr::null(), queue) }
+        })?;
+        drop(request);
+        check_event(&event, context)?;
+        // SAFETY: `event` is a live result event of type `expected` that we own, and `result_of` /
+        // `groups_of` are the accessors of that type; the group results they return belong to the
+        // event and are read by `group_offsets` while it is alive.
+        unsafe {
+            let result = result_of(event.ptr());
+            if result.is_null() {
+                return Err(wrong_result(context));
+            }
+            let mut count = 0;
+            let groups = groups_of(result, &mut count);
+            group_offsets(groups, count, context)
+        }
+    }
+}
+
+/// The request-level error of a result event, if any.
+pub(super) fn check_event(event: &NativePtr<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
+    // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
+    // owned by the event, copied by `lossy` before the event can go.
+    let (code, detail) = unsafe {
+        let code = raw::rd_kafka_event_error(event.ptr());
+        (code, if code != 0 { lossy(rdsys::rd_kafka_event_error_string(event.ptr())) } else { None })
+    };
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(kafka_error(code, context, detail))
+    }
+}
+
+impl Drop for AdminCore {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
+        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        // rdkafka's AdminClient joins its polling thread and destroys the handle: never on a
+        // thread that holds the GIL.
+        drop_in_background(client, "admin-client", self.born);
+    }
+}
