@@ -78,6 +78,67 @@ impl Drop for NativeMessage {
     }
 }
 
+/// rdkafka's own message interface, so that Rust code reads a ferrokafka message as it reads
+/// rdkafka's `BorrowedMessage` (`key_view`, `payload_view`, `headers` included).
+impl rdkafka::message::Message for NativeMessage {
+    type Headers = BorrowedHeaders;
+
+    fn key(&self) -> Option<&[u8]> {
+        MessageParts::key(self)
+    }
+
+    fn payload(&self) -> Option<&[u8]> {
+        MessageParts::payload(self)
+    }
+
+    unsafe fn payload_mut(&mut self) -> Option<&mut [u8]> {
+        let m = self.raw();
+        // SAFETY: `&mut self` is the only access to the message (an `Arc<NativeMessage>` hands out
+        // `&mut` only when unique), and librdkafka's payload bytes live as long as the message;
+        // the caller upholds the trait's contract for writing them.
+        (!m.payload.is_null()).then(|| unsafe { std::slice::from_raw_parts_mut(m.payload as *mut u8, m.len) })
+    }
+
+    /// The topic name; Kafka's names are ASCII, and one that were not UTF-8 reads as "" here (use
+    /// `MessageParts::topic_bytes` for the raw bytes) rather than panicking as rdkafka's would.
+    fn topic(&self) -> &str {
+        std::str::from_utf8(self.topic_bytes()).unwrap_or("")
+    }
+
+    fn partition(&self) -> i32 {
+        MessageParts::partition(self)
+    }
+
+    fn offset(&self) -> i64 {
+        MessageParts::offset(self)
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        MessageParts::timestamp(self)
+    }
+
+    fn headers(&self) -> Option<&BorrowedHeaders> {
+        self.raw_headers()
+    }
+}
+
+impl NativeMessage {
+    /// Copies the message into rdkafka's `OwnedMessage`, as rdkafka's `BorrowedMessage::detach`
+    /// does (the topic decoded lossily, headers copied raw: keys need not be UTF-8).
+    pub fn detach(&self) -> RdOwnedMessage {
+        use rdkafka::message::Message;
+        RdOwnedMessage::new(
+            Message::payload(self).map(<[u8]>::to_vec),
+            Message::key(self).map(<[u8]>::to_vec),
+            String::from_utf8_lossy(self.topic_bytes()).into_owned(),
+            Message::timestamp(self),
+            Message::partition(self),
+            Message::offset(self),
+            Message::headers(self).map(BorrowedHeaders::detach),
+        )
+    }
+}
+
 /// A `len`-byte slice at `ptr`, or None for a null pointer.
 ///
 /// # Safety
@@ -398,18 +459,7 @@ impl BorrowedMessage {
 
     /// Copies the message into an OwnedMessage: thread-safe, picklable, independent of the consumer.
     fn detach(&self, py: Python<'_>) -> PyResult<Py<OwnedMessage>> {
-        let msg = self.native()?;
-        let owned = RdOwnedMessage::new(
-            msg.payload().map(<[u8]>::to_vec),
-            msg.key().map(<[u8]>::to_vec),
-            String::from_utf8_lossy(msg.topic_bytes()).into_owned(),
-            msg.timestamp(),
-            msg.partition(),
-            msg.offset(),
-            // A raw copy of librdkafka's headers: keys need not be UTF-8.
-            msg.raw_headers().map(|h| h.detach()),
-        );
-        let owned = Py::new(py, OwnedMessage::from(owned))?;
+        let owned = Py::new(py, OwnedMessage::from(self.native()?.detach()))?;
         untrack(owned.bind(py).as_any());
         Ok(owned)
     }
