@@ -62,7 +62,7 @@ use self::request::{
     admin_error, check_event, first_error, first_partition_error, kafka_error, local_error, native_array, native_error,
     AdminCore,
 };
-use self::results::{resolve, wrong_result, Done, GroupDescription, GroupMember};
+use self::results::{config_entries, group_description, resolve, wrong_result, Done};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -221,35 +221,18 @@ impl AdminClient {
             drop(resource);
             check_event(&event, &context)?;
             let mut entries = BTreeMap::new();
-            // SAFETY: `event` is a live DescribeConfigs result event that we own until the end of
-            // this closure. Every pointer below (result, resources, config entries, their strings)
-            // belongs to it and is only read, and copied by `lossy`, while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(&context));
-                }
-                let mut count = 0;
-                let resources = rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count);
-                for &resource in native_array(resources, count) {
-                    let code = raw::rd_kafka_ConfigResource_error(resource);
-                    if code != 0 {
-                        return Err(kafka_error(
-                            code,
-                            &context,
-                            lossy(rdsys::rd_kafka_ConfigResource_error_string(resource)),
-                        ));
-                    }
-                    let mut count = 0;
-                    let configs = rdsys::rd_kafka_ConfigResource_configs(resource, &mut count);
-                    for &entry in native_array(configs, count) {
-                        let name = lossy(rdsys::rd_kafka_ConfigEntry_name(entry));
-                        let value = lossy(rdsys::rd_kafka_ConfigEntry_value(entry));
-                        if let (Some(name), Some(value)) = (name, value) {
-                            entries.insert(name, value);
-                        }
-                    }
-                }
+            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
+            let result = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr()) };
+            if result.is_null() {
+                return Err(wrong_result(&context));
+            }
+            let mut count = 0;
+            // SAFETY: a live result; librdkafka writes the array's length into `count`.
+            let resources = unsafe { rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count) };
+            // SAFETY: `count` resources owned by the result, alive while `event` is.
+            for &resource in unsafe { native_array(resources, count) } {
+                // SAFETY: a resource of the live result event (`event` outlives the call).
+                unsafe { config_entries(resource, &context, &mut entries) }?;
             }
             Ok(entries)
         })
@@ -348,25 +331,28 @@ impl AdminClient {
             })?;
             check_event(&event, context)?;
             let mut groups = Vec::new();
-            // SAFETY: `event` is a live ListConsumerGroups result event that we own; the arrays,
-            // errors, listings and strings read below belong to it and are copied while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(context));
+            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
+            let result = unsafe { rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr()) };
+            if result.is_null() {
+                return Err(wrong_result(context));
+            }
+            let mut count = 0;
+            // SAFETY: a live result; librdkafka writes the array's length into `count`.
+            let errors = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count) };
+            // SAFETY: `count` error objects owned by the result, alive while `event` is.
+            for &error in unsafe { native_array(errors, count) } {
+                // SAFETY: an error object of the live result, only read.
+                if let Some(err) = unsafe { native_error(error, context) } {
+                    return Err(err);
                 }
-                let mut count = 0;
-                let errors = rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count);
-                for &error in native_array(errors, count) {
-                    if let Some(err) = native_error(error, context) {
-                        return Err(err);
-                    }
-                }
-                let mut count = 0;
-                let valid = rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count);
-                for &listing in native_array(valid, count) {
-                    groups.extend(lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)));
-                }
+            }
+            let mut count = 0;
+            // SAFETY: as above, for the listings of the groups that could be listed.
+            let valid = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count) };
+            // SAFETY: `count` listings owned by the result, alive while `event` is.
+            for &listing in unsafe { native_array(valid, count) } {
+                // SAFETY: the listing's id string (or NULL), copied while it is alive.
+                groups.extend(unsafe { lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)) });
             }
             groups.sort();
             Ok(groups)
@@ -391,46 +377,19 @@ impl AdminClient {
                 })?;
             check_event(&event, context)?;
             let mut groups = BTreeMap::new();
-            // SAFETY: `event` is a live DescribeConsumerGroups result event that we own; every
-            // description, member, error and string read below belongs to it and is copied while it
-            // is alive. State and type values come from librdkafka's own mapping (always a variant
-            // of its enum); their names are static strings.
-            unsafe {
-                let result = rdsys::rd_kafka_event_DescribeConsumerGroups_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(context));
-                }
-                let mut count = 0;
-                let descriptions = rdsys::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut count);
-                for &group in native_array(descriptions, count) {
-                    let group_id = lossy(rdsys::rd_kafka_ConsumerGroupDescription_group_id(group)).unwrap_or_default();
-                    if let Some(err) = native_error(
-                        rdsys::rd_kafka_ConsumerGroupDescription_error(group),
-                        &format!("{context} {group_id:?}"),
-                    ) {
-                        return Err(err);
-                    }
-                    let state = rdsys::rd_kafka_ConsumerGroupDescription_state(group);
-                    let group_type = rdsys::rd_kafka_ConsumerGroupDescription_type(group);
-                    let members = (0..rdsys::rd_kafka_ConsumerGroupDescription_member_count(group))
-                        .map(|i| rdsys::rd_kafka_ConsumerGroupDescription_member(group, i))
-                        .filter(|member| !member.is_null())
-                        .map(|member| GroupMember {
-                            member_id: lossy(rdsys::rd_kafka_MemberDescription_consumer_id(member)).unwrap_or_default(),
-                            client_id: lossy(rdsys::rd_kafka_MemberDescription_client_id(member)).unwrap_or_default(),
-                            host: lossy(rdsys::rd_kafka_MemberDescription_host(member)).unwrap_or_default(),
-                            group_instance_id: lossy(rdsys::rd_kafka_MemberDescription_group_instance_id(member)),
-                        })
-                        .collect();
-                    let description = GroupDescription {
-                        state: lossy(rdsys::rd_kafka_consumer_group_state_name(state)).unwrap_or_default(),
-                        group_type: lossy(rdsys::rd_kafka_consumer_group_type_name(group_type)).unwrap_or_default(),
-                        protocol: lossy(rdsys::rd_kafka_ConsumerGroupDescription_partition_assignor(group))
-                            .unwrap_or_default(),
-                        members,
-                    };
-                    groups.insert(group_id, description);
-                }
+            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
+            let result = unsafe { rdsys::rd_kafka_event_DescribeConsumerGroups_result(event.ptr()) };
+            if result.is_null() {
+                return Err(wrong_result(context));
+            }
+            let mut count = 0;
+            // SAFETY: a live result; librdkafka writes the array's length into `count`.
+            let descriptions = unsafe { rdsys::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut count) };
+            // SAFETY: `count` descriptions owned by the result, alive while `event` is.
+            for &group in unsafe { native_array(descriptions, count) } {
+                // SAFETY: a description of the live result event (`event` outlives the call).
+                let (group_id, description) = unsafe { group_description(group, context) }?;
+                groups.insert(group_id, description);
             }
             Ok(groups)
         })
