@@ -1,11 +1,13 @@
-"""Shared fixtures: an embedded mock cluster per test module, unique topic and group names."""
+"""Shared fixtures: an embedded mock cluster per test module, a real Kafka broker per session, a
+`backend` fixture that runs a test on each of them, unique topic and group names."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -91,3 +93,34 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+
+
+# --- one test, both backends ------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    """Where a test runs: librdkafka's mock cluster or the real broker."""
+
+    name: str
+    bootstrap: str
+    create_topic: Callable[..., None]  # (topic, partitions=1, **topic_config)
+
+
+@pytest.fixture(params=["mock", pytest.param("kafka", marks=pytest.mark.broker)])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """Parametrises a test over the mock cluster and the real broker (for what both implement)."""
+    if request.param == "mock":
+        cluster: fk.MockCluster = request.getfixturevalue("mock_cluster")
+
+        def create_mock_topic(topic: str, partitions: int = 1, **config: str) -> None:
+            cluster.create_topic(topic, partitions)  # the mock has no topic configs
+
+        return Backend("mock", cluster.bootstrap_servers, create_mock_topic)
+    bootstrap: str = request.getfixturevalue("kafka_bootstrap")
+
+    def create_kafka_topic(topic: str, partitions: int = 1, **config: str) -> None:
+        with fk.AdminClient({"bootstrap.servers": bootstrap}) as admin:
+            admin.create_topics([fk.NewTopic(topic, partitions, 1, config)]).result(30)
+
+    return Backend("kafka", bootstrap, create_kafka_topic)

@@ -16,38 +16,15 @@ import textwrap
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
 import ferrokafka as fk
-from conftest import consumer_config
+from conftest import Backend, consumer_config
 
 MESSAGES = 20_000
 PARTITIONS = 2
-
-
-@dataclass
-class Backend:
-    name: str
-    bootstrap: str
-    create_topic: Callable[[str, int], None]
-
-
-@pytest.fixture(params=["mock", pytest.param("kafka", marks=pytest.mark.broker)])
-def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    if request.param == "mock":
-        cluster: fk.MockCluster = request.getfixturevalue("mock_cluster")
-        yield Backend("mock", cluster.bootstrap_servers, lambda t, n: cluster.create_topic(t, n))
-        return
-    bootstrap: str = request.getfixturevalue("kafka_bootstrap")
-
-    def create(topic: str, partitions: int) -> None:
-        with fk.AdminClient({"bootstrap.servers": bootstrap}) as admin:
-            admin.create_topics([fk.NewTopic(topic, partitions, 1)]).result(30)
-
-    yield Backend("kafka", bootstrap, create)
 
 
 @pytest.fixture

@@ -14,19 +14,12 @@ import pytest
 import ferrokafka as fk
 from conftest import consumer_config
 
-pytestmark = pytest.mark.broker
-
 MiB = 1024 * 1024
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int = 1, **config: str) -> None:
-    """ferrokafka has no AdminClient in this build: confluent-kafka's creates the topic."""
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics([NewTopic(topic, partitions, 1, config=config)], operation_timeout=20)
-    for future in futures.values():
-        future.result(30)
+    with fk.AdminClient({"bootstrap.servers": bootstrap}) as admin:
+        admin.create_topics([fk.NewTopic(topic, partitions, 1, config)]).result(30)
 
 
 def read_back(config: dict[str, object], topic: str, n: int, *, deadline_s: float = 30.0) -> list[fk.OwnedMessage]:
@@ -67,11 +60,11 @@ def _small_messages(codec: str) -> list[tuple[bytes, bytes, list[tuple[str, byte
 
 
 @pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
-def test_compression_round_trip(kafka_bootstrap, topic_name, group_id, codec):
-    create_topic(kafka_bootstrap, topic_name, 1, **{"max.message.bytes": TOPIC_LIMIT})
+def test_compression_round_trip(backend, topic_name, group_id, codec):
+    backend.create_topic(topic_name, 1, **{"max.message.bytes": TOPIC_LIMIT})
     sent = _small_messages(codec)
     producer_config = {
-        "bootstrap.servers": kafka_bootstrap,
+        "bootstrap.servers": backend.bootstrap,
         "compression.type": codec,
         "linger.ms": 20,
         "message.max.bytes": 2 * MiB,
@@ -87,7 +80,7 @@ def test_compression_round_trip(kafka_bootstrap, topic_name, group_id, codec):
     assert [r.offset for r in reports] == list(range(N_SMALL))
     assert big_report.offset == N_SMALL
 
-    got = read_back(consumer_config(kafka_bootstrap, group_id), topic_name, N_SMALL + 1)
+    got = read_back(consumer_config(backend.bootstrap, group_id), topic_name, N_SMALL + 1)
     assert [m.offset for m in got] == list(range(N_SMALL + 1))
     for (key, value, headers), msg in zip(sent, got):
         assert msg.key is not None and msg.payload is not None
@@ -98,6 +91,7 @@ def test_compression_round_trip(kafka_bootstrap, topic_name, group_id, codec):
     assert big.payload is not None and big.payload == BIG_COMPRESSIBLE
 
 
+@pytest.mark.broker
 def test_uncompressed_control_is_rejected_by_the_topic_limit(kafka_bootstrap, topic_name):
     """The control for the check above: without compression the same record exceeds the topic limit."""
     create_topic(kafka_bootstrap, topic_name, 1, **{"max.message.bytes": TOPIC_LIMIT})
@@ -113,6 +107,7 @@ def test_uncompressed_control_is_rejected_by_the_topic_limit(kafka_bootstrap, to
 # --- (b) a 5 MB message -------------------------------------------------------------------------
 
 
+@pytest.mark.broker
 def test_five_megabyte_message_round_trip(kafka_bootstrap, topic_name, group_id):
     payload = os.urandom(5 * MiB)
     digest = hashlib.sha256(payload).digest()
@@ -153,6 +148,7 @@ def test_five_megabyte_message_round_trip(kafka_bootstrap, topic_name, group_id)
 # --- (c) over the producer's message.max.bytes --------------------------------------------------
 
 
+@pytest.mark.broker
 def test_message_over_producer_limit_fails_its_future(kafka_bootstrap, topic_name, group_id):
     limit = 1 * MiB
     with fk.Producer({"bootstrap.servers": kafka_bootstrap, "message.max.bytes": limit}) as producer:
@@ -172,6 +168,7 @@ def test_message_over_producer_limit_fails_its_future(kafka_bootstrap, topic_nam
     assert bytes(only.payload) == b"fits"
 
 
+@pytest.mark.broker
 def test_message_over_broker_limit_fails_its_future(kafka_bootstrap, topic_name):
     """Under the producer's limit (20 MB) but over the broker's (12 MB): the broker's rejection arrives."""
     with fk.Producer({"bootstrap.servers": kafka_bootstrap, "message.max.bytes": 20 * MiB}) as producer:
@@ -233,8 +230,8 @@ def _as_bytes(value: object) -> bytes | None:
     return None if value is None else bytes(value)  # type: ignore[call-overload]
 
 
-def test_empty_null_and_binary_round_trip(kafka_bootstrap, topic_name, group_id):
-    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+def test_empty_null_and_binary_round_trip(backend, topic_name, group_id):
+    with fk.Producer({"bootstrap.servers": backend.bootstrap}) as producer:
         futures = [
             producer.produce(topic_name, c["value"], key=c["key"], partition=0, headers=c["headers"])
             for c in BINARY_CASES
@@ -242,7 +239,7 @@ def test_empty_null_and_binary_round_trip(kafka_bootstrap, topic_name, group_id)
         assert producer.flush(30) == 0
         assert [f.result(0).offset for f in futures] == list(range(len(BINARY_CASES)))
 
-    got = read_back(consumer_config(kafka_bootstrap, group_id), topic_name, len(BINARY_CASES))
+    got = read_back(consumer_config(backend.bootstrap, group_id), topic_name, len(BINARY_CASES))
     for case, msg in zip(BINARY_CASES, got):
         where = f"offset {msg.offset}"
         assert _as_bytes(msg.payload) == _as_bytes(case["value"]), where
@@ -257,7 +254,7 @@ def test_empty_null_and_binary_round_trip(kafka_bootstrap, topic_name, group_id)
     assert isinstance(raw_key, str)
     assert raw_key.encode("utf-8", "surrogateescape") == NON_UTF8_KEY
     # The surrogateescape'd key can be produced again as a str or as bytes and stays the same key.
-    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+    with fk.Producer({"bootstrap.servers": backend.bootstrap}) as producer:
         producer.produce(topic_name, b"again", partition=0, headers=headers).result(30)
-    again = read_back(consumer_config(kafka_bootstrap, group_id + "-again"), topic_name, len(BINARY_CASES) + 1)[-1]
+    again = read_back(consumer_config(backend.bootstrap, group_id + "-again"), topic_name, len(BINARY_CASES) + 1)[-1]
     assert again.headers == headers

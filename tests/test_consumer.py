@@ -1,7 +1,13 @@
-"""The complete consumer API on a real broker: rebalance callbacks, offsets, metadata, callbacks."""
+"""The consumer API: round trips, rebalance callbacks, commits, offsets, metadata, callbacks.
+
+Tests take `backend` where the mock cluster and the real broker both implement what they check,
+and `kafka_bootstrap` (marked `broker`) where only a real broker does (cooperative rebalancing,
+offsets for times, statistics of real connections).
+"""
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -10,8 +16,6 @@ import pytest
 
 import ferrokafka as fk
 from conftest import consumer_config, produce_n
-
-pytestmark = pytest.mark.broker
 
 
 def wait_for_assignment(consumer: fk.Consumer, timeout: float = 20) -> list[fk.TopicPartition]:
@@ -26,17 +30,15 @@ def wait_for_assignment(consumer: fk.Consumer, timeout: float = 20) -> list[fk.T
 
 
 def create_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(30)
+    with fk.AdminClient({"bootstrap.servers": bootstrap}) as admin:
+        admin.create_topics([fk.NewTopic(topic, partitions, 1)]).result(30)
 
 
-def test_rebalance_callbacks_fire_in_order_and_may_commit(kafka_bootstrap, topic_name, group_id):
-    create_topic(kafka_bootstrap, topic_name, 2)
-    produce_n(kafka_bootstrap, topic_name, 10)
+def test_rebalance_callbacks_fire_in_order_and_may_commit(backend, topic_name, group_id):
+    backend.create_topic(topic_name, 2)
+    produce_n(backend.bootstrap, topic_name, 10)
     events: list[tuple[str, list[int]]] = []
-    config = consumer_config(kafka_bootstrap, group_id, **{"enable.auto.commit": False})
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.auto.commit": False})
 
     def on_assign(consumer: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
         assert isinstance(consumer, fk.Consumer)
@@ -58,13 +60,13 @@ def test_rebalance_callbacks_fire_in_order_and_may_commit(kafka_bootstrap, topic
     assert sum(tp.offset for tp in committed) == 10
 
 
-def test_exception_in_rebalance_callback_propagates_from_poll(kafka_bootstrap, topic_name, group_id):
-    produce_n(kafka_bootstrap, topic_name, 1)
+def test_exception_in_rebalance_callback_propagates_from_poll(backend, topic_name, group_id):
+    produce_n(backend.bootstrap, topic_name, 1)
 
     def on_assign(consumer, partitions):
         raise RuntimeError("boom in on_assign")
 
-    with fk.Consumer(consumer_config(kafka_bootstrap, group_id)) as consumer:
+    with fk.Consumer(consumer_config(backend.bootstrap, group_id)) as consumer:
         consumer.subscribe([topic_name], on_assign=on_assign)
         with pytest.raises(RuntimeError, match="boom in on_assign"):
             deadline = time.monotonic() + 20
@@ -72,6 +74,7 @@ def test_exception_in_rebalance_callback_propagates_from_poll(kafka_bootstrap, t
                 consumer.poll(0.5)
 
 
+@pytest.mark.broker
 def test_cooperative_sticky_assigns_incrementally(kafka_bootstrap, topic_name, group_id):
     create_topic(kafka_bootstrap, topic_name, 4)
     config = consumer_config(kafka_bootstrap, group_id, **{"partition.assignment.strategy": "cooperative-sticky"})
@@ -112,6 +115,7 @@ def test_cooperative_sticky_assigns_incrementally(kafka_bootstrap, topic_name, g
         first.close()
 
 
+@pytest.mark.broker
 def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, group_id):
     create_topic(kafka_bootstrap, topic_name, 1)
     # Recent timestamps: the test broker's retention would delete records stamped long ago.
@@ -154,11 +158,11 @@ def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, 
         assert isinstance(consumer.consumer_group_metadata(), fk.ConsumerGroupMetadata)
 
 
-def test_async_commit_reports_to_on_commit(kafka_bootstrap, topic_name, group_id):
-    produce_n(kafka_bootstrap, topic_name, 3)
+def test_async_commit_reports_to_on_commit(backend, topic_name, group_id):
+    produce_n(backend.bootstrap, topic_name, 3)
     results: list[tuple[object, list[fk.TopicPartition]]] = []
     config = consumer_config(
-        kafka_bootstrap,
+        backend.bootstrap,
         group_id,
         **{"enable.auto.commit": False, "on_commit": lambda err, offsets: results.append((err, offsets))},
     )
@@ -176,6 +180,7 @@ def test_async_commit_reports_to_on_commit(kafka_bootstrap, topic_name, group_id
     assert [(tp.topic, tp.offset) for tp in offsets] == [(topic_name, offsets[0].offset)] and offsets[0].offset >= 1
 
 
+@pytest.mark.broker
 def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, caplog):
     stats: list[dict] = []
     errors: list[fk.KafkaError] = []
@@ -211,3 +216,34 @@ def test_callback_keys_are_checked():
         fk.Consumer({"group.id": "g", "on_delivery": print})
     with pytest.raises(fk.ConfigError, match="must be callable"):
         fk.Producer({"error_cb": 3})
+
+
+def test_round_trip_zero_copy_and_commit(backend, topic_name, group_id):
+    produce_n(backend.bootstrap, topic_name, 100, headers=[("h", b"v")])
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.auto.commit": False})
+    with fk.Consumer(config) as consumer:
+        consumer.subscribe([topic_name])
+        seen = []
+        for msg in consumer:
+            assert msg.topic == topic_name and msg.headers == [("h", b"v")]
+            assert msg.timestamp_type == fk.TimestampType.CREATE_TIME and msg.timestamp
+            seen.append((bytes(msg.key), bytes(msg.payload)))
+            if len(seen) == 100:
+                consumer.commit(msg)
+                break
+        assert sorted(seen) == sorted((b"k%d" % i, b"v%d" % i) for i in range(100))
+        msg.release()
+        gc.collect()
+        assert consumer.live_message_count == 0
+
+
+@pytest.mark.broker
+def test_delivery_reports_carry_real_offsets_and_timestamps(kafka_bootstrap, topic_name):
+    # Real broker only: the mock's produce responses carry a fixed timestamp (1234).
+    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+        reports = [
+            producer.produce(topic_name, b"x", partition=0, timestamp=1_600_000_000_000 + i).result(30)
+            for i in range(3)
+        ]
+    assert [r.offset for r in reports] == [0, 1, 2]
+    assert [r.timestamp for r in reports] == [1_600_000_000_000 + i for i in range(3)]
