@@ -331,7 +331,8 @@ pub fn error_codes() -> Vec<(i32, String)> {
     }
 }
 
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+/// The exception classes (defined in Python) and librdkafka's error codes as `KafkaError` constants.
+pub fn add_exceptions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     // The codes as named constants, like confluent-kafka's: KafkaError.UNKNOWN_TOPIC_OR_PART,
     // KafkaError._MSG_TIMED_OUT.

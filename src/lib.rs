@@ -1,5 +1,5 @@
 //! ferrokafka's native module, `ferrokafka._native`. Each Python-visible concept lives in its own
-//! module; this file only registers them.
+//! module; this file only declares the modules and lists what Python sees.
 
 mod admin;
 mod args;
@@ -27,18 +27,33 @@ fn _live_native_messages() -> usize {
     consumer::registry::LIVE_NATIVE_MESSAGES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// `ferrokafka._native`: every class it exports, by the module that defines it, then the
+/// constants and the exceptions (defined in Python, `ferrokafka/_errors.py`).
 #[pymodule]
-fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    fork::install();
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("librdkafka_version", rdkafka::util::get_rdkafka_version().1)?;
-    errors::register(m)?;
-    topic_partition::register(m)?;
-    message::register(m)?;
-    consumer::register(m)?;
-    producer::register(m)?;
-    mock_cluster::register(m)?;
-    admin::register(m)?;
-    m.add_function(wrap_pyfunction!(_live_native_messages, m)?)?;
-    Ok(())
+mod _native {
+    #[pymodule_export]
+    use super::_live_native_messages;
+    #[pymodule_export]
+    use crate::admin::{AdminClient, NewTopic};
+    #[pymodule_export]
+    use crate::consumer::{Consumer, ConsumerGroupMetadata};
+    #[pymodule_export]
+    use crate::message::{BorrowedMessage, OwnedMessage, TimestampType};
+    #[pymodule_export]
+    use crate::mock_cluster::MockCluster;
+    #[pymodule_export]
+    use crate::producer::{DeliveryReport, DeliveryState, Producer};
+    #[pymodule_export]
+    use crate::topic_partition::TopicPartition;
+
+    use pyo3::prelude::*;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        crate::fork::install();
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("librdkafka_version", rdkafka::util::get_rdkafka_version().1)?;
+        crate::topic_partition::add_constants(m)?;
+        crate::errors::add_exceptions(m)
+    }
 }

@@ -242,7 +242,3 @@ impl Drop for MockCluster {
         }
     }
 }
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<MockCluster>()
-}

@@ -146,8 +146,8 @@ pub unsafe fn read_native_list(list: *const rdsys::rd_kafka_topic_partition_list
     }
 }
 
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<TopicPartition>()?;
+/// The logical offsets as module constants.
+pub fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OFFSET_BEGINNING", OFFSET_BEGINNING)?;
     m.add("OFFSET_END", OFFSET_END)?;
     m.add("OFFSET_STORED", OFFSET_STORED)?;

@@ -588,9 +588,3 @@ impl Drop for AdminClient {
         drop(core);
     }
 }
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<AdminClient>()?;
-    m.add_class::<NewTopic>()?;
-    Ok(())
-}

@@ -590,8 +590,3 @@ fn metadata_to_python<'py>(py: Python<'py>, metadata: &MetadataInfo) -> PyResult
     result.set_item("topics", topics)?;
     Ok(result)
 }
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Consumer>()?;
-    m.add_class::<ConsumerGroupMetadata>()
-}

@@ -10,6 +10,9 @@ pub mod borrowed;
 pub mod headers;
 pub mod owned;
 
+pub use self::borrowed::BorrowedMessage;
+pub use self::owned::OwnedMessage;
+
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::ptr;
@@ -230,11 +233,4 @@ pub fn missing_part(part: Part) -> PyErr {
         Part::Key => "the message has no key",
         Part::Payload => "the message has no payload",
     })
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<TimestampType>()?;
-    m.add_class::<borrowed::BorrowedMessage>()?;
-    m.add_class::<owned::OwnedMessage>()?;
-    Ok(())
 }

@@ -36,7 +36,8 @@ use rdkafka::util::Timeout;
 
 use self::core::{run_poller, run_resolver, ProducerCore, TopicHandle, CLOSING, DELIVERY_THREAD_OF, OPEN, PURGE_GRACE};
 pub(crate) use self::delivery::future_type;
-use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, DeliveryReport, DeliveryState, Outcome};
+use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
+pub use self::delivery::{DeliveryReport, DeliveryState};
 
 /// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
 struct LastTopic {
@@ -421,11 +422,4 @@ fn transaction_timeout(timeout: Option<Seconds>) -> PyResult<Timeout> {
         ms if ms < 0 => Timeout::Never,
         ms => Timeout::After(Duration::from_millis(ms as u64)),
     })
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Producer>()?;
-    m.add_class::<DeliveryReport>()?;
-    m.add_class::<DeliveryState>()?;
-    Ok(())
 }
