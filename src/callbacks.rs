@@ -27,6 +27,11 @@ use crate::topic_partition::TopicPartition;
 /// (and counted) so an idle client cannot grow without bound.
 const MAX_QUEUED_EVENTS: usize = 10_000;
 
+thread_local! {
+    /// The error `ClientCallbacks::error` just reported on this thread, whose repeat is dropped.
+    static REPORTED_ERROR: std::cell::RefCell<Option<(i32, String)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// ferrokafka's own config keys: Python objects, not librdkafka properties. The one table of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Setting {
@@ -247,8 +252,25 @@ impl ClientCallbacks {
         self.push(ClientEvent::Log { level: python_level, facility: facility.to_owned(), message: message.to_owned() });
     }
 
+    /// A global error from rdkafka's event loop (the producer's). rdkafka 0.39 hands each error
+    /// event to the context twice in a row (`Client::poll_event` handles it and returns it, then
+    /// `BaseProducer::poll` handles it again): the second of each pair is dropped here, on the
+    /// polling thread, so that `error_cb` hears of every error once.
     pub fn error(&self, error: RdKafkaError, reason: &str) {
-        self.push(ClientEvent::Error(KafkaErrorInfo::from_rdkafka(&error), reason.to_owned()));
+        let info = KafkaErrorInfo::from_rdkafka(&error);
+        let repeat = REPORTED_ERROR.with(|last| {
+            let this = (info.code, reason.to_owned());
+            match last.take() {
+                Some(previous) if previous == this => true,
+                _ => {
+                    last.replace(Some(this));
+                    false
+                }
+            }
+        });
+        if !repeat {
+            self.push(ClientEvent::Error(info, reason.to_owned()));
+        }
     }
 
     /// Statistics are snapshots: only the newest waits for `stats_cb` (a slow callback skips
@@ -306,18 +328,19 @@ impl ClientCallbacks {
                 ClientEvent::Log { level, facility, message } => {
                     self.log_record(py, level, format!("librdkafka {facility}: {message}"))
                 }
-                ClientEvent::Error(info, reason) => match self.setting(py, Setting::ErrorCb) {
-                    Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
-                    None => {
-                        let level = if info.fatal { 40 } else { 30 };
-                        let suffix = if reason.is_empty() || info.message.contains(&reason) {
-                            String::new()
-                        } else {
-                            format!(": {reason}")
-                        };
-                        self.log_record(py, level, format!("{} [{}]{}", info.message, info.name(), suffix))
+                ClientEvent::Error(mut info, reason) => {
+                    // librdkafka's reason (e.g. which broker, what failed) belongs in the message.
+                    if !reason.is_empty() && !info.message.contains(&reason) {
+                        info.message = format!("{}: {reason}", info.message);
                     }
-                },
+                    match self.setting(py, Setting::ErrorCb) {
+                        Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
+                        None => {
+                            let level = if info.fatal { 40 } else { 30 };
+                            self.log_record(py, level, format!("{} [{}]", info.message, info.name()))
+                        }
+                    }
+                }
                 ClientEvent::Stats(json) => self.setting(py, Setting::StatsCb).map_or(Ok(()), |cb| {
                     let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
                     cb.bind(py).call1((stats,)).map(drop)

@@ -97,3 +97,26 @@ def test_many_topic_names_use_temporary_handles_past_the_cache(topic_name):
     futures = [producer.produce(f"{topic_name}-{i}", b"x") for i in range(1_100)]
     producer.close(0)
     assert all(isinstance(f.exception(5), fk.KafkaError) for f in futures)
+
+
+def test_error_cb_hears_each_error_once_with_librdkafka_s_reason(topic_name):
+    """rdkafka's producer loop hands every error event to the context twice: error_cb gets it once,
+    and the KafkaError says why (which broker, what failed), not only "Local: Broker transport
+    failure"."""
+    seen: list[tuple[float, str]] = []
+    config = {
+        "bootstrap.servers": "127.0.0.1:1",
+        "error_cb": lambda err: seen.append((time.monotonic(), str(err))),
+        "reconnect.backoff.ms": 500,
+        "reconnect.backoff.max.ms": 500,
+    }
+    producer = fk.Producer(config)
+    producer.produce(topic_name, b"x")
+    deadline = time.monotonic() + 10
+    while len(seen) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    producer.close(0)
+    assert len(seen) >= 2, seen
+    for (t1, first), (t2, second) in zip(seen, seen[1:], strict=False):
+        assert not (first == second and t2 - t1 < 0.05), f"reported twice: {first}"
+    assert any("127.0.0.1:1" in message or "brokers are down" in message for _, message in seen), seen
