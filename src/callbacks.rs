@@ -143,6 +143,8 @@ pub struct ClientCallbacks {
     accepting: std::sync::atomic::AtomicBool,
     /// The newest statistics not yet handed to `stats_cb`.
     latest_stats: Mutex<Option<Vec<u8>>>,
+    /// The last global error (see [`last_error`](Self::last_error)).
+    last_error: Mutex<Option<String>>,
 }
 
 /// A syslog level (librdkafka's own, 0 emergency ... 7 debug) as a Python logging level.
@@ -183,6 +185,7 @@ impl ClientCallbacks {
             dropped: AtomicUsize::new(0),
             accepting: std::sync::atomic::AtomicBool::new(true),
             latest_stats: Mutex::new(None),
+            last_error: Mutex::new(None),
         }
     }
 
@@ -269,8 +272,25 @@ impl ClientCallbacks {
             }
         });
         if !repeat {
+            let described = if reason.is_empty() {
+                info.message.clone()
+            } else {
+                format!("{} [{}]: {reason}", info.message, info.name())
+            };
+            // "All brokers are down" says less than the transport, TLS or SASL error before it.
+            let generic = info.code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown as i32;
+            let mut last = self.last_error.lock();
+            if !generic || last.is_none() {
+                *last = Some(described);
+            }
+            drop(last);
             self.push(ClientEvent::Error(info, reason.to_owned()));
         }
+    }
+
+    /// The last global error reported (with its reason), for failures it may explain.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().clone()
     }
 
     /// Statistics are snapshots: only the newest waits for `stats_cb` (a slow callback skips

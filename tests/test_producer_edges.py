@@ -120,3 +120,16 @@ def test_error_cb_hears_each_error_once_with_librdkafka_s_reason(topic_name):
     for (t1, first), (t2, second) in zip(seen, seen[1:], strict=False):
         assert not (first == second and t2 - t1 < 0.05), f"reported twice: {first}"
     assert any("127.0.0.1:1" in message or "brokers are down" in message for _, message in seen), seen
+
+
+def test_a_timed_out_delivery_says_why(topic_name):
+    """_MSG_TIMED_OUT alone does not tell a wrong port from a wrong password: the future's error
+    carries the last client error librdkafka reported."""
+    producer = fk.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 1500})
+    future = producer.produce(topic_name, b"x")
+    error = future.exception(15)
+    producer.close(0)
+    assert isinstance(error, fk.KafkaError) and error.name == "_MSG_TIMED_OUT", error
+    assert "last client error" in str(error) and ("127.0.0.1:1" in str(error) or "brokers are down" in str(error)), (
+        error
+    )

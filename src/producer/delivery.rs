@@ -18,6 +18,7 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use crate::callbacks::ClientCallbacks;
 use crate::errors::KafkaErrorInfo;
 use crate::message::TimestampType;
+use rdkafka::types::RDKafkaErrorCode;
 
 /// Where a delivered message landed. The result of a `produce()` future.
 #[pyclass(frozen, weakref, module = "ferrokafka")]
@@ -186,7 +187,17 @@ impl ProducerContext for DeliveryContext {
                 offset: msg.offset(),
                 timestamp: TimestampType::of(msg.timestamp()).0,
             },
-            Err((err, _)) => Outcome::Failed(KafkaErrorInfo::from_rdkafka(err)),
+            Err((err, _)) => {
+                let mut info = KafkaErrorInfo::from_rdkafka(err);
+                // A message that timed out says why it could not be sent, if librdkafka said:
+                // "brokers are down" alone does not tell a wrong password from a wrong port.
+                if info.code == RDKafkaErrorCode::MessageTimedOut as i32 {
+                    if let Some(last) = self.callbacks.last_error() {
+                        info.message = format!("{} (last client error: {last})", info.message);
+                    }
+                }
+                Outcome::Failed(info)
+            }
         };
         match cell.finish(outcome) {
             None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
