@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pyo3::marker::Ungil;
 use pyo3::prelude::*;
 
+use crate::args::Seconds;
 use crate::errors::{FerroError, KafkaErrorInfo};
-use pyo3::marker::Ungil;
+use crate::fork::Born;
 
 /// The longest time spent in native code before signal handlers get a chance to run.
 pub const SLICE: Duration = Duration::from_millis(100);
@@ -20,7 +22,7 @@ pub const SLICE: Duration = Duration::from_millis(100);
 /// A Python timeout in seconds as a deadline: the one conversion every timeout of the API goes
 /// through. `None` and `inf` mean forever, as does a time too far ahead to represent (it
 /// saturates); negative numbers and NaN raise `ValueError`.
-pub fn deadline(timeout: Option<crate::args::Seconds>) -> PyResult<Option<Instant>> {
+pub fn deadline(timeout: Option<Seconds>) -> PyResult<Option<Instant>> {
     match timeout.map(|s| s.0) {
         None => Ok(None),
         Some(t) if t.is_nan() || t < 0.0 => Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -32,13 +34,10 @@ pub fn deadline(timeout: Option<crate::args::Seconds>) -> PyResult<Option<Instan
 
 /// What is left until `deadline` in librdkafka's terms: milliseconds as a C `int`, -1 for
 /// forever, saturating instead of wrapping (rdkafka's `Timeout` wraps past 24 days).
-pub fn remaining_ms(deadline: Option<Instant>) -> std::ffi::c_int {
+pub fn remaining_ms(deadline: Option<Instant>) -> c_int {
     match deadline {
         None => -1,
-        Some(d) => {
-            let ms = d.saturating_duration_since(Instant::now()).as_millis();
-            std::ffi::c_int::try_from(ms).unwrap_or(std::ffi::c_int::MAX)
-        }
+        Some(d) => c_int::try_from(d.saturating_duration_since(Instant::now()).as_millis()).unwrap_or(c_int::MAX),
     }
 }
 
@@ -142,7 +141,7 @@ where
 /// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,
 /// for a consumer, may wait for the group to be left); this must never happen on a thread that holds
 /// the GIL or runs a finaliser.
-pub fn drop_in_background<T: Send + 'static>(value: T, what: &str, born: crate::fork::Born) {
+pub fn drop_in_background<T: Send + 'static>(value: T, what: &str, born: Born) {
     if born.inherited() {
         // Inherited across fork(): destroying it would wait for threads that do not exist here.
         std::mem::forget(value);
@@ -175,7 +174,7 @@ mod tests {
     #[test]
     fn timeouts_saturate_and_reject_what_is_not_a_duration() {
         Python::initialize();
-        use crate::args::Seconds as S;
+        use Seconds as S;
         assert_eq!(deadline(None).unwrap(), None);
         assert_eq!(deadline(Some(S(f64::INFINITY))).unwrap(), None);
         assert_eq!(deadline(Some(S(1e19))).unwrap(), None, "past Instant's range: forever");

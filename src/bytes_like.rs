@@ -35,10 +35,10 @@ pub fn with_bytes<R>(obj: &Bound<'_, PyAny>, what: &str, f: impl FnOnce(&[u8]) -
     // C-contiguous block of bytes; on failure nothing is filled and nothing must be released.
     if unsafe { ffi::PyObject_GetBuffer(obj.as_ptr(), raw.as_mut_ptr(), ffi::PyBUF_SIMPLE) } != 0 {
         let py = obj.py();
-        let cause = PyErr::take(py);
+        let mut cause = PyErr::take(py);
         // A message that cannot export (released, another thread's) says so itself.
-        if let Some(err) = cause.as_ref().filter(|err| err.is_instance_of::<crate::errors::Error>(py)) {
-            return Err(err.clone_ref(py));
+        if let Some(err) = cause.take_if(|err| err.is_instance_of::<crate::errors::Error>(py)) {
+            return Err(err);
         }
         let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
         // SAFETY: `obj` is a live object; the check has no side effects.

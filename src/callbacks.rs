@@ -127,7 +127,7 @@ pub(crate) use client_context_via_callbacks;
 
 enum ClientEvent {
     Log { level: i32, facility: String, message: String },
-    Error(KafkaErrorInfo, String),
+    Error(KafkaErrorInfo),
     Stats(Vec<u8>),
     Commit(Option<KafkaErrorInfo>, Vec<TopicPartition>),
 }
@@ -260,7 +260,7 @@ impl ClientCallbacks {
     /// `BaseProducer::poll` handles it again): the second of each pair is dropped here, on the
     /// polling thread, so that `error_cb` hears of every error once.
     pub fn error(&self, error: RdKafkaError, reason: &str) {
-        let info = KafkaErrorInfo::from_rdkafka(&error);
+        let mut info = KafkaErrorInfo::from_rdkafka(&error);
         let repeat = REPORTED_ERROR.with(|last| {
             let this = (info.code, reason.to_owned());
             match last.take() {
@@ -271,21 +271,21 @@ impl ClientCallbacks {
                 }
             }
         });
-        if !repeat {
-            let described = if reason.is_empty() {
-                info.message.clone()
-            } else {
-                format!("{} [{}]: {reason}", info.message, info.name())
-            };
-            // "All brokers are down" says less than the transport, TLS or SASL error before it.
-            let generic = info.code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown as i32;
-            let mut last = self.last_error.lock();
-            if !generic || last.is_none() {
-                *last = Some(described);
-            }
-            drop(last);
-            self.push(ClientEvent::Error(info, reason.to_owned()));
+        if repeat {
+            return;
         }
+        // librdkafka's reason (which broker, what failed) belongs in the message.
+        if !reason.is_empty() && !info.message.contains(reason) {
+            info.message = format!("{}: {reason}", info.message);
+        }
+        // "All brokers are down" says less than the transport, TLS or SASL error before it.
+        let generic = info.code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown as i32;
+        let mut last = self.last_error.lock();
+        if !generic || last.is_none() {
+            *last = Some(format!("{} [{}]", info.message, info.name()));
+        }
+        drop(last);
+        self.push(ClientEvent::Error(info));
     }
 
     /// The last global error reported (with its reason), for failures it may explain.
@@ -309,7 +309,7 @@ impl ClientCallbacks {
 
     /// Reports a non-fatal consumer error: to `error_cb` if given, else as a warning log record.
     pub fn consumer_error(&self, info: KafkaErrorInfo) {
-        self.push(ClientEvent::Error(info, String::new()));
+        self.push(ClientEvent::Error(info));
     }
 
     fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {
@@ -348,19 +348,13 @@ impl ClientCallbacks {
                 ClientEvent::Log { level, facility, message } => {
                     self.log_record(py, level, format!("librdkafka {facility}: {message}"))
                 }
-                ClientEvent::Error(mut info, reason) => {
-                    // librdkafka's reason (e.g. which broker, what failed) belongs in the message.
-                    if !reason.is_empty() && !info.message.contains(&reason) {
-                        info.message = format!("{}: {reason}", info.message);
+                ClientEvent::Error(info) => match self.setting(py, Setting::ErrorCb) {
+                    Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
+                    None => {
+                        let level = if info.fatal { 40 } else { 30 };
+                        self.log_record(py, level, format!("{} [{}]", info.message, info.name()))
                     }
-                    match self.setting(py, Setting::ErrorCb) {
-                        Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
-                        None => {
-                            let level = if info.fatal { 40 } else { 30 };
-                            self.log_record(py, level, format!("{} [{}]", info.message, info.name()))
-                        }
-                    }
-                }
+                },
                 ClientEvent::Stats(json) => self.setting(py, Setting::StatsCb).map_or(Ok(()), |cb| {
                     let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
                     cb.bind(py).call1((stats,)).map(drop)

@@ -8,7 +8,7 @@ use rdkafka::bindings as rdsys;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::args::Int;
-use crate::errors::{FerroError, FerroResult};
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 
 pub const OFFSET_BEGINNING: i64 = -2;
 pub const OFFSET_END: i64 = -1;
@@ -104,6 +104,17 @@ pub fn from_list(list: &TopicPartitionList) -> Vec<TopicPartition> {
     // SAFETY: `list.ptr()` is the live rd_kafka_topic_partition_list_t owned by `list`, which is
     // borrowed (so neither freed nor modified) for the duration of the call.
     unsafe { read_native_list(list.ptr()) }.into_iter().map(|(tp, _err)| tp).collect()
+}
+
+/// The first partition with an error code (as [`read_native_list`] returns them), as the error of
+/// the whole call: `what` names the call, the partition is appended.
+pub fn first_partition_error(partitions: &[(TopicPartition, i32)], what: &str) -> Result<(), KafkaErrorInfo> {
+    match partitions.iter().find(|(_, err)| *err != 0) {
+        Some((tp, err)) => {
+            Err(KafkaErrorInfo::from_raw(*err, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Reads one element of a librdkafka partition list: the partition and its error code (0 = none).

@@ -48,8 +48,10 @@ use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
 use crate::producer::future_type;
-use crate::topic_partition::check_topic_name;
-use crate::topic_partition::{partitions_arg, read_native_list, read_native_partition, to_list, TopicPartition};
+use crate::topic_partition::{
+    check_topic_name, first_partition_error, partitions_arg, read_native_list, read_native_partition, to_list,
+    TopicPartition,
+};
 
 mod args;
 mod new_topic;
@@ -59,8 +61,7 @@ mod results;
 use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
 pub use self::new_topic::NewTopic;
 use self::request::{
-    admin_error, check_event, first_error, first_partition_error, kafka_error, local_error, native_array, native_error,
-    AdminCore,
+    admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminCore,
 };
 use self::results::{config_entries, group_description, resolve, wrong_result, Done};
 
@@ -541,7 +542,7 @@ impl AdminClient {
                 .map_err(|err| admin_error(err, "could not delete records"))?;
             // SAFETY: `result.ptr()` is the live list owned by `result`, borrowed for the call.
             let partitions = unsafe { read_native_list(result.ptr()) };
-            first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)
+            Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
         })
     }
 

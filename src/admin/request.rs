@@ -51,14 +51,6 @@ pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)
     }
 }
 
-/// The first partition with an error code, as the error of the whole call.
-pub(super) fn first_partition_error(partitions: &[(TopicPartition, c_int)], what: &str) -> FerroResult<()> {
-    match partitions.iter().find(|(_, err)| *err != 0) {
-        Some((tp, err)) => Err(kafka_error(*err, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None)),
-        None => Ok(()),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // librdkafka objects
 

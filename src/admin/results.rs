@@ -8,10 +8,10 @@ use pyo3::types::{PyDict, PyNone};
 use pyo3::IntoPyObjectExt;
 use rdkafka::bindings as rdsys;
 
-use super::request::{first_partition_error, kafka_error, local_error, native_array, native_error};
+use super::request::{kafka_error, local_error, native_array, native_error};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy};
-use crate::topic_partition::{read_native_list, TopicPartition};
+use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
 
 pub(super) fn wrong_result(context: &str) -> FerroError {
     local_error(context, "librdkafka returned a result of another type")

@@ -27,7 +27,7 @@ use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi as raw;
+use crate::ffi::{self as raw, NativePtr};
 use crate::fork::Born;
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::topic_partition::{read_native_list, TopicPartition};
@@ -118,19 +118,14 @@ impl CoreContext {
         } else if code != ASSIGN {
             self.callbacks.consumer_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
         }
-        // SAFETY: the live handle and librdkafka's list, which it copies. Errors are reported by
+        // SAFETY: the live handle and librdkafka's list, which it copies; an error object the
+        // incremental calls return is ours, destroyed by NativePtr. Errors are reported by
         // librdkafka itself (to the error callback) and need no handling here.
         unsafe {
             match (code == ASSIGN, cooperative) {
-                (true, true) => drop(
-                    NonNull::new(rdsys::rd_kafka_incremental_assign(rk, list))
-                        .map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr())),
-                ),
+                (true, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_assign(rk, list))),
                 (true, false) => drop(raw::rd_kafka_assign(rk, list)),
-                (false, true) => drop(
-                    NonNull::new(rdsys::rd_kafka_incremental_unassign(rk, list))
-                        .map(|e| rdsys::rd_kafka_error_destroy(e.as_ptr())),
-                ),
+                (false, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_unassign(rk, list))),
                 (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
             }
         }
@@ -195,16 +190,9 @@ impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
         settings.allow_only("consumer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger])?;
         // librdkafka's auto-store stores what its batch call hands out, also while closing: always
-        // off there; ferrokafka stores what it handed to the application (see offsets.rs).
-        let auto_store = match config.get("enable.auto.offset.store").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("true") | Some("1") => true,
-            Some("false") | Some("0") => false,
-            Some(other) => {
-                return Err(FerroError::Config(format!(
-                    "configuration property \"enable.auto.offset.store\": expected true or false, not {other:?}"
-                )))
-            }
-        };
+        // off there; ferrokafka stores what it handed to the application (see offsets.rs), and
+        // only for auto-commit, the one reader of stored offsets (commit() uses what was handed).
+        let store = bool_property(config, "enable.auto.offset.store")? && bool_property(config, "enable.auto.commit")?;
         let mut config = config.clone();
         config.set("enable.auto.offset.store", "false");
         let config = &config;
@@ -214,7 +202,7 @@ impl ConsumerCore {
             rebalance_error: Mutex::new(None),
             fatal_error: Mutex::new(None),
             python_enabled: AtomicBool::new(true),
-            offsets: HandedOffsets::new(auto_store),
+            offsets: HandedOffsets::new(store),
         };
         let consumer = NativeConsumer::new(config, context)?;
         Ok(Arc::new(ConsumerCore {
@@ -353,6 +341,17 @@ impl ConsumerCore {
         let callbacks = self.context().rebalance.lock().take();
         drop(callbacks);
         waited.and(dispatched)
+    }
+}
+
+/// A boolean librdkafka property whose default is true, as librdkafka reads it.
+fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {
+    match config.get(key).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("true") | Some("1") => Ok(true),
+        Some("false") | Some("0") => Ok(false),
+        Some(other) => {
+            Err(FerroError::Config(format!("configuration property {key:?}: expected true or false, not {other:?}")))
+        }
     }
 }
 

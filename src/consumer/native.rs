@@ -26,7 +26,7 @@ use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 use crate::consumer::core::CoreContext;
 use crate::errors::KafkaErrorInfo;
 use crate::ffi::{self as raw, NativePtr};
-use crate::topic_partition::{read_native_list, TopicPartition};
+use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
 
 /// The group's identity, for a transactional producer's `send_offsets_to_transaction`.
 pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);
@@ -80,13 +80,7 @@ unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, what: &str) ->
 /// The first error librdkafka wrote into a partition list's elements, if any.
 fn partition_errors(list: &TopicPartitionList, what: &str) -> NativeResult<()> {
     // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
-    let failed = unsafe { read_native_list(list.ptr()) }.into_iter().find(|(_, err)| *err != 0);
-    match failed {
-        Some((tp, code)) => {
-            Err(KafkaErrorInfo::from_raw(code, &format!("{what} ({} [{}])", tp.topic, tp.partition), None))
-        }
-        None => Ok(()),
-    }
+    first_partition_error(&unsafe { read_native_list(list.ptr()) }, what)
 }
 
 /// Cluster metadata as plain data, decoded without trusting names to be UTF-8.

@@ -18,8 +18,10 @@
 //!   message therefore never commits that message; `close()` from another thread, or a consumer
 //!   collected without `close()`, leaves the last batch for the group to deliver again.
 //!
-//! Messages drained while closing are never recorded, so they are never stored. With the user's
-//! `enable.auto.offset.store=false` nothing is stored automatically (`store_offsets()` is theirs).
+//! Messages drained while closing are never recorded, so they are never stored. Stored offsets are
+//! read only by auto-commit (`commit()` without arguments commits what was handed out): with the
+//! user's `enable.auto.offset.store=false` (then `store_offsets()` is theirs) or
+//! `enable.auto.commit=false`, nothing is stored automatically.
 
 use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
@@ -61,7 +63,8 @@ struct Book {
 }
 
 pub struct HandedOffsets {
-    /// The user's `enable.auto.offset.store` (librdkafka's own is always off).
+    /// Whether finished offsets are stored: the user's `enable.auto.offset.store` and
+    /// `enable.auto.commit` (librdkafka's own auto-store is always off).
     auto_store: bool,
     book: Mutex<Book>,
 }

@@ -31,7 +31,8 @@ use crate::consumer::core::ConsumerCore;
 use crate::errors::FerroError;
 use crate::message::owned::OwnedMessage;
 use crate::message::{
-    clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType,
+    clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
+    TimestampType,
 };
 
 /// A message as librdkafka handed it out, plus the consumer it came from.
@@ -316,7 +317,6 @@ pub fn current_thread_tag() -> u64 {
 pub struct BorrowedMessage {
     slot: Arc<MessageSlot>,
     thread: u64,
-    exporter: PartExporter,
 }
 
 impl BorrowedMessage {
@@ -329,12 +329,12 @@ impl BorrowedMessage {
         }) {
             return Ok(None);
         }
-        self.exporter.view(slf.as_any(), part).map(Some)
+        part_view(slf.as_any(), part).map(Some)
     }
 
     /// Wraps an admitted message for Python, owned by the calling thread.
     pub fn new(slot: Arc<MessageSlot>) -> Self {
-        BorrowedMessage { slot, thread: current_thread_tag(), exporter: PartExporter }
+        BorrowedMessage { slot, thread: current_thread_tag() }
     }
 
     /// The Python object for an admitted message, left out of the cyclic garbage collector.
@@ -415,7 +415,7 @@ impl BorrowedMessage {
         // SAFETY: the Py_buffer CPython passed us.
         unsafe { clear_view(view) };
         let this = slf.get();
-        let part = this.exporter.current(slf.as_any());
+        let part = requested_part(slf.as_any());
         let native = this.native()?;
         let bytes: *const [u8] = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
         let keep = Arc::into_raw(native) as *mut c_void;

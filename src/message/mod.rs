@@ -1,7 +1,7 @@
 //! Messages: the zero-copy [`borrowed::BorrowedMessage`] and the self-contained [`owned::OwnedMessage`].
 //!
 //! Both Python classes read their fields through the helpers here, so the two stay one
-//! implementation: [`MessageParts`] gives raw access to any rdkafka message, [`PartExporter`] and
+//! implementation: [`MessageParts`] gives raw access to any rdkafka message, [`part_view`] and
 //! [`export_read_only`] let a message object export its key or payload itself through the buffer
 //! protocol (a memoryview then keeps that memory alive), and `headers` decodes headers without
 //! trusting them to be UTF-8.
@@ -144,34 +144,30 @@ thread_local! {
     static REQUESTED: Cell<(usize, Part)> = const { Cell::new((0, Part::Payload)) };
 }
 
-/// Which part a message object's next buffer export hands out: the payload, unless a `key` getter
-/// is asking. Both message classes are their own exporters (one object less per view than a
-/// separate exporter: a memoryview costs CPython's managed buffer + the view, nothing of ours), and
-/// the buffer protocol cannot say which part it wants, so the getter records its request just
-/// before the synchronous export. The request is per thread and per message object, and restored
-/// afterwards: a garbage-collector callback (or another thread, while one runs) that reads a part
-/// of the same message in the middle of CPython's export cannot switch what the outer export
-/// hands out. `memoryview(msg)` on its own gives the payload.
-#[derive(Default)]
-pub struct PartExporter;
+// Which part a message object's next buffer export hands out: the payload, unless a `key` getter
+// is asking. Both message classes are their own exporters (one object less per view than a
+// separate exporter: a memoryview costs CPython's managed buffer + the view, nothing of ours), and
+// the buffer protocol cannot say which part it wants, so the getter records its request just
+// before the synchronous export. The request is per thread and per message object, and restored
+// afterwards: a garbage-collector callback (or another thread, while one runs) that reads a part
+// of the same message in the middle of CPython's export cannot switch what the outer export hands
+// out. `memoryview(msg)` on its own gives the payload.
 
-impl PartExporter {
-    /// The part `owner`'s export on this thread hands out.
-    pub fn current(&self, owner: &Bound<'_, PyAny>) -> Part {
-        match REQUESTED.get() {
-            (who, part) if who == owner.as_ptr() as usize => part,
-            _ => Part::Payload,
-        }
+/// The part `owner`'s export on this thread hands out (read by `__getbuffer__`).
+pub fn requested_part(owner: &Bound<'_, PyAny>) -> Part {
+    match REQUESTED.get() {
+        (who, part) if who == owner.as_ptr() as usize => part,
+        _ => Part::Payload,
     }
+}
 
-    /// A read-only memoryview of `part` exported by `message` (whose `__getbuffer__` reads
-    /// [`current`](Self::current)).
-    pub fn view<'py>(&self, message: &Bound<'py, PyAny>, part: Part) -> PyResult<Bound<'py, PyMemoryView>> {
-        let outer = REQUESTED.replace((message.as_ptr() as usize, part));
-        let view = PyMemoryView::from(message);
-        REQUESTED.set(outer);
-        view
-    }
+/// A read-only memoryview of `part` exported by `message` (whose `__getbuffer__` reads
+/// [`requested_part`]).
+pub fn part_view<'py>(message: &Bound<'py, PyAny>, part: Part) -> PyResult<Bound<'py, PyMemoryView>> {
+    let outer = REQUESTED.replace((message.as_ptr() as usize, part));
+    let view = PyMemoryView::from(message);
+    REQUESTED.set(outer);
+    view
 }
 
 /// Marks a buffer request as failed, as the protocol requires (`view->obj = NULL`), before any

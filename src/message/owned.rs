@@ -13,19 +13,19 @@ use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
 use crate::bytes_like::with_opt_bytes;
 use crate::message::{
-    clear_view, export_read_only, headers, missing_part, py_topic, MessageParts, Part, PartExporter, TimestampType,
+    clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
+    TimestampType,
 };
 use crate::topic_partition::OFFSET_INVALID;
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct OwnedMessage {
     inner: RdOwnedMessage,
-    exporter: PartExporter,
 }
 
 impl From<RdOwnedMessage> for OwnedMessage {
     fn from(message: RdOwnedMessage) -> Self {
-        OwnedMessage { inner: message, exporter: PartExporter }
+        OwnedMessage { inner: message }
     }
 }
 
@@ -35,7 +35,7 @@ impl OwnedMessage {
         if part.of(self.message()).is_none() {
             return Ok(None);
         }
-        self.exporter.view(slf.as_any(), part).map(Some)
+        part_view(slf.as_any(), part).map(Some)
     }
 
     pub fn message(&self) -> &RdOwnedMessage {
@@ -135,7 +135,7 @@ impl OwnedMessage {
         // SAFETY: the Py_buffer CPython passed us.
         unsafe { clear_view(view) };
         let this = slf.get();
-        let part = this.exporter.current(slf.as_any());
+        let part = requested_part(slf.as_any());
         let bytes: *const [u8] = part.of(this.message()).ok_or_else(|| missing_part(part))?;
         // SAFETY: `bytes` is this frozen message's own data, which lives, unchanged, as long as the
         // message object, which the view holds through `view.obj`.
