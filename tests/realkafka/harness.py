@@ -463,6 +463,8 @@ class KafkaBroker:
         keep_dir: bool | None = None,
         die_with_parent: bool = True,
         jvm_args: list[str] | None = None,
+        extra_listeners: dict[str, str] | None = None,
+        format_args: list[str] | None = None,
     ) -> None:
         self.startup_timeout = startup_timeout
         self.heap_min = heap_min
@@ -473,6 +475,13 @@ class KafkaBroker:
         self.keep_dir = keep_dir
         self.die_with_parent = die_with_parent
         self.jvm_args = list(jvm_args or [])
+        # Listener name -> security protocol (e.g. {"SASL_SSL": "SASL_SSL", "MTLS": "SSL"}): each gets
+        # a port of its own, listens on every interface and is advertised as "localhost" (what test
+        # certificates name). Their settings (listener.name.<name>.*) go in extra_properties.
+        self.extra_listeners = dict(extra_listeners or {})
+        # Extra arguments of `kafka-storage format`, e.g. ["--add-scram", "SCRAM-SHA-256=[...]"].
+        self.format_args = list(format_args or [])
+        self.listener_ports: dict[str, int] = {}
         self.port: int | None = None
         self.controller_port: int | None = None
         self.workdir: Path | None = None
@@ -493,6 +502,10 @@ class KafkaBroker:
             raise RuntimeError("broker not started")
         return f"127.0.0.1:{self.port}"
 
+    def listener_address(self, name: str) -> str:
+        """`host:port` of an extra listener, as clients should name it (its certificate's name)."""
+        return f"localhost:{self.listener_ports[name]}"
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
@@ -507,16 +520,24 @@ class KafkaBroker:
     def server_properties(self) -> dict[str, object]:
         assert self.workdir is not None
         p, q = self.port, self.controller_port
+        listeners = [f"PLAINTEXT://127.0.0.1:{p}", f"CONTROLLER://127.0.0.1:{q}"]
+        advertised = list(listeners)
+        protocols = ["PLAINTEXT:PLAINTEXT", "CONTROLLER:PLAINTEXT"]
+        for name, protocol in self.extra_listeners.items():
+            port = self.listener_ports[name]
+            listeners.append(f"{name}://:{port}")
+            advertised.append(f"{name}://localhost:{port}")
+            protocols.append(f"{name}:{protocol}")
         props: dict[str, object] = {
             "process.roles": "broker,controller",
             "node.id": NODE_ID,
             # KRaft 4.x dynamic quorum (formatted with --standalone): no controller.quorum.voters
             "controller.quorum.bootstrap.servers": f"127.0.0.1:{q}",
             "controller.listener.names": "CONTROLLER",
-            "listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{q}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{q}",
+            "listeners": ",".join(listeners),
+            "advertised.listeners": ",".join(advertised),
             "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": ",".join(protocols),
             "log.dirs": str(self.workdir / "data"),
             "metadata.log.dir": str(self.workdir / "metadata"),
             # single node: every internal topic must have RF 1 / min ISR 1
@@ -589,7 +610,8 @@ class KafkaBroker:
             if self.keep_dir:
                 (self.workdir / "KEEP").touch()
             (self.workdir / "logs").mkdir()
-            self.port, self.controller_port = _free_ports(2)
+            self.port, self.controller_port, *extra_ports = _free_ports(2 + len(self.extra_listeners))
+            self.listener_ports = dict(zip(self.extra_listeners, extra_ports, strict=True))
             self.cluster_id = new_cluster_id()
             props_file = self.workdir / "server.properties"
             props_file.write_text("".join(f"{k}={v}\n" for k, v in self.server_properties().items()))
@@ -614,6 +636,7 @@ class KafkaBroker:
                     self.cluster_id,
                     "-c",
                     str(props_file),
+                    *self.format_args,
                 ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
