@@ -40,11 +40,12 @@ pub enum Setting {
     OnCommit,
     OnDelivery,
     Logger,
+    OAuthCb,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 5] =
-        [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::OnDelivery, Setting::Logger];
+    pub const ALL: [Setting; 6] =
+        [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::OnDelivery, Setting::Logger, Setting::OAuthCb];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -53,6 +54,7 @@ impl Setting {
             Setting::OnCommit => "on_commit",
             Setting::OnDelivery => "on_delivery",
             Setting::Logger => "logger",
+            Setting::OAuthCb => "oauth_cb",
         }
     }
 
@@ -78,7 +80,7 @@ impl Setting {
 
 /// The Python objects given in a client's config, by [`Setting`].
 #[derive(Default)]
-pub struct PythonSettings([Option<Py<PyAny>>; 5]);
+pub struct PythonSettings([Option<Py<PyAny>>; Setting::ALL.len()]);
 
 impl PythonSettings {
     pub fn get(&self, setting: Setting) -> Option<&Py<PyAny>> {
@@ -198,6 +200,10 @@ impl ClientCallbacks {
         self.setting(py, Setting::OnDelivery)
     }
 
+    pub fn oauth_cb(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.setting(py, Setting::OAuthCb)
+    }
+
     /// For `__traverse__`: visits every Python object held, without blocking (a busy lock is
     /// skipped: the collector will come back).
     pub fn traverse(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
@@ -307,9 +313,22 @@ impl ClientCallbacks {
         }
     }
 
-    /// Reports a non-fatal consumer error: to `error_cb` if given, else as a warning log record.
-    pub fn consumer_error(&self, info: KafkaErrorInfo) {
+    /// Reports a non-fatal client error: to `error_cb` if given, else as a log record, when the
+    /// thread that serves the client dispatches.
+    pub fn report_error(&self, info: KafkaErrorInfo) {
         self.push(ClientEvent::Error(info));
+    }
+
+    /// Reports a client error at once, on this thread (for a client that no thread serves: the
+    /// admin client). An exception from `error_cb` is reported as unraisable.
+    pub fn report_error_now(&self, py: Python<'_>, info: KafkaErrorInfo) {
+        let outcome = match self.setting(py, Setting::ErrorCb) {
+            Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
+            None => self.log_record(py, 40, format!("{} [{}]", info.message, info.name())),
+        };
+        if let Err(err) = outcome {
+            err.write_unraisable(py, None);
+        }
     }
 
     fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {

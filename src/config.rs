@@ -104,7 +104,28 @@ pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, P
         RDKafkaLogLevel::Info
     };
     client_config.set_log_level(level);
+    probe_system_ca_certificates(&mut client_config, |name| std::env::var_os(name).is_some());
     Ok((client_config, settings))
+}
+
+/// The environment variables through which OpenSSL users name their CA certificates.
+const OPENSSL_CA_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+
+/// Makes TLS (`ssl.*`, to brokers) and HTTPS (`https.*`, to OIDC token endpoints) trust the
+/// system's CA certificates by default. Our OpenSSL is built into the wheel, so its compiled-in CA
+/// paths (`/usr/local/ssl/...`) exist on no user's machine, and librdkafka probes the usual system
+/// locations (Debian/Ubuntu, RHEL/Fedora, Alpine, SUSE, BSDs) only when asked to with `probe`: asked
+/// here unless the user chose CAs, in the config or through OpenSSL's environment variables (which
+/// OpenSSL's own default, used then, honours).
+fn probe_system_ca_certificates(config: &mut ClientConfig, env_has: impl Fn(&str) -> bool) {
+    if OPENSSL_CA_VARIABLES.iter().any(|name| env_has(name)) {
+        return;
+    }
+    for (location, pem) in [("ssl.ca.location", "ssl.ca.pem"), ("https.ca.location", "https.ca.pem")] {
+        if config.get(location).is_none() && config.get(pem).is_none() {
+            config.set(location, "probe");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +146,7 @@ mod tests {
             assert_eq!(built.get("fetch.max.bytes"), Some("1024"));
             assert_eq!(built.get("client.id"), Some("x"));
             assert_eq!(built.get("statistics.interval.ms"), Some("1.5"));
+            assert_eq!(built.get("ssl.ca.location").is_some(), built.get("https.ca.location").is_some());
             config.set_item("bad", vec![1]).unwrap();
             match client_config(&config) {
                 Err(FerroError::Config(msg)) => assert!(msg.contains("\"bad\""), "{msg}"),
@@ -132,5 +154,30 @@ mod tests {
                 Ok(_) => panic!("a list value was accepted"),
             }
         });
+    }
+
+    #[test]
+    fn system_ca_certificates_unless_the_user_chose() {
+        let probed = |config: &ClientConfig, key: &str| config.get(key) == Some("probe");
+        let mut config = ClientConfig::new();
+        probe_system_ca_certificates(&mut config, |_| false);
+        assert!(probed(&config, "ssl.ca.location") && probed(&config, "https.ca.location"));
+
+        let mut config = ClientConfig::new();
+        config.set("ssl.ca.location", "/etc/my-ca.pem").set("https.ca.pem", "-----BEGIN...");
+        probe_system_ca_certificates(&mut config, |_| false);
+        assert_eq!(config.get("ssl.ca.location"), Some("/etc/my-ca.pem"));
+        assert_eq!(config.get("https.ca.location"), None);
+
+        let mut config = ClientConfig::new();
+        config.set("ssl.ca.pem", "-----BEGIN...");
+        probe_system_ca_certificates(&mut config, |_| false);
+        assert_eq!(config.get("ssl.ca.location"), None);
+
+        for variable in OPENSSL_CA_VARIABLES {
+            let mut config = ClientConfig::new();
+            probe_system_ca_certificates(&mut config, |name| name == variable);
+            assert_eq!((config.get("ssl.ca.location"), config.get("https.ca.location")), (None, None));
+        }
     }
 }

@@ -58,6 +58,19 @@ extern "C" {
         timeout_ms: c_int,
     ) -> c_int;
 
+    // Tokens from oauth_cb (oauth.rs).
+    pub fn rd_kafka_oauthbearer_set_token(
+        rk: *mut rd_kafka_t,
+        token_value: *const std::ffi::c_char,
+        md_lifetime_ms: i64,
+        md_principal_name: *const std::ffi::c_char,
+        extensions: *mut *const std::ffi::c_char,
+        extension_size: usize,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    pub fn rd_kafka_oauthbearer_set_token_failure(rk: *mut rd_kafka_t, errstr: *const std::ffi::c_char) -> c_int;
+
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;

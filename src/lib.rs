@@ -13,6 +13,7 @@ mod ffi;
 mod fork;
 mod message;
 mod mock_cluster;
+mod oauth;
 mod producer;
 mod topic_partition;
 

@@ -44,6 +44,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::TopicPartitionList;
 
 use crate::args::Seconds;
+use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
@@ -124,17 +125,28 @@ impl AdminClient {
 #[pymethods]
 impl AdminClient {
     #[new]
-    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        // The admin client's librdkafka context is rdkafka's default one: no Python callbacks.
-        settings.allow_only("admin client", &[])?;
+        // The admin client's librdkafka context is rdkafka's default one, which nothing polls: no
+        // callbacks from librdkafka. Tokens from oauth_cb are ferrokafka's own (see oauth.rs), and so
+        // are their errors, for error_cb or the logger.
+        settings.allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger])?;
+        let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let request_timeout = config
             .get("socket.timeout.ms")
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
         let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
-        let core = AdminCore { client: ManuallyDrop::new(client), request_timeout, born: crate::fork::Born::here() };
-        Ok(AdminClient { core: Mutex::new(Some(Arc::new(core))) })
+        let core = Arc::new(AdminCore {
+            client: ManuallyDrop::new(client),
+            request_timeout,
+            born: crate::fork::Born::here(),
+            callbacks: ClientCallbacks::new(settings),
+        });
+        if let Some(token) = first_token {
+            crate::oauth::start(&core, token)?;
+        }
+        Ok(AdminClient { core: Mutex::new(Some(core)) })
     }
 
     /// Creates topics. Resolves to None, or raises the KafkaError of the first topic that failed
@@ -572,6 +584,20 @@ impl AdminClient {
     ) -> bool {
         self.close(py);
         false
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        match self.core.try_lock().as_ref().and_then(|core| core.as_ref()) {
+            Some(core) => core.callbacks.traverse(&visit),
+            None => Ok(()),
+        }
+    }
+
+    fn __clear__(&self) {
+        let core = self.core.lock().clone();
+        if let Some(core) = core {
+            core.callbacks.clear();
+        }
     }
 
     fn __repr__(&self) -> String {

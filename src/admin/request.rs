@@ -86,6 +86,8 @@ pub(super) struct AdminCore {
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     pub(super) request_timeout: Duration,
     pub(super) born: crate::fork::Born,
+    /// `oauth_cb`, and `error_cb`/`logger` for its failures (see oauth.rs).
+    pub(super) callbacks: crate::callbacks::ClientCallbacks,
 }
 
 impl AdminCore {
@@ -214,5 +216,21 @@ impl Drop for AdminCore {
         // rdkafka's AdminClient joins its polling thread and destroys the handle: never on a
         // thread that holds the GIL.
         drop_in_background(client, "admin-client", self.born);
+    }
+}
+
+impl crate::oauth::TokenClient for AdminCore {
+    fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
+        &self.callbacks
+    }
+
+    /// Until the last request in flight after close() has finished.
+    fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
+        Some(self.native_ptr())
+    }
+
+    /// Nothing serves an admin client's callbacks: reported on the refresher's thread.
+    fn report(&self, py: pyo3::Python<'_>, info: KafkaErrorInfo) {
+        self.callbacks.report_error_now(py, info);
     }
 }

@@ -87,7 +87,7 @@ impl CoreContext {
         if info.fatal {
             self.fatal_error.lock().get_or_insert(info);
         } else {
-            self.callbacks.consumer_error(info);
+            self.callbacks.report_error(info);
         }
     }
 
@@ -116,7 +116,7 @@ impl CoreContext {
             // After on_revoke, which may still commit them; before the unassign's own commit.
             self.offsets.forget(&revoked);
         } else if code != ASSIGN {
-            self.callbacks.consumer_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
+            self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
         }
         // SAFETY: the live handle and librdkafka's list, which it copies; an error object the
         // incremental calls return is ours, destroyed by NativePtr. Errors are reported by
@@ -188,7 +188,8 @@ pub struct Fetched {
 
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
-        settings.allow_only("consumer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger])?;
+        let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger, Setting::OAuthCb];
+        settings.allow_only("consumer", &allowed)?;
         // librdkafka's auto-store stores what its batch call hands out, also while closing: always
         // off there; ferrokafka stores what it handed to the application (see offsets.rs), and
         // only for auto-commit, the one reader of stored offsets (commit() uses what was handed).
@@ -374,5 +375,15 @@ impl Drop for ConsumerCore {
         // Arc<ConsumerCore> and this is the last one.
         let consumer = unsafe { ManuallyDrop::take(&mut self.consumer) };
         drop_in_background(consumer, "consumer", self.born);
+    }
+}
+
+impl crate::oauth::TokenClient for ConsumerCore {
+    fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
+        &self.context().callbacks
+    }
+
+    fn open_handle(&self) -> Option<*mut rdkafka::bindings::rd_kafka_t> {
+        self.open().ok().map(NativeConsumer::native_ptr)
     }
 }

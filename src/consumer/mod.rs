@@ -204,9 +204,14 @@ impl Consumer {
 #[pymethods]
 impl Consumer {
     #[new]
-    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        Ok(Consumer { core: ConsumerCore::new(&config, settings)?, iterated: Mutex::new(None) })
+        let first_token = crate::oauth::first_token(py, &config, &settings)?;
+        let core = ConsumerCore::new(&config, settings)?;
+        if let Some(token) = first_token {
+            crate::oauth::start(&core, token)?;
+        }
+        Ok(Consumer { core, iterated: Mutex::new(None) })
     }
 
     /// Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous

@@ -190,6 +190,11 @@ impl NativeConsumer {
         self.client.native_ptr()
     }
 
+    /// The librdkafka handle, for calls made elsewhere (tokens from oauth_cb).
+    pub fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
+        self.ptr()
+    }
+
     /// Fills `messages` with up to its length of messages (waiting up to `timeout` for all of
     /// them), serving callbacks on the way; returns how many. The caller owns (and must destroy)
     /// each message returned. Call without the GIL.

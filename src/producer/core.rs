@@ -286,3 +286,13 @@ pub(super) fn run_resolver(core: Arc<ProducerCore>) {
         }
     }
 }
+
+impl crate::oauth::TokenClient for ProducerCore {
+    fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
+        &self.context().callbacks
+    }
+
+    fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
+        self.is_open().then(|| self.producer.client().native_ptr())
+    }
+}

@@ -127,9 +127,11 @@ impl Producer {
 #[pymethods]
 impl Producer {
     #[new]
-    fn py_new(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+    fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        settings.allow_only("producer", &[Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger])?;
+        let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger, Setting::OAuthCb];
+        settings.allow_only("producer", &allowed)?;
+        let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let context = DeliveryContext {
             need_python: Mutex::new(Vec::new()),
             need_python_ready: Condvar::new(),
@@ -151,7 +153,15 @@ impl Producer {
             std::thread::Builder::new().name(name.to_owned()).spawn(move || run(core))
         };
         let threads = vec![spawn("ferrokafka-poller", run_poller)?, spawn("ferrokafka-resolver", run_resolver)?];
-        Ok(Producer { core, threads: Mutex::new(threads), last_topic: Mutex::new(None) })
+        let producer = Producer { core, threads: Mutex::new(threads), last_topic: Mutex::new(None) };
+        if let Some(token) = first_token {
+            if let Err(err) = crate::oauth::start(&producer.core, token) {
+                // Nothing was produced: the threads end at once, the last one drops the client.
+                producer.core.state.store(CLOSING, Ordering::Release);
+                return Err(err.into());
+            }
+        }
+        Ok(producer)
     }
 
     /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
