@@ -284,6 +284,12 @@ impl ClientCallbacks {
         if !reason.is_empty() && !info.message.contains(reason) {
             info.message = format!("{}: {reason}", info.message);
         }
+        self.global_error(info);
+    }
+
+    /// A global (client-level) error, reported once: kept as [`last_error`](Self::last_error) and
+    /// queued for `error_cb`.
+    pub fn global_error(&self, info: KafkaErrorInfo) {
         // "All brokers are down" says less than the transport, TLS or SASL error before it.
         let generic = info.code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown as i32;
         let mut last = self.last_error.lock();
@@ -317,18 +323,6 @@ impl ClientCallbacks {
     /// thread that serves the client dispatches.
     pub fn report_error(&self, info: KafkaErrorInfo) {
         self.push(ClientEvent::Error(info));
-    }
-
-    /// Reports a client error at once, on this thread (for a client that no thread serves: the
-    /// admin client). An exception from `error_cb` is reported as unraisable.
-    pub fn report_error_now(&self, py: Python<'_>, info: KafkaErrorInfo) {
-        let outcome = match self.setting(py, Setting::ErrorCb) {
-            Some(cb) => cb.bind(py).call1((info.into_pyerr(py).into_value(py),)).map(drop),
-            None => self.log_record(py, 40, format!("{} [{}]", info.message, info.name())),
-        };
-        if let Err(err) = outcome {
-            err.write_unraisable(py, None);
-        }
     }
 
     fn log_record(&self, py: Python<'_>, level: i32, message: String) -> PyResult<()> {

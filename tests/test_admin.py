@@ -7,6 +7,7 @@ independent client of the same broker) rather than through ferrokafka itself.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -362,3 +363,47 @@ def test_invalid_arguments_raise_at_once():
             admin.list_consumer_group_offsets("g", [])
         with pytest.raises(ValueError):
             admin.describe_groups([""])
+
+
+def test_error_cb_and_logger_hear_the_admin_client_s_own_errors():
+    """An admin client's librdkafka errors (a refused connection here; a failed TLS handshake or
+    authentication elsewhere) reach error_cb within moments, once each, with librdkafka's reason,
+    and its logs reach the logger: nothing piles up unserved in the client."""
+    seen: list[tuple[float, str]] = []
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("ferrokafka.test-admin-events")
+    logger.addHandler(Collect())
+    logger.propagate = False
+    started = time.monotonic()
+    config = {
+        "bootstrap.servers": "127.0.0.1:1",
+        "error_cb": lambda err: seen.append((time.monotonic(), str(err))),
+        "logger": logger,
+        "reconnect.backoff.ms": 300,
+        "reconnect.backoff.max.ms": 300,
+    }
+    with fk.AdminClient(config):
+        deadline = time.monotonic() + 10
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(seen) >= 2, seen
+    assert seen[0][0] - started < 1.5, f"first error after {seen[0][0] - started:.1f} s"
+    assert all("127.0.0.1:1" in message and "Connection refused" in message for _, message in seen), seen
+    for (t1, first), (t2, second) in zip(seen, seen[1:], strict=False):
+        assert not (first == second and t2 - t1 < 0.05), f"reported twice: {first}"
+    assert any("Connection refused" in r.getMessage() for r in records), [r.getMessage() for r in records]
+
+
+def test_a_timed_out_admin_request_says_why():
+    admin = fk.AdminClient({"bootstrap.servers": "127.0.0.1:1", "socket.timeout.ms": 1500})
+    try:
+        error = admin.describe_configs("topic", "t").exception(15)
+    finally:
+        admin.close()
+    assert isinstance(error, fk.KafkaError) and error.name == "_TIMED_OUT", error
+    assert "last client error" in str(error) and "Connection refused" in str(error), error

@@ -41,6 +41,7 @@ use pyo3::types::PyMapping;
 use rdkafka::admin::{AdminClient as RdAdminClient, NewPartitions, NewTopic as RdNewTopic};
 use rdkafka::bindings as rdsys;
 use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::args::Seconds;
@@ -55,11 +56,13 @@ use crate::topic_partition::{
 };
 
 mod args;
+mod events;
 mod new_topic;
 mod request;
 mod results;
 
 use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
+use self::events::EventServer;
 pub use self::new_topic::NewTopic;
 use self::request::{
     admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminCore,
@@ -108,7 +111,8 @@ impl AdminClient {
         let spawned = std::thread::Builder::new().name(format!("ferrokafka-admin-{name}")).spawn(move || {
             // Nothing in `work` is meant to panic; if something did, the future still resolves.
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(&core)))
-                .unwrap_or_else(|_| Err(local_error("admin request failed", "internal error (a panic)")));
+                .unwrap_or_else(|_| Err(local_error("admin request failed", "internal error (a panic)")))
+                .map_err(|err| explain_timeout(err, &core));
             // Every native object of the request is gone by now. This may be the last reference
             // to the client (after close()): its Drop hands the client to yet another thread.
             drop(core);
@@ -122,14 +126,25 @@ impl AdminClient {
     }
 }
 
+/// A request that timed out says why the client could not reach the cluster, if librdkafka said:
+/// "timed out" alone does not tell a wrong CA from a wrong port.
+fn explain_timeout(err: FerroError, core: &AdminCore) -> FerroError {
+    const TIMEOUTS: [RDKafkaErrorCode; 3] =
+        [RDKafkaErrorCode::OperationTimedOut, RDKafkaErrorCode::RequestTimedOut, RDKafkaErrorCode::MessageTimedOut];
+    match (err, core.callbacks.last_error()) {
+        (FerroError::Kafka(mut info), Some(last)) if TIMEOUTS.iter().any(|code| *code as i32 == info.code) => {
+            info.message = format!("{} (last client error: {last})", info.message);
+            FerroError::Kafka(info)
+        }
+        (err, _) => err,
+    }
+}
+
 #[pymethods]
 impl AdminClient {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        // The admin client's librdkafka context is rdkafka's default one, which nothing polls: no
-        // callbacks from librdkafka. Tokens from oauth_cb are ferrokafka's own (see oauth.rs), and so
-        // are their errors, for error_cb or the logger.
         settings.allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger])?;
         let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let request_timeout = config
@@ -137,11 +152,15 @@ impl AdminClient {
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
         let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
+        let callbacks = Arc::new(ClientCallbacks::new(settings));
+        let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
+            .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {
             client: ManuallyDrop::new(client),
             request_timeout,
             born: crate::fork::Born::here(),
-            callbacks: ClientCallbacks::new(settings),
+            callbacks,
+            events: Some(events),
         });
         if let Some(token) = first_token {
             crate::oauth::start(&core, token)?;

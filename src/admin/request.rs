@@ -2,6 +2,7 @@
 //! wrapped calls and C-API requests on a queue of their own), and the errors they end with.
 
 use crate::blocking::drop_in_background;
+use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
 use crate::topic_partition::TopicPartition;
@@ -13,8 +14,10 @@ use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
 use std::ptr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::events::EventServer;
 use super::results::{group_offsets, wrong_result, Done};
 use super::{MAX_TIMEOUT, REQUEST_MARGIN, RESULT_MARGIN};
 
@@ -86,8 +89,10 @@ pub(super) struct AdminCore {
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     pub(super) request_timeout: Duration,
     pub(super) born: crate::fork::Born,
-    /// `oauth_cb`, and `error_cb`/`logger` for its failures (see oauth.rs).
-    pub(super) callbacks: crate::callbacks::ClientCallbacks,
+    /// `oauth_cb`, `error_cb` and `logger`, served by `events`.
+    pub(super) callbacks: Arc<ClientCallbacks>,
+    /// Serves the client's logs and errors; stopped (in `Drop`) before the client is destroyed.
+    pub(super) events: Option<EventServer>,
 }
 
 impl AdminCore {
@@ -213,9 +218,10 @@ impl Drop for AdminCore {
     fn drop(&mut self) {
         // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
         let client = unsafe { ManuallyDrop::take(&mut self.client) };
-        // rdkafka's AdminClient joins its polling thread and destroys the handle: never on a
-        // thread that holds the GIL.
-        drop_in_background(client, "admin-client", self.born);
+        // The event server first (a tuple drops in order): its queue must go before the client.
+        // Both join threads (and rdkafka's AdminClient destroys the handle): never on a thread
+        // that holds the GIL.
+        drop_in_background((self.events.take(), client), "admin-client", self.born);
     }
 }
 
@@ -227,10 +233,5 @@ impl crate::oauth::TokenClient for AdminCore {
     /// Until the last request in flight after close() has finished.
     fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
         Some(self.native_ptr())
-    }
-
-    /// Nothing serves an admin client's callbacks: reported on the refresher's thread.
-    fn report(&self, py: pyo3::Python<'_>, info: KafkaErrorInfo) {
-        self.callbacks.report_error_now(py, info);
     }
 }

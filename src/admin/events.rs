@@ -1,0 +1,94 @@
+//! The admin client's own events: librdkafka's logs and client errors (a refused TLS handshake, a
+//! failed authentication) arrive on the client's main queue, which rdkafka's `AdminClient` never
+//! serves. A thread of ours does: they go to the logger and `error_cb` (and the last one explains
+//! a request that timed out), instead of piling up in the queue for the client's whole life.
+
+use std::ffi::{c_char, c_int};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use pyo3::Python;
+use rdkafka::bindings as rdsys;
+
+use crate::blocking::SLICE;
+use crate::callbacks::ClientCallbacks;
+use crate::errors::KafkaErrorInfo;
+use crate::ffi::{self as raw, NativePtr};
+
+/// The thread serving an admin client's main queue. Dropping it stops the thread and waits for it
+/// (at most one slice, plus a callback that is running): drop it before the client, and never with
+/// the GIL held (the thread may be waiting for it).
+pub(super) struct EventServer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EventServer {
+    /// Starts serving the main queue of the live client `rk`.
+    pub(super) fn start(rk: *mut rdsys::rd_kafka_t, callbacks: Arc<ClientCallbacks>) -> std::io::Result<Self> {
+        // SAFETY: `rk` is a live client (the caller's); rd_kafka_queue_get_main returns a new
+        // reference to its main queue, which `queue` owns and the thread destroys when it ends,
+        // which `Drop` waits for, before the caller destroys the client.
+        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_get_main(rk)) }
+            .ok_or_else(|| std::io::Error::other("librdkafka gave no main queue"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ferrokafka-admin-events".into())
+            .spawn(move || serve(&queue, &callbacks, &stopped))?;
+        Ok(EventServer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for EventServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn serve(queue: &NativePtr<rdsys::rd_kafka_queue_t>, callbacks: &ClientCallbacks, stop: &AtomicBool) {
+    let timeout_ms = c_int::try_from(SLICE.as_millis()).unwrap_or(100);
+    while !stop.load(Ordering::Acquire) {
+        // SAFETY: `queue` is live while this thread runs (it owns it). The event returned (or
+        // NULL) is ours; `NativePtr` destroys it.
+        if let Some(event) = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) } {
+            read_event(&event, callbacks);
+        }
+        if callbacks.has_pending() {
+            // None during interpreter shutdown: nothing to tell any more.
+            Python::try_attach(|py| {
+                if let Err(err) = callbacks.dispatch(py, Some(SLICE)) {
+                    err.write_unraisable(py, None);
+                }
+            });
+        }
+    }
+}
+
+fn read_event(event: &NativePtr<rdsys::rd_kafka_event_t>, callbacks: &ClientCallbacks) {
+    // SAFETY: `event` is live and ours; the accessors only read it, and the strings they return
+    // belong to the event and are copied (`lossy`) before it goes.
+    unsafe {
+        match rdsys::rd_kafka_event_type(event.ptr()) {
+            rdsys::RD_KAFKA_EVENT_LOG => {
+                let (mut facility, mut message, mut level): (*const c_char, *const c_char, c_int) =
+                    (std::ptr::null(), std::ptr::null(), 0);
+                if rdsys::rd_kafka_event_log(event.ptr(), &mut facility, &mut message, &mut level) == 0 {
+                    let facility = raw::lossy(facility).unwrap_or_default();
+                    let message = raw::lossy(message).unwrap_or_default();
+                    callbacks.log_syslog(level, facility.trim(), message.trim());
+                }
+            }
+            rdsys::RD_KAFKA_EVENT_ERROR => {
+                let code = raw::rd_kafka_event_error(event.ptr());
+                let reason = raw::lossy(rdsys::rd_kafka_event_error_string(event.ptr()));
+                callbacks.global_error(KafkaErrorInfo::from_raw(code, "admin client error", reason));
+            }
+            _ => {} // e.g. a token refresh request: ferrokafka's refresher keeps its own schedule
+        }
+    }
+}
