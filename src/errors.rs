@@ -252,10 +252,22 @@ impl From<RdKafkaError> for FerroError {
             RdKafkaError::ClientConfig(_, desc, key, value) => {
                 FerroError::Config(format!("invalid configuration property {key:?} = {value:?}: {desc}"))
             }
-            RdKafkaError::ClientCreation(msg) => FerroError::Config(msg),
+            RdKafkaError::ClientCreation(msg) => FerroError::Config(with_creation_hint(msg)),
             other => FerroError::Kafka(KafkaErrorInfo::from_rdkafka(&other)),
         }
     }
+}
+
+/// librdkafka's refusals that name a symptom rather than the setting to change, with that setting.
+fn with_creation_hint(msg: String) -> String {
+    // GSSAPI's default kinit command names the keytab; without one librdkafka says only this.
+    if msg.contains("Property not available: \"sasl.kerberos.keytab\"") {
+        return format!(
+            "{msg} (GSSAPI: set sasl.kerberos.keytab and sasl.kerberos.principal, or use a ticket cache \
+             made by kinit with sasl.kerberos.min.time.before.relogin=0)"
+        );
+    }
+    msg
 }
 
 impl From<FerroError> for PyErr {

@@ -83,3 +83,13 @@ def test_mock_cluster_closed_is_an_error():
     cluster.close()
     with pytest.raises(fk.Error, match="closed"):
         cluster.bootstrap_servers
+
+
+def test_gssapi_without_a_keytab_says_what_to_set():
+    """librdkafka's default kinit command names the keytab, and without one it says only that a
+    property is not available: the ConfigError names the settings that fix it."""
+    config = {"bootstrap.servers": "127.0.0.1:1", "security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "GSSAPI"}
+    with pytest.raises(fk.ConfigError, match="sasl.kerberos.keytab.*min.time.before.relogin=0"):
+        fk.Producer(config)
+    # A ticket cache made by kinit, without librdkafka's kinit: accepted.
+    fk.Producer({**config, "sasl.kerberos.min.time.before.relogin": 0}).close(0)
