@@ -147,6 +147,37 @@ pub struct ClientCallbacks {
     latest_stats: Mutex<Option<Vec<u8>>>,
     /// The last global error (see [`last_error`](Self::last_error)).
     last_error: Mutex<Option<String>>,
+    /// The client's `security.protocol`, lowercase: what a broker hanging up on it may mean.
+    security_protocol: String,
+}
+
+/// What a broker that hangs up on a new connection says about the client's `security.protocol`
+/// (lowercase), from librdkafka's "Disconnected ... (after N ms in state S)" log. librdkafka means
+/// to add these hints itself but, on this path, tests its format string ("%s") instead of the
+/// message. A listener that hangs up on the first request (ApiVersion) of a client without TLS
+/// expects TLS; one that hangs up within 2 s of the connection being usable, on a client without
+/// SASL, requires SASL (librdkafka's own rule).
+fn protocol_hint(security_protocol: &str, message: &str) -> Option<&'static str> {
+    let symptoms = ["Disconnected", "Send failed", "Receive failed"];
+    if !symptoms.iter().any(|what| message.contains(what)) || message.contains("(the listener") {
+        return None;
+    }
+    let tls = security_protocol.ends_with("ssl");
+    let sasl = security_protocol.starts_with("sasl");
+    if !tls && message.contains("in state APIVERSION_QUERY") {
+        return Some("the listener probably expects TLS: check security.protocol (SSL or SASL_SSL)");
+    }
+    let after_ms = message
+        .split("(after ")
+        .nth(1)
+        .and_then(|rest| rest.split_once("ms in state UP"))
+        .and_then(|(ms, _)| ms.parse::<u64>().ok());
+    match after_ms {
+        Some(ms) if !sasl && ms < 2000 => {
+            Some("the listener probably requires SASL: check security.protocol (SASL_SSL or SASL_PLAINTEXT)")
+        }
+        _ => None,
+    }
 }
 
 /// A syslog level (librdkafka's own, 0 emergency ... 7 debug) as a Python logging level.
@@ -180,8 +211,9 @@ fn default_logger(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 }
 
 impl ClientCallbacks {
-    pub fn new(settings: PythonSettings) -> Self {
+    pub fn new(settings: PythonSettings, config: &rdkafka::ClientConfig) -> Self {
         ClientCallbacks {
+            security_protocol: config.get("security.protocol").unwrap_or("plaintext").trim().to_ascii_lowercase(),
             settings: Mutex::new(settings),
             queue: Mutex::new(VecDeque::new()),
             dropped: AtomicUsize::new(0),
@@ -258,6 +290,22 @@ impl ClientCallbacks {
     }
 
     fn log_at(&self, python_level: i32, facility: &str, message: &str) {
+        // A broker hanging up on a new connection is only logged, at INFO, when it is not an error
+        // (at ERR): make it the client error it is, with the likely cause.
+        if facility == "FAIL" && python_level < 40 {
+            if let Some(hint) = protocol_hint(&self.security_protocol, message) {
+                let message = format!("{message} ({hint})");
+                // librdkafka's "[thrd:name]: " prefix of log lines says nothing to error_cb.
+                let reason = match message.split_once("]: ") {
+                    Some((_, rest)) if message.starts_with("[thrd:") => rest,
+                    _ => &message,
+                };
+                let code = rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure as i32;
+                self.global_error(KafkaErrorInfo::from_raw(code, "client error", Some(reason.to_owned())));
+                self.push(ClientEvent::Log { level: 30, facility: facility.to_owned(), message });
+                return;
+            }
+        }
         self.push(ClientEvent::Log { level: python_level, facility: facility.to_owned(), message: message.to_owned() });
     }
 
@@ -289,7 +337,10 @@ impl ClientCallbacks {
 
     /// A global (client-level) error, reported once: kept as [`last_error`](Self::last_error) and
     /// queued for `error_cb`.
-    pub fn global_error(&self, info: KafkaErrorInfo) {
+    pub fn global_error(&self, mut info: KafkaErrorInfo) {
+        if let Some(hint) = protocol_hint(&self.security_protocol, &info.message) {
+            info.message = format!("{} ({hint})", info.message);
+        }
         // "All brokers are down" says less than the transport, TLS or SASL error before it.
         let generic = info.code == rdkafka::types::RDKafkaErrorCode::AllBrokersDown as i32;
         let mut last = self.last_error.lock();
@@ -405,5 +456,31 @@ pub fn check_callable(py: Python<'_>, name: &str, callback: Option<&Py<PyAny>>) 
             Err(pyo3::exceptions::PyTypeError::new_err(format!("{name} must be callable, not {type_name}")))
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protocol_hint;
+
+    #[test]
+    fn a_broker_hanging_up_hints_at_the_security_protocol() {
+        let at_first_request = "localhost:1/bootstrap: Disconnected: connection closed by peer: receive 0 after \
+                                POLLIN (after 31ms in state APIVERSION_QUERY)";
+        let soon_after_up = "localhost:1/bootstrap: Disconnected: connection closed by peer: receive 0 after POLLIN \
+                             (after 2ms in state UP, 1 identical error(s) suppressed)";
+        let idle = "localhost:1/1: Disconnected (after 600001ms in state UP)";
+        assert!(protocol_hint("plaintext", at_first_request).is_some_and(|h| h.contains("TLS")));
+        assert!(protocol_hint("sasl_plaintext", at_first_request).is_some_and(|h| h.contains("TLS")));
+        assert_eq!(protocol_hint("ssl", at_first_request), None);
+        assert!(protocol_hint("plaintext", soon_after_up).is_some_and(|h| h.contains("SASL")));
+        assert!(protocol_hint("ssl", soon_after_up).is_some_and(|h| h.contains("SASL")));
+        assert_eq!(protocol_hint("sasl_ssl", soon_after_up), None);
+        assert_eq!(protocol_hint("plaintext", idle), None);
+        assert_eq!(protocol_hint("plaintext", "Connect to ipv4#127.0.0.1:1 failed: Connection refused"), None);
+        let broken_pipe = "localhost:1/bootstrap: Send failed: Broken pipe (after 1ms in state UP)";
+        assert!(protocol_hint("plaintext", broken_pipe).is_some_and(|h| h.contains("SASL")));
+        let hinted = format!("{soon_after_up} (the listener probably requires SASL: ...)");
+        assert_eq!(protocol_hint("plaintext", &hinted), None, "hinted twice");
     }
 }

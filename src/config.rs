@@ -104,26 +104,54 @@ pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, P
         RDKafkaLogLevel::Info
     };
     client_config.set_log_level(level);
-    probe_system_ca_certificates(&mut client_config, |name| std::env::var_os(name).is_some());
+    check_paths(&client_config)?;
+    default_ca_locations(&mut client_config, |name| std::env::var_os(name));
     Ok((client_config, settings))
 }
 
-/// The environment variables through which OpenSSL users name their CA certificates.
+/// Properties naming a file (or, for CA locations, a directory) that librdkafka reads when the
+/// client is made, and reports missing only through OpenSSL's reason ("BIO lib").
+const PATH_PROPERTIES: [&str; 7] = [
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.key.location",
+    "ssl.keystore.location",
+    "ssl.crl.location",
+    "https.ca.location",
+    "sasl.kerberos.keytab",
+];
+
+fn check_paths(config: &ClientConfig) -> FerroResult<()> {
+    for key in PATH_PROPERTIES {
+        if let Some(path) = config.get(key).filter(|path| *path != "probe" && !path.is_empty()) {
+            if !std::path::Path::new(path).exists() {
+                return Err(FerroError::Config(format!("configuration property {key:?}: no such file: {path:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The environment variables through which OpenSSL users name their CA certificates: a file, else a
+/// directory (of hashed names, as OpenSSL reads them).
 const OPENSSL_CA_VARIABLES: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
 
-/// Makes TLS (`ssl.*`, to brokers) and HTTPS (`https.*`, to OIDC token endpoints) trust the
-/// system's CA certificates by default. Our OpenSSL is built into the wheel, so its compiled-in CA
-/// paths (`/usr/local/ssl/...`) exist on no user's machine, and librdkafka probes the usual system
-/// locations (Debian/Ubuntu, RHEL/Fedora, Alpine, SUSE, BSDs) only when asked to with `probe`: asked
-/// here unless the user chose CAs, in the config or through OpenSSL's environment variables (which
-/// OpenSSL's own default, used then, honours).
-fn probe_system_ca_certificates(config: &mut ClientConfig, env_has: impl Fn(&str) -> bool) {
-    if OPENSSL_CA_VARIABLES.iter().any(|name| env_has(name)) {
-        return;
-    }
-    for (location, pem) in [("ssl.ca.location", "ssl.ca.pem"), ("https.ca.location", "https.ca.pem")] {
-        if config.get(location).is_none() && config.get(pem).is_none() {
-            config.set(location, "probe");
+/// Makes TLS (`ssl.*`, to brokers) and HTTPS (`https.*`, to OIDC token endpoints) trust the CA
+/// certificates the machine trusts, unless the config names others. Our OpenSSL is built into the
+/// wheel: its compiled-in CA paths (`/usr/local/ssl/...`) exist on no user's machine, and librdkafka
+/// looks past them to the usual system locations (Debian/Ubuntu, RHEL/Fedora, Alpine, SUSE, BSDs)
+/// first, so OpenSSL's environment variables would never be read: they are passed on here, and
+/// without them librdkafka is asked to `probe` (which the build it is linked in would do anyway).
+fn default_ca_locations(config: &mut ClientConfig, env: impl Fn(&str) -> Option<std::ffi::OsString>) {
+    let from_env = OPENSSL_CA_VARIABLES
+        .iter()
+        .filter_map(|name| env(name))
+        .filter_map(|path| path.into_string().ok())
+        .find(|path| !path.is_empty() && std::path::Path::new(path).exists());
+    let location = from_env.as_deref().unwrap_or("probe");
+    for (location_key, pem_key) in [("ssl.ca.location", "ssl.ca.pem"), ("https.ca.location", "https.ca.pem")] {
+        if config.get(location_key).is_none() && config.get(pem_key).is_none() {
+            config.set(location_key, location);
         }
     }
 }
@@ -158,26 +186,32 @@ mod tests {
 
     #[test]
     fn system_ca_certificates_unless_the_user_chose() {
-        let probed = |config: &ClientConfig, key: &str| config.get(key) == Some("probe");
+        let none = |_: &str| None;
         let mut config = ClientConfig::new();
-        probe_system_ca_certificates(&mut config, |_| false);
-        assert!(probed(&config, "ssl.ca.location") && probed(&config, "https.ca.location"));
+        default_ca_locations(&mut config, none);
+        assert_eq!((config.get("ssl.ca.location"), config.get("https.ca.location")), (Some("probe"), Some("probe")));
 
         let mut config = ClientConfig::new();
         config.set("ssl.ca.location", "/etc/my-ca.pem").set("https.ca.pem", "-----BEGIN...");
-        probe_system_ca_certificates(&mut config, |_| false);
+        default_ca_locations(&mut config, none);
         assert_eq!(config.get("ssl.ca.location"), Some("/etc/my-ca.pem"));
         assert_eq!(config.get("https.ca.location"), None);
 
         let mut config = ClientConfig::new();
         config.set("ssl.ca.pem", "-----BEGIN...");
-        probe_system_ca_certificates(&mut config, |_| false);
+        default_ca_locations(&mut config, none);
         assert_eq!(config.get("ssl.ca.location"), None);
 
+        // OpenSSL's variables, passed on when they name something; the file first.
+        let existing = std::env::temp_dir().into_os_string();
         for variable in OPENSSL_CA_VARIABLES {
             let mut config = ClientConfig::new();
-            probe_system_ca_certificates(&mut config, |name| name == variable);
-            assert_eq!((config.get("ssl.ca.location"), config.get("https.ca.location")), (None, None));
+            default_ca_locations(&mut config, |name| (name == variable).then(|| existing.clone()));
+            let expected = existing.to_str();
+            assert_eq!((config.get("ssl.ca.location"), config.get("https.ca.location")), (expected, expected));
         }
+        let mut config = ClientConfig::new();
+        default_ca_locations(&mut config, |name| (name == "SSL_CERT_FILE").then(|| "/no/such/bundle.pem".into()));
+        assert_eq!(config.get("ssl.ca.location"), Some("probe"));
     }
 }

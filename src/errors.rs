@@ -267,6 +267,13 @@ fn with_creation_hint(msg: String) -> String {
              made by kinit with sasl.kerberos.min.time.before.relogin=0)"
         );
     }
+    // OpenSSL's reasons for a key it cannot read name its internals, not the likely mistake.
+    if msg.contains("ssl.key.location failed") && msg.contains("PEM lib") {
+        return format!("{msg} (a wrong ssl.key.password, or not a PEM private key?)");
+    }
+    if msg.contains("ssl.keystore.location") && msg.contains("mac verify failure") {
+        return format!("{msg} (a wrong ssl.keystore.password?)");
+    }
     msg
 }
 

@@ -162,22 +162,37 @@ fn is_oauthbearer(config: &ClientConfig) -> bool {
 }
 
 /// The first token, fetched before the client is made (see the module docs); `None` without an
-/// `oauth_cb`. Refuses configurations in which the callback would never be used.
+/// `oauth_cb`. Refuses configurations in which the callback would never be used, and OAUTHBEARER
+/// without any token source.
 pub fn first_token(py: Python<'_>, config: &ClientConfig, settings: &PythonSettings) -> PyResult<Option<FirstToken>> {
-    let Some(callback) = settings.get(Setting::OAuthCb) else { return Ok(None) };
+    let method_is_oidc = config.get("sasl.oauthbearer.method").is_some_and(|m| m.trim().eq_ignore_ascii_case("oidc"));
+    let unsecured_jwt =
+        config.get("enable.sasl.oauthbearer.unsecure.jwt").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let Some(callback) = settings.get(Setting::OAuthCb) else {
+        // librdkafka would wait, silently, for a token that nothing provides.
+        if is_oauthbearer(config) && !method_is_oidc && !unsecured_jwt {
+            return Err(FerroError::Config(
+                "sasl.mechanism OAUTHBEARER needs a token source: oauth_cb, sasl.oauthbearer.method=oidc, or \
+                 enable.sasl.oauthbearer.unsecure.jwt=true (for testing)"
+                    .into(),
+            )
+            .into());
+        }
+        return Ok(None);
+    };
     if !is_oauthbearer(config) {
         return Err(FerroError::Config(
             "oauth_cb needs security.protocol SASL_SSL (or SASL_PLAINTEXT) and sasl.mechanism OAUTHBEARER".into(),
         )
         .into());
     }
-    if config.get("sasl.oauthbearer.method").is_some_and(|m| m.eq_ignore_ascii_case("oidc")) {
+    if method_is_oidc {
         return Err(FerroError::Config(
             "oauth_cb and sasl.oauthbearer.method=oidc both provide tokens: use one of them".into(),
         )
         .into());
     }
-    if config.get("enable.sasl.oauthbearer.unsecure.jwt").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if unsecured_jwt {
         return Err(FerroError::Config(
             "oauth_cb and enable.sasl.oauthbearer.unsecure.jwt both provide tokens: use one of them".into(),
         )

@@ -151,8 +151,13 @@ impl AdminClient {
             .get("socket.timeout.ms")
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map_or(DEFAULT_REQUEST_TIMEOUT, Duration::from_millis);
+        // Client errors reach the main queue as events only when enabled (rdkafka enables them for
+        // its producer and consumer, not its admin client); else librdkafka only logs them.
+        let mut config = config;
+        let events: i32 = config.get("enabled_events").and_then(|e| e.trim().parse().ok()).unwrap_or(0);
+        config.set("enabled_events", (events | rdsys::RD_KAFKA_EVENT_ERROR).to_string());
         let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
-        let callbacks = Arc::new(ClientCallbacks::new(settings));
+        let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
         let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {

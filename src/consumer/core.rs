@@ -198,7 +198,7 @@ impl ConsumerCore {
         config.set("enable.auto.offset.store", "false");
         let config = &config;
         let context = CoreContext {
-            callbacks: ClientCallbacks::new(settings),
+            callbacks: ClientCallbacks::new(settings, config),
             rebalance: Mutex::new(None),
             rebalance_error: Mutex::new(None),
             fatal_error: Mutex::new(None),

@@ -136,7 +136,7 @@ impl Producer {
             need_python: Mutex::new(Vec::new()),
             need_python_ready: Condvar::new(),
             finished_quietly: AtomicUsize::new(0),
-            callbacks: ClientCallbacks::new(settings),
+            callbacks: ClientCallbacks::new(settings, &config),
         };
         let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
         let core = Arc::new(ProducerCore {
