@@ -8,10 +8,17 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 
 import ferrokafka as fk
+
+if TYPE_CHECKING:
+    from realkafka.harness import KafkaBroker
+    from realkafka.kerberos import KerberosKDC
+    from realkafka.oidc import OidcServer
+    from realkafka.security import SecureBroker
 
 _counter = itertools.count()
 
@@ -93,6 +100,85 @@ def kafka_bootstrap() -> Iterator[str]:
         yield broker.bootstrap_servers
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kerberos_broker() -> Iterator[tuple[KerberosKDC, KafkaBroker]]:
+    """A throw-away MIT KDC and a broker of its own with a GSSAPI (SASL_PLAINTEXT) listener, started
+    on first use (also with $KAFKA_BOOTSTRAP_SERVERS: an existing cluster does not know our KDC)."""
+    from realkafka.harness import BrokerUnavailable, KafkaBroker
+    from realkafka.kerberos import KerberosKDC, KerberosUnavailable, gssapi_broker_kwargs
+
+    kdc = KerberosKDC()
+    try:
+        kdc.start()
+    except KerberosUnavailable as err:
+        _broker_unavailable(f"Kerberos KDC: {str(err).splitlines()[0]}")
+    broker = KafkaBroker(**gssapi_broker_kwargs(kdc))
+    try:
+        broker.start()
+    except BrokerUnavailable as err:
+        kdc.stop()
+        _broker_unavailable(str(err).splitlines()[0])
+    _broker_notes.append(
+        f"Kerberos: KDC {kdc.realm} on port {kdc.port} in {kdc.startup_seconds:.1f} s, GSSAPI broker at "
+        f"{broker.listener_address('GSSAPI')} in {broker.startup_seconds:.1f} s"
+    )
+    try:
+        yield kdc, broker
+    finally:
+        broker.stop()
+        kdc.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_broker() -> Iterator[tuple[OidcServer, KafkaBroker]]:
+    """A local HTTPS OAuth token endpoint (client credentials, JWKS) and a broker of its own whose
+    OAUTHBEARER listener `OIDC` validates that server's tokens, started on first use (also with
+    $KAFKA_BOOTSTRAP_SERVERS: an existing cluster does not trust our token server)."""
+    from realkafka.harness import BrokerUnavailable, KafkaBroker
+    from realkafka.oidc import OidcServer, broker_kwargs
+
+    server = OidcServer()
+    try:
+        server.start()
+    except (OSError, RuntimeError) as err:
+        _broker_unavailable(f"OIDC token server: {str(err).splitlines()[0]}")
+    broker = KafkaBroker(**broker_kwargs(server))
+    try:
+        broker.start()
+    except BrokerUnavailable as err:
+        server.stop()
+        _broker_unavailable(str(err).splitlines()[0])
+    _broker_notes.append(
+        f"OIDC: token endpoint {server.token_url} in {server.startup_seconds:.1f} s, OAUTHBEARER broker at "
+        f"{broker.listener_address('OIDC')} in {broker.startup_seconds:.1f} s"
+    )
+    try:
+        yield server, broker
+    finally:
+        broker.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_broker() -> Iterator[SecureBroker]:
+    """A broker of its own with TLS, mTLS, SASL_SSL and SASL_PLAINTEXT listeners (SCRAM-SHA-256/512,
+    PLAIN, unsecured-JWT OAUTHBEARER) and a test CA made at start-up (realkafka/security.py), started
+    on first use (also with $KAFKA_BOOTSTRAP_SERVERS: an existing cluster has not our certificates)."""
+    from realkafka.harness import BrokerUnavailable
+    from realkafka.security import SecureBroker
+
+    try:
+        secure = SecureBroker.start()
+    except BrokerUnavailable as err:
+        _broker_unavailable(str(err).splitlines()[0])
+    listeners = ", ".join(f"{name} {address}" for name, address in secure.addresses.items())
+    _broker_notes.append(f"secure broker ({listeners}): started in {secure.broker.startup_seconds:.1f} s")
+    try:
+        yield secure
+    finally:
+        secure.stop()
 
 
 # --- one test, both backends ------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """`oauth_cb`: OAUTHBEARER tokens from a Python callable, for Producer, Consumer and AdminClient.
 
-Against a real broker whose SASL_PLAINTEXT listener takes OAUTHBEARER with Kafka's unsecured-JWT
-validator (tokens signed with `alg: none`), so the tests make the tokens themselves. Configuration
+Against the secure broker's SASL_PLAINTEXT listener, which takes OAUTHBEARER with Kafka's
+unsecured-JWT validator (tokens signed with `alg: none`), so the tests make the tokens themselves. Configuration
 mistakes and the callback's own failures at construction need no broker.
 """
 
@@ -15,13 +15,15 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import ferrokafka as fk
-from conftest import _broker_notes, _broker_unavailable
+
+if TYPE_CHECKING:
+    from realkafka.security import SecureBroker
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -56,29 +58,9 @@ class TokenSource:
 
 
 @pytest.fixture(scope="module")
-def oauth_bootstrap() -> Iterator[str]:
-    from realkafka.harness import BrokerUnavailable, KafkaBroker
-
-    jaas = (
-        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required "
-        'unsecuredLoginStringClaim_sub="admin";'
-    )
-    broker = KafkaBroker(
-        extra_listeners={"OAUTH": "SASL_PLAINTEXT"},
-        extra_properties={
-            "listener.name.oauth.sasl.enabled.mechanisms": "OAUTHBEARER",
-            "listener.name.oauth.oauthbearer.sasl.jaas.config": jaas,
-        },
-    )
-    try:
-        broker.start()
-    except BrokerUnavailable as err:
-        _broker_unavailable(str(err).splitlines()[0])
-    _broker_notes.append(f"OAUTHBEARER broker at {broker.listener_address('OAUTH')}: {broker.startup_seconds:.1f} s")
-    try:
-        yield broker.listener_address("OAUTH")
-    finally:
-        broker.stop()
+def oauth_bootstrap(secure_broker: SecureBroker) -> str:
+    """The secure broker's SASL_PLAINTEXT listener: OAUTHBEARER with Kafka's unsecured-JWT validator."""
+    return secure_broker.address("SASL_PLAINTEXT")
 
 
 def oauth_config(bootstrap: str, source: Callable[..., Any], **extra: object) -> dict[str, object]:
@@ -195,30 +177,41 @@ def test_every_client_authenticates_with_tokens_from_the_callback(oauth_bootstra
 
 @pytest.mark.broker
 def test_tokens_are_refreshed_off_the_polling_thread(oauth_bootstrap: str, topic_name: str) -> None:
-    """A 3 s token is replaced at 80 % of its life by the refresher, never by poll(): a slow token
-    endpoint (1 s per token) does not slow poll() down, and consumption goes on past expiry."""
-    source = TokenSource(lifetime=3.0)
+    """4 s tokens are replaced at 80 % of their life by the refresher, never by poll(): a slow token
+    endpoint (0.5 s per token) does not slow poll() down, and both clients go on past expiry."""
+    source = TokenSource(lifetime=4.0)
     config = oauth_config(oauth_bootstrap, source)
+    with fk.AdminClient(config) as admin:
+        admin.create_topics([fk.NewTopic(topic_name, 1, 1)]).result(30)
     with fk.Producer(config) as producer:
         producer.produce(topic_name, b"first").result(30)
-        source.delay = 1.0
         with fk.Consumer({**config, "group.id": f"g-{topic_name}", "auto.offset.reset": "earliest"}) as consumer:
             consumer.subscribe([topic_name])
             received: list[bytes] = []
+            deadline = time.monotonic() + 30
+            while not received and time.monotonic() < deadline:
+                message = consumer.poll(0.2)
+                if message is not None:
+                    received.append(bytes(message.payload))
+            assert received == [b"first"]
+            source.delay = 0.5
+            calls_before = len(source.calls)
             slowest_poll = 0.0
             started = time.monotonic()
-            while time.monotonic() - started < 9:
+            second = None
+            while time.monotonic() - started < 10:
                 before = time.monotonic()
                 message = consumer.poll(0.1)
                 slowest_poll = max(slowest_poll, time.monotonic() - before)
                 if message is not None:
                     received.append(bytes(message.payload))
-                if len(received) == 1 and time.monotonic() - started > 6:
-                    producer.produce(topic_name, b"after several refreshes")  # the producer's token too
-            assert received == [b"first", b"after several refreshes"]
+                if second is None and time.monotonic() - started > 7:
+                    second = producer.produce(topic_name, b"after refreshes")  # the producer's token too
+            assert second is not None and second.result(10).offset == 1
+            assert received == [b"first", b"after refreshes"]
             assert slowest_poll < 0.6, f"poll() waited {slowest_poll:.2f} s: for a token?"
-    refreshes = [thread for _, _, thread in source.calls[2:]]
-    assert len(refreshes) >= 4, source.calls
+    refreshes = [thread for _, _, thread in source.calls[calls_before:]]
+    assert len(refreshes) >= 4, source.calls  # two clients, every 3.2 s, for 10 s
     assert threading.current_thread().name not in refreshes
 
 
