@@ -81,8 +81,8 @@ def refresher_threads() -> int:
         try:
             with open(f"/proc/self/task/{task}/comm") as comm:
                 count += comm.read().strip() == "ferrokafka-oaut"  # names are cut at 15 bytes
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # the thread ended while we looked
     return count
 
 
