@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from realkafka.kerberos import KerberosKDC
     from realkafka.oidc import OidcServer
     from realkafka.security import SecureBroker
+    from realkafka.service import Service
 
 _counter = itertools.count()
 
@@ -102,33 +104,51 @@ def kafka_bootstrap() -> Iterator[str]:
         broker.stop()
 
 
+_S = TypeVar("_S", bound="Service")
+
+
+@contextlib.contextmanager
+def _service_and_broker(
+    service: _S,
+    unavailable: type[BaseException] | tuple[type[BaseException], ...],
+    what: str,
+    broker_kwargs: Callable[[_S], dict[str, Any]],
+) -> Iterator[tuple[_S, KafkaBroker]]:
+    """Starts `service` (a companion the broker needs), then a broker of its own built from
+    `broker_kwargs(service)`; stops both at the end.  A service that raises `unavailable` (the reason
+    then starts with `what`), or a broker that cannot start, makes the test skip (or fail in CI)."""
+    from realkafka.harness import BrokerUnavailable, KafkaBroker
+
+    try:
+        service.start()
+    except unavailable as err:
+        _broker_unavailable(f"{what}: {str(err).splitlines()[0]}")
+    broker = KafkaBroker(**broker_kwargs(service))
+    try:
+        broker.start()
+    except BrokerUnavailable as err:
+        service.stop()
+        _broker_unavailable(str(err).splitlines()[0])
+    try:
+        yield service, broker
+    finally:
+        broker.stop()
+        service.stop()
+
+
 @pytest.fixture(scope="session")
 def kerberos_broker() -> Iterator[tuple[KerberosKDC, KafkaBroker]]:
     """A throw-away MIT KDC and a broker of its own with a GSSAPI (SASL_PLAINTEXT) listener, started
     on first use (also with $KAFKA_BOOTSTRAP_SERVERS: an existing cluster does not know our KDC)."""
-    from realkafka.harness import BrokerUnavailable, KafkaBroker
     from realkafka.kerberos import KerberosKDC, KerberosUnavailable, gssapi_broker_kwargs
 
-    kdc = KerberosKDC()
-    try:
-        kdc.start()
-    except KerberosUnavailable as err:
-        _broker_unavailable(f"Kerberos KDC: {str(err).splitlines()[0]}")
-    broker = KafkaBroker(**gssapi_broker_kwargs(kdc))
-    try:
-        broker.start()
-    except BrokerUnavailable as err:
-        kdc.stop()
-        _broker_unavailable(str(err).splitlines()[0])
-    _broker_notes.append(
-        f"Kerberos: KDC {kdc.realm} on port {kdc.port} in {kdc.startup_seconds:.1f} s, GSSAPI broker at "
-        f"{broker.listener_address('GSSAPI')} in {broker.startup_seconds:.1f} s"
-    )
-    try:
-        yield kdc, broker
-    finally:
-        broker.stop()
-        kdc.stop()
+    with _service_and_broker(KerberosKDC(), KerberosUnavailable, "Kerberos KDC", gssapi_broker_kwargs) as pair:
+        kdc, broker = pair
+        _broker_notes.append(
+            f"Kerberos: KDC {kdc.realm} on port {kdc.port} in {kdc.startup_seconds:.1f} s, GSSAPI broker at "
+            f"{broker.listener_address('GSSAPI')} in {broker.startup_seconds:.1f} s"
+        )
+        yield pair
 
 
 @pytest.fixture(scope="session")
@@ -136,29 +156,15 @@ def oidc_broker() -> Iterator[tuple[OidcServer, KafkaBroker]]:
     """A local HTTPS OAuth token endpoint (client credentials, JWKS) and a broker of its own whose
     OAUTHBEARER listener `OIDC` validates that server's tokens, started on first use (also with
     $KAFKA_BOOTSTRAP_SERVERS: an existing cluster does not trust our token server)."""
-    from realkafka.harness import BrokerUnavailable, KafkaBroker
     from realkafka.oidc import OidcServer, broker_kwargs
 
-    server = OidcServer()
-    try:
-        server.start()
-    except (OSError, RuntimeError) as err:
-        _broker_unavailable(f"OIDC token server: {str(err).splitlines()[0]}")
-    broker = KafkaBroker(**broker_kwargs(server))
-    try:
-        broker.start()
-    except BrokerUnavailable as err:
-        server.stop()
-        _broker_unavailable(str(err).splitlines()[0])
-    _broker_notes.append(
-        f"OIDC: token endpoint {server.token_url} in {server.startup_seconds:.1f} s, OAUTHBEARER broker at "
-        f"{broker.listener_address('OIDC')} in {broker.startup_seconds:.1f} s"
-    )
-    try:
-        yield server, broker
-    finally:
-        broker.stop()
-        server.stop()
+    with _service_and_broker(OidcServer(), (OSError, RuntimeError), "OIDC token server", broker_kwargs) as pair:
+        server, broker = pair
+        _broker_notes.append(
+            f"OIDC: token endpoint {server.token_url} in {server.startup_seconds:.1f} s, OAUTHBEARER broker at "
+            f"{broker.listener_address('OIDC')} in {broker.startup_seconds:.1f} s"
+        )
+        yield pair
 
 
 @pytest.fixture(scope="session")

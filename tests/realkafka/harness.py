@@ -29,7 +29,6 @@ broker node 1, not by an open port.
 from __future__ import annotations
 
 import argparse
-import atexit
 import base64
 import contextlib
 import fcntl
@@ -43,13 +42,16 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+try:
+    from realkafka.service import ProcessService, owned_workdir
+except ImportError:  # run as a script: python tests/realkafka/harness.py
+    from service import ProcessService, owned_workdir  # type: ignore[no-redef]
 
 __all__ = [
     "KAFKA_VERSION",
@@ -352,75 +354,7 @@ def new_cluster_id() -> str:
             return cid
 
 
-_LIVE: set[KafkaBroker] = set()
-_LIVE_LOCK = threading.Lock()
-
-
-def _cleanup_all() -> None:
-    with _LIVE_LOCK:
-        brokers = list(_LIVE)
-    for b in brokers:
-        with contextlib.suppress(Exception):
-            b.stop(grace=5.0)
-
-
-atexit.register(_cleanup_all)
-
-
 _WORKDIR_PREFIX = "ferrokafka-broker-"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap_stale_workdirs() -> None:
-    """Remove temp dirs left by runs that were SIGKILLed (their atexit never ran)."""
-    tmp = Path(tempfile.gettempdir())
-    for d in tmp.glob(_WORKDIR_PREFIX + "*"):
-        try:
-            if (d / "KEEP").exists():
-                continue
-            owner = d / "owner.pid"
-            if owner.exists():
-                pids = [int(x) for x in owner.read_text().split()]
-                if any(_pid_alive(p) for p in pids):
-                    continue
-            elif time.time() - d.stat().st_mtime < 3600:
-                continue  # being set up right now by someone else
-            shutil.rmtree(d, ignore_errors=True)
-        except (OSError, ValueError):
-            continue
-
-
-def _pdeathsig_preexec() -> Callable[[], None] | None:
-    """preexec_fn asking Linux to SIGTERM the child when our (starting) thread dies.
-
-    Covers a test run killed with SIGKILL / os._exit, where atexit never runs.
-    libc is loaded here, in the parent: the child only makes the prctl call.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return None
-    sig = int(signal.SIGTERM)
-
-    def _preexec() -> None:
-        prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-
-    return _preexec
 
 
 _LOG4J2 = """\
@@ -443,7 +377,7 @@ logger.authorizer.level = WARN
 """
 
 
-class KafkaBroker:
+class KafkaBroker(ProcessService):
     """A throw-away single-node KRaft Kafka broker on 127.0.0.1.
 
     ``extra_properties`` override/extend server.properties.  ``keep_dir`` keeps the
@@ -514,9 +448,6 @@ class KafkaBroker:
     def log_path(self) -> Path | None:
         return self.workdir / "logs" / "server.log" if self.workdir else None
 
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
     def server_properties(self) -> dict[str, object]:
         assert self.workdir is not None
         p, q = self.port, self.controller_port
@@ -576,14 +507,6 @@ class KafkaBroker:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def __enter__(self) -> KafkaBroker:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def start(self) -> KafkaBroker:
         if self._proc is not None:
             raise RuntimeError("broker already started")
@@ -603,12 +526,8 @@ class KafkaBroker:
         raise last_err
 
     def _start_once(self, java: str, libs: Path, t0: float) -> None:
-        _reap_stale_workdirs()
-        self.workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
+        self.workdir = owned_workdir(_WORKDIR_PREFIX, keep=self.keep_dir)
         try:
-            (self.workdir / "owner.pid").write_text(f"{os.getpid()}\n")
-            if self.keep_dir:
-                (self.workdir / "KEEP").touch()
             (self.workdir / "logs").mkdir()
             self.port, self.controller_port, *extra_ports = _free_ports(2 + len(self.extra_listeners))
             self.listener_ports = dict(zip(self.extra_listeners, extra_ports, strict=True))
@@ -681,18 +600,7 @@ class KafkaBroker:
             "kafka.Kafka",
             str(self.workdir / "server.properties"),
         ]
-        self._proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=self._stdout,
-            stderr=subprocess.STDOUT,
-            cwd=str(self.workdir),
-            start_new_session=True,  # Ctrl-C in a terminal goes to us, not the JVM
-            preexec_fn=_pdeathsig_preexec() if self.die_with_parent else None,
-        )
-        (self.workdir / "owner.pid").write_text(f"{os.getpid()} {self._proc.pid}\n")
-        with _LIVE_LOCK:
-            _LIVE.add(self)
+        self._spawn(cmd, die_with_parent=self.die_with_parent)
 
     # -- faults ---------------------------------------------------------------------
 
@@ -799,26 +707,9 @@ class KafkaBroker:
         return "\n".join(out)
 
     def stop(self, grace: float = 10.0) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=grace)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)  # own session: kills only the JVM
-                    proc.wait(timeout=30)
-        with _LIVE_LOCK:
-            _LIVE.discard(self)
-        if self._stdout is not None:
-            with contextlib.suppress(OSError):
-                self._stdout.close()
-            self._stdout = None
-        if self.workdir is not None and not self.keep_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        """SIGTERM, SIGKILL after ``grace`` seconds; removes the temp dir unless ``keep_dir``."""
+        self._stop_process(grace, kill_wait=30)
+        self._discard_workdir(keep=self.keep_dir)
 
 
 class _PortClash(BrokerUnavailable):

@@ -36,7 +36,6 @@ Principals (realm ``FERROKAFKA.TEST``):
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import secrets
@@ -45,11 +44,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+
+try:
+    from realkafka.service import ProcessService, owned_workdir
+except ImportError:  # run as a script: python tests/realkafka/kerberos.py
+    from service import ProcessService, owned_workdir  # type: ignore[no-redef]
 
 __all__ = [
     "REALM",
@@ -118,58 +121,6 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap_stale_workdirs() -> None:
-    """Removes KDC dirs of runs that died without stop() (their owner and KDC are gone)."""
-    for d in Path(tempfile.gettempdir()).glob(f"{_WORKDIR_PREFIX}*"):
-        try:
-            owner = d / "owner.pid"
-            if owner.exists():
-                if any(_pid_alive(int(p)) for p in owner.read_text().split()):
-                    continue
-            elif time.time() - d.stat().st_mtime < 3600:
-                continue
-            shutil.rmtree(d, ignore_errors=True)
-        except (OSError, ValueError):
-            continue
-
-
-def _pdeathsig_preexec() -> Any:
-    """preexec_fn: on Linux the KDC gets SIGTERM when the thread that started it dies (a test run
-    killed with SIGKILL, where neither stop() nor atexit runs)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (ImportError, OSError, AttributeError):
-        return None
-
-    def _preexec() -> None:
-        prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-
-    return _preexec
-
-
-_LIVE: set[KerberosKDC] = set()
-
-
-@atexit.register
-def _stop_all() -> None:
-    for kdc in list(_LIVE):
-        kdc.stop()
-
-
 def _krb5_conf(realm: str, kdc_port: int) -> str:
     # udp_preference_limit = 1: TCP first (Java and MIT both honour it); "kdc = host:port" without
     # the MIT-only "tcp/" prefix, which Java's parser does not know.
@@ -225,7 +176,7 @@ def _kdc_conf(realm: str, port: int, workdir: Path) -> str:
 """
 
 
-class KerberosKDC:
+class KerberosKDC(ProcessService):
     """A throw-away MIT KDC (``krb5kdc -n``) with its own realm, config and database."""
 
     def __init__(self, *, realm: str = REALM, service_host: str = SERVICE_HOST, startup_timeout: float = 30.0):
@@ -236,7 +187,7 @@ class KerberosKDC:
         self.port: int | None = None
         self.startup_seconds: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
+        self._stdout: IO[bytes] | None = None
         self._tools: dict[str, str] = {}
 
     # -- paths ----------------------------------------------------------------------
@@ -307,26 +258,13 @@ class KerberosKDC:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def __enter__(self) -> KerberosKDC:
-        if self._proc is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def is_running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
     def start(self) -> KerberosKDC:
         if self._proc is not None:
             raise RuntimeError("KDC already started")
         self._tools = kerberos_tools()
         t0 = time.monotonic()
-        _reap_stale_workdirs()
-        self.workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
+        self.workdir = owned_workdir(_WORKDIR_PREFIX)
         try:
-            (self.workdir / "owner.pid").write_text(f"{os.getpid()}\n")
             for sub in ("db", "logs", "keytabs"):
                 (self.workdir / sub).mkdir(mode=0o700)
             self.port = _free_port()
@@ -385,19 +323,11 @@ class KerberosKDC:
             os.chmod(p.keytab, 0o600)
 
     def _launch(self) -> None:
-        self._log = open(self._path("logs", "krb5kdc.stdout.log"), "wb")
-        self._proc = subprocess.Popen(
+        self._stdout = open(self._path("logs", "krb5kdc.stdout.log"), "wb")
+        self._spawn(
             [self._tools["krb5kdc"], "-n", "-r", self.realm, "-P", str(self._path("krb5kdc.pid"))],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
             env=self.tool_env(),
-            cwd=str(self.workdir),
-            start_new_session=True,
-            preexec_fn=_pdeathsig_preexec(),
         )
-        _LIVE.add(self)
-        self._path("owner.pid").write_text(f"{os.getpid()} {self._proc.pid}\n")
 
     def _wait_ready(self, t0: float) -> None:
         """Until kinit with the client keytab gets a TGT (a real AS exchange over TCP)."""
@@ -441,24 +371,10 @@ class KerberosKDC:
         return "\n".join(lines)
 
     def stop(self, grace: float = 5.0) -> None:
-        proc, self._proc = self._proc, None
-        _LIVE.discard(self)
-        if proc is not None and proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                proc.wait(timeout=10)
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.close()
-            self._log = None
-        if self.workdir is not None and os.environ.get("FERROKAFKA_KEEP_BROKER_DIR", "") in ("", "0"):
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        """SIGTERM, SIGKILL after ``grace`` seconds; removes the temp dir unless
+        ``FERROKAFKA_KEEP_BROKER_DIR`` is set (not marked KEEP: a run after this process ends reaps it)."""
+        self._stop_process(grace, kill_wait=10)
+        self._discard_workdir(keep=os.environ.get("FERROKAFKA_KEEP_BROKER_DIR", "") not in ("", "0"))
 
 
 def gssapi_broker_kwargs(kdc: KerberosKDC, listener: str = "GSSAPI") -> dict[str, Any]:

@@ -48,6 +48,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from realkafka.service import Service
+
 __all__ = ["AUDIENCE", "LISTENER", "OidcRequest", "OidcServer", "broker_kwargs"]
 
 LISTENER = "OIDC"
@@ -143,7 +145,7 @@ class _Client:
     extra_claims: dict[str, Any] = field(default_factory=dict)
 
 
-class OidcServer:
+class OidcServer(Service):
     """An HTTPS OAuth 2.0 token endpoint + JWKS on 127.0.0.1, on a thread of its own.
 
     ``token_lifetime`` (seconds) is the default lifetime of the tokens it issues; ``audience`` the
@@ -290,8 +292,11 @@ class OidcServer:
 
     # -- lifecycle ------------------------------------------------------------------
 
+    def _started(self) -> bool:
+        return self._httpd is not None
+
     def start(self) -> OidcServer:
-        if self._httpd is not None:
+        if self._started():
             raise RuntimeError("OIDC server already started")
         t0 = time.monotonic()
         self.workdir = Path(tempfile.mkdtemp(prefix="ferrokafka-oidc-"))
@@ -346,14 +351,6 @@ class OidcServer:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def __enter__(self) -> OidcServer:
-        if self._httpd is None:
-            self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Server(ThreadingHTTPServer):
