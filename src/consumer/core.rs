@@ -23,6 +23,7 @@ use rdkafka::ClientConfig;
 
 use crate::blocking::{drop_in_background, wait_detached};
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
+use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
 use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
@@ -30,6 +31,7 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
 use crate::fork::Born;
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
+use crate::message::MessageParts;
 use crate::topic_partition::{read_native_list, TopicPartition};
 
 /// The Python functions given to `subscribe()`, and the consumer they receive (a weak reference:
@@ -55,6 +57,8 @@ pub struct CoreContext {
     pub python_enabled: AtomicBool,
     /// What was handed to the application: the only offsets ferrokafka stores and commits.
     pub offsets: HandedOffsets,
+    /// Partitions revoked since the consumer last looked: their messages waiting to be lent go.
+    pub revoked: Mutex<Vec<TopicPartition>>,
 }
 
 impl CoreContext {
@@ -113,8 +117,17 @@ impl CoreContext {
                 |c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() },
                 revoked.clone(),
             );
-            // After on_revoke, which may still commit them; before the unassign's own commit.
+            // After on_revoke, which may still commit them; before the unassign's own commit,
+            // which reads the stored offsets: what the application is done with is stored first.
+            self.offsets.store_done(|list| {
+                // SAFETY: the live handle calling back and a valid list, which librdkafka copies.
+                match unsafe { raw::rd_kafka_offsets_store(rk, list.ptr()) } {
+                    0 => Ok(()),
+                    _ => Err(()),
+                }
+            });
             self.offsets.forget(&revoked);
+            self.revoked.lock().extend(revoked);
         } else if code != ASSIGN {
             self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
         }
@@ -172,6 +185,10 @@ pub struct ConsumerCore {
     /// Destroyed in `Drop`, on a background thread.
     consumer: ManuallyDrop<NativeConsumer>,
     pub registry: Arc<MessageRegistry>,
+    /// Fetched in a batch, not lent yet (see lent_ahead.rs).
+    pub ahead: LentAhead,
+    /// When librdkafka's queue was last served.
+    served_at: Mutex<Instant>,
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
     /// callbacks may still commit.)
     calls_closed: AtomicBool,
@@ -186,6 +203,15 @@ pub struct Fetched {
     pub errors: Vec<KafkaErrorInfo>,
 }
 
+/// ferrokafka's defaults where librdkafka's make a Python consumer slow. A user's setting wins.
+pub const CONSUMER_DEFAULTS: [(&str, &str); 1] = [
+    // librdkafka stops fetching a partition for fetch.queue.backoff.ms (default 1000) whenever its
+    // local queue holds more than queued.min.messages (100,000): a Python application drains those
+    // in a fraction of a second and then waits for the rest of it, at a few hundred thousand
+    // messages per second, or at full speed: which one is luck (benches/README.md).
+    ("fetch.queue.backoff.ms", "10"),
+];
+
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
         let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger, Setting::OAuthCb];
@@ -196,6 +222,11 @@ impl ConsumerCore {
         let store = bool_property(config, "enable.auto.offset.store")? && bool_property(config, "enable.auto.commit")?;
         let mut config = config.clone();
         config.set("enable.auto.offset.store", "false");
+        for (key, value) in CONSUMER_DEFAULTS {
+            if config.get(key).is_none() {
+                config.set(key, value);
+            }
+        }
         let config = &config;
         let context = CoreContext {
             callbacks: ClientCallbacks::new(settings, config),
@@ -204,11 +235,14 @@ impl ConsumerCore {
             fatal_error: Mutex::new(None),
             python_enabled: AtomicBool::new(true),
             offsets: HandedOffsets::new(store),
+            revoked: Mutex::new(Vec::new()),
         };
         let consumer = NativeConsumer::new(config, context)?;
         Ok(Arc::new(ConsumerCore {
             consumer: ManuallyDrop::new(consumer),
             registry: Arc::new(MessageRegistry::default()),
+            ahead: LentAhead::default(),
+            served_at: Mutex::new(Instant::now()),
             calls_closed: AtomicBool::new(false),
             born: Born::here(),
         }))
@@ -220,6 +254,7 @@ impl ConsumerCore {
 
     /// Closes for good without waiting (finaliser path): the rest happens when the handle drops.
     pub fn abandon(&self) {
+        drop(self.ahead.clear(true));
         self.calls_closed.store(true, Ordering::Release);
         self.context().python_enabled.store(false, Ordering::Release);
         self.context().callbacks.stop();
@@ -255,11 +290,12 @@ impl ConsumerCore {
     /// serving callbacks on the way. Call with the GIL released (rebalance callbacks take it).
     pub fn fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
         let mut fetched = Fetched::default();
-        // On the stack: poll() and the iterator ask for one message per call.
-        let mut batch = [ptr::null_mut(); 256];
+        let mut batch = [ptr::null_mut(); LEND_BATCH];
+        *self.served_at.lock() = Instant::now();
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
-        // then take what is ready without waiting.
-        let mut n = self.consumer.consume_batch(timeout, &mut batch[..1]);
+        // then take what is ready without waiting. With no room at all, the call only serves
+        // librdkafka's queue (rebalances) and tells it that the application polls.
+        let mut n = self.consumer.consume_batch(timeout, &mut batch[..max.min(1)]);
         while n > 0 {
             for &message in &batch[..n] {
                 self.take(message, &mut fetched);
@@ -271,6 +307,58 @@ impl ConsumerCore {
             n = self.consumer.consume_batch(Duration::ZERO, &mut batch[..room]);
         }
         fetched
+    }
+
+    /// For `poll()` and the iterator: one message, waiting or from a batch fetched now, whose
+    /// others wait (see lent_ahead.rs).
+    pub fn lend(self: &Arc<Self>, timeout: Duration) -> Fetched {
+        let mut served = Fetched::default();
+        if self.ahead.len() > 0 && self.served_at.lock().elapsed() >= SERVE_INTERVAL {
+            // Let librdkafka serve rebalances and see a poll, taking no more than the room left.
+            served = self.fetch(Duration::ZERO, LEND_BATCH.saturating_sub(self.ahead.len()));
+            drop(self.ahead.keep(std::mem::take(&mut served.messages)));
+        }
+        self.drop_revoked();
+        let waiting = self.ahead.take(1);
+        if !waiting.is_empty() {
+            return Fetched { messages: waiting, errors: served.errors };
+        }
+        let mut fetched = self.fetch(timeout, LEND_BATCH);
+        fetched.errors.splice(0..0, served.errors);
+        let mut rest = fetched.messages.split_off(fetched.messages.len().min(1));
+        if self.drop_revoked() {
+            // A rebalance ran inside the fetch: keep only messages of partitions still assigned
+            // (one revoked and not given back is read by another member, from the committed offset).
+            if let Ok(assigned) = self.consumer.assignment() {
+                rest.retain(|message| {
+                    assigned
+                        .iter()
+                        .any(|tp| tp.partition == message.partition() && tp.topic.as_bytes() == message.topic_bytes())
+                });
+            }
+        }
+        drop(self.ahead.keep(rest));
+        fetched
+    }
+
+    /// For `consume(max)`: those waiting to be lent first (so none is overtaken), else a fetch.
+    pub fn take_or_fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
+        self.drop_revoked();
+        let waiting = self.ahead.take(max);
+        if !waiting.is_empty() {
+            return Fetched { messages: waiting, errors: Vec::new() };
+        }
+        self.fetch(timeout, max)
+    }
+
+    /// Drops the waiting messages of partitions revoked since the last look; whether any were.
+    fn drop_revoked(&self) -> bool {
+        let revoked = std::mem::take(&mut *self.context().revoked.lock());
+        if revoked.is_empty() {
+            return false;
+        }
+        drop(self.ahead.remove(&revoked));
+        true
     }
 
     /// Files one message handed out by librdkafka: a message, or the consumer error it carries.
@@ -310,8 +398,11 @@ impl ConsumerCore {
         if !self.registry.is_closed() {
             // The closing thread is done with what it received; another thread's last batch may
             // still be in the middle of processing and is left for the group to deliver again.
-            self.context().offsets.finish(&self.consumer, Some(current_thread_tag()));
+            let offsets = &self.context().offsets;
+            offsets.finish(&self.consumer, Some(current_thread_tag()));
+            offsets.store_done(|list| self.consumer.store_offsets(list).map_err(drop));
         }
+        drop(self.ahead.clear(true));
         if !self.registry.close() {
             self.calls_closed.store(true, Ordering::Release);
             return Ok(());

@@ -2,6 +2,7 @@
 
 pub mod core;
 mod janitor;
+pub mod lent_ahead;
 pub mod native;
 pub mod offsets;
 pub mod registry;
@@ -79,7 +80,8 @@ fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Optio
     if core.registry.is_closed() {
         return Some(Slice::Closed);
     }
-    let Fetched { messages, errors } = core.fetch(timeout, max);
+    // poll() and the iterator lend from a batch (see lent_ahead.rs); consume() takes those first.
+    let Fetched { messages, errors } = if max == 1 { core.lend(timeout) } else { core.take_or_fetch(timeout, max) };
     if messages.is_empty() {
         return if !errors.is_empty() {
             Some(Slice::Errors(errors))
@@ -105,8 +107,14 @@ impl Consumer {
         // The application is done with what the previous call handed out.
         self.core.context().offsets.finish(consumer, None);
         let core = &self.core;
+        // Messages librdkafka already holds are taken without releasing the GIL (a call that does
+        // not wait: cheaper than a release and re-acquire per message); only a wait releases it.
+        let mut ready = fetch_slice(core, Duration::ZERO, max);
         loop {
-            let outcome = wait_detached(py, deadline, |slice| fetch_slice(core, slice, max))?;
+            let outcome = match ready.take() {
+                Some(slice) => Some(slice),
+                None => wait_detached(py, deadline, |slice| fetch_slice(core, slice, max))?,
+            };
             let dispatched = self.core.dispatch_callbacks(py);
             match outcome {
                 None => return dispatched.map(|()| Received::TimedOut),
@@ -260,6 +268,7 @@ impl Consumer {
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
         self.with_partitions(partitions, |consumer, list| consumer.assign(list))?;
         self.core.context().offsets.forget_all();
+        drop(self.core.ahead.clear(false));
         Ok(())
     }
 
@@ -273,6 +282,7 @@ impl Consumer {
         let gone: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
         self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))?;
         self.core.context().offsets.forget(&gone);
+        drop(self.core.ahead.remove(&gone));
         Ok(())
     }
 
@@ -354,6 +364,7 @@ impl Consumer {
                 let consumer = self.core.open()?;
                 let offsets = &self.core.context().offsets;
                 offsets.finish(consumer, None);
+                offsets.store_done(|list| consumer.store_offsets(list).map_err(drop));
                 let consumed = offsets.handed_in(&consumer.assignment().map_err(FerroError::from)?);
                 if consumed.is_empty() {
                     return Ok(());
@@ -385,15 +396,24 @@ impl Consumer {
     #[pyo3(signature = (partition, timeout=None))]
     fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<Seconds>) -> PyResult<()> {
         let list = to_list(&[(*partition).clone()])?;
-        self.list_request(py, "seek", list, timeout, NativeConsumer::seek).map(drop)
+        self.list_request(py, "seek", list, timeout, NativeConsumer::seek)?;
+        // Fetched before the seek: the new position replaces them.
+        drop(self.core.ahead.remove(&[(*partition).clone()]));
+        Ok(())
     }
 
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        self.with_partitions(partitions, |consumer, list| consumer.pause(list))
+        let paused: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
+        self.with_partitions(partitions, |consumer, list| consumer.pause(list))?;
+        self.core.ahead.pause(&paused);
+        Ok(())
     }
 
     fn resume(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        self.with_partitions(partitions, |consumer, list| consumer.resume(list))
+        let resumed: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
+        self.with_partitions(partitions, |consumer, list| consumer.resume(list))?;
+        self.core.ahead.resume(&resumed);
+        Ok(())
     }
 
     /// The fetch position (last returned offset + 1, or OFFSET_INVALID) of the given partitions or
@@ -402,7 +422,14 @@ impl Consumer {
     fn position(&self, partitions: Option<Vec<PyRef<'_, TopicPartition>>>) -> PyResult<Vec<TopicPartition>> {
         let list = self.partitions_or_assignment(partitions)?;
         self.core.open()?.position(&list).map_err(FerroError::from)?;
-        Ok(from_list(&list))
+        // librdkafka's position is past the messages fetched but not lent yet (lent_ahead.rs).
+        let mut positions = from_list(&list);
+        for tp in &mut positions {
+            if let Some(first) = self.core.ahead.first_offset(tp) {
+                tp.offset = first;
+            }
+        }
+        Ok(positions)
     }
 
     /// The group's committed offsets of the given partitions or of the whole assignment.
@@ -517,10 +544,11 @@ impl Consumer {
     }
 
     /// Native messages of this consumer still in memory: valid borrowed messages plus invalidated
-    /// ones whose memoryviews are still alive. Each pins its whole fetch buffer.
+    /// ones whose memoryviews are still alive. Each pins its whole fetch buffer. (Messages fetched
+    /// but not lent yet, at most 256, are not counted.)
     #[getter]
     fn live_message_count(&self) -> usize {
-        self.core.registry.live_native()
+        self.core.registry.live_native().saturating_sub(self.core.ahead.len())
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

@@ -18,6 +18,11 @@
 //!   message therefore never commits that message; `close()` from another thread, or a consumer
 //!   collected without `close()`, leaves the last batch for the group to deliver again.
 //!
+//! Stores are batched: what the application is done with waits in memory (`done`) and goes to
+//! librdkafka at most every [`STORE_INTERVAL`], and always before it could be read: at `commit()`,
+//! `close()` and a revocation (whose final commit reads it). Waiting only ever stores less, never
+//! more, so the rule holds; auto-commit lags by that interval at most, at no cost per message.
+//!
 //! Messages drained while closing are never recorded, so they are never stored. Stored offsets are
 //! read only by auto-commit (`commit()` without arguments commits what was handed out): with the
 //! user's `enable.auto.offset.store=false` (then `store_offsets()` is theirs) or
@@ -53,6 +58,9 @@ pub fn last_per_partition(messages: &[NativeMessage]) -> Vec<Handed> {
     last
 }
 
+/// How long offsets the application is done with may wait before they are stored.
+pub const STORE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[derive(Default)]
 struct Book {
     /// Per partition, the offset after the last message handed out (what `commit()` commits).
@@ -60,6 +68,17 @@ struct Book {
     /// What the last call handed out and nobody has stored yet, and the thread that received it.
     pending: Vec<Handed>,
     pending_thread: u64,
+    /// Finished (the application is done with them), not stored yet: per partition, the highest.
+    done: Vec<Handed>,
+    last_store: Option<std::time::Instant>,
+}
+
+impl Book {
+    /// Takes what is done, for storing.
+    fn take_done(&mut self) -> Vec<Handed> {
+        self.last_store = Some(std::time::Instant::now());
+        std::mem::take(&mut self.done)
+    }
 }
 
 pub struct HandedOffsets {
@@ -96,21 +115,33 @@ impl HandedOffsets {
     /// Stores the offsets the application is now done with: the last call's, if `thread` is `None`
     /// (any thread) or the thread that received them. Partitions no longer assigned are skipped by
     /// librdkafka.
+    /// Batched (see the module docs): stored now only if the last store is [`STORE_INTERVAL`] old.
     pub fn finish(&self, consumer: &NativeConsumer, thread: Option<u64>) {
-        let pending = {
+        let due = {
             let mut book = self.book.lock();
             if book.pending.is_empty() || thread.is_some_and(|t| t != book.pending_thread) {
                 return;
             }
-            std::mem::take(&mut book.pending)
+            let pending = std::mem::take(&mut book.pending);
+            for entry in pending {
+                match book.done.iter_mut().find(|h| h.partition == entry.partition && h.topic == entry.topic) {
+                    Some(known) => known.next = known.next.max(entry.next),
+                    None => book.done.push(entry),
+                }
+            }
+            match book.last_store {
+                Some(at) if at.elapsed() < STORE_INTERVAL => return,
+                _ => book.take_done(),
+            }
         };
-        let mut list = TopicPartitionList::with_capacity(pending.len());
-        for Handed { topic, partition, next } in &pending {
-            // Cannot fail for a real offset (only for a logical one without a native value).
-            let _ = list.add_partition_offset(topic, *partition, Offset::Offset(*next));
-        }
-        // Errors mean the partition was revoked meanwhile: then there is nothing left to store.
-        let _ = consumer.store_offsets(&list);
+        store(due, |list| consumer.store_offsets(list).map(drop).map_err(drop));
+    }
+
+    /// Stores what is done now (before a commit, a close or a revocation reads stored offsets),
+    /// through `store_offsets`.
+    pub fn store_done(&self, store_offsets: impl FnOnce(&TopicPartitionList) -> Result<(), ()>) {
+        let done = self.book.lock().take_done();
+        store(done, store_offsets);
     }
 
     /// The offset after the last message handed out, for each of `assigned` that handed any.
@@ -128,12 +159,14 @@ impl HandedOffsets {
     }
 
     /// Forgets partitions taken away (revoked, lost, unassigned): whoever reads them next starts
-    /// from the group's committed offset, not from what this consumer handed out.
+    /// from the group's committed offset, not from what this consumer handed out. Store what is
+    /// done first ([`store_done`](Self::store_done)) where a commit follows.
     pub fn forget(&self, partitions: &[TopicPartition]) {
         let mut book = self.book.lock();
         let gone = |h: &Handed| partitions.iter().any(|tp| tp.partition == h.partition && tp.topic == h.topic);
         book.handed.retain(|h| !gone(h));
         book.pending.retain(|h| !gone(h));
+        book.done.retain(|h| !gone(h));
     }
 
     /// Forgets every partition (a new assignment replaced the old one).
@@ -141,7 +174,22 @@ impl HandedOffsets {
         let mut book = self.book.lock();
         book.handed.clear();
         book.pending.clear();
+        book.done.clear();
     }
+}
+
+/// Hands `offsets` to librdkafka's offset store. Errors mean a partition was revoked meanwhile:
+/// then there is nothing left to store for it.
+fn store(offsets: Vec<Handed>, store_offsets: impl FnOnce(&TopicPartitionList) -> Result<(), ()>) {
+    if offsets.is_empty() {
+        return;
+    }
+    let mut list = TopicPartitionList::with_capacity(offsets.len());
+    for Handed { topic, partition, next } in &offsets {
+        // Cannot fail for a real offset (only for a logical one without a native value).
+        let _ = list.add_partition_offset(topic, *partition, Offset::Offset(*next));
+    }
+    let _ = store_offsets(&list);
 }
 
 #[cfg(test)]
