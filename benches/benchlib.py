@@ -62,13 +62,18 @@ PRODUCE_SIZES = {100: 500_000, KB: 200_000}
 BIG_TOPIC_CONFIG = {"max.message.bytes": str(12 * MB)}
 
 
-def consumer_config(bootstrap: str, size: int, group: str | None = None) -> dict:
-    """The same consumer configuration for every client (librdkafka underneath all of them)."""
-    config = {
+def consumer_config(bootstrap: str, size: int, group: str | None = None, defaults: bool = False) -> dict:
+    """The same consumer configuration for every client (librdkafka underneath all of them); with
+    `defaults`, only what reading the topic needs: every client then runs with its own defaults."""
+    config: dict = {
         "bootstrap.servers": bootstrap,
         "group.id": group or f"bench-{uuid.uuid4().hex[:12]}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
+    }
+    if defaults:
+        return config
+    config |= {
         # librdkafka >= 2.4 pauses fetching for fetch.queue.backoff.ms (default 1000 ms!) whenever
         # the local queue is over queued.min.messages (100,000) or queued.max.messages.kbytes. A
         # Python consumer drains 100,000 small messages in ~0.15 s, then idles for the rest of the
@@ -224,8 +229,10 @@ def batch_size(size: int) -> int:
     return min(1000, max(16, 16 * MB // size))
 
 
-def run_consume(contender: str, bootstrap: str, topic: str, size: int, expected: int, checksum: bool) -> dict:
-    config = consumer_config(bootstrap, size)
+def run_consume(
+    contender: str, bootstrap: str, topic: str, size: int, expected: int, checksum: bool, defaults: bool = False
+) -> dict:
+    config = consumer_config(bootstrap, size, defaults=defaults)
     if contender in RUST_CONSUME:
         result = run_rust_consumer(config, topic, expected, checksum, batch=contender == "rust-rdkafka-batch")
     else:

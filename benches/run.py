@@ -103,9 +103,15 @@ def versions() -> dict:
 
 
 def bench_consume(
-    bootstrap: str, topics: dict[int, tuple[str, int]], rounds: int, checksum: bool, contenders: list[str]
+    bootstrap: str,
+    topics: dict[int, tuple[str, int]],
+    rounds: int,
+    checksum: bool,
+    contenders: list[str],
+    defaults: bool = False,
 ) -> dict:
-    """Returns {size: {contender: {"runs": [...], **summary}}}."""
+    """Returns {size: {contender: {"runs": [...], **summary}}}. `defaults`: every contender with its
+    own default configuration (see benchlib.consumer_config)."""
     results: dict = {}
     for size, (topic, count) in topics.items():
         per: dict[str, list[dict]] = {c: [] for c in contenders}
@@ -113,10 +119,11 @@ def bench_consume(
             # Alternate: A B C ... each round, rotated so no contender is always first or last.
             order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
             for contender in order:
-                r = bl.run_consume(contender, bootstrap, topic, size, count, checksum)
+                r = bl.run_consume(contender, bootstrap, topic, size, count, checksum, defaults)
                 per[contender].append(r)
                 log(
-                    f"  consume {'crc ' if checksum else ''}{bl.SIZES[size][0]:>6} round {rnd + 1} {contender:<22} "
+                    f"  consume {'crc ' if checksum else 'dflt ' if defaults else ''}{bl.SIZES[size][0]:>6} "
+                    f"round {rnd + 1} {contender:<22} "
                     f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
                     f"rss {r['maxrss_kb'] / 1024:6.0f} MB"
                 )
@@ -272,6 +279,19 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                 rr >= 0.8,
             )
         )
+    defaults = report.get("consume", {}).get("default-config", {})
+    if 100 in defaults:
+        rows = defaults[100]
+        fb, fc = best(rows, bl.FERRO_CONSUME)
+        cb = conf_best(rows)
+        ratio = fb / cb if cb else 0
+        out.append(
+            (
+                "consume 100 B, every client with its default configuration: ferrokafka best ≥ 3× confluent best",
+                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})",
+                ratio >= 3.0,
+            )
+        )
     produce = report.get("produce", {})
     if 100 in produce:
         rows = produce[100]
@@ -315,6 +335,17 @@ def write_markdown(report: dict, path: Path) -> None:
         lines.append(f"| {name} | {measured} | {'✅ yes' if ok else '❌ no'} |")
     for mode, by_size in report.get("consume", {}).items():
         work = "offset + key + len(payload)" + (" + zlib.crc32(payload)" if mode == "checksum" else "")
+        if mode == "default-config":
+            config_text = (
+                "Every contender with its own default configuration: only bootstrap.servers, group.id, "
+                "auto.offset.reset=earliest and enable.auto.commit=false are set (ferrokafka's defaults "
+                "differ from librdkafka's in fetch.queue.backoff.ms: 10 ms, not 1000 ms; see README). "
+            )
+        else:
+            config_text = (
+                "All consumers run with fetch.queue.backoff.ms=10 (librdkafka's default of 1000 ms caps every "
+                "Python client at ~100k msgs/s on small messages: see benches/README.md). "
+            )
         lines += [
             "",
             f"## Consume ({mode}: {work} per message)",
@@ -322,9 +353,8 @@ def write_markdown(report: dict, path: Path) -> None:
             "Batch contenders ask for min(1000, 16 MB / size) messages per call (1000 up to 16 KB, 256 at "
             "64 KB, 16 at 1 MB). The clock starts after the first receive call returned and was processed "
             "(so the wait for the first fetch is excluded) and stops at the last expected message. "
-            "All consumers run with fetch.queue.backoff.ms=10 (librdkafka's default of 1000 ms caps every "
-            "Python client at ~100k msgs/s on small messages: see benches/README.md). "
-            "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
+            + config_text
+            + "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
             "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
             "VmHWM.",
             "",
@@ -513,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         help="use this broker instead of starting one (default $KAFKA_BOOTSTRAP_SERVERS)",
     )
-    ap.add_argument("--only", default="consume,produce,memory", help="comma-separated sections to run")
+    ap.add_argument("--only", default="consume,defaults,produce,memory", help="comma-separated sections to run")
     ap.add_argument(
         "--sizes", default=None, help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576)"
     )
@@ -598,6 +628,12 @@ def main(argv: list[str] | None = None) -> int:
                 report["consume"][mode] = bench_consume(
                     bootstrap, {s: topics[s] for s in sizes}, rounds, checksum, bl.CONSUME_CONTENDERS
                 )
+        if "defaults" in sections:
+            small = {s: topics[s] for s in sizes if s <= bl.KB}
+            log(f"consume benchmark, every client with its default configuration, {rounds} round(s)")
+            report.setdefault("consume", {})["default-config"] = bench_consume(
+                bootstrap, small, rounds, False, bl.CONSUME_CONTENDERS, defaults=True
+            )
         if "produce" in sections:
             log(f"produce benchmark, {rounds} round(s)")
             report["produce"] = bench_produce(
