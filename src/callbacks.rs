@@ -156,7 +156,7 @@ pub struct ClientCallbacks {
 /// to add these hints itself but, on this path, tests its format string ("%s") instead of the
 /// message. A listener that hangs up on the first request (ApiVersion) of a client without TLS
 /// expects TLS; one that hangs up within 2 s of the connection being usable, on a client without
-/// SASL, requires SASL (librdkafka's own rule).
+/// SASL, may require SASL (librdkafka's own rule; a broker going away just then looks the same).
 fn protocol_hint(security_protocol: &str, message: &str) -> Option<&'static str> {
     let symptoms = ["Disconnected", "Send failed", "Receive failed"];
     if !symptoms.iter().any(|what| message.contains(what)) || message.contains("(the listener") {
@@ -174,7 +174,7 @@ fn protocol_hint(security_protocol: &str, message: &str) -> Option<&'static str>
         .and_then(|(ms, _)| ms.parse::<u64>().ok());
     match after_ms {
         Some(ms) if !sasl && ms < 2000 => {
-            Some("the listener probably requires SASL: check security.protocol (SASL_SSL or SASL_PLAINTEXT)")
+            Some("the listener may require SASL: check security.protocol (SASL_SSL or SASL_PLAINTEXT)")
         }
         _ => None,
     }
@@ -480,7 +480,7 @@ mod tests {
         assert_eq!(protocol_hint("plaintext", "Connect to ipv4#127.0.0.1:1 failed: Connection refused"), None);
         let broken_pipe = "localhost:1/bootstrap: Send failed: Broken pipe (after 1ms in state UP)";
         assert!(protocol_hint("plaintext", broken_pipe).is_some_and(|h| h.contains("SASL")));
-        let hinted = format!("{soon_after_up} (the listener probably requires SASL: ...)");
+        let hinted = format!("{soon_after_up} (the listener may require SASL: ...)");
         assert_eq!(protocol_hint("plaintext", &hinted), None, "hinted twice");
     }
 }

@@ -11,6 +11,7 @@ mod consumer;
 mod errors;
 mod ffi;
 mod fork;
+mod interpreter;
 mod message;
 mod mock_cluster;
 mod oauth;
@@ -52,6 +53,7 @@ mod _native {
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         crate::fork::install();
+        crate::interpreter::install(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("librdkafka_version", rdkafka::util::get_rdkafka_version().1)?;
         crate::topic_partition::add_constants(m)?;

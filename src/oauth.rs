@@ -250,7 +250,7 @@ fn run_refresher(client: Weak<dyn TokenClient>, oauthbearer_config: Option<Strin
         let Some(client) = client.upgrade() else { return };
         let Some(handle) = client.open_handle() else { return };
         // None during interpreter shutdown: nobody needs tokens any more.
-        let Some(refreshed) = Python::try_attach(|py| {
+        let Some(refreshed) = crate::interpreter::attach(|py| {
             let outcome = match client.callbacks().oauth_cb(py) {
                 None => return Err(()), // cleared by the garbage collector: the client is going
                 Some(callback) => call_oauth_cb(py, &callback, oauthbearer_config.as_deref())

@@ -226,7 +226,7 @@ CASES = [
     Case("SASL_PLAINTEXT", "SCRAM-SHA-256 wrong password", sasl("SCRAM-SHA-256", password="wrong", listener="SASL_PLAINTEXT"),
          Failure("_AUTHENTICATION", SCRAM_FAILED + "256")),
     Case("SASL_PLAINTEXT", "PLAINTEXT client", lambda s: {"bootstrap.servers": s.address("SASL_PLAINTEXT")},
-         Failure("_TRANSPORT", r"in state UP.*probably requires SASL: check security\.protocol")),
+         Failure("_TRANSPORT", r"in state UP.*may require SASL: check security\.protocol")),
     Case("SASL_PLAINTEXT", "SASL_SSL client", sasl("PLAIN", bootstrap_servers=lambda s: s.address("SASL_PLAINTEXT")),
          Failure("_TRANSPORT", r"SSL connection closed by peer")),
     # -- PLAINTEXT (the harness's own listener, inter-broker)

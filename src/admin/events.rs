@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use pyo3::Python;
 use rdkafka::bindings as rdsys;
 
 use crate::blocking::SLICE;
@@ -60,7 +59,7 @@ fn serve(queue: &NativePtr<rdsys::rd_kafka_queue_t>, callbacks: &ClientCallbacks
         }
         if callbacks.has_pending() {
             // None during interpreter shutdown: nothing to tell any more.
-            Python::try_attach(|py| {
+            crate::interpreter::attach(|py| {
                 if let Err(err) = callbacks.dispatch(py, Some(SLICE)) {
                     err.write_unraisable(py, None);
                 }

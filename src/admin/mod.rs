@@ -117,7 +117,7 @@ impl AdminClient {
             // to the client (after close()): its Drop hands the client to yet another thread.
             drop(core);
             // During interpreter shutdown nobody can wait for the future any more: leave it.
-            Python::try_attach(|py| resolve(py, pending.bind(py), outcome));
+            crate::interpreter::attach(|py| resolve(py, pending.bind(py), outcome));
         });
         match spawned {
             Ok(_) => Ok(future),
@@ -586,6 +586,10 @@ impl AdminClient {
     /// native client is destroyed on a background thread once the last of them is done.
     fn close(&self, py: Python<'_>) {
         let core = self.core.lock().take();
+        if let Some(core) = &core {
+            // Requests in flight finish; the client's logs and errors are nobody's business now.
+            core.callbacks.stop();
+        }
         // Dropping the core never blocks (see AdminCore's Drop), but release the GIL regardless.
         py.detach(move || drop(core));
     }
@@ -635,6 +639,7 @@ impl Drop for AdminClient {
             return;
         };
         crate::errors::warn_unclosed(c"ferrokafka.AdminClient was not closed; call close() or use `with`");
+        core.callbacks.stop();
         // Never blocks: the client is destroyed on a background thread (AdminCore's Drop).
         drop(core);
     }

@@ -273,7 +273,7 @@ pub(super) fn run_resolver(core: Arc<ProducerCore>) {
         }
         let count = need_python.len();
         // Futures (and flush) first: a slow stats_cb or logger must not hold back delivery results.
-        let attached = Python::try_attach(|py| {
+        let attached = crate::interpreter::attach(|py| {
             core.notify(py, need_python);
             core.settle(count);
             if let Err(err) = core.context().callbacks.dispatch(py, Some(SLICE)) {
