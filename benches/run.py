@@ -243,34 +243,38 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
     def conf_best(rows):
         return best(rows, bl.CONFLUENT_CONSUME)[0]
 
+    def versus_confluent(rows, name, at_least, note=""):
+        fb, fc = best(rows, bl.FERRO_CONSUME)
+        cb = conf_best(rows)
+        ratio = fb / cb if cb else 0
+        measured = f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}"
+        return (f"{name}: ferrokafka best ≥ {at_least}× confluent best", measured, ratio >= at_least)
+
     if 100 in consume:
         rows = consume[100]
-        fb, fc = best(rows, bl.FERRO_CONSUME)
-        cb = conf_best(rows)
-        ratio = fb / cb if cb else 0
-        out.append(
-            (
-                "consume 100 B: ferrokafka best ≥ 1.5× confluent best",
-                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})",
-                ratio >= 1.5,
-            )
-        )
+        out.append(versus_confluent(rows, "consume 100 B", 1.5))
+        batch = rows.get("ferro-consume", {}).get("msgs_per_s", 0.0)
+        confluent_poll = rows.get("confluent-poll", {}).get("msgs_per_s", 0.0)
+        for lender in ("ferro-iter", "ferro-poll"):
+            rate = rows.get(lender, {}).get("msgs_per_s", 0.0)
+            if rate and batch and confluent_poll:
+                out.append(
+                    (
+                        f"{lender} 100 B ≥ 0.9× ferro-consume and ≥ 1.8× confluent-poll",
+                        f"{fmt_rate(rate)} msg/s = {rate / batch:.2f}× ferro-consume, "
+                        f"{rate / confluent_poll:.2f}× confluent-poll",
+                        rate >= 0.9 * batch and rate >= 1.8 * confluent_poll,
+                    )
+                )
     if bl.MB in consume:
         rows = consume[bl.MB]
-        fb, fc = best(rows, bl.FERRO_CONSUME)
+        fb, _ = best(rows, bl.FERRO_CONSUME)
         cb = conf_best(rows)
         rust = rows.get("rust-rdkafka", {}).get("msgs_per_s", 0.0)
-        ratio = fb / cb if cb else 0
         note = ""
         if rust and cb and rust / cb < 1.5:
             note = f"; the pure-Rust ceiling itself is only {rust / cb:.2f}× confluent here"
-        out.append(
-            (
-                "consume 1 MB: ferrokafka best ≥ 1.5× confluent best",
-                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}",
-                ratio >= 1.5,
-            )
-        )
+        out.append(versus_confluent(rows, "consume 1 MB", 1.5, note))
         rr = fb / rust if rust else 0
         out.append(
             (
@@ -281,17 +285,7 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
         )
     defaults = report.get("consume", {}).get("default-config", {})
     if 100 in defaults:
-        rows = defaults[100]
-        fb, fc = best(rows, bl.FERRO_CONSUME)
-        cb = conf_best(rows)
-        ratio = fb / cb if cb else 0
-        out.append(
-            (
-                "consume 100 B, every client with its default configuration: ferrokafka best ≥ 3× confluent best",
-                f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)})",
-                ratio >= 3.0,
-            )
-        )
+        out.append(versus_confluent(defaults[100], "consume 100 B, every client with its default configuration", 3))
     produce = report.get("produce", {})
     if 100 in produce:
         rows = produce[100]
