@@ -114,10 +114,11 @@ def bench_consume(
     own default configuration (see benchlib.consumer_config)."""
     results: dict = {}
     for size, (topic, count) in topics.items():
-        per: dict[str, list[dict]] = {c: [] for c in contenders}
+        here = bl.consumers_for(size, contenders)
+        per: dict[str, list[dict]] = {c: [] for c in here}
         for rnd in range(rounds):
             # Alternate: A B C ... each round, rotated so no contender is always first or last.
-            order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
+            order = here[rnd % len(here) :] + here[: rnd % len(here)]
             for contender in order:
                 r = bl.run_consume(contender, bootstrap, topic, size, count, checksum, defaults)
                 per[contender].append(r)

@@ -265,6 +265,88 @@ def consume_confluent_consume(config, topic, expected, checksum, batch):
     return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
 
 
+def pure_python_config(config):
+    """The librdkafka consumer/producer config as aiokafka's and kafka-python's keyword arguments:
+    the same group and start, and for big messages the same fetch limits (both default to 1 MB
+    per partition). librdkafka-only tuning (fetch.queue.backoff.ms) has no counterpart."""
+    names = {
+        "bootstrap.servers": "bootstrap_servers",
+        "group.id": "group_id",
+        "auto.offset.reset": "auto_offset_reset",
+        "enable.auto.commit": "enable_auto_commit",
+        "fetch.max.bytes": "fetch_max_bytes",
+        "max.partition.fetch.bytes": "max_partition_fetch_bytes",
+        "linger.ms": "linger_ms",
+    }
+    return {names[k]: v for k, v in config.items() if k in names}
+
+
+class _Counter:
+    """What every consumer contender counts per message (see consume_ferro_poll)."""
+
+    def __init__(self, checksum):
+        self.checksum = checksum
+        self.count = self.nbytes = self.crc = self.key_bytes = 0
+        self.t_first = None
+        self.base = (0, 0)
+
+    def add(self, offset, key, payload):
+        self.nbytes += len(payload)
+        if key is not None:
+            self.key_bytes += len(key)
+        if self.checksum:
+            self.crc ^= zlib.crc32(payload)
+        self.count += 1
+        if self.t_first is None:
+            self.t_first, self.base = time.perf_counter(), (self.count, self.nbytes)
+
+    def result(self, t_setup):
+        return _result(
+            self.count, self.nbytes, self.crc, self.t_first, time.perf_counter(), t_setup, self.key_bytes, self.base
+        )
+
+
+def consume_aiokafka(config, topic, expected, checksum, batch=1):
+    """aiokafka's idiomatic loop: `async for msg in consumer`."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        consumer = AIOKafkaConsumer(topic, **pure_python_config(config))
+        await consumer.start()
+        counter = _Counter(checksum)
+        try:
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                async for msg in consumer:
+                    counter.add(msg.offset, msg.key, msg.value)
+                    if counter.count >= expected:
+                        break
+        finally:
+            result = counter.result(t_setup)
+            await consumer.stop()
+        return result
+
+    return asyncio.run(run())
+
+
+def consume_kafka_python(config, topic, expected, checksum, batch=1):
+    """kafka-python's idiomatic loop: `for msg in consumer`."""
+    from kafka import KafkaConsumer
+
+    t_setup = time.perf_counter()
+    consumer = KafkaConsumer(topic, consumer_timeout_ms=int(DEADLINE_SECONDS * 1000), **pure_python_config(config))
+    counter = _Counter(checksum)
+    for msg in consumer:
+        counter.add(msg.offset, msg.key, msg.value)
+        if counter.count >= expected:
+            break
+    if counter.count < expected:
+        raise Timeout(counter.count)
+    return counter.result(t_setup)
+
+
 CONSUMERS = {
     "ferro-poll": consume_ferro_poll,
     "ferro-iter": consume_ferro_iter,
@@ -272,6 +354,8 @@ CONSUMERS = {
     "ferro-consume-detach": consume_ferro_detach,
     "confluent-poll": consume_confluent_poll,
     "confluent-consume": consume_confluent_consume,
+    "aiokafka": consume_aiokafka,
+    "kafka-python": consume_kafka_python,
 }
 
 
@@ -364,11 +448,54 @@ def produce_confluent_cb(config, topic, count, size):
     return produce_confluent(config, topic, count, size, with_callback=True)
 
 
+def produce_aiokafka(config, topic, count, size):
+    """aiokafka: `await producer.send()` queues a message (its future resolves on delivery)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaProducer
+
+    async def run():
+        producer = AIOKafkaProducer(**pure_python_config(config), max_batch_size=1_000_000, acks="all")
+        await producer.start()
+        payload = os.urandom(size)
+        key = b"key-0001"
+        await producer.send_and_wait(topic, payload, key=key)
+        t0 = time.perf_counter()
+        futures = [await producer.send(topic, payload, key=key) for _ in range(count)]
+        await producer.flush()
+        failed = sum(1 for f in await asyncio.gather(*futures, return_exceptions=True) if isinstance(f, Exception))
+        t1 = time.perf_counter()
+        await producer.stop()
+        return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": failed,
+                "queue_full": 0, "maxrss_kb": peak_rss_kb()}  # fmt: skip
+
+    return asyncio.run(run())
+
+
+def produce_kafka_python(config, topic, count, size):
+    """kafka-python: `producer.send()` queues a message and returns a future; flush() at the end."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(**pure_python_config(config), batch_size=1_000_000, acks="all")
+    payload = os.urandom(size)
+    key = b"key-0001"
+    producer.send(topic, payload, key=key).get(30)
+    t0 = time.perf_counter()
+    futures = [producer.send(topic, payload, key=key) for _ in range(count)]
+    producer.flush(120)
+    failed = sum(1 for f in futures if f.failed())
+    t1 = time.perf_counter()
+    return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": failed,
+            "queue_full": 0, "maxrss_kb": peak_rss_kb()}  # fmt: skip
+
+
 PRODUCERS = {
     "ferro-produce-bytes": produce_ferro,
     "ferro-produce-memoryview": produce_ferro_mv,
     "confluent-produce": produce_confluent,
     "confluent-produce-callback": produce_confluent_cb,
+    "aiokafka-produce": produce_aiokafka,
+    "kafka-python-produce": produce_kafka_python,
 }
 
 
