@@ -454,13 +454,16 @@ def write_chart(report: dict, path: Path) -> None:
             names = list(by_size[sizes[0]])
             width = 0.8 / len(names)
             for j, name in enumerate(names):
-                vals = [by_size[s][name]["x_confluent_best"] or 0 for s in sizes]
+                # A contender skipped at some size (kafka-python at 1 MB) has no bar there.
+                vals = [by_size[s].get(name, {}).get("x_confluent_best") or 0 for s in sizes]
                 xs = [i + (j - (len(names) - 1) / 2) * width for i in range(len(sizes))]
                 hatch = ["", "//", "..", "xx", "\\\\", "oo", ""][j % 7]
                 bars = ax.bar(
                     xs, vals, width, label=name, color=color(name, j), edgecolor="black", hatch=hatch, alpha=0.9
                 )
                 for b, s in zip(bars, sizes):
+                    if name not in by_size[s]:
+                        continue
                     ax.annotate(
                         f"{by_size[s][name]['mb_per_s']:,.0f}",
                         (b.get_x() + b.get_width() / 2, b.get_height()),
