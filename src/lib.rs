@@ -3,6 +3,7 @@
 
 mod admin;
 mod args;
+mod arrow_capsules;
 mod blocking;
 mod bytes_like;
 mod callbacks;
@@ -40,7 +41,7 @@ mod _native {
     #[pymodule_export]
     use crate::consumer::{Consumer, ConsumerGroupMetadata};
     #[pymodule_export]
-    use crate::message::{BorrowedMessage, OwnedMessage, TimestampType};
+    use crate::message::{BorrowedMessage, MessageBatch, OwnedMessage, TimestampType};
     #[pymodule_export]
     use crate::mock_cluster::MockCluster;
     #[pymodule_export]

@@ -1,11 +1,11 @@
 """Type stubs for ferrokafka's native module (hand-written; checked by mypy.stubtest in the tests)."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import ClassVar, Final, Literal, Self, TypedDict, final
+from typing import ClassVar, Final, Literal, Protocol, Self, TypedDict, final
 
-from typing_extensions import Buffer
+from typing_extensions import Buffer, CapsuleType
 
 # Defined in Python (ferrokafka/_errors.py, the stub of itself); the native module registers them.
 from ferrokafka._errors import ConfigError as ConfigError
@@ -25,6 +25,24 @@ OFFSET_INVALID: Final[int]
 _ConfigValue = str | int | float | bool
 _Bytesish = Buffer | str
 _HeaderPairs = Iterable[tuple[str | bytes, _Bytesish | None]] | Mapping[str | bytes, _Bytesish | None]
+
+class _ArrowStream(Protocol):
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+
+class _ArrowArray(Protocol):
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[object, object]: ...
+
+# One message of produce_batch(): a value, (key, value[, headers[, timestamp[, partition]]]), or a dict.
+_BatchMessage = (
+    _Bytesish
+    | None
+    | tuple[_Bytesish | None, _Bytesish | None]
+    | tuple[_Bytesish | None, _Bytesish | None, _HeaderPairs | None]
+    | tuple[_Bytesish | None, _Bytesish | None, _HeaderPairs | None, int | None]
+    | tuple[_Bytesish | None, _Bytesish | None, _HeaderPairs | None, int | None, int | None]
+    | Mapping[str, object]
+)
+_BatchMessages = Sequence[_BatchMessage] | _ArrowStream | _ArrowArray
 
 @final
 class TimestampType:
@@ -232,18 +250,24 @@ class Consumer:
         """Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
         `max_messages`. Returns an empty list on timeout.
         """
+    def consume_batch(self, max_messages: int = 10000, timeout: float | None = None) -> MessageBatch:
+        """Like `consume()`, into one `MessageBatch` of Arrow columns (copied once, GIL-free) instead
+        of a list of borrowed messages; an empty batch on timeout. For auto-commit the batch is
+        done at the next poll/consume/consume_batch call or close(), like consume()'s messages.
+        """
     def __iter__(self) -> Self:
         """Implement iter(self)."""
     def __next__(self) -> BorrowedMessage:
         """Implement next(self)."""
     def commit(
         self,
-        message: BorrowedMessage | OwnedMessage | None = None,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
         *,
         offsets: list[TopicPartition] | None = None,
         asynchronous: bool = False,
     ) -> None:
-        """Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
+        """Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1 (with a
+        MessageBatch: per partition, its last offset + 1). With
         `offsets`: exactly those (each the next offset to read). With neither: the position (last
         returned offset + 1) of every assigned partition that returned a message; nothing to commit
         is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
@@ -267,6 +291,33 @@ class Consumer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool: ...
+
+@final
+class MessageBatch:
+    """Messages from `Consumer.consume_batch()` as Arrow columns: `len()`, `batch[i]` (an
+    `OwnedMessage`), iteration, and the Arrow PyCapsule interface (`pyarrow.table(batch)`,
+    `polars.DataFrame(batch)`, duckdb). Owned: valid after the consumer closed, on any thread.
+    """
+
+    def __len__(self) -> int:
+        """Return len(self)."""
+    def __getitem__(self, index: int, /) -> OwnedMessage:
+        """The message at `index` (negative counts from the end), copied into an `OwnedMessage`."""
+    def __iter__(self) -> Iterator[OwnedMessage]:
+        """The messages in order, each copied into an `OwnedMessage` as it is reached."""
+    @property
+    def next_offsets(self) -> list[TopicPartition]:
+        """Per partition in the batch, a `TopicPartition` whose offset follows the batch's last
+        message there: what `consumer.commit(batch)` commits.
+        """
+    def __arrow_c_schema__(self) -> CapsuleType:
+        """The Arrow schema, as an `arrow_schema` PyCapsule."""
+    def __arrow_c_array__(self, requested_schema: object | None = None) -> tuple[CapsuleType, CapsuleType]:
+        """The batch as one Arrow struct array: `(arrow_schema, arrow_array)` PyCapsules.
+        `requested_schema` is accepted and ignored, as the protocol allows.
+        """
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> CapsuleType:
+        """The batch as an Arrow stream (of one record batch): an `arrow_array_stream` PyCapsule."""
 
 @final
 class DeliveryReport:
@@ -294,7 +345,7 @@ class DeliveryState:
         """Called (with the GIL) when the future gets its condition: from now on the delivery thread
         wakes it through `future._delivered()`.
         """
-    def outcome(self) -> tuple[DeliveryReport | None, KafkaError | None]:
+    def outcome(self) -> tuple[DeliveryReport | list[DeliveryReport | KafkaError] | None, KafkaError | None]:
         """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
 
 @final
@@ -317,6 +368,24 @@ class Producer:
         `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
         error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
         delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+        """
+    def produce_batch(
+        self,
+        topic: str,
+        messages: _BatchMessages,
+        *,
+        partition: int | None = None,
+        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
+    ) -> Future[list[DeliveryReport | KafkaError]]:
+        """Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue
+        is full) and returns ONE Future for the batch, resolving once every message is delivered or
+        failed to a list in the same order: each entry a DeliveryReport or that message's
+        KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
+        partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
+        (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
+        `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
+        anything is sent. `partition` applies to messages that name none; `on_delivery(report,
+        error)` (or the config's) runs once per message.
         """
     def poll(self, timeout: float | None = 0.0) -> int:
         """Runs, on this thread, the `on_delivery` callbacks (and wakes the waited-on futures) of

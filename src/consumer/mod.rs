@@ -20,7 +20,8 @@ use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, request, run_interruptible, wait_detached};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot};
+use crate::message::batch::{BatchData, MessageBatch};
+use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
@@ -30,18 +31,18 @@ use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
 use self::offsets::{last_per_partition, Handed};
 
 /// What one wait for messages ended with.
-enum Received {
-    /// At least one message.
-    Messages(Vec<Py<BorrowedMessage>>),
+enum Received<T> {
+    /// At least one message, lent as `T` (borrowed messages or a batch).
+    Messages(T),
     Closed,
     TimedOut,
 }
 
 /// What one slice of waiting produced.
-enum Slice {
-    /// Messages admitted to the registry, the offsets after them, and consumer errors that came
-    /// with them.
-    Admitted(Vec<Arc<MessageSlot>>, Vec<Handed>, Vec<KafkaErrorInfo>),
+enum Slice<T> {
+    /// Messages admitted (as `T`: registry slots, or a batch), the offsets after them, and
+    /// consumer errors that came with them.
+    Admitted(T, Vec<Handed>, Vec<KafkaErrorInfo>),
     Errors(Vec<KafkaErrorInfo>),
     /// Callbacks are queued: run them, then go on waiting.
     Callbacks,
@@ -61,22 +62,31 @@ pub struct Consumer {
     iterated: Mutex<Option<Arc<MessageSlot>>>,
 }
 
-/// (topic, partition, offset + 1) of a Borrowed or Owned message: what to commit or store.
-fn next_offset_of(message: &Bound<'_, PyAny>) -> PyResult<TopicPartition> {
+/// What to commit or store for a Borrowed or Owned message (its topic, partition and offset + 1),
+/// or for a `MessageBatch` (that per partition after its last message).
+fn next_offsets_of(message: &Bound<'_, PyAny>) -> PyResult<Vec<TopicPartition>> {
     let (topic, partition, offset) = if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
         borrowed.get().position()?
     } else if let Ok(owned) = message.cast::<OwnedMessage>() {
         let m = owned.get().message();
         (String::from_utf8_lossy(m.topic_bytes()).into_owned(), m.partition(), m.offset())
+    } else if let Ok(batch) = message.cast::<MessageBatch>() {
+        return Ok(batch.get().next_offsets());
     } else {
-        return Err(FerroError::Type("expected a BorrowedMessage or an OwnedMessage".into()).into());
+        return Err(FerroError::Type("expected a BorrowedMessage, an OwnedMessage or a MessageBatch".into()).into());
     };
-    Ok(TopicPartition { topic, partition, offset: offset + 1 })
+    Ok(vec![TopicPartition { topic, partition, offset: offset + 1 }])
 }
 
-/// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages. `None`
-/// when nothing arrived and no callback waits to run.
-fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Option<Slice> {
+/// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages with
+/// `admit` (which gives `None` once the consumer is closed). `None` when nothing arrived and no
+/// callback waits to run.
+fn fetch_slice<T>(
+    core: &Arc<ConsumerCore>,
+    timeout: Duration,
+    max: usize,
+    admit: &impl Fn(Vec<NativeMessage>) -> Option<T>,
+) -> Option<Slice<T>> {
     if core.registry.is_closed() {
         return Some(Slice::Closed);
     }
@@ -90,7 +100,7 @@ fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Optio
         };
     }
     let handed = last_per_partition(&messages);
-    match core.registry.admit(messages) {
+    match admit(messages) {
         Some(admitted) => Some(Slice::Admitted(admitted, handed, errors)),
         None => Some(Slice::Closed),
     }
@@ -99,21 +109,29 @@ fn fetch_slice(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> Optio
 impl Consumer {
     /// Waits until `deadline` for a first message (GIL released, in slices that let Ctrl-C
     /// through), then takes what is ready now along with it, up to `max`, in the same GIL-free
-    /// stretch. Callbacks run as they queue up. Fatal consumer errors are raised; others (an
-    /// unknown topic, a partition EOF, a transport error) go to `error_cb`, or to the log, and
+    /// stretch, and turns them into what `lend` makes of what `admit` made of them (GIL-free).
+    /// Callbacks run as they queue up. Fatal consumer errors are raised; others (an unknown
+    /// topic, a partition EOF, a transport error) go to `error_cb`, or to the log, and
     /// consumption goes on.
-    fn receive(&self, py: Python<'_>, deadline: Option<Instant>, max: usize) -> PyResult<Received> {
+    fn receive<T: Send, R>(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        max: usize,
+        admit: impl Fn(Vec<NativeMessage>) -> Option<T> + Sync,
+        lend: impl FnOnce(Python<'_>, T) -> PyResult<R>,
+    ) -> PyResult<Received<R>> {
         let consumer = self.core.open()?;
         // The application is done with what the previous call handed out.
         self.core.context().offsets.finish(consumer, None);
         let core = &self.core;
         // Messages librdkafka already holds are taken without releasing the GIL (a call that does
         // not wait: cheaper than a release and re-acquire per message); only a wait releases it.
-        let mut ready = fetch_slice(core, Duration::ZERO, max);
+        let mut ready = fetch_slice(core, Duration::ZERO, max, &admit);
         loop {
             let outcome = match ready.take() {
                 Some(slice) => Some(slice),
-                None => wait_detached(py, deadline, |slice| fetch_slice(core, slice, max))?,
+                None => wait_detached(py, deadline, |slice| fetch_slice(core, slice, max, &admit))?,
             };
             let dispatched = self.core.dispatch_callbacks(py);
             match outcome {
@@ -125,10 +143,7 @@ impl Consumer {
                     self.consumer_errors(py, errors)?;
                 }
                 Some(Slice::Admitted(admitted, handed, errors)) => {
-                    let messages = admitted
-                        .into_iter()
-                        .map(|slot| BorrowedMessage::new_untracked(py, slot))
-                        .collect::<PyResult<Vec<_>>>()?;
+                    let messages = lend(py, admitted)?;
                     self.core.context().offsets.record(current_thread_tag(), handed);
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.
@@ -140,6 +155,19 @@ impl Consumer {
                 }
             }
         }
+    }
+
+    /// [`receive`](Self::receive) lending `BorrowedMessage`s.
+    fn receive_borrowed(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        max: usize,
+    ) -> PyResult<Received<Vec<Py<BorrowedMessage>>>> {
+        let registry = &self.core.registry;
+        self.receive(py, deadline, max, |messages| registry.admit(messages), |py, slots: Vec<Arc<MessageSlot>>| {
+            slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
+        })
     }
 
     /// Hands consumer errors to `error_cb` or the log (fatal ones are raised).
@@ -293,7 +321,7 @@ impl Consumer {
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        match self.receive(py, deadline(timeout)?, 1)? {
+        match self.receive_borrowed(py, deadline(timeout)?, 1)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -313,9 +341,32 @@ impl Consumer {
         if max_messages == 0 {
             return Ok(Vec::new());
         }
-        match self.receive(py, deadline(timeout)?, max_messages)? {
+        match self.receive_borrowed(py, deadline(timeout)?, max_messages)? {
             Received::Messages(messages) => Ok(messages),
             Received::TimedOut => Ok(Vec::new()),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
+        }
+    }
+
+    /// Like `consume()`, into one `MessageBatch` of Arrow columns (copied once, GIL-free) instead
+    /// of a list of borrowed messages; an empty batch on timeout. For auto-commit the batch is
+    /// done at the next poll/consume/consume_batch call or close(), like consume()'s messages.
+    #[pyo3(signature = (max_messages=Int(10000), timeout=None), text_signature = "(self, /, max_messages=10000, timeout=None)")]
+    fn consume_batch(&self, py: Python<'_>, max_messages: Int<usize>, timeout: Option<Seconds>) -> PyResult<MessageBatch> {
+        let Int(max_messages) = max_messages;
+        if max_messages == 0 {
+            return Ok(MessageBatch::from(BatchData::build(&[])));
+        }
+        let registry = &self.core.registry;
+        let admit = |messages: Vec<NativeMessage>| {
+            let batch = BatchData::build(&messages);
+            // Copied: the native messages go now (outside the registry, which never saw them).
+            drop(messages);
+            (!registry.is_closed()).then_some(batch)
+        };
+        match self.receive(py, deadline(timeout)?, max_messages, admit, |_, batch| Ok(batch))? {
+            Received::Messages(batch) => Ok(MessageBatch::from(batch)),
+            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[]))),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
     }
@@ -333,7 +384,7 @@ impl Consumer {
         if self.core.registry.is_closed() {
             return Ok(None);
         }
-        match self.receive(py, None, 1)? {
+        match self.receive_borrowed(py, None, 1)? {
             Received::Messages(mut messages) => {
                 let message = messages.pop();
                 *self.iterated.lock() = message.as_ref().map(|m| m.get().slot().clone());
@@ -356,7 +407,13 @@ impl Consumer {
         asynchronous: bool,
     ) -> PyResult<()> {
         let offsets = match (message, offsets) {
-            (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
+            (Some(message), _) if !message.is_none() => {
+                let offsets = next_offsets_of(message)?;
+                if offsets.is_empty() {
+                    return Ok(()); // an empty batch
+                }
+                to_list(&offsets)?
+            }
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => {
                 // What was handed out, not librdkafka's position: closing drains queued messages
@@ -384,7 +441,13 @@ impl Consumer {
         offsets: Option<Vec<PyRef<'_, TopicPartition>>>,
     ) -> PyResult<()> {
         let list = match (message, offsets) {
-            (Some(message), _) if !message.is_none() => to_list(&[next_offset_of(message)?])?,
+            (Some(message), _) if !message.is_none() => {
+                let offsets = next_offsets_of(message)?;
+                if offsets.is_empty() {
+                    return Ok(()); // an empty batch
+                }
+                to_list(&offsets)?
+            }
             (_, Some(offsets)) => to_list(&partitions_arg(offsets))?,
             _ => return Err(FerroError::Type("store_offsets() needs a message or offsets".into()).into()),
         };

@@ -6,10 +6,12 @@
 //! protocol (a memoryview then keeps that memory alive), and `headers` decodes headers without
 //! trusting them to be UTF-8.
 
+pub mod batch;
 pub mod borrowed;
 pub mod headers;
 pub mod owned;
 
+pub use self::batch::MessageBatch;
 pub use self::borrowed::BorrowedMessage;
 pub use self::owned::OwnedMessage;
 

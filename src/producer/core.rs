@@ -96,8 +96,9 @@ impl ProducerCore {
         Ok((handle, shared_name, None))
     }
 
-    /// Hands one message to librdkafka, which copies value and key and takes `headers` and the
-    /// delivery cell as the opaque (given back to the delivery callback, as rdkafka's `send` does).
+    /// Hands one message to librdkafka, which copies value and key and takes `headers` (taken out
+    /// of the option; left there if refused, for a retry) and the delivery cell as the opaque
+    /// (given back to the delivery callback, as rdkafka's `send` does).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &self,
@@ -106,7 +107,7 @@ impl ProducerCore {
         key: Option<&[u8]>,
         partition: Option<i32>,
         timestamp: Option<i64>,
-        headers: Option<OwnedHeaders>,
+        headers: &mut Option<OwnedHeaders>,
         cell: Arc<DeliveryCell>,
     ) -> Result<(), Refused> {
         use rdsys::rd_kafka_vtype_t as V;
@@ -127,7 +128,7 @@ impl ProducerCore {
             vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: timestamp.unwrap_or(0) }),
             vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers: ptr::null_mut() }),
         ];
-        let count = match &headers {
+        let count = match headers.as_ref() {
             Some(h) => {
                 args[7].u = U { headers: headers::native_ptr(h.as_borrowed()) };
                 8
@@ -141,7 +142,7 @@ impl ProducerCore {
         // object that we destroy.
         let error = unsafe { rdsys::rd_kafka_produceva(self.producer.client().native_ptr(), args.as_ptr(), count) };
         if error.is_null() {
-            std::mem::forget(headers); // now librdkafka's
+            std::mem::forget(headers.take()); // now librdkafka's
             return Ok(());
         }
         // SAFETY: `error` is a live error object we own; `opaque` came from Box::into_raw above and
@@ -176,7 +177,6 @@ impl ProducerCore {
     pub(super) fn notify(&self, py: Python<'_>, cells: Vec<Arc<DeliveryCell>>) {
         for cell in cells {
             let watcher = cell.watcher.lock().take();
-            let on_delivery = cell.on_delivery.lock().take();
             // Each step reports its own failure: a future whose waking fails still gets its
             // on_delivery callback, and the other way round.
             if let Some(future) = &watcher {
@@ -184,12 +184,7 @@ impl ProducerCore {
                     err.write_unraisable(py, Some(future.bind(py)));
                 }
             }
-            if let Some(callback) = on_delivery {
-                let called = cell.py_outcome(py).and_then(|(report, error)| callback.bind(py).call1((report, error)));
-                if let Err(err) = called {
-                    err.write_unraisable(py, Some(callback.bind(py)));
-                }
-            }
+            cell.call_on_delivery(py);
         }
     }
 

@@ -53,10 +53,11 @@ impl DeliveryReport {
     }
 }
 
-/// How a message's delivery ended.
+/// How a message's delivery ended (or, for `produce_batch()`, every message's of the batch).
 pub(super) enum Outcome {
     Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
     Failed(KafkaErrorInfo),
+    Batch(Vec<Outcome>),
 }
 
 /// The delivery state of one message, shared by its future (through `DeliveryState`) and the
@@ -74,10 +75,60 @@ pub struct DeliveryCell {
     /// The message's `on_delivery` callback (its own or the config's), taken when it runs.
     pub(super) on_delivery: Mutex<Option<Py<PyAny>>>,
     pub(super) has_callback: bool,
+    /// For a message of a `produce_batch()`: its batch and place there. Its outcome goes to the
+    /// batch, whose own cell (the batch's future) finishes with the last one.
+    pub(super) batch: Option<(Arc<BatchCell>, usize)>,
 }
 
-/// `(report, None)` or `(None, KafkaError)` for Python.
-pub(super) type PyOutcome = (Option<Py<DeliveryReport>>, Option<Py<PyAny>>);
+/// The messages of one `produce_batch()` call: their outcomes, in order, until the last arrives.
+pub struct BatchCell {
+    pub(super) outcomes: Mutex<Vec<Option<Outcome>>>,
+    pub(super) remaining: AtomicUsize,
+    /// The batch's future (and its on_delivery callback, run once per message).
+    pub(super) cell: Arc<DeliveryCell>,
+}
+
+impl BatchCell {
+    /// Files message `index`'s outcome. For the last one, finishes the batch's own cell: then
+    /// `Some` of what [`DeliveryCell::finish`] returns.
+    pub(super) fn finish(&self, index: usize, outcome: Outcome) -> Option<Option<Arc<DeliveryCell>>> {
+        let last = {
+            let mut outcomes = self.outcomes.lock();
+            if let Some(slot) = outcomes.get_mut(index) {
+                *slot = Some(outcome);
+            }
+            self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
+        };
+        if !last {
+            return None;
+        }
+        let outcomes = std::mem::take(&mut *self.outcomes.lock());
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Outcome::Failed(KafkaErrorInfo::from_raw(-1, "no delivery report", None))))
+            .collect();
+        Some(self.cell.clone().finish(Outcome::Batch(outcomes)))
+    }
+}
+
+impl DeliveryCell {
+    /// A cell for one message to `topic`; `on_delivery` is the callback to run once it finished.
+    pub(super) fn new(topic: Arc<str>, on_delivery: Option<Py<PyAny>>, batch: Option<(Arc<BatchCell>, usize)>) -> Self {
+        DeliveryCell {
+            topic,
+            outcome: std::sync::OnceLock::new(),
+            finished: AtomicBool::new(false),
+            watched: AtomicBool::new(false),
+            watcher: Mutex::new(None),
+            has_callback: on_delivery.is_some(),
+            on_delivery: Mutex::new(on_delivery),
+            batch,
+        }
+    }
+}
+
+/// `(report, None)` or `(None, KafkaError)` for Python (for a batch: `(list, None)`).
+pub(super) type PyOutcome = (Option<Py<PyAny>>, Option<Py<PyAny>>);
 
 /// The Rust side of a `DeliveryFuture` (`future._native`).
 #[pyclass(frozen, module = "ferrokafka._native")]
@@ -142,13 +193,65 @@ impl DeliveryCell {
     pub(super) fn py_outcome(&self, py: Python<'_>) -> PyResult<PyOutcome> {
         match self.outcome.get() {
             None => Ok((None, None)),
-            Some(Outcome::Delivered { partition, offset, timestamp }) => {
-                let topic = PyString::new(py, &self.topic).unbind();
-                let report = DeliveryReport { topic, partition: *partition, offset: *offset, timestamp: *timestamp };
-                Ok((Some(Py::new(py, report)?), None))
+            Some(Outcome::Batch(outcomes)) => {
+                // One entry per message: its report, or its error (not raised).
+                let topic = PyString::new(py, &self.topic);
+                let entries = pyo3::types::PyList::empty(py);
+                for outcome in outcomes {
+                    match py_single_outcome(py, &topic, outcome)? {
+                        (Some(report), _) => entries.append(report)?,
+                        (None, Some(error)) => entries.append(error)?,
+                        (None, None) => entries.append(py.None())?,
+                    }
+                }
+                Ok((Some(entries.into_any().unbind()), None))
             }
-            Some(Outcome::Failed(info)) => Ok((None, Some(info.clone().into_pyerr(py).into_value(py).into_any()))),
+            Some(outcome) => py_single_outcome(py, &PyString::new(py, &self.topic), outcome),
         }
+    }
+
+    /// Runs the `on_delivery` callback (taken: it runs once) with the outcome, or, for a batch,
+    /// once per message.
+    pub(super) fn call_on_delivery(&self, py: Python<'_>) {
+        let Some(callback) = self.on_delivery.lock().take() else { return };
+        let topic = PyString::new(py, &self.topic);
+        let single;
+        let outcomes = match self.outcome.get() {
+            Some(Outcome::Batch(outcomes)) => outcomes.as_slice(),
+            Some(outcome) => {
+                single = [outcome];
+                return call_with(py, &callback, &topic, single[0]);
+            }
+            None => return,
+        };
+        for outcome in outcomes {
+            call_with(py, &callback, &topic, outcome);
+        }
+    }
+}
+
+/// Calls `callback(report, error)` with one message's outcome; what it raises is unraisable.
+fn call_with(py: Python<'_>, callback: &Py<PyAny>, topic: &Bound<'_, PyString>, outcome: &Outcome) {
+    let called = py_single_outcome(py, topic, outcome).and_then(|(report, error)| callback.bind(py).call1((report, error)));
+    if let Err(err) = called {
+        err.write_unraisable(py, Some(callback.bind(py)));
+    }
+}
+
+/// `(report, None)` or `(None, KafkaError)` of one message.
+fn py_single_outcome(py: Python<'_>, topic: &Bound<'_, PyString>, outcome: &Outcome) -> PyResult<PyOutcome> {
+    match outcome {
+        Outcome::Delivered { partition, offset, timestamp } => {
+            let report = DeliveryReport {
+                topic: topic.clone().unbind(),
+                partition: *partition,
+                offset: *offset,
+                timestamp: *timestamp,
+            };
+            Ok((Some(Py::new(py, report)?.into_any()), None))
+        }
+        Outcome::Failed(info) => Ok((None, Some(info.clone().into_pyerr(py).into_value(py).into_any()))),
+        Outcome::Batch(_) => Ok((None, None)),
     }
 }
 
@@ -199,7 +302,19 @@ impl ProducerContext for DeliveryContext {
                 Outcome::Failed(info)
             }
         };
-        match cell.finish(outcome) {
+        self.resolve(cell, outcome);
+    }
+}
+
+impl DeliveryContext {
+    /// Finishes a message with its outcome; queues what still needs Python for the resolver. A
+    /// message of a batch finishes the batch's future when it is the last.
+    pub(super) fn resolve(&self, cell: Arc<DeliveryCell>, outcome: Outcome) {
+        let need_python = match &cell.batch {
+            None => cell.finish(outcome),
+            Some((batch, index)) => batch.finish(*index, outcome).flatten(),
+        };
+        match need_python {
             None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
             Some(cell) => {
                 self.need_python.lock().push(cell);

@@ -6,11 +6,12 @@
 //! (the poller never waits for the GIL, so a busy Python thread cannot stall delivery reports). `flush()` waits (GIL released, Ctrl-C honoured) until every
 //! produced message has a resolved future, so "flushed" means "delivered or reported".
 
+mod batch;
 mod core;
 mod delivery;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -184,7 +185,7 @@ impl Producer {
         let (partition, timestamp) = (partition.map(|p| p.0), timestamp.map(|t| t.0));
         crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
         let core = self.open_core()?;
-        let headers = match headers {
+        let mut headers = match headers {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
@@ -192,21 +193,13 @@ impl Producer {
         // The per-message callback, else the config's: known now, so the delivery thread can tell
         // without the GIL whether this message needs Python after delivery.
         let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
-        let cell = Arc::new(DeliveryCell {
-            topic: topic_name,
-            outcome: std::sync::OnceLock::new(),
-            finished: AtomicBool::new(false),
-            watched: AtomicBool::new(false),
-            watcher: Mutex::new(None),
-            has_callback: on_delivery.is_some(),
-            on_delivery: Mutex::new(on_delivery),
-        });
+        let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery, None));
         // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
         let future = new_delivery_future(py, &cell)?;
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(value, "value", |value| {
-            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, headers, cell))
+            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell))
         });
         let refused = match sent {
             Ok(Ok(Ok(()))) => return Ok(future),
@@ -227,6 +220,42 @@ impl Producer {
         if let Some(cell) = refused.cell.finish(Outcome::Failed(info)) {
             core.notify(py, vec![cell]);
         }
+        Ok(future)
+    }
+
+    /// Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue
+    /// is full) and returns ONE Future for the batch, resolving once every message is delivered or
+    /// failed to a list in the same order: each entry a DeliveryReport or that message's
+    /// KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
+    /// partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
+    /// (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
+    /// `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
+    /// anything is sent. `partition` applies to messages that name none; `on_delivery(report,
+    /// error)` (or the config's) runs once per message.
+    #[pyo3(signature = (topic, messages, *, partition=None, on_delivery=None))]
+    fn produce_batch<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Bound<'py, PyString>,
+        messages: &Bound<'py, PyAny>,
+        partition: Option<Int<i32>>,
+        on_delivery: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
+        let core = self.open_core()?;
+        let source = batch::BatchSource::read(messages)?;
+        let (topic_handle, topic_name, temporary_handle) = self.topic_handle(&topic)?;
+        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
+        let cell = Arc::new(DeliveryCell::new(topic_name.clone(), on_delivery, None));
+        let future = new_delivery_future(py, &cell)?;
+        let batch = batch::new_batch(source.len(), cell.clone());
+        if source.len() == 0 {
+            // Nothing to wait for: resolved now, to an empty list.
+            drop(cell.finish(Outcome::Batch(Vec::new())));
+            return Ok(future);
+        }
+        batch::send_all(py, core, topic_handle, &topic_name, partition.map(|p| p.0), source, &batch)?;
+        drop(temporary_handle);
         Ok(future)
     }
 

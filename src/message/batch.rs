@@ -1,0 +1,302 @@
+//! `MessageBatch`: what `Consumer.consume_batch()` returns — messages copied once, in Rust, into
+//! Arrow columns, and exported through the Arrow PyCapsule interface (see arrow_capsules.rs), so
+//! that pyarrow, polars and duckdb take them without a copy and without a Python object per
+//! message. It owns its memory: unlike a `BorrowedMessage` it outlives the consumer and may go to
+//! any thread.
+//!
+//! The columns follow Spark's Kafka source (`key`, `value`, `topic`, `partition`, `offset`,
+//! `timestamp`, `timestampType`, `headers`), in Python's naming and ferrokafka's types:
+//!
+//! | column           | Arrow type                                                     |
+//! |------------------|----------------------------------------------------------------|
+//! | `topic`          | utf8, not null                                                 |
+//! | `partition`      | int32, not null                                                |
+//! | `offset`         | int64, not null                                                |
+//! | `timestamp`      | timestamp[ms, tz=UTC], null when not available                 |
+//! | `timestamp_type` | int8, not null: `TimestampType`'s values (0 none, 1 create, 2 log append) |
+//! | `key`            | large_binary, null when none                                   |
+//! | `value`          | large_binary, null when none                                   |
+//! | `headers`        | list<struct<key: utf8 not null, value: large_binary>>, not null (empty when none) |
+//!
+//! Binary columns are `large_binary` (64-bit offsets): a batch of large messages cannot overflow.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    ArrayBuilder,
+    Int32Builder, Int64Builder, Int8Builder, LargeBinaryBuilder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow_array::{Array, ArrayRef, Int32Array, Int64Array, Int8Array, LargeBinaryArray, ListArray, RecordBatch};
+use arrow_array::{StringArray, StructArray, TimestampMillisecondArray};
+use arrow_buffer::OffsetBuffer;
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use pyo3::exceptions::PyIndexError;
+use pyo3::prelude::*;
+use pyo3::types::{PyCapsule, PyTuple};
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
+
+use crate::consumer::offsets::{last_per_partition, Handed};
+use crate::message::borrowed::NativeMessage;
+use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
+use crate::topic_partition::TopicPartition;
+
+/// The fields of one header: `struct<key: utf8, value: large_binary>`.
+fn header_fields() -> Fields {
+    Fields::from(vec![Field::new("key", DataType::Utf8, false), Field::new("value", DataType::LargeBinary, true)])
+}
+
+/// The schema of every `MessageBatch` (see the module docs).
+pub fn batch_schema() -> SchemaRef {
+    static SCHEMA: std::sync::OnceLock<SchemaRef> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let header = Field::new("item", DataType::Struct(header_fields()), false);
+            Arc::new(Schema::new(vec![
+                Field::new("topic", DataType::Utf8, false),
+                Field::new("partition", DataType::Int32, false),
+                Field::new("offset", DataType::Int64, false),
+                Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+                Field::new("timestamp_type", DataType::Int8, false),
+                Field::new("key", DataType::LargeBinary, true),
+                Field::new("value", DataType::LargeBinary, true),
+                Field::new("headers", DataType::List(Arc::new(header)), false),
+            ]))
+        })
+        .clone()
+}
+
+/// The columns, typed, for row access.
+struct Columns {
+    topic: StringArray,
+    partition: Int32Array,
+    offset: Int64Array,
+    timestamp: TimestampMillisecondArray,
+    timestamp_type: Int8Array,
+    key: LargeBinaryArray,
+    value: LargeBinaryArray,
+    headers: ListArray,
+}
+
+/// Messages taken from librdkafka, as Arrow columns. Built without the GIL.
+pub struct BatchData {
+    columns: Columns,
+    /// Per partition, the offset after its last message: what `commit(batch)` commits.
+    next: Vec<Handed>,
+}
+
+impl BatchData {
+    /// Copies `messages` into columns (one copy per batch: the builders are sized up front).
+    pub fn build(messages: &[NativeMessage]) -> BatchData {
+        let n = messages.len();
+        let bytes = |part: fn(&NativeMessage) -> Option<&[u8]>| messages.iter().map(|m| part(m).map_or(0, <[u8]>::len)).sum();
+        let mut topic = StringBuilder::with_capacity(n, messages.iter().map(|m| m.topic_bytes().len()).sum());
+        let mut partition = Int32Builder::with_capacity(n);
+        let mut offset = Int64Builder::with_capacity(n);
+        let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+        let mut timestamp_type = Int8Builder::with_capacity(n);
+        let mut key = LargeBinaryBuilder::with_capacity(n, bytes(|m| m.key()));
+        let mut value = LargeBinaryBuilder::with_capacity(n, bytes(|m| m.payload()));
+        let mut header_offsets = Vec::with_capacity(n + 1);
+        header_offsets.push(0i32);
+        let mut header_key = StringBuilder::new();
+        let mut header_value = LargeBinaryBuilder::new();
+        for message in messages {
+            topic.append_value(String::from_utf8_lossy(message.topic_bytes()));
+            partition.append_value(message.partition());
+            offset.append_value(message.offset());
+            let (ms, kind) = TimestampType::of(message.timestamp());
+            timestamp.append_option(ms);
+            timestamp_type.append_value(kind as i8);
+            key.append_option(message.key());
+            value.append_option(message.payload());
+            for (name, data) in headers::raw_pairs(message.raw_headers()) {
+                header_key.append_value(String::from_utf8_lossy(name));
+                header_value.append_option(data);
+            }
+            header_offsets.push(i32::try_from(header_key.len()).unwrap_or(i32::MAX));
+        }
+        let header_structs = StructArray::new(
+            header_fields(),
+            vec![Arc::new(header_key.finish()) as ArrayRef, Arc::new(header_value.finish())],
+            None,
+        );
+        let header_item = Arc::new(Field::new("item", DataType::Struct(header_fields()), false));
+        let headers = ListArray::new(header_item, OffsetBuffer::new(header_offsets.into()), Arc::new(header_structs), None);
+        BatchData {
+            columns: Columns {
+                topic: topic.finish(),
+                partition: partition.finish(),
+                offset: offset.finish(),
+                timestamp: timestamp.finish(),
+                timestamp_type: timestamp_type.finish(),
+                key: key.finish(),
+                value: value.finish(),
+                headers,
+            },
+            next: last_per_partition(messages),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.offset.len()
+    }
+
+    /// Per partition, the offset after its last message.
+    pub fn handed(&self) -> Vec<Handed> {
+        self.next.clone()
+    }
+
+    fn record_batch(&self) -> PyResult<RecordBatch> {
+        let c = &self.columns;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(c.topic.clone()),
+            Arc::new(c.partition.clone()),
+            Arc::new(c.offset.clone()),
+            Arc::new(c.timestamp.clone()),
+            Arc::new(c.timestamp_type.clone()),
+            Arc::new(c.key.clone()),
+            Arc::new(c.value.clone()),
+            Arc::new(c.headers.clone()),
+        ];
+        RecordBatch::try_new(batch_schema(), columns)
+            .map_err(|err| crate::errors::FerroError::Value(format!("Arrow data: {err}")).into())
+    }
+
+    /// Row `i` as an rdkafka message (a copy).
+    fn row(&self, i: usize) -> RdOwnedMessage {
+        let c = &self.columns;
+        let bytes = |array: &LargeBinaryArray| (!array.is_null(i)).then(|| array.value(i).to_vec());
+        let ms = (!c.timestamp.is_null(i)).then(|| c.timestamp.value(i));
+        let kind = match c.timestamp_type.value(i) {
+            1 => TimestampType::CreateTime,
+            2 => TimestampType::LogAppendTime,
+            _ => TimestampType::NotAvailable,
+        };
+        let header_rows = c.headers.value(i);
+        let headers = header_rows.as_any().downcast_ref::<StructArray>().and_then(|pairs| {
+            let names = pairs.column(0).as_any().downcast_ref::<StringArray>()?;
+            let values = pairs.column(1).as_any().downcast_ref::<LargeBinaryArray>()?;
+            let headers = (0..pairs.len()).fold(OwnedHeaders::new_with_capacity(pairs.len()), |headers, j| {
+                let value = (!values.is_null(j)).then(|| values.value(j));
+                headers.insert(Header { key: names.value(j), value })
+            });
+            (pairs.len() > 0).then_some(headers)
+        });
+        RdOwnedMessage::new(
+            bytes(&c.value),
+            bytes(&c.key),
+            c.topic.value(i).to_owned(),
+            kind.with(ms),
+            c.partition.value(i),
+            c.offset.value(i),
+            headers,
+        )
+    }
+}
+
+/// Messages from `Consumer.consume_batch()` as Arrow columns: `len()`, `batch[i]` (an
+/// `OwnedMessage`), iteration, and the Arrow PyCapsule interface (`pyarrow.table(batch)`,
+/// `polars.DataFrame(batch)`, duckdb). Owned: valid after the consumer closed, on any thread.
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct MessageBatch {
+    data: BatchData,
+}
+
+impl From<BatchData> for MessageBatch {
+    fn from(data: BatchData) -> Self {
+        MessageBatch { data }
+    }
+}
+
+impl MessageBatch {
+    /// Per partition, (topic, partition, offset after its last message).
+    pub fn next_offsets(&self) -> Vec<TopicPartition> {
+        self.data
+            .next
+            .iter()
+            .map(|h| TopicPartition { topic: h.topic.clone(), partition: h.partition, offset: h.next })
+            .collect()
+    }
+}
+
+#[pymethods]
+impl MessageBatch {
+    fn __len__(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The message at `index` (negative counts from the end), copied into an `OwnedMessage`.
+    fn __getitem__(&self, index: isize) -> PyResult<OwnedMessage> {
+        let len = self.data.len() as isize;
+        let i = if index < 0 { index + len } else { index };
+        if !(0..len).contains(&i) {
+            return Err(PyIndexError::new_err("MessageBatch index out of range"));
+        }
+        Ok(OwnedMessage::from(self.data.row(i as usize)))
+    }
+
+    /// Per partition in the batch, a `TopicPartition` whose offset follows the batch's last
+    /// message there: what `consumer.commit(batch)` commits.
+    #[getter(next_offsets)]
+    fn py_next_offsets(&self) -> Vec<TopicPartition> {
+        self.next_offsets()
+    }
+
+    /// The Arrow schema, as an `arrow_schema` PyCapsule.
+    fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
+        crate::arrow_capsules::schema_capsule(py, &batch_schema())
+    }
+
+    /// The batch as one Arrow struct array: `(arrow_schema, arrow_array)` PyCapsules.
+    /// `requested_schema` is accepted and ignored, as the protocol allows.
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_array__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        drop(requested_schema);
+        crate::arrow_capsules::array_capsules(py, &self.data.record_batch()?)
+    }
+
+    /// The batch as an Arrow stream (of one record batch): an `arrow_array_stream` PyCapsule.
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__<'py>(
+        &self,
+        py: Python<'py>,
+        requested_schema: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyCapsule>> {
+        drop(requested_schema);
+        crate::arrow_capsules::stream_capsule(py, &self.data.record_batch()?)
+    }
+
+    /// The messages in order, each copied into an `OwnedMessage` as it is reached.
+    fn __iter__(slf: Py<Self>) -> MessageBatchIterator {
+        MessageBatchIterator { batch: slf, next: AtomicUsize::new(0) }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<MessageBatch of {} messages>", self.data.len())
+    }
+}
+
+/// Iterates a `MessageBatch`'s messages as `OwnedMessage`s.
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct MessageBatchIterator {
+    batch: Py<MessageBatch>,
+    next: AtomicUsize,
+}
+
+#[pymethods]
+impl MessageBatchIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self) -> Option<OwnedMessage> {
+        let data = &self.batch.get().data;
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        (i < data.len()).then(|| OwnedMessage::from(data.row(i)))
+    }
+}

@@ -1,0 +1,449 @@
+//! `Producer.produce_batch()`: many messages to one topic in one GIL-free call, with one future for
+//! the batch. The messages are read out of Python first (with the GIL, all validated before any is
+//! sent): a list's values and keys are copied into one buffer, an Arrow table's columns are read
+//! in place. Then they go to librdkafka without the GIL, waiting (in slices: Ctrl-C) while its queue
+//! is full. Each message has a delivery cell pointing at the batch (`BatchCell`), whose own cell,
+//! the batch's future, finishes with the last message, to a list of reports and errors in order.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
+use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, RecordBatch, StructArray};
+use arrow_schema::{DataType, Schema, TimeUnit};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use rdkafka::bindings as rdsys;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::core::{ProducerCore, Refused};
+use super::delivery::{BatchCell, DeliveryCell, Outcome};
+use crate::args::Int;
+use crate::blocking::wait_detached;
+use crate::bytes_like::with_opt_bytes;
+use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::message::headers;
+
+/// One message of a list, its bytes in the batch's buffer.
+pub(super) struct Item {
+    value: Option<Range<usize>>,
+    key: Option<Range<usize>>,
+    headers: Option<OwnedHeaders>,
+    timestamp: Option<i64>,
+    partition: Option<i32>,
+}
+
+/// A column of bytes in any of Arrow's binary and string layouts.
+enum Bytes {
+    Binary(ArrayRef),
+    LargeBinary(ArrayRef),
+    Utf8(ArrayRef),
+    LargeUtf8(ArrayRef),
+    BinaryView(ArrayRef),
+    Utf8View(ArrayRef),
+}
+
+impl Bytes {
+    fn of(array: &ArrayRef, column: &str) -> PyResult<Bytes> {
+        let a = array.clone();
+        Ok(match array.data_type() {
+            DataType::Binary => Bytes::Binary(a),
+            DataType::LargeBinary => Bytes::LargeBinary(a),
+            DataType::Utf8 => Bytes::Utf8(a),
+            DataType::LargeUtf8 => Bytes::LargeUtf8(a),
+            DataType::BinaryView => Bytes::BinaryView(a),
+            DataType::Utf8View => Bytes::Utf8View(a),
+            other => {
+                return Err(FerroError::Type(format!(
+                    "column {column:?} must be binary or string (any Arrow layout), not {other}"
+                ))
+                .into())
+            }
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let array = match self {
+            Bytes::Binary(a) | Bytes::LargeBinary(a) | Bytes::Utf8(a) | Bytes::LargeUtf8(a) => a,
+            Bytes::BinaryView(a) | Bytes::Utf8View(a) => a,
+        };
+        if array.is_null(i) {
+            return None;
+        }
+        Some(match self {
+            Bytes::Binary(a) => a.as_binary::<i32>().value(i),
+            Bytes::LargeBinary(a) => a.as_binary::<i64>().value(i),
+            Bytes::Utf8(a) => a.as_string::<i32>().value(i).as_bytes(),
+            Bytes::LargeUtf8(a) => a.as_string::<i64>().value(i).as_bytes(),
+            Bytes::BinaryView(a) => a.as_binary_view().value(i),
+            Bytes::Utf8View(a) => a.as_string_view().value(i).as_bytes(),
+        })
+    }
+}
+
+/// A `headers` column: list<struct<key, value>>, any list and bytes layout.
+struct HeaderColumn {
+    list: ArrayRef,
+    /// Row i's headers are entries `starts[i]..starts[i + 1]`.
+    starts: Vec<usize>,
+    keys: Bytes,
+    values: Bytes,
+}
+
+impl HeaderColumn {
+    fn of(array: &ArrayRef) -> PyResult<HeaderColumn> {
+        fn parts<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> (Vec<usize>, ArrayRef) {
+            (list.value_offsets().iter().map(|o| o.as_usize()).collect(), list.values().clone())
+        }
+        let (starts, entries) = match array.data_type() {
+            DataType::List(_) => parts(array.as_list::<i32>()),
+            DataType::LargeList(_) => parts(array.as_list::<i64>()),
+            other => return Err(header_type_error(other)),
+        };
+        let Some(pairs) = entries.as_any().downcast_ref::<StructArray>() else {
+            return Err(header_type_error(array.data_type()));
+        };
+        let field = |name: &str, position: usize| -> PyResult<ArrayRef> {
+            pairs
+                .column_by_name(name)
+                .or_else(|| pairs.columns().get(position))
+                .cloned()
+                .ok_or_else(|| header_type_error(array.data_type()))
+        };
+        let (keys, values) = (field("key", 0)?, field("value", 1)?);
+        if keys.null_count() > 0 {
+            return Err(FerroError::Value("header keys must not be null".into()).into());
+        }
+        Ok(HeaderColumn { list: array.clone(), starts, keys: Bytes::of(&keys, "headers.key")?, values: Bytes::of(&values, "headers.value")? })
+    }
+
+    fn get(&self, i: usize) -> Option<OwnedHeaders> {
+        if self.list.is_null(i) {
+            return None;
+        }
+        let entries = self.starts[i]..self.starts[i + 1];
+        if entries.is_empty() {
+            return None;
+        }
+        let mut headers = OwnedHeaders::new_with_capacity(entries.len());
+        for j in entries {
+            let key = String::from_utf8_lossy(self.keys.get(j).unwrap_or_default());
+            headers = headers.insert(Header { key: &key, value: self.values.get(j) });
+        }
+        Some(headers)
+    }
+}
+
+fn header_type_error(found: &DataType) -> PyErr {
+    FerroError::Type(format!(
+        "column \"headers\" must be list<struct<key: string, value: binary>> (any list and bytes layout), not {found}"
+    ))
+    .into()
+}
+
+/// A timestamp column: int64 milliseconds or an Arrow timestamp of any unit.
+struct Timestamps(ArrayRef);
+
+impl Timestamps {
+    fn of(array: &ArrayRef) -> PyResult<Timestamps> {
+        match array.data_type() {
+            DataType::Int64 | DataType::Timestamp(_, _) => Ok(Timestamps(array.clone())),
+            other => Err(FerroError::Type(format!(
+                "column \"timestamp\" must be int64 (milliseconds) or a timestamp, not {other}"
+            ))
+            .into()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<i64> {
+        if self.0.is_null(i) {
+            return None;
+        }
+        Some(match self.0.data_type() {
+            DataType::Timestamp(TimeUnit::Second, _) => {
+                self.0.as_primitive::<arrow_array::types::TimestampSecondType>().value(i).saturating_mul(1000)
+            }
+            DataType::Timestamp(TimeUnit::Millisecond, _) => self.0.as_primitive::<TimestampMillisecondType>().value(i),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                self.0.as_primitive::<arrow_array::types::TimestampMicrosecondType>().value(i) / 1000
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                self.0.as_primitive::<arrow_array::types::TimestampNanosecondType>().value(i) / 1_000_000
+            }
+            _ => self.0.as_primitive::<Int64Type>().value(i),
+        })
+    }
+}
+
+/// One Arrow record batch's columns.
+pub(super) struct ArrowColumns {
+    rows: usize,
+    value: Bytes,
+    key: Option<Bytes>,
+    headers: Option<HeaderColumn>,
+    timestamp: Option<Timestamps>,
+    partition: Option<ArrayRef>,
+}
+
+/// The messages of one `produce_batch()` call, out of Python.
+pub(super) enum BatchSource {
+    List { buffer: Vec<u8>, items: Vec<Item> },
+    Arrow(Vec<ArrowColumns>),
+}
+
+/// One message as the sending loop sees it.
+struct Outgoing<'a> {
+    value: Option<&'a [u8]>,
+    key: Option<&'a [u8]>,
+    timestamp: Option<i64>,
+    partition: Option<i32>,
+}
+
+impl BatchSource {
+    /// Reads `messages`: an object exporting Arrow data, or a list or tuple of messages.
+    pub(super) fn read(messages: &Bound<'_, PyAny>) -> PyResult<BatchSource> {
+        if crate::arrow_capsules::exports_arrow(messages)? {
+            let (schema, batches) = crate::arrow_capsules::import(messages)?;
+            return Ok(BatchSource::Arrow(
+                batches.iter().map(|batch| arrow_columns(&schema, batch)).collect::<PyResult<_>>()?,
+            ));
+        }
+        let items = if let Ok(list) = messages.cast::<PyList>() {
+            list.as_sequence().to_tuple()?
+        } else if let Ok(tuple) = messages.cast::<PyTuple>() {
+            tuple.clone()
+        } else {
+            let type_name = messages.get_type().name()?;
+            return Err(FerroError::Type(format!(
+                "messages must be a list or tuple, or an Arrow table or array, not {type_name}"
+            ))
+            .into());
+        };
+        let mut buffer = Vec::new();
+        let read = items.iter().enumerate().map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
+        let items = read.collect::<PyResult<Vec<_>>>()?;
+        Ok(BatchSource::List { buffer, items })
+    }
+
+    pub(super) fn len(&self) -> usize {
+        match self {
+            BatchSource::List { items, .. } => items.len(),
+            BatchSource::Arrow(batches) => batches.iter().map(|b| b.rows).sum(),
+        }
+    }
+
+    /// Message `i`'s headers, taken (the first time).
+    fn take_headers(&mut self, i: usize) -> Option<OwnedHeaders> {
+        match self {
+            BatchSource::List { items, .. } => items.get_mut(i).and_then(|item| item.headers.take()),
+            BatchSource::Arrow(batches) => {
+                let (batch, row) = locate(batches, i)?;
+                batch.headers.as_ref().and_then(|h| h.get(row))
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<Outgoing<'_>> {
+        match self {
+            BatchSource::List { buffer, items } => {
+                let item = items.get(i)?;
+                let bytes = |range: &Option<Range<usize>>| range.as_ref().and_then(|r| buffer.get(r.clone()));
+                Some(Outgoing {
+                    value: bytes(&item.value),
+                    key: bytes(&item.key),
+                    timestamp: item.timestamp,
+                    partition: item.partition,
+                })
+            }
+            BatchSource::Arrow(batches) => {
+                let (batch, row) = locate(batches, i)?;
+                let partition = batch.partition.as_ref().filter(|p| !p.is_null(row));
+                Some(Outgoing {
+                    value: batch.value.get(row),
+                    key: batch.key.as_ref().and_then(|k| k.get(row)),
+                    timestamp: batch.timestamp.as_ref().and_then(|t| t.get(row)),
+                    partition: partition.map(|p| p.as_primitive::<Int32Type>().value(row)),
+                })
+            }
+        }
+    }
+}
+
+/// The record batch holding message `i`, and its row there.
+fn locate(batches: &[ArrowColumns], mut i: usize) -> Option<(&ArrowColumns, usize)> {
+    for batch in batches {
+        if i < batch.rows {
+            return Some((batch, i));
+        }
+        i -= batch.rows;
+    }
+    None
+}
+
+fn arrow_columns(schema: &Schema, batch: &RecordBatch) -> PyResult<ArrowColumns> {
+    let column = |name: &str| schema.index_of(name).ok().map(|i| batch.column(i).clone());
+    let Some(value) = column("value") else {
+        let names: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+        return Err(FerroError::Value(format!("the Arrow data has no \"value\" column (columns: {names:?})")).into());
+    };
+    let partition = column("partition");
+    if let Some(p) = &partition {
+        if p.data_type() != &DataType::Int32 {
+            return Err(FerroError::Type(format!("column \"partition\" must be int32, not {}", p.data_type())).into());
+        }
+    }
+    Ok(ArrowColumns {
+        rows: batch.num_rows(),
+        value: Bytes::of(&value, "value")?,
+        key: column("key").map(|k| Bytes::of(&k, "key")).transpose()?,
+        headers: column("headers").map(|h| HeaderColumn::of(&h)).transpose()?,
+        timestamp: column("timestamp").map(|t| Timestamps::of(&t)).transpose()?,
+        partition,
+    })
+}
+
+/// Names the message an error is about.
+fn at_index(py: Python<'_>, err: PyErr, i: usize) -> PyErr {
+    let message = format!("messages[{i}]: {}", err.value(py));
+    if err.is_instance_of::<pyo3::exceptions::PyTypeError>(py) {
+        pyo3::exceptions::PyTypeError::new_err(message)
+    } else if err.is_instance_of::<pyo3::exceptions::PyValueError>(py) {
+        pyo3::exceptions::PyValueError::new_err(message)
+    } else {
+        err
+    }
+}
+
+/// Copies `data`'s bytes to the end of `buffer`.
+fn append(buffer: &mut Vec<u8>, data: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Range<usize>>> {
+    with_opt_bytes(data, what, |bytes| {
+        bytes.map(|bytes| {
+            let start = buffer.len();
+            buffer.extend_from_slice(bytes);
+            start..buffer.len()
+        })
+    })
+}
+
+/// One message of a list: a value, a `(key, value[, headers[, timestamp[, partition]]])` tuple, or a
+/// dict with those names (confluent-kafka's `produce_batch` form).
+fn read_item<'py>(item: &Bound<'py, PyAny>, buffer: &mut Vec<u8>) -> PyResult<Item> {
+    let mut parts: [Option<Bound<'py, PyAny>>; 5] = Default::default();
+    const NAMES: [&str; 5] = ["key", "value", "headers", "timestamp", "partition"];
+    if let Ok(tuple) = item.cast::<PyTuple>() {
+        if !(2..=5).contains(&tuple.len()) {
+            return Err(FerroError::Type(format!(
+                "a message tuple is (key, value[, headers[, timestamp[, partition]]]), not {} items",
+                tuple.len()
+            ))
+            .into());
+        }
+        for (slot, part) in parts.iter_mut().zip(tuple.iter()) {
+            *slot = Some(part);
+        }
+    } else if let Ok(dict) = item.cast::<PyDict>() {
+        for (name, part) in dict.iter() {
+            let name = name.cast::<PyString>().ok().map(|n| n.to_string());
+            let Some(slot) = name.as_deref().and_then(|n| NAMES.iter().position(|known| *known == n)) else {
+                return Err(FerroError::Type(format!("a message dict has keys {NAMES:?}, not {name:?}")).into());
+            };
+            parts[slot] = Some(part);
+        }
+    } else {
+        parts[1] = Some(item.clone());
+    }
+    let [key, value, headers, timestamp, partition] = parts;
+    let present = |part: Option<Bound<'py, PyAny>>| part.filter(|p| !p.is_none());
+    Ok(Item {
+        value: append(buffer, value.as_ref(), "value")?,
+        key: append(buffer, key.as_ref(), "key")?,
+        headers: present(headers).map(|h| headers::from_python(&h)).transpose()?,
+        timestamp: present(timestamp).map(|t| t.extract::<Int<i64>>().map(|t| t.0)).transpose()?,
+        partition: present(partition).map(|p| p.extract::<Int<i32>>().map(|p| p.0)).transpose()?,
+    })
+}
+
+/// A new batch of `count` messages whose future is `cell`.
+pub(super) fn new_batch(count: usize, cell: Arc<DeliveryCell>) -> Arc<BatchCell> {
+    Arc::new(BatchCell {
+        outcomes: Mutex::new((0..count).map(|_| None).collect()),
+        remaining: AtomicUsize::new(count),
+        cell,
+    })
+}
+
+/// How long the sending loop sleeps while librdkafka's queue is full.
+const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
+
+/// Sends every message of `source` to `topic` (GIL released, Ctrl-C honoured; waits while the queue
+/// is full). Each message ends in `batch` — delivered, refused at once, or, if the producer closes or
+/// the wait is interrupted, failed unsent — so the batch's future always resolves.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn send_all(
+    py: Python<'_>,
+    core: &ProducerCore,
+    topic: *mut rdsys::rd_kafka_topic_t,
+    topic_name: &Arc<str>,
+    partition: Option<i32>,
+    mut source: BatchSource,
+    batch: &Arc<BatchCell>,
+) -> PyResult<()> {
+    let count = source.len();
+    core.unresolved.fetch_add(count, Ordering::AcqRel);
+    let new_cell = |i: usize| Arc::new(DeliveryCell::new(topic_name.clone(), None, Some((batch.clone(), i))));
+    let fail = |cell: Arc<DeliveryCell>, code: RDKafkaErrorCode, why: &str| {
+        core.context().resolve(cell, Outcome::Failed(KafkaErrorInfo::from_code(code, why)));
+    };
+    // The next message, and one librdkafka refused for a full queue, kept for the retry.
+    let mut next = 0;
+    let mut waiting: Option<(Option<OwnedHeaders>, Arc<DeliveryCell>)> = None;
+    // The topic handle crosses into the GIL-free closure as an address (raw pointers are not
+    // Send); the core keeps the handle alive (see `ProducerCore::topic_handle`).
+    let topic = topic as usize;
+    let sent = wait_detached(py, None, |slice| {
+        let until = Instant::now() + slice;
+        while next < count {
+            if !core.is_open() {
+                return Some(false);
+            }
+            let (mut headers, cell) = waiting.take().unwrap_or_else(|| (source.take_headers(next), new_cell(next)));
+            let Some(message) = source.get(next) else { return Some(true) };
+            let partition = message.partition.or(partition);
+            let topic = topic as *mut rdsys::rd_kafka_topic_t;
+            match core.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell) {
+                Ok(()) => next += 1,
+                Err(Refused { code: RDKafkaErrorCode::QueueFull, cell }) => {
+                    waiting = Some((headers, cell));
+                    if Instant::now() >= until {
+                        return None;
+                    }
+                    std::thread::sleep(QUEUE_FULL_PAUSE);
+                }
+                Err(Refused { code, cell }) => {
+                    fail(cell, code, "produce failed");
+                    next += 1;
+                }
+            }
+        }
+        Some(true)
+    });
+    if matches!(sent, Ok(Some(true))) {
+        return Ok(());
+    }
+    // Closed under us, or interrupted: what was not sent fails, so the batch still resolves.
+    let code = RDKafkaErrorCode::from(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY);
+    let why = if sent.is_err() { "not sent: produce_batch() was interrupted" } else { "not sent: the producer closed" };
+    if let Some((_, cell)) = waiting.take() {
+        fail(cell, code, why);
+        next += 1;
+    }
+    for i in next..count {
+        fail(new_cell(i), code, why);
+    }
+    sent.map(drop)
+}
