@@ -17,6 +17,7 @@ mod message;
 mod mock_cluster;
 mod oauth;
 mod producer;
+mod sequence_iter;
 mod topic_partition;
 
 use pyo3::prelude::*;
@@ -45,7 +46,7 @@ mod _native {
     #[pymodule_export]
     use crate::mock_cluster::MockCluster;
     #[pymodule_export]
-    use crate::producer::{DeliveryReport, DeliveryState, Producer};
+    use crate::producer::{DeliveryReport, DeliveryResults, DeliveryState, Producer};
     #[pymodule_export]
     use crate::topic_partition::TopicPartition;
 

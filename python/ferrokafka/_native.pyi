@@ -336,6 +336,27 @@ class DeliveryReport:
         """Return self==value."""
 
 @final
+class DeliveryResults:
+    """The outcome of every message of one `produce_batch()` call, in order: `len()`, `results[i]` (a
+    `DeliveryReport`, or the message's `KafkaError`), iteration, `errors`, `delivered`.
+    """
+
+    def __len__(self) -> int:
+        """Return len(self)."""
+    def __getitem__(self, index: int, /) -> DeliveryReport | KafkaError:
+        """Message `index`'s `DeliveryReport`, or its `KafkaError` (negative counts from the end)."""
+    def __iter__(self) -> Iterator[DeliveryReport | KafkaError]:
+        """The entries in order, each made as it is reached."""
+    @property
+    def errors(self) -> list[tuple[int, KafkaError]]:
+        """`(index, KafkaError)` of every message that failed, in order; empty when all were delivered."""
+    @property
+    def delivered(self) -> int:
+        """How many messages were delivered."""
+    def __eq__(self, other: object, /) -> bool:
+        """Equal to another `DeliveryResults` or a list with equal entries."""
+
+@final
 class DeliveryState:
     """The native side of a produce() future (internal)."""
 
@@ -345,7 +366,7 @@ class DeliveryState:
         """Called (with the GIL) when the future gets its condition: from now on the delivery thread
         wakes it through `future._delivered()`.
         """
-    def outcome(self) -> tuple[DeliveryReport | list[DeliveryReport | KafkaError] | None, KafkaError | None]:
+    def outcome(self) -> tuple[DeliveryReport | DeliveryResults | None, KafkaError | None]:
         """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
 
 @final
@@ -376,11 +397,11 @@ class Producer:
         *,
         partition: int | None = None,
         on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
-    ) -> Future[list[DeliveryReport | KafkaError]]:
+    ) -> Future[DeliveryResults]:
         """Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue
         is full) and returns ONE Future for the batch, resolving once every message is delivered or
-        failed to a list in the same order: each entry a DeliveryReport or that message's
-        KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
+        failed to a `DeliveryResults` sequence in the same order: each entry a DeliveryReport or
+        that message's KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
         partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
         (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
         `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before

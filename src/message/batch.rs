@@ -20,7 +20,6 @@
 //!
 //! Binary columns are `large_binary` (64-bit offsets): a batch of large messages cannot overflow.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -39,6 +38,7 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 use crate::consumer::offsets::{last_per_partition, Handed};
 use crate::message::borrowed::NativeMessage;
 use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
+use crate::sequence_iter::SequenceIterator;
 use crate::topic_partition::TopicPartition;
 
 /// The fields of one header: `struct<key: utf8, value: large_binary>`.
@@ -227,8 +227,14 @@ impl MessageBatch {
     }
 
     /// The message at `index` (negative counts from the end), copied into an `OwnedMessage`.
-    fn __getitem__(&self, index: isize) -> PyResult<OwnedMessage> {
+    fn __getitem__(&self, index: &Bound<'_, PyAny>) -> PyResult<OwnedMessage> {
         let len = self.data.len() as isize;
+        // Like a list: an int too large for an index is out of range, not an OverflowError.
+        let index = match index.extract::<isize>() {
+            Ok(index) => index,
+            Err(err) if err.is_instance_of::<pyo3::exceptions::PyOverflowError>(index.py()) => isize::MAX,
+            Err(err) => return Err(err),
+        };
         let i = if index < 0 { index + len } else { index };
         if !(0..len).contains(&i) {
             return Err(PyIndexError::new_err("MessageBatch index out of range"));
@@ -272,31 +278,11 @@ impl MessageBatch {
     }
 
     /// The messages in order, each copied into an `OwnedMessage` as it is reached.
-    fn __iter__(slf: Py<Self>) -> MessageBatchIterator {
-        MessageBatchIterator { batch: slf, next: AtomicUsize::new(0) }
+    fn __iter__(slf: &Bound<'_, Self>) -> SequenceIterator {
+        SequenceIterator::new(slf.clone().into_any().unbind(), slf.get().data.len())
     }
 
     fn __repr__(&self) -> String {
         format!("<MessageBatch of {} messages>", self.data.len())
-    }
-}
-
-/// Iterates a `MessageBatch`'s messages as `OwnedMessage`s.
-#[pyclass(frozen, module = "ferrokafka")]
-pub struct MessageBatchIterator {
-    batch: Py<MessageBatch>,
-    next: AtomicUsize,
-}
-
-#[pymethods]
-impl MessageBatchIterator {
-    fn __iter__(slf: Py<Self>) -> Py<Self> {
-        slf
-    }
-
-    fn __next__(&self) -> Option<OwnedMessage> {
-        let data = &self.batch.get().data;
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        (i < data.len()).then(|| OwnedMessage::from(data.row(i)))
     }
 }

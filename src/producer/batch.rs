@@ -16,12 +16,12 @@ use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, RecordBatc
 use arrow_schema::{DataType, Schema, TimeUnit};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rdkafka::bindings as rdsys;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::core::{ProducerCore, Refused};
+use super::core::{PlainMessage, ProducerCore, Refused};
 use super::delivery::{BatchCell, DeliveryCell, Outcome};
 use crate::args::Int;
 use crate::blocking::wait_detached;
@@ -29,10 +29,24 @@ use crate::bytes_like::with_opt_bytes;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
 
-/// One message of a list, its bytes in the batch's buffer.
+/// The bytes of a value or key of a list's message.
+enum Data {
+    /// Copied into the batch's buffer (from a bytearray, a memoryview, ...).
+    Copied(Range<usize>),
+    /// Inside an immutable `bytes` or `str` that the batch holds a reference to: not copied.
+    Held(*const u8, usize),
+}
+
+// SAFETY: `Data::Held` points into immutable `bytes`/`str` objects kept alive by the batch
+// (`BatchSource::List::_held`); reading them from another thread, without the GIL, is sound.
+unsafe impl Send for Data {}
+// SAFETY: see Send; nothing writes through the pointer.
+unsafe impl Sync for Data {}
+
+/// One message of a list.
 pub(super) struct Item {
-    value: Option<Range<usize>>,
-    key: Option<Range<usize>>,
+    value: Option<Data>,
+    key: Option<Data>,
     headers: Option<OwnedHeaders>,
     timestamp: Option<i64>,
     partition: Option<i32>,
@@ -122,6 +136,10 @@ impl HeaderColumn {
         Ok(HeaderColumn { list: array.clone(), starts, keys: Bytes::of(&keys, "headers.key")?, values: Bytes::of(&values, "headers.value")? })
     }
 
+    fn is_empty(&self, i: usize) -> bool {
+        self.list.is_null(i) || self.starts[i] == self.starts[i + 1]
+    }
+
     fn get(&self, i: usize) -> Option<OwnedHeaders> {
         if self.list.is_null(i) {
             return None;
@@ -192,7 +210,12 @@ pub(super) struct ArrowColumns {
 
 /// The messages of one `produce_batch()` call, out of Python.
 pub(super) enum BatchSource {
-    List { buffer: Vec<u8>, items: Vec<Item> },
+    List {
+        buffer: Vec<u8>,
+        items: Vec<Item>,
+        /// The list's items, whose `bytes` and `str` objects `Data::Held` points into.
+        _held: Py<PyTuple>,
+    },
     Arrow(Vec<ArrowColumns>),
 }
 
@@ -224,16 +247,28 @@ impl BatchSource {
             ))
             .into());
         };
+        let held = items.clone().unbind();
         let mut buffer = Vec::new();
         let read = items.iter().enumerate().map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
         let items = read.collect::<PyResult<Vec<_>>>()?;
-        Ok(BatchSource::List { buffer, items })
+        Ok(BatchSource::List { buffer, items, _held: held })
     }
 
     pub(super) fn len(&self) -> usize {
         match self {
             BatchSource::List { items, .. } => items.len(),
             BatchSource::Arrow(batches) => batches.iter().map(|b| b.rows).sum(),
+        }
+    }
+
+    /// Whether message `i` has neither headers nor a timestamp (rd_kafka_produce_batch takes neither).
+    fn is_plain(&self, i: usize) -> bool {
+        match self {
+            BatchSource::List { items, .. } => items.get(i).is_some_and(|m| m.headers.is_none() && m.timestamp.is_none()),
+            BatchSource::Arrow(batches) => locate(batches, i).is_some_and(|(batch, row)| {
+                batch.timestamp.as_ref().is_none_or(|t| t.0.is_null(row))
+                    && batch.headers.as_ref().is_none_or(|h| h.is_empty(row))
+            }),
         }
     }
 
@@ -250,9 +285,14 @@ impl BatchSource {
 
     fn get(&self, i: usize) -> Option<Outgoing<'_>> {
         match self {
-            BatchSource::List { buffer, items } => {
+            BatchSource::List { buffer, items, .. } => {
                 let item = items.get(i)?;
-                let bytes = |range: &Option<Range<usize>>| range.as_ref().and_then(|r| buffer.get(r.clone()));
+                let bytes = |data: &Option<Data>| match data.as_ref()? {
+                    Data::Copied(range) => buffer.get(range.clone()),
+                    // SAFETY: the bytes of a `bytes` or `str` object that `_held` keeps alive;
+                    // neither kind can change its contents, so reading them needs no GIL.
+                    Data::Held(ptr, len) => Some(unsafe { std::slice::from_raw_parts(*ptr, *len) }),
+                };
                 Some(Outgoing {
                     value: bytes(&item.value),
                     key: bytes(&item.key),
@@ -319,13 +359,24 @@ fn at_index(py: Python<'_>, err: PyErr, i: usize) -> PyErr {
     }
 }
 
-/// Copies `data`'s bytes to the end of `buffer`.
-fn append(buffer: &mut Vec<u8>, data: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Range<usize>>> {
-    with_opt_bytes(data, what, |bytes| {
+/// Where `data`'s bytes are: in the object itself for `bytes` and `str` (immutable), else copied to
+/// the end of `buffer`.
+fn locate_bytes(buffer: &mut Vec<u8>, data: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Data>> {
+    let Some(data) = data.filter(|d| !d.is_none()) else { return Ok(None) };
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        let bytes = bytes.as_bytes();
+        return Ok(Some(Data::Held(bytes.as_ptr(), bytes.len())));
+    }
+    if let Ok(text) = data.cast::<PyString>() {
+        // The UTF-8 form is cached in the str object, which lives as long as it does.
+        let text = text.to_str()?;
+        return Ok(Some(Data::Held(text.as_ptr(), text.len())));
+    }
+    with_opt_bytes(Some(data), what, |bytes| {
         bytes.map(|bytes| {
             let start = buffer.len();
             buffer.extend_from_slice(bytes);
-            start..buffer.len()
+            Data::Copied(start..buffer.len())
         })
     })
 }
@@ -360,8 +411,8 @@ fn read_item<'py>(item: &Bound<'py, PyAny>, buffer: &mut Vec<u8>) -> PyResult<It
     let [key, value, headers, timestamp, partition] = parts;
     let present = |part: Option<Bound<'py, PyAny>>| part.filter(|p| !p.is_none());
     Ok(Item {
-        value: append(buffer, value.as_ref(), "value")?,
-        key: append(buffer, key.as_ref(), "key")?,
+        value: locate_bytes(buffer, value.as_ref(), "value")?,
+        key: locate_bytes(buffer, key.as_ref(), "key")?,
         headers: present(headers).map(|h| headers::from_python(&h)).transpose()?,
         timestamp: present(timestamp).map(|t| t.extract::<Int<i64>>().map(|t| t.0)).transpose()?,
         partition: present(partition).map(|p| p.extract::<Int<i32>>().map(|p| p.0)).transpose()?,
@@ -376,6 +427,9 @@ pub(super) fn new_batch(count: usize, cell: Arc<DeliveryCell>) -> Arc<BatchCell>
         cell,
     })
 }
+
+/// At most this many messages go to librdkafka per `rd_kafka_produce_batch` call.
+const RUN: usize = 1024;
 
 /// How long the sending loop sleeps while librdkafka's queue is full.
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
@@ -407,27 +461,49 @@ pub(super) fn send_all(
     let topic = topic as usize;
     let sent = wait_detached(py, None, |slice| {
         let until = Instant::now() + slice;
+        let topic = topic as *mut rdsys::rd_kafka_topic_t;
         while next < count {
             if !core.is_open() {
                 return Some(false);
             }
-            let (mut headers, cell) = waiting.take().unwrap_or_else(|| (source.take_headers(next), new_cell(next)));
-            let Some(message) = source.get(next) else { return Some(true) };
-            let partition = message.partition.or(partition);
-            let topic = topic as *mut rdsys::rd_kafka_topic_t;
-            match core.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell) {
-                Ok(()) => next += 1,
-                Err(Refused { code: RDKafkaErrorCode::QueueFull, cell }) => {
-                    waiting = Some((headers, cell));
-                    if Instant::now() >= until {
-                        return None;
+            let full = if waiting.is_none() && source.is_plain(next) {
+                // A run of messages without headers or timestamps: one librdkafka call.
+                let end = (next..count.min(next + RUN)).find(|&i| !source.is_plain(i)).unwrap_or(count.min(next + RUN));
+                let run = (next..end)
+                    .filter_map(|i| source.get(i).map(|m| (i, m)))
+                    .map(|(i, m)| PlainMessage { value: m.value, key: m.key, partition: m.partition.or(partition), cell: new_cell(i) })
+                    .collect();
+                let mut full_at = None;
+                for (offset, refused) in core.send_run(topic, run) {
+                    match refused.code {
+                        // Refused, with every later one: sent again after a pause.
+                        RDKafkaErrorCode::QueueFull => {
+                            full_at.get_or_insert(next + offset);
+                        }
+                        code => fail(refused.cell, code, "produce failed"),
                     }
-                    std::thread::sleep(QUEUE_FULL_PAUSE);
                 }
-                Err(Refused { code, cell }) => {
-                    fail(cell, code, "produce failed");
-                    next += 1;
+                next = full_at.unwrap_or(end);
+                full_at.is_some()
+            } else {
+                let (mut headers, cell) = waiting.take().unwrap_or_else(|| (source.take_headers(next), new_cell(next)));
+                let Some(message) = source.get(next) else { return Some(true) };
+                let partition = message.partition.or(partition);
+                match core.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell) {
+                    Ok(()) => next += 1,
+                    Err(Refused { code: RDKafkaErrorCode::QueueFull, cell }) => waiting = Some((headers, cell)),
+                    Err(Refused { code, cell }) => {
+                        fail(cell, code, "produce failed");
+                        next += 1;
+                    }
                 }
+                waiting.is_some()
+            };
+            if full {
+                if Instant::now() >= until {
+                    return None;
+                }
+                std::thread::sleep(QUEUE_FULL_PAUSE);
             }
         }
         Some(true)

@@ -38,6 +38,14 @@ pub(super) struct Refused {
     pub(super) cell: Arc<DeliveryCell>,
 }
 
+/// A message for [`ProducerCore::send_run`]: no headers, no timestamp.
+pub(super) struct PlainMessage<'a> {
+    pub(super) value: Option<&'a [u8]>,
+    pub(super) key: Option<&'a [u8]>,
+    pub(super) partition: Option<i32>,
+    pub(super) cell: Arc<DeliveryCell>,
+}
+
 /// How long close() waits for the reports of messages it purged, past the caller's timeout.
 pub(super) const PURGE_GRACE: Duration = Duration::from_secs(1);
 
@@ -152,6 +160,49 @@ impl ProducerCore {
             rdsys::rd_kafka_error_destroy(error);
             Err(Refused { code: code.into(), cell: Arc::from_raw(opaque as *const DeliveryCell) })
         }
+    }
+
+    /// Hands a run of messages without headers or timestamps to librdkafka in one call
+    /// (`rd_kafka_produce_batch`, which copies values and keys and takes each accepted message's
+    /// delivery cell as its opaque). Returns the refused ones, by index in `run`: after a full
+    /// queue every later message is refused too, with the same code.
+    pub(super) fn send_run(&self, topic: *mut rdsys::rd_kafka_topic_t, run: Vec<PlainMessage<'_>>) -> Vec<(usize, Refused)> {
+        fn raw(data: Option<&[u8]>) -> (*mut c_void, usize) {
+            data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()))
+        }
+        let mut messages: Vec<rdsys::rd_kafka_message_t> = run
+            .into_iter()
+            .map(|message| {
+                let ((payload, len), (key, key_len)) = (raw(message.value), raw(message.key));
+                rdsys::rd_kafka_message_t {
+                    err: rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                    rkt: ptr::null_mut(),
+                    partition: message.partition.unwrap_or(-1),
+                    payload,
+                    len,
+                    key,
+                    key_len,
+                    offset: 0,
+                    _private: Arc::into_raw(message.cell) as *mut c_void,
+                }
+            })
+            .collect();
+        let count = std::os::raw::c_int::try_from(messages.len()).unwrap_or(std::os::raw::c_int::MAX);
+        let flags = rdsys::RD_KAFKA_MSG_F_COPY | rdsys::RD_KAFKA_MSG_F_PARTITION;
+        // SAFETY: `topic` is a live handle of this producer (see `topic_handle`); `messages` holds
+        // `count` initialised entries whose value and key pointers are valid for the call (librdkafka
+        // copies them: RD_KAFKA_MSG_F_COPY). librdkafka sets `err` per message and takes the opaque
+        // only of those it accepted (err == 0).
+        unsafe { rdsys::rd_kafka_produce_batch(topic, -1, flags, messages.as_mut_ptr(), count) };
+        let mut refused = Vec::new();
+        for (index, message) in messages.iter().enumerate() {
+            if message.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                // SAFETY: a refused message's opaque was not taken: it is still the Arc we made above.
+                let cell = unsafe { Arc::from_raw(message._private as *const DeliveryCell) };
+                refused.push((index, Refused { code: message.err.into(), cell }));
+            }
+        }
+        refused
     }
 
     pub(super) fn is_open(&self) -> bool {

@@ -15,6 +15,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 
+use super::delivery_results::DeliveryResults;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::KafkaErrorInfo;
 use crate::message::TimestampType;
@@ -57,7 +58,7 @@ impl DeliveryReport {
 pub(super) enum Outcome {
     Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
     Failed(KafkaErrorInfo),
-    Batch(Vec<Outcome>),
+    Batch(Arc<[Outcome]>),
 }
 
 /// The delivery state of one message, shared by its future (through `DeliveryState`) and the
@@ -105,9 +106,8 @@ impl BatchCell {
         let outcomes = std::mem::take(&mut *self.outcomes.lock());
         let outcomes = outcomes
             .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Failed(KafkaErrorInfo::from_raw(-1, "no delivery report", None))))
-            .collect();
-        Some(self.cell.clone().finish(Outcome::Batch(outcomes)))
+            .map(|o| o.unwrap_or_else(|| Outcome::Failed(KafkaErrorInfo::from_raw(-1, "no delivery report", None))));
+        Some(self.cell.clone().finish(Outcome::Batch(outcomes.collect())))
     }
 }
 
@@ -194,17 +194,8 @@ impl DeliveryCell {
         match self.outcome.get() {
             None => Ok((None, None)),
             Some(Outcome::Batch(outcomes)) => {
-                // One entry per message: its report, or its error (not raised).
-                let topic = PyString::new(py, &self.topic);
-                let entries = pyo3::types::PyList::empty(py);
-                for outcome in outcomes {
-                    match py_single_outcome(py, &topic, outcome)? {
-                        (Some(report), _) => entries.append(report)?,
-                        (None, Some(error)) => entries.append(error)?,
-                        (None, None) => entries.append(py.None())?,
-                    }
-                }
-                Ok((Some(entries.into_any().unbind()), None))
+                let results = DeliveryResults::new(PyString::new(py, &self.topic).unbind(), outcomes.clone());
+                Ok((Some(Py::new(py, results)?.into_any()), None))
             }
             Some(outcome) => py_single_outcome(py, &PyString::new(py, &self.topic), outcome),
         }
@@ -217,7 +208,7 @@ impl DeliveryCell {
         let topic = PyString::new(py, &self.topic);
         let single;
         let outcomes = match self.outcome.get() {
-            Some(Outcome::Batch(outcomes)) => outcomes.as_slice(),
+            Some(Outcome::Batch(outcomes)) => &outcomes[..],
             Some(outcome) => {
                 single = [outcome];
                 return call_with(py, &callback, &topic, single[0]);
@@ -239,7 +230,7 @@ fn call_with(py: Python<'_>, callback: &Py<PyAny>, topic: &Bound<'_, PyString>, 
 }
 
 /// `(report, None)` or `(None, KafkaError)` of one message.
-fn py_single_outcome(py: Python<'_>, topic: &Bound<'_, PyString>, outcome: &Outcome) -> PyResult<PyOutcome> {
+pub(super) fn py_single_outcome(py: Python<'_>, topic: &Bound<'_, PyString>, outcome: &Outcome) -> PyResult<PyOutcome> {
     match outcome {
         Outcome::Delivered { partition, offset, timestamp } => {
             let report = DeliveryReport {

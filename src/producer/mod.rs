@@ -9,6 +9,7 @@
 mod batch;
 mod core;
 mod delivery;
+mod delivery_results;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -39,6 +40,7 @@ use self::core::{run_poller, run_resolver, ProducerCore, TopicHandle, CLOSING, D
 pub(crate) use self::delivery::future_type;
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
+pub use self::delivery_results::DeliveryResults;
 
 /// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
 struct LastTopic {
@@ -119,6 +121,9 @@ impl Producer {
             // SAFETY: the handle is a live producer for the lifetime of `core`; rd_kafka_flush is
             // thread-safe and touches no Rust state.
             unsafe { rdsys::rd_kafka_flush(core.producer.client().native_ptr(), slice.as_millis() as i32) };
+            // rd_kafka_flush serves delivery reports on this thread too (rdkafka's producer uses
+            // librdkafka's callback mode): count those off here, not a poller slice later.
+            core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
             core.wait_idle(Duration::from_millis(10)).then_some(())
         })?;
         Ok(self.core.unresolved.load(Ordering::Acquire))
@@ -225,8 +230,8 @@ impl Producer {
 
     /// Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue
     /// is full) and returns ONE Future for the batch, resolving once every message is delivered or
-    /// failed to a list in the same order: each entry a DeliveryReport or that message's
-    /// KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
+    /// failed to a `DeliveryResults` sequence in the same order: each entry a DeliveryReport or
+    /// that message's KafkaError. `messages`: a list or tuple of values, of (key, value[, headers[, timestamp[,
     /// partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
     /// (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
     /// `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
@@ -251,7 +256,7 @@ impl Producer {
         let batch = batch::new_batch(source.len(), cell.clone());
         if source.len() == 0 {
             // Nothing to wait for: resolved now, to an empty list.
-            drop(cell.finish(Outcome::Batch(Vec::new())));
+            drop(cell.finish(Outcome::Batch(Arc::from([]))));
             return Ok(future);
         }
         batch::send_all(py, core, topic_handle, &topic_name, partition.map(|p| p.0), source, &batch)?;
