@@ -85,7 +85,7 @@ fn fetch_slice<T>(
     core: &Arc<ConsumerCore>,
     timeout: Duration,
     max: usize,
-    admit: &impl Fn(Vec<NativeMessage>) -> Option<T>,
+    admit: &impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T>,
 ) -> Option<Slice<T>> {
     if core.registry.is_closed() {
         return Some(Slice::Closed);
@@ -100,7 +100,7 @@ fn fetch_slice<T>(
         };
     }
     let handed = last_per_partition(&messages);
-    match admit(messages) {
+    match admit(messages, &handed) {
         Some(admitted) => Some(Slice::Admitted(admitted, handed, errors)),
         None => Some(Slice::Closed),
     }
@@ -118,7 +118,7 @@ impl Consumer {
         py: Python<'_>,
         deadline: Option<Instant>,
         max: usize,
-        admit: impl Fn(Vec<NativeMessage>) -> Option<T> + Sync,
+        admit: impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T> + Sync,
         lend: impl FnOnce(Python<'_>, T) -> PyResult<R>,
     ) -> PyResult<Received<R>> {
         let consumer = self.core.open()?;
@@ -165,7 +165,7 @@ impl Consumer {
         max: usize,
     ) -> PyResult<Received<Vec<Py<BorrowedMessage>>>> {
         let registry = &self.core.registry;
-        self.receive(py, deadline, max, |messages| registry.admit(messages), |py, slots: Vec<Arc<MessageSlot>>| {
+        self.receive(py, deadline, max, |messages, _| registry.admit(messages), |py, slots: Vec<Arc<MessageSlot>>| {
             slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
         })
     }
@@ -355,18 +355,18 @@ impl Consumer {
     fn consume_batch(&self, py: Python<'_>, max_messages: Int<usize>, timeout: Option<Seconds>) -> PyResult<MessageBatch> {
         let Int(max_messages) = max_messages;
         if max_messages == 0 {
-            return Ok(MessageBatch::from(BatchData::build(&[])));
+            return Ok(MessageBatch::from(BatchData::build(&[], Vec::new())));
         }
         let registry = &self.core.registry;
-        let admit = |messages: Vec<NativeMessage>| {
-            let batch = BatchData::build(&messages);
+        let admit = |messages: Vec<NativeMessage>, handed: &[Handed]| {
+            let batch = BatchData::build(&messages, handed.to_vec());
             // Copied: the native messages go now (outside the registry, which never saw them).
             drop(messages);
             (!registry.is_closed()).then_some(batch)
         };
         match self.receive(py, deadline(timeout)?, max_messages, admit, |_, batch| Ok(batch))? {
             Received::Messages(batch) => Ok(MessageBatch::from(batch)),
-            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[]))),
+            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[], Vec::new()))),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
     }

@@ -35,7 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyTuple};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 
-use crate::consumer::offsets::{last_per_partition, Handed};
+use crate::consumer::offsets::Handed;
 use crate::message::borrowed::NativeMessage;
 use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
 use crate::sequence_iter::SequenceIterator;
@@ -86,8 +86,9 @@ pub struct BatchData {
 }
 
 impl BatchData {
-    /// Copies `messages` into columns (one copy per batch: the builders are sized up front).
-    pub fn build(messages: &[NativeMessage]) -> BatchData {
+    /// Copies `messages` into columns (one copy per batch: the builders are sized up front);
+    /// `next` is, per partition, the offset after its last message.
+    pub fn build(messages: &[NativeMessage], next: Vec<Handed>) -> BatchData {
         let n = messages.len();
         let bytes = |part: fn(&NativeMessage) -> Option<&[u8]>| messages.iter().map(|m| part(m).map_or(0, <[u8]>::len)).sum();
         let mut topic = StringBuilder::with_capacity(n, messages.iter().map(|m| m.topic_bytes().len()).sum());
@@ -101,8 +102,14 @@ impl BatchData {
         header_offsets.push(0i32);
         let mut header_key = StringBuilder::new();
         let mut header_value = LargeBinaryBuilder::new();
+        // Consecutive messages mostly share a topic: its name is looked up once per change.
+        let mut last_topic: (*const rdkafka::bindings::rd_kafka_topic_t, std::borrow::Cow<'_, str>) =
+            (std::ptr::null(), "".into());
         for message in messages {
-            topic.append_value(String::from_utf8_lossy(message.topic_bytes()));
+            if message.topic_handle() != last_topic.0 || last_topic.0.is_null() {
+                last_topic = (message.topic_handle(), String::from_utf8_lossy(message.topic_bytes()));
+            }
+            topic.append_value(&last_topic.1);
             partition.append_value(message.partition());
             offset.append_value(message.offset());
             let (ms, kind) = TimestampType::of(message.timestamp());
@@ -134,17 +141,12 @@ impl BatchData {
                 value: value.finish(),
                 headers,
             },
-            next: last_per_partition(messages),
+            next,
         }
     }
 
     pub fn len(&self) -> usize {
         self.columns.offset.len()
-    }
-
-    /// Per partition, the offset after its last message.
-    pub fn handed(&self) -> Vec<Handed> {
-        self.next.clone()
     }
 
     fn record_batch(&self) -> PyResult<RecordBatch> {

@@ -124,6 +124,12 @@ impl rdkafka::message::Message for NativeMessage {
 }
 
 impl NativeMessage {
+    /// librdkafka's topic handle of the message: equal handles, equal topics (cheaper to compare
+    /// than names, which librdkafka hands out as C strings).
+    pub fn topic_handle(&self) -> *const rdsys::rd_kafka_topic_t {
+        self.raw().rkt
+    }
+
     /// Copies the message into rdkafka's `OwnedMessage`, as rdkafka's `BorrowedMessage::detach`
     /// does (the topic decoded lossily, headers copied raw: keys need not be UTF-8).
     pub fn detach(&self) -> RdOwnedMessage {

@@ -14,7 +14,6 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, RecordBatch, StructArray};
 use arrow_schema::{DataType, Schema, TimeUnit};
-use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use rdkafka::bindings as rdsys;
@@ -422,7 +421,7 @@ fn read_item<'py>(item: &Bound<'py, PyAny>, buffer: &mut Vec<u8>) -> PyResult<It
 /// A new batch of `count` messages whose future is `cell`.
 pub(super) fn new_batch(count: usize, cell: Arc<DeliveryCell>) -> Arc<BatchCell> {
     Arc::new(BatchCell {
-        outcomes: Mutex::new((0..count).map(|_| None).collect()),
+        outcomes: (0..count).map(|_| std::sync::OnceLock::new()).collect(),
         remaining: AtomicUsize::new(count),
         cell,
     })
@@ -451,7 +450,7 @@ pub(super) fn send_all(
     core.unresolved.fetch_add(count, Ordering::AcqRel);
     let new_cell = |i: usize| Arc::new(DeliveryCell::new(topic_name.clone(), None, Some((batch.clone(), i))));
     let fail = |cell: Arc<DeliveryCell>, code: RDKafkaErrorCode, why: &str| {
-        core.context().resolve(cell, Outcome::Failed(KafkaErrorInfo::from_code(code, why)));
+        core.context().resolve(cell, Outcome::Failed(Box::new(KafkaErrorInfo::from_code(code, why))));
     };
     // The next message, and one librdkafka refused for a full queue, kept for the retry.
     let mut next = 0;

@@ -4,7 +4,7 @@
 //! future is `python/ferrokafka/_delivery.py` (`DeliveryFuture`).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
 use pyo3::intern;
@@ -57,8 +57,9 @@ impl DeliveryReport {
 /// How a message's delivery ended (or, for `produce_batch()`, every message's of the batch).
 pub(super) enum Outcome {
     Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
-    Failed(KafkaErrorInfo),
-    Batch(Arc<[Outcome]>),
+    /// Boxed: most outcomes are deliveries, and a batch keeps one per message.
+    Failed(Box<KafkaErrorInfo>),
+    Batch(BatchOutcomes),
 }
 
 /// The delivery state of one message, shared by its future (through `DeliveryState`) and the
@@ -81,9 +82,13 @@ pub struct DeliveryCell {
     pub(super) batch: Option<(Arc<BatchCell>, usize)>,
 }
 
+/// The outcome of each message of a batch, in order, each set once (without a lock) when it is
+/// delivered or failed; all are set when the batch's future finishes.
+pub(super) type BatchOutcomes = Arc<[OnceLock<Outcome>]>;
+
 /// The messages of one `produce_batch()` call: their outcomes, in order, until the last arrives.
 pub struct BatchCell {
-    pub(super) outcomes: Mutex<Vec<Option<Outcome>>>,
+    pub(super) outcomes: BatchOutcomes,
     pub(super) remaining: AtomicUsize,
     /// The batch's future (and its on_delivery callback, run once per message).
     pub(super) cell: Arc<DeliveryCell>,
@@ -93,21 +98,14 @@ impl BatchCell {
     /// Files message `index`'s outcome. For the last one, finishes the batch's own cell: then
     /// `Some` of what [`DeliveryCell::finish`] returns.
     pub(super) fn finish(&self, index: usize, outcome: Outcome) -> Option<Option<Arc<DeliveryCell>>> {
-        let last = {
-            let mut outcomes = self.outcomes.lock();
-            if let Some(slot) = outcomes.get_mut(index) {
-                *slot = Some(outcome);
-            }
-            self.remaining.fetch_sub(1, Ordering::AcqRel) == 1
-        };
-        if !last {
+        if let Some(slot) = self.outcomes.get(index) {
+            let _ = slot.set(outcome);
+        }
+        // AcqRel: the last one sees every other message's outcome set.
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
             return None;
         }
-        let outcomes = std::mem::take(&mut *self.outcomes.lock());
-        let outcomes = outcomes
-            .into_iter()
-            .map(|o| o.unwrap_or_else(|| Outcome::Failed(KafkaErrorInfo::from_raw(-1, "no delivery report", None))));
-        Some(self.cell.clone().finish(Outcome::Batch(outcomes.collect())))
+        Some(self.cell.clone().finish(Outcome::Batch(self.outcomes.clone())))
     }
 }
 
@@ -208,14 +206,14 @@ impl DeliveryCell {
         let topic = PyString::new(py, &self.topic);
         let single;
         let outcomes = match self.outcome.get() {
-            Some(Outcome::Batch(outcomes)) => &outcomes[..],
+            Some(Outcome::Batch(outcomes)) => outcomes,
             Some(outcome) => {
                 single = [outcome];
                 return call_with(py, &callback, &topic, single[0]);
             }
             None => return,
         };
-        for outcome in outcomes {
+        for outcome in outcomes.iter().filter_map(OnceLock::get) {
             call_with(py, &callback, &topic, outcome);
         }
     }
@@ -241,7 +239,7 @@ pub(super) fn py_single_outcome(py: Python<'_>, topic: &Bound<'_, PyString>, out
             };
             Ok((Some(Py::new(py, report)?.into_any()), None))
         }
-        Outcome::Failed(info) => Ok((None, Some(info.clone().into_pyerr(py).into_value(py).into_any()))),
+        Outcome::Failed(info) => Ok((None, Some((**info).clone().into_pyerr(py).into_value(py).into_any()))),
         Outcome::Batch(_) => Ok((None, None)),
     }
 }
@@ -290,7 +288,7 @@ impl ProducerContext for DeliveryContext {
                         info.message = format!("{} (last client error: {last})", info.message);
                     }
                 }
-                Outcome::Failed(info)
+                Outcome::Failed(Box::new(info))
             }
         };
         self.resolve(cell, outcome);

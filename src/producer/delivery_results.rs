@@ -3,13 +3,11 @@
 //! million messages does not cost a million Python objects unless they are read one by one;
 //! `errors` and `delivered` answer the usual questions without that.
 
-use std::sync::Arc;
-
 use pyo3::exceptions::{PyIndexError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
-use super::delivery::{py_single_outcome, Outcome};
+use super::delivery::{py_single_outcome, BatchOutcomes, Outcome};
 use crate::sequence_iter::SequenceIterator;
 
 /// The outcome of every message of one `produce_batch()` call, in order: `len()`, `results[i]` (a
@@ -17,15 +15,17 @@ use crate::sequence_iter::SequenceIterator;
 #[pyclass(frozen, sequence, module = "ferrokafka")]
 pub struct DeliveryResults {
     topic: Py<PyString>,
-    outcomes: Arc<[Outcome]>,
+    outcomes: BatchOutcomes,
 }
 
 impl DeliveryResults {
-    pub(super) fn new(topic: Py<PyString>, outcomes: Arc<[Outcome]>) -> Self {
+    pub(super) fn new(topic: Py<PyString>, outcomes: BatchOutcomes) -> Self {
         DeliveryResults { topic, outcomes }
     }
 
-    fn entry(&self, py: Python<'_>, outcome: &Outcome) -> PyResult<Py<PyAny>> {
+    fn entry(&self, py: Python<'_>, outcome: Option<&Outcome>) -> PyResult<Py<PyAny>> {
+        // Every outcome is set before the batch's future finishes; None is not reachable.
+        let Some(outcome) = outcome else { return Ok(py.None()) };
         let (report, error) = py_single_outcome(py, self.topic.bind(py), outcome)?;
         Ok(report.or(error).unwrap_or_else(|| py.None()))
     }
@@ -49,7 +49,7 @@ impl DeliveryResults {
         if !(0..len).contains(&i) {
             return Err(PyIndexError::new_err("DeliveryResults index out of range"));
         }
-        self.entry(py, &self.outcomes[i as usize])
+        self.entry(py, self.outcomes[i as usize].get())
     }
 
     /// The entries in order, each made as it is reached.
@@ -60,15 +60,15 @@ impl DeliveryResults {
     /// `(index, KafkaError)` of every message that failed, in order; empty when all were delivered.
     #[getter]
     fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let failed = self.outcomes.iter().enumerate().filter(|(_, o)| matches!(o, Outcome::Failed(_)));
-        let pairs = failed.map(|(i, outcome)| Ok((i, self.entry(py, outcome)?))).collect::<PyResult<Vec<_>>>()?;
+        let failed = self.outcomes.iter().enumerate().filter(|(_, o)| matches!(o.get(), Some(Outcome::Failed(_))));
+        let pairs = failed.map(|(i, outcome)| Ok((i, self.entry(py, outcome.get())?))).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, pairs)
     }
 
     /// How many messages were delivered.
     #[getter]
     fn delivered(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o, Outcome::Delivered { .. })).count()
+        self.outcomes.iter().filter(|o| matches!(o.get(), Some(Outcome::Delivered { .. }))).count()
     }
 
     /// Equal to another `DeliveryResults` or a list with equal entries.

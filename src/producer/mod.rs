@@ -222,7 +222,7 @@ impl Producer {
         }
         // Per-message errors (too large, unknown partition, ...) fail this message's future, and
         // its on_delivery callback runs, as for a failure reported later.
-        if let Some(cell) = refused.cell.finish(Outcome::Failed(info)) {
+        if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
             core.notify(py, vec![cell]);
         }
         Ok(future)
