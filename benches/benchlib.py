@@ -71,6 +71,32 @@ CONFLUENT_PRODUCE = [c for c in PRODUCE_CONTENDERS if c.startswith("confluent")]
 # size -> messages in full mode
 PRODUCE_SIZES = {100: 500_000, KB: 200_000}
 
+# Kafka -> Arrow table ingest (the `arrow` section): every contender ends with one pyarrow Table
+# holding every message. The pure-Rust consumers are the ceilings (they build no table).
+ARROW_CONTENDERS = [
+    "ferro-arrow",  # consume_batch(batch_size(size)) -> pa.table(batch)
+    "ferro-arrow-10k",  # the same with consume_batch's default max_messages, 10,000
+    "confluent-arrow",  # consume(batch_size(size)) -> Python lists -> pa.table(..., schema)
+    "rust-rdkafka",
+    "rust-rdkafka-batch",
+]
+FERRO_ARROW = [c for c in ARROW_CONTENDERS if c.startswith("ferro")]
+CONFLUENT_ARROW = [c for c in ARROW_CONTENDERS if c.startswith("confluent")]
+PYTHON_ARROW = FERRO_ARROW + CONFLUENT_ARROW
+ARROW_CEILING = "rust-rdkafka-batch"
+ARROW_SIZES = [100, KB]
+
+# Producer.produce_batch (the `produce-batch` section), PRODUCE_BATCH messages per call, the same
+# message counts as PRODUCE_SIZES.
+PRODUCE_BATCH_CONTENDERS = [
+    "ferro-produce-batch",  # produce_batch(topic, [bytes, ...])
+    "ferro-produce-batch-arrow",  # produce_batch(topic, pyarrow Table with a `value` column)
+    "confluent-produce-batch",  # produce_batch(topic, [{"value": bytes}, ...]) + flush()
+]
+FERRO_PRODUCE_BATCH = [c for c in PRODUCE_BATCH_CONTENDERS if c.startswith("ferro")]
+CONFLUENT_PRODUCE_BATCH = [c for c in PRODUCE_BATCH_CONTENDERS if c.startswith("confluent")]
+PRODUCE_BATCH = 10_000
+
 # Topic-level limit for the big-message topics (the harness's broker allows 12 MB messages).
 BIG_TOPIC_CONFIG = {"max.message.bytes": str(12 * MB)}
 
@@ -182,8 +208,12 @@ def python_exe() -> str:
 
 def run_worker(kind: str, args: dict, timeout: float = 600.0) -> dict:
     """Runs one benchmark in a fresh interpreter; returns its JSON result (or raises)."""
+    # pyarrow imports numpy, whose OpenBLAS starts a thread per core that spins for a while: on
+    # two cores that took CPU from the broker and librdkafka in every contender importing pyarrow.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(
         [python_exe(), str(WORKERS), kind, json.dumps(args)],
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -245,19 +275,20 @@ def batch_size(size: int) -> int:
 def run_consume(
     contender: str, bootstrap: str, topic: str, size: int, expected: int, checksum: bool, defaults: bool = False
 ) -> dict:
+    """One run of a consume or Arrow ingest contender (PYTHON_ARROW: worker kind `arrow`)."""
     config = consumer_config(bootstrap, size, defaults=defaults)
     if contender in RUST_CONSUME:
         result = run_rust_consumer(config, topic, expected, checksum, batch=contender == "rust-rdkafka-batch")
     else:
         result = run_worker(
-            "consume",
+            "arrow" if contender in PYTHON_ARROW else "consume",
             {
                 "client": contender,
                 "config": config,
                 "topic": topic,
                 "expected": expected,
                 "checksum": checksum,
-                "batch": batch_size(size),
+                "batch": 10_000 if contender == "ferro-arrow-10k" else batch_size(size),
             },
         )
     if result["count"] != expected or result["bytes"] != expected * size:
@@ -269,13 +300,41 @@ def run_consume(
 
 
 def run_produce(contender: str, bootstrap: str, topic: str, size: int, count: int) -> dict:
+    """One run of a produce or produce_batch contender (PRODUCE_BATCH_CONTENDERS)."""
     config = producer_config(bootstrap)
-    result = run_worker(
-        "produce", {"client": contender, "config": config, "topic": topic, "count": count, "size": size}
-    )
+    args = {"client": contender, "config": config, "topic": topic, "count": count, "size": size}
+    if contender in PRODUCE_BATCH_CONTENDERS:
+        result = run_worker("produce-batch", dict(args, batch=PRODUCE_BATCH))
+    else:
+        result = run_worker("produce", args)
     if result.get("unflushed"):
         raise RuntimeError(f"{contender}: {result['unflushed']} messages not delivered")
     return result
+
+
+# What every Arrow contender's final table must agree on (rows and value bytes are checked per run
+# by run_consume): the Python contenders on all of it, the pure-Rust consumers on what they report.
+ARROW_DIGEST = ("key_bytes", "offset_sum", "checksum", "timestamp_sum")
+RUST_DIGEST = ("key_bytes", "offset_sum")
+
+
+def check_arrow_agreement(results: dict[str, list[dict]], topic: str) -> list[str]:
+    """Checks that the Arrow contenders' tables of one topic hold the same messages: raises
+    RuntimeError when two runs disagree. Returns notes (a table whose schema is not ARROW_SCHEMA)."""
+    reference: dict[str, tuple[str, object]] = {}
+    notes = []
+    for contender, runs in results.items():
+        fields = ARROW_DIGEST if contender in PYTHON_ARROW else RUST_DIGEST
+        for r in runs:
+            for f in fields:
+                if f in reference and reference[f][1] != r.get(f):
+                    raise RuntimeError(
+                        f"{topic}: {contender} read {f}={r.get(f)}, {reference[f][0]} read {reference[f][1]}"
+                    )
+                reference.setdefault(f, (contender, r.get(f)))
+            if contender in PYTHON_ARROW and r.get("schema_diff"):
+                notes.append(f"{contender}: the table's schema differs: {'; '.join(r['schema_diff'])}")
+    return sorted(set(notes))
 
 
 def run_sampled(

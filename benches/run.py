@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""ferrokafka benchmark harness: consume, produce and memory against a real Kafka broker.
+"""ferrokafka benchmark harness: consume, Kafka -> Arrow table, produce, produce_batch and memory
+against a real Kafka broker.
 
-    python benches/run.py [--quick] [--rounds N] [--checksum] [--out benches/results]
+    python benches/run.py [--quick] [--rounds N] [--checksum] [--only SECTIONS] [--out benches/results]
 
 See benches/README.md. Starts a throw-away Apache Kafka 4.4 broker with tests/realkafka/harness.py
 unless KAFKA_BOOTSTRAP_SERVERS (or --bootstrap) names one, pre-produces one topic per message size
@@ -109,9 +110,13 @@ def bench_consume(
     checksum: bool,
     contenders: list[str],
     defaults: bool = False,
+    confluent: list[str] = bl.CONFLUENT_CONSUME,
+    ceiling: str = "rust-rdkafka",
+    label: str = "consume",
 ) -> dict:
     """Returns {size: {contender: {"runs": [...], **summary}}}. `defaults`: every contender with its
-    own default configuration (see benchlib.consumer_config)."""
+    own default configuration (see benchlib.consumer_config). `confluent`, `ceiling`: what the
+    × confluent and × rust ratios are against."""
     results: dict = {}
     for size, (topic, count) in topics.items():
         here = bl.consumers_for(size, contenders)
@@ -123,14 +128,36 @@ def bench_consume(
                 r = bl.run_consume(contender, bootstrap, topic, size, count, checksum, defaults)
                 per[contender].append(r)
                 log(
-                    f"  consume {'crc ' if checksum else 'dflt ' if defaults else ''}{bl.SIZES[size][0]:>6} "
+                    f"  {label} {'crc ' if checksum else 'dflt ' if defaults else ''}{bl.SIZES[size][0]:>6} "
                     f"round {rnd + 1} {contender:<22} "
                     f"{bl.rate(r):>12,.0f} msg/s {bl.rate(r, 'bytes') / 1e6:>9,.1f} MB/s "
                     f"rss {r['maxrss_kb'] / 1024:6.0f} MB"
                 )
         results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
-        add_ratios(results[size], bl.CONFLUENT_CONSUME, "rust-rdkafka")
+        add_ratios(results[size], confluent, ceiling)
     return results
+
+
+def bench_arrow(bootstrap: str, topics: dict[int, tuple[str, int]], rounds: int, checksum: bool) -> tuple[dict, list]:
+    """Kafka -> pyarrow Table: the ARROW_CONTENDERS, × confluent against confluent-arrow and × rust
+    against the pure-Rust batch ceiling. Checks that every contender's table holds the same messages;
+    returns the results and notes (unexpected schemas)."""
+    results = bench_consume(
+        bootstrap,
+        topics,
+        rounds,
+        checksum,
+        bl.ARROW_CONTENDERS,
+        confluent=bl.CONFLUENT_ARROW,
+        ceiling=bl.ARROW_CEILING,
+        label="arrow",
+    )
+    notes = []
+    for size, rows in results.items():
+        notes += bl.check_arrow_agreement({c: row["raw"] for c, row in rows.items()}, topics[size][0])
+    for note in sorted(set(notes)):
+        log(f"  NOTE {note}")
+    return results, sorted(set(notes))
 
 
 def add_ratios(rows: dict, confluent: list[str], ceiling: str | None) -> None:
@@ -141,7 +168,11 @@ def add_ratios(rows: dict, confluent: list[str], ceiling: str | None) -> None:
         row["x_rust"] = row["msgs_per_s"] / ceil if ceil else None
 
 
-def bench_produce(bootstrap: str, sizes: dict[int, int], rounds: int, contenders: list[str]) -> dict:
+def bench_produce(
+    bootstrap: str, sizes: dict[int, int], rounds: int, contenders: list[str], reference: str = "confluent-produce"
+) -> dict:
+    """Produce (or produce_batch) contenders, each to a fresh topic per size; × confluent is against
+    `reference`."""
     topics = {size: f"bench-produce-{size}-{uuid.uuid4().hex[:6]}" for size in sizes}
     bl.create_topics(bootstrap, {t: {} for t in topics.values()})
     results: dict = {}
@@ -158,7 +189,7 @@ def bench_produce(bootstrap: str, sizes: dict[int, int], rounds: int, contenders
                     f"rss {r['maxrss_kb'] / 1024:6.0f} MB"
                 )
         results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
-        add_ratios(results[size], bl.CONFLUENT_PRODUCE[:1], None)
+        add_ratios(results[size], [reference], None)
     return results
 
 
@@ -244,12 +275,14 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
     def conf_best(rows):
         return best(rows, bl.CONFLUENT_CONSUME)[0]
 
-    def versus_confluent(rows, name, at_least, note=""):
-        fb, fc = best(rows, bl.FERRO_CONSUME)
-        cb = conf_best(rows)
+    def versus_confluent(
+        rows, name, at_least, note="", ferro=bl.FERRO_CONSUME, confluent=bl.CONFLUENT_CONSUME, against="confluent best"
+    ):
+        fb, fc = best(rows, ferro)
+        cb = best(rows, confluent)[0]
         ratio = fb / cb if cb else 0
-        measured = f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× confluent best ({fmt_rate(cb)}){note}"
-        return (f"{name}: ferrokafka best ≥ {at_least}× confluent best", measured, ratio >= at_least)
+        measured = f"{fc} {fmt_rate(fb)} msg/s = {ratio:.2f}× {against} ({fmt_rate(cb)}){note}"
+        return (f"{name}: ferrokafka best ≥ {at_least}× {against}", measured, ratio >= at_least)
 
     if 100 in consume:
         rows = consume[100]
@@ -300,7 +333,79 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                 ratio >= 1.0,
             )
         )
+    arrow = report.get("arrow", {}).get("plain", {})
+    if 100 in arrow:
+        rows = arrow[100]
+        out.append(
+            versus_confluent(
+                rows,
+                "Arrow ingest 100 B",
+                3,
+                ferro=bl.FERRO_ARROW,
+                confluent=bl.CONFLUENT_ARROW,
+                against="confluent-kafka consume + pa.table",
+            )
+        )
+        fb, fc = best(rows, bl.FERRO_ARROW)
+        ceiling = rows.get(bl.ARROW_CEILING, {}).get("msgs_per_s", 0.0)
+        rr = fb / ceiling if ceiling else 0
+        out.append(
+            (
+                f"Arrow ingest 100 B: ferrokafka best ≥ 80% of the pure-Rust batch ceiling ({bl.ARROW_CEILING})",
+                f"{fc} {fmt_rate(fb)} msg/s = {rr:.0%} of {bl.ARROW_CEILING} ({fmt_rate(ceiling)} msg/s)",
+                rr >= 0.8,
+            )
+        )
+    produce_batch = report.get("produce-batch", {})
+    if 100 in produce_batch:
+        out.append(
+            versus_confluent(
+                produce_batch[100],
+                "produce_batch 100 B",
+                1.5,
+                ferro=bl.FERRO_PRODUCE_BATCH,
+                confluent=bl.CONFLUENT_PRODUCE_BATCH,
+                against="confluent-kafka produce_batch",
+            )
+        )
     return out
+
+
+CONSUME_TABLE_HEAD = [
+    "| size | messages | contender | msgs/s | MB/s | × confluent | × rust | min–max msgs/s | peak RSS MB | join s |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
+PRODUCE_TABLE_HEAD = [
+    "| size | messages | contender | msgs/s | MB/s | × confluent | min–max msgs/s | peak RSS MB |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+]
+
+
+def consume_rows(by_size: dict) -> list[str]:
+    lines = []
+    for size, rows in by_size.items():
+        count = rows[next(iter(rows))]["raw"][0]["count"]
+        for name, row in rows.items():
+            lines.append(
+                f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | {row['mb_per_s']:,.1f} | "
+                f"{fmt_ratio(row['x_confluent_best'])} | {fmt_ratio(row['x_rust'])} | "
+                f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} | "
+                f"{row['setup_s']:.2f} |"
+            )
+    return lines
+
+
+def produce_rows(by_size: dict) -> list[str]:
+    lines = []
+    for size, rows in by_size.items():
+        for name, row in rows.items():
+            count = row["raw"][0]["count"]
+            lines.append(
+                f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
+                f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
+                f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |"
+            )
+    return lines
 
 
 def write_markdown(report: dict, path: Path) -> None:
@@ -353,18 +458,32 @@ def write_markdown(report: dict, path: Path) -> None:
             "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
             "VmHWM.",
             "",
-            "| size | messages | contender | msgs/s | MB/s | × confluent | × rust | min–max msgs/s | peak RSS MB | join s |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *CONSUME_TABLE_HEAD,
+            *consume_rows(by_size),
         ]
-        for size, rows in by_size.items():
-            count = rows[next(iter(rows))]["raw"][0]["count"]
-            for name, row in rows.items():
-                lines.append(
-                    f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | {row['mb_per_s']:,.1f} | "
-                    f"{fmt_ratio(row['x_confluent_best'])} | {fmt_ratio(row['x_rust'])} | "
-                    f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} | "
-                    f"{row['setup_s']:.2f} |"
-                )
+    for mode, by_size in report.get("arrow", {}).items():
+        lines += [
+            "",
+            f"## Kafka → Arrow table ({mode}{': + zlib.crc32 of the value column, chunk by chunk' if mode == 'checksum' else ''})",
+            "",
+            "Every Python contender ends with one pyarrow Table holding every message (topic, partition, "
+            "offset, timestamp, timestamp_type, key, value, headers; ferrokafka's MessageBatch schema): one "
+            "table per receive call, `pa.concat_tables` at the end, inside the clock. ferro-arrow: "
+            f"`pa.table(consumer.consume_batch({bl.batch_size(100)}, 1.0))` (the Arrow PyCapsule interface, no "
+            "copy); ferro-arrow-10k: the same with consume_batch's default max_messages (10,000); "
+            f"confluent-arrow: `consume({bl.batch_size(100)}, 1.0)`, one Python list per column, "
+            "`pa.table({...}, schema=...)`. rust-rdkafka and rust-rdkafka-batch are the pure-Rust consumers "
+            "of the consume section (offset + key + len(payload) per message, no table): the ceilings. "
+            "Same consumer configuration and clock as the consume section. Every run's table is checked "
+            "against the others (rows, value bytes, key bytes, offset sum, CRC-32 of the values, timestamp "
+            "sum). `× confluent` is against confluent-arrow, `× rust` against rust-rdkafka-batch (the "
+            "pure-Rust batch ceiling). Peak RSS includes the whole table.",
+            "",
+            *CONSUME_TABLE_HEAD,
+            *consume_rows(by_size),
+        ]
+    for note in report.get("arrow_notes", []):
+        lines += ["", f"**Note**: {note}"]
     if report.get("produce"):
         lines += [
             "",
@@ -375,17 +494,27 @@ def write_markdown(report: dict, path: Path) -> None:
             "and polls every 1024 messages, confluent-produce-callback has a per-message callback "
             "(the closest equivalent of a future). `× confluent` is against confluent-produce.",
             "",
-            "| size | messages | contender | msgs/s | MB/s | × confluent | min–max msgs/s | peak RSS MB |",
-            "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+            *PRODUCE_TABLE_HEAD,
+            *produce_rows(report["produce"]),
         ]
-        for size, rows in report["produce"].items():
-            for name, row in rows.items():
-                count = row["raw"][0]["count"]
-                lines.append(
-                    f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
-                    f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
-                    f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |"
-                )
+    if report.get("produce-batch"):
+        lines += [
+            "",
+            f"## produce_batch ({bl.PRODUCE_BATCH:,} messages per call, no key; producer settings as in Produce)",
+            "",
+            "From the first produce_batch() to the last delivery, after one warm-up message; the values "
+            "are distinct bytes objects prepared before the clock (one batch, sent count / batch times). "
+            "ferro-produce-batch: `producer.produce_batch(topic, values)` (a list of bytes); "
+            "ferro-produce-batch-arrow: `producer.produce_batch(topic, table)` (a pyarrow Table with a "
+            "binary `value` column, built before the clock); both wait on the one future per call, "
+            "whose lists are checked for failures. confluent-produce-batch: `producer.produce_batch(topic, "
+            '[{"value": v} for v in values])` (the dicts are built inside the clock: they are what its '
+            "API takes) + `poll(0)` per call, no delivery callback, `flush()` at the end. "
+            "`× confluent` is against confluent-produce-batch.",
+            "",
+            *PRODUCE_TABLE_HEAD,
+            *produce_rows(report["produce-batch"]),
+        ]
     mem = report.get("memory")
     if mem:
         s = mem["stream"]
@@ -433,13 +562,18 @@ def write_chart(report: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = []
-    for mode in report.get("consume", {}):
-        panels.append(("consume", mode))
+    # (kind, title, {size: {contender: row}}): the bar panels, then the memory curve.
+    panels: list[tuple[str, str, dict]] = []
+    for mode, by_size in report.get("consume", {}).items():
+        panels.append(("bars", f"Consume ({mode})", by_size))
+    for mode, by_size in report.get("arrow", {}).items():
+        panels.append(("bars", f"Kafka → Arrow table ({mode}; 1.0 = confluent-kafka consume + pa.table)", by_size))
     if report.get("produce"):
-        panels.append(("produce", None))
+        panels.append(("bars", "Produce", report["produce"]))
+    if report.get("produce-batch"):
+        panels.append(("bars", "produce_batch (1.0 = confluent-kafka produce_batch)", report["produce-batch"]))
     if report.get("memory"):
-        panels.append(("memory", None))
+        panels.append(("memory", "", {}))
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
     colors = {"ferro": "#d35400", "confluent": "#2980b9", "rust": "#7f8c8d"}
 
@@ -447,9 +581,8 @@ def write_chart(report: dict, path: Path) -> None:
         base = next((c for k, c in colors.items() if name.startswith(k)), "#555")
         return base
 
-    for ax, (kind, mode) in zip(axes[:, 0], panels):
-        if kind in ("consume", "produce"):
-            by_size = report["consume"][mode] if kind == "consume" else report["produce"]
+    for ax, (kind, panel_title, by_size) in zip(axes[:, 0], panels):
+        if kind == "bars":
             sizes = list(by_size)
             names = list(by_size[sizes[0]])
             width = 0.8 / len(names)
@@ -475,10 +608,7 @@ def write_chart(report: dict, path: Path) -> None:
             ax.axhline(1.0, color="black", lw=0.8)
             ax.set_xticks(range(len(sizes)), [bl.SIZES[s][0] for s in sizes])
             ax.set_ylabel("throughput ÷ confluent best")
-            title = (
-                f"Consume ({mode})" if kind == "consume" else "Produce"
-            ) + " — msgs/s relative to confluent-kafka (bar labels: MB/s)"
-            ax.set_title(title)
+            ax.set_title(f"{panel_title} — msgs/s relative to confluent-kafka (bar labels: MB/s)")
             ax.legend(fontsize=7, ncol=4)
         else:
             s = report["memory"]["stream"]
@@ -506,13 +636,12 @@ def write_chart(report: dict, path: Path) -> None:
 def load_report(path: Path) -> dict:
     """A saved report with its size keys turned back into ints."""
     report = json.loads(path.read_text())
-    for section in ("consume", "produce"):
-        if section == "consume":
-            report.get("consume", {}).update(
-                {mode: {int(k): v for k, v in by.items()} for mode, by in report.get("consume", {}).items()}
-            )
-        elif "produce" in report:
-            report["produce"] = {int(k): v for k, v in report["produce"].items()}
+    for section in ("consume", "arrow"):  # {mode: {size: rows}}
+        if section in report:
+            report[section] = {mode: {int(k): v for k, v in by.items()} for mode, by in report[section].items()}
+    for section in ("produce", "produce-batch"):  # {size: rows}
+        if section in report:
+            report[section] = {int(k): v for k, v in report[section].items()}
     return report
 
 
@@ -525,6 +654,9 @@ def jsonable(obj):
 
 
 # ----------------------------------------------------------------------------- main
+
+
+SECTIONS = ["consume", "defaults", "arrow", "produce", "produce-batch", "memory"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -541,26 +673,33 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
         help="use this broker instead of starting one (default $KAFKA_BOOTSTRAP_SERVERS)",
     )
-    ap.add_argument("--only", default="consume,defaults,produce,memory", help="comma-separated sections to run")
     ap.add_argument(
-        "--sizes", default=None, help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576)"
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run (default all: {','.join(SECTIONS)})",
+    )
+    ap.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576; "
+        "the arrow section runs those of 100 and 1024)",
     )
     ap.add_argument("--render", metavar="JSON", help="only re-write the .md and .png from a saved latest.json")
     args = ap.parse_args(argv)
     if args.render:
         report = load_report(Path(args.render))
         out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
         write_markdown(report, out / "latest.md")
         write_chart(report, out / "latest.png")
         return 0
-    # Stop cleanly (the finally below stops the broker) on SIGTERM, and on Ctrl-C even when started
-    # in the background by a shell that ignores SIGINT.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     rounds = args.rounds or (1 if args.quick else 3)
     sections = set(args.only.split(","))
+    if sections - set(SECTIONS):
+        ap.error(f"unknown section(s) {', '.join(sorted(sections - set(SECTIONS)))}; known: {', '.join(SECTIONS)}")
     scale = args.scale if args.scale is not None else (1 / bl.QUICK_DIVISOR if args.quick else 1.0)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(bl.SIZES)
+    arrow_sizes = [s for s in sizes if s in bl.ARROW_SIZES]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
@@ -582,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {report['machine']}")
     log(f"versions: {report['versions']}")
 
-    if "consume" in sections:
+    if sections & {"consume", "arrow"}:
         log("building benches/rust-consumer")
         bl.build_rust_consumer()
 
@@ -602,7 +741,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"broker up at {bootstrap} in {broker.startup_seconds:.1f} s")
     try:
         run_id = uuid.uuid4().hex[:6]
-        needed = set(sizes)
+        # Pre-produce only the topics the sections read.
+        needed: set[int] = set()
+        if "consume" in sections:
+            needed |= set(sizes)
+        if "defaults" in sections:
+            needed |= {s for s in sizes if s <= bl.KB}
+        if "arrow" in sections:
+            needed |= set(arrow_sizes)
         if "memory" in sections:
             needed |= {bl.KB, bl.MB}
         topics: dict[int, tuple[str, int]] = {}
@@ -632,6 +778,16 @@ def main(argv: list[str] | None = None) -> int:
             report.setdefault("consume", {})["default-config"] = bench_consume(
                 bootstrap, small, rounds, False, bl.CONSUME_CONTENDERS, defaults=True
             )
+        if "arrow" in sections and arrow_sizes:
+            report["arrow"] = {}
+            report["arrow_notes"] = []
+            for checksum in [False, True] if args.checksum else [False]:
+                mode = "checksum" if checksum else "plain"
+                log(f"Kafka -> Arrow table benchmark ({mode}), {rounds} round(s)")
+                report["arrow"][mode], notes = bench_arrow(
+                    bootstrap, {s: topics[s] for s in arrow_sizes}, rounds, checksum
+                )
+                report["arrow_notes"] = sorted(set(report["arrow_notes"]) | set(notes))
         if "produce" in sections:
             log(f"produce benchmark, {rounds} round(s)")
             report["produce"] = bench_produce(
@@ -639,6 +795,15 @@ def main(argv: list[str] | None = None) -> int:
                 {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
                 rounds,
                 bl.PRODUCE_CONTENDERS,
+            )
+        if "produce-batch" in sections:
+            log(f"produce_batch benchmark, {rounds} round(s)")
+            report["produce-batch"] = bench_produce(
+                bootstrap,
+                {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
+                rounds,
+                bl.PRODUCE_BATCH_CONTENDERS,
+                reference=bl.CONFLUENT_PRODUCE_BATCH[0],
             )
         if "memory" in sections:
             log("memory benchmark")
@@ -654,7 +819,12 @@ def main(argv: list[str] | None = None) -> int:
     report["wall_seconds"] = time.monotonic() - t_start
     (out / "latest.json").write_text(json.dumps(jsonable(report), indent=1))
     write_markdown(report, out / "latest.md")
-    write_chart(report, out / "latest.png")
+    try:
+        import matplotlib  # noqa: F401 - scripts/bench installs it; the test suite does not need it
+    except ImportError:
+        log("matplotlib is not installed: no chart")
+    else:
+        write_chart(report, out / "latest.png")
     log(f"wrote {out / 'latest.md'}, {out / 'latest.png'}, {out / 'latest.json'}")
     for name, measured, ok in targets(report):
         log(f"target {'MET' if ok else 'NOT MET'}: {name}: {measured}")
@@ -662,4 +832,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Stop cleanly (main's finally stops the broker) on SIGTERM, and on Ctrl-C even when started in
+    # the background by a shell that ignores SIGINT. (Here, not in main(): tests call main().)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

@@ -1,11 +1,14 @@
 """A tiny, fast mode of the benchmark harness, meant to be called from the test suite.
 
     from smoke import run_smoke          # with benches/ on sys.path
-    result = run_smoke(bootstrap)        # {"consume": [rows], "produce": [rows]}
+    result = run_smoke(bootstrap)        # {"consume": [rows], "arrow": [rows], "produce": [rows],
+                                         #  "produce_batch": [rows], "skipped": [...]}
 
 Every consume contender (the ferrokafka ones, the confluent-kafka ones and, when the pure-Rust
 consumer is built or can be built, rust-rdkafka) reads the same ~2,000 tiny messages in its own
-subprocess, exactly as benches/run.py does; every produce contender produces ~2,000 tiny messages.
+subprocess, exactly as benches/run.py does, and so does every Python Kafka -> Arrow table contender
+(their tables are checked against each other and against the Rust consumers' key bytes and offset
+sums); every produce and produce_batch contender produces ~2,000 tiny messages.
 It checks that the harness and every contender work (counts and bytes are verified), not speed:
 the numbers are far too small to mean anything.
 
@@ -61,16 +64,32 @@ def run_smoke(
             contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
     else:
         contenders = [c for c in contenders if c not in bl.RUST_CONSUME]
-    consume = [
-        _row("consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum)) for c in contenders
-    ]
+    raw = {c: bl.run_consume(c, bootstrap, topic, size, messages, checksum) for c in contenders}
+    consume = [_row("consume", c, size, r) for c, r in raw.items()]
+    # The Arrow section's Rust ceilings are the consume contenders above: not run twice.
+    arrow_raw = {c: bl.run_consume(c, bootstrap, topic, size, messages, checksum) for c in bl.PYTHON_ARROW}
+    notes = bl.check_arrow_agreement(
+        {c: [r] for c, r in {**arrow_raw, **raw}.items() if c in bl.ARROW_CONTENDERS}, topic
+    )
+    arrow = [dict(_row("arrow", c, size, r), schema_matches=r["schema_matches"]) for c, r in arrow_raw.items()]
     produce_topic = f"bench-smoke-produce-{uuid.uuid4().hex[:8]}"
     bl.create_topics(bootstrap, {produce_topic: {}})
     produce = [
         _row("produce", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
         for c in bl.PRODUCE_CONTENDERS
     ]
-    return {"consume": consume, "produce": produce, "skipped": skipped}
+    produce_batch = [
+        _row("produce_batch", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
+        for c in bl.PRODUCE_BATCH_CONTENDERS
+    ]
+    return {
+        "consume": consume,
+        "arrow": arrow,
+        "produce": produce,
+        "produce_batch": produce_batch,
+        "notes": notes,
+        "skipped": skipped,
+    }
 
 
 def main(argv: list[str]) -> int:

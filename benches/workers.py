@@ -7,6 +7,10 @@ object with the result.
 Every consume contender does the same work per message: read the offset, the key and the
 payload's length (and, in ``checksum`` mode, zlib.crc32 of the payload). Timing starts when the
 first message arrives (group join excluded) and stops at the last expected message.
+
+The Arrow ingest contenders (kind ``arrow``) instead end with one pyarrow Table holding every
+message (ARROW_SCHEMA); the produce_batch contenders (kind ``produce-batch``) produce in batches of
+``batch`` messages per call.
 """
 
 from __future__ import annotations
@@ -359,6 +363,199 @@ CONSUMERS = {
 }
 
 
+# ----------------------------------------------------------------------------- Arrow ingest contenders
+# Kafka -> one pyarrow Table holding every message, in ARROW_SCHEMA (ferrokafka's MessageBatch
+# schema; confluent-kafka's table is built to the same schema, so the two tables are equal). One
+# table per receive call, pa.concat_tables at the end (no copy: the batches become the chunks); the
+# clock stops once the final table exists. Rows and value bytes are counted from the table; the
+# value column is hashed (zlib.crc32 over each chunk's contiguous value bytes, one call per chunk)
+# inside the loop in checksum mode, after the clock stops otherwise, so that run.py can check that
+# every contender's table holds the same bytes.
+
+
+def arrow_schema():
+    import pyarrow as pa
+
+    header = pa.struct([pa.field("key", pa.utf8(), nullable=False), pa.field("value", pa.large_binary())])
+    # A header is never null (a message without headers has an empty list): non-nullable list items.
+    return pa.schema(
+        [
+            pa.field("topic", pa.utf8(), nullable=False),
+            pa.field("partition", pa.int32(), nullable=False),
+            pa.field("offset", pa.int64(), nullable=False),
+            pa.field("timestamp", pa.timestamp("ms", tz="UTC")),
+            pa.field("timestamp_type", pa.int8(), nullable=False),
+            pa.field("key", pa.large_binary()),
+            pa.field("value", pa.large_binary()),
+            pa.field("headers", pa.list_(pa.field("item", header, nullable=False)), nullable=False),
+        ]
+    )
+
+
+def _binary_spans(column):
+    """(data buffer, start, end) of each chunk of a (large_)binary/string column: where its values'
+    bytes lie, contiguous, read from the offsets buffer (O(1) per chunk, no copy)."""
+    import pyarrow as pa
+
+    for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        if not len(chunk):
+            continue
+        _, offsets, data = chunk.buffers()[:3]
+        large = pa.types.is_large_binary(chunk.type) or pa.types.is_large_string(chunk.type)
+        view = memoryview(offsets).cast("q" if large else "i")
+        yield data, view[chunk.offset], view[chunk.offset + len(chunk)]
+
+
+def _binary_bytes(column) -> int:
+    return sum(end - start for _, start, end in _binary_spans(column))
+
+
+def _binary_crc(column, crc: int = 0) -> int:
+    for data, start, end in _binary_spans(column):
+        if data is not None and end > start:
+            crc = zlib.crc32(memoryview(data)[start:end], crc)
+    return crc
+
+
+def _arrow_result(table, crc, t_first, t_end, t_setup, base, checksum) -> dict:
+    """The consume result of an Arrow contender, from its final table (checked after the clock)."""
+    import pyarrow.compute as pc
+
+    values = table.column("value")
+    if not checksum:
+        crc = _binary_crc(values)
+    offsets = pc.sum(table.column("offset")).as_py() or 0
+    stamps = pc.sum(table.column("timestamp").cast("int64")).as_py() or 0
+    result = _result(table.num_rows, _binary_bytes(values), crc, t_first, t_end, t_setup,
+                     _binary_bytes(table.column("key")), base)  # fmt: skip
+    result.update(
+        {
+            "offset_sum": offsets,
+            "timestamp_sum": stamps,
+            "chunks": values.num_chunks,
+            "schema_diff": _schema_diff(table.schema, arrow_schema()),
+        }
+    )
+    result["schema_matches"] = not result["schema_diff"]
+    return result
+
+
+def _schema_diff(actual, expected) -> list[str]:
+    """How `actual` differs from `expected`, one short line per field (empty: equal)."""
+    if actual.equals(expected):
+        return []
+
+    def show(field):
+        return f"{field.type}{'' if field.nullable else ' not null'}"
+
+    diff = [
+        f"{f.name}: {show(actual.field(f.name)) if f.name in actual.names else 'missing'} (expected {show(f)})"
+        for f in expected
+        if f.name not in actual.names or not actual.field(f.name).equals(f)
+    ]
+    diff += [f"{name}: unexpected column" for name in actual.names if name not in expected.names]
+    return diff or [f"{actual.names} (expected {expected.names})"]
+
+
+def consume_ferro_arrow(config, topic, expected, checksum, batch):
+    """ferrokafka: consume_batch() -> pa.table(batch), zero-copy through the Arrow PyCapsules."""
+    import pyarrow as pa
+
+    import ferrokafka as fk
+
+    t_setup = time.perf_counter()
+    c = fk.Consumer(config)
+    c.subscribe([topic])
+    tables = []
+    count = crc = 0
+    t_first = None
+    base = (0, 0)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    consume_batch = c.consume_batch
+    to_table = pa.table
+    while count < expected:
+        messages = consume_batch(min(batch, expected - count), 1.0)
+        if not len(messages):
+            if time.monotonic() > deadline:
+                raise Timeout(count)
+            continue
+        table = to_table(messages)
+        tables.append(table)
+        if checksum:
+            crc = _binary_crc(table.column("value"), crc)
+        count += table.num_rows
+        if t_first is None:
+            t_first, base = time.perf_counter(), (count, _binary_bytes(table.column("value")))
+    table = pa.concat_tables(tables)
+    t_end = time.perf_counter()
+    return _arrow_result(table, crc, t_first, t_end, t_setup, base, checksum)
+
+
+def consume_confluent_arrow(config, topic, expected, checksum, batch):
+    """confluent-kafka: consume(batch) -> one Python list per column -> pa.table(..., schema)."""
+    import confluent_kafka as ck
+    import pyarrow as pa
+
+    schema = arrow_schema()
+    t_setup = time.perf_counter()
+    c = ck.Consumer(config)
+    c.subscribe([topic])
+    tables = []
+    count = crc = 0
+    t_first = None
+    base = (0, 0)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    consume = c.consume
+    while count < expected:
+        msgs = consume(num_messages=min(batch, expected - count), timeout=1.0)
+        if not msgs:
+            if time.monotonic() > deadline:
+                raise Timeout(count)
+            continue
+        topics, partitions, offsets, stamps, stamp_types, keys, values, headers = [], [], [], [], [], [], [], []
+        for msg in msgs:
+            if msg.error():
+                continue
+            stamp_type, stamp = msg.timestamp()
+            topics.append(msg.topic())
+            partitions.append(msg.partition())
+            offsets.append(msg.offset())
+            stamps.append(stamp if stamp_type else None)  # 0: TIMESTAMP_NOT_AVAILABLE
+            stamp_types.append(stamp_type)
+            keys.append(msg.key())
+            values.append(msg.value())
+            headers.append(msg.headers() or [])
+        table = pa.table(
+            {
+                "topic": topics,
+                "partition": partitions,
+                "offset": offsets,
+                "timestamp": stamps,
+                "timestamp_type": stamp_types,
+                "key": keys,
+                "value": values,
+                "headers": headers,
+            },
+            schema=schema,
+        )
+        tables.append(table)
+        if checksum:
+            crc = _binary_crc(table.column("value"), crc)
+        count += table.num_rows
+        if t_first is None:
+            t_first, base = time.perf_counter(), (count, _binary_bytes(table.column("value")))
+    table = pa.concat_tables(tables)
+    t_end = time.perf_counter()
+    return _arrow_result(table, crc, t_first, t_end, t_setup, base, checksum)
+
+
+ARROW_CONSUMERS = {
+    "ferro-arrow": consume_ferro_arrow,
+    "ferro-arrow-10k": consume_ferro_arrow,  # the same loop; run.py passes batch=10000
+    "confluent-arrow": consume_confluent_arrow,
+}
+
+
 # ----------------------------------------------------------------------------- produce contenders
 # `count` messages of `size` bytes with a fixed 8-byte key, timed from the first produce() to the
 # end of flush(). One message is produced and flushed first (topic metadata, connection).
@@ -499,6 +696,109 @@ PRODUCERS = {
 }
 
 
+# ----------------------------------------------------------------------------- produce_batch contenders
+# `count` messages of `size` bytes, no key, `batch` per call, timed from the first produce_batch() to
+# the last delivery (futures resolved / flush() returned), after one warm-up message. The values are
+# distinct bytes objects, prepared (like the Arrow table) before the clock starts; the same batch is
+# sent count/batch times.
+
+
+def _batch_values(count, size, batch):
+    """The values of one batch (distinct bytes objects) and the sizes of the calls."""
+    block = os.urandom(size * min(batch, count))
+    values = [block[i * size : (i + 1) * size] for i in range(min(batch, count))]
+    calls = [batch] * (count // batch) + ([count % batch] if count % batch else [])
+    return values, calls
+
+
+def produce_batch_ferro(config, topic, count, size, batch, arrow=False):
+    """ferrokafka: produce_batch(topic, values) -> one future per call; waits on every future."""
+    import ferrokafka as fk
+
+    p = fk.Producer(config)
+    values, calls = _batch_values(count, size, batch)
+    p.produce(topic, values[0])
+    p.flush(30)
+    if arrow:
+        import pyarrow as pa
+
+        table = pa.table({"value": pa.array(values, pa.binary())})
+        batches = {n: table.slice(0, n) for n in set(calls)}
+    else:
+        batches = {n: values[:n] for n in set(calls)}
+    produce_batch = p.produce_batch
+    t0 = time.perf_counter()
+    futures = [produce_batch(topic, batches[n]) for n in calls]
+    outcomes = [f.result(120) for f in futures]
+    t1 = time.perf_counter()
+    delivered = sum(len(o) for o in outcomes)
+    failed = sum(len(o.errors) for o in outcomes)
+    if delivered != count:
+        raise RuntimeError(f"{delivered} delivery outcomes for {count} messages")
+    p.close(10)
+    return {
+        "count": count,
+        "bytes": count * size,
+        "seconds": t1 - t0,
+        "unflushed": failed,
+        "queue_full": 0,
+        "calls": len(calls),
+        "maxrss_kb": peak_rss_kb(),
+    }
+
+
+def produce_batch_ferro_arrow(config, topic, count, size, batch):
+    return produce_batch_ferro(config, topic, count, size, batch, arrow=True)
+
+
+def produce_batch_confluent(config, topic, count, size, batch):
+    """confluent-kafka: produce_batch(topic, [{"value": v}, ...]) + poll(0) per call, flush() at the
+    end; no delivery callback (its cheapest mode). The dicts are built per call, inside the clock:
+    they are what its API takes for the same values. Messages it could not queue get an `_error`
+    entry; those (queue full only) are retried after a poll."""
+    import confluent_kafka as ck
+
+    p = ck.Producer(config)
+    values, calls = _batch_values(count, size, batch)
+    p.produce(topic, values[0])
+    p.flush(30)
+    batches = {n: values[:n] for n in set(calls)}
+    produce_batch = p.produce_batch
+    poll = p.poll
+    queue_full = 0
+    t0 = time.perf_counter()
+    for n in calls:
+        messages = [{"value": v} for v in batches[n]]
+        queued = produce_batch(topic, messages)
+        while queued < len(messages):
+            errors = {m["_error"].code() for m in messages if "_error" in m}
+            if errors - {ck.KafkaError._QUEUE_FULL}:
+                raise RuntimeError(f"produce_batch: {errors}")
+            queue_full += 1
+            poll(0.01)
+            messages = [{"value": m["value"]} for m in messages if "_error" in m]
+            queued = produce_batch(topic, messages)
+        poll(0)
+    left = p.flush(120)
+    t1 = time.perf_counter()
+    return {
+        "count": count,
+        "bytes": count * size,
+        "seconds": t1 - t0,
+        "unflushed": left,
+        "queue_full": queue_full,
+        "calls": len(calls),
+        "maxrss_kb": peak_rss_kb(),
+    }
+
+
+BATCH_PRODUCERS = {
+    "ferro-produce-batch": produce_batch_ferro,
+    "ferro-produce-batch-arrow": produce_batch_ferro_arrow,
+    "confluent-produce-batch": produce_batch_confluent,
+}
+
+
 # ----------------------------------------------------------------------------- memory scenarios
 
 
@@ -591,9 +891,15 @@ def main(argv: list[str]) -> int:
     if kind == "consume":
         fn = CONSUMERS[args.pop("client")]
         result = fn(args["config"], args["topic"], args["expected"], args["checksum"], args["batch"])
+    elif kind == "arrow":
+        fn = ARROW_CONSUMERS[args.pop("client")]
+        result = fn(args["config"], args["topic"], args["expected"], args["checksum"], args["batch"])
     elif kind == "produce":
         fn = PRODUCERS[args.pop("client")]
         result = fn(args["config"], args["topic"], args["count"], args["size"])
+    elif kind == "produce-batch":
+        fn = BATCH_PRODUCERS[args.pop("client")]
+        result = fn(args["config"], args["topic"], args["count"], args["size"], args["batch"])
     elif kind == "mem-stream":
         result = mem_stream(args["config"], args["topic"], args["expected"], args["passes"])
     elif kind == "mem-hold":
