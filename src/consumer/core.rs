@@ -341,6 +341,16 @@ impl ConsumerCore {
         fetched
     }
 
+    /// For the express lane of `poll()` and the iterator: whether a waiting message may be lent
+    /// without calling librdkafka or Python first — librdkafka was served within
+    /// [`SERVE_INTERVAL`], and no callback, deferred error or revocation waits.
+    pub fn may_lend_ready(&self) -> bool {
+        let context = self.context();
+        self.served_at.lock().elapsed() < SERVE_INTERVAL
+            && !context.has_pending()
+            && context.revoked.lock().is_empty()
+    }
+
     /// For `consume(max)`: those waiting to be lent first (so none is overtaken), else a fetch.
     pub fn take_or_fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
         self.drop_revoked();

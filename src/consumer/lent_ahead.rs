@@ -72,6 +72,17 @@ impl LentAhead {
         taken
     }
 
+    /// The oldest waiting message not of a paused partition (`take(1)` without a Vec).
+    pub fn take_one(&self) -> Option<NativeMessage> {
+        let mut waiting = self.0.lock();
+        if waiting.paused.is_empty() {
+            return waiting.messages.pop_front();
+        }
+        let Waiting { messages, paused, .. } = &mut *waiting;
+        let index = messages.iter().position(|m| !is_of(m, paused))?;
+        messages.remove(index)
+    }
+
     /// Keeps messages fetched but not lent (after any already waiting). Once closed, they are
     /// returned, to be dropped by the caller.
     #[must_use]

@@ -157,6 +157,27 @@ impl Consumer {
         }
     }
 
+    /// The express lane of `poll()` and the iterator: a message fetched in an earlier batch (see
+    /// lent_ahead.rs) is lent with no call into librdkafka, when [`ConsumerCore::may_lend_ready`]
+    /// says nothing else is due. The same steps as [`receive`](Self::receive), minus its waiting and
+    /// callback machinery. `None`: take the full path.
+    fn lend_ready(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
+        let core = &self.core;
+        let Ok(consumer) = core.open() else { return Ok(None) };
+        if !core.may_lend_ready() {
+            return Ok(None);
+        }
+        let Some(native) = core.ahead.take_one() else { return Ok(None) };
+        let handed = last_per_partition(std::slice::from_ref(&native));
+        let offsets = &core.context().offsets;
+        // The application is done with what the previous call handed out.
+        offsets.finish(consumer, None);
+        let Some(slot) = core.registry.admit_one(native) else { return Ok(None) };
+        let message = BorrowedMessage::new_untracked(py, slot)?;
+        offsets.record(current_thread_tag(), handed);
+        Ok(Some(message))
+    }
+
     /// [`receive`](Self::receive) lending `BorrowedMessage`s.
     fn receive_borrowed(
         &self,
@@ -321,7 +342,11 @@ impl Consumer {
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        match self.receive_borrowed(py, deadline(timeout)?, 1)? {
+        let deadline = deadline(timeout)?;
+        if let Some(message) = self.lend_ready(py)? {
+            return Ok(Some(message));
+        }
+        match self.receive_borrowed(py, deadline, 1)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -380,6 +405,10 @@ impl Consumer {
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
         if let Some(previous) = self.iterated.lock().take() {
             drop(previous.invalidate(InvalidReason::Superseded));
+        }
+        if let Some(message) = self.lend_ready(py)? {
+            *self.iterated.lock() = Some(message.get().slot().clone());
+            return Ok(Some(message));
         }
         if self.core.registry.is_closed() {
             return Ok(None);

@@ -78,6 +78,23 @@ impl MessageRegistry {
         Some(slots)
     }
 
+    /// [`admit`](Self::admit) for one message.
+    pub fn admit_one(&self, native: NativeMessage) -> Option<Arc<MessageSlot>> {
+        let slot = Arc::new(MessageSlot::new(native));
+        let mut book = self.book.lock();
+        if book.closed {
+            drop(book);
+            drop(slot);
+            return None;
+        }
+        if book.slots.len() + 1 >= book.sweep_at {
+            book.slots.retain(|slot| slot.strong_count() > 0);
+            book.sweep_at = MIN_SWEEP_AT.max(2 * (book.slots.len() + 1));
+        }
+        book.slots.push(Arc::downgrade(&slot));
+        Some(slot)
+    }
+
     pub fn is_closed(&self) -> bool {
         self.book.lock().closed
     }
