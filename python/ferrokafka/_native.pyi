@@ -277,6 +277,20 @@ class Consumer:
         consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
         Ctrl-C interrupts the wait.
         """
+    def _io_event_enable(self, fd: int | None) -> None:
+        """For event loops (`ferrokafka.aio`): librdkafka writes a byte to (a duplicate of) `fd`
+        whenever its queue gets something after the last poll; `None` turns that off. Wait until
+        `fd` is readable, then poll with timeout 0.
+        """
+    def _defer_rebalances(self, on: bool) -> None:
+        """For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside
+        poll/consume (no callback runs there); `_pending_rebalance()` shows it, `_finish_rebalance()`
+        applies it. close() turns this off.
+        """
+    def _pending_rebalance(self) -> tuple[Literal["assign", "revoke", "lost"], list[TopicPartition]] | None:
+        """The kept rebalance: ("assign" | "revoke" | "lost", partitions), or None."""
+    def _finish_rebalance(self) -> bool:
+        """Applies the kept rebalance (librdkafka waits for it); False if none was kept."""
     @property
     def closed(self) -> bool: ...
     @property

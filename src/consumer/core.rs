@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
-use rdkafka::ClientConfig;
+use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::blocking::{drop_in_background, wait_detached};
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
@@ -59,6 +59,9 @@ pub struct CoreContext {
     pub offsets: HandedOffsets,
     /// Partitions revoked since the consumer last looked: their messages waiting to be lent go.
     pub revoked: Mutex<Vec<TopicPartition>>,
+    /// Rebalances are kept for the caller to apply (asyncio), not served inside a poll.
+    pub defer_rebalances: AtomicBool,
+    pub pending_rebalance: Mutex<Option<PendingRebalance>>,
 }
 
 impl CoreContext {
@@ -98,53 +101,72 @@ impl CoreContext {
     /// Serves a rebalance the way rdkafka's default `ConsumerContext::rebalance` does, with the
     /// Python callbacks around it: on_revoke (or on_lost) before partitions go, so it can still
     /// commit; on_assign after they came, so it can seek or read positions. Called by librdkafka
-    /// (our rebalance callback) on the polling thread, without the GIL.
+    /// (our rebalance callback) on the polling thread, without the GIL. With rebalances deferred
+    /// (asyncio, see [`PendingRebalance`]) it is only kept, for `finish_pending_rebalance`.
     pub fn rebalance(&self, rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
-        const ASSIGN: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
-        const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
         // SAFETY: librdkafka's list (or null) for the duration of the callback.
         let partitions = || unsafe { read_native_list(list) }.into_iter().map(|(tp, _)| tp).collect::<Vec<_>>();
-        // SAFETY: `rk` is the live handle calling back; librdkafka returns a static string, or NULL
-        // (not a group consumer, which a rebalance cannot come from; read as eager).
-        let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
-        // SAFETY: a non-NULL protocol is one of librdkafka's static NUL-terminated names.
-        let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
+        // SAFETY: the live handle calling back.
+        let lost = code == REVOKE && unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
+        let defer = self.defer_rebalances.load(Ordering::Acquire) && self.python_enabled.load(Ordering::Acquire);
+        if (code == ASSIGN || code == REVOKE) && defer {
+            let partitions = partitions();
+            if let Ok(list) = crate::topic_partition::to_list(&partitions) {
+                *self.pending_rebalance.lock() = Some(PendingRebalance { code, lost, list, partitions });
+                return;
+            }
+        }
         if code == REVOKE {
-            // SAFETY: the live handle.
-            let lost = unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
             let revoked = partitions();
             self.call_rebalance(
                 |c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() },
                 revoked.clone(),
             );
-            // After on_revoke, which may still commit them; before the unassign's own commit,
-            // which reads the stored offsets: what the application is done with is stored first.
-            self.offsets.store_done(|list| {
-                // SAFETY: the live handle calling back and a valid list, which librdkafka copies.
-                match unsafe { raw::rd_kafka_offsets_store(rk, list.ptr()) } {
-                    0 => Ok(()),
-                    _ => Err(()),
-                }
-            });
-            self.offsets.forget(&revoked);
-            self.revoked.lock().extend(revoked);
+            self.before_unassign(rk, revoked);
         } else if code != ASSIGN {
             self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
         }
-        // SAFETY: the live handle and librdkafka's list, which it copies; an error object the
-        // incremental calls return is ours, destroyed by NativePtr. Errors are reported by
-        // librdkafka itself (to the error callback) and need no handling here.
-        unsafe {
-            match (code == ASSIGN, cooperative) {
-                (true, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_assign(rk, list))),
-                (true, false) => drop(raw::rd_kafka_assign(rk, list)),
-                (false, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_unassign(rk, list))),
-                (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
-            }
-        }
+        apply_rebalance(rk, code, list);
         if code == ASSIGN {
             self.call_rebalance(|c| c.on_assign.as_ref(), partitions());
         }
+    }
+
+    /// After on_revoke, which may still commit them; before the unassign's own commit, which
+    /// reads the stored offsets: what the application is done with is stored first.
+    fn before_unassign(&self, rk: *mut rdsys::rd_kafka_t, revoked: Vec<TopicPartition>) {
+        self.offsets.store_done(|list| {
+            // SAFETY: the live handle and a valid list, which librdkafka copies.
+            match unsafe { raw::rd_kafka_offsets_store(rk, list.ptr()) } {
+                0 => Ok(()),
+                _ => Err(()),
+            }
+        });
+        self.offsets.forget(&revoked);
+        self.revoked.lock().extend(revoked);
+    }
+
+    /// The deferred rebalance, if one waits: ("assign" | "revoke" | "lost", partitions).
+    pub fn pending_rebalance(&self) -> Option<(&'static str, Vec<TopicPartition>)> {
+        let pending = self.pending_rebalance.lock();
+        let p = pending.as_ref()?;
+        let kind = match (p.code == ASSIGN, p.lost) {
+            (true, _) => "assign",
+            (false, true) => "lost",
+            (false, false) => "revoke",
+        };
+        Some((kind, p.partitions.clone()))
+    }
+
+    /// Applies the deferred rebalance (librdkafka waits for it), without Python callbacks: the
+    /// caller ran them. Returns whether one was pending.
+    pub fn finish_pending_rebalance(&self, rk: *mut rdsys::rd_kafka_t) -> bool {
+        let Some(pending) = self.pending_rebalance.lock().take() else { return false };
+        if pending.code == REVOKE {
+            self.before_unassign(rk, pending.partitions);
+        }
+        apply_rebalance(rk, pending.code, pending.list.ptr());
+        true
     }
 
     fn call_rebalance(
@@ -174,6 +196,38 @@ impl CoreContext {
 }
 
 crate::callbacks::client_context_via_callbacks!(CoreContext);
+
+const ASSIGN: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
+const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
+
+/// A rebalance kept for later (`Consumer._defer_rebalances`): an event loop runs the callbacks,
+/// awaiting coroutines, and then applies it; librdkafka waits for that (its "wait assign call").
+pub struct PendingRebalance {
+    code: i32,
+    lost: bool,
+    list: TopicPartitionList,
+    partitions: Vec<TopicPartition>,
+}
+
+/// Assigns or unassigns `list` as librdkafka asked (`code`), with the group's protocol.
+fn apply_rebalance(rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
+    // SAFETY: `rk` is the live handle; librdkafka returns a static string, or NULL (not a group
+    // consumer, which a rebalance cannot come from; read as eager).
+    let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
+    // SAFETY: a non-NULL protocol is one of librdkafka's static NUL-terminated names.
+    let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
+    // SAFETY: the live handle and a valid list, which librdkafka copies; an error object the
+    // incremental calls return is ours, destroyed by NativePtr. Errors are reported by librdkafka
+    // itself (to the error callback) and need no handling here.
+    unsafe {
+        match (code == ASSIGN, cooperative) {
+            (true, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_assign(rk, list))),
+            (true, false) => drop(raw::rd_kafka_assign(rk, list)),
+            (false, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_unassign(rk, list))),
+            (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
+        }
+    }
+}
 
 thread_local! {
     /// Set while this thread runs an on_assign/on_revoke/on_lost callback, inside librdkafka's
@@ -236,6 +290,8 @@ impl ConsumerCore {
             python_enabled: AtomicBool::new(true),
             offsets: HandedOffsets::new(store),
             revoked: Mutex::new(Vec::new()),
+            defer_rebalances: AtomicBool::new(false),
+            pending_rebalance: Mutex::new(None),
         };
         let consumer = NativeConsumer::new(config, context)?;
         Ok(Arc::new(ConsumerCore {
@@ -405,6 +461,9 @@ impl ConsumerCore {
             self.abandon();
             return Ok(());
         }
+        // Closing serves the last revocation itself; one kept for an event loop is applied now.
+        self.context().defer_rebalances.store(false, Ordering::Release);
+        self.context().finish_pending_rebalance(self.consumer.native_ptr());
         if !self.registry.is_closed() {
             // The closing thread is done with what it received; another thread's last batch may
             // still be in the middle of processing and is left for the group to deliver again.

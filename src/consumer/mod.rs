@@ -601,6 +601,10 @@ impl Consumer {
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.iterated.lock().take();
+        if let Ok(consumer) = self.core.open() {
+            // No more wake-ups for an event loop that is done with this consumer.
+            let _ = consumer.io_event_enable(None);
+        }
         self.core.close(py, deadline(timeout)?)
     }
 
@@ -641,6 +645,40 @@ impl Consumer {
     #[getter]
     fn live_message_count(&self) -> usize {
         self.core.registry.live_native().saturating_sub(self.core.ahead.len())
+    }
+
+    /// For event loops (`ferrokafka.aio`): librdkafka writes a byte to (a duplicate of) `fd`
+    /// whenever its queue gets something after the last poll; `None` turns that off. Wait until
+    /// `fd` is readable, then poll with timeout 0.
+    fn _io_event_enable(&self, fd: Option<std::os::fd::RawFd>) -> PyResult<()> {
+        let consumer = self.core.open()?;
+        if fd.is_some_and(|fd| fd < 0) {
+            return Err(FerroError::Value("fd must be a file descriptor (>= 0) or None".into()).into());
+        }
+        // SAFETY: only borrowed for the call, which duplicates it (dup fails cleanly, EBADF, if
+        // it is not an open descriptor).
+        let fd = fd.map(|fd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
+        Ok(consumer.io_event_enable(fd).map_err(|err| FerroError::Value(format!("fd: {err}")))?)
+    }
+
+    /// For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside
+    /// poll/consume (no callback runs there); `_pending_rebalance()` shows it, `_finish_rebalance()`
+    /// applies it. close() turns this off.
+    fn _defer_rebalances(&self, on: bool) -> PyResult<()> {
+        self.core.open()?;
+        self.core.context().defer_rebalances.store(on, std::sync::atomic::Ordering::Release);
+        Ok(())
+    }
+
+    /// The kept rebalance: ("assign" | "revoke" | "lost", partitions), or None.
+    fn _pending_rebalance(&self) -> Option<(&'static str, Vec<TopicPartition>)> {
+        self.core.context().pending_rebalance()
+    }
+
+    /// Applies the kept rebalance (librdkafka waits for it); False if none was kept.
+    fn _finish_rebalance(&self) -> PyResult<bool> {
+        let consumer = self.core.open()?;
+        Ok(self.core.context().finish_pending_rebalance(consumer.native_ptr()))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

@@ -46,6 +46,10 @@ pub struct NativeConsumer {
     queue: NativePtr<rdsys::rd_kafka_queue_t>,
     client: Client<CoreContext>,
     has_group: bool,
+    /// Our duplicate of the descriptor librdkafka writes wake-ups to (`io_event_enable`): closed
+    /// only after librdkafka stopped writing to it (disabled, or the handle destroyed: field order),
+    /// so a number the application closed and reused is never written to.
+    wake_fd: parking_lot::Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 // SAFETY: librdkafka handles and queues are thread-safe; rdkafka's Client is Send + Sync and the
@@ -179,11 +183,28 @@ impl NativeConsumer {
         // SAFETY: a new queue reference (or NULL), ours to release.
         let queue = unsafe { NativePtr::from_ptr(queue) }
             .ok_or_else(|| KafkaError::ClientCreation("librdkafka gave no consumer queue".into()))?;
-        Ok(NativeConsumer { queue, client, has_group })
+        Ok(NativeConsumer { queue, client, has_group, wake_fd: parking_lot::Mutex::new(None) })
     }
 
     pub fn context(&self) -> &CoreContext {
         self.client.context()
+    }
+
+    /// librdkafka writes one byte to (a duplicate of) `fd` when its queue gets something after the
+    /// application last polled it (`rd_kafka_queue_io_event_enable`); `None` stops that. For event
+    /// loops: wait until `fd` is readable, then poll without waiting.
+    pub fn io_event_enable(&self, fd: Option<std::os::fd::BorrowedFd<'_>>) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        const WAKE: [u8; 1] = [1];
+        let duplicate = fd.map(|fd| fd.try_clone_to_owned()).transpose()?;
+        let raw_fd = duplicate.as_ref().map_or(-1, |fd| fd.as_raw_fd());
+        let mut wake_fd = self.wake_fd.lock();
+        // SAFETY: our live queue reference; librdkafka copies the one-byte payload; `raw_fd` is our
+        // own duplicate, kept open (in `wake_fd`) for as long as librdkafka may write to it.
+        unsafe { rdsys::rd_kafka_queue_io_event_enable(self.queue.ptr(), raw_fd, WAKE.as_ptr().cast(), WAKE.len()) };
+        // The previous duplicate is closed only now that librdkafka writes to the new one (or none).
+        *wake_fd = duplicate;
+        Ok(())
     }
 
     fn ptr(&self) -> *mut rdsys::rd_kafka_t {
