@@ -402,9 +402,7 @@ impl ConsumerCore {
     /// [`SERVE_INTERVAL`], and no callback, deferred error or revocation waits.
     pub fn may_lend_ready(&self) -> bool {
         let context = self.context();
-        self.served_at.lock().elapsed() < SERVE_INTERVAL
-            && !context.has_pending()
-            && context.revoked.lock().is_empty()
+        self.served_at.lock().elapsed() < SERVE_INTERVAL && !context.has_pending() && context.revoked.lock().is_empty()
     }
 
     /// For `consume(max)`: those waiting to be lent first (so none is overtaken), else a fetch.

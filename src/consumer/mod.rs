@@ -186,9 +186,15 @@ impl Consumer {
         max: usize,
     ) -> PyResult<Received<Vec<Py<BorrowedMessage>>>> {
         let registry = &self.core.registry;
-        self.receive(py, deadline, max, |messages, _| registry.admit(messages), |py, slots: Vec<Arc<MessageSlot>>| {
-            slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
-        })
+        self.receive(
+            py,
+            deadline,
+            max,
+            |messages, _| registry.admit(messages),
+            |py, slots: Vec<Arc<MessageSlot>>| {
+                slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
+            },
+        )
     }
 
     /// Hands consumer errors to `error_cb` or the log (fatal ones are raised).
@@ -377,7 +383,12 @@ impl Consumer {
     /// of a list of borrowed messages; an empty batch on timeout. For auto-commit the batch is
     /// done at the next poll/consume/consume_batch call or close(), like consume()'s messages.
     #[pyo3(signature = (max_messages=Int(10000), timeout=None), text_signature = "(self, /, max_messages=10000, timeout=None)")]
-    fn consume_batch(&self, py: Python<'_>, max_messages: Int<usize>, timeout: Option<Seconds>) -> PyResult<MessageBatch> {
+    fn consume_batch(
+        &self,
+        py: Python<'_>,
+        max_messages: Int<usize>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<MessageBatch> {
         let Int(max_messages) = max_messages;
         if max_messages == 0 {
             return Ok(MessageBatch::from(BatchData::build(&[], Vec::new())));

@@ -23,8 +23,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder,
-    Int32Builder, Int64Builder, Int8Builder, LargeBinaryBuilder, StringBuilder, TimestampMillisecondBuilder,
+    ArrayBuilder, Int32Builder, Int64Builder, Int8Builder, LargeBinaryBuilder, StringBuilder,
+    TimestampMillisecondBuilder,
 };
 use arrow_array::{Array, ArrayRef, Int32Array, Int64Array, Int8Array, LargeBinaryArray, ListArray, RecordBatch};
 use arrow_array::{StringArray, StructArray, TimestampMillisecondArray};
@@ -90,7 +90,8 @@ impl BatchData {
     /// `next` is, per partition, the offset after its last message.
     pub fn build(messages: &[NativeMessage], next: Vec<Handed>) -> BatchData {
         let n = messages.len();
-        let bytes = |part: fn(&NativeMessage) -> Option<&[u8]>| messages.iter().map(|m| part(m).map_or(0, <[u8]>::len)).sum();
+        let bytes =
+            |part: fn(&NativeMessage) -> Option<&[u8]>| messages.iter().map(|m| part(m).map_or(0, <[u8]>::len)).sum();
         let mut topic = StringBuilder::with_capacity(n, messages.iter().map(|m| m.topic_bytes().len()).sum());
         let mut partition = Int32Builder::with_capacity(n);
         let mut offset = Int64Builder::with_capacity(n);
@@ -129,7 +130,8 @@ impl BatchData {
             None,
         );
         let header_item = Arc::new(Field::new("item", DataType::Struct(header_fields()), false));
-        let headers = ListArray::new(header_item, OffsetBuffer::new(header_offsets.into()), Arc::new(header_structs), None);
+        let headers =
+            ListArray::new(header_item, OffsetBuffer::new(header_offsets.into()), Arc::new(header_structs), None);
         BatchData {
             columns: Columns {
                 topic: topic.finish(),

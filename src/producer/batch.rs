@@ -132,7 +132,12 @@ impl HeaderColumn {
         if keys.null_count() > 0 {
             return Err(FerroError::Value("header keys must not be null".into()).into());
         }
-        Ok(HeaderColumn { list: array.clone(), starts, keys: Bytes::of(&keys, "headers.key")?, values: Bytes::of(&values, "headers.value")? })
+        Ok(HeaderColumn {
+            list: array.clone(),
+            starts,
+            keys: Bytes::of(&keys, "headers.key")?,
+            values: Bytes::of(&values, "headers.value")?,
+        })
     }
 
     fn is_empty(&self, i: usize) -> bool {
@@ -248,7 +253,10 @@ impl BatchSource {
         };
         let held = items.clone().unbind();
         let mut buffer = Vec::new();
-        let read = items.iter().enumerate().map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
+        let read = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
         let items = read.collect::<PyResult<Vec<_>>>()?;
         Ok(BatchSource::List { buffer, items, _held: held })
     }
@@ -263,7 +271,9 @@ impl BatchSource {
     /// Whether message `i` has neither headers nor a timestamp (rd_kafka_produce_batch takes neither).
     fn is_plain(&self, i: usize) -> bool {
         match self {
-            BatchSource::List { items, .. } => items.get(i).is_some_and(|m| m.headers.is_none() && m.timestamp.is_none()),
+            BatchSource::List { items, .. } => {
+                items.get(i).is_some_and(|m| m.headers.is_none() && m.timestamp.is_none())
+            }
             BatchSource::Arrow(batches) => locate(batches, i).is_some_and(|(batch, row)| {
                 batch.timestamp.as_ref().is_none_or(|t| t.0.is_null(row))
                     && batch.headers.as_ref().is_none_or(|h| h.is_empty(row))
@@ -470,7 +480,12 @@ pub(super) fn send_all(
                 let end = (next..count.min(next + RUN)).find(|&i| !source.is_plain(i)).unwrap_or(count.min(next + RUN));
                 let run = (next..end)
                     .filter_map(|i| source.get(i).map(|m| (i, m)))
-                    .map(|(i, m)| PlainMessage { value: m.value, key: m.key, partition: m.partition.or(partition), cell: new_cell(i) })
+                    .map(|(i, m)| PlainMessage {
+                        value: m.value,
+                        key: m.key,
+                        partition: m.partition.or(partition),
+                        cell: new_cell(i),
+                    })
                     .collect();
                 let mut full_at = None;
                 for (offset, refused) in core.send_run(topic, run) {

@@ -166,7 +166,11 @@ impl ProducerCore {
     /// (`rd_kafka_produce_batch`, which copies values and keys and takes each accepted message's
     /// delivery cell as its opaque). Returns the refused ones, by index in `run`: after a full
     /// queue every later message is refused too, with the same code.
-    pub(super) fn send_run(&self, topic: *mut rdsys::rd_kafka_topic_t, run: Vec<PlainMessage<'_>>) -> Vec<(usize, Refused)> {
+    pub(super) fn send_run(
+        &self,
+        topic: *mut rdsys::rd_kafka_topic_t,
+        run: Vec<PlainMessage<'_>>,
+    ) -> Vec<(usize, Refused)> {
         fn raw(data: Option<&[u8]>) -> (*mut c_void, usize) {
             data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()))
         }

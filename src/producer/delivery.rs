@@ -56,7 +56,11 @@ impl DeliveryReport {
 
 /// How a message's delivery ended (or, for `produce_batch()`, every message's of the batch).
 pub(super) enum Outcome {
-    Delivered { partition: i32, offset: i64, timestamp: Option<i64> },
+    Delivered {
+        partition: i32,
+        offset: i64,
+        timestamp: Option<i64>,
+    },
     /// Boxed: most outcomes are deliveries, and a batch keeps one per message.
     Failed(Box<KafkaErrorInfo>),
     Batch(BatchOutcomes),
@@ -221,7 +225,8 @@ impl DeliveryCell {
 
 /// Calls `callback(report, error)` with one message's outcome; what it raises is unraisable.
 fn call_with(py: Python<'_>, callback: &Py<PyAny>, topic: &Bound<'_, PyString>, outcome: &Outcome) {
-    let called = py_single_outcome(py, topic, outcome).and_then(|(report, error)| callback.bind(py).call1((report, error)));
+    let called =
+        py_single_outcome(py, topic, outcome).and_then(|(report, error)| callback.bind(py).call1((report, error)));
     if let Err(err) = called {
         err.write_unraisable(py, Some(callback.bind(py)));
     }

@@ -204,7 +204,9 @@ impl Producer {
 
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(value, "value", |value| {
-            with_opt_bytes(key, "key", |key| core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell))
+            with_opt_bytes(key, "key", |key| {
+                core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
+            })
         });
         let refused = match sent {
             Ok(Ok(Ok(()))) => return Ok(future),
