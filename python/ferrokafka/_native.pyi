@@ -282,6 +282,11 @@ class Consumer:
         whenever its queue gets something after the last poll; `None` turns that off. Wait until
         `fd` is readable, then poll with timeout 0.
         """
+    def _next_nowait(self) -> BorrowedMessage | None:
+        """For event loops (`ferrokafka.aio`): the lending iterator's step without waiting — the
+        previous message is superseded, the next one returned if one is ready, else None. Raises
+        once the consumer is closed.
+        """
     def _defer_rebalances(self, on: bool) -> None:
         """For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside
         poll/consume (no callback runs there); `_pending_rebalance()` shows it, `_finish_rebalance()`

@@ -178,6 +178,27 @@ impl Consumer {
         Ok(Some(message))
     }
 
+    /// One step of the lending iterator, waiting until `deadline` (None: until a message comes
+    /// or the consumer closes): supersedes the message it lent last, lends the next.
+    fn lend_next(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<Received<Py<BorrowedMessage>>> {
+        if let Some(previous) = self.iterated.lock().take() {
+            drop(previous.invalidate(InvalidReason::Superseded));
+        }
+        let received = match self.lend_ready(py)? {
+            Some(message) => Received::Messages(message),
+            None if self.core.registry.is_closed() => Received::Closed,
+            None => match self.receive_borrowed(py, deadline, 1)? {
+                Received::Messages(mut messages) => messages.pop().map_or(Received::TimedOut, Received::Messages),
+                Received::Closed => Received::Closed,
+                Received::TimedOut => Received::TimedOut,
+            },
+        };
+        if let Received::Messages(message) = &received {
+            *self.iterated.lock() = Some(message.get().slot().clone());
+        }
+        Ok(received)
+    }
+
     /// [`receive`](Self::receive) lending `BorrowedMessage`s.
     fn receive_borrowed(
         &self,
@@ -414,23 +435,20 @@ impl Consumer {
     /// The lending iterator: the previous message is invalidated ("superseded") before the next is
     /// fetched. Ends when the consumer is closed, also from another thread.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        if let Some(previous) = self.iterated.lock().take() {
-            drop(previous.invalidate(InvalidReason::Superseded));
-        }
-        if let Some(message) = self.lend_ready(py)? {
-            *self.iterated.lock() = Some(message.get().slot().clone());
-            return Ok(Some(message));
-        }
-        if self.core.registry.is_closed() {
-            return Ok(None);
-        }
-        match self.receive_borrowed(py, None, 1)? {
-            Received::Messages(mut messages) => {
-                let message = messages.pop();
-                *self.iterated.lock() = message.as_ref().map(|m| m.get().slot().clone());
-                Ok(message)
-            }
+        match self.lend_next(py, None)? {
+            Received::Messages(message) => Ok(Some(message)),
             Received::Closed | Received::TimedOut => Ok(None),
+        }
+    }
+
+    /// For event loops (`ferrokafka.aio`): the lending iterator's step without waiting — the
+    /// previous message is superseded, the next one returned if one is ready, else None. Raises
+    /// once the consumer is closed.
+    fn _next_nowait(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
+        match self.lend_next(py, Some(Instant::now()))? {
+            Received::Messages(message) => Ok(Some(message)),
+            Received::TimedOut => Ok(None),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
     }
 
