@@ -1,0 +1,1188 @@
+"""asyncio clients: ``AIOConsumer``, ``AIOProducer`` and ``AIOAdminClient``.
+
+A thin layer over the synchronous clients, named like ``confluent_kafka.aio`` so that moving from it
+is a change of import. Every method that can wait is a coroutine and every client works with
+``async with``. Clients must be created inside a running event loop (the default one or uvloop)
+and used from that loop only.
+
+How waiting works, per client:
+
+- **Consumer**: no executor and no thread. librdkafka writes a byte to a non-blocking pipe the
+  first time its queue gets something after the consumer last served it
+  (``Consumer._io_event_enable``); the loop watches the pipe with ``loop.add_reader``. A
+  ``poll()``/``consume()``/``async for`` takes what is ready with the synchronous calls and a zero
+  timeout; only if nothing is, it drains the pipe, looks once more (a byte written after the drain
+  keeps the pipe readable) and waits for it, with a timeout of one second at most, so librdkafka
+  is served at least every second while a consumer waits (``max.poll.interval.ms``, callbacks).
+  Logs that librdkafka's own threads emit do not wake the pipe: they are dispatched by the next
+  call that serves the consumer (within a second while one waits). A pipe, not an eventfd:
+  librdkafka writes a one-byte payload, and an eventfd only takes writes of eight bytes.
+- **Producer**: deliveries reach the loop in batches: the delivery thread appends each report to
+  a list and wakes the loop (``call_soon_threadsafe``) only when the list was empty; the loop then
+  resolves every ``asyncio.Future`` in it at once.
+- **Admin client**: each call wraps the client's ``concurrent.futures.Future`` with
+  ``asyncio.wrap_future``.
+
+Rebalances are applied by the loop: the consumer keeps each rebalance librdkafka serves
+(``Consumer._defer_rebalances``) and the next ``poll()``/``consume()``/``async for`` runs
+``on_assign``/``on_revoke``/``on_lost`` — plain functions or coroutine functions, which are
+awaited — before it takes messages. ``on_revoke`` (and ``on_lost``) runs before the partitions
+go, so it may ``await consumer.commit()``; ``on_assign`` runs after they are assigned, so it may
+seek. No message is lent while a rebalance callback runs.
+
+``async for`` lends like the synchronous iterator, except that the previous message is
+invalidated with the reason ``"released"``, not ``"superseded"``: superseding is done only by the
+synchronous ``__next__``, which waits when nothing is ready.
+
+Cancelling an ``await`` of ``poll()``, ``consume()``, ``consume_batch()`` or ``anext()`` never
+loses a message: a call only waits while it holds none, and once it took messages it returns them
+without waiting again (a rebalance found with them is served by the next call).
+
+What still uses a thread, or blocks the loop briefly (all documented on the methods):
+
+- requests that ask a broker and wait for the answer (``committed()``, ``get_watermark_offsets()``,
+  ``offsets_for_times()``, ``list_topics()``), the transaction calls and ``close()`` of a
+  consumer or producer run the synchronous call on a daemon thread of their own (not the loop's
+  default executor, whose shutdown would wait for them); the synchronous call itself may use a
+  short-lived worker thread, as it does without asyncio;
+- ``AIOConsumer.commit()`` (``asynchronous=False``) resolves through ``on_commit`` when another
+  task is waiting in ``poll()``/``consume()``/``async for`` on the same consumer; otherwise nothing
+  would serve the consumer without lending it messages, and the commit runs synchronously on a
+  thread (see its docstring);
+- ``AIOConsumer.seek()`` starts librdkafka's asynchronous seek; ferrokafka's synchronous ``seek``
+  does that on a short-lived worker thread, which the loop waits for (microseconds);
+- ``AIOProducer.produce_batch()`` waits on the loop's thread while librdkafka's queue is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import os
+import threading
+import warnings
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
+
+from ferrokafka._native import (
+    AdminClient,
+    BorrowedMessage,
+    Consumer,
+    ConsumerGroupMetadata,
+    DeliveryReport,
+    DeliveryResults,
+    Error,
+    KafkaError,
+    MessageBatch,
+    NewTopic,
+    OwnedMessage,
+    Producer,
+    TopicPartition,
+)
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future as ConcurrentFuture
+
+    from ferrokafka._native import _BatchMessages, _Bytesish, _ClusterMetadata, _GroupDescription, _HeaderPairs
+
+__all__ = ["AIOAdminClient", "AIOConsumer", "AIOProducer"]
+
+_T = TypeVar("_T")
+
+RebalanceCallback = Callable[["AIOConsumer", list[TopicPartition]], object]
+"""``on_assign``/``on_revoke``/``on_lost``: ``(consumer, partitions)``; may return an awaitable."""
+
+DeliveryCallback = Callable[[DeliveryReport | None, KafkaError | None], object]
+"""``on_delivery(report, error)``, run on the loop; may return an awaitable (run as a task)."""
+
+# The longest a waiting consumer goes without serving librdkafka (max.poll.interval.ms, callbacks,
+# logs of librdkafka's threads).
+_SERVE_EVERY = 1.0
+# How long a commit waits for another task to serve its result before committing on a thread.
+_COMMIT_LIVENESS = 0.1
+# How long close() lets the consumer leave its group through the rebalance callbacks.
+_LEAVE_BUDGET = 10.0
+
+
+def _deadline(loop: asyncio.AbstractEventLoop, timeout: float | None) -> float | None:
+    """A timeout in seconds as a loop time; None (and inf) is forever. Negative or NaN: ValueError,
+    like every timeout of ferrokafka."""
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be None or a non-negative number of seconds, not {timeout}")
+    if math.isinf(timeout):
+        return None
+    return loop.time() + timeout
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class _Tasks:
+    """Runs user callbacks on the loop; an awaitable they return becomes a task, kept alive here,
+    whose exception goes to the loop's exception handler."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.thread = threading.get_ident()
+        self.running: set[asyncio.Future[Any]] = set()
+
+    def call(self, fn: Callable[..., object], *args: object) -> None:
+        """Calls `fn(*args)` on this thread (the loop's); exceptions propagate."""
+        result = fn(*args)
+        if inspect.isawaitable(result):
+            task = asyncio.ensure_future(result, loop=self.loop)
+            self.running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[Any]) -> None:
+        self.running.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.loop.call_exception_handler(
+                {"message": "exception in a ferrokafka.aio callback", "exception": error, "future": task}
+            )
+
+    def _call_reporting(self, fn: Callable[..., object], *args: object) -> None:
+        try:
+            self.call(fn, *args)
+        except Exception as error:  # nobody to propagate to: a callback marshalled from a thread
+            self.loop.call_exception_handler({"message": "exception in a ferrokafka.aio callback", "exception": error})
+
+    def on_loop(self, fn: Callable[..., object]) -> Callable[..., None]:
+        """`fn` as a callback that runs on the loop: directly when called on the loop's thread
+        (inside a consumer's poll, whose caller then sees its exception), else scheduled there
+        (dropped once the loop is closed)."""
+
+        def callback(*args: object) -> None:
+            if threading.get_ident() == self.thread:
+                self.call(fn, *args)
+                return
+            try:
+                self.loop.call_soon_threadsafe(self._call_reporting, fn, *args)
+            except RuntimeError:  # the loop is closed
+                pass
+
+        return callback
+
+
+def _wrap_config_callbacks(config: dict[str, Any], tasks: _Tasks, names: Iterable[str]) -> None:
+    for name in names:
+        fn = config.get(name)
+        if fn is not None and callable(fn):  # not callable: the native constructor says so
+            config[name] = tasks.on_loop(fn)
+
+
+async def _in_thread(call: Callable[[], _T], what: str) -> _T:
+    """Runs a blocking call on a daemon thread of its own and awaits its result. Cancelling the
+    await leaves the call to finish unobserved. Not the loop's default executor: its shutdown
+    (``asyncio.run``'s end) would wait for a call that waits for a broker."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[_T] = loop.create_future()
+
+    def settle(value: _T, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
+
+    def run() -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = call()
+        except BaseException as exc:
+            error = exc
+        try:
+            loop.call_soon_threadsafe(settle, value, error)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    threading.Thread(target=run, name=f"ferrokafka-aio-{what}", daemon=True).start()
+    return await future
+
+
+# --- consumer --------------------------------------------------------------------------------------
+
+
+class AIOConsumer:
+    """An asyncio consumer over :class:`ferrokafka.Consumer`, lending zero-copy
+    :class:`~ferrokafka.BorrowedMessage` objects that belong to the event loop's thread.
+
+    ``AIOConsumer(config)`` takes the same config as ``Consumer``, created inside a running loop.
+    ``error_cb``, ``stats_cb`` and ``on_commit`` run on the loop, inside the call that serves the
+    consumer (an exception raised there propagates from it); each may be a coroutine function (its
+    coroutine then runs as a task). ``logger`` works as in ``Consumer`` (logs of librdkafka's own
+    threads are dispatched at the next call that serves the consumer). See the module's docs for how
+    waiting works.
+    """
+
+    def __init__(self, consumer_conf: Mapping[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._tasks = _Tasks(loop)
+        self._closing = False
+        self._closed = True  # until the native consumer exists: nothing for __del__ to warn about
+        config: dict[str, Any] = dict(consumer_conf)
+        self._user_on_commit: Callable[..., object] | None = None
+        user_on_commit = config.get("on_commit")
+        if user_on_commit is not None and callable(user_on_commit):
+            self._user_on_commit = user_on_commit
+        _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
+        this = weakref.ref(self)  # the native consumer keeps its callbacks: no cycle through them
+
+        def on_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+            consumer = this()
+            if consumer is not None:
+                consumer._committed(error, partitions)
+
+        if user_on_commit is None or callable(user_on_commit):  # else the native constructor says what is wrong
+            config["on_commit"] = self._tasks.on_loop(on_commit)
+        self._consumer = Consumer(config)
+        self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._consumer._defer_rebalances(True)
+            self._consumer._io_event_enable(self._wfd)
+        except BaseException:
+            self._consumer.close()
+            os.close(self._rfd)
+            os.close(self._wfd)
+            raise
+        self._closed = False
+        self._fds_open = True
+        self._waiters: list[asyncio.Future[None]] = []
+        self._reader_on = False
+        self._fd_waiting = 0  # calls waiting for the pipe right now
+        self._polls = 0  # calls that served the consumer so far
+        self._callbacks: tuple[RebalanceCallback | None, RebalanceCallback | None, RebalanceCallback | None] = (
+            None,
+            None,
+            None,
+        )
+        self._subscribed = False
+        self._rebalance_task: asyncio.Task[None] | None = None
+        self._rebalance_error: BaseException | None = None
+        self._commit_waiters: list[tuple[frozenset[tuple[str, int, int]], asyncio.Future[None]]] = []
+        self._close_task: asyncio.Task[None] | None = None
+        self._thread_commit: threading.Event | None = None  # set once the last commit on a thread is done
+
+    # --- context manager, iteration -----------------------------------------------------------
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> BorrowedMessage:
+        """The lending iterator, as the synchronous one: each message is superseded by the next
+        (read ``detach()`` what you keep). Ends when the consumer is closed."""
+        try:
+            message = await self._fetch(self._next_nowait, None)
+        except _Closed:
+            raise StopAsyncIteration from None
+        if message is None:  # cannot happen without a timeout; keeps the type honest
+            raise StopAsyncIteration
+        return message
+
+    def _next_nowait(self) -> BorrowedMessage | None:
+        """The synchronous iterator's step without waiting: supersedes the message it lent last."""
+        try:
+            return self._consumer._next_nowait()
+        except Error:
+            if self._consumer.closed:
+                raise _Closed from None
+            raise
+
+    # --- taking messages ------------------------------------------------------------------------
+
+    async def poll(self, timeout: float | None = None) -> BorrowedMessage | None:
+        """The next message, or None if none arrived within `timeout` seconds (None: wait until
+        one does). The message belongs to the loop's thread (others get ``WrongThreadError``)."""
+        try:
+            return await self._fetch(self._take_one, timeout)
+        except _Closed:
+            raise Error("the consumer is closed") from None
+
+    async def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[BorrowedMessage]:
+        """Waits up to `timeout` seconds (None: until one arrives) for a first message, then adds
+        those already fetched, up to `num_messages` (confluent-kafka's name and default; the
+        synchronous ``consume`` calls it ``max_messages``, default 1000)."""
+        if num_messages == 0:
+            return []
+        take = partial(self._consumer.consume, num_messages, 0)
+        try:
+            return await self._fetch(take, timeout) or []
+        except _Closed:
+            raise Error("the consumer is closed") from None
+
+    async def consume_batch(self, max_messages: int = 10000, timeout: float | None = None) -> MessageBatch:
+        """Like ``consume()``, into one owned ``MessageBatch`` of Arrow columns (see
+        ``Consumer.consume_batch``); an empty batch on timeout."""
+        if max_messages == 0:
+            return self._consumer.consume_batch(0, 0)
+        take = partial(self._consumer.consume_batch, max_messages, 0)
+        try:
+            batch = await self._fetch(take, timeout)
+        except _Closed:
+            raise Error("the consumer is closed") from None
+        return batch if batch is not None else self._consumer.consume_batch(0, 0)
+
+    def _take_one(self) -> BorrowedMessage | None:
+        return self._consumer.poll(0)
+
+    async def _fetch(self, take: Callable[[], _T], timeout: float | None) -> _T | None:
+        """Takes what is ready with `take` (a synchronous call with a zero timeout); while nothing
+        is, serves rebalances and waits for the pipe. Waits only while it holds nothing: cancelling
+        it loses no message. Returns what `take` returned last (falsy on timeout)."""
+        consumer = self._consumer
+        deadline = _deadline(self._loop, timeout) if timeout is not None else None
+        # The fast lane: nothing to serve, something ready.
+        if not self._closing and self._rebalance_task is None and consumer._pending_rebalance() is None:
+            self._polls += 1
+            got = take()
+            if got:
+                return got
+        if self._rebalance_task is not None and asyncio.current_task() is self._rebalance_task:
+            raise Error("poll(), consume() and iteration cannot be called from a rebalance callback")
+        while True:
+            if self._closing or consumer.closed:
+                raise _Closed
+            if self._rebalance_task is not None or consumer._pending_rebalance() is not None:
+                await self._serve_rebalance()
+                continue
+            self._polls += 1
+            got = take()
+            if got:
+                return got
+            if consumer._pending_rebalance() is not None:
+                continue
+            # Nothing: drain the pipe, then look again; a byte written after the drain keeps the
+            # pipe readable, so the wait below cannot miss what arrives from now on.
+            self._drain_fd()
+            self._polls += 1
+            got = take()
+            if got:
+                return got
+            if consumer._pending_rebalance() is not None:
+                continue
+            if deadline is None:
+                wait = _SERVE_EVERY
+            else:
+                wait = min(deadline - self._loop.time(), _SERVE_EVERY)
+                if wait <= 0:
+                    return got
+            await self._wait_readable(wait)
+
+    def _drain_fd(self) -> None:
+        try:
+            while os.read(self._rfd, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    async def _wait_readable(self, timeout: float) -> None:
+        """Waits until the pipe is readable, `timeout` passes or the consumer closes."""
+        loop = self._loop
+        waiter: asyncio.Future[None] = loop.create_future()
+        if not self._reader_on:
+            loop.add_reader(self._rfd, self._readable)
+            self._reader_on = True
+        self._waiters.append(waiter)
+        timer = loop.call_later(timeout, _resolve, waiter)
+        self._fd_waiting += 1
+        try:
+            await waiter
+        finally:
+            self._fd_waiting -= 1
+            timer.cancel()
+            try:
+                self._waiters.remove(waiter)
+            except ValueError:
+                pass
+            if not self._waiters:
+                self._reader_off()
+
+    def _readable(self) -> None:
+        """The loop's reader callback: wakes every waiting call (the first to run drains the pipe)."""
+        waiters, self._waiters = self._waiters, []
+        self._reader_off()
+        for waiter in waiters:
+            _resolve(waiter)
+
+    def _reader_off(self) -> None:
+        if self._reader_on:
+            self._reader_on = False
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self._rfd)
+
+    # --- rebalances ---------------------------------------------------------------------------
+
+    async def _serve_rebalance(self) -> None:
+        """Runs the kept rebalance's callback and applies it, in a task of its own: cancelling the
+        caller neither interrupts the callback nor loses the rebalance. Every call that would take
+        messages waits for it; the first one raises what the callback raised."""
+        task = self._rebalance_task
+        if task is None:
+            task = self._rebalance_task = self._loop.create_task(self._rebalance())
+        await asyncio.shield(task)
+        error = self._rebalance_error
+        if error is not None:
+            self._rebalance_error = None
+            raise error
+
+    async def _rebalance(self) -> None:
+        consumer = self._consumer
+        try:
+            pending = consumer._pending_rebalance()
+            if pending is None:
+                return
+            kind, partitions = pending
+            on_assign, on_revoke, on_lost = self._callbacks
+            if kind == "assign":
+                # As in the synchronous consumer: after the partitions are assigned, so it can seek.
+                consumer._finish_rebalance()
+                await self._call_rebalance(on_assign, partitions)
+            else:
+                # Before they go, so it can commit; on_lost falls back to on_revoke.
+                callback = on_lost if kind == "lost" and on_lost is not None else on_revoke
+                try:
+                    await self._call_rebalance(callback, partitions)
+                finally:
+                    if not consumer.closed:
+                        consumer._finish_rebalance()
+        except Exception as error:
+            self._rebalance_error = error
+        finally:
+            self._rebalance_task = None
+
+    async def _call_rebalance(self, callback: RebalanceCallback | None, partitions: list[TopicPartition]) -> None:
+        if callback is None:
+            return
+        result = callback(self, partitions)
+        if inspect.isawaitable(result):
+            await result
+
+    # --- commits --------------------------------------------------------------------------------
+
+    async def commit(
+        self,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
+        *,
+        offsets: list[TopicPartition] | None = None,
+        asynchronous: bool = False,
+    ) -> None:
+        """Commits offsets to the group: a message's offset + 1 (a ``MessageBatch``: its last offset
+        + 1 per partition), exactly `offsets`, or with neither ``position()`` — the offset after the
+        last message handed out — of every assigned partition that has one.
+
+        ``asynchronous=True`` sends the commit and returns; the result goes to ``on_commit``.
+        Otherwise this returns once the broker answered (raising its ``KafkaError``). That answer
+        comes through ``on_commit``, which only a call serving the consumer dispatches: when another
+        task waits in ``poll()``/``consume()``/``async for`` on this consumer, that call serves it
+        (no thread); when none does (the usual ``async for`` loop that commits, or a rebalance
+        callback), a synchronous commit of the same offsets runs on a thread of its own.
+        """
+        if self._closed:
+            raise Error("the consumer is closed")
+        if asynchronous:
+            self._consumer.commit(message, offsets=offsets, asynchronous=True)
+            return
+        explicit = self._offsets_to_commit(message, offsets)
+        if not explicit:
+            return
+        thread_commit = self._thread_commit
+        if self._fd_waiting > 0 and self._rebalance_task is None and (thread_commit is None or thread_commit.is_set()):
+            key = frozenset((tp.topic, tp.partition, tp.offset) for tp in explicit)
+            waiter: asyncio.Future[None] = self._loop.create_future()
+            entry = (key, waiter)
+            self._commit_waiters.append(entry)
+            try:
+                self._consumer.commit(offsets=explicit, asynchronous=True)
+                polls = self._polls
+                while True:
+                    finished, _ = await asyncio.wait({waiter}, timeout=_COMMIT_LIVENESS)
+                    if finished:
+                        waiter.result()  # raises the commit's KafkaError
+                        return
+                    if self._polls == polls and self._fd_waiting == 0:
+                        break  # nobody serves the consumer any more: commit on a thread
+                    polls = self._polls
+            finally:
+                try:
+                    self._commit_waiters.remove(entry)
+                except ValueError:
+                    pass
+        # Commits on threads go in order, also when an earlier await was cancelled (its commit
+        # still runs): an older commit never lands after a newer one.
+        consumer, previous = self._consumer, self._thread_commit
+        committed = self._thread_commit = threading.Event()
+
+        def commit_in_order() -> None:
+            try:
+                if previous is not None:
+                    previous.wait()
+                consumer.commit(offsets=explicit)
+            finally:
+                committed.set()
+
+        await _in_thread(commit_in_order, "commit")
+
+    def _offsets_to_commit(
+        self, message: BorrowedMessage | OwnedMessage | MessageBatch | None, offsets: list[TopicPartition] | None
+    ) -> list[TopicPartition]:
+        if isinstance(message, MessageBatch):
+            return message.next_offsets
+        if isinstance(message, BorrowedMessage | OwnedMessage):
+            return [TopicPartition(message.topic, message.partition, message.offset + 1)]
+        if message is not None:
+            raise TypeError("expected a BorrowedMessage, an OwnedMessage or a MessageBatch")
+        if offsets is not None:
+            return list(offsets)
+        return [tp for tp in self._consumer.position() if tp.offset >= 0]
+
+    def _committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """on_commit, on the loop: resolves the commit waiting for these offsets, then the user's."""
+        key = frozenset((tp.topic, tp.partition, tp.offset) for tp in partitions)
+        for entry in self._commit_waiters:
+            waiting_for, waiter = entry
+            if waiting_for == key and not waiter.done():
+                if error is not None:
+                    waiter.set_exception(error)
+                else:
+                    waiter.set_result(None)
+                break
+        if self._user_on_commit is not None:
+            self._tasks.call(self._user_on_commit, error, partitions)
+
+    async def store_offsets(
+        self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
+    ) -> None:
+        """As ``Consumer.store_offsets`` (local, does not wait)."""
+        self._consumer.store_offsets(message, offsets=offsets)
+
+    # --- subscription and assignment (local calls: they do not wait) ----------------------------
+
+    async def subscribe(
+        self,
+        topics: str | Iterable[str],
+        *,
+        on_assign: RebalanceCallback | None = None,
+        on_revoke: RebalanceCallback | None = None,
+        on_lost: RebalanceCallback | None = None,
+    ) -> None:
+        """Subscribes to topics (a name or a list; ``^`` starts a regex), replacing any previous
+        subscription. The callbacks get ``(this AIOConsumer, partitions)`` and may be coroutine
+        functions, awaited before the rebalance goes on: ``on_revoke`` (or ``on_lost``, which falls
+        back to ``on_revoke``) before the partitions go, ``on_assign`` after they came. They run
+        inside the next ``poll()``/``consume()``/iteration (or ``close()``), whose caller gets
+        their exception."""
+        for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
+            if callback is not None and not callable(callback):
+                raise TypeError(f"{name} must be callable")
+        self._consumer.subscribe(topics)
+        self._callbacks = (on_assign, on_revoke, on_lost)
+        self._subscribed = True
+
+    async def unsubscribe(self) -> None:
+        """Leaves the subscription; the revocation (and its ``on_revoke``) is served by the next
+        call that serves the consumer."""
+        self._consumer.unsubscribe()
+
+    async def assign(self, partitions: list[TopicPartition]) -> None:
+        """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+        self._consumer.assign(partitions)
+
+    async def unassign(self) -> None:
+        """Stops consuming every assigned partition (``assign([])``)."""
+        self._consumer.assign([])
+
+    async def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.incremental_assign(partitions)
+
+    async def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.incremental_unassign(partitions)
+
+    async def assignment(self) -> list[TopicPartition]:
+        return self._consumer.assignment()
+
+    async def pause(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.pause(partitions)
+
+    async def resume(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.resume(partitions)
+
+    async def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:
+        """The position (last message handed out + 1, or ``OFFSET_INVALID``); local."""
+        return self._consumer.position(partitions)
+
+    async def consumer_group_metadata(self) -> ConsumerGroupMetadata:
+        """For ``AIOProducer.send_offsets_to_transaction()``."""
+        return self._consumer.consumer_group_metadata()
+
+    async def seek(self, partition: TopicPartition) -> None:
+        """Moves the fetch position of an assigned partition to ``partition.offset``. Starts
+        librdkafka's asynchronous seek (messages fetched before it are never lent after it);
+        ferrokafka runs that call on a short-lived worker thread, which the loop waits for (it
+        returns at once)."""
+        self._consumer.seek(partition, 0)
+
+    # --- broker requests (a thread each) --------------------------------------------------------
+
+    async def committed(
+        self, partitions: list[TopicPartition] | None = None, timeout: float | None = None
+    ) -> list[TopicPartition]:
+        """The group's committed offsets (asks the coordinator: runs on a thread of its own)."""
+        consumer = self._consumer
+        return await _in_thread(partial(consumer.committed, partitions, timeout), "committed")
+
+    async def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]:
+        """(low, high) watermarks, asked of the broker (runs on a thread of its own)."""
+        consumer = self._consumer
+        return await _in_thread(partial(consumer.get_watermark_offsets, partition, timeout), "watermarks")
+
+    async def offsets_for_times(
+        self, partitions: list[TopicPartition], timeout: float | None = None
+    ) -> list[TopicPartition]:
+        """See ``Consumer.offsets_for_times`` (asks the broker: runs on a thread of its own)."""
+        consumer = self._consumer
+        return await _in_thread(partial(consumer.offsets_for_times, partitions, timeout), "offsets_for_times")
+
+    async def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata (asks the broker: runs on a thread of its own)."""
+        consumer = self._consumer
+        return await _in_thread(partial(consumer.list_topics, topic, timeout), "list_topics")
+
+    # --- state, closing -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._consumer.closed
+
+    @property
+    def live_message_count(self) -> int:
+        return self._consumer.live_message_count
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Leaves the group properly, then closes: pauses what is assigned (nothing more is lent),
+        unsubscribes and serves the revocation through ``on_revoke`` (awaited; it may commit) for up
+        to 10 s, then closes the synchronous consumer on a thread of its own (`timeout` is its
+        ``close(timeout)``). Every borrowed message is invalidated (``consumer_closed``). Idempotent;
+        cancelling the await does not stop the close, which always completes. Raises what a
+        rebalance callback raised while leaving, after closing. Not from a rebalance callback."""
+        if self._close_task is None:
+            if self._rebalance_task is not None and asyncio.current_task() is self._rebalance_task:
+                raise Error("close() cannot be called from a rebalance callback")
+            self._close_task = self._loop.create_task(self._close(timeout))
+        await asyncio.shield(self._close_task)
+
+    async def _close(self, timeout: float | None) -> None:
+        self._closing = True
+        self._readable()  # wake the waiting calls: they end
+        error: BaseException | None = None
+        try:
+            if not self._consumer.closed:
+                await self._leave()
+        except Exception as exc:
+            error = exc
+        finally:
+            self._teardown_fd()
+            consumer = self._consumer
+            try:
+                await _in_thread(partial(consumer.close, timeout), "close")
+            finally:
+                self._closed = True
+        if error is not None:
+            raise error
+
+    async def _leave(self) -> None:
+        """Pauses the assignment (librdkafka and the messages fetched but not lent hold), serves the
+        consumer once (the application is done with what it got: stored for auto-commit, as a
+        synchronous close from its thread does), unsubscribes and serves the revocation."""
+        loop, consumer = self._loop, self._consumer
+        deadline = loop.time() + _LEAVE_BUDGET
+        if self._rebalance_task is not None:
+            await self._settle_rebalance()
+        self._hold_assignment()
+        error: BaseException | None = None
+        if self._subscribed:
+            consumer.unsubscribe()
+        while True:
+            if self._rebalance_task is not None or consumer._pending_rebalance() is not None:
+                try:
+                    await self._serve_rebalance()
+                except Exception as exc:
+                    error = error or exc
+                self._hold_assignment()
+                continue
+            self._drain_fd()
+            self._polls += 1
+            leftover = consumer.poll(0)
+            if leftover is not None:
+                # Not expected (everything is paused): stop serving, so that its offset is never
+                # stored; the synchronous close then finishes the rebalance without callbacks.
+                break
+            if consumer._pending_rebalance() is not None:
+                continue
+            if not self._subscribed or not consumer.assignment():
+                break
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            await self._wait_readable(min(left, 0.2))
+        if error is not None:
+            raise error
+
+    async def _settle_rebalance(self) -> None:
+        task = self._rebalance_task
+        if task is not None:
+            await asyncio.shield(task)
+
+    def _hold_assignment(self) -> None:
+        try:
+            assigned = self._consumer.assignment()
+            if assigned:
+                self._consumer.pause(assigned)
+        except Error:
+            pass
+
+    def _teardown_fd(self) -> None:
+        if not self._fds_open:
+            return
+        self._fds_open = False
+        try:
+            self._consumer._io_event_enable(None)
+        except Error:
+            pass  # closed: it wrote its last byte
+        if threading.get_ident() == self._tasks.thread:
+            self._readable()  # wakes the waiting calls, stops watching the pipe
+        os.close(self._rfd)
+        os.close(self._wfd)
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        warnings.warn(
+            "ferrokafka.aio.AIOConsumer was not closed; await close() or use `async with`",
+            ResourceWarning,
+            stacklevel=1,
+            source=self,
+        )
+        try:
+            self._teardown_fd()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        return f"<AIOConsumer {'closed' if self.closed else 'open'}>"
+
+
+class _Closed(Exception):
+    """Internal: the consumer was closed while a call waited."""
+
+
+# --- producer --------------------------------------------------------------------------------------
+
+
+class _Deliveries:
+    """Delivery reports on their way to the loop: the delivery thread appends, and wakes the loop
+    only when the list was empty; the loop resolves everything in it at once. Kept apart from the
+    AIOProducer so that messages in flight do not keep that alive."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, tasks: _Tasks) -> None:
+        self.loop = loop
+        self.tasks = tasks
+        self.lock = threading.Lock()
+        self.ready: list[tuple[asyncio.Future[Any] | None, DeliveryCallback | None, Any, BaseException | None]] = []
+        self.scheduled = False
+        self.in_flight = 0  # futures not resolved yet
+        self.served = 0  # outcomes served on the loop so far
+        self.progress: list[asyncio.Future[None]] = []  # woken at every drain
+
+    def report(
+        self,
+        future: asyncio.Future[Any] | None,
+        callback: DeliveryCallback | None,
+        value: Any,
+        error: BaseException | None,
+    ) -> None:
+        """Any thread: queues an outcome for the loop."""
+        with self.lock:
+            self.ready.append((future, callback, value, error))
+            if self.scheduled:
+                return
+            self.scheduled = True
+        try:
+            self.loop.call_soon_threadsafe(self.drain)
+        except RuntimeError:  # the loop is closed: nobody waits for these any more
+            pass
+
+    def delivered(
+        self,
+        future: asyncio.Future[DeliveryReport],
+        callback: DeliveryCallback | None,
+        report: DeliveryReport | None,
+        error: KafkaError | None,
+    ) -> None:
+        """The `on_delivery` of one produce() call (delivery thread)."""
+        self.report(future, callback, report, error)
+
+    def drain(self) -> int:
+        """On the loop: resolves what arrived; returns how many futures and callbacks it served."""
+        with self.lock:
+            ready, self.ready = self.ready, []
+            self.scheduled = False
+        for future, callback, value, error in ready:
+            if future is not None:
+                self.in_flight -= 1
+                if not future.done():
+                    if error is not None:
+                        future.set_exception(error)
+                    else:
+                        future.set_result(value)
+            if callback is not None:
+                try:
+                    self.tasks.call(callback, value, error)
+                except Exception as exc:
+                    self.loop.call_exception_handler({"message": "exception in on_delivery", "exception": exc})
+        if ready:
+            self.served += len(ready)
+            waiters, self.progress = self.progress, []
+            for waiter in waiters:
+                _resolve(waiter)
+        return len(ready)
+
+    async def wait_progress(self, timeout: float | None) -> None:
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        self.progress.append(waiter)
+        timer = self.loop.call_later(timeout, _resolve, waiter) if timeout is not None else None
+        try:
+            await waiter
+        finally:
+            if timer is not None:
+                timer.cancel()
+            try:
+                self.progress.remove(waiter)
+            except ValueError:
+                pass
+
+
+class AIOProducer:
+    """An asyncio producer over :class:`ferrokafka.Producer`.
+
+    ``AIOProducer(config)`` takes the same config as ``Producer``, created inside a running loop.
+    ``on_delivery`` (config or per message), ``error_cb`` and ``stats_cb`` run on the loop (they may
+    be coroutine functions: their coroutines run as tasks); the logger runs on the delivery thread,
+    as in ``Producer``. Delivery reports reach the loop in batches (one wake-up for many).
+    """
+
+    def __init__(self, producer_conf: Mapping[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._closed = True  # until the native producer exists
+        self._tasks = _Tasks(loop)
+        config: dict[str, Any] = dict(producer_conf)
+        self._on_delivery: DeliveryCallback | None = None
+        on_delivery = config.get("on_delivery")
+        if on_delivery is not None and callable(on_delivery):
+            self._on_delivery = cast(DeliveryCallback, config.pop("on_delivery"))
+        _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
+        self._deliveries = _Deliveries(loop, self._tasks)
+        self._producer = Producer(config)
+        self._closed = False
+        self._closing = False
+        self._close_task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def produce(
+        self,
+        topic: str,
+        value: _Bytesish | None = None,
+        key: _Bytesish | None = None,
+        *,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        headers: _HeaderPairs | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> asyncio.Future[DeliveryReport]:
+        """Queues a message and returns an ``asyncio.Future`` resolving (on the loop) to its
+        ``DeliveryReport``, or raising its ``KafkaError``: ``report = await (await
+        producer.produce(...))``, as with confluent-kafka. `on_delivery(report, error)` (or the
+        config's) runs on the loop. While librdkafka's queue is full, waits for deliveries instead
+        of raising ``_QUEUE_FULL``. Cancelling the returned future does not cancel the delivery."""
+        if self._closing:
+            raise Error("the producer is closed")
+        future: asyncio.Future[DeliveryReport] = self._loop.create_future()
+        callback = partial(self._deliveries.delivered, future, on_delivery or self._on_delivery)
+        while True:
+            try:
+                self._producer.produce(
+                    topic, value, key, partition=partition, timestamp=timestamp, headers=headers, on_delivery=callback
+                )
+                break
+            except KafkaError as error:
+                if error.code != KafkaError._QUEUE_FULL:
+                    raise
+            await self._deliveries.wait_progress(0.1)
+        self._deliveries.in_flight += 1
+        return future
+
+    async def produce_batch(
+        self,
+        topic: str,
+        messages: _BatchMessages,
+        *,
+        partition: int | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> asyncio.Future[DeliveryResults]:
+        """``Producer.produce_batch`` (one future for the batch, resolving to ``DeliveryResults``);
+        `on_delivery` runs on the loop once per message. Note: the synchronous call sends the whole
+        batch before returning and waits, on the loop's thread, while librdkafka's queue is full
+        (size ``queue.buffering.max.messages`` to your batches)."""
+        if self._closing:
+            raise Error("the producer is closed")
+        deliveries = self._deliveries
+        future: asyncio.Future[DeliveryResults] = self._loop.create_future()
+        callback = on_delivery or self._on_delivery
+        per_message = partial(deliveries.report, None, callback) if callback is not None else None
+        batch = self._producer.produce_batch(topic, messages, partition=partition, on_delivery=per_message)
+        deliveries.in_flight += 1
+
+        def done(finished: ConcurrentFuture[DeliveryResults]) -> None:
+            error = finished.exception()
+            deliveries.report(future, None, None if error is not None else finished.result(), error)
+
+        batch.add_done_callback(done)
+        return future
+
+    async def poll(self, timeout: float = 0.0) -> int:
+        """Resolves, now, the futures (and runs the ``on_delivery`` callbacks) of deliveries that
+        reached the loop, waiting up to `timeout` seconds for some if none did; returns how many.
+        Deliveries reach the loop on their own: this is only for code written for confluent-kafka."""
+        deliveries = self._deliveries
+        before = deliveries.served
+        deadline = _deadline(self._loop, timeout)
+        if deliveries.drain() == 0 and timeout != 0:
+            await deliveries.wait_progress(None if deadline is None else max(0.0, deadline - self._loop.time()))
+            deliveries.drain()
+        return deliveries.served - before
+
+    async def flush(self, timeout: float | None = None) -> int:
+        """Waits, without blocking the loop, until every produced message is delivered or failed and
+        its future resolved, or `timeout` seconds pass; returns how many are not (0: all done).
+        Cancelling it leaves the deliveries in flight. Messages still wait up to ``linger.ms``
+        (librdkafka's flush would send them at once)."""
+        deliveries = self._deliveries
+        deadline = _deadline(self._loop, timeout)
+        while deliveries.in_flight > 0:
+            if deadline is None:
+                await deliveries.wait_progress(None)
+            else:
+                left = deadline - self._loop.time()
+                if left <= 0:
+                    break
+                await deliveries.wait_progress(left)
+        return deliveries.in_flight
+
+    async def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
+        """Fails messages not delivered yet (see ``Producer.purge``); their futures raise
+        ``_PURGE_QUEUE`` / ``_PURGE_INFLIGHT`` shortly after."""
+        self._producer.purge(in_queue, in_flight)
+
+    # --- transactions: each runs the synchronous call on a thread of its own ----------------------
+
+    async def init_transactions(self, timeout: float = 30.0) -> None:
+        """``Producer.init_transactions`` on a thread of its own (it waits for the coordinator)."""
+        producer = self._producer
+        await _in_thread(partial(producer.init_transactions, timeout), "init_transactions")
+
+    async def begin_transaction(self) -> None:
+        """``Producer.begin_transaction`` on a thread of its own (ferrokafka runs every transaction
+        call on a worker and waits for it)."""
+        await _in_thread(self._producer.begin_transaction, "begin_transaction")
+
+    async def send_offsets_to_transaction(
+        self, offsets: list[TopicPartition], group_metadata: ConsumerGroupMetadata, timeout: float = 30.0
+    ) -> None:
+        """``Producer.send_offsets_to_transaction`` on a thread of its own."""
+        producer = self._producer
+        await _in_thread(
+            partial(producer.send_offsets_to_transaction, offsets, group_metadata, timeout), "send_offsets"
+        )
+
+    async def commit_transaction(self, timeout: float = 60.0) -> None:
+        """``Producer.commit_transaction`` (flushes, then commits) on a thread of its own; the
+        messages' futures are resolved when it returns."""
+        producer = self._producer
+        try:
+            await _in_thread(partial(producer.commit_transaction, timeout), "commit_transaction")
+        finally:
+            await self._settle()
+
+    async def abort_transaction(self, timeout: float = 60.0) -> None:
+        """``Producer.abort_transaction`` on a thread of its own; the aborted messages' futures are
+        resolved (failed) when it returns."""
+        producer = self._producer
+        try:
+            await _in_thread(partial(producer.abort_transaction, timeout), "abort_transaction")
+        finally:
+            await self._settle()
+
+    async def _settle(self) -> None:
+        """Lets the reports of messages the synchronous call resolved reach the loop (bounded)."""
+        self._deliveries.drain()
+        if self._deliveries.in_flight > 0:
+            await self.flush(1.0)
+
+    # --- state, closing -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Messages (and ``produce_batch`` batches) whose futures are not resolved yet."""
+        return self._deliveries.in_flight
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._producer.closed
+
+    async def close(self, timeout: float | None = None) -> None:
+        """Flushes (up to `timeout` seconds; None: until librdkafka's ``message.timeout.ms``),
+        then closes the synchronous producer on a thread of its own, which fails what is left with a
+        purge error. Every future is resolved when it returns. Idempotent; cancelling the await does
+        not stop the close."""
+        if self._close_task is None:
+            self._close_task = self._loop.create_task(self._close(timeout))
+        await asyncio.shield(self._close_task)
+
+    async def _close(self, timeout: float | None) -> None:
+        self._closing = True
+        try:
+            await self.flush(timeout)
+        finally:
+            producer = self._producer
+            try:
+                await _in_thread(partial(producer.close, 0), "close")
+            finally:
+                self._closed = True
+                # Every message is resolved natively now; their reports may still be on their way.
+                self._deliveries.drain()
+                if self._deliveries.in_flight > 0:
+                    await self.flush(5.0)
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        warnings.warn(
+            "ferrokafka.aio.AIOProducer was not closed; await close() or use `async with`",
+            ResourceWarning,
+            stacklevel=1,
+            source=self,
+        )
+
+    def __repr__(self) -> str:
+        return f"<AIOProducer {'closed' if self.closed else 'open'}, {len(self)} unresolved>"
+
+
+# --- admin client ----------------------------------------------------------------------------------
+
+
+class AIOAdminClient:
+    """An asyncio admin client over :class:`ferrokafka.AdminClient`: each method is a coroutine
+    resolving to what the synchronous method's future resolves to (``asyncio.wrap_future``).
+    ``error_cb`` runs on the loop (it may be a coroutine function). Cancelling an await does not
+    cancel the request."""
+
+    def __init__(self, conf: Mapping[str, object]) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._tasks = _Tasks(loop)
+        config: dict[str, Any] = dict(conf)
+        _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
+        self._admin = AdminClient(config)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @staticmethod
+    async def _result(future: ConcurrentFuture[_T]) -> _T:
+        return await asyncio.wrap_future(future)
+
+    async def create_topics(self, topics: list[NewTopic], *, operation_timeout: float | None = None) -> None:
+        await self._result(self._admin.create_topics(topics, operation_timeout=operation_timeout))
+
+    async def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> None:
+        await self._result(self._admin.delete_topics(names, operation_timeout=operation_timeout))
+
+    async def create_partitions(
+        self, topic: str, new_total_count: int, *, operation_timeout: float | None = None
+    ) -> None:
+        await self._result(self._admin.create_partitions(topic, new_total_count, operation_timeout=operation_timeout))
+
+    async def describe_configs(self, resource_type: Literal["topic", "broker"], name: str) -> dict[str, str]:
+        return await self._result(self._admin.describe_configs(resource_type, name))
+
+    async def alter_configs(
+        self, resource_type: Literal["topic", "broker"], name: str, config: Mapping[str, str | None]
+    ) -> None:
+        await self._result(self._admin.alter_configs(resource_type, name, config))
+
+    async def list_groups(self) -> list[str]:
+        return await self._result(self._admin.list_groups())
+
+    async def describe_groups(self, group_ids: list[str]) -> dict[str, _GroupDescription]:
+        return await self._result(self._admin.describe_groups(group_ids))
+
+    async def delete_groups(self, group_ids: list[str]) -> None:
+        await self._result(self._admin.delete_groups(group_ids))
+
+    async def list_consumer_group_offsets(
+        self, group_id: str, partitions: list[TopicPartition] | None = None
+    ) -> list[TopicPartition]:
+        return await self._result(self._admin.list_consumer_group_offsets(group_id, partitions))
+
+    async def alter_consumer_group_offsets(self, group_id: str, offsets: list[TopicPartition]) -> None:
+        await self._result(self._admin.alter_consumer_group_offsets(group_id, offsets))
+
+    async def list_offsets(
+        self, partitions: list[TopicPartition], spec: Literal["earliest", "latest"] = "latest"
+    ) -> list[TopicPartition]:
+        return await self._result(self._admin.list_offsets(partitions, spec))
+
+    async def delete_records(self, offsets: list[TopicPartition]) -> None:
+        await self._result(self._admin.delete_records(offsets))
+
+    @property
+    def closed(self) -> bool:
+        return self._admin.closed
+
+    async def close(self) -> None:
+        """Closes (does not wait: requests already made complete)."""
+        self._admin.close()
