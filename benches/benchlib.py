@@ -97,6 +97,45 @@ FERRO_PRODUCE_BATCH = [c for c in PRODUCE_BATCH_CONTENDERS if c.startswith("ferr
 CONFLUENT_PRODUCE_BATCH = [c for c in PRODUCE_BATCH_CONTENDERS if c.startswith("confluent")]
 PRODUCE_BATCH = 10_000
 
+# asyncio clients (the `aio` section), each on asyncio.run()'s default loop: consume (the 100 B and
+# 1 KB topics), produce (PRODUCE_SIZES counts) and produce -> consume latency. The synchronous
+# ferrokafka contenders are the reference rows.
+AIO_SIZES = [100, KB]
+AIO_CONSUME_CONTENDERS = [
+    "ferro-aio-iter",  # ferrokafka.aio: async for msg in consumer (lending iterator)
+    "ferro-aio-consume",  # ferrokafka.aio: await consumer.consume(batch, 1.0)
+    "confluent-aio-consume",  # confluent_kafka.aio: await consumer.consume(batch, 1.0)
+    "confluent-aio-poll",  # confluent_kafka.aio: await consumer.poll(1.0), one thread-pool call per message
+    "aiokafka",  # async for msg in consumer (the consume section's contender)
+    "aiokafka-getmany",  # await consumer.getmany(timeout_ms=1000, max_records=batch)
+    "ferro-consume",  # reference: the synchronous consume(batch, 1.0)
+]
+FERRO_AIO_CONSUME = [c for c in AIO_CONSUME_CONTENDERS if c.startswith("ferro-aio")]
+CONFLUENT_AIO_CONSUME = [c for c in AIO_CONSUME_CONTENDERS if c.startswith("confluent-aio")]
+AIOKAFKA_CONSUME = [c for c in AIO_CONSUME_CONTENDERS if c.startswith("aiokafka")]
+AIO_SYNC_CONSUME = "ferro-consume"
+AIO_PRODUCE_CONTENDERS = [
+    "ferro-aio-produce",  # futures.append(await producer.produce(...)); await flush(); await each future
+    "confluent-aio-produce",  # the same loop with confluent_kafka.aio.AIOProducer
+    "aiokafka-produce",  # the produce section's contender: await producer.send(...)
+    "ferro-produce-bytes",  # reference: the synchronous produce()
+]
+FERRO_AIO_PRODUCE = ["ferro-aio-produce"]
+AIO_PRODUCE_RIVALS = ["confluent-aio-produce", "aiokafka-produce"]
+AIO_SYNC_PRODUCE = "ferro-produce-bytes"
+# Produce -> consume latency: one process, one loop, a producer task sending AIO_LATENCY_RATE
+# messages of AIO_LATENCY_SIZE bytes a second and a consumer task reading them (workers.py).
+AIO_LATENCY_CONTENDERS = [
+    "ferro-aio",  # async for + await produce()
+    "confluent-aio",  # await poll(1.0) + await produce(), AIOProducer's defaults (batch_size=1000)
+    "confluent-aio-batch1",  # the same with AIOProducer(batch_size=1): each produce() sent at once
+    "aiokafka",  # async for + await send()
+]
+AIO_LATENCY_RATE = 2000
+AIO_LATENCY_SIZE = 100
+AIO_LATENCY_SECONDS = 5  # --quick: AIO_LATENCY_QUICK_SECONDS
+AIO_LATENCY_QUICK_SECONDS = 2
+
 # Topic-level limit for the big-message topics (the harness's broker allows 12 MB messages).
 BIG_TOPIC_CONFIG = {"max.message.bytes": str(12 * MB)}
 
@@ -309,6 +348,29 @@ def run_produce(contender: str, bootstrap: str, topic: str, size: int, count: in
         result = run_worker("produce", args)
     if result.get("unflushed"):
         raise RuntimeError(f"{contender}: {result['unflushed']} messages not delivered")
+    return result
+
+
+def run_latency(contender: str, bootstrap: str, topic: str, rate: int, seconds: float, size: int) -> dict:
+    """One produce -> consume latency run (workers.py `latency`) on a fresh, empty `topic`."""
+    result = run_worker(
+        "latency",
+        {
+            "client": contender,
+            "consumer_config": consumer_config(bootstrap, size),
+            "producer_config": producer_config(bootstrap),
+            "topic": topic,
+            "rate": rate,
+            "seconds": seconds,
+            "size": size,
+        },
+        timeout=seconds + 180,
+    )
+    if result["count"] != result["expected"] or result["failed"]:
+        raise RuntimeError(
+            f"{contender} latency on {topic}: {result['count']} of {result['expected']} messages received, "
+            f"{result['failed']} deliveries failed"
+        )
     return result
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""ferrokafka benchmark harness: consume, Kafka -> Arrow table, produce, produce_batch and memory
-against a real Kafka broker.
+"""ferrokafka benchmark harness: consume, Kafka -> Arrow table, produce, produce_batch, the asyncio
+clients and memory against a real Kafka broker.
 
     python benches/run.py [--quick] [--rounds N] [--checksum] [--only SECTIONS] [--out benches/results]
 
@@ -18,6 +18,7 @@ import os
 import platform
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -191,6 +192,77 @@ def bench_produce(
         results[size] = {c: {**bl.summarize(runs, size), "raw": runs} for c, runs in per.items()}
         add_ratios(results[size], [reference], None)
     return results
+
+
+def add_aio_ratios(rows: dict, aiokafka: list[str], sync: str) -> None:
+    """The aio tables' other two ratios: × the best aiokafka contender and × the synchronous
+    ferrokafka reference (x_confluent_best, from add_ratios, is against confluent_kafka.aio)."""
+    aio_best = max((rows[c]["msgs_per_s"] for c in aiokafka if c in rows), default=0.0)
+    sync_rate = rows[sync]["msgs_per_s"] if sync in rows else 0.0
+    for row in rows.values():
+        row["x_aiokafka"] = row["msgs_per_s"] / aio_best if aio_best else None
+        row["x_sync"] = row["msgs_per_s"] / sync_rate if sync_rate else None
+
+
+def bench_latency(bootstrap: str, rounds: int, seconds: float) -> dict:
+    """Produce -> consume latency of AIO_LATENCY_CONTENDERS, a fresh topic per run; the median of
+    the rounds' p50 and p99, the largest max."""
+    contenders = bl.AIO_LATENCY_CONTENDERS
+    topics = {(c, rnd): f"bench-latency-{c}-{rnd}-{uuid.uuid4().hex[:6]}" for c in contenders for rnd in range(rounds)}
+    bl.create_topics(bootstrap, {t: {} for t in topics.values()})
+    per: dict[str, list[dict]] = {c: [] for c in contenders}
+    for rnd in range(rounds):
+        order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
+        for contender in order:
+            r = bl.run_latency(
+                contender, bootstrap, topics[contender, rnd], bl.AIO_LATENCY_RATE, seconds, bl.AIO_LATENCY_SIZE
+            )
+            per[contender].append(r)
+            log(
+                f"  aio latency round {rnd + 1} {contender:<22} p50 {r['p50_ms']:8.2f} ms p99 {r['p99_ms']:8.2f} ms "
+                f"max {r['max_ms']:8.2f} ms ({r['count']:,} messages; sender at most "
+                f"{r['send_lag_max_ms']:.1f} ms behind schedule)"
+            )
+    rows = {}
+    for c, runs in per.items():
+        rows[c] = {
+            "runs": len(runs),
+            "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+            "p90_ms": statistics.median(r["p90_ms"] for r in runs),
+            "p99_ms": statistics.median(r["p99_ms"] for r in runs),
+            "max_ms": max(r["max_ms"] for r in runs),
+            "messages": runs[0]["count"],
+            "send_lag_max_ms": max(r["send_lag_max_ms"] for r in runs),
+            "peak_rss_mb": max(r["maxrss_kb"] for r in runs) / 1024,
+            "raw": runs,
+        }
+    return {"rate": bl.AIO_LATENCY_RATE, "seconds": seconds, "size": bl.AIO_LATENCY_SIZE, "rows": rows}
+
+
+def bench_aio(
+    bootstrap: str, topics: dict[int, tuple[str, int]], produce_sizes: dict[int, int], rounds: int, seconds: float
+) -> dict:
+    """The asyncio clients: consume and produce side by side with the synchronous ferrokafka
+    reference rows, then produce -> consume latency."""
+    consume = bench_consume(
+        bootstrap,
+        topics,
+        rounds,
+        False,
+        bl.AIO_CONSUME_CONTENDERS,
+        confluent=bl.CONFLUENT_AIO_CONSUME,
+        ceiling=None,
+        label="aio consume",
+    )
+    for rows in consume.values():
+        add_aio_ratios(rows, bl.AIOKAFKA_CONSUME, bl.AIO_SYNC_CONSUME)
+    produce = bench_produce(
+        bootstrap, produce_sizes, rounds, bl.AIO_PRODUCE_CONTENDERS, reference="confluent-aio-produce"
+    )
+    for rows in produce.values():
+        add_aio_ratios(rows, ["aiokafka-produce"], bl.AIO_SYNC_PRODUCE)
+    latency = bench_latency(bootstrap, rounds, seconds)
+    return {"consume": consume, "produce": produce, "latency": latency}
 
 
 def bench_memory(
@@ -368,6 +440,40 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                 against="confluent-kafka produce_batch",
             )
         )
+    aio = report.get("aio", {})
+    for size, rows in aio.get("consume", {}).items():
+        label = bl.SIZES[size][0]
+        out.append(
+            versus_confluent(
+                rows,
+                f"aio consume {label} (ferrokafka.aio)",
+                0.8,
+                ferro=bl.FERRO_AIO_CONSUME,
+                confluent=[bl.AIO_SYNC_CONSUME],
+                against="ferrokafka's synchronous consume(1000)",
+            )
+        )
+        out.append(
+            versus_confluent(
+                rows,
+                f"aio consume {label} (ferrokafka.aio)",
+                3,
+                ferro=bl.FERRO_AIO_CONSUME,
+                confluent=bl.CONFLUENT_AIO_CONSUME + bl.AIOKAFKA_CONSUME,
+                against="the better of confluent_kafka.aio and aiokafka",
+            )
+        )
+    for size, rows in aio.get("produce", {}).items():
+        out.append(
+            versus_confluent(
+                rows,
+                f"aio produce {bl.SIZES[size][0]} (ferrokafka.aio)",
+                2,
+                ferro=bl.FERRO_AIO_PRODUCE,
+                confluent=bl.AIO_PRODUCE_RIVALS,
+                against="the better of confluent_kafka.aio and aiokafka",
+            )
+        )
     return out
 
 
@@ -404,6 +510,93 @@ def produce_rows(by_size: dict) -> list[str]:
                 f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | "
                 f"{row['mb_per_s']:,.1f} | {fmt_ratio(row['x_confluent_best'])} | "
                 f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |"
+            )
+    return lines
+
+
+AIO_CONSUME_TABLE_HEAD = [
+    "| size | messages | contender | msgs/s | MB/s | × confluent.aio | × aiokafka | × ferro sync | min–max msgs/s | peak RSS MB | join s |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
+AIO_PRODUCE_TABLE_HEAD = [
+    "| size | messages | contender | msgs/s | MB/s | × confluent.aio | × aiokafka | × ferro sync | min–max msgs/s | peak RSS MB |",
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+]
+
+
+def aio_rows(by_size: dict, join: bool) -> list[str]:
+    lines = []
+    for size, rows in by_size.items():
+        for name, row in rows.items():
+            count = row["raw"][0]["count"]
+            lines.append(
+                f"| {bl.SIZES[size][0]} | {count:,} | {name} | {fmt_rate(row['msgs_per_s'])} | {row['mb_per_s']:,.1f} | "
+                f"{fmt_ratio(row['x_confluent_best'])} | {fmt_ratio(row.get('x_aiokafka'))} | "
+                f"{fmt_ratio(row.get('x_sync'))} | "
+                f"{fmt_rate(row['min_msgs_per_s'])}–{fmt_rate(row['max_msgs_per_s'])} | {row['peak_rss_mb']:.0f} |"
+                + (f" {row['setup_s']:.2f} |" if join else "")
+            )
+    return lines
+
+
+def aio_markdown(aio: dict) -> list[str]:
+    lines = ["", "## asyncio clients", ""]
+    if aio.get("consume"):
+        lines += [
+            "**Consume** (the consume section's topics, configuration, work per message and clock; each "
+            "contender on `asyncio.run()`'s default loop). ferro-aio-iter: `async for msg in "
+            "ferrokafka.aio.AIOConsumer` (lending iterator); ferro-aio-consume: `await "
+            f"consumer.consume({bl.batch_size(100)}, 1.0)`; confluent-aio-consume: "
+            f"`confluent_kafka.aio.AIOConsumer`'s `await consume({bl.batch_size(100)}, 1.0)` (each call "
+            "runs the synchronous consume on its thread pool); confluent-aio-poll: its `await poll(1.0)`, "
+            "one thread-pool call per message; aiokafka: `async for msg in consumer`; aiokafka-getmany: "
+            f"`await consumer.getmany(timeout_ms=1000, max_records={bl.batch_size(100)})`; ferro-consume: "
+            "the synchronous reference. `× confluent.aio` is against the better confluent_kafka.aio "
+            "contender, `× aiokafka` against the better aiokafka one, `× ferro sync` against "
+            "ferro-consume.",
+            "",
+            *AIO_CONSUME_TABLE_HEAD,
+            *aio_rows(aio["consume"], join=True),
+        ]
+    if aio.get("produce"):
+        lines += [
+            "",
+            "**Produce** (the produce section's message counts and producer settings). Every asyncio "
+            "contender keeps every future: `futures.append(await producer.produce(topic, value, "
+            "key=key))` per message (aiokafka: `await producer.send(...)`), then `await "
+            "producer.flush()` and `await` of each future in turn (failures counted), all inside the "
+            "clock. confluent_kafka.aio's `produce()` buffers messages and hands them to its thread pool "
+            "1000 at a time (`produce_batch` + `poll(0)`). ferro-produce-bytes: the synchronous "
+            "reference (futures dropped). `× confluent.aio` is against confluent-aio-produce, "
+            "`× ferro sync` against ferro-produce-bytes.",
+            "",
+            *AIO_PRODUCE_TABLE_HEAD,
+            *aio_rows(aio["produce"], join=False),
+        ]
+    lat = aio.get("latency")
+    if lat:
+        lines += [
+            "",
+            f"**Produce → consume latency**: {lat['rate']:,} messages/s of {lat['size']} B for "
+            f"{lat['seconds']:g} s per run, a fresh topic per run. One process, one event loop: a producer "
+            "task stamps each value with `time.perf_counter_ns()` just before its produce call, a consumer "
+            "task (assigned partition 0 from offset 0: no group join; one warm-up message first) "
+            "subtracts it when the message reaches it — what an asyncio service that produces and "
+            "consumes does. Producer settings as in Produce (`linger.ms=5` for every client: most of "
+            "the median). ferro-aio: `async for` + `await produce()`; confluent-aio: `await "
+            "poll(1.0)` (its `consume(n, t)` waits for n messages or t) + `await produce()` with "
+            "AIOProducer's default `batch_size=1000`, so a message waits in its buffer until 1000 are "
+            "queued (a flush after 1 s of inactivity never comes at a steady rate); "
+            "confluent-aio-batch1: the same with `batch_size=1`; aiokafka: `async for` + `await "
+            "send()`. Median of the rounds' percentiles; max over all runs.",
+            "",
+            "| contender | messages | p50 ms | p90 ms | p99 ms | max ms | sender behind schedule, max ms | peak RSS MB |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for name, row in lat["rows"].items():
+            lines.append(
+                f"| {name} | {row['messages']:,} | {row['p50_ms']:.2f} | {row['p90_ms']:.2f} | {row['p99_ms']:.2f} | "
+                f"{row['max_ms']:.2f} | {row['send_lag_max_ms']:.1f} | {row['peak_rss_mb']:.0f} |"
             )
     return lines
 
@@ -515,6 +708,8 @@ def write_markdown(report: dict, path: Path) -> None:
             *PRODUCE_TABLE_HEAD,
             *produce_rows(report["produce-batch"]),
         ]
+    if report.get("aio"):
+        lines += aio_markdown(report["aio"])
     mem = report.get("memory")
     if mem:
         s = mem["stream"]
@@ -572,6 +767,10 @@ def write_chart(report: dict, path: Path) -> None:
         panels.append(("bars", "Produce", report["produce"]))
     if report.get("produce-batch"):
         panels.append(("bars", "produce_batch (1.0 = confluent-kafka produce_batch)", report["produce-batch"]))
+    if report.get("aio", {}).get("consume"):
+        panels.append(("bars", "asyncio consume (1.0 = confluent_kafka.aio consume)", report["aio"]["consume"]))
+    if report.get("aio", {}).get("produce"):
+        panels.append(("bars", "asyncio produce (1.0 = confluent_kafka.aio produce)", report["aio"]["produce"]))
     if report.get("memory"):
         panels.append(("memory", "", {}))
     fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
@@ -642,6 +841,9 @@ def load_report(path: Path) -> dict:
     for section in ("produce", "produce-batch"):  # {size: rows}
         if section in report:
             report[section] = {int(k): v for k, v in report[section].items()}
+    for part in ("consume", "produce"):  # aio: {"consume": {size: rows}, "produce": ..., "latency": ...}
+        if part in report.get("aio", {}):
+            report["aio"][part] = {int(k): v for k, v in report["aio"][part].items()}
     return report
 
 
@@ -656,7 +858,7 @@ def jsonable(obj):
 # ----------------------------------------------------------------------------- main
 
 
-SECTIONS = ["consume", "defaults", "arrow", "produce", "produce-batch", "memory"]
+SECTIONS = ["consume", "defaults", "arrow", "produce", "produce-batch", "aio", "memory"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -682,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
         "--sizes",
         default=None,
         help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576; "
-        "the arrow section runs those of 100 and 1024)",
+        "the arrow and aio sections run those of 100 and 1024)",
     )
     ap.add_argument("--render", metavar="JSON", help="only re-write the .md and .png from a saved latest.json")
     args = ap.parse_args(argv)
@@ -700,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale if args.scale is not None else (1 / bl.QUICK_DIVISOR if args.quick else 1.0)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(bl.SIZES)
     arrow_sizes = [s for s in sizes if s in bl.ARROW_SIZES]
+    aio_sizes = [s for s in sizes if s in bl.AIO_SIZES]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
@@ -749,6 +952,8 @@ def main(argv: list[str] | None = None) -> int:
             needed |= {s for s in sizes if s <= bl.KB}
         if "arrow" in sections:
             needed |= set(arrow_sizes)
+        if "aio" in sections:
+            needed |= set(aio_sizes)
         if "memory" in sections:
             needed |= {bl.KB, bl.MB}
         topics: dict[int, tuple[str, int]] = {}
@@ -804,6 +1009,16 @@ def main(argv: list[str] | None = None) -> int:
                 rounds,
                 bl.PRODUCE_BATCH_CONTENDERS,
                 reference=bl.CONFLUENT_PRODUCE_BATCH[0],
+            )
+        if "aio" in sections:
+            seconds = bl.AIO_LATENCY_QUICK_SECONDS if args.quick else bl.AIO_LATENCY_SECONDS
+            log(f"asyncio clients benchmark, {rounds} round(s)")
+            report["aio"] = bench_aio(
+                bootstrap,
+                {s: topics[s] for s in aio_sizes},
+                {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
+                rounds,
+                seconds,
             )
         if "memory" in sections:
             log("memory benchmark")

@@ -2,13 +2,16 @@
 
     from smoke import run_smoke          # with benches/ on sys.path
     result = run_smoke(bootstrap)        # {"consume": [rows], "arrow": [rows], "produce": [rows],
-                                         #  "produce_batch": [rows], "skipped": [...]}
+                                         #  "produce_batch": [rows], "aio_consume": [rows],
+                                         #  "aio_produce": [rows], "aio_latency": [rows], "skipped": [...]}
 
 Every consume contender (the ferrokafka ones, the confluent-kafka ones and, when the pure-Rust
 consumer is built or can be built, rust-rdkafka) reads the same ~2,000 tiny messages in its own
 subprocess, exactly as benches/run.py does, and so does every Python Kafka -> Arrow table contender
 (their tables are checked against each other and against the Rust consumers' key bytes and offset
-sums); every produce and produce_batch contender produces ~2,000 tiny messages.
+sums); every produce and produce_batch contender produces ~2,000 tiny messages; the asyncio
+contenders (the `aio` section) do the same, and each produce -> consume latency contender runs for
+half a second.
 It checks that the harness and every contender work (counts and bytes are verified), not speed:
 the numbers are far too small to mean anything.
 
@@ -42,9 +45,15 @@ def _row(kind: str, contender: str, size: int, r: dict) -> dict:
 
 
 def run_smoke(
-    bootstrap: str, messages: int = 2000, size: int = 100, checksum: bool = False, include_rust: bool = True
+    bootstrap: str,
+    messages: int = 2000,
+    size: int = 100,
+    checksum: bool = False,
+    include_rust: bool = True,
+    latency_seconds: float = 0.5,
 ) -> dict:
-    """Runs every contender once on `messages` messages of `size` bytes; returns the rows.
+    """Runs every contender once on `messages` messages of `size` bytes, and every produce ->
+    consume latency contender for `latency_seconds` (at AIO_LATENCY_RATE); returns the rows.
 
     Raises RuntimeError if a contender fails or reads the wrong number of messages or bytes. The
     rust-rdkafka contenders are skipped (not failed) when benches/rust-consumer cannot be built.
@@ -82,11 +91,31 @@ def run_smoke(
         _row("produce_batch", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
         for c in bl.PRODUCE_BATCH_CONTENDERS
     ]
+    # The asyncio clients (the `aio` section): the contenders not run above, then latency.
+    aio_consume = [
+        _row("aio_consume", c, size, bl.run_consume(c, bootstrap, topic, size, messages, checksum))
+        for c in bl.AIO_CONSUME_CONTENDERS
+        if c not in raw
+    ]
+    aio_produce = [
+        _row("aio_produce", c, size, bl.run_produce(c, bootstrap, produce_topic, size, messages))
+        for c in bl.AIO_PRODUCE_CONTENDERS
+        if c not in bl.PRODUCE_CONTENDERS
+    ]
+    latency_topics = {c: f"bench-smoke-latency-{c}-{uuid.uuid4().hex[:8]}" for c in bl.AIO_LATENCY_CONTENDERS}
+    bl.create_topics(bootstrap, {t: {} for t in latency_topics.values()})
+    aio_latency = []
+    for c, t in latency_topics.items():
+        r = bl.run_latency(c, bootstrap, t, bl.AIO_LATENCY_RATE, latency_seconds, bl.AIO_LATENCY_SIZE)
+        aio_latency.append({"contender": c, **{k: r[k] for k in ("count", "p50_ms", "p99_ms", "max_ms")}})
     return {
         "consume": consume,
         "arrow": arrow,
         "produce": produce,
         "produce_batch": produce_batch,
+        "aio_consume": aio_consume,
+        "aio_produce": aio_produce,
+        "aio_latency": aio_latency,
         "notes": notes,
         "skipped": skipped,
     }

@@ -10,7 +10,9 @@ first message arrives (group join excluded) and stops at the last expected messa
 
 The Arrow ingest contenders (kind ``arrow``) instead end with one pyarrow Table holding every
 message (ARROW_SCHEMA); the produce_batch contenders (kind ``produce-batch``) produce in batches of
-``batch`` messages per call.
+``batch`` messages per call. The asyncio contenders (the ``aio`` section) are consume and produce
+contenders like the others; kind ``latency`` measures produce -> consume latency of one asyncio
+client, producer and consumer on one event loop.
 """
 
 from __future__ import annotations
@@ -351,6 +353,206 @@ def consume_kafka_python(config, topic, expected, checksum, batch=1):
     return counter.result(t_setup)
 
 
+# ----------------------------------------------------------------------------- asyncio consume contenders
+# The `aio` section: the same work per message and the same clock as above, each on asyncio.run()'s
+# default loop. aiokafka's `async for` is the `aiokafka` contender above.
+
+
+def consume_ferro_aio_iter(config, topic, expected, checksum, batch=1):
+    """ferrokafka.aio: `async for msg in consumer` (the lending iterator)."""
+    import asyncio
+
+    from ferrokafka.aio import AIOConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        c = AIOConsumer(config)
+        await c.subscribe([topic])
+        count = nbytes = crc = key_bytes = 0
+        t_first = None
+        base = (0, 0)
+        async with asyncio.timeout(DEADLINE_SECONDS):
+            async for msg in c:
+                offset = msg.offset
+                key = msg.key
+                payload = msg.payload
+                nbytes += len(payload)
+                if key is not None:
+                    key_bytes += len(key)
+                if checksum:
+                    crc ^= zlib.crc32(payload)
+                count += 1
+                if t_first is None:
+                    t_first, base = time.perf_counter(), (count, nbytes)
+                if count >= expected:
+                    break
+        t_end = time.perf_counter()
+        return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+    return asyncio.run(run())
+
+
+def consume_ferro_aio_consume(config, topic, expected, checksum, batch):
+    """ferrokafka.aio: `for msg in await consumer.consume(batch, 1.0)`."""
+    import asyncio
+
+    from ferrokafka.aio import AIOConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        c = AIOConsumer(config)
+        await c.subscribe([topic])
+        count = nbytes = crc = key_bytes = 0
+        t_first = None
+        base = (0, 0)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        consume = c.consume
+        while count < expected:
+            msgs = await consume(min(batch, expected - count), 1.0)
+            if not msgs:
+                if time.monotonic() > deadline:
+                    raise Timeout(count)
+                continue
+            for msg in msgs:
+                offset = msg.offset
+                key = msg.key
+                payload = msg.payload
+                nbytes += len(payload)
+                if key is not None:
+                    key_bytes += len(key)
+                if checksum:
+                    crc ^= zlib.crc32(payload)
+            count += len(msgs)
+            if t_first is None:
+                t_first, base = time.perf_counter(), (count, nbytes)
+        t_end = time.perf_counter()
+        return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+    return asyncio.run(run())
+
+
+def consume_confluent_aio_consume(config, topic, expected, checksum, batch):
+    """confluent_kafka.aio: `for msg in await consumer.consume(batch, 1.0)` (each call runs the
+    synchronous consume on its thread pool)."""
+    import asyncio
+
+    from confluent_kafka.aio import AIOConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        c = AIOConsumer(dict(config))
+        await c.subscribe([topic])
+        count = nbytes = crc = key_bytes = 0
+        t_first = None
+        base = (0, 0)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        consume = c.consume
+        while count < expected:
+            msgs = await consume(min(batch, expected - count), 1.0)
+            if not msgs:
+                if time.monotonic() > deadline:
+                    raise Timeout(count)
+                continue
+            for msg in msgs:
+                if msg.error():
+                    continue
+                offset = msg.offset()
+                key = msg.key()
+                payload = msg.value()
+                nbytes += len(payload)
+                if key is not None:
+                    key_bytes += len(key)
+                if checksum:
+                    crc ^= zlib.crc32(payload)
+                count += 1
+            if t_first is None:
+                t_first, base = time.perf_counter(), (count, nbytes)
+        t_end = time.perf_counter()
+        return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+    return asyncio.run(run())
+
+
+def consume_confluent_aio_poll(config, topic, expected, checksum, batch=1):
+    """confluent_kafka.aio: `msg = await consumer.poll(1.0)` (one thread-pool call per message)."""
+    import asyncio
+
+    from confluent_kafka.aio import AIOConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        c = AIOConsumer(dict(config))
+        await c.subscribe([topic])
+        count = nbytes = crc = key_bytes = 0
+        t_first = None
+        base = (0, 0)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        poll = c.poll
+        while count < expected:
+            msg = await poll(1.0)
+            if msg is None:
+                if time.monotonic() > deadline:
+                    raise Timeout(count)
+                continue
+            if msg.error():
+                continue
+            offset = msg.offset()
+            key = msg.key()
+            payload = msg.value()
+            nbytes += len(payload)
+            if key is not None:
+                key_bytes += len(key)
+            if checksum:
+                crc ^= zlib.crc32(payload)
+            count += 1
+            if t_first is None:
+                t_first, base = time.perf_counter(), (count, nbytes)
+        t_end = time.perf_counter()
+        return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+    return asyncio.run(run())
+
+
+def consume_aiokafka_getmany(config, topic, expected, checksum, batch):
+    """aiokafka: `await consumer.getmany(timeout_ms=1000, max_records=batch)`."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    async def run():
+        t_setup = time.perf_counter()
+        consumer = AIOKafkaConsumer(topic, **pure_python_config(config))
+        await consumer.start()
+        count = nbytes = crc = key_bytes = 0
+        t_first = None
+        base = (0, 0)
+        deadline = time.monotonic() + DEADLINE_SECONDS
+        getmany = consumer.getmany
+        while count < expected:
+            data = await getmany(timeout_ms=1000, max_records=min(batch, expected - count))
+            if not data:
+                if time.monotonic() > deadline:
+                    raise Timeout(count)
+                continue
+            for msgs in data.values():
+                for msg in msgs:
+                    offset = msg.offset
+                    key = msg.key
+                    payload = msg.value
+                    nbytes += len(payload)
+                    if key is not None:
+                        key_bytes += len(key)
+                    if checksum:
+                        crc ^= zlib.crc32(payload)
+                    count += 1
+            if t_first is None:
+                t_first, base = time.perf_counter(), (count, nbytes)
+        t_end = time.perf_counter()
+        return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+    return asyncio.run(run())
+
+
 CONSUMERS = {
     "ferro-poll": consume_ferro_poll,
     "ferro-iter": consume_ferro_iter,
@@ -360,6 +562,11 @@ CONSUMERS = {
     "confluent-consume": consume_confluent_consume,
     "aiokafka": consume_aiokafka,
     "kafka-python": consume_kafka_python,
+    "ferro-aio-iter": consume_ferro_aio_iter,
+    "ferro-aio-consume": consume_ferro_aio_consume,
+    "confluent-aio-consume": consume_confluent_aio_consume,
+    "confluent-aio-poll": consume_confluent_aio_poll,
+    "aiokafka-getmany": consume_aiokafka_getmany,
 }
 
 
@@ -645,6 +852,18 @@ def produce_confluent_cb(config, topic, count, size):
     return produce_confluent(config, topic, count, size, with_callback=True)
 
 
+async def _failed(futures) -> int:
+    """Awaits every future in turn (a done one returns at once: cheaper than asyncio.gather, which
+    adds a callback to each); returns how many raised."""
+    failed = 0
+    for f in futures:
+        try:
+            await f
+        except Exception:  # noqa: BLE001 - a failed delivery
+            failed += 1
+    return failed
+
+
 def produce_aiokafka(config, topic, count, size):
     """aiokafka: `await producer.send()` queues a message (its future resolves on delivery)."""
     import asyncio
@@ -660,7 +879,7 @@ def produce_aiokafka(config, topic, count, size):
         t0 = time.perf_counter()
         futures = [await producer.send(topic, payload, key=key) for _ in range(count)]
         await producer.flush()
-        failed = sum(1 for f in await asyncio.gather(*futures, return_exceptions=True) if isinstance(f, Exception))
+        failed = await _failed(futures)
         t1 = time.perf_counter()
         await producer.stop()
         return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": failed,
@@ -686,6 +905,56 @@ def produce_kafka_python(config, topic, count, size):
             "queue_full": 0, "maxrss_kb": peak_rss_kb()}  # fmt: skip
 
 
+def produce_ferro_aio(config, topic, count, size):
+    """ferrokafka.aio: `futures.append(await producer.produce(...))` per message, then `await
+    producer.flush()` and every future awaited (failures counted)."""
+    import asyncio
+
+    from ferrokafka.aio import AIOProducer
+
+    async def run():
+        p = AIOProducer(config)
+        payload = os.urandom(size)
+        key = b"key-0001"
+        await (await p.produce(topic, payload, key=key))
+        produce = p.produce
+        t0 = time.perf_counter()
+        futures = [await produce(topic, payload, key=key) for _ in range(count)]
+        left = await p.flush(120)
+        failed = await _failed(futures)
+        t1 = time.perf_counter()
+        return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": left + failed,
+                "queue_full": 0, "maxrss_kb": peak_rss_kb()}  # fmt: skip
+
+    return asyncio.run(run())
+
+
+def produce_confluent_aio(config, topic, count, size):
+    """confluent_kafka.aio: the same loop (its produce() buffers messages and hands them to
+    produce_batch on its thread pool 1000 at a time; flush() sends the rest and waits)."""
+    import asyncio
+
+    from confluent_kafka.aio import AIOProducer
+
+    async def run():
+        p = AIOProducer(dict(config))
+        payload = os.urandom(size)
+        key = b"key-0001"
+        warm = await p.produce(topic, payload, key=key)
+        await p.flush(30)
+        await warm
+        produce = p.produce
+        t0 = time.perf_counter()
+        futures = [await produce(topic, payload, key=key) for _ in range(count)]
+        left = await p.flush(120)
+        failed = await _failed(futures)
+        t1 = time.perf_counter()
+        return {"count": count, "bytes": count * size, "seconds": t1 - t0, "unflushed": left + failed,
+                "queue_full": 0, "maxrss_kb": peak_rss_kb()}  # fmt: skip
+
+    return asyncio.run(run())
+
+
 PRODUCERS = {
     "ferro-produce-bytes": produce_ferro,
     "ferro-produce-memoryview": produce_ferro_mv,
@@ -693,6 +962,8 @@ PRODUCERS = {
     "confluent-produce-callback": produce_confluent_cb,
     "aiokafka-produce": produce_aiokafka,
     "kafka-python-produce": produce_kafka_python,
+    "ferro-aio-produce": produce_ferro_aio,
+    "confluent-aio-produce": produce_confluent_aio,
 }
 
 
@@ -799,6 +1070,190 @@ BATCH_PRODUCERS = {
 }
 
 
+# ----------------------------------------------------------------------------- produce -> consume latency
+# The `aio` section's latency runs: one process, one event loop, one producer task and one consumer
+# task (what an asyncio service does). The consumer is assigned partition 0 of a fresh topic from
+# offset 0 (no group join); one warm-up message (stamp 0) goes through first. Then the producer
+# sends `rate` messages a second for `seconds` seconds, each value starting with the
+# time.perf_counter_ns() read just before its produce call (8 bytes, little-endian; the rest zero
+# padding up to `size`); the consumer subtracts that from perf_counter_ns() when the message
+# reaches the application. Same process, so one clock.
+
+
+def _latency_result(latencies, expected, lag_ns, failed, seconds) -> dict:
+    lat = sorted(latencies)
+
+    def q(x):
+        return lat[min(len(lat) - 1, int(round(x * (len(lat) - 1))))] / 1e6 if lat else 0.0
+
+    return {
+        "count": len(lat),
+        "expected": expected,
+        "p50_ms": q(0.50),
+        "p90_ms": q(0.90),
+        "p99_ms": q(0.99),
+        "max_ms": lat[-1] / 1e6 if lat else 0.0,
+        "mean_ms": sum(lat) / len(lat) / 1e6 if lat else 0.0,
+        "send_lag_max_ms": lag_ns / 1e6,
+        "failed": failed,
+        "seconds": seconds,
+        "maxrss_kb": peak_rss_kb(),
+    }
+
+
+async def _paced(send, n, rate, size):
+    """`await send(value)` n times, `rate` a second; returns (what send returned, the largest delay
+    behind schedule in ns, seconds)."""
+    import asyncio
+
+    pad = bytes(size - 8)
+    interval = 1e9 / rate
+    results = []
+    lag = 0
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        due = t0 + int(i * interval)
+        now = time.perf_counter_ns()
+        if now < due:
+            await asyncio.sleep((due - now) / 1e9)
+            now = time.perf_counter_ns()
+        lag = max(lag, now - due)
+        results.append(await send(now.to_bytes(8, "little") + pad))
+    return results, lag, (time.perf_counter_ns() - t0) / 1e9
+
+
+def latency_ferro_aio(cconfig, pconfig, topic, rate, seconds, size):
+    """ferrokafka.aio: `async for msg in consumer` and `await producer.produce()` on one loop."""
+    import asyncio
+
+    import ferrokafka as fk
+    from ferrokafka.aio import AIOConsumer, AIOProducer
+
+    async def run():
+        n = int(rate * seconds)
+        consumer = AIOConsumer(cconfig)
+        await consumer.assign([fk.TopicPartition(topic, 0, 0)])
+        producer = AIOProducer(pconfig)
+        latencies = []
+        warm = asyncio.Event()
+
+        async def consume():
+            async for msg in consumer:
+                now = time.perf_counter_ns()
+                sent = int.from_bytes(msg.payload[:8], "little")
+                if not sent:
+                    warm.set()
+                    continue
+                latencies.append(now - sent)
+                if len(latencies) >= n:
+                    break
+
+        task = asyncio.create_task(consume())
+        await (await producer.produce(topic, bytes(size)))
+        await asyncio.wait_for(warm.wait(), 30)
+        futures, lag, secs = await _paced(lambda v: producer.produce(topic, v), n, rate, size)
+        await producer.flush(30)
+        failed = await _failed(futures)
+        await asyncio.wait_for(task, 30)
+        return _latency_result(latencies, n, lag, failed, secs)
+
+    return asyncio.run(run())
+
+
+def latency_confluent_aio(cconfig, pconfig, topic, rate, seconds, size, batch_size=None):
+    """confluent_kafka.aio: `await consumer.poll(1.0)` (consume(n, t) waits for n messages or t)
+    and `await producer.produce()` on one loop; `batch_size`: AIOProducer's (default 1000)."""
+    import asyncio
+
+    import confluent_kafka as ck
+    from confluent_kafka.aio import AIOConsumer, AIOProducer
+
+    async def run():
+        n = int(rate * seconds)
+        consumer = AIOConsumer(dict(cconfig))
+        await consumer.assign([ck.TopicPartition(topic, 0, 0)])
+        extra = {} if batch_size is None else {"batch_size": batch_size}
+        producer = AIOProducer(dict(pconfig), **extra)
+        latencies = []
+        warm = asyncio.Event()
+
+        async def consume():
+            while len(latencies) < n:
+                msg = await consumer.poll(1.0)
+                if msg is None or msg.error():
+                    continue
+                now = time.perf_counter_ns()
+                sent = int.from_bytes(msg.value()[:8], "little")
+                if not sent:
+                    warm.set()
+                    continue
+                latencies.append(now - sent)
+
+        task = asyncio.create_task(consume())
+        first = await producer.produce(topic, bytes(size))
+        await producer.flush(30)
+        await first
+        await asyncio.wait_for(warm.wait(), 30)
+        futures, lag, secs = await _paced(lambda v: producer.produce(topic, v), n, rate, size)
+        await producer.flush(30)
+        failed = await _failed(futures)
+        await asyncio.wait_for(task, 30)
+        return _latency_result(latencies, n, lag, failed, secs)
+
+    return asyncio.run(run())
+
+
+def latency_confluent_aio_b1(cconfig, pconfig, topic, rate, seconds, size):
+    return latency_confluent_aio(cconfig, pconfig, topic, rate, seconds, size, batch_size=1)
+
+
+def latency_aiokafka(cconfig, pconfig, topic, rate, seconds, size):
+    """aiokafka: `async for msg in consumer` and `await producer.send()` on one loop."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    async def run():
+        n = int(rate * seconds)
+        consumer = AIOKafkaConsumer(**pure_python_config(cconfig))
+        await consumer.start()
+        consumer.assign([TopicPartition(topic, 0)])
+        producer = AIOKafkaProducer(**pure_python_config(pconfig), acks="all")
+        await producer.start()
+        latencies = []
+        warm = asyncio.Event()
+
+        async def consume():
+            async for msg in consumer:
+                now = time.perf_counter_ns()
+                sent = int.from_bytes(msg.value[:8], "little")
+                if not sent:
+                    warm.set()
+                    continue
+                latencies.append(now - sent)
+                if len(latencies) >= n:
+                    break
+
+        task = asyncio.create_task(consume())
+        await producer.send_and_wait(topic, bytes(size))
+        await asyncio.wait_for(warm.wait(), 30)
+        futures, lag, secs = await _paced(lambda v: producer.send(topic, v), n, rate, size)
+        await producer.flush()
+        failed = await _failed(futures)
+        await asyncio.wait_for(task, 30)
+        return _latency_result(latencies, n, lag, failed, secs)
+
+    return asyncio.run(run())
+
+
+LATENCY = {
+    "ferro-aio": latency_ferro_aio,
+    "confluent-aio": latency_confluent_aio,
+    "confluent-aio-batch1": latency_confluent_aio_b1,
+    "aiokafka": latency_aiokafka,
+}
+
+
 # ----------------------------------------------------------------------------- memory scenarios
 
 
@@ -900,6 +1355,11 @@ def main(argv: list[str]) -> int:
     elif kind == "produce-batch":
         fn = BATCH_PRODUCERS[args.pop("client")]
         result = fn(args["config"], args["topic"], args["count"], args["size"], args["batch"])
+    elif kind == "latency":
+        fn = LATENCY[args.pop("client")]
+        result = fn(
+            args["consumer_config"], args["producer_config"], args["topic"], args["rate"], args["seconds"], args["size"]
+        )
     elif kind == "mem-stream":
         result = mem_stream(args["config"], args["topic"], args["expected"], args["passes"])
     elif kind == "mem-hold":

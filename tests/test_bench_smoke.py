@@ -35,7 +35,18 @@ def test_every_contender_runs_and_reads_everything(kafka_bootstrap):
         "ferro-produce-batch-arrow",
         "confluent-produce-batch",
     }
-    for row in result["consume"] + result["arrow"] + result["produce"] + result["produce_batch"]:
+    # The asyncio clients: every contender of the aio section ran (the sync ones above).
+    import benchlib as bl
+
+    aio_consumed = {row["contender"] for row in result["aio_consume"]} | set(consumed)
+    assert set(bl.AIO_CONSUME_CONTENDERS) <= aio_consumed
+    aio_produced = {row["contender"] for row in result["aio_produce"] + result["produce"]}
+    assert set(bl.AIO_PRODUCE_CONTENDERS) <= aio_produced
+    assert [row["contender"] for row in result["aio_latency"]] == bl.AIO_LATENCY_CONTENDERS
+    for row in result["aio_latency"]:
+        assert row["count"] == bl.AIO_LATENCY_RATE // 2 and 0 < row["p50_ms"] <= row["p99_ms"], row
+    rows = result["consume"] + result["arrow"] + result["produce"] + result["produce_batch"]
+    for row in rows + result["aio_consume"] + result["aio_produce"]:
         assert row["count"] == 2000 and row["bytes"] == 2000 * 100, row
     assert "rust-rdkafka" in consumed, result["skipped"]
 
@@ -69,3 +80,42 @@ def test_arrow_and_produce_batch_sections_in_quick_mode(kafka_bootstrap, tmp_pat
     markdown = (tmp_path / "latest.md").read_text()
     assert "## Kafka → Arrow table (plain)" in markdown and "## produce_batch" in markdown
     assert "| 100 B | 20,000 | ferro-arrow |" in markdown
+
+
+def test_aio_section_in_quick_mode(kafka_bootstrap, tmp_path):
+    """benches/run.py --quick --only aio: the asyncio clients' consume, produce and latency tables,
+    side by side with the synchronous reference rows, and their targets."""
+    import benchlib as bl
+    import run
+
+    argv = ["--quick", "--bootstrap", kafka_bootstrap, "--only", "aio"]
+    assert run.main([*argv, "--out", str(tmp_path)]) == 0
+    report = run.load_report(tmp_path / "latest.json")
+    assert set(report) >= {"aio"} and not set(report) & {"consume", "arrow", "produce", "memory"}
+    aio = report["aio"]
+    assert set(aio["consume"]) == {100, 1024}
+    for size, rows in aio["consume"].items():
+        assert list(rows) == bl.AIO_CONSUME_CONTENDERS, size
+        count = rows[bl.AIO_SYNC_CONSUME]["raw"][0]["count"]
+        assert all(r["count"] == count for row in rows.values() for r in row["raw"])
+        assert rows[bl.AIO_SYNC_CONSUME]["x_sync"] == 1.0
+        assert max(rows[c]["x_confluent_best"] for c in bl.CONFLUENT_AIO_CONSUME) == 1.0
+        assert max(rows[c]["x_aiokafka"] for c in bl.AIOKAFKA_CONSUME) == 1.0
+    assert set(aio["produce"]) == {100, 1024}
+    for rows in aio["produce"].values():
+        assert list(rows) == bl.AIO_PRODUCE_CONTENDERS
+        assert rows["confluent-aio-produce"]["x_confluent_best"] == 1.0
+        assert rows[bl.AIO_SYNC_PRODUCE]["x_sync"] == 1.0
+    latency = aio["latency"]
+    assert list(latency["rows"]) == bl.AIO_LATENCY_CONTENDERS
+    for row in latency["rows"].values():
+        assert row["messages"] == bl.AIO_LATENCY_RATE * bl.AIO_LATENCY_QUICK_SECONDS
+        assert 0 < row["p50_ms"] <= row["p99_ms"] <= row["max_ms"], row
+    targets = [name for name, _, _ in run.targets(report)]
+    for size in ("100 B", "1 KB"):
+        assert any(t.startswith(f"aio consume {size} (ferrokafka.aio): ferrokafka best ≥ 0.8×") for t in targets)
+        assert any(t.startswith(f"aio consume {size} (ferrokafka.aio): ferrokafka best ≥ 3×") for t in targets)
+        assert any(t.startswith(f"aio produce {size} (ferrokafka.aio): ferrokafka best ≥ 2×") for t in targets)
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "## asyncio clients" in markdown and "**Produce → consume latency**" in markdown
+    assert "| 100 B | 20,000 | ferro-aio-iter |" in markdown
