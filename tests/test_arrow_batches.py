@@ -1751,14 +1751,16 @@ def bad_input_results(request: pytest.FixtureRequest) -> dict[str, tuple[str, st
         selected = [
             item.callspec.params["row_id"]
             for item in request.session.items
-            if getattr(item, "originalname", None) == "test_bad_input" and hasattr(item, "callspec")
+            if getattr(item, "originalname", None) == "test_batch_bad_input"
+            and hasattr(item, "callspec")
+            and item.path == Path(__file__)
         ]
         _bad_results.update(_run_bad_inputs(selected or [row.id for row in BAD_INPUTS]))
     return _bad_results
 
 
 @pytest.mark.parametrize("row_id", [row.id for row in BAD_INPUTS])
-def test_bad_input(row_id: str, bad_input_results: dict[str, tuple[str, str]]) -> None:
+def test_batch_bad_input(row_id: str, bad_input_results: dict[str, tuple[str, str]]) -> None:
     """Each bad input raises its proper exception (nothing queued), or succeeds where the row says so;
     never a panic, a crash or a hang."""
     row = next(r for r in BAD_INPUTS if r.id == row_id)
