@@ -7,6 +7,7 @@ pub mod native;
 pub mod offsets;
 pub mod registry;
 
+use std::os::fd::FromRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -632,7 +633,7 @@ impl Consumer {
         self.iterated.lock().take();
         if let Ok(consumer) = self.core.open() {
             // No more wake-ups for an event loop that is done with this consumer.
-            let _ = consumer.io_event_enable(None);
+            consumer.io_event_enable(None);
         }
         self.core.close(py, deadline(timeout)?)
     }
@@ -681,13 +682,25 @@ impl Consumer {
     /// `fd` is readable, then poll with timeout 0.
     fn _io_event_enable(&self, fd: Option<std::os::fd::RawFd>) -> PyResult<()> {
         let consumer = self.core.open()?;
-        if fd.is_some_and(|fd| fd < 0) {
-            return Err(FerroError::Value("fd must be a file descriptor (>= 0) or None".into()).into());
-        }
-        // SAFETY: only borrowed for the call, which duplicates it (dup fails cleanly, EBADF, if
-        // it is not an open descriptor).
-        let fd = fd.map(|fd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) });
-        Ok(consumer.io_event_enable(fd).map_err(|err| FerroError::Value(format!("fd: {err}")))?)
+        let duplicate = match fd {
+            None => None,
+            Some(fd) if fd < 0 => {
+                return Err(FerroError::Value("fd must be a file descriptor (>= 0) or None".into()).into())
+            }
+            Some(fd) => {
+                // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new
+                // descriptor, or -1 (EBADF for a number that is not open); nothing is borrowed.
+                let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+                if duplicate < 0 {
+                    let err = std::io::Error::last_os_error();
+                    return Err(FerroError::Value(format!("fd {fd}: {err}")).into());
+                }
+                // SAFETY: a descriptor fcntl just created, owned by nobody else.
+                Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+            }
+        };
+        consumer.io_event_enable(duplicate);
+        Ok(())
     }
 
     /// For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside

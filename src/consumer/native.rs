@@ -190,21 +190,19 @@ impl NativeConsumer {
         self.client.context()
     }
 
-    /// librdkafka writes one byte to (a duplicate of) `fd` when its queue gets something after the
-    /// application last polled it (`rd_kafka_queue_io_event_enable`); `None` stops that. For event
-    /// loops: wait until `fd` is readable, then poll without waiting.
-    pub fn io_event_enable(&self, fd: Option<std::os::fd::BorrowedFd<'_>>) -> std::io::Result<()> {
+    /// librdkafka writes one byte to `fd` (the consumer's own descriptor, see `wake_fd`) when its
+    /// queue gets something after the application last polled it (`rd_kafka_queue_io_event_enable`);
+    /// `None` stops that. For event loops: wait until readable, then poll without waiting.
+    pub fn io_event_enable(&self, fd: Option<std::os::fd::OwnedFd>) {
         use std::os::fd::AsRawFd;
         const WAKE: [u8; 1] = [1];
-        let duplicate = fd.map(|fd| fd.try_clone_to_owned()).transpose()?;
-        let raw_fd = duplicate.as_ref().map_or(-1, |fd| fd.as_raw_fd());
+        let raw_fd = fd.as_ref().map_or(-1, |fd| fd.as_raw_fd());
         let mut wake_fd = self.wake_fd.lock();
-        // SAFETY: our live queue reference; librdkafka copies the one-byte payload; `raw_fd` is our
-        // own duplicate, kept open (in `wake_fd`) for as long as librdkafka may write to it.
+        // SAFETY: our live queue reference; librdkafka copies the one-byte payload; `raw_fd` is
+        // owned by `fd`, kept open (in `wake_fd`) for as long as librdkafka may write to it.
         unsafe { rdsys::rd_kafka_queue_io_event_enable(self.queue.ptr(), raw_fd, WAKE.as_ptr().cast(), WAKE.len()) };
-        // The previous duplicate is closed only now that librdkafka writes to the new one (or none).
-        *wake_fd = duplicate;
-        Ok(())
+        // The previous descriptor is closed only now that librdkafka writes to the new one (or none).
+        *wake_fd = fd;
     }
 
     fn ptr(&self) -> *mut rdsys::rd_kafka_t {

@@ -208,17 +208,14 @@ impl DeliveryCell {
     pub(super) fn call_on_delivery(&self, py: Python<'_>) {
         let Some(callback) = self.on_delivery.lock().take() else { return };
         let topic = PyString::new(py, &self.topic);
-        let single;
-        let outcomes = match self.outcome.get() {
-            Some(Outcome::Batch(outcomes)) => outcomes,
-            Some(outcome) => {
-                single = [outcome];
-                return call_with(py, &callback, &topic, single[0]);
+        match self.outcome.get() {
+            Some(Outcome::Batch(outcomes)) => {
+                for outcome in outcomes.iter().filter_map(OnceLock::get) {
+                    call_with(py, &callback, &topic, outcome);
+                }
             }
-            None => return,
-        };
-        for outcome in outcomes.iter().filter_map(OnceLock::get) {
-            call_with(py, &callback, &topic, outcome);
+            Some(outcome) => call_with(py, &callback, &topic, outcome),
+            None => {}
         }
     }
 }
