@@ -46,7 +46,7 @@ mod _native {
     #[pymodule_export]
     use crate::mock_cluster::MockCluster;
     #[pymodule_export]
-    use crate::producer::{DeliveryReport, DeliveryResults, DeliveryState, Producer};
+    use crate::producer::{DeliveryReport, DeliveryResults, DeliveryState, LoopDeliveries, Producer};
     #[pymodule_export]
     use crate::topic_partition::TopicPartition;
 

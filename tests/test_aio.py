@@ -604,13 +604,23 @@ def test_two_async_consumers_split_a_topic(backend, topic_name, group_id, strate
 # --- producer ------------------------------------------------------------------------------------
 
 
-def test_delivery_reports_reach_the_loop_in_batches(mock_cluster, topic_name):
-    """One wake-up of the loop for many reports; on_delivery and the futures on the loop's thread."""
+def test_delivery_reports_reach_the_loop_in_batches(mock_cluster, topic_name, monkeypatch):
+    """One wake-up of the loop for many reports (through the eventfd or call_soon_threadsafe);
+    on_delivery and the futures on the loop's thread."""
     mock_cluster.create_topic(topic_name, 1)
+    wakeups = 0
+    woken = aio._Deliveries.woken
+
+    def counting_woken(self: Any) -> None:
+        nonlocal wakeups
+        wakeups += 1
+        woken(self)
+
+    monkeypatch.setattr(aio._Deliveries, "woken", counting_woken)
 
     async def main() -> None:
+        nonlocal wakeups
         loop = asyncio.get_running_loop()
-        wakeups = 0
         original = loop.call_soon_threadsafe
 
         def counting(*args: Any, **kwargs: Any) -> Any:
@@ -634,7 +644,63 @@ def test_delivery_reports_reach_the_loop_in_batches(mock_cluster, topic_name):
         await producer.close()
         assert sorted(r.offset for r in delivered) == list(range(10_000))
         assert len(reports) == 10_000 and threads == {threading.get_ident()}
-        assert batch_wakeups < 10_000 / 20, f"{batch_wakeups} wake-ups of the loop for 10,000 reports"
+        assert 0 < batch_wakeups < 10_000 / 20, f"{batch_wakeups} wake-ups of the loop for 10,000 reports"
+
+    run(main())
+
+
+def test_refused_and_cancelled_messages_resolve_on_the_loop(mock_cluster, topic_name):
+    """A message librdkafka refuses at once fails its future (and on_delivery) on the loop, like a
+    later failure; a cancelled future's message is still delivered, and resolving it later does not
+    trouble the loop."""
+    mock_cluster.create_topic(topic_name, 1)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        troubles: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda _, context: troubles.append(context))
+        outcomes: list[tuple[fk.DeliveryReport | None, fk.KafkaError | None, int]] = []
+
+        def on_delivery(report: fk.DeliveryReport | None, error: fk.KafkaError | None) -> None:
+            outcomes.append((report, error, threading.get_ident()))
+
+        config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "message.max.bytes": 1000, "linger.ms": 50}
+        async with AIOProducer(config) as producer:
+            too_large = await producer.produce(topic_name, b"x" * 5000, on_delivery=on_delivery)
+            with pytest.raises(fk.KafkaError) as refused:
+                await too_large
+            assert refused.value.name == "MSG_SIZE_TOO_LARGE"
+            cancelled = await producer.produce(topic_name, b"cancelled", on_delivery=on_delivery)
+            cancelled.cancel()
+            kept = await producer.produce(topic_name, b"kept")
+            assert (await kept).offset == 1  # the cancelled one went first, at offset 0
+            assert await producer.flush(10) == 0
+        assert cancelled.cancelled()
+        assert [(r is None, e is not None and e.name) for r, e, _ in outcomes] == [
+            (True, "MSG_SIZE_TOO_LARGE"),
+            (False, False),
+        ]
+        assert {thread for _, _, thread in outcomes} == {threading.get_ident()}
+        assert troubles == []
+
+    run(main())
+
+
+def test_producers_leave_no_descriptor_behind(mock_cluster, topic_name):
+    """Each AIOProducer's eventfd (and the native duplicate, once its messages are resolved) is
+    closed by close(), also with messages that were in flight until then."""
+    mock_cluster.create_topic(topic_name, 1)
+
+    async def main() -> None:
+        for _ in range(3):  # warm-up: librdkafka's own descriptors of the first clients
+            async with AIOProducer({"bootstrap.servers": mock_cluster.bootstrap_servers}) as producer:
+                await (await producer.produce(topic_name, b"x"))
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(30):
+            async with AIOProducer({"bootstrap.servers": mock_cluster.bootstrap_servers}) as producer:
+                await producer.produce(topic_name, b"in flight at close")
+        gc.collect()
+        await until(lambda: len(os.listdir("/proc/self/fd")) <= before + 2, 10, "descriptors closed")
 
     run(main())
 

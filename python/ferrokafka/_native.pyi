@@ -389,6 +389,27 @@ class DeliveryState:
         """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
 
 @final
+class _LoopDeliveries:
+    """Delivery reports for an asyncio loop (internal, see ferrokafka.aio.AIOProducer)."""
+
+    def __new__(cls, wake_fd: int) -> Self: ...
+    def resolve(
+        self,
+    ) -> tuple[
+        int,
+        list[
+            tuple[
+                Callable[[DeliveryReport | None, KafkaError | None], object], DeliveryReport | None, KafkaError | None
+            ]
+        ]
+        | None,
+    ]:
+        """On the loop's thread: resolves the futures of the messages finished since the last call
+        (a cancelled one is left as it is). Returns how many, and the `(on_delivery, report,
+        error)` calls for the caller to make (None when there are none).
+        """
+
+@final
 class Producer:
     """librdkafka's producer; produce() returns a Future per message."""
 
@@ -408,6 +429,22 @@ class Producer:
         `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
         error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
         delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+        """
+    def _produce_to_loop(
+        self,
+        deliveries: _LoopDeliveries,
+        future: object,
+        topic: str,
+        value: _Bytesish | None = None,
+        key: _Bytesish | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        headers: _HeaderPairs | None = None,
+        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
+    ) -> None:
+        """`produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an
+        `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
+        too. Nothing else is made per message.
         """
     def produce_batch(
         self,

@@ -82,6 +82,7 @@ from ferrokafka._native import (
     OwnedMessage,
     Producer,
     TopicPartition,
+    _LoopDeliveries,
 )
 
 if TYPE_CHECKING:
@@ -809,9 +810,11 @@ class _Closed(Exception):
 
 
 class _Deliveries:
-    """Delivery reports on their way to the loop: the delivery thread appends, and wakes the loop
-    only when the list was empty; the loop resolves everything in it at once. Kept apart from the
-    AIOProducer so that messages in flight do not keep that alive."""
+    """Delivery reports on their way to the loop. A message of ``produce()`` is filed natively (no
+    GIL) in ``sink``, which writes to an eventfd the loop watches only when it was empty; the loop
+    then resolves everything filed at once. ``produce_batch()`` batches come through ``report``
+    (one ``call_soon_threadsafe`` per batch). Kept apart from the AIOProducer so that messages in
+    flight do not keep that alive."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, tasks: _Tasks) -> None:
         self.loop = loop
@@ -822,6 +825,32 @@ class _Deliveries:
         self.in_flight = 0  # futures not resolved yet
         self.served = 0  # outcomes served on the loop so far
         self.progress: list[asyncio.Future[None]] = []  # woken at every drain
+        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.sink = _LoopDeliveries(self.wake_fd)
+        loop.add_reader(self.wake_fd, self.woken)
+
+    def woken(self) -> None:
+        try:
+            os.eventfd_read(self.wake_fd)
+        except BlockingIOError:
+            pass
+        self.drain()
+
+    def close(self) -> None:
+        """Stops watching the eventfd and closes it (the sink keeps its own duplicate for messages
+        still in flight). Any thread; idempotent."""
+        if self.wake_fd < 0:
+            return
+        if not self.loop.is_closed() and threading.get_ident() != self.tasks.thread:
+            try:
+                self.loop.call_soon_threadsafe(self.close)
+                return
+            except RuntimeError:
+                pass  # closed meanwhile
+        fd, self.wake_fd = self.wake_fd, -1
+        if not self.loop.is_closed():
+            self.loop.remove_reader(fd)
+        os.close(fd)
 
     def report(
         self,
@@ -841,21 +870,16 @@ class _Deliveries:
         except RuntimeError:  # the loop is closed: nobody waits for these any more
             pass
 
-    def delivered(
-        self,
-        future: asyncio.Future[DeliveryReport],
-        callback: DeliveryCallback | None,
-        report: DeliveryReport | None,
-        error: KafkaError | None,
-    ) -> None:
-        """The `on_delivery` of one produce() call (delivery thread)."""
-        self.report(future, callback, report, error)
-
     def drain(self) -> int:
         """On the loop: resolves what arrived; returns how many futures and callbacks it served."""
+        resolved, calls = self.sink.resolve()
+        self.in_flight -= resolved
         with self.lock:
             ready, self.ready = self.ready, []
             self.scheduled = False
+        if calls is not None:
+            for on_delivery, report, failure in calls:
+                self._call(on_delivery, report, failure)
         for future, callback, value, error in ready:
             if future is not None:
                 self.in_flight -= 1
@@ -865,16 +889,20 @@ class _Deliveries:
                     else:
                         future.set_result(value)
             if callback is not None:
-                try:
-                    self.tasks.call(callback, value, error)
-                except Exception as exc:
-                    self.loop.call_exception_handler({"message": "exception in on_delivery", "exception": exc})
-        if ready:
-            self.served += len(ready)
+                self._call(callback, value, error)
+        served = resolved + len(ready)
+        if served:
+            self.served += served
             waiters, self.progress = self.progress, []
             for waiter in waiters:
                 _resolve(waiter)
-        return len(ready)
+        return served
+
+    def _call(self, callback: DeliveryCallback, report: Any, error: BaseException | None) -> None:
+        try:
+            self.tasks.call(callback, report, error)
+        except Exception as exc:
+            self.loop.call_exception_handler({"message": "exception in on_delivery", "exception": exc})
 
     async def wait_progress(self, timeout: float | None) -> None:
         waiter: asyncio.Future[None] = self.loop.create_future()
@@ -911,8 +939,8 @@ class AIOProducer:
         if on_delivery is not None and callable(on_delivery):
             self._on_delivery = cast(DeliveryCallback, config.pop("on_delivery"))
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
-        self._deliveries = _Deliveries(loop, self._tasks)
         self._producer = Producer(config)
+        self._deliveries = _Deliveries(loop, self._tasks)
         self._closed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
@@ -944,17 +972,25 @@ class AIOProducer:
         if self._closing:
             raise Error("the producer is closed")
         future: asyncio.Future[DeliveryReport] = self._loop.create_future()
-        callback = partial(self._deliveries.delivered, future, on_delivery or self._on_delivery)
+        deliveries = self._deliveries
         while True:
             try:
-                self._producer.produce(
-                    topic, value, key, partition=partition, timestamp=timestamp, headers=headers, on_delivery=callback
+                self._producer._produce_to_loop(
+                    deliveries.sink,
+                    future,
+                    topic,
+                    value,
+                    key,
+                    partition,
+                    timestamp,
+                    headers,
+                    on_delivery or self._on_delivery,
                 )
                 break
             except KafkaError as error:
                 if error.code != KafkaError._QUEUE_FULL:
                     raise
-            await self._deliveries.wait_progress(0.1)
+            await deliveries.wait_progress(0.1)
         self._deliveries.in_flight += 1
         return future
 
@@ -1098,6 +1134,7 @@ class AIOProducer:
                 self._deliveries.drain()
                 if self._deliveries.in_flight > 0:
                     await self.flush(5.0)
+                self._deliveries.close()
 
     def __del__(self) -> None:
         if getattr(self, "_closed", True):
@@ -1108,6 +1145,10 @@ class AIOProducer:
             stacklevel=1,
             source=self,
         )
+        try:
+            self._deliveries.close()
+        except Exception:
+            pass
 
     def __repr__(self) -> str:
         return f"<AIOProducer {'closed' if self.closed else 'open'}, {len(self)} unresolved>"

@@ -16,6 +16,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, ProducerContext};
 
 use super::delivery_results::DeliveryResults;
+use super::loop_sink::LoopSink;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::KafkaErrorInfo;
 use crate::message::TimestampType;
@@ -84,6 +85,9 @@ pub struct DeliveryCell {
     /// For a message of a `produce_batch()`: its batch and place there. Its outcome goes to the
     /// batch, whose own cell (the batch's future) finishes with the last one.
     pub(super) batch: Option<(Arc<BatchCell>, usize)>,
+    /// For a message of an `AIOProducer`: the loop's sink, where it goes once finished; its
+    /// `asyncio.Future` waits in `watcher`.
+    pub(super) sink: Option<Arc<LoopSink>>,
 }
 
 /// The outcome of each message of a batch, in order, each set once (without a lock) when it is
@@ -125,6 +129,21 @@ impl DeliveryCell {
             has_callback: on_delivery.is_some(),
             on_delivery: Mutex::new(on_delivery),
             batch,
+            sink: None,
+        }
+    }
+
+    /// A cell for one message of an `AIOProducer`: resolved on the loop, through `sink`.
+    pub(super) fn for_loop(
+        topic: Arc<str>,
+        on_delivery: Option<Py<PyAny>>,
+        sink: Arc<LoopSink>,
+        future: Py<PyAny>,
+    ) -> Self {
+        DeliveryCell {
+            watcher: Mutex::new(Some(future)),
+            sink: Some(sink),
+            ..DeliveryCell::new(topic, on_delivery, None)
         }
     }
 }
@@ -253,7 +272,7 @@ impl DeliveryCell {
         let _ = self.outcome.set(outcome);
         self.finished.store(true, Ordering::SeqCst);
         // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
-        (self.watched.load(Ordering::SeqCst) || self.has_callback).then_some(self)
+        (self.watched.load(Ordering::SeqCst) || self.has_callback || self.sink.is_some()).then_some(self)
     }
 }
 
@@ -307,6 +326,13 @@ impl DeliveryContext {
         };
         match need_python {
             None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
+            Some(cell) if cell.sink.is_some() => {
+                // Resolved on its loop: as far as flush() is concerned, it is settled now.
+                if let Some(sink) = cell.sink.clone() {
+                    sink.push(cell);
+                }
+                self.finished_quietly.fetch_add(1, Ordering::Relaxed);
+            }
             Some(cell) => {
                 self.need_python.lock().push(cell);
                 self.need_python_ready.notify_one();

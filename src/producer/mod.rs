@@ -10,6 +10,7 @@ mod batch;
 mod core;
 mod delivery;
 mod delivery_results;
+mod loop_sink;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -41,6 +42,17 @@ pub(crate) use self::delivery::future_type;
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
+pub use self::loop_sink::LoopDeliveries;
+
+/// One message's arguments, as `produce()` takes them.
+struct OneMessage<'a, 'py> {
+    topic: &'a Bound<'py, PyString>,
+    value: Option<&'a Bound<'py, PyAny>>,
+    key: Option<&'a Bound<'py, PyAny>>,
+    partition: Option<Int<i32>>,
+    timestamp: Option<Int<i64>>,
+    headers: Option<&'a Bound<'py, PyAny>>,
+}
 
 /// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
 struct LastTopic {
@@ -107,6 +119,53 @@ impl Producer {
         self.open_core()?;
         let core = self.core.clone();
         run_interruptible(py, what, move || call(&core.producer))?.map_err(PyErr::from)
+    }
+
+    /// Queues one message whose delivery cell `make_cell` builds (given the topic's shared name).
+    /// A message librdkafka refuses at once (too large, unknown partition, ...) fails through its
+    /// cell, as if the failure were reported later; a full queue raises `_QUEUE_FULL` (retriable).
+    fn queue_one(
+        &self,
+        py: Python<'_>,
+        message: OneMessage<'_, '_>,
+        make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
+    ) -> PyResult<()> {
+        let (partition, timestamp) = (message.partition.map(|p| p.0), message.timestamp.map(|t| t.0));
+        let core = self.open_core()?;
+        let mut headers = match message.headers {
+            Some(h) if !h.is_none() => Some(headers::from_python(h)?),
+            _ => None,
+        };
+        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(message.topic)?;
+        let cell = make_cell(topic_name)?;
+        core.unresolved.fetch_add(1, Ordering::AcqRel);
+        let sent = with_opt_bytes(message.value, "value", |value| {
+            with_opt_bytes(message.key, "key", |key| {
+                core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
+            })
+        });
+        let refused = match sent {
+            Ok(Ok(Ok(()))) => return Ok(()),
+            Ok(Ok(Err(refused))) => refused,
+            Err(err) | Ok(Err(err)) => {
+                core.settle(1);
+                return Err(err);
+            }
+        };
+        core.settle(1);
+        let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
+        if refused.code == RDKafkaErrorCode::QueueFull {
+            // The queue frees up as deliveries complete: the caller should retry (or flush).
+            return Err(info.into_pyerr(py));
+        }
+        if refused.cell.sink.is_some() {
+            // Settled already (above); the loop resolves it like any other outcome.
+            core.unresolved.fetch_add(1, Ordering::AcqRel);
+            core.context().resolve(refused.cell, Outcome::Failed(Box::new(info)));
+        } else if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
+            core.notify(py, vec![cell]);
+        }
+        Ok(())
     }
 
     /// Waits until every future is resolved or `deadline`; returns how many are still unresolved.
@@ -187,47 +246,45 @@ impl Producer {
         headers: Option<&Bound<'py, PyAny>>,
         on_delivery: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (partition, timestamp) = (partition.map(|p| p.0), timestamp.map(|t| t.0));
         crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
-        let core = self.open_core()?;
-        let mut headers = match headers {
-            Some(h) if !h.is_none() => Some(headers::from_python(h)?),
-            _ => None,
-        };
-        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(&topic)?;
-        // The per-message callback, else the config's: known now, so the delivery thread can tell
-        // without the GIL whether this message needs Python after delivery.
-        let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
-        let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery, None));
-        // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
-        let future = new_delivery_future(py, &cell)?;
+        let mut future = None;
+        let message = OneMessage { topic: &topic, value, key, partition, timestamp, headers };
+        self.queue_one(py, message, |topic_name| {
+            // The per-message callback, else the config's: known now, so the delivery thread can
+            // tell without the GIL whether this message needs Python after delivery.
+            let on_delivery = on_delivery.or_else(|| self.core.context().callbacks.on_delivery(py));
+            let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery, None));
+            // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
+            future = Some(new_delivery_future(py, &cell)?);
+            Ok(cell)
+        })?;
+        future.ok_or_else(|| FerroError::Closed("producer").into())
+    }
 
-        core.unresolved.fetch_add(1, Ordering::AcqRel);
-        let sent = with_opt_bytes(value, "value", |value| {
-            with_opt_bytes(key, "key", |key| {
-                core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
-            })
-        });
-        let refused = match sent {
-            Ok(Ok(Ok(()))) => return Ok(future),
-            Ok(Ok(Err(refused))) => refused,
-            Err(err) | Ok(Err(err)) => {
-                core.settle(1);
-                return Err(err);
-            }
-        };
-        core.settle(1);
-        let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
-        if refused.code == RDKafkaErrorCode::QueueFull {
-            // The queue frees up as deliveries complete: the caller should retry (or flush).
-            return Err(info.into_pyerr(py));
-        }
-        // Per-message errors (too large, unknown partition, ...) fail this message's future, and
-        // its on_delivery callback runs, as for a failure reported later.
-        if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
-            core.notify(py, vec![cell]);
-        }
-        Ok(future)
+    /// `produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an
+    /// `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
+    /// too. Nothing else is made per message.
+    #[pyo3(signature = (deliveries, future, topic, value=None, key=None, partition=None, timestamp=None, headers=None, on_delivery=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _produce_to_loop<'py>(
+        &self,
+        py: Python<'py>,
+        deliveries: PyRef<'py, LoopDeliveries>,
+        future: Py<PyAny>,
+        topic: Bound<'py, PyString>,
+        value: Option<&Bound<'py, PyAny>>,
+        key: Option<&Bound<'py, PyAny>>,
+        partition: Option<Int<i32>>,
+        timestamp: Option<Int<i64>>,
+        headers: Option<&Bound<'py, PyAny>>,
+        on_delivery: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
+        let sink = deliveries.sink.clone();
+        let message = OneMessage { topic: &topic, value, key, partition, timestamp, headers };
+        self.queue_one(py, message, |topic_name| {
+            Ok(Arc::new(DeliveryCell::for_loop(topic_name, on_delivery, sink, future)))
+        })
     }
 
     /// Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue

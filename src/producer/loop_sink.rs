@@ -1,0 +1,112 @@
+//! Delivery reports for an asyncio event loop (`ferrokafka.aio.AIOProducer`): the delivery
+//! thread files finished messages here without the GIL and wakes the loop through an eventfd only
+//! when the list was empty, so a million reports a second cost a few wake-ups, not a
+//! `call_soon_threadsafe` each. The loop, woken by its reader on that eventfd, resolves the
+//! `asyncio.Future`s on its own thread (`LoopDeliveries.resolve`).
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::PyValueError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use super::delivery::{py_single_outcome, DeliveryCell};
+
+/// Finished messages of one loop's producer, waiting for the loop.
+pub struct LoopSink {
+    ready: Mutex<Vec<Arc<DeliveryCell>>>,
+    /// Our own duplicate of the loop's eventfd: open for as long as a message may still finish
+    /// (every pending cell holds the sink), whatever Python does with its descriptor.
+    wake: OwnedFd,
+}
+
+impl LoopSink {
+    /// Any thread, no GIL: files a finished message and wakes the loop if it was not woken yet.
+    pub(super) fn push(&self, cell: Arc<DeliveryCell>) {
+        let was_empty = {
+            let mut ready = self.ready.lock();
+            ready.push(cell);
+            ready.len() == 1
+        };
+        if was_empty {
+            let one: u64 = 1;
+            // SAFETY: `wake` is an open descriptor we own; we pass a pointer to 8 readable bytes,
+            // what an eventfd takes. It is non-blocking: when the counter would overflow (never, at
+            // one write per wake-up) the write fails with EAGAIN, and the loop is awake anyway.
+            let _ = unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+}
+
+/// The loop's end of a [`LoopSink`]; made by `AIOProducer` with its eventfd.
+#[pyclass(frozen, module = "ferrokafka._native", name = "_LoopDeliveries")]
+pub struct LoopDeliveries {
+    pub(super) sink: Arc<LoopSink>,
+}
+
+#[pymethods]
+impl LoopDeliveries {
+    /// `wake_fd`: an eventfd the loop reads (`loop.add_reader`); duplicated, so closing it is safe.
+    #[new]
+    fn py_new(wake_fd: i32) -> PyResult<Self> {
+        if wake_fd < 0 {
+            return Err(PyValueError::new_err("wake_fd must be an open file descriptor"));
+        }
+        // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor
+        // (or -1, checked), which we then own.
+        let duplicate = unsafe { libc::fcntl(wake_fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if duplicate < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        // SAFETY: `duplicate` is a new descriptor nobody else owns.
+        let wake = unsafe { OwnedFd::from_raw_fd(duplicate) };
+        // SAFETY: F_SETFL on our open descriptor; the delivery thread must never block writing.
+        let flags = unsafe { libc::fcntl(duplicate, libc::F_GETFL) };
+        // SAFETY: as above.
+        if flags < 0 || unsafe { libc::fcntl(duplicate, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        Ok(LoopDeliveries { sink: Arc::new(LoopSink { ready: Mutex::new(Vec::new()), wake }) })
+    }
+
+    /// On the loop's thread: resolves the futures of the messages finished since the last call
+    /// (a cancelled one is left as it is). Returns how many, and the `(on_delivery, report,
+    /// error)` calls for the caller to make (None when there are none).
+    fn resolve<'py>(&self, py: Python<'py>) -> PyResult<(usize, Option<Bound<'py, PyList>>)> {
+        let ready = std::mem::take(&mut *self.sink.ready.lock());
+        let mut callbacks: Option<Bound<'py, PyList>> = None;
+        let mut last_topic: Option<(Arc<str>, Bound<'py, PyString>)> = None;
+        for cell in &ready {
+            let Some(outcome) = cell.outcome.get() else { continue };
+            let topic = match &last_topic {
+                Some((name, topic)) if Arc::ptr_eq(name, &cell.topic) => topic.clone(),
+                _ => {
+                    let topic = PyString::new(py, &cell.topic);
+                    last_topic = Some((cell.topic.clone(), topic.clone()));
+                    topic
+                }
+            };
+            let (report, error) = py_single_outcome(py, &topic, outcome)?;
+            if let Some(future) = cell.watcher.lock().take() {
+                let future = future.bind(py);
+                if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+                    match &error {
+                        Some(error) => future.call_method1(intern!(py, "set_exception"), (error,))?,
+                        None => future.call_method1(intern!(py, "set_result"), (&report,))?,
+                    };
+                }
+            }
+            if let Some(callback) = cell.on_delivery.lock().take() {
+                let call = PyTuple::new(py, [Some(callback), report, error])?;
+                match &callbacks {
+                    Some(list) => list.append(call)?,
+                    None => callbacks = Some(PyList::new(py, [call])?),
+                }
+            }
+        }
+        Ok((ready.len(), callbacks))
+    }
+}
