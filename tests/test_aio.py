@@ -1002,6 +1002,60 @@ def test_transactions_commit_abort_and_consume_transform_produce(kafka_bootstrap
     assert committed_offsets(kafka_bootstrap, group_id, source, 1) == [10]
 
 
+def test_transactional_calls_run_on_the_loop_without_threads(mock_cluster, topic_name, monkeypatch):
+    """init/begin/commit/abort are stepped on the loop (librdkafka's resumable calls): no thread is
+    started, the loop keeps running meanwhile, and a call past its timeout raises the retriable
+    _TIMED_OUT of the synchronous API."""
+    mock_cluster.create_topic(topic_name, 1)
+    started: list[str] = []
+    original_start = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self.name)
+        original_start(self)
+
+    async def main() -> None:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.001)
+                ticks += 1
+
+        ticking = asyncio.get_running_loop().create_task(ticker())
+        config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "transactional.id": f"tx-{uuid.uuid4().hex}"}
+        async with AIOProducer(config) as producer:
+            monkeypatch.setattr(threading.Thread, "start", counting_start)
+            await producer.init_transactions(30)
+            await producer.begin_transaction()
+            delivered = await producer.produce(topic_name, b"committed")
+            await producer.commit_transaction(30)
+            assert (await delivered).offset >= 0
+            await producer.begin_transaction()
+            aborted = await producer.produce(topic_name, b"aborted")
+            await producer.abort_transaction(30)
+            assert aborted.done()
+            monkeypatch.undo()
+        assert started == [], f"threads started by transactional calls: {started}"
+        assert ticks > 0, "the loop did not run while the transactional calls waited"
+
+        # No broker: init_transactions cannot finish; past its timeout it raises, promptly.
+        unreachable = {"bootstrap.servers": "127.0.0.1:1", "transactional.id": "tx-nowhere"}
+        async with AIOProducer(unreachable) as producer:
+            ticks_before, began = ticks, time.monotonic()
+            with pytest.raises(fk.KafkaError) as timed_out:
+                await producer.init_transactions(0.5)
+            waited = time.monotonic() - began
+            assert timed_out.value.name == "_TIMED_OUT" and timed_out.value.retriable
+            assert 0.45 < waited < 3, waited
+            assert ticks - ticks_before > 20, "the loop was held while init_transactions waited"
+            await producer.purge()
+        ticking.cancel()
+
+    run(main())
+
+
 @pytest.mark.broker
 def test_admin_client(kafka_bootstrap, topic_name):
     async def main() -> None:

@@ -17,9 +17,12 @@ How waiting works, per client:
   Logs that librdkafka's own threads emit do not wake the pipe: they are dispatched by the next
   call that serves the consumer (within a second while one waits). A pipe, not an eventfd:
   librdkafka writes a one-byte payload, and an eventfd only takes writes of eight bytes.
-- **Producer**: deliveries reach the loop in batches: the delivery thread appends each report to
-  a list and wakes the loop (``call_soon_threadsafe``) only when the list was empty; the loop then
-  resolves every ``asyncio.Future`` in it at once.
+- **Producer**: deliveries reach the loop in batches, without the GIL on the way: librdkafka's
+  delivery thread files each finished message natively (``_LoopDeliveries``) and writes to an
+  eventfd the loop watches only when nothing was filed since the loop last looked; the loop then
+  resolves every ``asyncio.Future`` filed at once (one wake-up for many reports). The
+  transactional calls init/begin/commit/abort are librdkafka's resumable calls, stepped on the
+  loop's thread (at most 1 ms each, GIL released) with growing pauses between steps.
 - **Admin client**: each call wraps the client's ``concurrent.futures.Future`` with
   ``asyncio.wrap_future``.
 
@@ -41,10 +44,11 @@ without waiting again (a rebalance found with them is served by the next call).
 What still uses a thread, or blocks the loop briefly (all documented on the methods):
 
 - requests that ask a broker and wait for the answer (``committed()``, ``get_watermark_offsets()``,
-  ``offsets_for_times()``, ``list_topics()``), the transaction calls and ``close()`` of a
-  consumer or producer run the synchronous call on a daemon thread of their own (not the loop's
-  default executor, whose shutdown would wait for them); the synchronous call itself may use a
-  short-lived worker thread, as it does without asyncio;
+  ``offsets_for_times()``, ``list_topics()``), ``send_offsets_to_transaction()`` (librdkafka's
+  call is not resumable) and the final ``close()`` of a consumer or producer run the synchronous
+  call on a daemon thread of their own (not the loop's default executor, whose shutdown would wait
+  for them); the synchronous call itself may use a short-lived worker thread, as it does without
+  asyncio;
 - ``AIOConsumer.commit()`` (``asynchronous=False``) resolves through ``on_commit`` when another
   task is waiting in ``poll()``/``consume()``/``async for`` on the same consumer; otherwise nothing
   would serve the consumer without lending it messages, and the commit runs synchronously on a
@@ -103,6 +107,11 @@ DeliveryCallback = Callable[[DeliveryReport | None, KafkaError | None], object]
 # The longest a waiting consumer goes without serving librdkafka (max.poll.interval.ms, callbacks,
 # logs of librdkafka's threads).
 _SERVE_EVERY = 1.0
+# Transactional calls on the loop: each step waits at most this long inside librdkafka (the loop's
+# thread is held that long), with pauses between steps growing from the first to the longest.
+_TXN_STEP_MS = 1
+_TXN_FIRST_PAUSE = 0.001
+_TXN_MAX_PAUSE = 0.02
 # How long a commit waits for another task to serve its result before committing on a thread.
 _COMMIT_LIVENESS = 0.1
 # How long close() lets the consumer leave its group through the rebalance callbacks.
@@ -1056,42 +1065,59 @@ class AIOProducer:
         ``_PURGE_QUEUE`` / ``_PURGE_INFLIGHT`` shortly after."""
         self._producer.purge(in_queue, in_flight)
 
-    # --- transactions: each runs the synchronous call on a thread of its own ----------------------
+    # --- transactions: librdkafka's resumable calls, stepped on the loop ------------------------
+
+    async def _transaction(self, call: Literal["init", "begin", "commit", "abort"], timeout: float) -> None:
+        """Runs a transactional call in steps of at most _TXN_STEP_MS on the loop's thread (GIL
+        released), sleeping between them: librdkafka goes on in the background and resumes where it
+        was at the next step. Past `timeout`, raises the retriable ``_TIMED_OUT`` of the synchronous
+        call; a cancelled await leaves the call in progress, resumed by calling it again."""
+        if self._closing:
+            raise Error("the producer is closed")
+        producer, loop = self._producer, self._loop
+        deadline = loop.time() + timeout
+        pause = _TXN_FIRST_PAUSE
+        while not producer._transaction_step(call, _TXN_STEP_MS):
+            if loop.time() >= deadline:
+                producer._transaction_step(call, 0, last=True)  # raises its _TIMED_OUT
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _TXN_MAX_PAUSE)
 
     async def init_transactions(self, timeout: float = 30.0) -> None:
-        """``Producer.init_transactions`` on a thread of its own (it waits for the coordinator)."""
-        producer = self._producer
-        await _in_thread(partial(producer.init_transactions, timeout), "init_transactions")
+        """``Producer.init_transactions``, stepped on the loop (no thread)."""
+        await self._transaction("init", timeout)
 
     async def begin_transaction(self) -> None:
-        """``Producer.begin_transaction`` on a thread of its own (ferrokafka runs every transaction
-        call on a worker and waits for it)."""
-        await _in_thread(self._producer.begin_transaction, "begin_transaction")
+        """``Producer.begin_transaction`` (librdkafka only changes local state: no wait)."""
+        await self._transaction("begin", 0.0)
 
     async def send_offsets_to_transaction(
         self, offsets: list[TopicPartition], group_metadata: ConsumerGroupMetadata, timeout: float = 30.0
     ) -> None:
-        """``Producer.send_offsets_to_transaction`` on a thread of its own."""
+        """``Producer.send_offsets_to_transaction`` on a thread of its own: librdkafka's call is not
+        resumable (asking again sends a new request), so it cannot be stepped on the loop."""
         producer = self._producer
         await _in_thread(
             partial(producer.send_offsets_to_transaction, offsets, group_metadata, timeout), "send_offsets"
         )
 
     async def commit_transaction(self, timeout: float = 60.0) -> None:
-        """``Producer.commit_transaction`` (flushes, then commits) on a thread of its own; the
-        messages' futures are resolved when it returns."""
-        producer = self._producer
+        """``Producer.commit_transaction``: waits for the transaction's deliveries (as ``flush()``),
+        then commits, stepped on the loop (no thread); the messages' futures are resolved when it
+        returns."""
+        deadline = self._loop.time() + timeout
         try:
-            await _in_thread(partial(producer.commit_transaction, timeout), "commit_transaction")
+            await self.flush(timeout)
+            await self._transaction("commit", max(0.0, deadline - self._loop.time()))
         finally:
             await self._settle()
 
     async def abort_transaction(self, timeout: float = 60.0) -> None:
-        """``Producer.abort_transaction`` on a thread of its own; the aborted messages' futures are
-        resolved (failed) when it returns."""
-        producer = self._producer
+        """``Producer.abort_transaction``, stepped on the loop (no thread); the aborted messages'
+        futures are resolved (failed) when it returns."""
         try:
-            await _in_thread(partial(producer.abort_transaction, timeout), "abort_transaction")
+            await self._transaction("abort", timeout)
         finally:
             await self._settle()
 

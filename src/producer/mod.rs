@@ -464,6 +464,37 @@ impl Producer {
         self.transaction_call(py, "abort_transaction", move |p| p.abort_transaction(timeout).map_err(FerroError::from))
     }
 
+    /// One step of a transactional call for `ferrokafka.aio`, on the loop's thread, without a
+    /// thread of its own: `call` is "init", "begin", "commit" or "abort"; waits at most
+    /// `timeout_ms` (≤ 100; GIL released). Returns True once the call finished, False while it goes
+    /// on in the background (librdkafka's resumable timeout: step again). With `last`, that timeout
+    /// raises its retriable `_TIMED_OUT` KafkaError instead, as the synchronous call does.
+    #[pyo3(signature = (call, timeout_ms, last=false))]
+    fn _transaction_step(&self, py: Python<'_>, call: &str, timeout_ms: u32, last: bool) -> PyResult<bool> {
+        if timeout_ms > 100 {
+            return Err(pyo3::exceptions::PyValueError::new_err("timeout_ms must be at most 100"));
+        }
+        let core = self.open_core()?;
+        let producer = &core.producer;
+        let timeout = Timeout::After(Duration::from_millis(u64::from(timeout_ms)));
+        let result = match call {
+            "init" => py.detach(|| producer.init_transactions(timeout)),
+            "begin" => py.detach(|| producer.begin_transaction()),
+            "commit" => py.detach(|| producer.commit_transaction(timeout)),
+            "abort" => py.detach(|| producer.abort_transaction(timeout)),
+            _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown transactional call {call:?}"))),
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(rdkafka::error::KafkaError::Transaction(error))
+                if !last && error.code() == RDKafkaErrorCode::OperationTimedOut && error.is_retriable() =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(FerroError::from(error).into()),
+        }
+    }
+
     #[getter]
     fn closed(&self) -> bool {
         !self.core.is_open()
