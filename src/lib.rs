@@ -13,6 +13,7 @@ mod errors;
 mod ffi;
 mod fork;
 mod interpreter;
+mod librdkafka_fixes;
 mod message;
 mod mock_cluster;
 mod oauth;

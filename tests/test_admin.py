@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import subprocess
+import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -407,3 +410,30 @@ def test_a_timed_out_admin_request_says_why():
         admin.close()
     assert isinstance(error, fk.KafkaError) and error.name == "_TIMED_OUT", error
     assert "last client error" in str(error) and "Connection refused" in str(error), error
+
+
+def test_offsets_of_a_group_whose_coordinator_moved_fail_without_a_crash():
+    """librdkafka#5040: a ListConsumerGroupOffsets answer "not coordinator" made librdkafka ask the
+    admin client's (missing) consumer group to look again, dereferencing NULL: the process died
+    (SIGSEGV). ferrokafka guards that call (src/librdkafka_fixes.rs); the future now fails with the
+    broker's retriable error. In a subprocess: without the guard this is a crash."""
+    script = textwrap.dedent(
+        """
+        import ferrokafka as fk
+        with fk.MockCluster(num_brokers=1) as cluster:
+            cluster.create_topic("t", partitions=1)
+            with fk.AdminClient({"bootstrap.servers": cluster.bootstrap_servers}) as admin:
+                for code in (fk.KafkaError.NOT_COORDINATOR, fk.KafkaError.COORDINATOR_LOAD_IN_PROGRESS):
+                    cluster.inject_request_errors(9, [code] * 3)  # 9: OffsetFetch
+                    future = admin.list_consumer_group_offsets("g", [fk.TopicPartition("t", 0)])
+                    try:
+                        print("result", future.result(30))
+                    except fk.KafkaError as error:
+                        print("error", error.name, error.retriable)
+                    cluster.clear_request_errors(9)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    lines = result.stdout.splitlines()
+    assert lines == ["error NOT_COORDINATOR True", "error COORDINATOR_LOAD_IN_PROGRESS True"], lines
