@@ -170,3 +170,22 @@ unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_topic_t> {}
 unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
 // SAFETY: see Send.
 unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
+
+/// Our own duplicate of a descriptor an event loop watches (close-on-exec), for librdkafka or a
+/// delivery thread to write wake-ups to: open for as long as we keep it, whatever the loop does
+/// with its own. `what` names the argument in the error.
+pub fn duplicate_fd(fd: std::os::fd::RawFd, what: &str) -> crate::errors::FerroResult<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(crate::errors::FerroError::Value(format!("{what} must be a file descriptor (>= 0)")));
+    }
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor, or -1
+    // (EBADF for a number that is not open); nothing is borrowed.
+    let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if duplicate < 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(crate::errors::FerroError::Value(format!("{what} {fd}: {err}")));
+    }
+    // SAFETY: a descriptor fcntl just created, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+}

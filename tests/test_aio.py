@@ -470,9 +470,10 @@ def test_plain_function_callbacks_and_an_exception_from_on_assign(backend, topic
     assert calls == ["assign", "revoke"]
 
 
-def test_commit_resolves_through_on_commit_while_another_task_polls(backend, topic_name, group_id, monkeypatch):
-    """A commit awaited while another task waits in poll(): that poll serves its result through
-    on_commit, no thread involved; a coroutine on_commit of the user's runs too."""
+def test_commit_needs_no_thread_and_on_commit_hears_of_it(backend, topic_name, group_id, monkeypatch):
+    """A commit awaited while another task waits in poll(): the result reaches the commit through
+    its own queue (no thread; the poll keeps waiting), and the user's coroutine on_commit runs
+    when the waiting poll serves the consumer."""
     backend.create_topic(topic_name, 1)
     produce_n(backend.bootstrap, topic_name, 5)
     user_results: list[tuple[object, list[tuple[int, int]]]] = []
@@ -498,16 +499,18 @@ def test_commit_resolves_through_on_commit_while_another_task_polls(backend, top
                 patch.setattr(aio, "_in_thread", no_thread)
                 await consumer.commit(messages[-1])
             assert not waiting.done()
+            await until(lambda: bool(user_results), 10, "the user's on_commit")
             waiting.cancel()
             committed = await consumer.committed([fk.TopicPartition(topic_name, 0)], timeout=10)
             assert committed[0].offset == 5
-            await until(lambda: bool(user_results), 10, "the user's on_commit")
 
     run(main())
     assert user_results[0] == (None, [(0, 5)])
 
 
-def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group_id):
+def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group_id, monkeypatch):
+    """The usual loop that commits what it read: nothing else polls the consumer, and the commit
+    still needs no thread (no threading.Thread is started while it waits)."""
     backend.create_topic(topic_name, 1)
     produce_n(backend.bootstrap, topic_name, 10)
 
@@ -519,7 +522,11 @@ def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group
             async for msg in consumer:
                 n += 1
                 if n == 4:
-                    await consumer.commit(msg)  # offset + 1
+                    started: list[str] = []
+                    with monkeypatch.context() as patch:
+                        patch.setattr(threading.Thread, "start", lambda thread: started.append(thread.name))
+                        await consumer.commit(msg)  # offset + 1
+                    assert started == []
                     assert (await consumer.committed(timeout=10))[0].offset == 4
                 if n == 10:
                     break
@@ -530,6 +537,9 @@ def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group
             await consumer.commit(asynchronous=True)  # returns at once; the result goes to on_commit
             with pytest.raises(TypeError):
                 await consumer.commit("not a message")  # type: ignore[arg-type]
+            # A commit the broker refuses raises its error (a partition that does not exist).
+            with pytest.raises(fk.KafkaError):
+                await consumer.commit(offsets=[fk.TopicPartition(topic_name, 99, 1)])
 
     run(main())
 

@@ -287,6 +287,11 @@ class Consumer:
         previous message is superseded, the next one returned if one is ready, else None. Raises
         once the consumer is closed.
         """
+    def _commit_to_loop(self, offsets: list[TopicPartition], wake_fd: int) -> _CommitRequest:
+        """For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
+        returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it
+        arrives: wait until readable, then `request.done()`.
+        """
     def _defer_rebalances(self, on: bool) -> None:
         """For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside
         poll/consume (no callback runs there); `_pending_rebalance()` shows it, `_finish_rebalance()`
@@ -387,6 +392,15 @@ class DeliveryState:
         """
     def outcome(self) -> tuple[DeliveryReport | DeliveryResults | None, KafkaError | None]:
         """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
+
+@final
+class _CommitRequest:
+    """One commit in flight, made by `Consumer._commit_to_loop` (internal)."""
+
+    def done(self) -> bool:
+        """Without waiting: False while the broker has not answered; True once the commit succeeded;
+        raises its KafkaError (or the first failed partition's) once it failed.
+        """
 
 @final
 class _LoopDeliveries:

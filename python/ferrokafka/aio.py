@@ -33,9 +33,9 @@ awaited — before it takes messages. ``on_revoke`` (and ``on_lost``) runs befor
 go, so it may ``await consumer.commit()``; ``on_assign`` runs after they are assigned, so it may
 seek. No message is lent while a rebalance callback runs.
 
-``async for`` lends like the synchronous iterator, except that the previous message is
-invalidated with the reason ``"released"``, not ``"superseded"``: superseding is done only by the
-synchronous ``__next__``, which waits when nothing is ready.
+``async for`` lends like the synchronous iterator: taking the next message supersedes the previous
+one (reason ``"superseded"``), through ``Consumer._next_nowait``, the iterator's step without a
+wait (the loop does the waiting).
 
 Cancelling an ``await`` of ``poll()``, ``consume()``, ``consume_batch()`` or ``anext()`` never
 loses a message: a call only waits while it holds none, and once it took messages it returns them
@@ -49,10 +49,6 @@ What still uses a thread, or blocks the loop briefly (all documented on the meth
   call on a daemon thread of their own (not the loop's default executor, whose shutdown would wait
   for them); the synchronous call itself may use a short-lived worker thread, as it does without
   asyncio;
-- ``AIOConsumer.commit()`` (``asynchronous=False``) resolves through ``on_commit`` when another
-  task is waiting in ``poll()``/``consume()``/``async for`` on the same consumer; otherwise nothing
-  would serve the consumer without lending it messages, and the commit runs synchronously on a
-  thread (see its docstring);
 - ``AIOConsumer.seek()`` starts librdkafka's asynchronous seek; ferrokafka's synchronous ``seek``
   does that on a short-lived worker thread, which the loop waits for (microseconds);
 - ``AIOProducer.produce_batch()`` waits on the loop's thread while librdkafka's queue is full.
@@ -66,7 +62,6 @@ import math
 import os
 import threading
 import warnings
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from types import TracebackType
@@ -112,8 +107,6 @@ _SERVE_EVERY = 1.0
 _TXN_STEP_MS = 1
 _TXN_FIRST_PAUSE = 0.001
 _TXN_MAX_PAUSE = 0.02
-# How long a commit waits for another task to serve its result before committing on a thread.
-_COMMIT_LIVENESS = 0.1
 # How long close() lets the consumer leave its group through the rebalance callbacks.
 _LEAVE_BUDGET = 10.0
 
@@ -246,20 +239,7 @@ class AIOConsumer:
         self._closing = False
         self._closed = True  # until the native consumer exists: nothing for __del__ to warn about
         config: dict[str, Any] = dict(consumer_conf)
-        self._user_on_commit: Callable[..., object] | None = None
-        user_on_commit = config.get("on_commit")
-        if user_on_commit is not None and callable(user_on_commit):
-            self._user_on_commit = user_on_commit
-        _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
-        this = weakref.ref(self)  # the native consumer keeps its callbacks: no cycle through them
-
-        def on_commit(error: KafkaError | None, partitions: list[TopicPartition]) -> None:
-            consumer = this()
-            if consumer is not None:
-                consumer._committed(error, partitions)
-
-        if user_on_commit is None or callable(user_on_commit):  # else the native constructor says what is wrong
-            config["on_commit"] = self._tasks.on_loop(on_commit)
+        _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb", "on_commit"))
         self._consumer = Consumer(config)
         self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
@@ -284,9 +264,7 @@ class AIOConsumer:
         self._subscribed = False
         self._rebalance_task: asyncio.Task[None] | None = None
         self._rebalance_error: BaseException | None = None
-        self._commit_waiters: list[tuple[frozenset[tuple[str, int, int]], asyncio.Future[None]]] = []
         self._close_task: asyncio.Task[None] | None = None
-        self._thread_commit: threading.Event | None = None  # set once the last commit on a thread is done
 
     # --- context manager, iteration -----------------------------------------------------------
 
@@ -511,11 +489,11 @@ class AIOConsumer:
         last message handed out — of every assigned partition that has one.
 
         ``asynchronous=True`` sends the commit and returns; the result goes to ``on_commit``.
-        Otherwise this returns once the broker answered (raising its ``KafkaError``). That answer
-        comes through ``on_commit``, which only a call serving the consumer dispatches: when another
-        task waits in ``poll()``/``consume()``/``async for`` on this consumer, that call serves it
-        (no thread); when none does (the usual ``async for`` loop that commits, or a rebalance
-        callback), a synchronous commit of the same offsets runs on a thread of its own.
+        Otherwise this returns once the broker answered (raising its ``KafkaError``), without a
+        thread: librdkafka posts the result on a queue of this commit's own, which wakes the loop
+        (``rd_kafka_commit_queue``), so it arrives whether or not another task polls the consumer,
+        also from a rebalance callback. ``on_commit`` hears of it too, at the next call that serves
+        the consumer. Cancelling the await leaves the commit to complete unobserved.
         """
         if self._closed:
             raise Error("the consumer is closed")
@@ -525,42 +503,15 @@ class AIOConsumer:
         explicit = self._offsets_to_commit(message, offsets)
         if not explicit:
             return
-        thread_commit = self._thread_commit
-        if self._fd_waiting > 0 and self._rebalance_task is None and (thread_commit is None or thread_commit.is_set()):
-            key = frozenset((tp.topic, tp.partition, tp.offset) for tp in explicit)
-            waiter: asyncio.Future[None] = self._loop.create_future()
-            entry = (key, waiter)
-            self._commit_waiters.append(entry)
-            try:
-                self._consumer.commit(offsets=explicit, asynchronous=True)
-                polls = self._polls
-                while True:
-                    finished, _ = await asyncio.wait({waiter}, timeout=_COMMIT_LIVENESS)
-                    if finished:
-                        waiter.result()  # raises the commit's KafkaError
-                        return
-                    if self._polls == polls and self._fd_waiting == 0:
-                        break  # nobody serves the consumer any more: commit on a thread
-                    polls = self._polls
-            finally:
-                try:
-                    self._commit_waiters.remove(entry)
-                except ValueError:
-                    pass
-        # Commits on threads go in order, also when an earlier await was cancelled (its commit
-        # still runs): an older commit never lands after a newer one.
-        consumer, previous = self._consumer, self._thread_commit
-        committed = self._thread_commit = threading.Event()
-
-        def commit_in_order() -> None:
-            try:
-                if previous is not None:
-                    previous.wait()
-                consumer.commit(offsets=explicit)
-            finally:
-                committed.set()
-
-        await _in_thread(commit_in_order, "commit")
+        # The result comes on a queue of the request's own, which wakes the consumer's pipe.
+        request = self._consumer._commit_to_loop(explicit, self._wfd)
+        while True:
+            self._drain_fd()  # before looking: a result that comes later writes to it again
+            if request.done():  # raises the commit's KafkaError
+                return
+            if not self._fds_open:
+                raise Error("the consumer was closed while a commit waited for its result")
+            await self._wait_readable(_SERVE_EVERY)
 
     def _offsets_to_commit(
         self, message: BorrowedMessage | OwnedMessage | MessageBatch | None, offsets: list[TopicPartition] | None
@@ -574,20 +525,6 @@ class AIOConsumer:
         if offsets is not None:
             return list(offsets)
         return [tp for tp in self._consumer.position() if tp.offset >= 0]
-
-    def _committed(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        """on_commit, on the loop: resolves the commit waiting for these offsets, then the user's."""
-        key = frozenset((tp.topic, tp.partition, tp.offset) for tp in partitions)
-        for entry in self._commit_waiters:
-            waiting_for, waiter = entry
-            if waiting_for == key and not waiter.done():
-                if error is not None:
-                    waiter.set_exception(error)
-                else:
-                    waiter.set_result(None)
-                break
-        if self._user_on_commit is not None:
-            self._tasks.call(self._user_on_commit, error, partitions)
 
     async def store_offsets(
         self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None

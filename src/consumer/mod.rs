@@ -1,5 +1,6 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
+mod commit_request;
 pub mod core;
 mod janitor;
 pub mod lent_ahead;
@@ -7,7 +8,6 @@ pub mod native;
 pub mod offsets;
 pub mod registry;
 
-use std::os::fd::FromRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
 
+pub use self::commit_request::CommitRequest;
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
 use self::offsets::{last_per_partition, Handed};
@@ -453,6 +454,15 @@ impl Consumer {
         }
     }
 
+    /// For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
+    /// returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it
+    /// arrives: wait until readable, then `request.done()`.
+    fn _commit_to_loop(&self, offsets: Vec<PyRef<'_, TopicPartition>>, wake_fd: i32) -> PyResult<CommitRequest> {
+        let list = to_list(&partitions_arg(offsets))?;
+        let wake = crate::ffi::duplicate_fd(wake_fd, "wake_fd")?;
+        CommitRequest::send(&self.core, &list, wake)
+    }
+
     /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
     /// `offsets`: exactly those (each the next offset to read). With neither: the position (last
     /// returned offset + 1) of every assigned partition that returned a message; nothing to commit
@@ -682,23 +692,7 @@ impl Consumer {
     /// `fd` is readable, then poll with timeout 0.
     fn _io_event_enable(&self, fd: Option<std::os::fd::RawFd>) -> PyResult<()> {
         let consumer = self.core.open()?;
-        let duplicate = match fd {
-            None => None,
-            Some(fd) if fd < 0 => {
-                return Err(FerroError::Value("fd must be a file descriptor (>= 0) or None".into()).into())
-            }
-            Some(fd) => {
-                // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new
-                // descriptor, or -1 (EBADF for a number that is not open); nothing is borrowed.
-                let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-                if duplicate < 0 {
-                    let err = std::io::Error::last_os_error();
-                    return Err(FerroError::Value(format!("fd {fd}: {err}")).into());
-                }
-                // SAFETY: a descriptor fcntl just created, owned by nobody else.
-                Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
-            }
-        };
+        let duplicate = fd.map(|fd| crate::ffi::duplicate_fd(fd, "fd")).transpose()?;
         consumer.io_event_enable(duplicate);
         Ok(())
     }

@@ -4,11 +4,10 @@
 //! `call_soon_threadsafe` each. The loop, woken by its reader on that eventfd, resolves the
 //! `asyncio.Future`s on its own thread (`LoopDeliveries.resolve`).
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
@@ -52,17 +51,8 @@ impl LoopDeliveries {
     /// `wake_fd`: an eventfd the loop reads (`loop.add_reader`); duplicated, so closing it is safe.
     #[new]
     fn py_new(wake_fd: i32) -> PyResult<Self> {
-        if wake_fd < 0 {
-            return Err(PyValueError::new_err("wake_fd must be an open file descriptor"));
-        }
-        // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor
-        // (or -1, checked), which we then own.
-        let duplicate = unsafe { libc::fcntl(wake_fd, libc::F_DUPFD_CLOEXEC, 0) };
-        if duplicate < 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
-        // SAFETY: `duplicate` is a new descriptor nobody else owns.
-        let wake = unsafe { OwnedFd::from_raw_fd(duplicate) };
+        let wake = crate::ffi::duplicate_fd(wake_fd, "wake_fd")?;
+        let duplicate = wake.as_raw_fd();
         // SAFETY: F_SETFL on our open descriptor; the delivery thread must never block writing.
         let flags = unsafe { libc::fcntl(duplicate, libc::F_GETFL) };
         // SAFETY: as above.
