@@ -1,0 +1,957 @@
+"""Serializers and deserializers for people with schemas: ``SerializingProducer`` and
+``DeserializingConsumer``, named like confluent-kafka's so that moving from them is a change of
+import, and taking the same hooks: confluent-kafka's schema-registry serializers
+(``AvroSerializer``, ``JSONSerializer``, ``ProtobufSerializer`` and their deserializers) and any
+``f(obj, ctx)``, or plain one-argument callables such as ``orjson.dumps`` and ``msgspec.json.decode``.
+
+- ``SerializingProducer(config)``: ``config["key.serializer"]`` / ``config["value.serializer"]``
+  (removed before the rest reaches :class:`ferrokafka.Producer`). ``produce()`` serializes, then
+  produces and returns the native ``Future[DeliveryReport]``; ``produce_batch()`` serializes every
+  message first, then sends them in one native call.
+- ``DeserializingConsumer(config)``: ``config["key.deserializer"]`` / ``config["value.deserializer"]``.
+  ``poll()``, ``consume(n)`` (which confluent-kafka's DeserializingConsumer does not implement) and
+  iteration return :class:`DeserializedMessage`: owned, immutable, deserialized. A deserializer
+  gets the borrowed message's zero-copy ``memoryview`` of librdkafka's buffer, not ``bytes``
+  (except confluent-kafka's own ``Deserializer`` objects, whose documented argument is ``bytes``:
+  see :class:`DeserializingConsumer`).
+
+**Hooks.** A hook is called as ``f(data, ctx)`` when it takes a context, else as ``f(data)``;
+which one is decided once, at construction, from the hook itself:
+
+1. an instance of confluent-kafka's ``Serializer``/``Deserializer`` classes takes a context;
+2. otherwise ``inspect.signature``: a hook with a second positional parameter takes a context if
+   that parameter is required or named ``ctx``/``context``; one with ``*args`` takes it too; every
+   other hook (``orjson.dumps(obj, default=None)``, ``pickle.dumps(obj, protocol=None)``,
+   ``json.loads``) is called with the data alone;
+3. a hook without a signature (some builtins: ``bytes``) is called with the data alone.
+
+To force either form, wrap it: ``lambda obj, ctx: f(obj)`` or ``lambda obj: f(obj, None)``. A hook
+that is not callable, or that cannot take one positional argument, is a ``TypeError`` at
+construction, and so is a coroutine function (an async serializer). ``None`` (no key, a
+tombstone) never reaches a hook: it stays ``None``. Without a
+deserializer the key or value is ``bytes`` (one copy); without a serializer it must be what
+``Producer.produce`` takes (bytes-like or ``str``).
+
+**Errors.** A hook's exception is wrapped (and chained as ``__cause__``): on the producer in
+:class:`KeySerializationError`/:class:`ValueSerializationError`, raised before anything is
+sent; on the consumer in :class:`KeyDeserializationError`/:class:`ValueDeserializationError`
+(both :class:`DeserializationError`, a :class:`ConsumeError`), which carry ``topic``,
+``partition``, ``offset`` and ``kafka_message``, an ``OwnedMessage`` copy of the raw message (for
+a dead-letter topic). As in Java's ``KafkaConsumer``, the consumer's position stays at a message
+that failed: its partition is sought back to it, so it comes again with the next call, and no
+offset past it is stored or committed until the application moves on, e.g. with
+``consumer.seek(TopicPartition(err.topic, err.partition, err.offset + 1))``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from enum import StrEnum
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
+
+from ferrokafka._native import (
+    BorrowedMessage,
+    Consumer,
+    ConsumerGroupMetadata,
+    DeliveryReport,
+    DeliveryResults,
+    KafkaError,
+    MessageBatch,
+    OwnedMessage,
+    Producer,
+    TimestampType,
+    TopicPartition,
+)
+
+if TYPE_CHECKING:
+    from ferrokafka._native import _ClusterMetadata
+
+__all__ = [
+    "ConsumeError",
+    "DeserializationError",
+    "DeserializedMessage",
+    "DeserializingConsumer",
+    "KeyDeserializationError",
+    "KeySerializationError",
+    "MessageField",
+    "SerializationContext",
+    "SerializationError",
+    "SerializingProducer",
+    "ValueDeserializationError",
+    "ValueSerializationError",
+]
+
+if TYPE_CHECKING:
+    # PEP 696 defaults (as confluent-kafka does): an unparameterized SerializingProducer(config) or
+    # DeserializingConsumer(config) is [Any, Any] to a type checker instead of needing an annotation.
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    K = _TypeVarWithDefault("K", default=Any)
+    V = _TypeVarWithDefault("V", default=Any)
+else:
+    K = TypeVar("K")
+    V = TypeVar("V")
+
+_DeliveryCallback = Callable[[DeliveryReport | None, KafkaError | None], object]
+
+
+class MessageField(StrEnum):
+    """Which part of a message a hook works on. A ``str`` whose value is ``"key"`` or ``"value"``,
+    as confluent-kafka's: its schema-registry serializers build subject names as
+    ``ctx.topic + "-" + ctx.field`` ("orders-value") and compare ``ctx.field == MessageField.KEY``
+    (equal across the two enums, since both compare as strings).
+    """
+
+    NONE = "none"
+    KEY = "key"
+    VALUE = "value"
+
+
+class SerializationContext:
+    """What a hook is told besides the data: ``topic``, ``field`` (:class:`MessageField`) and
+    ``headers``, as confluent-kafka's ``SerializationContext``.
+
+    On the producer ``headers`` is the list that will be sent: a serializer may append to it (as
+    confluent-kafka's ``header_schema_id_serializer`` does); when ``produce()`` got no headers it is
+    a fresh empty list, sent only if a serializer added something. On the consumer it is the
+    message's headers, a list of ``(key, value)`` tuples.
+    """
+
+    def __init__(self, topic: str, field: MessageField, headers: Any = None) -> None:
+        self.topic = topic
+        self.field = field
+        self.headers = headers
+
+    def __repr__(self) -> str:
+        return f"SerializationContext(topic={self.topic!r}, field={self.field!s}, headers={self.headers!r})"
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def _restore(cls: type[KafkaError], message: str) -> KafkaError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
+
+
+class SerializationError(KafkaError):
+    """A key or value could not be serialized or deserialized. ``exception`` is the hook's exception
+    (also the ``__cause__``); ``field`` is :class:`MessageField` ``KEY`` or ``VALUE``.
+    """
+
+    exception: BaseException | None
+    field: MessageField
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | None = None,
+        *,
+        exception: BaseException | None = None,
+        field: MessageField = MessageField.NONE,
+    ) -> None:
+        super().__init__(message, code)
+        self.exception = exception
+        self.field = field
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), str(self)), dict(self.__dict__))
+
+
+class KeySerializationError(SerializationError):
+    """``SerializingProducer``: the key serializer raised (code ``KafkaError._KEY_SERIALIZATION``).
+    Nothing was sent. ``index`` is the message's index in ``produce_batch()``, else None."""
+
+    index: int | None
+
+    def __init__(self, exception: BaseException, index: int | None = None) -> None:
+        super().__init__(
+            _describe("key", "serialized", exception, index),
+            KafkaError._KEY_SERIALIZATION,
+            exception=exception,
+            field=MessageField.KEY,
+        )
+        self.index = index
+
+
+class ValueSerializationError(SerializationError):
+    """``SerializingProducer``: the value serializer raised (code ``KafkaError._VALUE_SERIALIZATION``).
+    Nothing was sent. ``index`` is the message's index in ``produce_batch()``, else None."""
+
+    index: int | None
+
+    def __init__(self, exception: BaseException, index: int | None = None) -> None:
+        super().__init__(
+            _describe("value", "serialized", exception, index),
+            KafkaError._VALUE_SERIALIZATION,
+            exception=exception,
+            field=MessageField.VALUE,
+        )
+        self.index = index
+
+
+def _describe(field: str, done: str, exception: BaseException, index: int | None) -> str:
+    where = "" if index is None else f" of message {index}"
+    return f"the {field}{where} could not be {done}: {type(exception).__name__}: {exception}"
+
+
+class ConsumeError(KafkaError):
+    """A message could not be handed to the application: ``topic``, ``partition``, ``offset`` name
+    it, ``kafka_message`` is a copy of it as received (an ``OwnedMessage``, raw bytes), ``exception``
+    the cause. confluent-kafka's name; its ``kafka_message`` is its ``Message``.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    kafka_message: OwnedMessage | None
+    exception: BaseException | None
+
+    def __init__(
+        self,
+        message: str,
+        code: int,
+        *,
+        topic: str,
+        partition: int,
+        offset: int,
+        kafka_message: OwnedMessage | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, code)
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.kafka_message = kafka_message
+        self.exception = exception
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), str(self)), dict(self.__dict__))
+
+
+class DeserializationError(ConsumeError, SerializationError):
+    """``DeserializingConsumer``: a deserializer raised. The message was not handed out and its
+    partition was sought back to it: the next call gets it again (and fails again, unless the hook
+    changed), and no offset past it is stored or committed. Skip it with
+    ``consumer.seek(TopicPartition(err.topic, err.partition, err.offset + 1))``.
+    """
+
+    def __init__(self, field: MessageField, exception: BaseException, message: OwnedMessage) -> None:
+        ConsumeError.__init__(
+            self,
+            f"the {field} of {message.topic} [{message.partition}] at offset {message.offset} could not be "
+            f"deserialized: {type(exception).__name__}: {exception}",
+            KafkaError._KEY_DESERIALIZATION if field is MessageField.KEY else KafkaError._VALUE_DESERIALIZATION,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            kafka_message=message,
+            exception=exception,
+        )
+        self.field = field
+
+
+class KeyDeserializationError(DeserializationError):
+    """The key deserializer raised (code ``KafkaError._KEY_DESERIALIZATION``)."""
+
+
+class ValueDeserializationError(DeserializationError):
+    """The value deserializer raised (code ``KafkaError._VALUE_DESERIALIZATION``)."""
+
+
+# --- hooks --------------------------------------------------------------------------------------
+
+
+class _Hook(NamedTuple):
+    """A hook and how to call it: ``call(data, ctx)`` if ``context``, else ``call(data)``."""
+
+    call: Callable[..., Any]
+    context: bool
+
+
+_CONTEXT_NAMES = frozenset({"ctx", "context"})
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _is_confluent_serde(hook: object) -> bool:
+    return any(
+        cls.__name__ in ("Serializer", "Deserializer") and cls.__module__.startswith("confluent_kafka")
+        for cls in type(hook).__mro__
+    )
+
+
+def _takes_context(hook: Callable[..., Any], name: str) -> bool:
+    """Whether `hook` is called as f(data, ctx) (True) or f(data) (False); see the module docs."""
+    if _is_confluent_serde(hook):
+        return True
+    try:
+        signature = inspect.signature(hook)
+    except (ValueError, TypeError):
+        return False  # builtins without a signature: bytes, int, ...
+    params = list(signature.parameters.values())
+    positional = [p for p in params if p.kind in _POSITIONAL]
+    star_args = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is inspect.Parameter.empty]
+    if not positional and not star_args:
+        raise TypeError(f"{name} must take the data as a positional argument: {hook!r} takes none")
+    if len(required) > 2:
+        raise TypeError(f"{name} must be callable as f(data, ctx) or f(data): {hook!r} requires {len(required)}")
+    if len(positional) >= 2:
+        second = positional[1]
+        return second.default is inspect.Parameter.empty or second.name in _CONTEXT_NAMES
+    return star_args
+
+
+def _hook(config: dict[str, object], name: str, *, confluent_wants_bytes: bool = False) -> _Hook | None:
+    """Pops `name` from `config` and returns it as an f(data, ctx) callable, or None. With
+    `confluent_wants_bytes`, confluent-kafka's Deserializers are given bytes (see DeserializingConsumer)."""
+    hook: Any = config.pop(name, None)  # Any: narrowing an `object` with callable() confuses stubtest
+    if hook is None:
+        return None
+    if not callable(hook):
+        raise TypeError(f"{name} must be callable as f(data, ctx) or f(data), not {type(hook).__name__}")
+    if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__):
+        raise TypeError(f"{name} is a coroutine function (an async serializer): give a synchronous one")
+    if confluent_wants_bytes and _is_confluent_serde(hook):
+        confluent = hook
+        return _Hook(lambda data, ctx: confluent(bytes(data), ctx), True)
+    return _Hook(hook, _takes_context(hook, name))
+
+
+def _reject_builders(config: Mapping[str, object], names: tuple[str, ...]) -> None:
+    for name in names:
+        if f"{name}.builder" in config:
+            raise ValueError(
+                f"{name}.builder (confluent-kafka's experimental serde builders) is not supported: "
+                f"build the {name.split('.')[1]} and pass it as {name}"
+            )
+
+
+# --- producer -----------------------------------------------------------------------------------
+
+
+class SerializingProducer(Generic[K, V]):
+    """A :class:`ferrokafka.Producer` that serializes keys and values with the config's
+    ``key.serializer`` and ``value.serializer`` (see the module docs for what a hook may be).
+
+    Differences from confluent-kafka's ``SerializingProducer``: ``produce()`` returns the native
+    ``Future[DeliveryReport]``; ``value`` comes first and ``key`` is keyword-only, so that neither
+    confluent-kafka's order ``produce(topic, key, value)`` nor ferrokafka's ``produce(topic, value,
+    key)`` can swap them silently (two positional objects are a ``TypeError``); ``on_delivery``
+    is ferrokafka's ``(report, error)``. Every other method is the native producer's; the
+    producer itself is ``.producer``. Hooks are the application's: ``close()`` does not close them.
+    """
+
+    def __init__(self, config: Mapping[str, object]) -> None:
+        conf = dict(config)
+        _reject_builders(conf, ("key.serializer", "value.serializer"))
+        self._key = _hook(conf, "key.serializer")
+        self._value = _hook(conf, "value.serializer")
+        self._producer = Producer(conf)  # type: ignore[arg-type]
+
+    @property
+    def producer(self) -> Producer:
+        """The wrapped :class:`ferrokafka.Producer`."""
+        return self._producer
+
+    def _serialize(self, topic: str, key: object, value: object, headers: Any, index: int | None) -> tuple[Any, Any]:
+        hook = self._key
+        if key is not None and hook is not None:
+            try:
+                if hook.context:
+                    key = hook.call(key, SerializationContext(topic, MessageField.KEY, headers))
+                else:
+                    key = hook.call(key)
+            except Exception as exc:
+                raise KeySerializationError(exc, index) from exc
+        hook = self._value
+        if value is not None and hook is not None:
+            try:
+                if hook.context:
+                    value = hook.call(value, SerializationContext(topic, MessageField.VALUE, headers))
+                else:
+                    value = hook.call(value)
+            except Exception as exc:
+                raise ValueSerializationError(exc, index) from exc
+        return key, value
+
+    def _check(self, topic: object) -> None:
+        # Before the serializers run: they may register schemas for a message that cannot be sent.
+        if not isinstance(topic, str):
+            raise TypeError(f"topic must be a str, not {type(topic).__name__}")
+        if self._producer.closed:
+            raise KafkaError("the producer is closed", KafkaError._STATE)
+
+    def produce(
+        self,
+        topic: str,
+        value: V | None = None,
+        *,
+        key: K | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        headers: Any = None,
+        on_delivery: _DeliveryCallback | None = None,
+    ) -> Future[DeliveryReport]:
+        """Serializes `key` and `value` (each with its hook; ``None`` stays ``None``), then
+        ``Producer.produce()``s them and returns its Future. Raises :class:`KeySerializationError` /
+        :class:`ValueSerializationError` (nothing sent) if a hook raises; otherwise what
+        ``Producer.produce`` raises. `headers` is given to the hooks in their context (a serializer
+        may add to a list) and then sent.
+        """
+        self._check(topic)
+        sent_headers = headers if headers is not None else []
+        key_out, value_out = self._serialize(topic, key, value, sent_headers, None)
+        return self._producer.produce(
+            topic,
+            value_out,
+            key_out,
+            partition=partition,
+            timestamp=timestamp,
+            headers=sent_headers if (headers is not None or sent_headers) else None,
+            on_delivery=on_delivery,
+        )
+
+    def produce_batch(
+        self,
+        topic: str,
+        values: Sequence[V | None],
+        *,
+        keys: Sequence[K | None] | None = None,
+        headers: Sequence[Any] | None = None,
+        partition: int | None = None,
+        on_delivery: _DeliveryCallback | None = None,
+    ) -> Future[DeliveryResults]:
+        """Serializes every message, then sends them all with one ``Producer.produce_batch()`` call
+        and returns its Future (one ``DeliveryResults`` for the batch). `values[i]` goes with
+        `keys[i]` and `headers[i]` (each list as long as `values`; headers are given to the hooks
+        as in ``produce()``). Objects, not the native call's tuples or dicts: a value may be a
+        tuple or a dict (Avro records are dicts). A hook that raises raises here, with the message's
+        ``index``, and nothing is sent.
+        """
+        self._check(topic)
+        count = len(values)
+        if keys is not None and len(keys) != count:
+            raise ValueError(f"keys has {len(keys)} entries for {count} values")
+        if headers is not None and len(headers) != count:
+            raise ValueError(f"headers has {len(headers)} entries for {count} values")
+        batch: list[tuple[Any, Any, Any]] = []
+        for index, value in enumerate(values):
+            given = headers[index] if headers is not None else None
+            sent_headers = given if given is not None else []
+            key = keys[index] if keys is not None else None
+            key_out, value_out = self._serialize(topic, key, value, sent_headers, index)
+            batch.append((key_out, value_out, sent_headers if (given is not None or sent_headers) else None))
+        return self._producer.produce_batch(topic, batch, partition=partition, on_delivery=on_delivery)
+
+    def poll(self, timeout: float | None = 0.0) -> int:
+        """``Producer.poll()``: runs finished deliveries' callbacks on this thread."""
+        return self._producer.poll(timeout)
+
+    def flush(self, timeout: float | None = None) -> int:
+        """``Producer.flush()``: waits for every delivery; returns how many are unresolved."""
+        return self._producer.flush(timeout)
+
+    def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
+        """``Producer.purge()``."""
+        self._producer.purge(in_queue, in_flight)
+
+    def init_transactions(self, timeout: float = 30.0) -> None:
+        """``Producer.init_transactions()``."""
+        self._producer.init_transactions(timeout)
+
+    def begin_transaction(self) -> None:
+        """``Producer.begin_transaction()``."""
+        self._producer.begin_transaction()
+
+    def send_offsets_to_transaction(
+        self, offsets: list[TopicPartition], group_metadata: ConsumerGroupMetadata, timeout: float = 30.0
+    ) -> None:
+        """``Producer.send_offsets_to_transaction()``."""
+        self._producer.send_offsets_to_transaction(offsets, group_metadata, timeout)
+
+    def commit_transaction(self, timeout: float = 60.0) -> None:
+        """``Producer.commit_transaction()``."""
+        self._producer.commit_transaction(timeout)
+
+    def abort_transaction(self, timeout: float = 60.0) -> None:
+        """``Producer.abort_transaction()``."""
+        self._producer.abort_transaction(timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """``Producer.close()``: flushes, fails what is left, stops. The hooks are left alone."""
+        self._producer.close(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._producer.closed
+
+    def __len__(self) -> int:
+        """Futures not resolved yet."""
+        return len(self._producer)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# --- consumer -----------------------------------------------------------------------------------
+
+
+class DeserializedMessage(Generic[K, V]):
+    """A message of a :class:`DeserializingConsumer`: owned, immutable (read-only properties), any
+    thread, picklable if its key and value are; equal by content, hashable if they are.
+
+    Properties like ferrokafka's ``OwnedMessage`` (``msg.value``, not confluent-kafka's
+    ``msg.value()``); ``value`` rather than ``payload`` because it is the deserialized object. Without
+    a deserializer ``key``/``value`` are ``bytes``; ``None`` when the message has none. ``headers``
+    is a tuple of ``(key, value)`` pairs. (A slotted class: one is made per message, in about 0.2 µs;
+    a frozen dataclass takes 1.1 µs.)
+    """
+
+    __slots__ = ("_topic", "_partition", "_offset", "_timestamp", "_timestamp_type", "_headers", "_key", "_value")
+
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        timestamp: int | None,
+        timestamp_type: TimestampType,
+        headers: tuple[tuple[str, bytes | None], ...],
+        key: K | None,
+        value: V | None,
+    ) -> None:
+        self._topic = topic
+        self._partition = partition
+        self._offset = offset
+        self._timestamp = timestamp
+        self._timestamp_type = timestamp_type
+        self._headers = headers
+        self._key = key
+        self._value = value
+
+    @property
+    def topic(self) -> str:
+        return self._topic
+
+    @property
+    def partition(self) -> int:
+        return self._partition
+
+    @property
+    def offset(self) -> int:
+        return self._offset
+
+    @property
+    def timestamp(self) -> int | None:
+        """Milliseconds since the epoch, or None when the broker gave none."""
+        return self._timestamp
+
+    @property
+    def timestamp_type(self) -> TimestampType:
+        return self._timestamp_type
+
+    @property
+    def headers(self) -> tuple[tuple[str, bytes | None], ...]:
+        return self._headers
+
+    @property
+    def key(self) -> K | None:
+        """The deserialized key (bytes without a key deserializer), or None."""
+        return self._key
+
+    @property
+    def value(self) -> V | None:
+        """The deserialized value (bytes without a value deserializer), or None (a tombstone)."""
+        return self._value
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self._topic,
+            self._partition,
+            self._offset,
+            self._timestamp,
+            self._timestamp_type,
+            self._headers,
+            self._key,
+            self._value,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DeserializedMessage):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __reduce__(self) -> tuple[type[DeserializedMessage[K, V]], tuple[Any, ...]]:
+        return (type(self), self._fields())
+
+    def __repr__(self) -> str:
+        return (
+            f"DeserializedMessage(topic={self._topic!r}, partition={self._partition}, offset={self._offset}, "
+            f"key={self._key!r}, value={self._value!r})"
+        )
+
+
+_RebalanceCallback = Callable[["DeserializingConsumer[Any, Any]", list[TopicPartition]], object]
+
+
+def _truthy(value: object) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "f", "no", "off", "")
+    return bool(value)
+
+
+class DeserializingConsumer(Generic[K, V]):
+    """A :class:`ferrokafka.Consumer` that deserializes keys and values with the config's
+    ``key.deserializer`` and ``value.deserializer`` and hands out :class:`DeserializedMessage`.
+
+    Each deserializer gets the ``memoryview`` that ``BorrowedMessage.key``/``payload`` gives: read-only,
+    over librdkafka's fetch buffer, no copy. ``orjson.loads``, ``msgspec.json.decode``,
+    ``struct.unpack``, ``str(data, "utf-8")`` and ``fastavro`` (through ``io.BytesIO``) read it as it
+    is; the standard library's ``json.loads`` and ``bytes.decode`` want ``bytes``: give them
+    ``bytes(data)`` (one copy). confluent-kafka's own ``Deserializer`` objects get ``bytes``: that
+    is their documented argument, and its ``StringDeserializer`` calls ``value.decode()``. For its
+    ``AvroDeserializer`` (which reads a view too) this costs nothing: it wraps the data in an
+    ``io.BytesIO``, which copies a view but shares ``bytes``. The borrowed message is released as soon
+    as both are deserialized; a hook that keeps the view (or returns it) keeps that fetch buffer alive.
+
+    Offsets: the wrapper stores them itself (the native consumer runs with
+    ``enable.auto.offset.store=false``), with the native rule: what a call handed out is stored when
+    the application comes back for more (the next ``poll``/``consume``/iteration, ``commit()``, or
+    ``close()`` from the thread that received it). ``commit()`` without arguments commits the
+    offsets after the last messages handed out. A message whose deserialization failed was never
+    handed out (see :class:`DeserializationError`). With ``enable.auto.offset.store=false`` in the
+    config nothing is stored automatically: ``store_offsets(msg)`` takes a :class:`DeserializedMessage`.
+
+    ``poll()``, ``consume()`` and iteration deserialize; every other method is the native
+    consumer's (``consume_batch`` is not offered: it gives raw Arrow columns, take them from
+    ``.consumer`` if wanted). Rebalance callbacks get this consumer. Hooks are the application's:
+    ``close()`` does not close them.
+    """
+
+    def __init__(self, config: Mapping[str, object]) -> None:
+        conf = dict(config)
+        _reject_builders(conf, ("key.deserializer", "value.deserializer"))
+        self._key = _hook(conf, "key.deserializer", confluent_wants_bytes=True)
+        self._value = _hook(conf, "value.deserializer", confluent_wants_bytes=True)
+        self._auto_store = _truthy(conf.get("enable.auto.offset.store", True)) and _truthy(
+            conf.get("enable.auto.commit", True)
+        )
+        conf["enable.auto.offset.store"] = False
+        self._consumer = Consumer(conf)  # type: ignore[arg-type]
+        self._lock = threading.Lock()
+        # Per partition, the offset after the last message handed to the application: what commit()
+        # without arguments commits.
+        self._handed: dict[tuple[str, int], int] = {}
+        # What the last call handed out, not stored yet, and the thread that received it.
+        self._pending: dict[tuple[str, int], int] = {}
+        self._pending_thread = 0
+
+    @property
+    def consumer(self) -> Consumer:
+        """The wrapped :class:`ferrokafka.Consumer` (its own ``poll()`` bypasses the deserializers
+        and this wrapper's record of what was handed out)."""
+        return self._consumer
+
+    # -- handing out --
+
+    def _record(self, messages: Sequence[DeserializedMessage[K, V]]) -> None:
+        if not messages:
+            return
+        with self._lock:
+            pending: dict[tuple[str, int], int] = {}
+            for message in messages:
+                pending[(message.topic, message.partition)] = message.offset + 1
+            self._handed.update(pending)
+            if self._auto_store:
+                self._pending = pending
+                self._pending_thread = threading.get_ident()
+
+    def _finish(self, *, any_thread: bool = True) -> None:
+        """Stores what the last call handed out: the application is done with it."""
+        with self._lock:
+            if not self._pending or (not any_thread and self._pending_thread != threading.get_ident()):
+                return
+            pending, self._pending = self._pending, {}
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in pending.items()]
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+        except KafkaError:
+            pass  # a partition revoked meanwhile: nothing to store for it any more
+
+    def _forget(self, partitions: Sequence[TopicPartition] | None) -> None:
+        with self._lock:
+            if partitions is None:
+                self._handed.clear()
+                self._pending.clear()
+                return
+            for tp in partitions:
+                self._handed.pop((tp.topic, tp.partition), None)
+                self._pending.pop((tp.topic, tp.partition), None)
+
+    def _deserialize(self, message: BorrowedMessage) -> DeserializedMessage[K, V]:
+        topic = message.topic
+        headers = message.headers
+        key: Any = message.key
+        if key is not None:
+            hook = self._key
+            if hook is None:
+                key = bytes(key)
+            else:
+                try:
+                    if hook.context:
+                        key = hook.call(key, SerializationContext(topic, MessageField.KEY, headers))
+                    else:
+                        key = hook.call(key)
+                except Exception as exc:
+                    raise KeyDeserializationError(MessageField.KEY, exc, message.detach()) from exc
+        value: Any = message.payload
+        if value is not None:
+            hook = self._value
+            if hook is None:
+                value = bytes(value)
+            else:
+                try:
+                    if hook.context:
+                        value = hook.call(value, SerializationContext(topic, MessageField.VALUE, headers))
+                    else:
+                        value = hook.call(value)
+                except Exception as exc:
+                    raise ValueDeserializationError(MessageField.VALUE, exc, message.detach()) from exc
+        return DeserializedMessage(
+            topic,
+            message.partition,
+            message.offset,
+            message.timestamp,
+            message.timestamp_type,
+            tuple(headers),
+            key,
+            value,
+        )
+
+    def _rewind(self, error: BaseException, messages: Sequence[BorrowedMessage]) -> None:
+        """Seeks every partition of `messages` (those not handed out) back to its first message
+        there, so that none of them is skipped and nothing past them is stored."""
+        first: dict[tuple[str, int], int] = {}
+        for message in messages:
+            first.setdefault((message.topic, message.partition), message.offset)
+        for (topic, partition), offset in first.items():
+            try:
+                self._consumer.seek(TopicPartition(topic, partition, offset), 30.0)
+            except KafkaError as seek_error:
+                error.add_note(f"seeking {topic} [{partition}] back to offset {offset} failed: {seek_error}")
+
+    def _take(self, messages: list[BorrowedMessage]) -> list[DeserializedMessage[K, V]]:
+        """Deserializes `messages` in order, then releases them; on a failure returns those before
+        it (raises if there are none) after seeking back the rest (see DeserializationError)."""
+        out: list[DeserializedMessage[K, V]] = []
+        try:
+            for index, message in enumerate(messages):
+                try:
+                    out.append(self._deserialize(message))
+                except DeserializationError as error:
+                    self._rewind(error, messages[index:])
+                    if not out:
+                        raise
+                    break
+                except BaseException as interrupted:  # Ctrl-C in a hook: nothing was handed out
+                    self._rewind(interrupted, messages)
+                    raise
+        finally:
+            for message in messages:
+                message.release()
+        self._record(out)
+        return out
+
+    def poll(self, timeout: float | None = None) -> DeserializedMessage[K, V] | None:
+        """The next message, deserialized, or None if none arrived within `timeout` seconds (None:
+        wait forever). Raises :class:`KeyDeserializationError`/:class:`ValueDeserializationError`
+        if a hook raised (the message comes again with the next call).
+        """
+        self._finish()
+        message = self._consumer.poll(timeout)
+        if message is None:
+            return None
+        return self._take([message])[0]
+
+    def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[DeserializedMessage[K, V]]:
+        """Up to `max_messages` messages, deserialized: waits up to `timeout` seconds for a first one,
+        then adds those already fetched (``Consumer.consume``); an empty list on timeout. If a hook
+        raises, the messages before the failed one are returned, and the next call raises for it
+        (or raises now, if it was the first).
+        """
+        self._finish()
+        return self._take(self._consumer.consume(max_messages, timeout))
+
+    def __iter__(self) -> Iterator[DeserializedMessage[K, V]]:
+        return self
+
+    def __next__(self) -> DeserializedMessage[K, V]:
+        """The next message (waiting as long as it takes), deserialized; ``StopIteration`` once the
+        consumer is closed. A hook's error is raised from here (the message comes again)."""
+        self._finish()
+        return self._take([next(self._consumer)])[0]
+
+    # -- offsets --
+
+    def _offsets_of(self, message: object) -> list[TopicPartition] | None:
+        if isinstance(message, DeserializedMessage):
+            return [TopicPartition(message.topic, message.partition, message.offset + 1)]
+        return None
+
+    def commit(
+        self,
+        message: DeserializedMessage[Any, Any] | OwnedMessage | MessageBatch | None = None,
+        *,
+        offsets: list[TopicPartition] | None = None,
+        asynchronous: bool = False,
+    ) -> None:
+        """Commits offsets to the group: a message's offset + 1; or exactly `offsets`; or, with
+        neither, for every assigned partition, the offset after the last message this consumer
+        handed out (nothing to commit is not an error). ``asynchronous=True`` returns at once.
+        """
+        self._finish()
+        if message is not None and offsets is None:
+            offsets = self._offsets_of(message)
+            if offsets is None:
+                self._consumer.commit(message, asynchronous=asynchronous)  # type: ignore[arg-type]
+                return
+        elif message is None and offsets is None:
+            assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+            with self._lock:
+                offsets = [TopicPartition(t, p, o) for (t, p), o in self._handed.items() if (t, p) in assigned]
+            if not offsets:
+                return
+        elif message is not None:
+            raise TypeError("commit() takes a message or offsets, not both")
+        self._consumer.commit(offsets=offsets, asynchronous=asynchronous)
+
+    def store_offsets(
+        self,
+        message: DeserializedMessage[Any, Any] | OwnedMessage | None = None,
+        *,
+        offsets: list[TopicPartition] | None = None,
+    ) -> None:
+        """For ``enable.auto.offset.store=false``: stores a message's offset + 1, or `offsets`."""
+        converted = self._offsets_of(message)
+        if converted is not None:
+            if offsets is not None:
+                raise TypeError("store_offsets() takes a message or offsets, not both")
+            self._consumer.store_offsets(offsets=converted)
+        else:
+            self._consumer.store_offsets(message, offsets=offsets)  # type: ignore[arg-type]
+
+    # -- group and partitions --
+
+    def _wrap(
+        self, callback: _RebalanceCallback | None, forget: bool
+    ) -> Callable[[Consumer, list[TopicPartition]], None]:
+        def rebalanced(_native: Consumer, partitions: list[TopicPartition]) -> None:
+            try:
+                if callback is not None:
+                    callback(self, partitions)
+            finally:
+                if forget:
+                    self._forget(partitions)
+
+        return rebalanced
+
+    def subscribe(
+        self,
+        topics: str | Sequence[str],
+        *,
+        on_assign: _RebalanceCallback | None = None,
+        on_revoke: _RebalanceCallback | None = None,
+        on_lost: _RebalanceCallback | None = None,
+    ) -> None:
+        """``Consumer.subscribe()``; the callbacks get this consumer. ``on_lost`` falls back to
+        ``on_revoke``. Partitions taken away are forgotten (after the callback, which may commit).
+        """
+        self._consumer.subscribe(
+            topics,
+            on_assign=self._wrap(on_assign, False),
+            on_revoke=self._wrap(on_revoke, True),
+            on_lost=self._wrap(on_lost if on_lost is not None else on_revoke, True),
+        )
+
+    def unsubscribe(self) -> None:
+        self._consumer.unsubscribe()
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """``Consumer.assign()``: replaces the assignment (what was handed out is forgotten)."""
+        self._finish()
+        self._forget(None)
+        self._consumer.assign(partitions)
+
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.incremental_assign(partitions)
+
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        self._finish()
+        self._forget(partitions)
+        self._consumer.incremental_unassign(partitions)
+
+    def assignment(self) -> list[TopicPartition]:
+        return self._consumer.assignment()
+
+    def seek(self, partition: TopicPartition, timeout: float | None = None) -> None:
+        """``Consumer.seek()``: e.g. past a message that cannot be deserialized."""
+        self._consumer.seek(partition, timeout)
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.pause(partitions)
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.resume(partitions)
+
+    def position(self, partitions: list[TopicPartition] | None = None) -> list[TopicPartition]:
+        return self._consumer.position(partitions)
+
+    def committed(
+        self, partitions: list[TopicPartition] | None = None, timeout: float | None = None
+    ) -> list[TopicPartition]:
+        return self._consumer.committed(partitions, timeout)
+
+    def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]:
+        return self._consumer.get_watermark_offsets(partition, timeout)
+
+    def offsets_for_times(self, partitions: list[TopicPartition], timeout: float | None = None) -> list[TopicPartition]:
+        return self._consumer.offsets_for_times(partitions, timeout)
+
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        return self._consumer.list_topics(topic, timeout)
+
+    def consumer_group_metadata(self) -> ConsumerGroupMetadata:
+        return self._consumer.consumer_group_metadata()
+
+    def close(self, timeout: float | None = None) -> None:
+        """Stores what the last call handed out (from the thread that received it, as the native
+        consumer does), then ``Consumer.close()``. The hooks are left alone. Idempotent."""
+        if not self._consumer.closed:
+            self._finish(any_thread=False)
+        self._consumer.close(timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._consumer.closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,273 @@
+"""A real schema registry for the tests: Apicurio Registry, which speaks the Confluent Schema
+Registry API (``/apis/ccompat/v7``) that confluent-kafka's ``SchemaRegistryClient`` talks to.
+
+Stdlib only.  No Docker: the registry is the release distribution that Apicurio publishes on Maven
+Central (``io.apicurio:apicurio-registry-app:<version>:tar.gz:all``, a Quarkus "legacy-jar":
+``apicurio-registry-app-<version>-runner.jar`` and ``lib/``), fetched once with
+``mvn dependency:get`` (see the comment in ``registry-pom.xml``) on ``registry-pom.xml`` (beside this file) and unpacked under
+``$XDG_CACHE_HOME/ferrokafka/apicurio-registry-<version>/`` (default ``~/.cache/...``); ``~/.m2``
+is the second-level cache.  Version 3.0.9 is the newest whose classes run on Java 17 (3.1 and later
+are compiled for Java 21: ``UnsupportedClassVersionError``, class file version 65).
+
+Storage is Apicurio's default in-memory H2 database: every start is an empty registry.
+
+Usage::
+
+    from realkafka.registry import SchemaRegistry
+
+    with SchemaRegistry() as registry:
+        registry.url            # "http://127.0.0.1:<port>/apis/ccompat/v7": SchemaRegistryClient's url
+        registry.base_url       # "http://127.0.0.1:<port>"
+
+Command line::
+
+    python tests/realkafka/registry.py            # run until Ctrl-C
+    python tests/realkafka/registry.py --check    # start, print the startup time, stop
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from pathlib import Path
+
+try:
+    from realkafka.harness import _free_ports
+    from realkafka.service import ProcessService, owned_workdir
+except ImportError:  # run as a script: python tests/realkafka/registry.py
+    from harness import _free_ports  # type: ignore[no-redef]
+    from service import ProcessService, owned_workdir  # type: ignore[no-redef]
+
+__all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_distribution", "java_or_none"]
+
+APICURIO_VERSION = "3.0.9"
+HERE = Path(__file__).resolve().parent
+POM = HERE / "registry-pom.xml"
+_MARKER = ".complete"
+_RUNNER = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
+
+
+class RegistryUnavailable(Exception):
+    """The registry cannot be provided (no java/mvn, resolution failed, startup failed)."""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ferrokafka" / f"apicurio-registry-{APICURIO_VERSION}"
+
+
+def java_or_none() -> str | None:
+    """The `java` to run (``$JAVA_HOME/bin/java`` first), or None if there is none."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home:
+        cand = Path(java_home) / "bin" / "java"
+        if cand.is_file() and os.access(cand, os.X_OK):
+            return str(cand)
+    return shutil.which("java")
+
+
+def _pom_digest() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
+def _complete(dist: Path) -> bool:
+    try:
+        return (dist / _MARKER).read_text().strip() == _pom_digest() and (dist / _RUNNER).is_file()
+    except OSError:
+        return False
+
+
+def ensure_distribution() -> Path:
+    """The directory holding the unpacked registry (runner jar + lib/), fetched on first use."""
+    dist = cache_root() / "dist"
+    if _complete(dist):
+        return dist
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise RegistryUnavailable("`mvn` not found on PATH (needed once to fetch Apicurio Registry)")
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        if _complete(dist):
+            return dist
+        tmp = Path(tempfile.mkdtemp(prefix="dist.tmp.", dir=root))
+        try:
+            download = tmp / "download"
+            download.mkdir()
+            cmd = [
+                mvn,
+                "-q",
+                "-B",
+                "-Dstyle.color=never",
+                "-f",
+                str(POM),
+                "org.apache.maven.plugins:maven-dependency-plugin:2.8:get",
+                f"-Ddest.file={download / 'registry.tar.gz'}",
+            ]
+            try:
+                proc = subprocess.run(
+                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, cwd=str(HERE)
+                )
+            except subprocess.TimeoutExpired:
+                raise RegistryUnavailable("mvn dependency:get timed out after 900 s") from None
+            if proc.returncode != 0:
+                out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
+                lines = [ln for ln in out.splitlines() if ln.strip()]
+                err = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
+                raise RegistryUnavailable(
+                    f"mvn could not fetch Apicurio Registry {APICURIO_VERSION} (exit {proc.returncode}): {err.strip()}"
+                )
+            archives = list(download.glob("*.tar.gz"))
+            if len(archives) != 1:
+                raise RegistryUnavailable(f"expected one tar.gz from mvn, got {[a.name for a in archives]}")
+            unpacked = tmp / "dist"
+            with tarfile.open(archives[0]) as tar:
+                tar.extractall(unpacked, filter="data")
+            shutil.rmtree(download)
+            (unpacked / _MARKER).write_text(_pom_digest() + "\n")
+            if not _complete(unpacked):
+                raise RegistryUnavailable(f"the distribution has no {_RUNNER}")
+            old = None
+            if dist.exists():
+                old = root / f"dist.old.{os.getpid()}"
+                os.rename(dist, old)
+            os.rename(unpacked, dist)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dist
+
+
+def _get(url: str, timeout: float) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), response.read()
+    except urllib.error.HTTPError as err:
+        return int(err.code), err.read()
+
+
+class SchemaRegistry(ProcessService):
+    """A throw-away Apicurio Registry on 127.0.0.1 (in-memory storage), Confluent API at ``url``."""
+
+    def __init__(self, *, startup_timeout: float = 90.0, heap_max: str = "512m", keep_dir: bool = False) -> None:
+        self.startup_timeout = startup_timeout
+        self.heap_max = heap_max
+        self.keep_dir = keep_dir
+        self.port: int | None = None
+        self.workdir: Path | None = None
+        self.startup_seconds: float | None = None  # JVM start until the Confluent API answers
+        self.dist_seconds: float | None = None  # ensure_distribution() (download on a cold cache)
+        self._proc = None
+        self._stdout = None
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("registry not started")
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The Confluent-compatible API: what ``SchemaRegistryClient({"url": ...})`` takes."""
+        return self.base_url + "/apis/ccompat/v7"
+
+    def log_tail(self, n: int = 30) -> str:
+        if self.workdir is None:
+            return ""
+        try:
+            with open(self.workdir / "stdout.log", errors="replace") as f:
+                return "".join(deque(f, maxlen=n))
+        except OSError:
+            return ""
+
+    def start(self) -> SchemaRegistry:
+        java = java_or_none()
+        if java is None:
+            raise RegistryUnavailable("`java` not found on PATH (Apicurio Registry needs Java 17+)")
+        t0 = time.monotonic()
+        dist = ensure_distribution()
+        self.dist_seconds = time.monotonic() - t0
+        (self.port,) = _free_ports(1)
+        self.workdir = owned_workdir("ferrokafka-registry-", keep=self.keep_dir)
+        self._stdout = open(self.workdir / "stdout.log", "wb")
+        cmd = [
+            java,
+            f"-Xmx{self.heap_max}",
+            "-XX:TieredStopAtLevel=1",  # C1 only: starts faster on 2 cores
+            "-XX:+UseSerialGC",
+            f"-Dquarkus.http.port={self.port}",
+            "-Dquarkus.http.host=127.0.0.1",
+            "-Dquarkus.log.console.color=false",
+            # Access logs of every request would flood stdout.log.
+            "-Dapicurio.logconfig.access-log.enabled=false",
+            "-Dquarkus.http.access-log.enabled=false",
+            "-jar",
+            str(dist / _RUNNER),
+        ]
+        start = time.monotonic()
+        self._spawn(cmd)
+        deadline = start + self.startup_timeout
+        while True:
+            assert self._proc is not None
+            code = self._proc.poll()
+            if code is not None:
+                tail = self.log_tail()
+                self.stop()
+                raise RegistryUnavailable(f"Apicurio Registry exited with {code}:\n{tail}")
+            with contextlib.suppress(OSError):
+                status, body = _get(self.url + "/subjects", timeout=2.0)
+                if status == 200 and isinstance(json.loads(body), list):
+                    break
+            if time.monotonic() > deadline:
+                tail = self.log_tail()
+                self.stop()
+                raise RegistryUnavailable(f"Apicurio Registry not ready after {self.startup_timeout:.0f} s:\n{tail}")
+            time.sleep(0.1)
+        self.startup_seconds = time.monotonic() - start
+        return self
+
+    def stop(self, grace: float = 5.0) -> None:
+        self._stop_process(grace, kill_wait=5.0)
+        self._discard_workdir(keep=self.keep_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="start, print the startup time, stop")
+    args = parser.parse_args(argv)
+    registry = SchemaRegistry()
+    try:
+        registry.start()
+    except RegistryUnavailable as err:
+        print(f"unavailable: {err}", file=sys.stderr)
+        return 1
+    print(f"{registry.url}  (started in {registry.startup_seconds:.1f} s)", flush=True)
+    try:
+        if not args.check:
+            while registry.is_running():
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        registry.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
