@@ -163,36 +163,37 @@ class SerializationError(KafkaError):
         return (_restore, (type(self), str(self)), dict(self.__dict__))
 
 
-class KeySerializationError(SerializationError):
+class _FieldSerializationError(SerializationError):
+    """A serializer of one field raised; `_FIELD` and `_CODE` say which."""
+
+    _FIELD: MessageField
+    _CODE: int
+    index: int | None
+
+    def __init__(self, exception: BaseException, index: int | None = None) -> None:
+        super().__init__(
+            _describe(self._FIELD.value, "serialized", exception, index),
+            self._CODE,
+            exception=exception,
+            field=self._FIELD,
+        )
+        self.index = index
+
+
+class KeySerializationError(_FieldSerializationError):
     """``SerializingProducer``: the key serializer raised (code ``KafkaError._KEY_SERIALIZATION``).
     Nothing was sent. ``index`` is the message's index in ``produce_batch()``, else None."""
 
-    index: int | None
-
-    def __init__(self, exception: BaseException, index: int | None = None) -> None:
-        super().__init__(
-            _describe("key", "serialized", exception, index),
-            KafkaError._KEY_SERIALIZATION,
-            exception=exception,
-            field=MessageField.KEY,
-        )
-        self.index = index
+    _FIELD = MessageField.KEY
+    _CODE = KafkaError._KEY_SERIALIZATION
 
 
-class ValueSerializationError(SerializationError):
+class ValueSerializationError(_FieldSerializationError):
     """``SerializingProducer``: the value serializer raised (code ``KafkaError._VALUE_SERIALIZATION``).
     Nothing was sent. ``index`` is the message's index in ``produce_batch()``, else None."""
 
-    index: int | None
-
-    def __init__(self, exception: BaseException, index: int | None = None) -> None:
-        super().__init__(
-            _describe("value", "serialized", exception, index),
-            KafkaError._VALUE_SERIALIZATION,
-            exception=exception,
-            field=MessageField.VALUE,
-        )
-        self.index = index
+    _FIELD = MessageField.VALUE
+    _CODE = KafkaError._VALUE_SERIALIZATION
 
 
 def _describe(field: str, done: str, exception: BaseException, index: int | None) -> str:

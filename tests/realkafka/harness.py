@@ -135,6 +135,18 @@ def _libs_complete(libs: Path) -> bool:
     return all(any(n.startswith(pref) for n in names) for pref in _REQUIRED_JAR_PREFIXES)
 
 
+def replace_dir(new: Path, dest: Path) -> None:
+    """Puts the finished directory `new` in place of `dest` (renames, so a reader never sees half of
+    one); the old `dest`, if any, is removed afterwards."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f"{dest.name}.old.{os.getpid()}")
+        os.rename(dest, old)
+    os.rename(new, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def ensure_jars() -> Path:
     """Return a directory holding the complete runtime classpath of the broker.
 
@@ -189,13 +201,7 @@ def ensure_jars() -> Path:
             (tmp / _MARKER).write_text(_pom_digest() + "\n")
             if not _libs_complete(tmp):
                 raise BrokerUnavailable(f"mvn produced an incomplete classpath in {tmp}")
-            old = None
-            if libs.exists():
-                old = root / f"libs.old.{os.getpid()}"
-                os.rename(libs, old)
-            os.rename(tmp, libs)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            replace_dir(tmp, libs)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

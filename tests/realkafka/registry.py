@@ -46,10 +46,10 @@ from collections import deque
 from pathlib import Path
 
 try:
-    from realkafka.harness import _free_ports
+    from realkafka.harness import _free_ports, replace_dir
     from realkafka.service import ProcessService, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/registry.py
-    from harness import _free_ports  # type: ignore[no-redef]
+    from harness import _free_ports, replace_dir  # type: ignore[no-redef]
     from service import ProcessService, owned_workdir  # type: ignore[no-redef]
 
 __all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_distribution", "java_or_none"]
@@ -142,13 +142,7 @@ def ensure_distribution() -> Path:
             (unpacked / _MARKER).write_text(_pom_digest() + "\n")
             if not _complete(unpacked):
                 raise RegistryUnavailable(f"the distribution has no {_RUNNER}")
-            old = None
-            if dist.exists():
-                old = root / f"dist.old.{os.getpid()}"
-                os.rename(dist, old)
-            os.rename(unpacked, dist)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+            replace_dir(unpacked, dist)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return dist
