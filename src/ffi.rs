@@ -151,6 +151,7 @@ native_drop! {
     rd_kafka_topic_t => rd_kafka_topic_destroy,
     rd_kafka_consumer_group_metadata_t => rd_kafka_consumer_group_metadata_destroy,
     rd_kafka_error_t => rd_kafka_error_destroy,
+    rd_kafka_AdminOptions_t => rd_kafka_AdminOptions_destroy,
     rd_kafka_ConfigResource_t => rd_kafka_ConfigResource_destroy,
     rd_kafka_ListConsumerGroupOffsets_t => rd_kafka_ListConsumerGroupOffsets_destroy,
     rd_kafka_AlterConsumerGroupOffsets_t => rd_kafka_AlterConsumerGroupOffsets_destroy,

@@ -41,7 +41,7 @@ mod _native {
     #[pymodule_export]
     use crate::admin::{AdminClient, NewTopic};
     #[pymodule_export]
-    use crate::consumer::{CommitRequest, Consumer, ConsumerGroupMetadata};
+    use crate::consumer::{Consumer, ConsumerGroupMetadata, LoopRequest};
     #[pymodule_export]
     use crate::message::{BorrowedMessage, MessageBatch, OwnedMessage, TimestampType};
     #[pymodule_export]

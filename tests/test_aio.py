@@ -544,6 +544,69 @@ def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group
     run(main())
 
 
+def test_offset_queries_need_no_thread_and_agree_with_the_sync_consumer(backend, topic_name, group_id, monkeypatch):
+    """committed(), get_watermark_offsets() and offsets_for_times() are requests whose answers wake
+    the loop (no thread is started), and answer what the synchronous consumer answers."""
+    backend.create_topic(topic_name, 2)
+    with fk.Producer({"bootstrap.servers": backend.bootstrap}) as producer:
+        for i in range(30):
+            producer.produce(topic_name, b"%d" % i, partition=i % 2)
+        assert producer.flush(30) == 0
+    tps = [fk.TopicPartition(topic_name, 0), fk.TopicPartition(topic_name, 1)]
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.auto.commit": False})
+    with fk.Consumer(config) as sync:
+        sync.commit(offsets=[fk.TopicPartition(topic_name, 0, 7)])
+        expected_committed = sync.committed(tps, timeout=10)
+        expected_marks = [sync.get_watermark_offsets(tp, timeout=10) for tp in tps]
+        at_times = [fk.TopicPartition(topic_name, 0, 0), fk.TopicPartition(topic_name, 1, 2**62)]
+        expected_times = sync.offsets_for_times(at_times, timeout=10)
+    assert [tp.offset for tp in expected_committed] == [7, fk.OFFSET_INVALID]
+    assert expected_marks == [(0, 15), (0, 15)]
+
+    async def main() -> None:
+        started: list[str] = []
+        async with AIOConsumer(config) as consumer:
+            with monkeypatch.context() as patch:
+                patch.setattr(threading.Thread, "start", lambda thread: started.append(thread.name))
+                committed = await consumer.committed(tps, timeout=10)
+                marks = [await consumer.get_watermark_offsets(tp, timeout=10) for tp in tps]
+                times = await consumer.offsets_for_times(at_times, timeout=10)
+            assert started == []
+            assert [(tp.partition, tp.offset) for tp in committed] == [
+                (tp.partition, tp.offset) for tp in expected_committed
+            ]
+            assert marks == expected_marks
+            assert sorted((tp.partition, tp.offset) for tp in times) == sorted(
+                (tp.partition, tp.offset) for tp in expected_times
+            )
+            with pytest.raises(ValueError):
+                await consumer.offsets_for_times([fk.TopicPartition(topic_name, 0, -5)])
+            with pytest.raises(fk.KafkaError):  # a partition that does not exist
+                await consumer.get_watermark_offsets(fk.TopicPartition(topic_name, 99), timeout=10)
+
+    run(main())
+
+
+def test_offset_queries_time_out_while_the_broker_is_down(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name, 1)
+
+    async def main() -> None:
+        async with AIOConsumer(consumer_config(mock_cluster.bootstrap_servers, group_id)) as consumer:
+            tp = fk.TopicPartition(topic_name, 0)
+            assert await consumer.get_watermark_offsets(tp, timeout=10) == (0, 0)
+            mock_cluster.broker_down(1)
+            try:
+                began = time.monotonic()
+                with pytest.raises(fk.KafkaError) as timed_out:
+                    await consumer.get_watermark_offsets(tp, timeout=0.5)
+                assert timed_out.value.name == "_TIMED_OUT"
+                assert time.monotonic() - began < 3
+            finally:
+                mock_cluster.broker_up(1)
+
+    run(main())
+
+
 # --- a consumer group of two (real broker) -------------------------------------------------------
 
 

@@ -287,10 +287,21 @@ class Consumer:
         previous message is superseded, the next one returned if one is ready, else None. Raises
         once the consumer is closed.
         """
-    def _commit_to_loop(self, offsets: list[TopicPartition], wake_fd: int) -> _CommitRequest:
+    def _commit_to_loop(self, offsets: list[TopicPartition], wake_fd: int) -> _LoopRequest:
         """For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
         returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it
-        arrives: wait until readable, then `request.done()`.
+        arrives: wait until readable, then `request.result()`.
+        """
+    def _committed_to_loop(self, partitions: list[TopicPartition] | None, group_id: str, wake_fd: int) -> _LoopRequest:
+        """For event loops: `committed()` of `group_id` (this consumer's `group.id`) as a request
+        like `_commit_to_loop`'s; its result is the partitions with their committed offsets.
+        """
+    def _list_offsets_to_loop(
+        self, partitions: list[TopicPartition], read_committed: bool, wake_fd: int
+    ) -> _LoopRequest:
+        """For event loops: the offsets of `partitions` by the spec in each one's `offset` (-2:
+        earliest, -1: latest, else a timestamp in ms) as a request like `_commit_to_loop`'s, at
+        the isolation level `read_committed` says.
         """
     def _defer_rebalances(self, on: bool) -> None:
         """For event loops (`ferrokafka.aio`): while on, a rebalance is kept instead of served inside
@@ -394,12 +405,12 @@ class DeliveryState:
         """`(report, None)` or `(None, KafkaError)`; `(None, None)` while not finished."""
 
 @final
-class _CommitRequest:
-    """One commit in flight, made by `Consumer._commit_to_loop` (internal)."""
+class _LoopRequest:
+    """A request for an event loop, made by `Consumer._commit_to_loop` and friends (internal)."""
 
-    def done(self) -> bool:
-        """Without waiting: False while the broker has not answered; True once the commit succeeded;
-        raises its KafkaError (or the first failed partition's) once it failed.
+    def result(self) -> list[TopicPartition] | None:
+        """Without waiting: None while the broker has not answered; then the partitions of the answer
+        (for a commit: those committed), or raises its KafkaError (or the first failed partition's).
         """
 
 @final
@@ -460,7 +471,9 @@ class Producer:
         `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
         too. Nothing else is made per message.
         """
-    def _transaction_step(self, call: Literal["init", "begin", "commit", "abort"], timeout_ms: int, last: bool = False) -> bool:
+    def _transaction_step(
+        self, call: Literal["init", "begin", "commit", "abort"], timeout_ms: int, last: bool = False
+    ) -> bool:
         """One step of a transactional call for `ferrokafka.aio`, on the loop's thread, without a
         thread of its own: `call` is "init", "begin", "commit" or "abort"; waits at most
         `timeout_ms` (≤ 100; GIL released). Returns True once the call finished, False while it goes

@@ -43,12 +43,13 @@ without waiting again (a rebalance found with them is served by the next call).
 
 What still uses a thread, or blocks the loop briefly (all documented on the methods):
 
-- requests that ask a broker and wait for the answer (``committed()``, ``get_watermark_offsets()``,
-  ``offsets_for_times()``, ``list_topics()``), ``send_offsets_to_transaction()`` (librdkafka's
-  call is not resumable) and the final ``close()`` of a consumer or producer run the synchronous
-  call on a daemon thread of their own (not the loop's default executor, whose shutdown would wait
-  for them); the synchronous call itself may use a short-lived worker thread, as it does without
-  asyncio;
+- ``list_topics()`` (librdkafka's metadata request has no form that answers on a queue),
+  ``send_offsets_to_transaction()`` (librdkafka's call is not resumable) and the final
+  ``close()`` of a consumer or producer run the synchronous call on a daemon thread of their own
+  (not the loop's default executor, whose shutdown would wait for them); the synchronous call
+  itself may use a short-lived worker thread, as it does without asyncio. ``commit()``,
+  ``committed()``, ``get_watermark_offsets()`` and ``offsets_for_times()`` need no thread: each is a
+  request whose answer comes on a queue of its own, which wakes the consumer's pipe;
 - ``AIOConsumer.seek()`` starts librdkafka's asynchronous seek; ferrokafka's synchronous ``seek``
   does that on a short-lived worker thread, which the loop waits for (microseconds);
 - ``AIOProducer.produce_batch()`` waits on the loop's thread while librdkafka's queue is full.
@@ -68,6 +69,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
 
 from ferrokafka._native import (
+    OFFSET_INVALID,
     AdminClient,
     BorrowedMessage,
     Consumer,
@@ -82,6 +84,7 @@ from ferrokafka._native import (
     Producer,
     TopicPartition,
     _LoopDeliveries,
+    _LoopRequest,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +110,8 @@ _SERVE_EVERY = 1.0
 _TXN_STEP_MS = 1
 _TXN_FIRST_PAUSE = 0.001
 _TXN_MAX_PAUSE = 0.02
+# How long a request that got no answer from a partition's leader waits before asking again.
+_REASK_PAUSE = 0.1
 # How long close() lets the consumer leave its group through the rebalance callbacks.
 _LEAVE_BUDGET = 10.0
 
@@ -240,6 +245,9 @@ class AIOConsumer:
         self._closed = True  # until the native consumer exists: nothing for __del__ to warn about
         config: dict[str, Any] = dict(consumer_conf)
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb", "on_commit"))
+        group_id = config.get("group.id")
+        self._group_id = str(group_id) if group_id is not None else None
+        self._read_committed = str(config.get("isolation.level", "read_committed")) == "read_committed"
         self._consumer = Consumer(config)
         self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
@@ -503,15 +511,7 @@ class AIOConsumer:
         explicit = self._offsets_to_commit(message, offsets)
         if not explicit:
             return
-        # The result comes on a queue of the request's own, which wakes the consumer's pipe.
-        request = self._consumer._commit_to_loop(explicit, self._wfd)
-        while True:
-            self._drain_fd()  # before looking: a result that comes later writes to it again
-            if request.done():  # raises the commit's KafkaError
-                return
-            if not self._fds_open:
-                raise Error("the consumer was closed while a commit waited for its result")
-            await self._wait_readable(_SERVE_EVERY)
+        await self._request(lambda fd: self._consumer._commit_to_loop(explicit, fd), None)
 
     def _offsets_to_commit(
         self, message: BorrowedMessage | OwnedMessage | MessageBatch | None, offsets: list[TopicPartition] | None
@@ -603,21 +603,67 @@ class AIOConsumer:
     async def committed(
         self, partitions: list[TopicPartition] | None = None, timeout: float | None = None
     ) -> list[TopicPartition]:
-        """The group's committed offsets (asks the coordinator: runs on a thread of its own)."""
-        consumer = self._consumer
-        return await _in_thread(partial(consumer.committed, partitions, timeout), "committed")
+        """The group's committed offsets of `partitions` (default: the assignment), OFFSET_INVALID
+        where there is none; asked of the coordinator with a request of its own (no thread)."""
+        if self._group_id is None:
+            raise Error("committed() needs a group.id")
+        group_id = self._group_id
+        return await self._request(lambda fd: self._consumer._committed_to_loop(partitions, group_id, fd), timeout)
 
     async def get_watermark_offsets(self, partition: TopicPartition, timeout: float | None = None) -> tuple[int, int]:
-        """(low, high) watermarks, asked of the broker (runs on a thread of its own)."""
-        consumer = self._consumer
-        return await _in_thread(partial(consumer.get_watermark_offsets, partition, timeout), "watermarks")
+        """(low, high) watermarks, asked of the broker (two requests of their own, no thread); the
+        high one at the consumer's ``isolation.level`` (read_committed: the last stable offset)."""
+        earliest = TopicPartition(partition.topic, partition.partition, -2)
+        latest = TopicPartition(partition.topic, partition.partition, -1)
+        low, high = await asyncio.gather(self._list_offsets([earliest], timeout), self._list_offsets([latest], timeout))
+        return low[0].offset, high[0].offset
 
     async def offsets_for_times(
         self, partitions: list[TopicPartition], timeout: float | None = None
     ) -> list[TopicPartition]:
-        """See ``Consumer.offsets_for_times`` (asks the broker: runs on a thread of its own)."""
-        consumer = self._consumer
-        return await _in_thread(partial(consumer.offsets_for_times, partitions, timeout), "offsets_for_times")
+        """For each partition whose `offset` holds a timestamp (ms): the earliest offset whose
+        timestamp is at least that (OFFSET_END when there is none); one request, no thread."""
+        if any(tp.offset < 0 for tp in partitions):
+            raise ValueError("offsets_for_times() takes timestamps (ms, >= 0) in the offsets")
+        return await self._list_offsets(partitions, timeout)
+
+    async def _list_offsets(self, partitions: list[TopicPartition], timeout: float | None) -> list[TopicPartition]:
+        """ListOffsets until every partition has an answer: with its leader unreachable librdkafka
+        answers OFFSET_INVALID without an error, then asked again (as the synchronous consumer's
+        requests do) until `timeout`, which raises ``_TIMED_OUT``."""
+        read_committed = self._read_committed
+        deadline = _deadline(self._loop, timeout)
+        while True:
+            left = None if deadline is None else max(0.0, deadline - self._loop.time())
+            offsets = await self._request(
+                lambda fd: self._consumer._list_offsets_to_loop(partitions, read_committed, fd), left
+            )
+            if all(tp.offset != OFFSET_INVALID for tp in offsets):
+                return offsets
+            if deadline is not None and self._loop.time() + _REASK_PAUSE >= deadline:
+                raise KafkaError("no answer from the partitions' leaders within the timeout", KafkaError._TIMED_OUT)
+            await asyncio.sleep(_REASK_PAUSE)
+
+    async def _request(self, send: Callable[[int], _LoopRequest], timeout: float | None) -> list[TopicPartition]:
+        """Sends a request whose result comes on a queue of its own, which wakes the consumer's
+        pipe, and waits for it (up to `timeout`: then a ``_TIMED_OUT`` KafkaError)."""
+        if self._closed or not self._fds_open:
+            raise Error("the consumer is closed")
+        request = send(self._wfd)
+        deadline = _deadline(self._loop, timeout)
+        while True:
+            self._drain_fd()  # before looking: a result that comes later writes to it again
+            result = request.result()  # raises the request's KafkaError
+            if result is not None:
+                return result
+            if not self._fds_open:
+                raise Error("the consumer was closed while a request waited for its answer")
+            wait = _SERVE_EVERY
+            if deadline is not None:
+                wait = deadline - self._loop.time()
+                if wait <= 0:
+                    raise KafkaError("no answer from the broker within the timeout", KafkaError._TIMED_OUT)
+            await self._wait_readable(min(wait, _SERVE_EVERY))
 
     async def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
         """Cluster metadata (asks the broker: runs on a thread of its own)."""

@@ -64,9 +64,10 @@ mod results;
 use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
 use self::events::EventServer;
 pub use self::new_topic::NewTopic;
-use self::request::{
-    admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminCore,
-};
+// Read the results of requests the consumer sends for event loops (consumer/loop_request.rs).
+pub(crate) use self::request::native_array;
+use self::request::{admin_error, check_event, first_error, kafka_error, local_error, native_error, AdminCore};
+pub(crate) use self::results::group_offsets;
 use self::results::{config_entries, group_description, resolve, wrong_result, Done};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.

@@ -62,7 +62,7 @@ pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)
 /// # Safety
 /// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
 /// to a result event that the caller keeps alive that long).
-pub(super) unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
+pub(crate) unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
     if array.is_null() || count == 0 {
         &[]
     } else {

@@ -23,7 +23,7 @@ pub(super) fn wrong_result(context: &str) -> FerroError {
 /// # Safety
 /// `groups` and `count` come from the `..._result_groups` accessor of a result event that stays
 /// alive for the duration of the call.
-pub(super) unsafe fn group_offsets(
+pub(crate) unsafe fn group_offsets(
     groups: *const *const rdsys::rd_kafka_group_result_t,
     count: usize,
     context: &str,

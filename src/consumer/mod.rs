@@ -1,9 +1,9 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
-mod commit_request;
 pub mod core;
 mod janitor;
 pub mod lent_ahead;
+mod loop_request;
 pub mod native;
 pub mod offsets;
 pub mod registry;
@@ -27,8 +27,8 @@ use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
 
-pub use self::commit_request::CommitRequest;
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
+pub use self::loop_request::LoopRequest;
 use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
 use self::offsets::{last_per_partition, Handed};
 
@@ -456,11 +456,46 @@ impl Consumer {
 
     /// For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
     /// returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it
-    /// arrives: wait until readable, then `request.done()`.
-    fn _commit_to_loop(&self, offsets: Vec<PyRef<'_, TopicPartition>>, wake_fd: i32) -> PyResult<CommitRequest> {
+    /// arrives: wait until readable, then `request.result()`.
+    fn _commit_to_loop(&self, offsets: Vec<PyRef<'_, TopicPartition>>, wake_fd: i32) -> PyResult<LoopRequest> {
         let list = to_list(&partitions_arg(offsets))?;
-        let wake = crate::ffi::duplicate_fd(wake_fd, "wake_fd")?;
-        CommitRequest::send(&self.core, &list, wake)
+        LoopRequest::commit(&self.core, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+    }
+
+    /// For event loops: `committed()` of `group_id` (this consumer's `group.id`) as a request
+    /// like `_commit_to_loop`'s; its result is the partitions with their committed offsets.
+    fn _committed_to_loop(
+        &self,
+        partitions: Option<Vec<PyRef<'_, TopicPartition>>>,
+        group_id: &str,
+        wake_fd: i32,
+    ) -> PyResult<LoopRequest> {
+        let list = self.partitions_or_assignment(partitions)?;
+        let group = std::ffi::CString::new(group_id)
+            .map_err(|_| FerroError::Value("group_id must not contain NUL characters".into()))?;
+        LoopRequest::committed(&self.core, &group, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+    }
+
+    /// For event loops: the offsets of `partitions` by the spec in each one's `offset` (-2:
+    /// earliest, -1: latest, else a timestamp in ms) as a request like `_commit_to_loop`'s, at
+    /// the isolation level `read_committed` says.
+    fn _list_offsets_to_loop(
+        &self,
+        partitions: Vec<PyRef<'_, TopicPartition>>,
+        read_committed: bool,
+        wake_fd: i32,
+    ) -> PyResult<LoopRequest> {
+        let partitions = partitions_arg(partitions);
+        if partitions.is_empty() {
+            return Err(FerroError::Value("partitions must not be empty".into()).into());
+        }
+        if let Some(bad) = partitions.iter().find(|tp| tp.offset < -2) {
+            return Err(
+                FerroError::Value(format!("offset {} is no spec: -2, -1 or a timestamp (ms)", bad.offset)).into()
+            );
+        }
+        let list = to_list(&partitions)?;
+        LoopRequest::list_offsets(&self.core, &list, read_committed, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
