@@ -41,6 +41,8 @@ mod _native {
     #[pymodule_export]
     use crate::admin::{AdminClient, NewTopic};
     #[pymodule_export]
+    use crate::callbacks::ThrottleEvent;
+    #[pymodule_export]
     use crate::consumer::{CommitRequest, Consumer, ConsumerGroupMetadata};
     #[pymodule_export]
     use crate::message::{BorrowedMessage, MessageBatch, OwnedMessage, TimestampType};

@@ -253,6 +253,59 @@ def _name_of(cls: type, code: int) -> str:
     return f"ERR_{code}"
 
 
+class PartitionEOF(KafkaError):
+    """The consumer reached the end of a partition: raised by ``poll()``, ``consume()``,
+    ``consume_batch()`` and iteration, once per partition end, only by a consumer configured with
+    ``enable.partition.eof=true``. ``code`` is ``KafkaError._PARTITION_EOF``; ``topic``,
+    ``partition`` and ``offset`` (the next offset, where new messages will be) say which. No message
+    is lost: the next call goes on consuming.
+
+    ``PartitionEOF(message="", code=KafkaError._PARTITION_EOF, *, topic="", partition=-1, offset=-1)``
+    """
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | None = None,
+        *,
+        name: str | None = None,
+        retriable: bool = False,
+        fatal: bool = False,
+        txn_requires_abort: bool = False,
+        topic: str = "",
+        partition: int = -1,
+        offset: int = -1,
+    ) -> None:
+        if code is None:
+            code = int(getattr(KafkaError, "_PARTITION_EOF", -191))
+        super().__init__(
+            message, code, name=name, retriable=retriable, fatal=fatal, txn_requires_abort=txn_requires_abort
+        )
+        self.topic = topic
+        self.partition = int(partition)
+        self.offset = int(offset)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_eof,
+            (str(self), self.code, self.topic, self.partition, self.offset),
+        )
+
+
+def _rebuild_eof(message: str, code: int, topic: str, partition: int, offset: int) -> PartitionEOF:
+    return PartitionEOF(message, code, topic=topic, partition=partition, offset=offset)
+
+
+#: confluent-kafka's exception that carries a ``KafkaError``: in ferrokafka the error is the
+#: exception, so ``except KafkaException as e: e.args[0].code()`` becomes
+#: ``except KafkaError as e: e.code`` (see README, "Coming from confluent-kafka").
+KafkaException = KafkaError
+
+
 class ConfigError(Error):
     """An invalid or unknown configuration property or value; the message names the key."""
 
@@ -278,6 +331,6 @@ class WrongThreadError(Error):
 
 
 # Public under the package's name (tracebacks, pickles): ``ferrokafka.KafkaError``.
-for _cls in (Error, KafkaError, ConfigError, MessageInvalidatedError, WrongThreadError):
+for _cls in (Error, KafkaError, PartitionEOF, ConfigError, MessageInvalidatedError, WrongThreadError):
     _cls.__module__ = "ferrokafka"
 del _cls

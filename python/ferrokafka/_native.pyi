@@ -11,6 +11,8 @@ from typing_extensions import Buffer, CapsuleType
 from ferrokafka._errors import ConfigError as ConfigError
 from ferrokafka._errors import Error as Error
 from ferrokafka._errors import KafkaError as KafkaError
+from ferrokafka._errors import KafkaException as KafkaException
+from ferrokafka._errors import PartitionEOF as PartitionEOF
 from ferrokafka._errors import MessageInvalidatedError as MessageInvalidatedError
 from ferrokafka._errors import WrongThreadError as WrongThreadError
 
@@ -207,6 +209,15 @@ class Consumer:
     def unsubscribe(self) -> None: ...
     def assign(self, partitions: list[TopicPartition]) -> None:
         """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+    def unassign(self) -> None:
+        """Removes the whole assignment made by `assign()` (confluent-kafka's `unassign()`): the
+        consumer stops fetching until the next `assign()`."""
+    def memberid(self) -> str | None:
+        """This consumer's member id in its group (assigned by the group coordinator when it joins),
+        or None before it joined or without a group."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def incremental_assign(self, partitions: list[TopicPartition]) -> None:
         """Cooperative rebalancing: adds partitions to the current assignment."""
     def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
@@ -245,7 +256,12 @@ class Consumer:
     def consumer_group_metadata(self) -> ConsumerGroupMetadata:
         """The group's identity, for `Producer.send_offsets_to_transaction()`."""
     def poll(self, timeout: float | None = None) -> BorrowedMessage | None:
-        """The next message, or None if none arrived within `timeout` seconds (None: wait forever)."""
+        """The next message, or None if none arrived within `timeout` seconds (None: wait forever).
+
+        With `enable.partition.eof=true`, `poll()`, `consume()`, `consume_batch()` and iteration
+        raise `PartitionEOF` (a `KafkaError`, code `_PARTITION_EOF`, with `topic`, `partition`,
+        `offset`) once for each partition end they reach, after that partition's last message;
+        the next call goes on. Without it (the default) nothing is raised."""
     def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]:
         """Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
         `max_messages`. Returns an empty list on timeout.
@@ -499,6 +515,11 @@ class Producer:
         """Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
         is left with a purge error, and stops the producer. Every future is resolved when it returns.
         """
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
         """Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
         sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
@@ -575,6 +596,20 @@ class _GroupDescription(TypedDict):
     type: str  # "Classic" or "Consumer" (KIP-848)
     protocol: str  # the partition assignor, "" without members
     members: list[_GroupMember]
+
+@final
+class ThrottleEvent:
+    """A broker delayed its answer to this client (a quota), given to the `throttle_cb` config
+    callback (consumers): confluent-kafka's `ThrottleEvent`."""
+
+    @property
+    def broker_name(self) -> str:
+        """librdkafka's name of the broker, e.g. `"localhost:9092/1"`."""
+    @property
+    def broker_id(self) -> int: ...
+    @property
+    def throttle_time(self) -> float:
+        """Seconds the broker held its answer back (0.0: the throttling ended)."""
 
 @final
 class NewTopic:
@@ -657,6 +692,9 @@ class AdminClient:
         """
     def delete_records(self, offsets: list[TopicPartition]) -> Future[None]:
         """Deletes the records before each offset (OFFSET_END: all) in its partition."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def close(self) -> None:
         """Closes the client (idempotent). Calls already made complete and resolve their futures; the
         native client is destroyed on a background thread once the last of them is done.

@@ -582,6 +582,13 @@ impl AdminClient {
         })
     }
 
+    /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+    /// on (existing ones stay as they are): for credentials that rotate.
+    fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
+        let core = self.open_core()?;
+        Ok(crate::config::set_sasl_credentials(core.native_ptr(), username, password)?)
+    }
+
     /// Closes the client (idempotent). Calls already made complete and resolve their futures; the
     /// native client is destroyed on a background thread once the last of them is done.
     fn close(&self, py: Python<'_>) {

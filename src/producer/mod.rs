@@ -397,6 +397,43 @@ impl Producer {
         Ok(())
     }
 
+    /// Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it: `{"brokers":
+    /// {id: "host:port"}, "topics": {name: {partition: {"leader", "replicas", "isrs"}}}}`.
+    #[pyo3(signature = (topic=None, timeout=None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let deadline = deadline(timeout)?;
+        let topic = topic.as_deref().map(crate::topic_partition::topic_cstring).transpose()?;
+        self.open_core()?;
+        let core = self.core.clone();
+        let metadata = crate::blocking::request(py, "list_topics", deadline, move |chunk| {
+            if !core.is_open() {
+                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
+                return Err(KafkaErrorInfo::from_raw(code, "the producer is closed", None));
+            }
+            // SAFETY: the producer handle lives as long as `core`, which this closure holds.
+            unsafe {
+                crate::consumer::native::fetch_metadata(
+                    core.producer.client().native_ptr(),
+                    topic.as_deref(),
+                    chunk,
+                )
+            }
+        })?;
+        crate::consumer::metadata_to_python(py, &metadata)
+    }
+
+    /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+    /// on (existing ones stay as they are): for credentials that rotate.
+    fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
+        let core = self.open_core()?;
+        Ok(crate::config::set_sasl_credentials(core.producer.client().native_ptr(), username, password)?)
+    }
+
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
     /// sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
     #[pyo3(signature = (in_queue=true, in_flight=true))]
