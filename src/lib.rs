@@ -39,7 +39,12 @@ mod _native {
     #[pymodule_export]
     use super::_live_native_messages;
     #[pymodule_export]
-    use crate::admin::{AdminClient, NewTopic};
+    use crate::admin::{
+        AclBinding, AclBindingFilter, AdminClient, ConfigEntry, ConsumerGroupListing, DescribeClusterResult,
+        ListConsumerGroupsResult, ListOffsetsResultInfo, NewTopic, Node, OffsetSpec, ScramCredentialInfo,
+        TopicDescription, TopicPartitionInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion,
+        UserScramCredentialsDescription,
+    };
     #[pymodule_export]
     use crate::callbacks::ThrottleEvent;
     #[pymodule_export]

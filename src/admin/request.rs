@@ -199,6 +199,28 @@ impl AdminCore {
     }
 }
 
+/// New admin options for the request `op` of the live client `rk` (librdkafka's defaults), set up
+/// by `set` (whose error objects become the call's error).
+pub(super) fn admin_options(
+    rk: *mut rdsys::rd_kafka_t,
+    op: rdsys::rd_kafka_admin_op_t,
+    context: &str,
+    set: impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t,
+) -> FerroResult<NativePtr<rdsys::rd_kafka_AdminOptions_t>> {
+    // SAFETY: `rk` is the caller's live client; rd_kafka_AdminOptions_new returns new options that
+    // we own (or NULL), freed by rd_kafka_AdminOptions_destroy (`NativePtr`).
+    let options = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(rk, op)) }
+        .ok_or_else(|| local_error(context, "librdkafka could not allocate the options"))?;
+    // SAFETY: `set` returns NULL or an error object that we own, read and destroy here.
+    if let Some(error) = unsafe { NativePtr::from_ptr(set(options.ptr())) } {
+        // SAFETY: a live error object, read before `error` destroys it.
+        if let Some(err) = unsafe { native_error(error.ptr(), context) } {
+            return Err(err);
+        }
+    }
+    Ok(options)
+}
+
 /// The request-level error of a result event, if any.
 pub(super) fn check_event(event: &NativePtr<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
     // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
