@@ -94,6 +94,10 @@ pub(super) fn spec_arg(spec: &Bound<'_, PyAny>) -> PyResult<i64> {
 /// The request list: each partition with its spec as its offset. rdkafka refuses negative
 /// offsets it has no name for (max_timestamp is -3): they are written into the list afterwards.
 pub(super) fn spec_list(requested: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = requested.iter().find(|tp| !seen.insert((tp.topic.as_str(), tp.partition))) {
+        return Err(FerroError::Value(format!("partition {:?} [{}] is listed twice", twice.topic, twice.partition)));
+    }
     let placeholders: Vec<TopicPartition> =
         requested.iter().map(|tp| TopicPartition { offset: LATEST, ..tp.clone() }).collect();
     let list = crate::topic_partition::to_list(&placeholders)?;
