@@ -471,9 +471,9 @@ impl ClientCallbacks {
                     let error = error.map(|info| info.into_pyerr(py).into_value(py));
                     cb.bind(py).call1((error, offsets)).map(drop)
                 }),
-                ClientEvent::Throttle(event) => self
-                    .setting(py, Setting::ThrottleCb)
-                    .map_or(Ok(()), |cb| cb.bind(py).call1((event,)).map(drop)),
+                ClientEvent::Throttle(event) => {
+                    self.setting(py, Setting::ThrottleCb).map_or(Ok(()), |cb| cb.bind(py).call1((event,)).map(drop))
+                }
             };
             if let Err(err) = outcome {
                 match first_error {

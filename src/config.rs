@@ -113,7 +113,8 @@ pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, P
 /// connections it makes from now on.
 pub fn set_sasl_credentials(rk: *mut rdkafka::bindings::rd_kafka_t, username: &str, password: &str) -> FerroResult<()> {
     let c = |value: &str, what: &str| {
-        std::ffi::CString::new(value).map_err(|_| FerroError::Value(format!("the SASL {what} contains a NUL character")))
+        std::ffi::CString::new(value)
+            .map_err(|_| FerroError::Value(format!("the SASL {what} contains a NUL character")))
     };
     let (username, password) = (c(username, "username")?, c(password, "password")?);
     // SAFETY: `rk` is the caller's live handle; both strings are valid C strings that librdkafka
@@ -128,7 +129,9 @@ pub fn set_sasl_credentials(rk: *mut rdkafka::bindings::rd_kafka_t, username: &s
     match error {
         None => Ok(()),
         // SAFETY: a live error object, read before it is destroyed.
-        Some(error) => match unsafe { crate::errors::KafkaErrorInfo::from_error_object(error.ptr(), "set_sasl_credentials failed") } {
+        Some(error) => match unsafe {
+            crate::errors::KafkaErrorInfo::from_error_object(error.ptr(), "set_sasl_credentials failed")
+        } {
             Some(info) => Err(FerroError::Kafka(info)),
             None => Ok(()),
         },

@@ -75,8 +75,12 @@ extern "C" {
     // are, so that a value the broker sent and rdkafka-sys's enum lacks is never a Rust enum
     // (src/admin/acls.rs, scram.rs, configs.rs, groups.rs, elect.rs).
     pub fn rd_kafka_ConfigEntry_source(entry: *const rdkafka::bindings::rd_kafka_ConfigEntry_t) -> c_int;
-    pub fn rd_kafka_ConsumerGroupListing_state(listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t) -> c_int;
-    pub fn rd_kafka_ConsumerGroupListing_type(listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t) -> c_int;
+    pub fn rd_kafka_ConsumerGroupListing_state(
+        listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t,
+    ) -> c_int;
+    pub fn rd_kafka_ConsumerGroupListing_type(
+        listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t,
+    ) -> c_int;
     pub fn rd_kafka_AdminOptions_set_match_consumer_group_states(
         options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
         states: *const c_int,

@@ -277,7 +277,9 @@ def test_scram_users_describe_alter_and_log_in(secure_broker, topic_name) -> Non
         }
         with fk.Producer(config) as producer:
             producer.produce(topic_name, b"by carol").result(TIMEOUT)
-        assert result(admin.alter_user_scram_credentials([fk.UserScramCredentialDeletion(user, "SCRAM_SHA_256")])) is None
+        assert (
+            result(admin.alter_user_scram_credentials([fk.UserScramCredentialDeletion(user, "SCRAM_SHA_256")])) is None
+        )
         gone = wait_for(lambda: _scram_error(admin, user), "the deletion")
         assert gone.code == fk.KafkaError.RESOURCE_NOT_FOUND
         # Deleting what does not exist is the user's error, named.
@@ -354,7 +356,11 @@ BAD_CALLS: list[tuple[str, Any, type[Exception]]] = [
     ("list_offsets", lambda a: a.list_offsets({}), ValueError),
     ("list_offsets", lambda a: a.list_offsets({fk.TopicPartition("t", 0): "latest"}), TypeError),
     ("list_offsets", lambda a: a.list_offsets({"t": fk.OffsetSpec.latest()}), TypeError),
-    ("list_offsets", lambda a: a.list_offsets({fk.TopicPartition("t", 0): fk.OffsetSpec.latest()}, "latest"), TypeError),
+    (
+        "list_offsets",
+        lambda a: a.list_offsets({fk.TopicPartition("t", 0): fk.OffsetSpec.latest()}, "latest"),
+        TypeError,
+    ),
     ("list_offsets", lambda a: a.list_offsets({fk.TopicPartition("", 0): fk.OffsetSpec.latest()}), ValueError),
     ("OffsetSpec", lambda a: fk.OffsetSpec.for_timestamp(-5), ValueError),
     ("OffsetSpec", lambda a: fk.OffsetSpec.for_timestamp("now"), TypeError),
@@ -411,7 +417,9 @@ BAD_CALLS: list[tuple[str, Any, type[Exception]]] = [
 ]
 
 
-@pytest.mark.parametrize(("call", "error"), [(c, e) for _, c, e in BAD_CALLS], ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(BAD_CALLS)])
+@pytest.mark.parametrize(
+    ("call", "error"), [(c, e) for _, c, e in BAD_CALLS], ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(BAD_CALLS)]
+)
 def test_bad_inputs_raise_at_once(mock_cluster, call, error) -> None:  # type: ignore[no-untyped-def]
     with fk.AdminClient({"bootstrap.servers": mock_cluster.bootstrap_servers}) as admin:
         with pytest.raises(error):

@@ -159,7 +159,12 @@ def test_set_sasl_credentials_takes_effect_for_new_connections(secure_broker, to
     with fk.AdminClient(admin_config) as admin:
         admin.set_sasl_credentials("alice", secure_broker.users["alice"])
         assert topic_name in admin.list_offsets([fk.TopicPartition(topic_name, 0)]).result(TIMEOUT)[0].topic
-    consumer_conf = base | {"sasl.username": "x", "sasl.password": "y", "group.id": "g", "auto.offset.reset": "earliest"}
+    consumer_conf = base | {
+        "sasl.username": "x",
+        "sasl.password": "y",
+        "group.id": "g",
+        "auto.offset.reset": "earliest",
+    }
     with fk.Consumer(consumer_conf) as consumer:
         consumer.set_sasl_credentials("alice", secure_broker.users["alice"])
         consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
@@ -227,9 +232,7 @@ def test_throttle_cb_hears_a_fetch_quota(kafka_bootstrap, topic_name, group_id) 
         admin.create_topics([fk.NewTopic(topic_name, 1, 1)]).result(TIMEOUT)
     produce_n(kafka_bootstrap, topic_name, 50, size=4096)
     events: list[fk.ThrottleEvent] = []
-    config = consumer_config(
-        kafka_bootstrap, group_id, **{"client.id": client_id, "throttle_cb": events.append}
-    )
+    config = consumer_config(kafka_bootstrap, group_id, **{"client.id": client_id, "throttle_cb": events.append})
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
         deadline = time.monotonic() + 60

@@ -12,8 +12,8 @@ from ferrokafka._errors import ConfigError as ConfigError
 from ferrokafka._errors import Error as Error
 from ferrokafka._errors import KafkaError as KafkaError
 from ferrokafka._errors import KafkaException as KafkaException
-from ferrokafka._errors import PartitionEOF as PartitionEOF
 from ferrokafka._errors import MessageInvalidatedError as MessageInvalidatedError
+from ferrokafka._errors import PartitionEOF as PartitionEOF
 from ferrokafka._errors import WrongThreadError as WrongThreadError
 
 __version__: Final[str]
@@ -713,7 +713,7 @@ class ConsumerGroupListing:
         "PREPARING_REBALANCING", "COMPLETING_REBALANCING" or "UNKNOWN"."""
     @property
     def type(self) -> str:
-        """"CLASSIC", "CONSUMER" (KIP-848) or "UNKNOWN"."""
+        """ "CLASSIC", "CONSUMER" (KIP-848) or "UNKNOWN"."""
 
 @final
 class ListConsumerGroupsResult:
@@ -872,7 +872,11 @@ class UserScramCredentialUpsertion:
     """Sets a user's password for a mechanism (no salt: a random one)."""
 
     def __new__(
-        cls, user: str, scram_credential_info: ScramCredentialInfo, password: bytes | str, salt: bytes | str | None = None
+        cls,
+        user: str,
+        scram_credential_info: ScramCredentialInfo,
+        password: bytes | str,
+        salt: bytes | str | None = None,
     ) -> Self: ...
     @property
     def user(self) -> str: ...

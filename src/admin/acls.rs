@@ -95,7 +95,8 @@ impl Acl {
                     .map_err(|_| FerroError::Value(format!("the {what} {text:?} contains a NUL character"))),
             }
         };
-        let (name, principal, host) = (c(&self.name, "name")?, c(&self.principal, "principal")?, c(&self.host, "host")?);
+        let (name, principal, host) =
+            (c(&self.name, "name")?, c(&self.principal, "principal")?, c(&self.host, "host")?);
         let as_ptr = |value: &Option<CString>| value.as_ref().map_or(ptr::null(), |v| v.as_ptr());
         let mut errstr = [0 as c_char; 512];
         let new = if filter { raw::rd_kafka_AclBindingFilter_new } else { raw::rd_kafka_AclBinding_new };
@@ -171,8 +172,17 @@ macro_rules! acl_getters {
                 operation: &Bound<'_, PyAny>,
                 permission_type: &Bound<'_, PyAny>,
             ) -> PyResult<Self> {
-                Acl::from_args(restype, name, resource_pattern_type, principal, host, operation, permission_type, $filter)
-                    .map($class)
+                Acl::from_args(
+                    restype,
+                    name,
+                    resource_pattern_type,
+                    principal,
+                    host,
+                    operation,
+                    permission_type,
+                    $filter,
+                )
+                .map($class)
             }
             /// The resource type's name: "TOPIC", "GROUP", "BROKER", "TRANSACTIONAL_ID" (or "ANY").
             #[getter]

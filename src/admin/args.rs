@@ -96,7 +96,9 @@ pub(super) fn enum_arg(value: &Bound<'_, PyAny>, what: &str, table: &[(&str, i32
             Some(name) if !value.is_instance_of::<pyo3::types::PyInt>() => name,
             _ => {
                 let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-                return Err(FerroError::Type(format!("{what} must be a str (or an enum member), not {type_name}")).into());
+                return Err(
+                    FerroError::Type(format!("{what} must be a str (or an enum member), not {type_name}")).into()
+                );
             }
         },
     };

@@ -161,7 +161,9 @@ unsafe fn read_operations(operations: *const rdsys::rd_kafka_AclOperation_t, cou
     Some(operation_names(codes))
 }
 
-fn include_operations(include: bool) -> impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t {
+fn include_operations(
+    include: bool,
+) -> impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t {
     move |options| {
         // SAFETY: live options (admin_options); returns NULL or an error object for the caller.
         unsafe { rdsys::rd_kafka_AdminOptions_set_include_authorized_operations(options, c_int::from(include)) }
@@ -169,7 +171,10 @@ fn include_operations(include: bool) -> impl FnOnce(*mut rdsys::rd_kafka_AdminOp
 }
 
 /// Describes the cluster.
-pub(super) fn describe_cluster(core: &AdminCore, include_authorized_operations: bool) -> FerroResult<DescribeClusterResult> {
+pub(super) fn describe_cluster(
+    core: &AdminCore,
+    include_authorized_operations: bool,
+) -> FerroResult<DescribeClusterResult> {
     let context = "could not describe the cluster";
     let options = admin_options(
         core.native_ptr(),
@@ -244,7 +249,8 @@ pub(super) fn describe_topics(
         let descriptions = rdsys::rd_kafka_DescribeTopics_result_topics(result, &mut count);
         for &topic in native_array(descriptions, count) {
             let name = lossy(rdsys::rd_kafka_TopicDescription_name(topic)).unwrap_or_default();
-            if let Some(err) = native_error(rdsys::rd_kafka_TopicDescription_error(topic), &format!("{context} {name:?}"))
+            if let Some(err) =
+                native_error(rdsys::rd_kafka_TopicDescription_error(topic), &format!("{context} {name:?}"))
             {
                 return Err(err);
             }

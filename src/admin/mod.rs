@@ -67,21 +67,21 @@ mod request;
 mod results;
 mod scram;
 
-use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
-use self::events::EventServer;
 pub use self::acls::{AclBinding, AclBindingFilter};
+use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
 pub use self::cluster::{DescribeClusterResult, Node, TopicDescription, TopicPartitionInfo};
 pub use self::configs::ConfigEntry;
+use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
-pub use self::scram::{
-    ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
-};
 use self::request::{
     admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminCore,
 };
 use self::results::{config_entries, group_description, resolve, wrong_result, Done};
+pub use self::scram::{
+    ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
+};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -579,12 +579,12 @@ impl AdminClient {
             let mut requested: Vec<TopicPartition> = Vec::new();
             let mut keys: Vec<TopicPartition> = Vec::new();
             for (key, value) in mapping.iter() {
-                let tp = key.cast::<TopicPartition>().map_err(|_| {
-                    FerroError::Type("the keys of the partitions dict must be TopicPartition".into())
-                })?;
-                let spec = value.cast::<offsets::OffsetSpec>().map_err(|_| {
-                    FerroError::Type("the values of the partitions dict must be OffsetSpec".into())
-                })?;
+                let tp = key
+                    .cast::<TopicPartition>()
+                    .map_err(|_| FerroError::Type("the keys of the partitions dict must be TopicPartition".into()))?;
+                let spec = value
+                    .cast::<offsets::OffsetSpec>()
+                    .map_err(|_| FerroError::Type("the values of the partitions dict must be OffsetSpec".into()))?;
                 keys.push(tp.get().clone());
                 requested.push(TopicPartition { offset: spec.get().0, ..tp.get().clone() });
             }
@@ -683,7 +683,11 @@ impl AdminClient {
     /// Describes the cluster: DescribeClusterResult(cluster_id, controller, nodes,
     /// authorized_operations) as confluent-kafka's.
     #[pyo3(signature = (*, include_authorized_operations=false))]
-    fn describe_cluster<'py>(&self, py: Python<'py>, include_authorized_operations: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn describe_cluster<'py>(
+        &self,
+        py: Python<'py>,
+        include_authorized_operations: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.submit(py, "describe-cluster", move |core| cluster::describe_cluster(core, include_authorized_operations))
     }
 

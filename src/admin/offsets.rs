@@ -46,7 +46,9 @@ impl OffsetSpec {
     #[staticmethod]
     fn for_timestamp(timestamp: i64) -> PyResult<Self> {
         if timestamp < 0 {
-            return Err(FerroError::Value(format!("timestamp must be >= 0 (ms since the epoch), not {timestamp}")).into());
+            return Err(
+                FerroError::Value(format!("timestamp must be >= 0 (ms since the epoch), not {timestamp}")).into()
+            );
         }
         Ok(OffsetSpec(timestamp))
     }

@@ -212,8 +212,9 @@ impl Alteration {
             },
         };
         // SAFETY: a new object (or NULL) that we own.
-        unsafe { NativePtr::from_ptr(made) }
-            .ok_or_else(|| local_error("could not alter SCRAM credentials", "librdkafka could not allocate the request"))
+        unsafe { NativePtr::from_ptr(made) }.ok_or_else(|| {
+            local_error("could not alter SCRAM credentials", "librdkafka could not allocate the request")
+        })
     }
 }
 
@@ -258,14 +259,13 @@ pub(super) fn describe(
     users: Option<&[CString]>,
 ) -> FerroResult<BTreeMap<String, UserScramCredentialsDescription>> {
     let context = "could not describe SCRAM credentials";
-    let event =
-        core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
-            let mut names: Vec<*const c_char> = users.unwrap_or_default().iter().map(|u| u.as_ptr()).collect();
-            let pointer = if names.is_empty() { ptr::null_mut() } else { names.as_mut_ptr() };
-            // SAFETY: live client and queue; `names` holds valid C strings owned by `users` (NULL,
-            // 0: every user), which librdkafka copies; NULL options: the defaults.
-            unsafe { rdsys::rd_kafka_DescribeUserScramCredentials(rk, pointer, names.len(), ptr::null(), queue) }
-        })?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
+        let mut names: Vec<*const c_char> = users.unwrap_or_default().iter().map(|u| u.as_ptr()).collect();
+        let pointer = if names.is_empty() { ptr::null_mut() } else { names.as_mut_ptr() };
+        // SAFETY: live client and queue; `names` holds valid C strings owned by `users` (NULL,
+        // 0: every user), which librdkafka copies; NULL options: the defaults.
+        unsafe { rdsys::rd_kafka_DescribeUserScramCredentials(rk, pointer, names.len(), ptr::null(), queue) }
+    })?;
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
     // SAFETY: `event` is a live result event that we own; the descriptions, their errors and
@@ -306,7 +306,9 @@ pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult
             natives.iter().map(NativePtr::ptr).collect();
         // SAFETY: live client and queue; live alterations (owned by `natives`), which librdkafka
         // copies; NULL options: the defaults.
-        unsafe { rdsys::rd_kafka_AlterUserScramCredentials(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue) }
+        unsafe {
+            rdsys::rd_kafka_AlterUserScramCredentials(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue)
+        }
     })?;
     drop(natives);
     check_event(&event, context)?;
@@ -319,7 +321,8 @@ pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult
         let mut count = 0;
         let responses = rdsys::rd_kafka_AlterUserScramCredentials_result_responses(result, &mut count);
         for &response in native_array(responses, count) {
-            let user = lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
+            let user =
+                lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
             let error = rdsys::rd_kafka_AlterUserScramCredentials_result_response_error(response);
             if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
                 return Err(err);

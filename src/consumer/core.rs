@@ -280,8 +280,14 @@ pub const CONSUMER_DEFAULTS: [(&str, &str); 1] = [
 
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
-        let allowed =
-            [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger, Setting::OAuthCb, Setting::ThrottleCb];
+        let allowed = [
+            Setting::ErrorCb,
+            Setting::StatsCb,
+            Setting::OnCommit,
+            Setting::Logger,
+            Setting::OAuthCb,
+            Setting::ThrottleCb,
+        ];
         settings.allow_only("consumer", &allowed)?;
         // librdkafka's auto-store stores what its batch call hands out, also while closing: always
         // off there; ferrokafka stores what it handed to the application (see offsets.rs), and

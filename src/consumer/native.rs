@@ -568,14 +568,16 @@ unsafe extern "C" fn log_cb(
 ///
 /// # Safety
 /// `rk` is a live client handle (consumer or producer) for the duration of the call.
-pub unsafe fn fetch_metadata(rk: *mut rdsys::rd_kafka_t, topic: Option<&CStr>, timeout_ms: c_int) -> NativeResult<MetadataInfo> {
+pub unsafe fn fetch_metadata(
+    rk: *mut rdsys::rd_kafka_t,
+    topic: Option<&CStr>,
+    timeout_ms: c_int,
+) -> NativeResult<MetadataInfo> {
     let handle = match topic {
         Some(name) => {
             // SAFETY: the live handle (caller's guarantee) and a NUL-terminated name; a new topic reference (or NULL
             // for a name librdkafka refuses), which `handle` owns.
-            let handle = unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_topic_new(rk, name.as_ptr(), ptr::null_mut()))
-            };
+            let handle = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_topic_new(rk, name.as_ptr(), ptr::null_mut())) };
             let Some(handle) = handle else {
                 let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int;
                 let detail = Some(format!("invalid topic name {name:?}"));

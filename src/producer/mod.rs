@@ -417,11 +417,7 @@ impl Producer {
             }
             // SAFETY: the producer handle lives as long as `core`, which this closure holds.
             unsafe {
-                crate::consumer::native::fetch_metadata(
-                    core.producer.client().native_ptr(),
-                    topic.as_deref(),
-                    chunk,
-                )
+                crate::consumer::native::fetch_metadata(core.producer.client().native_ptr(), topic.as_deref(), chunk)
             }
         })?;
         crate::consumer::metadata_to_python(py, &metadata)
