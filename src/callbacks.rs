@@ -8,7 +8,8 @@
 //! Config keys that carry Python objects rather than librdkafka properties:
 //! `error_cb(KafkaError)`, `stats_cb(dict)`, `on_commit(KafkaError | None, list[TopicPartition])`
 //! (consumer), `on_delivery(DeliveryReport | None, KafkaError | None)` (producer) and `logger` (a
-//! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`).
+//! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`) and
+//! `throttle_cb(ThrottleEvent)` (see throttle.rs for the producer and the admin client).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -19,6 +19,7 @@ mod mock_cluster;
 mod oauth;
 mod producer;
 mod sequence_iter;
+mod throttle;
 mod topic_partition;
 
 use pyo3::prelude::*;

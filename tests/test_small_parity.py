@@ -197,12 +197,19 @@ def test_set_sasl_credentials_bad_input(mock_cluster, args, error) -> None:  # t
 # --- throttle_cb ------------------------------------------------------------------------------
 
 
-def test_throttle_cb_must_be_callable_and_is_for_consumers(mock_cluster) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(fk.ConfigError, match="throttle_cb"):
-        fk.Consumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "throttle_cb": 5})
-    for client in (fk.Producer, fk.AdminClient):
+def test_throttle_cb_must_be_callable(mock_cluster) -> None:  # type: ignore[no-untyped-def]
+    for client in (fk.Consumer, fk.Producer, fk.AdminClient):
         with pytest.raises(fk.ConfigError, match="throttle_cb"):
-            client({"bootstrap.servers": mock_cluster.bootstrap_servers, "throttle_cb": print})
+            client({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": "g", "throttle_cb": 5})
+    # A plugin of the user's stays loaded beside ferrokafka's own (see src/throttle.rs).
+    with pytest.raises(fk.ConfigError, match="no-such-plugin"):
+        fk.Producer(
+            {
+                "bootstrap.servers": mock_cluster.bootstrap_servers,
+                "throttle_cb": print,
+                "plugin.library.paths": "no-such-plugin",
+            }
+        )
 
 
 def _set_client_quota(bootstrap: str, client_id: str, key: str, value: float) -> None:
@@ -243,3 +250,34 @@ def test_throttle_cb_hears_a_fetch_quota(kafka_bootstrap, topic_name, group_id) 
     assert isinstance(event, fk.ThrottleEvent)
     assert event.throttle_time > 0 and event.broker_id == 1 and event.broker_name
     assert "ThrottleEvent(" in repr(event)
+
+
+@pytest.mark.broker
+def test_throttle_cb_hears_a_produce_quota(kafka_bootstrap, topic_name) -> None:  # type: ignore[no-untyped-def]
+    client_id = f"throttled-{uuid.uuid4().hex[:8]}"
+    _set_client_quota(kafka_bootstrap, client_id, "producer_byte_rate", 2048)
+    events: list[fk.ThrottleEvent] = []
+    config = {"bootstrap.servers": kafka_bootstrap, "client.id": client_id, "throttle_cb": events.append}
+    with fk.Producer(config) as producer:
+        for _ in range(50):
+            producer.produce(topic_name, b"x" * 4096)
+        assert producer.flush(60) == 0
+        deadline = time.monotonic() + 30
+        while not events and time.monotonic() < deadline:
+            producer.poll(0.2)
+    assert events and events[0].throttle_time > 0 and events[0].broker_id == 1
+
+
+@pytest.mark.broker
+def test_throttle_cb_hears_a_controller_mutation_quota(kafka_bootstrap) -> None:  # type: ignore[no-untyped-def]
+    client_id = f"throttled-{uuid.uuid4().hex[:8]}"
+    _set_client_quota(kafka_bootstrap, client_id, "controller_mutation_rate", 1)
+    events: list[fk.ThrottleEvent] = []
+    config = {"bootstrap.servers": kafka_bootstrap, "client.id": client_id, "throttle_cb": events.append}
+    with fk.AdminClient(config) as admin:
+        for i in range(2):
+            admin.create_topics([fk.NewTopic(f"{client_id}-{i}", 20, 1)]).result(TIMEOUT)
+        deadline = time.monotonic() + 10
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert events and events[0].throttle_time > 0

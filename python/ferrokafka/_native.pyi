@@ -600,7 +600,7 @@ class _GroupDescription(TypedDict):
 @final
 class ThrottleEvent:
     """A broker delayed its answer to this client (a quota), given to the `throttle_cb` config
-    callback (consumers): confluent-kafka's `ThrottleEvent`."""
+    callback of any client: confluent-kafka's `ThrottleEvent`."""
 
     @property
     def broker_name(self) -> str:

@@ -40,7 +40,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyMapping;
 use rdkafka::admin::{AdminClient as RdAdminClient, NewPartitions, NewTopic as RdNewTopic};
 use rdkafka::bindings as rdsys;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
@@ -76,7 +75,8 @@ pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
 use self::request::{
-    admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminCore,
+    admin_error, check_event, first_error, kafka_error, local_error, native_array, native_error, AdminContext,
+    AdminCore,
 };
 use self::results::{config_entries, group_description, resolve, wrong_result, Done};
 pub use self::scram::{
@@ -196,7 +196,8 @@ impl AdminClient {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        settings.allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger])?;
+        settings
+            .allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger, Setting::ThrottleCb])?;
         let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let request_timeout = config
             .get("socket.timeout.ms")
@@ -207,8 +208,15 @@ impl AdminClient {
         let mut config = config;
         let events: i32 = config.get("enabled_events").and_then(|e| e.trim().parse().ok()).unwrap_or(0);
         config.set("enabled_events", (events | rdsys::RD_KAFKA_EVENT_ERROR).to_string());
-        let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
         let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
+        let context = AdminContext { callbacks: callbacks.clone() };
+        let client: RdAdminClient<AdminContext> = if callbacks.wants_throttle() {
+            let throttle = crate::throttle::throttle_cb::<AdminContext>;
+            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+        } else {
+            config.create_with_context(context)
+        }
+        .map_err(FerroError::from)?;
         let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {

@@ -8,7 +8,6 @@ use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
 use crate::topic_partition::TopicPartition;
 use rdkafka::admin::{AdminClient as RdAdminClient, AdminOptions};
 use rdkafka::bindings as rdsys;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::c_int;
@@ -83,9 +82,23 @@ pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context
 // ---------------------------------------------------------------------------------------------
 // The client
 
+/// rdkafka's context of the admin client: librdkafka's logs and errors are served from the main
+/// queue (events.rs), so it only carries the callbacks for throttle reports (throttle.rs).
+pub(super) struct AdminContext {
+    pub(super) callbacks: Arc<ClientCallbacks>,
+}
+
+impl rdkafka::ClientContext for AdminContext {}
+
+impl crate::throttle::ThrottleTarget for AdminContext {
+    fn throttle_callbacks(&self) -> &ClientCallbacks {
+        &self.callbacks
+    }
+}
+
 pub(super) struct AdminCore {
     /// Destroyed in `Drop`, on a background thread.
-    pub(super) client: ManuallyDrop<RdAdminClient<DefaultClientContext>>,
+    pub(super) client: ManuallyDrop<RdAdminClient<AdminContext>>,
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     pub(super) request_timeout: Duration,
     pub(super) born: crate::fork::Born,

@@ -194,7 +194,14 @@ impl Producer {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger, Setting::OAuthCb];
+        let allowed = [
+            Setting::ErrorCb,
+            Setting::StatsCb,
+            Setting::OnDelivery,
+            Setting::Logger,
+            Setting::OAuthCb,
+            Setting::ThrottleCb,
+        ];
         settings.allow_only("producer", &allowed)?;
         let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let context = DeliveryContext {
@@ -203,7 +210,13 @@ impl Producer {
             finished_quietly: AtomicUsize::new(0),
             callbacks: ClientCallbacks::new(settings, &config),
         };
-        let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
+        let producer: BaseProducer<DeliveryContext> = if context.callbacks.wants_throttle() {
+            let throttle = crate::throttle::throttle_cb::<DeliveryContext>;
+            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+        } else {
+            config.create_with_context(context)
+        }
+        .map_err(FerroError::from)?;
         let core = Arc::new(ProducerCore {
             producer: std::mem::ManuallyDrop::new(producer),
             topics: Mutex::new(HashMap::new()),
