@@ -57,10 +57,14 @@ pub unsafe extern "C" fn throttle_cb<C: ThrottleTarget>(
 
 /// Runs `create` (which must build the client from `config` on this thread) with ferrokafka's
 /// library added as a librdkafka plugin whose `conf_init` sets `throttle` as the throttle callback.
+///
+/// If librdkafka loaded another copy of the library (the file was replaced since this process
+/// loaded it, as by an upgrade), that copy's `conf_init` knows nothing of the request: the client
+/// is then refused with `ConfigError` rather than made without the callback.
 pub fn create_with_throttle_cb<T>(
     config: &ClientConfig,
     throttle: ThrottleFn,
-    create: impl FnOnce(&ClientConfig) -> T,
+    create: impl FnOnce(&ClientConfig) -> rdkafka::error::KafkaResult<T>,
 ) -> FerroResult<T> {
     let own = own_library_path()?;
     let mut config = config.clone();
@@ -71,7 +75,16 @@ pub fn create_with_throttle_cb<T>(
     config.set("plugin.library.paths", paths);
     PENDING.set(Some(throttle));
     let created = create(&config);
-    PENDING.set(None);
+    let not_installed = PENDING.take().is_some();
+    let created = created.map_err(FerroError::from)?;
+    if not_installed {
+        drop(created);
+        return Err(FerroError::Config(
+            "throttle_cb: librdkafka did not load ferrokafka's library as a plugin (was the installed \
+             library replaced while this process runs?)"
+                .into(),
+        ));
+    }
     Ok(created)
 }
 

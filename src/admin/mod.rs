@@ -18,6 +18,10 @@
 //!   `describe_configs`, whose rdkafka wrapper drops the per-resource error (a missing topic would
 //!   read as an empty config) and fails on config sources it does not know. Each such request gets
 //!   a queue of its own, polled by the request's thread: no routing of results between calls.
+//!   The calls that mirror confluent-kafka's (and their result classes, named as its) live in a
+//!   module per concept: cluster.rs (describe_cluster, describe_topics), groups.rs
+//!   (list_consumer_groups), configs.rs (ConfigEntry), offsets.rs (OffsetSpec), acls.rs, scram.rs
+//!   and elect.rs; the `#[pymethods]` below only check arguments and submit them.
 //!
 //! # Lifetimes
 //! Every running call holds an `Arc<AdminCore>`, so the native client outlives every request in
@@ -214,9 +218,8 @@ impl AdminClient {
             let throttle = crate::throttle::throttle_cb::<AdminContext>;
             crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
         } else {
-            config.create_with_context(context)
-        }
-        .map_err(FerroError::from)?;
+            config.create_with_context(context).map_err(FerroError::from)?
+        };
         let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {

@@ -214,9 +214,8 @@ impl Producer {
             let throttle = crate::throttle::throttle_cb::<DeliveryContext>;
             crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
         } else {
-            config.create_with_context(context)
-        }
-        .map_err(FerroError::from)?;
+            config.create_with_context(context).map_err(FerroError::from)?
+        };
         let core = Arc::new(ProducerCore {
             producer: std::mem::ManuallyDrop::new(producer),
             topics: Mutex::new(HashMap::new()),
