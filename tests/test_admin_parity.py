@@ -159,6 +159,8 @@ def test_config_entries_with_source_and_sensitivity(admin, topic_name) -> None: 
     assert isinstance(retention, fk.ConfigEntry)
     assert (retention.value, retention.source, retention.is_default) == ("3600000", "DYNAMIC_TOPIC_CONFIG", False)
     assert not retention.is_sensitive and not retention.is_read_only and not retention.is_synonym
+    synonym = retention.synonyms["retention.ms"]  # the entry itself, as confluent-kafka shows it
+    assert (synonym.value, synonym.source, synonym.is_synonym) == ("3600000", "DYNAMIC_TOPIC_CONFIG", True)
     default = entries["cleanup.policy"]
     assert default.value == "delete" and default.is_default and default.source == "DEFAULT_CONFIG"
     assert {name for name, e in entries.items() if e.value is not None} == set(plain)
