@@ -26,6 +26,18 @@ def test_kafka_exception_is_kafka_error() -> None:
     with pytest.raises(fk.KafkaException) as info:
         raise fk.KafkaError("boom", fk.KafkaError._TRANSPORT, retriable=True)
     assert info.value.code == fk.KafkaError._TRANSPORT and info.value.retriable
+    # confluent-kafka's idiom: the KafkaError object in args[0]. Here args[0] is the message, which
+    # answers the same methods.
+    err = info.value.args[0]
+    assert err == "boom" and str(info.value) == "boom" and err.str() == "boom"
+    assert (err.code(), err.name(), err.retriable(), err.fatal(), err.txn_requires_abort()) == (
+        fk.KafkaError._TRANSPORT,
+        "_TRANSPORT",
+        True,
+        False,
+        False,
+    )
+    assert type(pickle.loads(pickle.dumps(err))) is str
     eof = fk.PartitionEOF("end", topic="t", partition=1, offset=5)
     assert isinstance(eof, fk.KafkaException)
     assert eof.code == fk.KafkaError._PARTITION_EOF and eof.name == "_PARTITION_EOF"

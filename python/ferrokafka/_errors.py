@@ -215,7 +215,7 @@ class KafkaError(Error):
         fatal: bool = False,
         txn_requires_abort: bool = False,
     ) -> None:
-        super().__init__(message)
+        super().__init__(KafkaErrorText(message, self))
         self.code = int(code) if code is not None else int(getattr(type(self), "_FAIL", -196))
         self.name = name if name is not None else _name_of(type(self), self.code)
         self.retriable = bool(retriable)
@@ -238,6 +238,41 @@ class KafkaError(Error):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r}, code={self.code}, name={self.name!r})"
+
+
+class KafkaErrorText(str):
+    """``args[0]`` of a ``KafkaError``: its message (a ``str``), which also answers the methods of
+    confluent-kafka's ``KafkaError`` object, so that ``except KafkaException as e: e.args[0].code()``
+    works unchanged: ``code()``, ``name()``, ``str()``, ``retriable()``, ``fatal()``,
+    ``txn_requires_abort()`` read the exception's attributes."""
+
+    _error: KafkaError
+
+    def __new__(cls, message: str, error: KafkaError) -> KafkaErrorText:
+        text = super().__new__(cls, message)
+        text._error = error
+        return text
+
+    def code(self) -> int:
+        return self._error.code
+
+    def name(self) -> str:
+        return self._error.name
+
+    def str(self) -> str:
+        return str.__str__(self)
+
+    def retriable(self) -> bool:
+        return self._error.retriable
+
+    def fatal(self) -> bool:
+        return self._error.fatal
+
+    def txn_requires_abort(self) -> bool:
+        return self._error.txn_requires_abort
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (str, (str.__str__(self),))
 
 
 def _rebuild(
@@ -300,9 +335,10 @@ def _rebuild_eof(message: str, code: int, topic: str, partition: int, offset: in
     return PartitionEOF(message, code, topic=topic, partition=partition, offset=offset)
 
 
-#: confluent-kafka's exception that carries a ``KafkaError``: in ferrokafka the error is the
-#: exception, so ``except KafkaException as e: e.args[0].code()`` becomes
-#: ``except KafkaError as e: e.code`` (see README, "Coming from confluent-kafka").
+#: confluent-kafka's exception that carries a ``KafkaError`` in ``args[0]``: in ferrokafka the error
+#: is the exception (``e.code``, ``e.name``, ...); its ``args[0]`` is the message as a
+#: ``KafkaErrorText``, which answers ``e.args[0].code()`` and the other methods of confluent-kafka's
+#: ``KafkaError`` too (see README, "Coming from confluent-kafka").
 KafkaException = KafkaError
 
 
