@@ -293,3 +293,43 @@ def test_throttle_cb_hears_a_controller_mutation_quota(kafka_bootstrap) -> None:
         while not events and time.monotonic() < deadline:
             time.sleep(0.1)
     assert events and events[0].throttle_time > 0
+
+
+# --- asyncio ----------------------------------------------------------------------------------
+
+
+@pytest.mark.broker
+def test_aio_clients_have_the_new_calls(kafka_bootstrap, topic_name, group_id) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from ferrokafka.aio import AIOAdminClient, AIOConsumer, AIOProducer
+
+    async def main() -> None:
+        async with AIOAdminClient({"bootstrap.servers": kafka_bootstrap}) as admin:
+            cluster = await admin.describe_cluster()
+            assert [node.id for node in cluster.nodes] == [1]
+            await admin.create_topics([fk.NewTopic(topic_name, 1, 1)])
+            tp = fk.TopicPartition(topic_name, 0)
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                try:
+                    answers = await admin.list_offsets({tp: fk.OffsetSpec.latest()})
+                    break
+                except fk.KafkaError:
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.2)
+            assert answers[tp].offset == 0
+            assert topic_name in await admin.describe_topics([topic_name])
+            assert isinstance((await admin.list_consumer_groups()).valid, list)
+            entries = await admin.describe_configs("topic", topic_name, detailed=True)
+            assert entries["cleanup.policy"].source == "DEFAULT_CONFIG"
+        async with AIOProducer({"bootstrap.servers": kafka_bootstrap}) as producer:
+            metadata = await producer.list_topics(topic_name, TIMEOUT)
+            assert list(metadata["topics"]) == [topic_name]
+        async with AIOConsumer(consumer_config(kafka_bootstrap, group_id)) as consumer:
+            assert await consumer.memberid() is None
+            await consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+            await consumer.unassign()
+            assert await consumer.assignment() == []
+
+    asyncio.run(main())
