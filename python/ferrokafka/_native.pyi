@@ -476,7 +476,9 @@ class Producer:
         `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
         too. Nothing else is made per message.
         """
-    def _transaction_step(self, call: Literal["init", "begin", "commit", "abort"], timeout_ms: int, last: bool = False) -> bool:
+    def _transaction_step(
+        self, call: Literal["init", "begin", "commit", "abort"], timeout_ms: int, last: bool = False
+    ) -> bool:
         """One step of a transactional call for `ferrokafka.aio`, on the loop's thread, without a
         thread of its own: `call` is "init", "begin", "commit" or "abort"; waits at most
         `timeout_ms` (≤ 100; GIL released). Returns True once the call finished, False while it goes
