@@ -8,7 +8,8 @@
 //! Config keys that carry Python objects rather than librdkafka properties:
 //! `error_cb(KafkaError)`, `stats_cb(dict)`, `on_commit(KafkaError | None, list[TopicPartition])`
 //! (consumer), `on_delivery(DeliveryReport | None, KafkaError | None)` (producer) and `logger` (a
-//! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`).
+//! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`) and
+//! `throttle_cb(ThrottleEvent)` (see throttle.rs for the producer and the admin client).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,11 +42,19 @@ pub enum Setting {
     OnDelivery,
     Logger,
     OAuthCb,
+    ThrottleCb,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 6] =
-        [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::OnDelivery, Setting::Logger, Setting::OAuthCb];
+    pub const ALL: [Setting; 7] = [
+        Setting::ErrorCb,
+        Setting::StatsCb,
+        Setting::OnCommit,
+        Setting::OnDelivery,
+        Setting::Logger,
+        Setting::OAuthCb,
+        Setting::ThrottleCb,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -55,6 +64,7 @@ impl Setting {
             Setting::OnDelivery => "on_delivery",
             Setting::Logger => "logger",
             Setting::OAuthCb => "oauth_cb",
+            Setting::ThrottleCb => "throttle_cb",
         }
     }
 
@@ -132,6 +142,29 @@ enum ClientEvent {
     Error(KafkaErrorInfo),
     Stats(Vec<u8>),
     Commit(Option<KafkaErrorInfo>, Vec<TopicPartition>),
+    Throttle(ThrottleEvent),
+}
+
+/// A broker throttled this client (a quota): confluent-kafka's `ThrottleEvent`, given to
+/// `throttle_cb`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct ThrottleEvent {
+    /// The broker's name, e.g. `"localhost:9092/1"`.
+    pub broker_name: String,
+    pub broker_id: i32,
+    /// How long the broker delayed its answer, in seconds (0.0: throttling ended).
+    pub throttle_time: f64,
+}
+
+#[pymethods]
+impl ThrottleEvent {
+    fn __repr__(&self) -> String {
+        format!(
+            "ThrottleEvent(broker_name={:?}, broker_id={}, throttle_time={})",
+            self.broker_name, self.broker_id, self.throttle_time
+        )
+    }
 }
 
 /// Queued librdkafka events and the Python callbacks they go to.
@@ -351,6 +384,18 @@ impl ClientCallbacks {
         self.push(ClientEvent::Error(info));
     }
 
+    /// A throttle report from librdkafka's throttle callback, queued for `throttle_cb`.
+    pub fn throttle(&self, event: ThrottleEvent) {
+        if self.settings.lock().get(Setting::ThrottleCb).is_some() {
+            self.push(ClientEvent::Throttle(event));
+        }
+    }
+
+    /// Whether `throttle_cb` was given (librdkafka's callback is only set then).
+    pub fn wants_throttle(&self) -> bool {
+        self.settings.lock().get(Setting::ThrottleCb).is_some()
+    }
+
     /// The last global error reported (with its reason), for failures it may explain.
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().clone()
@@ -427,6 +472,9 @@ impl ClientCallbacks {
                     let error = error.map(|info| info.into_pyerr(py).into_value(py));
                     cb.bind(py).call1((error, offsets)).map(drop)
                 }),
+                ClientEvent::Throttle(event) => {
+                    self.setting(py, Setting::ThrottleCb).map_or(Ok(()), |cb| cb.bind(py).call1((event,)).map(drop))
+                }
             };
             if let Err(err) = outcome {
                 match first_error {

@@ -109,6 +109,35 @@ pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, P
     Ok((client_config, settings))
 }
 
+/// `set_sasl_credentials(username, password)` of every client: librdkafka uses them for the
+/// connections it makes from now on.
+pub fn set_sasl_credentials(rk: *mut rdkafka::bindings::rd_kafka_t, username: &str, password: &str) -> FerroResult<()> {
+    let c = |value: &str, what: &str| {
+        std::ffi::CString::new(value)
+            .map_err(|_| FerroError::Value(format!("the SASL {what} contains a NUL character")))
+    };
+    let (username, password) = (c(username, "username")?, c(password, "password")?);
+    // SAFETY: `rk` is the caller's live handle; both strings are valid C strings that librdkafka
+    // copies. It returns NULL or an error object that we own, read and destroy (`NativePtr`).
+    let error = unsafe {
+        crate::ffi::NativePtr::from_ptr(rdkafka::bindings::rd_kafka_sasl_set_credentials(
+            rk,
+            username.as_ptr(),
+            password.as_ptr(),
+        ))
+    };
+    match error {
+        None => Ok(()),
+        // SAFETY: a live error object, read before it is destroyed.
+        Some(error) => match unsafe {
+            crate::errors::KafkaErrorInfo::from_error_object(error.ptr(), "set_sasl_credentials failed")
+        } {
+            Some(info) => Err(FerroError::Kafka(info)),
+            None => Ok(()),
+        },
+    }
+}
+
 /// Properties naming a file (or, for CA locations, a directory) that librdkafka reads when the
 /// client is made, and reports missing only through OpenSSL's reason ("BIO lib").
 const PATH_PROPERTIES: [&str; 7] = [

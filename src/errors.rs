@@ -21,6 +21,23 @@ pyo3::import_exception!(ferrokafka._errors, KafkaError);
 pyo3::import_exception!(ferrokafka._errors, ConfigError);
 pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
 pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
+pyo3::import_exception!(ferrokafka._errors, PartitionEOF);
+
+/// `PartitionEOF` (a `KafkaError` with code `_PARTITION_EOF`) for the end of a partition, raised by
+/// a consumer configured with `enable.partition.eof=true`.
+pub fn partition_eof_error(py: Python<'_>, topic: &str, partition: i32, offset: i64) -> PyErr {
+    let code = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
+    let build = || -> PyResult<PyErr> {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("topic", topic)?;
+        kwargs.set_item("partition", partition)?;
+        kwargs.set_item("offset", offset)?;
+        let message = format!("reached the end of partition {topic} [{partition}] at offset {offset} [_PARTITION_EOF]");
+        let value = py.get_type::<PartitionEOF>().call((message, code), Some(&kwargs))?;
+        Ok(PyErr::from_value(value))
+    };
+    build().unwrap_or_else(|err| err)
+}
 
 /// A librdkafka error, reduced to what Python users see on `KafkaError`.
 #[derive(Clone, Debug)]
@@ -364,6 +381,9 @@ pub fn add_exceptions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("MessageInvalidatedError", py.get_type::<MessageInvalidatedError>())?;
     m.add("WrongThreadError", py.get_type::<WrongThreadError>())?;
+    m.add("PartitionEOF", py.get_type::<PartitionEOF>())?;
+    // confluent-kafka's name for the exception that carries a KafkaError: here the same class.
+    m.add("KafkaException", py.get_type::<KafkaError>())?;
     Ok(())
 }
 

@@ -71,6 +71,73 @@ extern "C" {
     ) -> c_int;
     pub fn rd_kafka_oauthbearer_set_token_failure(rk: *mut rd_kafka_t, errstr: *const std::ffi::c_char) -> c_int;
 
+    // Admin calls whose enum parameters and results are C enums: passed and read as the `int` they
+    // are, so that a value the broker sent and rdkafka-sys's enum lacks is never a Rust enum
+    // (src/admin/acls.rs, scram.rs, configs.rs, groups.rs, elect.rs).
+    pub fn rd_kafka_ConfigEntry_source(entry: *const rdkafka::bindings::rd_kafka_ConfigEntry_t) -> c_int;
+    pub fn rd_kafka_ConsumerGroupListing_state(
+        listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t,
+    ) -> c_int;
+    pub fn rd_kafka_ConsumerGroupListing_type(
+        listing: *const rdkafka::bindings::rd_kafka_ConsumerGroupListing_t,
+    ) -> c_int;
+    pub fn rd_kafka_AdminOptions_set_match_consumer_group_states(
+        options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
+        states: *const c_int,
+        count: usize,
+    ) -> *mut rd_kafka_error_t;
+    pub fn rd_kafka_AdminOptions_set_match_consumer_group_types(
+        options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
+        types: *const c_int,
+        count: usize,
+    ) -> *mut rd_kafka_error_t;
+    pub fn rd_kafka_AclBinding_new(
+        restype: c_int,
+        name: *const std::ffi::c_char,
+        resource_pattern_type: c_int,
+        principal: *const std::ffi::c_char,
+        host: *const std::ffi::c_char,
+        operation: c_int,
+        permission_type: c_int,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> *mut rdkafka::bindings::rd_kafka_AclBinding_t;
+    pub fn rd_kafka_AclBindingFilter_new(
+        restype: c_int,
+        name: *const std::ffi::c_char,
+        resource_pattern_type: c_int,
+        principal: *const std::ffi::c_char,
+        host: *const std::ffi::c_char,
+        operation: c_int,
+        permission_type: c_int,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> *mut rdkafka::bindings::rd_kafka_AclBinding_t;
+    pub fn rd_kafka_AclBinding_restype(acl: *const rdkafka::bindings::rd_kafka_AclBinding_t) -> c_int;
+    pub fn rd_kafka_AclBinding_operation(acl: *const rdkafka::bindings::rd_kafka_AclBinding_t) -> c_int;
+    pub fn rd_kafka_AclBinding_permission_type(acl: *const rdkafka::bindings::rd_kafka_AclBinding_t) -> c_int;
+    pub fn rd_kafka_AclBinding_resource_pattern_type(acl: *const rdkafka::bindings::rd_kafka_AclBinding_t) -> c_int;
+    pub fn rd_kafka_ScramCredentialInfo_mechanism(
+        info: *const rdkafka::bindings::rd_kafka_ScramCredentialInfo_t,
+    ) -> c_int;
+    pub fn rd_kafka_UserScramCredentialUpsertion_new(
+        username: *const std::ffi::c_char,
+        mechanism: c_int,
+        iterations: i32,
+        password: *const u8,
+        password_size: usize,
+        salt: *const u8,
+        salt_size: usize,
+    ) -> *mut rdkafka::bindings::rd_kafka_UserScramCredentialAlteration_t;
+    pub fn rd_kafka_UserScramCredentialDeletion_new(
+        username: *const std::ffi::c_char,
+        mechanism: c_int,
+    ) -> *mut rdkafka::bindings::rd_kafka_UserScramCredentialAlteration_t;
+    pub fn rd_kafka_ElectLeaders_new(
+        election_type: c_int,
+        partitions: *mut rd_kafka_topic_partition_list_t,
+    ) -> *mut rdkafka::bindings::rd_kafka_ElectLeaders_t;
+
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
@@ -151,10 +218,14 @@ native_drop! {
     rd_kafka_topic_t => rd_kafka_topic_destroy,
     rd_kafka_consumer_group_metadata_t => rd_kafka_consumer_group_metadata_destroy,
     rd_kafka_error_t => rd_kafka_error_destroy,
-    rd_kafka_AdminOptions_t => rd_kafka_AdminOptions_destroy,
     rd_kafka_ConfigResource_t => rd_kafka_ConfigResource_destroy,
     rd_kafka_ListConsumerGroupOffsets_t => rd_kafka_ListConsumerGroupOffsets_destroy,
     rd_kafka_AlterConsumerGroupOffsets_t => rd_kafka_AlterConsumerGroupOffsets_destroy,
+    rd_kafka_AdminOptions_t => rd_kafka_AdminOptions_destroy,
+    rd_kafka_TopicCollection_t => rd_kafka_TopicCollection_destroy,
+    rd_kafka_AclBinding_t => rd_kafka_AclBinding_destroy,
+    rd_kafka_UserScramCredentialAlteration_t => rd_kafka_UserScramCredentialAlteration_destroy,
+    rd_kafka_ElectLeaders_t => rd_kafka_ElectLeaders_destroy,
 }
 
 // SAFETY: librdkafka's queues are thread-safe (polled, forwarded and destroyed from any thread).

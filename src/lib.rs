@@ -19,6 +19,7 @@ mod mock_cluster;
 mod oauth;
 mod producer;
 mod sequence_iter;
+mod throttle;
 mod topic_partition;
 
 use pyo3::prelude::*;
@@ -39,7 +40,14 @@ mod _native {
     #[pymodule_export]
     use super::_live_native_messages;
     #[pymodule_export]
-    use crate::admin::{AdminClient, NewTopic};
+    use crate::admin::{
+        AclBinding, AclBindingFilter, AdminClient, ConfigEntry, ConsumerGroupListing, DescribeClusterResult,
+        ListConsumerGroupsResult, ListOffsetsResultInfo, NewTopic, Node, OffsetSpec, ScramCredentialInfo,
+        TopicDescription, TopicPartitionInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion,
+        UserScramCredentialsDescription,
+    };
+    #[pymodule_export]
+    use crate::callbacks::ThrottleEvent;
     #[pymodule_export]
     use crate::consumer::{Consumer, ConsumerGroupMetadata, LoopRequest};
     #[pymodule_export]

@@ -390,7 +390,9 @@ def test_migration_guide_equivalents_exist() -> None:
             else:
                 named = re.match(r"^`(?:fk\.|ferrokafka\.)?(?P<dotted>[A-Za-z_][\w.]*)", equivalent)
                 # Names of ferrokafka's classes and functions are checked; prose and `err.code` are not.
-                if named and (named["dotted"][0].isupper() or named["dotted"].startswith(("aio.", "testing.", "serialization."))):
+                if named and (
+                    named["dotted"][0].isupper() or named["dotted"].startswith(("aio.", "testing.", "serialization."))
+                ):
                     try:
                         _resolve(named["dotted"].rstrip("."))
                     except AttributeError:

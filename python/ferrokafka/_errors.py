@@ -215,7 +215,7 @@ class KafkaError(Error):
         fatal: bool = False,
         txn_requires_abort: bool = False,
     ) -> None:
-        super().__init__(message)
+        super().__init__(KafkaErrorText(message, self))
         self.code = int(code) if code is not None else int(getattr(type(self), "_FAIL", -196))
         self.name = name if name is not None else _name_of(type(self), self.code)
         self.retriable = bool(retriable)
@@ -240,6 +240,41 @@ class KafkaError(Error):
         return f"{type(self).__name__}({str(self)!r}, code={self.code}, name={self.name!r})"
 
 
+class KafkaErrorText(str):
+    """``args[0]`` of a ``KafkaError``: its message (a ``str``), which also answers the methods of
+    confluent-kafka's ``KafkaError`` object, so that ``except KafkaException as e: e.args[0].code()``
+    works unchanged: ``code()``, ``name()``, ``str()``, ``retriable()``, ``fatal()``,
+    ``txn_requires_abort()`` read the exception's attributes."""
+
+    _error: KafkaError
+
+    def __new__(cls, message: str, error: KafkaError) -> KafkaErrorText:
+        text = super().__new__(cls, message)
+        text._error = error
+        return text
+
+    def code(self) -> int:
+        return self._error.code
+
+    def name(self) -> str:
+        return self._error.name
+
+    def str(self) -> str:
+        return str.__str__(self)
+
+    def retriable(self) -> bool:
+        return self._error.retriable
+
+    def fatal(self) -> bool:
+        return self._error.fatal
+
+    def txn_requires_abort(self) -> bool:
+        return self._error.txn_requires_abort
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (str, (str.__str__(self),))
+
+
 def _rebuild(
     cls: type[KafkaError], message: str, code: int, name: str, retriable: bool, fatal: bool, txn_requires_abort: bool
 ) -> KafkaError:
@@ -251,6 +286,60 @@ def _name_of(cls: type, code: int) -> str:
         if attr.lstrip("_").isupper() and getattr(cls, attr, None) == code and type(getattr(cls, attr)) is int:
             return attr
     return f"ERR_{code}"
+
+
+class PartitionEOF(KafkaError):
+    """The consumer reached the end of a partition: raised by ``poll()``, ``consume()``,
+    ``consume_batch()`` and iteration, once per partition end, only by a consumer configured with
+    ``enable.partition.eof=true``. ``code`` is ``KafkaError._PARTITION_EOF``; ``topic``,
+    ``partition`` and ``offset`` (the next offset, where new messages will be) say which. No message
+    is lost: the next call goes on consuming.
+
+    ``PartitionEOF(message="", code=KafkaError._PARTITION_EOF, *, topic="", partition=-1, offset=-1)``
+    """
+
+    topic: str
+    partition: int
+    offset: int
+
+    def __init__(
+        self,
+        message: str = "",
+        code: int | None = None,
+        *,
+        name: str | None = None,
+        retriable: bool = False,
+        fatal: bool = False,
+        txn_requires_abort: bool = False,
+        topic: str = "",
+        partition: int = -1,
+        offset: int = -1,
+    ) -> None:
+        if code is None:
+            code = int(getattr(KafkaError, "_PARTITION_EOF", -191))
+        super().__init__(
+            message, code, name=name, retriable=retriable, fatal=fatal, txn_requires_abort=txn_requires_abort
+        )
+        self.topic = topic
+        self.partition = int(partition)
+        self.offset = int(offset)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            _rebuild_eof,
+            (str(self), self.code, self.topic, self.partition, self.offset),
+        )
+
+
+def _rebuild_eof(message: str, code: int, topic: str, partition: int, offset: int) -> PartitionEOF:
+    return PartitionEOF(message, code, topic=topic, partition=partition, offset=offset)
+
+
+#: confluent-kafka's exception that carries a ``KafkaError`` in ``args[0]``: in ferrokafka the error
+#: is the exception (``e.code``, ``e.name``, ...); its ``args[0]`` is the message as a
+#: ``KafkaErrorText``, which answers ``e.args[0].code()`` and the other methods of confluent-kafka's
+#: ``KafkaError`` too (see README, "Coming from confluent-kafka").
+KafkaException = KafkaError
 
 
 class ConfigError(Error):
@@ -278,6 +367,6 @@ class WrongThreadError(Error):
 
 
 # Public under the package's name (tracebacks, pickles): ``ferrokafka.KafkaError``.
-for _cls in (Error, KafkaError, ConfigError, MessageInvalidatedError, WrongThreadError):
+for _cls in (Error, KafkaError, PartitionEOF, ConfigError, MessageInvalidatedError, WrongThreadError):
     _cls.__module__ = "ferrokafka"
 del _cls

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import ClassVar, Final, Literal, Protocol, Self, TypedDict, final
+from typing import Any, ClassVar, Final, Literal, Protocol, Self, TypedDict, final, overload
 
 from typing_extensions import Buffer, CapsuleType
 
@@ -11,7 +11,9 @@ from typing_extensions import Buffer, CapsuleType
 from ferrokafka._errors import ConfigError as ConfigError
 from ferrokafka._errors import Error as Error
 from ferrokafka._errors import KafkaError as KafkaError
+from ferrokafka._errors import KafkaException as KafkaException
 from ferrokafka._errors import MessageInvalidatedError as MessageInvalidatedError
+from ferrokafka._errors import PartitionEOF as PartitionEOF
 from ferrokafka._errors import WrongThreadError as WrongThreadError
 
 __version__: Final[str]
@@ -207,6 +209,15 @@ class Consumer:
     def unsubscribe(self) -> None: ...
     def assign(self, partitions: list[TopicPartition]) -> None:
         """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+    def unassign(self) -> None:
+        """Removes the whole assignment made by `assign()` (confluent-kafka's `unassign()`): the
+        consumer stops fetching until the next `assign()`."""
+    def memberid(self) -> str | None:
+        """This consumer's member id in its group (assigned by the group coordinator when it joins),
+        or None before it joined or without a group."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def incremental_assign(self, partitions: list[TopicPartition]) -> None:
         """Cooperative rebalancing: adds partitions to the current assignment."""
     def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
@@ -245,7 +256,12 @@ class Consumer:
     def consumer_group_metadata(self) -> ConsumerGroupMetadata:
         """The group's identity, for `Producer.send_offsets_to_transaction()`."""
     def poll(self, timeout: float | None = None) -> BorrowedMessage | None:
-        """The next message, or None if none arrived within `timeout` seconds (None: wait forever)."""
+        """The next message, or None if none arrived within `timeout` seconds (None: wait forever).
+
+        With `enable.partition.eof=true`, `poll()`, `consume()`, `consume_batch()` and iteration
+        raise `PartitionEOF` (a `KafkaError`, code `_PARTITION_EOF`, with `topic`, `partition`,
+        `offset`) once for each partition end they reach, after that partition's last message;
+        the next call goes on. Without it (the default) nothing is raised."""
     def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]:
         """Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
         `max_messages`. Returns an empty list on timeout.
@@ -512,6 +528,11 @@ class Producer:
         """Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
         is left with a purge error, and stops the producer. Every future is resolved when it returns.
         """
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
         """Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
         sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
@@ -590,6 +611,20 @@ class _GroupDescription(TypedDict):
     members: list[_GroupMember]
 
 @final
+class ThrottleEvent:
+    """A broker delayed its answer to this client (a quota), given to the `throttle_cb` config
+    callback of any client: confluent-kafka's `ThrottleEvent`."""
+
+    @property
+    def broker_name(self) -> str:
+        """librdkafka's name of the broker, e.g. `"localhost:9092/1"`."""
+    @property
+    def broker_id(self) -> int: ...
+    @property
+    def throttle_time(self) -> float:
+        """Seconds the broker held its answer back (0.0: the throttling ended)."""
+
+@final
 class NewTopic:
     """A topic to create with AdminClient.create_topics(); -1 means the broker's default."""
 
@@ -612,6 +647,265 @@ class NewTopic:
     def config(self) -> dict[str, str]:
         """The topic's configuration (a copy)."""
 
+# --- admin result types (confluent-kafka's names and attributes; enums as their names) --------
+
+@final
+class Node:
+    """A broker: confluent-kafka's `Node`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def id_string(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def rack(self) -> str | None: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class TopicPartitionInfo:
+    """A partition of a described topic: confluent-kafka's `TopicPartitionInfo`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def leader(self) -> Node | None:
+        """None while the partition has no leader."""
+    @property
+    def replicas(self) -> list[Node]: ...
+    @property
+    def isr(self) -> list[Node]: ...
+
+@final
+class TopicDescription:
+    """A topic: confluent-kafka's `TopicDescription`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def topic_id(self) -> str:
+        """The topic id in Kafka's base64 form."""
+    @property
+    def is_internal(self) -> bool: ...
+    @property
+    def partitions(self) -> list[TopicPartitionInfo]:
+        """Sorted by id."""
+    @property
+    def authorized_operations(self) -> list[str] | None:
+        """AclOperation names ("READ", ...) when asked for, else None."""
+
+@final
+class DescribeClusterResult:
+    """The cluster: confluent-kafka's `DescribeClusterResult`."""
+
+    @property
+    def cluster_id(self) -> str | None: ...
+    @property
+    def controller(self) -> Node | None: ...
+    @property
+    def nodes(self) -> list[Node]:
+        """Sorted by id."""
+    @property
+    def authorized_operations(self) -> list[str] | None: ...
+
+@final
+class ConsumerGroupListing:
+    """A group of `list_consumer_groups()`: confluent-kafka's `ConsumerGroupListing`."""
+
+    @property
+    def group_id(self) -> str: ...
+    @property
+    def is_simple_consumer_group(self) -> bool: ...
+    @property
+    def state(self) -> str:
+        """confluent-kafka's ConsumerGroupState name: "STABLE", "EMPTY", "DEAD",
+        "PREPARING_REBALANCING", "COMPLETING_REBALANCING" or "UNKNOWN"."""
+    @property
+    def type(self) -> str:
+        """ "CLASSIC", "CONSUMER" (KIP-848) or "UNKNOWN"."""
+
+@final
+class ListConsumerGroupsResult:
+    """confluent-kafka's `ListConsumerGroupsResult`."""
+
+    @property
+    def valid(self) -> list[ConsumerGroupListing]:
+        """The groups, sorted by id."""
+    @property
+    def errors(self) -> list[KafkaError]:
+        """A KafkaError per broker that could not be asked (then `valid` may be incomplete)."""
+
+@final
+class ConfigEntry:
+    """A configuration entry: confluent-kafka's `ConfigEntry`."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> str | None:
+        """None when unset or sensitive."""
+    @property
+    def source(self) -> str:
+        """confluent-kafka's ConfigSource name: "DYNAMIC_TOPIC_CONFIG", "STATIC_BROKER_CONFIG",
+        "DEFAULT_CONFIG", ..."""
+    @property
+    def is_read_only(self) -> bool: ...
+    @property
+    def is_default(self) -> bool: ...
+    @property
+    def is_sensitive(self) -> bool: ...
+    @property
+    def is_synonym(self) -> bool: ...
+    @property
+    def synonyms(self) -> dict[str, ConfigEntry]: ...
+
+_Enum = str | Any  # a name, or an enum member whose .name is that name (confluent-kafka's enums)
+
+@final
+class OffsetSpec:
+    """Which offset `list_offsets()` looks up: confluent-kafka's `OffsetSpec`."""
+
+    @staticmethod
+    def earliest() -> OffsetSpec: ...
+    @staticmethod
+    def latest() -> OffsetSpec: ...
+    @staticmethod
+    def max_timestamp() -> OffsetSpec: ...
+    @staticmethod
+    def for_timestamp(timestamp: int) -> OffsetSpec:
+        """The first offset whose timestamp (ms) is at least `timestamp`."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ListOffsetsResultInfo:
+    """One partition's answer: confluent-kafka's `ListOffsetsResultInfo`."""
+
+    @property
+    def offset(self) -> int: ...
+    @property
+    def timestamp(self) -> int:
+        """The message's timestamp (ms) for max_timestamp and timestamp specs; -1 otherwise."""
+    @property
+    def leader_epoch(self) -> int | None: ...
+
+@final
+class AclBinding:
+    """An ACL: confluent-kafka's `AclBinding(restype, name, resource_pattern_type, principal, host,
+    operation, permission_type)`; enums as names ("TOPIC", "LITERAL", "READ", "ALLOW") or enum
+    members. Checked by librdkafka when made (ValueError)."""
+
+    def __new__(
+        cls,
+        restype: _Enum,
+        name: str,
+        resource_pattern_type: _Enum,
+        principal: str,
+        host: str,
+        operation: _Enum,
+        permission_type: _Enum,
+    ) -> Self: ...
+    @property
+    def restype(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def resource_pattern_type(self) -> str: ...
+    @property
+    def principal(self) -> str | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def permission_type(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class AclBindingFilter:
+    """ACLs to describe or delete: confluent-kafka's `AclBindingFilter`; name, principal and host may
+    be None (any), enums "ANY" (and the pattern type "MATCH")."""
+
+    def __new__(
+        cls,
+        restype: _Enum,
+        name: str | None,
+        resource_pattern_type: _Enum,
+        principal: str | None,
+        host: str | None,
+        operation: _Enum,
+        permission_type: _Enum,
+    ) -> Self: ...
+    @property
+    def restype(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def resource_pattern_type(self) -> str: ...
+    @property
+    def principal(self) -> str | None: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def operation(self) -> str: ...
+    @property
+    def permission_type(self) -> str: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class ScramCredentialInfo:
+    """A SCRAM mechanism ("SCRAM_SHA_256", "SCRAM_SHA_512"; "SCRAM-SHA-256" works too) and its
+    iteration count: confluent-kafka's `ScramCredentialInfo`."""
+
+    def __new__(cls, mechanism: _Enum, iterations: int = 10000) -> Self: ...
+    @property
+    def mechanism(self) -> str: ...
+    @property
+    def iterations(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class UserScramCredentialsDescription:
+    """A user's SCRAM credentials, without secrets: confluent-kafka's `UserScramCredentialsDescription`."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def scram_credential_infos(self) -> list[ScramCredentialInfo]: ...
+
+@final
+class UserScramCredentialUpsertion:
+    """Sets a user's password for a mechanism (no salt: a random one)."""
+
+    def __new__(
+        cls,
+        user: str,
+        scram_credential_info: ScramCredentialInfo,
+        password: bytes | str,
+        salt: bytes | str | None = None,
+    ) -> Self: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def scram_credential_info(self) -> ScramCredentialInfo: ...
+
+@final
+class UserScramCredentialDeletion:
+    """Removes a user's credentials for a mechanism."""
+
+    def __new__(cls, user: str, mechanism: _Enum) -> Self: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def mechanism(self) -> str: ...
+
 @final
 class AdminClient:
     """librdkafka's admin client: every method returns a Future resolving to plain values.
@@ -633,9 +927,17 @@ class AdminClient:
         self, topic: str, new_total_count: int, *, operation_timeout: float | None = None
     ) -> Future[None]:
         """Grows `topic` to `new_total_count` partitions. Resolves to None."""
-    def describe_configs(self, resource_type: Literal["topic", "broker"], name: str) -> Future[dict[str, str]]:
+    @overload
+    def describe_configs(
+        self, resource_type: Literal["topic", "broker"], name: str, *, detailed: Literal[False] = False
+    ) -> Future[dict[str, str]]:
         """Current values by name (entries without a value, such as sensitive ones, left out).
-        A broker is named by its numeric id."""
+        A broker is named by its numeric id. With `detailed=True`: {name: ConfigEntry} of every
+        entry, with source, flags and synonyms."""
+    @overload
+    def describe_configs(
+        self, resource_type: Literal["topic", "broker"], name: str, *, detailed: Literal[True]
+    ) -> Future[dict[str, ConfigEntry]]: ...
     def alter_configs(
         self, resource_type: Literal["topic", "broker"], name: str, config: Mapping[str, str | None]
     ) -> Future[None]:
@@ -661,15 +963,59 @@ class AdminClient:
         """Sets the committed offsets of a consumer group (which must have no active members) to the
         offsets of `offsets`. Resolves to None, or raises the first error.
         """
+    @overload
     def list_offsets(
-        self, partitions: list[TopicPartition], spec: Literal["earliest", "latest"] = "latest"
+        self,
+        partitions: list[TopicPartition],
+        spec: Literal["earliest", "latest", "max_timestamp"] | OffsetSpec | None = None,
     ) -> Future[list[TopicPartition]]:
-        """The earliest (`spec="earliest"`) or latest (`"latest"`, the next offset to be written)
-        offsets of `partitions` (their offsets are ignored). Resolves to a list of TopicPartition
-        sorted by topic and partition.
+        """Offsets by spec (default "latest", the next offset to be written; "earliest",
+        "max_timestamp" or an OffsetSpec such as `OffsetSpec.for_timestamp(ms)`). With a list of
+        partitions (their offsets are ignored): a list of TopicPartition with those offsets,
+        sorted. With a dict {TopicPartition: OffsetSpec} (confluent-kafka's form):
+        {TopicPartition: ListOffsetsResultInfo}, keyed by the partitions given.
         """
+    @overload
+    def list_offsets(
+        self, partitions: Mapping[TopicPartition, OffsetSpec], spec: None = None
+    ) -> Future[dict[TopicPartition, ListOffsetsResultInfo]]: ...
     def delete_records(self, offsets: list[TopicPartition]) -> Future[None]:
         """Deletes the records before each offset (OFFSET_END: all) in its partition."""
+    def list_consumer_groups(
+        self, *, states: Iterable[_Enum] | None = None, types: Iterable[_Enum] | None = None
+    ) -> Future[ListConsumerGroupsResult]:
+        """The consumer groups with their state and type (confluent-kafka's ListConsumerGroupsResult);
+        `states` ("STABLE", "EMPTY", ...) and `types` ("CLASSIC", "CONSUMER") filter (None: all)."""
+    def describe_topics(
+        self, topics: list[str] | Any, *, include_authorized_operations: bool = False
+    ) -> Future[dict[str, TopicDescription]]:
+        """{name: TopicDescription} of topics (a list of names, or confluent-kafka's
+        TopicCollection); raises the error of the first topic that could not be described."""
+    def describe_cluster(self, *, include_authorized_operations: bool = False) -> Future[DescribeClusterResult]:
+        """The cluster's id, controller and brokers."""
+    def create_acls(self, acls: list[AclBinding]) -> Future[None]:
+        """Creates ACLs; raises the KafkaError of the first that failed (the others may exist)."""
+    def describe_acls(self, acl_binding_filter: AclBindingFilter) -> Future[list[AclBinding]]:
+        """The ACLs matching the filter."""
+    def delete_acls(self, acl_binding_filters: list[AclBindingFilter]) -> Future[list[list[AclBinding]]]:
+        """Deletes the ACLs matching each filter: the deleted bindings, one list per filter in order."""
+    def describe_user_scram_credentials(
+        self, users: list[str] | None = None
+    ) -> Future[dict[str, UserScramCredentialsDescription]]:
+        """SCRAM mechanisms and iterations of `users` (None: every user that has some); a user
+        without any raises RESOURCE_NOT_FOUND."""
+    def alter_user_scram_credentials(
+        self, alterations: Iterable[UserScramCredentialUpsertion | UserScramCredentialDeletion]
+    ) -> Future[None]:
+        """Sets or removes SCRAM credentials; raises the first user's error."""
+    def elect_leaders(
+        self, election_type: _Enum, partitions: list[TopicPartition] | None = None
+    ) -> Future[dict[TopicPartition, KafkaError | None]]:
+        """Leader election, "PREFERRED" or "UNCLEAN" (None partitions: all, preferred only):
+        {TopicPartition: None (elected) or its KafkaError, e.g. ELECTION_NOT_NEEDED}."""
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+        on (existing ones stay as they are): for credentials that rotate."""
     def close(self) -> None:
         """Closes the client (idempotent). Calls already made complete and resolve their futures; the
         native client is destroyed on a background thread once the last of them is done.

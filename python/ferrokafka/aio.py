@@ -70,19 +70,27 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
 
 from ferrokafka._native import (
     OFFSET_INVALID,
+    AclBinding,
+    AclBindingFilter,
     AdminClient,
     BorrowedMessage,
     Consumer,
     ConsumerGroupMetadata,
     DeliveryReport,
     DeliveryResults,
+    DescribeClusterResult,
     Error,
     KafkaError,
+    ListConsumerGroupsResult,
     MessageBatch,
     NewTopic,
     OwnedMessage,
     Producer,
+    TopicDescription,
     TopicPartition,
+    UserScramCredentialDeletion,
+    UserScramCredentialsDescription,
+    UserScramCredentialUpsertion,
     _LoopDeliveries,
     _LoopRequest,
 )
@@ -565,8 +573,16 @@ class AIOConsumer:
         self._consumer.assign(partitions)
 
     async def unassign(self) -> None:
-        """Stops consuming every assigned partition (``assign([])``)."""
-        self._consumer.assign([])
+        """Stops consuming every assigned partition (``Consumer.unassign()``)."""
+        self._consumer.unassign()
+
+    async def memberid(self) -> str | None:
+        """The consumer's member id in its group, or None (``Consumer.memberid()``)."""
+        return self._consumer.memberid()
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """New SASL credentials for new connections (``Consumer.set_sasl_credentials()``)."""
+        self._consumer.set_sasl_credentials(username, password)
 
     async def incremental_assign(self, partitions: list[TopicPartition]) -> None:
         self._consumer.incremental_assign(partitions)
@@ -1043,6 +1059,15 @@ class AIOProducer:
                 await deliveries.wait_progress(left)
         return deliveries.in_flight
 
+    async def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata (asks the broker: runs on a thread of its own)."""
+        producer = self._producer
+        return await _in_thread(partial(producer.list_topics, topic, timeout), "list_topics")
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        """New SASL credentials for new connections (``Producer.set_sasl_credentials()``)."""
+        self._producer.set_sasl_credentials(username, password)
+
     async def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
         """Fails messages not delivered yet (see ``Producer.purge``); their futures raise
         ``_PURGE_QUEUE`` / ``_PURGE_INFLIGHT`` shortly after."""
@@ -1203,7 +1228,12 @@ class AIOAdminClient:
     ) -> None:
         await self._result(self._admin.create_partitions(topic, new_total_count, operation_timeout=operation_timeout))
 
-    async def describe_configs(self, resource_type: Literal["topic", "broker"], name: str) -> dict[str, str]:
+    async def describe_configs(
+        self, resource_type: Literal["topic", "broker"], name: str, *, detailed: bool = False
+    ) -> Any:
+        """{name: value}, or with ``detailed=True`` {name: ConfigEntry} (see ``AdminClient``)."""
+        if detailed:
+            return await self._result(self._admin.describe_configs(resource_type, name, detailed=True))
         return await self._result(self._admin.describe_configs(resource_type, name))
 
     async def alter_configs(
@@ -1228,10 +1258,54 @@ class AIOAdminClient:
     async def alter_consumer_group_offsets(self, group_id: str, offsets: list[TopicPartition]) -> None:
         await self._result(self._admin.alter_consumer_group_offsets(group_id, offsets))
 
-    async def list_offsets(
-        self, partitions: list[TopicPartition], spec: Literal["earliest", "latest"] = "latest"
-    ) -> list[TopicPartition]:
+    async def list_offsets(self, partitions: Any, spec: Any = None) -> Any:
+        """See ``AdminClient.list_offsets``: a list of partitions and a spec, or confluent-kafka's
+        dict {TopicPartition: OffsetSpec} (then {TopicPartition: ListOffsetsResultInfo})."""
         return await self._result(self._admin.list_offsets(partitions, spec))
+
+    async def list_consumer_groups(
+        self, *, states: Iterable[Any] | None = None, types: Iterable[Any] | None = None
+    ) -> ListConsumerGroupsResult:
+        return await self._result(self._admin.list_consumer_groups(states=states, types=types))
+
+    async def describe_topics(
+        self, topics: Any, *, include_authorized_operations: bool = False
+    ) -> dict[str, TopicDescription]:
+        return await self._result(
+            self._admin.describe_topics(topics, include_authorized_operations=include_authorized_operations)
+        )
+
+    async def describe_cluster(self, *, include_authorized_operations: bool = False) -> DescribeClusterResult:
+        return await self._result(
+            self._admin.describe_cluster(include_authorized_operations=include_authorized_operations)
+        )
+
+    async def create_acls(self, acls: list[AclBinding]) -> None:
+        await self._result(self._admin.create_acls(acls))
+
+    async def describe_acls(self, acl_binding_filter: AclBindingFilter) -> list[AclBinding]:
+        return await self._result(self._admin.describe_acls(acl_binding_filter))
+
+    async def delete_acls(self, acl_binding_filters: list[AclBindingFilter]) -> list[list[AclBinding]]:
+        return await self._result(self._admin.delete_acls(acl_binding_filters))
+
+    async def describe_user_scram_credentials(
+        self, users: list[str] | None = None
+    ) -> dict[str, UserScramCredentialsDescription]:
+        return await self._result(self._admin.describe_user_scram_credentials(users))
+
+    async def alter_user_scram_credentials(
+        self, alterations: Iterable[UserScramCredentialUpsertion | UserScramCredentialDeletion]
+    ) -> None:
+        await self._result(self._admin.alter_user_scram_credentials(alterations))
+
+    async def elect_leaders(
+        self, election_type: Any, partitions: list[TopicPartition] | None = None
+    ) -> dict[TopicPartition, KafkaError | None]:
+        return await self._result(self._admin.elect_leaders(election_type, partitions))
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        self._admin.set_sasl_credentials(username, password)
 
     async def delete_records(self, offsets: list[TopicPartition]) -> None:
         await self._result(self._admin.delete_records(offsets))

@@ -86,6 +86,37 @@ pub(super) fn resource_arg(resource_type: &str, name: &str) -> FerroResult<(rdsy
     Ok((restype, c_string(name, resource_type)?))
 }
 
+/// An enum argument given as its name (a `str`, any case) or as an enum member whose `.name` is
+/// that name (confluent-kafka's enums work as they are): its value in `table`. `TypeError` for
+/// anything else, `ValueError` naming the allowed names for an unknown one.
+pub(super) fn enum_arg(value: &Bound<'_, PyAny>, what: &str, table: &[(&str, i32)]) -> PyResult<i32> {
+    let name = match value.cast::<pyo3::types::PyString>() {
+        Ok(text) => text.to_str()?.to_owned(),
+        Err(_) => match value.getattr("name").ok().and_then(|name| name.extract::<String>().ok()) {
+            Some(name) if !value.is_instance_of::<pyo3::types::PyInt>() => name,
+            _ => {
+                let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                return Err(
+                    FerroError::Type(format!("{what} must be a str (or an enum member), not {type_name}")).into()
+                );
+            }
+        },
+    };
+    let wanted = name.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+    match table.iter().find(|(known, _)| *known == wanted) {
+        Some((_, code)) => Ok(*code),
+        None => {
+            let names: Vec<&str> = table.iter().map(|(known, _)| *known).collect();
+            Err(FerroError::Value(format!("{what} must be one of {}, not {name:?}", names.join(", "))).into())
+        }
+    }
+}
+
+/// The name of `code` in `table`, or `fallback` for a value the table lacks.
+pub(super) fn enum_name(code: i32, table: &[(&'static str, i32)], fallback: &'static str) -> &'static str {
+    table.iter().find(|(_, known)| *known == code).map_or(fallback, |(name, _)| *name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,10 @@
 //!   `describe_configs`, whose rdkafka wrapper drops the per-resource error (a missing topic would
 //!   read as an empty config) and fails on config sources it does not know. Each such request gets
 //!   a queue of its own, polled by the request's thread: no routing of results between calls.
+//!   The calls that mirror confluent-kafka's (and their result classes, named as its) live in a
+//!   module per concept: cluster.rs (describe_cluster, describe_topics), groups.rs
+//!   (list_consumer_groups), configs.rs (ConfigEntry), offsets.rs (OffsetSpec), acls.rs, scram.rs
+//!   and elect.rs; the `#[pymethods]` below only check arguments and submit them.
 //!
 //! # Lifetimes
 //! Every running call holds an `Arc<AdminCore>`, so the native client outlives every request in
@@ -40,7 +44,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyMapping;
 use rdkafka::admin::{AdminClient as RdAdminClient, NewPartitions, NewTopic as RdNewTopic};
 use rdkafka::bindings as rdsys;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
@@ -51,24 +54,40 @@ use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
 use crate::producer::future_type;
 use crate::topic_partition::{
-    check_topic_name, first_partition_error, partitions_arg, read_native_list, read_native_partition, to_list,
-    TopicPartition,
+    check_topic_name, first_partition_error, partitions_arg, read_native_list, to_list, TopicPartition,
 };
 
+mod acls;
 mod args;
+mod cluster;
+mod configs;
+mod elect;
 mod events;
+mod groups;
 mod new_topic;
+mod offsets;
 mod request;
 mod results;
+mod scram;
 
+pub use self::acls::{AclBinding, AclBindingFilter};
 use self::args::{c_names, c_string, mapping_arg, non_empty, resource_arg, timeout_arg, topic_names};
+pub use self::cluster::{DescribeClusterResult, Node, TopicDescription, TopicPartitionInfo};
+pub use self::configs::ConfigEntry;
 use self::events::EventServer;
+pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
+pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
 // Read the results of requests the consumer sends for event loops (consumer/loop_request.rs).
 pub(crate) use self::request::native_array;
-use self::request::{admin_error, check_event, first_error, kafka_error, local_error, native_error, AdminCore};
+use self::request::{
+    admin_error, check_event, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore,
+};
 pub(crate) use self::results::group_offsets;
 use self::results::{config_entries, group_description, resolve, wrong_result, Done};
+pub use self::scram::{
+    ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
+};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -127,6 +146,43 @@ impl AdminClient {
     }
 }
 
+/// Runs DescribeConfigs for one resource and hands each resource of the result to `read`, while
+/// the result event is alive.
+fn describe_config_resource(
+    core: &AdminCore,
+    restype: rdsys::rd_kafka_ResourceType_t,
+    name: &CString,
+    context: &str,
+    mut read: impl FnMut(*const rdsys::rd_kafka_ConfigResource_t) -> FerroResult<()>,
+) -> FerroResult<()> {
+    // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
+    // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
+    let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
+        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, |rk, queue| {
+        let mut resources = [resource.ptr()];
+        // SAFETY: `rk` and `queue` are live (run_request); `resources` is an array of one
+        // live resource, which librdkafka copies (it stays ours and is freed by `NativePtr`).
+        // NULL options: librdkafka's defaults.
+        unsafe { rdsys::rd_kafka_DescribeConfigs(rk, resources.as_mut_ptr(), 1, ptr::null(), queue) }
+    })?;
+    drop(resource);
+    check_event(&event, context)?;
+    // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
+    let result = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr()) };
+    if result.is_null() {
+        return Err(wrong_result(context));
+    }
+    let mut count = 0;
+    // SAFETY: a live result; librdkafka writes the array's length into `count`.
+    let resources = unsafe { rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count) };
+    // SAFETY: `count` resources owned by the result, alive while `event` is (until we return).
+    for &resource in unsafe { native_array(resources, count) } {
+        read(resource)?;
+    }
+    Ok(())
+}
+
 /// A request that timed out says why the client could not reach the cluster, if librdkafka said:
 /// "timed out" alone does not tell a wrong CA from a wrong port.
 fn explain_timeout(err: FerroError, core: &AdminCore) -> FerroError {
@@ -146,7 +202,8 @@ impl AdminClient {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        settings.allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger])?;
+        settings
+            .allow_only("admin client", &[Setting::OAuthCb, Setting::ErrorCb, Setting::Logger, Setting::ThrottleCb])?;
         let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let request_timeout = config
             .get("socket.timeout.ms")
@@ -157,8 +214,14 @@ impl AdminClient {
         let mut config = config;
         let events: i32 = config.get("enabled_events").and_then(|e| e.trim().parse().ok()).unwrap_or(0);
         config.set("enabled_events", (events | rdsys::RD_KAFKA_EVENT_ERROR).to_string());
-        let client: RdAdminClient<DefaultClientContext> = config.create().map_err(FerroError::from)?;
         let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
+        let context = AdminContext { callbacks: callbacks.clone() };
+        let client: RdAdminClient<AdminContext> = if callbacks.wants_throttle() {
+            let throttle = crate::throttle::throttle_cb::<AdminContext>;
+            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+        } else {
+            config.create_with_context(context).map_err(FerroError::from)?
+        };
         let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {
@@ -240,38 +303,34 @@ impl AdminClient {
 
     /// The current configuration of a topic (`resource_type="topic"`, `name` its name) or broker
     /// (`"broker"`, `name` its numeric id), as {name: value}. Entries without a value (sensitive
-    /// ones, among others) are left out.
-    fn describe_configs<'py>(&self, py: Python<'py>, resource_type: &str, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    /// ones, among others) are left out. With `detailed=True`: {name: ConfigEntry} of every entry,
+    /// with its source, flags and synonyms (confluent-kafka's ConfigEntry).
+    #[pyo3(signature = (resource_type, name, *, detailed=false))]
+    fn describe_configs<'py>(
+        &self,
+        py: Python<'py>,
+        resource_type: &str,
+        name: &str,
+        detailed: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let context = format!("could not describe the configuration of {resource_type} {name:?}");
         let (restype, name) = resource_arg(resource_type, name)?;
+        if detailed {
+            return self.submit(py, "describe-configs", move |core| {
+                let mut entries = BTreeMap::new();
+                describe_config_resource(core, restype, &name, &context, |resource| {
+                    // SAFETY: a resource of the live result event (describe_config_resource).
+                    unsafe { configs::detailed_entries(resource, &context, &mut entries) }
+                })?;
+                Ok(entries)
+            });
+        }
         self.submit(py, "describe-configs", move |core| {
-            // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
-            // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
-            let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
-                .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, &context, |rk, queue| {
-                let mut resources = [resource.ptr()];
-                // SAFETY: `rk` and `queue` are live (run_request); `resources` is an array of one
-                // live resource, which librdkafka copies (it stays ours and is freed by `NativePtr`).
-                // NULL options: librdkafka's defaults.
-                unsafe { rdsys::rd_kafka_DescribeConfigs(rk, resources.as_mut_ptr(), 1, ptr::null(), queue) }
-            })?;
-            drop(resource);
-            check_event(&event, &context)?;
             let mut entries = BTreeMap::new();
-            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-            let result = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr()) };
-            if result.is_null() {
-                return Err(wrong_result(&context));
-            }
-            let mut count = 0;
-            // SAFETY: a live result; librdkafka writes the array's length into `count`.
-            let resources = unsafe { rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count) };
-            // SAFETY: `count` resources owned by the result, alive while `event` is.
-            for &resource in unsafe { native_array(resources, count) } {
-                // SAFETY: a resource of the live result event (`event` outlives the call).
-                unsafe { config_entries(resource, &context, &mut entries) }?;
-            }
+            describe_config_resource(core, restype, &name, &context, |resource| {
+                // SAFETY: a resource of the live result event (describe_config_resource).
+                unsafe { config_entries(resource, &context, &mut entries) }
+            })?;
             Ok(entries)
         })
     }
@@ -512,57 +571,65 @@ impl AdminClient {
         })
     }
 
-    /// The earliest (`spec="earliest"`) or latest (`"latest"`, the next offset to be written)
-    /// offsets of `partitions` (their offsets are ignored). Resolves to a list of TopicPartition
-    /// sorted by topic and partition.
-    #[pyo3(signature = (partitions, spec="latest"))]
+    /// Offsets by spec: `"earliest"`, `"latest"` (the next offset to be written),
+    /// `"max_timestamp"` or an `OffsetSpec` (`OffsetSpec.for_timestamp(ms)`, ...). With a list of
+    /// partitions (their offsets are ignored) and one `spec`: resolves to a list of
+    /// TopicPartition with those offsets, sorted. With a dict {TopicPartition: OffsetSpec}
+    /// (confluent-kafka's form): resolves to {TopicPartition: ListOffsetsResultInfo} (offset,
+    /// timestamp, leader_epoch), keyed by the partitions given.
+    #[pyo3(signature = (partitions, spec=None))]
     fn list_offsets<'py>(
         &self,
         py: Python<'py>,
-        partitions: Vec<PyRef<'py, TopicPartition>>,
-        spec: &str,
+        partitions: &Bound<'py, PyAny>,
+        spec: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let spec = match spec {
-            "earliest" => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64,
-            "latest" => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
-            other => {
-                return Err(FerroError::Value(format!("spec must be \"earliest\" or \"latest\", not {other:?}")).into())
+        let context = "could not list offsets";
+        if let Ok(mapping) = partitions.cast::<pyo3::types::PyDict>() {
+            if spec.is_some_and(|spec| !spec.is_none()) {
+                return Err(FerroError::Type("spec goes in the dict's values when partitions is a dict".into()).into());
             }
+            let mut requested: Vec<TopicPartition> = Vec::new();
+            let mut keys: Vec<TopicPartition> = Vec::new();
+            for (key, value) in mapping.iter() {
+                let tp = key
+                    .cast::<TopicPartition>()
+                    .map_err(|_| FerroError::Type("the keys of the partitions dict must be TopicPartition".into()))?;
+                let spec = value
+                    .cast::<offsets::OffsetSpec>()
+                    .map_err(|_| FerroError::Type("the values of the partitions dict must be OffsetSpec".into()))?;
+                keys.push(tp.get().clone());
+                requested.push(TopicPartition { offset: spec.get().0, ..tp.get().clone() });
+            }
+            let requested = non_empty(requested, "partitions")?;
+            let list = offsets::spec_list(&requested)?;
+            return self.submit(py, "list-offsets", move |core| {
+                let answers = offsets::list_offsets(core, &list, context)?;
+                let by_partition: BTreeMap<(String, i32), offsets::ListOffsetsResultInfo> =
+                    answers.into_iter().map(|(tp, info)| ((tp.topic, tp.partition), info)).collect();
+                Ok(OffsetAnswers(
+                    keys.into_iter()
+                        .filter_map(|tp| {
+                            let info = by_partition.get(&(tp.topic.clone(), tp.partition))?.clone();
+                            Some((tp, info))
+                        })
+                        .collect(),
+                ))
+            });
+        }
+        let spec = match spec {
+            Some(spec) if !spec.is_none() => offsets::spec_arg(spec)?,
+            _ => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
         };
+        let partitions: Vec<PyRef<'py, TopicPartition>> = partitions.extract()?;
         let requested: Vec<TopicPartition> = non_empty(partitions_arg(partitions), "partitions")?
             .into_iter()
             .map(|tp| TopicPartition { offset: spec, ..tp })
             .collect();
-        let list = to_list(&requested)?;
-        let context = "could not list offsets";
+        let list = offsets::spec_list(&requested)?;
         self.submit(py, "list-offsets", move |core| {
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, context, |rk, queue| {
-                // SAFETY: live client and queue (run_request); `list` is a live partition list,
-                // which librdkafka copies (it only takes a *mut for historical reasons).
-                unsafe { rdsys::rd_kafka_ListOffsets(rk, list.ptr(), ptr::null(), queue) }
-            })?;
-            check_event(&event, context)?;
-            let mut offsets = Vec::new();
-            // SAFETY: `event` is a live ListOffsets result event that we own; the infos and their
-            // partitions belong to it and are read (copied) while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_ListOffsets_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(context));
-                }
-                let mut count = 0;
-                let infos = rdsys::rd_kafka_ListOffsets_result_infos(result, &mut count);
-                for &info in native_array(infos, count) {
-                    let partition = rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
-                    if !partition.is_null() {
-                        offsets.push(read_native_partition(partition));
-                    }
-                }
-            }
-            first_partition_error(&offsets, &format!("{context} of partition"))?;
-            let mut offsets: Vec<TopicPartition> = offsets.into_iter().map(|(tp, _)| tp).collect();
-            offsets.sort();
-            Ok(offsets)
+            let answers = offsets::list_offsets(core, &list, context)?;
+            Ok(answers.into_iter().map(|(tp, _)| tp).collect::<Vec<TopicPartition>>())
         })
     }
 
@@ -581,6 +648,138 @@ impl AdminClient {
             let partitions = unsafe { read_native_list(result.ptr()) };
             Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
         })
+    }
+
+    /// The consumer groups of the cluster with their state and type, as confluent-kafka's
+    /// ListConsumerGroupsResult (`valid`: ConsumerGroupListing sorted by id; `errors`: a KafkaError
+    /// per broker that could not be asked). `states` / `types`: only groups in these states
+    /// ("STABLE", "EMPTY", ...) / of these types ("CLASSIC", "CONSUMER"); None: all.
+    #[pyo3(signature = (*, states=None, types=None))]
+    fn list_consumer_groups<'py>(
+        &self,
+        py: Python<'py>,
+        states: Option<&Bound<'py, PyAny>>,
+        types: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let states = groups::states_arg(states)?;
+        let types = groups::types_arg(types)?;
+        self.submit(py, "list-consumer-groups", move |core| {
+            groups::list_consumer_groups(core, states.as_deref(), types.as_deref())
+        })
+    }
+
+    /// Describes topics (a list of names, or confluent-kafka's TopicCollection): {name:
+    /// TopicDescription} with partitions, leaders, replicas and in-sync replicas; raises the error
+    /// of the first topic that could not be described. `include_authorized_operations`: also what
+    /// this client may do with each topic.
+    #[pyo3(signature = (topics, *, include_authorized_operations=false))]
+    fn describe_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topics: &Bound<'py, PyAny>,
+        include_authorized_operations: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let names: Vec<String> = match topics.getattr("topic_names") {
+            Ok(names) if !topics.is_instance_of::<pyo3::types::PyString>() => names.extract()?,
+            _ if topics.is_instance_of::<pyo3::types::PyString>() => {
+                return Err(FerroError::Type("topics must be a list of topic names, not a str".into()).into())
+            }
+            _ => topics.extract()?,
+        };
+        topic_names(&names)?;
+        let names = names.iter().map(|name| c_string(name, "topic name")).collect::<FerroResult<Vec<_>>>()?;
+        self.submit(py, "describe-topics", move |core| {
+            cluster::describe_topics(core, &names, include_authorized_operations)
+        })
+    }
+
+    /// Describes the cluster: DescribeClusterResult(cluster_id, controller, nodes,
+    /// authorized_operations) as confluent-kafka's.
+    #[pyo3(signature = (*, include_authorized_operations=false))]
+    fn describe_cluster<'py>(
+        &self,
+        py: Python<'py>,
+        include_authorized_operations: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.submit(py, "describe-cluster", move |core| cluster::describe_cluster(core, include_authorized_operations))
+    }
+
+    /// Creates ACLs (a list of AclBinding). Resolves to None, or raises the KafkaError of the first
+    /// that failed (the others may have been created).
+    fn create_acls<'py>(&self, py: Python<'py>, acls: Vec<PyRef<'py, AclBinding>>) -> PyResult<Bound<'py, PyAny>> {
+        let acls = acls::bindings_arg(acls)?;
+        self.submit(py, "create-acls", move |core| acls::create_acls(core, &acls))
+    }
+
+    /// The ACLs matching an AclBindingFilter, as a list of AclBinding.
+    fn describe_acls<'py>(
+        &self,
+        py: Python<'py>,
+        acl_binding_filter: PyRef<'py, AclBindingFilter>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter = (*acl_binding_filter).clone();
+        self.submit(py, "describe-acls", move |core| acls::describe_acls(core, &filter))
+    }
+
+    /// Deletes the ACLs matching each AclBindingFilter. Resolves to the deleted AclBindings, one
+    /// list per filter in order, or raises the first filter's error.
+    fn delete_acls<'py>(
+        &self,
+        py: Python<'py>,
+        acl_binding_filters: Vec<PyRef<'py, AclBindingFilter>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filters = acls::filters_arg(acl_binding_filters)?;
+        self.submit(py, "delete-acls", move |core| acls::delete_acls(core, &filters))
+    }
+
+    /// The SCRAM credentials (mechanisms and iterations, never secrets) of `users`, or of every
+    /// user that has some (None): {user: UserScramCredentialsDescription}. A user without any
+    /// raises RESOURCE_NOT_FOUND.
+    #[pyo3(signature = (users=None))]
+    fn describe_user_scram_credentials<'py>(
+        &self,
+        py: Python<'py>,
+        users: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let users = scram::users_arg(users)?;
+        self.submit(py, "describe-scram", move |core| scram::describe(core, users.as_deref()))
+    }
+
+    /// Sets (UserScramCredentialUpsertion) or removes (UserScramCredentialDeletion) SCRAM
+    /// credentials. Resolves to None, or raises the first user's error.
+    fn alter_user_scram_credentials<'py>(
+        &self,
+        py: Python<'py>,
+        alterations: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let alterations = scram::alterations_arg(alterations)?;
+        self.submit(py, "alter-scram", move |core| scram::alter(core, &alterations))
+    }
+
+    /// Leader election ("PREFERRED" or "UNCLEAN", or confluent-kafka's ElectionType) for
+    /// `partitions` (None: every partition; preferred only). Resolves to {TopicPartition:
+    /// KafkaError or None}: None where a leader was elected, e.g. ELECTION_NOT_NEEDED where the
+    /// preferred leader leads already.
+    #[pyo3(signature = (election_type, partitions=None))]
+    fn elect_leaders<'py>(
+        &self,
+        py: Python<'py>,
+        election_type: &Bound<'py, PyAny>,
+        partitions: Option<Vec<PyRef<'py, TopicPartition>>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let election_type = elect::election_type_arg(election_type)?;
+        let list = match partitions {
+            None => None,
+            Some(partitions) => Some(to_list(&non_empty(partitions_arg(partitions), "partitions")?)?),
+        };
+        self.submit(py, "elect-leaders", move |core| elect::elect_leaders(core, election_type, list.as_ref()))
+    }
+
+    /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+    /// on (existing ones stay as they are): for credentials that rotate.
+    fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
+        let core = self.open_core()?;
+        Ok(crate::config::set_sasl_credentials(core.native_ptr(), username, password)?)
     }
 
     /// Closes the client (idempotent). Calls already made complete and resolve their futures; the
@@ -643,5 +842,22 @@ impl Drop for AdminClient {
         core.callbacks.stop();
         // Never blocks: the client is destroyed on a background thread (AdminCore's Drop).
         drop(core);
+    }
+}
+
+/// `list_offsets` in confluent-kafka's form: {TopicPartition: ListOffsetsResultInfo}.
+struct OffsetAnswers(Vec<(TopicPartition, offsets::ListOffsetsResultInfo)>);
+
+impl<'py> IntoPyObject<'py> for OffsetAnswers {
+    type Target = pyo3::types::PyDict;
+    type Output = Bound<'py, pyo3::types::PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
+        let dict = pyo3::types::PyDict::new(py);
+        for (tp, info) in self.0 {
+            dict.set_item(tp, info)?;
+        }
+        Ok(dict)
     }
 }

@@ -8,7 +8,6 @@ use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
 use crate::topic_partition::TopicPartition;
 use rdkafka::admin::{AdminClient as RdAdminClient, AdminOptions};
 use rdkafka::bindings as rdsys;
-use rdkafka::client::DefaultClientContext;
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::c_int;
@@ -83,9 +82,23 @@ pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context
 // ---------------------------------------------------------------------------------------------
 // The client
 
+/// rdkafka's context of the admin client: librdkafka's logs and errors are served from the main
+/// queue (events.rs), so it only carries the callbacks for throttle reports (throttle.rs).
+pub(super) struct AdminContext {
+    pub(super) callbacks: Arc<ClientCallbacks>,
+}
+
+impl rdkafka::ClientContext for AdminContext {}
+
+impl crate::throttle::ThrottleTarget for AdminContext {
+    fn throttle_callbacks(&self) -> &ClientCallbacks {
+        &self.callbacks
+    }
+}
+
 pub(super) struct AdminCore {
     /// Destroyed in `Drop`, on a background thread.
-    pub(super) client: ManuallyDrop<RdAdminClient<DefaultClientContext>>,
+    pub(super) client: ManuallyDrop<RdAdminClient<AdminContext>>,
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     pub(super) request_timeout: Duration,
     pub(super) born: crate::fork::Born,
@@ -197,6 +210,28 @@ impl AdminCore {
             group_offsets(groups, count, context)
         }
     }
+}
+
+/// New admin options for the request `op` of the live client `rk` (librdkafka's defaults), set up
+/// by `set` (whose error objects become the call's error).
+pub(super) fn admin_options(
+    rk: *mut rdsys::rd_kafka_t,
+    op: rdsys::rd_kafka_admin_op_t,
+    context: &str,
+    set: impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t,
+) -> FerroResult<NativePtr<rdsys::rd_kafka_AdminOptions_t>> {
+    // SAFETY: `rk` is the caller's live client; rd_kafka_AdminOptions_new returns new options that
+    // we own (or NULL), freed by rd_kafka_AdminOptions_destroy (`NativePtr`).
+    let options = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(rk, op)) }
+        .ok_or_else(|| local_error(context, "librdkafka could not allocate the options"))?;
+    // SAFETY: `set` returns NULL or an error object that we own, read and destroy here.
+    if let Some(error) = unsafe { NativePtr::from_ptr(set(options.ptr())) } {
+        // SAFETY: a live error object, read before `error` destroys it.
+        if let Some(err) = unsafe { native_error(error.ptr(), context) } {
+            return Err(err);
+        }
+    }
+    Ok(options)
 }
 
 /// The request-level error of a result event, if any.

@@ -62,12 +62,24 @@ pub struct CoreContext {
     /// Rebalances are kept for the caller to apply (asyncio), not served inside a poll.
     pub defer_rebalances: AtomicBool,
     pub pending_rebalance: Mutex<Option<PendingRebalance>>,
+    /// Ends of partitions reached (`enable.partition.eof`), in order, each raised by one call.
+    pub partition_eofs: Mutex<std::collections::VecDeque<PartitionEof>>,
+}
+
+/// librdkafka's partition-EOF event: `partition` of `topic` has no message at `offset` yet.
+pub struct PartitionEof {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 impl CoreContext {
     /// Whether callbacks wait to be run (cheap; checked once per poll slice).
     pub fn has_pending(&self) -> bool {
-        self.callbacks.has_pending() || self.rebalance_error.lock().is_some() || self.fatal_error.lock().is_some()
+        self.callbacks.has_pending()
+            || self.rebalance_error.lock().is_some()
+            || self.fatal_error.lock().is_some()
+            || !self.partition_eofs.lock().is_empty()
     }
 
     /// Keeps an exception to raise from the next call into the consumer.
@@ -268,7 +280,14 @@ pub const CONSUMER_DEFAULTS: [(&str, &str); 1] = [
 
 impl ConsumerCore {
     pub fn new(config: &ClientConfig, settings: PythonSettings) -> FerroResult<Arc<Self>> {
-        let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnCommit, Setting::Logger, Setting::OAuthCb];
+        let allowed = [
+            Setting::ErrorCb,
+            Setting::StatsCb,
+            Setting::OnCommit,
+            Setting::Logger,
+            Setting::OAuthCb,
+            Setting::ThrottleCb,
+        ];
         settings.allow_only("consumer", &allowed)?;
         // librdkafka's auto-store stores what its batch call hands out, also while closing: always
         // off there; ferrokafka stores what it handed to the application (see offsets.rs), and
@@ -292,6 +311,7 @@ impl ConsumerCore {
             revoked: Mutex::new(Vec::new()),
             defer_rebalances: AtomicBool::new(false),
             pending_rebalance: Mutex::new(None),
+            partition_eofs: Mutex::new(std::collections::VecDeque::new()),
         };
         let consumer = NativeConsumer::new(config, context)?;
         Ok(Arc::new(ConsumerCore {
@@ -330,6 +350,23 @@ impl ConsumerCore {
             return Err(info.into_pyerr(py));
         }
         queued
+    }
+
+    /// Raises the first partition EOF waiting (see [`PartitionEof`]) whose partition has no
+    /// fetched message left to lend: a partition's end comes after its last message.
+    pub fn raise_partition_eof(&self, py: Python<'_>) -> PyResult<()> {
+        let eof = {
+            let mut eofs = self.context().partition_eofs.lock();
+            let ready = eofs.iter().position(|eof| {
+                let tp = TopicPartition { topic: eof.topic.clone(), partition: eof.partition, offset: 0 };
+                self.ahead.first_offset(&tp).is_none()
+            });
+            ready.and_then(|i| eofs.remove(i))
+        };
+        match eof {
+            None => Ok(()),
+            Some(eof) => Err(crate::errors::partition_eof_error(py, &eof.topic, eof.partition, eof.offset)),
+        }
     }
 
     /// The librdkafka consumer, or `Closed` once closed.
@@ -435,15 +472,33 @@ impl ConsumerCore {
             fetched.messages.push(unsafe { NativeMessage::from_consumed(self.clone(), message) });
             return;
         }
+        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
+            // SAFETY: as above: the message's fields, and the name of its topic handle (owned by
+            // the handle, which the message references), copied before the message is destroyed.
+            let eof = unsafe {
+                let raw_message = message.as_ptr();
+                let topic = if (*raw_message).rkt.is_null() {
+                    None
+                } else {
+                    raw::lossy(rdsys::rd_kafka_topic_name((*raw_message).rkt))
+                };
+                PartitionEof {
+                    topic: topic.unwrap_or_default(),
+                    partition: (*raw_message).partition,
+                    offset: (*raw_message).offset,
+                }
+            };
+            // SAFETY: ours, destroyed once.
+            unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
+            // Only emitted with enable.partition.eof: the caller asked to hear of it (raised).
+            self.context().partition_eofs.lock().push_back(eof);
+            return;
+        }
         // SAFETY: as above; the error string is owned by the message, copied before it is destroyed.
-        let (partition, detail) =
-            unsafe { ((*message.as_ptr()).partition, raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr()))) };
+        let detail = unsafe { raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr())) };
         // SAFETY: ours, destroyed once.
         unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
-        let mut info = KafkaErrorInfo::from_raw(code, "consume failed", detail);
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
-            info.message = format!("reached the end of partition {partition}");
-        }
+        let info = KafkaErrorInfo::from_raw(code, "consume failed", detail);
         fetched.errors.push(info);
     }
 

@@ -127,6 +127,8 @@ impl Consumer {
         // The application is done with what the previous call handed out.
         self.core.context().offsets.finish(consumer, None);
         let core = &self.core;
+        // With enable.partition.eof: a partition's end reached since the last call, before more.
+        core.raise_partition_eof(py)?;
         // Messages librdkafka already holds are taken without releasing the GIL (a call that does
         // not wait: cheaper than a release and re-acquire per message); only a wait releases it.
         let mut ready = fetch_slice(core, Duration::ZERO, max, &admit);
@@ -137,12 +139,16 @@ impl Consumer {
             };
             let dispatched = self.core.dispatch_callbacks(py);
             match outcome {
-                None => return dispatched.map(|()| Received::TimedOut),
+                None => return dispatched.and_then(|()| core.raise_partition_eof(py)).map(|()| Received::TimedOut),
                 Some(Slice::Closed) => return dispatched.map(|()| Received::Closed),
-                Some(Slice::Callbacks) => dispatched?,
+                Some(Slice::Callbacks) => {
+                    dispatched?;
+                    core.raise_partition_eof(py)?;
+                }
                 Some(Slice::Errors(errors)) => {
                     dispatched?;
                     self.consumer_errors(py, errors)?;
+                    core.raise_partition_eof(py)?;
                 }
                 Some(Slice::Admitted(admitted, handed, errors)) => {
                     let messages = lend(py, admitted)?;
@@ -348,6 +354,29 @@ impl Consumer {
         self.core.context().offsets.forget_all();
         drop(self.core.ahead.clear(false));
         Ok(())
+    }
+
+    /// Removes the whole assignment made by `assign()` (confluent-kafka's `unassign()`): the
+    /// consumer stops fetching until the next `assign()`.
+    fn unassign(&self) -> PyResult<()> {
+        let consumer = self.core.open()?;
+        consumer.unassign().map_err(FerroError::from)?;
+        self.core.context().offsets.forget_all();
+        drop(self.core.ahead.clear(false));
+        Ok(())
+    }
+
+    /// This consumer's member id in its group (assigned by the group coordinator when it joins),
+    /// or None before it joined or without a group.
+    fn memberid(&self) -> PyResult<Option<String>> {
+        Ok(self.core.open()?.member_id())
+    }
+
+    /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+    /// on (existing ones stay as they are): for credentials that rotate.
+    fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
+        let consumer = self.core.open()?;
+        Ok(crate::config::set_sasl_credentials(consumer.native_ptr(), username, password)?)
     }
 
     /// Cooperative rebalancing: adds partitions to the current assignment.
@@ -802,7 +831,7 @@ fn check_subscription(topic: &str) -> FerroResult<()> {
     Ok(())
 }
 
-fn metadata_to_python<'py>(py: Python<'py>, metadata: &MetadataInfo) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn metadata_to_python<'py>(py: Python<'py>, metadata: &MetadataInfo) -> PyResult<Bound<'py, PyDict>> {
     let brokers = PyDict::new(py);
     for (id, host, port) in &metadata.brokers {
         brokers.set_item(id, format!("{host}:{port}"))?;

@@ -165,6 +165,10 @@ impl NativeConsumer {
             rdsys::rd_kafka_conf_set_error_cb(native_config.ptr(), Some(error_cb));
             rdsys::rd_kafka_conf_set_stats_cb(native_config.ptr(), Some(stats_cb));
             rdsys::rd_kafka_conf_set_log_cb(native_config.ptr(), Some(log_cb));
+            // Only with a throttle_cb: librdkafka queues throttle reports only when it has one.
+            if context.callbacks.wants_throttle() {
+                rdsys::rd_kafka_conf_set_throttle_cb(native_config.ptr(), Some(throttle_cb));
+            }
         }
         let client = Client::new(config, native_config, RDKafkaType::RD_KAFKA_CONSUMER, context)?;
         let has_group = config.get("group.id").is_some();
@@ -245,6 +249,27 @@ impl NativeConsumer {
     pub fn assign(&self, list: &TopicPartitionList) -> NativeResult<()> {
         // SAFETY: our live handle and a valid list, which librdkafka copies.
         check(unsafe { raw::rd_kafka_assign(self.ptr(), list.ptr()) }, "assign failed")
+    }
+
+    /// Drops the whole assignment (`rd_kafka_assign` with NULL).
+    pub fn unassign(&self) -> NativeResult<()> {
+        // SAFETY: our live handle; NULL means "no assignment".
+        check(unsafe { raw::rd_kafka_assign(self.ptr(), ptr::null()) }, "unassign failed")
+    }
+
+    /// The group member id librdkafka holds (None when not a member).
+    pub fn member_id(&self) -> Option<String> {
+        // SAFETY: our live handle; rd_kafka_memberid returns NULL or a string that the caller
+        // owns and frees with rd_kafka_mem_free, done right after it was copied.
+        unsafe {
+            let id = rdsys::rd_kafka_memberid(self.ptr());
+            if id.is_null() {
+                return None;
+            }
+            let copied = raw::lossy(id);
+            rdsys::rd_kafka_mem_free(self.ptr(), id.cast());
+            copied.filter(|id| !id.is_empty())
+        }
     }
 
     pub fn incremental_assign(&self, list: &TopicPartitionList) -> NativeResult<()> {
@@ -337,47 +362,8 @@ impl NativeConsumer {
 
     /// Metadata of every topic, or of `topic` (a name already checked: no NUL, not too long).
     pub fn fetch_metadata(&self, topic: Option<&CStr>, timeout_ms: c_int) -> NativeResult<MetadataInfo> {
-        let handle = match topic {
-            Some(name) => {
-                // SAFETY: our live handle and a NUL-terminated name; a new topic reference (or NULL
-                // for a name librdkafka refuses), which `handle` owns.
-                let handle = unsafe {
-                    NativePtr::from_ptr(rdsys::rd_kafka_topic_new(self.ptr(), name.as_ptr(), ptr::null_mut()))
-                };
-                let Some(handle) = handle else {
-                    let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int;
-                    let detail = Some(format!("invalid topic name {name:?}"));
-                    return Err(KafkaErrorInfo::from_raw(code, "list_topics failed", detail));
-                };
-                Some(handle)
-            }
-            None => None,
-        };
-        let mut metadata = ptr::null();
-        // SAFETY: our live handle, the topic reference (or NULL for all topics); on success
-        // librdkafka gives us a metadata object that we read and destroy once.
-        let result = unsafe {
-            let code = raw::rd_kafka_metadata(
-                self.ptr(),
-                c_int::from(topic.is_none()),
-                handle.as_ref().map_or(ptr::null_mut(), NativePtr::ptr),
-                &mut metadata,
-                timeout_ms,
-            );
-            let result = check(code, "list_topics failed").and_then(|()| match metadata.is_null() {
-                false => Ok(read_metadata(metadata)),
-                true => Err(KafkaErrorInfo::from_raw(
-                    rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL as c_int,
-                    "list_topics failed",
-                    None,
-                )),
-            });
-            if !metadata.is_null() {
-                rdsys::rd_kafka_metadata_destroy(metadata);
-            }
-            result
-        };
-        result
+        // SAFETY: our live handle, for the duration of the call.
+        unsafe { fetch_metadata(self.ptr(), topic, timeout_ms) }
     }
 
     /// (low, high) watermarks of a partition, asked of its leader.
@@ -537,6 +523,26 @@ unsafe extern "C" fn stats_cb(
     0
 }
 
+unsafe extern "C" fn throttle_cb(
+    _rk: *mut rdsys::rd_kafka_t,
+    broker_name: *const c_char,
+    broker_id: i32,
+    throttle_time_ms: c_int,
+    opaque: *mut c_void,
+) {
+    guarded(|| {
+        // SAFETY: librdkafka's broker name, valid for this call.
+        let broker_name = unsafe { raw::lossy(broker_name) }.unwrap_or_default();
+        let event = crate::callbacks::ThrottleEvent {
+            broker_name,
+            broker_id,
+            throttle_time: f64::from(throttle_time_ms) / 1000.0,
+        };
+        // SAFETY: librdkafka passes the opaque of our live handle.
+        unsafe { context(opaque) }.callbacks.throttle(event);
+    });
+}
+
 unsafe extern "C" fn log_cb(
     rk: *const rdsys::rd_kafka_t,
     level: c_int,
@@ -556,4 +562,54 @@ unsafe extern "C" fn log_cb(
             );
         }
     });
+}
+
+/// Metadata of every topic, or of `topic` (a name already checked: no NUL, not too long).
+///
+/// # Safety
+/// `rk` is a live client handle (consumer or producer) for the duration of the call.
+pub unsafe fn fetch_metadata(
+    rk: *mut rdsys::rd_kafka_t,
+    topic: Option<&CStr>,
+    timeout_ms: c_int,
+) -> NativeResult<MetadataInfo> {
+    let handle = match topic {
+        Some(name) => {
+            // SAFETY: the live handle (caller's guarantee) and a NUL-terminated name; a new topic reference (or NULL
+            // for a name librdkafka refuses), which `handle` owns.
+            let handle = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_topic_new(rk, name.as_ptr(), ptr::null_mut())) };
+            let Some(handle) = handle else {
+                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__INVALID_ARG as c_int;
+                let detail = Some(format!("invalid topic name {name:?}"));
+                return Err(KafkaErrorInfo::from_raw(code, "list_topics failed", detail));
+            };
+            Some(handle)
+        }
+        None => None,
+    };
+    let mut metadata = ptr::null();
+    // SAFETY: the live handle (caller's guarantee), the topic reference (or NULL for all topics); on success
+    // librdkafka gives us a metadata object that we read and destroy once.
+    let result = unsafe {
+        let code = raw::rd_kafka_metadata(
+            rk,
+            c_int::from(topic.is_none()),
+            handle.as_ref().map_or(ptr::null_mut(), NativePtr::ptr),
+            &mut metadata,
+            timeout_ms,
+        );
+        let result = check(code, "list_topics failed").and_then(|()| match metadata.is_null() {
+            false => Ok(read_metadata(metadata)),
+            true => Err(KafkaErrorInfo::from_raw(
+                rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FAIL as c_int,
+                "list_topics failed",
+                None,
+            )),
+        });
+        if !metadata.is_null() {
+            rdsys::rd_kafka_metadata_destroy(metadata);
+        }
+        result
+    };
+    result
 }

@@ -289,6 +289,12 @@ pub struct DeliveryContext {
 
 crate::callbacks::client_context_via_callbacks!(DeliveryContext);
 
+impl crate::throttle::ThrottleTarget for DeliveryContext {
+    fn throttle_callbacks(&self) -> &ClientCallbacks {
+        &self.callbacks
+    }
+}
+
 impl ProducerContext for DeliveryContext {
     /// The message's delivery cell travels through librdkafka as the message opaque.
     type DeliveryOpaque = Arc<DeliveryCell>;

@@ -194,7 +194,14 @@ impl Producer {
     #[new]
     fn py_new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         let (config, settings) = client_config(&config_dict(config)?)?;
-        let allowed = [Setting::ErrorCb, Setting::StatsCb, Setting::OnDelivery, Setting::Logger, Setting::OAuthCb];
+        let allowed = [
+            Setting::ErrorCb,
+            Setting::StatsCb,
+            Setting::OnDelivery,
+            Setting::Logger,
+            Setting::OAuthCb,
+            Setting::ThrottleCb,
+        ];
         settings.allow_only("producer", &allowed)?;
         let first_token = crate::oauth::first_token(py, &config, &settings)?;
         let context = DeliveryContext {
@@ -203,7 +210,12 @@ impl Producer {
             finished_quietly: AtomicUsize::new(0),
             callbacks: ClientCallbacks::new(settings, &config),
         };
-        let producer: BaseProducer<DeliveryContext> = config.create_with_context(context).map_err(FerroError::from)?;
+        let producer: BaseProducer<DeliveryContext> = if context.callbacks.wants_throttle() {
+            let throttle = crate::throttle::throttle_cb::<DeliveryContext>;
+            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+        } else {
+            config.create_with_context(context).map_err(FerroError::from)?
+        };
         let core = Arc::new(ProducerCore {
             producer: std::mem::ManuallyDrop::new(producer),
             topics: Mutex::new(HashMap::new()),
@@ -395,6 +407,39 @@ impl Producer {
         // Otherwise (slow callbacks still running) the threads finish in the background; they
         // hold the core, which they drop when done.
         Ok(())
+    }
+
+    /// Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it: `{"brokers":
+    /// {id: "host:port"}, "topics": {name: {partition: {"leader", "replicas", "isrs"}}}}`.
+    #[pyo3(signature = (topic=None, timeout=None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let deadline = deadline(timeout)?;
+        let topic = topic.as_deref().map(crate::topic_partition::topic_cstring).transpose()?;
+        self.open_core()?;
+        let core = self.core.clone();
+        let metadata = crate::blocking::request(py, "list_topics", deadline, move |chunk| {
+            if !core.is_open() {
+                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
+                return Err(KafkaErrorInfo::from_raw(code, "the producer is closed", None));
+            }
+            // SAFETY: the producer handle lives as long as `core`, which this closure holds.
+            unsafe {
+                crate::consumer::native::fetch_metadata(core.producer.client().native_ptr(), topic.as_deref(), chunk)
+            }
+        })?;
+        crate::consumer::metadata_to_python(py, &metadata)
+    }
+
+    /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
+    /// on (existing ones stay as they are): for credentials that rotate.
+    fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
+        let core = self.open_core()?;
+        Ok(crate::config::set_sasl_credentials(core.producer.client().native_ptr(), username, password)?)
     }
 
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those

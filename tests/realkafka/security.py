@@ -35,6 +35,9 @@ readiness probe):
 | SASL_SSL | SASL_SSL | SCRAM-SHA-256, SCRAM-SHA-512, PLAIN, OAUTHBEARER (unsecured JWT) |
 | SASL_PLAINTEXT | SASL_PLAINTEXT | the same mechanisms, without TLS |
 
+The broker authorizes with KRaft's StandardAuthorizer: PLAINTEXT clients (ANONYMOUS) are super
+users, and a resource without ACLs is open to everyone (``allow.everyone.if.no.acl.found``).
+
 SCRAM users are created when the storage is formatted (``--add-scram``); PLAIN users are listed in
 the listener's JAAS config; OAUTHBEARER accepts librdkafka's unsecured JWTs (``alg: none``) through
 Kafka's default server callback (OAuthBearerUnsecuredValidatorCallbackHandler).
@@ -205,6 +208,12 @@ def secure_broker_kwargs(material: TlsMaterial) -> dict[str, object]:
         "ssl.client.auth": "none",
         "listener.name.mtls.ssl.client.auth": "required",
         # `sasl.mechanism.inter.broker.protocol` stays unused: brokers talk over PLAINTEXT
+        # ACLs (tests/test_admin_parity.py): KRaft's authorizer. Clients of the PLAINTEXT listener
+        # (the controller, the harness, admin tests) are ANONYMOUS, a super user; resources without
+        # ACLs stay open to everyone, so only what a test puts ACLs on is restricted.
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": "User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "true",
     }
     plain_users = {f"user_{name}": password for name, password in USERS.items()}
     for listener in ("sasl_ssl", "sasl_plaintext"):

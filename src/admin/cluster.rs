@@ -1,0 +1,291 @@
+//! `describe_cluster()` and `describe_topics()`: the cluster's brokers and controller, and topics
+//! with their partitions' leaders and replicas, as confluent-kafka's `DescribeClusterResult`,
+//! `TopicDescription`, `TopicPartitionInfo` and `Node` (the same attribute names).
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, c_int, CString};
+
+use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
+
+use super::acls::operation_names;
+use super::request::{admin_options, check_event, local_error, native_array, native_error, AdminCore};
+use super::results::wrong_result;
+use crate::errors::FerroResult;
+use crate::ffi::{lossy, NativePtr};
+
+/// A broker: confluent-kafka's `Node`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub id: i32,
+    /// `str(id)`.
+    pub id_string: String,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[pymethods]
+impl Node {
+    fn __repr__(&self) -> String {
+        let rack = self.rack.as_ref().map_or("None".into(), |rack| format!("{rack:?}"));
+        format!("Node(id={}, host={:?}, port={}, rack={rack})", self.id, self.host, self.port)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<Node>().is_ok_and(|other| *other.get() == *self)
+    }
+
+    fn __hash__(&self) -> u64 {
+        self.id as u64
+    }
+}
+
+/// A partition of a described topic: confluent-kafka's `TopicPartitionInfo`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct TopicPartitionInfo {
+    pub id: i32,
+    /// None while the partition has no leader.
+    pub leader: Option<Node>,
+    pub replicas: Vec<Node>,
+    pub isr: Vec<Node>,
+}
+
+#[pymethods]
+impl TopicPartitionInfo {
+    fn __repr__(&self) -> String {
+        let ids = |nodes: &[Node]| nodes.iter().map(|n| n.id.to_string()).collect::<Vec<_>>().join(", ");
+        format!(
+            "TopicPartitionInfo(id={}, leader={}, replicas=[{}], isr=[{}])",
+            self.id,
+            self.leader.as_ref().map_or("None".into(), |n| n.id.to_string()),
+            ids(&self.replicas),
+            ids(&self.isr)
+        )
+    }
+}
+
+/// A topic: confluent-kafka's `TopicDescription`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct TopicDescription {
+    pub name: String,
+    /// The topic id, in Kafka's base64 form (what confluent-kafka's `str(topic_id)` shows).
+    pub topic_id: String,
+    pub is_internal: bool,
+    /// Sorted by id.
+    pub partitions: Vec<TopicPartitionInfo>,
+    /// AclOperation names ("READ", "WRITE", ...) this client may perform on the topic, when asked
+    /// for (`include_authorized_operations=True`), else None.
+    pub authorized_operations: Option<Vec<String>>,
+}
+
+#[pymethods]
+impl TopicDescription {
+    fn __repr__(&self) -> String {
+        format!(
+            "TopicDescription(name={:?}, topic_id={:?}, is_internal={}, partitions={})",
+            self.name,
+            self.topic_id,
+            if self.is_internal { "True" } else { "False" },
+            self.partitions.len()
+        )
+    }
+}
+
+/// The cluster: confluent-kafka's `DescribeClusterResult`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct DescribeClusterResult {
+    pub cluster_id: Option<String>,
+    /// None when the cluster reports no controller.
+    pub controller: Option<Node>,
+    /// Sorted by id.
+    pub nodes: Vec<Node>,
+    /// As in `TopicDescription`: AclOperation names on the cluster, or None.
+    pub authorized_operations: Option<Vec<String>>,
+}
+
+#[pymethods]
+impl DescribeClusterResult {
+    fn __repr__(&self) -> String {
+        format!(
+            "DescribeClusterResult(cluster_id={}, controller={}, nodes={})",
+            self.cluster_id.as_ref().map_or("None".into(), |id| format!("{id:?}")),
+            self.controller.as_ref().map_or("None".into(), |n| n.__repr__()),
+            self.nodes.len()
+        )
+    }
+}
+
+/// A node of a result (None for NULL).
+///
+/// # Safety
+/// `node` is NULL or a node owned by a result event that stays alive during the call.
+unsafe fn read_node(node: *const rdsys::rd_kafka_Node_t) -> Option<Node> {
+    if node.is_null() {
+        return None;
+    }
+    // SAFETY: a live node (caller's guarantee); its strings are copied while it is alive.
+    unsafe {
+        let id = rdsys::rd_kafka_Node_id(node);
+        Some(Node {
+            id,
+            id_string: id.to_string(),
+            host: lossy(rdsys::rd_kafka_Node_host(node)).unwrap_or_default(),
+            port: rdsys::rd_kafka_Node_port(node),
+            rack: lossy(rdsys::rd_kafka_Node_rack(node)),
+        })
+    }
+}
+
+/// # Safety
+/// As [`read_node`], for an array of `count` nodes.
+unsafe fn read_nodes(nodes: *const *const rdsys::rd_kafka_Node_t, count: usize) -> Vec<Node> {
+    // SAFETY: `count` nodes of a live result (caller's guarantee).
+    unsafe { native_array(nodes, count) }.iter().filter_map(|&node| unsafe { read_node(node) }).collect()
+}
+
+/// Authorized operations: librdkafka gives NULL when they were not asked for.
+///
+/// # Safety
+/// `operations` is NULL or `count` operation codes owned by a live result.
+unsafe fn read_operations(operations: *const rdsys::rd_kafka_AclOperation_t, count: usize) -> Option<Vec<String>> {
+    if operations.is_null() {
+        return None;
+    }
+    // SAFETY: `count` C enums (ints) owned by the live result, read as the ints they are.
+    let codes = unsafe { std::slice::from_raw_parts(operations.cast::<c_int>(), count) };
+    Some(operation_names(codes))
+}
+
+fn include_operations(
+    include: bool,
+) -> impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t {
+    move |options| {
+        // SAFETY: live options (admin_options); returns NULL or an error object for the caller.
+        unsafe { rdsys::rd_kafka_AdminOptions_set_include_authorized_operations(options, c_int::from(include)) }
+    }
+}
+
+/// Describes the cluster.
+pub(super) fn describe_cluster(
+    core: &AdminCore,
+    include_authorized_operations: bool,
+) -> FerroResult<DescribeClusterResult> {
+    let context = "could not describe the cluster";
+    let options = admin_options(
+        core.native_ptr(),
+        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
+        context,
+        include_operations(include_authorized_operations),
+    )?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECLUSTER_RESULT, context, |rk, queue| {
+        // SAFETY: live client and queue (run_request) and live options, which librdkafka copies.
+        unsafe { rdsys::rd_kafka_DescribeCluster(rk, options.ptr(), queue) }
+    })?;
+    drop(options);
+    check_event(&event, context)?;
+    // SAFETY: `event` is a live DescribeCluster result event that we own; everything read below
+    // belongs to it and is copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DescribeCluster_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let nodes = rdsys::rd_kafka_DescribeCluster_result_nodes(result, &mut count);
+        let mut nodes = read_nodes(nodes, count);
+        nodes.sort_by_key(|node| node.id);
+        let mut op_count = 0;
+        let operations = rdsys::rd_kafka_DescribeCluster_result_authorized_operations(result, &mut op_count);
+        Ok(DescribeClusterResult {
+            cluster_id: lossy(rdsys::rd_kafka_DescribeCluster_result_cluster_id(result)),
+            controller: read_node(rdsys::rd_kafka_DescribeCluster_result_controller(result)),
+            nodes,
+            authorized_operations: read_operations(operations, op_count),
+        })
+    }
+}
+
+/// Describes the topics `names` (checked names): {name: TopicDescription}, or the error of the
+/// first topic that could not be described.
+pub(super) fn describe_topics(
+    core: &AdminCore,
+    names: &[CString],
+    include_authorized_operations: bool,
+) -> FerroResult<BTreeMap<String, TopicDescription>> {
+    let context = "could not describe topic";
+    let mut pointers: Vec<*const c_char> = names.iter().map(|name| name.as_ptr()).collect();
+    // SAFETY: `pointers` holds valid C strings (owned by `names`) that librdkafka copies into a
+    // new collection that we own, freed by rd_kafka_TopicCollection_destroy (`NativePtr`).
+    let topics = unsafe {
+        NativePtr::from_ptr(rdsys::rd_kafka_TopicCollection_of_topic_names(pointers.as_mut_ptr(), pointers.len()))
+    }
+    .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
+    let options = admin_options(
+        core.native_ptr(),
+        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS,
+        context,
+        include_operations(include_authorized_operations),
+    )?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBETOPICS_RESULT, context, |rk, queue| {
+        // SAFETY: live client, queue, collection and options; librdkafka copies what it keeps.
+        unsafe { rdsys::rd_kafka_DescribeTopics(rk, topics.ptr(), options.ptr(), queue) }
+    })?;
+    drop((topics, options));
+    check_event(&event, context)?;
+    let mut described = BTreeMap::new();
+    // SAFETY: `event` is a live DescribeTopics result event that we own; the descriptions and
+    // everything reachable from them belong to it and are copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DescribeTopics_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let descriptions = rdsys::rd_kafka_DescribeTopics_result_topics(result, &mut count);
+        for &topic in native_array(descriptions, count) {
+            let name = lossy(rdsys::rd_kafka_TopicDescription_name(topic)).unwrap_or_default();
+            if let Some(err) =
+                native_error(rdsys::rd_kafka_TopicDescription_error(topic), &format!("{context} {name:?}"))
+            {
+                return Err(err);
+            }
+            let id = rdsys::rd_kafka_TopicDescription_topic_id(topic);
+            let topic_id = if id.is_null() { None } else { lossy(rdsys::rd_kafka_Uuid_base64str(id)) };
+            let mut partition_count = 0;
+            let partitions = rdsys::rd_kafka_TopicDescription_partitions(topic, &mut partition_count);
+            let mut partitions: Vec<TopicPartitionInfo> = native_array(partitions, partition_count)
+                .iter()
+                .map(|&partition| {
+                    let (mut replica_count, mut isr_count) = (0, 0);
+                    let replicas = rdsys::rd_kafka_TopicPartitionInfo_replicas(partition, &mut replica_count);
+                    let isr = rdsys::rd_kafka_TopicPartitionInfo_isr(partition, &mut isr_count);
+                    TopicPartitionInfo {
+                        id: rdsys::rd_kafka_TopicPartitionInfo_partition(partition),
+                        leader: read_node(rdsys::rd_kafka_TopicPartitionInfo_leader(partition)),
+                        replicas: read_nodes(replicas, replica_count),
+                        isr: read_nodes(isr, isr_count),
+                    }
+                })
+                .collect();
+            partitions.sort_by_key(|partition| partition.id);
+            let mut op_count = 0;
+            let operations = rdsys::rd_kafka_TopicDescription_authorized_operations(topic, &mut op_count);
+            described.insert(
+                name.clone(),
+                TopicDescription {
+                    name,
+                    topic_id: topic_id.unwrap_or_default(),
+                    is_internal: rdsys::rd_kafka_TopicDescription_is_internal(topic) != 0,
+                    partitions,
+                    authorized_operations: read_operations(operations, op_count),
+                },
+            );
+        }
+    }
+    Ok(described)
+}

@@ -1,0 +1,85 @@
+//! `elect_leaders(election_type, partitions=None)`: preferred or unclean leader election, as
+//! confluent-kafka's (a dict of each partition's outcome).
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rdkafka::bindings as rdsys;
+use rdkafka::TopicPartitionList;
+
+use super::args::enum_arg;
+use super::request::{check_event, local_error, native_array, AdminCore};
+use super::results::wrong_result;
+use crate::errors::{FerroResult, KafkaErrorInfo};
+use crate::ffi::{self as raw, NativePtr};
+use crate::topic_partition::{read_native_partition, TopicPartition};
+
+/// rd_kafka_ElectionType_t, by confluent-kafka's `ElectionType` names.
+const ELECTION_TYPES: [(&str, i32); 2] = [("PREFERRED", 0), ("UNCLEAN", 1)];
+
+pub(super) fn election_type_arg(value: &Bound<'_, PyAny>) -> PyResult<i32> {
+    enum_arg(value, "election_type", &ELECTION_TYPES)
+}
+
+/// Each partition and its error (None: elected, or nothing to do for it).
+pub(super) struct Elections(Vec<(TopicPartition, Option<KafkaErrorInfo>)>);
+
+impl<'py> IntoPyObject<'py> for Elections {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (tp, error) in self.0 {
+            dict.set_item(tp, error.map(|info| info.into_pyerr(py).into_value(py)))?;
+        }
+        Ok(dict)
+    }
+}
+
+/// Runs the election for `partitions` (None: every partition, for preferred elections).
+pub(super) fn elect_leaders(
+    core: &AdminCore,
+    election_type: i32,
+    partitions: Option<&TopicPartitionList>,
+) -> FerroResult<Elections> {
+    let context = "could not elect leaders";
+    let list = partitions.map_or(std::ptr::null_mut(), TopicPartitionList::ptr);
+    // SAFETY: `list` is NULL or a live list (owned by `partitions`), which librdkafka copies into a
+    // new request that we own, freed by rd_kafka_ElectLeaders_destroy (`NativePtr`).
+    let request = unsafe { NativePtr::from_ptr(raw::rd_kafka_ElectLeaders_new(election_type, list)) }
+        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ELECTLEADERS_RESULT, context, |rk, queue| {
+        // SAFETY: live client, queue and request (copied by librdkafka); NULL options: defaults.
+        unsafe { rdsys::rd_kafka_ElectLeaders(rk, request.ptr(), std::ptr::null(), queue) }
+    })?;
+    drop(request);
+    check_event(&event, context)?;
+    let mut outcomes = Vec::new();
+    // SAFETY: `event` is a live ElectLeaders result event that we own; the partition results,
+    // their partitions and errors belong to it and are copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_ElectLeaders_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let results = rdsys::rd_kafka_ElectLeaders_result_partitions(result, &mut count);
+        for &partition_result in native_array(results, count) {
+            let partition = rdsys::rd_kafka_topic_partition_result_partition(partition_result);
+            if partition.is_null() {
+                continue;
+            }
+            let (mut tp, _) = read_native_partition(partition);
+            tp.offset = crate::topic_partition::OFFSET_INVALID;
+            let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
+            let error = KafkaErrorInfo::from_error_object(
+                rdsys::rd_kafka_topic_partition_result_error(partition_result),
+                &what,
+            );
+            outcomes.push((tp, error));
+        }
+    }
+    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Elections(outcomes))
+}

@@ -1,0 +1,178 @@
+//! `list_consumer_groups(states=, types=)`: the groups of the cluster with their state and type,
+//! as confluent-kafka's `ListConsumerGroupsResult` of `ConsumerGroupListing`s.
+
+use std::ffi::c_int;
+
+use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
+
+use super::args::{enum_arg, enum_name};
+use super::request::{admin_options, check_event, native_array, AdminCore};
+use super::results::wrong_result;
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::{self as raw, lossy, NativePtr};
+
+/// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
+/// librdkafka's spelling of the two rebalancing states.
+const STATES: [(&str, i32); 8] = [
+    ("UNKNOWN", 0),
+    ("PREPARING_REBALANCING", 1),
+    ("COMPLETING_REBALANCING", 2),
+    ("STABLE", 3),
+    ("DEAD", 4),
+    ("EMPTY", 5),
+    ("PREPARING_REBALANCE", 1),
+    ("COMPLETING_REBALANCE", 2),
+];
+/// rd_kafka_consumer_group_type_t, by confluent-kafka's `ConsumerGroupType` names.
+const TYPES: [(&str, i32); 3] = [("UNKNOWN", 0), ("CONSUMER", 1), ("CLASSIC", 2)];
+
+/// A group of `list_consumer_groups()`: confluent-kafka's `ConsumerGroupListing`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct ConsumerGroupListing {
+    pub group_id: String,
+    /// A group without members that only stores offsets (assign() and commit()).
+    pub is_simple_consumer_group: bool,
+    /// confluent-kafka's `ConsumerGroupState` name: "STABLE", "EMPTY", "DEAD",
+    /// "PREPARING_REBALANCING", "COMPLETING_REBALANCING" or "UNKNOWN".
+    pub state: &'static str,
+    /// "CLASSIC", "CONSUMER" (KIP-848) or "UNKNOWN".
+    pub r#type: &'static str,
+}
+
+#[pymethods]
+impl ConsumerGroupListing {
+    fn __repr__(&self) -> String {
+        format!(
+            "ConsumerGroupListing(group_id={:?}, is_simple_consumer_group={}, state={:?}, type={:?})",
+            self.group_id,
+            if self.is_simple_consumer_group { "True" } else { "False" },
+            self.state,
+            self.r#type
+        )
+    }
+}
+
+/// confluent-kafka's `ListConsumerGroupsResult`: the groups listed, and the errors of the brokers
+/// that could not be asked (then `valid` may be incomplete).
+#[pyclass(frozen, module = "ferrokafka")]
+pub struct ListConsumerGroupsResult {
+    valid: Vec<ConsumerGroupListing>,
+    errors: Vec<KafkaErrorInfo>,
+}
+
+#[pymethods]
+impl ListConsumerGroupsResult {
+    /// The groups, sorted by id.
+    #[getter]
+    fn valid(&self) -> Vec<ConsumerGroupListing> {
+        self.valid.clone()
+    }
+
+    /// A `KafkaError` per broker that could not be asked.
+    #[getter]
+    fn errors(&self, py: Python<'_>) -> Vec<Py<PyAny>> {
+        self.errors.iter().map(|info| info.clone().into_pyerr(py).into_value(py).into_any()).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ListConsumerGroupsResult(valid={} groups, errors={})", self.valid.len(), self.errors.len())
+    }
+}
+
+/// A filter argument: None (everything), or a non-empty iterable of names (or enum members).
+fn filter_arg(values: Option<&Bound<'_, PyAny>>, what: &str, table: &[(&str, i32)]) -> PyResult<Option<Vec<c_int>>> {
+    let Some(values) = values.filter(|v| !v.is_none()) else { return Ok(None) };
+    if values.is_instance_of::<pyo3::types::PyString>() {
+        return Err(FerroError::Type(format!("{what} must be a collection of names, not a str")).into());
+    }
+    let mut codes: Vec<c_int> = Vec::new();
+    for value in values.try_iter()? {
+        let code = enum_arg(&value?, what, table)?;
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    if codes.is_empty() {
+        return Err(FerroError::Value(format!("{what} must not be empty (None: all)")).into());
+    }
+    Ok(Some(codes))
+}
+
+pub(super) fn states_arg(states: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<c_int>>> {
+    filter_arg(states, "states", &STATES)
+}
+
+pub(super) fn types_arg(types: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<c_int>>> {
+    filter_arg(types, "types", &TYPES)
+}
+
+/// Lists the groups in `states` and of `types` (None: any).
+pub(super) fn list_consumer_groups(
+    core: &AdminCore,
+    states: Option<&[c_int]>,
+    types: Option<&[c_int]>,
+) -> FerroResult<ListConsumerGroupsResult> {
+    let context = "could not list consumer groups";
+    let options = admin_options(
+        core.native_ptr(),
+        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
+        context,
+        |options| match states {
+            // SAFETY: live options; `states` holds `len` ints that librdkafka copies; it returns
+            // NULL or an error object for the caller (admin_options).
+            Some(states) => unsafe {
+                raw::rd_kafka_AdminOptions_set_match_consumer_group_states(options, states.as_ptr(), states.len())
+            },
+            None => std::ptr::null_mut(),
+        },
+    )?;
+    if let Some(types) = types {
+        // SAFETY: as above, for the types; the error object (or NULL) is ours and read at once.
+        let error = unsafe {
+            NativePtr::from_ptr(raw::rd_kafka_AdminOptions_set_match_consumer_group_types(
+                options.ptr(),
+                types.as_ptr(),
+                types.len(),
+            ))
+        };
+        // SAFETY: a live error object, read before it is destroyed.
+        if let Some(err) = error.and_then(|error| unsafe { super::request::native_error(error.ptr(), context) }) {
+            return Err(err);
+        }
+    }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |rk, queue| {
+        // SAFETY: live client, queue and options (librdkafka copies the options).
+        unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, options.ptr(), queue) }
+    })?;
+    drop(options);
+    check_event(&event, context)?;
+    let mut valid = Vec::new();
+    let mut errors = Vec::new();
+    // SAFETY: `event` is a live ListConsumerGroups result event that we own; the listings and
+    // errors belong to it and are copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let listings = rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count);
+        for &listing in native_array(listings, count) {
+            valid.push(ConsumerGroupListing {
+                group_id: lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)).unwrap_or_default(),
+                is_simple_consumer_group: rdsys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing) != 0,
+                state: enum_name(raw::rd_kafka_ConsumerGroupListing_state(listing), &STATES, "UNKNOWN"),
+                r#type: enum_name(raw::rd_kafka_ConsumerGroupListing_type(listing), &TYPES, "UNKNOWN"),
+            });
+        }
+        let mut count = 0;
+        let failures = rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count);
+        for &error in native_array(failures, count) {
+            errors.extend(KafkaErrorInfo::from_error_object(error, context));
+        }
+    }
+    valid.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    Ok(ListConsumerGroupsResult { valid, errors })
+}

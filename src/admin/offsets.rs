@@ -1,0 +1,185 @@
+//! `list_offsets()` with confluent-kafka's `OffsetSpec` (earliest, latest, max_timestamp, a
+//! timestamp) and its `ListOffsetsResultInfo` (offset, timestamp, leader epoch).
+
+use std::ptr;
+
+use pyo3::prelude::*;
+use rdkafka::bindings as rdsys;
+use rdkafka::TopicPartitionList;
+
+use super::request::{check_event, native_array, AdminCore};
+use super::results::wrong_result;
+use crate::errors::{FerroError, FerroResult};
+use crate::topic_partition::{first_partition_error, read_native_partition, TopicPartition};
+
+const EARLIEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64;
+const LATEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64;
+const MAX_TIMESTAMP: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_MAX_TIMESTAMP as i64;
+
+/// Which offset `list_offsets()` looks up: confluent-kafka's `OffsetSpec`.
+#[pyclass(frozen, module = "ferrokafka")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OffsetSpec(pub(super) i64);
+
+#[pymethods]
+impl OffsetSpec {
+    /// The first offset still in the log.
+    #[staticmethod]
+    fn earliest() -> Self {
+        OffsetSpec(EARLIEST)
+    }
+
+    /// The next offset to be written (the high watermark).
+    #[staticmethod]
+    fn latest() -> Self {
+        OffsetSpec(LATEST)
+    }
+
+    /// The offset of the message with the largest timestamp (and that timestamp).
+    #[staticmethod]
+    fn max_timestamp() -> Self {
+        OffsetSpec(MAX_TIMESTAMP)
+    }
+
+    /// The first offset whose timestamp is at least `timestamp` (milliseconds since the epoch), or
+    /// -1 (the end) when there is none.
+    #[staticmethod]
+    fn for_timestamp(timestamp: i64) -> PyResult<Self> {
+        if timestamp < 0 {
+            return Err(
+                FerroError::Value(format!("timestamp must be >= 0 (ms since the epoch), not {timestamp}")).into()
+            );
+        }
+        Ok(OffsetSpec(timestamp))
+    }
+
+    fn __repr__(&self) -> String {
+        match self.0 {
+            EARLIEST => "OffsetSpec.earliest()".into(),
+            LATEST => "OffsetSpec.latest()".into(),
+            MAX_TIMESTAMP => "OffsetSpec.max_timestamp()".into(),
+            timestamp => format!("OffsetSpec.for_timestamp({timestamp})"),
+        }
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<OffsetSpec>().is_ok_and(|other| *other.get() == *self)
+    }
+
+    fn __hash__(&self) -> u64 {
+        self.0 as u64
+    }
+}
+
+/// A spec given as an `OffsetSpec` or by name ("earliest", "latest", "max_timestamp").
+pub(super) fn spec_arg(spec: &Bound<'_, PyAny>) -> PyResult<i64> {
+    if let Ok(spec) = spec.cast::<OffsetSpec>() {
+        return Ok(spec.get().0);
+    }
+    match spec.extract::<String>() {
+        Ok(name) => match name.as_str() {
+            "earliest" => Ok(EARLIEST),
+            "latest" => Ok(LATEST),
+            "max_timestamp" => Ok(MAX_TIMESTAMP),
+            other => Err(FerroError::Value(format!(
+                "spec must be \"earliest\", \"latest\", \"max_timestamp\" or an OffsetSpec, not {other:?}"
+            ))
+            .into()),
+        },
+        Err(_) => {
+            let type_name = spec.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            Err(FerroError::Type(format!("spec must be a str or an OffsetSpec, not {type_name}")).into())
+        }
+    }
+}
+
+/// The request list: each partition with its spec as its offset. rdkafka refuses negative
+/// offsets it has no name for (max_timestamp is -3): they are written into the list afterwards.
+pub(super) fn spec_list(requested: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) = requested.iter().find(|tp| !seen.insert((tp.topic.as_str(), tp.partition))) {
+        return Err(FerroError::Value(format!("partition {:?} [{}] is listed twice", twice.topic, twice.partition)));
+    }
+    let placeholders: Vec<TopicPartition> =
+        requested.iter().map(|tp| TopicPartition { offset: LATEST, ..tp.clone() }).collect();
+    let list = crate::topic_partition::to_list(&placeholders)?;
+    // SAFETY: `list` owns a live partition list whose `cnt` elements were added in the order of
+    // `requested`; only their `offset` fields (plain i64) are written.
+    unsafe {
+        let native = list.ptr();
+        let count = usize::try_from((*native).cnt).unwrap_or(0).min(requested.len());
+        for (i, tp) in requested.iter().enumerate().take(count) {
+            (*(*native).elems.add(i)).offset = tp.offset;
+        }
+    }
+    Ok(list)
+}
+
+/// The answer for one partition: confluent-kafka's `ListOffsetsResultInfo`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct ListOffsetsResultInfo {
+    /// -1 for a timestamp spec that no message reaches.
+    pub offset: i64,
+    /// The message's timestamp (ms) for max_timestamp and timestamp specs; -1 otherwise.
+    pub timestamp: i64,
+    /// The leader epoch of that offset, None when the broker did not say.
+    pub leader_epoch: Option<i32>,
+}
+
+#[pymethods]
+impl ListOffsetsResultInfo {
+    fn __repr__(&self) -> String {
+        format!(
+            "ListOffsetsResultInfo(offset={}, timestamp={}, leader_epoch={})",
+            self.offset,
+            self.timestamp,
+            self.leader_epoch.map_or("None".into(), |e| e.to_string())
+        )
+    }
+}
+
+/// Runs ListOffsets for `list` (each partition's offset is its spec): each partition with its
+/// answer, or the first partition's error.
+pub(super) fn list_offsets(
+    core: &AdminCore,
+    list: &TopicPartitionList,
+    context: &str,
+) -> FerroResult<Vec<(TopicPartition, ListOffsetsResultInfo)>> {
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, context, |rk, queue| {
+        // SAFETY: live client and queue (run_request); `list` is a live partition list, which
+        // librdkafka copies (it only takes a *mut for historical reasons).
+        unsafe { rdsys::rd_kafka_ListOffsets(rk, list.ptr(), ptr::null(), queue) }
+    })?;
+    check_event(&event, context)?;
+    let mut answers = Vec::new();
+    let mut errors = Vec::new();
+    // SAFETY: `event` is a live ListOffsets result event that we own; the infos and their
+    // partitions belong to it and are read (copied) while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_ListOffsets_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let infos = rdsys::rd_kafka_ListOffsets_result_infos(result, &mut count);
+        for &info in native_array(infos, count) {
+            let partition = rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
+            if partition.is_null() {
+                continue;
+            }
+            let (tp, err) = read_native_partition(partition);
+            let epoch = rdsys::rd_kafka_topic_partition_get_leader_epoch(partition);
+            let answer = ListOffsetsResultInfo {
+                offset: tp.offset,
+                timestamp: rdsys::rd_kafka_ListOffsetsResultInfo_timestamp(info),
+                leader_epoch: (epoch >= 0).then_some(epoch),
+            };
+            errors.push((tp.clone(), err));
+            answers.push((tp, answer));
+        }
+    }
+    first_partition_error(&errors, &format!("{context} of partition"))?;
+    answers.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(answers)
+}

@@ -1,0 +1,333 @@
+//! SCRAM users: `describe_user_scram_credentials()` and `alter_user_scram_credentials()` with
+//! confluent-kafka's `ScramCredentialInfo`, `UserScramCredentialsDescription`,
+//! `UserScramCredentialUpsertion` and `UserScramCredentialDeletion`.
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, CString};
+use std::ptr;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyString};
+use rdkafka::bindings as rdsys;
+
+use super::args::{c_string, enum_arg, enum_name};
+use super::request::{check_event, local_error, native_array, native_error, AdminCore};
+use super::results::{wrong_result, Done};
+use crate::errors::{FerroError, FerroResult};
+use crate::ffi::{self as raw, lossy, NativePtr};
+
+/// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
+const MECHANISMS: [(&str, i32); 3] = [("UNKNOWN", 0), ("SCRAM_SHA_256", 1), ("SCRAM_SHA_512", 2)];
+
+/// A mechanism argument that must name a real one.
+fn mechanism_arg(value: &Bound<'_, PyAny>) -> PyResult<i32> {
+    match enum_arg(value, "mechanism", &MECHANISMS)? {
+        0 => Err(FerroError::Value("mechanism must be SCRAM_SHA_256 or SCRAM_SHA_512, not UNKNOWN".into()).into()),
+        code => Ok(code),
+    }
+}
+
+/// A mechanism and its iteration count: confluent-kafka's `ScramCredentialInfo`.
+#[pyclass(frozen, module = "ferrokafka")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScramCredentialInfo {
+    mechanism: i32,
+    #[pyo3(get)]
+    iterations: i32,
+}
+
+#[pymethods]
+impl ScramCredentialInfo {
+    #[new]
+    #[pyo3(signature = (mechanism, iterations=10000))]
+    fn py_new(mechanism: &Bound<'_, PyAny>, iterations: i32) -> PyResult<Self> {
+        if iterations <= 0 {
+            return Err(FerroError::Value(format!("iterations must be positive, not {iterations}")).into());
+        }
+        Ok(ScramCredentialInfo { mechanism: mechanism_arg(mechanism)?, iterations })
+    }
+
+    /// "SCRAM_SHA_256" or "SCRAM_SHA_512".
+    #[getter]
+    fn mechanism(&self) -> &'static str {
+        enum_name(self.mechanism, &MECHANISMS, "UNKNOWN")
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ScramCredentialInfo(mechanism={:?}, iterations={})", self.mechanism(), self.iterations)
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<ScramCredentialInfo>().is_ok_and(|other| *other.get() == *self)
+    }
+
+    fn __hash__(&self) -> u64 {
+        (self.mechanism as u64) << 32 | self.iterations as u32 as u64
+    }
+}
+
+/// A user's SCRAM credentials (without secrets): confluent-kafka's `UserScramCredentialsDescription`.
+#[pyclass(frozen, get_all, module = "ferrokafka")]
+#[derive(Clone, Debug)]
+pub struct UserScramCredentialsDescription {
+    pub user: String,
+    pub scram_credential_infos: Vec<ScramCredentialInfo>,
+}
+
+#[pymethods]
+impl UserScramCredentialsDescription {
+    fn __repr__(&self) -> String {
+        let infos: Vec<String> = self.scram_credential_infos.iter().map(ScramCredentialInfo::__repr__).collect();
+        format!("UserScramCredentialsDescription(user={:?}, scram_credential_infos=[{}])", self.user, infos.join(", "))
+    }
+}
+
+/// Sets a user's password for a mechanism: confluent-kafka's `UserScramCredentialUpsertion(user,
+/// scram_credential_info, password, salt=None)` (no salt: librdkafka makes a random one).
+#[pyclass(frozen, module = "ferrokafka")]
+#[derive(Clone)]
+pub struct UserScramCredentialUpsertion {
+    #[pyo3(get)]
+    user: String,
+    #[pyo3(get)]
+    scram_credential_info: ScramCredentialInfo,
+    password: Vec<u8>,
+    salt: Option<Vec<u8>>,
+}
+
+/// Bytes or a str (as UTF-8).
+fn secret_arg(value: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    if let Ok(text) = value.cast::<PyString>() {
+        return Ok(text.to_str()?.as_bytes().to_vec());
+    }
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    Err(FerroError::Type(format!("{what} must be bytes or str, not {type_name}")).into())
+}
+
+fn user_arg(user: &str) -> FerroResult<()> {
+    if user.is_empty() {
+        return Err(FerroError::Value("user must not be empty".into()));
+    }
+    c_string(user, "user").map(drop)
+}
+
+#[pymethods]
+impl UserScramCredentialUpsertion {
+    #[new]
+    #[pyo3(signature = (user, scram_credential_info, password, salt=None))]
+    fn py_new(
+        user: String,
+        scram_credential_info: PyRef<'_, ScramCredentialInfo>,
+        password: &Bound<'_, PyAny>,
+        salt: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        user_arg(&user)?;
+        let password = secret_arg(password, "password")?;
+        if password.is_empty() {
+            return Err(FerroError::Value("password must not be empty".into()).into());
+        }
+        let salt = salt.filter(|s| !s.is_none()).map(|s| secret_arg(s, "salt")).transpose()?;
+        if salt.as_ref().is_some_and(Vec::is_empty) {
+            return Err(FerroError::Value("salt must not be empty (None: a random one)".into()).into());
+        }
+        Ok(UserScramCredentialUpsertion { user, scram_credential_info: *scram_credential_info, password, salt })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "UserScramCredentialUpsertion(user={:?}, scram_credential_info={})",
+            self.user,
+            self.scram_credential_info.__repr__()
+        )
+    }
+}
+
+/// Removes a user's credentials for a mechanism: confluent-kafka's `UserScramCredentialDeletion`.
+#[pyclass(frozen, module = "ferrokafka")]
+#[derive(Clone)]
+pub struct UserScramCredentialDeletion {
+    #[pyo3(get)]
+    user: String,
+    mechanism: i32,
+}
+
+#[pymethods]
+impl UserScramCredentialDeletion {
+    #[new]
+    fn py_new(user: String, mechanism: &Bound<'_, PyAny>) -> PyResult<Self> {
+        user_arg(&user)?;
+        Ok(UserScramCredentialDeletion { user, mechanism: mechanism_arg(mechanism)? })
+    }
+
+    #[getter]
+    fn mechanism(&self) -> &'static str {
+        enum_name(self.mechanism, &MECHANISMS, "UNKNOWN")
+    }
+
+    fn __repr__(&self) -> String {
+        format!("UserScramCredentialDeletion(user={:?}, mechanism={:?})", self.user, self.mechanism())
+    }
+}
+
+/// One alteration, taken out of its Python object.
+pub(super) enum Alteration {
+    Upsert(UserScramCredentialUpsertion),
+    Delete(UserScramCredentialDeletion),
+}
+
+impl Alteration {
+    fn user(&self) -> &str {
+        match self {
+            Alteration::Upsert(upsert) => &upsert.user,
+            Alteration::Delete(delete) => &delete.user,
+        }
+    }
+
+    fn native(&self) -> FerroResult<NativePtr<rdsys::rd_kafka_UserScramCredentialAlteration_t>> {
+        let user = c_string(self.user(), "user")?;
+        let made = match self {
+            Alteration::Upsert(upsert) => {
+                let salt = upsert.salt.as_deref().unwrap_or_default();
+                // SAFETY: a valid C string and byte buffers of the given sizes (an empty salt is
+                // NULL, 0: librdkafka makes one), which librdkafka copies into a new object that we
+                // own, freed by rd_kafka_UserScramCredentialAlteration_destroy (`NativePtr`).
+                unsafe {
+                    raw::rd_kafka_UserScramCredentialUpsertion_new(
+                        user.as_ptr(),
+                        upsert.scram_credential_info.mechanism,
+                        upsert.scram_credential_info.iterations,
+                        upsert.password.as_ptr(),
+                        upsert.password.len(),
+                        if salt.is_empty() { ptr::null() } else { salt.as_ptr() },
+                        salt.len(),
+                    )
+                }
+            }
+            // SAFETY: as above, without secrets.
+            Alteration::Delete(delete) => unsafe {
+                raw::rd_kafka_UserScramCredentialDeletion_new(user.as_ptr(), delete.mechanism)
+            },
+        };
+        // SAFETY: a new object (or NULL) that we own.
+        unsafe { NativePtr::from_ptr(made) }.ok_or_else(|| {
+            local_error("could not alter SCRAM credentials", "librdkafka could not allocate the request")
+        })
+    }
+}
+
+/// The alterations given: a non-empty list of upsertions and deletions.
+pub(super) fn alterations_arg(alterations: &Bound<'_, PyAny>) -> PyResult<Vec<Alteration>> {
+    if alterations.is_instance_of::<PyString>() {
+        return Err(FerroError::Type("alterations must be a list of alterations, not a str".into()).into());
+    }
+    let mut taken = Vec::new();
+    for item in alterations.try_iter()? {
+        let item = item?;
+        if let Ok(upsert) = item.cast::<UserScramCredentialUpsertion>() {
+            taken.push(Alteration::Upsert(upsert.get().clone()));
+        } else if let Ok(delete) = item.cast::<UserScramCredentialDeletion>() {
+            taken.push(Alteration::Delete(delete.get().clone()));
+        } else {
+            let type_name = item.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            return Err(FerroError::Type(format!(
+                "alterations must be UserScramCredentialUpsertion or UserScramCredentialDeletion, not {type_name}"
+            ))
+            .into());
+        }
+    }
+    if taken.is_empty() {
+        return Err(FerroError::Value("the list of alterations must not be empty".into()).into());
+    }
+    Ok(taken)
+}
+
+/// The users given to describe: None (all) or a non-empty list of names.
+pub(super) fn users_arg(users: Option<Vec<String>>) -> FerroResult<Option<Vec<CString>>> {
+    let Some(users) = users else { return Ok(None) };
+    if users.is_empty() {
+        return Err(FerroError::Value("the list of users must not be empty (None: all users)".into()));
+    }
+    users.iter().map(|user| user_arg(user).and_then(|()| c_string(user, "user"))).collect::<FerroResult<_>>().map(Some)
+}
+
+/// Describes the SCRAM credentials of `users` (None: every user that has some).
+pub(super) fn describe(
+    core: &AdminCore,
+    users: Option<&[CString]>,
+) -> FerroResult<BTreeMap<String, UserScramCredentialsDescription>> {
+    let context = "could not describe SCRAM credentials";
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
+        let mut names: Vec<*const c_char> = users.unwrap_or_default().iter().map(|u| u.as_ptr()).collect();
+        let pointer = if names.is_empty() { ptr::null_mut() } else { names.as_mut_ptr() };
+        // SAFETY: live client and queue; `names` holds valid C strings owned by `users` (NULL,
+        // 0: every user), which librdkafka copies; NULL options: the defaults.
+        unsafe { rdsys::rd_kafka_DescribeUserScramCredentials(rk, pointer, names.len(), ptr::null(), queue) }
+    })?;
+    check_event(&event, context)?;
+    let mut described = BTreeMap::new();
+    // SAFETY: `event` is a live result event that we own; the descriptions, their errors and
+    // infos belong to it and are copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DescribeUserScramCredentials_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let descriptions = rdsys::rd_kafka_DescribeUserScramCredentials_result_descriptions(result, &mut count);
+        for &description in native_array(descriptions, count) {
+            let user = lossy(rdsys::rd_kafka_UserScramCredentialsDescription_user(description)).unwrap_or_default();
+            let error = rdsys::rd_kafka_UserScramCredentialsDescription_error(description);
+            if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
+                return Err(err);
+            }
+            let infos = (0..rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo_count(description))
+                .map(|i| rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo(description, i))
+                .filter(|info| !info.is_null())
+                .map(|info| ScramCredentialInfo {
+                    mechanism: raw::rd_kafka_ScramCredentialInfo_mechanism(info),
+                    iterations: rdsys::rd_kafka_ScramCredentialInfo_iterations(info),
+                })
+                .collect();
+            described.insert(user.clone(), UserScramCredentialsDescription { user, scram_credential_infos: infos });
+        }
+    }
+    Ok(described)
+}
+
+/// Applies `alterations`: None, or the error of the first user whose alteration failed.
+pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult<Done> {
+    let context = "could not alter SCRAM credentials";
+    let natives = alterations.iter().map(Alteration::native).collect::<FerroResult<Vec<_>>>()?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ALTERUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
+        let mut pointers: Vec<*mut rdsys::rd_kafka_UserScramCredentialAlteration_t> =
+            natives.iter().map(NativePtr::ptr).collect();
+        // SAFETY: live client and queue; live alterations (owned by `natives`), which librdkafka
+        // copies; NULL options: the defaults.
+        unsafe {
+            rdsys::rd_kafka_AlterUserScramCredentials(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue)
+        }
+    })?;
+    drop(natives);
+    check_event(&event, context)?;
+    // SAFETY: `event` is a live result event that we own; the responses belong to it.
+    unsafe {
+        let result = rdsys::rd_kafka_event_AlterUserScramCredentials_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let responses = rdsys::rd_kafka_AlterUserScramCredentials_result_responses(result, &mut count);
+        for &response in native_array(responses, count) {
+            let user =
+                lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
+            let error = rdsys::rd_kafka_AlterUserScramCredentials_result_response_error(response);
+            if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
+                return Err(err);
+            }
+        }
+    }
+    Ok(Done)
+}
