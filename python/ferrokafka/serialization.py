@@ -703,35 +703,26 @@ class DeserializingConsumer(Generic[K, V]):
                 self._handed.pop((tp.topic, tp.partition), None)
                 self._pending.pop((tp.topic, tp.partition), None)
 
+    @staticmethod
+    def _decode(message: BorrowedMessage, hook: _Hook | None, data: Any, field: MessageField, headers: Any) -> Any:
+        """One field through its deserializer (None stays None; no deserializer: bytes)."""
+        if data is None:
+            return None
+        if hook is None:
+            return bytes(data)
+        try:
+            if hook.context:
+                return hook.call(data, SerializationContext(message.topic, field, headers))
+            return hook.call(data)
+        except Exception as exc:
+            error = KeyDeserializationError if field is MessageField.KEY else ValueDeserializationError
+            raise error(field, exc, message.detach()) from exc
+
     def _deserialize(self, message: BorrowedMessage) -> DeserializedMessage[K, V]:
         topic = message.topic
         headers = message.headers
-        key: Any = message.key
-        if key is not None:
-            hook = self._key
-            if hook is None:
-                key = bytes(key)
-            else:
-                try:
-                    if hook.context:
-                        key = hook.call(key, SerializationContext(topic, MessageField.KEY, headers))
-                    else:
-                        key = hook.call(key)
-                except Exception as exc:
-                    raise KeyDeserializationError(MessageField.KEY, exc, message.detach()) from exc
-        value: Any = message.payload
-        if value is not None:
-            hook = self._value
-            if hook is None:
-                value = bytes(value)
-            else:
-                try:
-                    if hook.context:
-                        value = hook.call(value, SerializationContext(topic, MessageField.VALUE, headers))
-                    else:
-                        value = hook.call(value)
-                except Exception as exc:
-                    raise ValueDeserializationError(MessageField.VALUE, exc, message.detach()) from exc
+        key = self._decode(message, self._key, message.key, MessageField.KEY, headers)
+        value = self._decode(message, self._value, message.payload, MessageField.VALUE, headers)
         return DeserializedMessage(
             topic,
             message.partition,
