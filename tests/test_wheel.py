@@ -78,13 +78,27 @@ def installed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     # /usr/bin and friends hold gcc here: the install runs with the venv alone on PATH.
     install_env = dict(env, PATH=str(venv / "bin"))
     result = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "--only-binary=:all:", str(wheel())],
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            str(wheel()),
+        ],
         env=install_env,
         capture_output=True,
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    pins = [line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith(("pytest==", "pytest-timeout==", "hypothesis=="))]
+    pins = [
+        line
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
+        if line.startswith(("pytest==", "pytest-timeout==", "hypothesis=="))
+    ]
     subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins], env=env, check=True)
     return venv, env
 
