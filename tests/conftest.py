@@ -8,6 +8,7 @@ import itertools
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -66,6 +67,22 @@ def produce_n(bootstrap: str, topic: str, n: int, *, size: int | None = None, **
 
 
 # --- the real Apache Kafka broker --------------------------------------------------------------
+
+
+T = TypeVar("T")
+ADMIN_TIMEOUT = 30  # seconds an admin request's future is given in the tests
+
+
+def result(future: Future[T]) -> T:
+    """An admin request's result (its error raised), within ADMIN_TIMEOUT."""
+    return future.result(ADMIN_TIMEOUT)
+
+
+def failure(future: Future[Any]) -> fk.KafkaError:
+    """The KafkaError an admin request fails with (the test fails if it does not)."""
+    with pytest.raises(fk.KafkaError) as info:
+        future.result(ADMIN_TIMEOUT)
+    return info.value
 
 
 def _broker_unavailable(reason: str) -> None:

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from types import MappingProxyType
-from typing import Any, TypeVar
 
 import confluent_kafka
 import pytest
@@ -24,22 +23,11 @@ from confluent_kafka.admin import AdminClient as ConfluentAdmin
 from confluent_kafka.admin import ConfigResource, ResourceType
 
 import ferrokafka as fk
-from conftest import consumer_config, produce_n
+from conftest import consumer_config, failure, produce_n, result
 
 pytestmark = pytest.mark.broker
 
-T = TypeVar("T")
 TIMEOUT = 30
-
-
-def result(future: Future[T]) -> T:
-    return future.result(TIMEOUT)
-
-
-def failure(future: Future[Any]) -> fk.KafkaError:
-    with pytest.raises(fk.KafkaError) as info:
-        future.result(TIMEOUT)
-    return info.value
 
 
 def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:

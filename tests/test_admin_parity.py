@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from confluent_kafka.admin import AclOperation as ConfluentAclOperation
@@ -16,20 +15,9 @@ from confluent_kafka.admin import AdminClient as ConfluentAdmin
 from confluent_kafka.admin import ResourceType as ConfluentResourceType
 
 import ferrokafka as fk
-from conftest import consumer_config
+from conftest import consumer_config, failure, result
 
-T = TypeVar("T")
 TIMEOUT = 30
-
-
-def result(future: Future[T]) -> T:
-    return future.result(TIMEOUT)
-
-
-def failure(future: Future[Any]) -> fk.KafkaError:
-    with pytest.raises(fk.KafkaError) as info:
-        future.result(TIMEOUT)
-    return info.value
 
 
 def wait_for(condition: Any, what: str, timeout: float = TIMEOUT) -> Any:

@@ -135,6 +135,12 @@ def _libs_complete(libs: Path) -> bool:
     return all(any(n.startswith(pref) for n in names) for pref in _REQUIRED_JAR_PREFIXES)
 
 
+def mvn_error(output: str) -> str:
+    """The line of Maven's output that says what went wrong (its first ERROR, else its last line)."""
+    lines = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines() if ln.strip()]
+    return next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "").strip()
+
+
 def replace_dir(new: Path, dest: Path) -> None:
     """Puts the finished directory `new` in place of `dest` (renames, so a reader never sees half of
     one); the old `dest`, if any, is removed afterwards."""
@@ -192,11 +198,8 @@ def ensure_jars() -> Path:
             except subprocess.TimeoutExpired:
                 raise BrokerUnavailable("mvn dependency:copy-dependencies timed out after 900 s") from None
             if proc.returncode != 0:
-                out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
-                lines = [ln for ln in out.splitlines() if ln.strip()]
-                err = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
                 raise BrokerUnavailable(
-                    f"mvn could not resolve Kafka {KAFKA_VERSION} jars (exit {proc.returncode}; is Maven Central reachable?): {err.strip()}"
+                    f"mvn could not resolve Kafka {KAFKA_VERSION} jars (exit {proc.returncode}; is Maven Central reachable?): {mvn_error(proc.stdout)}"
                 )
             (tmp / _MARKER).write_text(_pom_digest() + "\n")
             if not _libs_complete(tmp):

@@ -33,7 +33,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,10 +45,10 @@ from collections import deque
 from pathlib import Path
 
 try:
-    from realkafka.harness import _free_ports, replace_dir
+    from realkafka.harness import _free_ports, mvn_error, replace_dir
     from realkafka.service import ProcessService, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/registry.py
-    from harness import _free_ports, replace_dir  # type: ignore[no-redef]
+    from harness import _free_ports, mvn_error, replace_dir  # type: ignore[no-redef]
     from service import ProcessService, owned_workdir  # type: ignore[no-redef]
 
 __all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_distribution", "java_or_none"]
@@ -126,11 +125,8 @@ def ensure_distribution() -> Path:
             except subprocess.TimeoutExpired:
                 raise RegistryUnavailable("mvn dependency:get timed out after 900 s") from None
             if proc.returncode != 0:
-                out = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout)
-                lines = [ln for ln in out.splitlines() if ln.strip()]
-                err = next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "")
                 raise RegistryUnavailable(
-                    f"mvn could not fetch Apicurio Registry {APICURIO_VERSION} (exit {proc.returncode}): {err.strip()}"
+                    f"mvn could not fetch Apicurio Registry {APICURIO_VERSION} (exit {proc.returncode}): {mvn_error(proc.stdout)}"
                 )
             archives = list(download.glob("*.tar.gz"))
             if len(archives) != 1:
