@@ -76,6 +76,18 @@ def thread_names() -> list[str]:
     return sorted(names)
 
 
+def recording_start(started: list[str]) -> Callable[[threading.Thread], None]:
+    """A ``threading.Thread.start`` that records the thread's name, then starts it (a call that
+    needed its thread still completes, and the test fails on the record, not on a hang)."""
+    original = threading.Thread.start
+
+    def start(thread: threading.Thread) -> None:
+        started.append(thread.name)
+        original(thread)
+
+    return start
+
+
 async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -524,7 +536,7 @@ def test_commit_without_a_polling_task_and_its_errors(backend, topic_name, group
                 if n == 4:
                     started: list[str] = []
                     with monkeypatch.context() as patch:
-                        patch.setattr(threading.Thread, "start", lambda thread: started.append(thread.name))
+                        patch.setattr(threading.Thread, "start", recording_start(started))
                         await consumer.commit(msg)  # offset + 1
                     assert started == []
                     assert (await consumer.committed(timeout=10))[0].offset == 4
@@ -567,7 +579,7 @@ def test_offset_queries_need_no_thread_and_agree_with_the_sync_consumer(backend,
         started: list[str] = []
         async with AIOConsumer(config) as consumer:
             with monkeypatch.context() as patch:
-                patch.setattr(threading.Thread, "start", lambda thread: started.append(thread.name))
+                patch.setattr(threading.Thread, "start", recording_start(started))
                 committed = await consumer.committed(tps, timeout=10)
                 marks = [await consumer.get_watermark_offsets(tp, timeout=10) for tp in tps]
                 times = await consumer.offsets_for_times(at_times, timeout=10)

@@ -233,7 +233,22 @@ async def _in_thread(call: Callable[[], _T], what: str) -> _T:
 # --- consumer --------------------------------------------------------------------------------------
 
 
-class AIOConsumer:
+class _AsyncClient:
+    """``async with client:`` closes the client at the end."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class AIOConsumer(_AsyncClient):
     """An asyncio consumer over :class:`ferrokafka.Consumer`, lending zero-copy
     :class:`~ferrokafka.BorrowedMessage` objects that belong to the event loop's thread.
 
@@ -283,14 +298,6 @@ class AIOConsumer:
         self._close_task: asyncio.Task[None] | None = None
 
     # --- context manager, iteration -----------------------------------------------------------
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def __aiter__(self) -> Self:
         return self
@@ -927,7 +934,7 @@ class _Deliveries:
                 pass
 
 
-class AIOProducer:
+class AIOProducer(_AsyncClient):
     """An asyncio producer over :class:`ferrokafka.Producer`.
 
     ``AIOProducer(config)`` takes the same config as ``Producer``, created inside a running loop.
@@ -952,14 +959,6 @@ class AIOProducer:
         self._closed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     async def produce(
         self,
@@ -1191,7 +1190,7 @@ class AIOProducer:
 # --- admin client ----------------------------------------------------------------------------------
 
 
-class AIOAdminClient:
+class AIOAdminClient(_AsyncClient):
     """An asyncio admin client over :class:`ferrokafka.AdminClient`: each method is a coroutine
     resolving to what the synchronous method's future resolves to (``asyncio.wrap_future``).
     ``error_cb`` runs on the loop (it may be a coroutine function). Cancelling an await does not
@@ -1204,14 +1203,6 @@ class AIOAdminClient:
         config: dict[str, Any] = dict(conf)
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
         self._admin = AdminClient(config)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @staticmethod
     async def _result(future: ConcurrentFuture[_T]) -> _T:

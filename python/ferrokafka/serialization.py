@@ -274,6 +274,12 @@ class _Hook(NamedTuple):
     call: Callable[..., Any]
     context: bool
 
+    def run(self, data: Any, topic: str, field: MessageField, headers: Any) -> Any:
+        """Calls the hook on one field's data, with a context if it takes one."""
+        if self.context:
+            return self.call(data, SerializationContext(topic, field, headers))
+        return self.call(data)
+
 
 _CONTEXT_NAMES = frozenset({"ctx", "context"})
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -361,22 +367,14 @@ class SerializingProducer(Generic[K, V]):
         return self._producer
 
     def _serialize(self, topic: str, key: object, value: object, headers: Any, index: int | None) -> tuple[Any, Any]:
-        hook = self._key
-        if key is not None and hook is not None:
+        if key is not None and self._key is not None:
             try:
-                if hook.context:
-                    key = hook.call(key, SerializationContext(topic, MessageField.KEY, headers))
-                else:
-                    key = hook.call(key)
+                key = self._key.run(key, topic, MessageField.KEY, headers)
             except Exception as exc:
                 raise KeySerializationError(exc, index) from exc
-        hook = self._value
-        if value is not None and hook is not None:
+        if value is not None and self._value is not None:
             try:
-                if hook.context:
-                    value = hook.call(value, SerializationContext(topic, MessageField.VALUE, headers))
-                else:
-                    value = hook.call(value)
+                value = self._value.run(value, topic, MessageField.VALUE, headers)
             except Exception as exc:
                 raise ValueSerializationError(exc, index) from exc
         return key, value
@@ -711,9 +709,7 @@ class DeserializingConsumer(Generic[K, V]):
         if hook is None:
             return bytes(data)
         try:
-            if hook.context:
-                return hook.call(data, SerializationContext(message.topic, field, headers))
-            return hook.call(data)
+            return hook.run(data, message.topic, field, headers)
         except Exception as exc:
             error = KeyDeserializationError if field is MessageField.KEY else ValueDeserializationError
             raise error(field, exc, message.detach()) from exc

@@ -53,9 +53,11 @@ impl LoopDeliveries {
     fn py_new(wake_fd: i32) -> PyResult<Self> {
         let wake = crate::ffi::duplicate_fd(wake_fd, "wake_fd")?;
         let duplicate = wake.as_raw_fd();
-        // SAFETY: F_SETFL on our open descriptor; the delivery thread must never block writing.
+        // SAFETY: F_GETFL only reads the status flags of `duplicate`, a descriptor we own and
+        // keep open (in `wake`) for this whole function.
         let flags = unsafe { libc::fcntl(duplicate, libc::F_GETFL) };
-        // SAFETY: as above.
+        // SAFETY: F_SETFL on the same owned descriptor, adding O_NONBLOCK so that the delivery
+        // thread never blocks writing to it; no memory is passed.
         if flags < 0 || unsafe { libc::fcntl(duplicate, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
             return Err(std::io::Error::last_os_error().into());
         }

@@ -152,18 +152,20 @@ impl Producer {
                 return Err(err);
             }
         };
-        core.settle(1);
         let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
         if refused.code == RDKafkaErrorCode::QueueFull {
             // The queue frees up as deliveries complete: the caller should retry (or flush).
+            core.settle(1);
             return Err(info.into_pyerr(py));
         }
         if refused.cell.sink.is_some() {
-            // Settled already (above); the loop resolves it like any other outcome.
-            core.unresolved.fetch_add(1, Ordering::AcqRel);
+            // To its loop like any other outcome (counted off `unresolved` by the poller).
             core.context().resolve(refused.cell, Outcome::Failed(Box::new(info)));
-        } else if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
-            core.notify(py, vec![cell]);
+        } else {
+            core.settle(1);
+            if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
+                core.notify(py, vec![cell]);
+            }
         }
         Ok(())
     }
