@@ -1141,6 +1141,40 @@ def test_transactional_calls_run_on_the_loop_without_threads(mock_cluster, topic
     run(main())
 
 
+@pytest.mark.parametrize("error", [16, 14, 15], ids=["NOT_COORDINATOR", "LOAD_IN_PROGRESS", "NOT_AVAILABLE"])
+def test_init_transactions_outlasts_a_coordinator_that_is_not_ready(mock_cluster, error, monkeypatch):
+    """A freshly started broker answers InitProducerId with NOT_COORDINATOR or
+    COORDINATOR_LOAD_IN_PROGRESS for a while and librdkafka retries; a step that runs out of time
+    meanwhile reports that retriable error in place of its timeout. The stepped call must go on, as
+    the synchronous call does (CI caught it failing against the real broker). Long steps with short
+    pauses make sure the failures land inside a step."""
+    monkeypatch.setattr(aio, "_TXN_STEP_MS", 100)
+    monkeypatch.setattr(aio, "_TXN_MAX_PAUSE", 0.001)
+    mock_cluster.inject_request_errors(22, [error] * 4)  # 22: InitProducerId
+    config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "transactional.id": f"tx-{uuid.uuid4().hex}"}
+
+    async def main() -> None:
+        async with AIOProducer(config) as producer:
+            await producer.init_transactions(30)
+            await producer.begin_transaction()
+            await producer.abort_transaction(30)
+
+    run(main())
+
+    # Past the timeout the caller still hears of it, retriable, as from the synchronous call.
+    mock_cluster.inject_request_errors(22, [error] * 1000)
+
+    async def gives_up() -> None:
+        async with AIOProducer({**config, "transactional.id": f"tx-{uuid.uuid4().hex}"}) as producer:
+            with pytest.raises(fk.KafkaError) as failed:
+                await producer.init_transactions(1)
+            assert failed.value.retriable
+            await producer.purge()
+
+    run(gives_up())
+    mock_cluster.clear_request_errors(22)
+
+
 @pytest.mark.broker
 def test_admin_client(kafka_bootstrap, topic_name):
     async def main() -> None:

@@ -533,8 +533,14 @@ impl Producer {
         };
         match result {
             Ok(()) => Ok(true),
+            // A step that ran out of time is librdkafka's resumable timeout, except that an
+            // `init_transactions` one reports the coordinator's last retriable error in its place
+            // (NOT_COORDINATOR while a fresh broker loads its transaction log: rd_kafka_init_transactions
+            // in rdkafka_txnmgr.c), so for "init" any retriable error means "still going".
             Err(rdkafka::error::KafkaError::Transaction(error))
-                if !last && error.code() == RDKafkaErrorCode::OperationTimedOut && error.is_retriable() =>
+                if !last
+                    && error.is_retriable()
+                    && (call == "init" || error.code() == RDKafkaErrorCode::OperationTimedOut) =>
             {
                 Ok(false)
             }
