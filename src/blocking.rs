@@ -119,13 +119,41 @@ pub const REQUEST_CHUNK_MS: c_int = 5_000;
 /// `deadline`, interruptibly: on a worker thread, in chunks of at most [`REQUEST_CHUNK_MS`], asking
 /// again while it times out (these requests only read, so asking again is harmless). `call` gets
 /// the chunk's timeout in milliseconds.
-pub fn request<T, F>(py: Python<'_>, what: &str, deadline: Option<Instant>, mut call: F) -> PyResult<T>
+pub fn request<T, F>(py: Python<'_>, what: &str, deadline: Option<Instant>, call: F) -> PyResult<T>
 where
     T: Send + 'static,
     F: FnMut(c_int) -> Result<T, KafkaErrorInfo> + Send + 'static,
 {
-    const TIMED_OUT: c_int = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT as c_int;
-    let result = run_on_worker(py, what, move |cancelled| loop {
+    request_inner(py, what, deadline, call)?.map_err(|info| FerroError::Kafka(info).into())
+}
+
+/// [`request`], for a question whose answer may not be known yet (confluent-kafka's `cluster_id()`):
+/// None once the deadline passed without one, instead of `_TIMED_OUT`.
+pub fn request_or_none<T, F>(py: Python<'_>, what: &str, deadline: Option<Instant>, call: F) -> PyResult<Option<T>>
+where
+    T: Send + 'static,
+    F: FnMut(c_int) -> Result<T, KafkaErrorInfo> + Send + 'static,
+{
+    match request_inner(py, what, deadline, call)? {
+        Ok(value) => Ok(Some(value)),
+        Err(info) if info.code == TIMED_OUT => Ok(None),
+        Err(info) => Err(FerroError::Kafka(info).into()),
+    }
+}
+
+const TIMED_OUT: c_int = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT as c_int;
+
+fn request_inner<T, F>(
+    py: Python<'_>,
+    what: &str,
+    deadline: Option<Instant>,
+    mut call: F,
+) -> PyResult<Result<T, KafkaErrorInfo>>
+where
+    T: Send + 'static,
+    F: FnMut(c_int) -> Result<T, KafkaErrorInfo> + Send + 'static,
+{
+    run_on_worker(py, what, move |cancelled| loop {
         let left = remaining_ms(deadline);
         let chunk = if left < 0 { REQUEST_CHUNK_MS } else { left.min(REQUEST_CHUNK_MS) };
         let result = call(chunk);
@@ -134,8 +162,7 @@ where
             Err(err) if err.code == TIMED_OUT && more_time && !cancelled.load(Ordering::Acquire) => continue,
             result => break result,
         }
-    })?;
-    result.map_err(|info| FerroError::Kafka(info).into())
+    })
 }
 
 /// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,

@@ -148,6 +148,15 @@ extern "C" {
     ) -> c_int;
 }
 
+/// A `len`-byte slice at `ptr`, or None for a null pointer.
+///
+/// # Safety
+/// A non-null `ptr` points to `len` initialised bytes that live as long as `'a`.
+pub unsafe fn bytes_at<'a>(ptr: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
+    // SAFETY: guaranteed by the caller.
+    (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
+}
+
 /// Decodes a C string from librdkafka without trusting it to be UTF-8.
 ///
 /// # Safety

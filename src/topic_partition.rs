@@ -9,13 +9,17 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::args::Int;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::bytes_at;
 
 pub const OFFSET_BEGINNING: i64 = -2;
 pub const OFFSET_END: i64 = -1;
 pub const OFFSET_STORED: i64 = -1000;
 pub const OFFSET_INVALID: i64 = -1001;
 
-/// A topic, a partition and an offset (negative offsets are the logical OFFSET_* constants).
+/// A topic, a partition and an offset (negative offsets are the logical OFFSET_* constants), with
+/// what Kafka keeps beside a committed offset: its `metadata` string and the `leader_epoch` of the
+/// message it follows (KIP-320). `error` is the partition's own error in an answer that lists
+/// partitions (None when it has none).
 #[pyclass(frozen, module = "ferrokafka")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
@@ -25,33 +29,94 @@ pub struct TopicPartition {
     pub partition: i32,
     #[pyo3(get)]
     pub offset: i64,
+    #[pyo3(get)]
+    pub metadata: Option<String>,
+    #[pyo3(get)]
+    pub leader_epoch: Option<i32>,
+    /// The partition's error code in librdkafka's terms; 0 for none.
+    pub error_code: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: String, partition: i32, offset: i64) -> Self {
+        TopicPartition { topic, partition, offset, metadata: None, leader_epoch: None, error_code: 0 }
+    }
+
+    /// The same partition at another offset, with nothing else carried over.
+    pub fn at(&self, offset: i64) -> Self {
+        TopicPartition::new(self.topic.clone(), self.partition, offset)
+    }
+
+    /// What Python's comparisons and hash look at (as before `metadata` and `leader_epoch` existed).
+    fn key(&self) -> (&str, i32, i64) {
+        (&self.topic, self.partition, self.offset)
+    }
 }
 
 #[pymethods]
 impl TopicPartition {
     #[new]
-    #[pyo3(signature = (topic, partition=Int(-1), offset=Int(OFFSET_INVALID)))]
-    fn py_new(topic: String, partition: Int<i32>, offset: Int<i64>) -> Self {
-        TopicPartition { topic, partition: partition.0, offset: offset.0 }
+    #[pyo3(signature = (topic, partition=Int(-1), offset=Int(OFFSET_INVALID), metadata=None, leader_epoch=None))]
+    fn py_new(
+        topic: String,
+        partition: Int<i32>,
+        offset: Int<i64>,
+        metadata: Option<String>,
+        leader_epoch: Option<Int<i32>>,
+    ) -> PyResult<Self> {
+        let leader_epoch = match leader_epoch.map(|e| e.0) {
+            Some(epoch) if epoch < -1 => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "leader_epoch must be None or >= -1, not {epoch}"
+                )))
+            }
+            Some(-1) | None => None,
+            epoch => epoch,
+        };
+        if metadata.as_deref().is_some_and(|m| m.contains('\0')) {
+            return Err(pyo3::exceptions::PyValueError::new_err("metadata contains a NUL character"));
+        }
+        Ok(TopicPartition { metadata, leader_epoch, ..TopicPartition::new(topic, partition.0, offset.0) })
+    }
+
+    /// The partition's error in the answer it came from (a `KafkaError`), or None.
+    #[getter]
+    fn error(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        (self.error_code != 0).then(|| {
+            let context = format!("{:?} [{}]", self.topic, self.partition);
+            KafkaErrorInfo::from_raw(self.error_code, &context, None).into_pyerr(py).into_value(py).into_any()
+        })
     }
 
     fn __richcmp__(&self, other: PyRef<'_, TopicPartition>, op: CompareOp) -> bool {
-        op.matches(self.cmp(&other))
+        op.matches(self.key().cmp(&other.key()))
     }
 
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        self.hash(&mut hasher);
+        self.key().hash(&mut hasher);
         hasher.finish()
     }
 
-    fn __getnewargs__(&self) -> (String, i32, i64) {
-        (self.topic.clone(), self.partition, self.offset)
+    #[allow(clippy::type_complexity)]
+    fn __getnewargs__(&self) -> (String, i32, i64, Option<String>, Option<i32>) {
+        (self.topic.clone(), self.partition, self.offset, self.metadata.clone(), self.leader_epoch)
     }
 
     fn __repr__(&self) -> String {
-        format!("TopicPartition(topic={:?}, partition={}, offset={})", self.topic, self.partition, self.offset)
+        let mut repr =
+            format!("TopicPartition(topic={:?}, partition={}, offset={}", self.topic, self.partition, self.offset);
+        if let Some(metadata) = &self.metadata {
+            repr.push_str(&format!(", metadata={metadata:?}"));
+        }
+        if let Some(epoch) = self.leader_epoch {
+            repr.push_str(&format!(", leader_epoch={epoch}"));
+        }
+        if self.error_code != 0 {
+            repr.push_str(&format!(", error={}", crate::errors::error_name(self.error_code)));
+        }
+        repr + ")"
     }
 }
 
@@ -94,7 +159,19 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
     for tp in partitions {
         // rdkafka's add_partition panics on a NUL, librdkafka crashes on very long names.
         check_topic_name(&tp.topic)?;
-        list.add_partition_offset(&tp.topic, tp.partition, Offset::from_raw(tp.offset)).map_err(FerroError::from)?;
+        let mut elem = list.add_partition(&tp.topic, tp.partition);
+        elem.set_offset(Offset::from_raw(tp.offset)).map_err(FerroError::from)?;
+        if let Some(metadata) = &tp.metadata {
+            elem.set_metadata(metadata); // a fresh element: no earlier metadata to leak
+        }
+        if let Some(epoch) = tp.leader_epoch {
+            // SAFETY: the last element of `list`, which is live and borrowed mutably here.
+            unsafe {
+                let elems = (*list.ptr()).elems;
+                let last = elems.add(usize::try_from((*list.ptr()).cnt - 1).unwrap_or(0));
+                rdsys::rd_kafka_topic_partition_set_leader_epoch(last, epoch);
+            }
+        }
     }
     Ok(list)
 }
@@ -135,7 +212,16 @@ pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition
         let topic = (*elem).topic;
         let topic = if topic.is_null() { String::new() } else { CStr::from_ptr(topic).to_string_lossy().into_owned() };
         let err = std::ptr::addr_of!((*elem).err).cast::<i32>().read();
-        (TopicPartition { topic, partition: (*elem).partition, offset: (*elem).offset }, err)
+        let metadata =
+            bytes_at((*elem).metadata, (*elem).metadata_size).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
+        let epoch = rdsys::rd_kafka_topic_partition_get_leader_epoch(elem);
+        let tp = TopicPartition {
+            metadata,
+            leader_epoch: (epoch >= 0).then_some(epoch),
+            error_code: err,
+            ..TopicPartition::new(topic, (*elem).partition, (*elem).offset)
+        };
+        (tp, err)
     }
 }
 
@@ -172,16 +258,13 @@ mod tests {
 
     #[test]
     fn round_trips_through_rdkafka_lists() {
-        let parts = vec![
-            TopicPartition { topic: "a".into(), partition: 0, offset: 5 },
-            TopicPartition { topic: "b".into(), partition: 2, offset: OFFSET_BEGINNING },
-        ];
+        let parts = vec![TopicPartition::new("a".into(), 0, 5), TopicPartition::new("b".into(), 2, OFFSET_BEGINNING)];
         assert_eq!(from_list(&to_list(&parts).unwrap()), parts);
     }
 
     #[test]
     fn nul_in_a_topic_name_is_an_error_not_a_panic() {
-        let parts = vec![TopicPartition { topic: "a\0b".into(), partition: 0, offset: 0 }];
+        let parts = vec![TopicPartition::new("a\0b".into(), 0, 0)];
         assert!(matches!(to_list(&parts), Err(FerroError::Value(_))));
     }
 }

@@ -334,3 +334,152 @@ def test_aio_clients_have_the_new_calls(kafka_bootstrap, topic_name, group_id) -
             assert await consumer.assignment() == []
 
     asyncio.run(main())
+
+
+# --- TopicPartition.metadata / .leader_epoch / .error, Message.leader_epoch -----------------------
+
+
+def test_topic_partition_fields_and_their_bad_inputs() -> None:
+    tp = fk.TopicPartition("t", 1, 5, metadata="m", leader_epoch=3)
+    assert (tp.topic, tp.partition, tp.offset, tp.metadata, tp.leader_epoch, tp.error) == ("t", 1, 5, "m", 3, None)
+    plain = fk.TopicPartition("t", 1, 5)
+    assert (plain.metadata, plain.leader_epoch, plain.error) == (None, None, None)
+    assert fk.TopicPartition("t", 1, 5, leader_epoch=-1).leader_epoch is None  # librdkafka's "unknown"
+    # Comparisons and hash look at topic, partition and offset, as before these fields existed.
+    assert tp == plain and hash(tp) == hash(plain) and len({tp, plain}) == 1
+    again = pickle.loads(pickle.dumps(tp))
+    assert (again.metadata, again.leader_epoch) == ("m", 3)
+    assert repr(tp) == 'TopicPartition(topic="t", partition=1, offset=5, metadata="m", leader_epoch=3)'
+    assert repr(plain) == 'TopicPartition(topic="t", partition=1, offset=5)'
+    for kwargs, error in [
+        ({"leader_epoch": -2}, ValueError),
+        ({"leader_epoch": 2**31}, ValueError),
+        ({"leader_epoch": "1"}, TypeError),
+        ({"metadata": "a\0b"}, ValueError),
+        ({"metadata": b"bytes"}, TypeError),
+    ]:
+        with pytest.raises(error):
+            fk.TopicPartition("t", 0, 0, **kwargs)  # type: ignore[arg-type]
+
+
+def test_commit_metadata_round_trips(backend, topic_name, group_id) -> None:  # type: ignore[no-untyped-def]
+    """Commit metadata reaches the broker and comes back from committed(), sync and asyncio; the
+    message's leader epoch is committed with its offset (real broker: epoch 0 of a fresh topic)."""
+    backend.create_topic(topic_name, 2)
+    produce_n(backend.bootstrap, topic_name, 3, partition=0)
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.auto.commit": False})
+    with fk.Consumer(config) as consumer:
+        consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+        message = consumer.poll(TIMEOUT)
+        assert message is not None
+        epoch = message.leader_epoch
+        if backend.name == "kafka":
+            assert epoch == 0
+        owned = message.detach()
+        assert owned.leader_epoch == epoch
+        assert pickle.loads(pickle.dumps(owned)).leader_epoch == epoch
+        consumer.commit(message, asynchronous=False)
+        [committed] = consumer.committed([fk.TopicPartition(topic_name, 0)], timeout=TIMEOUT)
+        assert (committed.offset, committed.leader_epoch) == (1, epoch)
+        consumer.commit(offsets=[fk.TopicPartition(topic_name, 1, 0, metadata="checkpoint ✓ 42")], asynchronous=False)
+        [other] = consumer.committed([fk.TopicPartition(topic_name, 1)], timeout=TIMEOUT)
+        assert (other.offset, other.metadata, other.error) == (0, "checkpoint ✓ 42", None)
+
+    async def from_the_loop() -> None:
+        from ferrokafka.aio import AIOConsumer
+
+        async with AIOConsumer(config) as consumer:
+            await consumer.commit(offsets=[fk.TopicPartition(topic_name, 1, 1, metadata="aio")], asynchronous=False)
+            [tp] = await consumer.committed([fk.TopicPartition(topic_name, 1)], timeout=TIMEOUT)
+            assert (tp.offset, tp.metadata) == (1, "aio")
+
+    import asyncio
+
+    asyncio.run(from_the_loop())
+
+
+def test_owned_message_leader_epoch() -> None:
+    message = fk.OwnedMessage("t", 0, 7, b"v", leader_epoch=4)
+    assert message.leader_epoch == 4 and fk.OwnedMessage("t", 0, 7, b"v").leader_epoch is None
+    assert message != fk.OwnedMessage("t", 0, 7, b"v", leader_epoch=5)  # another record at that offset
+    assert pickle.loads(pickle.dumps(message)) == message
+    with pytest.raises(ValueError):
+        fk.OwnedMessage("t", 0, 7, b"v", leader_epoch=-2)
+
+
+def test_a_partition_error_reaches_on_commit(backend, topic_name, group_id, request) -> None:  # type: ignore[no-untyped-def]
+    """A commit the broker refuses for one partition: commit() raises naming it, and on_commit gets
+    that partition with its `.error` (real broker: metadata past offset.metadata.max.bytes; mock:
+    an injected OFFSET_METADATA_TOO_LARGE)."""
+    backend.create_topic(topic_name, 1)
+    heard: list[tuple[object, list[fk.TopicPartition]]] = []
+    config = consumer_config(
+        backend.bootstrap,
+        group_id,
+        **{"enable.auto.commit": False, "on_commit": lambda err, partitions: heard.append((err, partitions))},
+    )
+    too_large = "x" * 5000  # the broker's offset.metadata.max.bytes is 4096
+    with fk.Consumer(config) as consumer:
+        consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+        if backend.name == "mock":
+            # OffsetCommit (8): OFFSET_METADATA_TOO_LARGE (12)
+            request.getfixturevalue("mock_cluster").inject_request_errors(8, [12])
+        with pytest.raises(fk.KafkaError) as refused:
+            consumer.commit(offsets=[fk.TopicPartition(topic_name, 0, 0, metadata=too_large)], asynchronous=False)
+        assert refused.value.name == "OFFSET_METADATA_TOO_LARGE"
+        deadline = time.monotonic() + TIMEOUT
+        while not heard and time.monotonic() < deadline:
+            consumer.poll(0.1)
+        [(error, [tp])] = heard
+        assert isinstance(tp.error, fk.KafkaError) and tp.error.name == "OFFSET_METADATA_TOO_LARGE"
+        assert topic_name in str(tp.error) and "OFFSET_METADATA_TOO_LARGE" in repr(tp)
+        # A commit that succeeds: no error on the partition.
+        heard.clear()
+        consumer.commit(offsets=[fk.TopicPartition(topic_name, 0, 0, metadata="ok")], asynchronous=False)
+        while not heard and time.monotonic() < deadline:
+            consumer.poll(0.1)
+        [(error, [tp])] = heard
+        assert error is None and tp.error is None and tp.metadata == "ok"
+
+
+# --- cluster_id, AdminClient.list_topics --------------------------------------------------------
+
+
+def test_cluster_id_on_every_client(backend, topic_name) -> None:  # type: ignore[no-untyped-def]
+    backend.create_topic(topic_name, 1)
+    bootstrap = {"bootstrap.servers": backend.bootstrap}
+    with fk.AdminClient(bootstrap) as admin:
+        cluster_id = admin.cluster_id(TIMEOUT)
+        assert isinstance(cluster_id, str) and cluster_id
+        if backend.name == "kafka":
+            assert cluster_id == admin.describe_cluster().result(TIMEOUT).cluster_id
+        listed = admin.list_topics(topic_name, timeout=TIMEOUT)
+        assert sorted(listed["topics"][topic_name]) == [0] and listed["brokers"]
+        assert topic_name in admin.list_topics(timeout=TIMEOUT)["topics"]
+    with fk.Producer(bootstrap) as producer:
+        assert producer.cluster_id(TIMEOUT) == cluster_id
+    with fk.Consumer({**bootstrap, "group.id": "g"}) as consumer:
+        assert consumer.cluster_id(TIMEOUT) == cluster_id
+        assert consumer.list_topics(topic_name, timeout=TIMEOUT)["topics"] == listed["topics"]
+    for client in (admin, producer, consumer):
+        with pytest.raises(fk.Error):
+            client.cluster_id(1)
+
+
+def test_cluster_id_of_an_unreachable_cluster_is_none_in_time() -> None:
+    nowhere = {"bootstrap.servers": "127.0.0.1:1"}
+    with fk.AdminClient(nowhere) as admin, fk.Producer(nowhere) as producer:
+        with fk.Consumer({**nowhere, "group.id": "g"}) as consumer:
+            for client in (admin, producer, consumer):
+                began = time.monotonic()
+                assert client.cluster_id(0.3) is None
+                assert time.monotonic() - began < 2
+                with pytest.raises(ValueError):
+                    client.cluster_id(-1)
+                with pytest.raises(TypeError):
+                    client.cluster_id("1")  # type: ignore[arg-type]
+            with pytest.raises(fk.KafkaError) as timed_out:
+                admin.list_topics(timeout=0.3)
+            assert timed_out.value.name in ("_TIMED_OUT", "_TRANSPORT")
+            with pytest.raises(ValueError):
+                admin.list_topics("", timeout=1)

@@ -70,7 +70,21 @@ class TopicPartition:
     def partition(self) -> int: ...
     @property
     def offset(self) -> int: ...
-    def __new__(cls, topic: str, partition: int = ..., offset: int = ...) -> Self: ...
+    @property
+    def metadata(self) -> str | None: ...
+    @property
+    def leader_epoch(self) -> int | None: ...
+    @property
+    def error(self) -> KafkaError | None:
+        """The partition's error in the answer it came from (a `KafkaError`), or None."""
+    def __new__(
+        cls,
+        topic: str,
+        partition: int = ...,
+        offset: int = ...,
+        metadata: str | None = None,
+        leader_epoch: int | None = None,
+    ) -> Self: ...
     def __lt__(self, other: TopicPartition, /) -> bool:
         """Return self<value."""
     def __le__(self, other: TopicPartition, /) -> bool:
@@ -81,7 +95,7 @@ class TopicPartition:
         """Return self>=value."""
     def __hash__(self) -> int:
         """Return hash(self)."""
-    def __getnewargs__(self) -> tuple[str, int, int]: ...
+    def __getnewargs__(self) -> tuple[str, int, int, str | None, int | None]: ...
 
 @final
 class BorrowedMessage:
@@ -101,6 +115,9 @@ class BorrowedMessage:
         """Milliseconds since the epoch, or None when the broker gave none."""
     @property
     def timestamp_type(self) -> TimestampType: ...
+    @property
+    def leader_epoch(self) -> int | None:
+        """The partition leader's epoch when the message was fetched (KIP-320), or None if unknown."""
     @property
     def key(self) -> memoryview | None:
         """A read-only memoryview of the key inside librdkafka's buffer (no copy), or None."""
@@ -140,6 +157,7 @@ class OwnedMessage:
         timestamp: int | None = None,
         timestamp_type: TimestampType | None = None,
         headers: _HeaderPairs | None = None,
+        leader_epoch: int | None = None,
     ) -> Self: ...
     def __buffer__(self, flags: int, /) -> memoryview:
         """The payload, read-only: `memoryview(msg)` (BufferError if the message has none)."""
@@ -154,6 +172,9 @@ class OwnedMessage:
     def timestamp(self) -> int | None: ...
     @property
     def timestamp_type(self) -> TimestampType: ...
+    @property
+    def leader_epoch(self) -> int | None:
+        """The partition leader's epoch when the message was fetched (KIP-320), or None if unknown."""
     @property
     def key(self) -> memoryview | None:
         """A read-only memoryview over this message's own copy of the key, or None."""
@@ -252,6 +273,10 @@ class Consumer:
     def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
         """Cluster metadata, for one topic or all: `{"brokers": {id: "host:port"}, "topics": {name:
         {partition: {"leader": id, "replicas": [ids], "isrs": [ids]}}}}`.
+        """
+    def cluster_id(self, timeout: float | None = None) -> str | None:
+        """The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+        known) for the first metadata; None if it did not come in time.
         """
     def consumer_group_metadata(self) -> ConsumerGroupMetadata:
         """The group's identity, for `Producer.send_offsets_to_transaction()`."""
@@ -530,6 +555,10 @@ class Producer:
         """
     def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
         """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it."""
+    def cluster_id(self, timeout: float | None = None) -> str | None:
+        """The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+        known) for the first metadata; None if it did not come in time.
+        """
     def set_sasl_credentials(self, username: str, password: str) -> None:
         """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
         on (existing ones stay as they are): for credentials that rotate."""
@@ -1013,6 +1042,15 @@ class AdminClient:
     ) -> Future[dict[TopicPartition, KafkaError | None]]:
         """Leader election, "PREFERRED" or "UNCLEAN" (None partitions: all, preferred only):
         {TopicPartition: None (elected) or its KafkaError, e.g. ELECTION_NOT_NEEDED}."""
+    def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
+        """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it (synchronous,
+        as confluent-kafka's): `{"brokers": {id: "host:port"}, "topics": {name: {partition:
+        {"leader", "replicas", "isrs"}}}}`.
+        """
+    def cluster_id(self, timeout: float | None = None) -> str | None:
+        """The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+        known) for the first metadata; None if it did not come in time.
+        """
     def set_sasl_credentials(self, username: str, password: str) -> None:
         """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
         on (existing ones stay as they are): for credentials that rotate."""

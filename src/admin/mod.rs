@@ -599,7 +599,7 @@ impl AdminClient {
                     .cast::<offsets::OffsetSpec>()
                     .map_err(|_| FerroError::Type("the values of the partitions dict must be OffsetSpec".into()))?;
                 keys.push(tp.get().clone());
-                requested.push(TopicPartition { offset: spec.get().0, ..tp.get().clone() });
+                requested.push(tp.get().at(spec.get().0));
             }
             let requested = non_empty(requested, "partitions")?;
             let list = offsets::spec_list(&requested)?;
@@ -622,10 +622,8 @@ impl AdminClient {
             _ => rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64,
         };
         let partitions: Vec<PyRef<'py, TopicPartition>> = partitions.extract()?;
-        let requested: Vec<TopicPartition> = non_empty(partitions_arg(partitions), "partitions")?
-            .into_iter()
-            .map(|tp| TopicPartition { offset: spec, ..tp })
-            .collect();
+        let requested: Vec<TopicPartition> =
+            non_empty(partitions_arg(partitions), "partitions")?.into_iter().map(|tp| tp.at(spec)).collect();
         let list = offsets::spec_list(&requested)?;
         self.submit(py, "list-offsets", move |core| {
             let answers = offsets::list_offsets(core, &list, context)?;
@@ -773,6 +771,38 @@ impl AdminClient {
             Some(partitions) => Some(to_list(&non_empty(partitions_arg(partitions), "partitions")?)?),
         };
         self.submit(py, "elect-leaders", move |core| elect::elect_leaders(core, election_type, list.as_ref()))
+    }
+
+    /// Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it (synchronous,
+    /// as confluent-kafka's): `{"brokers": {id: "host:port"}, "topics": {name: {partition:
+    /// {"leader", "replicas", "isrs"}}}}`.
+    #[pyo3(signature = (topic=None, timeout=None))]
+    fn list_topics<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Option<String>,
+        timeout: Option<Seconds>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        let deadline = crate::blocking::deadline(timeout)?;
+        let topic = topic.as_deref().map(crate::topic_partition::topic_cstring).transpose()?;
+        let core = self.open_core()?;
+        let metadata = crate::blocking::request(py, "list_topics", deadline, move |chunk| {
+            // SAFETY: the admin client's handle lives as long as `core`, which this closure holds.
+            unsafe { crate::consumer::native::fetch_metadata(core.native_ptr(), topic.as_deref(), chunk) }
+        })?;
+        crate::consumer::metadata_to_python(py, &metadata)
+    }
+
+    /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+    /// known) for the first metadata; None if it did not come in time.
+    #[pyo3(signature = (timeout=None))]
+    fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
+        let deadline = crate::blocking::deadline(timeout)?;
+        let core = self.open_core()?;
+        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
+            // SAFETY: the admin client's handle lives as long as `core`, which this closure holds.
+            unsafe { crate::consumer::native::cluster_id(core.native_ptr(), chunk) }
+        })
     }
 
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now

@@ -358,7 +358,7 @@ impl ConsumerCore {
         let eof = {
             let mut eofs = self.context().partition_eofs.lock();
             let ready = eofs.iter().position(|eof| {
-                let tp = TopicPartition { topic: eof.topic.clone(), partition: eof.partition, offset: 0 };
+                let tp = TopicPartition::new(eof.topic.clone(), eof.partition, 0);
                 self.ahead.first_offset(&tp).is_none()
             });
             ready.and_then(|i| eofs.remove(i))

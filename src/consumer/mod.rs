@@ -24,7 +24,6 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
-use crate::message::MessageParts;
 use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
@@ -67,17 +66,17 @@ pub struct Consumer {
 /// What to commit or store for a Borrowed or Owned message (its topic, partition and offset + 1),
 /// or for a `MessageBatch` (that per partition after its last message).
 fn next_offsets_of(message: &Bound<'_, PyAny>) -> PyResult<Vec<TopicPartition>> {
-    let (topic, partition, offset) = if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
+    let position = if let Ok(borrowed) = message.cast::<BorrowedMessage>() {
         borrowed.get().position()?
     } else if let Ok(owned) = message.cast::<OwnedMessage>() {
-        let m = owned.get().message();
-        (String::from_utf8_lossy(m.topic_bytes()).into_owned(), m.partition(), m.offset())
+        owned.get().position()
     } else if let Ok(batch) = message.cast::<MessageBatch>() {
         return Ok(batch.get().next_offsets());
     } else {
         return Err(FerroError::Type("expected a BorrowedMessage, an OwnedMessage or a MessageBatch".into()).into());
     };
-    Ok(vec![TopicPartition { topic, partition, offset: offset + 1 }])
+    // The message's leader epoch goes with its offset, as librdkafka's rd_kafka_commit_message does.
+    Ok(vec![TopicPartition { offset: position.offset + 1, ..position }])
 }
 
 /// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages with
@@ -687,6 +686,18 @@ impl Consumer {
             core.open().map_err(|_| closed_error())?.fetch_metadata(topic.as_deref(), chunk)
         })?;
         metadata_to_python(py, &metadata)
+    }
+
+    /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+    /// known) for the first metadata; None if it did not come in time.
+    #[pyo3(signature = (timeout=None))]
+    fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
+        let deadline = deadline(timeout)?;
+        self.core.open()?;
+        let core = self.core.clone();
+        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
+            core.open().map_err(|_| closed_error())?.cluster_id(chunk)
+        })
     }
 
     /// The group's identity, for `Producer.send_offsets_to_transaction()`.

@@ -366,6 +366,12 @@ impl NativeConsumer {
         unsafe { fetch_metadata(self.ptr(), topic, timeout_ms) }
     }
 
+    /// The cluster's id (see [`cluster_id`]).
+    pub fn cluster_id(&self, timeout_ms: c_int) -> NativeResult<String> {
+        // SAFETY: our live handle, for the duration of the call.
+        unsafe { cluster_id(self.ptr(), timeout_ms) }
+    }
+
     /// (low, high) watermarks of a partition, asked of its leader.
     pub fn fetch_watermarks(&self, topic: &CStr, partition: i32, timeout_ms: c_int) -> NativeResult<(i64, i64)> {
         let (mut low, mut high) = (-1, -1);
@@ -562,6 +568,26 @@ unsafe extern "C" fn log_cb(
             );
         }
     });
+}
+
+/// The cluster's id, as the brokers' metadata gives it, waiting up to `timeout_ms` for the first
+/// metadata; `_TIMED_OUT` if none came (or the cluster has no id).
+///
+/// # Safety
+/// `rk` is a live client handle (consumer, producer or admin) for the duration of the call.
+pub unsafe fn cluster_id(rk: *mut rdsys::rd_kafka_t, timeout_ms: c_int) -> NativeResult<String> {
+    // SAFETY: the live handle (caller's guarantee); the string librdkafka returns is ours, read
+    // and freed once with rd_kafka_mem_free as its documentation says.
+    unsafe {
+        let id = rdsys::rd_kafka_clusterid(rk, timeout_ms);
+        if id.is_null() {
+            let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__TIMED_OUT as c_int;
+            return Err(KafkaErrorInfo::from_raw(code, "cluster_id", None));
+        }
+        let text = raw::lossy(id).unwrap_or_default();
+        rdsys::rd_kafka_mem_free(rk, id.cast());
+        Ok(text)
+    }
 }
 
 /// Metadata of every topic, or of `topic` (a name already checked: no NUL, not too long).

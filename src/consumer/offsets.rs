@@ -153,7 +153,7 @@ impl HandedOffsets {
                 book.handed
                     .iter()
                     .find(|h| h.partition == tp.partition && h.topic == tp.topic)
-                    .map(|h| TopicPartition { topic: h.topic.clone(), partition: h.partition, offset: h.next })
+                    .map(|h| TopicPartition::new(h.topic.clone(), h.partition, h.next))
             })
             .collect()
     }
@@ -206,9 +206,9 @@ mod tests {
         offsets.record(1, vec![handed("a", 0, 5), handed("a", 1, 3)]);
         offsets.record(1, vec![handed("a", 0, 9)]);
         let assigned = [
-            TopicPartition { topic: "a".into(), partition: 0, offset: -1001 },
-            TopicPartition { topic: "a".into(), partition: 1, offset: -1001 },
-            TopicPartition { topic: "b".into(), partition: 0, offset: -1001 },
+            TopicPartition::new("a".into(), 0, -1001),
+            TopicPartition::new("a".into(), 1, -1001),
+            TopicPartition::new("b".into(), 0, -1001),
         ];
         let commit = offsets.handed_in(&assigned);
         assert_eq!(commit.iter().map(|tp| (tp.partition, tp.offset)).collect::<Vec<_>>(), [(0, 9), (1, 3)]);

@@ -216,11 +216,7 @@ impl From<BatchData> for MessageBatch {
 impl MessageBatch {
     /// Per partition, (topic, partition, offset after its last message).
     pub fn next_offsets(&self) -> Vec<TopicPartition> {
-        self.data
-            .next
-            .iter()
-            .map(|h| TopicPartition { topic: h.topic.clone(), partition: h.partition, offset: h.next })
-            .collect()
+        self.data.next.iter().map(|h| TopicPartition::new(h.topic.clone(), h.partition, h.next)).collect()
     }
 }
 

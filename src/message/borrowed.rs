@@ -29,11 +29,13 @@ use rdkafka::Timestamp;
 
 use crate::consumer::core::ConsumerCore;
 use crate::errors::FerroError;
+use crate::ffi::bytes_at;
 use crate::message::owned::OwnedMessage;
 use crate::message::{
     clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
     TimestampType,
 };
+use crate::topic_partition::TopicPartition;
 
 /// A message as librdkafka handed it out, plus the consumer it came from.
 pub struct NativeMessage {
@@ -64,6 +66,13 @@ impl NativeMessage {
     fn raw(&self) -> &rdsys::rd_kafka_message_t {
         // SAFETY: we own the message until drop.
         unsafe { self.message.as_ref() }
+    }
+
+    /// The partition leader's epoch when the message was fetched (KIP-320), if the broker said.
+    pub fn leader_epoch(&self) -> Option<i32> {
+        // SAFETY: we own the live message until drop; librdkafka only reads it.
+        let epoch = unsafe { rdsys::rd_kafka_message_leader_epoch(self.message.as_ptr()) };
+        (epoch >= 0).then_some(epoch)
     }
 }
 
@@ -144,15 +153,6 @@ impl NativeMessage {
             Message::headers(self).map(BorrowedHeaders::detach),
         )
     }
-}
-
-/// A `len`-byte slice at `ptr`, or None for a null pointer.
-///
-/// # Safety
-/// A non-null `ptr` points to `len` initialised bytes that live as long as `'a`.
-unsafe fn bytes_at<'a>(ptr: *const std::ffi::c_void, len: usize) -> Option<&'a [u8]> {
-    // SAFETY: guaranteed by the caller.
-    (!ptr.is_null()).then(|| unsafe { std::slice::from_raw_parts(ptr as *const u8, len) })
 }
 
 impl MessageParts for NativeMessage {
@@ -368,10 +368,14 @@ impl BorrowedMessage {
         self.checked()?.native()
     }
 
-    /// (topic, partition, offset) of a valid message, for commits and offset stores.
-    pub fn position(&self) -> Result<(String, i32, i64), FerroError> {
+    /// Where a valid message is (its offset and leader epoch), for commits and offset stores.
+    pub fn position(&self) -> Result<TopicPartition, FerroError> {
         let native = self.native()?;
-        Ok((String::from_utf8_lossy(native.topic_bytes()).into_owned(), native.partition(), native.offset()))
+        let topic = String::from_utf8_lossy(native.topic_bytes()).into_owned();
+        Ok(TopicPartition {
+            leader_epoch: native.leader_epoch(),
+            ..TopicPartition::new(topic, native.partition(), native.offset())
+        })
     }
 }
 
@@ -404,6 +408,12 @@ impl BorrowedMessage {
     }
 
     /// A read-only memoryview of the key inside librdkafka's buffer (no copy), or None.
+    /// The partition leader's epoch when the message was fetched (KIP-320), or None if unknown.
+    #[getter]
+    fn leader_epoch(&self) -> PyResult<Option<i32>> {
+        Ok(self.native()?.leader_epoch())
+    }
+
     #[getter]
     fn key<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
         slf.get().view(slf, Part::Key)
@@ -465,7 +475,8 @@ impl BorrowedMessage {
 
     /// Copies the message into an OwnedMessage: thread-safe, picklable, independent of the consumer.
     fn detach(&self, py: Python<'_>) -> PyResult<Py<OwnedMessage>> {
-        let owned = Py::new(py, OwnedMessage::from(self.native()?.detach()))?;
+        let native = self.native()?;
+        let owned = Py::new(py, OwnedMessage::new(native.detach(), native.leader_epoch()))?;
         untrack(owned.bind(py).as_any());
         Ok(owned)
     }

@@ -16,20 +16,33 @@ use crate::message::{
     clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
     TimestampType,
 };
-use crate::topic_partition::OFFSET_INVALID;
+use crate::topic_partition::{TopicPartition, OFFSET_INVALID};
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct OwnedMessage {
     inner: RdOwnedMessage,
+    /// Kept beside rdkafka's message, which has no field for it.
+    leader_epoch: Option<i32>,
 }
 
 impl From<RdOwnedMessage> for OwnedMessage {
     fn from(message: RdOwnedMessage) -> Self {
-        OwnedMessage { inner: message }
+        OwnedMessage::new(message, None)
     }
 }
 
 impl OwnedMessage {
+    pub fn new(message: RdOwnedMessage, leader_epoch: Option<i32>) -> Self {
+        OwnedMessage { inner: message, leader_epoch }
+    }
+
+    /// Where the message is (its offset and leader epoch), for commits and offset stores.
+    pub fn position(&self) -> TopicPartition {
+        let m = self.message();
+        let topic = String::from_utf8_lossy(m.topic_bytes()).into_owned();
+        TopicPartition { leader_epoch: self.leader_epoch, ..TopicPartition::new(topic, m.partition(), m.offset()) }
+    }
+
     /// A memoryview of the key or payload exported by this message, or None if it has none.
     fn view<'py>(&self, slf: &Bound<'py, Self>, part: Part) -> PyResult<Option<Bound<'py, PyMemoryView>>> {
         if part.of(self.message()).is_none() {
@@ -46,7 +59,8 @@ impl OwnedMessage {
     #[allow(clippy::type_complexity)]
     fn identity(
         &self,
-    ) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>) {
+    ) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>, Option<i32>)
+    {
         let m = self.message();
         (
             m.topic_bytes(),
@@ -56,6 +70,7 @@ impl OwnedMessage {
             m.payload(),
             m.timestamp(),
             headers::raw_pairs(m.raw_headers()),
+            self.leader_epoch,
         )
     }
 }
@@ -68,8 +83,8 @@ fn opt_bytes<'py>(py: Python<'py>, data: Option<&[u8]>) -> Option<Bound<'py, PyB
 impl OwnedMessage {
     #[new]
     #[pyo3(
-        signature = (topic, partition=crate::args::Int(0), offset=crate::args::Int(OFFSET_INVALID), payload=None, key=None, timestamp=None, timestamp_type=None, headers=None),
-        text_signature = "(topic, partition=0, offset=-1001, payload=None, key=None, timestamp=None, timestamp_type=None, headers=None)"
+        signature = (topic, partition=crate::args::Int(0), offset=crate::args::Int(OFFSET_INVALID), payload=None, key=None, timestamp=None, timestamp_type=None, headers=None, leader_epoch=None),
+        text_signature = "(topic, partition=0, offset=-1001, payload=None, key=None, timestamp=None, timestamp_type=None, headers=None, leader_epoch=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
@@ -81,8 +96,18 @@ impl OwnedMessage {
         timestamp: Option<crate::args::Int<i64>>,
         timestamp_type: Option<TimestampType>,
         headers: Option<&Bound<'_, PyAny>>,
+        leader_epoch: Option<crate::args::Int<i32>>,
     ) -> PyResult<Self> {
         let (partition, offset, timestamp) = (partition.0, offset.0, timestamp.map(|t| t.0));
+        let leader_epoch = match leader_epoch.map(|e| e.0) {
+            Some(epoch) if epoch < -1 => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "leader_epoch must be None or >= -1, not {epoch}"
+                )))
+            }
+            Some(-1) | None => None,
+            epoch => epoch,
+        };
         let payload = with_opt_bytes(payload, "payload", |b| b.map(<[u8]>::to_vec))?;
         let key = with_opt_bytes(key, "key", |b| b.map(<[u8]>::to_vec))?;
         let headers = match headers {
@@ -90,7 +115,10 @@ impl OwnedMessage {
             _ => None,
         };
         let timestamp = timestamp_type.unwrap_or(TimestampType::CreateTime).with(timestamp);
-        Ok(RdOwnedMessage::new(payload, key, topic, timestamp, partition, offset, headers).into())
+        Ok(OwnedMessage::new(
+            RdOwnedMessage::new(payload, key, topic, timestamp, partition, offset, headers),
+            leader_epoch,
+        ))
     }
 
     #[getter]
@@ -116,6 +144,12 @@ impl OwnedMessage {
     #[getter]
     fn timestamp_type(&self) -> TimestampType {
         TimestampType::of(self.message().timestamp()).1
+    }
+
+    /// The partition leader's epoch when the message was fetched (KIP-320), or None if unknown.
+    #[getter]
+    fn leader_epoch(&self) -> Option<i32> {
+        self.leader_epoch
     }
 
     /// A read-only memoryview over this message's own copy of the key, or None.
@@ -183,6 +217,7 @@ impl OwnedMessage {
             timestamp,
             timestamp_type,
             this.headers(py)?,
+            this.leader_epoch,
         )
             .into_pyobject(py)?;
         Ok((slf.get_type().into_any(), args))

@@ -437,6 +437,23 @@ impl Producer {
         crate::consumer::metadata_to_python(py, &metadata)
     }
 
+    /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
+    /// known) for the first metadata; None if it did not come in time.
+    #[pyo3(signature = (timeout=None))]
+    fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
+        let deadline = deadline(timeout)?;
+        self.open_core()?;
+        let core = self.core.clone();
+        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
+            if !core.is_open() {
+                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
+                return Err(KafkaErrorInfo::from_raw(code, "the producer is closed", None));
+            }
+            // SAFETY: the producer handle lives as long as `core`, which this closure holds.
+            unsafe { crate::consumer::native::cluster_id(core.producer.client().native_ptr(), chunk) }
+        })
+    }
+
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
