@@ -148,6 +148,15 @@ extern "C" {
     ) -> c_int;
 }
 
+/// A client (consumer, producer or admin client) whose librdkafka handle other modules use: the
+/// token refresher, metadata requests.
+pub trait ClientHandle: Send + Sync {
+    /// The native handle while the client is open; `None` once it is closed. The handle stays
+    /// valid as long as the client object that returned it is alive: each client destroys its
+    /// handle when the last reference to it goes, never at `close()`.
+    fn open_handle(&self) -> Option<*mut rd_kafka_t>;
+}
+
 /// A `len`-byte slice at `ptr`, or None for a null pointer.
 ///
 /// # Safety

@@ -7,6 +7,7 @@ mod arrow_capsules;
 mod blocking;
 mod bytes_like;
 mod callbacks;
+mod cluster_metadata;
 mod config;
 mod consumer;
 mod errors;

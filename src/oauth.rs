@@ -37,11 +37,9 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
 const CHECK_SLICE: Duration = Duration::from_secs(1);
 
 /// A client whose tokens a refresher keeps fresh.
-pub trait TokenClient: Send + Sync {
+/// The refresher ends once `open_handle()` says the client is closed.
+pub trait TokenClient: raw::ClientHandle {
     fn callbacks(&self) -> &ClientCallbacks;
-
-    /// The native handle while the client is open; `None` once it is closed (the refresher ends).
-    fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t>;
 
     /// Reports a failed refresh. By default queued for `error_cb` (run by whatever serves the client).
     fn report(&self, _py: Python<'_>, info: KafkaErrorInfo) {

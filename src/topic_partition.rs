@@ -64,15 +64,7 @@ impl TopicPartition {
         metadata: Option<String>,
         leader_epoch: Option<Int<i32>>,
     ) -> PyResult<Self> {
-        let leader_epoch = match leader_epoch.map(|e| e.0) {
-            Some(epoch) if epoch < -1 => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "leader_epoch must be None or >= -1, not {epoch}"
-                )))
-            }
-            Some(-1) | None => None,
-            epoch => epoch,
-        };
+        let leader_epoch = leader_epoch_arg(leader_epoch)?;
         if metadata.as_deref().is_some_and(|m| m.contains('\0')) {
             return Err(pyo3::exceptions::PyValueError::new_err("metadata contains a NUL character"));
         }
@@ -117,6 +109,18 @@ impl TopicPartition {
             repr.push_str(&format!(", error={}", crate::errors::error_name(self.error_code)));
         }
         repr + ")"
+    }
+}
+
+/// A leader epoch given from Python: None or -1 (librdkafka's "unknown") as None, a negative
+/// other than -1 refused.
+pub fn leader_epoch_arg(epoch: Option<Int<i32>>) -> PyResult<Option<i32>> {
+    match epoch.map(|e| e.0) {
+        Some(epoch) if epoch < -1 => {
+            Err(pyo3::exceptions::PyValueError::new_err(format!("leader_epoch must be None or >= -1, not {epoch}")))
+        }
+        Some(-1) | None => Ok(None),
+        epoch => Ok(epoch),
     }
 }
 

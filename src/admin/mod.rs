@@ -783,26 +783,14 @@ impl AdminClient {
         topic: Option<String>,
         timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        let deadline = crate::blocking::deadline(timeout)?;
-        let topic = topic.as_deref().map(crate::topic_partition::topic_cstring).transpose()?;
-        let core = self.open_core()?;
-        let metadata = crate::blocking::request(py, "list_topics", deadline, move |chunk| {
-            // SAFETY: the admin client's handle lives as long as `core`, which this closure holds.
-            unsafe { crate::consumer::native::fetch_metadata(core.native_ptr(), topic.as_deref(), chunk) }
-        })?;
-        crate::consumer::metadata_to_python(py, &metadata)
+        crate::cluster_metadata::list_topics(py, self.open_core()?, topic, timeout)
     }
 
-    /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
-    /// known) for the first metadata; None if it did not come in time.
+    /// The cluster's id from the brokers' metadata (synchronous), waiting up to `timeout` seconds
+    /// (None: until known) for the first metadata; None if it did not come in time.
     #[pyo3(signature = (timeout=None))]
     fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
-        let deadline = crate::blocking::deadline(timeout)?;
-        let core = self.open_core()?;
-        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
-            // SAFETY: the admin client's handle lives as long as `core`, which this closure holds.
-            unsafe { crate::consumer::native::cluster_id(core.native_ptr(), chunk) }
-        })
+        crate::cluster_metadata::cluster_id(py, self.open_core()?, timeout)
     }
 
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now

@@ -264,7 +264,9 @@ impl crate::oauth::TokenClient for AdminCore {
     fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
         &self.callbacks
     }
+}
 
+impl crate::ffi::ClientHandle for AdminCore {
     /// Until the last request in flight after close() has finished.
     fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
         Some(self.native_ptr())

@@ -595,7 +595,9 @@ impl crate::oauth::TokenClient for ConsumerCore {
     fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
         &self.context().callbacks
     }
+}
 
+impl crate::ffi::ClientHandle for ConsumerCore {
     fn open_handle(&self) -> Option<*mut rdkafka::bindings::rd_kafka_t> {
         self.open().ok().map(NativeConsumer::native_ptr)
     }

@@ -19,6 +19,7 @@ use rdkafka::TopicPartitionList;
 
 use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, request, run_interruptible, wait_detached};
+use crate::cluster_metadata;
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
@@ -28,7 +29,7 @@ use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_lis
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
-use self::native::{GroupMetadata, MetadataInfo, NativeConsumer, NativeResult};
+use self::native::{GroupMetadata, NativeConsumer, NativeResult};
 use self::offsets::{last_per_partition, Handed};
 
 /// What one wait for messages ended with.
@@ -678,26 +679,16 @@ impl Consumer {
         topic: Option<String>,
         timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let deadline = deadline(timeout)?;
-        let topic = topic.as_deref().map(topic_cstring).transpose()?;
         self.core.open()?;
-        let core = self.core.clone();
-        let metadata = request(py, "list_topics", deadline, move |chunk| {
-            core.open().map_err(|_| closed_error())?.fetch_metadata(topic.as_deref(), chunk)
-        })?;
-        metadata_to_python(py, &metadata)
+        cluster_metadata::list_topics(py, self.core.clone(), topic, timeout)
     }
 
     /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
     /// known) for the first metadata; None if it did not come in time.
     #[pyo3(signature = (timeout=None))]
     fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
-        let deadline = deadline(timeout)?;
         self.core.open()?;
-        let core = self.core.clone();
-        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
-            core.open().map_err(|_| closed_error())?.cluster_id(chunk)
-        })
+        cluster_metadata::cluster_id(py, self.core.clone(), timeout)
     }
 
     /// The group's identity, for `Producer.send_offsets_to_transaction()`.
@@ -840,27 +831,4 @@ fn check_subscription(topic: &str) -> FerroResult<()> {
         return Err(FerroError::Value(format!("a topic pattern must have no NUL and at most {MAX_PATTERN} bytes")));
     }
     Ok(())
-}
-
-pub(crate) fn metadata_to_python<'py>(py: Python<'py>, metadata: &MetadataInfo) -> PyResult<Bound<'py, PyDict>> {
-    let brokers = PyDict::new(py);
-    for (id, host, port) in &metadata.brokers {
-        brokers.set_item(id, format!("{host}:{port}"))?;
-    }
-    let topics = PyDict::new(py);
-    for topic in &metadata.topics {
-        let partitions = PyDict::new(py);
-        for partition in &topic.partitions {
-            let info = PyDict::new(py);
-            info.set_item("leader", partition.leader)?;
-            info.set_item("replicas", &partition.replicas)?;
-            info.set_item("isrs", &partition.isrs)?;
-            partitions.set_item(partition.id, info)?;
-        }
-        topics.set_item(&topic.name, partitions)?;
-    }
-    let result = PyDict::new(py);
-    result.set_item("brokers", brokers)?;
-    result.set_item("topics", topics)?;
-    Ok(result)
 }

@@ -16,7 +16,7 @@ use crate::message::{
     clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
     TimestampType,
 };
-use crate::topic_partition::{TopicPartition, OFFSET_INVALID};
+use crate::topic_partition::{leader_epoch_arg, TopicPartition, OFFSET_INVALID};
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct OwnedMessage {
@@ -99,15 +99,7 @@ impl OwnedMessage {
         leader_epoch: Option<crate::args::Int<i32>>,
     ) -> PyResult<Self> {
         let (partition, offset, timestamp) = (partition.0, offset.0, timestamp.map(|t| t.0));
-        let leader_epoch = match leader_epoch.map(|e| e.0) {
-            Some(epoch) if epoch < -1 => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "leader_epoch must be None or >= -1, not {epoch}"
-                )))
-            }
-            Some(-1) | None => None,
-            epoch => epoch,
-        };
+        let leader_epoch = leader_epoch_arg(leader_epoch)?;
         let payload = with_opt_bytes(payload, "payload", |b| b.map(<[u8]>::to_vec))?;
         let key = with_opt_bytes(key, "key", |b| b.map(<[u8]>::to_vec))?;
         let headers = match headers {

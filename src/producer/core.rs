@@ -341,7 +341,9 @@ impl crate::oauth::TokenClient for ProducerCore {
     fn callbacks(&self) -> &crate::callbacks::ClientCallbacks {
         &self.context().callbacks
     }
+}
 
+impl crate::ffi::ClientHandle for ProducerCore {
     fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
         self.is_open().then(|| self.producer.client().native_ptr())
     }

@@ -420,38 +420,16 @@ impl Producer {
         topic: Option<String>,
         timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        let deadline = deadline(timeout)?;
-        let topic = topic.as_deref().map(crate::topic_partition::topic_cstring).transpose()?;
         self.open_core()?;
-        let core = self.core.clone();
-        let metadata = crate::blocking::request(py, "list_topics", deadline, move |chunk| {
-            if !core.is_open() {
-                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
-                return Err(KafkaErrorInfo::from_raw(code, "the producer is closed", None));
-            }
-            // SAFETY: the producer handle lives as long as `core`, which this closure holds.
-            unsafe {
-                crate::consumer::native::fetch_metadata(core.producer.client().native_ptr(), topic.as_deref(), chunk)
-            }
-        })?;
-        crate::consumer::metadata_to_python(py, &metadata)
+        crate::cluster_metadata::list_topics(py, self.core.clone(), topic, timeout)
     }
 
     /// The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
     /// known) for the first metadata; None if it did not come in time.
     #[pyo3(signature = (timeout=None))]
     fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
-        let deadline = deadline(timeout)?;
         self.open_core()?;
-        let core = self.core.clone();
-        crate::blocking::request_or_none(py, "cluster_id", deadline, move |chunk| {
-            if !core.is_open() {
-                let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
-                return Err(KafkaErrorInfo::from_raw(code, "the producer is closed", None));
-            }
-            // SAFETY: the producer handle lives as long as `core`, which this closure holds.
-            unsafe { crate::consumer::native::cluster_id(core.producer.client().native_ptr(), chunk) }
-        })
+        crate::cluster_metadata::cluster_id(py, self.core.clone(), timeout)
     }
 
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
