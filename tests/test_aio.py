@@ -459,6 +459,38 @@ def test_coroutine_rebalance_callbacks_and_a_commit_in_on_revoke(backend, topic_
     assert sum(committed_offsets(backend.bootstrap, group_id, topic_name, 2)) == 20
 
 
+def test_nothing_is_lent_while_a_coroutine_on_assign_runs(backend, topic_name, group_id):
+    """A coroutine on_assign that waits, then seeks: messages are fetched meanwhile, yet neither the
+    task whose iteration started the rebalance nor one that starts iterating while on_assign runs
+    gets one before on_assign returns (no fast lane while a rebalance is served), so the first
+    messages lent are those after the seek."""
+    backend.create_topic(topic_name, 1)
+    produce_n(backend.bootstrap, topic_name, 10)
+
+    async def main() -> list[int]:
+        async with AIOConsumer(consumer_config(backend.bootstrap, group_id)) as consumer:
+            assigning = asyncio.Event()
+
+            async def on_assign(c: AIOConsumer, partitions: list[fk.TopicPartition]) -> None:
+                assigning.set()
+                await asyncio.sleep(0.5)  # the assigned partition is fetched meanwhile
+                await c.seek(fk.TopicPartition(topic_name, 0, 5))
+
+            await consumer.subscribe([topic_name], on_assign=on_assign)
+
+            async def first_offset(after_assign_began: bool) -> int:
+                if after_assign_began:
+                    await assigning.wait()
+                    await asyncio.sleep(0.25)
+                async for msg in consumer:
+                    return msg.offset
+                raise AssertionError("the iteration ended")
+
+            return sorted(await asyncio.wait_for(asyncio.gather(first_offset(False), first_offset(True)), 30))
+
+    assert run(main()) == [5, 6]
+
+
 def test_plain_function_callbacks_and_an_exception_from_on_assign(backend, topic_name, group_id):
     produce_n(backend.bootstrap, topic_name, 1)
     calls: list[str] = []

@@ -275,7 +275,16 @@ impl NativeConsumer {
         unsafe {
             check_error_object(rdsys::rd_kafka_seek_partitions(self.ptr(), list.ptr(), timeout_ms), "seek failed")?
         };
-        partition_errors(list, "seek failed")
+        if timeout_ms != 0 {
+            return partition_errors(list, "seek failed");
+        }
+        // Without a wait librdkafka only starts each seek and marks the partitions it started
+        // with _IN_PROGRESS: that is success here.
+        const IN_PROGRESS: c_int = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__IN_PROGRESS as c_int;
+        // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
+        let mut partitions = unsafe { read_native_list(list.ptr()) };
+        partitions.retain(|(_, err)| *err != IN_PROGRESS);
+        first_partition_error(&partitions, "seek failed")
     }
 
     pub fn pause(&self, list: &TopicPartitionList) -> NativeResult<()> {

@@ -57,10 +57,10 @@ impl OwnedMessage {
 
     /// Everything equality looks at, borrowed.
     #[allow(clippy::type_complexity)]
+    /// Not the leader epoch: it says how the message was fetched, not what it is.
     fn identity(
         &self,
-    ) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>, Option<i32>)
-    {
+    ) -> (&[u8], i32, i64, Option<&[u8]>, Option<&[u8]>, rdkafka::Timestamp, Vec<(&[u8], Option<&[u8]>)>) {
         let m = self.message();
         (
             m.topic_bytes(),
@@ -70,7 +70,6 @@ impl OwnedMessage {
             m.payload(),
             m.timestamp(),
             headers::raw_pairs(m.raw_headers()),
-            self.leader_epoch,
         )
     }
 }

@@ -539,6 +539,13 @@ impl Producer {
             {
                 Ok(false)
             }
+            // rdkafka's commit_transaction flushes first, with the step's timeout: a report still
+            // on its way to the delivery thread makes that flush time out, not the commit.
+            Err(rdkafka::error::KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut))
+                if !last && call == "commit" =>
+            {
+                Ok(false)
+            }
             Err(error) => Err(FerroError::from(error).into()),
         }
     }
