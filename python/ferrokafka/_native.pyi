@@ -328,6 +328,12 @@ class Consumer:
         previous message is superseded, the next one returned if one is ready, else None. Raises
         once the consumer is closed.
         """
+    def _next_ready(self) -> BorrowedMessage | None:
+        """For event loops: `_next_nowait` when nothing else is due — the next message if one is
+        ready and no rebalance waits for the loop to serve it; otherwise (also once closed) None,
+        and the caller takes the slow path, which serves and waits. One call per message of
+        `async for`, so it does in one native call what the slow path asks in several.
+        """
     def _commit_to_loop(self, offsets: list[TopicPartition], wake_fd: int) -> _LoopRequest:
         """For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
         returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it

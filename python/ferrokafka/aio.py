@@ -282,11 +282,15 @@ class AIOConsumer(_AsyncClient):
             os.close(self._wfd)
             raise
         self._closed = False
+        # Open while nothing is due but taking messages: no close under way, no rebalance being
+        # served (its task runs on_assign/on_revoke). Kept in step with _closing and
+        # _rebalance_task, so that the fast lane reads one attribute.
+        self._lane_open = True
+        self._next_ready = self._consumer._next_ready
         self._fds_open = True
         self._waiters: list[asyncio.Future[None]] = []
         self._reader_on = False
         self._fd_waiting = 0  # calls waiting for the pipe right now
-        self._polls = 0  # calls that served the consumer so far
         self._callbacks: tuple[RebalanceCallback | None, RebalanceCallback | None, RebalanceCallback | None] = (
             None,
             None,
@@ -305,14 +309,13 @@ class AIOConsumer(_AsyncClient):
     async def __anext__(self) -> BorrowedMessage:
         """The lending iterator, as the synchronous one: each message is superseded by the next
         (read ``detach()`` what you keep). Ends when the consumer is closed."""
-        # The fast lane of _fetch, without its coroutine frame: a message is ready and nothing
-        # else is due (one coroutine frame less per message: async for measured ~15 % faster).
+        # The fast lane of _fetch in one native call and without its coroutine frame: a message
+        # is ready and nothing else is due.
+        if self._lane_open:
+            ready = self._next_ready()
+            if ready is not None:
+                return ready
         try:
-            if not self._closing and self._rebalance_task is None and self._consumer._pending_rebalance() is None:
-                self._polls += 1
-                ready = self._next_nowait()
-                if ready is not None:
-                    return ready
             message = await self._fetch(self._next_nowait, None)
         except _Closed:
             raise StopAsyncIteration from None
@@ -373,8 +376,7 @@ class AIOConsumer(_AsyncClient):
         consumer = self._consumer
         deadline = _deadline(self._loop, timeout) if timeout is not None else None
         # The fast lane: nothing to serve, something ready.
-        if not self._closing and self._rebalance_task is None and consumer._pending_rebalance() is None:
-            self._polls += 1
+        if self._lane_open and consumer._pending_rebalance() is None:
             got = take()
             if got:
                 return got
@@ -386,7 +388,6 @@ class AIOConsumer(_AsyncClient):
             if self._rebalance_task is not None or consumer._pending_rebalance() is not None:
                 await self._serve_rebalance()
                 continue
-            self._polls += 1
             got = take()
             if got:
                 return got
@@ -395,7 +396,6 @@ class AIOConsumer(_AsyncClient):
             # Nothing: drain the pipe, then look again; a byte written after the drain keeps the
             # pipe readable, so the wait below cannot miss what arrives from now on.
             self._drain_fd()
-            self._polls += 1
             got = take()
             if got:
                 return got
@@ -460,6 +460,7 @@ class AIOConsumer(_AsyncClient):
         task = self._rebalance_task
         if task is None:
             task = self._rebalance_task = self._loop.create_task(self._rebalance())
+            self._lane_open = False
         await asyncio.shield(task)
         error = self._rebalance_error
         if error is not None:
@@ -490,6 +491,7 @@ class AIOConsumer(_AsyncClient):
             self._rebalance_error = error
         finally:
             self._rebalance_task = None
+            self._lane_open = not self._closing
 
     async def _call_rebalance(self, callback: RebalanceCallback | None, partitions: list[TopicPartition]) -> None:
         if callback is None:
@@ -718,6 +720,7 @@ class AIOConsumer(_AsyncClient):
 
     async def _close(self, timeout: float | None) -> None:
         self._closing = True
+        self._lane_open = False
         self._readable()  # wake the waiting calls: they end
         error: BaseException | None = None
         try:
@@ -756,7 +759,6 @@ class AIOConsumer(_AsyncClient):
                 self._hold_assignment()
                 continue
             self._drain_fd()
-            self._polls += 1
             leftover = consumer.poll(0)
             if leftover is not None:
                 # Not expected (everything is paused): stop serving, so that its offset is never

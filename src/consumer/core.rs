@@ -158,6 +158,11 @@ impl CoreContext {
         self.revoked.lock().extend(revoked);
     }
 
+    /// Whether a deferred rebalance waits (what `pending_rebalance` says, without copying it).
+    pub fn has_pending_rebalance(&self) -> bool {
+        self.pending_rebalance.lock().is_some()
+    }
+
     /// The deferred rebalance, if one waits: ("assign" | "revoke" | "lost", partitions).
     pub fn pending_rebalance(&self) -> Option<(&'static str, Vec<TopicPartition>)> {
         let pending = self.pending_rebalance.lock();

@@ -483,6 +483,20 @@ impl Consumer {
         }
     }
 
+    /// For event loops: `_next_nowait` when nothing else is due — the next message if one is
+    /// ready and no rebalance waits for the loop to serve it; otherwise (also once closed) None,
+    /// and the caller takes the slow path, which serves and waits. One call per message of
+    /// `async for`, so it does in one native call what the slow path asks in several.
+    fn _next_ready(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
+        if self.core.context().has_pending_rebalance() {
+            return Ok(None);
+        }
+        match self.lend_next(py, Some(Instant::now()))? {
+            Received::Messages(message) => Ok(Some(message)),
+            Received::TimedOut | Received::Closed => Ok(None),
+        }
+    }
+
     /// For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
     /// returned request, whose queue writes a wake-up byte to (a duplicate of) `wake_fd` when it
     /// arrives: wait until readable, then `request.result()`.
