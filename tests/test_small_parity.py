@@ -392,6 +392,12 @@ def test_commit_metadata_round_trips(backend, topic_name, group_id) -> None:  # 
             await consumer.commit(offsets=[fk.TopicPartition(topic_name, 1, 1, metadata="aio")], asynchronous=False)
             [tp] = await consumer.committed([fk.TopicPartition(topic_name, 1)], timeout=TIMEOUT)
             assert (tp.offset, tp.metadata) == (1, "aio")
+            await consumer.assign([fk.TopicPartition(topic_name, 0, 1)])
+            message = await consumer.poll(TIMEOUT)
+            assert message is not None and (message.offset, message.leader_epoch) == (1, epoch)
+            await consumer.commit(message, asynchronous=False)
+            [tp] = await consumer.committed([fk.TopicPartition(topic_name, 0)], timeout=TIMEOUT)
+            assert (tp.offset, tp.leader_epoch) == (2, epoch)
 
     import asyncio
 

@@ -536,7 +536,7 @@ class AIOConsumer(_AsyncClient):
         if isinstance(message, MessageBatch):
             return message.next_offsets
         if isinstance(message, BorrowedMessage | OwnedMessage):
-            return [TopicPartition(message.topic, message.partition, message.offset + 1)]
+            return [TopicPartition(message.topic, message.partition, message.offset + 1, leader_epoch=message.leader_epoch)]
         if message is not None:
             raise TypeError("expected a BorrowedMessage, an OwnedMessage or a MessageBatch")
         if offsets is not None:
