@@ -100,7 +100,7 @@ if TYPE_CHECKING:
 
     from ferrokafka._native import _BatchMessages, _Bytesish, _ClusterMetadata, _GroupDescription, _HeaderPairs
 
-__all__ = ["AIOAdminClient", "AIOConsumer", "AIOProducer"]
+__all__ = ["AIOAdminClient", "AIOConsumer", "AIOProducer", "AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
 _T = TypeVar("_T")
 
@@ -536,7 +536,9 @@ class AIOConsumer(_AsyncClient):
         if isinstance(message, MessageBatch):
             return message.next_offsets
         if isinstance(message, BorrowedMessage | OwnedMessage):
-            return [TopicPartition(message.topic, message.partition, message.offset + 1, leader_epoch=message.leader_epoch)]
+            return [
+                TopicPartition(message.topic, message.partition, message.offset + 1, leader_epoch=message.leader_epoch)
+            ]
         if message is not None:
             raise TypeError("expected a BorrowedMessage, an OwnedMessage or a MessageBatch")
         if offsets is not None:
@@ -1310,3 +1312,6 @@ class AIOAdminClient(_AsyncClient):
     async def close(self) -> None:
         """Closes (does not wait: requests already made complete)."""
         self._admin.close()
+
+
+from ferrokafka._aio_serialization import AsyncDeserializingConsumer, AsyncSerializingProducer  # noqa: E402

@@ -27,7 +27,8 @@ which one is decided once, at construction, from the hook itself:
 
 To force either form, wrap it: ``lambda obj, ctx: f(obj)`` or ``lambda obj: f(obj, None)``. A hook
 that is not callable, or that cannot take one positional argument, is a ``TypeError`` at
-construction, and so is a coroutine function (an async serializer). ``None`` (no key, a
+construction, and so is a coroutine function (an async serializer: ``ferrokafka.aio``'s
+``AsyncSerializingProducer`` and ``AsyncDeserializingConsumer`` await those). ``None`` (no key, a
 tombstone) never reaches a hook: it stays ``None``. Without a
 deserializer the key or value is ``bytes`` (one copy); without a serializer it must be what
 ``Producer.produce`` takes (bytes-like or ``str``).
@@ -238,8 +239,10 @@ class ConsumeError(KafkaError):
 class DeserializationError(ConsumeError, SerializationError):
     """``DeserializingConsumer``: a deserializer raised. The message was not handed out and its
     partition was sought back to it: the next call gets it again (and fails again, unless the hook
-    changed), and no offset past it is stored or committed. Skip it with
-    ``consumer.seek(TopicPartition(err.topic, err.partition, err.offset + 1))``.
+    changed), and no offset past it is stored or committed. It stays first in line, ahead of other
+    partitions' messages fetched after it (as in Java's KafkaConsumer). Skip it with
+    ``consumer.seek(TopicPartition(err.topic, err.partition, err.offset + 1))``, or
+    ``consumer.pause([TopicPartition(err.topic, err.partition)])`` to go on with the other partitions.
     """
 
     def __init__(self, field: MessageField, exception: BaseException, message: OwnedMessage) -> None:
@@ -314,20 +317,27 @@ def _takes_context(hook: Callable[..., Any], name: str) -> bool:
     return star_args
 
 
-def _hook(config: dict[str, object], name: str, *, confluent_wants_bytes: bool = False) -> _Hook | None:
+def _hook(
+    config: dict[str, object], name: str, *, confluent_wants_bytes: bool = False, kind: type[_Hook] = _Hook
+) -> _Hook | None:
     """Pops `name` from `config` and returns it as an f(data, ctx) callable, or None. With
-    `confluent_wants_bytes`, confluent-kafka's Deserializers are given bytes (see DeserializingConsumer)."""
+    `confluent_wants_bytes`, confluent-kafka's Deserializers are given bytes (see DeserializingConsumer).
+    `kind` is the class of the result: a subclass (ferrokafka.aio's, which awaits) takes coroutine
+    functions too."""
     hook: Any = config.pop(name, None)  # Any: narrowing an `object` with callable() confuses stubtest
     if hook is None:
         return None
     if not callable(hook):
         raise TypeError(f"{name} must be callable as f(data, ctx) or f(data), not {type(hook).__name__}")
-    if inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__):
-        raise TypeError(f"{name} is a coroutine function (an async serializer): give a synchronous one")
+    if kind is _Hook and (inspect.iscoroutinefunction(hook) or inspect.iscoroutinefunction(type(hook).__call__)):
+        raise TypeError(
+            f"{name} is a coroutine function (an async serializer): give a synchronous one, or use "
+            "ferrokafka.aio's AsyncSerializingProducer/AsyncDeserializingConsumer"
+        )
     if confluent_wants_bytes and _is_confluent_serde(hook):
         confluent = hook
-        return _Hook(lambda data, ctx: confluent(bytes(data), ctx), True)
-    return _Hook(hook, _takes_context(hook, name))
+        return kind(lambda data, ctx: confluent(bytes(data), ctx), True)
+    return kind(hook, _takes_context(hook, name))
 
 
 def _reject_builders(config: Mapping[str, object], names: tuple[str, ...]) -> None:
@@ -342,29 +352,21 @@ def _reject_builders(config: Mapping[str, object], names: tuple[str, ...]) -> No
 # --- producer -----------------------------------------------------------------------------------
 
 
-class SerializingProducer(Generic[K, V]):
-    """A :class:`ferrokafka.Producer` that serializes keys and values with the config's
-    ``key.serializer`` and ``value.serializer`` (see the module docs for what a hook may be).
+class _Serializing(Generic[K, V]):
+    """What :class:`SerializingProducer` shares with ``ferrokafka.aio.AsyncSerializingProducer``: the
+    serializers and how they are run."""
 
-    Differences from confluent-kafka's ``SerializingProducer``: ``produce()`` returns the native
-    ``Future[DeliveryReport]``; ``value`` comes first and ``key`` is keyword-only, so that neither
-    confluent-kafka's order ``produce(topic, key, value)`` nor ferrokafka's ``produce(topic, value,
-    key)`` can swap them silently (two positional objects are a ``TypeError``); ``on_delivery``
-    is ferrokafka's ``(report, error)``. Every other method is the native producer's; the
-    producer itself is ``.producer``. Hooks are the application's: ``close()`` does not close them.
-    """
+    _key: _Hook | None
+    _value: _Hook | None
+    _producer: Producer
 
-    def __init__(self, config: Mapping[str, object]) -> None:
+    def _configure(self, config: Mapping[str, object], *, kind: type[_Hook] = _Hook) -> dict[str, object]:
+        """Takes the serializers out of (a copy of) `config`; returns the rest, for the producer."""
         conf = dict(config)
         _reject_builders(conf, ("key.serializer", "value.serializer"))
-        self._key = _hook(conf, "key.serializer")
-        self._value = _hook(conf, "value.serializer")
-        self._producer = Producer(conf)  # type: ignore[arg-type]
-
-    @property
-    def producer(self) -> Producer:
-        """The wrapped :class:`ferrokafka.Producer`."""
-        return self._producer
+        self._key = _hook(conf, "key.serializer", kind=kind)
+        self._value = _hook(conf, "value.serializer", kind=kind)
+        return conf
 
     def _serialize(self, topic: str, key: object, value: object, headers: Any, index: int | None) -> tuple[Any, Any]:
         if key is not None and self._key is not None:
@@ -385,6 +387,37 @@ class SerializingProducer(Generic[K, V]):
             raise TypeError(f"topic must be a str, not {type(topic).__name__}")
         if self._producer.closed:
             raise KafkaError("the producer is closed", KafkaError._STATE)
+
+    def _check_batch(
+        self, topic: object, values: Sequence[object], keys: Sequence[object] | None, headers: Sequence[Any] | None
+    ) -> None:
+        self._check(topic)
+        count = len(values)
+        if keys is not None and len(keys) != count:
+            raise ValueError(f"keys has {len(keys)} entries for {count} values")
+        if headers is not None and len(headers) != count:
+            raise ValueError(f"headers has {len(headers)} entries for {count} values")
+
+
+class SerializingProducer(_Serializing[K, V]):
+    """A :class:`ferrokafka.Producer` that serializes keys and values with the config's
+    ``key.serializer`` and ``value.serializer`` (see the module docs for what a hook may be).
+
+    Differences from confluent-kafka's ``SerializingProducer``: ``produce()`` returns the native
+    ``Future[DeliveryReport]``; ``value`` comes first and ``key`` is keyword-only, so that neither
+    confluent-kafka's order ``produce(topic, key, value)`` nor ferrokafka's ``produce(topic, value,
+    key)`` can swap them silently (two positional objects are a ``TypeError``); ``on_delivery``
+    is ferrokafka's ``(report, error)``. Every other method is the native producer's; the
+    producer itself is ``.producer``. Hooks are the application's: ``close()`` does not close them.
+    """
+
+    def __init__(self, config: Mapping[str, object]) -> None:
+        self._producer = Producer(self._configure(config))  # type: ignore[arg-type]
+
+    @property
+    def producer(self) -> Producer:
+        """The wrapped :class:`ferrokafka.Producer`."""
+        return self._producer
 
     def produce(
         self,
@@ -433,12 +466,7 @@ class SerializingProducer(Generic[K, V]):
         tuple or a dict (Avro records are dicts). A hook that raises raises here, with the message's
         ``index``, and nothing is sent.
         """
-        self._check(topic)
-        count = len(values)
-        if keys is not None and len(keys) != count:
-            raise ValueError(f"keys has {len(keys)} entries for {count} values")
-        if headers is not None and len(headers) != count:
-            raise ValueError(f"headers has {len(headers)} entries for {count} values")
+        self._check_batch(topic, values, keys, headers)
         batch: list[tuple[Any, Any, Any]] = []
         for index, value in enumerate(values):
             given = headers[index] if headers is not None else None
@@ -613,44 +641,26 @@ def _truthy(value: object) -> bool:
     return bool(value)
 
 
-class DeserializingConsumer(Generic[K, V]):
-    """A :class:`ferrokafka.Consumer` that deserializes keys and values with the config's
-    ``key.deserializer`` and ``value.deserializer`` and hands out :class:`DeserializedMessage`.
+class _Deserializing(Generic[K, V]):
+    """What :class:`DeserializingConsumer` shares with ``ferrokafka.aio.AsyncDeserializingConsumer``:
+    the deserializers, and the record of what was handed out, stored and may be committed."""
 
-    Each deserializer gets the ``memoryview`` that ``BorrowedMessage.key``/``payload`` gives: read-only,
-    over librdkafka's fetch buffer, no copy. ``orjson.loads``, ``msgspec.json.decode``,
-    ``struct.unpack``, ``str(data, "utf-8")`` and ``fastavro`` (through ``io.BytesIO``) read it as it
-    is; the standard library's ``json.loads`` and ``bytes.decode`` want ``bytes``: give them
-    ``bytes(data)`` (one copy). confluent-kafka's own ``Deserializer`` objects get ``bytes``: that
-    is their documented argument, and its ``StringDeserializer`` calls ``value.decode()``. For its
-    ``AvroDeserializer`` (which reads a view too) this costs nothing: it wraps the data in an
-    ``io.BytesIO``, which copies a view but shares ``bytes``. The borrowed message is released as soon
-    as both are deserialized; a hook that keeps the view (or returns it) keeps that fetch buffer alive.
+    _consumer: Consumer
+    # How long seeking back after a failed message waits for the seek to take effect (messages
+    # fetched before a seek are never handed out after it, whether it waits or not).
+    _SEEK_TIMEOUT = 30.0
 
-    Offsets: the wrapper stores them itself (the native consumer runs with
-    ``enable.auto.offset.store=false``), with the native rule: what a call handed out is stored when
-    the application comes back for more (the next ``poll``/``consume``/iteration, ``commit()``, or
-    ``close()`` from the thread that received it). ``commit()`` without arguments commits the
-    offsets after the last messages handed out. A message whose deserialization failed was never
-    handed out (see :class:`DeserializationError`). With ``enable.auto.offset.store=false`` in the
-    config nothing is stored automatically: ``store_offsets(msg)`` takes a :class:`DeserializedMessage`.
-
-    ``poll()``, ``consume()`` and iteration deserialize; every other method is the native
-    consumer's (``consume_batch`` is not offered: it gives raw Arrow columns, take them from
-    ``.consumer`` if wanted). Rebalance callbacks get this consumer. Hooks are the application's:
-    ``close()`` does not close them.
-    """
-
-    def __init__(self, config: Mapping[str, object]) -> None:
+    def _configure(self, config: Mapping[str, object], *, kind: type[_Hook] = _Hook) -> dict[str, object]:
+        """Takes the deserializers out of (a copy of) `config`; returns the rest, for a consumer that
+        stores no offset itself (this class does)."""
         conf = dict(config)
         _reject_builders(conf, ("key.deserializer", "value.deserializer"))
-        self._key = _hook(conf, "key.deserializer", confluent_wants_bytes=True)
-        self._value = _hook(conf, "value.deserializer", confluent_wants_bytes=True)
+        self._key = _hook(conf, "key.deserializer", confluent_wants_bytes=True, kind=kind)
+        self._value = _hook(conf, "value.deserializer", confluent_wants_bytes=True, kind=kind)
         self._auto_store = _truthy(conf.get("enable.auto.offset.store", True)) and _truthy(
             conf.get("enable.auto.commit", True)
         )
         conf["enable.auto.offset.store"] = False
-        self._consumer = Consumer(conf)  # type: ignore[arg-type]
         self._lock = threading.Lock()
         # Per partition, the offset after the last message handed to the application: what commit()
         # without arguments commits.
@@ -658,12 +668,7 @@ class DeserializingConsumer(Generic[K, V]):
         # What the last call handed out, not stored yet, and the thread that received it.
         self._pending: dict[tuple[str, int], int] = {}
         self._pending_thread = 0
-
-    @property
-    def consumer(self) -> Consumer:
-        """The wrapped :class:`ferrokafka.Consumer` (its own ``poll()`` bypasses the deserializers
-        and this wrapper's record of what was handed out)."""
-        return self._consumer
+        return conf
 
     # -- handing out --
 
@@ -711,8 +716,7 @@ class DeserializingConsumer(Generic[K, V]):
         try:
             return hook.run(data, message.topic, field, headers)
         except Exception as exc:
-            error = KeyDeserializationError if field is MessageField.KEY else ValueDeserializationError
-            raise error(field, exc, message.detach()) from exc
+            raise _deserialization_error(field, exc, message) from exc
 
     def _deserialize(self, message: BorrowedMessage) -> DeserializedMessage[K, V]:
         topic = message.topic
@@ -738,31 +742,118 @@ class DeserializingConsumer(Generic[K, V]):
             first.setdefault((message.topic, message.partition), message.offset)
         for (topic, partition), offset in first.items():
             try:
-                self._consumer.seek(TopicPartition(topic, partition, offset), 30.0)
+                self._consumer.seek(TopicPartition(topic, partition, offset), self._SEEK_TIMEOUT)
             except KafkaError as seek_error:
                 error.add_note(f"seeking {topic} [{partition}] back to offset {offset} failed: {seek_error}")
 
     def _take(self, messages: list[BorrowedMessage]) -> list[DeserializedMessage[K, V]]:
-        """Deserializes `messages` in order, then releases them; on a failure returns those before
-        it (raises if there are none) after seeking back the rest (see DeserializationError)."""
+        """Deserializes `messages` in order, then hands them out (see `_hand_out`)."""
         out: list[DeserializedMessage[K, V]] = []
+        error: BaseException | None = None
         try:
-            for index, message in enumerate(messages):
-                try:
-                    out.append(self._deserialize(message))
-                except DeserializationError as error:
-                    self._rewind(error, messages[index:])
-                    if not out:
-                        raise
-                    break
-                except BaseException as interrupted:  # Ctrl-C in a hook: nothing was handed out
-                    self._rewind(interrupted, messages)
-                    raise
+            for message in messages:
+                out.append(self._deserialize(message))
+        except BaseException as exc:
+            error = exc
+        return self._hand_out(messages, out, error)
+
+    def _hand_out(
+        self, messages: list[BorrowedMessage], out: list[DeserializedMessage[K, V]], error: BaseException | None
+    ) -> list[DeserializedMessage[K, V]]:
+        """Releases `messages`, whose first ones deserialized into `out` until `error` (None: all of
+        them), and records `out` as handed out. After a DeserializationError returns `out` (raises
+        it if `out` is empty), the rest sought back (see DeserializationError); after another error
+        (Ctrl-C in a hook, a cancelled await) nothing is handed out: all are sought back, it is raised."""
+        try:
+            if isinstance(error, DeserializationError):
+                self._rewind(error, messages[len(out) :])
+                if not out:
+                    raise error
+            elif error is not None:
+                self._rewind(error, messages)
+                raise error
         finally:
             for message in messages:
                 message.release()
         self._record(out)
         return out
+
+    # -- offsets --
+
+    def _offsets_of(self, message: object) -> list[TopicPartition] | None:
+        if isinstance(message, DeserializedMessage):
+            return [TopicPartition(message.topic, message.partition, message.offset + 1)]
+        return None
+
+    def _to_commit(self, message: object, offsets: list[TopicPartition] | None) -> tuple[Any, Any] | None:
+        """Stores what the last call handed out, then: (message, offsets) to give the native commit
+        for ``commit(message, offsets=offsets)``, or None if there is nothing to commit."""
+        self._finish()
+        if message is not None and offsets is None:
+            converted = self._offsets_of(message)
+            return (message, None) if converted is None else (None, converted)
+        if message is not None:
+            raise TypeError("commit() takes a message or offsets, not both")
+        if offsets is None:
+            assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+            with self._lock:
+                offsets = [TopicPartition(t, p, o) for (t, p), o in self._handed.items() if (t, p) in assigned]
+            if not offsets:
+                return None
+        return None, offsets
+
+    def _store(self, message: object, offsets: list[TopicPartition] | None) -> None:
+        converted = self._offsets_of(message)
+        if converted is not None:
+            if offsets is not None:
+                raise TypeError("store_offsets() takes a message or offsets, not both")
+            self._consumer.store_offsets(offsets=converted)
+        else:
+            self._consumer.store_offsets(message, offsets=offsets)  # type: ignore[arg-type]
+
+
+def _deserialization_error(field: MessageField, exception: Exception, message: BorrowedMessage) -> DeserializationError:
+    """The error for a deserializer of `field` that raised `exception` on `message` (still borrowed)."""
+    error = KeyDeserializationError if field is MessageField.KEY else ValueDeserializationError
+    return error(field, exception, message.detach())
+
+
+class DeserializingConsumer(_Deserializing[K, V]):
+    """A :class:`ferrokafka.Consumer` that deserializes keys and values with the config's
+    ``key.deserializer`` and ``value.deserializer`` and hands out :class:`DeserializedMessage`.
+
+    Each deserializer gets the ``memoryview`` that ``BorrowedMessage.key``/``payload`` gives: read-only,
+    over librdkafka's fetch buffer, no copy. ``orjson.loads``, ``msgspec.json.decode``,
+    ``struct.unpack``, ``str(data, "utf-8")`` and ``fastavro`` (through ``io.BytesIO``) read it as it
+    is; the standard library's ``json.loads`` and ``bytes.decode`` want ``bytes``: give them
+    ``bytes(data)`` (one copy). confluent-kafka's own ``Deserializer`` objects get ``bytes``: that
+    is their documented argument, and its ``StringDeserializer`` calls ``value.decode()``. For its
+    ``AvroDeserializer`` (which reads a view too) this costs nothing: it wraps the data in an
+    ``io.BytesIO``, which copies a view but shares ``bytes``. The borrowed message is released as soon
+    as both are deserialized; a hook that keeps the view (or returns it) keeps that fetch buffer alive.
+
+    Offsets: the wrapper stores them itself (the native consumer runs with
+    ``enable.auto.offset.store=false``), with the native rule: what a call handed out is stored when
+    the application comes back for more (the next ``poll``/``consume``/iteration, ``commit()``, or
+    ``close()`` from the thread that received it). ``commit()`` without arguments commits the
+    offsets after the last messages handed out. A message whose deserialization failed was never
+    handed out (see :class:`DeserializationError`). With ``enable.auto.offset.store=false`` in the
+    config nothing is stored automatically: ``store_offsets(msg)`` takes a :class:`DeserializedMessage`.
+
+    ``poll()``, ``consume()`` and iteration deserialize; every other method is the native
+    consumer's (``consume_batch`` is not offered: it gives raw Arrow columns, take them from
+    ``.consumer`` if wanted). Rebalance callbacks get this consumer. Hooks are the application's:
+    ``close()`` does not close them.
+    """
+
+    def __init__(self, config: Mapping[str, object]) -> None:
+        self._consumer = Consumer(self._configure(config))  # type: ignore[arg-type]
+
+    @property
+    def consumer(self) -> Consumer:
+        """The wrapped :class:`ferrokafka.Consumer` (its own ``poll()`` bypasses the deserializers
+        and this wrapper's record of what was handed out)."""
+        return self._consumer
 
     def poll(self, timeout: float | None = None) -> DeserializedMessage[K, V] | None:
         """The next message, deserialized, or None if none arrived within `timeout` seconds (None:
@@ -795,11 +886,6 @@ class DeserializingConsumer(Generic[K, V]):
 
     # -- offsets --
 
-    def _offsets_of(self, message: object) -> list[TopicPartition] | None:
-        if isinstance(message, DeserializedMessage):
-            return [TopicPartition(message.topic, message.partition, message.offset + 1)]
-        return None
-
     def commit(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | MessageBatch | None = None,
@@ -811,21 +897,9 @@ class DeserializingConsumer(Generic[K, V]):
         neither, for every assigned partition, the offset after the last message this consumer
         handed out (nothing to commit is not an error). ``asynchronous=True`` returns at once.
         """
-        self._finish()
-        if message is not None and offsets is None:
-            offsets = self._offsets_of(message)
-            if offsets is None:
-                self._consumer.commit(message, asynchronous=asynchronous)  # type: ignore[arg-type]
-                return
-        elif message is None and offsets is None:
-            assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
-            with self._lock:
-                offsets = [TopicPartition(t, p, o) for (t, p), o in self._handed.items() if (t, p) in assigned]
-            if not offsets:
-                return
-        elif message is not None:
-            raise TypeError("commit() takes a message or offsets, not both")
-        self._consumer.commit(offsets=offsets, asynchronous=asynchronous)
+        to_commit = self._to_commit(message, offsets)
+        if to_commit is not None:
+            self._consumer.commit(to_commit[0], offsets=to_commit[1], asynchronous=asynchronous)
 
     def store_offsets(
         self,
@@ -834,13 +908,7 @@ class DeserializingConsumer(Generic[K, V]):
         offsets: list[TopicPartition] | None = None,
     ) -> None:
         """For ``enable.auto.offset.store=false``: stores a message's offset + 1, or `offsets`."""
-        converted = self._offsets_of(message)
-        if converted is not None:
-            if offsets is not None:
-                raise TypeError("store_offsets() takes a message or offsets, not both")
-            self._consumer.store_offsets(offsets=converted)
-        else:
-            self._consumer.store_offsets(message, offsets=offsets)  # type: ignore[arg-type]
+        self._store(message, offsets)
 
     # -- group and partitions --
 
