@@ -518,11 +518,12 @@ class Producer:
         `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
         too. Nothing else is made per message.
         """
-    def _transaction_step(
-        self, call: Literal["init", "begin", "commit", "abort"], timeout_ms: int, last: bool = False
-    ) -> bool:
+    def _transaction_step(self, call: Literal["init", "begin", "abort"], timeout_ms: int, last: bool = False) -> bool:
         """One step of a transactional call for `ferrokafka.aio`, on the loop's thread, without a
-        thread of its own: `call` is "init", "begin", "commit" or "abort"; waits at most
+        thread of its own: `call` is "init", "begin" or "abort" — not "commit": when a resumed
+        rd_kafka_commit_transaction's first phase times out, librdkafka clears the current call's
+        name, and the coordinator's EndTxn answer arriving then is taken for an abort's
+        (rd_kafka_txn_endtxn_complete decides by that name); waits at most
         `timeout_ms` (≤ 100; GIL released). Returns True once the call finished, False while it goes
         on in the background (librdkafka's resumable timeout: step again). With `last`, that timeout
         raises its retriable `_TIMED_OUT` KafkaError instead, as the synchronous call does.

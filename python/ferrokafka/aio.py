@@ -21,8 +21,9 @@ How waiting works, per client:
   delivery thread files each finished message natively (``_LoopDeliveries``) and writes to an
   eventfd the loop watches only when nothing was filed since the loop last looked; the loop then
   resolves every ``asyncio.Future`` filed at once (one wake-up for many reports). The
-  transactional calls init/begin/commit/abort are librdkafka's resumable calls, stepped on the
-  loop's thread (at most 1 ms each, GIL released) with growing pauses between steps.
+  transactional calls init/begin/abort are librdkafka's resumable calls, stepped on the loop's
+  thread (at most 1 ms each, GIL released) with growing pauses between steps; commit runs on a
+  thread of its own (see below).
 - **Admin client**: each call wraps the client's ``concurrent.futures.Future`` with
   ``asyncio.wrap_future``.
 
@@ -44,7 +45,9 @@ without waiting again (a rebalance found with them is served by the next call).
 What still uses a thread, or blocks the loop briefly (all documented on the methods):
 
 - ``list_topics()`` (librdkafka's metadata request has no form that answers on a queue),
-  ``send_offsets_to_transaction()`` (librdkafka's call is not resumable) and the final
+  ``send_offsets_to_transaction()`` (librdkafka's call is not resumable),
+  ``AIOProducer.commit_transaction()`` (librdkafka's commit is not safely resumable in short
+  steps: see the method) and the final
   ``close()`` of a consumer or producer run the synchronous call on a daemon thread of their own
   (not the loop's default executor, whose shutdown would wait for them); the synchronous call
   itself may use a short-lived worker thread, as it does without asyncio. ``commit()``,
@@ -1078,7 +1081,7 @@ class AIOProducer(_AsyncClient):
 
     # --- transactions: librdkafka's resumable calls, stepped on the loop ------------------------
 
-    async def _transaction(self, call: Literal["init", "begin", "commit", "abort"], timeout: float) -> None:
+    async def _transaction(self, call: Literal["init", "begin", "abort"], timeout: float) -> None:
         """Runs a transactional call in steps of at most _TXN_STEP_MS on the loop's thread (GIL
         released), sleeping between them: librdkafka goes on in the background and resumes where it
         was at the next step. Past `timeout`, raises the retriable ``_TIMED_OUT`` of the synchronous
@@ -1114,13 +1117,19 @@ class AIOProducer(_AsyncClient):
         )
 
     async def commit_transaction(self, timeout: float = 60.0) -> None:
-        """``Producer.commit_transaction``: waits for the transaction's deliveries (as ``flush()``),
-        then commits, stepped on the loop (no thread); the messages' futures are resolved when it
-        returns."""
+        """``Producer.commit_transaction``: waits for the transaction's deliveries (as ``flush()``,
+        on the loop), then commits on a thread of its own; the messages' futures are resolved when
+        it returns. Not stepped on the loop like the other transactional calls: a resumed
+        librdkafka commit whose first phase times out forgets that it is a commit, and the
+        coordinator's answer is then taken for an abort's (a "BUG: Invalid transaction state
+        transition" that fails the next call), so it runs as one call."""
+        if self._closing:
+            raise Error("the producer is closed")
         deadline = self._loop.time() + timeout
         try:
             await self.flush(timeout)
-            await self._transaction("commit", max(0.0, deadline - self._loop.time()))
+            left = max(0.0, deadline - self._loop.time())
+            await _in_thread(partial(self._producer.commit_transaction, left), "commit_transaction")
         finally:
             await self._settle()
 

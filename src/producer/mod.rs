@@ -507,7 +507,10 @@ impl Producer {
     }
 
     /// One step of a transactional call for `ferrokafka.aio`, on the loop's thread, without a
-    /// thread of its own: `call` is "init", "begin", "commit" or "abort"; waits at most
+    /// thread of its own: `call` is "init", "begin" or "abort" — not "commit": when a resumed
+    /// rd_kafka_commit_transaction's first phase times out, librdkafka clears the current call's
+    /// name, and the coordinator's EndTxn answer arriving then is taken for an abort's
+    /// (rd_kafka_txn_endtxn_complete decides by that name); waits at most
     /// `timeout_ms` (≤ 100; GIL released). Returns True once the call finished, False while it goes
     /// on in the background (librdkafka's resumable timeout: step again). With `last`, that timeout
     /// raises its retriable `_TIMED_OUT` KafkaError instead, as the synchronous call does.
@@ -522,7 +525,6 @@ impl Producer {
         let result = match call {
             "init" => py.detach(|| producer.init_transactions(timeout)),
             "begin" => py.detach(|| producer.begin_transaction()),
-            "commit" => py.detach(|| producer.commit_transaction(timeout)),
             "abort" => py.detach(|| producer.abort_transaction(timeout)),
             _ => return Err(pyo3::exceptions::PyValueError::new_err(format!("unknown transactional call {call:?}"))),
         };
@@ -536,13 +538,6 @@ impl Producer {
                 if !last
                     && error.is_retriable()
                     && (call == "init" || error.code() == RDKafkaErrorCode::OperationTimedOut) =>
-            {
-                Ok(false)
-            }
-            // rdkafka's commit_transaction flushes first, with the step's timeout: a report still
-            // on its way to the delivery thread makes that flush time out, not the commit.
-            Err(rdkafka::error::KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut))
-                if !last && call == "commit" =>
             {
                 Ok(false)
             }
