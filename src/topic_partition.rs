@@ -169,12 +169,13 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
             elem.set_metadata(metadata); // a fresh element: no earlier metadata to leak
         }
         if let Some(epoch) = tp.leader_epoch {
-            // SAFETY: the last element of `list`, which is live and borrowed mutably here.
-            unsafe {
-                let elems = (*list.ptr()).elems;
-                let last = elems.add(usize::try_from((*list.ptr()).cnt - 1).unwrap_or(0));
-                rdsys::rd_kafka_topic_partition_set_leader_epoch(last, epoch);
-            }
+            // rdkafka's element has no setter for it: the element just added is the list's last.
+            let last = list.count() - 1;
+            // SAFETY: `list` owns a live rd_kafka_topic_partition_list_t whose `elems` holds `cnt`
+            // initialised elements; add_partition appended one (so cnt >= 1) and `last` = cnt - 1
+            // points to it. No Rust reference to it is used after `elem` above, and librdkafka's
+            // setter writes only that element's own leader-epoch field.
+            unsafe { rdsys::rd_kafka_topic_partition_set_leader_epoch((*list.ptr()).elems.add(last), epoch) };
         }
     }
     Ok(list)
@@ -184,21 +185,25 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
 pub fn from_list(list: &TopicPartitionList) -> Vec<TopicPartition> {
     // SAFETY: `list.ptr()` is the live rd_kafka_topic_partition_list_t owned by `list`, which is
     // borrowed (so neither freed nor modified) for the duration of the call.
-    unsafe { read_native_list(list.ptr()) }.into_iter().map(|(tp, _err)| tp).collect()
+    unsafe { read_native_list(list.ptr()) }
 }
 
-/// The first partition with an error code (as [`read_native_list`] returns them), as the error of
-/// the whole call: `what` names the call, the partition is appended.
-pub fn first_partition_error(partitions: &[(TopicPartition, i32)], what: &str) -> Result<(), KafkaErrorInfo> {
-    match partitions.iter().find(|(_, err)| *err != 0) {
-        Some((tp, err)) => {
-            Err(KafkaErrorInfo::from_raw(*err, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None))
+/// The first partition with an error code, as the error of the whole call: `what` names the call,
+/// the partition is appended.
+pub fn first_partition_error<'a>(
+    partitions: impl IntoIterator<Item = &'a TopicPartition>,
+    what: &str,
+) -> Result<(), KafkaErrorInfo> {
+    match partitions.into_iter().find(|tp| tp.error_code != 0) {
+        Some(tp) => {
+            Err(KafkaErrorInfo::from_raw(tp.error_code, &format!("{what} {:?} [{}]", tp.topic, tp.partition), None))
         }
         None => Ok(()),
     }
 }
 
-/// Reads one element of a librdkafka partition list: the partition and its error code (0 = none).
+/// Reads one element of a librdkafka partition list, with its commit metadata, leader epoch and
+/// error code (`error_code`, 0 = none).
 ///
 /// The error code is read as the plain `int` it is in C: brokers may send codes that librdkafka
 /// passes through but rdkafka-sys's Rust enum has no variant for, and such a value must never be
@@ -207,7 +212,7 @@ pub fn first_partition_error(partitions: &[(TopicPartition, i32)], what: &str) -
 /// # Safety
 /// `elem` points to an initialised `rd_kafka_topic_partition_t` whose `topic` is NULL or a
 /// NUL-terminated string, both valid (not freed or modified) for the duration of the call.
-pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition_t) -> (TopicPartition, i32) {
+pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition_t) -> TopicPartition {
     // SAFETY: the caller guarantees `elem` and its `topic` string are valid for this call. Fields are
     // read through the raw pointer one by one, so no reference to the whole struct (with its
     // enum-typed `err` field) is formed; `err` is read as the i32 that its #[repr(i32)] enum type
@@ -219,23 +224,21 @@ pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition
         let metadata =
             bytes_at((*elem).metadata, (*elem).metadata_size).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
         let epoch = rdsys::rd_kafka_topic_partition_get_leader_epoch(elem);
-        let tp = TopicPartition {
+        TopicPartition {
             metadata,
             leader_epoch: (epoch >= 0).then_some(epoch),
             error_code: err,
             ..TopicPartition::new(topic, (*elem).partition, (*elem).offset)
-        };
-        (tp, err)
+        }
     }
 }
 
-/// Reads every element of a librdkafka partition list with its error code (see
-/// [`read_native_partition`]).
+/// Reads every element of a librdkafka partition list (see [`read_native_partition`]).
 ///
 /// # Safety
 /// `list` is NULL (read as empty) or points to a valid `rd_kafka_topic_partition_list_t` whose
 /// `elems` holds `cnt` initialised entries, not freed or modified for the duration of the call.
-pub unsafe fn read_native_list(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<(TopicPartition, i32)> {
+pub unsafe fn read_native_list(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<TopicPartition> {
     // SAFETY: the caller guarantees `list` is NULL or valid with `cnt` initialised `elems` for this
     // call, so every `elems.add(i)` with i < cnt points to an initialised element.
     unsafe {

@@ -70,7 +70,7 @@ pub(super) fn elect_leaders(
             if partition.is_null() {
                 continue;
             }
-            let (mut tp, _) = read_native_partition(partition);
+            let mut tp = read_native_partition(partition);
             tp.offset = crate::topic_partition::OFFSET_INVALID;
             let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
             let error = KafkaErrorInfo::from_error_object(

@@ -152,7 +152,6 @@ pub(super) fn list_offsets(
     })?;
     check_event(&event, context)?;
     let mut answers = Vec::new();
-    let mut errors = Vec::new();
     // SAFETY: `event` is a live ListOffsets result event that we own; the infos and their
     // partitions belong to it and are read (copied) while it is alive.
     unsafe {
@@ -167,18 +166,16 @@ pub(super) fn list_offsets(
             if partition.is_null() {
                 continue;
             }
-            let (tp, err) = read_native_partition(partition);
-            let epoch = rdsys::rd_kafka_topic_partition_get_leader_epoch(partition);
+            let tp = read_native_partition(partition);
             let answer = ListOffsetsResultInfo {
                 offset: tp.offset,
                 timestamp: rdsys::rd_kafka_ListOffsetsResultInfo_timestamp(info),
-                leader_epoch: (epoch >= 0).then_some(epoch),
+                leader_epoch: tp.leader_epoch,
             };
-            errors.push((tp.clone(), err));
             answers.push((tp, answer));
         }
     }
-    first_partition_error(&errors, &format!("{context} of partition"))?;
+    first_partition_error(answers.iter().map(|(tp, _)| tp), &format!("{context} of partition"))?;
     answers.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(answers)
 }

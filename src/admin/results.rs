@@ -41,7 +41,6 @@ pub(crate) unsafe fn group_offsets(
         }
     }
     first_partition_error(&partitions, &format!("{context}: partition"))?;
-    let mut partitions: Vec<TopicPartition> = partitions.into_iter().map(|(tp, _)| tp).collect();
     partitions.sort();
     Ok(partitions)
 }

@@ -117,7 +117,7 @@ impl CoreContext {
     /// (asyncio, see [`PendingRebalance`]) it is only kept, for `finish_pending_rebalance`.
     pub fn rebalance(&self, rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
         // SAFETY: librdkafka's list (or null) for the duration of the callback.
-        let partitions = || unsafe { read_native_list(list) }.into_iter().map(|(tp, _)| tp).collect::<Vec<_>>();
+        let partitions = || unsafe { read_native_list(list) };
         // SAFETY: the live handle calling back.
         let lost = code == REVOKE && unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
         let defer = self.defer_rebalances.load(Ordering::Acquire) && self.python_enabled.load(Ordering::Acquire);

@@ -193,7 +193,7 @@ impl LoopRequest {
             }
         };
         first_partition_error(&partitions, &format!("{context} of partition")).map_err(FerroError::Kafka)?;
-        Ok(partitions.into_iter().map(|(tp, _)| tp).collect())
+        Ok(partitions)
     }
 }
 

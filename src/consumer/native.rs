@@ -239,7 +239,7 @@ impl NativeConsumer {
         check(unsafe { raw::rd_kafka_assignment(self.ptr(), &mut list) }, "assignment failed")?;
         // SAFETY: the list (or NULL) is ours: read, then destroyed once.
         unsafe {
-            let partitions = read_native_list(list).into_iter().map(|(tp, _)| tp).collect();
+            let partitions = read_native_list(list);
             if !list.is_null() {
                 rdsys::rd_kafka_topic_partition_list_destroy(list);
             }
@@ -283,7 +283,7 @@ impl NativeConsumer {
         const IN_PROGRESS: c_int = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__IN_PROGRESS as c_int;
         // SAFETY: `list.ptr()` is the live list owned by `list`, borrowed for the call.
         let mut partitions = unsafe { read_native_list(list.ptr()) };
-        partitions.retain(|(_, err)| *err != IN_PROGRESS);
+        partitions.retain(|tp| tp.error_code != IN_PROGRESS);
         first_partition_error(&partitions, "seek failed")
     }
 
@@ -423,7 +423,7 @@ unsafe extern "C" fn offset_commit_cb(
     guarded(|| {
         let error = (code != 0).then(|| KafkaErrorInfo::from_raw(code, "commit failed", None));
         // SAFETY: the list (or NULL) is valid for this call; our opaque.
-        let offsets = unsafe { read_native_list(offsets) }.into_iter().map(|(tp, _)| tp).collect();
+        let offsets = unsafe { read_native_list(offsets) };
         // SAFETY: librdkafka passes the opaque of our live handle.
         unsafe { context(opaque) }.callbacks.commit_result(error, offsets);
     });
