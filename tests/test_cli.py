@@ -415,6 +415,115 @@ def test_closed_stdout_and_interrupted_produce(mock_cluster, topic_name, group_i
     proc.stdin.close()
 
 
+def _start_unreachable_produce(*extra: str, stdin: bytes = b"one\ntwo\n") -> subprocess.Popen[bytes]:
+    """`produce` to a broker nobody listens on, its input written and left open (still reading)."""
+    proc = subprocess.Popen(
+        [*CLI, "produce", "-b", "127.0.0.1:1", "-t", "x", *extra],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(stdin)
+    proc.stdin.flush()
+    return proc
+
+
+def _stderr_until(proc: subprocess.Popen[bytes], needle: bytes, limit: float) -> bytes:
+    """proc's stderr until it contains `needle` (or `limit` seconds pass)."""
+    assert proc.stderr is not None
+    seen = b""
+    deadline = time.monotonic() + limit
+    while needle not in seen and time.monotonic() < deadline:
+        if select.select([proc.stderr], [], [], 0.2)[0]:
+            chunk = os.read(proc.stderr.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+def test_ctrl_c_ends_produce_to_an_unreachable_broker_in_bounded_time(presses):
+    """Ctrl-C while producing to a broker that cannot be reached: the first waits at most -m seconds
+    for what was sent (saying so), a second gives up at once; either way the count of messages not
+    delivered is on stderr and the exit code is 130 (not a silent wait for message.timeout.ms)."""
+    proc = _start_unreachable_produce("-m", "4")
+    try:
+        time.sleep(1.5)  # reading: the two messages are queued, the broker refuses connections
+        proc.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        err = _stderr_until(proc, b"Ctrl-C again", 10)
+        assert b"% Interrupted: waiting up to 4 s for 2 message(s)" in err, err
+        if presses == 2:
+            proc.send_signal(signal.SIGINT)
+        returncode = proc.wait(20)
+        elapsed = time.monotonic() - started
+        assert proc.stderr is not None
+        err += proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert returncode == 130, err
+    assert elapsed < (3 if presses == 2 else 4 + 3), elapsed
+    last = err.decode().strip().splitlines()[-1]
+    assert last.startswith("python -m ferrokafka: interrupted: 2 of 2 messages not delivered: first error:"), err
+    assert b"Traceback" not in err
+
+
+def test_produce_says_so_when_deliveries_outlast_the_timeout():
+    """Input complete, broker unreachable: after -m seconds produce says what it is waiting for (and
+    how to stop), then reports the failures when message.timeout.ms expires: exit code 1."""
+    proc = _start_unreachable_produce("-m", "1", "-X", "message.timeout.ms=4000")
+    assert proc.stdin is not None
+    proc.stdin.close()
+    try:
+        err = _stderr_until(proc, b"Ctrl-C to give up", 10)
+        assert b"% 2 message(s) not delivered after 1 s: waiting until they are or message.timeout.ms passes" in err
+        returncode = proc.wait(20)
+        assert proc.stderr is not None
+        err += proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert returncode == 1, err
+    assert "2 of 2 messages not delivered: first error:" in err.decode().strip().splitlines()[-1]
+    assert b"_MSG_TIMED_OUT" in err
+
+
+def test_exit_at_end_in_a_group_without_a_broker_ends(mock_cluster, topic_name):
+    """`consume -G g -e`: an unreachable broker is an error within -m seconds, a missing topic an
+    error, a pattern that matches no topic an empty, successful run (none of them waits forever)."""
+    started = time.monotonic()
+    proc = run(
+        "consume", "-q", "-b", "127.0.0.1:1", "-m", "2", "-G", "g", "-t", topic_name, "-e", check=False, timeout=30
+    )
+    assert_user_error(proc, 1)
+    assert time.monotonic() - started < 15
+    bootstrap = mock_cluster.bootstrap_servers
+    proc = run("consume", "-b", bootstrap, "-G", "g", "-t", f"missing-{topic_name}", "-e", check=False, timeout=30)
+    assert_user_error(proc, 1, "not found")
+    proc = run("consume", "-b", bootstrap, "-G", "g", "-t", f"^missing-{topic_name}.*", "-e", timeout=30)
+    assert proc.stdout == b""
+
+
+def test_raw_output_without_delimiter_and_timestamps_before_the_epoch(mock_cluster, topic_name):
+    """kcat's rules: consume -D '' prints the values back to back; produce -D '' is refused (records
+    are split at it); -o s@-1 is refused (Kafka would read -1 as "the end" and print nothing)."""
+    bootstrap = mock_cluster.bootstrap_servers
+    mock_cluster.create_topic(topic_name)
+    produce(bootstrap, topic_name, [dict(value=b"a", key=b"k"), dict(value=b"b"), dict(value=b"c")])
+    assert run("consume", "-b", bootstrap, "-t", topic_name, "-e", "-D", "").stdout == b"abc"
+    assert run("consume", "-b", bootstrap, "-t", topic_name, "-e", "-D", "", "-K", "").stdout == b"kabc"
+    assert_user_error(run("produce", "-b", bootstrap, "-t", topic_name, "-D", "", check=False), 2, "-D", "empty")
+    assert_user_error(run("produce", "-b", bootstrap, "-t", topic_name, "-K", "", check=False), 2, "-K", "empty")
+    for offset in ("s@-1", "s@-2", "s@-100"):
+        proc = run("consume", "-b", bootstrap, "-t", topic_name, "-e", "-o", offset, check=False)
+        assert_user_error(proc, 2, offset, ">= 0")
+
+
 def test_demo_still_works():
     proc = run("demo", "--messages", "2000", "--sample-every", "100")
     lines = proc.stdout.decode().splitlines()
@@ -621,6 +730,10 @@ def test_groups_list_describe_offsets_reset(kafka_bootstrap, topic_name, group_i
     assert committed() == [["0", "3", "5", "2"], ["1", "3", "5", "2"]]
     out = run("consume", *b, "-G", group_id, "-t", topic_name, "-e").stdout
     assert sorted(out.splitlines()) == [b"6", b"7", b"8", b"9"]
+    # a moment before 1970 (here -1 ms, which Kafka would read as "latest") precedes every message
+    run("groups", "reset", *b, "-G", group_id, "-t", topic_name, "--to-datetime", "1969-12-31T23:59:59.999+00:00",
+        "--execute")  # fmt: skip
+    assert committed() == [["0", "0", "5", "5"], ["1", "0", "5", "5"]]
 
     # a group with an active member is refused, clearly
     with fk.Consumer(consumer_config(kafka_bootstrap, group_id)) as consumer:

@@ -19,34 +19,41 @@ produce
   header). ``-p N`` fixes the partition (default, or -1: the partitioner). ``-c N`` stops after N
   messages. File arguments are sent as one message each, like kcat; with ``-l`` they are split like
   stdin (``-`` is stdin). ``-z codec`` sets compression.codec. Nothing is printed on success; the
-  exit code is 1 if any message failed (the count and the first error on stderr).
+  exit code is 1 if any message failed (the count and the first error on stderr). At the end of the
+  input it waits for every delivery (until librdkafka's message.timeout.ms), saying so on stderr
+  once that takes longer than ``-m`` seconds. Ctrl-C stops reading and gives what was sent ``-m``
+  seconds more (a notice says so); a second Ctrl-C, or Ctrl-C while waiting, gives up at once. An
+  interrupted run prints how many messages were not delivered and exits with 130.
 
 consume
   Without ``-G``: assigns the partitions of ``-t`` topics (all, or ``-p N``, repeatable) from
   ``-o``: ``beginning`` (the default, like kcat), ``end``, ``N`` (absolute; clamped to the
   partition's low..high watermarks), ``-N`` (N before the end, per partition) or ``s@MS`` (the first
-  message at or after a timestamp in ms). Nothing is committed (a throw-away group.id is set,
-  librdkafka needs one to assign). With ``-G group``: subscribes to the topics (``-t`` and/or
-  positional; ``^regex`` works) and resumes from the group's committed offsets; ``-o beginning|end``
-  is auto.offset.reset for partitions without one (default beginning), other ``-o`` forms are
+  message at or after a timestamp in ms, >= 0: Kafka reads -1 and -2 as the ends, so negative ones
+  are refused). Nothing is committed (a throw-away group.id is set, librdkafka needs one to
+  assign). With ``-G group``: subscribes to the topics (``-t`` and/or positional; ``^regex``
+  works) and resumes from the group's committed offsets; ``-o beginning|end`` is
+  auto.offset.reset for partitions without one (default beginning), other ``-o`` forms are
   refused (use ``groups reset``). Offsets are stored only once a message has been written and
   flushed to stdout, and committed by auto-commit and at close: an interrupted run commits exactly
   what it printed, and the next run of the group continues after it.
   ``-e`` exits once every assigned partition has reached the high watermark it had when the partition
-  was assigned (the position is re-checked when idle). ``-c N`` exits after N messages (exactly N
+  was assigned (the position is re-checked when idle); with ``-G``, the topics must exist and the
+  broker answer within ``-m`` seconds (else an error), a ``^regex`` that matches no topic ends at
+  once, and an empty assignment counts as done. ``-c N`` exits after N messages (exactly N
   are taken from the consumer, so a group commits no more than it printed).
-  Output goes to stdout as bytes: by default each value followed by ``-D`` (default ``\\n``), prefixed
-  with its key and ``-K sep`` when ``-K`` is given; NULL keys and values print as nothing (``NULL``
-  with ``-Z``). ``-J`` prints JSON lines: ``{"topic", "partition", "offset", "timestamp" (ms or null),
-  "timestamp_type" ("create"/"logappend"/null), "key", "value", "headers" ([[name, value], ...] in
-  order)}``, each key/value/header value a string when it is UTF-8, ``{"base64": "..."}`` when it is
-  not, null when NULL. ``-f fmt`` is kcat's format string: ``%t`` topic, ``%p`` partition, ``%o``
-  offset, ``%k`` key, ``%K`` key length, ``%s`` value, ``%S`` value length (-1 for NULL), ``%R``
-  value length as a big-endian int32, ``%T`` timestamp (ms, -1 if none), ``%h`` headers as
-  ``name=value`` joined by ``,`` (a NULL header value prints ``NULL``, as kcat does), ``%%``;
-  escapes ``\\n \\r \\t \\\\ \\xHH``; an unknown token is a usage error. ``-f`` takes precedence
-  over ``-D`` and ``-K``. ``-u`` flushes after each message (otherwise after each batch and whenever
-  the consumer waits).
+  Output goes to stdout as bytes: by default each value followed by ``-D`` (default ``\\n``;
+  ``-D ''``: nothing, as kcat), prefixed with its key and ``-K sep`` when ``-K`` is given; NULL
+  keys and values print as nothing (``NULL`` with ``-Z``). ``-J`` prints JSON lines: ``{"topic",
+  "partition", "offset", "timestamp" (ms or null), "timestamp_type" ("create"/"logappend"/null),
+  "key", "value", "headers" ([[name, value], ...] in order)}``, each key/value/header value a
+  string when it is UTF-8, ``{"base64": "..."}`` when it is not, null when NULL. ``-f fmt`` is
+  kcat's format string: ``%t`` topic, ``%p`` partition, ``%o`` offset, ``%k`` key, ``%K`` key
+  length, ``%s`` value, ``%S`` value length (-1 for NULL), ``%R`` value length as a big-endian
+  int32, ``%T`` timestamp (ms, -1 if none), ``%h`` headers as ``name=value`` joined by ``,`` (a
+  NULL header value prints ``NULL``, as kcat does), ``%%``; escapes ``\\n \\r \\t \\\\ \\xHH``;
+  an unknown token is a usage error. ``-f`` takes precedence over ``-D`` and ``-K``. ``-u`` flushes
+  after each message (otherwise after each batch and whenever the consumer waits).
 
 topics
   ``list`` prints topic names, sorted (``--exclude-internal`` drops ``__*``); ``describe`` prints
@@ -60,7 +67,8 @@ groups
   ``list``; ``describe`` (state, type, assignor, members); ``offsets`` (committed offset, log-end
   offset and lag per partition); ``reset`` (``--to-earliest``, ``--to-latest``, ``--to-offset N``
   clamped to the watermarks, ``--shift-by N``, ``--to-datetime ISO-8601`` (local time unless it
-  names a zone), for ``-t`` topics (``-p`` partitions) or ``--all-topics`` the group has committed).
+  names a zone; a moment before 1970 is the earliest offsets), for ``-t`` topics (``-p``
+  partitions) or ``--all-topics`` the group has committed).
   Like kafka-consumer-groups, ``reset`` prints the plan and only applies it with ``--execute``. The
   group must have no active members: that is checked first and a broker refusal is reported.
 
@@ -85,6 +93,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import signal
 import struct
 import sys
@@ -110,6 +119,10 @@ class _UsageError(Exception):
 
 class _CliError(Exception):
     """A user-facing failure: one line on stderr, exit code 1."""
+
+
+class _Interrupted(Exception):
+    """Ctrl-C ended the command, with something to say about it: one line on stderr, exit code 130."""
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -144,10 +157,16 @@ def _unescape(text: str) -> bytes:
 
 
 def _delimiter(text: str) -> bytes:
+    """produce's -D and -K: records are split at it, so it cannot be empty (kcat refuses it too)."""
     value = _unescape(text)
     if not value:
-        raise argparse.ArgumentTypeError("a delimiter must not be empty")
+        raise argparse.ArgumentTypeError("a delimiter must not be empty when producing")
     return value
+
+
+def _separator(text: str) -> bytes:
+    """consume's -D and -K: printed as given; empty prints nothing between fields (raw output, as kcat)."""
+    return _unescape(text)
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -398,19 +417,57 @@ def _produce(args: argparse.Namespace) -> int:
                     break
         except KeyboardInterrupt:
             interrupted = True
-        try:
-            unresolved = producer.flush()
-        except KeyboardInterrupt:  # a second Ctrl-C: give up on what is still queued
-            interrupted = True
-            producer.purge()
-            unresolved = producer.flush(5)
+        progress.close()
+        unresolved, gave_up = _await_deliveries(producer, args.timeout, interrupted, quiet=args.quiet)
     finally:
         progress.close()
         producer.close()
+    interrupted = interrupted or gave_up
     if unresolved or failures:
         first = f": first error: {failures[0]}" if failures else ""
-        raise _CliError(f"{len(failures) + unresolved} of {sent} messages not delivered{first}")
+        summary = f"{len(failures) + unresolved} of {sent} messages not delivered{first}"
+        raise _Interrupted(summary) if interrupted else _CliError(summary)
     return 130 if interrupted else 0
+
+
+def _notice(text: str, quiet: bool) -> None:
+    if not quiet:
+        # One write: a Ctrl-C between print()'s text and its newline would leave the line open.
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def _await_deliveries(producer: fk.Producer, timeout: float, interrupted: bool, quiet: bool) -> tuple[int, bool]:
+    """Waits for the messages sent: after a Ctrl-C, `timeout` (-m) seconds at most; otherwise until
+    each is delivered or fails (librdkafka's message.timeout.ms), saying so once after `timeout`
+    seconds. A Ctrl-C while waiting gives up at once: what is left is purged and counted as not
+    delivered. Returns (messages without an outcome, whether it gave up)."""
+    gave_up = False
+    try:
+        left = len(producer)
+        if left and interrupted:
+            _notice(
+                f"% Interrupted: waiting up to {timeout:g} s for {left} message(s) (Ctrl-C again to give up)", quiet
+            )
+        left = producer.flush(timeout)
+        if left and not interrupted:
+            _notice(
+                f"% {left} message(s) not delivered after {timeout:g} s: waiting until they are or "
+                "message.timeout.ms passes (Ctrl-C to give up)",
+                quiet,
+            )
+            left = producer.flush()
+        if not left:
+            return 0, False
+    except KeyboardInterrupt:
+        gave_up = True
+    producer.purge()
+    # Purged messages fail promptly, and their reports count them as not delivered; one whose
+    # report does not come in even then is counted here.
+    try:
+        return producer.flush(1.0), gave_up
+    except KeyboardInterrupt:
+        return len(producer), True
 
 
 def _read_file_records(path: str, delimiter: bytes) -> Iterator[bytes]:
@@ -433,7 +490,14 @@ def _parse_offset(text: str) -> tuple[str, int]:
         return "end", 0
     try:
         if text.startswith("s@"):
-            return "timestamp", int(text[2:])
+            timestamp = int(text[2:])
+            if timestamp < 0:
+                # Kafka reads -1 and -2 as "end" and "beginning": say so rather than print nothing.
+                raise argparse.ArgumentTypeError(
+                    f"invalid offset {text!r}: s@ takes a timestamp in ms since the epoch, >= 0 "
+                    "(for the ends: -o beginning or -o end)"
+                )
+            return "timestamp", timestamp
         number = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
@@ -673,7 +737,10 @@ def _consume(args: argparse.Namespace) -> int:
         written.clear()
 
     def on_assign(c: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
-        if tracker is None or not partitions:
+        if tracker is None:
+            return
+        tracker.assigned_once = True  # an empty assignment (more members than partitions) is done
+        if not partitions:
             return
         committed = {(tp.topic, tp.partition): tp.offset for tp in c.committed(partitions, timeout)}
         reset = str(config.get("auto.offset.reset", "latest"))
@@ -701,6 +768,17 @@ def _consume(args: argparse.Namespace) -> int:
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM) if in_main_thread}
     try:
         if group is not None:
+            if tracker is not None:
+                # -e ends at the end of what exists now: the topics must exist, and a broker that
+                # cannot be reached within -m is an error (not a wait for an assignment forever).
+                patterns = [topic for topic in topics if topic.startswith("^")]
+                for topic in topics:
+                    if topic not in patterns:
+                        _partitions_of(consumer, topic, timeout)
+                if patterns and len(patterns) == len(topics):
+                    names = consumer.list_topics(timeout=timeout)["topics"]
+                    if not any(_matches(p, name) for p in patterns for name in names):
+                        return 0  # no topic matches: nothing to read, and no assignment would come
             consumer.subscribe(topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_revoke)
         else:
             consumer.assign(_start_positions(consumer, topics, args.partition, args.offset, timeout, tracker))
@@ -741,6 +819,15 @@ def _consume(args: argparse.Namespace) -> int:
         finally:
             consumer.close()
     return 0
+
+
+def _matches(pattern: str, topic: str) -> bool:
+    """Whether a subscription regex may match `topic` (librdkafka's POSIX syntax is close to
+    Python's; a pattern Python cannot read counts as matching)."""
+    try:
+        return re.search(pattern, topic) is not None
+    except re.error:
+        return True
 
 
 def _silence_stdout() -> None:
@@ -986,7 +1073,9 @@ def _parse_datetime(text: str) -> int:
         raise _UsageError(f"--to-datetime: invalid ISO 8601 date-time {text!r} (e.g. 2026-12-01T08:00:00Z)") from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # local time, like kafka-consumer-groups
-    return int(moment.timestamp() * 1000)
+    # Before 1970 every message is after it: the earliest offsets. (Kafka reads the negative
+    # timestamps -1 and -2 as "latest" and "earliest", so they must not reach it.)
+    return max(0, int(moment.timestamp() * 1000))
 
 
 # --- mock ----------------------------------------------------------------------------------------
@@ -1206,9 +1295,9 @@ def _build_parser(prog: str) -> argparse.ArgumentParser:
     output = consume.add_mutually_exclusive_group()
     output.add_argument("-J", "--json", action="store_true", help="JSON lines")
     output.add_argument("-f", "--format", metavar="FMT", help="kcat format string (%%t %%p %%o %%k %%s ...)")
-    consume.add_argument("-K", dest="key_delimiter", type=_delimiter, metavar="SEP", help="print keys, then SEP")
+    consume.add_argument("-K", dest="key_delimiter", type=_separator, metavar="SEP", help="print keys, then SEP")
     consume.add_argument(
-        "-D", dest="delimiter", type=_delimiter, default=b"\n", metavar="DELIM", help="after each message"
+        "-D", dest="delimiter", type=_separator, default=b"\n", metavar="DELIM", help="after each message ('': none)"
     )
     consume.add_argument("-Z", dest="null_empty", action="store_true", help="print NULL keys/values as NULL")
     consume.add_argument("-u", dest="unbuffered", action="store_true", help="flush after every message")
@@ -1314,5 +1403,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(err).split()) or type(err).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 1
+    except _Interrupted as interrupted:
+        print(f"{prog}: interrupted: {interrupted}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         return 0 if args.command in ("consume", "mock") else 130
