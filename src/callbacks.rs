@@ -190,9 +190,14 @@ pub struct ClientCallbacks {
 /// message. A listener that hangs up on the first request (ApiVersion) of a client without TLS
 /// expects TLS; one that hangs up within 2 s of the connection being usable, on a client without
 /// SASL, may require SASL (librdkafka's own rule; a broker going away just then looks the same).
+/// Kafka's listeners close such a connection; a reset (RST) is something else (a proxy, a crashed
+/// or restarting server, a firewall) and gets no hint.
 fn protocol_hint(security_protocol: &str, message: &str) -> Option<&'static str> {
     let symptoms = ["Disconnected", "Send failed", "Receive failed"];
-    if !symptoms.iter().any(|what| message.contains(what)) || message.contains("(the listener") {
+    if !symptoms.iter().any(|what| message.contains(what))
+        || message.contains("(the listener")
+        || message.to_ascii_lowercase().contains("reset by peer")
+    {
         return None;
     }
     let tls = security_protocol.ends_with("ssl");
@@ -528,6 +533,11 @@ mod tests {
         assert_eq!(protocol_hint("plaintext", "Connect to ipv4#127.0.0.1:1 failed: Connection refused"), None);
         let broken_pipe = "localhost:1/bootstrap: Send failed: Broken pipe (after 1ms in state UP)";
         assert!(protocol_hint("plaintext", broken_pipe).is_some_and(|h| h.contains("SASL")));
+        let reset =
+            "127.0.0.1:1/bootstrap: Disconnected: connection reset by peer (after 1ms in state APIVERSION_QUERY)";
+        assert_eq!(protocol_hint("plaintext", reset), None, "a reset is not a TLS listener");
+        let reset_when_up = "localhost:1/1: Receive failed: Connection reset by peer (after 3ms in state UP)";
+        assert_eq!(protocol_hint("plaintext", reset_when_up), None);
         let hinted = format!("{soon_after_up} (the listener may require SASL: ...)");
         assert_eq!(protocol_hint("plaintext", &hinted), None, "hinted twice");
     }

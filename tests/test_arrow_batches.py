@@ -769,6 +769,46 @@ def test_ctrl_c_interrupts_a_produce_batch_waiting_for_queue_room(topic_name):
     assert lines[-1] == "closed" and proc.returncode == 0, (out, err[-2000:])
 
 
+CTRL_C_RESULTS = textwrap.dedent("""
+    import sys
+    from collections import Counter
+    import ferrokafka as fk
+    producer = fk.Producer({"bootstrap.servers": "127.0.0.1:1", "queue.buffering.max.messages": 10,
+                            "message.timeout.ms": 600000})
+    print("producing", flush=True)
+    try:
+        producer.produce_batch(sys.argv[1], [b"x"] * 1000)
+        print("returned", flush=True)
+    except KeyboardInterrupt as interrupted:
+        future = interrupted.future
+        producer.close(0)  # what librdkafka still holds fails (purged): the batch resolves
+        results = future.result(10)
+        why = Counter(f"{error.name}: {'interrupted' in str(error)}" for _, error in results.errors)
+        print(len(results), results.delivered, sorted(why.items()), flush=True)
+""")
+
+
+def test_ctrl_c_during_produce_batch_leaves_its_results_reachable(topic_name):
+    """The KeyboardInterrupt out of an interrupted produce_batch() carries the batch's future, as
+    the call would have returned it: every message is in its results, those never handed to
+    librdkafka failed with _DESTROY, those handed over resolve on their own (here: purged)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_RESULTS, topic_name], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "producing\n"
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    expected = "1000 0 [('_DESTROY: True', 990), ('_PURGE_QUEUE: False', 10)]\n"
+    assert (out, proc.returncode) == (expected, 0), err[-2000:]
+
+
 def test_a_bad_item_sends_nothing(mock_cluster, mock_producer, topic_name):
     """Validation comes first: a call with a bad last item or a bad Arrow column raises and leaves no
     message behind; the topic holds only what the good calls sent."""
@@ -1789,3 +1829,71 @@ def test_clients_still_work_after_bad_inputs(mock_cluster, topic_name, group_id)
 
 if __name__ == "__main__" and "--bad-input-rows" in sys.argv:
     _bad_input_runner()
+
+
+def test_a_message_batch_pickles_as_the_owned_data_it_is(mock_cluster, topic_name, group_id):
+    """A MessageBatch owns its memory: it pickles (to another process, a cache) with every column,
+    its rows and the offsets commit(batch) would commit."""
+    import pickle
+
+    bootstrap = mock_cluster.bootstrap_servers
+    mock_cluster.create_topic(topic_name, 2)
+    filled_topic(bootstrap, topic_name, 6, partitions=2)
+    with fk.Consumer(consumer_config(bootstrap, group_id)) as consumer:
+        consumer.subscribe([topic_name])
+        batches = take_batches(consumer, 6)
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        producer.produce(topic_name, None, partition=0).result(10)  # a NULL value, no headers
+    with fk.Consumer(consumer_config(bootstrap, group_id)) as consumer:
+        consumer.subscribe([topic_name])
+        batches += take_batches(consumer, 1)
+    empty = fk.Consumer(consumer_config(bootstrap, group_id))
+    try:
+        batches.append(empty.consume_batch(10, timeout=0))
+    finally:
+        empty.close()
+    for batch in batches:
+        clone = pickle.loads(pickle.dumps(batch))
+        assert type(clone) is fk.MessageBatch and len(clone) == len(batch)
+        assert pa.table(clone).equals(pa.table(batch))
+        assert list(clone) == list(batch)
+        assert clone.next_offsets == batch.next_offsets
+
+
+@pytest.mark.parametrize(
+    ("message", "what"),
+    [
+        ((None, b"v", None, None, -7), "partition"),
+        ((None, b"v", None, None, 2**40), "partition"),
+        ((None, b"v", None, -5), "timestamp"),
+        ({"value": b"v", "partition": -2}, "partition"),
+        ({"value": b"v", "timestamp": -1}, "timestamp"),
+    ],
+)
+def test_produce_batch_checks_partition_and_timestamp_as_produce_does(mock_producer, topic_name, message, what):
+    """One rule for a message's partition (-1, the partitioner, or 0 to 2**31-1) and timestamp (ms
+    since the epoch, >= 0): produce() and produce_batch() refuse the same values, up front, with a
+    ValueError naming the field (produce_batch: and the message's index)."""
+    kwargs = (
+        message
+        if isinstance(message, dict)
+        else dict(zip(("key", "value", "headers", "timestamp", "partition"), message))
+    )
+    kwargs = {k: v for k, v in kwargs.items() if k in ("partition", "timestamp") and v is not None}
+    with pytest.raises(ValueError, match=rf"^{what} must be .*, not {list(kwargs.values())[0]}$"):
+        mock_producer.produce(topic_name, b"v", **kwargs)
+    with pytest.raises(ValueError, match=rf"^messages\[1\]: {what} must be .*, not {list(kwargs.values())[0]}$"):
+        mock_producer.produce_batch(topic_name, [b"ok", message])
+    if what == "partition":
+        with pytest.raises(ValueError, match=rf"^partition must be .*, not {kwargs['partition']}$"):
+            mock_producer.produce_batch(topic_name, [b"ok"], partition=kwargs["partition"])
+    assert len(mock_producer) == 0, "nothing is sent when a message is refused"
+
+
+@pytest.mark.parametrize("column", ["partition", "timestamp"])
+def test_produce_batch_checks_arrow_partitions_and_timestamps(mock_producer, topic_name, column):
+    values = {"partition": pa.array([0, -3], pa.int32()), "timestamp": pa.array([0, -3], pa.int64())}
+    table = pa.table({"value": [b"a", b"b"], column: values[column]})
+    with pytest.raises(ValueError, match=rf"^messages\[1\]: {column} must be .*, not -3$"):
+        mock_producer.produce_batch(topic_name, table)
+    assert len(mock_producer) == 0

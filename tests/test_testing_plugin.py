@@ -106,3 +106,42 @@ def test_the_readme_example_runs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme=example)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=1)
+
+
+LEFT_OPEN = textwrap.dedent(
+    """
+    import logging
+    import time
+
+    import pytest
+
+    import ferrokafka as fk
+
+    @pytest.mark.filterwarnings("ignore:ferrokafka.*was not closed:ResourceWarning")
+    def test_leaves_a_client_open(kafka_cluster):
+        kafka_cluster.create_topic("t")
+        client = fk.{kind}(kafka_cluster.config({config}))
+        {use}
+
+    def test_next(caplog):
+        caplog.set_level(logging.DEBUG, logger="ferrokafka")
+        time.sleep(2)
+        assert [r.getMessage() for r in caplog.records if r.name == "ferrokafka"] == []
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "use"),
+    [
+        ("Producer", "", 'client.produce("t", b"x").result(10)'),
+        ("Consumer", '{"group.id": "g"}', 'client.subscribe(["t"]); client.poll(1)'),
+    ],
+)
+def test_a_client_left_open_in_a_test_does_not_log_into_the_next(pytester: pytest.Pytester, kind, config, use) -> None:
+    """A client made without the fixture's factories and dropped unclosed (a ResourceWarning says
+    so) goes quiet: once its cluster is gone, its connection errors do not land in the next test's
+    captured logs."""
+    pytester.makepyfile(test_user=LEFT_OPEN.format(kind=kind, config=config, use=use))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result.assert_outcomes(passed=2)

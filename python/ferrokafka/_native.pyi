@@ -501,6 +501,8 @@ class Producer:
         `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
         error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
         delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+        `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
+        >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
         """
     def _produce_to_loop(
         self,
@@ -543,8 +545,10 @@ class Producer:
         partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
         (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
         `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
-        anything is sent. `partition` applies to messages that name none; `on_delivery(report,
-        error)` (or the config's) runs once per message.
+        anything is sent, by `produce()`'s rules (`ValueError` naming `messages[i]`). `partition`
+        applies to messages that name none; `on_delivery(report, error)` (or the config's) runs once
+        per message. Ctrl-C while waiting for queue room raises KeyboardInterrupt carrying the
+        batch's Future as `.future`: messages not yet sent fail with `_DESTROY` in its results.
         """
     def poll(self, timeout: float | None = 0.0) -> int:
         """Runs, on this thread, the `on_delivery` callbacks (and wakes the waited-on futures) of

@@ -32,7 +32,7 @@ use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
-use pyo3::types::{PyCapsule, PyTuple};
+use pyo3::types::{PyBytes, PyCapsule, PyTuple};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 
 use crate::consumer::offsets::Handed;
@@ -65,6 +65,27 @@ pub fn batch_schema() -> SchemaRef {
         })
         .clone()
 }
+
+/// The `headers` column from its keys, values and per-row offsets.
+fn header_list(mut keys: StringBuilder, mut values: LargeBinaryBuilder, offsets: Vec<i32>) -> ListArray {
+    let structs =
+        StructArray::new(header_fields(), vec![Arc::new(keys.finish()) as ArrayRef, Arc::new(values.finish())], None);
+    let item = Arc::new(Field::new("item", DataType::Struct(header_fields()), false));
+    ListArray::new(item, OffsetBuffer::new(offsets.into()), Arc::new(structs), None)
+}
+
+/// One message as `MessageBatch` pickles it: topic, partition, offset, timestamp (ms or None),
+/// timestamp type, key, value, headers.
+type PickledRow<'py> = (
+    String,
+    i32,
+    i64,
+    Option<i64>,
+    i8,
+    Option<Bound<'py, PyBytes>>,
+    Option<Bound<'py, PyBytes>>,
+    Vec<(String, Option<Bound<'py, PyBytes>>)>,
+);
 
 /// The columns, typed, for row access.
 struct Columns {
@@ -124,14 +145,7 @@ impl BatchData {
             }
             header_offsets.push(i32::try_from(header_key.len()).unwrap_or(i32::MAX));
         }
-        let header_structs = StructArray::new(
-            header_fields(),
-            vec![Arc::new(header_key.finish()) as ArrayRef, Arc::new(header_value.finish())],
-            None,
-        );
-        let header_item = Arc::new(Field::new("item", DataType::Struct(header_fields()), false));
-        let headers =
-            ListArray::new(header_item, OffsetBuffer::new(header_offsets.into()), Arc::new(header_structs), None);
+        let headers = header_list(header_key, header_value, header_offsets);
         BatchData {
             columns: Columns {
                 topic: topic.finish(),
@@ -149,6 +163,55 @@ impl BatchData {
 
     pub fn len(&self) -> usize {
         self.columns.offset.len()
+    }
+
+    /// The columns again from `MessageBatch.__reduce__`'s rows (see there).
+    fn from_rows(rows: &[PickledRow<'_>], next: Vec<Handed>) -> PyResult<BatchData> {
+        let n = rows.len();
+        let mut topic = StringBuilder::new();
+        let mut partition = Int32Builder::with_capacity(n);
+        let mut offset = Int64Builder::with_capacity(n);
+        let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
+        let mut timestamp_type = Int8Builder::with_capacity(n);
+        let mut key = LargeBinaryBuilder::new();
+        let mut value = LargeBinaryBuilder::new();
+        let mut header_offsets = Vec::with_capacity(n + 1);
+        header_offsets.push(0i32);
+        let mut header_key = StringBuilder::new();
+        let mut header_value = LargeBinaryBuilder::new();
+        for (t, p, o, ms, kind, k, v, headers) in rows {
+            if !(0..=2).contains(kind) {
+                return Err(crate::errors::FerroError::Value(format!(
+                    "not a pickled MessageBatch: timestamp type {kind}"
+                ))
+                .into());
+            }
+            topic.append_value(t);
+            partition.append_value(*p);
+            offset.append_value(*o);
+            timestamp.append_option(*ms);
+            timestamp_type.append_value(*kind);
+            key.append_option(k.as_ref().map(|b| b.as_bytes()));
+            value.append_option(v.as_ref().map(|b| b.as_bytes()));
+            for (name, data) in headers {
+                header_key.append_value(name);
+                header_value.append_option(data.as_ref().map(|b| b.as_bytes()));
+            }
+            header_offsets.push(i32::try_from(header_key.len()).unwrap_or(i32::MAX));
+        }
+        Ok(BatchData {
+            columns: Columns {
+                topic: topic.finish(),
+                partition: partition.finish(),
+                offset: offset.finish(),
+                timestamp: timestamp.finish(),
+                timestamp_type: timestamp_type.finish(),
+                key: key.finish(),
+                value: value.finish(),
+                headers: header_list(header_key, header_value, header_offsets),
+            },
+            next,
+        })
     }
 
     fn record_batch(&self) -> PyResult<RecordBatch> {
@@ -284,5 +347,50 @@ impl MessageBatch {
 
     fn __repr__(&self) -> String {
         format!("<MessageBatch of {} messages>", self.data.len())
+    }
+
+    /// Pickles as plain Python data (one tuple per message, and the offsets `commit(batch)`
+    /// commits), rebuilt into the same columns: a batch owns its memory, so it may go to another
+    /// process or a cache.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let data = &slf.get().data;
+        let c = &data.columns;
+        let bytes = |array: &LargeBinaryArray, i: usize| (!array.is_null(i)).then(|| PyBytes::new(py, array.value(i)));
+        let mut rows: Vec<PickledRow<'py>> = Vec::with_capacity(data.len());
+        for i in 0..data.len() {
+            let header_rows = c.headers.value(i);
+            let headers = header_rows
+                .as_any()
+                .downcast_ref::<StructArray>()
+                .and_then(|pairs| {
+                    let names = pairs.column(0).as_any().downcast_ref::<StringArray>()?;
+                    let values = pairs.column(1).as_any().downcast_ref::<LargeBinaryArray>()?;
+                    Some((0..pairs.len()).map(|j| (names.value(j).to_owned(), bytes(values, j))).collect())
+                })
+                .unwrap_or_default();
+            let ms = (!c.timestamp.is_null(i)).then(|| c.timestamp.value(i));
+            rows.push((
+                c.topic.value(i).to_owned(),
+                c.partition.value(i),
+                c.offset.value(i),
+                ms,
+                c.timestamp_type.value(i),
+                bytes(&c.key, i),
+                bytes(&c.value, i),
+                headers,
+            ));
+        }
+        let next: Vec<(&str, i32, i64)> = data.next.iter().map(|h| (h.topic.as_str(), h.partition, h.next)).collect();
+        let restore = slf.get_type().getattr("_from_pickle")?;
+        Ok((restore, (rows, next).into_pyobject(py)?))
+    }
+
+    /// The other half of `__reduce__`.
+    #[staticmethod]
+    fn _from_pickle(rows: &Bound<'_, PyAny>, next: Vec<(String, i32, i64)>) -> PyResult<MessageBatch> {
+        let rows: Vec<PickledRow<'_>> = rows.extract()?;
+        let next = next.into_iter().map(|(topic, partition, next)| Handed { topic, partition, next }).collect();
+        Ok(MessageBatch { data: BatchData::from_rows(&rows, next)? })
     }
 }

@@ -98,7 +98,9 @@ fn key_bytes(key: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         return Err(pyo3::exceptions::PyTypeError::new_err("header keys must be str or bytes"));
     };
     if bytes.contains(&0) {
-        return Err(pyo3::exceptions::PyValueError::new_err(format!("header key {bytes:?} contains a NUL byte")));
+        // As the caller wrote it (Python's repr), not as Rust's debug text of the bytes.
+        let shown = key.repr().map(|r| r.to_string()).unwrap_or_else(|_| "the header key".into());
+        return Err(pyo3::exceptions::PyValueError::new_err(format!("header key {shown} contains a NUL byte")));
     }
     Ok(bytes)
 }

@@ -236,9 +236,9 @@ impl BatchSource {
     pub(super) fn read(messages: &Bound<'_, PyAny>) -> PyResult<BatchSource> {
         if crate::arrow_capsules::exports_arrow(messages)? {
             let (schema, batches) = crate::arrow_capsules::import(messages)?;
-            return Ok(BatchSource::Arrow(
-                batches.iter().map(|batch| arrow_columns(&schema, batch)).collect::<PyResult<_>>()?,
-            ));
+            let columns = batches.iter().map(|batch| arrow_columns(&schema, batch)).collect::<PyResult<Vec<_>>>()?;
+            check_arrow_rows(messages.py(), &columns)?;
+            return Ok(BatchSource::Arrow(columns));
         }
         let items = if let Ok(list) = messages.cast::<PyList>() {
             list.as_sequence().to_tuple()?
@@ -356,6 +356,26 @@ fn arrow_columns(schema: &Schema, batch: &RecordBatch) -> PyResult<ArrowColumns>
     })
 }
 
+/// The partition and timestamp columns follow `produce()`'s rule (see [`check_partition`]): the
+/// first row refused is named by its index in the whole table.
+fn check_arrow_rows(py: Python<'_>, batches: &[ArrowColumns]) -> PyResult<()> {
+    let mut first = 0;
+    for batch in batches {
+        if batch.partition.is_some() || batch.timestamp.is_some() {
+            for row in 0..batch.rows {
+                let partition = batch.partition.as_ref().filter(|p| !p.is_null(row));
+                let partition = partition.map(|p| Int(i64::from(p.as_primitive::<Int32Type>().value(row))));
+                let timestamp = batch.timestamp.as_ref().and_then(|t| t.get(row)).map(Int);
+                check_partition(partition)
+                    .and(check_timestamp(timestamp))
+                    .map_err(|err| at_index(py, err, first + row))?;
+            }
+        }
+        first += batch.rows;
+    }
+    Ok(())
+}
+
 /// Names the message an error is about.
 fn at_index(py: Python<'_>, err: PyErr, i: usize) -> PyErr {
     let message = format!("messages[{i}]: {}", err.value(py));
@@ -408,9 +428,14 @@ fn read_item<'py>(item: &Bound<'py, PyAny>, buffer: &mut Vec<u8>) -> PyResult<It
         }
     } else if let Ok(dict) = item.cast::<PyDict>() {
         for (name, part) in dict.iter() {
-            let name = name.cast::<PyString>().ok().map(|n| n.to_string());
-            let Some(slot) = name.as_deref().and_then(|n| NAMES.iter().position(|known| *known == n)) else {
-                return Err(FerroError::Type(format!("a message dict has keys {NAMES:?}, not {name:?}")).into());
+            let known = name.cast::<PyString>().ok().map(|n| n.to_string());
+            let Some(slot) = known.as_deref().and_then(|n| NAMES.iter().position(|known| *known == n)) else {
+                // Both as Python shows them (repr), not as Rust's debug text (`Some("bogus")`).
+                let names: Vec<String> = NAMES.iter().map(|n| format!("'{n}'")).collect();
+                let shown = name.repr().map(|r| r.to_string()).unwrap_or_else(|_| "another key".into());
+                return Err(
+                    FerroError::Type(format!("a message dict has keys {}, not {shown}", names.join(", "))).into()
+                );
             };
             parts[slot] = Some(part);
         }
@@ -423,9 +448,35 @@ fn read_item<'py>(item: &Bound<'py, PyAny>, buffer: &mut Vec<u8>) -> PyResult<It
         value: locate_bytes(buffer, value.as_ref(), "value")?,
         key: locate_bytes(buffer, key.as_ref(), "key")?,
         headers: present(headers).map(|h| headers::from_python(&h)).transpose()?,
-        timestamp: present(timestamp).map(|t| t.extract::<Int<i64>>().map(|t| t.0)).transpose()?,
-        partition: present(partition).map(|p| p.extract::<Int<i32>>().map(|p| p.0)).transpose()?,
+        timestamp: check_timestamp(present(timestamp).map(|t| t.extract::<Int<i64>>()).transpose()?)?,
+        partition: check_partition(present(partition).map(|p| p.extract::<Int<i64>>()).transpose()?)?,
     })
+}
+
+/// The one rule for a message's partition, in `produce()` and `produce_batch()` alike (and in
+/// Kafka's Java client): -1 (or None) lets the partitioner choose, else 0 to 2**31-1. Whether the
+/// partition exists is librdkafka's answer (`_UNKNOWN_PARTITION`).
+pub(super) fn check_partition(partition: Option<Int<i64>>) -> PyResult<Option<i32>> {
+    match partition.map(|p| p.0) {
+        None => Ok(None),
+        Some(p) if p >= -1 && p <= i64::from(i32::MAX) => Ok(Some(p as i32)),
+        Some(p) => {
+            Err(FerroError::Value(format!("partition must be -1 (the partitioner) or 0 to {}, not {p}", i32::MAX))
+                .into())
+        }
+    }
+}
+
+/// The one rule for a message's timestamp: milliseconds since the epoch, >= 0 (0 or None: now).
+/// Kafka reads -1 as "no timestamp", and the Java client refuses negative ones too.
+pub(super) fn check_timestamp(timestamp: Option<Int<i64>>) -> PyResult<Option<i64>> {
+    match timestamp.map(|t| t.0) {
+        Some(t) if t < 0 => {
+            Err(FerroError::Value(format!("timestamp must be milliseconds since the epoch, >= 0 (0: now), not {t}"))
+                .into())
+        }
+        other => Ok(other),
+    }
 }
 
 /// A new batch of `count` messages whose future is `cell`.

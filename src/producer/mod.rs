@@ -49,7 +49,7 @@ struct OneMessage<'a, 'py> {
     topic: &'a Bound<'py, PyString>,
     value: Option<&'a Bound<'py, PyAny>>,
     key: Option<&'a Bound<'py, PyAny>>,
-    partition: Option<Int<i32>>,
+    partition: Option<Int<i64>>,
     timestamp: Option<Int<i64>>,
     headers: Option<&'a Bound<'py, PyAny>>,
 }
@@ -130,7 +130,9 @@ impl Producer {
         message: OneMessage<'_, '_>,
         make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
     ) -> PyResult<()> {
-        let (partition, timestamp) = (message.partition.map(|p| p.0), message.timestamp.map(|t| t.0));
+        // The same rule as produce_batch()'s, for every message.
+        let partition = batch::check_partition(message.partition)?;
+        let timestamp = batch::check_timestamp(message.timestamp)?;
         let core = self.open_core()?;
         let mut headers = match message.headers {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
@@ -247,6 +249,8 @@ impl Producer {
     /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
     /// error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
     /// delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    /// `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
+    /// >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
     #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None, on_delivery=None))]
     #[allow(clippy::too_many_arguments)]
     fn produce<'py>(
@@ -255,7 +259,7 @@ impl Producer {
         topic: Bound<'py, PyString>,
         value: Option<&Bound<'py, PyAny>>,
         key: Option<&Bound<'py, PyAny>>,
-        partition: Option<Int<i32>>,
+        partition: Option<Int<i64>>,
         timestamp: Option<Int<i64>>,
         headers: Option<&Bound<'py, PyAny>>,
         on_delivery: Option<Py<PyAny>>,
@@ -288,7 +292,7 @@ impl Producer {
         topic: Bound<'py, PyString>,
         value: Option<&Bound<'py, PyAny>>,
         key: Option<&Bound<'py, PyAny>>,
-        partition: Option<Int<i32>>,
+        partition: Option<Int<i64>>,
         timestamp: Option<Int<i64>>,
         headers: Option<&Bound<'py, PyAny>>,
         on_delivery: Option<Py<PyAny>>,
@@ -308,18 +312,21 @@ impl Producer {
     /// partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
     /// (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
     /// `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
-    /// anything is sent. `partition` applies to messages that name none; `on_delivery(report,
-    /// error)` (or the config's) runs once per message.
+    /// anything is sent, by `produce()`'s rules (`ValueError` naming `messages[i]`). `partition`
+    /// applies to messages that name none; `on_delivery(report, error)` (or the config's) runs once
+    /// per message. Ctrl-C while waiting for queue room raises KeyboardInterrupt carrying the
+    /// batch's Future as `.future`: messages not yet sent fail with `_DESTROY` in its results.
     #[pyo3(signature = (topic, messages, *, partition=None, on_delivery=None))]
     fn produce_batch<'py>(
         &self,
         py: Python<'py>,
         topic: Bound<'py, PyString>,
         messages: &Bound<'py, PyAny>,
-        partition: Option<Int<i32>>,
+        partition: Option<Int<i64>>,
         on_delivery: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
+        let partition = batch::check_partition(partition)?;
         let core = self.open_core()?;
         let source = batch::BatchSource::read(messages)?;
         let (topic_handle, topic_name, temporary_handle) = self.topic_handle(&topic)?;
@@ -332,7 +339,13 @@ impl Producer {
             drop(cell.finish(Outcome::Batch(Arc::from([]))));
             return Ok(future);
         }
-        batch::send_all(py, core, topic_handle, &topic_name, partition.map(|p| p.0), source, &batch)?;
+        if let Err(interrupted) = batch::send_all(py, core, topic_handle, &topic_name, partition, source, &batch) {
+            // Ctrl-C (or another exception from a signal handler) while waiting for queue room:
+            // the exception propagates, carrying the batch's future as `future`, so the caller can
+            // still learn which messages went (those not sent fail with _DESTROY in its results).
+            interrupted.value(py).setattr("future", &future)?;
+            return Err(interrupted);
+        }
         drop(temporary_handle);
         Ok(future)
     }
@@ -592,6 +605,10 @@ impl Drop for Producer {
         // The threads go on delivering in the background and end when every future is resolved;
         // the last of them drops the core. Nothing here blocks.
         self.core.state.store(CLOSING, Ordering::Release);
+        // Nobody can hear this client any more: its logs and global errors stop here (as the
+        // consumer's and the admin client's do), instead of reaching whoever logs next, e.g. the
+        // next test once its cluster is gone. Futures and on_delivery still get every outcome.
+        self.core.context().callbacks.stop();
         let threads = std::mem::take(&mut *self.threads.lock());
         if self.core.born.inherited() {
             std::mem::forget(threads); // see fork.rs
