@@ -14,7 +14,6 @@ use pyo3::prelude::*;
 
 use crate::args::Seconds;
 use crate::errors::{FerroError, KafkaErrorInfo};
-use crate::fork::Born;
 
 /// The longest time spent in native code before signal handlers get a chance to run.
 pub const SLICE: Duration = Duration::from_millis(100);
@@ -163,26 +162,6 @@ where
             result => break result,
         }
     })
-}
-
-/// Drops `value` on a new thread. Destroying a librdkafka handle can block (it joins its threads and,
-/// for a consumer, may wait for the group to be left); this must never happen on a thread that holds
-/// the GIL or runs a finaliser.
-pub fn drop_in_background<T: Send + 'static>(value: T, what: &str, born: Born) {
-    if born.inherited() {
-        // Inherited across fork(): destroying it would wait for threads that do not exist here.
-        std::mem::forget(value);
-        return;
-    }
-    // ManuallyDrop: if the thread cannot be started, the closure (and the value in it) is dropped
-    // here, on the caller's thread; leaking the handle then is better than blocking the caller.
-    let value = std::mem::ManuallyDrop::new(value);
-    let spawned = std::thread::Builder::new()
-        .name(format!("ferrokafka-drop-{what}"))
-        .spawn(move || drop(std::mem::ManuallyDrop::into_inner(value)));
-    if let Err(err) = spawned {
-        eprintln!("ferrokafka: could not start a thread to destroy a {what} ({err}); leaking it");
-    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ fn with_handle<T>(
     call: impl FnOnce(*mut rdsys::rd_kafka_t) -> NativeResult<T>,
 ) -> NativeResult<T> {
     match client.open_handle() {
-        Some(rk) => call(rk),
+        Some(handle) => call(handle.ptr()),
         None => {
             let code = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as c_int;
             Err(KafkaErrorInfo::from_raw(code, "the client is closed", None))

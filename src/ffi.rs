@@ -151,11 +151,42 @@ extern "C" {
 /// A client (consumer, producer or admin client) whose librdkafka handle other modules use: the
 /// token refresher, metadata requests.
 pub trait ClientHandle: Send + Sync {
-    /// The native handle while the client is open; `None` once it is closed. The handle stays
-    /// valid as long as the client object that returned it is alive: each client destroys its
-    /// handle when the last reference to it goes, never at `close()`.
-    fn open_handle(&self) -> Option<*mut rd_kafka_t>;
+    /// The native handle while the client is open; `None` once it is closed. `close()` destroys
+    /// the handle: what this returns keeps it alive while the caller uses it.
+    fn open_handle(&self) -> Option<LiveHandle>;
 }
+
+/// A client's native handle together with what keeps it alive (see handle_slot.rs).
+pub struct LiveHandle {
+    ptr: *mut rd_kafka_t,
+    _keep: Option<std::sync::Arc<dyn Send + Sync>>,
+}
+
+impl LiveHandle {
+    /// `ptr` is the handle that `keep` owns (and destroys only when dropped).
+    pub fn new(ptr: *mut rd_kafka_t, keep: std::sync::Arc<dyn Send + Sync>) -> Self {
+        LiveHandle { ptr, _keep: Some(keep) }
+    }
+
+    /// A handle kept alive by the client object itself, for as long as the caller holds that.
+    ///
+    /// # Safety
+    /// `ptr` stays valid while the `ClientHandle` that returned this is alive, and every user of
+    /// the `LiveHandle` holds that client (e.g. an `Arc` of it) for as long as it uses the handle.
+    pub unsafe fn borrowed(ptr: *mut rd_kafka_t) -> Self {
+        LiveHandle { ptr, _keep: None }
+    }
+
+    /// The handle, valid while `self` lives.
+    pub fn ptr(&self) -> *mut rd_kafka_t {
+        self.ptr
+    }
+}
+
+// SAFETY: librdkafka handles are thread-safe, and `_keep` is Send + Sync.
+unsafe impl Send for LiveHandle {}
+// SAFETY: see Send.
+unsafe impl Sync for LiveHandle {}
 
 /// A `len`-byte slice at `ptr`, or None for a null pointer.
 ///

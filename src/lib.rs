@@ -13,6 +13,7 @@ mod consumer;
 mod errors;
 mod ffi;
 mod fork;
+mod handle_slot;
 mod interpreter;
 mod librdkafka_fixes;
 mod message;

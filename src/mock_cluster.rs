@@ -238,7 +238,7 @@ impl MockCluster {
 impl Drop for MockCluster {
     fn drop(&mut self) {
         if let Some(native) = self.native.get_mut().take() {
-            crate::blocking::drop_in_background(native, "mock-cluster", self.born);
+            crate::handle_slot::Teardown::default().destroy(native, "mock-cluster", self.born);
         }
     }
 }

@@ -211,7 +211,7 @@ pub struct FirstToken {
 /// refused the token, no thread) is the constructor's: the caller drops the client.
 pub fn start(client: &Arc<impl TokenClient + 'static>, first: FirstToken) -> FerroResult<()> {
     let handle = client.open_handle().ok_or(FerroError::Closed("client"))?;
-    set_token(handle, &first.token).map_err(FerroError::Kafka)?;
+    set_token(handle.ptr(), &first.token).map_err(FerroError::Kafka)?;
     let weak: Weak<dyn TokenClient> = Arc::downgrade(client) as Weak<dyn TokenClient>;
     let next = refresh_at(first.token.expiry_ms);
     std::thread::Builder::new()
@@ -246,7 +246,8 @@ fn run_refresher(client: Weak<dyn TokenClient>, oauthbearer_config: Option<Strin
         }
         // Holding the client keeps its handle alive for this round.
         let Some(client) = client.upgrade() else { return };
-        let Some(handle) = client.open_handle() else { return };
+        let Some(live) = client.open_handle() else { return };
+        let handle = live.ptr();
         // None during interpreter shutdown: nobody needs tokens any more.
         let Some(refreshed) = crate::interpreter::attach(|py| {
             let outcome = match client.callbacks().oauth_cb(py) {

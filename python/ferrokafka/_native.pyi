@@ -314,9 +314,10 @@ class Consumer:
         is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
         """
     def close(self, timeout: float | None = None) -> None:
-        """Invalidates every borrowed message, leaves the group (running `on_revoke`) and closes the
-        consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
-        Ctrl-C interrupts the wait.
+        """Invalidates every borrowed message, leaves the group (running `on_revoke`), closes the
+        consumer and releases librdkafka's threads, sockets and memory (unless a `memoryview` of a
+        message's payload or key is still alive: they go with the last one). Idempotent. Waits at
+        most `timeout` seconds (None: until librdkafka is done); Ctrl-C interrupts the wait.
         """
     def _io_event_enable(self, fd: int | None) -> None:
         """For event loops (`ferrokafka.aio`): librdkafka writes a byte to (a duplicate of) `fd`
@@ -465,6 +466,10 @@ class _LoopDeliveries:
     """Delivery reports for an asyncio loop (internal, see ferrokafka.aio.AIOProducer)."""
 
     def __new__(cls, wake_fd: int) -> Self: ...
+    def close(self) -> None:
+        """The loop no longer listens (its producer is closed): our duplicate of its eventfd is closed
+        now, not when the last message in flight lets the sink go. Idempotent.
+        """
     def resolve(
         self,
     ) -> tuple[
@@ -562,7 +567,8 @@ class Producer:
         """
     def close(self, timeout: float | None = None) -> None:
         """Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
-        is left with a purge error, and stops the producer. Every future is resolved when it returns.
+        is left with a purge error, stops the producer and releases librdkafka's threads, sockets and
+        memory. Every future is resolved when it returns.
         """
     def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
         """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it."""
@@ -1067,7 +1073,8 @@ class AdminClient:
         on (existing ones stay as they are): for credentials that rotate."""
     def close(self) -> None:
         """Closes the client (idempotent). Calls already made complete and resolve their futures; the
-        native client is destroyed on a background thread once the last of them is done.
+        native client is destroyed once the last of them is done — with none in flight, before
+        close() returns (Ctrl-C interrupts that wait; the destruction then finishes on its own).
         """
     @property
     def closed(self) -> bool: ...

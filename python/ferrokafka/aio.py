@@ -229,8 +229,12 @@ async def _in_thread(call: Callable[[], _T], what: str) -> _T:
         except RuntimeError:  # the loop is closed
             pass
 
-    threading.Thread(target=run, name=f"ferrokafka-aio-{what}", daemon=True).start()
-    return await future
+    thread = threading.Thread(target=run, name=f"ferrokafka-aio-{what}", daemon=True)
+    thread.start()
+    result = await future
+    while thread.is_alive():  # it has handed over its result and is ending: gone when we return
+        await asyncio.sleep(0.001)
+    return result
 
 
 # --- consumer --------------------------------------------------------------------------------------
@@ -873,6 +877,7 @@ class _Deliveries:
         if not self.loop.is_closed():
             self.loop.remove_reader(fd)
         os.close(fd)
+        self.sink.close()  # and the sink's duplicate: nobody listens any more
 
     def report(
         self,

@@ -230,6 +230,7 @@ impl AdminClient {
             born: crate::fork::Born::here(),
             callbacks,
             events: Some(events),
+            teardown: crate::handle_slot::Teardown::default(),
         });
         if let Some(token) = first_token {
             crate::oauth::start(&core, token)?;
@@ -801,15 +802,20 @@ impl AdminClient {
     }
 
     /// Closes the client (idempotent). Calls already made complete and resolve their futures; the
-    /// native client is destroyed on a background thread once the last of them is done.
-    fn close(&self, py: Python<'_>) {
-        let core = self.core.lock().take();
-        if let Some(core) = &core {
-            // Requests in flight finish; the client's logs and errors are nobody's business now.
-            core.callbacks.stop();
-        }
+    /// native client is destroyed once the last of them is done — with none in flight, before
+    /// close() returns (Ctrl-C interrupts that wait; the destruction then finishes on its own).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let Some(core) = self.core.lock().take() else { return Ok(()) };
+        // Requests in flight finish; the client's logs and errors are nobody's business now.
+        core.callbacks.stop();
+        let in_flight = Arc::strong_count(&core) > 1;
+        let teardown = core.teardown.clone();
         // Dropping the core never blocks (see AdminCore's Drop), but release the GIL regardless.
         py.detach(move || drop(core));
+        if !in_flight {
+            teardown.wait(py, None)?;
+        }
+        Ok(())
     }
 
     #[getter]
@@ -827,9 +833,9 @@ impl AdminClient {
         _exc_type: Option<Bound<'_, PyAny>>,
         _exc: Option<Bound<'_, PyAny>>,
         _tb: Option<Bound<'_, PyAny>>,
-    ) -> bool {
-        self.close(py);
-        false
+    ) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
     }
 
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {

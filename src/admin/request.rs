@@ -1,7 +1,6 @@
 //! Running a request: the native client (`AdminCore`), the two ways into librdkafka (rdkafka's
 //! wrapped calls and C-API requests on a queue of their own), and the errors they end with.
 
-use crate::blocking::drop_in_background;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
@@ -106,6 +105,8 @@ pub(super) struct AdminCore {
     pub(super) callbacks: Arc<ClientCallbacks>,
     /// Serves the client's logs and errors; stopped (in `Drop`) before the client is destroyed.
     pub(super) events: Option<EventServer>,
+    /// The client's destruction, which close() waits for.
+    pub(super) teardown: crate::handle_slot::Teardown,
 }
 
 impl AdminCore {
@@ -256,7 +257,7 @@ impl Drop for AdminCore {
         // The event server first (a tuple drops in order): its queue must go before the client.
         // Both join threads (and rdkafka's AdminClient destroys the handle): never on a thread
         // that holds the GIL.
-        drop_in_background((self.events.take(), client), "admin-client", self.born);
+        self.teardown.destroy((self.events.take(), client), "admin-client", self.born);
     }
 }
 
@@ -268,7 +269,10 @@ impl crate::oauth::TokenClient for AdminCore {
 
 impl crate::ffi::ClientHandle for AdminCore {
     /// Until the last request in flight after close() has finished.
-    fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
-        Some(self.native_ptr())
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+        // SAFETY: the admin client's handle lives as long as its core (AdminCore's Drop destroys
+        // it), and every user of a ClientHandle holds the core (an Arc, or a Weak upgraded for the
+        // call: cluster_metadata, oauth) while it uses the handle.
+        Some(unsafe { crate::ffi::LiveHandle::borrowed(self.native_ptr()) })
     }
 }

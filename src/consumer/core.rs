@@ -1,13 +1,18 @@
-//! The native half of a consumer, shared by the Python `Consumer` and every message it lent out.
+//! The native half of a consumer, shared by the Python `Consumer`, every message it lent out and
+//! every request in flight.
 //!
 //! ```text
-//! Python Consumer ──Arc──► ConsumerCore (NativeConsumer + registry of live messages)
-//!                              ▲
-//! NativeMessage ──Arc──────────┘  (inside BorrowedMessage slots and exported buffers)
+//! Python Consumer ──Arc──► ConsumerCore (context, registry of live messages, HandleSlot)
+//!                                                                  │ until close()
+//!                                                                  ▼
+//! NativeMessage ──Arc────────────────────────────────────► ConsumerHandle (NativeConsumer)
+//!   (inside BorrowedMessage slots and exported buffers)
 //! ```
-//! librdkafka requires every message to be destroyed before its handle: the handle is destroyed
-//! only when the last `Arc<ConsumerCore>` drops, and then on a background thread, because closing
-//! it may block. The handle itself, with librdkafka's batch API, is [`NativeConsumer`].
+//! librdkafka requires every message to be destroyed before its handle: each native message holds
+//! the [`ConsumerHandle`], which is destroyed when the last reference goes — at `close()`, unless
+//! an exported buffer (a `memoryview` of a payload or key) still holds a message — on a thread of
+//! its own (see handle_slot.rs). The handle itself, with librdkafka's batch API, is
+//! [`NativeConsumer`].
 
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
@@ -21,7 +26,7 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 use rdkafka::{ClientConfig, TopicPartitionList};
 
-use crate::blocking::{drop_in_background, wait_detached};
+use crate::blocking::wait_detached;
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
 use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
 use crate::consumer::native::NativeConsumer;
@@ -30,6 +35,7 @@ use crate::consumer::registry::MessageRegistry;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
 use crate::fork::Born;
+use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::message::MessageParts;
 use crate::topic_partition::{read_native_list, TopicPartition};
@@ -252,9 +258,53 @@ thread_local! {
     static IN_REBALANCE_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// The librdkafka consumer handle, shared by the core (until close) and by every native message
+/// (librdkafka requires messages to go before their handle). Destroyed when the last reference
+/// goes, on a thread of its own ([`Teardown`]).
+pub struct ConsumerHandle {
+    native: ManuallyDrop<NativeConsumer>,
+    /// The consumer's book of live messages: each native message counts itself in and out.
+    pub registry: Arc<MessageRegistry>,
+    pub born: Born,
+    teardown: Teardown,
+}
+
+impl std::ops::Deref for ConsumerHandle {
+    type Target = NativeConsumer;
+
+    fn deref(&self) -> &NativeConsumer {
+        &self.native
+    }
+}
+
+impl ConsumerHandle {
+    /// Serves a closed consumer's queue once, without waiting, discarding what is there (see
+    /// janitor.rs). Its Python callbacks are off: the events are dropped.
+    pub fn drain_closed(&self) {
+        if !self.born.inherited() {
+            self.native.serve_and_discard(Duration::ZERO);
+        }
+    }
+}
+
+impl Drop for ConsumerHandle {
+    fn drop(&mut self) {
+        // SAFETY: `native` is taken exactly once, here, and never touched again: `self` is being
+        // dropped. No message refers to the handle any more: each NativeMessage holds an
+        // Arc<ConsumerHandle>, and this is the last one.
+        let native = unsafe { ManuallyDrop::take(&mut self.native) };
+        self.teardown.destroy(native, "consumer", self.born);
+    }
+}
+
 pub struct ConsumerCore {
-    /// Destroyed in `Drop`, on a background thread.
-    consumer: ManuallyDrop<NativeConsumer>,
+    /// The handle while open; close() empties it (see handle_slot.rs).
+    handle: HandleSlot<ConsumerHandle>,
+    /// The handle's destruction, which close() waits for.
+    teardown: Teardown,
+    /// The context librdkafka's callbacks reach through the handle; kept here too, so that it
+    /// outlives the handle (a closed consumer still answers `closed`, `__traverse__`, ...).
+    context: Arc<CoreContext>,
     pub registry: Arc<MessageRegistry>,
     /// Fetched in a batch, not lent yet (see lent_ahead.rs).
     pub ahead: LentAhead,
@@ -319,18 +369,29 @@ impl ConsumerCore {
             partition_eofs: Mutex::new(std::collections::VecDeque::new()),
         };
         let consumer = NativeConsumer::new(config, context)?;
+        let registry = Arc::new(MessageRegistry::default());
+        let (born, teardown) = (Born::here(), Teardown::default());
+        let context = consumer.context().clone();
+        let handle = ConsumerHandle {
+            native: ManuallyDrop::new(consumer),
+            registry: registry.clone(),
+            born,
+            teardown: teardown.clone(),
+        };
         Ok(Arc::new(ConsumerCore {
-            consumer: ManuallyDrop::new(consumer),
-            registry: Arc::new(MessageRegistry::default()),
+            handle: HandleSlot::new(Arc::new(handle)),
+            teardown,
+            context,
+            registry,
             ahead: LentAhead::default(),
             served_at: Mutex::new(Instant::now()),
             calls_closed: AtomicBool::new(false),
-            born: Born::here(),
+            born,
         }))
     }
 
     pub fn context(&self) -> &CoreContext {
-        self.consumer.context()
+        &self.context
     }
 
     /// Closes for good without waiting (finaliser path): the rest happens when the handle drops.
@@ -374,35 +435,36 @@ impl ConsumerCore {
         }
     }
 
-    /// The librdkafka consumer, or `Closed` once closed.
-    pub fn open(&self) -> FerroResult<&NativeConsumer> {
+    /// The librdkafka consumer, or `Closed` once closed. The caller holds the reference for as
+    /// long as it uses the handle.
+    pub fn open(&self) -> FerroResult<Arc<ConsumerHandle>> {
         self.born.check("consumer")?;
         if self.calls_closed.load(Ordering::Acquire) {
-            Err(FerroError::Closed("consumer"))
-        } else {
-            Ok(&self.consumer)
+            return Err(FerroError::Closed("consumer"));
         }
+        self.handle.get().ok_or(FerroError::Closed("consumer"))
     }
 
     /// Waits up to `timeout` for a first message, then takes up to `max` in all that are ready now,
     /// serving callbacks on the way. Call with the GIL released (rebalance callbacks take it).
     pub fn fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
         let mut fetched = Fetched::default();
+        let Some(handle) = self.handle.get() else { return fetched };
         let mut batch = [ptr::null_mut(); LEND_BATCH];
         *self.served_at.lock() = Instant::now();
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
         // then take what is ready without waiting. With no room at all, the call only serves
         // librdkafka's queue (rebalances) and tells it that the application polls.
-        let mut n = self.consumer.consume_batch(timeout, &mut batch[..max.min(1)]);
+        let mut n = handle.consume_batch(timeout, &mut batch[..max.min(1)]);
         while n > 0 {
             for &message in &batch[..n] {
-                self.take(message, &mut fetched);
+                self.take(&handle, message, &mut fetched);
             }
             let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(batch.len());
             if room == 0 {
                 break;
             }
-            n = self.consumer.consume_batch(Duration::ZERO, &mut batch[..room]);
+            n = handle.consume_batch(Duration::ZERO, &mut batch[..room]);
         }
         fetched
     }
@@ -427,7 +489,7 @@ impl ConsumerCore {
         if self.drop_revoked() {
             // A rebalance ran inside the fetch: keep only messages of partitions still assigned
             // (one revoked and not given back is read by another member, from the committed offset).
-            if let Ok(assigned) = self.consumer.assignment() {
+            if let Some(Ok(assigned)) = self.handle.get().map(|handle| handle.assignment()) {
                 rest.retain(|message| {
                     assigned
                         .iter()
@@ -468,13 +530,13 @@ impl ConsumerCore {
     }
 
     /// Files one message handed out by librdkafka: a message, or the consumer error it carries.
-    fn take(self: &Arc<Self>, message: *mut rdsys::rd_kafka_message_t, fetched: &mut Fetched) {
+    fn take(&self, handle: &Arc<ConsumerHandle>, message: *mut rdsys::rd_kafka_message_t, fetched: &mut Fetched) {
         let Some(message) = NonNull::new(message) else { return };
         // SAFETY: librdkafka handed the message over to us; it is live until destroyed.
         let code = unsafe { raw::message_error(message.as_ptr()) };
         if code == 0 {
             // SAFETY: an error-free message of our handle, handed over.
-            fetched.messages.push(unsafe { NativeMessage::from_consumed(self.clone(), message) });
+            fetched.messages.push(unsafe { NativeMessage::from_consumed(handle.clone(), message) });
             return;
         }
         if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
@@ -507,9 +569,10 @@ impl ConsumerCore {
         fetched.errors.push(info);
     }
 
-    /// Invalidates every live message, leaves the group and closes librdkafka's consumer, with the
-    /// GIL released and Ctrl-C honoured. Returns once closed or at `deadline`; what is left then
-    /// finishes when the handle is destroyed. Idempotent.
+    /// Invalidates every live message, leaves the group, closes librdkafka's consumer and destroys
+    /// its handle, with the GIL released and Ctrl-C honoured. Returns once closed or at `deadline`;
+    /// what is left then finishes on a thread of its own. Idempotent. The handle outlives this
+    /// only while an exported buffer of one of its messages (a `memoryview`) does.
     pub fn close(self: &Arc<Self>, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
         if IN_REBALANCE_CALLBACK.get() {
             return Err(FerroError::Reentrant("Consumer.close() cannot be called from a rebalance callback (on_assign, on_revoke, on_lost): close after the poll that ran it returns").into());
@@ -521,28 +584,34 @@ impl ConsumerCore {
         }
         // Closing serves the last revocation itself; one kept for an event loop is applied now.
         self.context().defer_rebalances.store(false, Ordering::Release);
-        self.context().finish_pending_rebalance(self.consumer.native_ptr());
+        let Some(consumer) = self.handle.get() else {
+            // Closed before: only the handle's destruction may still be under way.
+            self.calls_closed.store(true, Ordering::Release);
+            return self.await_teardown(py, deadline);
+        };
+        self.context().finish_pending_rebalance(consumer.native_ptr());
         if !self.registry.is_closed() {
             // The closing thread is done with what it received; another thread's last batch may
             // still be in the middle of processing and is left for the group to deliver again.
             let offsets = &self.context().offsets;
-            offsets.finish(&self.consumer, Some(current_thread_tag()));
-            offsets.store_done(|list| self.consumer.store_offsets(list).map_err(drop));
+            offsets.finish(&consumer, Some(current_thread_tag()));
+            offsets.store_done(|list| consumer.store_offsets(list).map_err(drop));
         }
         drop(self.ahead.clear(true));
         if !self.registry.close() {
+            // Being closed by another thread, which destroys the handle.
             self.calls_closed.store(true, Ordering::Release);
             return Ok(());
         }
-        let consumer = &self.consumer;
         let waited = if consumer.has_group() && consumer.close_queue().is_ok() {
             // An asynchronous close whose revocation (on_revoke) and commit results we serve by
             // polling. Messages still queued are dropped: their partitions are being revoked.
-            wait_detached(py, deadline, |slice| {
-                if !consumer.closed() {
-                    consumer.serve_and_discard(slice);
+            let serving = consumer.clone();
+            wait_detached(py, deadline, move |slice| {
+                if !serving.closed() {
+                    serving.serve_and_discard(slice);
                 }
-                consumer.closed().then_some(())
+                serving.closed().then_some(())
             })
             .map(drop)
         } else {
@@ -553,13 +622,27 @@ impl ConsumerCore {
         self.context().python_enabled.store(false, Ordering::Release);
         let dispatched = self.dispatch_callbacks(py);
         self.context().callbacks.stop();
-        // Still referenced, the closed handle goes on queueing statistics and errors that nobody
-        // polls for: the janitor drains them until the last reference goes.
-        super::janitor::watch(self);
         // Dropped outside the lock: a finaliser of the callbacks may call back into the consumer.
         let callbacks = self.context().rebalance.lock().take();
         drop(callbacks);
-        waited.and(dispatched)
+        // Let the handle go: its destruction starts now, unless a message's exported buffer or a
+        // call on another thread still holds it; the janitor drains its queue until then.
+        drop(consumer);
+        if let Some(handle) = self.handle.take() {
+            if Arc::strong_count(&handle) > 1 {
+                super::janitor::watch(&handle);
+            }
+            drop(handle);
+        }
+        // Interrupted (Ctrl-C): the destruction goes on in the background; a second close() waits.
+        let torn_down = if waited.is_ok() { self.await_teardown(py, deadline) } else { Ok(()) };
+        waited.and(dispatched).and(torn_down)
+    }
+
+    /// Waits for the handle's destruction (see [`Teardown::wait`]), unless an exported buffer of a
+    /// message still holds it: it then goes with the last such buffer.
+    fn await_teardown(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
+        self.teardown.wait(py, deadline).map(drop)
     }
 }
 
@@ -574,25 +657,12 @@ fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {
     }
 }
 
-impl ConsumerCore {
-    /// Serves a closed consumer's queue once, without waiting, discarding what is there (see
-    /// janitor.rs). Its Python callbacks are off: the events are dropped.
-    pub fn drain_closed(&self) {
-        if self.born.inherited() {
-            return;
-        }
-        self.consumer.serve_and_discard(Duration::ZERO);
-    }
-}
-
 impl Drop for ConsumerCore {
     fn drop(&mut self) {
-        self.context().python_enabled.store(false, Ordering::Release);
-        // SAFETY: `consumer` is taken exactly once, here, and never touched again: `self` is being
-        // dropped. No message refers to the handle any more, since every NativeMessage holds an
-        // Arc<ConsumerCore> and this is the last one.
-        let consumer = unsafe { ManuallyDrop::take(&mut self.consumer) };
-        drop_in_background(consumer, "consumer", self.born);
+        self.context.python_enabled.store(false, Ordering::Release);
+        // The handle goes with its last reference (a message may still hold it): see
+        // ConsumerHandle's Drop.
+        drop(self.handle.take());
     }
 }
 
@@ -603,7 +673,8 @@ impl crate::oauth::TokenClient for ConsumerCore {
 }
 
 impl crate::ffi::ClientHandle for ConsumerCore {
-    fn open_handle(&self) -> Option<*mut rdkafka::bindings::rd_kafka_t> {
-        self.open().ok().map(NativeConsumer::native_ptr)
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+        let handle = self.open().ok()?;
+        Some(crate::ffi::LiveHandle::new(handle.native_ptr(), handle))
     }
 }

@@ -1,7 +1,7 @@
 //! Drains the queues of closed consumers that are still referenced.
 //!
-//! A closed consumer's librdkafka handle lives until the last reference to it goes (the Python
-//! object, a memoryview of one of its messages). Until then librdkafka goes on putting statistics
+//! A closed consumer's librdkafka handle lives on while something still holds it: a memoryview of
+//! one of its messages, or a call that was running on another thread. Until then librdkafka goes on putting statistics
 //! (~50 KB of JSON per `statistics.interval.ms`) and error events on its queue, and nobody polls a
 //! closed consumer: memory grew without bound. One process-wide thread serves those queues about
 //! once a second, throwing the events away (the Python callbacks are off after close), and forgets
@@ -12,24 +12,24 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::consumer::core::ConsumerCore;
+use crate::consumer::core::ConsumerHandle;
 use crate::fork::Born;
 
 /// How often the queues of closed consumers are drained.
 const EVERY: Duration = Duration::from_secs(1);
 
 struct Janitor {
-    closed: Vec<Weak<ConsumerCore>>,
+    closed: Vec<Weak<ConsumerHandle>>,
     /// The process the thread runs in, if one runs (a forked child has none).
     running_in: Option<Born>,
 }
 
 static JANITOR: Mutex<Janitor> = Mutex::new(Janitor { closed: Vec::new(), running_in: None });
 
-/// Drains `core`'s queues from now on, until its last reference goes.
-pub fn watch(core: &Arc<ConsumerCore>) {
+/// Drains `handle`'s queues from now on, until its last reference goes.
+pub fn watch(handle: &Arc<ConsumerHandle>) {
     let mut janitor = JANITOR.lock();
-    janitor.closed.push(Arc::downgrade(core));
+    janitor.closed.push(Arc::downgrade(handle));
     if janitor.running_in.is_some_and(|born| !born.inherited()) {
         return;
     }
@@ -41,17 +41,17 @@ pub fn watch(core: &Arc<ConsumerCore>) {
 fn run() {
     loop {
         std::thread::sleep(EVERY);
-        let alive: Vec<Arc<ConsumerCore>> = {
+        let alive: Vec<Arc<ConsumerHandle>> = {
             let mut janitor = JANITOR.lock();
-            janitor.closed.retain(|core| core.strong_count() > 0);
+            janitor.closed.retain(|handle| handle.strong_count() > 0);
             if janitor.closed.is_empty() {
                 janitor.running_in = None;
                 return;
             }
             janitor.closed.iter().filter_map(Weak::upgrade).collect()
         };
-        for core in &alive {
-            core.drain_closed();
+        for handle in &alive {
+            handle.drain_closed();
         }
         // The last reference may be ours: the handle is then destroyed on a background thread.
         drop(alive);

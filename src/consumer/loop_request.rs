@@ -18,7 +18,7 @@ use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
-use super::core::ConsumerCore;
+use super::core::{ConsumerCore, ConsumerHandle};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
 use crate::topic_partition::{first_partition_error, read_native_list, read_native_partition, TopicPartition};
@@ -53,13 +53,14 @@ impl RequestKind {
 /// `_list_offsets_to_loop`.
 #[pyclass(frozen, module = "ferrokafka._native", name = "_LoopRequest")]
 pub struct LoopRequest {
-    /// Destroyed before `core` (field order), so before the handle it belongs to; None once the
+    /// Destroyed before `handle` (field order), so before the handle it belongs to; None once the
     /// result was read.
     queue: Mutex<Option<NativePtr<rdsys::rd_kafka_queue_t>>>,
     kind: RequestKind,
     /// Written to by librdkafka while the queue lives.
     _wake: OwnedFd,
-    _core: Arc<ConsumerCore>,
+    /// Keeps the consumer's handle alive while the request's queue lives, also past close().
+    _handle: Arc<ConsumerHandle>,
 }
 
 impl LoopRequest {
@@ -71,9 +72,10 @@ impl LoopRequest {
         wake: OwnedFd,
         send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t) -> FerroResult<()>,
     ) -> PyResult<Self> {
-        let rk = core.open()?.native_ptr();
+        let handle = core.open()?;
+        let rk = handle.native_ptr();
         const WAKE: [u8; 1] = [1];
-        // SAFETY: `rk` is the live handle, kept alive by `core` (held by the request) for as long
+        // SAFETY: `rk` is the live handle, kept alive by `handle` (held by the request) for as long
         // as the queue, which is destroyed first; rd_kafka_queue_new returns a new queue we own (or
         // NULL).
         let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
@@ -84,7 +86,7 @@ impl LoopRequest {
             rdsys::rd_kafka_queue_io_event_enable(queue.ptr(), wake.as_raw_fd(), WAKE.as_ptr().cast(), WAKE.len())
         };
         send(rk, queue.ptr())?;
-        Ok(LoopRequest { queue: Mutex::new(Some(queue)), kind, _wake: wake, _core: core.clone() })
+        Ok(LoopRequest { queue: Mutex::new(Some(queue)), kind, _wake: wake, _handle: handle })
     }
 
     /// `rd_kafka_commit_queue` of `list`.

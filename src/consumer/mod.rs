@@ -125,7 +125,7 @@ impl Consumer {
     ) -> PyResult<Received<R>> {
         let consumer = self.core.open()?;
         // The application is done with what the previous call handed out.
-        self.core.context().offsets.finish(consumer, None);
+        self.core.context().offsets.finish(&consumer, None);
         let core = &self.core;
         // With enable.partition.eof: a partition's end reached since the last call, before more.
         core.raise_partition_eof(py)?;
@@ -179,7 +179,7 @@ impl Consumer {
         let handed = last_per_partition(std::slice::from_ref(&native));
         let offsets = &core.context().offsets;
         // The application is done with what the previous call handed out.
-        offsets.finish(consumer, None);
+        offsets.finish(&consumer, None);
         let Some(slot) = core.registry.admit_one(native) else { return Ok(None) };
         let message = BorrowedMessage::new_untracked(py, slot)?;
         offsets.record(current_thread_tag(), handed);
@@ -266,7 +266,7 @@ impl Consumer {
         let core = self.core.clone();
         request(py, what, deadline, move |chunk| {
             let consumer = core.open().map_err(|_| closed_error())?;
-            call(consumer, &list, chunk).map(|()| from_list(&list))
+            call(&consumer, &list, chunk).map(|()| from_list(&list))
         })
     }
 
@@ -277,7 +277,8 @@ impl Consumer {
         call: impl FnOnce(&NativeConsumer, &TopicPartitionList) -> NativeResult<()>,
     ) -> PyResult<()> {
         let list = to_list(&partitions_arg(partitions))?;
-        Ok(call(self.core.open()?, &list).map_err(FerroError::from)?)
+        let consumer = self.core.open()?;
+        Ok(call(&consumer, &list).map_err(FerroError::from)?)
     }
 
     /// The partitions given, or the current assignment.
@@ -567,7 +568,7 @@ impl Consumer {
                 // through the same call that moves the position (see offsets.rs).
                 let consumer = self.core.open()?;
                 let offsets = &self.core.context().offsets;
-                offsets.finish(consumer, None);
+                offsets.finish(&consumer, None);
                 offsets.store_done(|list| consumer.store_offsets(list).map_err(drop));
                 let consumed = offsets.handed_in(&consumer.assignment().map_err(FerroError::from)?);
                 if consumed.is_empty() {
@@ -715,9 +716,10 @@ impl Consumer {
         Ok(ConsumerGroupMetadata { inner })
     }
 
-    /// Invalidates every borrowed message, leaves the group (running `on_revoke`) and closes the
-    /// consumer. Idempotent. Waits at most `timeout` seconds (None: until librdkafka is done);
-    /// Ctrl-C interrupts the wait.
+    /// Invalidates every borrowed message, leaves the group (running `on_revoke`), closes the
+    /// consumer and releases librdkafka's threads, sockets and memory (unless a `memoryview` of a
+    /// message's payload or key is still alive: they go with the last one). Idempotent. Waits at
+    /// most `timeout` seconds (None: until librdkafka is done); Ctrl-C interrupts the wait.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.iterated.lock().take();

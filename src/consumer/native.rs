@@ -133,7 +133,7 @@ impl NativeConsumer {
         Ok(NativeConsumer { queue, client, has_group, wake_fd: parking_lot::Mutex::new(None) })
     }
 
-    pub fn context(&self) -> &CoreContext {
+    pub fn context(&self) -> &std::sync::Arc<CoreContext> {
         self.client.context()
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Three layers, each with one job:
 //! - [`NativeMessage`] owns a `rd_kafka_message_t` as librdkafka's batch API handed it out,
-//!   together with the `Arc<ConsumerCore>` whose handle it came from, so the handle outlives it.
+//!   together with the `Arc<ConsumerHandle>` it came from, so the handle outlives it.
 //!   Dropping it destroys the message, from any thread. It plays the part of rdkafka's
 //!   `BorrowedMessage`, whose lifetime parameter a `#[pyclass]` could not carry.
 //! - [`MessageSlot`] is the message's state: valid or invalidated with a reason (an atomic, read
@@ -27,7 +27,7 @@ use rdkafka::bindings as rdsys;
 use rdkafka::message::{BorrowedHeaders, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
-use crate::consumer::core::ConsumerCore;
+use crate::consumer::core::ConsumerHandle;
 use crate::errors::FerroError;
 use crate::ffi::bytes_at;
 use crate::message::owned::OwnedMessage;
@@ -37,10 +37,10 @@ use crate::message::{
 };
 use crate::topic_partition::TopicPartition;
 
-/// A message as librdkafka handed it out, plus the consumer it came from.
+/// A message as librdkafka handed it out, plus the consumer handle it came from.
 pub struct NativeMessage {
     message: NonNull<rdsys::rd_kafka_message_t>,
-    core: Arc<ConsumerCore>,
+    handle: Arc<ConsumerHandle>,
 }
 
 // SAFETY: librdkafka allows destroying a message from any thread, and a consumed message is not
@@ -56,11 +56,11 @@ impl NativeMessage {
     /// Takes ownership of a consumed message.
     ///
     /// # Safety
-    /// `message` was handed out by `core`'s handle (rd_kafka_consume_batch_queue), without error,
-    /// and is handed over here: nobody else destroys it.
-    pub unsafe fn from_consumed(core: Arc<ConsumerCore>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
-        core.registry.native_created();
-        NativeMessage { message, core }
+    /// `message` was handed out by `handle` (rd_kafka_consume_batch_queue), without error, and is
+    /// handed over here: nobody else destroys it.
+    pub unsafe fn from_consumed(handle: Arc<ConsumerHandle>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
+        handle.registry.native_created();
+        NativeMessage { message, handle }
     }
 
     fn raw(&self) -> &rdsys::rd_kafka_message_t {
@@ -78,12 +78,12 @@ impl NativeMessage {
 
 impl Drop for NativeMessage {
     fn drop(&mut self) {
-        self.core.registry.native_dropped();
-        if self.core.born.inherited() {
+        self.handle.registry.native_dropped();
+        if self.handle.born.inherited() {
             return; // see fork.rs: librdkafka's state in a forked child cannot be touched
         }
         // SAFETY: we own the message (from_consumed's contract) and destroy it exactly once; the
-        // handle is still alive because `self.core` is. Nothing borrows the message any more.
+        // handle is still alive because `self.handle` is. Nothing borrows the message any more.
         unsafe { rdsys::rd_kafka_message_destroy(self.message.as_ptr()) };
     }
 }

@@ -20,7 +20,7 @@ use rdkafka::bindings as rdsys;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::types::RDKafkaErrorCode;
 
-use super::core::{PlainMessage, ProducerCore, Refused};
+use super::core::{PlainMessage, ProducerCore, ProducerHandle, Refused};
 use super::delivery::{BatchCell, DeliveryCell, Outcome};
 use crate::args::Int;
 use crate::blocking::wait_detached;
@@ -501,6 +501,7 @@ const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
 pub(super) fn send_all(
     py: Python<'_>,
     core: &ProducerCore,
+    producer: &ProducerHandle,
     topic: *mut rdsys::rd_kafka_topic_t,
     topic_name: &Arc<str>,
     partition: Option<i32>,
@@ -517,7 +518,7 @@ pub(super) fn send_all(
     let mut next = 0;
     let mut waiting: Option<(Option<OwnedHeaders>, Arc<DeliveryCell>)> = None;
     // The topic handle crosses into the GIL-free closure as an address (raw pointers are not
-    // Send); the core keeps the handle alive (see `ProducerCore::topic_handle`).
+    // Send); `producer` keeps the handle alive (see `ProducerHandle::topic_handle`).
     let topic = topic as usize;
     let sent = wait_detached(py, None, |slice| {
         let until = Instant::now() + slice;
@@ -539,7 +540,7 @@ pub(super) fn send_all(
                     })
                     .collect();
                 let mut full_at = None;
-                for (offset, refused) in core.send_run(topic, run) {
+                for (offset, refused) in producer.send_run(topic, run) {
                     match refused.code {
                         // Refused, with every later one: sent again after a pause.
                         RDKafkaErrorCode::QueueFull => {
@@ -554,7 +555,8 @@ pub(super) fn send_all(
                 let (mut headers, cell) = waiting.take().unwrap_or_else(|| (source.take_headers(next), new_cell(next)));
                 let Some(message) = source.get(next) else { return Some(true) };
                 let partition = message.partition.or(partition);
-                match core.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell) {
+                match producer.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell)
+                {
                     Ok(()) => next += 1,
                     Err(Refused { code: RDKafkaErrorCode::QueueFull, cell }) => waiting = Some((headers, cell)),
                     Err(Refused { code, cell }) => {

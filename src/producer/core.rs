@@ -1,6 +1,7 @@
 //! The producer's native half, shared by the Python `Producer` and its two delivery threads: the
-//! librdkafka handle, cached topic handles, the count of unresolved futures, and the *poller* and
-//! *resolver* threads (see the module docs of `producer`).
+//! librdkafka handle with its cached topic handles ([`ProducerHandle`], destroyed by close() through
+//! a [`HandleSlot`]), the count of unresolved futures, and the *poller* and *resolver* threads (see
+//! the module docs of `producer`).
 
 use std::collections::HashMap;
 use std::ffi::c_void;
@@ -18,9 +19,10 @@ use rdkafka::producer::{BaseProducer, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::delivery::{DeliveryCell, DeliveryContext};
-use crate::blocking::{drop_in_background, SLICE};
+use crate::blocking::SLICE;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::ffi::NativePtr;
+use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::headers;
 use crate::topic_partition::topic_cstring;
 
@@ -28,8 +30,8 @@ pub(super) const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 pub(super) const CLOSING: u8 = 1;
 
-/// A librdkafka topic handle, destroyed with its producer (before the producer handle: the
-/// core drops its topics first), and the topic's name for delivery reports.
+/// A librdkafka topic handle, destroyed with its producer (before the producer handle: see
+/// ProducerHandle's Drop), and the topic's name for delivery reports.
 pub(super) struct TopicHandle(pub(super) NativePtr<rdsys::rd_kafka_topic_t>, pub(super) Arc<str>);
 
 /// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
@@ -53,12 +55,25 @@ pub(super) const PURGE_GRACE: Duration = Duration::from_secs(1);
 /// names must not grow without bound); other topics get a handle per produce call.
 pub(super) const MAX_CACHED_TOPICS: usize = 1024;
 
-pub(super) struct ProducerCore {
-    /// Destroyed in `Drop`, on a background thread.
-    pub(super) producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
+/// The librdkafka producer handle and its cached topic handles: held by the core until close()
+/// (see handle_slot.rs) and, for the length of a call, by each call that uses it.
+pub(super) struct ProducerHandle {
+    producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
     /// Topic handles by name: produce() then neither allocates a C string nor looks the topic up
     /// in librdkafka's table per message, as rdkafka's `BaseProducer::send` does.
-    pub(super) topics: Mutex<HashMap<String, TopicHandle>>,
+    topics: Mutex<HashMap<String, TopicHandle>>,
+    born: crate::fork::Born,
+    teardown: Teardown,
+}
+
+pub(super) struct ProducerCore {
+    /// The handle while open: emptied once close() (or the last delivery thread of a producer
+    /// that was never closed) is done with it.
+    pub(super) handle: HandleSlot<ProducerHandle>,
+    /// The handle's destruction, which close() waits for.
+    pub(super) teardown: Teardown,
+    /// The context of the handle's callbacks, kept here too so that it outlives the handle.
+    context: Arc<DeliveryContext>,
     pub(super) state: AtomicU8,
     /// Messages accepted by produce() whose futures are not resolved yet.
     pub(super) unresolved: AtomicUsize,
@@ -68,12 +83,51 @@ pub(super) struct ProducerCore {
 }
 
 impl ProducerCore {
+    pub(super) fn new(producer: BaseProducer<DeliveryContext>) -> Self {
+        let (born, teardown) = (crate::fork::Born::here(), Teardown::default());
+        let context = producer.context().clone();
+        let handle = ProducerHandle {
+            producer: std::mem::ManuallyDrop::new(producer),
+            topics: Mutex::new(HashMap::new()),
+            born,
+            teardown: teardown.clone(),
+        };
+        ProducerCore {
+            handle: HandleSlot::new(Arc::new(handle)),
+            teardown,
+            context,
+            state: AtomicU8::new(OPEN),
+            unresolved: AtomicUsize::new(0),
+            idle_lock: Mutex::new(()),
+            idle: Condvar::new(),
+            born,
+        }
+    }
+
     pub(super) fn context(&self) -> &DeliveryContext {
-        self.producer.context()
+        &self.context
+    }
+
+    /// Lets the handle go once the producer is finished (closed, every future resolved): it is
+    /// destroyed when the last call using it returns. Idempotent.
+    pub(super) fn release_handle(&self) {
+        if self.finished() {
+            drop(self.handle.take());
+        }
+    }
+}
+
+impl ProducerHandle {
+    pub(super) fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
+        self.producer.client().native_ptr()
+    }
+
+    pub(super) fn producer(&self) -> &BaseProducer<DeliveryContext> {
+        &self.producer
     }
 
     /// The handle for `name`: cached, or, once [`MAX_CACHED_TOPICS`] are cached, a temporary one
-    /// (returned as the third element) that the caller drops after producing.
+    /// (returned as the third element) that the caller drops after producing. Valid while `self`.
     pub(super) fn topic_handle(
         &self,
         name: &str,
@@ -85,8 +139,7 @@ impl ProducerCore {
         let c_name = topic_cstring(name)?;
         // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
         // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
-        let handle =
-            unsafe { rdsys::rd_kafka_topic_new(self.producer.client().native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
+        let handle = unsafe { rdsys::rd_kafka_topic_new(self.native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
         // SAFETY: a new topic reference (or NULL), ours to release.
         let Some(owned_handle) = (unsafe { NativePtr::from_ptr(handle) }) else {
             // SAFETY: reads the calling thread's last librdkafka error; no arguments.
@@ -143,12 +196,13 @@ impl ProducerCore {
             }
             None => 7,
         };
-        // SAFETY: the producer handle and the topic handle are live for the lifetime of `self`;
+        // SAFETY: the producer handle and the topic handle (one of its own, see `topic_handle`) are
+        // live for the lifetime of `self`;
         // `args` holds `count` initialised entries whose pointers (value, key, headers, opaque) are
         // valid for the call. With RD_KAFKA_MSG_F_COPY librdkafka copies value and key. On success
         // it owns the headers and the opaque; on failure it owns neither and returns an error
         // object that we destroy.
-        let error = unsafe { rdsys::rd_kafka_produceva(self.producer.client().native_ptr(), args.as_ptr(), count) };
+        let error = unsafe { rdsys::rd_kafka_produceva(self.native_ptr(), args.as_ptr(), count) };
         if error.is_null() {
             std::mem::forget(headers.take()); // now librdkafka's
             return Ok(());
@@ -209,6 +263,35 @@ impl ProducerCore {
         refused
     }
 
+    /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
+    /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
+    pub(super) fn purge(&self, in_queue: bool, in_flight: bool) {
+        let mut flags = 0;
+        if in_queue {
+            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
+        }
+        if in_flight {
+            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
+        }
+        // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
+        // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
+        unsafe {
+            rdsys::rd_kafka_purge(self.native_ptr(), flags);
+        }
+    }
+}
+
+impl Drop for ProducerHandle {
+    fn drop(&mut self) {
+        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
+        let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
+        // Topic handles go first (a tuple drops in order): librdkafka's handle must outlive them.
+        let topics = std::mem::take(&mut *self.topics.lock());
+        self.teardown.destroy((topics, producer), "producer", self.born);
+    }
+}
+
+impl ProducerCore {
     pub(super) fn is_open(&self) -> bool {
         self.state.load(Ordering::Acquire) == OPEN
     }
@@ -267,33 +350,6 @@ impl ProducerCore {
         }
         self.unresolved.load(Ordering::Acquire) == 0
     }
-
-    /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
-    /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
-    pub(super) fn purge(&self, in_queue: bool, in_flight: bool) {
-        let mut flags = 0;
-        if in_queue {
-            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
-        }
-        if in_flight {
-            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
-        }
-        // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
-        // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
-        unsafe {
-            rdsys::rd_kafka_purge(self.producer.client().native_ptr(), flags);
-        }
-    }
-}
-
-impl Drop for ProducerCore {
-    fn drop(&mut self) {
-        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
-        let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
-        // Topic handles go first: librdkafka's handle must outlive them.
-        let topics = std::mem::take(&mut *self.topics.lock());
-        drop_in_background((topics, producer), "producer", self.born);
-    }
 }
 
 thread_local! {
@@ -306,9 +362,15 @@ thread_local! {
 pub(super) fn run_poller(core: Arc<ProducerCore>) {
     DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
     while !core.finished() {
-        core.producer.poll(SLICE);
+        match core.handle.get() {
+            Some(handle) => handle.producer().poll(SLICE),
+            None => std::thread::sleep(SLICE),
+        }
         core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
     }
+    // Nobody produces or waits for reports any more: the handle can go, also when close() was
+    // never called (the Python object died) or returned before the last future was resolved.
+    core.release_handle();
 }
 
 /// Resolves futures as delivery reports arrive, and runs queued callbacks, until the producer is
@@ -344,7 +406,8 @@ impl crate::oauth::TokenClient for ProducerCore {
 }
 
 impl crate::ffi::ClientHandle for ProducerCore {
-    fn open_handle(&self) -> Option<*mut rdsys::rd_kafka_t> {
-        self.is_open().then(|| self.producer.client().native_ptr())
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+        let handle = self.handle.get().filter(|_| self.is_open())?;
+        Some(crate::ffi::LiveHandle::new(handle.native_ptr(), handle))
     }
 }

@@ -18,8 +18,9 @@ use super::delivery::{py_single_outcome, DeliveryCell};
 pub struct LoopSink {
     ready: Mutex<Vec<Arc<DeliveryCell>>>,
     /// Our own duplicate of the loop's eventfd: open for as long as a message may still finish
-    /// (every pending cell holds the sink), whatever Python does with its descriptor.
-    wake: OwnedFd,
+    /// (every pending cell holds the sink), whatever Python does with its descriptor, until the
+    /// loop stops listening (`LoopDeliveries.close`).
+    wake: Mutex<Option<OwnedFd>>,
 }
 
 impl LoopSink {
@@ -32,10 +33,14 @@ impl LoopSink {
         };
         if was_empty {
             let one: u64 = 1;
-            // SAFETY: `wake` is an open descriptor we own; we pass a pointer to 8 readable bytes,
-            // what an eventfd takes. It is non-blocking: when the counter would overflow (never, at
-            // one write per wake-up) the write fails with EAGAIN, and the loop is awake anyway.
-            let _ = unsafe { libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            let wake = self.wake.lock();
+            // Closed: nobody listens any more.
+            let Some(wake) = wake.as_ref() else { return };
+            // SAFETY: `wake` is an open descriptor we own (kept open by the lock we hold); we
+            // pass a pointer to 8 readable bytes, what an eventfd takes. It is non-blocking: when
+            // the counter would overflow (never, at one write per wake-up) the write fails with
+            // EAGAIN, and the loop is awake anyway.
+            let _ = unsafe { libc::write(wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
         }
     }
 }
@@ -61,7 +66,13 @@ impl LoopDeliveries {
         if flags < 0 || unsafe { libc::fcntl(duplicate, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
             return Err(std::io::Error::last_os_error().into());
         }
-        Ok(LoopDeliveries { sink: Arc::new(LoopSink { ready: Mutex::new(Vec::new()), wake }) })
+        Ok(LoopDeliveries { sink: Arc::new(LoopSink { ready: Mutex::new(Vec::new()), wake: Mutex::new(Some(wake)) }) })
+    }
+
+    /// The loop no longer listens (its producer is closed): our duplicate of its eventfd is closed
+    /// now, not when the last message in flight lets the sink go. Idempotent.
+    fn close(&self) {
+        drop(self.sink.wake.lock().take());
     }
 
     /// On the loop's thread: resolves the futures of the messages finished since the last call

@@ -12,8 +12,7 @@ mod delivery;
 mod delivery_results;
 mod loop_sink;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -37,7 +36,9 @@ use crate::message::headers;
 use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
 use rdkafka::util::Timeout;
 
-use self::core::{run_poller, run_resolver, ProducerCore, TopicHandle, CLOSING, DELIVERY_THREAD_OF, OPEN, PURGE_GRACE};
+use self::core::{
+    run_poller, run_resolver, ProducerCore, ProducerHandle, TopicHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE,
+};
 pub(crate) use self::delivery::future_type;
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
@@ -61,8 +62,9 @@ struct LastTopic {
     name: Arc<str>,
 }
 
-// SAFETY: `handle` is owned by the core's topic map, which destroys it only when the core drops;
-// the Producer holding this cache holds the core, and librdkafka topic handles are thread-safe.
+// SAFETY: `handle` is owned by the producer handle's topic map, which destroys it only with the
+// producer handle; it is only used by a call that holds that handle (`open_handle`; close() clears
+// this cache), and librdkafka topic handles are thread-safe.
 unsafe impl Send for LastTopic {}
 // SAFETY: see Send.
 unsafe impl Sync for LastTopic {}
@@ -75,16 +77,17 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// The librdkafka topic handle and shared name for `topic`.
+    /// The librdkafka topic handle (of `producer`, valid while it is) and shared name for `topic`.
     fn topic_handle(
         &self,
+        producer: &ProducerHandle,
         topic: &Bound<'_, PyString>,
     ) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
         let mut last = self.last_topic.lock();
         if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
             return Ok((cached.handle, cached.name.clone(), None));
         }
-        let (handle, name, temporary) = self.core.topic_handle(topic.to_str()?)?;
+        let (handle, name, temporary) = producer.topic_handle(topic.to_str()?)?;
         if temporary.is_none() {
             *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
         }
@@ -102,12 +105,12 @@ impl Producer {
         Ok(())
     }
 
-    fn open_core(&self) -> PyResult<&ProducerCore> {
+    /// The librdkafka handle of an open producer, held by the caller for as long as it uses it.
+    fn open_handle(&self) -> PyResult<Arc<ProducerHandle>> {
         self.core.born.check("producer")?;
-        if self.core.is_open() {
-            Ok(&self.core)
-        } else {
-            Err(FerroError::Closed("producer").into())
+        match self.core.handle.get() {
+            Some(handle) if self.core.is_open() => Ok(handle),
+            _ => Err(FerroError::Closed("producer").into()),
         }
     }
 
@@ -116,9 +119,8 @@ impl Producer {
     where
         F: FnOnce(&BaseProducer<DeliveryContext>) -> Result<(), FerroError> + Send + 'static,
     {
-        self.open_core()?;
-        let core = self.core.clone();
-        run_interruptible(py, what, move || call(&core.producer))?.map_err(PyErr::from)
+        let handle = self.open_handle()?;
+        run_interruptible(py, what, move || call(handle.producer()))?.map_err(PyErr::from)
     }
 
     /// Queues one message whose delivery cell `make_cell` builds (given the topic's shared name).
@@ -133,17 +135,18 @@ impl Producer {
         // The same rule as produce_batch()'s, for every message.
         let partition = batch::check_partition(message.partition)?;
         let timestamp = batch::check_timestamp(message.timestamp)?;
-        let core = self.open_core()?;
+        let producer = self.open_handle()?;
+        let core = &*self.core;
         let mut headers = match message.headers {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
-        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(message.topic)?;
+        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(&producer, message.topic)?;
         let cell = make_cell(topic_name)?;
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(message.value, "value", |value| {
             with_opt_bytes(message.key, "key", |key| {
-                core.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
+                producer.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
             })
         });
         let refused = match sent {
@@ -181,9 +184,11 @@ impl Producer {
             // While rd_kafka_flush waits, librdkafka sends at once, ignoring linger.ms (a zero
             // timeout would lift that again immediately). With the event API it only waits for the
             // queue to drain; the poller thread serves the delivery reports.
-            // SAFETY: the handle is a live producer for the lifetime of `core`; rd_kafka_flush is
-            // thread-safe and touches no Rust state.
-            unsafe { rdsys::rd_kafka_flush(core.producer.client().native_ptr(), slice.as_millis() as i32) };
+            if let Some(producer) = core.handle.get() {
+                // SAFETY: the handle is a live producer while `producer` holds it; rd_kafka_flush
+                // is thread-safe and touches no Rust state.
+                unsafe { rdsys::rd_kafka_flush(producer.native_ptr(), slice.as_millis() as i32) };
+            }
             // rd_kafka_flush serves delivery reports on this thread too (rdkafka's producer uses
             // librdkafka's callback mode): count those off here, not a poller slice later.
             core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
@@ -220,15 +225,7 @@ impl Producer {
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };
-        let core = Arc::new(ProducerCore {
-            producer: std::mem::ManuallyDrop::new(producer),
-            topics: Mutex::new(HashMap::new()),
-            state: AtomicU8::new(OPEN),
-            unresolved: AtomicUsize::new(0),
-            idle_lock: Mutex::new(()),
-            idle: Condvar::new(),
-            born: crate::fork::Born::here(),
-        });
+        let core = Arc::new(ProducerCore::new(producer));
         let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
             let core = core.clone();
             std::thread::Builder::new().name(name.to_owned()).spawn(move || run(core))
@@ -327,9 +324,10 @@ impl Producer {
     ) -> PyResult<Bound<'py, PyAny>> {
         crate::callbacks::check_callable(py, "on_delivery", on_delivery.as_ref())?;
         let partition = batch::check_partition(partition)?;
-        let core = self.open_core()?;
+        let producer = self.open_handle()?;
+        let core = &*self.core;
         let source = batch::BatchSource::read(messages)?;
-        let (topic_handle, topic_name, temporary_handle) = self.topic_handle(&topic)?;
+        let (topic_handle, topic_name, temporary_handle) = self.topic_handle(&producer, &topic)?;
         let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
         let cell = Arc::new(DeliveryCell::new(topic_name.clone(), on_delivery, None));
         let future = new_delivery_future(py, &cell)?;
@@ -339,7 +337,9 @@ impl Producer {
             drop(cell.finish(Outcome::Batch(Arc::from([]))));
             return Ok(future);
         }
-        if let Err(interrupted) = batch::send_all(py, core, topic_handle, &topic_name, partition, source, &batch) {
+        if let Err(interrupted) =
+            batch::send_all(py, core, &producer, topic_handle, &topic_name, partition, source, &batch)
+        {
             // Ctrl-C (or another exception from a signal handler) while waiting for queue room:
             // the exception propagates, carrying the batch's future as `future`, so the caller can
             // still learn which messages went (those not sent fail with _DESTROY in its results).
@@ -376,7 +376,8 @@ impl Producer {
     }
 
     /// Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
-    /// is left with a purge error, and stops the producer. Every future is resolved when it returns.
+    /// is left with a purge error, stops the producer and releases librdkafka's threads, sockets and
+    /// memory. Every future is resolved when it returns.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.not_from_own_callback()?;
@@ -398,7 +399,11 @@ impl Producer {
         self.core.state.store(CLOSING, Ordering::Release);
         if threads.is_empty() {
             // Closed, or being closed by another thread: wait like that thread does.
-            return self.wait_resolved(py, deadline).map(drop);
+            self.wait_resolved(py, deadline)?;
+            if self.core.handle.is_empty() {
+                self.core.teardown.wait(py, None)?;
+            }
+            return Ok(());
         }
         let remaining = match self.wait_resolved(py, deadline) {
             Ok(remaining) => remaining,
@@ -409,19 +414,28 @@ impl Producer {
             }
         };
         if remaining > 0 {
-            self.core.purge(true, true);
+            if let Some(producer) = self.core.handle.get() {
+                producer.purge(true, true);
+            }
             // Purged messages are reported promptly, but their callbacks may be slow: a short
             // grace past the caller's timeout, never an unbounded wait.
             let grace = Instant::now() + PURGE_GRACE;
             let _ = self.wait_resolved(py, Some(deadline.map_or(grace, |d| d.max(grace))));
         }
-        if self.core.unresolved.load(Ordering::Acquire) == 0 {
-            // Everything is resolved: the threads end within one poll slice.
-            py.detach(|| threads.into_iter().for_each(|thread| drop(thread.join())));
+        // The cached topic handle belongs to the librdkafka handle, which goes now.
+        self.last_topic.lock().take();
+        if self.core.unresolved.load(Ordering::Acquire) > 0 {
+            // Slow callbacks still run: the threads finish in the background, and the last
+            // poll lets the handle go (see `run_poller`).
+            return Ok(());
         }
-        // Otherwise (slow callbacks still running) the threads finish in the background; they
-        // hold the core, which they drop when done.
-        Ok(())
+        // Everything is resolved: the threads end within one poll slice, then the handle goes,
+        // and close() returns once it is destroyed (its threads and sockets with it).
+        py.detach(|| threads.into_iter().for_each(|thread| drop(thread.join())));
+        self.core.release_handle();
+        // Not bounded by `timeout`, which is the flush's: destroying a handle with nothing left
+        // to deliver takes milliseconds (and at most TEARDOWN_BOUND).
+        self.core.teardown.wait(py, None).map(drop)
     }
 
     /// Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it: `{"brokers":
@@ -433,7 +447,7 @@ impl Producer {
         topic: Option<String>,
         timeout: Option<Seconds>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        self.open_core()?;
+        self.open_handle()?;
         crate::cluster_metadata::list_topics(py, self.core.clone(), topic, timeout)
     }
 
@@ -441,22 +455,22 @@ impl Producer {
     /// known) for the first metadata; None if it did not come in time.
     #[pyo3(signature = (timeout=None))]
     fn cluster_id(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<String>> {
-        self.open_core()?;
+        self.open_handle()?;
         crate::cluster_metadata::cluster_id(py, self.core.clone(), timeout)
     }
 
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
-        let core = self.open_core()?;
-        Ok(crate::config::set_sasl_credentials(core.producer.client().native_ptr(), username, password)?)
+        let producer = self.open_handle()?;
+        Ok(crate::config::set_sasl_credentials(producer.native_ptr(), username, password)?)
     }
 
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
     /// sent and not acknowledged. Their futures raise `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
     #[pyo3(signature = (in_queue=true, in_flight=true))]
     fn purge(&self, in_queue: bool, in_flight: bool) -> PyResult<()> {
-        self.open_core()?.purge(in_queue, in_flight);
+        self.open_handle()?.purge(in_queue, in_flight);
         Ok(())
     }
 
@@ -532,8 +546,8 @@ impl Producer {
         if timeout_ms > 100 {
             return Err(pyo3::exceptions::PyValueError::new_err("timeout_ms must be at most 100"));
         }
-        let core = self.open_core()?;
-        let producer = &core.producer;
+        let handle = self.open_handle()?;
+        let producer = handle.producer();
         let timeout = Timeout::After(Duration::from_millis(u64::from(timeout_ms)));
         let result = match call {
             "init" => py.detach(|| producer.init_transactions(timeout)),
