@@ -76,6 +76,10 @@ class KerberosUnavailable(Exception):
     """The KDC cannot be provided (tools missing, database creation or startup failed)."""
 
 
+class _PortClash(KerberosUnavailable):
+    """The port chosen was taken (by another process) before krb5kdc bound it."""
+
+
 @dataclass(frozen=True)
 class KeytabPrincipal:
     principal: str  # with the realm
@@ -267,14 +271,19 @@ class KerberosKDC(ProcessService):
         try:
             for sub in ("db", "logs", "keytabs"):
                 (self.workdir / sub).mkdir(mode=0o700)
-            self.port = _free_port()
-            self.krb5_conf.write_text(_krb5_conf(self.realm, self.port))
-            self.down_krb5_conf.write_text(_krb5_conf(self.realm, _closed_port()))
-            self.kdc_conf.write_text(_kdc_conf(self.realm, self.port, self.workdir))
+            self._choose_port()
             self._path("db", "kadm5.acl").write_text("")
             self._create_database()
-            self._launch()
-            self._wait_ready(t0)
+            for attempt in range(3):  # again only when the port chosen got taken meanwhile
+                self._launch()
+                try:
+                    self._wait_ready(t0)
+                    break
+                except _PortClash:
+                    if attempt == 2:
+                        raise
+                    self._stop_process(grace=5.0, kill_wait=10)
+                    self._choose_port()
             self.startup_seconds = time.monotonic() - t0
         except BaseException:
             self.stop()
@@ -322,7 +331,18 @@ class KerberosKDC(ProcessService):
         for p in (svc, client, ghost, stale):
             os.chmod(p.keytab, 0o600)
 
+    def _choose_port(self) -> None:
+        """A free port, written into the configuration files (the database does not depend on it).
+        Free when chosen only: another process may take it before krb5kdc binds it (a clash)."""
+        self.port = _free_port()
+        self.krb5_conf.write_text(_krb5_conf(self.realm, self.port))
+        self.down_krb5_conf.write_text(_krb5_conf(self.realm, _closed_port()))
+        self.kdc_conf.write_text(_kdc_conf(self.realm, self.port, self.workdir))
+        self.log_path.unlink(missing_ok=True)  # a clash is read from this attempt's log only
+
     def _launch(self) -> None:
+        if self._stdout is not None:
+            self._stdout.close()
         self._stdout = open(self._path("logs", "krb5kdc.stdout.log"), "wb")
         self._spawn(
             [self._tools["krb5kdc"], "-n", "-r", self.realm, "-P", str(self._path("krb5kdc.pid"))],
@@ -337,6 +357,10 @@ class KerberosKDC(ProcessService):
         last = "no attempt yet"
         while True:
             rc = self._proc.poll()
+            with contextlib.suppress(OSError):
+                if "Address already in use" in self.log_path.read_text(errors="replace"):
+                    # krb5kdc exits, or (seen once) stays up without its socket until kinit gives up.
+                    raise _PortClash(f"port {self.port} taken: {self.log_tail()}")
             if rc is not None:
                 raise KerberosUnavailable(f"krb5kdc exited with code {rc}: {self.log_tail()}")
             env = self.tool_env()
