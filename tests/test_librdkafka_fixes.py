@@ -1,0 +1,112 @@
+"""Bugs of the librdkafka we link (2.12.1) that later releases fixed, and that reach ferrokafka:
+each test plays the scenario of the upstream fix and checks that ferrokafka's guard holds
+(docs/librdkafka-fixes.md lists every fix of 2.13-2.16 and why the others cannot reach us)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import ferrokafka as fk
+from conftest import consumer_config, produce_n
+
+TIMEOUT = 30
+
+
+def read_until(consumer: fk.Consumer, read: str, *, messages: int = 0, eof: bool = True) -> tuple[list[int], list[int]]:
+    """Offsets of the messages read and of the partition ends raised, until `messages` were read
+    and (with `eof`) an end was raised after them."""
+    got: list[int] = []
+    ends: list[int] = []
+    deadline = time.monotonic() + TIMEOUT
+    while len(got) < messages or (eof and not (ends and ends[-1] > (got[-1] if got else -1))):
+        assert time.monotonic() < deadline, f"read {got}, ends {ends}"
+        try:
+            if read == "poll":
+                message = consumer.poll(0.2)
+                batch = [] if message is None else [message]
+            else:
+                batch = consumer.consume(10, 0.2)
+        except fk.PartitionEOF as end:
+            ends.append(end.offset)
+            continue
+        for message in batch:
+            got.append(message.offset)
+            message.release()
+    return got, ends
+
+
+@pytest.mark.parametrize("read", ["poll", "consume"])
+def test_the_end_of_a_partition_leaves_position_and_pause_where_the_messages_end(backend, topic_name, group_id, read):
+    """librdkafka 2.13.2: the batch call moved the position one past a partition end it handed out
+    (end at 3: position 4). position() said 4, and pause() restarts fetching at the position: a
+    message produced while paused at offset 3 was skipped on resume."""
+    backend.create_topic(topic_name, 1)
+    produce_n(backend.bootstrap, topic_name, 3)
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.partition.eof": True})
+    tp = fk.TopicPartition(topic_name, 0)
+    with fk.Consumer(config) as consumer:
+        consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+        got, ends = read_until(consumer, read, messages=3)
+        assert (got, ends) == ([0, 1, 2], [3])
+        assert [p.offset for p in consumer.position([tp])] == [3], "the position after the last message"
+        consumer.pause([tp])
+        assert [p.offset for p in consumer.position([tp])] == [3]
+        produce_n(backend.bootstrap, topic_name, 1)  # offset 3, while paused
+        consumer.resume([tp])
+        got, ends = read_until(consumer, read, messages=1)
+        assert (got, ends) == ([3], [4]), "the message produced while paused is read, then the new end"
+        assert [p.offset for p in consumer.position([tp])] == [4]
+        consumer.commit(asynchronous=False)
+        assert [p.offset for p in consumer.committed([tp], timeout=TIMEOUT)] == [4]
+
+
+def test_pause_at_the_end_without_a_message_since(mock_cluster, topic_name, group_id):
+    """The end raised twice in a row (resumed, nothing new): the position stays at the end, and a
+    pause there still restarts at it."""
+    mock_cluster.create_topic(topic_name, 1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 2)
+    config = consumer_config(mock_cluster.bootstrap_servers, group_id, **{"enable.partition.eof": True})
+    tp = fk.TopicPartition(topic_name, 0)
+    with fk.Consumer(config) as consumer:
+        consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+        assert read_until(consumer, "poll", messages=2) == ([0, 1], [2])
+        for _ in range(2):
+            consumer.pause([tp])
+            consumer.resume([tp])
+            assert [p.offset for p in consumer.position([tp])] == [2]
+        produce_n(mock_cluster.bootstrap_servers, topic_name, 2)
+        got, _ = read_until(consumer, "poll", messages=2)
+        assert got[:2] == [2, 3]
+
+
+def test_asyncio_commit_after_the_end_commits_the_end(backend, topic_name, group_id):
+    """AIOConsumer.commit() without arguments commits the position: read to the end at 3, it
+    committed 4, past the next message, which a restarted group would then never read."""
+    from ferrokafka.aio import AIOConsumer
+
+    backend.create_topic(topic_name, 1)
+    produce_n(backend.bootstrap, topic_name, 3)
+    config = consumer_config(backend.bootstrap, group_id, **{"enable.partition.eof": True})
+    tp = fk.TopicPartition(topic_name, 0)
+
+    async def main() -> list[int]:
+        async with AIOConsumer(config) as consumer:
+            await consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
+            got: list[int] = []
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                assert time.monotonic() < deadline, got
+                try:
+                    message = await consumer.poll(0.2)
+                except fk.PartitionEOF as end:
+                    assert (got, end.offset) == ([0, 1, 2], 3)
+                    break
+                if message is not None:
+                    got.append(message.offset)
+            await consumer.commit()
+            return [p.offset for p in await consumer.committed([tp], timeout=TIMEOUT)]
+
+    assert asyncio.run(main()) == [3]
