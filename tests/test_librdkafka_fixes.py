@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -134,3 +137,42 @@ def test_all_brokers_down_reaches_error_cb():
             while "_ALL_BROKERS_DOWN" not in errors and time.monotonic() < deadline:
                 producer.poll(0.2)
     assert "_ALL_BROKERS_DOWN" in errors, errors
+
+
+LEAVE_WITHOUT_COORDINATOR = textwrap.dedent("""
+    import sys, time, uuid
+    import ferrokafka as fk
+    protocol = sys.argv[1]
+    with fk.MockCluster(2) as cluster:
+        topic = "t-" + uuid.uuid4().hex[:8]
+        cluster.create_topic(topic, 1)
+        config = {"bootstrap.servers": cluster.bootstrap_servers, "group.id": "g-" + topic,
+                  "group.protocol": protocol, "error_cb": lambda e: None}
+        if protocol == "classic":
+            config.update({"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000})
+        consumer = fk.Consumer(config)
+        consumer.subscribe([topic])
+        deadline = time.monotonic() + 20
+        while not consumer.assignment():
+            assert time.monotonic() < deadline, "no assignment"
+            consumer.poll(0.2)
+        for broker in (1, 2):  # the coordinator with them
+            cluster.broker_down(broker)
+        time.sleep(1)  # the consumer notices the coordinator is gone: time has to pass
+        started = time.monotonic()
+        consumer.close()
+        print("closed", round(time.monotonic() - started, 1), flush=True)
+""")
+
+
+@pytest.mark.parametrize("protocol", ["classic", "consumer"])
+def test_close_without_a_coordinator_does_not_crash(protocol):
+    """librdkafka 2.14.2: closing a consumer whose coordinator is unavailable could crash in the
+    LeaveGroup response handler (a NULL broker dereferenced). librdkafka's reproduction (coordinator
+    down, then close), in a child process: it closes, promptly, without a signal."""
+    child = subprocess.run(
+        [sys.executable, "-c", LEAVE_WITHOUT_COORDINATOR, protocol], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    closed = [line for line in child.stdout.splitlines() if line.startswith("closed ")]
+    assert closed and float(closed[0].split()[1]) < 15, child.stdout
