@@ -158,6 +158,19 @@ impl AppPositions {
         }
     }
 
+    /// Of `partitions`, those under a standing mark not sought yet: the ones a pause may have to
+    /// seek back (see [`to_seek_after_pause`](Self::to_seek_after_pause)).
+    pub fn marked(&self, partitions: &[TopicPartition]) -> Vec<TopicPartition> {
+        let tracks = self.0.lock();
+        partitions
+            .iter()
+            .filter(|tp| {
+                tracks.iter().any(|t| t.is(tp.topic.as_bytes(), tp.partition) && t.mark.is_some_and(|m| !m.sought))
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Of the partitions just paused (`positions`: librdkafka's positions, read before the pause),
     /// those whose fetching would restart past a standing mark, each with the offset to seek it to;
     /// once sought, note them with [`sought`](Self::sought).
@@ -253,6 +266,17 @@ mod tests {
         assert_eq!(corrected(&fix, 0, OFFSET_INVALID), 3);
         fix.forget(&at(0, 0));
         assert_eq!(corrected(&fix, 0, OFFSET_INVALID), OFFSET_INVALID, "a seek of the application forgets");
+    }
+
+    #[test]
+    fn only_partitions_under_a_mark_not_sought_are_marked() {
+        let fix = AppPositions::default();
+        set_pos(&fix, 1, 2); // messages, no mark
+        fix.taken(&[], &[error(0, 3, true)]);
+        let asked = [at(0, 0), at(1, 0), at(2, 0)].concat();
+        assert_eq!(fix.marked(&asked).iter().map(|tp| tp.partition).collect::<Vec<_>>(), [0]);
+        fix.sought(&at(0, 3));
+        assert!(fix.marked(&asked).is_empty(), "sought already");
     }
 
     #[test]

@@ -620,10 +620,17 @@ impl Consumer {
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
         let paused: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
         // librdkafka restarts a paused partition at its position, which 2.12.1 may have moved past
-        // an end or error (app_positions.rs): read before the pause, sought back after it.
+        // an end or error (app_positions.rs): read before the pause, sought back after it. Read
+        // for those partitions only (rd_kafka_position creates a partition it does not know, and
+        // pause would then accept a partition never seen).
         let consumer = self.core.open()?;
-        let before = to_list(&paused)?;
-        let positions = consumer.position(&before).map(|()| from_list(&before)).unwrap_or_default();
+        let marked = self.core.context().positions.marked(&paused);
+        let positions = if marked.is_empty() {
+            Vec::new()
+        } else {
+            let before = to_list(&marked)?;
+            consumer.position(&before).map(|()| from_list(&before)).unwrap_or_default()
+        };
         self.with_partitions(partitions, |consumer, list| consumer.pause(list))?;
         self.core.ahead.pause(&paused);
         let fix = &self.core.context().positions;
