@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -330,6 +331,25 @@ def test_unreachable_broker_fails_fast_with_one_line(topic_name):
     assert proc.stderr.decode().count("\n") == 1  # -q: librdkafka's connection logs are silenced
 
 
+def read_until(fd: int, done: Callable[[bytes], bool], timeout: float = 30) -> bytes:
+    """What `fd` gives until `done(everything read)` holds; fails at the deadline (or at the end
+    of the stream) with what was read. A wait for a condition, where a fixed sleep would guess."""
+    got = b""
+    deadline = time.monotonic() + timeout
+    while not done(got):
+        left = deadline - time.monotonic()
+        assert left > 0, f"not within {timeout} s; read so far: {got!r}"
+        if not select.select([fd], [], [], left)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # a pty's master reads EIO once the other side is closed
+            chunk = b""
+        assert chunk, f"the stream ended; read: {got!r}"
+        got += chunk
+    return got
+
+
 def test_no_progress_when_stderr_is_not_a_terminal(mock_cluster, topic_name):
     bootstrap = mock_cluster.bootstrap_servers
     mock_cluster.create_topic(topic_name)
@@ -340,11 +360,19 @@ def test_no_progress_when_stderr_is_not_a_terminal(mock_cluster, topic_name):
         stderr=subprocess.PIPE,
         env=_env(),
     )
-    time.sleep(2.5)  # longer than the progress interval
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=15)
+    try:
+        assert proc.stdout is not None
+        # Consuming: the message is out (the Ctrl-C handler is in place), then time passes.
+        first = read_until(proc.stdout.fileno(), lambda got: got == b"x\n" or len(got) > 2)
+        time.sleep(1.5)  # longer than the progress interval: time has to pass
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0  # Ctrl-C is how a consumer ends
-    assert out == b"x\n"
+    assert first + out == b"x\n"
     assert err == b"", err
 
 
@@ -361,20 +389,17 @@ def test_progress_on_a_terminal(mock_cluster, topic_name):
     )
     os.close(slave)
     try:
-        time.sleep(2.5)
+        assert proc.stdout is not None
+        # The progress line counts all three once they are out (it is redrawn every second).
+        err = read_until(master, lambda got: b"% consumed 3 messages" in got)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=15)
-        err = b""
-        while select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
         os.close(master)
+    assert proc.returncode == 0
     assert out == b"x\nx\nx\n"
     assert b"% consumed 3 messages" in err, err
 

@@ -74,7 +74,11 @@ def test_the_descriptor_becomes_readable_when_messages_arrive(mock_cluster, topi
 
 def test_a_closed_and_reused_descriptor_number_is_never_written(mock_cluster, topic_name, group_id):
     """The consumer writes to its own duplicate: closing the descriptor given and reusing its
-    number for a file must not put wake-up bytes into that file."""
+    number for a file must not put wake-up bytes into that file.
+
+    The number is closed and reused in one step (dup2 onto it): closing it first and reusing it
+    after would leave a moment in which one of librdkafka's threads can take the number (dup2
+    then fails with EBUSY, or closes that thread's socket)."""
     mock_cluster.create_topic(topic_name, partitions=1)
     read_end, write_end = os.pipe2(os.O_NONBLOCK)
     consumer = fk.Consumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
@@ -83,9 +87,10 @@ def test_a_closed_and_reused_descriptor_number_is_never_written(mock_cluster, to
             consumer.assign([fk.TopicPartition(topic_name, 0, fk.OFFSET_BEGINNING)])
             consumer._io_event_enable(write_end)
             assert consumer.poll(0) is None
-            os.close(write_end)
-            reused = os.dup2(victim_file.fileno(), write_end)  # the number now names the file
+            # Closes the pipe's write end and makes its number name the file, atomically.
+            reused = os.dup2(victim_file.fileno(), write_end)
             assert reused == write_end
+            assert os.fstat(write_end).st_ino == os.fstat(victim_file.fileno()).st_ino
             produce_n(mock_cluster.bootstrap_servers, topic_name, 5)
             assert readable(read_end, 10), "the duplicate was not written"
             assert os.fstat(victim_file.fileno()).st_size == 0

@@ -233,10 +233,17 @@ class _ListHandler(logging.Handler):
 # --- failures ------------------------------------------------------------------------------------
 
 
+_HELD: list[socket.socket] = []
+
+
 def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 where nothing listens until the tests end: bound (no other process can
+    take it) but not listening, so a connection is refused. Closing the socket once the port is
+    chosen would leave it free for anyone to take before the client connects."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    _HELD.append(sock)  # kept open (and bound) until the test process exits
+    return int(sock.getsockname()[1])
 
 
 # case (as the table names it) -> (kind, what the messages the user sees must contain)
@@ -264,7 +271,7 @@ def _failing_config(oidc: Oidc, kind: str) -> dict[str, object]:
     if kind == "wrong_secret":
         return {"sasl.oauthbearer.client.secret": "not-" + oidc.secret}
     if kind == "endpoint_down":
-        return {"sasl.oauthbearer.token.endpoint.url": f"https://localhost:{_closed_port()}/token"}
+        return {"sasl.oauthbearer.token.endpoint.url": f"https://127.0.0.1:{_closed_port()}/token"}
     if kind == "untrusted":
         return {"https.ca.location": None}  # ferrokafka's default: the system's CA certificates
     assert kind == "wrong_audience"

@@ -47,8 +47,15 @@ def test_a_second_close_waits_for_the_first_and_produce_is_refused_meanwhile(top
 
     closer = threading.Thread(target=first)
     closer.start()
-    time.sleep(0.3)
-    assert producer.closed, "closed as soon as close() started"
+    # closed as soon as close() started (it then waits 1.5 s for the undeliverable message): wait
+    # for the thread to get there, rather than guess how long that takes.
+    deadline = time.monotonic() + 10
+    while True:
+        returned = first_done.is_set()  # read before `closed`: closed while it was still running
+        if producer.closed or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert producer.closed and not returned, "closed as soon as close() started"
     with pytest.raises(fk.Error):
         producer.produce(topic_name, b"y")
     producer.close(10)  # waits until the first close has resolved everything

@@ -989,7 +989,7 @@ class AdminClient:
     ) -> Future[None]:
         """Incremental: entries not named keep their values; None reverts an entry to its default."""
     def list_groups(self) -> Future[list[str]]:
-        """The ids of the consumer groups in the cluster, sorted. Raises the first error if some
+        """The ids of the consumer groups in the cluster, sorted, each once. Raises the first error if some
         broker could not be asked (a partial list would look complete).
         """
     def describe_groups(self, group_ids: list[str]) -> Future[dict[str, _GroupDescription]]:

@@ -173,6 +173,38 @@ pub(super) fn list_consumer_groups(
             errors.extend(KafkaErrorInfo::from_error_object(error, context));
         }
     }
-    valid.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    Ok(ListConsumerGroupsResult { valid, errors })
+    Ok(ListConsumerGroupsResult { valid: sorted_once(valid), errors })
+}
+
+/// Sorted by id, each id once. librdkafka 2.12.1 lists a group once per broker that reports it
+/// (fixed in 2.14.2, docs/librdkafka-fixes.md): the first listing of an id is kept.
+fn sorted_once(mut valid: Vec<ConsumerGroupListing>) -> Vec<ConsumerGroupListing> {
+    valid.sort_by(|a, b| a.group_id.cmp(&b.group_id)); // stable: the first listing of an id stays first
+    valid.dedup_by(|later, first| later.group_id == first.group_id);
+    valid
+}
+
+/// Group ids, sorted, each once (as [`sorted_once`]).
+pub fn sorted_ids_once(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing(group_id: &str, state: &'static str) -> ConsumerGroupListing {
+        ConsumerGroupListing { group_id: group_id.into(), is_simple_consumer_group: false, state, r#type: "CLASSIC" }
+    }
+
+    #[test]
+    fn a_group_reported_by_several_brokers_is_listed_once() {
+        let merged = vec![listing("b", "STABLE"), listing("a", "EMPTY"), listing("b", "UNKNOWN"), listing("a", "DEAD")];
+        let once: Vec<_> = sorted_once(merged).into_iter().map(|g| (g.group_id, g.state)).collect();
+        assert_eq!(once, [("a".to_string(), "EMPTY"), ("b".to_string(), "STABLE")], "sorted, the first listing kept");
+        let ids = sorted_ids_once(["b", "a", "b", "c", "a"].map(String::from).to_vec());
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
 }

@@ -418,7 +418,7 @@ impl AdminClient {
         })
     }
 
-    /// The ids of the consumer groups in the cluster, sorted. Raises the first error if some
+    /// The ids of the consumer groups in the cluster, sorted, each once. Raises the first error if some
     /// broker could not be asked (a partial list would look complete).
     fn list_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let context = "could not list consumer groups";
@@ -452,8 +452,7 @@ impl AdminClient {
                 // SAFETY: the listing's id string (or NULL), copied while it is alive.
                 groups.extend(unsafe { lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)) });
             }
-            groups.sort();
-            Ok(groups)
+            Ok(crate::admin::groups::sorted_ids_once(groups))
         })
     }
 

@@ -28,6 +28,7 @@ use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::blocking::wait_detached;
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
+use crate::consumer::app_positions::{AppPositions, ErrorTaken};
 use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
 use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
@@ -70,6 +71,8 @@ pub struct CoreContext {
     pub pending_rebalance: Mutex<Option<PendingRebalance>>,
     /// Ends of partitions reached (`enable.partition.eof`), in order, each raised by one call.
     pub partition_eofs: Mutex<std::collections::VecDeque<PartitionEof>>,
+    /// Positions librdkafka 2.12.1 moved past an end or error it handed out (app_positions.rs).
+    pub positions: AppPositions,
 }
 
 /// librdkafka's partition-EOF event: `partition` of `topic` has no message at `offset` yet.
@@ -161,6 +164,7 @@ impl CoreContext {
             }
         });
         self.offsets.forget(&revoked);
+        self.positions.forget(&revoked);
         self.revoked.lock().extend(revoked);
     }
 
@@ -367,6 +371,7 @@ impl ConsumerCore {
             defer_rebalances: AtomicBool::new(false),
             pending_rebalance: Mutex::new(None),
             partition_eofs: Mutex::new(std::collections::VecDeque::new()),
+            positions: AppPositions::default(),
         };
         let consumer = NativeConsumer::new(config, context)?;
         let registry = Arc::new(MessageRegistry::default());
@@ -455,10 +460,11 @@ impl ConsumerCore {
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
         // then take what is ready without waiting. With no room at all, the call only serves
         // librdkafka's queue (rebalances) and tells it that the application polls.
+        let mut errors_taken = Vec::new();
         let mut n = handle.consume_batch(timeout, &mut batch[..max.min(1)]);
         while n > 0 {
             for &message in &batch[..n] {
-                self.take(&handle, message, &mut fetched);
+                self.take(&handle, message, &mut fetched, &mut errors_taken);
             }
             let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(batch.len());
             if room == 0 {
@@ -466,6 +472,7 @@ impl ConsumerCore {
             }
             n = handle.consume_batch(Duration::ZERO, &mut batch[..room]);
         }
+        self.context().positions.taken(&fetched.messages, &errors_taken);
         fetched
     }
 
@@ -526,11 +533,19 @@ impl ConsumerCore {
             return false;
         }
         drop(self.ahead.remove(&revoked));
+        // Also forgotten when revoked; again here, for what the fetch that served it took after.
+        self.context().positions.forget(&revoked);
         true
     }
 
     /// Files one message handed out by librdkafka: a message, or the consumer error it carries.
-    fn take(&self, handle: &Arc<ConsumerHandle>, message: *mut rdsys::rd_kafka_message_t, fetched: &mut Fetched) {
+    fn take(
+        &self,
+        handle: &Arc<ConsumerHandle>,
+        message: *mut rdsys::rd_kafka_message_t,
+        fetched: &mut Fetched,
+        errors_taken: &mut Vec<ErrorTaken>,
+    ) {
         let Some(message) = NonNull::new(message) else { return };
         // SAFETY: librdkafka handed the message over to us; it is live until destroyed.
         let code = unsafe { raw::message_error(message.as_ptr()) };
@@ -539,26 +554,33 @@ impl ConsumerCore {
             fetched.messages.push(unsafe { NativeMessage::from_consumed(handle.clone(), message) });
             return;
         }
-        if code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32 {
-            // SAFETY: as above: the message's fields, and the name of its topic handle (owned by
-            // the handle, which the message references), copied before the message is destroyed.
-            let eof = unsafe {
-                let raw_message = message.as_ptr();
-                let topic = if (*raw_message).rkt.is_null() {
-                    None
-                } else {
-                    raw::lossy(rdsys::rd_kafka_topic_name((*raw_message).rkt))
-                };
-                PartitionEof {
-                    topic: topic.unwrap_or_default(),
-                    partition: (*raw_message).partition,
-                    offset: (*raw_message).offset,
-                }
+        // Where it happened. SAFETY: as above: the message's fields, and the name of its topic
+        // handle (owned by the handle, which the message references), copied before the message
+        // is destroyed.
+        let place = unsafe {
+            let raw_message = message.as_ptr();
+            let topic = if (*raw_message).rkt.is_null() {
+                None
+            } else {
+                raw::lossy(rdsys::rd_kafka_topic_name((*raw_message).rkt))
             };
+            PartitionEof {
+                topic: topic.unwrap_or_default(),
+                partition: (*raw_message).partition,
+                offset: (*raw_message).offset,
+            }
+        };
+        let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
+        if !place.topic.is_empty() {
+            // librdkafka 2.12.1 moved this partition's position to the offset + 1 (app_positions.rs).
+            let (topic, partition, offset) = (place.topic.clone(), place.partition, place.offset);
+            errors_taken.push(ErrorTaken { index: fetched.messages.len(), topic, partition, offset, end });
+        }
+        if end {
             // SAFETY: ours, destroyed once.
             unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
             // Only emitted with enable.partition.eof: the caller asked to hear of it (raised).
-            self.context().partition_eofs.lock().push_back(eof);
+            self.context().partition_eofs.lock().push_back(place);
             return;
         }
         // SAFETY: as above; the error string is owned by the message, copied before it is destroyed.

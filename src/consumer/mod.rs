@@ -1,5 +1,6 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
+mod app_positions;
 pub mod core;
 mod janitor;
 pub mod lent_ahead;
@@ -353,6 +354,7 @@ impl Consumer {
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
         self.with_partitions(partitions, |consumer, list| consumer.assign(list))?;
         self.core.context().offsets.forget_all();
+        self.core.context().positions.forget_all();
         drop(self.core.ahead.clear(false));
         Ok(())
     }
@@ -363,6 +365,7 @@ impl Consumer {
         let consumer = self.core.open()?;
         consumer.unassign().map_err(FerroError::from)?;
         self.core.context().offsets.forget_all();
+        self.core.context().positions.forget_all();
         drop(self.core.ahead.clear(false));
         Ok(())
     }
@@ -390,6 +393,7 @@ impl Consumer {
         let gone: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
         self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))?;
         self.core.context().offsets.forget(&gone);
+        self.core.context().positions.forget(&gone);
         drop(self.core.ahead.remove(&gone));
         Ok(())
     }
@@ -608,6 +612,7 @@ impl Consumer {
     fn seek(&self, py: Python<'_>, partition: PyRef<'_, TopicPartition>, timeout: Option<Seconds>) -> PyResult<()> {
         let list = to_list(&[(*partition).clone()])?;
         self.list_request(py, "seek", list, timeout, NativeConsumer::seek)?;
+        self.core.context().positions.forget(&[(*partition).clone()]);
         // Fetched before the seek: the new position replaces them.
         drop(self.core.ahead.remove(&[(*partition).clone()]));
         Ok(())
@@ -615,8 +620,27 @@ impl Consumer {
 
     fn pause(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
         let paused: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
+        // librdkafka restarts a paused partition at its position, which 2.12.1 may have moved past
+        // an end or error (app_positions.rs): read before the pause, sought back after it. Read
+        // for those partitions only (rd_kafka_position creates a partition it does not know, and
+        // pause would then accept a partition never seen).
+        let consumer = self.core.open()?;
+        let marked = self.core.context().positions.marked(&paused);
+        let positions = if marked.is_empty() {
+            Vec::new()
+        } else {
+            let before = to_list(&marked)?;
+            consumer.position(&before).map(|()| from_list(&before)).unwrap_or_default()
+        };
         self.with_partitions(partitions, |consumer, list| consumer.pause(list))?;
         self.core.ahead.pause(&paused);
+        let fix = &self.core.context().positions;
+        let seek = fix.to_seek_after_pause(&positions);
+        if !seek.is_empty() {
+            // Queued behind the pause on each partition's queue, so applied after it: no wait.
+            consumer.seek(&to_list(&seek)?, 0).map_err(FerroError::from)?;
+            fix.sought(&seek);
+        }
         Ok(())
     }
 
@@ -635,6 +659,7 @@ impl Consumer {
         self.core.open()?.position(&list).map_err(FerroError::from)?;
         // librdkafka's position is past the messages fetched but not lent yet (lent_ahead.rs).
         let mut positions = from_list(&list);
+        self.core.context().positions.correct(&mut positions);
         for tp in &mut positions {
             if let Some(first) = self.core.ahead.first_offset(tp) {
                 tp.offset = first;

@@ -684,10 +684,15 @@ class KafkaBroker(ProcessService):
                 raise BrokerUnavailable(f"Kafka broker exited with code {rc} during startup; last log lines:\n{tail}")
             try:
                 md = probe_metadata("127.0.0.1", self.port, timeout=2.0)
-                if NODE_ID in md["brokers"]:
+                if md["cluster_id"] != self.cluster_id:
+                    # Another broker (another test run's) took the port between _free_ports() and
+                    # our JVM's bind: ours then exits with a BindException, seen above as a clash.
+                    last = f"a broker of another cluster ({md['cluster_id']}) answers on port {self.port}"
+                elif NODE_ID in md["brokers"]:
                     self.metadata = md
                     return time.monotonic() - t0
-                last = f"metadata lists brokers {sorted(md['brokers'])}, not node {NODE_ID}"
+                else:
+                    last = f"metadata lists brokers {sorted(md['brokers'])}, not node {NODE_ID}"
             except (OSError, ValueError, struct.error) as e:
                 last = f"{type(e).__name__}: {e}"
             if time.monotonic() >= deadline:

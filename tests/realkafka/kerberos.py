@@ -76,6 +76,10 @@ class KerberosUnavailable(Exception):
     """The KDC cannot be provided (tools missing, database creation or startup failed)."""
 
 
+class _PortClash(KerberosUnavailable):
+    """The port chosen was taken (by another process) before krb5kdc bound it."""
+
+
 @dataclass(frozen=True)
 class KeytabPrincipal:
     principal: str  # with the realm
@@ -114,11 +118,23 @@ def _free_port() -> int:
     raise KerberosUnavailable("no free TCP+UDP port for the KDC")
 
 
-def _closed_port() -> int:
-    """A port on 127.0.0.1 where (right now) nothing listens."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _closed_port() -> tuple[int, list[socket.socket]]:
+    """A port on 127.0.0.1 where no KDC answers while the socket returned stays open: bound for TCP
+    (no other process can take it) but not listening, so a connection is refused at once, and free
+    for UDP when chosen. UDP is not held: a bound UDP socket would swallow the client's datagrams
+    (a 3 s timeout per try) where a free port answers "port unreachable" at once."""
+    for _ in range(50):
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.bind(("127.0.0.1", 0))
+        port = int(tcp.getsockname()[1])
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                tcp.close()
+                continue
+        return port, [tcp]
+    raise KerberosUnavailable("no free TCP+UDP port for the KDC that is down")
 
 
 def _krb5_conf(realm: str, kdc_port: int) -> str:
@@ -189,6 +205,7 @@ class KerberosKDC(ProcessService):
         self._proc: subprocess.Popen[bytes] | None = None
         self._stdout: IO[bytes] | None = None
         self._tools: dict[str, str] = {}
+        self._down_port_held: list[socket.socket] = []  # down_krb5_conf's port, kept closed
 
     # -- paths ----------------------------------------------------------------------
 
@@ -267,14 +284,19 @@ class KerberosKDC(ProcessService):
         try:
             for sub in ("db", "logs", "keytabs"):
                 (self.workdir / sub).mkdir(mode=0o700)
-            self.port = _free_port()
-            self.krb5_conf.write_text(_krb5_conf(self.realm, self.port))
-            self.down_krb5_conf.write_text(_krb5_conf(self.realm, _closed_port()))
-            self.kdc_conf.write_text(_kdc_conf(self.realm, self.port, self.workdir))
+            self._choose_port()
             self._path("db", "kadm5.acl").write_text("")
             self._create_database()
-            self._launch()
-            self._wait_ready(t0)
+            for attempt in range(3):  # again only when the port chosen got taken meanwhile
+                self._launch()
+                try:
+                    self._wait_ready(t0)
+                    break
+                except _PortClash:
+                    if attempt == 2:
+                        raise
+                    self._stop_process(grace=5.0, kill_wait=10)
+                    self._choose_port()
             self.startup_seconds = time.monotonic() - t0
         except BaseException:
             self.stop()
@@ -322,7 +344,25 @@ class KerberosKDC(ProcessService):
         for p in (svc, client, ghost, stale):
             os.chmod(p.keytab, 0o600)
 
+    def _choose_port(self) -> None:
+        """A free port, written into the configuration files (the database does not depend on it).
+        Free when chosen only: another process may take it before krb5kdc binds it (a clash)."""
+        self.port = _free_port()
+        self.krb5_conf.write_text(_krb5_conf(self.realm, self.port))
+        self._release_down_port()
+        down_port, self._down_port_held = _closed_port()
+        self.down_krb5_conf.write_text(_krb5_conf(self.realm, down_port))
+        self.kdc_conf.write_text(_kdc_conf(self.realm, self.port, self.workdir))
+        self.log_path.unlink(missing_ok=True)  # a clash is read from this attempt's log only
+
+    def _release_down_port(self) -> None:
+        for sock in self._down_port_held:
+            sock.close()
+        self._down_port_held = []
+
     def _launch(self) -> None:
+        if self._stdout is not None:
+            self._stdout.close()
         self._stdout = open(self._path("logs", "krb5kdc.stdout.log"), "wb")
         self._spawn(
             [self._tools["krb5kdc"], "-n", "-r", self.realm, "-P", str(self._path("krb5kdc.pid"))],
@@ -337,6 +377,10 @@ class KerberosKDC(ProcessService):
         last = "no attempt yet"
         while True:
             rc = self._proc.poll()
+            with contextlib.suppress(OSError):
+                if "Address already in use" in self.log_path.read_text(errors="replace"):
+                    # krb5kdc exits, or (seen once) stays up without its socket until kinit gives up.
+                    raise _PortClash(f"port {self.port} taken: {self.log_tail()}")
             if rc is not None:
                 raise KerberosUnavailable(f"krb5kdc exited with code {rc}: {self.log_tail()}")
             env = self.tool_env()
@@ -374,6 +418,7 @@ class KerberosKDC(ProcessService):
         """SIGTERM, SIGKILL after ``grace`` seconds; removes the temp dir unless
         ``FERROKAFKA_KEEP_BROKER_DIR`` is set (not marked KEEP: a run after this process ends reaps it)."""
         self._stop_process(grace, kill_wait=10)
+        self._release_down_port()
         self._discard_workdir(keep=os.environ.get("FERROKAFKA_KEEP_BROKER_DIR", "") not in ("", "0"))
 
 

@@ -46,10 +46,10 @@ from pathlib import Path
 
 try:
     from realkafka.harness import _free_ports, mvn_error, replace_dir
-    from realkafka.service import ProcessService, owned_workdir
+    from realkafka.service import ProcessService, listens_on, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/registry.py
     from harness import _free_ports, mvn_error, replace_dir  # type: ignore[no-redef]
-    from service import ProcessService, owned_workdir  # type: ignore[no-redef]
+    from service import ProcessService, listens_on, owned_workdir  # type: ignore[no-redef]
 
 __all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_distribution", "java_or_none"]
 
@@ -62,6 +62,10 @@ _RUNNER = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
 
 class RegistryUnavailable(Exception):
     """The registry cannot be provided (no java/mvn, resolution failed, startup failed)."""
+
+
+class _PortClash(Exception):
+    """The port chosen was taken (by another process) before the registry bound it."""
 
 
 def cache_root() -> Path:
@@ -193,10 +197,28 @@ class SchemaRegistry(ProcessService):
         t0 = time.monotonic()
         dist = ensure_distribution()
         self.dist_seconds = time.monotonic() - t0
-        (self.port,) = _free_ports(1)
         self.workdir = owned_workdir("ferrokafka-registry-", keep=self.keep_dir)
-        self._stdout = open(self.workdir / "stdout.log", "wb")
-        cmd = [
+        start = time.monotonic()
+        for attempt in range(3):  # again only when the port chosen got taken before the JVM bound it
+            (self.port,) = _free_ports(1)
+            if self._stdout is not None:
+                self._stdout.close()
+            self._stdout = open(self.workdir / "stdout.log", "wb")
+            self._spawn(self._command(java, dist))
+            try:
+                self._wait_ready(start + self.startup_timeout)
+                break
+            except _PortClash:
+                self._stop_process(grace=5.0, kill_wait=5.0)
+                if attempt == 2:
+                    tail = self.log_tail()
+                    self.stop()
+                    raise RegistryUnavailable(f"Apicurio Registry: ports taken three times:\n{tail}") from None
+        self.startup_seconds = time.monotonic() - start
+        return self
+
+    def _command(self, java: str, dist: Path) -> list[str]:
+        return [
             java,
             f"-Xmx{self.heap_max}",
             "-XX:TieredStopAtLevel=1",  # C1 only: starts faster on 2 cores
@@ -210,27 +232,30 @@ class SchemaRegistry(ProcessService):
             "-jar",
             str(dist / _RUNNER),
         ]
-        start = time.monotonic()
-        self._spawn(cmd)
-        deadline = start + self.startup_timeout
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Until our registry answers on its port. Raises _PortClash when the port was taken by
+        another process (ours exits, or the answer comes from a process that is not ours)."""
         while True:
-            assert self._proc is not None
+            assert self._proc is not None and self.port is not None
             code = self._proc.poll()
             if code is not None:
                 tail = self.log_tail()
+                if "already in use" in tail or "BindException" in tail:
+                    raise _PortClash(tail)
                 self.stop()
                 raise RegistryUnavailable(f"Apicurio Registry exited with {code}:\n{tail}")
             with contextlib.suppress(OSError):
                 status, body = _get(self.url + "/subjects", timeout=2.0)
                 if status == 200 and isinstance(json.loads(body), list):
-                    break
+                    if listens_on(self._proc.pid, self.port) is False:
+                        raise _PortClash(f"port {self.port} answered by another process")
+                    return
             if time.monotonic() > deadline:
                 tail = self.log_tail()
                 self.stop()
                 raise RegistryUnavailable(f"Apicurio Registry not ready after {self.startup_timeout:.0f} s:\n{tail}")
             time.sleep(0.1)
-        self.startup_seconds = time.monotonic() - start
-        return self
 
     def stop(self, grace: float = 5.0) -> None:
         self._stop_process(grace, kill_wait=5.0)

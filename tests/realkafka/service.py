@@ -33,7 +33,39 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Self
 
-__all__ = ["ProcessService", "Service", "owned_workdir", "pdeathsig_preexec", "pid_alive", "reap_stale_workdirs"]
+__all__ = [
+    "ProcessService",
+    "Service",
+    "listens_on",
+    "owned_workdir",
+    "pdeathsig_preexec",
+    "pid_alive",
+    "reap_stale_workdirs",
+]
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on TCP ``127.0.0.1:port`` (or on every
+    IPv4 address at that port); None where /proc cannot tell (not Linux). A port chosen free and
+    handed to a child may be taken by another process before the child binds it: an answer on the
+    port is then someone else's."""
+    # As /proc/net/tcp{,6} write them: 127.0.0.1 and 0.0.0.0, also as IPv6 sockets (Java's).
+    hosts = ["0100007F", "00000000", "0000000000000000FFFF00000100007F", "0" * 32]
+    wanted = {f"{host}:{port:04X}" for host in hosts}
+    inodes = set()
+    try:
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(path) as table:
+                next(table)
+                inodes |= {f"socket:[{r[9]}]" for r in map(str.split, table) if r[1] in wanted and r[3] == "0A"}
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except (OSError, StopIteration):
+        return None
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                return True
+    return False
 
 
 def pid_alive(pid: int) -> bool:
