@@ -44,7 +44,7 @@ CLOSE_WITH_A_STUCK_CALLBACK = textwrap.dedent(
     import ferrokafka as fk
     from ferrokafka.aio import AIOConsumer
 
-    bootstrap, topic, group, stuck, timeout = sys.argv[1:6]
+    bootstrap, topic, group, which, stuck, timeout = sys.argv[1:7]
     timeout = None if timeout == "none" else float(timeout)
 
     async def sleeps(consumer, partitions):
@@ -68,8 +68,14 @@ CLOSE_WITH_A_STUCK_CALLBACK = textwrap.dedent(
         config = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
                   "enable.auto.commit": False}
         consumer = AIOConsumer(config)
-        await consumer.subscribe([topic], on_revoke=callback)
-        assert await consumer.poll(60) is not None
+        await consumer.subscribe([topic], **{which: callback})
+        if which == "on_revoke":
+            assert await consumer.poll(60) is not None
+        else:  # the poll waits for on_assign, which never ends
+            try:
+                await asyncio.wait_for(consumer.poll(), 3)
+            except TimeoutError:
+                pass
         started = time.monotonic()
         await consumer.close(timeout)
         closed = True
@@ -82,15 +88,18 @@ CLOSE_WITH_A_STUCK_CALLBACK = textwrap.dedent(
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("stuck", ["sleeps", "ignores_cancellation"])
+@pytest.mark.parametrize(
+    ("which", "stuck"), [("on_revoke", "sleeps"), ("on_revoke", "ignores_cancellation"), ("on_assign", "sleeps")]
+)
 @pytest.mark.parametrize("timeout", [None, 2.0])
-def test_close_is_bounded_when_on_revoke_never_ends(backend, topic_name, group_id, stuck, timeout):
+def test_close_is_bounded_when_a_rebalance_callback_never_ends(backend, topic_name, group_id, which, stuck, timeout):
     """``on_revoke`` awaiting forever (or even ignoring its cancellation) when close() leaves the
-    group: close() goes on after 10 s (`timeout` when shorter), reports the cut-short callback to
-    the loop's exception handler, and closes."""
+    group, or ``on_assign`` still awaiting when close() starts: close() goes on after 10 s
+    (`timeout` when shorter), reports the cut-short callback to the loop's exception handler, and
+    closes."""
     backend.create_topic(topic_name, 1)
     produce_n(backend.bootstrap, topic_name, 3)
-    args = [backend.bootstrap, topic_name, group_id, stuck, "none" if timeout is None else str(timeout)]
+    args = [backend.bootstrap, topic_name, group_id, which, stuck, "none" if timeout is None else str(timeout)]
     started = time.monotonic()
     try:
         result = subprocess.run(
