@@ -348,3 +348,38 @@ def test_commit_from_a_task_of_its_own_counts_what_the_caller_was_handed(mock_cl
             assert [c.offset for c in await consumer.committed([tp], timeout=10)] == [5]
 
     run(main())
+
+
+@pytest.mark.parametrize("deserializing", [False, True], ids=["AIOConsumer", "AsyncDeserializingConsumer"])
+def test_a_task_holding_a_message_that_ends_after_close_reports_nothing(
+    mock_cluster, topic_name, group_id, deserializing
+):
+    """A worker still holding a message when another task closes the consumer, and returning after:
+    its end (done with the message) finds the consumer closed, quietly."""
+    mock_cluster.create_topic(topic_name, 1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 5)
+    config: dict[str, object] = consumer_config(mock_cluster.bootstrap_servers, group_id)
+    if deserializing:
+        config["value.deserializer"] = lambda value, ctx: value
+
+    async def main() -> list[dict[str, Any]]:
+        reported: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+        consumer = AsyncDeserializingConsumer(config) if deserializing else AIOConsumer(config)
+        await consumer.subscribe([topic_name])
+        got, closed = asyncio.Event(), asyncio.Event()
+
+        async def worker() -> None:
+            assert await consumer.poll(30) is not None
+            got.set()
+            await closed.wait()
+
+        task = asyncio.create_task(worker())
+        await got.wait()
+        await consumer.close()
+        closed.set()
+        await task
+        await asyncio.sleep(0.05)  # the task's done callbacks run
+        return reported
+
+    assert run(main()) == []

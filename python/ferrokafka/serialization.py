@@ -60,6 +60,7 @@ from ferrokafka._native import (
     ConsumerGroupMetadata,
     DeliveryReport,
     DeliveryResults,
+    Error,
     KafkaError,
     MessageBatch,
     OwnedMessage,
@@ -718,6 +719,11 @@ class _Deserializing(Generic[K, V]):
             self._consumer.store_offsets(offsets=due)
         except KafkaError:
             pass  # a partition revoked meanwhile: nothing to store for it any more
+        except Error:
+            # Closed meanwhile (an asyncio task that ends after close(), say): close() stored what
+            # was done then; the rest is delivered again.
+            if not self._consumer.closed:
+                raise
 
     def _abandon(self, owner: int) -> None:
         """What `owner` holds will never be done (its task failed or was cancelled): it stays in
