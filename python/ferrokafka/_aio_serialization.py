@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self
 
@@ -127,7 +127,7 @@ class AsyncSerializingProducer(_Serializing[K, V], _AsyncSerdeClient):
 
     def __init__(self, config: Mapping[str, object]) -> None:
         self._aio = AIOProducer(self._configure(config, kind=_AwaitingHook))
-        self._producer = self._aio._producer
+        self._producer = self._aio._native
 
     @property
     def producer(self) -> AIOProducer:
@@ -160,7 +160,9 @@ class AsyncSerializingProducer(_Serializing[K, V], _AsyncSerdeClient):
         ``AIOProducer.produce()``s them: returns the ``asyncio.Future`` of the ``DeliveryReport``
         (``report = await (await producer.produce(...))``). Raises ``KeySerializationError`` /
         ``ValueSerializationError`` (nothing sent) if a hook raises. `headers` is given to the hooks
-        in their context (a serializer may add to a list), then sent."""
+        in their context (a serializer may add to a list), then sent. Off the producer's loop
+        raises ``Error`` before any hook runs."""
+        self._aio._check_loop()
         key_out, value_out, sent = await self._serialized(topic, key, value, headers, None)
         return await self._aio.produce(
             topic, value_out, key_out, partition=partition, timestamp=timestamp, headers=sent, on_delivery=on_delivery
@@ -179,6 +181,7 @@ class AsyncSerializingProducer(_Serializing[K, V], _AsyncSerdeClient):
         """Serializes every message (`values[i]` with `keys[i]` and `headers[i]`), then sends them
         with one ``AIOProducer.produce_batch()``: returns its future of ``DeliveryResults``. A hook
         that raises raises here, with the message's ``index``, and nothing is sent."""
+        self._aio._check_loop()
         self._check_batch(topic, values, keys, headers)
         batch = [
             await self._serialized(
@@ -274,9 +277,23 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
 
     def __init__(self, config: Mapping[str, object]) -> None:
         self._aio = AIOConsumer(self._configure(config, kind=_AwaitingHook))
-        self._consumer = self._aio._consumer
+        self._consumer = self._aio._native
         self._one_at_a_time = asyncio.Lock()
         self._callback_task: asyncio.Task[Any] | None = None
+        self._aio._owners.ended.append(self._task_ended)
+
+    def _task_ended(self, task: int, finished: bool) -> None:
+        if finished:
+            self._finish(task)
+        else:
+            self._abandon(task)
+
+    def _taker(self) -> int:
+        """At a call that takes messages or commits what was taken: the calling task's number
+        (refused off the consumer's loop), which is done with what it was handed so far."""
+        task = self._aio._taker()
+        self._finish(task)
+        return task
 
     @property
     def consumer(self) -> AIOConsumer:
@@ -292,13 +309,12 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
         value = await _resolved(m.value, partial(_deserialization_error, MessageField.VALUE, message=message))
         return DeserializedMessage(m.topic, m.partition, m.offset, m.timestamp, m.timestamp_type, m.headers, key, value)
 
-    async def _take_next(self, fetch: Callable[[], Awaitable[Any]]) -> list[DeserializedMessage[K, V]]:
-        """Stores what the last call handed out, takes messages with `fetch` (a message, None or a
-        list), deserializes them in order and hands them out by the synchronous rules (`_hand_out`)."""
+    async def _take_next(self, task: int, fetch: Callable[[], Awaitable[Any]]) -> list[DeserializedMessage[K, V]]:
+        """Takes messages with `fetch` (a message, None or a list), deserializes them in order and
+        hands them out to `task` by the synchronous rules (`_hand_out`)."""
         if self._callback_task is not None and asyncio.current_task() is self._callback_task:
             raise Error("poll(), consume() and iteration cannot be called from a rebalance callback")
         async with self._one_at_a_time:
-            self._finish()
             got = await fetch()
             messages: list[BorrowedMessage] = got if isinstance(got, list) else [] if got is None else [got]
             out: list[DeserializedMessage[K, V]] = []
@@ -308,44 +324,59 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
                     out.append(await self._deserialize_awaiting(message))
             except BaseException as exc:  # a DeserializationError, or a cancelled await
                 error = exc
-            return self._hand_out(messages, out, error)
+            return self._hand_out(messages, out, error, task)
 
-    async def poll(self, timeout: float | None = None) -> DeserializedMessage[K, V] | None:
+    def poll(self, timeout: float | None = None) -> Coroutine[Any, Any, DeserializedMessage[K, V] | None]:
         """The next message, deserialized, or None if none arrived within `timeout` seconds (None:
         wait until one does). Raises ``KeyDeserializationError``/``ValueDeserializationError`` if a
-        hook raised (the message comes again with the next call)."""
-        out = await self._take_next(partial(self._aio.poll, timeout))
+        hook raised (the message comes again with the next call). What it hands out belongs to the
+        calling task (see ``AIOConsumer``)."""
+        return self._poll(self._taker(), timeout)
+
+    async def _poll(self, task: int, timeout: float | None) -> DeserializedMessage[K, V] | None:
+        out = await self._take_next(task, partial(self._aio.poll, timeout))
         return out[0] if out else None
 
-    async def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[DeserializedMessage[K, V]]:
+    def consume(
+        self, num_messages: int = 1, timeout: float | None = None
+    ) -> Coroutine[Any, Any, list[DeserializedMessage[K, V]]]:
         """Up to `num_messages` messages (``AIOConsumer.consume``'s name and default), deserialized:
         waits up to `timeout` seconds for a first one, then adds those already fetched; an empty
         list on timeout. If a hook raises, the messages before the failed one are returned and the
         next call raises for it (or this one, if it was the first)."""
-        return await self._take_next(partial(self._aio.consume, num_messages, timeout))
+        return self._take_next(self._taker(), partial(self._aio.consume, num_messages, timeout))
 
     def __aiter__(self) -> Self:
         """``async for msg in consumer``: see ``__anext__``."""
         return self
 
-    async def __anext__(self) -> DeserializedMessage[K, V]:
+    def __anext__(self) -> Coroutine[Any, Any, DeserializedMessage[K, V]]:
         """The next message (waiting as long as it takes), deserialized; ends once the consumer is
         closed. A hook's error is raised from here (the message comes again)."""
-        return (await self._take_next(self._aio.__anext__))[0]
+        return self._anext(self._taker())
+
+    async def _anext(self, task: int) -> DeserializedMessage[K, V]:
+        return (await self._take_next(task, self._aio.__anext__))[0]
 
     # -- offsets --
 
-    async def commit(
+    def commit(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | MessageBatch | None = None,
         *,
         offsets: list[TopicPartition] | None = None,
         asynchronous: bool = False,
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Commits offsets to the group (``AIOConsumer.commit()``): a message's offset + 1; or exactly
         `offsets`; or, with neither, for every assigned partition, the offset after the last message
-        this consumer handed out (nothing to commit is not an error)."""
-        to_commit = self._to_commit(message, offsets)
+        this consumer handed out, but never past a message another task still holds (nothing to
+        commit is not an error)."""
+        return self._commit(self._current(), message, offsets, asynchronous)
+
+    async def _commit(
+        self, task: int, message: object, offsets: list[TopicPartition] | None, asynchronous: bool
+    ) -> None:
+        to_commit = self._to_commit(message, offsets, task)
         if to_commit is not None:
             await self._aio.commit(to_commit[0], offsets=to_commit[1], asynchronous=asynchronous)
 
@@ -356,6 +387,7 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
         offsets: list[TopicPartition] | None = None,
     ) -> None:
         """For ``enable.auto.offset.store=false``: stores a message's offset + 1, or `offsets`."""
+        self._aio._check_loop()
         self._store(message, offsets)
 
     # -- group and partitions --
@@ -402,13 +434,13 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
 
     async def assign(self, partitions: list[TopicPartition]) -> None:
         """``AIOConsumer.assign()``: replaces the assignment (what was handed out is forgotten)."""
-        self._finish()
+        self._finish(self._current())
         self._forget(None)
         await self._aio.assign(partitions)
 
     async def unassign(self) -> None:
         """``AIOConsumer.unassign()`` (what was handed out is forgotten)."""
-        self._finish()
+        self._finish(self._current())
         self._forget(None)
         await self._aio.unassign()
 
@@ -418,7 +450,7 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
 
     async def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
         """``AIOConsumer.incremental_unassign()`` (what was handed out of them is forgotten)."""
-        self._finish()
+        self._finish(self._current())
         self._forget(partitions)
         await self._aio.incremental_unassign(partitions)
 
@@ -475,12 +507,26 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
         """Whether ``close()`` ran (or the wrapped client was closed)."""
         return self._aio.closed
 
-    async def close(self, timeout: float | None = None) -> None:
-        """Stores what the last call handed out, then ``AIOConsumer.close()`` (which leaves the group
-        through the rebalance callbacks). The hooks are left alone. Idempotent."""
-        if not self._aio.closed:
-            self._finish()
-        await self._aio.close(timeout)
+    def close(self, timeout: float | None = None) -> Coroutine[Any, Any, None]:
+        """Stores what the calling task was handed (not when ``async with`` is left by an
+        exception), then ``AIOConsumer.close()`` (which leaves the group through the rebalance
+        callbacks). The hooks are left alone. Idempotent; works after the consumer's loop ended."""
+        return self._close_as(timeout, self._aio._owners.current() if self._aio._on_loop() else None)
+
+    async def _close_as(self, timeout: float | None, task: int | None) -> None:
+        if task is not None and not self._aio.closed:
+            self._finish(task)
+        await self._aio._close_as(timeout, None)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Leaving on an exception (a failed or cancelled task), the task is not done with what it
+        # holds: it is not stored, and the group delivers it again.
+        await self._close_as(None, self._current() if exc_info[1] is None and self._aio._on_loop() else None)
+
+    def _current(self) -> int:
+        """The calling task's number (refused off the consumer's loop)."""
+        self._aio._check_loop()
+        return self._aio._owners.current()
 
 
 # Last: ferrokafka.aio imports this module at its end, so that either can be imported first.

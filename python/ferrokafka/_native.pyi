@@ -324,16 +324,31 @@ class Consumer:
         whenever its queue gets something after the last poll; `None` turns that off. Wait until
         `fd` is readable, then poll with timeout 0.
         """
-    def _next_nowait(self) -> BorrowedMessage | None:
-        """For event loops (`ferrokafka.aio`): the lending iterator's step without waiting — the
-        previous message is superseded, the next one returned if one is ready, else None. Raises
-        once the consumer is closed.
+    def _move_on(self, task: int, iterating: bool) -> None:
+        """For event loops (`ferrokafka.aio`), which lend to tasks (numbered by the loop, `task`): the
+        task is done with what it was handed so far (stored for auto-commit as far as no other task
+        still holds an earlier message, see offsets.rs), and with `iterating` what its iteration
+        lent it is superseded. Nothing once closed.
         """
-    def _next_ready(self) -> BorrowedMessage | None:
-        """For event loops: `_next_nowait` when nothing else is due — the next message if one is
-        ready and no rebalance waits for the loop to serve it; otherwise (also once closed) None,
-        and the caller takes the slow path, which serves and waits. One call per message of
-        `async for`, so it does in one native call what the slow path asks in several.
+    def _poll_for(self, task: int, iterating: bool, ready_only: bool) -> BorrowedMessage | None:
+        """For event loops: the next message for `task`, without waiting, or None. With `iterating` it
+        is superseded when the task moves on (`_move_on`); with `ready_only`, None while a rebalance
+        waits for the loop to serve it, and once closed (the caller takes the slow path, which
+        serves and waits); otherwise a closed consumer raises.
+        """
+    def _consume_for(self, task: int, max_messages: int) -> list[BorrowedMessage]:
+        """For event loops: `consume(max_messages, 0)` for `task`."""
+    def _consume_batch_for(self, task: int, max_messages: int) -> MessageBatch:
+        """For event loops: `consume_batch(max_messages, 0)` for `task`."""
+    def _task_ended(self, task: int, finished: bool) -> None:
+        """For event loops: `task` ended. What its iteration lent it stays valid (it may have handed
+        it on); what it was handed is done if it `finished` (returned), else abandoned: never
+        stored, and nothing past it is, until its partitions are taken away (see offsets.rs).
+        """
+    def _commit_offsets_for(self, task: int) -> list[TopicPartition]:
+        """For event loops: what `commit()` without arguments from `task` commits — the task is done
+        with what it was handed; per assigned partition, the offset after the last message handed
+        out, capped at the first one another task still holds. Stores what is done first.
         """
     def _commit_to_loop(self, offsets: list[TopicPartition], wake_fd: int) -> _LoopRequest:
         """For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the

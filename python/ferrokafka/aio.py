@@ -66,7 +66,7 @@ import math
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, cast
@@ -125,6 +125,8 @@ _TXN_MAX_PAUSE = 0.02
 _REASK_PAUSE = 0.1
 # How long close() lets the consumer leave its group through the rebalance callbacks.
 _LEAVE_BUDGET = 10.0
+# How long a rebalance callback cut short by close() is given to end once cancelled.
+_CANCEL_GRACE = 0.2
 
 
 def _deadline(loop: asyncio.AbstractEventLoop, timeout: float | None) -> float | None:
@@ -143,6 +145,66 @@ def _deadline(loop: asyncio.AbstractEventLoop, timeout: float | None) -> float |
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _wrong_loop(client: object, loop: asyncio.AbstractEventLoop) -> Error:
+    """The error for a client used outside `loop`, the one it was created in."""
+    if loop.is_closed():
+        state = "which is closed"
+    elif loop.is_running():
+        state = "which runs in another thread"
+    else:
+        state = "which is not running"
+    return Error(
+        f"this {type(client).__name__} belongs to the event loop {loop!r}, {state}: it works only on that "
+        "loop (close() works anywhere)"
+    )
+
+
+class _Owners:
+    """Numbers the tasks that take messages from a consumer, the owners of what they are handed
+    (see "Tasks sharing a consumer" in docs/asyncio.md): a task is numbered the first time it asks,
+    and each of `ended` is called with `(number, finished)` when it ends (`finished`: it returned;
+    not when it raised or was cancelled)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ended: Callable[[int, bool], None]) -> None:
+        self.loop = loop
+        self.ended = [ended]
+        self.numbers: dict[asyncio.Task[Any], int] = {}
+        self.last = 0
+
+    def current(self) -> int:
+        """The number of the task running now (0 outside any task)."""
+        task = asyncio.current_task(self.loop)
+        if task is None:
+            return 0
+        number = self.numbers.get(task)
+        if number is None:
+            number = self.numbers[task] = self.new()
+            task.add_done_callback(self._done)
+        return number
+
+    def new(self) -> int:
+        """A number no task has."""
+        self.last += 1
+        return self.last
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        number = self.numbers.pop(task, None)
+        if number is None:
+            return
+        # Read without task.exception(), which would mark an exception retrieved and silence
+        # asyncio's report of it.
+        finished = not task.cancelled() and getattr(task, "_exception", None) is None
+        for ended in self.ended:
+            ended(number, finished)
 
 
 class _Tasks:
@@ -259,12 +321,19 @@ class AIOConsumer(_AsyncClient):
     """An asyncio consumer over :class:`ferrokafka.Consumer`, lending zero-copy
     :class:`~ferrokafka.BorrowedMessage` objects that belong to the event loop's thread.
 
-    ``AIOConsumer(config)`` takes the same config as ``Consumer``, created inside a running loop.
-    ``error_cb``, ``stats_cb`` and ``on_commit`` run on the loop, inside the call that serves the
-    consumer (an exception raised there propagates from it); each may be a coroutine function (its
-    coroutine then runs as a task). ``logger`` works as in ``Consumer`` (logs of librdkafka's own
-    threads are dispatched at the next call that serves the consumer). See the module's docs for how
-    waiting works.
+    ``AIOConsumer(config)`` takes the same config as ``Consumer``, created inside a running loop and
+    used from that loop only (elsewhere every method but ``close()`` raises ``Error``, before it
+    sends or takes anything). ``error_cb``, ``stats_cb`` and ``on_commit`` run on the loop, inside
+    the call that serves the consumer (an exception raised there propagates from it); each may be a
+    coroutine function (its coroutine then runs as a task). ``logger`` works as in ``Consumer``
+    (logs of librdkafka's own threads are dispatched at the next call that serves the consumer). See
+    the module's docs for how waiting works.
+
+    Several tasks may take messages from one consumer: what a call hands out belongs to the task
+    that made it (the one calling ``poll()``, ``consume()``, ``consume_batch()`` or ``__anext__()``,
+    also when ``asyncio.wait_for`` runs the call in a task of its own), and no offset stored or
+    committed without arguments passes a message some task still holds (see "Tasks sharing a
+    consumer" in docs/asyncio.md).
     """
 
     def __init__(self, consumer_conf: Mapping[str, object]) -> None:
@@ -278,13 +347,13 @@ class AIOConsumer(_AsyncClient):
         group_id = config.get("group.id")
         self._group_id = str(group_id) if group_id is not None else None
         self._read_committed = str(config.get("isolation.level", "read_committed")) == "read_committed"
-        self._consumer = Consumer(config)
+        self._native = Consumer(config)
         self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            self._consumer._defer_rebalances(True)
-            self._consumer._io_event_enable(self._wfd)
+            self._native._defer_rebalances(True)
+            self._native._io_event_enable(self._wfd)
         except BaseException:
-            self._consumer.close()
+            self._native.close()
             os.close(self._rfd)
             os.close(self._wfd)
             raise
@@ -293,7 +362,9 @@ class AIOConsumer(_AsyncClient):
         # served (its task runs on_assign/on_revoke). Kept in step with _closing and
         # _rebalance_task, so that the fast lane reads one attribute.
         self._lane_open = True
-        self._next_ready = self._consumer._next_ready
+        self._poll_for = self._native._poll_for
+        self._move_on = self._native._move_on
+        self._owners = _Owners(loop, self._native._task_ended)
         self._fds_open = True
         self._waiters: list[asyncio.Future[None]] = []
         self._reader_on = False
@@ -308,83 +379,119 @@ class AIOConsumer(_AsyncClient):
         self._rebalance_error: BaseException | None = None
         self._close_task: asyncio.Task[None] | None = None
 
+    def _check_loop(self) -> None:
+        if _running_loop() is not self._loop:
+            raise _wrong_loop(self, self._loop)
+
+    @property
+    def _consumer(self) -> Consumer:
+        """The synchronous consumer, for a call from this consumer's loop (else ``Error``)."""
+        self._check_loop()
+        return self._native
+
+    def _taker(self, iterating: bool = False) -> int:
+        """At a call that takes messages or commits what was taken: the calling task's number
+        (refused off this consumer's loop), which is done with what it was handed so far."""
+        self._check_loop()
+        task = self._owners.current()
+        self._move_on(task, iterating)
+        return task
+
     # --- context manager, iteration -----------------------------------------------------------
 
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> BorrowedMessage:
-        """The lending iterator, as the synchronous one: each message is superseded by the next
-        (read ``detach()`` what you keep). Ends when the consumer is closed."""
+    def __anext__(self) -> Coroutine[Any, Any, BorrowedMessage]:
+        """The lending iterator, as the synchronous one, per task: a task's message is superseded
+        when that task asks for its next one (read ``detach()`` what you keep). Ends when the
+        consumer is closed. (A plain method returning the coroutine: the task is the one that calls
+        it, also under ``asyncio.wait_for``.)"""
+        return self._anext(self._taker(True))
+
+    async def _anext(self, task: int) -> BorrowedMessage:
         # The fast lane of _fetch in one native call and without its coroutine frame: a message
         # is ready and nothing else is due.
         if self._lane_open:
-            ready = self._next_ready()
+            ready = self._poll_for(task, True, True)
             if ready is not None:
                 return ready
         try:
-            message = await self._fetch(self._next_nowait, None)
+            message = await self._fetch(partial(self._poll_for, task, True, False), None)
         except _Closed:
             raise StopAsyncIteration from None
         if message is None:  # cannot happen without a timeout; keeps the type honest
             raise StopAsyncIteration
         return message
 
-    def _next_nowait(self) -> BorrowedMessage | None:
-        """The synchronous iterator's step without waiting: supersedes the message it lent last."""
-        try:
-            return self._consumer._next_nowait()
-        except Error:
-            if self._consumer.closed:
-                raise _Closed from None
-            raise
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Leaving on an exception (a failed or cancelled task), the task is not done with what it
+        # holds: it is not stored, and the group delivers it again.
+        await self._close_as(None, self._owners.current() if exc is None and self._on_loop() else None)
+
+    def _on_loop(self) -> bool:
+        return _running_loop() is self._loop
 
     # --- taking messages ------------------------------------------------------------------------
 
-    async def poll(self, timeout: float | None = None) -> BorrowedMessage | None:
+    def poll(self, timeout: float | None = None) -> Coroutine[Any, Any, BorrowedMessage | None]:
         """The next message, or None if none arrived within `timeout` seconds (None: wait until
-        one does). The message belongs to the loop's thread (others get ``WrongThreadError``)."""
+        one does). The message belongs to the loop's thread (others get ``WrongThreadError``) and
+        to the calling task (a coroutine function in effect: the task is the one that calls it)."""
+        return self._poll(self._taker(), timeout)
+
+    async def _poll(self, task: int, timeout: float | None) -> BorrowedMessage | None:
         try:
-            return await self._fetch(self._take_one, timeout)
+            return await self._fetch(partial(self._poll_for, task, False, False), timeout)
         except _Closed:
             raise Error("the consumer is closed") from None
 
-    async def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[BorrowedMessage]:
+    def consume(
+        self, num_messages: int = 1, timeout: float | None = None
+    ) -> Coroutine[Any, Any, list[BorrowedMessage]]:
         """Waits up to `timeout` seconds (None: until one arrives) for a first message, then adds
         those already fetched, up to `num_messages` (confluent-kafka's name and default; the
         synchronous ``consume`` calls it ``max_messages``, default 1000)."""
+        return self._consume(self._taker(), num_messages, timeout)
+
+    async def _consume(self, task: int, num_messages: int, timeout: float | None) -> list[BorrowedMessage]:
         if num_messages == 0:
             return []
-        take = partial(self._consumer.consume, num_messages, 0)
+        take = partial(self._native._consume_for, task, num_messages)
         try:
             return await self._fetch(take, timeout) or []
         except _Closed:
             raise Error("the consumer is closed") from None
 
-    async def consume_batch(self, max_messages: int = 10000, timeout: float | None = None) -> MessageBatch:
+    def consume_batch(
+        self, max_messages: int = 10000, timeout: float | None = None
+    ) -> Coroutine[Any, Any, MessageBatch]:
         """Like ``consume()``, into one owned ``MessageBatch`` of Arrow columns (see
-        ``Consumer.consume_batch``); an empty batch on timeout."""
+        ``Consumer.consume_batch``); an empty batch on timeout. For offsets the batch is held by the
+        calling task as a whole."""
+        return self._consume_batch(self._taker(), max_messages, timeout)
+
+    async def _consume_batch(self, task: int, max_messages: int, timeout: float | None) -> MessageBatch:
         if max_messages == 0:
-            return self._consumer.consume_batch(0, 0)
-        take = partial(self._consumer.consume_batch, max_messages, 0)
+            return self._native.consume_batch(0, 0)
+        take = partial(self._native._consume_batch_for, task, max_messages)
         try:
             batch = await self._fetch(take, timeout)
         except _Closed:
             raise Error("the consumer is closed") from None
-        return batch if batch is not None else self._consumer.consume_batch(0, 0)
-
-    def _take_one(self) -> BorrowedMessage | None:
-        return self._consumer.poll(0)
+        return batch if batch is not None else self._native.consume_batch(0, 0)
 
     async def _fetch(self, take: Callable[[], _T], timeout: float | None) -> _T | None:
         """Takes what is ready with `take` (a synchronous call with a zero timeout); while nothing
         is, serves rebalances and waits for the pipe. Waits only while it holds nothing: cancelling
         it loses no message. Returns what `take` returned last (falsy on timeout)."""
-        consumer = self._consumer
+        consumer = self._native
         deadline = _deadline(self._loop, timeout) if timeout is not None else None
         # The fast lane: nothing to serve, something ready.
         if self._lane_open and consumer._pending_rebalance() is None:
-            got = take()
+            got = self._take(take)
             if got:
                 return got
         if self._rebalance_task is not None and asyncio.current_task() is self._rebalance_task:
@@ -395,7 +502,7 @@ class AIOConsumer(_AsyncClient):
             if self._rebalance_task is not None or consumer._pending_rebalance() is not None:
                 await self._serve_rebalance()
                 continue
-            got = take()
+            got = self._take(take)
             if got:
                 return got
             if consumer._pending_rebalance() is not None:
@@ -403,7 +510,7 @@ class AIOConsumer(_AsyncClient):
             # Nothing: drain the pipe, then look again; a byte written after the drain keeps the
             # pipe readable, so the wait below cannot miss what arrives from now on.
             self._drain_fd()
-            got = take()
+            got = self._take(take)
             if got:
                 return got
             if consumer._pending_rebalance() is not None:
@@ -415,6 +522,14 @@ class AIOConsumer(_AsyncClient):
                 if wait <= 0:
                     return got
             await self._wait_readable(wait)
+
+    def _take(self, take: Callable[[], _T]) -> _T:
+        try:
+            return take()
+        except Error:
+            if self._native.closed:
+                raise _Closed from None
+            raise
 
     def _drain_fd(self) -> None:
         try:
@@ -460,22 +575,34 @@ class AIOConsumer(_AsyncClient):
 
     # --- rebalances ---------------------------------------------------------------------------
 
-    async def _serve_rebalance(self) -> None:
-        """Runs the kept rebalance's callback and applies it, in a task of its own: cancelling the
-        caller neither interrupts the callback nor loses the rebalance. Every call that would take
-        messages waits for it; the first one raises what the callback raised."""
+    def _rebalance_started(self) -> asyncio.Task[None]:
+        """The task serving the kept rebalance (started if none runs)."""
         task = self._rebalance_task
         if task is None:
             task = self._rebalance_task = self._loop.create_task(self._rebalance())
             self._lane_open = False
-        await asyncio.shield(task)
+        return task
+
+    async def _serve_rebalance(self) -> None:
+        """Runs the kept rebalance's callback and applies it, in a task of its own: cancelling the
+        caller neither interrupts the callback nor loses the rebalance. Every call that would take
+        messages waits for it; the first one raises what the callback raised. Raises `_Closed` if
+        close() cut the callback short."""
+        task = self._rebalance_started()
+        await asyncio.wait((task,))
+        if task.cancelled():
+            if self._closing:
+                raise _Closed
+            return  # cancelled from outside (the loop shutting down): the rebalance was applied
+        if task.exception() is not None:  # not an Exception (those are kept): KeyboardInterrupt...
+            raise cast(BaseException, task.exception())
         error = self._rebalance_error
         if error is not None:
             self._rebalance_error = None
             raise error
 
     async def _rebalance(self) -> None:
-        consumer = self._consumer
+        consumer = self._native
         try:
             pending = consumer._pending_rebalance()
             if pending is None:
@@ -497,8 +624,9 @@ class AIOConsumer(_AsyncClient):
         except Exception as error:
             self._rebalance_error = error
         finally:
-            self._rebalance_task = None
-            self._lane_open = not self._closing
+            if self._rebalance_task is asyncio.current_task():
+                self._rebalance_task = None
+                self._lane_open = not self._closing
 
     async def _call_rebalance(self, callback: RebalanceCallback | None, partitions: list[TopicPartition]) -> None:
         if callback is None:
@@ -509,16 +637,17 @@ class AIOConsumer(_AsyncClient):
 
     # --- commits --------------------------------------------------------------------------------
 
-    async def commit(
+    def commit(
         self,
         message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
         *,
         offsets: list[TopicPartition] | None = None,
         asynchronous: bool = False,
-    ) -> None:
+    ) -> Coroutine[Any, Any, None]:
         """Commits offsets to the group: a message's offset + 1 (a ``MessageBatch``: its last offset
-        + 1 per partition), exactly `offsets`, or with neither ``position()`` — the offset after the
-        last message handed out — of every assigned partition that has one.
+        + 1 per partition), exactly `offsets`, or with neither what was handed out: per assigned
+        partition, the offset after the last message handed out, but never past a message another
+        task still holds (the calling task is done with what it holds).
 
         ``asynchronous=True`` sends the commit and returns; the result goes to ``on_commit``.
         Otherwise this returns once the broker answered (raising its ``KafkaError``), without a
@@ -527,18 +656,35 @@ class AIOConsumer(_AsyncClient):
         also from a rebalance callback. ``on_commit`` hears of it too, at the next call that serves
         the consumer. Cancelling the await leaves the commit to complete unobserved.
         """
+        if message is None and offsets is None:
+            task: int | None = self._taker()
+        else:
+            self._check_loop()
+            task = None
+        return self._commit(task, message, offsets, asynchronous)
+
+    async def _commit(
+        self,
+        task: int | None,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None,
+        offsets: list[TopicPartition] | None,
+        asynchronous: bool,
+    ) -> None:
         if self._closed:
             raise Error("the consumer is closed")
-        if asynchronous:
-            self._consumer.commit(message, offsets=offsets, asynchronous=True)
-            return
-        explicit = self._offsets_to_commit(message, offsets)
+        explicit = self._offsets_to_commit(task, message, offsets)
         if not explicit:
             return
-        await self._request(lambda fd: self._consumer._commit_to_loop(explicit, fd), None)
+        if asynchronous:
+            self._native.commit(offsets=explicit, asynchronous=True)
+            return
+        await self._request(lambda fd: self._native._commit_to_loop(explicit, fd), None)
 
     def _offsets_to_commit(
-        self, message: BorrowedMessage | OwnedMessage | MessageBatch | None, offsets: list[TopicPartition] | None
+        self,
+        task: int | None,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None,
+        offsets: list[TopicPartition] | None,
     ) -> list[TopicPartition]:
         if isinstance(message, MessageBatch):
             return message.next_offsets
@@ -550,7 +696,7 @@ class AIOConsumer(_AsyncClient):
             raise TypeError("expected a BorrowedMessage, an OwnedMessage or a MessageBatch")
         if offsets is not None:
             return list(offsets)
-        return [tp for tp in self._consumer.position() if tp.offset >= 0]
+        return [tp for tp in self._native._commit_offsets_for(task or 0) if tp.offset >= 0]
 
     async def store_offsets(
         self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
@@ -600,7 +746,7 @@ class AIOConsumer(_AsyncClient):
 
     def set_sasl_credentials(self, username: str, password: str) -> None:
         """New SASL credentials for new connections (``Consumer.set_sasl_credentials()``)."""
-        self._consumer.set_sasl_credentials(username, password)
+        self._native.set_sasl_credentials(username, password)
 
     async def incremental_assign(self, partitions: list[TopicPartition]) -> None:
         self._consumer.incremental_assign(partitions)
@@ -708,67 +854,92 @@ class AIOConsumer(_AsyncClient):
 
     @property
     def closed(self) -> bool:
-        return self._closed or self._consumer.closed
+        return self._closed or self._native.closed
 
     @property
     def live_message_count(self) -> int:
-        return self._consumer.live_message_count
+        return self._native.live_message_count
 
-    async def close(self, timeout: float | None = None) -> None:
+    def close(self, timeout: float | None = None) -> Coroutine[Any, Any, None]:
         """Leaves the group properly, then closes: pauses what is assigned (nothing more is lent),
-        unsubscribes and serves the revocation through ``on_revoke`` (awaited; it may commit) for up
-        to 10 s, then closes the synchronous consumer on a thread of its own (`timeout` is its
-        ``close(timeout)``). Every borrowed message is invalidated (``consumer_closed``). Idempotent;
+        unsubscribes and serves the revocation through ``on_revoke`` (awaited; it may commit), then
+        closes the synchronous consumer on a thread of its own. Serving the revocation takes 10 s
+        at most (or `timeout`, if shorter): a rebalance callback still running then is cancelled
+        (reported to the loop's exception handler) and the revocation applied without it.
+        `timeout` bounds the whole close (None: the synchronous ``close()`` waits until librdkafka
+        is done). The calling task is done with the messages it holds (stored for auto-commit, as
+        a synchronous close from the receiving thread does; not when ``async with`` is left by an
+        exception). Every borrowed message is invalidated (``consumer_closed``). Idempotent;
         cancelling the await does not stop the close, which always completes. Raises what a
-        rebalance callback raised while leaving, after closing. Not from a rebalance callback."""
+        rebalance callback raised while leaving, after closing. Not from a rebalance callback.
+
+        After this consumer's loop ended (or from another loop) it still closes, on the loop it is
+        awaited in, leaving the group without the rebalance callbacks (they belong to that loop)."""
+        return self._close_as(timeout, self._owners.current() if self._on_loop() else None)
+
+    async def _close_as(self, timeout: float | None, task: int | None) -> None:
+        """close(), for `task` (None: finishing nothing)."""
+        if not self._on_loop():
+            await self._close_elsewhere(timeout)
+            return
         if self._close_task is None:
             if self._rebalance_task is not None and asyncio.current_task() is self._rebalance_task:
                 raise Error("close() cannot be called from a rebalance callback")
+            _deadline(self._loop, timeout)  # a bad timeout raises before anything closes
+            if task is not None:
+                self._move_on(task, False)
             self._close_task = self._loop.create_task(self._close(timeout))
         await asyncio.shield(self._close_task)
 
     async def _close(self, timeout: float | None) -> None:
+        loop = self._loop
+        deadline = _deadline(loop, timeout)
         self._closing = True
         self._lane_open = False
         self._readable()  # wake the waiting calls: they end
         error: BaseException | None = None
         try:
-            if not self._consumer.closed:
-                await self._leave()
+            if not self._native.closed:
+                budget = _LEAVE_BUDGET if deadline is None else min(_LEAVE_BUDGET, deadline - loop.time())
+                await self._leave(loop.time() + budget)
         except Exception as exc:
             error = exc
         finally:
             self._teardown_fd()
-            consumer = self._consumer
+            consumer = self._native
+            left = None if deadline is None else max(0.0, deadline - loop.time())
             try:
-                await _in_thread(partial(consumer.close, timeout), "close")
+                await _in_thread(partial(consumer.close, left), "close")
             finally:
                 self._closed = True
         if error is not None:
             raise error
 
-    async def _leave(self) -> None:
-        """Pauses the assignment (librdkafka and the messages fetched but not lent hold), serves the
-        consumer once (the application is done with what it got: stored for auto-commit, as a
-        synchronous close from its thread does), unsubscribes and serves the revocation."""
-        loop, consumer = self._loop, self._consumer
-        deadline = loop.time() + _LEAVE_BUDGET
-        if self._rebalance_task is not None:
-            await self._settle_rebalance()
+    async def _leave(self, deadline: float) -> None:
+        """Pauses the assignment (librdkafka and the messages fetched but not lent hold),
+        unsubscribes and serves the revocation, until the loop time `deadline`: a rebalance
+        callback still running then is cut short."""
+        consumer = self._native
+        if self._rebalance_task is not None and not await self._settle_rebalance(self._rebalance_task, deadline):
+            return
         self._hold_assignment()
         error: BaseException | None = None
         if self._subscribed:
             consumer.unsubscribe()
+        # Messages still taken here go to no task: never finished, so never stored.
+        nobody = self._owners.new()
         while True:
             if self._rebalance_task is not None or consumer._pending_rebalance() is not None:
-                try:
-                    await self._serve_rebalance()
-                except Exception as exc:
-                    error = error or exc
+                task = self._rebalance_started()
+                if not await self._settle_rebalance(task, deadline):
+                    break
+                if self._rebalance_error is not None:
+                    error = error or self._rebalance_error
+                    self._rebalance_error = None
                 self._hold_assignment()
                 continue
             self._drain_fd()
-            leftover = consumer.poll(0)
+            leftover = consumer._poll_for(nobody, False, False)
             if leftover is not None:
                 # Not expected (everything is paused): stop serving, so that its offset is never
                 # stored; the synchronous close then finishes the rebalance without callbacks.
@@ -777,36 +948,76 @@ class AIOConsumer(_AsyncClient):
                 continue
             if not self._subscribed or not consumer.assignment():
                 break
-            left = deadline - loop.time()
+            left = deadline - self._loop.time()
             if left <= 0:
                 break
             await self._wait_readable(min(left, 0.2))
         if error is not None:
             raise error
 
-    async def _settle_rebalance(self) -> None:
-        task = self._rebalance_task
-        if task is not None:
-            await asyncio.shield(task)
+    async def _settle_rebalance(self, task: asyncio.Task[None], deadline: float) -> bool:
+        """Waits for the rebalance `task` until the loop time `deadline`; then cancels it and gives
+        it a moment to end (a callback may ignore the cancellation: close() goes on without it).
+        True if it ended in time."""
+        done, _ = await asyncio.wait((task,), timeout=max(0.0, deadline - self._loop.time()))
+        if done:
+            return True
+        task.cancel()
+        await asyncio.wait((task,), timeout=_CANCEL_GRACE)
+        self._loop.call_exception_handler(
+            {
+                "message": "ferrokafka.aio: a rebalance callback was still running when close() had to go on: "
+                "cancelled, and the rebalance applied without it",
+                "task": task,
+            }
+        )
+        return False
 
     def _hold_assignment(self) -> None:
         try:
-            assigned = self._consumer.assignment()
+            assigned = self._native.assignment()
             if assigned:
-                self._consumer.pause(assigned)
+                self._native.pause(assigned)
         except Error:
             pass
+
+    async def _close_elsewhere(self, timeout: float | None) -> None:
+        """close() awaited outside this consumer's loop. That loop running in another thread closes
+        it there; ended (or stopped), it cannot run anything any more: the consumer closes here,
+        on a thread of its own, leaving the group without the rebalance callbacks."""
+        loop = self._loop
+        if loop.is_running():
+            closing = asyncio.run_coroutine_threadsafe(self._close_as(timeout, None), loop)
+            waiting = asyncio.wrap_future(closing)
+            while not waiting.done() and loop.is_running():
+                await asyncio.wait((waiting,), timeout=0.1)
+            if waiting.done():
+                return waiting.result()
+            closing.cancel()  # the loop stopped before it ran: close here
+        self._closing = True
+        self._lane_open = False
+        # Futures of that loop: nobody can wait for them any more (resolving one would schedule its
+        # callbacks on the dead loop).
+        self._waiters = []
+        self._teardown_fd()
+        try:
+            await _in_thread(partial(self._native.close, timeout), "close")
+        finally:
+            self._closed = True
 
     def _teardown_fd(self) -> None:
         if not self._fds_open:
             return
         self._fds_open = False
         try:
-            self._consumer._io_event_enable(None)
+            self._native._io_event_enable(None)
         except Error:
             pass  # closed: it wrote its last byte
         if threading.get_ident() == self._tasks.thread:
-            self._readable()  # wakes the waiting calls, stops watching the pipe
+            if self._loop.is_closed():
+                self._waiters, self._reader_on = [], False  # nothing can wait on a closed loop
+            else:
+                self._readable()  # wakes the waiting calls, stops watching the pipe
         os.close(self._rfd)
         os.close(self._wfd)
 
@@ -867,7 +1078,7 @@ class _Deliveries:
         still in flight). Any thread; idempotent."""
         if self.wake_fd < 0:
             return
-        if not self.loop.is_closed() and threading.get_ident() != self.tasks.thread:
+        if self.loop.is_running() and threading.get_ident() != self.tasks.thread:
             try:
                 self.loop.call_soon_threadsafe(self.close)
                 return
@@ -966,11 +1177,21 @@ class AIOProducer(_AsyncClient):
         if on_delivery is not None and callable(on_delivery):
             self._on_delivery = cast(DeliveryCallback, config.pop("on_delivery"))
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
-        self._producer = Producer(config)
+        self._native = Producer(config)
         self._deliveries = _Deliveries(loop, self._tasks)
         self._closed = False
         self._closing = False
         self._close_task: asyncio.Task[None] | None = None
+
+    def _check_loop(self) -> None:
+        if _running_loop() is not self._loop:
+            raise _wrong_loop(self, self._loop)
+
+    @property
+    def _producer(self) -> Producer:
+        """The synchronous producer, for a call from this producer's loop (else ``Error``)."""
+        self._check_loop()
+        return self._native
 
     async def produce(
         self,
@@ -987,14 +1208,17 @@ class AIOProducer(_AsyncClient):
         ``DeliveryReport``, or raising its ``KafkaError``: ``report = await (await
         producer.produce(...))``, as with confluent-kafka. `on_delivery(report, error)` (or the
         config's) runs on the loop. While librdkafka's queue is full, waits for deliveries instead
-        of raising ``_QUEUE_FULL``. Cancelling the returned future does not cancel the delivery."""
+        of raising ``_QUEUE_FULL``. Cancelling the returned future does not cancel the delivery.
+        Off the producer's loop (after it ended, say) raises ``Error`` and sends nothing."""
+        self._check_loop()
         if self._closing:
             raise Error("the producer is closed")
         future: asyncio.Future[DeliveryReport] = self._loop.create_future()
         deliveries = self._deliveries
+        producer = self._native
         while True:
             try:
-                self._producer._produce_to_loop(
+                producer._produce_to_loop(
                     deliveries.sink,
                     future,
                     topic,
@@ -1025,6 +1249,7 @@ class AIOProducer(_AsyncClient):
         `on_delivery` runs on the loop once per message. Note: the synchronous call sends the whole
         batch before returning and waits, on the loop's thread, while librdkafka's queue is full
         (size ``queue.buffering.max.messages`` to your batches)."""
+        self._check_loop()
         if self._closing:
             raise Error("the producer is closed")
         deliveries = self._deliveries
@@ -1045,6 +1270,7 @@ class AIOProducer(_AsyncClient):
         """Resolves, now, the futures (and runs the ``on_delivery`` callbacks) of deliveries that
         reached the loop, waiting up to `timeout` seconds for some if none did; returns how many.
         Deliveries reach the loop on their own: this is only for code written for confluent-kafka."""
+        self._check_loop()
         deliveries = self._deliveries
         before = deliveries.served
         deadline = _deadline(self._loop, timeout)
@@ -1058,6 +1284,7 @@ class AIOProducer(_AsyncClient):
         its future resolved, or `timeout` seconds pass; returns how many are not (0: all done).
         Cancelling it leaves the deliveries in flight. Messages still wait up to ``linger.ms``
         (librdkafka's flush would send them at once)."""
+        self._check_loop()
         deliveries = self._deliveries
         deadline = _deadline(self._loop, timeout)
         while deliveries.in_flight > 0:
@@ -1077,7 +1304,7 @@ class AIOProducer(_AsyncClient):
 
     def set_sasl_credentials(self, username: str, password: str) -> None:
         """New SASL credentials for new connections (``Producer.set_sasl_credentials()``)."""
-        self._producer.set_sasl_credentials(username, password)
+        self._native.set_sasl_credentials(username, password)
 
     async def purge(self, in_queue: bool = True, in_flight: bool = True) -> None:
         """Fails messages not delivered yet (see ``Producer.purge``); their futures raise
@@ -1091,9 +1318,9 @@ class AIOProducer(_AsyncClient):
         released), sleeping between them: librdkafka goes on in the background and resumes where it
         was at the next step. Past `timeout`, raises the retriable ``_TIMED_OUT`` of the synchronous
         call; a cancelled await leaves the call in progress, resumed by calling it again."""
+        producer, loop = self._producer, self._loop
         if self._closing:
             raise Error("the producer is closed")
-        producer, loop = self._producer, self._loop
         deadline = loop.time() + timeout
         pause = _TXN_FIRST_PAUSE
         while not producer._transaction_step(call, _TXN_STEP_MS):
@@ -1128,13 +1355,14 @@ class AIOProducer(_AsyncClient):
         librdkafka commit whose first phase times out forgets that it is a commit, and the
         coordinator's answer is then taken for an abort's (a "BUG: Invalid transaction state
         transition" that fails the next call), so it runs as one call."""
+        producer = self._producer
         if self._closing:
             raise Error("the producer is closed")
         deadline = self._loop.time() + timeout
         try:
             await self.flush(timeout)
             left = max(0.0, deadline - self._loop.time())
-            await _in_thread(partial(self._producer.commit_transaction, left), "commit_transaction")
+            await _in_thread(partial(producer.commit_transaction, left), "commit_transaction")
         finally:
             await self._settle()
 
@@ -1160,14 +1388,20 @@ class AIOProducer(_AsyncClient):
 
     @property
     def closed(self) -> bool:
-        return self._closed or self._producer.closed
+        return self._closed or self._native.closed
 
     async def close(self, timeout: float | None = None) -> None:
         """Flushes (up to `timeout` seconds; None: until librdkafka's ``message.timeout.ms``),
         then closes the synchronous producer on a thread of its own, which fails what is left with a
         purge error. Every future is resolved when it returns. Idempotent; cancelling the await does
-        not stop the close."""
+        not stop the close. After the producer's loop ended (or from another loop) it still closes,
+        on the loop it is awaited in (the futures of the ended loop stay unresolved: nothing can
+        await them any more)."""
+        if _running_loop() is not self._loop:
+            await self._close_elsewhere(timeout)
+            return
         if self._close_task is None:
+            _deadline(self._loop, timeout)  # a bad timeout raises before anything closes
             self._close_task = self._loop.create_task(self._close(timeout))
         await asyncio.shield(self._close_task)
 
@@ -1176,7 +1410,7 @@ class AIOProducer(_AsyncClient):
         try:
             await self.flush(timeout)
         finally:
-            producer = self._producer
+            producer = self._native
             try:
                 await _in_thread(partial(producer.close, 0), "close")
             finally:
@@ -1186,6 +1420,26 @@ class AIOProducer(_AsyncClient):
                 if self._deliveries.in_flight > 0:
                     await self.flush(5.0)
                 self._deliveries.close()
+
+    async def _close_elsewhere(self, timeout: float | None) -> None:
+        """close() awaited outside this producer's loop. That loop running in another thread closes
+        it there; ended (or stopped), it cannot run anything any more: the synchronous producer
+        closes (flushing up to `timeout`) on a thread of its own, here."""
+        loop = self._loop
+        if loop.is_running():
+            closing = asyncio.run_coroutine_threadsafe(self.close(timeout), loop)
+            waiting = asyncio.wrap_future(closing)
+            while not waiting.done() and loop.is_running():
+                await asyncio.wait((waiting,), timeout=0.1)
+            if waiting.done():
+                return waiting.result()
+            closing.cancel()  # the loop stopped before it ran: close here
+        self._closing = True
+        try:
+            await _in_thread(partial(self._native.close, timeout), "close")
+        finally:
+            self._closed = True
+            self._deliveries.close()
 
     def __del__(self) -> None:
         if getattr(self, "_closed", True):
@@ -1212,7 +1466,8 @@ class AIOAdminClient(_AsyncClient):
     """An asyncio admin client over :class:`ferrokafka.AdminClient`: each method is a coroutine
     resolving to what the synchronous method's future resolves to (``asyncio.wrap_future``).
     ``error_cb`` runs on the loop (it may be a coroutine function). Cancelling an await does not
-    cancel the request."""
+    cancel the request. Used off its loop (after it ended, say), every method but ``close()`` raises
+    ``Error`` and sends nothing."""
 
     def __init__(self, conf: Mapping[str, object]) -> None:
         loop = asyncio.get_running_loop()
@@ -1220,7 +1475,14 @@ class AIOAdminClient(_AsyncClient):
         self._tasks = _Tasks(loop)
         config: dict[str, Any] = dict(conf)
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb"))
-        self._admin = AdminClient(config)
+        self._native = AdminClient(config)
+
+    @property
+    def _admin(self) -> AdminClient:
+        """The synchronous admin client, for a call from this client's loop (else ``Error``)."""
+        if _running_loop() is not self._loop:
+            raise _wrong_loop(self, self._loop)
+        return self._native
 
     @staticmethod
     async def _result(future: ConcurrentFuture[_T]) -> _T:
@@ -1314,18 +1576,18 @@ class AIOAdminClient(_AsyncClient):
         return await self._result(self._admin.elect_leaders(election_type, partitions))
 
     def set_sasl_credentials(self, username: str, password: str) -> None:
-        self._admin.set_sasl_credentials(username, password)
+        self._native.set_sasl_credentials(username, password)
 
     async def delete_records(self, offsets: list[TopicPartition]) -> None:
         await self._result(self._admin.delete_records(offsets))
 
     @property
     def closed(self) -> bool:
-        return self._admin.closed
+        return self._native.closed
 
     async def close(self) -> None:
-        """Closes (does not wait: requests already made complete)."""
-        self._admin.close()
+        """Closes (does not wait: requests already made complete). Works on any loop."""
+        self._native.close()
 
 
 from ferrokafka._aio_serialization import AsyncDeserializingConsumer, AsyncSerializingProducer  # noqa: E402

@@ -60,6 +60,7 @@ from ferrokafka._native import (
     ConsumerGroupMetadata,
     DeliveryReport,
     DeliveryResults,
+    Error,
     KafkaError,
     MessageBatch,
     OwnedMessage,
@@ -663,48 +664,92 @@ class _Deserializing(Generic[K, V]):
         conf["enable.auto.offset.store"] = False
         self._lock = threading.Lock()
         # Per partition, the offset after the last message handed to the application: what commit()
-        # without arguments commits.
+        # without arguments commits (below what is still in hand).
         self._handed: dict[tuple[str, int], int] = {}
-        # What the last call handed out, not stored yet, and the thread that received it.
-        self._pending: dict[tuple[str, int], int] = {}
-        self._pending_thread = 0
+        # Per owner (the receiving thread; for the asyncio consumer the task that asked), what its
+        # calls handed out that it is not done with yet: per partition (first offset, next offset).
+        self._in_hand: dict[int, dict[tuple[str, int], tuple[int, int]]] = {}
+        # Done, not stored in full yet (held below a message still in hand): per partition, the
+        # offset after the last message done.
+        self._done: dict[tuple[str, int], int] = {}
         return conf
 
     # -- handing out --
 
-    def _record(self, messages: Sequence[DeserializedMessage[K, V]]) -> None:
+    def _record(self, messages: Sequence[DeserializedMessage[K, V]], owner: int | None = None) -> None:
         if not messages:
             return
         with self._lock:
-            pending: dict[tuple[str, int], int] = {}
+            held = self._in_hand.setdefault(threading.get_ident() if owner is None else owner, {})
             for message in messages:
-                pending[(message.topic, message.partition)] = message.offset + 1
-            self._handed.update(pending)
-            if self._auto_store:
-                self._pending = pending
-                self._pending_thread = threading.get_ident()
+                key, offset = (message.topic, message.partition), message.offset
+                self._handed[key] = offset + 1
+                first = held[key][0] if key in held else offset
+                held[key] = (min(first, offset), offset + 1)
 
-    def _finish(self, *, any_thread: bool = True) -> None:
-        """Stores what the last call handed out: the application is done with it."""
+    def _first_in_hand(self, key: tuple[str, int]) -> int | None:
+        """The first offset of a partition some owner still holds (the lock held)."""
+        firsts = [held[key][0] for held in self._in_hand.values() if key in held]
+        return min(firsts) if firsts else None
+
+    def _finish(self, owner: int | None = None) -> None:
+        """Stores what `owner` (None: every owner) was handed: it is done with it. Nothing stored
+        passes a message another owner still holds."""
         with self._lock:
-            if not self._pending or (not any_thread and self._pending_thread != threading.get_ident()):
+            if owner is None:
+                finished = list(self._in_hand.values())
+                self._in_hand.clear()
+            else:
+                held = self._in_hand.pop(owner, None)
+                finished = [] if held is None else [held]
+            if not finished or not self._auto_store:
                 return
-            pending, self._pending = self._pending, {}
-        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in pending.items()]
+            for held in finished:
+                for key, (_, next_offset) in held.items():
+                    self._done[key] = max(self._done.get(key, next_offset), next_offset)
+            due: list[TopicPartition] = []
+            for key, next_offset in list(self._done.items()):
+                first = self._first_in_hand(key)
+                if first is not None and first < next_offset:
+                    due.append(TopicPartition(key[0], key[1], first))
+                else:
+                    due.append(TopicPartition(key[0], key[1], next_offset))
+                    del self._done[key]
         try:
-            self._consumer.store_offsets(offsets=offsets)
+            self._consumer.store_offsets(offsets=due)
         except KafkaError:
             pass  # a partition revoked meanwhile: nothing to store for it any more
+        except Error:
+            # Closed meanwhile (an asyncio task that ends after close(), say): close() stored what
+            # was done then; the rest is delivered again.
+            if not self._consumer.closed:
+                raise
+
+    def _abandon(self, owner: int) -> None:
+        """What `owner` holds will never be done (its task failed or was cancelled): it stays in
+        hand, so nothing past it is stored or committed, until its partitions are taken away."""
+        with self._lock:
+            held = self._in_hand.pop(owner, None)
+            if not held:
+                return
+            abandoned = self._in_hand.setdefault(-1, {})
+            for key, (first, next_offset) in held.items():
+                known = abandoned.get(key)
+                abandoned[key] = (first, next_offset) if known is None else (min(known[0], first), next_offset)
 
     def _forget(self, partitions: Sequence[TopicPartition] | None) -> None:
         with self._lock:
             if partitions is None:
                 self._handed.clear()
-                self._pending.clear()
+                self._in_hand.clear()
+                self._done.clear()
                 return
             for tp in partitions:
-                self._handed.pop((tp.topic, tp.partition), None)
-                self._pending.pop((tp.topic, tp.partition), None)
+                key = (tp.topic, tp.partition)
+                self._handed.pop(key, None)
+                self._done.pop(key, None)
+                for held in self._in_hand.values():
+                    held.pop(key, None)
 
     @staticmethod
     def _decode(message: BorrowedMessage, hook: _Hook | None, data: Any, field: MessageField, headers: Any) -> Any:
@@ -758,7 +803,11 @@ class _Deserializing(Generic[K, V]):
         return self._hand_out(messages, out, error)
 
     def _hand_out(
-        self, messages: list[BorrowedMessage], out: list[DeserializedMessage[K, V]], error: BaseException | None
+        self,
+        messages: list[BorrowedMessage],
+        out: list[DeserializedMessage[K, V]],
+        error: BaseException | None,
+        owner: int | None = None,
     ) -> list[DeserializedMessage[K, V]]:
         """Releases `messages`, whose first ones deserialized into `out` until `error` (None: all of
         them), and records `out` as handed out. After a DeserializationError returns `out` (raises
@@ -775,7 +824,7 @@ class _Deserializing(Generic[K, V]):
         finally:
             for message in messages:
                 message.release()
-        self._record(out)
+        self._record(out, owner)
         return out
 
     # -- offsets --
@@ -785,10 +834,13 @@ class _Deserializing(Generic[K, V]):
             return [TopicPartition(message.topic, message.partition, message.offset + 1)]
         return None
 
-    def _to_commit(self, message: object, offsets: list[TopicPartition] | None) -> tuple[Any, Any] | None:
-        """Stores what the last call handed out, then: (message, offsets) to give the native commit
-        for ``commit(message, offsets=offsets)``, or None if there is nothing to commit."""
-        self._finish()
+    def _to_commit(
+        self, message: object, offsets: list[TopicPartition] | None, owner: int | None = None
+    ) -> tuple[Any, Any] | None:
+        """Stores what `owner` (None: every owner) was handed, then: (message, offsets) to give the
+        native commit for ``commit(message, offsets=offsets)``, or None if there is nothing to
+        commit."""
+        self._finish(owner)
         if message is not None and offsets is None:
             converted = self._offsets_of(message)
             return (message, None) if converted is None else (None, converted)
@@ -797,7 +849,11 @@ class _Deserializing(Generic[K, V]):
         if offsets is None:
             assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
             with self._lock:
-                offsets = [TopicPartition(t, p, o) for (t, p), o in self._handed.items() if (t, p) in assigned]
+                offsets = [
+                    TopicPartition(t, p, min(o, first) if (first := self._first_in_hand((t, p))) is not None else o)
+                    for (t, p), o in self._handed.items()
+                    if (t, p) in assigned
+                ]
             if not offsets:
                 return None
         return None, offsets
@@ -997,7 +1053,7 @@ class DeserializingConsumer(_Deserializing[K, V]):
         """Stores what the last call handed out (from the thread that received it, as the native
         consumer does), then ``Consumer.close()``. The hooks are left alone. Idempotent."""
         if not self._consumer.closed:
-            self._finish(any_thread=False)
+            self._finish(threading.get_ident())
         self._consumer.close(timeout)
 
     @property

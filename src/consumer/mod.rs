@@ -31,7 +31,7 @@ use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_lis
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
 use self::native::{GroupMetadata, NativeConsumer, NativeResult};
-use self::offsets::{last_per_partition, Handed};
+use self::offsets::{last_per_partition, task_owner, Handed};
 
 /// What one wait for messages ended with.
 enum Received<T> {
@@ -39,6 +39,26 @@ enum Received<T> {
     Messages(T),
     Closed,
     TimedOut,
+}
+
+/// Whom a call hands its messages to, for the offsets (see offsets.rs).
+#[derive(Clone, Copy)]
+enum Taker {
+    /// A synchronous call: the calling thread, which is done with what every earlier call handed
+    /// out.
+    Thread,
+    /// A task of an event loop (`ferrokafka.aio`), numbered by it. The call finishes nothing: the
+    /// task says itself when it moves on (`_move_on`).
+    Task(u64),
+}
+
+impl Taker {
+    fn owner(self) -> u64 {
+        match self {
+            Taker::Thread => current_thread_tag(),
+            Taker::Task(number) => task_owner(number),
+        }
+    }
 }
 
 /// What one slice of waiting produced.
@@ -63,6 +83,8 @@ pub struct Consumer {
     core: Arc<ConsumerCore>,
     /// The message the lending iterator handed out last; superseded by the next one.
     iterated: Mutex<Option<Arc<MessageSlot>>>,
+    /// For event loops: what each task's iteration lent it, superseded when that task moves on.
+    iterated_by_task: Mutex<Vec<(u64, Arc<MessageSlot>)>>,
 }
 
 /// What to commit or store for a Borrowed or Owned message (its topic, partition and offset + 1),
@@ -121,12 +143,15 @@ impl Consumer {
         py: Python<'_>,
         deadline: Option<Instant>,
         max: usize,
+        taker: Taker,
         admit: impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T> + Sync,
         lend: impl FnOnce(Python<'_>, T) -> PyResult<R>,
     ) -> PyResult<Received<R>> {
         let consumer = self.core.open()?;
-        // The application is done with what the previous call handed out.
-        self.core.context().offsets.finish(&consumer, None);
+        if let Taker::Thread = taker {
+            // The application is done with what the previous call handed out.
+            self.core.context().offsets.finish(&consumer, None);
+        }
         let core = &self.core;
         // With enable.partition.eof: a partition's end reached since the last call, before more.
         core.raise_partition_eof(py)?;
@@ -153,7 +178,7 @@ impl Consumer {
                 }
                 Some(Slice::Admitted(admitted, handed, errors)) => {
                     let messages = lend(py, admitted)?;
-                    self.core.context().offsets.record(current_thread_tag(), handed);
+                    self.core.context().offsets.record(taker.owner(), handed);
                     // The messages are in hand: an exception from a callback or a fatal error waits
                     // for the next call rather than losing them.
                     let deferred = dispatched.and_then(|()| self.consumer_errors(py, errors));
@@ -170,7 +195,7 @@ impl Consumer {
     /// lent_ahead.rs) is lent with no call into librdkafka, when [`ConsumerCore::may_lend_ready`]
     /// says nothing else is due. The same steps as [`receive`](Self::receive), minus its waiting and
     /// callback machinery. `None`: take the full path.
-    fn lend_ready(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
+    fn lend_ready(&self, py: Python<'_>, taker: Taker) -> PyResult<Option<Py<BorrowedMessage>>> {
         let core = &self.core;
         let Ok(consumer) = core.open() else { return Ok(None) };
         if !core.may_lend_ready() {
@@ -179,11 +204,13 @@ impl Consumer {
         let Some(native) = core.ahead.take_one() else { return Ok(None) };
         let handed = last_per_partition(std::slice::from_ref(&native));
         let offsets = &core.context().offsets;
-        // The application is done with what the previous call handed out.
-        offsets.finish(&consumer, None);
+        if let Taker::Thread = taker {
+            // The application is done with what the previous call handed out.
+            offsets.finish(&consumer, None);
+        }
         let Some(slot) = core.registry.admit_one(native) else { return Ok(None) };
         let message = BorrowedMessage::new_untracked(py, slot)?;
-        offsets.record(current_thread_tag(), handed);
+        offsets.record(taker.owner(), handed);
         Ok(Some(message))
     }
 
@@ -193,10 +220,10 @@ impl Consumer {
         if let Some(previous) = self.iterated.lock().take() {
             drop(previous.invalidate(InvalidReason::Superseded));
         }
-        let received = match self.lend_ready(py)? {
+        let received = match self.lend_ready(py, Taker::Thread)? {
             Some(message) => Received::Messages(message),
             None if self.core.registry.is_closed() => Received::Closed,
-            None => match self.receive_borrowed(py, deadline, 1)? {
+            None => match self.receive_borrowed(py, deadline, 1, Taker::Thread)? {
                 Received::Messages(mut messages) => messages.pop().map_or(Received::TimedOut, Received::Messages),
                 Received::Closed => Received::Closed,
                 Received::TimedOut => Received::TimedOut,
@@ -214,17 +241,53 @@ impl Consumer {
         py: Python<'_>,
         deadline: Option<Instant>,
         max: usize,
+        taker: Taker,
     ) -> PyResult<Received<Vec<Py<BorrowedMessage>>>> {
         let registry = &self.core.registry;
         self.receive(
             py,
             deadline,
             max,
+            taker,
             |messages, _| registry.admit(messages),
             |py, slots: Vec<Arc<MessageSlot>>| {
                 slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
             },
         )
+    }
+
+    /// [`receive`](Self::receive) into one `MessageBatch`; an empty batch on timeout.
+    fn receive_batch(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+        max_messages: usize,
+        taker: Taker,
+    ) -> PyResult<MessageBatch> {
+        if max_messages == 0 {
+            return Ok(MessageBatch::from(BatchData::build(&[], Vec::new())));
+        }
+        let registry = &self.core.registry;
+        let admit = |messages: Vec<NativeMessage>, handed: &[Handed]| {
+            let batch = BatchData::build(&messages, handed.to_vec());
+            // Copied: the native messages go now (outside the registry, which never saw them).
+            drop(messages);
+            (!registry.is_closed()).then_some(batch)
+        };
+        match self.receive(py, deadline, max_messages, taker, admit, |_, batch| Ok(batch))? {
+            Received::Messages(batch) => Ok(MessageBatch::from(batch)),
+            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[], Vec::new()))),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
+        }
+    }
+
+    /// Takes what `number`'s task's iteration lent it out of the record (to be superseded or let be).
+    fn take_iterated_by(&self, number: u64) -> Vec<Arc<MessageSlot>> {
+        let mut iterated = self.iterated_by_task.lock();
+        let (taken, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *iterated).into_iter().partition(|(t, _)| *t == number);
+        *iterated = kept;
+        taken.into_iter().map(|(_, slot)| slot).collect()
     }
 
     /// Hands consumer errors to `error_cb` or the log (fatal ones are raised).
@@ -305,7 +368,7 @@ impl Consumer {
         if let Some(token) = first_token {
             crate::oauth::start(&core, token)?;
         }
-        Ok(Consumer { core, iterated: Mutex::new(None) })
+        Ok(Consumer { core, iterated: Mutex::new(None), iterated_by_task: Mutex::new(Vec::new()) })
     }
 
     /// Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous
@@ -406,10 +469,10 @@ impl Consumer {
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
         let deadline = deadline(timeout)?;
-        if let Some(message) = self.lend_ready(py)? {
+        if let Some(message) = self.lend_ready(py, Taker::Thread)? {
             return Ok(Some(message));
         }
-        match self.receive_borrowed(py, deadline, 1)? {
+        match self.receive_borrowed(py, deadline, 1, Taker::Thread)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -429,7 +492,7 @@ impl Consumer {
         if max_messages == 0 {
             return Ok(Vec::new());
         }
-        match self.receive_borrowed(py, deadline(timeout)?, max_messages)? {
+        match self.receive_borrowed(py, deadline(timeout)?, max_messages, Taker::Thread)? {
             Received::Messages(messages) => Ok(messages),
             Received::TimedOut => Ok(Vec::new()),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -447,21 +510,7 @@ impl Consumer {
         timeout: Option<Seconds>,
     ) -> PyResult<MessageBatch> {
         let Int(max_messages) = max_messages;
-        if max_messages == 0 {
-            return Ok(MessageBatch::from(BatchData::build(&[], Vec::new())));
-        }
-        let registry = &self.core.registry;
-        let admit = |messages: Vec<NativeMessage>, handed: &[Handed]| {
-            let batch = BatchData::build(&messages, handed.to_vec());
-            // Copied: the native messages go now (outside the registry, which never saw them).
-            drop(messages);
-            (!registry.is_closed()).then_some(batch)
-        };
-        match self.receive(py, deadline(timeout)?, max_messages, admit, |_, batch| Ok(batch))? {
-            Received::Messages(batch) => Ok(MessageBatch::from(batch)),
-            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[], Vec::new()))),
-            Received::Closed => Err(FerroError::Closed("consumer").into()),
-        }
+        self.receive_batch(py, deadline(timeout)?, max_messages, Taker::Thread)
     }
 
     fn __iter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {
@@ -477,29 +526,92 @@ impl Consumer {
         }
     }
 
-    /// For event loops (`ferrokafka.aio`): the lending iterator's step without waiting — the
-    /// previous message is superseded, the next one returned if one is ready, else None. Raises
-    /// once the consumer is closed.
-    fn _next_nowait(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        match self.lend_next(py, Some(Instant::now()))? {
-            Received::Messages(message) => Ok(Some(message)),
-            Received::TimedOut => Ok(None),
+    /// For event loops (`ferrokafka.aio`), which lend to tasks (numbered by the loop, `task`): the
+    /// task is done with what it was handed so far (stored for auto-commit as far as no other task
+    /// still holds an earlier message, see offsets.rs), and with `iterating` what its iteration
+    /// lent it is superseded. Nothing once closed.
+    fn _move_on(&self, task: u64, iterating: bool) {
+        if iterating {
+            for slot in self.take_iterated_by(task) {
+                drop(slot.invalidate(InvalidReason::Superseded));
+            }
+        }
+        if let Ok(consumer) = self.core.open() {
+            self.core.context().offsets.finish(&consumer, Some(task_owner(task)));
+        }
+    }
+
+    /// For event loops: the next message for `task`, without waiting, or None. With `iterating` it
+    /// is superseded when the task moves on (`_move_on`); with `ready_only`, None while a rebalance
+    /// waits for the loop to serve it, and once closed (the caller takes the slow path, which
+    /// serves and waits); otherwise a closed consumer raises.
+    fn _poll_for(
+        &self,
+        py: Python<'_>,
+        task: u64,
+        iterating: bool,
+        ready_only: bool,
+    ) -> PyResult<Option<Py<BorrowedMessage>>> {
+        if ready_only && self.core.context().has_pending_rebalance() {
+            return Ok(None);
+        }
+        let taker = Taker::Task(task);
+        let message = match self.lend_ready(py, taker)? {
+            Some(message) => Some(message),
+            None if ready_only && self.core.registry.is_closed() => None,
+            None => match self.receive_borrowed(py, Some(Instant::now()), 1, taker)? {
+                Received::Messages(mut messages) => messages.pop(),
+                Received::TimedOut => None,
+                Received::Closed if ready_only => None,
+                Received::Closed => return Err(FerroError::Closed("consumer").into()),
+            },
+        };
+        if let (true, Some(message)) = (iterating, &message) {
+            self.iterated_by_task.lock().push((task, message.get().slot().clone()));
+        }
+        Ok(message)
+    }
+
+    /// For event loops: `consume(max_messages, 0)` for `task`.
+    fn _consume_for(&self, py: Python<'_>, task: u64, max_messages: Int<usize>) -> PyResult<Vec<Py<BorrowedMessage>>> {
+        let Int(max_messages) = max_messages;
+        if max_messages == 0 {
+            return Ok(Vec::new());
+        }
+        match self.receive_borrowed(py, Some(Instant::now()), max_messages, Taker::Task(task))? {
+            Received::Messages(messages) => Ok(messages),
+            Received::TimedOut => Ok(Vec::new()),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
     }
 
-    /// For event loops: `_next_nowait` when nothing else is due — the next message if one is
-    /// ready and no rebalance waits for the loop to serve it; otherwise (also once closed) None,
-    /// and the caller takes the slow path, which serves and waits. One call per message of
-    /// `async for`, so it does in one native call what the slow path asks in several.
-    fn _next_ready(&self, py: Python<'_>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        if self.core.context().has_pending_rebalance() {
-            return Ok(None);
+    /// For event loops: `consume_batch(max_messages, 0)` for `task`.
+    fn _consume_batch_for(&self, py: Python<'_>, task: u64, max_messages: Int<usize>) -> PyResult<MessageBatch> {
+        let Int(max_messages) = max_messages;
+        self.receive_batch(py, Some(Instant::now()), max_messages, Taker::Task(task))
+    }
+
+    /// For event loops: `task` ended. What its iteration lent it stays valid (it may have handed
+    /// it on); what it was handed is done if it `finished` (returned), else abandoned: never
+    /// stored, and nothing past it is, until its partitions are taken away (see offsets.rs).
+    fn _task_ended(&self, task: u64, finished: bool) {
+        drop(self.take_iterated_by(task));
+        let offsets = &self.core.context().offsets;
+        match self.core.open() {
+            Ok(consumer) if finished => offsets.finish(&consumer, Some(task_owner(task))),
+            _ => offsets.abandon(task_owner(task)),
         }
-        match self.lend_next(py, Some(Instant::now()))? {
-            Received::Messages(message) => Ok(Some(message)),
-            Received::TimedOut | Received::Closed => Ok(None),
-        }
+    }
+
+    /// For event loops: what `commit()` without arguments from `task` commits — the task is done
+    /// with what it was handed; per assigned partition, the offset after the last message handed
+    /// out, capped at the first one another task still holds. Stores what is done first.
+    fn _commit_offsets_for(&self, task: u64) -> PyResult<Vec<TopicPartition>> {
+        let consumer = self.core.open()?;
+        let offsets = &self.core.context().offsets;
+        offsets.finish(&consumer, Some(task_owner(task)));
+        offsets.store_done(|list| consumer.store_offsets(list).map_err(drop));
+        Ok(offsets.handed_in(&consumer.assignment().map_err(FerroError::from)?))
     }
 
     /// For event loops (`ferrokafka.aio`): commits exactly `offsets`; the result reaches the
@@ -748,6 +860,8 @@ impl Consumer {
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.iterated.lock().take();
+        let by_task = std::mem::take(&mut *self.iterated_by_task.lock());
+        drop(by_task);
         if let Ok(consumer) = self.core.open() {
             // No more wake-ups for an event loop that is done with this consumer.
             consumer.io_event_enable(None);

@@ -11,12 +11,19 @@
 //! application is done with:
 //!
 //! - each call that hands out messages (poll, consume, iteration) records, per partition, the
-//!   offset after the last message it handed out;
+//!   offset after the last message it handed out, and what it handed out is *in hand* of its
+//!   owner: the calling thread, or for an event loop (`ferrokafka.aio`) the task that asked;
 //! - those offsets are stored (for auto-commit and librdkafka's final commit) once the application
-//!   is done with them: at its next poll/consume/iteration, at `commit()` without arguments, or at
-//!   `close()` from the thread that received them. A crash while the application processes a
+//!   is done with them: a synchronous call is done with what every earlier call handed out (at the
+//!   next poll/consume/iteration, at `commit()` without arguments, or at `close()` from the thread
+//!   that received them); a task is done with what it received when it asks for more, commits
+//!   without arguments, closes the consumer or returns. A crash while the application processes a
 //!   message therefore never commits that message; `close()` from another thread, or a consumer
-//!   collected without `close()`, leaves the last batch for the group to deliver again.
+//!   collected without `close()`, leaves the last batch for the group to deliver again, and what a
+//!   task held when it failed or was cancelled is never stored (it is *abandoned*);
+//! - nothing stored or committed without arguments passes a message still in hand: per partition,
+//!   the offset is capped at the first message some owner still holds (several tasks share one
+//!   consumer; one may finish a later message while another still works on an earlier one).
 //!
 //! Stores are batched: what the application is done with waits in memory (`done`) and goes to
 //! librdkafka at most every [`STORE_INTERVAL`], and always before it could be read: at `commit()`,
@@ -36,23 +43,35 @@ use crate::message::borrowed::NativeMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::TopicPartition;
 
-/// The offset after the last message of a partition handed out.
+/// The messages of one partition handed out: the offset of the first, and the one after the last.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Handed {
     pub topic: String,
     pub partition: i32,
+    pub first: i64,
     pub next: i64,
 }
 
-/// Per partition, the offset after the last of `messages` (in the order librdkafka handed them
-/// out, which keeps each partition's offsets increasing).
+impl Handed {
+    fn is(&self, other: &Handed) -> bool {
+        self.partition == other.partition && self.topic == other.topic
+    }
+}
+
+/// Per partition, the first offset of `messages` and the one after the last (in the order
+/// librdkafka handed them out, which keeps each partition's offsets increasing).
 pub fn last_per_partition(messages: &[NativeMessage]) -> Vec<Handed> {
     let mut last: Vec<Handed> = Vec::new();
     for message in messages {
-        let (topic, partition, next) = (message.topic_bytes(), message.partition(), message.offset() + 1);
+        let (topic, partition, offset) = (message.topic_bytes(), message.partition(), message.offset());
         match last.iter_mut().find(|h| h.partition == partition && h.topic.as_bytes() == topic) {
-            Some(entry) => entry.next = next,
-            None => last.push(Handed { topic: String::from_utf8_lossy(topic).into_owned(), partition, next }),
+            Some(entry) => entry.next = offset + 1,
+            None => last.push(Handed {
+                topic: String::from_utf8_lossy(topic).into_owned(),
+                partition,
+                first: offset,
+                next: offset + 1,
+            }),
         }
     }
     last
@@ -61,23 +80,69 @@ pub fn last_per_partition(messages: &[NativeMessage]) -> Vec<Handed> {
 /// How long offsets the application is done with may wait before they are stored.
 pub const STORE_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// Owners of what a call handed out: threads are their [`current_thread_tag`], tasks of an event
+/// loop the number `ferrokafka.aio` gave them with this bit set, so that the two never meet.
+///
+/// [`current_thread_tag`]: crate::message::borrowed::current_thread_tag
+const TASK: u64 = 1 << 63;
+/// The owner of what tasks that failed or were cancelled held: nobody finishes it.
+const ABANDONED: u64 = u64::MAX;
+
+/// The owner of an event loop's task numbered `number` (below 2^62).
+pub fn task_owner(number: u64) -> u64 {
+    TASK | (number & (TASK - 1) & !(1 << 62))
+}
+
+/// Adds `entry` to `list`: per partition the lowest first offset and the latest next one.
+fn merge(list: &mut Vec<Handed>, entry: Handed) {
+    match list.iter_mut().find(|h| h.is(&entry)) {
+        Some(known) => {
+            known.first = known.first.min(entry.first);
+            known.next = entry.next;
+        }
+        None => list.push(entry),
+    }
+}
+
 #[derive(Default)]
 struct Book {
     /// Per partition, the offset after the last message handed out (what `commit()` commits).
     handed: Vec<Handed>,
-    /// What the last call handed out and nobody has stored yet, and the thread that received it.
-    pending: Vec<Handed>,
-    pending_thread: u64,
+    /// Per owner, what its calls handed out that it is not done with yet.
+    in_hand: Vec<(u64, Vec<Handed>)>,
     /// Finished (the application is done with them), not stored yet: per partition, the highest.
     done: Vec<Handed>,
     last_store: Option<std::time::Instant>,
 }
 
+/// The first offset of a partition that some owner still holds.
+fn first_in_hand(in_hand: &[(u64, Vec<Handed>)], topic: &str, partition: i32) -> Option<i64> {
+    in_hand
+        .iter()
+        .flat_map(|(_, held)| held.iter())
+        .filter(|h| h.partition == partition && h.topic == topic)
+        .map(|h| h.first)
+        .min()
+}
+
 impl Book {
-    /// Takes what is done, for storing.
+    /// Takes what is done, for storing, each capped below what is still in hand: what is capped
+    /// stays, to be stored in full once nothing before it is held any more.
     fn take_done(&mut self) -> Vec<Handed> {
         self.last_store = Some(std::time::Instant::now());
-        std::mem::take(&mut self.done)
+        let Book { done, in_hand, .. } = self;
+        let mut due = Vec::with_capacity(done.len());
+        done.retain(|entry| match first_in_hand(in_hand, &entry.topic, entry.partition) {
+            Some(first) if first < entry.next => {
+                due.push(Handed { next: first, ..entry.clone() });
+                true
+            }
+            _ => {
+                due.push(entry.clone());
+                false
+            }
+        });
+        due
     }
 }
 
@@ -93,38 +158,44 @@ impl HandedOffsets {
         HandedOffsets { auto_store, book: Mutex::new(Book::default()) }
     }
 
-    /// Records what one call handed out to `thread` (see the module docs). Call
-    /// [`finish`](Self::finish) first: it stores the previous call's offsets.
-    pub fn record(&self, thread: u64, handed: Vec<Handed>) {
+    /// Records what one call handed out to `owner` (see the module docs). A synchronous call
+    /// [`finish`](Self::finish)es first: that stores the previous call's offsets.
+    pub fn record(&self, owner: u64, handed: Vec<Handed>) {
         if handed.is_empty() {
             return;
         }
         let mut book = self.book.lock();
         for entry in &handed {
-            match book.handed.iter_mut().find(|h| h.partition == entry.partition && h.topic == entry.topic) {
+            match book.handed.iter_mut().find(|h| h.is(entry)) {
                 Some(known) => known.next = entry.next,
                 None => book.handed.push(entry.clone()),
             }
         }
-        if self.auto_store {
-            book.pending = handed;
-            book.pending_thread = thread;
+        match book.in_hand.iter_mut().find(|(o, _)| *o == owner) {
+            Some((_, held)) => handed.into_iter().for_each(|entry| merge(held, entry)),
+            None => book.in_hand.push((owner, handed)),
         }
     }
 
-    /// Stores the offsets the application is now done with: the last call's, if `thread` is `None`
-    /// (any thread) or the thread that received them. Partitions no longer assigned are skipped by
-    /// librdkafka.
+    /// The application is done with what `owner` holds (`None`: every owner): stored, as far as
+    /// nothing before it is still in hand. Partitions no longer assigned are skipped by librdkafka.
     /// Batched (see the module docs): stored now only if the last store is [`STORE_INTERVAL`] old.
-    pub fn finish(&self, consumer: &NativeConsumer, thread: Option<u64>) {
+    pub fn finish(&self, consumer: &NativeConsumer, owner: Option<u64>) {
         let due = {
             let mut book = self.book.lock();
-            if book.pending.is_empty() || thread.is_some_and(|t| t != book.pending_thread) {
+            let mut finished = Vec::new();
+            book.in_hand.retain_mut(|(o, held)| {
+                if owner.is_some_and(|owner| owner != *o) {
+                    return true;
+                }
+                finished.append(held);
+                false
+            });
+            if finished.is_empty() || !self.auto_store {
                 return;
             }
-            let pending = std::mem::take(&mut book.pending);
-            for entry in pending {
-                match book.done.iter_mut().find(|h| h.partition == entry.partition && h.topic == entry.topic) {
+            for entry in finished {
+                match book.done.iter_mut().find(|h| h.is(&entry)) {
                     Some(known) => known.next = known.next.max(entry.next),
                     None => book.done.push(entry),
                 }
@@ -137,23 +208,35 @@ impl HandedOffsets {
         store(due, |list| consumer.store_offsets(list).map(drop).map_err(drop));
     }
 
+    /// What `owner` holds will never be finished (its task failed or was cancelled): it stays in
+    /// hand, so nothing past it is stored or committed, until its partitions are taken away.
+    pub fn abandon(&self, owner: u64) {
+        let mut book = self.book.lock();
+        let Some(index) = book.in_hand.iter().position(|(o, _)| *o == owner) else { return };
+        let (_, held) = book.in_hand.swap_remove(index);
+        match book.in_hand.iter_mut().find(|(o, _)| *o == ABANDONED) {
+            Some((_, abandoned)) => held.into_iter().for_each(|entry| merge(abandoned, entry)),
+            None => book.in_hand.push((ABANDONED, held)),
+        }
+    }
+
     /// Stores what is done now (before a commit, a close or a revocation reads stored offsets),
-    /// through `store_offsets`.
+    /// through `store_offsets`, as far as nothing before it is still in hand.
     pub fn store_done(&self, store_offsets: impl FnOnce(&TopicPartitionList) -> Result<(), ()>) {
         let done = self.book.lock().take_done();
         store(done, store_offsets);
     }
 
-    /// The offset after the last message handed out, for each of `assigned` that handed any.
+    /// The offset after the last message handed out, for each of `assigned` that handed any,
+    /// capped at the first message still in hand.
     pub fn handed_in(&self, assigned: &[TopicPartition]) -> Vec<TopicPartition> {
         let book = self.book.lock();
         assigned
             .iter()
             .filter_map(|tp| {
-                book.handed
-                    .iter()
-                    .find(|h| h.partition == tp.partition && h.topic == tp.topic)
-                    .map(|h| TopicPartition::new(h.topic.clone(), h.partition, h.next))
+                let h = book.handed.iter().find(|h| h.partition == tp.partition && h.topic == tp.topic)?;
+                let next = first_in_hand(&book.in_hand, &h.topic, h.partition).map_or(h.next, |f| f.min(h.next));
+                Some(TopicPartition::new(h.topic.clone(), h.partition, next))
             })
             .collect()
     }
@@ -165,7 +248,10 @@ impl HandedOffsets {
         let mut book = self.book.lock();
         let gone = |h: &Handed| partitions.iter().any(|tp| tp.partition == h.partition && tp.topic == h.topic);
         book.handed.retain(|h| !gone(h));
-        book.pending.retain(|h| !gone(h));
+        book.in_hand.retain_mut(|(_, held)| {
+            held.retain(|h| !gone(h));
+            !held.is_empty()
+        });
         book.done.retain(|h| !gone(h));
     }
 
@@ -173,7 +259,7 @@ impl HandedOffsets {
     pub fn forget_all(&self) {
         let mut book = self.book.lock();
         book.handed.clear();
-        book.pending.clear();
+        book.in_hand.clear();
         book.done.clear();
     }
 }
@@ -185,7 +271,7 @@ fn store(offsets: Vec<Handed>, store_offsets: impl FnOnce(&TopicPartitionList) -
         return;
     }
     let mut list = TopicPartitionList::with_capacity(offsets.len());
-    for Handed { topic, partition, next } in &offsets {
+    for Handed { topic, partition, next, .. } in &offsets {
         // Cannot fail for a real offset (only for a logical one without a native value).
         let _ = list.add_partition_offset(topic, *partition, Offset::Offset(*next));
     }
@@ -197,14 +283,20 @@ mod tests {
     use super::*;
 
     fn handed(topic: &str, partition: i32, next: i64) -> Handed {
-        Handed { topic: topic.into(), partition, next }
+        Handed { topic: topic.into(), partition, first: next - 1, next }
+    }
+
+    fn held(topic: &str, partition: i32, first: i64, next: i64) -> Handed {
+        Handed { topic: topic.into(), partition, first, next }
     }
 
     #[test]
     fn commits_only_what_was_handed_out_and_forgets_revoked_partitions() {
         let offsets = HandedOffsets::new(true);
         offsets.record(1, vec![handed("a", 0, 5), handed("a", 1, 3)]);
+        offsets.book.lock().in_hand.clear(); // the next synchronous call finishes it
         offsets.record(1, vec![handed("a", 0, 9)]);
+        offsets.book.lock().in_hand.clear();
         let assigned = [
             TopicPartition::new("a".into(), 0, -1001),
             TopicPartition::new("a".into(), 1, -1001),
@@ -212,18 +304,57 @@ mod tests {
         ];
         let commit = offsets.handed_in(&assigned);
         assert_eq!(commit.iter().map(|tp| (tp.partition, tp.offset)).collect::<Vec<_>>(), [(0, 9), (1, 3)]);
+        offsets.record(1, vec![handed("a", 0, 10)]);
         offsets.forget(&assigned[..1]);
         assert_eq!(offsets.handed_in(&assigned).len(), 1);
-        assert!(offsets.book.lock().pending.is_empty(), "the revoked partition's pending store is dropped");
+        assert!(offsets.book.lock().in_hand.is_empty(), "the revoked partition's pending store is dropped");
         offsets.forget_all();
         assert!(offsets.handed_in(&assigned).is_empty());
     }
 
     #[test]
-    fn without_auto_store_nothing_is_pending() {
+    fn without_auto_store_nothing_is_done() {
         let offsets = HandedOffsets::new(false);
         offsets.record(1, vec![handed("a", 0, 5)]);
-        assert!(offsets.book.lock().pending.is_empty());
         assert_eq!(offsets.book.lock().handed, [handed("a", 0, 5)]);
+        offsets.book.lock().in_hand.clear();
+        assert!(offsets.book.lock().take_done().is_empty());
+    }
+
+    #[test]
+    fn nothing_passes_a_message_another_owner_still_holds() {
+        let offsets = HandedOffsets::new(true);
+        let (a, b) = (task_owner(1), task_owner(2));
+        offsets.record(a, vec![held("t", 0, 0, 1)]);
+        offsets.record(b, vec![held("t", 0, 1, 2)]);
+        offsets.record(a, vec![held("t", 0, 2, 3)]); // a asked again before moving on (two calls at once)
+        let assigned = [TopicPartition::new("t".into(), 0, -1001)];
+        assert_eq!(offsets.handed_in(&assigned)[0].offset, 0, "a still holds offset 0");
+        // b is done with offset 1, a still holds 0 and 2: nothing may be stored past 0.
+        let mut book = offsets.book.lock();
+        let (_, b_held) = book.in_hand.iter().find(|(o, _)| *o == b).cloned().unwrap();
+        book.in_hand.retain(|(o, _)| *o != b);
+        book.done.extend(b_held);
+        assert_eq!(book.take_done(), [held("t", 0, 1, 0)], "capped at a's first message");
+        assert_eq!(book.done.len(), 1, "kept until a is done");
+        book.in_hand.clear();
+        assert_eq!(book.take_done(), [held("t", 0, 1, 2)]);
+        drop(book);
+        // An abandoned owner's messages stay in hand until their partition goes.
+        offsets.record(a, vec![held("t", 0, 7, 8)]);
+        offsets.abandon(a);
+        offsets.record(b, vec![held("t", 0, 8, 9)]);
+        offsets.abandon(b);
+        assert_eq!(offsets.book.lock().in_hand, [(ABANDONED, vec![held("t", 0, 7, 9)])]);
+        assert_eq!(offsets.handed_in(&assigned)[0].offset, 7);
+        offsets.forget(&assigned);
+        assert!(offsets.book.lock().in_hand.is_empty());
+    }
+
+    #[test]
+    fn task_owners_never_meet_thread_tags() {
+        assert_ne!(task_owner(1), 1);
+        assert_ne!(task_owner(u64::MAX), ABANDONED);
+        assert_eq!(task_owner(5) & TASK, TASK);
     }
 }

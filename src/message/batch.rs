@@ -381,16 +381,18 @@ impl MessageBatch {
                 headers,
             ));
         }
-        let next: Vec<(&str, i32, i64)> = data.next.iter().map(|h| (h.topic.as_str(), h.partition, h.next)).collect();
+        let next: Vec<(&str, i32, i64, i64)> =
+            data.next.iter().map(|h| (h.topic.as_str(), h.partition, h.first, h.next)).collect();
         let restore = slf.get_type().getattr("_from_pickle")?;
         Ok((restore, (rows, next).into_pyobject(py)?))
     }
 
     /// The other half of `__reduce__`.
     #[staticmethod]
-    fn _from_pickle(rows: &Bound<'_, PyAny>, next: Vec<(String, i32, i64)>) -> PyResult<MessageBatch> {
+    fn _from_pickle(rows: &Bound<'_, PyAny>, next: Vec<(String, i32, i64, i64)>) -> PyResult<MessageBatch> {
         let rows: Vec<PickledRow<'_>> = rows.extract()?;
-        let next = next.into_iter().map(|(topic, partition, next)| Handed { topic, partition, next }).collect();
+        let next =
+            next.into_iter().map(|(topic, partition, first, next)| Handed { topic, partition, first, next }).collect();
         Ok(MessageBatch { data: BatchData::from_rows(&rows, next)? })
     }
 }
