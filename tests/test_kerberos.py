@@ -70,7 +70,7 @@ def since():
 
 
 def error_cb(e):
-    errors.append({"name": e.name, "message": str(e), "fatal": e.fatal, "seconds": since()})
+    errors.append({"name": e.name(), "message": str(e), "fatal": e.fatal(), "seconds": since()})
 
 
 class Collect(logging.Handler):

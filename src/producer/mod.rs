@@ -123,7 +123,7 @@ impl Producer {
 
     /// Queues one message whose delivery cell `make_cell` builds (given the topic's shared name).
     /// A message librdkafka refuses at once (too large, unknown partition, ...) fails through its
-    /// cell, as if the failure were reported later; a full queue raises `_QUEUE_FULL` (retriable).
+    /// cell, as if the failure were reported later; a full queue raises `QueueFullError` (retriable).
     fn queue_one(
         &self,
         py: Python<'_>,
@@ -244,9 +244,10 @@ impl Producer {
     }
 
     /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
-    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
-    /// error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
-    /// delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(error,
+    /// report)` (or the config's `on_delivery`; error first, as confluent-kafka's) runs on the
+    /// delivery thread once the message is delivered or failed. Raises `QueueFullError` (a
+    /// `KafkaError` `_QUEUE_FULL` and a `BufferError`) when librdkafka's queue is full.
     #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None, on_delivery=None))]
     #[allow(clippy::too_many_arguments)]
     fn produce<'py>(
@@ -308,8 +309,8 @@ impl Producer {
     /// partition]]]) tuples or of dicts with those names; or an Arrow table, record batch or array
     /// (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
     /// `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
-    /// anything is sent. `partition` applies to messages that name none; `on_delivery(report,
-    /// error)` (or the config's) runs once per message.
+    /// anything is sent. `partition` applies to messages that name none; `on_delivery(error,
+    /// report)` (or the config's) runs once per message.
     #[pyo3(signature = (topic, messages, *, partition=None, on_delivery=None))]
     fn produce_batch<'py>(
         &self,
