@@ -1235,9 +1235,9 @@ for _cid, _ctext, _cexc, _cfn in [
     ),
     (
         "commit.unknown_topic",
-        'commit(OwnedMessage("no-such-topic", 0, 5))',
+        'commit(OwnedMessage("no-such-topic", 0, 5), asynchronous=False)',
         "KafkaError",
-        lambda c: c.commit(fk.OwnedMessage("no-such-topic", 0, 5)),
+        lambda c: c.commit(fk.OwnedMessage("no-such-topic", 0, 5), asynchronous=False),
     ),
     ("store_offsets.int", "store_offsets(5)", "TypeError", lambda c: c.store_offsets(5)),
     (

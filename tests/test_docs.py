@@ -257,7 +257,9 @@ def _run(args: list[str], cwd: Path, env: dict[str, str], what: str) -> subproce
 def test_code_block_runs(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if block.setup.startswith("skip"):  # also a block that continues one that opts out
         pytest.skip(f"{block.id} opts out: {block.setup.removeprefix('skip -- ')}")
-    env = dict(os.environ, PYTHONPATH=str(tmp_path / "stand_ins"), PYTHONDONTWRITEBYTECODE="1")
+    # The stand-ins first, then the PYTHONPATH this run was given (a worktree's package, say).
+    python_path = os.pathsep.join(filter(None, [str(tmp_path / "stand_ins"), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=python_path, PYTHONDONTWRITEBYTECODE="1")
     env.pop("PYTEST_ADDOPTS", None)
     for name, text in STAND_INS.items():
         stand_in = tmp_path / "stand_ins" / name

@@ -105,7 +105,7 @@ def test_close_purges_what_cannot_be_delivered(topic_name):
     producer.close(timeout=0.5)
     for future in futures:
         error = future.exception(0)
-        assert isinstance(error, fk.KafkaError) and error.name.startswith("_PURGE")
+        assert isinstance(error, fk.KafkaError) and error.name().startswith("_PURGE")
 
 
 def test_futures_cannot_be_cancelled(mock_cluster, topic_name):

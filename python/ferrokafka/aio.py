@@ -115,7 +115,8 @@ RebalanceCallback = Callable[["AIOConsumer", list[TopicPartition]], object]
 """``on_assign``/``on_revoke``/``on_lost``: ``(consumer, partitions)``; may return an awaitable."""
 
 DeliveryCallback = Callable[[KafkaError | None, DeliveryReport | None], object]
-"""``on_delivery(report, error)``, run on the loop; may return an awaitable (run as a task)."""
+"""``on_delivery(error, report)`` (error first, as confluent-kafka's), run on the loop; may return an
+awaitable (run as a task)."""
 
 # The longest a waiting consumer goes without serving librdkafka (max.poll.interval.ms, callbacks,
 # logs of librdkafka's threads).
