@@ -7,11 +7,13 @@ The traps: the delivery callback's argument order, ``KafkaError(code)``, a full 
 ``BufferError``, ``code()``/``name()``/``str()`` and equality with a code on the errors callbacks
 get, ``on_assign`` running before the assignment with mutable partitions (``p.offset = ...;
 consumer.assign(partitions)``), ``stats_cb`` getting JSON text, ``TopicPartition`` equality and
-hashing, ``consume()``'s default count and ``commit()``'s default mode.
+hashing, ``consume()``'s default count and ``commit()``'s default mode; the asyncio consumers'
+on_assign too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
 import re
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 
 import ferrokafka as fk
+import ferrokafka.aio as fk_aio
 from conftest import Backend, consumer_config, produce_n
 
 ck = pytest.importorskip("confluent_kafka")
@@ -467,4 +470,48 @@ def test_consume_takes_one_message_by_default_and_commit_is_asynchronous(mock_cl
 
     expected, actual = both(scenario)
     assert expected == (1, None, [(topic_name, 0, 2)])
+    assert actual == expected
+
+
+async def _aio_assign_from(backend: Backend, aio: Any, topic: str, group: str, strategy: str) -> Any:
+    """The same pattern with the asyncio consumers: a coroutine on_assign awaits assign() itself."""
+    observed: dict[str, Any] = {"first": {}}
+
+    async def on_assign(consumer: Any, partitions: list[Any]) -> None:
+        observed["assignment_in_callback"] = sorted(p.partition for p in await consumer.assignment())
+        for p in partitions:
+            p.offset = 5
+        if strategy == "cooperative-sticky":
+            await consumer.incremental_assign(partitions)
+        else:
+            await consumer.assign(partitions)
+
+    config = consumer_config(backend.bootstrap, group, **{"partition.assignment.strategy": strategy})
+    consumer = aio.AIOConsumer(config)
+    await consumer.subscribe([topic], on_assign=on_assign)
+    deadline = time.monotonic() + TIMEOUT
+    first: dict[int, int] = observed["first"]
+    while len(first) < 2 and time.monotonic() < deadline:
+        msg = await consumer.poll(0.5)
+        if msg is None:
+            continue
+        if aio is fk_aio:
+            first.setdefault(msg.partition, msg.offset)
+        else:
+            assert msg.error() is None, msg.error()
+            first.setdefault(msg.partition(), msg.offset())
+    observed["assignment"] = sorted(p.partition for p in await consumer.assignment())
+    await consumer.close()
+    return observed
+
+
+@pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
+def test_aio_on_assign_may_assign_itself(backend, topic_name, strategy):
+    ck_aio = pytest.importorskip("confluent_kafka.aio")
+    backend.create_topic(topic_name, 2)
+    produce_n(backend.bootstrap, topic_name, 20, partition=0)
+    produce_n(backend.bootstrap, topic_name, 20, partition=1)
+    expected = asyncio.run(_aio_assign_from(backend, ck_aio, topic_name, f"ck-aio-{topic_name}", strategy))
+    actual = asyncio.run(_aio_assign_from(backend, fk_aio, topic_name, f"fk-aio-{topic_name}", strategy))
+    assert expected == {"assignment_in_callback": [], "first": {0: 5, 1: 5}, "assignment": [0, 1]}
     assert actual == expected
