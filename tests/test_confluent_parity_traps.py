@@ -365,6 +365,22 @@ def test_topic_partitions_take_a_new_partition_and_offset():
     assert actual == expected
 
 
+# --- admin arguments ------------------------------------------------------------------------
+
+
+def test_new_topic_defaults_to_the_brokers_partitions_and_replication():
+    """NewTopic(name) asks for the broker's num.partitions and default.replication.factor (-1), not
+    one partition and one replica: a topic created without them is as durable as the broker says."""
+
+    def scenario(lib: Any) -> tuple[int, int]:
+        new_topic = (pytest.importorskip("confluent_kafka.admin").NewTopic if lib is ck else lib.NewTopic)("t")
+        return new_topic.num_partitions, new_topic.replication_factor
+
+    expected, actual = both(scenario)
+    assert expected == (-1, -1)
+    assert actual == expected
+
+
 # --- rebalances: on_assign before the assignment, with partitions it may change ------------------
 
 

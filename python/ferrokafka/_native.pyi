@@ -703,8 +703,8 @@ class NewTopic:
     def __new__(
         cls,
         name: str,
-        num_partitions: int = 1,
-        replication_factor: int = 1,
+        num_partitions: int = -1,
+        replication_factor: int = -1,
         config: Mapping[str, str] | None = None,
     ) -> Self: ...
     @property
