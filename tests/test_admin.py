@@ -63,7 +63,9 @@ def create_topic(admin: fk.AdminClient, peer: ConfluentAdmin, topic: fk.NewTopic
     once the controller committed it, and the broker applies it a moment later, until when other
     requests (DescribeConfigs, Produce, ...) may still answer UNKNOWN_TOPIC_OR_PART."""
     result(admin.create_topics([topic]))
-    eventually(lambda: partition_count(peer, topic.name) == topic.num_partitions, f"topic {topic.name} visible")
+    # -1 (NewTopic's default): the broker's num.partitions, 1 on the test broker.
+    expected = topic.num_partitions if topic.num_partitions > 0 else 1
+    eventually(lambda: partition_count(peer, topic.name) == expected, f"topic {topic.name} visible")
 
 
 def peer_config(peer: ConfluentAdmin, restype: ResourceType, name: str) -> dict[str, str | None]:

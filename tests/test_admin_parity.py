@@ -186,9 +186,9 @@ def test_list_offsets_with_timestamp_specs(admin, kafka_bootstrap, topic_name) -
     assert [p.offset for p in result(admin.list_offsets([tp], "max_timestamp"))] == [1]
     assert [p.offset for p in result(admin.list_offsets([tp], fk.OffsetSpec.for_timestamp(0)))] == [0]
     assert [p.offset for p in result(admin.list_offsets([tp]))] == [3]  # "latest", as before
-    twice = {tp: fk.OffsetSpec.earliest(), fk.TopicPartition(topic_name, 0, 7): fk.OffsetSpec.latest()}
-    with pytest.raises(ValueError, match="twice"):
-        admin.list_offsets(twice)
+    # TopicPartitions are dict keys by topic and partition (as confluent-kafka's): one entry here.
+    once = {tp: fk.OffsetSpec.earliest(), fk.TopicPartition(topic_name, 0, 7): fk.OffsetSpec.latest()}
+    assert len(once) == 1
     with pytest.raises(ValueError, match="twice"):
         admin.list_offsets([tp, tp])
     assert repr(fk.OffsetSpec.for_timestamp(5)) == "OffsetSpec.for_timestamp(5)"
