@@ -226,7 +226,7 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
         if err is None:
             reports[i] = future.result(0)
         else:
-            failures[getattr(err, "name", type(err).__name__)] += 1
+            failures[err.name() if isinstance(err, fk.KafkaError) else type(err).__name__] += 1
     after_ready = [t for t in done_at if t >= ready]
     resumed_s = (min(after_ready) - ready) if after_ready else float("nan")
     with capsys.disabled():

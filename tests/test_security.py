@@ -417,7 +417,7 @@ def _xfails(row: Row) -> bool:
 
 
 def _short(exc: BaseException) -> str:
-    return getattr(exc, "name", None) or type(exc).__name__
+    return exc.name() if isinstance(exc, fk.KafkaError) else type(exc).__name__
 
 
 @pytest.mark.parametrize("row", _params())
