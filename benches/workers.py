@@ -786,7 +786,7 @@ def produce_ferro(config, topic, count, size, as_memoryview=False):
         # Futures are dropped: they resolve on ferrokafka's delivery thread either way.
         try:
             produce(topic, value, key=key)
-        except fk.KafkaError:
+        except BufferError:  # QueueFullError, as confluent-kafka raises
             queue_full += 1
             p.poll(0.01)
             produce(topic, value, key=key)

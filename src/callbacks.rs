@@ -6,8 +6,9 @@
 //! delivery thread for a producer. An exception raised by a callback propagates out of that call.
 //!
 //! Config keys that carry Python objects rather than librdkafka properties:
-//! `error_cb(KafkaError)`, `stats_cb(dict)`, `on_commit(KafkaError | None, list[TopicPartition])`
-//! (consumer), `on_delivery(DeliveryReport | None, KafkaError | None)` (producer) and `logger` (a
+//! `error_cb(KafkaError)`, `stats_cb(str)` (librdkafka's JSON, as confluent-kafka gives it),
+//! `on_commit(KafkaError | None, list[TopicPartition])` (consumer), `on_delivery(KafkaError | None,
+//! DeliveryReport | None)` (producer; error first, as confluent-kafka's) and `logger` (a
 //! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`) and
 //! `throttle_cb(ThrottleEvent)` (see throttle.rs for the producer and the admin client).
 
@@ -17,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyBytes;
+use pyo3::types::PyString;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError as RdKafkaError;
 
@@ -339,7 +340,9 @@ impl ClientCallbacks {
                     _ => &message,
                 };
                 let code = rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure as i32;
-                self.global_error(KafkaErrorInfo::from_raw(code, "client error", Some(reason.to_owned())));
+                let mut info = KafkaErrorInfo::from_raw(code, "client error", None);
+                info.message = reason.to_owned(); // as librdkafka's own errors (see `error`)
+                self.global_error(info);
                 self.push(ClientEvent::Log { level: 30, facility: facility.to_owned(), message });
                 return;
             }
@@ -366,9 +369,10 @@ impl ClientCallbacks {
         if repeat {
             return;
         }
-        // librdkafka's reason (which broker, what failed) belongs in the message.
-        if !reason.is_empty() && !info.message.contains(reason) {
-            info.message = format!("{}: {reason}", info.message);
+        // librdkafka's reason (which broker, what failed) is the message, as confluent-kafka's
+        // `err.str()` gives it; without one, the code's description.
+        if !reason.is_empty() {
+            info.message = reason.to_owned();
         }
         self.global_error(info);
     }
@@ -470,7 +474,8 @@ impl ClientCallbacks {
                     }
                 },
                 ClientEvent::Stats(json) => self.setting(py, Setting::StatsCb).map_or(Ok(()), |cb| {
-                    let stats = py.import("json")?.call_method1("loads", (PyBytes::new(py, &json),))?;
+                    // The JSON text, as confluent-kafka passes it (`json.loads` it for a dict).
+                    let stats = PyString::new(py, &String::from_utf8_lossy(&json));
                     cb.bind(py).call1((stats,)).map(drop)
                 }),
                 ClientEvent::Commit(error, offsets) => self.setting(py, Setting::OnCommit).map_or(Ok(()), |cb| {

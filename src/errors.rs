@@ -18,6 +18,8 @@ use crate::message::borrowed::InvalidReason;
 // raised from here with their arguments.
 pyo3::import_exception!(ferrokafka._errors, Error);
 pyo3::import_exception!(ferrokafka._errors, KafkaError);
+pyo3::import_exception!(ferrokafka._errors, KafkaException);
+pyo3::import_exception!(ferrokafka._errors, QueueFullError);
 pyo3::import_exception!(ferrokafka._errors, ConfigError);
 pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
 pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
@@ -26,14 +28,8 @@ pyo3::import_exception!(ferrokafka._errors, PartitionEOF);
 /// `PartitionEOF` (a `KafkaError` with code `_PARTITION_EOF`) for the end of a partition, raised by
 /// a consumer configured with `enable.partition.eof=true`.
 pub fn partition_eof_error(py: Python<'_>, topic: &str, partition: i32, offset: i64) -> PyErr {
-    let code = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
     let build = || -> PyResult<PyErr> {
-        let kwargs = pyo3::types::PyDict::new(py);
-        kwargs.set_item("topic", topic)?;
-        kwargs.set_item("partition", partition)?;
-        kwargs.set_item("offset", offset)?;
-        let message = format!("reached the end of partition {topic} [{partition}] at offset {offset} [_PARTITION_EOF]");
-        let value = py.get_type::<PartitionEOF>().call((message, code), Some(&kwargs))?;
+        let value = py.get_type::<PartitionEOF>().call1((topic, partition, offset))?;
         Ok(PyErr::from_value(value))
     };
     build().unwrap_or_else(|err| err)
@@ -147,16 +143,16 @@ impl KafkaErrorInfo {
         error_name(self.code)
     }
 
+    /// The `KafkaError` (for `_QUEUE_FULL`: the `QueueFullError`, also a `BufferError`), built as
+    /// Python code builds one: `KafkaError(code, reason, fatal, retriable, txn_requires_abort)`.
     pub fn into_pyerr(self, py: Python<'_>) -> PyErr {
-        let name = self.name();
         let build = || -> PyResult<PyErr> {
-            let kwargs = pyo3::types::PyDict::new(py);
-            kwargs.set_item("name", &name)?;
-            kwargs.set_item("retriable", self.retriable)?;
-            kwargs.set_item("fatal", self.fatal)?;
-            kwargs.set_item("txn_requires_abort", self.txn_requires_abort)?;
-            let value =
-                py.get_type::<KafkaError>().call((format!("{} [{}]", self.message, name), self.code), Some(&kwargs))?;
+            let class = if self.code == RDKafkaErrorCode::QueueFull as i32 {
+                py.get_type::<QueueFullError>()
+            } else {
+                py.get_type::<KafkaError>()
+            };
+            let value = class.call1((self.code, self.message, self.fatal, self.retriable, self.txn_requires_abort))?;
             Ok(PyErr::from_value(value))
         };
         // Only fails if the interpreter cannot allocate: then that error is the one to raise.
@@ -340,8 +336,8 @@ pub fn warn_unclosed(message: &std::ffi::CStr) {
     });
 }
 
-/// librdkafka's table of error codes: (code, symbolic name) for every code it knows.
-pub fn error_codes() -> Vec<(i32, String)> {
+/// librdkafka's table of error codes: (code, symbolic name, description) for every code it knows.
+pub fn error_codes() -> Vec<(i32, String, String)> {
     /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must
     /// never hold a value it does not declare).
     #[repr(C)]
@@ -354,36 +350,50 @@ pub fn error_codes() -> Vec<(i32, String)> {
     let mut count: usize = 0;
     // SAFETY: librdkafka points `table` at its static array of `count` descriptors, which lives for
     // the whole process. RawErrDesc has the same C layout as rd_kafka_err_desc (an enum is an int).
-    // Entries with a null name are gaps; names are static NUL-terminated strings.
+    // Entries with a null name are gaps; names and descriptions are static NUL-terminated strings
+    // (a null description is read as empty).
     unsafe {
         rdkafka::bindings::rd_kafka_get_err_descs(&mut table, &mut count);
         let table = std::slice::from_raw_parts(table as *const RawErrDesc, count);
         table
             .iter()
             .filter(|d| !d.name.is_null())
-            .map(|d| (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned()))
-            .filter(|(_, name)| !name.is_empty())
+            .map(|d| {
+                let desc = if d.desc.is_null() {
+                    String::new()
+                } else {
+                    CStr::from_ptr(d.desc).to_string_lossy().into_owned()
+                };
+                (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned(), desc)
+            })
+            .filter(|(_, name, _)| !name.is_empty())
             .collect()
     }
 }
 
-/// The exception classes (defined in Python) and librdkafka's error codes as `KafkaError` constants.
+/// The exception classes (defined in Python) and librdkafka's error codes as `KafkaError` constants,
+/// with their names and descriptions for `KafkaError.name()` and `KafkaError.str()`.
 pub fn add_exceptions(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     // The codes as named constants, like confluent-kafka's: KafkaError.UNKNOWN_TOPIC_OR_PART,
     // KafkaError._MSG_TIMED_OUT.
     let kafka_error = py.get_type::<KafkaError>();
-    for (code, name) in error_codes() {
+    let errors_module = py.import("ferrokafka._errors")?;
+    let names = errors_module.getattr("_ERROR_NAMES")?;
+    let descriptions = errors_module.getattr("_ERROR_DESCRIPTIONS")?;
+    for (code, name, description) in error_codes() {
         kafka_error.setattr(name.as_str(), code)?;
+        names.set_item(code, name)?;
+        descriptions.set_item(code, description)?;
     }
     m.add("Error", py.get_type::<Error>())?;
+    m.add("KafkaException", py.get_type::<KafkaException>())?;
     m.add("KafkaError", py.get_type::<KafkaError>())?;
+    m.add("QueueFullError", py.get_type::<QueueFullError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
     m.add("MessageInvalidatedError", py.get_type::<MessageInvalidatedError>())?;
     m.add("WrongThreadError", py.get_type::<WrongThreadError>())?;
     m.add("PartitionEOF", py.get_type::<PartitionEOF>())?;
-    // confluent-kafka's name for the exception that carries a KafkaError: here the same class.
-    m.add("KafkaException", py.get_type::<KafkaError>())?;
     Ok(())
 }
 
@@ -416,8 +426,10 @@ mod tests {
     fn error_code_table_is_complete() {
         let codes = error_codes();
         assert!(codes.len() > 100, "{}", codes.len());
-        assert!(codes.contains(&(RDKafkaErrorCode::QueueFull as i32, "_QUEUE_FULL".to_owned())));
-        assert!(codes.contains(&(0, "NO_ERROR".to_owned())));
+        assert!(codes.iter().any(|(code, name, desc)| *code == RDKafkaErrorCode::QueueFull as i32
+            && name == "_QUEUE_FULL"
+            && desc == "Local: Queue full"));
+        assert!(codes.iter().any(|(code, name, _)| *code == 0 && name == "NO_ERROR"));
     }
 
     #[test]

@@ -20,7 +20,11 @@ pub const OFFSET_INVALID: i64 = -1001;
 /// what Kafka keeps beside a committed offset: its `metadata` string and the `leader_epoch` of the
 /// message it follows (KIP-320). `error` is the partition's own error in an answer that lists
 /// partitions (None when it has none).
-#[pyclass(frozen, module = "ferrokafka")]
+///
+/// As confluent-kafka's: `partition` and `offset` may be set (e.g. in `on_assign`, before
+/// `assign(partitions)`); two TopicPartitions are equal, ordered and hashed by topic and partition
+/// only, whatever their offsets.
+#[pyclass(module = "ferrokafka")]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TopicPartition {
     #[pyo3(get)]
@@ -47,9 +51,10 @@ impl TopicPartition {
         TopicPartition::new(self.topic.clone(), self.partition, offset)
     }
 
-    /// What Python's comparisons and hash look at (as before `metadata` and `leader_epoch` existed).
-    fn key(&self) -> (&str, i32, i64) {
-        (&self.topic, self.partition, self.offset)
+    /// What Python's comparisons and hash look at: the partition, not where in it (as
+    /// confluent-kafka's TopicPartition), so that the offset may change while it is in a set.
+    fn key(&self) -> (&str, i32) {
+        (&self.topic, self.partition)
     }
 }
 
@@ -69,6 +74,16 @@ impl TopicPartition {
             return Err(pyo3::exceptions::PyValueError::new_err("metadata contains a NUL character"));
         }
         Ok(TopicPartition { metadata, leader_epoch, ..TopicPartition::new(topic, partition.0, offset.0) })
+    }
+
+    #[setter]
+    fn set_partition(&mut self, partition: Int<i32>) {
+        self.partition = partition.0;
+    }
+
+    #[setter]
+    fn set_offset(&mut self, offset: Int<i64>) {
+        self.offset = offset.0;
     }
 
     /// The partition's error in the answer it came from (a `KafkaError`), or None.

@@ -117,7 +117,7 @@ def test_plain_callables_async_with_and_await_construction(mock_cluster: fk.Mock
             assert [(m.key, m.value) for m in rest] == [(b"k2", {"n": 2}), (b"tombstone", None)]
             assert assigned == [consumer]
             assert await consumer.poll(0.1) is None
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             (committed,) = await consumer.committed([fk.TopicPartition(mock_topic, 0)], timeout=10)
             assert committed.offset == 4
         assert consumer.closed
@@ -324,7 +324,7 @@ def test_deserializer_error_is_raised_again_and_nothing_past_it_is_committed(
                 assert isinstance(err.__cause__, ValueError) and err.exception is err.__cause__
                 assert err.kafka_message is not None and bytes(err.kafka_message.payload or b"") == b"bad1"
             await asyncio.sleep(0.3)  # auto-commit runs meanwhile
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             (committed,) = await consumer.committed([fk.TopicPartition(mock_topic, 0)], timeout=10)
             assert committed.offset == 1
         assert _committed(bootstrap, group_id, mock_topic) == 1
@@ -395,7 +395,7 @@ def test_concurrent_calls_take_turns_so_nothing_passes_a_failure(mock_cluster: f
             (first,) = await take(consumer, 1)
             both = await asyncio.gather(consumer.poll(30), consumer.poll(30), return_exceptions=True)
             assert [(type(r), getattr(r, "offset", None)) for r in both] == [(ValueDeserializationError, 1)] * 2
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             (committed,) = await consumer.committed([fk.TopicPartition(mock_topic, 0)], timeout=10)
             assert (first.value, committed.offset) == ("g0", 1)
 
@@ -443,7 +443,7 @@ def test_cancelled_calls_lose_nothing(mock_cluster: fk.MockCluster, mock_topic: 
             rest = await take(consumer, 3)
             assert [(m.offset, m.value) for m in [m0, *rest]] == [(0, "m0"), (1, "m1"), (2, "m2"), (3, "m3")]
             assert hook_calls[:2] == [b"m0", b"m1"] and hook_calls.count(b"m1") == 2
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             (committed,) = await consumer.committed([fk.TopicPartition(mock_topic, 0)], timeout=10)
             assert committed.offset == 4
 

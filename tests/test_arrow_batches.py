@@ -210,7 +210,7 @@ def deliver(producer: fk.Producer, topic: str, messages: Any, **kwargs: Any) -> 
     # The summary agrees with the entries, which are made on demand.
     failed = [(i, e) for i, e in enumerate(entries) if isinstance(e, fk.KafkaError)]
     assert [i for i, _ in results.errors] == [i for i, _ in failed]
-    assert [e.code for _, e in results.errors] == [e.code for _, e in failed]
+    assert [e.code() for _, e in results.errors] == [e.code() for _, e in failed]
     assert results.delivered == len(entries) - len(failed)
     assert results == entries
     if entries:
@@ -614,7 +614,7 @@ def test_a_consumed_batch_can_be_produced_again(mock_cluster, mock_producer, top
 def test_empty_batches_give_a_resolved_future(mock_cluster, topic_name):
     calls: list[object] = []
     with fk.Producer(
-        {"bootstrap.servers": mock_cluster.bootstrap_servers, "on_delivery": lambda r, e: calls.append(r)}
+        {"bootstrap.servers": mock_cluster.bootstrap_servers, "on_delivery": lambda e, r: calls.append(r)}
     ) as producer:
         empties: list[Any] = [
             [],
@@ -623,7 +623,7 @@ def test_empty_batches_give_a_resolved_future(mock_cluster, topic_name):
             pl.DataFrame({"value": pl.Series([], dtype=pl.Binary)}),
         ]
         for empty in empties:
-            future = producer.produce_batch(topic_name, empty, on_delivery=lambda r, e: calls.append(r))
+            future = producer.produce_batch(topic_name, empty, on_delivery=lambda e, r: calls.append(r))
             assert isinstance(future, concurrent.futures.Future)
             assert future.done(), f"{type(empty).__name__}: the future of an empty batch is not resolved"
             assert future.result(0) == []
@@ -647,7 +647,7 @@ def test_per_message_failures_are_entries_of_the_list(mock_cluster, topic_name):
             (b"k3", b"ok3"),
         ]
         future = producer.produce_batch(
-            topic_name, messages, partition=0, on_delivery=lambda r, e: reports.append((r, e))
+            topic_name, messages, partition=0, on_delivery=lambda e, r: reports.append((r, e))
         )
         results = future.result(30)
     assert future.exception(0) is None
@@ -655,14 +655,14 @@ def test_per_message_failures_are_entries_of_the_list(mock_cluster, topic_name):
     ok0, too_large, no_partition, ok3 = results
     assert isinstance(ok0, fk.DeliveryReport) and isinstance(ok3, fk.DeliveryReport)
     assert (ok0.partition, ok0.offset, ok3.partition, ok3.offset) == (0, 0, 0, 1)
-    assert isinstance(too_large, fk.KafkaError) and too_large.name == "MSG_SIZE_TOO_LARGE", too_large
-    assert isinstance(no_partition, fk.KafkaError) and no_partition.name == "_UNKNOWN_PARTITION", no_partition
+    assert isinstance(too_large, fk.KafkaError) and too_large.name() == "MSG_SIZE_TOO_LARGE", too_large
+    assert isinstance(no_partition, fk.KafkaError) and no_partition.name() == "_UNKNOWN_PARTITION", no_partition
     deadline = time.monotonic() + 10
     while len(reports) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(reports) == 4, f"on_delivery ran {len(reports)} times for 4 messages"
     assert sorted((r.offset for r, e in reports if e is None)) == [0, 1]
-    assert sorted(e.name for r, e in reports if e is not None) == ["MSG_SIZE_TOO_LARGE", "_UNKNOWN_PARTITION"]
+    assert sorted(e.name() for r, e in reports if e is not None) == ["MSG_SIZE_TOO_LARGE", "_UNKNOWN_PARTITION"]
     assert all(r is None for r, e in reports if e is not None)
     got = [f[6] for b in consumed(bootstrap, topic_name, 2) for f in arrow_fields(b)]
     assert got == [b"ok0", b"ok3"]
@@ -676,7 +676,7 @@ def test_undeliverable_messages_resolve_the_future_with_their_errors(topic_name)
     finally:
         producer.close(5)
     assert [type(r) for r in results] == [fk.KafkaError, fk.KafkaError]
-    assert [r.name for r in results] == ["_MSG_TIMED_OUT"] * 2
+    assert [r.name() for r in results] == ["_MSG_TIMED_OUT"] * 2
 
 
 @pytest.mark.parametrize("where", ["argument", "config"])
@@ -685,7 +685,7 @@ def test_on_delivery_runs_once_per_message(mock_cluster, topic_name, where):
     calls: list[tuple[Any, Any]] = []
     lock = threading.Lock()
 
-    def on_delivery(report: Any, error: Any) -> None:
+    def on_delivery(error: Any, report: Any) -> None:
         with lock:
             calls.append((report, error))
 
@@ -1072,14 +1072,14 @@ def test_commit_batch_and_committed(backend, topic_name, group_id):
     produce_n(backend.bootstrap, topic_name, 2000, partition=None)
     with subscribed(backend.bootstrap, topic_name, group_id, **{"enable.auto.commit": False}) as consumer:
         one, two = first_batches(consumer, 2, 30)
-        consumer.commit(one)
+        consumer.commit(one, asynchronous=False)
         committed = {tp.partition: tp.offset for tp in consumer.committed([T(topic_name, 0), T(topic_name, 1)], 30)}
         assert committed == next_of(one, partitions=2)
         assert group_committed(backend.bootstrap, group_id, topic_name, 2) == next_of(one, partitions=2)
-        consumer.commit(two)
+        consumer.commit(two, asynchronous=False)
         assert group_committed(backend.bootstrap, group_id, topic_name, 2) == next_of(one, two, partitions=2)
         three = first_batches(consumer, 1, 30)[0]
-        consumer.commit()  # without arguments: through the last batch handed out
+        consumer.commit(asynchronous=False)  # without arguments: through the last batch handed out
         assert group_committed(backend.bootstrap, group_id, topic_name, 2) == next_of(one, two, three, partitions=2)
     # A new member of the group goes on right after the committed batches.
     with subscribed(backend.bootstrap, topic_name, group_id, **{"enable.auto.commit": False}) as consumer:

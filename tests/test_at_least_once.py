@@ -90,7 +90,7 @@ with fk.Consumer(config) as consumer:
         os.write(fd, b"".join(lines))   # process ...
         os.fsync(fd)
         time.sleep(delay)
-        consumer.commit()               # ... then commit (synchronous), at-least-once
+        consumer.commit(asynchronous=False)               # ... then commit (synchronous), at-least-once
         for msg in batch:
             msg.release()
 os.close(fd)

@@ -226,7 +226,7 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
         if err is None:
             reports[i] = future.result(0)
         else:
-            failures[getattr(err, "name", type(err).__name__)] += 1
+            failures[err.name() if isinstance(err, fk.KafkaError) else type(err).__name__] += 1
     after_ready = [t for t in done_at if t >= ready]
     resumed_s = (min(after_ready) - ready) if after_ready else float("nan")
     with capsys.disabled():
@@ -234,10 +234,10 @@ def test_idempotent_producer_across_broker_sigkill(broker, topic_name, capsys):
             f"\nidempotent producer: SIGKILL at {resolved_at_kill}/{produced_at_kill} resolved/produced; "
             f"broker down {down_s:.2f} s (restart {restart_s:.2f} s); first delivery {resumed_s:.2f} s after "
             f"ready; {len(reports)} delivered, failed {dict(failures)}; {retried.count} partition(s) retried in-flight requests; "
-            f"total {t_end - t_start:.1f} s; client errors {sorted(Counter(e.name for e in client_errors).items())}",
+            f"total {t_end - t_start:.1f} s; client errors {sorted(Counter(e.name() for e in client_errors).items())}",
             end=" ",
         )
-    fatal = [e for e in client_errors if e.fatal]
+    fatal = [e for e in client_errors if e.fatal()]
     assert not fatal, f"fatal producer error(s): {fatal}"
 
     # Read the topic back: nothing delivered lost, nothing duplicated, order kept per partition.
@@ -304,9 +304,9 @@ while not os.path.exists(stop_path):
         os.fsync(fd)
         t = time.monotonic()
         try:
-            consumer.commit()
+            consumer.commit(asynchronous=False)
         except fk.KafkaError as e:
-            commit_failures[e.name] = commit_failures.get(e.name, 0) + 1
+            commit_failures[e.name()] = commit_failures.get(e.name(), 0) + 1
             print("commit failed after %.2f s: %r" % (time.monotonic() - t, e), flush=True)
         longest_commit = max(longest_commit, time.monotonic() - t)
     time.sleep(delay)

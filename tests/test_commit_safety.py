@@ -109,7 +109,7 @@ def test_close_commits_only_what_was_handed_out(backend, long_topic, group_id, h
     # Let librdkafka prefetch a lot behind what was handed out.
     time.sleep(0.5)
     if not auto_commit:
-        consumer.commit()
+        consumer.commit(asynchronous=False)
     consumer.close()
     assert_committed_within_handed(backend.bootstrap, group_id, long_topic, handed, exact=True)
 
@@ -121,7 +121,7 @@ def test_commit_in_on_revoke_during_close(backend, long_topic, group_id, auto_co
 
     def on_revoke(consumer: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
         revoked.append(partitions)
-        consumer.commit()  # what was handed out, not what close() drained
+        consumer.commit(asynchronous=False)  # what was handed out, not what close() drained
 
     consumer = fk.Consumer(consumer_config(backend.bootstrap, group_id, **{"enable.auto.commit": auto_commit}))
     consumer.subscribe([long_topic], on_revoke=on_revoke)

@@ -57,7 +57,7 @@ def test_bad_arguments_raise_python_errors_not_panics(mock_cluster):
         with pytest.raises(TypeError):
             consumer.subscribe([1, 2])  # type: ignore[list-item]
         with pytest.raises(fk.KafkaError):
-            consumer.commit(fk.OwnedMessage("no-such-topic", 0, 5))
+            consumer.commit(fk.OwnedMessage("no-such-topic", 0, 5), asynchronous=False)
     with fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers}) as producer:
         with pytest.raises(TypeError):
             producer.produce("t", b"x", headers=[("only-key",)])  # type: ignore[list-item]
@@ -72,8 +72,8 @@ def test_kafka_error_attributes(mock_cluster, topic_name):
         future = producer.produce(topic_name, b"x", partition=42)
         error = future.exception(10)
     assert isinstance(error, fk.KafkaError)
-    assert error.name == "_UNKNOWN_PARTITION" and isinstance(error.code, int)
-    assert error.fatal is False and error.txn_requires_abort is False
+    assert error.name() == "_UNKNOWN_PARTITION" and isinstance(error.code(), int)
+    assert error.fatal() is False and error.txn_requires_abort() is False
     assert "_UNKNOWN_PARTITION" in str(error)
 
 

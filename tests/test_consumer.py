@@ -8,6 +8,7 @@ offsets for times, statistics of real connections).
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import threading
 import time
@@ -46,7 +47,7 @@ def test_rebalance_callbacks_fire_in_order_and_may_commit(backend, topic_name, g
 
     def on_revoke(consumer: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
         events.append(("revoke", sorted(p.partition for p in partitions)))
-        consumer.commit()  # committing what was processed, before the partitions go
+        consumer.commit(asynchronous=False)  # committing what was processed, before the partitions go
 
     consumer = fk.Consumer(config)
     consumer.subscribe([topic_name], on_assign=on_assign, on_revoke=on_revoke)
@@ -136,9 +137,9 @@ def test_offsets_positions_seek_pause_and_metadata(kafka_bootstrap, topic_name, 
             msgs += [m.detach() for m in consumer.consume(5 - len(msgs), timeout=10)]
         assert consumer.position() == [fk.TopicPartition(topic_name, 0, 5)]
         consumer.store_offsets(msgs[2])
-        consumer.commit()  # positions: 5
+        consumer.commit(asynchronous=False)  # positions: 5
         assert consumer.committed([tp0], timeout=10)[0].offset == 5
-        consumer.commit(offsets=[fk.TopicPartition(topic_name, 0, 3)])
+        consumer.commit(offsets=[fk.TopicPartition(topic_name, 0, 3)], asynchronous=False)
         assert consumer.committed(timeout=10)[0].offset == 3
         found = consumer.offsets_for_times([fk.TopicPartition(topic_name, 0, base + 7000)], timeout=10)
         assert found[0].offset == 7
@@ -182,7 +183,7 @@ def test_async_commit_reports_to_on_commit(backend, topic_name, group_id):
 
 @pytest.mark.broker
 def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, caplog):
-    stats: list[dict] = []
+    stats: list[str] = []
     errors: list[fk.KafkaError] = []
     logger = logging.getLogger("ferrokafka.test")
     config = consumer_config(
@@ -196,7 +197,9 @@ def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, ca
             deadline = time.monotonic() + 5
             while not stats and time.monotonic() < deadline:
                 consumer.poll(0.1)
-    assert stats and stats[0]["type"] == "consumer" and "brokers" in stats[0]
+    assert stats and isinstance(stats[0], str), "stats_cb gets librdkafka's JSON text, as in confluent-kafka"
+    first = json.loads(stats[0])
+    assert first["type"] == "consumer" and "brokers" in first
     assert any("librdkafka" in r.getMessage() for r in caplog.records)
     # A producer pointed at nothing reports a global error to error_cb.
     with fk.Producer(
@@ -208,7 +211,7 @@ def test_stats_error_and_log_callbacks(kafka_bootstrap, topic_name, group_id, ca
         while not errors and time.monotonic() < deadline:
             producer.poll(0.1)
     assert errors and all(isinstance(e, fk.KafkaError) for e in errors)
-    assert errors[0].name in {"_TRANSPORT", "_ALL_BROKERS_DOWN"}
+    assert errors[0].name() in {"_TRANSPORT", "_ALL_BROKERS_DOWN"}
 
 
 def test_callback_keys_are_checked():
@@ -229,7 +232,7 @@ def test_round_trip_zero_copy_and_commit(backend, topic_name, group_id):
             assert msg.timestamp_type == fk.TimestampType.CREATE_TIME and msg.timestamp
             seen.append((bytes(msg.key), bytes(msg.payload)))
             if len(seen) == 100:
-                consumer.commit(msg)
+                consumer.commit(msg, asynchronous=False)
                 break
         assert sorted(seen) == sorted((b"k%d" % i, b"v%d" % i) for i in range(100))
         msg.release()

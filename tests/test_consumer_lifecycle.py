@@ -42,7 +42,7 @@ def test_close_with_thousands_of_borrowed_messages_is_prompt_and_idempotent(mock
     for call in [
         lambda: consumer.poll(0),
         lambda: consumer.consume(1, 0),
-        lambda: consumer.commit(),
+        lambda: consumer.commit(asynchronous=False),
         lambda: consumer.subscribe(["x"]),
         lambda: consumer.assignment(),
     ]:
@@ -133,7 +133,7 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
 
             def on_revoke(consumer: fk.Consumer, partitions: list[fk.TopicPartition]) -> None:
                 try:
-                    consumer.commit()
+                    consumer.commit(asynchronous=False)
                 except fk.KafkaError as err:  # REBALANCE_IN_PROGRESS when the other member left first
                     commit_errors.append(err)
 
@@ -167,7 +167,7 @@ def test_three_brokers_three_partitions_one_group_no_duplicates(topic_name, grou
                 fk.KafkaError.ILLEGAL_GENERATION,
                 fk.KafkaError.UNKNOWN_MEMBER_ID,
             }
-            assert all(err.code in during_rebalance for err in commit_errors), commit_errors
+            assert all(err.code() in during_rebalance for err in commit_errors), commit_errors
 
 
 def test_commit_with_borrowed_and_owned_messages_and_positions(mock_cluster, topic_name, group_id):
@@ -176,16 +176,17 @@ def test_commit_with_borrowed_and_owned_messages_and_positions(mock_cluster, top
     config = consumer_config(mock_cluster.bootstrap_servers, group_id, **{"enable.auto.commit": False})
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
-        consumer.commit()  # nothing consumed yet: nothing to commit, not an error
+        consumer.commit(asynchronous=False)  # nothing consumed yet: nothing to commit, not an error
         msgs = []
         while len(msgs) < 4:
             msgs.extend(consumer.consume(4 - len(msgs), timeout=10))
         owned = msgs[1].detach()
-        consumer.commit(owned)
-        consumer.commit(msgs[0])  # borrowed, commits offset 1 (lower: allowed, Kafka takes the last)
+        consumer.commit(owned, asynchronous=False)
+        # borrowed, commits offset 1 (lower: allowed, Kafka takes the last)
+        consumer.commit(msgs[0], asynchronous=False)
         consumer.commit(msgs[3], asynchronous=True)
         with pytest.raises(TypeError):
-            consumer.commit("nope")  # type: ignore[arg-type]
+            consumer.commit("nope", asynchronous=False)  # type: ignore[arg-type]
     # A new member of the group resumes after the last committed offset (3 + 1).
     with fk.Consumer(config) as consumer:
         consumer.subscribe([topic_name])
@@ -219,7 +220,7 @@ def test_callbacks_referring_to_their_client_do_not_leak(mock_cluster, topic_nam
         producer = fk.Producer(
             {
                 "bootstrap.servers": mock_cluster.bootstrap_servers,
-                "on_delivery": lambda r, e: holder.setdefault("producer", producer),
+                "on_delivery": lambda e, r: holder.setdefault("producer", producer),
             }
         )
         consumer.close()

@@ -151,7 +151,7 @@ def test_deferred_rebalances_wait_for_the_caller(mock_cluster, topic_name, group
             consumer.poll(0.1)
         kind, partitions = consumer._pending_rebalance()
         assert kind == "revoke"
-        consumer.commit()
+        consumer.commit(asynchronous=False)
         assert consumer._finish_rebalance() is True
     finally:
         consumer.close()

@@ -623,11 +623,11 @@ class MessageLifecycle(RuleBasedStateMachine):
         msg = lent.msg
         assert msg is not None
         if self.closed:
-            self.check_closed_call(lambda: self.c().commit(msg), "commit(message)")
+            self.check_closed_call(lambda: self.c().commit(msg, asynchronous=False), "commit(message)")
         elif lent.reason is not None:
-            expect_invalidated(lambda: self.c().commit(msg), lent.reason, "commit(message)")
+            expect_invalidated(lambda: self.c().commit(msg, asynchronous=False), lent.reason, "commit(message)")
         else:
-            self.c().commit(msg)
+            self.c().commit(msg, asynchronous=False)
             self.committed = lent.offset + 1
 
     @precondition(lambda self: bool(self.owned))
@@ -636,18 +636,18 @@ class MessageLifecycle(RuleBasedStateMachine):
     def commit_owned(self, index: int) -> None:
         owned = self.owned[index % len(self.owned)]
         if self.closed:
-            self.check_closed_call(lambda: self.c().commit(owned.msg), "commit(owned)")
+            self.check_closed_call(lambda: self.c().commit(owned.msg, asynchronous=False), "commit(owned)")
             return
-        self.c().commit(owned.msg)
+        self.c().commit(owned.msg, asynchronous=False)
         self.committed = owned.offset + 1
 
     @rule()
     @guarded
     def commit_position(self) -> None:
         if self.closed:
-            self.check_closed_call(lambda: self.c().commit(), "commit()")
+            self.check_closed_call(lambda: self.c().commit(asynchronous=False), "commit()")
             return
-        self.c().commit()
+        self.c().commit(asynchronous=False)
         if self.next_offset > 0:  # nothing handed out yet: nothing to commit
             self.committed = self.next_offset
 

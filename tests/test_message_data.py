@@ -101,7 +101,7 @@ def test_uncompressed_control_is_rejected_by_the_topic_limit(kafka_bootstrap, to
         future = producer.produce(topic_name, BIG_COMPRESSIBLE, key=b"big", partition=0)
         with pytest.raises(fk.KafkaError) as info:
             future.result(30)
-    assert info.value.name == "MSG_SIZE_TOO_LARGE", info.value
+    assert info.value.name() == "MSG_SIZE_TOO_LARGE", info.value
 
 
 # --- (b) a 5 MB message -------------------------------------------------------------------------
@@ -157,8 +157,8 @@ def test_message_over_producer_limit_fails_its_future(kafka_bootstrap, topic_nam
             too_big.result(10)
         err = info.value
         # librdkafka rejects it locally with RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE (code 10).
-        assert err.name == "MSG_SIZE_TOO_LARGE" and err.code == 10, (err.name, err.code, str(err))
-        assert not err.retriable and not err.fatal
+        assert err.name() == "MSG_SIZE_TOO_LARGE" and err.code() == 10, (err.name(), err.code(), str(err))
+        assert not err.retriable() and not err.fatal()
         assert "MSG_SIZE_TOO_LARGE" in str(err)
         # The producer is still usable and nothing of the rejected message reached the topic.
         ok = producer.produce(topic_name, b"fits", key=b"ok")
@@ -175,7 +175,7 @@ def test_message_over_broker_limit_fails_its_future(kafka_bootstrap, topic_name)
         future = producer.produce(topic_name, os.urandom(13 * MiB), partition=0)
         with pytest.raises(fk.KafkaError) as info:
             future.result(30)
-        assert info.value.name == "MSG_SIZE_TOO_LARGE", info.value
+        assert info.value.name() == "MSG_SIZE_TOO_LARGE", info.value
         assert producer.produce(topic_name, b"fits", partition=0).result(30).offset == 0
 
 

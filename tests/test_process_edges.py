@@ -191,7 +191,7 @@ with fk.Consumer({"bootstrap.servers": child_cluster.bootstrap_servers, "group.i
     while m is None and time.monotonic() < deadline:
         m = k2.poll(0.5)
     result = bytes(m.payload) if m is not None else None
-    k2.commit(m)
+    k2.commit(m, asynchronous=False)
     if m is not None:
         m.release()
 child_cluster.close()
@@ -511,7 +511,7 @@ SIGINT_ROWS: dict[str, SigintRow] = {
     ),
     "consumer.commit() no broker": SigintRow(
         _NO_BROKER_CONSUMER,
-        "consumer.commit(offsets=[TP('t', 0, 6)])",
+        "consumer.commit(offsets=[TP('t', 0, 6)], asynchronous=False)",
         f"bounded(2, consumer.commit, offsets=[TP('t', 0, 6)], asynchronous=True); {_CLOSE_CONSUMER}",
     ),
     "consumer.list_topics() no broker": SigintRow(
@@ -555,7 +555,7 @@ SIGINT_ROWS: dict[str, SigintRow] = {
     "producer.close(None) slow on_delivery": SigintRow(
         "cluster = mock_with_topic('t')\n"
         "producer = fk.Producer({'bootstrap.servers': cluster.bootstrap_servers})\n"
-        "futures = [producer.produce('t', b'x', on_delivery=lambda r, e: time.sleep(0.5)) for _ in range(20)]",
+        "futures = [producer.produce('t', b'x', on_delivery=lambda e, r: time.sleep(0.5)) for _ in range(20)]",
         "producer.close(None)",
         "bounded(3, producer.close, 1); assert producer.closed",
     ),

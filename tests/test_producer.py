@@ -91,7 +91,7 @@ def test_flush_reports_failures_and_close_is_idempotent(topic_name):
     assert producer.flush(10) == 0
     error = future.exception(0)
     assert isinstance(error, fk.KafkaError)
-    assert error.name == "_MSG_TIMED_OUT" and error.retriable and not error.fatal
+    assert error.name() == "_MSG_TIMED_OUT" and error.retriable() and not error.fatal()
     producer.close()
     producer.close()
     assert producer.closed
@@ -105,7 +105,7 @@ def test_close_purges_what_cannot_be_delivered(topic_name):
     producer.close(timeout=0.5)
     for future in futures:
         error = future.exception(0)
-        assert isinstance(error, fk.KafkaError) and error.name.startswith("_PURGE")
+        assert isinstance(error, fk.KafkaError) and error.name().startswith("_PURGE")
 
 
 def test_futures_cannot_be_cancelled(mock_cluster, topic_name):
@@ -132,10 +132,10 @@ def test_on_delivery_callbacks_per_message_and_from_config(mock_cluster, topic_n
     calls: list[tuple[str, object, object]] = []
     done = threading.Event()
 
-    def from_config(report, error):
+    def from_config(error, report):
         calls.append(("config", report, error))
 
-    def per_message(report, error):
+    def per_message(error, report):
         calls.append(("message", report, error))
         done.set()
 
@@ -147,7 +147,7 @@ def test_on_delivery_callbacks_per_message_and_from_config(mock_cluster, topic_n
         assert done.wait(10)
     assert sorted(kind for kind, _, _ in calls) == ["config", "config", "message"], calls
     failed = [(r, e) for _, r, e in calls if e is not None]
-    assert len(failed) == 1 and failed[0][0] is None and failed[0][1].name == "_UNKNOWN_PARTITION"
+    assert len(failed) == 1 and failed[0][0] is None and failed[0][1].name() == "_UNKNOWN_PARTITION"
     delivered = [r for _, r, e in calls if e is None]
     assert all(isinstance(r, fk.DeliveryReport) and r.topic == topic_name for r in delivered)
 
@@ -157,7 +157,7 @@ def test_purge_fails_queued_messages(topic_name):
         futures = [producer.produce(topic_name, b"x") for _ in range(5)]
         producer.purge()
         assert producer.flush(10) == 0
-        names = {f.exception(0).name for f in futures}
+        names = {f.exception(0).name() for f in futures}
         assert names == {"_PURGE_QUEUE"}
 
 

@@ -17,7 +17,7 @@ def test_producer_blocking_call_from_on_delivery_raises_at_once(mock_cluster, to
     outcome: list[BaseException | None] = []
     producer = fk.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers})
 
-    def on_delivery(report: object, error: object) -> None:
+    def on_delivery(error: object, report: object) -> None:
         started = time.monotonic()
         try:
             getattr(producer, call)(None)

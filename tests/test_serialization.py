@@ -494,7 +494,7 @@ def test_deserializer_error_names_the_message_and_it_is_delivered_again(backend:
             assert err.kafka_message is not None and bytes(err.kafka_message.payload or b"") == b"bad1"
             assert isinstance(err, DeserializationError) and isinstance(err, fk.KafkaError)
             assert f"{topic} [0] at offset 1" in str(err)
-        consumer.commit()  # what was handed out: good0 only
+        consumer.commit(asynchronous=False)  # what was handed out: good0 only
         assert consumer.committed([fk.TopicPartition(topic, 0)], timeout=30)[0].offset == 1
     assert _committed(backend.bootstrap, group_id, topic) == 1  # close's final commit did not pass it
 
@@ -737,11 +737,11 @@ def test_commit_and_store_offsets_take_deserialized_messages(mock_cluster: fk.Mo
     with DeserializingConsumer(config) as consumer:
         consumer.subscribe(mock_topic)
         a, b, _c = drain(consumer, 3)
-        consumer.commit(a)
+        consumer.commit(a, asynchronous=False)
         assert consumer.committed(timeout=10)[0].offset == 1
         consumer.store_offsets(b)  # stored, committed by close()
         with pytest.raises(TypeError):
-            consumer.commit(a, offsets=[fk.TopicPartition(mock_topic, 0, 1)])
+            consumer.commit(a, offsets=[fk.TopicPartition(mock_topic, 0, 1)], asynchronous=False)
     assert _committed(bootstrap, group_id, mock_topic) == 2
 
 

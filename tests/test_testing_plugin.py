@@ -37,7 +37,7 @@ USER_TESTS = textwrap.dedent(
             future.result(10)
             raise AssertionError("delivered with the broker down")
         except fk.KafkaError as err:
-            assert err.code == fk.KafkaError._MSG_TIMED_OUT
+            assert err.code() == fk.KafkaError._MSG_TIMED_OUT
         kafka_cluster.broker_up(1)
         producer.produce("t", b"x").result(10)
         assert consumer.poll(10) is not None

@@ -95,7 +95,7 @@ def new_cluster_topic(cluster: fk.MockCluster, partitions: int, messages: int, s
                         producer.produce(topic, payload, key=b"k%d" % i)
                         break
                     except fk.KafkaError as err:
-                        if err.code != QUEUE_FULL:
+                        if err.code() != QUEUE_FULL:
                             raise
                         producer.poll(0.05)
             assert producer.flush(60) == 0
@@ -261,7 +261,7 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
     lock = threading.Lock()
     unexpected: list[str] = []
 
-    def on_delivery(report: fk.DeliveryReport | None, error: fk.KafkaError | None, key: bytes) -> None:
+    def on_delivery(error: fk.KafkaError | None, report: fk.DeliveryReport | None, key: bytes) -> None:
         with lock:
             calls[key] += 1
             reports_by_callback[key] = (report, error)
@@ -270,8 +270,8 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
         "bootstrap.servers": cluster.bootstrap_servers,
         "linger.ms": 5,
         # The config's on_delivery serves the threads that pass none per message.
-        "on_delivery": lambda r, e: on_delivery(
-            r, e, b"config:%d/%d" % (r.partition, r.offset) if r else b"config-error"
+        "on_delivery": lambda e, r: on_delivery(
+            e, r, b"config:%d/%d" % (r.partition, r.offset) if r else b"config-error"
         ),
     }
     producer = fk.Producer(config)
@@ -284,13 +284,13 @@ def scenario_produce(per_thread: str) -> dict[str, Any]:
                 key = b"%d-%d" % (index, i)
                 kwargs: dict[str, Any] = {}
                 if index % 2 == 0:
-                    kwargs["on_delivery"] = lambda r, e, key=key: on_delivery(r, e, key)
+                    kwargs["on_delivery"] = lambda e, r, key=key: on_delivery(e, r, key)
                 while True:
                     try:
                         future = producer.produce(topic, b"value-" + key, key=key, **kwargs)
                         break
                     except fk.KafkaError as err:
-                        if err.code != QUEUE_FULL:
+                        if err.code() != QUEUE_FULL:
                             raise
                         with lock:
                             queue_full[index] += 1
@@ -369,7 +369,7 @@ def scenario_produce_while_closing() -> dict[str, Any]:
     produced = threading.Semaphore(0)
 
     def on_delivery(ident: int) -> Callable[[object, object], None]:
-        def call(report: object, error: object) -> None:
+        def call(error: object, report: object) -> None:
             with lock:
                 calls[ident] += 1
 
@@ -383,7 +383,7 @@ def scenario_produce_while_closing() -> dict[str, Any]:
                 try:
                     future = producer.produce(topic, b"x" * 100, key=b"%d" % ident, on_delivery=on_delivery(ident))
                 except fk.KafkaError as err:
-                    if err.code == QUEUE_FULL:
+                    if err.code() == QUEUE_FULL:
                         time.sleep(0.001)
                         continue
                     if producer.closed:

@@ -108,5 +108,5 @@ def test_transaction_errors_are_kafka_errors(kafka_bootstrap):
     producer = fk.Producer({"bootstrap.servers": kafka_bootstrap})
     with pytest.raises(fk.KafkaError) as info:
         producer.begin_transaction()  # not a transactional producer
-    assert info.value.code != 0 and isinstance(info.value.txn_requires_abort, bool)
+    assert info.value.code() != 0 and isinstance(info.value.txn_requires_abort(), bool)
     producer.close()

@@ -363,27 +363,27 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
     def commit(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | MessageBatch | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
-        asynchronous: bool = False,
-    ) -> Coroutine[Any, Any, None]:
+        asynchronous: bool = True,
+    ) -> Coroutine[Any, Any, list[TopicPartition] | None]:
         """Commits offsets to the group (``AIOConsumer.commit()``): a message's offset + 1; or exactly
         `offsets`; or, with neither, for every assigned partition, the offset after the last message
         this consumer handed out, but never past a message another task still holds (nothing to
-        commit is not an error)."""
+        commit is not an error). Asynchronous by default, as confluent-kafka's;
+        ``asynchronous=False`` waits and returns the offsets committed."""
         return self._commit(self._current(), message, offsets, asynchronous)
 
     async def _commit(
         self, task: int, message: object, offsets: list[TopicPartition] | None, asynchronous: bool
-    ) -> None:
+    ) -> list[TopicPartition] | None:
         to_commit = self._to_commit(message, offsets, task)
-        if to_commit is not None:
-            await self._aio.commit(to_commit[0], offsets=to_commit[1], asynchronous=asynchronous)
+        if to_commit is None:
+            return None if asynchronous else []
+        return await self._aio.commit(to_commit[0], offsets=to_commit[1], asynchronous=asynchronous)
 
     async def store_offsets(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
     ) -> None:
         """For ``enable.auto.offset.store=false``: stores a message's offset + 1, or `offsets`."""
@@ -410,7 +410,6 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
     async def subscribe(
         self,
         topics: str | Sequence[str],
-        *,
         on_assign: _RebalanceCallback | None = None,
         on_revoke: _RebalanceCallback | None = None,
         on_lost: _RebalanceCallback | None = None,

@@ -2,32 +2,55 @@
 (as pyca/cryptography does), so that every attribute exists on every instance, also on those that
 tests and mocks construct themselves.
 
-``KafkaError``'s code constants (``KafkaError.UNKNOWN_TOPIC_OR_PART``, ``KafkaError._MSG_TIMED_OUT``,
-...) are added by the native module from librdkafka's own table when it is imported.
+``KafkaError`` behaves as confluent-kafka's ``KafkaError`` (built from a code, answering ``code()``,
+``name()``, ``str()``, ``retriable()``, ``fatal()``, ``txn_requires_abort()``, equal to its code) and
+is also the exception ferrokafka raises. Its code constants (``KafkaError.UNKNOWN_TOPIC_OR_PART``,
+``KafkaError._MSG_TIMED_OUT``, ...) and librdkafka's names and descriptions of the codes are added
+by the native module from librdkafka's own table when it is imported.
 """
 
 from __future__ import annotations
 
+import builtins
+import operator
 from typing import Any, ClassVar
+
+#: librdkafka's symbolic name and description of every code it knows, set by the native module.
+_ERROR_NAMES: dict[int, builtins.str] = {}
+_ERROR_DESCRIPTIONS: dict[int, builtins.str] = {}
+
+
+def _error_name(code: int) -> builtins.str:
+    return _ERROR_NAMES.get(code) or f"ERR_{code}?"
+
+
+def _error_description(code: int) -> builtins.str:
+    return _ERROR_DESCRIPTIONS.get(code) or f"Err-{code}?"
 
 
 class Error(Exception):
     """Base class of every exception defined by ferrokafka."""
 
 
-class KafkaError(Error):
-    """An error reported by librdkafka or the broker.
+class KafkaException(Error):
+    """confluent-kafka's exception that carries a ``KafkaError`` in ``args[0]``:
+    ``raise KafkaException(KafkaError(KafkaError._STATE))``. Every ``KafkaError`` ferrokafka raises
+    is one too (``KafkaError`` is a subclass), whose ``args[0]`` is the error itself, so
+    ``except KafkaException as e: e.args[0].code()`` works as with confluent-kafka."""
 
-    ``KafkaError(message, code=KafkaError._FAIL, *, name=None, retriable=False, fatal=False,
-    txn_requires_abort=False)``; ``name`` defaults to librdkafka's symbolic name of ``code``.
-    Two errors are equal when their type, code and message are.
+
+class KafkaError(KafkaException):
+    """An error reported by librdkafka or the broker, as confluent-kafka's ``KafkaError`` — and the
+    exception ferrokafka raises for it (a ``KafkaException``; ``args[0]`` is the error itself).
+
+    ``KafkaError(error, reason=None, fatal=False, retriable=False, txn_requires_abort=False)``:
+    ``error`` is the code (an int, e.g. ``KafkaError._MSG_TIMED_OUT``), ``reason`` the message
+    (librdkafka's description of the code when None). ``code()``, ``name()`` (librdkafka's symbolic
+    name, e.g. ``"_MSG_TIMED_OUT"``), ``str()`` (the reason), ``retriable()``, ``fatal()`` and
+    ``txn_requires_abort()`` answer as confluent-kafka's do. An error equals its code
+    (``err == KafkaError._ALL_BROKERS_DOWN``) and any error with the same code, compares by code,
+    and hashes as its code does.
     """
-
-    code: int
-    name: str
-    retriable: bool
-    fatal: bool
-    txn_requires_abort: bool
 
     # librdkafka's error codes, set on the class by the native module from librdkafka's own table
     # (rd_kafka_get_err_descs) when it is imported; local codes start with an underscore. Declared
@@ -205,141 +228,148 @@ class KafkaError(Error):
     TELEMETRY_TOO_LARGE: ClassVar[int]
     REBOOTSTRAP_REQUIRED: ClassVar[int]
 
+    _code: int
+    _reason: builtins.str
+    _fatal: bool
+    _retriable: bool
+    _txn_requires_abort: bool
+
     def __init__(
         self,
-        message: str = "",
-        code: int | None = None,
-        *,
-        name: str | None = None,
-        retriable: bool = False,
+        error: int,
+        reason: builtins.str | None = None,
         fatal: bool = False,
+        retriable: bool = False,
         txn_requires_abort: bool = False,
     ) -> None:
-        super().__init__(KafkaErrorText(message, self))
-        self.code = int(code) if code is not None else int(getattr(type(self), "_FAIL", -196))
-        self.name = name if name is not None else _name_of(type(self), self.code)
-        self.retriable = bool(retriable)
-        self.fatal = bool(fatal)
-        self.txn_requires_abort = bool(txn_requires_abort)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild,
-            (type(self), str(self), self.code, self.name, self.retriable, self.fatal, self.txn_requires_abort),
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, KafkaError):
-            return NotImplemented
-        return (type(self), self.code, str(self)) == (type(other), other.code, str(other))
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.code, str(self)))
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self)!r}, code={self.code}, name={self.name!r})"
-
-
-class KafkaErrorText(str):
-    """``args[0]`` of a ``KafkaError``: its message (a ``str``), which also answers the methods of
-    confluent-kafka's ``KafkaError`` object, so that ``except KafkaException as e: e.args[0].code()``
-    works unchanged: ``code()``, ``name()``, ``str()``, ``retriable()``, ``fatal()``,
-    ``txn_requires_abort()`` read the exception's attributes."""
-
-    _error: KafkaError
-
-    def __new__(cls, message: str, error: KafkaError) -> KafkaErrorText:
-        text = super().__new__(cls, message)
-        text._error = error
-        return text
+        code = operator.index(error)  # an int (or IntEnum); a str is a TypeError, as in confluent-kafka
+        super().__init__()
+        self.args = (self,)
+        self._code = code
+        self._reason = _error_description(code) if reason is None else builtins.str(reason)
+        self._fatal = bool(fatal)
+        self._retriable = bool(retriable)
+        self._txn_requires_abort = bool(txn_requires_abort)
 
     def code(self) -> int:
-        return self._error.code
+        """The error code, e.g. ``KafkaError._MSG_TIMED_OUT``."""
+        return self._code
 
-    def name(self) -> str:
-        return self._error.name
-
-    def str(self) -> str:
-        return str.__str__(self)
+    def name(self) -> builtins.str:
+        """librdkafka's symbolic name of the code, e.g. ``"_MSG_TIMED_OUT"``."""
+        return _error_name(self._code)
 
     def retriable(self) -> bool:
-        return self._error.retriable
+        """Whether the operation that failed may be retried as it is."""
+        return self._retriable
 
     def fatal(self) -> bool:
-        return self._error.fatal
+        """Whether the client can no longer be used (it must be closed and recreated)."""
+        return self._fatal
 
     def txn_requires_abort(self) -> bool:
-        return self._error.txn_requires_abort
+        """Whether the current transaction must be aborted (``abort_transaction()``)."""
+        return self._txn_requires_abort
+
+    def str(self) -> builtins.str:
+        """The reason: what failed and why (librdkafka's description of the code by default)."""
+        return self._reason
+
+    def __str__(self) -> builtins.str:
+        fatal = "FATAL," if self._fatal else ""
+        return f'KafkaError{{{fatal}code={self.name()},val={self._code},str="{self._reason}"}}'
+
+    __repr__ = __str__
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (str, (str.__str__(self),))
+        return (type(self), (self._code, self._reason, self._fatal, self._retriable, self._txn_requires_abort))
+
+    @staticmethod
+    def _code_of(other: object) -> int | None:
+        if isinstance(other, KafkaError):
+            return other._code
+        if isinstance(other, int):
+            return int(other)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code == code
+
+    def __ne__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code != code
+
+    def __lt__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code < code
+
+    def __le__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code <= code
+
+    def __gt__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code > code
+
+    def __ge__(self, other: object) -> bool:
+        code = self._code_of(other)
+        return NotImplemented if code is None else self._code >= code
+
+    def __hash__(self) -> int:
+        return hash(self._code)
 
 
-def _rebuild(
-    cls: type[KafkaError], message: str, code: int, name: str, retriable: bool, fatal: bool, txn_requires_abort: bool
-) -> KafkaError:
-    return cls(message, code, name=name, retriable=retriable, fatal=fatal, txn_requires_abort=txn_requires_abort)
+class QueueFullError(KafkaError, BufferError):
+    """librdkafka's queue of messages to send is full (``KafkaError._QUEUE_FULL``, retriable):
+    raised by ``Producer.produce()``. A ``BufferError`` too, as confluent-kafka raises, so
+    ``except BufferError: producer.poll(1)`` catches it. Wait for deliveries (``flush()``, or the
+    futures) and produce again.
 
+    ``QueueFullError(error=KafkaError._QUEUE_FULL, reason=None, fatal=False, retriable=True,
+    txn_requires_abort=False)``
+    """
 
-def _name_of(cls: type, code: int) -> str:
-    for attr in dir(cls):
-        if attr.lstrip("_").isupper() and getattr(cls, attr, None) == code and type(getattr(cls, attr)) is int:
-            return attr
-    return f"ERR_{code}"
+    def __init__(
+        self,
+        error: int | None = None,
+        reason: builtins.str | None = None,
+        fatal: bool = False,
+        retriable: bool = True,
+        txn_requires_abort: bool = False,
+    ) -> None:
+        if error is None:
+            error = int(getattr(KafkaError, "_QUEUE_FULL", -184))
+        super().__init__(error, reason, fatal, retriable, txn_requires_abort)
 
 
 class PartitionEOF(KafkaError):
     """The consumer reached the end of a partition: raised by ``poll()``, ``consume()``,
     ``consume_batch()`` and iteration, once per partition end, only by a consumer configured with
-    ``enable.partition.eof=true``. ``code`` is ``KafkaError._PARTITION_EOF``; ``topic``,
+    ``enable.partition.eof=true``. Its code is ``KafkaError._PARTITION_EOF``; ``topic``,
     ``partition`` and ``offset`` (the next offset, where new messages will be) say which. No message
     is lost: the next call goes on consuming.
 
-    ``PartitionEOF(message="", code=KafkaError._PARTITION_EOF, *, topic="", partition=-1, offset=-1)``
+    ``PartitionEOF(topic="", partition=-1, offset=-1, reason=None)``
     """
 
-    topic: str
+    topic: builtins.str
     partition: int
     offset: int
 
     def __init__(
-        self,
-        message: str = "",
-        code: int | None = None,
-        *,
-        name: str | None = None,
-        retriable: bool = False,
-        fatal: bool = False,
-        txn_requires_abort: bool = False,
-        topic: str = "",
-        partition: int = -1,
-        offset: int = -1,
+        self, topic: builtins.str = "", partition: int = -1, offset: int = -1, reason: builtins.str | None = None
     ) -> None:
-        if code is None:
-            code = int(getattr(KafkaError, "_PARTITION_EOF", -191))
-        super().__init__(
-            message, code, name=name, retriable=retriable, fatal=fatal, txn_requires_abort=txn_requires_abort
-        )
+        code = int(getattr(KafkaError, "_PARTITION_EOF", -191))
+        if reason is None:
+            reason = f"reached the end of partition {topic} [{partition}] at offset {offset}"
+        super().__init__(code, reason)
         self.topic = topic
         self.partition = int(partition)
         self.offset = int(offset)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            _rebuild_eof,
-            (str(self), self.code, self.topic, self.partition, self.offset),
-        )
-
-
-def _rebuild_eof(message: str, code: int, topic: str, partition: int, offset: int) -> PartitionEOF:
-    return PartitionEOF(message, code, topic=topic, partition=partition, offset=offset)
-
-
-#: confluent-kafka's exception that carries a ``KafkaError`` in ``args[0]``: in ferrokafka the error
-#: is the exception (``e.code``, ``e.name``, ...); its ``args[0]`` is the message as a
-#: ``KafkaErrorText``, which answers ``e.args[0].code()`` and the other methods of confluent-kafka's
-#: ``KafkaError`` too (see README, "Coming from confluent-kafka").
-KafkaException = KafkaError
+        return (type(self), (self.topic, self.partition, self.offset, self._reason))
 
 
 class ConfigError(Error):
@@ -352,14 +382,14 @@ class MessageInvalidatedError(Error):
     ``reason`` is ``"released"``, ``"superseded"`` or ``"consumer_closed"``.
     """
 
-    reason: str
+    reason: builtins.str
 
-    def __init__(self, message: str = "", reason: str = "released") -> None:
+    def __init__(self, message: builtins.str = "", reason: builtins.str = "released") -> None:
         super().__init__(message)
         self.reason = reason
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (str(self), self.reason))
+        return (type(self), (builtins.str(self), self.reason))
 
 
 class WrongThreadError(Error):
@@ -367,6 +397,15 @@ class WrongThreadError(Error):
 
 
 # Public under the package's name (tracebacks, pickles): ``ferrokafka.KafkaError``.
-for _cls in (Error, KafkaError, PartitionEOF, ConfigError, MessageInvalidatedError, WrongThreadError):
+for _cls in (
+    Error,
+    KafkaException,
+    KafkaError,
+    QueueFullError,
+    PartitionEOF,
+    ConfigError,
+    MessageInvalidatedError,
+    WrongThreadError,
+):
     _cls.__module__ = "ferrokafka"
 del _cls

@@ -14,6 +14,7 @@ from ferrokafka._errors import KafkaError as KafkaError
 from ferrokafka._errors import KafkaException as KafkaException
 from ferrokafka._errors import MessageInvalidatedError as MessageInvalidatedError
 from ferrokafka._errors import PartitionEOF as PartitionEOF
+from ferrokafka._errors import QueueFullError as QueueFullError
 from ferrokafka._errors import WrongThreadError as WrongThreadError
 
 __version__: Final[str]
@@ -64,12 +65,20 @@ class TimestampType:
 
 @final
 class TopicPartition:
+    """A topic, a partition and an offset (negative offsets are the logical OFFSET_* constants), with
+    what Kafka keeps beside a committed offset: its `metadata` string and the `leader_epoch` of the
+    message it follows (KIP-320). `error` is the partition's own error in an answer that lists
+    partitions (None when it has none).
+
+    As confluent-kafka's: `partition` and `offset` may be set (e.g. in `on_assign`, before
+    `assign(partitions)`); two TopicPartitions are equal, ordered and hashed by topic and partition
+    only, whatever their offsets.
+    """
+
     @property
     def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
+    partition: int
+    offset: int
     @property
     def metadata(self) -> str | None: ...
     @property
@@ -216,23 +225,30 @@ class Consumer:
     def subscribe(
         self,
         topics: str | Iterable[str],
-        *,
         on_assign: _RebalanceCallback | None = None,
         on_revoke: _RebalanceCallback | None = None,
         on_lost: _RebalanceCallback | None = None,
     ) -> None:
         """Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous
-        subscription. `on_assign(consumer, partitions)` runs after partitions are assigned,
-        `on_revoke(consumer, partitions)` before they are taken away (commit there), `on_lost`
-        instead of `on_revoke` when the assignment was lost (e.g. the session timed out). They run
-        on the thread calling poll/consume/close; an exception raised there propagates from it.
+        subscription. As with confluent-kafka, `on_assign(consumer, partitions)` runs before the
+        partitions are assigned: it may set their `offset`s and call `consumer.assign(partitions)`
+        (`incremental_assign()` with a cooperative assignor) itself; if it does not, they are
+        assigned as they came (at the committed offsets) when it returns. `on_revoke(consumer,
+        partitions)` runs before they are taken away (commit there), `on_lost` instead of
+        `on_revoke` when the assignment was lost (e.g. the session timed out); unless it called
+        `unassign()`/`incremental_unassign()`, they go when it returns. They run on the thread
+        calling poll/consume/close; an exception raised there propagates from it (the partitions
+        are still assigned or revoked by default).
         """
     def unsubscribe(self) -> None: ...
     def assign(self, partitions: list[TopicPartition]) -> None:
-        """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+        """Consumes exactly these partitions, from their given offsets (no group rebalancing; or,
+        from `on_assign`, the group's partitions with the offsets it set on them, in place of the
+        default assignment, as with confluent-kafka)."""
     def unassign(self) -> None:
         """Removes the whole assignment made by `assign()` (confluent-kafka's `unassign()`): the
-        consumer stops fetching until the next `assign()`."""
+        consumer stops fetching until the next `assign()`. From `on_revoke`/`on_lost`, in place of
+        the default unassign."""
     def memberid(self) -> str | None:
         """This consumer's member id in its group (assigned by the group coordinator when it joins),
         or None before it joined or without a group."""
@@ -240,12 +256,14 @@ class Consumer:
         """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
         on (existing ones stay as they are): for credentials that rotate."""
     def incremental_assign(self, partitions: list[TopicPartition]) -> None:
-        """Cooperative rebalancing: adds partitions to the current assignment."""
+        """Cooperative rebalancing: adds partitions to the current assignment (from `on_assign`, in
+        place of the default, e.g. with offsets set on the partitions)."""
     def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
-        """Cooperative rebalancing: removes partitions from the current assignment."""
+        """Cooperative rebalancing: removes partitions from the current assignment (from
+        `on_revoke`/`on_lost`, in place of the default)."""
     def assignment(self) -> list[TopicPartition]: ...
     def store_offsets(
-        self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
+        self, message: BorrowedMessage | OwnedMessage | None = None, offsets: list[TopicPartition] | None = None
     ) -> None:
         """Stores offsets for the next commit (automatic or argument-less), for consumers configured
         with `enable.auto.offset.store=false`. With a message: its offset + 1; with `offsets`: those.
@@ -287,9 +305,9 @@ class Consumer:
         raise `PartitionEOF` (a `KafkaError`, code `_PARTITION_EOF`, with `topic`, `partition`,
         `offset`) once for each partition end they reach, after that partition's last message;
         the next call goes on. Without it (the default) nothing is raised."""
-    def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[BorrowedMessage]:
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[BorrowedMessage]:
         """Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
-        `max_messages`. Returns an empty list on timeout.
+        `num_messages` (1 by default, as confluent-kafka's). Returns an empty list on timeout.
         """
     def consume_batch(self, max_messages: int = 10000, timeout: float | None = None) -> MessageBatch:
         """Like `consume()`, into one `MessageBatch` of Arrow columns (copied once, GIL-free) instead
@@ -300,19 +318,36 @@ class Consumer:
         """Implement iter(self)."""
     def __next__(self) -> BorrowedMessage:
         """Implement next(self)."""
+    @overload
     def commit(
         self,
         message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
-        asynchronous: bool = False,
+        asynchronous: Literal[True] = True,
     ) -> None:
         """Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1 (with a
         MessageBatch: per partition, its last offset + 1). With
         `offsets`: exactly those (each the next offset to read). With neither: the position (last
         returned offset + 1) of every assigned partition that returned a message; nothing to commit
-        is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
+        is not an error. As confluent-kafka's, asynchronous by default: returns None at once and the
+        result goes to `on_commit`. `asynchronous=False` waits for the broker's answer, raises its
+        `KafkaError`, and returns the offsets committed (an empty list when there was nothing).
         """
+    @overload
+    def commit(
+        self,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
+        offsets: list[TopicPartition] | None = None,
+        *,
+        asynchronous: Literal[False],
+    ) -> list[TopicPartition]: ...
+    @overload
+    def commit(
+        self,
+        message: BorrowedMessage | OwnedMessage | MessageBatch | None,
+        offsets: list[TopicPartition] | None,
+        asynchronous: bool,
+    ) -> list[TopicPartition] | None: ...
     def close(self, timeout: float | None = None) -> None:
         """Invalidates every borrowed message, leaves the group (running `on_revoke`), closes the
         consumer and releases librdkafka's threads, sockets and memory (unless a `memoryview` of a
@@ -491,14 +526,14 @@ class _LoopDeliveries:
         int,
         list[
             tuple[
-                Callable[[DeliveryReport | None, KafkaError | None], object], DeliveryReport | None, KafkaError | None
+                Callable[[KafkaError | None, DeliveryReport | None], object], KafkaError | None, DeliveryReport | None
             ]
         ]
         | None,
     ]:
         """On the loop's thread: resolves the futures of the messages finished since the last call
-        (a cancelled one is left as it is). Returns how many, and the `(on_delivery, report,
-        error)` calls for the caller to make (None when there are none).
+        (a cancelled one is left as it is). Returns how many, and the `(on_delivery, error,
+        report)` calls for the caller to make (None when there are none).
         """
 
 @final
@@ -515,12 +550,13 @@ class Producer:
         partition: int | None = None,
         timestamp: int | None = None,
         headers: _HeaderPairs | None = None,
-        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
+        on_delivery: Callable[[KafkaError | None, DeliveryReport | None], object] | None = None,
     ) -> Future[DeliveryReport]:
         """Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
-        `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
-        error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
-        delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+        `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(error,
+        report)` (or the config's `on_delivery`; error first, as confluent-kafka's) runs on the
+        delivery thread once the message is delivered or failed. Raises `QueueFullError` (a
+        `KafkaError` `_QUEUE_FULL` and a `BufferError`) when librdkafka's queue is full.
         `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
         >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
         """
@@ -534,7 +570,7 @@ class Producer:
         partition: int | None = None,
         timestamp: int | None = None,
         headers: _HeaderPairs | None = None,
-        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
+        on_delivery: Callable[[KafkaError | None, DeliveryReport | None], object] | None = None,
     ) -> None:
         """`produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an
         `asyncio.Future`) on its loop, through `deliveries`; `on_delivery` is returned to the loop
@@ -556,7 +592,7 @@ class Producer:
         messages: _BatchMessages,
         *,
         partition: int | None = None,
-        on_delivery: Callable[[DeliveryReport | None, KafkaError | None], object] | None = None,
+        on_delivery: Callable[[KafkaError | None, DeliveryReport | None], object] | None = None,
     ) -> Future[DeliveryResults]:
         """Queues many messages to `topic` in one call (GIL released; waits while librdkafka's queue
         is full) and returns ONE Future for the batch, resolving once every message is delivered or
@@ -566,7 +602,7 @@ class Producer:
         (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
         `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
         anything is sent, by `produce()`'s rules (`ValueError` naming `messages[i]`). `partition`
-        applies to messages that name none; `on_delivery(report, error)` (or the config's) runs once
+        applies to messages that name none; `on_delivery(error, report)` (or the config's) runs once
         per message. Ctrl-C while waiting for queue room raises KeyboardInterrupt carrying the
         batch's Future as `.future`: messages not yet sent fail with `_DESTROY` in its results.
         """
@@ -692,8 +728,8 @@ class NewTopic:
     def __new__(
         cls,
         name: str,
-        num_partitions: int = 1,
-        replication_factor: int = 1,
+        num_partitions: int = -1,
+        replication_factor: int = -1,
         config: Mapping[str, str] | None = None,
     ) -> Self: ...
     @property

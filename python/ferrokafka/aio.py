@@ -30,9 +30,12 @@ How waiting works, per client:
 Rebalances are applied by the loop: the consumer keeps each rebalance librdkafka serves
 (``Consumer._defer_rebalances``) and the next ``poll()``/``consume()``/``async for`` runs
 ``on_assign``/``on_revoke``/``on_lost`` — plain functions or coroutine functions, which are
-awaited — before it takes messages. ``on_revoke`` (and ``on_lost``) runs before the partitions
-go, so it may ``await consumer.commit()``; ``on_assign`` runs after they are assigned, so it may
-seek. No message is lent while a rebalance callback runs.
+awaited — before it takes messages. As with confluent-kafka (and the synchronous consumer), each
+runs before the rebalance is applied: ``on_revoke`` (and ``on_lost``) before the partitions go, so
+it may ``await consumer.commit()``; ``on_assign`` before they are assigned, so it may set their
+offsets and ``await consumer.assign(partitions)`` (``incremental_assign`` with a cooperative
+assignor) itself. What a callback did not apply itself is applied as librdkafka gave it once the
+callback returns. No message is lent while a rebalance callback runs.
 
 ``async for`` lends like the synchronous iterator: taking the next message supersedes the previous
 one (reason ``"superseded"``), through ``Consumer._next_nowait``, the iterator's step without a
@@ -89,6 +92,7 @@ from ferrokafka._native import (
     NewTopic,
     OwnedMessage,
     Producer,
+    QueueFullError,
     TopicDescription,
     TopicPartition,
     UserScramCredentialDeletion,
@@ -110,8 +114,9 @@ _T = TypeVar("_T")
 RebalanceCallback = Callable[["AIOConsumer", list[TopicPartition]], object]
 """``on_assign``/``on_revoke``/``on_lost``: ``(consumer, partitions)``; may return an awaitable."""
 
-DeliveryCallback = Callable[[DeliveryReport | None, KafkaError | None], object]
-"""``on_delivery(report, error)``, run on the loop; may return an awaitable (run as a task)."""
+DeliveryCallback = Callable[[KafkaError | None, DeliveryReport | None], object]
+"""``on_delivery(error, report)`` (error first, as confluent-kafka's), run on the loop; may return an
+awaitable (run as a task)."""
 
 # The longest a waiting consumer goes without serving librdkafka (max.poll.interval.ms, callbacks,
 # logs of librdkafka's threads).
@@ -452,8 +457,8 @@ class AIOConsumer(_AsyncClient):
         self, num_messages: int = 1, timeout: float | None = None
     ) -> Coroutine[Any, Any, list[BorrowedMessage]]:
         """Waits up to `timeout` seconds (None: until one arrives) for a first message, then adds
-        those already fetched, up to `num_messages` (confluent-kafka's name and default; the
-        synchronous ``consume`` calls it ``max_messages``, default 1000)."""
+        those already fetched, up to `num_messages` (confluent-kafka's name and default, as the
+        synchronous ``consume``'s)."""
         return self._consume(self._taker(), num_messages, timeout)
 
     async def _consume(self, task: int, num_messages: int, timeout: float | None) -> list[BorrowedMessage]:
@@ -609,18 +614,18 @@ class AIOConsumer(_AsyncClient):
                 return
             kind, partitions = pending
             on_assign, on_revoke, on_lost = self._callbacks
+            # As in the synchronous consumer (and confluent-kafka): the callback runs first and may
+            # apply the rebalance itself (assign(partitions) with offsets it set); what it did not
+            # is applied as librdkafka gave it. on_lost falls back to on_revoke.
             if kind == "assign":
-                # As in the synchronous consumer: after the partitions are assigned, so it can seek.
-                consumer._finish_rebalance()
-                await self._call_rebalance(on_assign, partitions)
+                callback = on_assign
             else:
-                # Before they go, so it can commit; on_lost falls back to on_revoke.
                 callback = on_lost if kind == "lost" and on_lost is not None else on_revoke
-                try:
-                    await self._call_rebalance(callback, partitions)
-                finally:
-                    if not consumer.closed:
-                        consumer._finish_rebalance()
+            try:
+                await self._call_rebalance(callback, partitions)
+            finally:
+                if not consumer.closed:
+                    consumer._finish_rebalance()
         except Exception as error:
             self._rebalance_error = error
         finally:
@@ -640,17 +645,17 @@ class AIOConsumer(_AsyncClient):
     def commit(
         self,
         message: BorrowedMessage | OwnedMessage | MessageBatch | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
-        asynchronous: bool = False,
-    ) -> Coroutine[Any, Any, None]:
+        asynchronous: bool = True,
+    ) -> Coroutine[Any, Any, list[TopicPartition] | None]:
         """Commits offsets to the group: a message's offset + 1 (a ``MessageBatch``: its last offset
         + 1 per partition), exactly `offsets`, or with neither what was handed out: per assigned
         partition, the offset after the last message handed out, but never past a message another
         task still holds (the calling task is done with what it holds).
 
-        ``asynchronous=True`` sends the commit and returns; the result goes to ``on_commit``.
-        Otherwise this returns once the broker answered (raising its ``KafkaError``), without a
+        As confluent-kafka's, asynchronous by default: sends the commit and returns None; the
+        result goes to ``on_commit``. With ``asynchronous=False`` this returns the offsets committed
+        once the broker answered (raising its ``KafkaError``), without a
         thread: librdkafka posts the result on a queue of this commit's own, which wakes the loop
         (``rd_kafka_commit_queue``), so it arrives whether or not another task polls the consumer,
         also from a rebalance callback. ``on_commit`` hears of it too, at the next call that serves
@@ -669,16 +674,17 @@ class AIOConsumer(_AsyncClient):
         message: BorrowedMessage | OwnedMessage | MessageBatch | None,
         offsets: list[TopicPartition] | None,
         asynchronous: bool,
-    ) -> None:
+    ) -> list[TopicPartition] | None:
         if self._closed:
             raise Error("the consumer is closed")
         explicit = self._offsets_to_commit(task, message, offsets)
-        if not explicit:
-            return
         if asynchronous:
-            self._native.commit(offsets=explicit, asynchronous=True)
-            return
-        await self._request(lambda fd: self._native._commit_to_loop(explicit, fd), None)
+            if explicit:
+                self._native.commit(offsets=explicit, asynchronous=True)
+            return None
+        if not explicit:
+            return []
+        return await self._request(lambda fd: self._native._commit_to_loop(explicit, fd), None)
 
     def _offsets_to_commit(
         self,
@@ -699,7 +705,7 @@ class AIOConsumer(_AsyncClient):
         return [tp for tp in self._native._commit_offsets_for(task or 0) if tp.offset >= 0]
 
     async def store_offsets(
-        self, message: BorrowedMessage | OwnedMessage | None = None, *, offsets: list[TopicPartition] | None = None
+        self, message: BorrowedMessage | OwnedMessage | None = None, offsets: list[TopicPartition] | None = None
     ) -> None:
         """As ``Consumer.store_offsets`` (local, does not wait)."""
         self._consumer.store_offsets(message, offsets=offsets)
@@ -709,17 +715,18 @@ class AIOConsumer(_AsyncClient):
     async def subscribe(
         self,
         topics: str | Iterable[str],
-        *,
         on_assign: RebalanceCallback | None = None,
         on_revoke: RebalanceCallback | None = None,
         on_lost: RebalanceCallback | None = None,
     ) -> None:
         """Subscribes to topics (a name or a list; ``^`` starts a regex), replacing any previous
         subscription. The callbacks get ``(this AIOConsumer, partitions)`` and may be coroutine
-        functions, awaited before the rebalance goes on: ``on_revoke`` (or ``on_lost``, which falls
-        back to ``on_revoke``) before the partitions go, ``on_assign`` after they came. They run
-        inside the next ``poll()``/``consume()``/iteration (or ``close()``), whose caller gets
-        their exception."""
+        functions, awaited before the rebalance is applied (as ``Consumer.subscribe()``'s):
+        ``on_revoke`` (or ``on_lost``, which falls back to ``on_revoke``) before the partitions go,
+        ``on_assign`` before they are assigned — it may set their offsets and ``await
+        consumer.assign(partitions)`` itself, else they are assigned as they came once it returns.
+        They run inside the next ``poll()``/``consume()``/iteration (or ``close()``), whose caller
+        gets their exception."""
         for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
             if callback is not None and not callable(callback):
                 raise TypeError(f"{name} must be callable")
@@ -733,7 +740,8 @@ class AIOConsumer(_AsyncClient):
         self._consumer.unsubscribe()
 
     async def assign(self, partitions: list[TopicPartition]) -> None:
-        """Consumes exactly these partitions (no group rebalancing), from their given offsets."""
+        """Consumes exactly these partitions, from their given offsets (``Consumer.assign()``; from
+        ``on_assign``, in place of the default assignment)."""
         self._consumer.assign(partitions)
 
     async def unassign(self) -> None:
@@ -821,7 +829,7 @@ class AIOConsumer(_AsyncClient):
             if all(tp.offset != OFFSET_INVALID for tp in offsets):
                 return offsets
             if deadline is not None and self._loop.time() + _REASK_PAUSE >= deadline:
-                raise KafkaError("no answer from the partitions' leaders within the timeout", KafkaError._TIMED_OUT)
+                raise KafkaError(KafkaError._TIMED_OUT, "no answer from the partitions' leaders within the timeout")
             await asyncio.sleep(_REASK_PAUSE)
 
     async def _request(self, send: Callable[[int], _LoopRequest], timeout: float | None) -> list[TopicPartition]:
@@ -842,7 +850,7 @@ class AIOConsumer(_AsyncClient):
             if deadline is not None:
                 wait = deadline - self._loop.time()
                 if wait <= 0:
-                    raise KafkaError("no answer from the broker within the timeout", KafkaError._TIMED_OUT)
+                    raise KafkaError(KafkaError._TIMED_OUT, "no answer from the broker within the timeout")
             await self._wait_readable(min(wait, _SERVE_EVERY))
 
     async def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
@@ -1116,8 +1124,8 @@ class _Deliveries:
             ready, self.ready = self.ready, []
             self.scheduled = False
         if calls is not None:
-            for on_delivery, report, failure in calls:
-                self._call(on_delivery, report, failure)
+            for on_delivery, failure, report in calls:
+                self._call(on_delivery, failure, report)
         for future, callback, value, error in ready:
             if future is not None:
                 self.in_flight -= 1
@@ -1127,7 +1135,7 @@ class _Deliveries:
                     else:
                         future.set_result(value)
             if callback is not None:
-                self._call(callback, value, error)
+                self._call(callback, error, value)
         served = resolved + len(ready)
         if served:
             self.served += served
@@ -1136,9 +1144,9 @@ class _Deliveries:
                 _resolve(waiter)
         return served
 
-    def _call(self, callback: DeliveryCallback, report: Any, error: BaseException | None) -> None:
+    def _call(self, callback: DeliveryCallback, error: BaseException | None, report: Any) -> None:
         try:
-            self.tasks.call(callback, report, error)
+            self.tasks.call(callback, error, report)
         except Exception as exc:
             self.loop.call_exception_handler({"message": "exception in on_delivery", "exception": exc})
 
@@ -1206,10 +1214,11 @@ class AIOProducer(_AsyncClient):
     ) -> asyncio.Future[DeliveryReport]:
         """Queues a message and returns an ``asyncio.Future`` resolving (on the loop) to its
         ``DeliveryReport``, or raising its ``KafkaError``: ``report = await (await
-        producer.produce(...))``, as with confluent-kafka. `on_delivery(report, error)` (or the
-        config's) runs on the loop. While librdkafka's queue is full, waits for deliveries instead
-        of raising ``_QUEUE_FULL``. Cancelling the returned future does not cancel the delivery.
-        Off the producer's loop (after it ended, say) raises ``Error`` and sends nothing."""
+        producer.produce(...))``, as with confluent-kafka. `on_delivery(error, report)` (or the
+        config's; error first, as confluent-kafka's) runs on the loop. While librdkafka's queue is
+        full, waits for deliveries instead of raising ``QueueFullError``. Cancelling the returned
+        future does not cancel the delivery. Off the producer's loop (after it ended, say) raises
+        ``Error`` and sends nothing."""
         self._check_loop()
         if self._closing:
             raise Error("the producer is closed")
@@ -1230,9 +1239,8 @@ class AIOProducer(_AsyncClient):
                     on_delivery or self._on_delivery,
                 )
                 break
-            except KafkaError as error:
-                if error.code != KafkaError._QUEUE_FULL:
-                    raise
+            except QueueFullError:
+                pass
             await deliveries.wait_progress(0.1)
         self._deliveries.in_flight += 1
         return future
@@ -1255,7 +1263,12 @@ class AIOProducer(_AsyncClient):
         deliveries = self._deliveries
         future: asyncio.Future[DeliveryResults] = self._loop.create_future()
         callback = on_delivery or self._on_delivery
-        per_message = partial(deliveries.report, None, callback) if callback is not None else None
+        per_message = None
+        if callback is not None:
+
+            def per_message(error: KafkaError | None, report: DeliveryReport | None) -> None:
+                deliveries.report(None, callback, report, error)
+
         batch = self._producer.produce_batch(topic, messages, partition=partition, on_delivery=per_message)
         deliveries.in_flight += 1
 

@@ -389,7 +389,7 @@ def _produce(args: argparse.Namespace) -> int:
     lock = threading.Lock()
     failures: list[fk.KafkaError] = []
 
-    def on_delivery(report: fk.DeliveryReport | None, error: fk.KafkaError | None) -> None:
+    def on_delivery(error: fk.KafkaError | None, report: fk.DeliveryReport | None) -> None:
         if error is not None:
             with lock:
                 failures.append(error)
@@ -407,9 +407,7 @@ def _produce(args: argparse.Namespace) -> int:
                             topic, value, key, partition=partition, headers=headers or None, on_delivery=on_delivery
                         )
                         break
-                    except fk.KafkaError as err:
-                        if err.code != fk.KafkaError._QUEUE_FULL:
-                            raise
+                    except fk.QueueFullError:
                         producer.flush(0.1)  # librdkafka's queue is full: let deliveries catch up
                 sent += 1
                 progress.count = sent
@@ -1061,7 +1059,7 @@ def _reset(args: argparse.Namespace, config: _Config, admin: fk.AdminClient, gro
     except TimeoutError:
         raise _CliError(f"reset offsets of {group}: no answer within {timeout:g} s") from None
     except fk.KafkaError as err:
-        hint = " (the group must have no active members)" if err.code == fk.KafkaError.UNKNOWN_MEMBER_ID else ""
+        hint = " (the group must have no active members)" if err.code() == fk.KafkaError.UNKNOWN_MEMBER_ID else ""
         raise _CliError(f"cannot reset offsets of group {group}: {err}{hint}") from None
     return 0
 
@@ -1144,7 +1142,7 @@ def demo(messages: int, size: int, partitions: int, sample_every: int) -> int:
                         last = producer.produce(topic, value, key=b"%d" % i)
                         break
                     except fk.KafkaError as err:  # local queue full: let deliveries catch up
-                        if not err.retriable:
+                        if not err.retriable():
                             raise
                         producer.flush(0.1)
             unresolved = producer.flush(60)
@@ -1180,7 +1178,7 @@ def demo(messages: int, size: int, partitions: int, sample_every: int) -> int:
                 if consumed == messages:
                     break
             watchdog.cancel()
-            consumer.commit()
+            consumer.commit(asynchronous=False)
             consume_seconds = time.perf_counter() - started
             msg.release()  # the last message would otherwise stay valid until the next iteration
             del payload  # a memoryview keeps its message's memory alive

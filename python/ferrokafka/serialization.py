@@ -98,7 +98,7 @@ else:
     K = TypeVar("K")
     V = TypeVar("V")
 
-_DeliveryCallback = Callable[[DeliveryReport | None, KafkaError | None], object]
+_DeliveryCallback = Callable[[KafkaError | None, DeliveryReport | None], object]
 
 
 class MessageField(StrEnum):
@@ -135,15 +135,48 @@ class SerializationContext:
 # --- errors -------------------------------------------------------------------------------------
 
 
-def _restore(cls: type[KafkaError], message: str) -> KafkaError:
+def _restore(cls: type[KafkaError]) -> KafkaError:
     error = cls.__new__(cls)
-    Exception.__init__(error, message)
+    Exception.__init__(error)
+    error.args = (error,)  # as KafkaError's: the error itself; the rest is its pickled __dict__
     return error
 
 
-class SerializationError(KafkaError):
+class _Code(int):
+    """The code of a serialization error: an ``int``, as confluent-kafka's property ``e.code`` gives
+    it, that answers ``e.code()`` too, as every ``KafkaError``."""
+
+    def __call__(self) -> int:
+        return int(self)
+
+
+class _Name(str):
+    """The name of a serialization error: a ``str`` (confluent-kafka's property ``e.name``) that
+    answers ``e.name()`` too."""
+
+    def __call__(self) -> str:
+        return str(self)
+
+
+class _ClientErrorCode:
+    """``code`` and ``name`` of confluent-kafka's serialization and consume errors, which are
+    properties there (``e.code == KafkaError._VALUE_SERIALIZATION``) where a ``KafkaError`` has
+    methods: here they are both."""
+
+    @property
+    def code(self) -> _Code:
+        return _Code(KafkaError.code(self))  # type: ignore[arg-type]
+
+    @property
+    def name(self) -> _Name:
+        return _Name(KafkaError.name(self))  # type: ignore[arg-type]
+
+
+class SerializationError(_ClientErrorCode, KafkaError):
     """A key or value could not be serialized or deserialized. ``exception`` is the hook's exception
-    (also the ``__cause__``); ``field`` is :class:`MessageField` ``KEY`` or ``VALUE``.
+    (also the ``__cause__``); ``field`` is :class:`MessageField` ``KEY`` or ``VALUE``. ``code`` and
+    ``name`` are values, as confluent-kafka's properties, that may be called, as ``KafkaError``'s
+    methods (``e.code == e.code()``).
     """
 
     exception: BaseException | None
@@ -157,12 +190,12 @@ class SerializationError(KafkaError):
         exception: BaseException | None = None,
         field: MessageField = MessageField.NONE,
     ) -> None:
-        super().__init__(message, code)
+        KafkaError.__init__(self, KafkaError._FAIL if code is None else code, message)
         self.exception = exception
         self.field = field
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), str(self)), dict(self.__dict__))
+        return (_restore, (type(self),), dict(self.__dict__))
 
 
 class _FieldSerializationError(SerializationError):
@@ -203,10 +236,11 @@ def _describe(field: str, done: str, exception: BaseException, index: int | None
     return f"the {field}{where} could not be {done}: {type(exception).__name__}: {exception}"
 
 
-class ConsumeError(KafkaError):
+class ConsumeError(_ClientErrorCode, KafkaError):
     """A message could not be handed to the application: ``topic``, ``partition``, ``offset`` name
     it, ``kafka_message`` is a copy of it as received (an ``OwnedMessage``, raw bytes), ``exception``
-    the cause. confluent-kafka's name; its ``kafka_message`` is its ``Message``.
+    the cause. confluent-kafka's name; its ``kafka_message`` is its ``Message``. ``code`` and
+    ``name`` are values that may be called, as :class:`SerializationError`'s.
     """
 
     topic: str
@@ -226,7 +260,7 @@ class ConsumeError(KafkaError):
         kafka_message: OwnedMessage | None = None,
         exception: BaseException | None = None,
     ) -> None:
-        super().__init__(message, code)
+        KafkaError.__init__(self, code, message)
         self.topic = topic
         self.partition = partition
         self.offset = offset
@@ -234,7 +268,7 @@ class ConsumeError(KafkaError):
         self.exception = exception
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_restore, (type(self), str(self)), dict(self.__dict__))
+        return (_restore, (type(self),), dict(self.__dict__))
 
 
 class DeserializationError(ConsumeError, SerializationError):
@@ -387,7 +421,7 @@ class _Serializing(Generic[K, V]):
         if not isinstance(topic, str):
             raise TypeError(f"topic must be a str, not {type(topic).__name__}")
         if self._producer.closed:
-            raise KafkaError("the producer is closed", KafkaError._STATE)
+            raise KafkaError(KafkaError._STATE, "the producer is closed")
 
     def _check_batch(
         self, topic: object, values: Sequence[object], keys: Sequence[object] | None, headers: Sequence[Any] | None
@@ -408,7 +442,7 @@ class SerializingProducer(_Serializing[K, V]):
     ``Future[DeliveryReport]``; ``value`` comes first and ``key`` is keyword-only, so that neither
     confluent-kafka's order ``produce(topic, key, value)`` nor ferrokafka's ``produce(topic, value,
     key)`` can swap them silently (two positional objects are a ``TypeError``); ``on_delivery``
-    is ferrokafka's ``(report, error)``. Every other method is the native producer's; the
+    is ``(error, report)``, error first as confluent-kafka's. Every other method is the native producer's; the
     producer itself is ``.producer``. Hooks are the application's: ``close()`` does not close them.
     """
 
@@ -922,14 +956,15 @@ class DeserializingConsumer(_Deserializing[K, V]):
             return None
         return self._take([message])[0]
 
-    def consume(self, max_messages: int = 1000, timeout: float | None = None) -> list[DeserializedMessage[K, V]]:
-        """Up to `max_messages` messages, deserialized: waits up to `timeout` seconds for a first one,
-        then adds those already fetched (``Consumer.consume``); an empty list on timeout. If a hook
+    def consume(self, num_messages: int = 1, timeout: float | None = None) -> list[DeserializedMessage[K, V]]:
+        """Up to `num_messages` messages (1 by default, as confluent-kafka's), deserialized: waits up
+        to `timeout` seconds for a first one, then adds those already fetched (``Consumer.consume``);
+        an empty list on timeout. If a hook
         raises, the messages before the failed one are returned, and the next call raises for it
         (or raises now, if it was the first).
         """
         self._finish()
-        return self._take(self._consumer.consume(max_messages, timeout))
+        return self._take(self._consumer.consume(num_messages, timeout))
 
     def __iter__(self) -> Iterator[DeserializedMessage[K, V]]:
         return self
@@ -945,22 +980,23 @@ class DeserializingConsumer(_Deserializing[K, V]):
     def commit(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | MessageBatch | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
-        asynchronous: bool = False,
-    ) -> None:
+        asynchronous: bool = True,
+    ) -> list[TopicPartition] | None:
         """Commits offsets to the group: a message's offset + 1; or exactly `offsets`; or, with
         neither, for every assigned partition, the offset after the last message this consumer
-        handed out (nothing to commit is not an error). ``asynchronous=True`` returns at once.
+        handed out (nothing to commit is not an error). As ``Consumer.commit()`` (and
+        confluent-kafka's): asynchronous by default, returning None at once; ``asynchronous=False``
+        waits and returns the offsets committed.
         """
         to_commit = self._to_commit(message, offsets)
-        if to_commit is not None:
-            self._consumer.commit(to_commit[0], offsets=to_commit[1], asynchronous=asynchronous)
+        if to_commit is None:
+            return None if asynchronous else []
+        return self._consumer.commit(to_commit[0], to_commit[1], asynchronous)
 
     def store_offsets(
         self,
         message: DeserializedMessage[Any, Any] | OwnedMessage | None = None,
-        *,
         offsets: list[TopicPartition] | None = None,
     ) -> None:
         """For ``enable.auto.offset.store=false``: stores a message's offset + 1, or `offsets`."""
@@ -984,7 +1020,6 @@ class DeserializingConsumer(_Deserializing[K, V]):
     def subscribe(
         self,
         topics: str | Sequence[str],
-        *,
         on_assign: _RebalanceCallback | None = None,
         on_revoke: _RebalanceCallback | None = None,
         on_lost: _RebalanceCallback | None = None,

@@ -598,8 +598,9 @@ impl AdminClient {
                 let spec = value
                     .cast::<offsets::OffsetSpec>()
                     .map_err(|_| FerroError::Type("the values of the partitions dict must be OffsetSpec".into()))?;
-                keys.push(tp.get().clone());
-                requested.push(tp.get().at(spec.get().0));
+                let tp = tp.borrow();
+                keys.push(tp.clone());
+                requested.push(tp.at(spec.get().0));
             }
             let requested = non_empty(requested, "partitions")?;
             let list = offsets::spec_list(&requested)?;

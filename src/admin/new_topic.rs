@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use super::args::{c_string, mapping_arg};
 use super::{MAX_PARTITIONS, MAX_REPLICATION_FACTOR};
 
-/// A topic to create with `AdminClient.create_topics()`.
+/// A topic to create with `AdminClient.create_topics()`. As confluent-kafka's, the partition count and
+/// replication factor default to -1: the broker's defaults.
 #[pyclass(frozen, module = "ferrokafka")]
 #[derive(Clone, Debug)]
 pub struct NewTopic {
@@ -29,7 +30,7 @@ pub struct NewTopic {
 #[pymethods]
 impl NewTopic {
     #[new]
-    #[pyo3(signature = (name, num_partitions=Int(1), replication_factor=Int(1), config=None), text_signature = "(name, num_partitions=1, replication_factor=1, config=None)")]
+    #[pyo3(signature = (name, num_partitions=Int(-1), replication_factor=Int(-1), config=None), text_signature = "(name, num_partitions=-1, replication_factor=-1, config=None)")]
     pub(super) fn py_new(
         name: String,
         num_partitions: Int<i32>,

@@ -119,37 +119,71 @@ impl CoreContext {
         }
     }
 
-    /// Serves a rebalance the way rdkafka's default `ConsumerContext::rebalance` does, with the
-    /// Python callbacks around it: on_revoke (or on_lost) before partitions go, so it can still
-    /// commit; on_assign after they came, so it can seek or read positions. Called by librdkafka
-    /// (our rebalance callback) on the polling thread, without the GIL. With rebalances deferred
-    /// (asyncio, see [`PendingRebalance`]) it is only kept, for `finish_pending_rebalance`.
+    /// Serves a rebalance as confluent-kafka does: the Python callback first — on_assign before the
+    /// partitions are assigned, on_revoke (or on_lost) before they go, so it can still commit — and
+    /// then, unless the callback changed the assignment itself (`assign()`, `unassign()`,
+    /// `incremental_assign()`, `incremental_unassign()`, e.g. with offsets it set on the
+    /// partitions), the default: the partitions as librdkafka gave them. Called by librdkafka (our
+    /// rebalance callback) on the polling thread, without the GIL. The rebalance waits in
+    /// `pending_rebalance` meanwhile; with rebalances deferred (asyncio) it is only kept there, for
+    /// the event loop to run the callback and `finish_pending_rebalance`.
     pub fn rebalance(&self, rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
+        if code != ASSIGN && code != REVOKE {
+            self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
+            apply_rebalance(rk, code, list);
+            return;
+        }
         // SAFETY: librdkafka's list (or null) for the duration of the callback.
-        let partitions = || unsafe { read_native_list(list) };
+        let partitions = unsafe { read_native_list(list) };
         // SAFETY: the live handle calling back.
         let lost = code == REVOKE && unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
-        let defer = self.defer_rebalances.load(Ordering::Acquire) && self.python_enabled.load(Ordering::Acquire);
-        if (code == ASSIGN || code == REVOKE) && defer {
-            let partitions = partitions();
-            if let Ok(list) = crate::topic_partition::to_list(&partitions) {
-                *self.pending_rebalance.lock() = Some(PendingRebalance { code, lost, list, partitions });
-                return;
+        let Ok(copy) = crate::topic_partition::to_list(&partitions) else {
+            // Names librdkafka gave cannot fail the checks; if one did, serve it without callbacks.
+            if code == REVOKE {
+                self.before_unassign(rk, partitions);
             }
+            apply_rebalance(rk, code, list);
+            return;
+        };
+        let pending =
+            PendingRebalance { code, lost, list: copy, partitions: partitions.clone(), applied: false, stored: false };
+        *self.pending_rebalance.lock() = Some(pending);
+        if self.defer_rebalances.load(Ordering::Acquire) && self.python_enabled.load(Ordering::Acquire) {
+            return;
         }
         if code == REVOKE {
-            let revoked = partitions();
             self.call_rebalance(
                 |c| if lost { c.on_lost.as_ref().or(c.on_revoke.as_ref()) } else { c.on_revoke.as_ref() },
-                revoked.clone(),
+                partitions,
             );
-            self.before_unassign(rk, revoked);
-        } else if code != ASSIGN {
-            self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
+        } else {
+            self.call_rebalance(|c| c.on_assign.as_ref(), partitions);
         }
-        apply_rebalance(rk, code, list);
-        if code == ASSIGN {
-            self.call_rebalance(|c| c.on_assign.as_ref(), partitions());
+        self.finish_pending_rebalance(rk);
+    }
+
+    /// Before the application changes the assignment itself (see [`rebalance`](Self::rebalance)):
+    /// while a revocation waits for its callback, what the application is done with is stored
+    /// first, as before the default unassign.
+    pub fn before_assignment_change(&self, rk: *mut rdsys::rd_kafka_t) {
+        let revoked = {
+            let mut pending = self.pending_rebalance.lock();
+            match pending.as_mut() {
+                Some(p) if p.code == REVOKE && !p.stored => {
+                    p.stored = true;
+                    p.partitions.clone()
+                }
+                _ => return,
+            }
+        };
+        self.before_unassign(rk, revoked);
+    }
+
+    /// The application changed the assignment itself: a rebalance waiting for its callback is
+    /// applied, not applied again by default when the callback returns (confluent-kafka's rule).
+    pub fn assignment_changed(&self) {
+        if let Some(pending) = self.pending_rebalance.lock().as_mut() {
+            pending.applied = true;
         }
     }
 
@@ -185,14 +219,18 @@ impl CoreContext {
         Some((kind, p.partitions.clone()))
     }
 
-    /// Applies the deferred rebalance (librdkafka waits for it), without Python callbacks: the
-    /// caller ran them. Returns whether one was pending.
+    /// Applies the waiting rebalance (librdkafka waits for it), without Python callbacks: the
+    /// caller ran them. Unless a callback applied it already (see
+    /// [`assignment_changed`](Self::assignment_changed)), with the partitions librdkafka gave.
+    /// Returns whether one was pending.
     pub fn finish_pending_rebalance(&self, rk: *mut rdsys::rd_kafka_t) -> bool {
         let Some(pending) = self.pending_rebalance.lock().take() else { return false };
-        if pending.code == REVOKE {
+        if pending.code == REVOKE && !pending.stored {
             self.before_unassign(rk, pending.partitions);
         }
-        apply_rebalance(rk, pending.code, pending.list.ptr());
+        if !pending.applied {
+            apply_rebalance(rk, pending.code, pending.list.ptr());
+        }
         true
     }
 
@@ -227,13 +265,18 @@ crate::callbacks::client_context_via_callbacks!(CoreContext);
 const ASSIGN: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
 const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
 
-/// A rebalance kept for later (`Consumer._defer_rebalances`): an event loop runs the callbacks,
-/// awaiting coroutines, and then applies it; librdkafka waits for that (its "wait assign call").
+/// A rebalance waiting for its Python callback: while the callback runs, or kept for later
+/// (`Consumer._defer_rebalances`: an event loop runs the callbacks, awaiting coroutines, and then
+/// applies it); librdkafka waits for that (its "wait assign call").
 pub struct PendingRebalance {
     code: i32,
     lost: bool,
     list: TopicPartitionList,
     partitions: Vec<TopicPartition>,
+    /// The callback changed the assignment itself: nothing to apply by default.
+    applied: bool,
+    /// What the application is done with was stored before it unassigned (a revocation).
+    stored: bool,
 }
 
 /// Assigns or unassigns `list` as librdkafka asked (`code`), with the group's protocol.

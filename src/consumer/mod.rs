@@ -301,18 +301,26 @@ impl Consumer {
         self.core.dispatch_callbacks(py)
     }
 
-    /// Commits `offsets`. Asynchronously the result goes to `on_commit` (when the consumer polls);
-    /// synchronously the broker's answer is awaited on a worker thread, so Ctrl-C interrupts the
-    /// wait (the commit itself then completes unobserved).
-    fn commit_list(&self, py: Python<'_>, offsets: TopicPartitionList, asynchronous: bool) -> PyResult<()> {
+    /// Commits `offsets`. Asynchronously the result goes to `on_commit` (when the consumer polls)
+    /// and this returns None; synchronously the broker's answer is awaited on a worker thread, so
+    /// Ctrl-C interrupts the wait (the commit itself then completes unobserved), and this returns
+    /// the offsets committed.
+    fn commit_list(
+        &self,
+        py: Python<'_>,
+        offsets: TopicPartitionList,
+        asynchronous: bool,
+    ) -> PyResult<Option<Vec<TopicPartition>>> {
         let consumer = self.core.open()?;
         if asynchronous {
-            return Ok(consumer.commit(&offsets, true).map_err(FerroError::from)?);
+            consumer.commit(&offsets, true).map_err(FerroError::from)?;
+            return Ok(None);
         }
         let core = self.core.clone();
-        let committed =
-            run_interruptible(py, "commit", move || core.open().and_then(|c| Ok(c.commit(&offsets, false)?)))?;
-        Ok(committed?)
+        let committed = run_interruptible(py, "commit", move || {
+            core.open().and_then(|c| Ok(c.commit(&offsets, false).map(|()| from_list(&offsets))?))
+        })?;
+        Ok(Some(committed?))
     }
 
     /// A request to the broker about `list`, run interruptibly until `timeout` (see
@@ -345,6 +353,14 @@ impl Consumer {
         Ok(call(&consumer, &list).map_err(FerroError::from)?)
     }
 
+    /// Before `assign()` and its kind change the assignment: see
+    /// [`CoreContext::before_assignment_change`](self::core::CoreContext::before_assignment_change).
+    fn before_assignment_change(&self) -> PyResult<()> {
+        let consumer = self.core.open()?;
+        self.core.context().before_assignment_change(consumer.native_ptr());
+        Ok(())
+    }
+
     /// The partitions given, or the current assignment.
     fn partitions_or_assignment(
         &self,
@@ -372,11 +388,16 @@ impl Consumer {
     }
 
     /// Subscribes to topics (a name or a list of names; `^` starts a regex), replacing any previous
-    /// subscription. `on_assign(consumer, partitions)` runs after partitions are assigned,
-    /// `on_revoke(consumer, partitions)` before they are taken away (commit there), `on_lost`
-    /// instead of `on_revoke` when the assignment was lost (e.g. the session timed out). They run
-    /// on the thread calling poll/consume/close; an exception raised there propagates from it.
-    #[pyo3(signature = (topics, *, on_assign=None, on_revoke=None, on_lost=None))]
+    /// subscription. As with confluent-kafka, `on_assign(consumer, partitions)` runs before the
+    /// partitions are assigned: it may set their `offset`s and call `consumer.assign(partitions)`
+    /// (`incremental_assign()` with a cooperative assignor) itself; if it does not, they are
+    /// assigned as they came (at the committed offsets) when it returns. `on_revoke(consumer,
+    /// partitions)` runs before they are taken away (commit there), `on_lost` instead of
+    /// `on_revoke` when the assignment was lost (e.g. the session timed out); unless it called
+    /// `unassign()`/`incremental_unassign()`, they go when it returns. They run on the thread
+    /// calling poll/consume/close; an exception raised there propagates from it (the partitions
+    /// are still assigned or revoked by default).
+    #[pyo3(signature = (topics, on_assign=None, on_revoke=None, on_lost=None))]
     fn subscribe(
         slf: &Bound<'_, Self>,
         topics: &Bound<'_, PyAny>,
@@ -413,9 +434,13 @@ impl Consumer {
         Ok(self.core.open()?.unsubscribe().map_err(FerroError::from)?)
     }
 
-    /// Consumes exactly these partitions (no group rebalancing), from their given offsets.
+    /// Consumes exactly these partitions, from their given offsets (no group rebalancing; or,
+    /// from `on_assign`, the group's partitions with the offsets it set on them, in place of the
+    /// default assignment, as with confluent-kafka).
     fn assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
+        self.before_assignment_change()?;
         self.with_partitions(partitions, |consumer, list| consumer.assign(list))?;
+        self.core.context().assignment_changed();
         self.core.context().offsets.forget_all();
         self.core.context().positions.forget_all();
         drop(self.core.ahead.clear(false));
@@ -423,10 +448,13 @@ impl Consumer {
     }
 
     /// Removes the whole assignment made by `assign()` (confluent-kafka's `unassign()`): the
-    /// consumer stops fetching until the next `assign()`.
+    /// consumer stops fetching until the next `assign()`. From `on_revoke`/`on_lost`, in place of
+    /// the default unassign.
     fn unassign(&self) -> PyResult<()> {
+        self.before_assignment_change()?;
         let consumer = self.core.open()?;
         consumer.unassign().map_err(FerroError::from)?;
+        self.core.context().assignment_changed();
         self.core.context().offsets.forget_all();
         self.core.context().positions.forget_all();
         drop(self.core.ahead.clear(false));
@@ -446,15 +474,22 @@ impl Consumer {
         Ok(crate::config::set_sasl_credentials(consumer.native_ptr(), username, password)?)
     }
 
-    /// Cooperative rebalancing: adds partitions to the current assignment.
+    /// Cooperative rebalancing: adds partitions to the current assignment (from `on_assign`, in
+    /// place of the default, e.g. with offsets set on the partitions).
     fn incremental_assign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
-        self.with_partitions(partitions, |consumer, list| consumer.incremental_assign(list))
+        self.before_assignment_change()?;
+        self.with_partitions(partitions, |consumer, list| consumer.incremental_assign(list))?;
+        self.core.context().assignment_changed();
+        Ok(())
     }
 
-    /// Cooperative rebalancing: removes partitions from the current assignment.
+    /// Cooperative rebalancing: removes partitions from the current assignment (from
+    /// `on_revoke`/`on_lost`, in place of the default).
     fn incremental_unassign(&self, partitions: Vec<PyRef<'_, TopicPartition>>) -> PyResult<()> {
         let gone: Vec<TopicPartition> = partitions.iter().map(|p| (**p).clone()).collect();
+        self.before_assignment_change()?;
         self.with_partitions(partitions, |consumer, list| consumer.incremental_unassign(list))?;
+        self.core.context().assignment_changed();
         self.core.context().offsets.forget(&gone);
         self.core.context().positions.forget(&gone);
         drop(self.core.ahead.remove(&gone));
@@ -480,15 +515,15 @@ impl Consumer {
     }
 
     /// Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
-    /// `max_messages`. Returns an empty list on timeout.
-    #[pyo3(signature = (max_messages=Int(1000), timeout=None), text_signature = "(self, /, max_messages=1000, timeout=None)")]
+    /// `num_messages` (1 by default, as confluent-kafka's). Returns an empty list on timeout.
+    #[pyo3(signature = (num_messages=Int(1), timeout=None), text_signature = "(self, /, num_messages=1, timeout=None)")]
     fn consume(
         &self,
         py: Python<'_>,
-        max_messages: Int<usize>,
+        num_messages: Int<usize>,
         timeout: Option<Seconds>,
     ) -> PyResult<Vec<Py<BorrowedMessage>>> {
-        let Int(max_messages) = max_messages;
+        let Int(max_messages) = num_messages;
         if max_messages == 0 {
             return Ok(Vec::new());
         }
@@ -661,20 +696,22 @@ impl Consumer {
     /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
     /// `offsets`: exactly those (each the next offset to read). With neither: the position (last
     /// returned offset + 1) of every assigned partition that returned a message; nothing to commit
-    /// is not an error. `asynchronous=True` returns at once; the result goes to `on_commit`.
-    #[pyo3(signature = (message=None, *, offsets=None, asynchronous=false))]
+    /// is not an error. As confluent-kafka's, asynchronous by default: returns None at once and the
+    /// result goes to `on_commit`. `asynchronous=False` waits for the broker's answer, raises its
+    /// `KafkaError`, and returns the offsets committed (an empty list when there was nothing).
+    #[pyo3(signature = (message=None, offsets=None, asynchronous=true))]
     fn commit(
         &self,
         py: Python<'_>,
         message: Option<&Bound<'_, PyAny>>,
         offsets: Option<Vec<PyRef<'_, TopicPartition>>>,
         asynchronous: bool,
-    ) -> PyResult<()> {
+    ) -> PyResult<Option<Vec<TopicPartition>>> {
         let offsets = match (message, offsets) {
             (Some(message), _) if !message.is_none() => {
                 let offsets = next_offsets_of(message)?;
                 if offsets.is_empty() {
-                    return Ok(()); // an empty batch
+                    return Ok((!asynchronous).then(Vec::new)); // an empty batch
                 }
                 to_list(&offsets)?
             }
@@ -688,7 +725,7 @@ impl Consumer {
                 offsets.store_done(|list| consumer.store_offsets(list).map_err(drop));
                 let consumed = offsets.handed_in(&consumer.assignment().map_err(FerroError::from)?);
                 if consumed.is_empty() {
-                    return Ok(());
+                    return Ok((!asynchronous).then(Vec::new));
                 }
                 to_list(&consumed)?
             }
@@ -698,7 +735,7 @@ impl Consumer {
 
     /// Stores offsets for the next commit (automatic or argument-less), for consumers configured
     /// with `enable.auto.offset.store=false`. With a message: its offset + 1; with `offsets`: those.
-    #[pyo3(signature = (message=None, *, offsets=None))]
+    #[pyo3(signature = (message=None, offsets=None))]
     fn store_offsets(
         &self,
         message: Option<&Bound<'_, PyAny>>,

@@ -239,10 +239,11 @@ impl DeliveryCell {
     }
 }
 
-/// Calls `callback(report, error)` with one message's outcome; what it raises is unraisable.
+/// Calls `callback(error, report)` with one message's outcome, error first as confluent-kafka's
+/// `on_delivery(err, msg)`; what it raises is unraisable.
 fn call_with(py: Python<'_>, callback: &Py<PyAny>, topic: &Bound<'_, PyString>, outcome: &Outcome) {
     let called =
-        py_single_outcome(py, topic, outcome).and_then(|(report, error)| callback.bind(py).call1((report, error)));
+        py_single_outcome(py, topic, outcome).and_then(|(report, error)| callback.bind(py).call1((error, report)));
     if let Err(err) = called {
         err.write_unraisable(py, Some(callback.bind(py)));
     }

@@ -76,8 +76,8 @@ impl LoopDeliveries {
     }
 
     /// On the loop's thread: resolves the futures of the messages finished since the last call
-    /// (a cancelled one is left as it is). Returns how many, and the `(on_delivery, report,
-    /// error)` calls for the caller to make (None when there are none).
+    /// (a cancelled one is left as it is). Returns how many, and the `(on_delivery, error,
+    /// report)` calls for the caller to make (None when there are none).
     fn resolve<'py>(&self, py: Python<'py>) -> PyResult<(usize, Option<Bound<'py, PyList>>)> {
         let ready = std::mem::take(&mut *self.sink.ready.lock());
         let mut callbacks: Option<Bound<'py, PyList>> = None;
@@ -103,7 +103,7 @@ impl LoopDeliveries {
                 }
             }
             if let Some(callback) = cell.on_delivery.lock().take() {
-                let call = PyTuple::new(py, [Some(callback), report, error])?;
+                let call = PyTuple::new(py, [Some(callback), error, report])?;
                 match &callbacks {
                     Some(list) => list.append(call)?,
                     None => callbacks = Some(PyList::new(py, [call])?),

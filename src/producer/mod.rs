@@ -125,7 +125,7 @@ impl Producer {
 
     /// Queues one message whose delivery cell `make_cell` builds (given the topic's shared name).
     /// A message librdkafka refuses at once (too large, unknown partition, ...) fails through its
-    /// cell, as if the failure were reported later; a full queue raises `_QUEUE_FULL` (retriable).
+    /// cell, as if the failure were reported later; a full queue raises `QueueFullError` (retriable).
     fn queue_one(
         &self,
         py: Python<'_>,
@@ -243,9 +243,10 @@ impl Producer {
     }
 
     /// Queues a message and returns a Future resolving to its DeliveryReport or raising KafkaError.
-    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(report,
-    /// error)` (or the config's `on_delivery`) runs on the delivery thread once the message is
-    /// delivered or failed. Raises KafkaError `_QUEUE_FULL` (retriable) when librdkafka's queue is full.
+    /// `value`/`key`: any bytes-like object or str, copied once into librdkafka. `on_delivery(error,
+    /// report)` (or the config's `on_delivery`; error first, as confluent-kafka's) runs on the
+    /// delivery thread once the message is delivered or failed. Raises `QueueFullError` (a
+    /// `KafkaError` `_QUEUE_FULL` and a `BufferError`) when librdkafka's queue is full.
     /// `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
     /// >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
     #[pyo3(signature = (topic, value=None, key=None, *, partition=None, timestamp=None, headers=None, on_delivery=None))]
@@ -310,7 +311,7 @@ impl Producer {
     /// (anything with `__arrow_c_stream__`/`__arrow_c_array__`) with a `value` column and optional
     /// `key`, `headers`, `timestamp`, `partition` columns. Everything is read and checked before
     /// anything is sent, by `produce()`'s rules (`ValueError` naming `messages[i]`). `partition`
-    /// applies to messages that name none; `on_delivery(report, error)` (or the config's) runs once
+    /// applies to messages that name none; `on_delivery(error, report)` (or the config's) runs once
     /// per message. Ctrl-C while waiting for queue room raises KeyboardInterrupt carrying the
     /// batch's Future as `.future`: messages not yet sent fail with `_DESTROY` in its results.
     #[pyo3(signature = (topic, messages, *, partition=None, on_delivery=None))]
