@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import error, serialization
+from . import deserializing_consumer, deserializing_share_consumer, error, serialization, serializing_producer
 from ._config import ThrottleEvent
 from ._constants import (
     OFFSET_BEGINNING,
@@ -94,6 +94,8 @@ __all__ = [
     "TopicPartitionInfo",
     "Uuid",
     "consistent",
+    "deserializing_consumer",
+    "deserializing_share_consumer",
     "error",
     "fnv1a",
     "install",
@@ -101,6 +103,7 @@ __all__ = [
     "libversion",
     "murmur2",
     "serialization",
+    "serializing_producer",
     "uninstall",
     "version",
 ]

@@ -59,6 +59,9 @@ class _Callbacks:
         self.user = user
         self.errors: deque[Message] = deque()
         self.pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        # The partitions of the synchronous commits whose result ferrokafka has yet to pass to
+        # on_commit: confluent-kafka returns (or raises) that result instead.
+        self.sync_commits: list[frozenset[tuple[str, int]]] = []
 
     def error_cb(self, error: Any) -> None:
         value = _config.error_value(error)
@@ -82,6 +85,11 @@ class _Callbacks:
     def on_commit(self, first: Any, second: Any) -> None:
         # ferrokafka calls on_commit(error, partitions); read them by type all the same.
         error, partitions = (first, second) if isinstance(second, list) else (second, first)
+        if self.sync_commits:
+            key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
+            if key in self.sync_commits:
+                self.sync_commits.remove(key)
+                return
         self.user["on_commit"](_config.error_value(error), list_from_native(partitions or []))
 
     def rebalance(self, which: str, _native: Any, partitions: list[_fk.TopicPartition]) -> None:
@@ -172,11 +180,13 @@ class Consumer:
         try:
             borrowed = native.poll(wait)
         except _fk.PartitionEOF as eof:
+            self._callbacks.sync_commits.clear()
             return error_message(
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
             reraise(error)
+        self._callbacks.sync_commits.clear()  # their results were served by now
         if borrowed is None:
             return errors.popleft() if errors else None
         message = from_borrowed(borrowed)
@@ -203,6 +213,7 @@ class Consumer:
         try:
             borrowed = native.consume(count - len(result), 0.0 if result else wait)
         except _fk.PartitionEOF as eof:
+            self._callbacks.sync_commits.clear()
             result.append(
                 error_message(
                     KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
@@ -211,6 +222,7 @@ class Consumer:
             return result
         except _fk.Error as error:
             reraise(error)
+        self._callbacks.sync_commits.clear()
         latest = self._latest
         handed = self._handed
         for item in borrowed:
@@ -322,38 +334,40 @@ class Consumer:
             ]
             if not commit:
                 return self._nothing_to_commit(native, asynchronous)
+            if not asynchronous:
+                self._sync_commit(commit)
             try:
                 native.commit(asynchronous=bool(asynchronous))
             except _fk.Error as error:
-                if not asynchronous:
-                    self._file_commit(kafka_error_of(error, flags=False), commit)
                 reraise(error)
-            if asynchronous:
-                return None
-            self._file_commit(None, commit)
-            return list_from_native(commit)
+            return None if asynchronous else list_from_native(commit)
+        if not asynchronous:
+            self._sync_commit(commit)
         try:
             native.commit(offsets=commit, asynchronous=bool(asynchronous))
         except _fk.Error as error:
-            if not asynchronous:
-                self._file_commit(kafka_error_of(error, flags=False), commit)
             reraise(error)
-        if asynchronous:
-            return None
-        self._file_commit(None, commit)
-        return list_from_native(commit)
+        return None if asynchronous else list_from_native(commit)
+
+    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> None:
+        """Marks a synchronous commit's result, which ferrokafka passes to on_commit at a later
+        poll, as not for the application's on_commit (until that poll is over)."""
+        if "on_commit" in self._callbacks.user:
+            self._callbacks.sync_commits.append(frozenset((tp.topic, tp.partition) for tp in commit))
 
     def _file_commit(self, error: KafkaError | None, partitions: list[_fk.TopicPartition]) -> None:
-        """confluent-kafka's on_commit hears of synchronous commits too, at the next poll."""
+        """An asynchronous commit's result for ``on_commit``, at the next poll (a synchronous
+        commit's result is its return value or exception: confluent-kafka's on_commit does not
+        hear of it)."""
         on_commit = self._callbacks.user.get("on_commit")
         if on_commit is not None:
             self._callbacks.pending.append((on_commit, (error, list_from_native(partitions))))
 
     def _nothing_to_commit(self, native: _fk.Consumer, asynchronous: bool) -> None:
         error = KafkaError(KafkaError._NO_OFFSET)
-        self._file_commit(error, [_fk.TopicPartition(tp.topic, tp.partition) for tp in call(native.assignment)])
         if not asynchronous:
             raise KafkaException(error)
+        self._file_commit(error, [_fk.TopicPartition(tp.topic, tp.partition) for tp in call(native.assignment)])
         return None
 
     def store_offsets(self, message: Message | None = None, offsets: list[TopicPartition] | None = None) -> None:

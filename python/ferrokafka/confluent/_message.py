@@ -326,4 +326,6 @@ def error_message(
     error: Any, topic: str | None = None, partition: int | None = None, offset: int | None = None
 ) -> Message:
     """An error event as confluent-kafka's consumer returns it."""
-    return Message(topic, partition, offset, error=error, timestamp=(0, -1))
+    # confluent-kafka's error events carry the reason as their value too.
+    reason = error.str() if hasattr(error, "str") else str(error)
+    return Message(topic, partition, offset, value=reason.encode(), error=error, timestamp=(0, -1))

@@ -50,13 +50,6 @@ def _bytes(data: Any) -> Any:
     return bytes(data)
 
 
-def _headers(headers: Any) -> list[tuple[str, bytes | None]] | None:
-    if not headers:
-        return None
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    return [(name if isinstance(name, str) else bytes(name).decode(), _bytes(value)) for name, value in pairs]
-
-
 def _check_headers(headers: Any) -> None:
     if headers is None:
         return
@@ -120,7 +113,7 @@ class _Events:
                 None if report is None else report.offset,
                 _bytes(key),
                 _bytes(value),
-                _headers(headers),
+                None,  # confluent-kafka's delivery reports carry no headers
                 None,
                 (0, -1) if report is None or report.timestamp is None else (1, report.timestamp),
                 time.monotonic() - started,
