@@ -28,7 +28,7 @@ from typing import Any, Self
 import ferrokafka as _fk
 
 from . import _config
-from ._errors import KafkaError, KafkaException, call, kafka_error_of, reraise
+from ._errors import KafkaError, KafkaException, call, reraise
 from ._message import Message, error_message, from_borrowed
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._producer import seconds

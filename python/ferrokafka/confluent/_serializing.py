@@ -12,8 +12,13 @@ from typing import Any
 from ._consumer import Consumer
 from ._message import Message
 from ._producer import Producer
-from .error import ConsumeError, KeyDeserializationError, KeySerializationError, ValueDeserializationError
-from .error import ValueSerializationError
+from .error import (
+    ConsumeError,
+    KeyDeserializationError,
+    KeySerializationError,
+    ValueDeserializationError,
+    ValueSerializationError,
+)
 from .serialization import MessageField, SerializationContext
 
 

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from . import _constants
-from ._consumer import Consumer
 from ._constants import *  # noqa: F403
+from ._consumer import Consumer
 from ._errors import ConcurrentModificationException, IllegalStateException, KafkaError, KafkaException
 from ._message import Message
 from ._model import ShareConsumer, Uuid, consistent, fnv1a, murmur2
