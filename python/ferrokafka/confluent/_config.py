@@ -34,7 +34,14 @@ def merge(args: tuple[Any, ...], kwargs: Mapping[str, Any], *, allow_empty: bool
     else:
         raise TypeError("expected configuration dict")
     merged.update(kwargs)
-    return merged
+    # The deprecated "default.topic.config" sub-dict: its topic properties apply as set at the top.
+    topic_conf = merged.pop("default.topic.config", None)
+    if topic_conf is not None:
+        if not isinstance(topic_conf, dict):
+            raise TypeError("expected default.topic.config to be a dict")
+        merged.update(topic_conf)
+    # None leaves a property at its default (confluent-kafka passes NULL).
+    return {key: value for key, value in merged.items() if value is not None or key in CALLBACK_KEYS}
 
 
 def take_callbacks(conf: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
