@@ -94,7 +94,7 @@ def test_failed_delivery_gets_a_kafka_error(mod, topic_name):
     producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 200})
     producer.produce(topic_name, b"lost", on_delivery=lambda err, msg: got.append((err, msg.value())))
     assert producer.flush(10) == 0
-    (err, value), = got
+    ((err, value),) = got
     assert value == b"lost"
     assert isinstance(err, mod.KafkaError)
     assert err.code() == mod.KafkaError._MSG_TIMED_OUT
@@ -176,7 +176,9 @@ def test_kafka_error_flags_reason_and_exception():
 
 
 def test_kafka_error_code_names_match_confluent_kafka():
-    theirs = {name: getattr(ck.KafkaError, name) for name in dir(ck.KafkaError) if name.isupper() or name[1:2].isupper()}
+    theirs = {
+        name: getattr(ck.KafkaError, name) for name in dir(ck.KafkaError) if name.isupper() or name[1:2].isupper()
+    }
     theirs = {name: value for name, value in theirs.items() if isinstance(value, int)}
     assert len(theirs) > 100
     ours = {name: getattr(fc.KafkaError, name, None) for name in theirs}
@@ -319,9 +321,7 @@ def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, g
         for i in range(20):
             producer.produce(topic_name, b"value-%d" % i, b"key-%d" % i)
         producer.flush(10)
-    consumer = fc.Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"}
-    )
+    consumer = fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
     consumer.subscribe([topic_name])
     held = []
     while len(held) < 20:

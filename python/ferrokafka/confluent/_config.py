@@ -68,11 +68,7 @@ def split_delivery(first: Any, second: Any) -> tuple[BaseException | None, Any]:
     """``(error, report)`` from ferrokafka's two delivery-callback arguments, in either order."""
     error = first if isinstance(first, BaseException) else second if isinstance(second, BaseException) else None
     report = (
-        first
-        if isinstance(first, _fk.DeliveryReport)
-        else second
-        if isinstance(second, _fk.DeliveryReport)
-        else None
+        first if isinstance(first, _fk.DeliveryReport) else second if isinstance(second, _fk.DeliveryReport) else None
     )
     return error, report
 

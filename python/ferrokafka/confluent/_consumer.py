@@ -333,7 +333,8 @@ class Consumer:
                 if (topic, partition) in assigned
             ]
             if not commit:
-                return self._nothing_to_commit(native, asynchronous)
+                self._nothing_to_commit(native, asynchronous)
+                return None
             if not asynchronous:
                 self._sync_commit(commit)
             try:
@@ -368,7 +369,6 @@ class Consumer:
         if not asynchronous:
             raise KafkaException(error)
         self._file_commit(error, [_fk.TopicPartition(tp.topic, tp.partition) for tp in call(native.assignment)])
-        return None
 
     def store_offsets(self, message: Message | None = None, offsets: list[TopicPartition] | None = None) -> None:
         """Stores `message`'s offset + 1 (or `offsets`) for the next commit (with
@@ -419,9 +419,7 @@ class Consumer:
     def cluster_id(self, timeout: float = -1) -> str:
         cluster_id = call(self._open().cluster_id, seconds(timeout))
         if cluster_id is None:
-            raise KafkaException(
-                KafkaError(KafkaError._TIMED_OUT, "Failed to retrieve cluster id: Local: Timed out")
-            )
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "Failed to retrieve cluster id: Local: Timed out"))
         return cluster_id
 
     def consumer_group_metadata(self) -> Any:

@@ -6,6 +6,7 @@ into these at the drop-in's boundary, by :func:`kafka_error_of` and :func:`rerai
 
 from __future__ import annotations
 
+import builtins
 import operator
 import re
 from collections.abc import Callable, Iterator
@@ -46,11 +47,11 @@ _NEWER_CODES = {
     "STREAMS_INVALID_TOPOLOGY_EPOCH": 131,
     "STREAMS_TOPOLOGY_FENCED": 132,
 }
-for _name, _code in _NEWER_CODES.items():
-    _CODES.setdefault(_name, _code)
+for _code_name, _code in _NEWER_CODES.items():
+    _CODES.setdefault(_code_name, _code)
 _NAMES: dict[int, str] = {}
-for _name, _code in sorted(_CODES.items(), key=lambda item: item[0] in _NEWER_CODES):
-    _NAMES.setdefault(_code, _name)
+for _code_name, _code in sorted(_CODES.items(), key=lambda item: item[0] in _NEWER_CODES):
+    _NAMES.setdefault(_code, _code_name)
 
 
 def _describe(code: int) -> str:
@@ -100,7 +101,7 @@ class KafkaError:
     def __init__(
         self,
         error: int,
-        reason: str | None = None,
+        reason: builtins.str | None = None,
         fatal: bool = False,
         retriable: bool = False,
         txn_requires_abort: bool = False,
@@ -117,11 +118,11 @@ class KafkaError:
         """The error code (``KafkaError._MSG_TIMED_OUT``, ``KafkaError.UNKNOWN_TOPIC_OR_PART``, ...)."""
         return self._code
 
-    def name(self) -> str:
+    def name(self) -> builtins.str:
         """The code's symbolic name, e.g. ``"_MSG_TIMED_OUT"``."""
         return _name(self._code)
 
-    def str(self) -> str:
+    def str(self) -> builtins.str:
         """The reason: librdkafka's or the broker's message, or the code's description."""
         return self._reason if self._reason is not None else _describe(self._code)
 
@@ -137,7 +138,7 @@ class KafkaError:
         """Whether the current transaction must be aborted (then a new one may begin)."""
         return self._txn_requires_abort
 
-    def __str__(self) -> str:
+    def __str__(self) -> builtins.str:
         fatal = "FATAL," if self._fatal else ""
         return f'KafkaError{{{fatal}code={self.name()},val={self._code},str="{self.str()}"}}'
 

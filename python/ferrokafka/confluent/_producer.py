@@ -228,9 +228,7 @@ class Producer:
         events = self._events
         adapter = None
         if cb is not None:
-            adapter = functools.partial(
-                events.delivered, cb, topic, key, value, headers, partition, time.monotonic()
-            )
+            adapter = functools.partial(events.delivered, cb, topic, key, value, headers, partition, time.monotonic())
             with events.cond:
                 events.awaiting += 1
         try:

@@ -167,7 +167,7 @@ class DeserializingConsumer(Consumer):
                 pass
             raise
 
-    def poll(self, timeout: float = -1) -> Message | None:  # type: ignore[override]
+    def poll(self, timeout: float = -1) -> Message | None:
         message = super().poll(timeout)
         if message is None:
             return None

@@ -169,7 +169,9 @@ class AIOProducer:
 
     async def send_offsets_to_transaction(self, positions: list[Any], group_metadata: Any, timeout: float = -1) -> None:
         await _translated(
-            self._native.send_offsets_to_transaction(list_to_native(positions), group_metadata, _timeout(timeout))
+            self._native.send_offsets_to_transaction(
+                list_to_native(positions), group_metadata, 60.0 if timeout is None or timeout < 0 else float(timeout)
+            )
         )
 
     async def commit_transaction(self, timeout: float = -1) -> None:
@@ -191,10 +193,19 @@ class AIOProducer:
         await self.close()
 
 
+def _message_offsets(message: Message) -> list[_fk.TopicPartition]:
+    """Where to commit after `message`: its offset + 1 (with its leader epoch)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic, partition or offset"))
+    return [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+
+
 async def _cluster_id(client: Any, timeout: float) -> str | None:
     """The cluster id (asks the broker if not known yet: on a thread of its own, as
     ``ferrokafka.aio``'s ``list_topics`` does)."""
-    return await _translated(asyncio.to_thread(call, client.cluster_id, _timeout(timeout)))
+    cluster_id: str | None = await _translated(asyncio.to_thread(call, client.cluster_id, _timeout(timeout)))
+    return cluster_id
 
 
 async def _translated(awaitable: Any) -> Any:
@@ -355,8 +366,7 @@ class AIOConsumer:
         if message is not None and offsets is not None:
             raise ValueError("message and offsets are mutually exclusive")
         if message is not None:
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            native = [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+            native = _message_offsets(message)
         elif offsets is not None:
             native = list_to_native(offsets)
         else:
@@ -376,12 +386,9 @@ class AIOConsumer:
         await _translated(self._native.commit(offsets=native, asynchronous=False))
         return list_from_native(native)
 
-    async def store_offsets(
-        self, message: Message | None = None, offsets: list[TopicPartition] | None = None
-    ) -> None:
+    async def store_offsets(self, message: Message | None = None, offsets: list[TopicPartition] | None = None) -> None:
         if message is not None:
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            native = [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+            native = _message_offsets(message)
         else:
             native = list_to_native(offsets or [])
         await _translated(self._native.store_offsets(offsets=native))
@@ -422,8 +429,6 @@ class AIOConsumer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
-
-
 
 
 AIOProducer.__module__ = AIOConsumer.__module__ = __name__

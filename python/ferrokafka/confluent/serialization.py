@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from ._errors import KafkaException
@@ -14,15 +14,12 @@ from ._errors import KafkaException
 HeadersType = list[tuple[str, str | bytes | None]] | dict[str, str | bytes | None]
 
 
-class MessageField(str, Enum):
-    """Which part of a message a (de)serializer works on."""
+class MessageField(StrEnum):
+    """Which part of a message a (de)serializer works on (``str()`` is its value, ``"key"``)."""
 
     NONE = "none"
     KEY = "key"
     VALUE = "value"
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 class SerializationContext:

@@ -10,6 +10,7 @@ when the broker has not answered in time. The client callbacks (``error_cb``, ``
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -111,7 +112,9 @@ def _new_future() -> Future[Any]:
     return future
 
 
-def _list_of(value: Any, what: str, kind: type | tuple[type, ...], *, item_error: type[Exception] = ValueError) -> list[Any]:
+def _list_of(
+    value: Any, what: str, kind: type | tuple[type, ...], *, item_error: type[Exception] = ValueError
+) -> list[Any]:
     if not isinstance(value, list):
         raise TypeError(f"Expected list of {what}")
     if not value:
@@ -165,7 +168,12 @@ class AdminClient:
             with self._lock:
                 self._timers.discard(timer)
             for future in pending:
-                _fail(future, KafkaException(KafkaError(KafkaError._TIMED_OUT, "Failed while waiting for response: Local: Timed out")))
+                _fail(
+                    future,
+                    KafkaException(
+                        KafkaError(KafkaError._TIMED_OUT, "Failed while waiting for response: Local: Timed out")
+                    ),
+                )
 
         timer = threading.Timer(timeout, expire)
         timer.daemon = True
@@ -236,7 +244,9 @@ class AdminClient:
                     topic.topic, topic.num_partitions, topic.replication_factor, topic.config or None
                 )
                 futures[topic.topic] = self._request(
-                    lambda t=native_topic: native.create_topics([t], operation_timeout=operation_timeout)
+                    functools.partial(
+                        lambda t: native.create_topics([t], operation_timeout=operation_timeout), native_topic
+                    )
                 )
         self._deadline(futures.values(), options.get("request_timeout"))
         return futures
@@ -248,7 +258,9 @@ class AdminClient:
         _list_of(topics, "topic names", str)
         operation_timeout = options.get("operation_timeout") or None
         futures = {
-            name: self._request(lambda n=name: native.delete_topics([n], operation_timeout=operation_timeout))
+            name: self._request(
+                functools.partial(lambda n: native.delete_topics([n], operation_timeout=operation_timeout), name)
+            )
             for name in topics
         }
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -270,8 +282,11 @@ class AdminClient:
                 futures[request.topic] = self._failed(_not_implemented("replica_assignment"))
             else:
                 futures[request.topic] = self._request(
-                    lambda r=request: native.create_partitions(
-                        r.topic, r.new_total_count, operation_timeout=operation_timeout
+                    functools.partial(
+                        lambda r: native.create_partitions(
+                            r.topic, r.new_total_count, operation_timeout=operation_timeout
+                        ),
+                        request,
                     )
                 )
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -305,8 +320,10 @@ class AdminClient:
         authorized = bool(options.get("include_authorized_operations", False))
         futures = {
             name: self._request(
-                lambda n=name: native.describe_topics([n], include_authorized_operations=authorized),
-                lambda result, n=name: _topic_description(result[n]),
+                functools.partial(
+                    lambda n: native.describe_topics([n], include_authorized_operations=authorized), name
+                ),
+                functools.partial(lambda n, result: _topic_description(result[n]), name),
             )
             for name in dict.fromkeys(names)
         }
@@ -355,7 +372,7 @@ class AdminClient:
                 futures[resource] = self._failed(_not_implemented(f"{resource.restype.name} configs"))
                 continue
             futures[resource] = self._request(
-                lambda r=resource, k=kind: native.describe_configs(k, r.name, detailed=True),  # type: ignore[call-overload]
+                functools.partial(lambda r, k: native.describe_configs(k, r.name, detailed=True), resource, kind),
                 _config_entries,
             )
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -485,7 +502,9 @@ class AdminClient:
                 raise ValueError("Expected list of AclBinding, not AclBindingFilter")
         if len(set(acls)) != len(acls):
             raise ValueError("Duplicate AclBinding")
-        futures = {acl: self._request(lambda a=acl: native.create_acls([_native_acl(a)])) for acl in acls}
+        futures = {
+            acl: self._request(functools.partial(lambda a: native.create_acls([_native_acl(a)]), acl)) for acl in acls
+        }
         self._deadline(futures.values(), options.get("request_timeout"))
         return futures
 
@@ -496,7 +515,7 @@ class AdminClient:
         if not isinstance(acl_binding_filter, AclBindingFilter):
             raise TypeError("Expected an AclBindingFilter")
         future = self._request(
-            lambda: native.describe_acls(_native_acl(acl_binding_filter, filter=True)),  # type: ignore[arg-type]
+            lambda: native.describe_acls(_native_acl(acl_binding_filter, filter=True)),
             lambda bindings: [_acl_of(b) for b in bindings],
         )
         self._deadline([future], options.get("request_timeout"))
@@ -515,7 +534,7 @@ class AdminClient:
             raise ValueError("Duplicate AclBindingFilter")
         futures = {
             f: self._request(
-                lambda f=f: native.delete_acls([_native_acl(f, filter=True)]),  # type: ignore[list-item]
+                functools.partial(lambda f: native.delete_acls([_native_acl(f, filter=True)]), f),
                 lambda lists: [_acl_of(b) for b in lists[0]],
             )
             for f in acl_binding_filters
@@ -600,8 +619,8 @@ class AdminClient:
         native = self._open()
         futures = {
             group_id: self._request(
-                lambda g=group_id: native.describe_groups([g]),
-                lambda result, g=group_id: _group_description(g, result[g]),
+                functools.partial(lambda g: native.describe_groups([g]), group_id),
+                functools.partial(lambda g, result: _group_description(g, result[g]), group_id),
             )
             for group_id in dict.fromkeys(self._group_ids(group_ids))
         }
@@ -613,7 +632,7 @@ class AdminClient:
         options = _options(kwargs, ("request_timeout",))
         native = self._open()
         futures = {
-            group_id: self._request(lambda g=group_id: native.delete_groups([g]))
+            group_id: self._request(functools.partial(lambda g: native.delete_groups([g]), group_id))
             for group_id in dict.fromkeys(self._group_ids(group_ids))
         }
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -717,8 +736,8 @@ class AdminClient:
             return {user: self._failed(duplicate) for user in users}
         futures = {
             user: self._request(
-                lambda u=user: native.describe_user_scram_credentials([u]),
-                lambda result, u=user: _scram_description(result[u]),
+                functools.partial(lambda u: native.describe_user_scram_credentials([u]), user),
+                functools.partial(lambda u, result: _scram_description(result[u]), user),
             )
             for user in users
         }
@@ -739,7 +758,9 @@ class AdminClient:
         for alteration in alterations:
             by_user.setdefault(_check_alteration(alteration), []).append(_native_alteration(alteration))
         futures = {
-            user: self._request(lambda changes=changes: native.alter_user_scram_credentials(changes))
+            user: self._request(
+                functools.partial(lambda changes: native.alter_user_scram_credentials(changes), changes)
+            )
             for user, changes in by_user.items()
         }
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -772,7 +793,7 @@ class AdminClient:
             native_tp = _fk.TopicPartition(tp.topic, tp.partition)
             native_spec = _native_spec(spec)
             futures[tp] = self._request(
-                lambda t=native_tp, s=native_spec: native.list_offsets({t: s}),
+                functools.partial(lambda t, s: native.list_offsets({t: s}), native_tp, native_spec),
                 lambda result: _offsets_info(next(iter(result.values()))),
             )
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -803,9 +824,11 @@ class AdminClient:
                     _fail(future, failure)
                     return
                 earliest.add_done_callback(
-                    lambda got: _fail(future, got.exception())  # type: ignore[arg-type]
-                    if got.exception()
-                    else _succeed(future, DeletedRecords(got.result()[0].offset))
+                    lambda got: (
+                        _fail(future, got.exception())  # type: ignore[arg-type]
+                        if got.exception()
+                        else _succeed(future, DeletedRecords(got.result()[0].offset))
+                    )
                 )
 
             try:
@@ -911,7 +934,7 @@ def _check_partitions(partitions: Any, what: str, *, require_offset: bool) -> No
 
 
 def _native_acl(acl: AclBinding, *, filter: bool = False) -> Any:  # noqa: A002
-    cls = _fk.AclBindingFilter if filter else _fk.AclBinding
+    cls: Any = _fk.AclBindingFilter if filter else _fk.AclBinding
     return cls(
         acl.restype.name,
         acl.name,
@@ -977,7 +1000,9 @@ def _uuid(topic_id: str | None) -> Uuid | None:
 
 def _topic_description(description: Any) -> TopicDescription:
     partitions = [
-        TopicPartitionInfo(p.id, _node(p.leader), [n for n in map(_node, p.replicas) if n], [n for n in map(_node, p.isr) if n])
+        TopicPartitionInfo(
+            p.id, _node(p.leader), [n for n in map(_node, p.replicas) if n], [n for n in map(_node, p.isr) if n]
+        )
         for p in description.partitions
     ]
     return TopicDescription(
@@ -1008,7 +1033,7 @@ def _group_listings(result: Any) -> ListConsumerGroupsResult:
         )
         for g in result.valid
     ]
-    errors = [KafkaException(kafka_error_of(error)) for error in result.errors]
+    errors: list[Exception] = [KafkaException(kafka_error_of(error)) for error in result.errors]
     return ListConsumerGroupsResult(valid, errors)
 
 
@@ -1034,9 +1059,7 @@ def _group_description(group_id: str, description: Any) -> ConsumerGroupDescript
     ]
     state = _GROUP_STATES.get(str(description["state"]).lower().replace("_", ""), ConsumerGroupState.UNKNOWN)
     kind = from_name(str(description.get("type", "")), ConsumerGroupType)
-    return ConsumerGroupDescription(
-        group_id, False, members, description["protocol"], state, None, None, kind
-    )
+    return ConsumerGroupDescription(group_id, False, members, description["protocol"], state, None, None, kind)
 
 
 def _scram_description(description: Any) -> UserScramCredentialsDescription:

@@ -193,7 +193,7 @@ class AclBinding:
 
     def _other(self, other: object) -> tuple[Any, ...]:
         if not isinstance(other, AclBinding):
-            return NotImplemented  # type: ignore[return-value]
+            return NotImplemented  # type: ignore[no-any-return]
         return tuple("" if v is None else v for v in other._tuple())
 
     def _mine(self) -> tuple[Any, ...]:
