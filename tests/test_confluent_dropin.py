@@ -566,3 +566,27 @@ def test_ctrl_c_interrupts_a_consumer_poll_forever():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "interrupted True"
+
+
+@BOTH
+def test_a_message_refused_at_once_raises_from_produce_without_callback(mod, topic_name):
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.max.bytes": 1000})
+    with pytest.raises(mod.KafkaException) as info:
+        producer.produce(topic_name, b"x" * 10_000, on_delivery=lambda err, msg: got.append(err))
+    assert info.value.args[0].code() == mod.KafkaError.MSG_SIZE_TOO_LARGE
+    assert producer.flush(1) == 0
+    assert got == []
+    assert len(producer) == 0
+
+
+@BOTH
+def test_config_shapes_confluent_kafka_accepts(mod):
+    with pytest.raises(TypeError, match="expected configuration dict"):
+        mod.Producer()
+    # None leaves a property at its default; the deprecated default.topic.config still applies.
+    producer = mod.Producer({"bootstrap.servers": None, "default.topic.config": {"message.timeout.ms": 100}})
+    got: list[Any] = []
+    producer.produce("t", b"x", on_delivery=lambda err, msg: got.append(err.code()))
+    assert producer.flush(10) == 0
+    assert got == [mod.KafkaError._MSG_TIMED_OUT]

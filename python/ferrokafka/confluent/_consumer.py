@@ -305,10 +305,12 @@ class Consumer:
             raise TypeError("expected message to be a Message")
         if message.error() is not None:
             raise KafkaException(message.error())
-        topic, partition, offset = message.topic(), message.partition(), message.offset()
-        if topic is None or partition is None or offset is None:
-            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic, partition or offset"))
-        return [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+        topic = message.topic()
+        if not isinstance(topic, str):
+            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic"))
+        # The message's own partition and offset, unknown ones included (confluent-kafka's
+        # commit(message=...) commits offset + 1 whatever they are).
+        return [_fk.TopicPartition(topic, message._partition, message._offset + 1, None, message.leader_epoch())]
 
     def commit(
         self, message: Message | None = None, offsets: list[TopicPartition] | None = None, asynchronous: bool = True
@@ -414,7 +416,10 @@ class Consumer:
     # --- cluster and group -------------------------------------------------------------------
 
     def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
-        return cluster_metadata(self._open(), topic, seconds(timeout))
+        native = self._native
+        if native is None:
+            raise RuntimeError("Handle has been closed")  # confluent-kafka's words for this call
+        return cluster_metadata(native, topic, seconds(timeout))
 
     def cluster_id(self, timeout: float = -1) -> str:
         cluster_id = call(self._open().cluster_id, seconds(timeout))

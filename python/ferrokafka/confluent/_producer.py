@@ -94,6 +94,7 @@ class _Events:
 
     def delivered(
         self,
+        producing: list[bool],
         callback: Callable[..., Any],
         topic: str,
         key: Any,
@@ -104,7 +105,14 @@ class _Events:
         first: Any,
         second: Any,
     ) -> None:
-        """ferrokafka's on_delivery (on its delivery thread): files confluent-kafka's ``(err, msg)``."""
+        """ferrokafka's on_delivery (on its delivery thread): files confluent-kafka's ``(err, msg)``
+        (not for a message librdkafka refused at once: ferrokafka reports it inside ``produce()``,
+        while `producing`, and confluent-kafka's ``produce()`` raises it instead)."""
+        if producing[0]:
+            with self.cond:
+                self.awaiting -= 1
+                self.cond.notify_all()
+            return
         try:
             error, report = _config.split_delivery(first, second)
             message = Message(
@@ -160,7 +168,7 @@ class Producer:
     _default_cb: Callable[..., Any] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        conf = _config.merge(args, kwargs, allow_empty=True)
+        conf = _config.merge(args, kwargs, allow_empty=False)
         callbacks = _config.take_callbacks(conf, _PRODUCER_CALLBACKS)
         events = _Events()
         self._events = events
@@ -227,12 +235,15 @@ class Producer:
     ) -> None:
         events = self._events
         adapter = None
+        producing = [True]
         if cb is not None:
-            adapter = functools.partial(events.delivered, cb, topic, key, value, headers, partition, time.monotonic())
+            adapter = functools.partial(
+                events.delivered, producing, cb, topic, key, value, headers, partition, time.monotonic()
+            )
             with events.cond:
                 events.awaiting += 1
         try:
-            native.produce(
+            future = native.produce(
                 topic,
                 value,
                 key,
@@ -248,6 +259,14 @@ class Producer:
             if isinstance(error, _fk.Error):
                 reraise(error)
             raise
+        finally:
+            producing[0] = False
+        # A message librdkafka refused at once (too large, unknown partition, ...) comes back as a
+        # failed future: confluent-kafka's produce() raises instead, and calls no callback.
+        if future.done():
+            failure = future.exception()
+            if failure is not None:
+                reraise(failure)
 
     def produce_batch(
         self,
