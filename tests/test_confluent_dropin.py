@@ -590,3 +590,24 @@ def test_config_shapes_confluent_kafka_accepts(mod):
     producer.produce("t", b"x", on_delivery=lambda err, msg: got.append(err.code()))
     assert producer.flush(10) == 0
     assert got == [mod.KafkaError._MSG_TIMED_OUT]
+
+
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_after_close_raises_confluent_kafka_s_errors(admin_mod):
+    with admin_mod.AdminClient({"bootstrap.servers": "127.0.0.1:1", "stats_cb": lambda s: None}) as client:
+        pass
+    with pytest.raises(RuntimeError, match="AdminClient has been closed"):
+        client.create_topics([admin_mod.NewTopic("t", 1, 1)])
+    with pytest.raises(RuntimeError, match="Handle has been closed"):
+        client.list_topics(timeout=0.1)
+    with pytest.raises(RuntimeError, match="Handle has been closed"):
+        client.list_groups(timeout=0.1)
+
+
+@BOTH
+def test_messages_batch_slices_to_a_batch(mod):
+    batch = mod.Messages([mod.Message(offset=i) for i in range(3)])
+    tail = batch[1:]
+    assert isinstance(tail, mod.Messages)
+    assert [m.offset() for m in tail] == [1, 2]
+    assert repr(mod.Messages()) == "Messages([])"

@@ -9,7 +9,7 @@ import operator
 import zlib
 from collections.abc import Iterable, Iterator
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, overload
 
 import ferrokafka as _fk
 
@@ -185,8 +185,23 @@ class Messages:
     def __iter__(self) -> Iterator[Message]:
         return iter(self._messages)
 
-    def __getitem__(self, index: int) -> Message:
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> Messages: ...
+    def __getitem__(self, index: int | slice) -> Message | Messages:
+        if isinstance(index, slice):
+            return Messages(self._messages[index])
         return self._messages[index]
+
+    @classmethod
+    def _from_list(cls, messages: list[Message]) -> Messages:
+        batch = cls()
+        batch._messages = messages
+        return batch
+
+    def __repr__(self) -> str:
+        return f"Messages({self._messages!r})"
 
     def __bool__(self) -> bool:
         return bool(self._messages)

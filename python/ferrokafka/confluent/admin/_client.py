@@ -4,8 +4,9 @@ Each call checks its arguments as confluent-kafka does and returns what it retur
 ``concurrent.futures.Future`` per resource (topic, group, ...) or one future. Each resource is
 one request to ferrokafka's admin client (its future resolves on its own, no ``poll()`` needed),
 so that each future gets its own outcome. ``request_timeout`` fails a future with ``_TIMED_OUT``
-when the broker has not answered in time. The client callbacks (``error_cb``, ``stats_cb``,
-``throttle_cb``) are served by ``poll()``, as confluent-kafka's.
+when the broker has not answered in time. The client callbacks (``error_cb``,
+``throttle_cb``) are served by ``poll()``, as confluent-kafka's; ``stats_cb`` is accepted and never
+called (ferrokafka's admin client emits no statistics).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from .._model import (
     TopicPartitionInfo,
     Uuid,
 )
-from .._producer import _Events, _file_error, _file_stats, _file_throttle, seconds
+from .._producer import _Events, _file_error, _file_throttle, seconds
 from .._topic_partition import TopicPartition, from_native, list_from_native, to_native
 from ._enums import AclOperation, AlterConfigOpType, ConfigSource, ResourceType, ScramMechanism, from_name
 from ._resources import (
@@ -138,8 +139,7 @@ class AdminClient:
         self._events = events
         native_conf: dict[str, Any] = dict(merged)
         native_conf["error_cb"] = lambda error: _file_error(events, callbacks.get("error_cb"), error)
-        if "stats_cb" in callbacks:
-            native_conf["stats_cb"] = lambda stats: _file_stats(events, callbacks["stats_cb"], stats)
+        # ferrokafka's admin client emits no statistics: stats_cb is accepted and never called.
         if "throttle_cb" in callbacks:
             native_conf["throttle_cb"] = lambda event: _file_throttle(events, callbacks["throttle_cb"], event)
         if "oauth_cb" in callbacks:
@@ -546,7 +546,9 @@ class AdminClient:
 
     def list_groups(self, *args: Any, **kwargs: Any) -> list[GroupMetadata]:
         """The consumer groups (``GroupMetadata``), synchronously: ``list_groups(group=None, timeout=-1)``."""
-        native = self._open()
+        native = self._native
+        if native is None:
+            raise RuntimeError("Handle has been closed")
         group = kwargs.pop("group", args[0] if args else None)
         timeout = seconds(kwargs.pop("timeout", args[1] if len(args) > 1 else -1))
         if kwargs:
@@ -871,7 +873,7 @@ class AdminClient:
         return cluster_id
 
     def poll(self, timeout: float = -1) -> int:
-        """Serves the client callbacks (``error_cb``, ``stats_cb``, ``throttle_cb``), waiting up to
+        """Serves the client callbacks (``error_cb``, ``throttle_cb``), waiting up to
         `timeout` seconds for the first. Futures resolve without it."""
         self._open()
         events = self._events
@@ -922,7 +924,10 @@ def _check_partitions(partitions: Any, what: str, *, require_offset: bool) -> No
         raise TypeError(f"Expected {what} to be a list, got '{type(partitions).__name__}'")
     for tp in partitions:
         if not isinstance(tp, TopicPartition):
-            raise TypeError(f"Element of the {what} list must be of type 'TopicPartition' got '{type(tp).__name__}'")
+            element_of = what.lower() if what == "Request" else what  # confluent-kafka's wording
+            raise TypeError(
+                f"Element of the {element_of} list must be of type 'TopicPartition' got '{type(tp).__name__}'"
+            )
         if not isinstance(tp.topic, str):
             raise TypeError("Topic name must be a string")
         if not tp.topic:
