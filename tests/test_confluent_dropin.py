@@ -611,3 +611,20 @@ def test_messages_batch_slices_to_a_batch(mod):
     assert isinstance(tail, mod.Messages)
     assert [m.offset() for m in tail] == [1, 2]
     assert repr(mod.Messages()) == "Messages([])"
+
+
+@BOTH
+def test_an_oauth_cb_that_raises_fails_the_constructor_with_kafka_exception(mod):
+    def oauth_cb(config: Any) -> Any:
+        raise ValueError("no token")
+
+    with pytest.raises(mod.KafkaException):
+        mod.Consumer(
+            {
+                "group.id": "g",
+                "security.protocol": "sasl_plaintext",
+                "sasl.mechanisms": "OAUTHBEARER",
+                "sasl.oauthbearer.config": "oauth_cb",
+                "oauth_cb": oauth_cb,
+            }
+        )

@@ -149,3 +149,22 @@ def default_error_log(error: KafkaError) -> None:
 
 
 Callback = Callable[..., Any]
+
+
+class OAuthAdapter:
+    """The ``oauth_cb`` ferrokafka is given: an exception of the application's callback becomes
+    ``KafkaException(SASL_AUTHENTICATION_FAILED)`` (what confluent-kafka's client constructor raises
+    when the first token cannot be had)."""
+
+    def __init__(self, oauth_cb: Callback) -> None:
+        self._oauth_cb = oauth_cb
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self._oauth_cb(*args)
+        except Exception as error:
+            from ._errors import KafkaException
+
+            raise KafkaException(
+                KafkaError(KafkaError.SASL_AUTHENTICATION_FAILED, f"oauth_cb failed: {error!r}")
+            ) from error

@@ -132,7 +132,7 @@ class Consumer:
         if "on_commit" in user:
             native_conf["on_commit"] = callbacks.on_commit
         if "oauth_cb" in user:
-            native_conf["oauth_cb"] = user["oauth_cb"]
+            native_conf["oauth_cb"] = _config.OAuthAdapter(user["oauth_cb"])
         if "logger" in user:
             native_conf["logger"] = _config.LogAdapter(user["logger"], _config.client_name(conf, "consumer"))
         self._callbacks = callbacks

@@ -181,7 +181,7 @@ class Producer:
         if "throttle_cb" in callbacks:
             native_conf["throttle_cb"] = functools.partial(_file_throttle, events, callbacks["throttle_cb"])
         if "oauth_cb" in callbacks:
-            native_conf["oauth_cb"] = callbacks["oauth_cb"]
+            native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
             native_conf["logger"] = _config.LogAdapter(callbacks["logger"], _config.client_name(conf, "producer"))
         self._native = call(_fk.Producer, native_conf)

@@ -62,7 +62,7 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
         throttle_cb = user["throttle_cb"]
         rest["throttle_cb"] = lambda event: throttle_cb(_config.throttle_event(event))
     if "oauth_cb" in user:
-        rest["oauth_cb"] = user["oauth_cb"]
+        rest["oauth_cb"] = _config.OAuthAdapter(user["oauth_cb"])
     if "logger" in user:
         rest["logger"] = _config.LogAdapter(user["logger"], _config.client_name(conf, client))
     return rest, user

@@ -143,7 +143,7 @@ class AdminClient:
         if "throttle_cb" in callbacks:
             native_conf["throttle_cb"] = lambda event: _file_throttle(events, callbacks["throttle_cb"], event)
         if "oauth_cb" in callbacks:
-            native_conf["oauth_cb"] = callbacks["oauth_cb"]
+            native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
             native_conf["logger"] = _config.LogAdapter(callbacks["logger"], _config.client_name(merged, "admin"))
         self._timers: set[threading.Timer] = set()
