@@ -97,6 +97,8 @@ class KafkaError:
     _FATAL: ClassVar[int]
     NO_ERROR: ClassVar[int]
     UNKNOWN_TOPIC_OR_PART: ClassVar[int]
+    SASL_AUTHENTICATION_FAILED: ClassVar[int]
+    MSG_SIZE_TOO_LARGE: ClassVar[int]
 
     def __init__(
         self,
