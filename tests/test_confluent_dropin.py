@@ -628,3 +628,34 @@ def test_an_oauth_cb_that_raises_fails_the_constructor_with_kafka_exception(mod)
                 "oauth_cb": oauth_cb,
             }
         )
+
+
+def test_clients_collected_in_a_reference_cycle_while_their_callbacks_fire_do_not_crash():
+    """ferrokafka's threads call a client's callbacks while the garbage collector clears the cycle
+    that holds it (a failed test's traceback, say): the drop-in's callback objects must stay safe
+    to call once cleared (a cleared functools.partial crashed the interpreter)."""
+    result = _run(
+        """
+        import gc, logging, time
+        from io import StringIO
+        import ferrokafka.confluent as fc
+        from ferrokafka.confluent import admin
+        for round in range(10):
+            logger = logging.getLogger("cycle%d" % round)
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(logging.StreamHandler(StringIO()))
+            p = fc.Producer({"bootstrap.servers": "test", "logger": logger, "debug": "msg"})
+            p.flush(0.2)
+            cycle = [p]
+            cycle.append(cycle)
+            a = admin.AdminClient({"bootstrap.servers": "test", "logger": logger, "debug": "admin"})
+            a.poll(0)
+            del p, cycle, a
+            for _ in range(20):
+                gc.collect()
+                time.sleep(0.005)
+        print("survived")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "survived"

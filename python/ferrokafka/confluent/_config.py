@@ -168,3 +168,47 @@ class OAuthAdapter:
             raise KafkaException(
                 KafkaError(KafkaError.SASL_AUTHENTICATION_FAILED, f"oauth_cb failed: {error!r}")
             ) from error
+
+
+class Call:
+    """``fn(*args, *more)``: what the drop-in gives ferrokafka as a callback, in place of a
+    ``functools.partial`` or a lambda. ferrokafka's threads may call a client's callbacks while the
+    garbage collector is clearing a reference cycle that holds the client (an application's
+    traceback, say); the collector may clear the callback object first, and a cleared ``partial``
+    or function crashes when called. A cleared ``Call`` only raises ``AttributeError``."""
+
+    __slots__ = ("_fn", "_args")
+
+    def __init__(self, fn: Callback, *args: Any) -> None:
+        self._fn = fn
+        self._args = args
+
+    def __call__(self, *more: Any) -> Any:
+        return self._fn(*self._args, *more)
+
+
+def _error_cb_of(error_cb: Callback, error: Any) -> Any:
+    return error_cb(error_value(error))
+
+
+def _stats_cb_of(stats_cb: Callback, stats: Any) -> Any:
+    return stats_cb(stats_json(stats))
+
+
+def _throttle_cb_of(throttle_cb: Callback, event: Any) -> Any:
+    return throttle_cb(throttle_event(event))
+
+
+def error_cb_adapter(error_cb: Callback) -> Call:
+    """``error_cb`` called at once with confluent-kafka's ``KafkaError``."""
+    return Call(_error_cb_of, error_cb)
+
+
+def stats_cb_adapter(stats_cb: Callback) -> Call:
+    """``stats_cb`` called at once with the JSON string."""
+    return Call(_stats_cb_of, stats_cb)
+
+
+def throttle_cb_adapter(throttle_cb: Callback) -> Call:
+    """``throttle_cb`` called at once with a ``ThrottleEvent``."""
+    return Call(_throttle_cb_of, throttle_cb)

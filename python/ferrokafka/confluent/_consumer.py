@@ -17,7 +17,6 @@ calling ``assign()``/``incremental_assign()`` inside ``on_assign`` applies them.
 
 from __future__ import annotations
 
-import functools
 import sys
 import weakref
 from collections import deque
@@ -257,9 +256,9 @@ class Consumer:
         call(
             native.subscribe,
             [str(topic) for topic in topics],
-            on_assign=functools.partial(rebalance, "assign") if on_assign is not None else None,
-            on_revoke=functools.partial(rebalance, "revoke") if on_revoke is not None else None,
-            on_lost=functools.partial(rebalance, "lost") if on_lost is not None or on_revoke is not None else None,
+            on_assign=_config.Call(rebalance, "assign") if on_assign is not None else None,
+            on_revoke=_config.Call(rebalance, "revoke") if on_revoke is not None else None,
+            on_lost=_config.Call(rebalance, "lost") if on_lost is not None or on_revoke is not None else None,
         )
 
     def unsubscribe(self) -> None:

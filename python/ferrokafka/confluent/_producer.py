@@ -10,7 +10,6 @@ next call.
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections import deque
@@ -175,11 +174,11 @@ class Producer:
         self._default_cb = callbacks.get("on_delivery")
         native_conf: dict[str, Any] = dict(conf)
         error_cb = callbacks.get("error_cb")
-        native_conf["error_cb"] = functools.partial(_file_error, events, error_cb)
+        native_conf["error_cb"] = _config.Call(_file_error, events, error_cb)
         if "stats_cb" in callbacks:
-            native_conf["stats_cb"] = functools.partial(_file_stats, events, callbacks["stats_cb"])
+            native_conf["stats_cb"] = _config.Call(_file_stats, events, callbacks["stats_cb"])
         if "throttle_cb" in callbacks:
-            native_conf["throttle_cb"] = functools.partial(_file_throttle, events, callbacks["throttle_cb"])
+            native_conf["throttle_cb"] = _config.Call(_file_throttle, events, callbacks["throttle_cb"])
         if "oauth_cb" in callbacks:
             native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
@@ -237,7 +236,7 @@ class Producer:
         adapter = None
         producing = [True]
         if cb is not None:
-            adapter = functools.partial(
+            adapter = _config.Call(
                 events.delivered, producing, cb, topic, key, value, headers, partition, time.monotonic()
             )
             with events.cond:

@@ -53,14 +53,11 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     rest = dict(conf)
     user = _config.take_callbacks(rest, allowed)
     if "error_cb" in user:
-        error_cb = user["error_cb"]
-        rest["error_cb"] = lambda error: error_cb(_config.error_value(error))
+        rest["error_cb"] = _config.error_cb_adapter(user["error_cb"])
     if "stats_cb" in user:
-        stats_cb = user["stats_cb"]
-        rest["stats_cb"] = lambda stats: stats_cb(_config.stats_json(stats))
+        rest["stats_cb"] = _config.stats_cb_adapter(user["stats_cb"])
     if "throttle_cb" in user:
-        throttle_cb = user["throttle_cb"]
-        rest["throttle_cb"] = lambda event: throttle_cb(_config.throttle_event(event))
+        rest["throttle_cb"] = _config.throttle_cb_adapter(user["throttle_cb"])
     if "oauth_cb" in user:
         rest["oauth_cb"] = _config.OAuthAdapter(user["oauth_cb"])
     if "logger" in user:
@@ -104,29 +101,6 @@ class AIOProducer:
         loop = asyncio.get_running_loop()
         result = loop.create_future()
 
-        def delivered(first: Any, second: Any) -> Any:
-            error, report = _config.split_delivery(first, second)
-            message = Message(
-                topic,
-                partition if report is None else report.partition,
-                None if report is None else report.offset,
-                key if not isinstance(key, str) else key.encode(),
-                value if not isinstance(value, str) else value.encode(),
-                None,
-                None,
-                (0, -1) if report is None or report.timestamp is None else (1, report.timestamp),
-                time.monotonic() - started,
-            )
-            err = _config.error_value(error)
-            if not result.done():
-                if err is None:
-                    result.set_result(message)
-                else:
-                    result.set_exception(KafkaException(err))
-            if cb is not None:
-                return cb(err, message)
-            return None
-
         try:
             inner = await self._native.produce(
                 topic,
@@ -135,7 +109,7 @@ class AIOProducer:
                 partition=None if partition is None or partition < 0 else partition,
                 timestamp=timestamp or None,
                 headers=headers or None,
-                on_delivery=delivered,
+                on_delivery=_config.Call(_aio_delivered, result, cb, topic, partition, key, value, started),
             )
         except _fk.Error as error:
             raise exception_of(error) from error
@@ -199,6 +173,42 @@ def _message_offsets(message: Message) -> list[_fk.TopicPartition]:
     if topic is None or partition is None or offset is None:
         raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic, partition or offset"))
     return [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+
+
+def _aio_delivered(
+    result: asyncio.Future[Message],
+    cb: Callable[..., Any] | None,
+    topic: str,
+    partition: int,
+    key: Any,
+    value: Any,
+    started: float,
+    first: Any,
+    second: Any,
+) -> Any:
+    """ferrokafka.aio's on_delivery (on the loop): resolves `result` and calls confluent-kafka's
+    ``on_delivery(err, msg)``."""
+    error, report = _config.split_delivery(first, second)
+    message = Message(
+        topic,
+        partition if report is None else report.partition,
+        None if report is None else report.offset,
+        key if not isinstance(key, str) else key.encode(),
+        value if not isinstance(value, str) else value.encode(),
+        None,
+        None,
+        (0, -1) if report is None or report.timestamp is None else (1, report.timestamp),
+        time.monotonic() - started,
+    )
+    err = _config.error_value(error)
+    if not result.done():
+        if err is None:
+            result.set_result(message)
+        else:
+            result.set_exception(KafkaException(err))
+    if cb is not None:
+        return cb(err, message)
+    return None
 
 
 async def _cluster_id(client: Any, timeout: float) -> str | None:

@@ -138,10 +138,10 @@ class AdminClient:
         events = _Events()
         self._events = events
         native_conf: dict[str, Any] = dict(merged)
-        native_conf["error_cb"] = lambda error: _file_error(events, callbacks.get("error_cb"), error)
+        native_conf["error_cb"] = _config.Call(_file_error, events, callbacks.get("error_cb"))
         # ferrokafka's admin client emits no statistics: stats_cb is accepted and never called.
         if "throttle_cb" in callbacks:
-            native_conf["throttle_cb"] = lambda event: _file_throttle(events, callbacks["throttle_cb"], event)
+            native_conf["throttle_cb"] = _config.Call(_file_throttle, events, callbacks["throttle_cb"])
         if "oauth_cb" in callbacks:
             native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
