@@ -659,3 +659,44 @@ def test_clients_collected_in_a_reference_cycle_while_their_callbacks_fire_do_no
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "survived"
+
+
+def test_confluent_kafka_s_schema_registry_avro_serdes_run_on_the_dropin():
+    """After install(), confluent-kafka's own (pure-Python) Schema Registry client and Avro serdes
+    load from the installed confluent-kafka and work with the drop-in's clients."""
+    pytest.importorskip("fastavro")
+    result = _run(
+        """
+        import ferrokafka.confluent
+        ferrokafka.confluent.install()
+        import ferrokafka as fk
+        from confluent_kafka import DeserializingConsumer, SerializingProducer
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        import sys
+        assert "confluent_kafka.cimpl" not in sys.modules or "ferrokafka" in sys.modules["confluent_kafka.cimpl"].__name__
+        schema = '{"type": "record", "name": "User", "fields": [{"name": "name", "type": "string"}]}'
+        registry = SchemaRegistryClient.new_client({"url": "mock://dropin"})
+        with fk.MockCluster() as cluster:
+            cluster.create_topic("users")
+            producer = SerializingProducer(
+                {"bootstrap.servers": cluster.bootstrap_servers, "value.serializer": AvroSerializer(registry, schema)}
+            )
+            producer.produce("users", value={"name": "ada"})
+            assert producer.flush(10) == 0
+            consumer = DeserializingConsumer(
+                {
+                    "bootstrap.servers": cluster.bootstrap_servers,
+                    "group.id": "g",
+                    "auto.offset.reset": "earliest",
+                    "value.deserializer": AvroDeserializer(registry),
+                }
+            )
+            consumer.subscribe(["users"])
+            msg = consumer.poll(10)
+            consumer.close()
+            print(type(msg).__module__, msg.value())
+        """
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ferrokafka.confluent {'name': 'ada'}"
