@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -212,3 +213,16 @@ def stats_cb_adapter(stats_cb: Callback) -> Call:
 def throttle_cb_adapter(throttle_cb: Callback) -> Call:
     """``throttle_cb`` called at once with a ``ThrottleEvent``."""
     return Call(_throttle_cb_of, throttle_cb)
+
+
+def release_unclosed(client: Any) -> None:
+    """``__del__`` of a drop-in client never closed: confluent-kafka's clients do not ask to be
+    closed, so ferrokafka's "was not closed" ``ResourceWarning`` is not for the drop-in's users.
+    The native client is let go as ferrokafka lets an unclosed one go (its threads finish in the
+    background)."""
+    native = client.__dict__.pop("_native", None)
+    if native is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del native

@@ -437,6 +437,9 @@ class Consumer:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    def __del__(self) -> None:
+        _config.release_unclosed(self)
+
     def close(self) -> None:
         """Leaves the group (running ``on_revoke``) and closes the consumer; messages still held
         keep their data. Idempotent."""

@@ -418,6 +418,9 @@ class Producer:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
+    def __del__(self) -> None:
+        _config.release_unclosed(self)
+
     def close(self) -> bool:
         """Flushes (serving the callbacks), then closes the producer. True once closed."""
         native = self._native

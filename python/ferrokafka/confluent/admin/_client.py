@@ -893,6 +893,9 @@ class AdminClient:
     def __len__(self) -> int:
         return 0 if self._native is None else len(self._events.queue)
 
+    def __del__(self) -> None:
+        _config.release_unclosed(self)
+
     def close(self) -> None:
         """Closes the client; requests already made still resolve."""
         native = self._native
