@@ -224,8 +224,7 @@ class AdminClient:
 
     def create_topics(self, new_topics: list[NewTopic], **kwargs: Any) -> dict[str, Future[None]]:
         """Creates topics: ``{topic: Future}`` resolving to ``None``. Options:
-        ``operation_timeout``, ``request_timeout``; ``validate_only=True`` is not supported (its
-        futures fail with ``_NOT_IMPLEMENTED``)."""
+        ``operation_timeout``, ``request_timeout``, ``validate_only``."""
         options = _options(kwargs, ("operation_timeout", "request_timeout", "validate_only"))
         native = self._open()
         _list_of(new_topics, "NewTopic", NewTopic)
@@ -233,11 +232,10 @@ class AdminClient:
         if len(set(names)) != len(names):
             raise ValueError("Duplicate topics are not allowed")
         operation_timeout = options.get("operation_timeout") or None
+        validate_only = bool(options.get("validate_only"))
         futures: dict[str, Future[None]] = {}
         for topic in new_topics:
-            if options.get("validate_only"):
-                futures[topic.topic] = self._failed(_not_implemented("validate_only"))
-            elif topic.replica_assignment is not None:
+            if topic.replica_assignment is not None:
                 futures[topic.topic] = self._failed(_not_implemented("replica_assignment"))
             else:
                 native_topic = _fk.NewTopic(
@@ -245,7 +243,10 @@ class AdminClient:
                 )
                 futures[topic.topic] = self._request(
                     functools.partial(
-                        lambda t: native.create_topics([t], operation_timeout=operation_timeout), native_topic
+                        lambda t: native.create_topics(
+                            [t], operation_timeout=operation_timeout, validate_only=validate_only
+                        ),
+                        native_topic,
                     )
                 )
         self._deadline(futures.values(), options.get("request_timeout"))
@@ -274,17 +275,16 @@ class AdminClient:
             raise TypeError("Expected list of NewPartitions")
         _list_of(new_partitions, "NewPartitions", NewPartitions)
         operation_timeout = options.get("operation_timeout") or None
+        validate_only = bool(options.get("validate_only"))
         futures: dict[str, Future[None]] = {}
         for request in new_partitions:
-            if options.get("validate_only"):
-                futures[request.topic] = self._failed(_not_implemented("validate_only"))
-            elif request.replica_assignment is not None:
+            if request.replica_assignment is not None:
                 futures[request.topic] = self._failed(_not_implemented("replica_assignment"))
             else:
                 futures[request.topic] = self._request(
                     functools.partial(
                         lambda r: native.create_partitions(
-                            r.topic, r.new_total_count, operation_timeout=operation_timeout
+                            r.topic, r.new_total_count, operation_timeout=operation_timeout, validate_only=validate_only
                         ),
                         request,
                     )
