@@ -480,6 +480,11 @@ def test_install_makes_confluent_kafka_and_its_submodules_the_dropin():
         assert confluent_kafka.admin is ferrokafka.confluent.admin
         assert AdminClient is ferrokafka.confluent.admin.AdminClient
         assert confluent_kafka.serialization is ferrokafka.confluent.serialization
+        import confluent_kafka.aio
+        from confluent_kafka.aio import AIOProducer
+        assert AIOProducer is ferrokafka.confluent.aio.AIOProducer
+        from confluent_kafka.cimpl import Producer as CimplProducer
+        assert CimplProducer is Producer
         assert confluent_kafka.installed() if hasattr(confluent_kafka, "installed") else True
         import sys
         assert "confluent_kafka.cimpl" not in sys.modules or sys.modules["confluent_kafka.cimpl"].__name__.startswith("ferrokafka")
