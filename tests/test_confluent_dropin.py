@@ -705,3 +705,23 @@ def test_confluent_kafka_s_schema_registry_avro_serdes_run_on_the_dropin():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "ferrokafka.confluent {'name': 'ada'}"
+
+
+@BOTH
+def test_each_message_gets_its_callback_or_a_produce_exception_once(mod, topic_name):
+    """Messages failing on ferrokafka's thread while the application is inside produce() are
+    reported to their callback, not mistaken for messages refused at once."""
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 1, "linger.ms": 0})
+    calls: list[bytes] = []
+    raised = 0
+    for i in range(500):
+        try:
+            producer.produce(topic_name, b"%d" % i, on_delivery=lambda err, msg: calls.append(msg.value()))
+        except mod.KafkaException:
+            raised += 1
+        except BufferError:
+            producer.poll(0.01)
+            raised += 1
+    assert producer.flush(10) == 0
+    assert raised + len(calls) == 500
+    assert len(set(calls)) == len(calls)

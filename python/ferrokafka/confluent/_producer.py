@@ -93,7 +93,7 @@ class _Events:
 
     def delivered(
         self,
-        producing: list[bool],
+        producing: list[Any],
         callback: Callable[..., Any],
         topic: str,
         key: Any,
@@ -106,8 +106,11 @@ class _Events:
     ) -> None:
         """ferrokafka's on_delivery (on its delivery thread): files confluent-kafka's ``(err, msg)``
         (not for a message librdkafka refused at once: ferrokafka reports it inside ``produce()``,
-        while `producing`, and confluent-kafka's ``produce()`` raises it instead)."""
-        if producing[0]:
+        on the thread `producing` names while ``produce()`` runs, and confluent-kafka's
+        ``produce()`` raises it instead; a delivery failing on ferrokafka's thread meanwhile is
+        filed as any other)."""
+        if producing[0] == threading.get_ident():
+            producing[1] = True  # refused at once: produce() raises it
             with self.cond:
                 self.awaiting -= 1
                 self.cond.notify_all()
@@ -234,7 +237,8 @@ class Producer:
     ) -> None:
         events = self._events
         adapter = None
-        producing = [True]
+        # [the thread in produce() (None after), whether ferrokafka refused the message at once]
+        producing: list[Any] = [threading.get_ident(), False]
         if cb is not None:
             adapter = _config.Call(
                 events.delivered, producing, cb, topic, key, value, headers, partition, time.monotonic()
@@ -259,10 +263,11 @@ class Producer:
                 reraise(error)
             raise
         finally:
-            producing[0] = False
+            producing[0] = None
         # A message librdkafka refused at once (too large, unknown partition, ...) comes back as a
-        # failed future: confluent-kafka's produce() raises instead, and calls no callback.
-        if future.done():
+        # failed future (its callback called inside produce()): confluent-kafka's produce() raises
+        # instead, and calls no callback.
+        if (producing[1] or adapter is None) and future.done():
             failure = future.exception()
             if failure is not None:
                 reraise(failure)
