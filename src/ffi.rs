@@ -141,6 +141,8 @@ extern "C" {
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
+    /// Any `int` is accepted: an unknown code gets "Err-<code>?" (in a thread-local buffer).
+    pub fn rd_kafka_err2str(err: c_int) -> *const std::ffi::c_char;
     pub fn rd_kafka_fatal_error(
         rk: *mut rdkafka::bindings::rd_kafka_t,
         errstr: *mut std::ffi::c_char,
@@ -187,6 +189,13 @@ impl LiveHandle {
 unsafe impl Send for LiveHandle {}
 // SAFETY: see Send.
 unsafe impl Sync for LiveHandle {}
+
+/// librdkafka's description of an error code, whatever the code (rd_kafka_err2str).
+pub fn error_description(code: c_int) -> String {
+    // SAFETY: rd_kafka_err2str accepts every int and returns a NUL-terminated string, static or in
+    // a buffer of the calling thread that stays valid until its next call there; it is copied here.
+    unsafe { lossy(rd_kafka_err2str(code)) }.unwrap_or_default()
+}
 
 /// A `len`-byte slice at `ptr`, or None for a null pointer.
 ///

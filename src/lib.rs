@@ -35,10 +35,19 @@ fn _live_native_messages() -> usize {
     consumer::registry::LIVE_NATIVE_MESSAGES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// librdkafka's description of an error code ("Err-<code>?" for a code it does not know), for
+/// `ferrokafka.confluent.KafkaError.str()`.
+#[pyfunction]
+fn _error_description(code: i32) -> String {
+    ffi::error_description(code)
+}
+
 /// `ferrokafka._native`: every class it exports, by the module that defines it, then the
 /// constants and the exceptions (defined in Python, `ferrokafka/_errors.py`).
 #[pymodule]
 mod _native {
+    #[pymodule_export]
+    use super::_error_description;
     #[pymodule_export]
     use super::_live_native_messages;
     #[pymodule_export]

@@ -122,6 +122,18 @@ def test_creating_an_existing_topic_fails_and_names_it(admin, peer, topic_name):
     eventually(lambda: partition_count(peer, fresh) == 2, "the other topic created")
 
 
+def test_validate_only_checks_without_creating(admin, peer, topic_name):
+    assert result(admin.create_topics([fk.NewTopic(topic_name, 2)], validate_only=True)) is None
+    time.sleep(1)
+    assert partition_count(peer, topic_name) is None, "validate_only created the topic"
+    create_topic(admin, peer, fk.NewTopic(topic_name, 1))
+    assert result(admin.create_partitions(topic_name, 3, validate_only=True)) is None
+    time.sleep(1)
+    assert partition_count(peer, topic_name) == 1, "validate_only grew the topic"
+    # An invalid request is still refused.
+    assert failure(admin.create_partitions(topic_name, 1, validate_only=True)).name == "INVALID_PARTITIONS"
+
+
 def test_create_partitions_grows_the_topic(admin, peer, topic_name):
     create_topic(admin, peer, fk.NewTopic(topic_name, 1))
     assert result(admin.create_partitions(topic_name, 3, operation_timeout=20)) is None

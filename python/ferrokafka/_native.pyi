@@ -1013,17 +1013,21 @@ class AdminClient:
     """
 
     def __new__(cls, config: Mapping[str, _ConfigValue]) -> Self: ...
-    def create_topics(self, topics: list[NewTopic], *, operation_timeout: float | None = None) -> Future[None]:
+    def create_topics(
+        self, topics: list[NewTopic], *, operation_timeout: float | None = None, validate_only: bool = False
+    ) -> Future[None]:
         """Creates topics. Resolves to None, or raises the KafkaError of the first topic that failed
         (the others may have been created). `operation_timeout`: how long the broker waits for the
         creation to complete before answering (None: librdkafka's default, `socket.timeout.ms`).
+        `validate_only=True`: the broker only checks the request (nothing is created).
         """
     def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> Future[None]:
         """Deletes topics. Resolves to None, or raises the KafkaError of the first that failed."""
     def create_partitions(
-        self, topic: str, new_total_count: int, *, operation_timeout: float | None = None
+        self, topic: str, new_total_count: int, *, operation_timeout: float | None = None, validate_only: bool = False
     ) -> Future[None]:
-        """Grows `topic` to `new_total_count` partitions. Resolves to None."""
+        """Grows `topic` to `new_total_count` partitions. Resolves to None. `validate_only=True`: the
+        broker only checks the request."""
     @overload
     def describe_configs(
         self, resource_type: Literal["topic", "broker"], name: str, *, detailed: Literal[False] = False
@@ -1138,3 +1142,5 @@ class AdminClient:
     ) -> bool: ...
 
 def _live_native_messages() -> int: ...
+def _error_description(code: int) -> str:
+    """librdkafka's description of an error code ("Err-<code>?" for a code it does not know)."""

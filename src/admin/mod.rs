@@ -241,18 +241,21 @@ impl AdminClient {
     /// Creates topics. Resolves to None, or raises the KafkaError of the first topic that failed
     /// (the others may have been created). `operation_timeout`: how long the broker waits for the
     /// creation to complete before answering (None: librdkafka's default, `socket.timeout.ms`).
-    #[pyo3(signature = (topics, *, operation_timeout=None))]
+    /// `validate_only=True`: the broker only checks the request (nothing is created).
+    #[pyo3(signature = (topics, *, operation_timeout=None, validate_only=false))]
     fn create_topics<'py>(
         &self,
         py: Python<'py>,
         topics: Vec<PyRef<'py, NewTopic>>,
         operation_timeout: Option<Seconds>,
+        validate_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let topics: Vec<NewTopic> = non_empty(topics, "the list of topics")?.iter().map(|t| (**t).clone()).collect();
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
         self.submit(py, "create-topics", move |core| {
             let specs: Vec<RdNewTopic<'_>> = topics.iter().map(NewTopic::to_rdkafka).collect();
-            let results = block_on(core.client.create_topics(specs.iter(), &core.options(operation_timeout)))
+            let options = core.options(operation_timeout).validate_only(validate_only);
+            let results = block_on(core.client.create_topics(specs.iter(), &options))
                 .map_err(|err| admin_error(err, "could not create topics"))?;
             first_error(results, "could not create topic")
         })
@@ -276,14 +279,16 @@ impl AdminClient {
         })
     }
 
-    /// Grows `topic` to `new_total_count` partitions. Resolves to None.
-    #[pyo3(signature = (topic, new_total_count, *, operation_timeout=None))]
+    /// Grows `topic` to `new_total_count` partitions. Resolves to None. `validate_only=True`: the
+    /// broker only checks the request.
+    #[pyo3(signature = (topic, new_total_count, *, operation_timeout=None, validate_only=false))]
     fn create_partitions<'py>(
         &self,
         py: Python<'py>,
         topic: String,
         new_total_count: i64,
         operation_timeout: Option<Seconds>,
+        validate_only: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         check_topic_name(&topic)?;
         if !(1..=MAX_PARTITIONS).contains(&new_total_count) {
@@ -296,7 +301,8 @@ impl AdminClient {
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
         self.submit(py, "create-partitions", move |core| {
             let spec = NewPartitions::new(&topic, count);
-            let results = block_on(core.client.create_partitions([&spec], &core.options(operation_timeout)))
+            let options = core.options(operation_timeout).validate_only(validate_only);
+            let results = block_on(core.client.create_partitions([&spec], &options))
                 .map_err(|err| admin_error(err, &format!("could not create partitions for topic {topic:?}")))?;
             first_error(results, "could not create partitions for topic")
         })

@@ -1,0 +1,228 @@
+"""confluent-kafka's configuration: a dict and/or keyword arguments, librdkafka properties plus
+Python objects under confluent-kafka's keys, each given to ferrokafka wrapped in an adapter that
+turns ferrokafka's arguments into confluent-kafka's (whatever order or form ferrokafka passes them
+in: adapters read them by type).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ferrokafka as _fk
+
+from ._errors import KafkaError, kafka_error_of
+
+# confluent-kafka's Python-object keys, and the clients that take them.
+CALLBACK_KEYS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_delivery", "on_commit")
+
+
+def merge(args: tuple[Any, ...], kwargs: Mapping[str, Any], *, allow_empty: bool) -> dict[str, Any]:
+    """``Client(conf)``, ``Client(conf, **kwargs)`` or ``Client(**kwargs)``: one dict (keyword
+    arguments win), checked as confluent-kafka checks it."""
+    if len(args) > 1:
+        raise TypeError("expected tuple containing single dict")
+    if args:
+        conf = args[0]
+        if not isinstance(conf, dict):
+            raise TypeError("expected configuration dict")
+        merged = dict(conf)
+    elif kwargs or allow_empty:
+        merged = {}
+    else:
+        raise TypeError("expected configuration dict")
+    merged.update(kwargs)
+    # The deprecated "default.topic.config" sub-dict: its topic properties apply as set at the top.
+    topic_conf = merged.pop("default.topic.config", None)
+    if topic_conf is not None:
+        if not isinstance(topic_conf, dict):
+            raise TypeError("expected default.topic.config to be a dict")
+        merged.update(topic_conf)
+    # None leaves a property at its default (confluent-kafka passes NULL).
+    return {key: value for key, value in merged.items() if value is not None or key in CALLBACK_KEYS}
+
+
+def take_callbacks(conf: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Removes confluent-kafka's Python-object keys from `conf`; returns those given (not None)."""
+    taken: dict[str, Any] = {}
+    for key in CALLBACK_KEYS:
+        if key not in conf:
+            continue
+        value = conf.pop(key)
+        if value is None:
+            continue
+        if key not in allowed:
+            continue  # confluent-kafka ignores a callback a client never calls
+        if key == "logger":
+            if not callable(getattr(value, "log", None)):
+                raise TypeError("expected logger to be a logging.Logger-like object with a log() method")
+        elif not callable(value):
+            raise TypeError(f"expected {key} property as a callable function")
+        taken[key] = value
+    return taken
+
+
+def split_delivery(first: Any, second: Any) -> tuple[BaseException | None, Any]:
+    """``(error, report)`` from ferrokafka's two delivery-callback arguments, in either order."""
+    error = first if isinstance(first, BaseException) else second if isinstance(second, BaseException) else None
+    report = (
+        first if isinstance(first, _fk.DeliveryReport) else second if isinstance(second, _fk.DeliveryReport) else None
+    )
+    return error, report
+
+
+def error_value(error: object) -> KafkaError | None:
+    """A callback's error argument as confluent-kafka's KafkaError (codes only, as its callbacks get)."""
+    if error is None or isinstance(error, KafkaError):
+        return error
+    if isinstance(error, BaseException):
+        return kafka_error_of(error, flags=False)
+    raise TypeError(f"unexpected error argument {error!r}")
+
+
+def stats_json(stats: object) -> str:
+    """librdkafka's statistics as the JSON string confluent-kafka's ``stats_cb`` gets."""
+    if isinstance(stats, str):
+        return stats
+    if isinstance(stats, bytes | bytearray | memoryview):
+        return bytes(stats).decode()
+    return json.dumps(stats)
+
+
+class ThrottleEvent:
+    """A broker delayed its answer to this client (a quota), given to ``throttle_cb``."""
+
+    def __init__(self, broker_name: str, broker_id: int, throttle_time: float) -> None:
+        self.broker_name = broker_name
+        self.broker_id = broker_id
+        self.throttle_time = throttle_time
+
+    def __str__(self) -> str:
+        return f"{self.broker_name}/{self.broker_id} throttled for {int(self.throttle_time * 1000)} ms"
+
+    def __repr__(self) -> str:
+        return f"ThrottleEvent({self.broker_name!r}, {self.broker_id!r}, {self.throttle_time!r})"
+
+
+ThrottleEvent.__module__ = "ferrokafka.confluent"
+
+
+def throttle_event(event: Any) -> ThrottleEvent:
+    if isinstance(event, ThrottleEvent):
+        return event
+    return ThrottleEvent(event.broker_name, event.broker_id, event.throttle_time)
+
+
+class LogAdapter:
+    """The logger ferrokafka is given in place of the application's: ferrokafka logs
+    ``"librdkafka FAC: message"``, confluent-kafka logs ``"FAC [client] message"``."""
+
+    def __init__(self, logger: Any, client_name: str) -> None:
+        self._logger = logger
+        self._client = client_name
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
+        enabled = getattr(self._logger, "isEnabledFor", None)
+        return True if enabled is None else bool(enabled(level))
+
+    def log(self, level: int, fmt: str, *args: Any) -> None:
+        text = fmt % args if args else fmt
+        facility, sep, rest = text.partition(": ")
+        if sep and facility.startswith("librdkafka "):
+            self._logger.log(level, "%s [%s] %s", facility[len("librdkafka ") :], self._client, rest)
+        else:
+            self._logger.log(level, "%s", text)
+
+
+def client_name(conf: Mapping[str, Any], kind: str) -> str:
+    client_id = conf.get("client.id")
+    return f"{client_id}#{kind}" if client_id else f"rdkafka#{kind}"
+
+
+def default_error_log(error: KafkaError) -> None:
+    """What happens to a client error without ``error_cb``: it is logged."""
+    logging.getLogger("ferrokafka.confluent").log(
+        logging.ERROR if error.fatal() else logging.WARNING, "%s", error.str()
+    )
+
+
+Callback = Callable[..., Any]
+
+
+class OAuthAdapter:
+    """The ``oauth_cb`` ferrokafka is given: an exception of the application's callback becomes
+    ``KafkaException(SASL_AUTHENTICATION_FAILED)`` (what confluent-kafka's client constructor raises
+    when the first token cannot be had)."""
+
+    def __init__(self, oauth_cb: Callback) -> None:
+        self._oauth_cb = oauth_cb
+
+    def __call__(self, *args: Any) -> Any:
+        try:
+            return self._oauth_cb(*args)
+        except Exception as error:
+            from ._errors import KafkaException
+
+            raise KafkaException(
+                KafkaError(KafkaError.SASL_AUTHENTICATION_FAILED, f"oauth_cb failed: {error!r}")
+            ) from error
+
+
+class Call:
+    """``fn(*args, *more)``: what the drop-in gives ferrokafka as a callback, in place of a
+    ``functools.partial`` or a lambda. ferrokafka's threads may call a client's callbacks while the
+    garbage collector is clearing a reference cycle that holds the client (an application's
+    traceback, say); the collector may clear the callback object first, and a cleared ``partial``
+    or function crashes when called. A cleared ``Call`` only raises ``AttributeError``."""
+
+    __slots__ = ("_fn", "_args")
+
+    def __init__(self, fn: Callback, *args: Any) -> None:
+        self._fn = fn
+        self._args = args
+
+    def __call__(self, *more: Any) -> Any:
+        return self._fn(*self._args, *more)
+
+
+def _error_cb_of(error_cb: Callback, error: Any) -> Any:
+    return error_cb(error_value(error))
+
+
+def _stats_cb_of(stats_cb: Callback, stats: Any) -> Any:
+    return stats_cb(stats_json(stats))
+
+
+def _throttle_cb_of(throttle_cb: Callback, event: Any) -> Any:
+    return throttle_cb(throttle_event(event))
+
+
+def error_cb_adapter(error_cb: Callback) -> Call:
+    """``error_cb`` called at once with confluent-kafka's ``KafkaError``."""
+    return Call(_error_cb_of, error_cb)
+
+
+def stats_cb_adapter(stats_cb: Callback) -> Call:
+    """``stats_cb`` called at once with the JSON string."""
+    return Call(_stats_cb_of, stats_cb)
+
+
+def throttle_cb_adapter(throttle_cb: Callback) -> Call:
+    """``throttle_cb`` called at once with a ``ThrottleEvent``."""
+    return Call(_throttle_cb_of, throttle_cb)
+
+
+def release_unclosed(client: Any) -> None:
+    """``__del__`` of a drop-in client never closed: confluent-kafka's clients do not ask to be
+    closed, so ferrokafka's "was not closed" ``ResourceWarning`` is not for the drop-in's users.
+    The native client is let go as ferrokafka lets an unclosed one go (its threads finish in the
+    background)."""
+    native = client.__dict__.pop("_native", None)
+    if native is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        del native

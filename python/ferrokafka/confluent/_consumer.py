@@ -1,0 +1,479 @@
+"""confluent-kafka's ``Consumer`` on ferrokafka's.
+
+``poll()``/``consume()`` hand out :class:`Message`s made from ferrokafka's borrowed messages
+without copying (see ``_message.py``). To bound how long their views pin librdkafka's fetch
+buffers, the consumer keeps the messages of its last two calls: at each call, those handed out
+two calls ago that the application still references are materialized (their views copied into
+``bytes``); all are at ``close()``. A loop that rebinds ``msg = consumer.poll()`` drops each message
+before that, and pays no copy for what it does not read.
+
+Errors come back as confluent-kafka returns them: the end of a partition (``enable.partition.eof``)
+and consume errors (an unknown topic, an authorization failure) as messages whose ``error()`` is
+set, client-level errors to ``error_cb``, fatal ones raised as ``KafkaException``.
+
+Rebalance callbacks get this consumer and mutable ``TopicPartition``s: setting offsets and
+calling ``assign()``/``incremental_assign()`` inside ``on_assign`` applies them.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+import ferrokafka as _fk
+
+from . import _config
+from ._errors import KafkaError, KafkaException, call, reraise
+from ._message import Message, error_message, from_borrowed
+from ._metadata import ClusterMetadata, cluster_metadata
+from ._producer import seconds
+from ._topic_partition import TopicPartition, from_native, list_from_native, list_to_native, to_native
+
+_CONSUMER_CALLBACKS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit")
+_getrefcount = sys.getrefcount
+# A handed-out message referenced only by the consumer's list, the loop variable and
+# getrefcount's argument: the application let it go.
+_UNREFERENCED = 3
+_CONSUME_ERROR_CONTEXTS = ("consume failed: ", "fatal consumer error: ")
+
+
+def _closed() -> RuntimeError:
+    return RuntimeError("Consumer closed")
+
+
+def _is_consume_error(error: BaseException) -> bool:
+    return str(error).startswith(_CONSUME_ERROR_CONTEXTS)
+
+
+class _Callbacks:
+    """The consumer's callback adapters; they reach the consumer through a weak reference (the
+    native consumer holds them)."""
+
+    def __init__(self, consumer: Consumer, user: dict[str, Any]) -> None:
+        self.consumer = weakref.ref(consumer)
+        self.user = user
+        self.errors: deque[Message] = deque()
+        self.pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        # The partitions of the synchronous commits whose result ferrokafka has yet to pass to
+        # on_commit: confluent-kafka returns (or raises) that result instead.
+        self.sync_commits: list[frozenset[tuple[str, int]]] = []
+
+    def error_cb(self, error: Any) -> None:
+        value = _config.error_value(error)
+        if value is None:
+            return
+        if isinstance(error, BaseException) and _is_consume_error(error) and not value.fatal():
+            self.errors.append(error_message(value))
+            return
+        error_cb = self.user.get("error_cb")
+        if error_cb is None:
+            _config.default_error_log(value)
+        else:
+            error_cb(value)
+
+    def stats_cb(self, stats: Any) -> None:
+        self.user["stats_cb"](_config.stats_json(stats))
+
+    def throttle_cb(self, event: Any) -> None:
+        self.user["throttle_cb"](_config.throttle_event(event))
+
+    def on_commit(self, first: Any, second: Any) -> None:
+        # ferrokafka calls on_commit(error, partitions); read them by type all the same.
+        error, partitions = (first, second) if isinstance(second, list) else (second, first)
+        if self.sync_commits:
+            key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
+            if key in self.sync_commits:
+                self.sync_commits.remove(key)
+                return
+        self.user["on_commit"](_config.error_value(error), list_from_native(partitions or []))
+
+    def rebalance(self, which: str, _native: Any, partitions: list[_fk.TopicPartition]) -> None:
+        consumer = self.consumer()
+        if consumer is None:
+            return
+        callback = consumer._rebalance_callbacks.get(which)
+        if which == "lost" and callback is None:
+            callback = consumer._rebalance_callbacks.get("revoke")
+        if callback is None:
+            return
+        consumer._rebalancing += 1
+        try:
+            callback(consumer, list_from_native(partitions))
+        finally:
+            consumer._rebalancing -= 1
+
+
+class Consumer:
+    """confluent-kafka's high-level consumer: ``poll()`` returns a :class:`Message` (check its
+    ``error()``) or ``None``; ``commit()`` is asynchronous unless ``asynchronous=False``."""
+
+    _native: _fk.Consumer | None = None
+    _callbacks: _Callbacks
+    _rebalance_callbacks: dict[str, Any]
+    _rebalancing = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        conf = _config.merge(args, kwargs, allow_empty=False)
+        if not conf.get("group.id"):
+            raise ValueError("Failed to create consumer: group.id must be set")
+        user = _config.take_callbacks(conf, _CONSUMER_CALLBACKS)
+        callbacks = _Callbacks(self, user)
+        native_conf: dict[str, Any] = dict(conf)
+        native_conf["error_cb"] = callbacks.error_cb
+        if "stats_cb" in user:
+            native_conf["stats_cb"] = callbacks.stats_cb
+        if "throttle_cb" in user:
+            native_conf["throttle_cb"] = callbacks.throttle_cb
+        if "on_commit" in user:
+            native_conf["on_commit"] = callbacks.on_commit
+        if "oauth_cb" in user:
+            native_conf["oauth_cb"] = _config.OAuthAdapter(user["oauth_cb"])
+        if "logger" in user:
+            native_conf["logger"] = _config.LogAdapter(user["logger"], _config.client_name(conf, "consumer"))
+        self._callbacks = callbacks
+        self._rebalance_callbacks = {}
+        self._previous: list[Message] = []
+        # The offset after the last message handed out, per partition: what commit() commits.
+        self._handed: dict[tuple[str, int], int] = {}
+        self._latest: list[Message] = []
+        self._native = call(_fk.Consumer, native_conf)
+
+    def _open(self) -> _fk.Consumer:
+        native = self._native
+        if native is None:
+            raise _closed()
+        return native
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def _age(self) -> None:
+        """Materializes the messages of two calls ago that the application still holds."""
+        previous = self._previous
+        for message in previous:
+            if _getrefcount(message) > _UNREFERENCED:
+                message._materialize()
+        previous.clear()
+        self._previous = self._latest
+        self._latest = previous
+
+    def _serve_pending(self) -> None:
+        pending = self._callbacks.pending
+        while pending:
+            callback, args = pending.popleft()
+            callback(*args)
+
+    def poll(self, timeout: float = -1) -> Message | None:
+        """The next message or error event, or ``None`` if none came within `timeout` seconds
+        (negative: wait forever)."""
+        native = self._open()
+        wait = seconds(timeout)
+        self._age()
+        self._serve_pending()
+        errors = self._callbacks.errors
+        if errors:
+            return errors.popleft()
+        try:
+            borrowed = native.poll(wait)
+        except _fk.PartitionEOF as eof:
+            self._callbacks.sync_commits.clear()
+            return error_message(
+                KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
+            )
+        except _fk.Error as error:
+            reraise(error)
+        self._callbacks.sync_commits.clear()  # their results were served by now
+        if borrowed is None:
+            return errors.popleft() if errors else None
+        message = from_borrowed(borrowed)
+        self._latest.append(message)
+        self._handed[(message._topic, message._partition)] = message._offset + 1
+        return message
+
+    def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
+        """Up to `num_messages` messages (and error events), waiting up to `timeout` seconds
+        (negative: forever) for the first; ``[]`` on timeout."""
+        native = self._open()
+        count = int(num_messages.__index__())
+        if not 0 <= count <= 1_000_000:
+            raise ValueError("num_messages must be between 0 and 1000000 (1M)")
+        wait = seconds(timeout)
+        self._age()
+        self._serve_pending()
+        errors = self._callbacks.errors
+        result: list[Message] = []
+        while errors and len(result) < count:
+            result.append(errors.popleft())
+        if count == 0 or len(result) == count:
+            return result
+        try:
+            borrowed = native.consume(count - len(result), 0.0 if result else wait)
+        except _fk.PartitionEOF as eof:
+            self._callbacks.sync_commits.clear()
+            result.append(
+                error_message(
+                    KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
+                )
+            )
+            return result
+        except _fk.Error as error:
+            reraise(error)
+        self._callbacks.sync_commits.clear()
+        latest = self._latest
+        handed = self._handed
+        for item in borrowed:
+            message = from_borrowed(item)
+            latest.append(message)
+            result.append(message)
+            handed[(message._topic, message._partition)] = message._offset + 1
+        while errors and len(result) < count:
+            result.append(errors.popleft())
+        return result
+
+    # --- subscription and assignment ---------------------------------------------------------
+
+    def subscribe(
+        self,
+        topics: list[str],
+        on_assign: Callable[..., Any] | None = None,
+        on_revoke: Callable[..., Any] | None = None,
+        on_lost: Callable[..., Any] | None = None,
+    ) -> None:
+        """Subscribes to `topics` (a list; ``^`` starts a regex). ``on_assign(consumer, partitions)``
+        runs when partitions are assigned, ``on_revoke`` before they are revoked, ``on_lost`` when
+        they were lost (default: ``on_revoke``)."""
+        native = self._open()
+        if not isinstance(topics, list):
+            raise TypeError("expected list of topic unicode strings")
+        for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
+            if callback is not None and not callable(callback):
+                raise TypeError(f"expected {name} callback to be callable")
+        self._rebalance_callbacks = {"assign": on_assign, "revoke": on_revoke, "lost": on_lost}
+        rebalance = self._callbacks.rebalance
+        call(
+            native.subscribe,
+            [str(topic) for topic in topics],
+            on_assign=_config.Call(rebalance, "assign") if on_assign is not None else None,
+            on_revoke=_config.Call(rebalance, "revoke") if on_revoke is not None else None,
+            on_lost=_config.Call(rebalance, "lost") if on_lost is not None or on_revoke is not None else None,
+        )
+
+    def unsubscribe(self) -> None:
+        call(self._open().unsubscribe)
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        """Consumes exactly these partitions, from their offsets."""
+        native = self._open()
+        call(native.assign, list_to_native(partitions))
+
+    def unassign(self) -> None:
+        call(self._open().unassign)
+
+    def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        native = self._open()
+        call(native.incremental_assign, list_to_native(partitions))
+
+    def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        native = self._open()
+        call(native.incremental_unassign, list_to_native(partitions))
+
+    def assignment(self) -> list[TopicPartition]:
+        return list_from_native(call(self._open().assignment))
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        native = self._open()
+        call(native.pause, list_to_native(partitions))
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        native = self._open()
+        call(native.resume, list_to_native(partitions))
+
+    def seek(self, partition: TopicPartition) -> None:
+        """Moves the fetch position of an assigned partition to ``partition.offset``."""
+        native = self._open()
+        call(native.seek, to_native(partition), None)
+
+    # --- offsets -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _offsets_of(message: Any) -> list[_fk.TopicPartition]:
+        if not isinstance(message, Message):
+            raise TypeError("expected message to be a Message")
+        if message.error() is not None:
+            raise KafkaException(message.error())
+        topic = message.topic()
+        if not isinstance(topic, str):
+            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic"))
+        # The message's own partition and offset, unknown ones included (confluent-kafka's
+        # commit(message=...) commits offset + 1 whatever they are).
+        return [_fk.TopicPartition(topic, message._partition, message._offset + 1, None, message.leader_epoch())]
+
+    def commit(
+        self, message: Message | None = None, offsets: list[TopicPartition] | None = None, asynchronous: bool = True
+    ) -> list[TopicPartition] | None:
+        """Commits `message`'s offset + 1, or `offsets`, or (neither) the position of every
+        assigned partition. Asynchronous by default (the result goes to ``on_commit``);
+        ``asynchronous=False`` waits and returns the committed partitions."""
+        native = self._open()
+        if message is not None and offsets is not None:
+            raise ValueError("message and offsets are mutually exclusive")
+        if message is not None:
+            commit = self._offsets_of(message)
+        elif offsets is not None:
+            commit = list_to_native(offsets)
+        else:
+            # What ferrokafka's argument-less commit commits: the position after the last message
+            # handed out, per assigned partition (its own record, not librdkafka's position).
+            assigned = {(tp.topic, tp.partition) for tp in call(native.assignment)}
+            commit = [
+                _fk.TopicPartition(topic, partition, offset)
+                for (topic, partition), offset in self._handed.items()
+                if (topic, partition) in assigned
+            ]
+            if not commit:
+                self._nothing_to_commit(native, asynchronous)
+                return None
+            if not asynchronous:
+                self._sync_commit(commit)
+            try:
+                native.commit(asynchronous=bool(asynchronous))
+            except _fk.Error as error:
+                reraise(error)
+            return None if asynchronous else list_from_native(commit)
+        if not asynchronous:
+            self._sync_commit(commit)
+        try:
+            native.commit(offsets=commit, asynchronous=bool(asynchronous))
+        except _fk.Error as error:
+            reraise(error)
+        return None if asynchronous else list_from_native(commit)
+
+    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> None:
+        """Marks a synchronous commit's result, which ferrokafka passes to on_commit at a later
+        poll, as not for the application's on_commit (until that poll is over)."""
+        if "on_commit" in self._callbacks.user:
+            self._callbacks.sync_commits.append(frozenset((tp.topic, tp.partition) for tp in commit))
+
+    def _file_commit(self, error: KafkaError | None, partitions: list[_fk.TopicPartition]) -> None:
+        """An asynchronous commit's result for ``on_commit``, at the next poll (a synchronous
+        commit's result is its return value or exception: confluent-kafka's on_commit does not
+        hear of it)."""
+        on_commit = self._callbacks.user.get("on_commit")
+        if on_commit is not None:
+            self._callbacks.pending.append((on_commit, (error, list_from_native(partitions))))
+
+    def _nothing_to_commit(self, native: _fk.Consumer, asynchronous: bool) -> None:
+        error = KafkaError(KafkaError._NO_OFFSET)
+        if not asynchronous:
+            raise KafkaException(error)
+        self._file_commit(error, [_fk.TopicPartition(tp.topic, tp.partition) for tp in call(native.assignment)])
+
+    def store_offsets(self, message: Message | None = None, offsets: list[TopicPartition] | None = None) -> None:
+        """Stores `message`'s offset + 1 (or `offsets`) for the next commit (with
+        ``enable.auto.offset.store=false``)."""
+        native = self._open()
+        if message is not None and offsets is not None:
+            raise ValueError("message and offsets are mutually exclusive")
+        if message is None and offsets is None:
+            raise ValueError("expected either message or offsets")
+        stored = self._offsets_of(message) if message is not None else list_to_native(offsets)
+        call(native.store_offsets, offsets=stored)
+
+    def committed(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:
+        """The group's committed offsets of `partitions`."""
+        native = self._open()
+        return list_from_native(call(native.committed, list_to_native(partitions), seconds(timeout)))
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The fetch positions (last message handed out + 1) of `partitions`."""
+        native = self._open()
+        return list_from_native(call(native.position, list_to_native(partitions)))
+
+    def get_watermark_offsets(
+        self, partition: TopicPartition, timeout: float = -1, cached: bool = False
+    ) -> tuple[int, int]:
+        """``(low, high)`` watermarks of `partition`, asked of the broker. ``cached=True`` does not
+        wait for the broker beyond a second and answers ``(OFFSET_INVALID, OFFSET_INVALID)`` when it
+        did not answer (ferrokafka keeps no cache of them)."""
+        native = self._open()
+        tp = to_native(partition)
+        if cached:
+            wait = seconds(timeout)
+            try:
+                return native.get_watermark_offsets(tp, 1.0 if wait is None else min(wait, 1.0))
+            except _fk.Error:
+                return (_fk.OFFSET_INVALID, _fk.OFFSET_INVALID)
+        return call(native.get_watermark_offsets, tp, seconds(timeout))
+
+    def offsets_for_times(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:
+        native = self._open()
+        return list_from_native(call(native.offsets_for_times, list_to_native(partitions), seconds(timeout)))
+
+    # --- cluster and group -------------------------------------------------------------------
+
+    def list_topics(self, topic: str | None = None, timeout: float = -1) -> ClusterMetadata:
+        native = self._native
+        if native is None:
+            raise RuntimeError("Handle has been closed")  # confluent-kafka's words for this call
+        return cluster_metadata(native, topic, seconds(timeout))
+
+    def cluster_id(self, timeout: float = -1) -> str:
+        cluster_id = call(self._open().cluster_id, seconds(timeout))
+        if cluster_id is None:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "Failed to retrieve cluster id: Local: Timed out"))
+        return cluster_id
+
+    def consumer_group_metadata(self) -> Any:
+        return call(self._open().consumer_group_metadata)
+
+    def memberid(self) -> str | None:
+        return call(self._open().memberid)
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        call(self._open().set_sasl_credentials, username, password)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def __del__(self) -> None:
+        _config.release_unclosed(self)
+
+    def close(self) -> None:
+        """Leaves the group (running ``on_revoke``) and closes the consumer; messages still held
+        keep their data. Idempotent."""
+        native = self._native
+        if native is None:
+            return
+        for generation in (self._previous, self._latest):
+            for message in generation:
+                if _getrefcount(message) > _UNREFERENCED:
+                    message._materialize()
+            generation.clear()
+        try:
+            native.close()
+        except _fk.Error as error:
+            reraise(error)
+        finally:
+            self._native = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+        return None
+
+
+Consumer.__module__ = "ferrokafka.confluent"
+
+
+def _eof_reason(eof: BaseException) -> str:
+    offset = getattr(eof, "offset", -1)
+    return f"Fetch from broker reached end of partition at offset {offset} (HighwaterMark {offset})"
+
+
+__all__ = ["Consumer", "TopicPartition", "from_native"]

@@ -1,0 +1,446 @@
+"""``confluent_kafka.aio``: confluent-kafka's asyncio clients on ``ferrokafka.aio`` (no thread pool:
+ferrokafka's asyncio clients wait on the loop itself).
+
+``AIOProducer.produce()`` returns an ``asyncio.Future`` of the delivered :class:`Message` (or of its
+``KafkaException``): ``msg = await (await producer.produce(topic, value))``. ``AIOConsumer.poll()``
+and ``consume()`` return :class:`Message` s as the synchronous consumer does (views of the fetched
+data, copied only when the application keeps a message past two more calls). Callbacks
+(``on_delivery``, ``error_cb``, ``stats_cb``, ``throttle_cb``, ``on_commit``, ``on_assign`` ...) run
+on the loop and may be coroutine functions. ``max_workers``, ``executor``, ``batch_size`` and
+``buffer_timeout`` are accepted and unused (there is no executor and no Python-side buffer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import sys
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+import ferrokafka as _fk
+import ferrokafka.aio as _fk_aio
+
+from . import _config
+from ._consumer import _UNREFERENCED, _eof_reason, _is_consume_error
+from ._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of
+from ._message import Message, error_message, from_borrowed
+from ._metadata import from_dict
+from ._topic_partition import TopicPartition, list_from_native, list_to_native, to_native
+
+__all__ = ["AIOConsumer", "AIOProducer", "AsyncDeserializingConsumer", "AsyncSerializingProducer"]
+
+_getrefcount = sys.getrefcount
+
+
+def _timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    return None if timeout < 0 else timeout
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config for ferrokafka.aio with confluent-kafka's callbacks wrapped in adapters."""
+    if not isinstance(conf, dict):
+        raise TypeError("expected configuration dict")
+    rest = dict(conf)
+    user = _config.take_callbacks(rest, allowed)
+    if "error_cb" in user:
+        rest["error_cb"] = _config.error_cb_adapter(user["error_cb"])
+    if "stats_cb" in user:
+        rest["stats_cb"] = _config.stats_cb_adapter(user["stats_cb"])
+    if "throttle_cb" in user:
+        rest["throttle_cb"] = _config.throttle_cb_adapter(user["throttle_cb"])
+    if "oauth_cb" in user:
+        rest["oauth_cb"] = _config.OAuthAdapter(user["oauth_cb"])
+    if "logger" in user:
+        rest["logger"] = _config.LogAdapter(user["logger"], _config.client_name(conf, client))
+    return rest, user
+
+
+class AIOProducer:
+    """confluent-kafka's asyncio producer (see the module's docstring)."""
+
+    def __init__(
+        self,
+        producer_conf: dict[str, Any],
+        max_workers: int = 4,
+        executor: Any = None,
+        batch_size: int = 1000,
+        buffer_timeout: float = 1.0,
+    ) -> None:
+        rest, user = _native_conf(
+            producer_conf, ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_delivery"), "producer"
+        )
+        self._default_cb: Callable[..., Any] | None = user.get("on_delivery")
+        self._native = call(_fk_aio.AIOProducer, rest)
+
+    async def produce(
+        self,
+        topic: str,
+        value: Any = None,
+        key: Any = None,
+        partition: int = -1,
+        on_delivery: Callable[..., Any] | None = None,
+        callback: Callable[..., Any] | None = None,
+        timestamp: int = 0,
+        headers: Any = None,
+    ) -> Any:
+        """Queues a message; returns an ``asyncio.Future`` resolving to the delivered
+        :class:`Message` (raising ``KafkaException`` if it failed). ``on_delivery(err, msg)`` runs
+        on the loop too."""
+        cb = on_delivery if on_delivery is not None else callback if callback is not None else self._default_cb
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        result = loop.create_future()
+
+        try:
+            inner = await self._native.produce(
+                topic,
+                value,
+                key,
+                partition=None if partition is None or partition < 0 else partition,
+                timestamp=timestamp or None,
+                headers=headers or None,
+                on_delivery=_config.Call(_aio_delivered, result, cb, topic, partition, key, value, started),
+            )
+        except _fk.Error as error:
+            raise exception_of(error) from error
+        # The inner future's outcome is filed by `delivered`; keep it from warning when unread.
+        inner.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return result
+
+    async def poll(self, timeout: float = 0) -> int:
+        return await self._native.poll(0.0 if timeout is None or timeout < 0 else float(timeout))
+
+    async def flush(self, timeout: float = -1) -> int:
+        return await self._native.flush(_timeout(timeout))
+
+    async def purge(self, in_queue: bool = True, in_flight: bool = True, blocking: bool = True) -> None:
+        await self._native.purge(bool(in_queue), bool(in_flight))
+
+    async def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any:
+        return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
+
+    async def cluster_id(self, timeout: float = -1) -> str | None:
+        return await _cluster_id(self._native._producer, timeout)
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        call(self._native.set_sasl_credentials, username, password)
+
+    async def init_transactions(self, timeout: float = -1) -> None:
+        await _translated(self._native.init_transactions(30.0 if timeout is None or timeout < 0 else timeout))
+
+    async def begin_transaction(self) -> None:
+        await _translated(self._native.begin_transaction())
+
+    async def send_offsets_to_transaction(self, positions: list[Any], group_metadata: Any, timeout: float = -1) -> None:
+        await _translated(
+            self._native.send_offsets_to_transaction(
+                list_to_native(positions), group_metadata, 60.0 if timeout is None or timeout < 0 else float(timeout)
+            )
+        )
+
+    async def commit_transaction(self, timeout: float = -1) -> None:
+        await _translated(self._native.commit_transaction(60.0 if timeout is None or timeout < 0 else timeout))
+
+    async def abort_transaction(self, timeout: float = -1) -> None:
+        await _translated(self._native.abort_transaction(60.0 if timeout is None or timeout < 0 else timeout))
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    async def close(self) -> None:
+        await self._native.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        await self.close()
+
+
+def _message_offsets(message: Message) -> list[_fk.TopicPartition]:
+    """Where to commit after `message`: its offset + 1 (with its leader epoch)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic, partition or offset"))
+    return [_fk.TopicPartition(topic, partition, offset + 1, None, message.leader_epoch())]
+
+
+def _aio_delivered(
+    result: asyncio.Future[Message],
+    cb: Callable[..., Any] | None,
+    topic: str,
+    partition: int,
+    key: Any,
+    value: Any,
+    started: float,
+    first: Any,
+    second: Any,
+) -> Any:
+    """ferrokafka.aio's on_delivery (on the loop): resolves `result` and calls confluent-kafka's
+    ``on_delivery(err, msg)``."""
+    error, report = _config.split_delivery(first, second)
+    message = Message(
+        topic,
+        partition if report is None else report.partition,
+        None if report is None else report.offset,
+        key if not isinstance(key, str) else key.encode(),
+        value if not isinstance(value, str) else value.encode(),
+        None,
+        None,
+        (0, -1) if report is None or report.timestamp is None else (1, report.timestamp),
+        time.monotonic() - started,
+    )
+    err = _config.error_value(error)
+    if not result.done():
+        if err is None:
+            result.set_result(message)
+        else:
+            result.set_exception(KafkaException(err))
+    if cb is not None:
+        return cb(err, message)
+    return None
+
+
+async def _cluster_id(client: Any, timeout: float) -> str | None:
+    """The cluster id (asks the broker if not known yet: on a thread of its own, as
+    ``ferrokafka.aio``'s ``list_topics`` does)."""
+    cluster_id: str | None = await _translated(asyncio.to_thread(call, client.cluster_id, _timeout(timeout)))
+    return cluster_id
+
+
+async def _translated(awaitable: Any) -> Any:
+    try:
+        return await awaitable
+    except _fk.Error as error:
+        raise exception_of(error) from error
+
+
+class AIOConsumer:
+    """confluent-kafka's asyncio consumer (see the module's docstring)."""
+
+    def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 100, executor: Any = None) -> None:
+        if not isinstance(consumer_conf, dict):
+            raise TypeError("expected configuration dict")
+        if not consumer_conf.get("group.id"):
+            raise ValueError("Failed to create consumer: group.id must be set")
+        rest, user = _native_conf(
+            consumer_conf, ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit"), "consumer"
+        )
+        self._sync_commits: list[frozenset[tuple[str, int]]] = []
+        if "on_commit" in user:
+            on_commit = user["on_commit"]
+
+            def commit_adapter(first: Any, second: Any) -> Any:
+                error, partitions = (first, second) if isinstance(second, list) else (second, first)
+                key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
+                if key in self._sync_commits:
+                    self._sync_commits.remove(key)
+                    return None
+                return on_commit(_config.error_value(error), list_from_native(partitions or []))
+
+            rest["on_commit"] = commit_adapter
+        self._user = user
+        self._native = call(_fk_aio.AIOConsumer, rest)
+        self._latest: list[Message] = []
+        self._previous: list[Message] = []
+        # (topic, partition) -> the offset after the last message handed out: what an
+        # argument-less commit commits (of the partitions still assigned).
+        self._handed: dict[tuple[str, int], int] = {}
+
+    def _age(self) -> None:
+        previous = self._previous
+        for message in previous:
+            if _getrefcount(message) > _UNREFERENCED:
+                message._materialize()
+        previous.clear()
+        self._previous = self._latest
+        self._latest = previous
+
+    async def poll(self, timeout: float = -1) -> Message | None:
+        self._age()
+        try:
+            borrowed = await self._native.poll(_timeout(timeout))
+        except _fk.PartitionEOF as eof:
+            return error_message(
+                KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
+            )
+        except _fk.Error as error:
+            if _is_consume_error(error) and not getattr(error, "fatal", False):
+                return error_message(kafka_error_of(error, flags=False))
+            raise exception_of(error) from error
+        if borrowed is None:
+            return None
+        message = from_borrowed(borrowed)
+        self._latest.append(message)
+        self._handed[(message._topic, message._partition)] = message._offset + 1
+        return message
+
+    async def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
+        count = int(num_messages.__index__())
+        if not 0 <= count <= 1_000_000:
+            raise ValueError("num_messages must be between 0 and 1000000 (1M)")
+        self._age()
+        if count == 0:
+            return []
+        try:
+            borrowed = await self._native.consume(count, _timeout(timeout))
+        except _fk.PartitionEOF as eof:
+            return [
+                error_message(
+                    KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
+                )
+            ]
+        except _fk.Error as error:
+            raise exception_of(error) from error
+        messages = [from_borrowed(item) for item in borrowed]
+        self._latest.extend(messages)
+        handed = self._handed
+        for message in messages:
+            handed[(message._topic, message._partition)] = message._offset + 1
+        return messages
+
+    async def subscribe(
+        self,
+        topics: list[str],
+        on_assign: Callable[..., Any] | None = None,
+        on_revoke: Callable[..., Any] | None = None,
+        on_lost: Callable[..., Any] | None = None,
+    ) -> None:
+        def adapt(callback: Callable[..., Any] | None) -> Callable[..., Any] | None:
+            if callback is None:
+                return None
+
+            async def rebalance(_native: Any, partitions: list[Any]) -> None:
+                await _maybe_await(callback(self, list_from_native(partitions)))
+
+            return rebalance
+
+        if on_lost is None and on_revoke is not None:
+            on_lost = on_revoke
+        await _translated(
+            self._native.subscribe(
+                list(topics), on_assign=adapt(on_assign), on_revoke=adapt(on_revoke), on_lost=adapt(on_lost)
+            )
+        )
+
+    async def unsubscribe(self) -> None:
+        await _translated(self._native.unsubscribe())
+
+    async def assign(self, partitions: list[TopicPartition]) -> None:
+        await _translated(self._native.assign(list_to_native(partitions)))
+
+    async def unassign(self) -> None:
+        await _translated(self._native.unassign())
+
+    async def incremental_assign(self, partitions: list[TopicPartition]) -> None:
+        await _translated(self._native.incremental_assign(list_to_native(partitions)))
+
+    async def incremental_unassign(self, partitions: list[TopicPartition]) -> None:
+        await _translated(self._native.incremental_unassign(list_to_native(partitions)))
+
+    async def assignment(self) -> list[TopicPartition]:
+        return list_from_native(await _translated(self._native.assignment()))
+
+    async def pause(self, partitions: list[TopicPartition]) -> None:
+        await _translated(self._native.pause(list_to_native(partitions)))
+
+    async def resume(self, partitions: list[TopicPartition]) -> None:
+        await _translated(self._native.resume(list_to_native(partitions)))
+
+    async def seek(self, partition: TopicPartition) -> None:
+        await _translated(self._native.seek(to_native(partition)))
+
+    async def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        return list_from_native(await _translated(self._native.position(list_to_native(partitions))))
+
+    async def committed(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:
+        return list_from_native(
+            await _translated(self._native.committed(list_to_native(partitions), timeout=_timeout(timeout)))
+        )
+
+    async def commit(
+        self, message: Message | None = None, offsets: list[TopicPartition] | None = None, asynchronous: bool = True
+    ) -> list[TopicPartition] | None:
+        """As ``Consumer.commit``: asynchronous by default (the result goes to ``on_commit``);
+        ``asynchronous=False`` waits (on the loop) and returns the committed partitions."""
+        if message is not None and offsets is not None:
+            raise ValueError("message and offsets are mutually exclusive")
+        if message is not None:
+            native = _message_offsets(message)
+        elif offsets is not None:
+            native = list_to_native(offsets)
+        else:
+            assigned = {(tp.topic, tp.partition) for tp in await _translated(self._native.assignment())}
+            native = [
+                _fk.TopicPartition(topic, partition, offset)
+                for (topic, partition), offset in self._handed.items()
+                if (topic, partition) in assigned
+            ]
+            if not native:
+                raise KafkaException(KafkaError(KafkaError._NO_OFFSET))
+        if asynchronous:
+            await _translated(self._native.commit(offsets=native, asynchronous=True))
+            return None
+        if "on_commit" in self._user:
+            self._sync_commits.append(frozenset((tp.topic, tp.partition) for tp in native))
+        await _translated(self._native.commit(offsets=native, asynchronous=False))
+        return list_from_native(native)
+
+    async def store_offsets(self, message: Message | None = None, offsets: list[TopicPartition] | None = None) -> None:
+        if message is not None:
+            native = _message_offsets(message)
+        else:
+            native = list_to_native(offsets or [])
+        await _translated(self._native.store_offsets(offsets=native))
+
+    async def get_watermark_offsets(
+        self, partition: TopicPartition, timeout: float = -1, cached: bool = False
+    ) -> tuple[int, int]:
+        return await _translated(self._native.get_watermark_offsets(to_native(partition), _timeout(timeout)))  # type: ignore[no-any-return]
+
+    async def offsets_for_times(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:
+        return list_from_native(
+            await _translated(self._native.offsets_for_times(list_to_native(partitions), _timeout(timeout)))
+        )
+
+    async def list_topics(self, topic: str | None = None, timeout: float = -1) -> Any:
+        return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
+
+    async def cluster_id(self, timeout: float = -1) -> str | None:
+        return await _cluster_id(self._native._consumer, timeout)
+
+    async def consumer_group_metadata(self) -> Any:
+        return await _translated(self._native.consumer_group_metadata())
+
+    def set_sasl_credentials(self, username: str, password: str) -> None:
+        call(self._native.set_sasl_credentials, username, password)
+
+    async def close(self) -> None:
+        for message in self._previous + self._latest:
+            message._materialize()
+        self._previous.clear()
+        self._latest.clear()
+        await _translated(self._native.close())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+AIOProducer.__module__ = AIOConsumer.__module__ = __name__
+
+from ._aio_serializing import AsyncDeserializingConsumer, AsyncSerializingProducer  # noqa: E402

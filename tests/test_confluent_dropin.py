@@ -1,0 +1,727 @@
+"""ferrokafka.confluent, the confluent-kafka drop-in: each behaviour it promises, with confluent-kafka
+itself (installed in the test environment) as the expected value where it can run beside it, on the
+same mock cluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from typing import Any
+
+import pytest
+
+import ferrokafka as fk
+import ferrokafka.confluent as fc
+from ferrokafka.confluent import admin as fc_admin
+
+ck = pytest.importorskip("confluent_kafka")
+ck_admin = pytest.importorskip("confluent_kafka.admin")
+
+pytestmark = pytest.mark.timeout(120)
+
+BOTH = pytest.mark.parametrize("mod", [ck, fc], ids=["confluent_kafka", "dropin"])
+
+
+def _produce_collect(mod: Any, bootstrap: str, topic: str, n: int, **extra: Any) -> list[tuple[Any, ...]]:
+    """Produces n messages with a delivery callback; returns what the callbacks saw, in order, and
+    on which thread."""
+    seen: list[tuple[Any, ...]] = []
+
+    def on_delivery(err: Any, msg: Any) -> None:
+        seen.append(
+            (
+                err,
+                type(msg).__name__,
+                msg.topic(),
+                msg.partition(),
+                msg.offset() is not None and msg.offset() >= 0,
+                msg.key(),
+                msg.value(),
+                msg.headers(),
+                threading.current_thread() is threading.main_thread(),
+            )
+        )
+
+    producer = mod.Producer({"bootstrap.servers": bootstrap, **extra})
+    for i in range(n):
+        producer.produce(topic, value=b"v%d" % i, key=f"k{i}", headers=[("h", b"x")], on_delivery=on_delivery)
+    assert len(producer) == n
+    assert seen == [], "delivery callbacks run only inside poll()/flush()"
+    assert producer.flush(10) == 0
+    assert len(producer) == 0
+    return seen
+
+
+@BOTH
+def test_delivery_callback_is_err_msg_served_by_flush_on_the_calling_thread(mod, mock_cluster, topic_name):
+    mock_cluster.create_topic(topic_name, partitions=1)
+    seen = _produce_collect(mod, mock_cluster.bootstrap_servers, topic_name, 3)
+    assert seen == [
+        # A delivery report carries no headers.
+        (None, "Message", topic_name, 0, True, b"k%d" % i, b"v%d" % i, None, True)
+        for i in range(3)
+    ]
+
+
+def test_delivery_callbacks_match_confluent_kafka(mock_cluster, topic_name):
+    mock_cluster.create_topic(topic_name, partitions=1)
+    expected = _produce_collect(ck, mock_cluster.bootstrap_servers, topic_name, 4)
+    assert _produce_collect(fc, mock_cluster.bootstrap_servers, topic_name, 4) == expected
+
+
+@BOTH
+def test_poll_serves_delivery_callbacks_and_counts_them(mod, mock_cluster, topic_name):
+    mock_cluster.create_topic(topic_name)
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers, "linger.ms": 0})
+    producer.produce(topic_name, b"a", callback=lambda err, msg: got.append((err, msg.value())))
+    served = 0
+    for _ in range(100):
+        served += producer.poll(0.1)
+        if got:
+            break
+    assert served == 1
+    assert got == [(None, b"a")]
+    assert producer.poll(0) == 0
+
+
+@BOTH
+def test_failed_delivery_gets_a_kafka_error(mod, topic_name):
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 200})
+    producer.produce(topic_name, b"lost", on_delivery=lambda err, msg: got.append((err, msg.value())))
+    assert producer.flush(10) == 0
+    ((err, value),) = got
+    assert value == b"lost"
+    assert isinstance(err, mod.KafkaError)
+    assert err.code() == mod.KafkaError._MSG_TIMED_OUT
+    assert err == mod.KafkaError._MSG_TIMED_OUT
+
+
+@BOTH
+def test_full_queue_raises_buffer_error(mod, topic_name):
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "queue.buffering.max.messages": 2})
+    producer.produce(topic_name, b"1")
+    producer.produce(topic_name, b"2")
+    with pytest.raises(BufferError):
+        producer.produce(topic_name, b"3")
+    producer.purge()
+    assert producer.flush(5) == 0
+
+
+@BOTH
+def test_exception_in_delivery_callback_propagates_from_poll(mod, mock_cluster, topic_name):
+    mock_cluster.create_topic(topic_name)
+
+    def boom(err: Any, msg: Any) -> None:
+        raise ZeroDivisionError("from callback")
+
+    producer = mod.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers})
+    producer.produce(topic_name, b"x", on_delivery=boom)
+    with pytest.raises(ZeroDivisionError):
+        producer.flush(10)
+    assert producer.flush(10) == 0
+
+
+@BOTH
+def test_produce_batch_queues_dicts(mod, mock_cluster, topic_name):
+    mock_cluster.create_topic(topic_name)
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": mock_cluster.bootstrap_servers})
+    messages = [{"value": b"a"}, {"value": "b", "key": b"k"}, {"value": b"c", "partition": 0}]
+    assert producer.produce_batch(topic_name, messages, on_delivery=lambda e, m: got.append((e, m.value()))) == 3
+    assert producer.flush(10) == 0
+    assert sorted(v for _, v in got) == [b"a", b"b", b"c"]
+    assert all(e is None for e, _ in got)
+
+
+# --- KafkaError, KafkaException, constants -------------------------------------------------------
+
+CODES = [-191, -185, -184, -172, -150, 0, 1, 3, 6, 27, 47, 48, 51, 90]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_kafka_error_from_code_matches_confluent_kafka(code):
+    ours, theirs = fc.KafkaError(code), ck.KafkaError(code)
+    assert ours.code() == theirs.code() == code
+    assert ours.name() == theirs.name()
+    assert ours.str() == theirs.str()
+    assert (ours.fatal(), ours.retriable(), ours.txn_requires_abort()) == (
+        theirs.fatal(),
+        theirs.retriable(),
+        theirs.txn_requires_abort(),
+    )
+    assert ours == code and code == ours
+    assert hash(ours) == hash(code)
+
+
+def test_kafka_error_flags_reason_and_exception():
+    err = fc.KafkaError(fc.KafkaError._TIMED_OUT, "slow", fatal=True, retriable=True, txn_requires_abort=True)
+    theirs = ck.KafkaError(ck.KafkaError._TIMED_OUT, "slow", fatal=True, retriable=True, txn_requires_abort=True)
+    assert (err.str(), err.fatal(), err.retriable(), err.txn_requires_abort()) == (
+        theirs.str(),
+        theirs.fatal(),
+        theirs.retriable(),
+        theirs.txn_requires_abort(),
+    )
+    exc = fc.KafkaException(err)
+    assert exc.args[0] is err
+    assert isinstance(exc, Exception)
+    with pytest.raises(fc.KafkaException) as info:
+        raise exc
+    assert info.value.args[0].code() == fc.KafkaError._TIMED_OUT
+
+
+def test_kafka_error_code_names_match_confluent_kafka():
+    theirs = {
+        name: getattr(ck.KafkaError, name) for name in dir(ck.KafkaError) if name.isupper() or name[1:2].isupper()
+    }
+    theirs = {name: value for name, value in theirs.items() if isinstance(value, int)}
+    assert len(theirs) > 100
+    ours = {name: getattr(fc.KafkaError, name, None) for name in theirs}
+    assert ours == theirs
+
+
+def test_constants_match_confluent_kafka():
+    for name in (
+        "OFFSET_BEGINNING",
+        "OFFSET_END",
+        "OFFSET_INVALID",
+        "OFFSET_STORED",
+        "TIMESTAMP_CREATE_TIME",
+        "TIMESTAMP_LOG_APPEND_TIME",
+        "TIMESTAMP_NOT_AVAILABLE",
+    ):
+        assert getattr(fc, name) == getattr(ck, name), name
+
+
+def test_public_names_of_confluent_kafka_are_all_there():
+    missing = sorted(name for name in dir(ck) if not name.startswith("_") and not hasattr(fc, name))
+    assert missing == ["os"]  # confluent-kafka's own `import os`
+
+
+def test_libversion_and_version_shapes():
+    name, number = fc.libversion()
+    assert isinstance(name, str) and name.count(".") == 2
+    assert isinstance(number, int) and number > 0
+    assert isinstance(fc.version()[0], str)
+
+
+# --- TopicPartition ------------------------------------------------------------------------------
+
+
+@BOTH
+def test_topic_partition_is_mutable_and_equal_by_topic_and_partition(mod):
+    tp = mod.TopicPartition("t", 1, 5)
+    tp.offset = 7
+    tp.partition = 2
+    assert (tp.topic, tp.partition, tp.offset) == ("t", 2, 7)
+    assert tp == mod.TopicPartition("t", 2, 99)
+    assert hash(tp) == hash(mod.TopicPartition("t", 2))
+    assert sorted([mod.TopicPartition("b", 0), mod.TopicPartition("a", 1), mod.TopicPartition("a", 0)]) == [
+        mod.TopicPartition("a", 0),
+        mod.TopicPartition("a", 1),
+        mod.TopicPartition("b", 0),
+    ]
+    default = mod.TopicPartition("t")
+    assert (default.partition, default.offset, default.metadata, default.leader_epoch, default.error) == (
+        -1,
+        mod.OFFSET_INVALID,
+        None,
+        None,
+        None,
+    )
+
+
+# --- Message -------------------------------------------------------------------------------------
+
+
+@BOTH
+def test_message_built_by_hand(mod):
+    msg = mod.Message(topic="t", partition=1, offset=2, key=b"k", value=b"vv", headers=[("h", b"1")])
+    assert (msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.headers(), len(msg)) == (
+        "t",
+        1,
+        2,
+        b"k",
+        b"vv",
+        [("h", b"1")],
+        2,
+    )
+    msg.set_value(b"x")
+    msg.set_key(b"y")
+    msg.set_headers([("a", None)])
+    assert (msg.value(), msg.key(), msg.headers()) == (b"x", b"y", [("a", None)])
+    assert msg.error() is None
+
+
+def _consume_all(mod: Any, bootstrap: str, topic: str, group: str, **extra: Any) -> list[tuple[Any, ...]]:
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+            **extra,
+        }
+    )
+    consumer.subscribe([topic])
+    seen: list[tuple[Any, ...]] = []
+    try:
+        while True:
+            msg = consumer.poll(10)
+            assert msg is not None, "timed out before the end of the partition"
+            err = msg.error()
+            if err is not None:
+                seen.append(("error", err.code(), err.name(), msg.topic(), msg.partition(), msg.offset()))
+                break
+            seen.append(
+                (
+                    msg.topic(),
+                    msg.partition(),
+                    msg.offset(),
+                    msg.key(),
+                    msg.value(),
+                    msg.headers(),
+                    msg.timestamp()[0],
+                    msg.timestamp()[1] > 0,
+                    msg.leader_epoch(),
+                    len(msg),
+                    msg.latency(),
+                )
+            )
+    finally:
+        consumer.close()
+    return seen
+
+
+def test_consumed_messages_and_eof_match_confluent_kafka(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        producer.produce(topic_name, b"v0", b"k0", headers=[("h", b"1"), ("h", b"2")]).result(10)
+        producer.produce(topic_name, None, None).result(10)
+        producer.produce(topic_name, b"", b"k2").result(10)
+    expected = _consume_all(ck, bootstrap, topic_name, group_id + "-ck")
+    got = _consume_all(fc, bootstrap, topic_name, group_id + "-fc")
+    assert got == expected
+    assert got[-1][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
+
+
+def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, group_id):
+    """The drop-in hands out views of the borrowed messages and copies them only when the
+    application keeps a message: held messages read the same bytes after many more polls and after
+    close()."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(20):
+            producer.produce(topic_name, b"value-%d" % i, b"key-%d" % i)
+        producer.flush(10)
+    consumer = fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic_name])
+    held = []
+    while len(held) < 20:
+        msg = consumer.poll(10)
+        assert msg is not None and msg.error() is None
+        held.append(msg)
+    consumer.close()
+    assert [(m.key(), m.value()) for m in held] == [(b"key-%d" % i, b"value-%d" % i) for i in range(20)]
+    assert all(type(m.value()) is bytes for m in held)
+
+
+@BOTH
+def test_on_assign_can_set_offsets_with_mutable_topic_partitions(mod, mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(5):
+            producer.produce(topic_name, b"%d" % i)
+        producer.flush(10)
+    assigned: list[Any] = []
+
+    def on_assign(consumer: Any, partitions: list[Any]) -> None:
+        assigned.append(consumer)
+        for tp in partitions:
+            tp.offset = 3
+        consumer.assign(partitions)
+
+    consumer = mod.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic_name], on_assign=on_assign)
+    msg = consumer.poll(10)
+    consumer.close()
+    assert assigned == [consumer]
+    assert msg is not None and msg.error() is None
+    assert (msg.offset(), msg.value()) == (3, b"3")
+
+
+@BOTH
+def test_commit_sync_returns_partitions_async_reports_to_on_commit(mod, mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for value in (b"a", b"b"):
+            producer.produce(topic_name, value).result(10)
+    commits: list[Any] = []
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group_id,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "on_commit": lambda err, parts: commits.append((err, [(p.topic, p.partition, p.offset) for p in parts])),
+        }
+    )
+    consumer.subscribe([topic_name])
+    first = consumer.poll(10)
+    assert first is not None and first.error() is None
+    result = consumer.commit(message=first, asynchronous=False)
+    assert [(p.topic, p.partition, p.offset) for p in result] == [(topic_name, 0, 1)]
+    committed = consumer.committed([mod.TopicPartition(topic_name, 0)], timeout=10)
+    assert [(p.topic, p.partition, p.offset) for p in committed] == [(topic_name, 0, 1)]
+    second = consumer.poll(10)
+    assert second is not None and second.error() is None
+    assert consumer.commit(message=second) is None
+    for _ in range(50):
+        if commits:
+            break
+        consumer.poll(0.1)
+    consumer.close()
+    # Only the asynchronous commit: a synchronous one's result is its return value.
+    assert commits == [(None, [(topic_name, 0, 2)])]
+
+
+# --- client callbacks ----------------------------------------------------------------------------
+
+
+@BOTH
+def test_stats_cb_gets_a_json_string(mod, mock_cluster):
+    got: list[Any] = []
+    producer = mod.Producer(
+        {"bootstrap.servers": mock_cluster.bootstrap_servers, "statistics.interval.ms": 50, "stats_cb": got.append}
+    )
+    for _ in range(50):
+        producer.poll(0.1)
+        if got:
+            break
+    assert got and isinstance(got[0], str)
+    assert json.loads(got[0])["type"] == "producer"
+
+
+@BOTH
+def test_error_cb_gets_a_kafka_error(mod):
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "error_cb": got.append})
+    for _ in range(100):
+        producer.poll(0.1)
+        if got:
+            break
+    assert got and isinstance(got[0], mod.KafkaError)
+    assert got[0].code() in (mod.KafkaError._TRANSPORT, mod.KafkaError._ALL_BROKERS_DOWN)
+    producer.flush(0)
+
+
+@BOTH
+def test_config_errors_raise_kafka_exception(mod):
+    with pytest.raises(mod.KafkaException) as info:
+        mod.Producer({"no.such.property": 1})
+    assert info.value.args[0].code() == mod.KafkaError._INVALID_ARG
+    with pytest.raises(TypeError):
+        mod.Producer({"error_cb": 5})
+    with pytest.raises((ValueError, mod.KafkaException)):
+        mod.Consumer({"bootstrap.servers": "127.0.0.1:1"})
+
+
+def test_share_consumer_raises_a_clear_error():
+    with pytest.raises(NotImplementedError, match="2.15"):
+        fc.ShareConsumer({"group.id": "g"})
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_returns_futures_per_topic(admin_mod, kafka_bootstrap, topic_name):
+    client = admin_mod.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    futures = client.create_topics([admin_mod.NewTopic(topic_name, 2, 1)], operation_timeout=10)
+    assert list(futures) == [topic_name]
+    assert futures[topic_name].result(10) is None
+    metadata = client.list_topics(timeout=10)
+    assert len(metadata.topics[topic_name].partitions) == 2
+    again = client.create_topics([admin_mod.NewTopic(topic_name, 2, 1)])
+    with pytest.raises(Exception) as info:
+        again[topic_name].result(10)
+    assert info.value.args[0].code() == 36  # TOPIC_ALREADY_EXISTS
+
+
+# --- install() -----------------------------------------------------------------------------------
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_install_makes_confluent_kafka_and_its_submodules_the_dropin():
+    result = _run(
+        """
+        import ferrokafka.confluent
+        ferrokafka.confluent.install()
+        import confluent_kafka, confluent_kafka.admin, confluent_kafka.serialization, confluent_kafka.error
+        from confluent_kafka import Producer, KafkaError
+        from confluent_kafka.admin import AdminClient
+        assert confluent_kafka is ferrokafka.confluent
+        assert Producer is ferrokafka.confluent.Producer
+        assert confluent_kafka.admin is ferrokafka.confluent.admin
+        assert AdminClient is ferrokafka.confluent.admin.AdminClient
+        assert confluent_kafka.serialization is ferrokafka.confluent.serialization
+        import confluent_kafka.aio
+        from confluent_kafka.aio import AIOProducer
+        assert AIOProducer is ferrokafka.confluent.aio.AIOProducer
+        from confluent_kafka.cimpl import Producer as CimplProducer
+        assert CimplProducer is Producer
+        assert confluent_kafka.installed() if hasattr(confluent_kafka, "installed") else True
+        import sys
+        assert "confluent_kafka.cimpl" not in sys.modules or sys.modules["confluent_kafka.cimpl"].__name__.startswith("ferrokafka")
+        # confluent-kafka's pure-Python schema registry loads from the real package, on the drop-in
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+        from confluent_kafka.schema_registry.avro import AvroSerializer
+        import confluent_kafka.schema_registry as sr
+        assert "ferrokafka" not in sr.__file__
+        import confluent_kafka.serialization as ser
+        assert ser.SerializationContext is ferrokafka.confluent.serialization.SerializationContext
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_install_after_confluent_kafka_was_imported_refuses():
+    result = _run(
+        """
+        import confluent_kafka
+        import ferrokafka.confluent
+        try:
+            ferrokafka.confluent.install()
+        except RuntimeError as error:
+            print("refused")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "refused"
+
+
+def test_uninstall_restores_confluent_kafka():
+    result = _run(
+        """
+        import ferrokafka.confluent as fc
+        fc.install()
+        import confluent_kafka
+        assert fc.installed()
+        fc.uninstall()
+        assert not fc.installed()
+        import confluent_kafka
+        assert confluent_kafka.__name__ == "confluent_kafka"
+        print(confluent_kafka.Producer.__module__)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ferrokafka" not in result.stdout
+
+
+def test_ctrl_c_interrupts_a_producer_poll_forever():
+    result = _run(
+        """
+        import os, signal, threading, time
+        import ferrokafka.confluent as fc
+        p = fc.Producer({"bootstrap.servers": "127.0.0.1:1"})
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        try:
+            p.poll(-1)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - started < 5)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "interrupted True"
+
+
+def test_ctrl_c_interrupts_a_consumer_poll_forever():
+    result = _run(
+        """
+        import os, signal, threading, time
+        import ferrokafka.confluent as fc
+        c = fc.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g"})
+        c.subscribe(["t"])
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        try:
+            c.poll(-1)
+        except KeyboardInterrupt:
+            print("interrupted", time.monotonic() - started < 5)
+        c.close()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "interrupted True"
+
+
+@BOTH
+def test_a_message_refused_at_once_raises_from_produce_without_callback(mod, topic_name):
+    got: list[Any] = []
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.max.bytes": 1000})
+    with pytest.raises(mod.KafkaException) as info:
+        producer.produce(topic_name, b"x" * 10_000, on_delivery=lambda err, msg: got.append(err))
+    assert info.value.args[0].code() == mod.KafkaError.MSG_SIZE_TOO_LARGE
+    assert producer.flush(1) == 0
+    assert got == []
+    assert len(producer) == 0
+
+
+@BOTH
+def test_config_shapes_confluent_kafka_accepts(mod):
+    with pytest.raises(TypeError, match="expected configuration dict"):
+        mod.Producer()
+    # None leaves a property at its default; the deprecated default.topic.config still applies.
+    producer = mod.Producer({"bootstrap.servers": None, "default.topic.config": {"message.timeout.ms": 100}})
+    got: list[Any] = []
+    producer.produce("t", b"x", on_delivery=lambda err, msg: got.append(err.code()))
+    assert producer.flush(10) == 0
+    assert got == [mod.KafkaError._MSG_TIMED_OUT]
+
+
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_after_close_raises_confluent_kafka_s_errors(admin_mod):
+    with admin_mod.AdminClient({"bootstrap.servers": "127.0.0.1:1", "stats_cb": lambda s: None}) as client:
+        pass
+    with pytest.raises(RuntimeError, match="AdminClient has been closed"):
+        client.create_topics([admin_mod.NewTopic("t", 1, 1)])
+    with pytest.raises(RuntimeError, match="Handle has been closed"):
+        client.list_topics(timeout=0.1)
+    with pytest.raises(RuntimeError, match="Handle has been closed"):
+        client.list_groups(timeout=0.1)
+
+
+@BOTH
+def test_messages_batch_slices_to_a_batch(mod):
+    batch = mod.Messages([mod.Message(offset=i) for i in range(3)])
+    tail = batch[1:]
+    assert isinstance(tail, mod.Messages)
+    assert [m.offset() for m in tail] == [1, 2]
+    assert repr(mod.Messages()) == "Messages([])"
+
+
+@BOTH
+def test_an_oauth_cb_that_raises_fails_the_constructor_with_kafka_exception(mod):
+    def oauth_cb(config: Any) -> Any:
+        raise ValueError("no token")
+
+    with pytest.raises(mod.KafkaException):
+        mod.Consumer(
+            {
+                "group.id": "g",
+                "security.protocol": "sasl_plaintext",
+                "sasl.mechanisms": "OAUTHBEARER",
+                "sasl.oauthbearer.config": "oauth_cb",
+                "oauth_cb": oauth_cb,
+            }
+        )
+
+
+def test_clients_collected_in_a_reference_cycle_while_their_callbacks_fire_do_not_crash():
+    """ferrokafka's threads call a client's callbacks while the garbage collector clears the cycle
+    that holds it (a failed test's traceback, say): the drop-in's callback objects must stay safe
+    to call once cleared (a cleared functools.partial crashed the interpreter)."""
+    result = _run(
+        """
+        import gc, logging, time
+        from io import StringIO
+        import ferrokafka.confluent as fc
+        from ferrokafka.confluent import admin
+        for round in range(10):
+            logger = logging.getLogger("cycle%d" % round)
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(logging.StreamHandler(StringIO()))
+            p = fc.Producer({"bootstrap.servers": "test", "logger": logger, "debug": "msg"})
+            p.flush(0.2)
+            cycle = [p]
+            cycle.append(cycle)
+            a = admin.AdminClient({"bootstrap.servers": "test", "logger": logger, "debug": "admin"})
+            a.poll(0)
+            del p, cycle, a
+            for _ in range(20):
+                gc.collect()
+                time.sleep(0.005)
+        print("survived")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "survived"
+
+
+def test_confluent_kafka_s_schema_registry_avro_serdes_run_on_the_dropin():
+    """After install(), confluent-kafka's own (pure-Python) Schema Registry client and Avro serdes
+    load from the installed confluent-kafka and work with the drop-in's clients."""
+    pytest.importorskip("fastavro")
+    result = _run(
+        """
+        import ferrokafka.confluent
+        ferrokafka.confluent.install()
+        import ferrokafka as fk
+        from confluent_kafka import DeserializingConsumer, SerializingProducer
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+        import sys
+        assert "confluent_kafka.cimpl" not in sys.modules or "ferrokafka" in sys.modules["confluent_kafka.cimpl"].__name__
+        schema = '{"type": "record", "name": "User", "fields": [{"name": "name", "type": "string"}]}'
+        registry = SchemaRegistryClient.new_client({"url": "mock://dropin"})
+        with fk.MockCluster() as cluster:
+            cluster.create_topic("users")
+            producer = SerializingProducer(
+                {"bootstrap.servers": cluster.bootstrap_servers, "value.serializer": AvroSerializer(registry, schema)}
+            )
+            producer.produce("users", value={"name": "ada"})
+            assert producer.flush(10) == 0
+            consumer = DeserializingConsumer(
+                {
+                    "bootstrap.servers": cluster.bootstrap_servers,
+                    "group.id": "g",
+                    "auto.offset.reset": "earliest",
+                    "value.deserializer": AvroDeserializer(registry),
+                }
+            )
+            consumer.subscribe(["users"])
+            msg = consumer.poll(10)
+            consumer.close()
+            print(type(msg).__module__, msg.value())
+        """
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "ferrokafka.confluent {'name': 'ada'}"
+
+
+@BOTH
+def test_each_message_gets_its_callback_or_a_produce_exception_once(mod, topic_name):
+    """Messages failing on ferrokafka's thread while the application is inside produce() are
+    reported to their callback, not mistaken for messages refused at once."""
+    producer = mod.Producer({"bootstrap.servers": "127.0.0.1:1", "message.timeout.ms": 1, "linger.ms": 0})
+    calls: list[bytes] = []
+    raised = 0
+    for i in range(500):
+        try:
+            producer.produce(topic_name, b"%d" % i, on_delivery=lambda err, msg: calls.append(msg.value()))
+        except mod.KafkaException:
+            raised += 1
+        except BufferError:
+            producer.poll(0.01)
+            raised += 1
+    assert producer.flush(10) == 0
+    assert raised + len(calls) == 500
+    assert len(set(calls)) == len(calls)
