@@ -407,8 +407,9 @@ CRASHING_CHILD = textwrap.dedent(
     bootstrap, topic, group, log, mode = sys.argv[1:6]
     out = open(log, "a", buffering=1)
     def handler(message):
-        time.sleep(0.01)
-        out.write("%d %d\\n" % (message.partition, message.offset))
+        out.write("s %d %d\\n" % (message.partition, message.offset))
+        time.sleep(0.02)
+        out.write("d %d %d\\n" % (message.partition, message.offset))
     config = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
               "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
     processor = ParallelProcessor(config, topic, handler, concurrency=4, max_in_flight=20,
@@ -424,8 +425,14 @@ CRASHING_CHILD = textwrap.dedent(
 )
 
 
-def processed(log: Path) -> list[tuple[int, int]]:
-    return [tuple(map(int, line.split())) for line in log.read_text().splitlines()]  # type: ignore[misc]
+def processed(log: Path, what: str = "d") -> list[tuple[int, int]]:
+    """(partition, offset) of the messages whose handler finished ("d") or started ("s")."""
+    lines = [line.split() for line in log.read_text().splitlines()]
+    return [(int(p), int(o)) for kind, p, o in (line for line in lines if len(line) == 3) if kind == what]
+
+
+def running_now(log: Path) -> int:
+    return len(set(processed(log, "s")) - set(processed(log, "d")))
 
 
 def test_sigkill_mid_processing_loses_nothing_redelivers_at_most_the_window(
@@ -441,7 +448,8 @@ def test_sigkill_mid_processing_loses_nothing_redelivers_at_most_the_window(
         text=True,
     )
     try:
-        wait_for(lambda: len(processed(log)) >= 300, timeout=60)
+        # killed while handlers run: their messages were handed out and not finished
+        wait_for(lambda: len(processed(log)) >= 300 and running_now(log) >= 2, timeout=60)
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(30)
