@@ -5,6 +5,7 @@ See `docs/parallel.md`. `ParallelProcessor` runs handlers on threads or worker p
 `AsyncParallelProcessor` as asyncio tasks.
 """
 
+from ferrokafka.parallel._aio import AsyncParallelProcessor
 from ferrokafka.parallel._offsets import OffsetTracker
 from ferrokafka.parallel._policy import (
     DeadLetter,
@@ -19,6 +20,7 @@ from ferrokafka.parallel._processor import ParallelProcessor
 from ferrokafka.parallel._scheduler import Ordering, PartitionStats, Scheduler, Stats
 
 __all__ = [
+    "AsyncParallelProcessor",
     "DeadLetter",
     "FailurePolicy",
     "HandlerError",

@@ -88,3 +88,26 @@ def dead_letter_headers(
         ("ferrokafka.dlq.attempts", str(attempts).encode()),
     ]
     return headers
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a failed message: "retry" (after `delay` s), "skip", "dead_letter" (to
+    `dead_letter`) or "stop"."""
+
+    action: str
+    delay: float = 0.0
+    dead_letter: DeadLetter | None = None
+
+
+def decide(policy: FailurePolicy, attempts: int, stopping: bool) -> Decision:
+    """Applies `policy` to a message that failed `attempts` times so far."""
+    if isinstance(policy, Retry):
+        if attempts <= policy.max_retries and not stopping:
+            return Decision("retry", delay=policy.delay(attempts))
+        policy = policy.then
+    if isinstance(policy, Skip):
+        return Decision("skip")
+    if isinstance(policy, DeadLetter):
+        return Decision("dead_letter", dead_letter=policy)
+    return Decision("stop")

@@ -17,11 +17,10 @@ from ferrokafka.parallel._policy import (
     DeadLetter,
     FailurePolicy,
     HandlerError,
-    Retry,
-    Skip,
     Stop,
     WorkerDied,
     dead_letter_headers,
+    decide,
 )
 from ferrokafka.parallel._processes import WorkerProcess, default_context
 from ferrokafka.parallel._scheduler import Ordering, Scheduler, Stats, Work
@@ -55,12 +54,6 @@ def dead_letter_producer_config(policy: DeadLetter, consumer_config: Mapping[str
         for name, value in consumer_config.items()
         if name in _PRODUCER_KEYS or name.startswith(_PRODUCER_PREFIXES)
     }
-
-
-def dead_letter_policy(policy: FailurePolicy) -> DeadLetter | None:
-    if isinstance(policy, Retry):
-        policy = policy.then
-    return policy if isinstance(policy, DeadLetter) else None
 
 
 class ParallelProcessor:
@@ -388,24 +381,22 @@ class ParallelProcessor:
 
     def _failed(self, work: Work, error: BaseException) -> None:
         work.attempts += 1
-        policy = self._policy
-        if isinstance(policy, Retry):
-            if work.attempts <= policy.max_retries and not self._stopping.is_set():
-                log.info("handler failed on %s[%d]@%d (%r): retry %d", *work.tp, work.offset, error, work.attempts)
-                with self._cond:
-                    self._scheduler.retry(work, time.monotonic() + policy.delay(work.attempts))
-                    self._cond.notify_all()
-                return
-            policy = policy.then
-        if isinstance(policy, Skip):
+        decision = decide(self._policy, work.attempts, self._stopping.is_set())
+        if decision.action == "retry":
+            log.info("handler failed on %s[%d]@%d (%r): retry %d", *work.tp, work.offset, error, work.attempts)
+            with self._cond:
+                self._scheduler.retry(work, time.monotonic() + decision.delay)
+                self._cond.notify_all()
+            return
+        if decision.action == "skip":
             log.warning("handler failed on %s[%d]@%d, skipped: %r", *work.tp, work.offset, error)
             self._done(work)
             return
-        if isinstance(policy, DeadLetter):
+        if decision.dead_letter is not None:
             try:
-                self._dead_letter(policy, work, error)
+                self._dead_letter(decision.dead_letter, work, error)
             except Exception as produce_error:
-                log.error("dead-letter topic %r failed: %r", policy.topic, produce_error)
+                log.error("dead-letter topic %r failed: %r", decision.dead_letter.topic, produce_error)
             else:
                 self._done(work)
                 return
