@@ -506,3 +506,32 @@ def test_ctrl_c_and_sigterm_finish_running_work_and_commit(
     (offset,) = committed(bootstrap, group_id, topic_name, 1).values()
     assert offset > 0 and set(range(offset)) <= done
     assert offset >= max(done) + 1 - 20, "what finished before the signal was committed"
+
+
+def test_a_failure_while_stopping_is_not_escalated(mock_cluster, bootstrap, topic_name, group_id, running):
+    """Stopping, a retryable failure is neither retried nor sent on to `then`: it stays
+    unfinished, for the next run, and run() returns normally."""
+    mock_cluster.create_topic(topic_name, 1)
+    produce(bootstrap, topic_name, keyed(5, 5))
+    entered, stop_requested = threading.Event(), threading.Event()
+
+    def handler(message: fk.OwnedMessage) -> None:
+        if message.offset == 2:
+            entered.set()
+            stop_requested.wait(30)
+            raise ConnectionError("the service went away while we were stopping")
+
+    processor = ParallelProcessor(
+        consumer_config(bootstrap, group_id),
+        topic_name,
+        handler,
+        on_failure=Retry(max_retries=3, backoff=0.01, then=Stop()),
+        drain_timeout=10,
+    )
+    run = Running(processor)
+    running.append(run)
+    assert entered.wait(30)
+    processor.stop()
+    stop_requested.set()
+    run.stop()  # re-raises what run() raised: nothing
+    assert committed(bootstrap, group_id, topic_name, 1) == {0: 2}

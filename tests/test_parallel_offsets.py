@@ -128,7 +128,9 @@ def test_scheduler_keeps_key_order_and_commits_safely(
         finished.add((work.tp[1], work.offset))
         for partition in (0, 1):
             committable = sched.tracker.committable(("t", partition))
-            pending = [o for (p, o) in ((w.tp[1], w.offset) for w in works) if p == partition and (p, o) not in finished]
+            pending = [
+                o for (p, o) in ((w.tp[1], w.offset) for w in works) if p == partition and (p, o) not in finished
+            ]
             if committable is not None:
                 assert not pending or committable == min(pending)
     assert sched.in_flight == 0 and sched.running == 0

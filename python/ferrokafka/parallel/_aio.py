@@ -292,6 +292,9 @@ class AsyncParallelProcessor:
             log.warning("handler failed on %s[%d]@%d, skipped: %r", *work.tp, work.offset, error)
             self._scheduler.done(work)
             return
+        if decision.action == "abandon":
+            self._scheduler.fail(work)
+            return
         if decision.dead_letter is not None:
             try:
                 await self._dead_letter(decision.dead_letter, work, error)

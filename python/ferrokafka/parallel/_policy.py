@@ -93,7 +93,7 @@ def dead_letter_headers(
 @dataclass(frozen=True)
 class Decision:
     """What to do with a failed message: "retry" (after `delay` s), "skip", "dead_letter" (to
-    `dead_letter`) or "stop"."""
+    `dead_letter`), "stop", or "abandon" (leave it unfinished: the processor is stopping)."""
 
     action: str
     delay: float = 0.0
@@ -103,8 +103,9 @@ class Decision:
 def decide(policy: FailurePolicy, attempts: int, stopping: bool) -> Decision:
     """Applies `policy` to a message that failed `attempts` times so far."""
     if isinstance(policy, Retry):
-        if attempts <= policy.max_retries and not stopping:
-            return Decision("retry", delay=policy.delay(attempts))
+        if attempts <= policy.max_retries:
+            # Stopping: no retry, and no escalation either; it stays unfinished, for next time.
+            return Decision("abandon") if stopping else Decision("retry", delay=policy.delay(attempts))
         policy = policy.then
     if isinstance(policy, Skip):
         return Decision("skip")

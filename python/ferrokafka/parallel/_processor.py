@@ -347,7 +347,7 @@ class ParallelProcessor:
             if process is None:
                 try:
                     self._handler(work.message)
-                except Exception as error:
+                except BaseException as error:  # SystemExit too: the worker thread goes on
                     self._failed(work, error)
                 else:
                     self._done(work)
@@ -391,6 +391,11 @@ class ParallelProcessor:
         if decision.action == "skip":
             log.warning("handler failed on %s[%d]@%d, skipped: %r", *work.tp, work.offset, error)
             self._done(work)
+            return
+        if decision.action == "abandon":
+            with self._cond:
+                self._scheduler.fail(work)
+                self._cond.notify_all()
             return
         if decision.dead_letter is not None:
             try:
