@@ -190,6 +190,8 @@ class AsyncParallelProcessor:
 
     async def _on_assign(self, consumer: AIOConsumer, partitions: list[TopicPartition]) -> None:
         self._scheduler.assign([(tp.topic, tp.partition) for tp in partitions])
+        if partitions:
+            await consumer.resume(partitions)  # paused before it moved away: comes back paused
 
     async def _wait_running(self, tps: list[TP] | None, timeout: float) -> None:
         """Waits for running handlers (of `tps`, or all) up to `timeout`, then cancels them."""

@@ -143,10 +143,13 @@ class WorkerProcess:
         if conn is not None:
             conn.close()
         if process is not None:
-            if process.is_alive():
-                process.kill()
-            process.join(5)
-            process.close()
+            try:
+                if process.is_alive():
+                    process.kill()
+                process.join(5)
+                process.close()
+            except ValueError:  # closed meanwhile by the other side of a race with close()
+                pass
 
     def close(self) -> None:
         """Asks the worker to exit, and kills it if it does not within a second."""

@@ -253,6 +253,10 @@ class ParallelProcessor:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self._cond:
             self._scheduler.assign([(tp.topic, tp.partition) for tp in partitions])
+        if partitions:
+            # librdkafka keeps a partition's pause across its revocation: one this processor paused
+            # before it moved away would come back paused, and nothing would resume it.
+            consumer.resume(partitions)
 
     def _wait_running(self, tps: list[TP] | None, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -307,8 +311,11 @@ class ParallelProcessor:
             if consumer is not None:
                 self._commit(consumer)
         finally:
+            # A process-mode worker thread notices the abandon flag within 50 ms and kills its
+            # worker itself; a thread stuck in a handler cannot be interrupted (daemon thread).
+            deadline = time.monotonic() + (5.0 if self._processes else 0.5)
             for worker in self._workers:
-                worker.join(0.5)
+                worker.join(max(0.0, deadline - time.monotonic()))
             for process in self._processes:
                 process.close()
             with self._producer_lock:
