@@ -4,11 +4,15 @@ order, gap-aware commits, dead-letter topic, cancellation draining and committin
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 from collections import defaultdict
 
 import pytest
-from test_parallel import committed, dlq_messages, keyed, produce
+from test_parallel import committed, dlq_messages, keyed, processed, produce, wait_for
 
 import ferrokafka as fk
 from conftest import consumer_config
@@ -143,3 +147,53 @@ def test_cancel_drains_commits_and_cancels_stuck_handlers_at_the_deadline(
     assert took < 5
     assert cancelled == [4]
     assert committed(bootstrap, group_id, topic_name, 1) == {0: 4}
+
+
+ASYNC_CHILD = textwrap.dedent(
+    """
+    import asyncio, sys
+    from ferrokafka.parallel import AsyncParallelProcessor
+    bootstrap, topic, group, log = sys.argv[1:5]
+    out = open(log, "a", buffering=1)
+    async def handler(message):
+        out.write("s %d %d\\n" % (message.partition, message.offset))
+        await asyncio.sleep(0.02)
+        out.write("d %d %d\\n" % (message.partition, message.offset))
+    config = {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+              "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+    processor = AsyncParallelProcessor(config, topic, handler, concurrency=8, max_in_flight=20)
+    try:
+        asyncio.run(processor.run())
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(3)
+    print("stopped", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_drain_and_commit(mock_cluster, bootstrap, topic_name, group_id, tmp_path, sig):
+    mock_cluster.create_topic(topic_name, 1)
+    produce(bootstrap, topic_name, keyed(5000, 40))
+    log = tmp_path / "processed.log"
+    log.touch()
+    child = subprocess.Popen(
+        [sys.executable, "-c", ASYNC_CHILD, bootstrap, topic_name, group_id, str(log)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: len(processed(log)) >= 100, timeout=60)
+        child.send_signal(sig)
+        out, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == (3 if sig == signal.SIGINT else 0), out
+    done = {o for _, o in processed(log)}
+    assert len(processed(log, "s")) == len(processed(log, "d")), "running handlers finished before the exit"
+    (offset,) = committed(bootstrap, group_id, topic_name, 1).values()
+    assert offset > 0 and set(range(offset)) <= done
+    assert offset >= max(done) + 1 - 20, "what finished was committed (up to the window: max_in_flight)"
