@@ -535,3 +535,46 @@ def test_a_failure_while_stopping_is_not_escalated(mock_cluster, bootstrap, topi
     stop_requested.set()
     run.stop()  # re-raises what run() raised: nothing
     assert committed(bootstrap, group_id, topic_name, 1) == {0: 2}
+
+
+def test_revoke_deadline_abandons_stuck_work_which_the_next_owner_redoes(
+    mock_cluster, bootstrap, topic_name, group_id, running
+):
+    mock_cluster.create_topic(topic_name, 2)
+    for partition in (0, 1):
+        produce(bootstrap, topic_name, keyed(20, 4), partition=partition)
+    release = threading.Event()
+    lock = threading.Lock()
+    stuck: set[tuple[int, int]] = set()
+    handled: list[tuple[str, int, int]] = []
+
+    def member(name: str) -> Running:
+        def handler(message: fk.OwnedMessage) -> None:
+            where = (message.partition, message.offset)
+            with lock:
+                first_time = message.offset == 3 and where not in stuck
+                if first_time:
+                    stuck.add(where)
+            if first_time:
+                release.wait(60)  # stuck the first time, on each partition
+            with lock:
+                handled.append((name, *where))
+
+        config = consumer_config(bootstrap, group_id, **{"partition.assignment.strategy": "cooperative-sticky"})
+        run = Running(ParallelProcessor(config, topic_name, handler, revoke_timeout=0.5, commit_interval=0.05))
+        running.append(run)
+        return run
+
+    first = member("first")
+    wait_for(lambda: len(stuck) == 2 and len(handled) >= 10)
+    second = member("second")
+    # one partition moves: its stuck message is abandoned by the first member, uncommitted, and
+    # the second member runs it again
+    wait_for(lambda: any(name == "second" and offset == 3 for name, _, offset in handled), timeout=60)
+    assert len({p for name, p, _ in handled if name == "second"}) == 1
+    assert min(o for name, p, o in handled if name == "second") == 3, "nothing past the stuck one was committed"
+    release.set()
+    wait_for(lambda: {(p, o) for _, p, o in handled} >= {(p, o) for p in (0, 1) for o in range(3, 20)}, timeout=60)
+    second.stop()
+    first.stop()
+    assert committed(bootstrap, group_id, topic_name, 2) == {0: 20, 1: 20}
