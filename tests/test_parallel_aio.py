@@ -152,6 +152,8 @@ def test_cancel_drains_commits_and_cancels_stuck_handlers_at_the_deadline(
 ASYNC_CHILD = textwrap.dedent(
     """
     import asyncio, sys
+    import signal
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started with SIGINT ignored
     from ferrokafka.parallel import AsyncParallelProcessor
     bootstrap, topic, group, log = sys.argv[1:5]
     out = open(log, "a", buffering=1)
