@@ -1,0 +1,433 @@
+"""ParallelProcessor: a consumer loop feeding N workers (threads or processes), committing safely."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from multiprocessing.context import BaseContext
+from types import FrameType
+from typing import Literal
+
+from ferrokafka import Consumer, KafkaError, OwnedMessage, Producer, TopicPartition
+from ferrokafka.parallel._offsets import TP
+from ferrokafka.parallel._policy import (
+    DeadLetter,
+    FailurePolicy,
+    HandlerError,
+    Stop,
+    WorkerDied,
+    dead_letter_headers,
+    decide,
+)
+from ferrokafka.parallel._processes import WorkerProcess, default_context
+from ferrokafka.parallel._scheduler import Ordering, Scheduler, Stats, Work
+
+__all__ = ["ParallelProcessor"]
+
+log = logging.getLogger("ferrokafka.parallel")
+
+Mode = Literal["thread", "process"]
+MAX_WORKER_DEATHS = 3  # a message that kills its worker this often goes to the failure policy
+
+_PRODUCER_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "oauth_cb", "error_cb", "logger")
+_PRODUCER_PREFIXES = ("sasl.", "ssl.", "https.")
+
+
+def consumer_settings(config: Mapping[str, object]) -> dict[str, object]:
+    """The consumer's config with the processor's commit settings: it commits explicit offsets itself."""
+    settings = dict(config)
+    for name in ("enable.auto.commit", "enable.auto.offset.store"):
+        if str(settings.get(name, "false")).lower() not in ("false", "0"):
+            log.info("ferrokafka.parallel sets %s=false: it commits only what its handlers finished", name)
+        settings[name] = False
+    return settings
+
+
+def dead_letter_producer_config(policy: DeadLetter, consumer_config: Mapping[str, object]) -> dict[str, object]:
+    if policy.producer_config is not None:
+        return dict(policy.producer_config)
+    return {
+        name: value
+        for name, value in consumer_config.items()
+        if name in _PRODUCER_KEYS or name.startswith(_PRODUCER_PREFIXES)
+    }
+
+
+class ParallelProcessor:
+    """Runs `handler(message)` on the messages of `topics` with `concurrency` workers, threads
+    (`mode="thread"`) or processes (`mode="process"`: the handler must be picklable, e.g. a
+    module-level function), keeping order per `ordering`:
+
+    - `"key"`: messages with the same key (in the same partition) strictly one after another, in
+      offset order; different keys concurrently. Messages without a key are ordered with each other.
+    - `"partition"`: one message at a time per partition.
+    - `"none"`: any message at any time.
+
+    Commits are gap-aware: for each partition the processor commits the lowest offset not yet
+    finished (or the last one + 1 when all are), whatever order handlers finish in. A crash
+    delivers again at most each partition's window of handed-out, uncommitted messages
+    (`max_uncommitted`) plus what finished since the last commit (`commit_interval`).
+    It owns its consumer, made from `config` with `enable.auto.commit` and
+    `enable.auto.offset.store` set to false.
+
+    Backpressure: at `max_in_flight` messages taken in and not finished (or a partition's window
+    at `max_uncommitted`) it pauses partitions rather than buffering; it resumes them at three
+    quarters.
+
+    `run()` blocks until `stop()` (from any thread or a signal handler), SIGTERM (when run from the
+    main thread with `handle_sigterm`), Ctrl-C (then re-raised) or a failure whose policy is
+    `Stop` (then `HandlerError`). On the way out it drops what did not start, gives running work
+    `drain_timeout` seconds, commits what finished and closes the consumer; work still running
+    then is abandoned uncommitted (a thread cannot be interrupted: its result is ignored; a
+    process is killed). Revoked partitions get the same treatment within `revoke_timeout`
+    before the revocation completes.
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, object],
+        topics: str | Iterable[str],
+        handler: Callable[[OwnedMessage], object],
+        *,
+        mode: Mode = "thread",
+        concurrency: int = 8,
+        ordering: Ordering = "key",
+        max_in_flight: int = 1000,
+        max_uncommitted: int = 1000,
+        on_failure: FailurePolicy | None = None,
+        commit_interval: float = 0.5,
+        drain_timeout: float = 30.0,
+        revoke_timeout: float | None = None,
+        poll_timeout: float = 0.1,
+        handle_sigterm: bool = True,
+        mp_context: BaseContext | None = None,
+    ) -> None:
+        if mode not in ("thread", "process"):
+            raise ValueError(f"mode must be 'thread' or 'process' (asyncio: AsyncParallelProcessor), not {mode!r}")
+        if concurrency < 1 or max_in_flight < 1 or max_uncommitted < 1:
+            raise ValueError("concurrency, max_in_flight and max_uncommitted must be at least 1")
+        if commit_interval < 0 or drain_timeout < 0 or poll_timeout < 0:
+            raise ValueError("commit_interval, drain_timeout and poll_timeout must not be negative")
+        self._config = consumer_settings(config)
+        self._topics = [topics] if isinstance(topics, str) else list(topics)
+        self._handler = handler
+        self._mode = mode
+        self._concurrency = concurrency
+        self._max_in_flight = max_in_flight
+        self._max_uncommitted = max_uncommitted
+        self._policy: FailurePolicy = Stop() if on_failure is None else on_failure
+        self._commit_interval = commit_interval
+        self._drain_timeout = drain_timeout
+        self._revoke_timeout = drain_timeout if revoke_timeout is None else revoke_timeout
+        self._poll_timeout = poll_timeout
+        self._handle_sigterm = handle_sigterm
+        self._mp_context = mp_context
+        self._scheduler = Scheduler(ordering)
+        self._cond = threading.Condition()
+        self._stopping = threading.Event()
+        self._abandon = False  # set when the drain deadline passed: running work is given up
+        self._workers_exit = False
+        self._failure: tuple[Work, BaseException] | None = None
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+        self._producer_lock = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._processes: list[WorkerProcess] = []
+        self._started = False
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Asks `run()` to finish: safe from any thread and from signal handlers."""
+        self._stopping.set()
+
+    def stats(self) -> Stats:
+        """In-flight and running counts, per-partition offsets (handed out, committable, committed)
+        and the depth of each key's queue."""
+        with self._cond:
+            return self._scheduler.stats()
+
+    def run(self) -> None:
+        """Consumes and processes until stopped (see the class documentation)."""
+        if self._started:
+            raise RuntimeError("a ParallelProcessor runs once")
+        self._started = True
+        previous_sigterm = self._install_sigterm()
+        interrupted = False
+        try:
+            self._consumer = Consumer(self._config)  # type: ignore[arg-type]  # callbacks are objects too
+            self._start_workers()
+            self._consumer.subscribe(
+                self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+            )
+            self._loop(self._consumer)
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            try:
+                self._shutdown()
+            finally:
+                if previous_sigterm is not None:
+                    signal.signal(signal.SIGTERM, previous_sigterm)
+        if interrupted:
+            raise KeyboardInterrupt
+        if self._failure is not None:
+            work, error = self._failure
+            raise HandlerError(
+                f"handler failed on {work.tp[0]}[{work.tp[1]}]@{work.offset}: {error!r}", work.message
+            ) from error
+
+    # --- the consumer's thread ------------------------------------------------------------------
+
+    def _install_sigterm(self) -> Callable[[int, FrameType | None], object] | int | None:
+        if not self._handle_sigterm or threading.current_thread() is not threading.main_thread():
+            return None
+
+        def on_sigterm(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+
+        return signal.signal(signal.SIGTERM, on_sigterm)
+
+    def _loop(self, consumer: Consumer) -> None:
+        last_commit = time.monotonic()
+        while not self._stopping.is_set():
+            with self._cond:
+                room = self._max_in_flight - self._scheduler.in_flight
+            messages = consumer.consume(max(1, min(room, 500)), self._poll_timeout)
+            if messages:
+                owned = [message.detach() for message in messages]
+                for borrowed in messages:
+                    borrowed.release()
+                with self._cond:
+                    for message in owned:
+                        self._scheduler.add(message)
+                    self._cond.notify_all()
+            self._backpressure(consumer)
+            now = time.monotonic()
+            if now - last_commit >= self._commit_interval:
+                self._commit(consumer)
+                last_commit = now
+
+    def _backpressure(self, consumer: Consumer) -> None:
+        pause: list[TopicPartition] = []
+        resume: list[TopicPartition] = []
+        with self._cond:
+            sched = self._scheduler
+            full = sched.in_flight >= self._max_in_flight
+            low = sched.in_flight <= self._max_in_flight * 3 // 4
+            for tp in sched.assigned():
+                window = sched.tracker.window(tp)
+                if tp in sched.paused:
+                    if low and window <= self._max_uncommitted * 3 // 4:
+                        sched.paused.discard(tp)
+                        resume.append(TopicPartition(*tp))
+                elif full or window >= self._max_uncommitted:
+                    sched.paused.add(tp)
+                    pause.append(TopicPartition(*tp))
+        try:
+            if pause:
+                consumer.pause(pause)
+            if resume:
+                consumer.resume(resume)
+        except KafkaError as error:  # a partition revoked meanwhile
+            log.debug("pause/resume: %s", error)
+
+    def _commit(self, consumer: Consumer, tps: list[TP] | None = None) -> None:
+        with self._cond:
+            offsets = self._scheduler.to_commit(tps)
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+        except KafkaError as error:
+            log.warning("ferrokafka.parallel: commit failed (retried at the next commit): %s", error)
+            return
+        with self._cond:
+            for tp, offset in offsets.items():
+                if tp in self._scheduler.tracker.partitions():
+                    self._scheduler.committed[tp] = offset
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        with self._cond:
+            self._scheduler.assign([(tp.topic, tp.partition) for tp in partitions])
+        if partitions:
+            # librdkafka keeps a partition's pause across its revocation: one this processor paused
+            # before it moved away would come back paused, and nothing would resume it.
+            consumer.resume(partitions)
+
+    def _wait_running(self, tps: list[TP] | None, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if tps is None:
+                    running = self._scheduler.running
+                else:
+                    running = self._scheduler.running_in(tps)
+                remaining = deadline - time.monotonic()
+                if not running or remaining <= 0 or self._abandon:
+                    if running:
+                        log.warning("ferrokafka.parallel: abandoning %d running messages (uncommitted)", running)
+                    return
+                self._cond.wait(min(remaining, 0.1))
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(tp.topic, tp.partition) for tp in partitions]
+        try:
+            with self._cond:
+                self._scheduler.stop_taking(tps)
+                self._cond.notify_all()
+            self._wait_running(tps, self._revoke_timeout)
+            self._commit(consumer, tps)
+        finally:
+            with self._cond:
+                self._scheduler.forget(tps)
+                self._cond.notify_all()
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(tp.topic, tp.partition) for tp in partitions]
+        with self._cond:
+            self._scheduler.stop_taking(tps)
+            self._scheduler.forget(tps)
+            self._cond.notify_all()
+
+    def _shutdown(self) -> None:
+        self._stopping.set()
+        consumer = self._consumer
+        with self._cond:
+            self._scheduler.drop_waiting()
+            self._cond.notify_all()
+        try:
+            try:
+                self._wait_running(None, self._drain_timeout)
+            except KeyboardInterrupt:
+                log.warning("ferrokafka.parallel: interrupted while draining: abandoning running work")
+            with self._cond:
+                self._abandon = True
+                self._workers_exit = True
+                self._cond.notify_all()
+            if consumer is not None:
+                self._commit(consumer)
+        finally:
+            # A process-mode worker thread notices the abandon flag within 50 ms and kills its
+            # worker itself; a thread stuck in a handler cannot be interrupted (daemon thread).
+            deadline = time.monotonic() + (5.0 if self._processes else 0.5)
+            for worker in self._workers:
+                worker.join(max(0.0, deadline - time.monotonic()))
+            for process in self._processes:
+                process.close()
+            with self._producer_lock:
+                if self._producer is not None:
+                    self._producer.close(5)
+            if consumer is not None:
+                consumer.close()
+
+    # --- workers --------------------------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        context = self._mp_context or default_context() if self._mode == "process" else None
+        for index in range(self._concurrency):
+            process = WorkerProcess(context, self._handler) if context is not None else None
+            if process is not None:
+                self._processes.append(process)
+            worker = threading.Thread(
+                target=self._work, args=(process,), name=f"ferrokafka-parallel-{index}", daemon=True
+            )
+            self._workers.append(worker)
+            worker.start()
+
+    def _next(self) -> Work | None:
+        with self._cond:
+            while not self._workers_exit:
+                now = time.monotonic()
+                work = self._scheduler.take(now)
+                if work is not None:
+                    return work
+                ready_at = self._scheduler.next_ready_at()
+                self._cond.wait(0.5 if ready_at is None else min(0.5, max(0.0, ready_at - now)))
+        return None
+
+    def _work(self, process: WorkerProcess | None) -> None:
+        while (work := self._next()) is not None:
+            if process is None:
+                try:
+                    self._handler(work.message)
+                except BaseException as error:  # SystemExit too: the worker thread goes on
+                    self._failed(work, error)
+                else:
+                    self._done(work)
+                continue
+            current = work
+            outcome, raised, text = process.run(work.message, lambda: current.dropped or self._abandon)
+            if outcome == "ok":
+                self._done(work)
+            elif outcome == "error":
+                assert raised is not None
+                log.debug("handler failed in a worker process:\n%s", text)
+                self._failed(work, raised)
+            elif outcome == "died":
+                work.worker_deaths += 1
+                if work.worker_deaths < MAX_WORKER_DEATHS:
+                    log.warning("ferrokafka.parallel: a worker process died; its message runs again")
+                    with self._cond:
+                        self._scheduler.retry(work, time.monotonic())
+                        self._cond.notify_all()
+                else:
+                    self._failed(work, WorkerDied(f"worker process died {work.worker_deaths} times on this message"))
+            else:  # abandoned
+                with self._cond:
+                    self._scheduler.fail(work)
+                    self._cond.notify_all()
+
+    def _done(self, work: Work) -> None:
+        with self._cond:
+            self._scheduler.done(work)
+            self._cond.notify_all()
+
+    def _failed(self, work: Work, error: BaseException) -> None:
+        work.attempts += 1
+        decision = decide(self._policy, work.attempts, self._stopping.is_set())
+        if decision.action == "retry":
+            log.info("handler failed on %s[%d]@%d (%r): retry %d", *work.tp, work.offset, error, work.attempts)
+            with self._cond:
+                self._scheduler.retry(work, time.monotonic() + decision.delay)
+                self._cond.notify_all()
+            return
+        if decision.action == "skip":
+            log.warning("handler failed on %s[%d]@%d, skipped: %r", *work.tp, work.offset, error)
+            self._done(work)
+            return
+        if decision.action == "abandon":
+            with self._cond:
+                self._scheduler.fail(work)
+                self._cond.notify_all()
+            return
+        if decision.dead_letter is not None:
+            try:
+                self._dead_letter(decision.dead_letter, work, error)
+            except Exception as produce_error:
+                log.error("dead-letter topic %r failed: %r", decision.dead_letter.topic, produce_error)
+            else:
+                self._done(work)
+                return
+        with self._cond:
+            self._scheduler.fail(work)
+            if self._failure is None and not work.dropped:
+                self._failure = (work, error)
+            self._cond.notify_all()
+        self._stopping.set()
+
+    def _dead_letter(self, policy: DeadLetter, work: Work, error: BaseException) -> None:
+        with self._producer_lock:
+            if self._producer is None:
+                if self._workers_exit:
+                    raise RuntimeError("the processor is closed")
+                self._producer = Producer(dead_letter_producer_config(policy, self._config))  # type: ignore[arg-type]
+            producer = self._producer
+        message = work.message
+        headers = dead_letter_headers(message, error, work.attempts)
+        future = producer.produce(policy.topic, message.payload, message.key, headers=headers)
+        future.result(policy.timeout)
+        log.warning("handler failed on %s[%d]@%d, sent to %s: %r", *work.tp, work.offset, policy.topic, error)
