@@ -1823,7 +1823,7 @@ for _pid, _ptext, _pexc, _pfn, _pmatch, _pcheck in [
         None,
         None,
     ),
-    # Accepted by design: keys are decoded with surrogateescape (README), so '\udcff' is the key
+    # Accepted by design: keys are decoded with surrogateescape (docs/concepts.md, "Errors"), so '\udcff' is the key
     # byte 0xff and round-trips; a lone surrogate outside that range cannot be encoded.
     (
         "headers_surrogate_key",
