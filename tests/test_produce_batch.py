@@ -443,7 +443,7 @@ CTRL_C_RESULTS = textwrap.dedent("""
         future = interrupted.future
         producer.close(0)  # what librdkafka still holds fails (purged): the batch resolves
         results = future.result(10)
-        why = Counter(f"{error.name}: {'interrupted' in str(error)}" for _, error in results.errors)
+        why = Counter(f"{error.name()}: {'interrupted' in str(error)}" for _, error in results.errors)
         print(len(results), results.delivered, sorted(why.items()), flush=True)
 """)
 
