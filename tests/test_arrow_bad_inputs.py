@@ -1,21 +1,17 @@
 # The bad-input rows pass wrong types on purpose.
 # mypy: disable-error-code="arg-type, call-arg, list-item, dict-item, misc, call-overload, operator, index"
 """The bad-input table of ``consume_batch()`` and ``produce_batch()``: every row is a bad or boundary
-input with its documented outcome. The rows run in subprocesses (this file is also their runner:
-``python test_arrow_bad_inputs.py --bad-input-rows``), so that a crash or a hang is the failure of
-one row, not of the test run.
+input with its documented outcome. Each row is one parametrized test that runs the row in a
+subprocess of its own (this file: ``python test_arrow_bad_inputs.py --bad-input-row ID``), with a
+timeout, so that a panic, a crash or a hang is the failure of that row, not of the test run.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,7 +42,7 @@ class Boom(Exception):
 
 DATA = "data"  # 3 partitions, 10 messages each
 ROW_LIMIT = 20.0  # seconds a row may take
-STARTUP_LIMIT = 60.0  # seconds the runner may take to import and fill its mock cluster
+STARTUP_LIMIT = 60.0  # seconds a row's process may take to import and fill its mock cluster
 
 
 class RowEnv:
@@ -446,136 +442,52 @@ def _row_outcome(row: BadInput, bootstrap: str) -> tuple[str, str]:
     return outcome
 
 
-def _bad_input_runner() -> None:
-    """The subprocess: reads row ids on stdin, writes a JSON line per row on stdout."""
-    ids = json.loads(sys.stdin.read())
-    by_id = {row.id: row for row in BAD_INPUTS}
-    out = sys.stdout
+def _run_one_row(row_id: str) -> None:
+    """In the subprocess: a mock cluster with the rows' data, then the row; its outcome as one JSON
+    line on stdout."""
+    row = next(r for r in BAD_INPUTS if r.id == row_id)
     with fk.MockCluster(num_brokers=1) as cluster:
         cluster.create_topic(DATA, 3)
         with fk.Producer({"bootstrap.servers": cluster.bootstrap_servers}) as producer:
             for i in range(30):
                 producer.produce(DATA, b"v%d" % i, key=b"k%d" % i, partition=i % 3, headers=[("h", b"x")])
             assert producer.flush(30) == 0
-        for row_id in ids:
-            out.write(json.dumps({"event": "start", "id": row_id}) + "\n")
-            out.flush()
-            sys.stderr.write(f"@@ROW {row_id}\n")
-            sys.stderr.flush()
-            outcome, observed = _row_outcome(by_id[row_id], cluster.bootstrap_servers)
-            out.write(json.dumps({"event": "result", "id": row_id, "outcome": outcome, "observed": observed}) + "\n")
-            out.flush()
-    out.write(json.dumps({"event": "done"}) + "\n")
-    out.flush()
+        outcome, observed = _row_outcome(row, cluster.bootstrap_servers)
+    print(json.dumps({"outcome": outcome, "observed": observed}), flush=True)
 
 
-def _panics_by_row(stderr_text: str) -> dict[str, str]:
-    """'panicked at ...' lines on the runner's stderr, by the row that was running."""
-    found: dict[str, str] = {}
-    current = "<startup>"
-    for line in stderr_text.splitlines():
-        if line.startswith("@@ROW "):
-            current = line[len("@@ROW ") :].strip()
-        elif " panicked at " in line and current not in found:
-            found[current] = line.strip()[:300]
-    return found
+def _tail(text: str, lines: int = 6) -> str:
+    return " | ".join(text.strip().splitlines()[-lines:])[-1200:]
 
 
-def _run_bad_inputs(ids: list[str]) -> dict[str, tuple[str, str]]:
-    """Runs the rows in runner subprocesses; a crash or a hang fails its row and a new runner goes on
-    with the rest."""
-    results: dict[str, tuple[str, str]] = {}
-    pending = list(ids)
-    while pending:
-        with tempfile.TemporaryFile() as stderr:
-            proc = subprocess.Popen(
-                [sys.executable, "-X", "faulthandler", str(Path(__file__)), "--bad-input-rows"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=stderr,
-                cwd=str(Path(__file__).parent),
-                env={**os.environ, "RUST_BACKTRACE": "0"},
-                text=True,
-                start_new_session=True,
-            )
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(json.dumps(pending))
-            proc.stdin.close()
-            lines: queue.Queue[str | None] = queue.Queue()
-
-            def pump(stdout: Any = proc.stdout) -> None:
-                for line in stdout:
-                    lines.put(line)
-                lines.put(None)
-
-            threading.Thread(target=pump, daemon=True).start()
-            current: str | None = None
-            started = False
-            ended = "eof"
-            while True:
-                try:
-                    line = lines.get(timeout=ROW_LIMIT if started else STARTUP_LIMIT)
-                except queue.Empty:
-                    ended = "timeout"
-                    break
-                if line is None:
-                    break
-                event = json.loads(line)
-                if event["event"] == "start":
-                    current, started = event["id"], True
-                elif event["event"] == "result":
-                    results[event["id"]] = (event["outcome"], event["observed"])
-                    current = None
-                elif event["event"] == "done":
-                    ended = "done"
-            if proc.poll() is None:
-                if ended != "done":
-                    os.killpg(proc.pid, signal.SIGKILL)
-            returncode = proc.wait(30)
-            stderr.seek(0)
-            text = stderr.read().decode("utf-8", "replace")
-        progress = any(row_id in results for row_id in pending)
-        for row_id, panic in _panics_by_row(text).items():
-            if row_id in results and results[row_id][0] in ("ok", "wrong"):
-                results[row_id] = ("panic", f"{results[row_id][1]} [{panic}]")
-        if current is not None:
-            tail = " | ".join(text.strip().splitlines()[-4:])[-800:]
-            if ended == "timeout":
-                results[current] = ("hang", f"no result within {ROW_LIMIT:.0f} s (runner killed); stderr: {tail}")
-            else:
-                results[current] = ("crash", f"the runner died (exit {returncode}); stderr: {tail}")
-        elif not progress:
-            tail = " | ".join(text.strip().splitlines()[-8:])[-1500:]
-            for row_id in pending:
-                results[row_id] = ("crash", f"the runner stopped without a result (exit {returncode}): {tail}")
-        pending = [row_id for row_id in pending if row_id not in results]
-    return results
-
-
-_bad_results: dict[str, tuple[str, str]] = {}
-
-
-@pytest.fixture(scope="module")
-def bad_input_results(request: pytest.FixtureRequest) -> dict[str, tuple[str, str]]:
-    if not _bad_results:
-        selected = [
-            item.callspec.params["row_id"]
-            for item in request.session.items
-            if getattr(item, "originalname", None) == "test_batch_bad_input"
-            and hasattr(item, "callspec")
-            and item.path == Path(__file__)
-        ]
-        _bad_results.update(_run_bad_inputs(selected or [row.id for row in BAD_INPUTS]))
-    return _bad_results
-
-
+@pytest.mark.timeout(STARTUP_LIMIT + ROW_LIMIT + 30)
 @pytest.mark.parametrize("row_id", [row.id for row in BAD_INPUTS])
-def test_batch_bad_input(row_id: str, bad_input_results: dict[str, tuple[str, str]]) -> None:
+def test_batch_bad_input(row_id: str) -> None:
     """Each bad input raises its proper exception (nothing queued), or succeeds where the row says so;
-    never a panic, a crash or a hang."""
+    never a panic, a crash or a hang. The row runs in a subprocess of its own, so that a crash or a
+    hang fails this row only."""
     row = next(r for r in BAD_INPUTS if r.id == row_id)
-    outcome, observed = bad_input_results[row_id]
     expected = "success" if row.expected is None else " or ".join(c.__name__ for c in row.expected)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-X", "faulthandler", str(Path(__file__)), "--bad-input-row", row_id],
+            capture_output=True,
+            text=True,
+            timeout=STARTUP_LIMIT + ROW_LIMIT,
+            cwd=str(Path(__file__).parent),
+            env={**os.environ, "RUST_BACKTRACE": "0"},
+        )
+    except subprocess.TimeoutExpired as err:
+        stderr = err.stderr.decode("utf-8", "replace") if isinstance(err.stderr, bytes) else err.stderr or ""
+        pytest.fail(f"[hang] {row.call}: no result within {err.timeout:.0f} s; stderr: {_tail(stderr)}")
+    panics = [line.strip()[:300] for line in done.stderr.splitlines() if " panicked at " in line]
+    assert not panics, f"[panic] {row.call}: expected {expected}, observed {panics}"
+    assert done.returncode == 0, (
+        f"[crash] {row.call}: the row's process died (exit {done.returncode}): {_tail(done.stderr)}"
+    )
+    assert done.stdout.strip(), f"[crash] {row.call}: the row's process gave no result: {_tail(done.stderr)}"
+    result = json.loads(done.stdout.splitlines()[-1])
+    outcome, observed = result["outcome"], result["observed"]
     assert outcome == "ok", f"[{outcome}] {row.call}: expected {expected}, observed {observed}"
 
 
@@ -597,5 +509,5 @@ def test_clients_still_work_after_bad_inputs(mock_cluster, topic_name, group_id)
     assert [m.payload for m in batch] == [b"a", b"b"]
 
 
-if __name__ == "__main__" and "--bad-input-rows" in sys.argv:
-    _bad_input_runner()
+if __name__ == "__main__" and sys.argv[1:2] == ["--bad-input-row"]:
+    _run_one_row(sys.argv[2])
