@@ -632,7 +632,7 @@ def write_markdown(report: dict, path: Path) -> None:
             config_text = (
                 "Every contender with its own default configuration: only bootstrap.servers, group.id, "
                 "auto.offset.reset=earliest and enable.auto.commit=false are set (ferrokafka's defaults "
-                "differ from librdkafka's in fetch.queue.backoff.ms: 10 ms, not 1000 ms; see README). "
+                "differ from librdkafka's in fetch.queue.backoff.ms: 10 ms, not 1000 ms; see docs/configuration.md). "
             )
         else:
             config_text = (

@@ -1,6 +1,6 @@
 # The rows pass wrong types on purpose: mypy checks everything else in this file.
 # mypy: disable-error-code="arg-type, call-arg, list-item, dict-item, misc, call-overload, operator, index"
-"""The bad-input table of issue 8 and the subprocess that runs it (driven by tests/test_bad_inputs.py).
+"""The bad-input table and the subprocess that runs it (driven by tests/test_bad_inputs.py).
 
 Each row is one bad (or boundary) input to a public constructor or method of ferrokafka and the
 documented outcome: the exception class it must raise (optionally with a substring of its message
@@ -237,7 +237,7 @@ _SENTINEL = 0x5A5A5A5A5A
 def get_buffer(obj: object, flags: int) -> tuple[int, int]:
     """PyObject_GetBuffer(obj, &view, flags); returns (len, readonly) of a successful request.
 
-    A failed request must leave view->obj NULL (CPython's contract; issue 8 item 10): it is checked
+    A failed request must leave view->obj NULL (CPython's contract): it is checked
     by filling it with a sentinel first."""
     get = ctypes.pythonapi.PyObject_GetBuffer
     get.argtypes = [ctypes.py_object, ctypes.POINTER(PyBuffer), ctypes.c_int]
@@ -1823,7 +1823,7 @@ for _pid, _ptext, _pexc, _pfn, _pmatch, _pcheck in [
         None,
         None,
     ),
-    # Accepted by design: keys are decoded with surrogateescape (README), so '\udcff' is the key
+    # Accepted by design: keys are decoded with surrogateescape (docs/concepts.md, "Errors"), so '\udcff' is the key
     # byte 0xff and round-trips; a lone surrogate outside that range cannot be encoded.
     (
         "headers_surrogate_key",

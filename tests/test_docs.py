@@ -33,6 +33,8 @@
 
   A block that defines ``test_*`` functions at top level is a pytest module: it runs under pytest
   (ferrokafka's plugin provides ``kafka_cluster``).
+- The layout page (``docs/design/layout.md``) lists every module of ``src/`` and
+  ``python/ferrokafka/``, one line each, and nothing that is gone.
 - The migration guide (``docs/migration.md``) names every public class and method of
   confluent-kafka (found by introspection of the installed package), with its ferrokafka
   equivalent, which must exist, or "not yet", which must still be true.
@@ -291,6 +293,31 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     _run(args, ROOT, env, "mkdocs build --strict")
     reference = (tmp_path / "site" / "reference" / "consumer" / "index.html").read_text()
     assert "consume_batch" in reference and "lending" in reference, "the API reference lost the stubs' docstrings"
+
+
+# --- the layout page ----------------------------------------------------------------------------
+
+LAYOUT = DOCS / "design" / "layout.md"
+LAYOUT_ROW = re.compile(r"^\| `(?P<path>(?:src|python/ferrokafka)/[^`]+)` \|", re.M)
+
+
+def _modules() -> set[str]:
+    """Every module of the native crate and of the Python package, as paths from the root."""
+    rust = (ROOT / "src").rglob("*.rs")
+    python = [p for p in (ROOT / "python" / "ferrokafka").rglob("*") if p.suffix in (".py", ".pyi")]
+    return {p.relative_to(ROOT).as_posix() for p in [*rust, *python] if "__pycache__" not in p.parts}
+
+
+def test_layout_page_lists_every_module() -> None:
+    listed = LAYOUT_ROW.findall(LAYOUT.read_text(encoding="utf-8"))
+    assert len(listed) == len(set(listed)), f"docs/design/layout.md lists a module twice: {sorted(listed)}"
+    modules = _modules()
+    problems = []
+    if missing := sorted(modules - set(listed)):
+        problems.append(f"modules that docs/design/layout.md does not list (add a line each): {missing}")
+    if gone := sorted(set(listed) - modules):
+        problems.append(f"docs/design/layout.md lists modules that do not exist (remove or rename): {gone}")
+    assert not problems, "\n".join(problems)
 
 
 # --- the migration guide ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""GSSAPI (Kerberos) against a real MIT KDC and a broker with a GSSAPI listener (issue 10, item 4).
+"""GSSAPI (Kerberos) against a real MIT KDC and a broker with a GSSAPI listener.
 
 `kerberos_broker` (conftest.py) starts a throw-away KDC (realm FERROKAFKA.TEST, tests/realkafka/
 kerberos.py) and a broker whose SASL_PLAINTEXT listener "GSSAPI" takes only GSSAPI with the service

@@ -1,4 +1,4 @@
-"""Stateful property test of the message lifecycle (README, "Lifetime rules") on the mock cluster.
+"""Stateful property test of the message lifecycle (docs/concepts.md, "Lifetime rules") on the mock cluster.
 
 A hypothesis `RuleBasedStateMachine` drives one consumer per sequence over a pre-filled one-partition
 topic whose every message is known in advance (key, payload, headers and timestamp are functions of

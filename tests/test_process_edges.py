@@ -3,7 +3,7 @@
 Every scenario runs in a subprocess with a deadline, so that a crash (abort, segfault, panic) or a hang
 is a test failure and not a dead test run.
 
-Decided behaviour after ``os.fork()`` (issue 8, item 7): in the child, every client inherited from the
+Decided behaviour after ``os.fork()``: in the child, every client inherited from the
 parent (Consumer, Producer, AdminClient, MockCluster) raises a ``ferrokafka.Error`` whose message
 mentions "fork" when it is used; ``close()`` of an inherited client returns at once without raising;
 ``len(producer)`` and ``.closed`` do not crash; a future of an inherited producer never blocks

@@ -1,5 +1,5 @@
 """A client called back from its own callbacks either works or raises a clear Error at once:
-never waits for itself (README, "Lifetime rules")."""
+never waits for itself (docs/concepts.md, "Where callbacks run")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Regression tests for the smaller defects of issue 8 that have no natural home elsewhere (the
+"""Regression tests for the smaller defects that have no natural home elsewhere (the
 consumer calls that keep librdkafka's error codes are rows of the bad-input table)."""
 
 from __future__ import annotations

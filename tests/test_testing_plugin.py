@@ -98,10 +98,9 @@ def test_exported() -> None:
     assert isinstance(KafkaCluster().mock, fk.MockCluster)
 
 
-def test_the_readme_example_runs(pytester: pytest.Pytester) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## Testing your own code", 1)[1]
-    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+def test_the_guide_example_runs(pytester: pytest.Pytester) -> None:
+    guide = (Path(__file__).parent.parent / "docs" / "testing.md").read_text()
+    example = guide.split("```python\n", 1)[1].split("```", 1)[0]
     assert "def test_" in example
     pytester.makepyfile(test_readme=example)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")

@@ -6,9 +6,9 @@ own), so that a crash is a test failure, not a dead test run, and a hang is boun
 are joined with timeouts inside the child (a thread still alive is reported by name), and the child
 itself has a timeout. The child prints one JSON line with what it observed; the tests assert on it.
 
-Documented exceptions (README, "Lifetime rules" and "Other rules"): reading a borrowed message from
-another thread raises `WrongThreadError`, an invalidated one `MessageInvalidatedError`, any call on a
-closed client `ferrokafka.Error`; `release()`, `.valid` and `repr()` never raise; iteration ends
+Documented exceptions (docs/concepts.md, "Lifetime rules" and "Closing"): reading a borrowed message
+from another thread raises `WrongThreadError`, an invalidated one `MessageInvalidatedError`, any call
+on a closed client `ferrokafka.Error`; `release()`, `.valid` and `repr()` never raise; iteration ends
 (StopIteration) when the consumer is closed, also from another thread.
 """
 

@@ -108,7 +108,7 @@ class TopicPartition:
 
 @final
 class BorrowedMessage:
-    """A zero-copy message lent by a Consumer; see the README's lifetime rules."""
+    """A zero-copy message lent by a Consumer; see the lifetime rules in Concepts (docs/concepts.md)."""
 
     def __buffer__(self, flags: int, /) -> memoryview:
         """The payload, read-only: `memoryview(msg)` (BufferError if the message has none)."""
