@@ -72,6 +72,7 @@ class AsyncParallelProcessor:
         self._poll_timeout = poll_timeout
         self._handle_sigterm = handle_sigterm
         self._scheduler = Scheduler(ordering)
+        self._fresh: list[TopicPartition] = []  # assigned, to resume once the assignment applies
         self._stopping = False
         self._failure: tuple[Work, BaseException] | None = None
         self._handlers: dict[Work, asyncio.Task[object]] = {}
@@ -154,7 +155,7 @@ class AsyncParallelProcessor:
     async def _backpressure(self, consumer: AIOConsumer) -> None:
         sched = self._scheduler
         pause: list[TopicPartition] = []
-        resume: list[TopicPartition] = []
+        resume, self._fresh = self._fresh, []
         full = sched.in_flight >= self._max_in_flight
         low = sched.in_flight <= self._max_in_flight * 3 // 4
         for tp in sched.assigned():
@@ -179,7 +180,9 @@ class AsyncParallelProcessor:
         if not offsets:
             return
         try:
-            await consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()])
+            await consumer.commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False
+            )
         except KafkaError as error:
             log.warning("ferrokafka.parallel: commit failed (retried at the next commit): %s", error)
             return
@@ -190,8 +193,9 @@ class AsyncParallelProcessor:
 
     async def _on_assign(self, consumer: AIOConsumer, partitions: list[TopicPartition]) -> None:
         self._scheduler.assign([(tp.topic, tp.partition) for tp in partitions])
-        if partitions:
-            await consumer.resume(partitions)  # paused before it moved away: comes back paused
+        # Paused before it moved away, a partition comes back paused: the loop resumes it once the
+        # assignment is applied (on_assign runs before).
+        self._fresh.extend(partitions)
 
     async def _wait_running(self, tps: list[TP] | None, timeout: float) -> None:
         """Waits for running handlers (of `tps`, or all) up to `timeout`, then cancels them."""

@@ -126,6 +126,7 @@ class ParallelProcessor:
         self._handle_sigterm = handle_sigterm
         self._mp_context = mp_context
         self._scheduler = Scheduler(ordering)
+        self._fresh: list[TopicPartition] = []  # assigned, to resume once the assignment applies
         self._cond = threading.Condition()
         self._stopping = threading.Event()
         self._abandon = False  # set when the drain deadline passed: running work is given up
@@ -215,6 +216,7 @@ class ParallelProcessor:
         pause: list[TopicPartition] = []
         resume: list[TopicPartition] = []
         with self._cond:
+            resume, self._fresh = self._fresh, []
             sched = self._scheduler
             full = sched.in_flight >= self._max_in_flight
             low = sched.in_flight <= self._max_in_flight * 3 // 4
@@ -253,10 +255,10 @@ class ParallelProcessor:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         with self._cond:
             self._scheduler.assign([(tp.topic, tp.partition) for tp in partitions])
-        if partitions:
             # librdkafka keeps a partition's pause across its revocation: one this processor paused
-            # before it moved away would come back paused, and nothing would resume it.
-            consumer.resume(partitions)
+            # before it moved away would come back paused, and nothing would resume it. on_assign
+            # runs before the assignment is applied, so the loop resumes them right after.
+            self._fresh.extend(partitions)
 
     def _wait_running(self, tps: list[TP] | None, timeout: float) -> None:
         deadline = time.monotonic() + timeout
