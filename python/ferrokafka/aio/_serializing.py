@@ -36,6 +36,9 @@ from ferrokafka._native import (
     OwnedMessage,
     TopicPartition,
 )
+from ferrokafka.aio._consumer import AIOConsumer
+from ferrokafka.aio._loop import _AsyncClient
+from ferrokafka.aio._producer import AIOProducer
 from ferrokafka.serialization import (
     DeserializedMessage,
     K,
@@ -51,7 +54,7 @@ from ferrokafka.serialization import (
 
 if TYPE_CHECKING:
     from ferrokafka._native import _ClusterMetadata
-    from ferrokafka.aio import DeliveryCallback
+    from ferrokafka.aio._producer import DeliveryCallback
 
 __all__ = ["AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
@@ -86,18 +89,9 @@ async def _resolved(result: Any, fail: Callable[[Exception], KafkaError], pendin
         raise
 
 
-class _AsyncSerdeClient:
-    """``async with client:`` closes it; ``await Client(config)`` (confluent-kafka's form, where
-    construction is a coroutine) is the client itself."""
-
-    async def close(self, timeout: float | None = None) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+class _AsyncSerdeClient(_AsyncClient):
+    """``await Client(config)`` (confluent-kafka's form, where construction is a coroutine) is the
+    client itself; ``async with`` comes from the clients' shared base."""
 
     def __await__(self) -> Generator[Any, None, Self]:
         """``await client`` is the client: for code written for confluent-kafka's asyncinit classes."""
@@ -526,7 +520,3 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
         """The calling task's number (refused off the consumer's loop)."""
         self._aio._check_loop()
         return self._aio._owners.current()
-
-
-# Last: ferrokafka.aio imports this module at its end, so that either can be imported first.
-from ferrokafka.aio import AIOConsumer, AIOProducer  # noqa: E402
