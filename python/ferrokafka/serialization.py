@@ -54,6 +54,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Self, TypeVar
 
+from ferrokafka._config import config_bool
 from ferrokafka._native import (
     BorrowedMessage,
     Consumer,
@@ -670,12 +671,6 @@ class DeserializedMessage(Generic[K, V]):
 _RebalanceCallback = Callable[["DeserializingConsumer[Any, Any]", list[TopicPartition]], object]
 
 
-def _truthy(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "0", "f", "no", "off", "")
-    return bool(value)
-
-
 class _Deserializing(Generic[K, V]):
     """What :class:`DeserializingConsumer` shares with ``ferrokafka.aio.AsyncDeserializingConsumer``:
     the deserializers, and the record of what was handed out, stored and may be committed."""
@@ -692,9 +687,10 @@ class _Deserializing(Generic[K, V]):
         _reject_builders(conf, ("key.deserializer", "value.deserializer"))
         self._key = _hook(conf, "key.deserializer", confluent_wants_bytes=True, kind=kind)
         self._value = _hook(conf, "value.deserializer", confluent_wants_bytes=True, kind=kind)
-        self._auto_store = _truthy(conf.get("enable.auto.offset.store", True)) and _truthy(
-            conf.get("enable.auto.commit", True)
-        )
+        # Both read (and checked) before either decides: librdkafka's rule for a boolean value.
+        auto_store = config_bool("enable.auto.offset.store", conf.get("enable.auto.offset.store", True))
+        auto_commit = config_bool("enable.auto.commit", conf.get("enable.auto.commit", True))
+        self._auto_store = auto_store and auto_commit
         conf["enable.auto.offset.store"] = False
         self._lock = threading.Lock()
         # Per partition, the offset after the last message handed to the application: what commit()
