@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 import os
 import threading
@@ -48,6 +49,21 @@ _LEAVE_BUDGET = 10.0
 _CANCEL_GRACE = 0.2
 
 
+class _Phase(enum.Enum):
+    """Where an AIOConsumer is in its life. OPEN is the only phase in which messages are taken
+    without looking further (the fast lane); REBALANCING while a task serves a kept rebalance
+    (on_assign/on_revoke/on_lost); CLOSING from close() on, also while a rebalance is settled;
+    CLOSED once the synchronous consumer is closed (and before it exists)."""
+
+    OPEN = "open"
+    REBALANCING = "rebalancing"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+_OPEN = _Phase.OPEN  # the fast lane compares against it: one global read, no attribute of _Phase
+
+
 class AIOConsumer(_AsyncClient):
     """An asyncio consumer over :class:`ferrokafka.Consumer`, lending zero-copy
     :class:`~ferrokafka.BorrowedMessage` objects that belong to the event loop's thread.
@@ -71,8 +87,7 @@ class AIOConsumer(_AsyncClient):
         loop = asyncio.get_running_loop()
         self._loop = loop
         self._tasks = _Tasks(loop)
-        self._closing = False
-        self._closed = True  # until the native consumer exists: nothing for __del__ to warn about
+        self._phase = _Phase.CLOSED  # until the native consumer exists: nothing for __del__ to warn about
         config: dict[str, Any] = dict(consumer_conf)
         _wrap_config_callbacks(config, self._tasks, ("error_cb", "stats_cb", "on_commit"))
         group_id = config.get("group.id")
@@ -88,11 +103,7 @@ class AIOConsumer(_AsyncClient):
             os.close(self._rfd)
             os.close(self._wfd)
             raise
-        self._closed = False
-        # Open while nothing is due but taking messages: no close under way, no rebalance being
-        # served (its task runs on_assign/on_revoke). Kept in step with _closing and
-        # _rebalance_task, so that the fast lane reads one attribute.
-        self._lane_open = True
+        self._phase = _Phase.OPEN
         self._poll_for = self._native._poll_for
         self._move_on = self._native._move_on
         self._owners = _Owners(loop, self._native._task_ended)
@@ -109,6 +120,16 @@ class AIOConsumer(_AsyncClient):
         self._rebalance_task: asyncio.Task[None] | None = None
         self._rebalance_error: BaseException | None = None
         self._close_task: asyncio.Task[None] | None = None
+
+    @property
+    def _closing(self) -> bool:
+        """close() has begun (or ended)."""
+        return self._phase is _Phase.CLOSING or self._phase is _Phase.CLOSED
+
+    def _start_closing(self) -> None:
+        """close() begins: nothing more is lent, no rebalance is started."""
+        if self._phase is not _Phase.CLOSED:
+            self._phase = _Phase.CLOSING
 
     def _check_loop(self) -> None:
         if _running_loop() is not self._loop:
@@ -143,7 +164,7 @@ class AIOConsumer(_AsyncClient):
     async def _anext(self, task: int) -> BorrowedMessage:
         # The fast lane of _fetch in one native call and without its coroutine frame: a message
         # is ready and nothing else is due.
-        if self._lane_open:
+        if self._phase is _OPEN:
             ready = self._poll_for(task, True, True)
             if ready is not None:
                 return ready
@@ -221,7 +242,7 @@ class AIOConsumer(_AsyncClient):
         consumer = self._native
         deadline = _deadline(self._loop, timeout) if timeout is not None else None
         # The fast lane: nothing to serve, something ready.
-        if self._lane_open and consumer._pending_rebalance() is None:
+        if self._phase is _OPEN and consumer._pending_rebalance() is None:
             got = self._take(take)
             if got:
                 return got
@@ -311,7 +332,8 @@ class AIOConsumer(_AsyncClient):
         task = self._rebalance_task
         if task is None:
             task = self._rebalance_task = self._loop.create_task(self._rebalance())
-            self._lane_open = False
+            if self._phase is _OPEN:
+                self._phase = _Phase.REBALANCING
         return task
 
     async def _serve_rebalance(self) -> None:
@@ -357,7 +379,8 @@ class AIOConsumer(_AsyncClient):
         finally:
             if self._rebalance_task is asyncio.current_task():
                 self._rebalance_task = None
-                self._lane_open = not self._closing
+                if self._phase is _Phase.REBALANCING:
+                    self._phase = _OPEN
 
     async def _call_rebalance(self, callback: RebalanceCallback | None, partitions: list[TopicPartition]) -> None:
         if callback is None:
@@ -401,7 +424,7 @@ class AIOConsumer(_AsyncClient):
         offsets: list[TopicPartition] | None,
         asynchronous: bool,
     ) -> list[TopicPartition] | None:
-        if self._closed:
+        if self._phase is _Phase.CLOSED:
             raise Error("the consumer is closed")
         explicit = self._offsets_to_commit(task, message, offsets)
         if asynchronous:
@@ -561,7 +584,7 @@ class AIOConsumer(_AsyncClient):
     async def _request(self, send: Callable[[int], _LoopRequest], timeout: float | None) -> list[TopicPartition]:
         """Sends a request whose result comes on a queue of its own, which wakes the consumer's
         pipe, and waits for it (up to `timeout`: then a ``_TIMED_OUT`` KafkaError)."""
-        if self._closed or not self._fds_open:
+        if self._phase is _Phase.CLOSED or not self._fds_open:
             raise Error("the consumer is closed")
         request = send(self._wfd)
         deadline = _deadline(self._loop, timeout)
@@ -588,7 +611,7 @@ class AIOConsumer(_AsyncClient):
 
     @property
     def closed(self) -> bool:
-        return self._closed or self._native.closed
+        return self._phase is _Phase.CLOSED or self._native.closed
 
     @property
     def live_message_count(self) -> int:
@@ -628,8 +651,7 @@ class AIOConsumer(_AsyncClient):
     async def _close(self, timeout: float | None) -> None:
         loop = self._loop
         deadline = _deadline(loop, timeout)
-        self._closing = True
-        self._lane_open = False
+        self._start_closing()
         self._readable()  # wake the waiting calls: they end
         error: BaseException | None = None
         try:
@@ -645,7 +667,7 @@ class AIOConsumer(_AsyncClient):
             try:
                 await _in_thread(partial(consumer.close, left), "close")
             finally:
-                self._closed = True
+                self._phase = _Phase.CLOSED
         if error is not None:
             raise error
 
@@ -728,8 +750,7 @@ class AIOConsumer(_AsyncClient):
             if waiting.done():
                 return waiting.result()
             closing.cancel()  # the loop stopped before it ran: close here
-        self._closing = True
-        self._lane_open = False
+        self._start_closing()
         # Futures of that loop: nobody can wait for them any more (resolving one would schedule its
         # callbacks on the dead loop).
         self._waiters = []
@@ -737,7 +758,7 @@ class AIOConsumer(_AsyncClient):
         try:
             await _in_thread(partial(self._native.close, timeout), "close")
         finally:
-            self._closed = True
+            self._phase = _Phase.CLOSED
 
     def _teardown_fd(self) -> None:
         if not self._fds_open:
@@ -756,7 +777,7 @@ class AIOConsumer(_AsyncClient):
         os.close(self._wfd)
 
     def __del__(self) -> None:
-        if getattr(self, "_closed", True):
+        if getattr(self, "_phase", _Phase.CLOSED) is _Phase.CLOSED:
             return
         warnings.warn(
             "ferrokafka.aio.AIOConsumer was not closed; await close() or use `async with`",
