@@ -96,11 +96,14 @@ def test_async_deserializing_consumer_rejects_what_librdkafka_rejects(value: str
     asyncio.run(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=fk.ConfigError,
-    reason="the native consumer reads enable.auto.commit itself and takes only true/false/1/0, not t/f",
-)
+@pytest.mark.parametrize("key", ["enable.auto.commit", "enable.auto.offset.store"])
 @pytest.mark.parametrize("value", ["t", "F"])
-def test_native_consumer_reads_librdkafka_spellings(value: str) -> None:
-    fk.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g", "enable.auto.commit": value}).close()
+def test_native_consumer_reads_librdkafka_spellings(key: str, value: str) -> None:
+    """The native consumer reads these two keys itself (to decide whether it stores offsets)."""
+    fk.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g", key: value}).close()
+
+
+@pytest.mark.parametrize("key", ["enable.auto.commit", "enable.auto.offset.store"])
+def test_native_consumer_rejects_other_words(key: str) -> None:
+    with pytest.raises(fk.ConfigError, match=key.replace(".", r"\.")):
+        fk.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g", key: "yes"})

@@ -711,14 +711,16 @@ impl ConsumerCore {
     }
 }
 
-/// A boolean librdkafka property whose default is true, as librdkafka reads it.
+/// A boolean librdkafka property whose default is true, as librdkafka reads it (`_RK_C_BOOL` in
+/// rdkafka_conf.c): `true`, `t` (any case) or `1`; `false`, `f` or `0`. The Python layer's
+/// `ferrokafka._config.config_bool` has the same table.
 fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {
     match config.get(key).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("true") | Some("1") => Ok(true),
-        Some("false") | Some("0") => Ok(false),
-        Some(other) => {
-            Err(FerroError::Config(format!("configuration property {key:?}: expected true or false, not {other:?}")))
-        }
+        None | Some("true") | Some("t") | Some("1") => Ok(true),
+        Some("false") | Some("f") | Some("0") => Ok(false),
+        Some(other) => Err(FerroError::Config(format!(
+            "configuration property {key:?}: expected true/t/1 or false/f/0, not {other:?}"
+        ))),
     }
 }
 
