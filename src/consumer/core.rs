@@ -28,6 +28,7 @@ use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::blocking::wait_detached;
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
+use crate::config::librdkafka_bool;
 use crate::consumer::app_positions::{AppPositions, ErrorTaken};
 use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
 use crate::consumer::native::NativeConsumer;
@@ -711,16 +712,13 @@ impl ConsumerCore {
     }
 }
 
-/// A boolean librdkafka property whose default is true, as librdkafka reads it (`_RK_C_BOOL` in
-/// rdkafka_conf.c): `true`, `t` (any case) or `1`; `false`, `f` or `0`. The Python layer's
-/// `ferrokafka._config.config_bool` has the same table.
+/// A boolean librdkafka property whose default is true, as librdkafka reads it.
 fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {
-    match config.get(key).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("true") | Some("t") | Some("1") => Ok(true),
-        Some("false") | Some("f") | Some("0") => Ok(false),
-        Some(other) => Err(FerroError::Config(format!(
-            "configuration property {key:?}: expected true/t/1 or false/f/0, not {other:?}"
-        ))),
+    match config.get(key) {
+        None => Ok(true),
+        Some(value) => librdkafka_bool(value).ok_or_else(|| {
+            FerroError::Config(format!("configuration property {key:?}: expected true/t/1 or false/f/0, not {value:?}"))
+        }),
     }
 }
 
