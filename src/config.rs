@@ -15,6 +15,18 @@ use crate::errors::{FerroError, FerroResult};
 /// Properties Kafka's protocol carries as int16-length strings.
 const ID_PROPERTIES: [&str; 4] = ["client.id", "group.id", "group.instance.id", "transactional.id"];
 
+/// A boolean property's value as librdkafka reads it (`_RK_C_BOOL` in rdkafka_conf.c): `true`, `t`
+/// (any case) or `1`; `false`, `f` or `0`; anything else is no boolean. Every place that reads a
+/// boolean property itself uses this; the Python layer's `ferrokafka._config.config_bool` has the
+/// same table.
+pub fn librdkafka_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" => Some(true),
+        "false" | "f" | "0" => Some(false),
+        _ => None,
+    }
+}
+
 /// A config value as librdkafka wants it: a string. `bool` becomes `"true"`/`"false"`.
 fn property_value(key: &str, value: &Bound<'_, PyAny>) -> FerroResult<String> {
     // bool before int: in Python, bool is a subclass of int.
@@ -188,6 +200,17 @@ fn default_ca_locations(config: &mut ClientConfig, env: impl Fn(&str) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn booleans_are_read_as_librdkafka_reads_them() {
+        for (text, expected) in [("true", true), ("T", true), ("1", true), ("FALSE", false), ("f", false), ("0", false)]
+        {
+            assert_eq!(librdkafka_bool(text), Some(expected), "{text}");
+        }
+        for text in ["yes", "no", "on", "off", "", " true", "2"] {
+            assert_eq!(librdkafka_bool(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn values_become_librdkafka_strings() {

@@ -28,6 +28,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
+use crate::config::librdkafka_bool;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi as raw;
 
@@ -164,8 +165,7 @@ fn is_oauthbearer(config: &ClientConfig) -> bool {
 /// without any token source.
 pub fn first_token(py: Python<'_>, config: &ClientConfig, settings: &PythonSettings) -> PyResult<Option<FirstToken>> {
     let method_is_oidc = config.get("sasl.oauthbearer.method").is_some_and(|m| m.trim().eq_ignore_ascii_case("oidc"));
-    let unsecured_jwt =
-        config.get("enable.sasl.oauthbearer.unsecure.jwt").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let unsecured_jwt = config.get("enable.sasl.oauthbearer.unsecure.jwt").and_then(librdkafka_bool).unwrap_or(false);
     let Some(callback) = settings.get(Setting::OAuthCb) else {
         // librdkafka would wait, silently, for a token that nothing provides.
         if is_oauthbearer(config) && !method_is_oidc && !unsecured_jwt {

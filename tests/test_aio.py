@@ -544,7 +544,7 @@ def test_commit_needs_no_thread_and_on_commit_hears_of_it(backend, topic_name, g
                 raise AssertionError("the commit ran on a thread")
 
             with monkeypatch.context() as patch:
-                patch.setattr(aio, "_in_thread", no_thread)
+                patch.setattr(aio._consumer, "_in_thread", no_thread)
                 await consumer.commit(messages[-1], asynchronous=False)
             assert not waiting.done()
             await until(lambda: bool(user_results), 10, "the user's on_commit")
@@ -731,14 +731,14 @@ def test_delivery_reports_reach_the_loop_in_batches(mock_cluster, topic_name, mo
     on_delivery and the futures on the loop's thread."""
     mock_cluster.create_topic(topic_name, 1)
     wakeups = 0
-    woken = aio._Deliveries.woken
+    woken = aio._producer._Deliveries.woken
 
     def counting_woken(self: Any) -> None:
         nonlocal wakeups
         wakeups += 1
         woken(self)
 
-    monkeypatch.setattr(aio._Deliveries, "woken", counting_woken)
+    monkeypatch.setattr(aio._producer._Deliveries, "woken", counting_woken)
 
     async def main() -> None:
         nonlocal wakeups
@@ -1191,8 +1191,8 @@ def test_init_transactions_outlasts_a_coordinator_that_is_not_ready(mock_cluster
     meanwhile reports that retriable error in place of its timeout. The stepped call must go on, as
     the synchronous call does (CI caught it failing against the real broker). Long steps with short
     pauses make sure the failures land inside a step."""
-    monkeypatch.setattr(aio, "_TXN_STEP_MS", 100)
-    monkeypatch.setattr(aio, "_TXN_MAX_PAUSE", 0.001)
+    monkeypatch.setattr(aio._producer, "_TXN_STEP_MS", 100)
+    monkeypatch.setattr(aio._producer, "_TXN_MAX_PAUSE", 0.001)
     mock_cluster.inject_request_errors(22, [error] * 4)  # 22: InitProducerId
     config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "transactional.id": f"tx-{uuid.uuid4().hex}"}
 

@@ -150,6 +150,16 @@ def test_construction_refuses(client: str, case: str, extra: dict[str, object], 
     assert wait_for(lambda: refresher_threads() == before, 3), "a refused client left a token refresher"
 
 
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("value", [True, "true", "TRUE", "t", "1"])
+def test_oauth_cb_with_unsecured_jwt_refused_in_every_spelling(client: str, value: object) -> None:
+    """librdkafka's spellings of true all turn its built-in unsecured token on, which would leave
+    oauth_cb unused: each is refused, not only "true"."""
+    config = oauth_config(NO_BROKER, _ok, **{"enable.sasl.oauthbearer.unsecure.jwt": value})
+    with pytest.raises(fk.ConfigError, match="unsecure"):
+        CLIENTS[client](config)
+
+
 # --- against the broker ---------------------------------------------------------------------------
 
 

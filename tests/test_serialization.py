@@ -722,7 +722,7 @@ def _star_hook(*args: object) -> object:
     ],
 )
 def test_how_hooks_are_called(hook: Callable[..., Any], takes_context: bool) -> None:
-    from ferrokafka.serialization import _takes_context
+    from ferrokafka._serde import _takes_context
 
     assert _takes_context(hook, "value.serializer") is takes_context, (
         inspect.signature(hook) if callable(hook) else hook

@@ -28,6 +28,7 @@ use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::blocking::wait_detached;
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
+use crate::config::librdkafka_bool;
 use crate::consumer::app_positions::{AppPositions, ErrorTaken};
 use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
 use crate::consumer::native::NativeConsumer;
@@ -713,12 +714,11 @@ impl ConsumerCore {
 
 /// A boolean librdkafka property whose default is true, as librdkafka reads it.
 fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {
-    match config.get(key).map(str::to_ascii_lowercase).as_deref() {
-        None | Some("true") | Some("1") => Ok(true),
-        Some("false") | Some("0") => Ok(false),
-        Some(other) => {
-            Err(FerroError::Config(format!("configuration property {key:?}: expected true or false, not {other:?}")))
-        }
+    match config.get(key) {
+        None => Ok(true),
+        Some(value) => librdkafka_bool(value).ok_or_else(|| {
+            FerroError::Config(format!("configuration property {key:?}: expected true/t/1 or false/f/0, not {value:?}"))
+        }),
     }
 }
 

@@ -36,27 +36,30 @@ from ferrokafka._native import (
     OwnedMessage,
     TopicPartition,
 )
-from ferrokafka.serialization import (
+from ferrokafka._serde import (
     DeserializedMessage,
+    Deserializing,
+    Hook,
     K,
     KeySerializationError,
     MessageField,
+    Serializing,
     V,
     ValueSerializationError,
-    _deserialization_error,
-    _Deserializing,
-    _Hook,
-    _Serializing,
+    deserialization_error,
 )
+from ferrokafka.aio._consumer import AIOConsumer
+from ferrokafka.aio._loop import _AsyncClient
+from ferrokafka.aio._producer import AIOProducer
 
 if TYPE_CHECKING:
     from ferrokafka._native import _ClusterMetadata
-    from ferrokafka.aio import DeliveryCallback
+    from ferrokafka.aio._producer import DeliveryCallback
 
 __all__ = ["AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
 
-class _AwaitingHook(_Hook):
+class _AwaitingHook(Hook):
     """A hook of the asyncio clients. ``run`` returns a coroutine that calls the hook when awaited
     and awaits what it returned if that is awaitable: nothing runs before the await, so the key's
     hook runs to its end before the value's starts."""
@@ -64,7 +67,7 @@ class _AwaitingHook(_Hook):
     __slots__ = ()
 
     async def run(self, data: Any, topic: str, field: MessageField, headers: Any) -> Any:
-        result = _Hook.run(self, data, topic, field, headers)
+        result = Hook.run(self, data, topic, field, headers)
         if inspect.isawaitable(result):
             return await result
         return result
@@ -86,18 +89,9 @@ async def _resolved(result: Any, fail: Callable[[Exception], KafkaError], pendin
         raise
 
 
-class _AsyncSerdeClient:
-    """``async with client:`` closes it; ``await Client(config)`` (confluent-kafka's form, where
-    construction is a coroutine) is the client itself."""
-
-    async def close(self, timeout: float | None = None) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+class _AsyncSerdeClient(_AsyncClient):
+    """``await Client(config)`` (confluent-kafka's form, where construction is a coroutine) is the
+    client itself; ``async with`` comes from the clients' shared base."""
 
     def __await__(self) -> Generator[Any, None, Self]:
         """``await client`` is the client: for code written for confluent-kafka's asyncinit classes."""
@@ -110,7 +104,7 @@ class _AsyncSerdeClient:
 # --- producer --------------------------------------------------------------------------------------
 
 
-class AsyncSerializingProducer(_Serializing[K, V], _AsyncSerdeClient):
+class AsyncSerializingProducer(Serializing[K, V], _AsyncSerdeClient):
     """An :class:`~ferrokafka.aio.AIOProducer` that serializes keys and values with the config's
     ``key.serializer`` and ``value.serializer``: the hooks of
     :class:`~ferrokafka.serialization.SerializingProducer`, or async ones (awaited).
@@ -248,7 +242,7 @@ class AsyncSerializingProducer(_Serializing[K, V], _AsyncSerdeClient):
 _RebalanceCallback = Callable[["AsyncDeserializingConsumer[Any, Any]", list[TopicPartition]], object]
 
 
-class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
+class AsyncDeserializingConsumer(Deserializing[K, V], _AsyncSerdeClient):
     """An :class:`~ferrokafka.aio.AIOConsumer` that deserializes keys and values with the config's
     ``key.deserializer`` and ``value.deserializer``: the hooks of
     :class:`~ferrokafka.serialization.DeserializingConsumer`, or async ones (awaited), with the
@@ -305,8 +299,8 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
 
     async def _deserialize_awaiting(self, message: BorrowedMessage) -> DeserializedMessage[K, V]:
         m = self._deserialize(message)  # its key and value: the hooks' coroutines, not run yet
-        key = await _resolved(m.key, partial(_deserialization_error, MessageField.KEY, message=message), m.value)
-        value = await _resolved(m.value, partial(_deserialization_error, MessageField.VALUE, message=message))
+        key = await _resolved(m.key, partial(deserialization_error, MessageField.KEY, message=message), m.value)
+        value = await _resolved(m.value, partial(deserialization_error, MessageField.VALUE, message=message))
         return DeserializedMessage(m.topic, m.partition, m.offset, m.timestamp, m.timestamp_type, m.headers, key, value)
 
     async def _take_next(self, task: int, fetch: Callable[[], Awaitable[Any]]) -> list[DeserializedMessage[K, V]]:
@@ -526,7 +520,3 @@ class AsyncDeserializingConsumer(_Deserializing[K, V], _AsyncSerdeClient):
         """The calling task's number (refused off the consumer's loop)."""
         self._aio._check_loop()
         return self._aio._owners.current()
-
-
-# Last: ferrokafka.aio imports this module at its end, so that either can be imported first.
-from ferrokafka.aio import AIOConsumer, AIOProducer  # noqa: E402
