@@ -55,7 +55,7 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     if "error_cb" in user:
         rest["error_cb"] = _config.error_cb_adapter(user["error_cb"])
     if "stats_cb" in user:
-        rest["stats_cb"] = _config.stats_cb_adapter(user["stats_cb"])
+        rest["stats_cb"] = user["stats_cb"]  # the JSON string, as confluent-kafka passes it
     if "throttle_cb" in user:
         rest["throttle_cb"] = _config.throttle_cb_adapter(user["throttle_cb"])
     if "oauth_cb" in user:
@@ -183,12 +183,11 @@ def _aio_delivered(
     key: Any,
     value: Any,
     started: float,
-    first: Any,
-    second: Any,
+    error: BaseException | None,
+    report: _fk.DeliveryReport | None,
 ) -> Any:
     """ferrokafka.aio's on_delivery (on the loop): resolves `result` and calls confluent-kafka's
     ``on_delivery(err, msg)``."""
-    error, report = _config.split_delivery(first, second)
     message = Message(
         topic,
         partition if report is None else report.partition,
@@ -240,8 +239,7 @@ class AIOConsumer:
         if "on_commit" in user:
             on_commit = user["on_commit"]
 
-            def commit_adapter(first: Any, second: Any) -> Any:
-                error, partitions = (first, second) if isinstance(second, list) else (second, first)
+            def commit_adapter(error: BaseException | None, partitions: list[_fk.TopicPartition] | None) -> Any:
                 key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
                 if key in self._sync_commits:
                     self._sync_commits.remove(key)
