@@ -277,6 +277,9 @@ def _consume_all(mod: Any, bootstrap: str, topic: str, group: str, **extra: Any)
             err = msg.error()
             if err is not None:
                 seen.append(("error", err.code(), err.name(), msg.topic(), msg.partition(), msg.offset()))
+                # After the end of the partition, the position is the end offset (the next message's).
+                position = consumer.position([mod.TopicPartition(msg.topic(), msg.partition())])
+                seen.append(("position", [(tp.topic, tp.partition, tp.offset) for tp in position]))
                 break
             seen.append(
                 (
@@ -308,7 +311,8 @@ def test_consumed_messages_and_eof_match_confluent_kafka(mock_cluster, topic_nam
     expected = _consume_all(ck, bootstrap, topic_name, group_id + "-ck")
     got = _consume_all(fc, bootstrap, topic_name, group_id + "-fc")
     assert got == expected
-    assert got[-1][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
+    assert got[-2][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
+    assert got[-1] == ("position", [(topic_name, 0, 3)])
 
 
 def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, group_id):
@@ -421,6 +425,7 @@ def test_error_cb_gets_a_kafka_error(mod):
             break
     assert got and isinstance(got[0], mod.KafkaError)
     assert got[0].code() in (mod.KafkaError._TRANSPORT, mod.KafkaError._ALL_BROKERS_DOWN)
+    assert "127.0.0.1:1" in got[0].str() and not got[0].str().startswith("KafkaError{"), "str() is the reason alone"
     producer.flush(0)
 
 

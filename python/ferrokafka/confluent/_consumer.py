@@ -27,7 +27,7 @@ from typing import Any, Self
 import ferrokafka as _fk
 
 from . import _config
-from ._errors import KafkaError, KafkaException, call, reraise
+from ._errors import KafkaError, KafkaException, call, reraise, text_of
 from ._message import Message, error_message, from_borrowed
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._producer import seconds
@@ -46,7 +46,7 @@ def _closed() -> RuntimeError:
 
 
 def _is_consume_error(error: BaseException) -> bool:
-    return str(error).startswith(_CONSUME_ERROR_CONTEXTS)
+    return text_of(error).startswith(_CONSUME_ERROR_CONTEXTS)
 
 
 class _Callbacks:

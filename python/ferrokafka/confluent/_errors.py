@@ -131,9 +131,15 @@ def _attr(error: BaseException, name: str, default: Any) -> Any:
     return default
 
 
+def text_of(error: BaseException) -> str:
+    """The message of one of ferrokafka's exceptions (a KafkaError's ``str()``, its reason: its
+    ``str(error)`` is the ``KafkaError{...}`` form)."""
+    return error.str() if isinstance(error, _fk.KafkaError) else str(error)
+
+
 def reason_of(error: BaseException) -> str:
     """librdkafka's reason inside one of ferrokafka's error messages."""
-    text = str(error)
+    text = text_of(error)
     name = _attr(error, "name", None)
     if name and text.endswith(f" [{name}]"):
         text = text[: -len(name) - 3]
