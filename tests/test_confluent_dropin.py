@@ -614,6 +614,19 @@ def test_admin_after_close_raises_confluent_kafka_s_errors(admin_mod):
         client.list_groups(timeout=0.1)
 
 
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_futures_fail_with_the_request_s_own_error(admin_mod):
+    """A request that times out fails its futures with KafkaException(KafkaError(_TIMED_OUT)): the
+    error itself, not wrapped in a second KafkaError."""
+    with admin_mod.AdminClient({"bootstrap.servers": "127.0.0.1:1", "socket.timeout.ms": 10}) as client:
+        futures = client.delete_topics(["a", "b"], request_timeout=0.3, operation_timeout=30)
+        for future in futures.values():
+            error = future.exception(timeout=10)
+            assert type(error) is admin_mod.KafkaException
+            assert error.args[0].code() == admin_mod.KafkaError._TIMED_OUT
+            assert not error.args[0].str().startswith("KafkaError{")
+
+
 @BOTH
 def test_messages_batch_slices_to_a_batch(mod):
     batch = mod.Messages([mod.Message(offset=i) for i in range(3)])

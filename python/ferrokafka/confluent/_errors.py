@@ -157,6 +157,13 @@ def kafka_error_of(error: BaseException, *, flags: bool = True) -> KafkaError:
     """The :class:`KafkaError` for one of ferrokafka's exceptions. With ``flags=False`` only
     ``fatal`` is kept: confluent-kafka's delivery reports, message errors and ``error_cb`` errors
     are plain codes, not retriable or abortable."""
+    if isinstance(error, KafkaError):
+        return error  # the drop-in's already
+    if not isinstance(error, _fk.KafkaError) and isinstance(error, KafkaException):
+        # A KafkaException the drop-in raised (ferrokafka's class, so also one of its errors).
+        inner = error.args[0] if error.args else None
+        if isinstance(inner, _fk.KafkaError):
+            return kafka_error_of(inner, flags=flags)
     if isinstance(error, _fk.ConfigError):
         return KafkaError(_CODES["_INVALID_ARG"], _config_reason(str(error)))
     code = int(_attr(error, "code", _CODES["_FAIL"]))
