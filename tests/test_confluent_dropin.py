@@ -684,6 +684,28 @@ def test_clients_collected_in_a_reference_cycle_while_their_callbacks_fire_do_no
     assert result.stdout.strip() == "survived"
 
 
+def test_clients_left_in_a_reference_cycle_at_exit_go_quietly():
+    """A drop-in client never closed and still in a reference cycle when the interpreter exits
+    is let go without an "Exception ignored" (the warnings module is gone by then)."""
+    result = _run(
+        """
+        import logging
+        import ferrokafka.confluent as fc
+        from ferrokafka.confluent import admin
+        logger = logging.getLogger("exit")
+        a = admin.AdminClient({"bootstrap.servers": "test", "logger": logger})
+        p = fc.Producer({"bootstrap.servers": "test", "logger": logger})
+        c = fc.Consumer({"bootstrap.servers": "test", "group.id": "g", "logger": logger})
+        cycle = [a, p, c]
+        cycle.append(cycle)
+        print("exiting")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "exiting"
+    assert "Exception ignored" not in result.stderr, result.stderr[-2000:]
+
+
 def test_confluent_kafka_s_schema_registry_avro_serdes_run_on_the_dropin():
     """After install(), confluent-kafka's own (pure-Python) Schema Registry client and Avro serdes
     load from the installed confluent-kafka and work with the drop-in's clients."""

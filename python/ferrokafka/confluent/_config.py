@@ -9,6 +9,7 @@ reason text, ``Message``, mutable ``TopicPartition``) and, for the producer, def
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -194,6 +195,11 @@ def release_unclosed(client: Any) -> None:
     background)."""
     native = client.__dict__.pop("_native", None)
     if native is None:
+        return
+    if sys.is_finalizing():
+        # At interpreter exit (a client left in a reference cycle): the warnings module may be
+        # gone from sys.modules already, and no warning is shown any more.
+        del native
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
