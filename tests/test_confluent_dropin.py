@@ -175,6 +175,18 @@ def test_kafka_error_flags_reason_and_exception():
     assert info.value.args[0].code() == fc.KafkaError._TIMED_OUT
 
 
+def test_kafka_exception_also_catches_what_ferrokafka_raises():
+    """The drop-in's KafkaException is ferrokafka's, and its KafkaError a subclass of ferrokafka's:
+    ``except confluent_kafka.KafkaException`` catches an error of ferrokafka's native API too, and
+    ``args[0]`` answers confluent-kafka's methods."""
+    assert fc.KafkaException is fk.KafkaException
+    assert issubclass(fc.KafkaError, fk.KafkaError)
+    with pytest.raises(fc.KafkaException) as info:
+        fk.Producer({"bootstrap.servers": "127.0.0.1:1"}).init_transactions(0.1)  # no transactional.id
+    assert info.value.args[0].code() == fk.KafkaError._NOT_CONFIGURED
+    assert fc.KafkaError(fc.KafkaError._STATE) == fk.KafkaError(fk.KafkaError._STATE)
+
+
 def test_kafka_error_code_names_match_confluent_kafka():
     theirs = {
         name: getattr(ck.KafkaError, name) for name in dir(ck.KafkaError) if name.isupper() or name[1:2].isupper()
