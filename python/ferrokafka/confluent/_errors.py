@@ -99,12 +99,11 @@ class KafkaError(_fk.KafkaError):
 
     @staticmethod
     def _code_of(other: object) -> int:
+        # Every comparison of ferrokafka's KafkaError asks this for the other side's code; where
+        # ferrokafka's answers None (NotImplemented), confluent-kafka raises TypeError.
         if isinstance(other, _fk.KafkaError):
             return other.code()
-        return operator.index(other)  # type: ignore[arg-type]  # TypeError, as confluent-kafka's
-
-    # Every comparison of ferrokafka's KafkaError goes through _code_of (set above: no
-    # NotImplemented to fall back on, confluent-kafka raises TypeError instead).
+        return operator.index(other)  # type: ignore[arg-type]
 
     def __hash__(self) -> int:
         return hash(self._code)
