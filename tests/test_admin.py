@@ -131,7 +131,7 @@ def test_validate_only_checks_without_creating(admin, peer, topic_name):
     time.sleep(1)
     assert partition_count(peer, topic_name) == 1, "validate_only grew the topic"
     # An invalid request is still refused.
-    assert failure(admin.create_partitions(topic_name, 1, validate_only=True)).name == "INVALID_PARTITIONS"
+    assert failure(admin.create_partitions(topic_name, 1, validate_only=True)).name() == "INVALID_PARTITIONS"
 
 
 def test_create_partitions_grows_the_topic(admin, peer, topic_name):

@@ -175,6 +175,18 @@ def test_kafka_error_flags_reason_and_exception():
     assert info.value.args[0].code() == fc.KafkaError._TIMED_OUT
 
 
+def test_kafka_exception_also_catches_what_ferrokafka_raises():
+    """The drop-in's KafkaException is ferrokafka's, and its KafkaError a subclass of ferrokafka's:
+    ``except confluent_kafka.KafkaException`` catches an error of ferrokafka's native API too, and
+    ``args[0]`` answers confluent-kafka's methods."""
+    assert fc.KafkaException is fk.KafkaException
+    assert issubclass(fc.KafkaError, fk.KafkaError)
+    with pytest.raises(fc.KafkaException) as info:
+        fk.Producer({"bootstrap.servers": "127.0.0.1:1"}).init_transactions(0.1)  # no transactional.id
+    assert info.value.args[0].code() == fk.KafkaError._NOT_CONFIGURED
+    assert fc.KafkaError(fc.KafkaError._STATE) == fk.KafkaError(fk.KafkaError._STATE)
+
+
 def test_kafka_error_code_names_match_confluent_kafka():
     theirs = {
         name: getattr(ck.KafkaError, name) for name in dir(ck.KafkaError) if name.isupper() or name[1:2].isupper()
@@ -277,6 +289,9 @@ def _consume_all(mod: Any, bootstrap: str, topic: str, group: str, **extra: Any)
             err = msg.error()
             if err is not None:
                 seen.append(("error", err.code(), err.name(), msg.topic(), msg.partition(), msg.offset()))
+                # After the end of the partition, the position is the end offset (the next message's).
+                position = consumer.position([mod.TopicPartition(msg.topic(), msg.partition())])
+                seen.append(("position", [(tp.topic, tp.partition, tp.offset) for tp in position]))
                 break
             seen.append(
                 (
@@ -308,7 +323,8 @@ def test_consumed_messages_and_eof_match_confluent_kafka(mock_cluster, topic_nam
     expected = _consume_all(ck, bootstrap, topic_name, group_id + "-ck")
     got = _consume_all(fc, bootstrap, topic_name, group_id + "-fc")
     assert got == expected
-    assert got[-1][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
+    assert got[-2][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
+    assert got[-1] == ("position", [(topic_name, 0, 3)])
 
 
 def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, group_id):
@@ -421,6 +437,7 @@ def test_error_cb_gets_a_kafka_error(mod):
             break
     assert got and isinstance(got[0], mod.KafkaError)
     assert got[0].code() in (mod.KafkaError._TRANSPORT, mod.KafkaError._ALL_BROKERS_DOWN)
+    assert "127.0.0.1:1" in got[0].str() and not got[0].str().startswith("KafkaError{"), "str() is the reason alone"
     producer.flush(0)
 
 
@@ -609,6 +626,19 @@ def test_admin_after_close_raises_confluent_kafka_s_errors(admin_mod):
         client.list_groups(timeout=0.1)
 
 
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_futures_fail_with_the_request_s_own_error(admin_mod):
+    """A request that times out fails its futures with KafkaException(KafkaError(_TIMED_OUT)): the
+    error itself, not wrapped in a second KafkaError."""
+    with admin_mod.AdminClient({"bootstrap.servers": "127.0.0.1:1", "socket.timeout.ms": 10}) as client:
+        futures = client.delete_topics(["a", "b"], request_timeout=0.3, operation_timeout=30)
+        for future in futures.values():
+            error = future.exception(timeout=10)
+            assert type(error) is admin_mod.KafkaException
+            assert error.args[0].code() == admin_mod.KafkaError._TIMED_OUT
+            assert not error.args[0].str().startswith("KafkaError{")
+
+
 @BOTH
 def test_messages_batch_slices_to_a_batch(mod):
     batch = mod.Messages([mod.Message(offset=i) for i in range(3)])
@@ -664,6 +694,28 @@ def test_clients_collected_in_a_reference_cycle_while_their_callbacks_fire_do_no
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "survived"
+
+
+def test_clients_left_in_a_reference_cycle_at_exit_go_quietly():
+    """A drop-in client never closed and still in a reference cycle when the interpreter exits
+    is let go without an "Exception ignored" (the warnings module is gone by then)."""
+    result = _run(
+        """
+        import logging
+        import ferrokafka.confluent as fc
+        from ferrokafka.confluent import admin
+        logger = logging.getLogger("exit")
+        a = admin.AdminClient({"bootstrap.servers": "test", "logger": logger})
+        p = fc.Producer({"bootstrap.servers": "test", "logger": logger})
+        c = fc.Consumer({"bootstrap.servers": "test", "group.id": "g", "logger": logger})
+        cycle = [a, p, c]
+        cycle.append(cycle)
+        print("exiting")
+        """
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "exiting"
+    assert "Exception ignored" not in result.stderr, result.stderr[-2000:]
 
 
 def test_confluent_kafka_s_schema_registry_avro_serdes_run_on_the_dropin():

@@ -164,3 +164,34 @@ def test_aio_serializing_clients_round_trip(mods, mock_cluster, topic_name, grou
         return msg.value()
 
     assert asyncio.run(run()) == "héllo"
+
+
+@BOTH
+@pytest.mark.parametrize("call", ["poll", "consume"])
+def test_aio_consume_errors_come_back_as_messages(mods, mock_cluster, call):
+    """An unknown topic is a message whose error() is set, from poll() and consume(), as
+    confluent_kafka.aio's consumer returns it (not only an error_cb call)."""
+    _, aio = mods
+
+    async def run() -> list[Any]:
+        consumer = aio.AIOConsumer(
+            {
+                "bootstrap.servers": mock_cluster.bootstrap_servers,
+                "group.id": "g",
+                "allow.auto.create.topics": False,
+                "topic.metadata.refresh.interval.ms": 100,
+            }
+        )
+        await consumer.subscribe(["no-such-topic"])
+        got: list[Any] = []
+        try:
+            for _ in range(20):
+                messages = [await consumer.poll(0.5)] if call == "poll" else await consumer.consume(5, 0.5)
+                got = [(m.error().code(), m.error().fatal()) for m in messages if m is not None]
+                if got:
+                    break
+        finally:
+            await consumer.close()
+        return got
+
+    assert asyncio.run(run()) == [(fc.KafkaError.UNKNOWN_TOPIC_OR_PART, False)]

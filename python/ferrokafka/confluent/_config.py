@@ -1,18 +1,18 @@
 """confluent-kafka's configuration: a dict and/or keyword arguments, librdkafka properties plus
-Python objects under confluent-kafka's keys, each given to ferrokafka wrapped in an adapter that
-turns ferrokafka's arguments into confluent-kafka's (whatever order or form ferrokafka passes them
-in: adapters read them by type).
+Python objects under confluent-kafka's keys. ferrokafka calls them as confluent-kafka does
+(``stats_cb(json_str)``, ``on_delivery(err, report)``, ``on_commit(err, partitions)``); the
+adapters here give the application confluent-kafka's types (``KafkaError`` with confluent-kafka's
+reason text, ``Message``, mutable ``TopicPartition``) and, for the producer, defer the calls to
+``poll()``/``flush()``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import ferrokafka as _fk
 
 from ._errors import KafkaError, kafka_error_of
 
@@ -65,15 +65,6 @@ def take_callbacks(conf: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, 
     return taken
 
 
-def split_delivery(first: Any, second: Any) -> tuple[BaseException | None, Any]:
-    """``(error, report)`` from ferrokafka's two delivery-callback arguments, in either order."""
-    error = first if isinstance(first, BaseException) else second if isinstance(second, BaseException) else None
-    report = (
-        first if isinstance(first, _fk.DeliveryReport) else second if isinstance(second, _fk.DeliveryReport) else None
-    )
-    return error, report
-
-
 def error_value(error: object) -> KafkaError | None:
     """A callback's error argument as confluent-kafka's KafkaError (codes only, as its callbacks get)."""
     if error is None or isinstance(error, KafkaError):
@@ -81,15 +72,6 @@ def error_value(error: object) -> KafkaError | None:
     if isinstance(error, BaseException):
         return kafka_error_of(error, flags=False)
     raise TypeError(f"unexpected error argument {error!r}")
-
-
-def stats_json(stats: object) -> str:
-    """librdkafka's statistics as the JSON string confluent-kafka's ``stats_cb`` gets."""
-    if isinstance(stats, str):
-        return stats
-    if isinstance(stats, bytes | bytearray | memoryview):
-        return bytes(stats).decode()
-    return json.dumps(stats)
 
 
 class ThrottleEvent:
@@ -192,10 +174,6 @@ def _error_cb_of(error_cb: Callback, error: Any) -> Any:
     return error_cb(error_value(error))
 
 
-def _stats_cb_of(stats_cb: Callback, stats: Any) -> Any:
-    return stats_cb(stats_json(stats))
-
-
 def _throttle_cb_of(throttle_cb: Callback, event: Any) -> Any:
     return throttle_cb(throttle_event(event))
 
@@ -203,11 +181,6 @@ def _throttle_cb_of(throttle_cb: Callback, event: Any) -> Any:
 def error_cb_adapter(error_cb: Callback) -> Call:
     """``error_cb`` called at once with confluent-kafka's ``KafkaError``."""
     return Call(_error_cb_of, error_cb)
-
-
-def stats_cb_adapter(stats_cb: Callback) -> Call:
-    """``stats_cb`` called at once with the JSON string."""
-    return Call(_stats_cb_of, stats_cb)
 
 
 def throttle_cb_adapter(throttle_cb: Callback) -> Call:
@@ -222,6 +195,11 @@ def release_unclosed(client: Any) -> None:
     background)."""
     native = client.__dict__.pop("_native", None)
     if native is None:
+        return
+    if sys.is_finalizing():
+        # At interpreter exit (a client left in a reference cycle): the warnings module may be
+        # gone from sys.modules already, and no warning is shown any more.
+        del native
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)

@@ -27,7 +27,7 @@ from typing import Any, Self
 import ferrokafka as _fk
 
 from . import _config
-from ._errors import KafkaError, KafkaException, call, reraise
+from ._errors import KafkaError, KafkaException, call, reraise, text_of
 from ._message import Message, error_message, from_borrowed
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._producer import seconds
@@ -46,7 +46,7 @@ def _closed() -> RuntimeError:
 
 
 def _is_consume_error(error: BaseException) -> bool:
-    return str(error).startswith(_CONSUME_ERROR_CONTEXTS)
+    return text_of(error).startswith(_CONSUME_ERROR_CONTEXTS)
 
 
 class _Callbacks:
@@ -75,15 +75,10 @@ class _Callbacks:
         else:
             error_cb(value)
 
-    def stats_cb(self, stats: Any) -> None:
-        self.user["stats_cb"](_config.stats_json(stats))
-
     def throttle_cb(self, event: Any) -> None:
         self.user["throttle_cb"](_config.throttle_event(event))
 
-    def on_commit(self, first: Any, second: Any) -> None:
-        # ferrokafka calls on_commit(error, partitions); read them by type all the same.
-        error, partitions = (first, second) if isinstance(second, list) else (second, first)
+    def on_commit(self, error: BaseException | None, partitions: list[_fk.TopicPartition] | None) -> None:
         if self.sync_commits:
             key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
             if key in self.sync_commits:
@@ -125,7 +120,7 @@ class Consumer:
         native_conf: dict[str, Any] = dict(conf)
         native_conf["error_cb"] = callbacks.error_cb
         if "stats_cb" in user:
-            native_conf["stats_cb"] = callbacks.stats_cb
+            native_conf["stats_cb"] = user["stats_cb"]  # ferrokafka's gets the JSON string too
         if "throttle_cb" in user:
             native_conf["throttle_cb"] = callbacks.throttle_cb
         if "on_commit" in user:
@@ -336,20 +331,25 @@ class Consumer:
             if not commit:
                 self._nothing_to_commit(native, asynchronous)
                 return None
-            if not asynchronous:
-                self._sync_commit(commit)
-            try:
-                native.commit(asynchronous=bool(asynchronous))
-            except _fk.Error as error:
-                reraise(error)
-            return None if asynchronous else list_from_native(commit)
+            return self._commit(native, None, commit, asynchronous)
+        return self._commit(native, commit, commit, asynchronous)
+
+    def _commit(
+        self,
+        native: _fk.Consumer,
+        offsets: list[_fk.TopicPartition] | None,
+        expected: list[_fk.TopicPartition],
+        asynchronous: bool,
+    ) -> list[TopicPartition] | None:
         if not asynchronous:
-            self._sync_commit(commit)
+            self._sync_commit(expected)
         try:
-            native.commit(offsets=commit, asynchronous=bool(asynchronous))
+            if asynchronous:
+                native.commit(offsets=offsets)
+                return None
+            return list_from_native(native.commit(offsets=offsets, asynchronous=False))
         except _fk.Error as error:
             reraise(error)
-        return None if asynchronous else list_from_native(commit)
 
     def _sync_commit(self, commit: list[_fk.TopicPartition]) -> None:
         """Marks a synchronous commit's result, which ferrokafka passes to on_commit at a later

@@ -11,7 +11,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import ferrokafka as _fk
 from ferrokafka import _native
@@ -67,38 +67,19 @@ def _name(code: int) -> str:
     return name if name is not None else f"ERR_{code}?"
 
 
-class KafkaError:
+class KafkaError(_fk.KafkaError):
     """An error code with its reason and flags: what confluent-kafka's callbacks and messages
     carry, and what ``KafkaException.args[0]`` is.
 
     ``KafkaError(error, reason=None, fatal=False, retriable=False, txn_requires_abort=False)``;
     without a reason, ``str()`` is librdkafka's description of the code. It compares equal to its
     code (``err == KafkaError._PARTITION_EOF``) and hashes as it.
+
+    ferrokafka's own ``KafkaError`` with two of confluent-kafka's details: the names of the codes
+    newer than librdkafka 2.12, and a ``TypeError`` when compared with what is not a code. Like
+    ferrokafka's it is also an exception (confluent-kafka's is not), a ``KafkaException`` whose
+    ``args[0]`` is itself.
     """
-
-    __slots__ = ("_code", "_reason", "_fatal", "_retriable", "_txn_requires_abort")
-
-    # The codes, as class attributes (set below from librdkafka's table).
-    _FAIL: ClassVar[int]
-    _PARTITION_EOF: ClassVar[int]
-    _QUEUE_FULL: ClassVar[int]
-    _MSG_TIMED_OUT: ClassVar[int]
-    _INVALID_ARG: ClassVar[int]
-    _TIMED_OUT: ClassVar[int]
-    _NO_OFFSET: ClassVar[int]
-    _PURGE_QUEUE: ClassVar[int]
-    _KEY_SERIALIZATION: ClassVar[int]
-    _VALUE_SERIALIZATION: ClassVar[int]
-    _KEY_DESERIALIZATION: ClassVar[int]
-    _VALUE_DESERIALIZATION: ClassVar[int]
-    _NOT_IMPLEMENTED: ClassVar[int]
-    _STATE: ClassVar[int]
-    _UNKNOWN_PARTITION: ClassVar[int]
-    _FATAL: ClassVar[int]
-    NO_ERROR: ClassVar[int]
-    UNKNOWN_TOPIC_OR_PART: ClassVar[int]
-    SASL_AUTHENTICATION_FAILED: ClassVar[int]
-    MSG_SIZE_TOO_LARGE: ClassVar[int]
 
     def __init__(
         self,
@@ -108,85 +89,34 @@ class KafkaError:
         retriable: bool = False,
         txn_requires_abort: bool = False,
     ) -> None:
-        self._code = operator.index(error)
         if reason is not None and not isinstance(reason, str):
             raise TypeError(f"reason must be a str, not {type(reason).__name__}")
-        self._reason = reason
-        self._fatal = bool(fatal)
-        self._retriable = bool(retriable)
-        self._txn_requires_abort = bool(txn_requires_abort)
-
-    def code(self) -> int:
-        """The error code (``KafkaError._MSG_TIMED_OUT``, ``KafkaError.UNKNOWN_TOPIC_OR_PART``, ...)."""
-        return self._code
+        super().__init__(error, reason, fatal, retriable, txn_requires_abort)
 
     def name(self) -> builtins.str:
         """The code's symbolic name, e.g. ``"_MSG_TIMED_OUT"``."""
         return _name(self._code)
 
-    def str(self) -> builtins.str:
-        """The reason: librdkafka's or the broker's message, or the code's description."""
-        return self._reason if self._reason is not None else _describe(self._code)
-
-    def fatal(self) -> bool:
-        """Whether the client can no longer be used (fatal idempotence/transaction errors)."""
-        return self._fatal
-
-    def retriable(self) -> bool:
-        """Whether the failed operation may be retried as it was."""
-        return self._retriable
-
-    def txn_requires_abort(self) -> bool:
-        """Whether the current transaction must be aborted (then a new one may begin)."""
-        return self._txn_requires_abort
-
-    def __str__(self) -> builtins.str:
-        fatal = "FATAL," if self._fatal else ""
-        return f'KafkaError{{{fatal}code={self.name()},val={self._code},str="{self.str()}"}}'
-
-    __repr__ = __str__
-
-    def __bool__(self) -> bool:
-        return True
+    @staticmethod
+    def _code_of(other: object) -> int:
+        # Every comparison of ferrokafka's KafkaError asks this for the other side's code; where
+        # ferrokafka's answers None (NotImplemented), confluent-kafka raises TypeError.
+        if isinstance(other, _fk.KafkaError):
+            return other.code()
+        return operator.index(other)  # type: ignore[arg-type]
 
     def __hash__(self) -> int:
         return hash(self._code)
 
-    @staticmethod
-    def _other(other: object) -> int:
-        if isinstance(other, KafkaError):
-            return other._code
-        return operator.index(other)  # type: ignore[arg-type]  # TypeError, as confluent-kafka's
 
-    def __eq__(self, other: object) -> bool:
-        return self._code == self._other(other)
-
-    def __ne__(self, other: object) -> bool:
-        return self._code != self._other(other)
-
-    def __lt__(self, other: object) -> bool:
-        return self._code < self._other(other)
-
-    def __le__(self, other: object) -> bool:
-        return self._code <= self._other(other)
-
-    def __gt__(self, other: object) -> bool:
-        return self._code > self._other(other)
-
-    def __ge__(self, other: object) -> bool:
-        return self._code >= self._other(other)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self._code, self._reason, self._fatal, self._retriable, self._txn_requires_abort))
+for _name_, _code_ in _NEWER_CODES.items():
+    if not hasattr(KafkaError, _name_):
+        setattr(KafkaError, _name_, _code_)
 
 
-for _name_, _code_ in _CODES.items():
-    setattr(KafkaError, _name_, _code_)
-
-
-class KafkaException(Exception):
-    """The exception confluent-kafka's calls raise: ``args[0]`` is a :class:`KafkaError`
-    (``except KafkaException as e: e.args[0].code()``)."""
+# The exception confluent-kafka's calls raise (``args[0]`` is a KafkaError): ferrokafka's own, so
+# that ``except confluent_kafka.KafkaException`` catches every error ferrokafka raises too.
+KafkaException = _fk.KafkaException
 
 
 # ferrokafka's own error messages read "<what failed>: <librdkafka's reason> [<NAME>]".
@@ -194,14 +124,21 @@ _CONTEXT = re.compile(r"^[a-z][a-z0-9_ /-]*: ")
 
 
 def _attr(error: BaseException, name: str, default: Any) -> Any:
-    # ferrokafka's KafkaError answers both as attributes and, in newer versions, as methods.
-    value = getattr(error, name, default)
-    return value() if callable(value) else value
+    # What ferrokafka's KafkaError answers (its methods), `default` for its other exceptions.
+    if isinstance(error, _fk.KafkaError):
+        return getattr(error, name)()
+    return default
+
+
+def text_of(error: BaseException) -> str:
+    """The message of one of ferrokafka's exceptions (a KafkaError's ``str()``, its reason: its
+    ``str(error)`` is the ``KafkaError{...}`` form)."""
+    return error.str() if isinstance(error, _fk.KafkaError) else str(error)
 
 
 def reason_of(error: BaseException) -> str:
     """librdkafka's reason inside one of ferrokafka's error messages."""
-    text = str(error)
+    text = text_of(error)
     name = _attr(error, "name", None)
     if name and text.endswith(f" [{name}]"):
         text = text[: -len(name) - 3]
@@ -219,6 +156,13 @@ def kafka_error_of(error: BaseException, *, flags: bool = True) -> KafkaError:
     """The :class:`KafkaError` for one of ferrokafka's exceptions. With ``flags=False`` only
     ``fatal`` is kept: confluent-kafka's delivery reports, message errors and ``error_cb`` errors
     are plain codes, not retriable or abortable."""
+    if isinstance(error, KafkaError):
+        return error  # the drop-in's already
+    if not isinstance(error, _fk.KafkaError) and isinstance(error, KafkaException):
+        # A KafkaException the drop-in raised (ferrokafka's class, so also one of its errors).
+        inner = error.args[0] if error.args else None
+        if isinstance(inner, _fk.KafkaError):
+            return kafka_error_of(inner, flags=flags)
     if isinstance(error, _fk.ConfigError):
         return KafkaError(_CODES["_INVALID_ARG"], _config_reason(str(error)))
     code = int(_attr(error, "code", _CODES["_FAIL"]))
@@ -244,11 +188,8 @@ def _config_reason(text: str) -> str:
 def exception_of(error: BaseException) -> BaseException:
     """What confluent-kafka raises where ferrokafka raised `error`."""
     if isinstance(error, _fk.KafkaError | _fk.ConfigError):
-        code = int(_attr(error, "code", 0)) if isinstance(error, _fk.KafkaError) else 0
-        if code == _CODES["_QUEUE_FULL"] and not isinstance(error, BufferError):
-            return BufferError(reason_of(error))
         if isinstance(error, BufferError):
-            return error
+            return error  # QueueFullError: a BufferError, as confluent-kafka raises
         return KafkaException(kafka_error_of(error))
     return error
 
@@ -286,6 +227,6 @@ class ConcurrentModificationException(RuntimeError):
     """confluent-kafka's share-consumer exception (share consumers need librdkafka ≥ 2.15)."""
 
 
-for _cls in (KafkaError, KafkaException, IllegalStateException, ConcurrentModificationException):
+for _cls in (KafkaError, IllegalStateException, ConcurrentModificationException):
     _cls.__module__ = "ferrokafka.confluent"
 del _cls

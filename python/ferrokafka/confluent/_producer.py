@@ -20,7 +20,7 @@ from typing import Any, Self
 import ferrokafka as _fk
 
 from . import _config
-from ._errors import KafkaError, KafkaException, call, exception_of, reraise
+from ._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of, reraise
 from ._message import Message
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._topic_partition import list_to_native
@@ -101,8 +101,8 @@ class _Events:
         headers: Any,
         partition: int,
         started: float,
-        first: Any,
-        second: Any,
+        error: BaseException | None,
+        report: _fk.DeliveryReport | None,
     ) -> None:
         """ferrokafka's on_delivery (on its delivery thread): files confluent-kafka's ``(err, msg)``
         (not for a message librdkafka refused at once: ferrokafka reports it inside ``produce()``,
@@ -116,7 +116,6 @@ class _Events:
                 self.cond.notify_all()
             return
         try:
-            error, report = _config.split_delivery(first, second)
             message = Message(
                 topic,
                 partition if report is None else report.partition,
@@ -457,6 +456,8 @@ Producer.__module__ = "ferrokafka.confluent"
 def _error_of(error: BaseException) -> KafkaError:
     if isinstance(error, KafkaException) and error.args and isinstance(error.args[0], KafkaError):
         return error.args[0]
+    if isinstance(error, _fk.KafkaError):
+        return kafka_error_of(error)  # QueueFullError
     return KafkaError(KafkaError._QUEUE_FULL, str(error) or None)
 
 
@@ -470,8 +471,8 @@ def _file_error(events: _Events, error_cb: Callable[..., Any] | None, error: Any
     events.file(error_cb, (value,))
 
 
-def _file_stats(events: _Events, stats_cb: Callable[..., Any], stats: Any) -> None:
-    events.file(stats_cb, (_config.stats_json(stats),))
+def _file_stats(events: _Events, stats_cb: Callable[..., Any], stats: str) -> None:
+    events.file(stats_cb, (stats,))
 
 
 def _file_throttle(events: _Events, throttle_cb: Callable[..., Any], event: Any) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import inspect
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
@@ -55,7 +56,7 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     if "error_cb" in user:
         rest["error_cb"] = _config.error_cb_adapter(user["error_cb"])
     if "stats_cb" in user:
-        rest["stats_cb"] = _config.stats_cb_adapter(user["stats_cb"])
+        rest["stats_cb"] = user["stats_cb"]  # the JSON string, as confluent-kafka passes it
     if "throttle_cb" in user:
         rest["throttle_cb"] = _config.throttle_cb_adapter(user["throttle_cb"])
     if "oauth_cb" in user:
@@ -183,12 +184,11 @@ def _aio_delivered(
     key: Any,
     value: Any,
     started: float,
-    first: Any,
-    second: Any,
+    error: BaseException | None,
+    report: _fk.DeliveryReport | None,
 ) -> Any:
     """ferrokafka.aio's on_delivery (on the loop): resolves `result` and calls confluent-kafka's
     ``on_delivery(err, msg)``."""
-    error, report = _config.split_delivery(first, second)
     message = Message(
         topic,
         partition if report is None else report.partition,
@@ -225,6 +225,21 @@ async def _translated(awaitable: Any) -> Any:
         raise exception_of(error) from error
 
 
+def _consumer_error_cb(errors: deque[Message], error_cb: Callable[..., Any] | None, error: BaseException) -> Any:
+    """The AIOConsumer's error_cb: a consume error becomes a message for poll()/consume(); the
+    others go to the application's error_cb (or the log)."""
+    value = _config.error_value(error)
+    if value is None:
+        return None
+    if _is_consume_error(error) and not value.fatal():
+        errors.append(error_message(value))
+        return None
+    if error_cb is None:
+        _config.default_error_log(value)
+        return None
+    return error_cb(value)
+
+
 class AIOConsumer:
     """confluent-kafka's asyncio consumer (see the module's docstring)."""
 
@@ -240,8 +255,7 @@ class AIOConsumer:
         if "on_commit" in user:
             on_commit = user["on_commit"]
 
-            def commit_adapter(first: Any, second: Any) -> Any:
-                error, partitions = (first, second) if isinstance(second, list) else (second, first)
+            def commit_adapter(error: BaseException | None, partitions: list[_fk.TopicPartition] | None) -> Any:
                 key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
                 if key in self._sync_commits:
                     self._sync_commits.remove(key)
@@ -250,6 +264,11 @@ class AIOConsumer:
 
             rest["on_commit"] = commit_adapter
         self._user = user
+        # Consume errors (an unknown topic, an authorization failure) come back from poll() and
+        # consume() as messages whose error() is set, as confluent-kafka's do; ferrokafka reports
+        # them to error_cb.
+        self._errors: deque[Message] = deque()
+        rest["error_cb"] = _config.Call(_consumer_error_cb, self._errors, user.get("error_cb"))
         self._native = call(_fk_aio.AIOConsumer, rest)
         self._latest: list[Message] = []
         self._previous: list[Message] = []
@@ -268,6 +287,9 @@ class AIOConsumer:
 
     async def poll(self, timeout: float = -1) -> Message | None:
         self._age()
+        errors = self._errors
+        if errors:
+            return errors.popleft()
         try:
             borrowed = await self._native.poll(_timeout(timeout))
         except _fk.PartitionEOF as eof:
@@ -275,11 +297,11 @@ class AIOConsumer:
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
-            if _is_consume_error(error) and not getattr(error, "fatal", False):
+            if _is_consume_error(error) and not (isinstance(error, _fk.KafkaError) and error.fatal()):
                 return error_message(kafka_error_of(error, flags=False))
             raise exception_of(error) from error
         if borrowed is None:
-            return None
+            return errors.popleft() if errors else None
         message = from_borrowed(borrowed)
         self._latest.append(message)
         self._handed[(message._topic, message._partition)] = message._offset + 1
@@ -290,16 +312,21 @@ class AIOConsumer:
         if not 0 <= count <= 1_000_000:
             raise ValueError("num_messages must be between 0 and 1000000 (1M)")
         self._age()
-        if count == 0:
-            return []
+        errors = self._errors
+        result: list[Message] = []
+        while errors and len(result) < count:
+            result.append(errors.popleft())
+        if len(result) == count:
+            return result
         try:
-            borrowed = await self._native.consume(count, _timeout(timeout))
+            borrowed = await self._native.consume(count - len(result), 0.0 if result else _timeout(timeout))
         except _fk.PartitionEOF as eof:
-            return [
+            result.append(
                 error_message(
                     KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
                 )
-            ]
+            )
+            return result
         except _fk.Error as error:
             raise exception_of(error) from error
         messages = [from_borrowed(item) for item in borrowed]
@@ -307,7 +334,10 @@ class AIOConsumer:
         handed = self._handed
         for message in messages:
             handed[(message._topic, message._partition)] = message._offset + 1
-        return messages
+        result.extend(messages)
+        while errors and len(result) < count:
+            result.append(errors.popleft())
+        return result
 
     async def subscribe(
         self,
