@@ -295,17 +295,7 @@ class Producer:
         if default_cb is None:
             default_cb = self._default_cb
         for index, message in enumerate(messages):
-            if not isinstance(message, dict):
-                raise TypeError(f"Message at index {index} must be a dict")
-            for field in ("value", "key"):
-                data = message.get(field)
-                if data is not None and not isinstance(data, str | bytes):
-                    raise TypeError(f"Message {field} at index {index} must be bytes or str")
-            part = message.get("partition")
-            if part is not None and (isinstance(part, bool) or not isinstance(part, int)):
-                raise TypeError(f"Message partition at index {index} must be int")
-            if message.get("timestamp") is not None:
-                raise NotImplementedError("Message timestamps are not currently supported")
+            _check_batch_message(index, message)
         queued = 0
         for message in messages:
             part = message.get("partition")
@@ -477,3 +467,18 @@ def _file_stats(events: _Events, stats_cb: Callable[..., Any], stats: str) -> No
 
 def _file_throttle(events: _Events, throttle_cb: Callable[..., Any], event: Any) -> None:
     events.file(throttle_cb, (_config.throttle_event(event),))
+
+
+def _check_batch_message(index: int, message: object) -> None:
+    """confluent-kafka's checks of one message of ``produce_batch()``, all made before any is sent."""
+    if not isinstance(message, dict):
+        raise TypeError(f"Message at index {index} must be a dict")
+    for field in ("value", "key"):
+        data = message.get(field)
+        if data is not None and not isinstance(data, str | bytes):
+            raise TypeError(f"Message {field} at index {index} must be bytes or str")
+    part = message.get("partition")
+    if part is not None and (isinstance(part, bool) or not isinstance(part, int)):
+        raise TypeError(f"Message partition at index {index} must be int")
+    if message.get("timestamp") is not None:
+        raise NotImplementedError("Message timestamps are not currently supported")

@@ -440,18 +440,7 @@ class AdminClient:
         native = self._open()
         resources = self._resources(resources)
         for resource in resources:
-            entries = resource.incremental_configs
-            if not isinstance(entries, list):
-                raise TypeError("Expected list of ConfigEntry")
-            if not entries:
-                raise ValueError("Expected non-empty list of ConfigEntry")
-            for entry in entries:
-                if not isinstance(entry, ConfigEntry):
-                    raise TypeError("Expected list of ConfigEntry")
-                if not isinstance(entry.name, str):
-                    raise TypeError("Expected ConfigEntry name to be a string")
-                if not isinstance(entry.incremental_operation, AlterConfigOpType):
-                    raise TypeError("Expected ConfigEntry incremental_operation to be an AlterConfigOpType")
+            _check_incremental_entries(resource.incremental_configs)
         futures: dict[ConfigResource, Future[None]] = {}
         for resource in resources:
             names = [entry.name for entry in resource.incremental_configs]
@@ -464,25 +453,7 @@ class AdminClient:
                 )
                 continue
 
-            def changes(entries: Any, resource: ConfigResource = resource) -> dict[str, Any]:
-                update: dict[str, Any] = {}
-                for entry in resource.incremental_configs:
-                    operation = entry.incremental_operation
-                    current = entries.get(entry.name)
-                    items = [v for v in (current.value or "").split(",") if v] if current is not None else []
-                    if operation is AlterConfigOpType.SET:
-                        update[entry.name] = entry.value
-                    elif operation is AlterConfigOpType.DELETE:
-                        update[entry.name] = None
-                    elif operation is AlterConfigOpType.APPEND:
-                        added = [v for v in str(entry.value or "").split(",") if v and v not in items]
-                        update[entry.name] = ",".join(items + added)
-                    else:
-                        removed = set(str(entry.value or "").split(","))
-                        update[entry.name] = ",".join(v for v in items if v not in removed)
-                return update
-
-            futures[resource] = self._alter(native, resource, changes)
+            futures[resource] = self._alter(native, resource, functools.partial(_incremental_update, resource))
         self._deadline(futures.values(), options.get("request_timeout"))
         return futures
 
@@ -663,20 +634,7 @@ class AdminClient:
         if not partitions:
             raise ValueError("Topic partitions must not be empty")
         for tp in partitions:
-            if tp is None:
-                raise ValueError("Element of topic_partitions must not be None")
-            if not isinstance(tp, TopicPartition):
-                raise TypeError("Element of topic_partitions must be of type TopicPartition")
-            if not isinstance(tp.topic, str):
-                raise TypeError("Topic name must be a string")
-            if not tp.topic:
-                raise ValueError("Topic name must not be empty")
-            if tp.partition < 0:
-                raise ValueError("Partition must be >= 0")
-            if alter and tp.offset < 0:
-                raise ValueError("Offset must be >= 0")
-            if not alter and tp.offset != _fk.OFFSET_INVALID:
-                raise ValueError("Offset is not expected: only topic and partition are")
+            _check_group_partition(tp, alter=alter)
         return request
 
     def list_consumer_group_offsets(
@@ -1088,30 +1046,34 @@ def _check_alteration(alteration: Any) -> str:
     if not alteration.user:
         raise ValueError("Empty user name")
     if isinstance(alteration, UserScramCredentialUpsertion):
-        info = alteration.scram_credential_info
-        if not isinstance(info, ScramCredentialInfo):
-            raise TypeError("Expected scram_credential_info to be a ScramCredentialInfo")
-        if not isinstance(info.mechanism, ScramMechanism):
-            raise TypeError("Expected mechanism to be a ScramMechanism")
-        if isinstance(info.iterations, bool) or not isinstance(info.iterations, int):
-            raise TypeError("Expected iterations to be an int")
-        if info.iterations <= 0:
-            raise ValueError("Expected iterations to be positive")
-        if not isinstance(alteration.password, bytes):
-            raise TypeError("Expected password to be bytes")
-        if not alteration.password:
-            raise ValueError("Empty password")
-        if alteration.salt is not None:
-            if not isinstance(alteration.salt, bytes):
-                raise TypeError("Expected salt to be bytes")
-            if not alteration.salt:
-                raise ValueError("Empty salt")
+        _check_upsertion(alteration)
     elif isinstance(alteration, UserScramCredentialDeletion):
         if not isinstance(alteration.mechanism, ScramMechanism):
             raise TypeError("Expected mechanism to be a ScramMechanism")
     else:
         raise TypeError("Expected a UserScramCredentialUpsertion or UserScramCredentialDeletion")
     return alteration.user
+
+
+def _check_upsertion(alteration: UserScramCredentialUpsertion) -> None:
+    info = alteration.scram_credential_info
+    if not isinstance(info, ScramCredentialInfo):
+        raise TypeError("Expected scram_credential_info to be a ScramCredentialInfo")
+    if not isinstance(info.mechanism, ScramMechanism):
+        raise TypeError("Expected mechanism to be a ScramMechanism")
+    if isinstance(info.iterations, bool) or not isinstance(info.iterations, int):
+        raise TypeError("Expected iterations to be an int")
+    if info.iterations <= 0:
+        raise ValueError("Expected iterations to be positive")
+    if not isinstance(alteration.password, bytes):
+        raise TypeError("Expected password to be bytes")
+    if not alteration.password:
+        raise ValueError("Empty password")
+    if alteration.salt is not None:
+        if not isinstance(alteration.salt, bytes):
+            raise TypeError("Expected salt to be bytes")
+        if not alteration.salt:
+            raise ValueError("Empty salt")
 
 
 def _native_alteration(alteration: Any) -> Any:
@@ -1139,3 +1101,58 @@ def _native_spec(spec: OffsetSpec) -> _fk.OffsetSpec:
 
 def _offsets_info(info: Any) -> ListOffsetsResultInfo:
     return ListOffsetsResultInfo(info.offset, info.timestamp, info.leader_epoch)
+
+
+def _check_incremental_entries(entries: object) -> None:
+    """confluent-kafka's checks of one resource's ``incremental_configs``."""
+    if not isinstance(entries, list):
+        raise TypeError("Expected list of ConfigEntry")
+    if not entries:
+        raise ValueError("Expected non-empty list of ConfigEntry")
+    for entry in entries:
+        if not isinstance(entry, ConfigEntry):
+            raise TypeError("Expected list of ConfigEntry")
+        if not isinstance(entry.name, str):
+            raise TypeError("Expected ConfigEntry name to be a string")
+        if not isinstance(entry.incremental_operation, AlterConfigOpType):
+            raise TypeError("Expected ConfigEntry incremental_operation to be an AlterConfigOpType")
+
+
+def _incremental_update(resource: ConfigResource, entries: Any) -> dict[str, Any]:
+    """The entries to write for `resource`'s incremental operations, given the current `entries`
+    (APPEND and SUBTRACT edit a list value as it is now)."""
+    update: dict[str, Any] = {}
+    for entry in resource.incremental_configs:
+        operation = entry.incremental_operation
+        current = entries.get(entry.name)
+        items = [v for v in (current.value or "").split(",") if v] if current is not None else []
+        if operation is AlterConfigOpType.SET:
+            update[entry.name] = entry.value
+        elif operation is AlterConfigOpType.DELETE:
+            update[entry.name] = None
+        elif operation is AlterConfigOpType.APPEND:
+            added = [v for v in str(entry.value or "").split(",") if v and v not in items]
+            update[entry.name] = ",".join(items + added)
+        else:
+            removed = set(str(entry.value or "").split(","))
+            update[entry.name] = ",".join(v for v in items if v not in removed)
+    return update
+
+
+def _check_group_partition(tp: object, *, alter: bool) -> None:
+    """confluent-kafka's checks of one partition of a group offsets request (with an offset to set
+    when `alter`, without one otherwise)."""
+    if tp is None:
+        raise ValueError("Element of topic_partitions must not be None")
+    if not isinstance(tp, TopicPartition):
+        raise TypeError("Element of topic_partitions must be of type TopicPartition")
+    if not isinstance(tp.topic, str):
+        raise TypeError("Topic name must be a string")
+    if not tp.topic:
+        raise ValueError("Topic name must not be empty")
+    if tp.partition < 0:
+        raise ValueError("Partition must be >= 0")
+    if alter and tp.offset < 0:
+        raise ValueError("Offset must be >= 0")
+    if not alter and tp.offset != _fk.OFFSET_INVALID:
+        raise ValueError("Offset is not expected: only topic and partition are")
