@@ -130,7 +130,7 @@ def test_all_brokers_down_reaches_error_cb():
         errors: list[str] = []
         config = {
             "bootstrap.servers": f"127.0.0.1:{held.getsockname()[1]}",
-            "error_cb": lambda e: errors.append(e.name),
+            "error_cb": lambda e: errors.append(e.name()),
         }
         with fk.Producer(config) as producer:
             deadline = time.monotonic() + 10
