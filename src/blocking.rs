@@ -4,6 +4,8 @@
 //! it waits in slices of at most [`SLICE`] with the GIL released and, between slices, runs Python's
 //! signal handlers so that `KeyboardInterrupt` arrives within a fraction of a second.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

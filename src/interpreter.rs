@@ -7,6 +7,8 @@
 //! finalization, while threads still may run) refuses new attachments and waits, GIL released,
 //! for those in progress to finish.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 

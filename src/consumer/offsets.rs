@@ -35,6 +35,8 @@
 //! user's `enable.auto.offset.store=false` (then `store_offsets()` is theirs) or
 //! `enable.auto.commit=false`, nothing is stored automatically.
 
+#![forbid(unsafe_code)]
+
 use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
 

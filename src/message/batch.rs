@@ -20,6 +20,8 @@
 //!
 //! Binary columns are `large_binary` (64-bit offsets): a batch of large messages cannot overflow.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use arrow_array::builder::{
