@@ -11,8 +11,7 @@ use rdkafka::bindings as rdsys;
 
 use crate::args::Seconds;
 use crate::blocking::{deadline, request, request_or_none};
-use crate::consumer::native::{check, NativeResult};
-use crate::errors::KafkaErrorInfo;
+use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, ClientHandle, NativePtr};
 use crate::topic_partition::topic_cstring;
 

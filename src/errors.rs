@@ -1,7 +1,7 @@
-//! Every exception ferrokafka raises is defined here once and mapped from one Rust enum, [`Error`].
+//! Every exception ferrokafka raises is defined here once and mapped from one Rust enum, [`FerroError`].
 //!
 //! Python sees `ferrokafka.Error` as the base of `KafkaError`, `ConfigError`, `MessageInvalidatedError`
-//! and `WrongThreadError`. Rust code returns `Result<T, Error>` (or `PyResult`) and never panics on
+//! and `WrongThreadError`. Rust code returns `FerroResult<T>` (or `PyResult`) and never panics on
 //! anything a caller can do.
 
 use std::ffi::CStr;
@@ -12,7 +12,6 @@ use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeEr
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use crate::ffi;
-use crate::message::borrowed::InvalidReason;
 
 // Defined in Python (python/ferrokafka/_errors.py) so every attribute exists on every instance;
 // raised from here with their arguments.
@@ -24,6 +23,35 @@ pyo3::import_exception!(ferrokafka._errors, ConfigError);
 pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
 pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
 pyo3::import_exception!(ferrokafka._errors, PartitionEOF);
+
+/// Why a borrowed message stopped being valid. The string forms are part of the public API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidReason {
+    Released,
+    Superseded,
+    ConsumerClosed,
+}
+
+impl InvalidReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Released => "released",
+            InvalidReason::Superseded => "superseded",
+            InvalidReason::ConsumerClosed => "consumer_closed",
+        }
+    }
+}
+
+/// A failed librdkafka call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
+pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
+
+/// `Err` for a failed `rd_kafka_resp_err_t`, read as the `int` it is (see ffi.rs).
+pub(crate) fn check(code: std::ffi::c_int, what: &str) -> NativeResult<()> {
+    match code {
+        0 => Ok(()),
+        code => Err(KafkaErrorInfo::from_raw(code, what, None)),
+    }
+}
 
 /// `PartitionEOF` (a `KafkaError` with code `_PARTITION_EOF`) for the end of a partition, raised by
 /// a consumer configured with `enable.partition.eof=true`.

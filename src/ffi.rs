@@ -292,21 +292,29 @@ unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metada
 // SAFETY: see Send.
 unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
 
-/// Our own duplicate of a descriptor an event loop watches (close-on-exec), for librdkafka or a
-/// delivery thread to write wake-ups to: open for as long as we keep it, whatever the loop does
-/// with its own. `what` names the argument in the error.
-pub fn duplicate_fd(fd: std::os::fd::RawFd, what: &str) -> crate::errors::FerroResult<std::os::fd::OwnedFd> {
+/// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
+pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
-    if fd < 0 {
-        return Err(crate::errors::FerroError::Value(format!("{what} must be a file descriptor (>= 0)")));
-    }
     // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor, or -1
     // (EBADF for a number that is not open); nothing is borrowed.
     let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     if duplicate < 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(crate::errors::FerroError::Value(format!("{what} {fd}: {err}")));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a descriptor fcntl just created, owned by nobody else.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+}
+
+/// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
+///
+/// # Safety
+/// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
+/// to a result event that the caller keeps alive that long).
+pub unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
+    if array.is_null() || count == 0 {
+        &[]
+    } else {
+        // SAFETY: non-NULL, `count` initialised elements, valid for 'a: the caller's guarantee.
+        unsafe { std::slice::from_raw_parts(array, count) }
+    }
 }

@@ -47,3 +47,9 @@ pub fn install(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.py().import("atexit")?.call_method1("register", (hook,))?;
     Ok(())
 }
+
+/// `concurrent.futures.Future`, which the admin client's calls return.
+pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, pyo3::types::PyType>> {
+    static FUTURE: pyo3::sync::PyOnceLock<Py<pyo3::types::PyType>> = pyo3::sync::PyOnceLock::new();
+    FUTURE.import(py, "concurrent.futures", "Future")
+}

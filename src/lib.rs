@@ -18,6 +18,7 @@ mod interpreter;
 mod librdkafka_fixes;
 mod message;
 mod mock_cluster;
+mod native;
 mod oauth;
 mod producer;
 mod sequence_iter;

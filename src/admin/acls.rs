@@ -10,10 +10,11 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{admin_options, check_event, local_error, native_array, native_error, AdminCore};
-use super::results::{wrong_result, Done};
+use super::request::{admin_options, local_error, native_error, AdminCore};
+use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::ffi::{self as raw, lossy, native_array, NativePtr};
+use crate::native::results::{self as native, check_event};
 
 /// librdkafka's rd_kafka_ResourceType_t.
 pub(super) const RESOURCE_TYPES: [(&str, i32); 6] =
@@ -279,20 +280,12 @@ pub(super) fn create_acls(core: &AdminCore, acls: &[AclBinding]) -> FerroResult<
     })?;
     drop(natives);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live CreateAcls result event that we own; its results (in the order of
-    // the request) and their errors belong to it and are read while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_CreateAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let results = rdsys::rd_kafka_CreateAcls_result_acls(result, &mut count);
-        for (&acl_result, acl) in native_array(results, count).iter().zip(acls) {
-            let context = format!("{context} {}", acl.0.repr("AclBinding"));
-            if let Some(err) = native_error(rdsys::rd_kafka_acl_result_error(acl_result), &context) {
-                return Err(err);
-            }
+    // The results come in the order of the request.
+    for (&acl_result, acl) in native::create_acls(&event, context)?.iter().zip(acls) {
+        let context = format!("{context} {}", acl.0.repr("AclBinding"));
+        // SAFETY: a result of the live event; its error (or NULL) belongs to it and is only read.
+        if let Some(err) = unsafe { native_error(rdsys::rd_kafka_acl_result_error(acl_result), &context) } {
+            return Err(err);
         }
     }
     Ok(Done)
@@ -314,16 +307,9 @@ pub(super) fn describe_acls(core: &AdminCore, filter: &AclBindingFilter) -> Ferr
     })?;
     drop((native, options));
     check_event(&event, context)?;
-    // SAFETY: `event` is a live DescribeAcls result event that we own; the bindings belong to it.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let bindings = rdsys::rd_kafka_DescribeAcls_result_acls(result, &mut count);
-        Ok(native_array(bindings, count).iter().map(|&acl| AclBinding(Acl::read(acl))).collect())
-    }
+    let bindings = native::describe_acls(&event, context)?;
+    // SAFETY: bindings of the live event, copied while it is alive.
+    Ok(bindings.iter().map(|&acl| AclBinding(unsafe { Acl::read(acl) })).collect())
 }
 
 /// Deletes the ACLs matching each filter: the deleted bindings, per filter in order.
@@ -338,16 +324,10 @@ pub(super) fn delete_acls(core: &AdminCore, filters: &[AclBindingFilter]) -> Fer
     drop(natives);
     check_event(&event, context)?;
     let mut deleted = Vec::new();
-    // SAFETY: `event` is a live DeleteAcls result event that we own; the responses, their errors
-    // and matching bindings belong to it and are read while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DeleteAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let responses = rdsys::rd_kafka_DeleteAcls_result_responses(result, &mut count);
-        for (&response, filter) in native_array(responses, count).iter().zip(filters) {
+    for (&response, filter) in native::delete_acls(&event, context)?.iter().zip(filters) {
+        // SAFETY: a response of the live event; its error and matching bindings belong to it and
+        // are read while it is alive.
+        unsafe {
             let context = format!("{context} matching {}", filter.0.repr("AclBindingFilter"));
             if let Some(err) = native_error(rdsys::rd_kafka_DeleteAcls_result_response_error(response), &context) {
                 return Err(err);

@@ -9,10 +9,10 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::acls::operation_names;
-use super::request::{admin_options, check_event, local_error, native_array, native_error, AdminCore};
-use super::results::wrong_result;
+use super::request::{admin_options, local_error, native_error, AdminCore};
 use crate::errors::FerroResult;
-use crate::ffi::{lossy, NativePtr};
+use crate::ffi::{lossy, native_array, NativePtr};
+use crate::native::results::{self as native, check_event, wrong_result};
 
 /// A broker: confluent-kafka's `Node`.
 #[pyclass(frozen, get_all, module = "ferrokafka")]
@@ -238,16 +238,10 @@ pub(super) fn describe_topics(
     drop((topics, options));
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
-    // SAFETY: `event` is a live DescribeTopics result event that we own; the descriptions and
-    // everything reachable from them belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeTopics_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let descriptions = rdsys::rd_kafka_DescribeTopics_result_topics(result, &mut count);
-        for &topic in native_array(descriptions, count) {
+    for &topic in native::describe_topics(&event, context)? {
+        // SAFETY: a description of the live result event; everything reachable from it belongs to
+        // the event and is copied while it is alive.
+        unsafe {
             let name = lossy(rdsys::rd_kafka_TopicDescription_name(topic)).unwrap_or_default();
             if let Some(err) =
                 native_error(rdsys::rd_kafka_TopicDescription_error(topic), &format!("{context} {name:?}"))

@@ -7,8 +7,9 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::enum_name;
-use super::request::{kafka_error, native_array};
+use super::request::kafka_error;
 use crate::errors::FerroResult;
+use crate::ffi::native_array;
 use crate::ffi::{self as raw, lossy};
 
 /// rd_kafka_ConfigSource_t (librdkafka's and confluent-kafka's `ConfigSource` names), with the

@@ -52,7 +52,7 @@ use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
-use crate::producer::future_type;
+use crate::interpreter::future_type;
 use crate::topic_partition::{
     check_topic_name, first_partition_error, partitions_arg, read_native_list, to_list, TopicPartition,
 };
@@ -78,16 +78,12 @@ use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
-// Read the results of requests the consumer sends for event loops (consumer/loop_request.rs).
-pub(crate) use self::request::native_array;
-use self::request::{
-    admin_error, check_event, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore,
-};
-pub(crate) use self::results::group_offsets;
-use self::results::{config_entries, group_description, resolve, wrong_result, Done};
+use self::request::{admin_error, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore};
+use self::results::{config_entries, group_description, resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
+use crate::native::results::{self as native, check_event};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -168,16 +164,8 @@ fn describe_config_resource(
     })?;
     drop(resource);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-    let result = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr()) };
-    if result.is_null() {
-        return Err(wrong_result(context));
-    }
-    let mut count = 0;
-    // SAFETY: a live result; librdkafka writes the array's length into `count`.
-    let resources = unsafe { rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count) };
-    // SAFETY: `count` resources owned by the result, alive while `event` is (until we return).
-    for &resource in unsafe { native_array(resources, count) } {
+    // The resources belong to `event`, alive until we return.
+    for &resource in native::describe_configs(&event, context)? {
         read(resource)?;
     }
     Ok(())
@@ -394,16 +382,10 @@ impl AdminClient {
                 })?;
             drop(resource);
             check_event(&event, &context)?;
-            // SAFETY: `event` is a live IncrementalAlterConfigs result event that we own; the
-            // resources and strings read below belong to it and are copied while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_IncrementalAlterConfigs_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(&context));
-                }
-                let mut count = 0;
-                let resources = rdsys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut count);
-                for &resource in native_array(resources, count) {
+            for &resource in native::incremental_alter_configs(&event, &context)? {
+                // SAFETY: a resource of the live result event; its error string is copied while
+                // the event is alive.
+                unsafe {
                     let code = raw::rd_kafka_ConfigResource_error(resource);
                     if code != 0 {
                         return Err(kafka_error(
@@ -429,26 +411,13 @@ impl AdminClient {
             })?;
             check_event(&event, context)?;
             let mut groups = Vec::new();
-            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-            let result = unsafe { rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr()) };
-            if result.is_null() {
-                return Err(wrong_result(context));
-            }
-            let mut count = 0;
-            // SAFETY: a live result; librdkafka writes the array's length into `count`.
-            let errors = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count) };
-            // SAFETY: `count` error objects owned by the result, alive while `event` is.
-            for &error in unsafe { native_array(errors, count) } {
-                // SAFETY: an error object of the live result, only read.
+            for &error in native::list_groups_errors(&event, context)? {
+                // SAFETY: an error object of the live result event, only read.
                 if let Some(err) = unsafe { native_error(error, context) } {
                     return Err(err);
                 }
             }
-            let mut count = 0;
-            // SAFETY: as above, for the listings of the groups that could be listed.
-            let valid = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count) };
-            // SAFETY: `count` listings owned by the result, alive while `event` is.
-            for &listing in unsafe { native_array(valid, count) } {
+            for &listing in native::list_groups_valid(&event, context)? {
                 // SAFETY: the listing's id string (or NULL), copied while it is alive.
                 groups.extend(unsafe { lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)) });
             }
@@ -474,16 +443,7 @@ impl AdminClient {
                 })?;
             check_event(&event, context)?;
             let mut groups = BTreeMap::new();
-            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-            let result = unsafe { rdsys::rd_kafka_event_DescribeConsumerGroups_result(event.ptr()) };
-            if result.is_null() {
-                return Err(wrong_result(context));
-            }
-            let mut count = 0;
-            // SAFETY: a live result; librdkafka writes the array's length into `count`.
-            let descriptions = unsafe { rdsys::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut count) };
-            // SAFETY: `count` descriptions owned by the result, alive while `event` is.
-            for &group in unsafe { native_array(descriptions, count) } {
+            for &group in native::describe_groups(&event, context)? {
                 // SAFETY: a description of the live result event (`event` outlives the call).
                 let (group_id, description) = unsafe { group_description(group, context) }?;
                 groups.insert(group_id, description);
@@ -533,8 +493,7 @@ impl AdminClient {
                 request,
                 rdsys::rd_kafka_ListConsumerGroupOffsets,
                 rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
-                rdsys::rd_kafka_event_ListConsumerGroupOffsets_result,
-                rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups,
+                native::GroupOffsets::List,
                 &context,
             )
         })
@@ -563,8 +522,7 @@ impl AdminClient {
                 request,
                 rdsys::rd_kafka_AlterConsumerGroupOffsets,
                 rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
-                rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result,
-                rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups,
+                native::GroupOffsets::Alter,
                 &context,
             )
             .map(|_| Done)

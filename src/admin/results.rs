@@ -8,42 +8,9 @@ use pyo3::types::{PyDict, PyNone};
 use pyo3::IntoPyObjectExt;
 use rdkafka::bindings as rdsys;
 
-use super::request::{kafka_error, local_error, native_array, native_error};
-use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, lossy};
-use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
-
-pub(super) fn wrong_result(context: &str) -> FerroError {
-    local_error(context, "librdkafka returned a result of another type")
-}
-
-/// The group results of a ListConsumerGroupOffsets or AlterConsumerGroupOffsets result: the
-/// partitions of the (only) group, or its first error (group-level, then partition-level).
-///
-/// # Safety
-/// `groups` and `count` come from the `..._result_groups` accessor of a result event that stays
-/// alive for the duration of the call.
-pub(crate) unsafe fn group_offsets(
-    groups: *const *const rdsys::rd_kafka_group_result_t,
-    count: usize,
-    context: &str,
-) -> FerroResult<Vec<TopicPartition>> {
-    let mut partitions = Vec::new();
-    // SAFETY: `groups` holds `count` group results owned by the live event (caller's guarantee).
-    for &group in unsafe { native_array(groups, count) } {
-        // SAFETY: `group` is a valid group result owned by the live event. Its error (NULL if none)
-        // and its partition list (NULL if none) belong to it too, and are only read here.
-        unsafe {
-            if let Some(err) = native_error(rdsys::rd_kafka_group_result_error(group), context) {
-                return Err(err);
-            }
-            partitions.extend(read_native_list(rdsys::rd_kafka_group_result_partitions(group)));
-        }
-    }
-    first_partition_error(&partitions, &format!("{context}: partition"))?;
-    partitions.sort();
-    Ok(partitions)
-}
+use super::request::{kafka_error, native_error};
+use crate::errors::FerroResult;
+use crate::ffi::{self as raw, lossy, native_array};
 
 /// A consumer group as `describe_groups` shows it.
 pub(super) struct GroupDescription {

@@ -11,10 +11,11 @@ use pyo3::types::{PyBytes, PyString};
 use rdkafka::bindings as rdsys;
 
 use super::args::{c_string, enum_arg, enum_name};
-use super::request::{check_event, local_error, native_array, native_error, AdminCore};
-use super::results::{wrong_result, Done};
+use super::request::{local_error, native_error, AdminCore};
+use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
 const MECHANISMS: [(&str, i32); 3] = [("UNKNOWN", 0), ("SCRAM_SHA_256", 1), ("SCRAM_SHA_512", 2)];
@@ -268,16 +269,10 @@ pub(super) fn describe(
     })?;
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
-    // SAFETY: `event` is a live result event that we own; the descriptions, their errors and
-    // infos belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeUserScramCredentials_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let descriptions = rdsys::rd_kafka_DescribeUserScramCredentials_result_descriptions(result, &mut count);
-        for &description in native_array(descriptions, count) {
+    for &description in native::describe_scram(&event, context)? {
+        // SAFETY: a description of the live result event; its error and infos belong to it and
+        // are copied while it is alive.
+        unsafe {
             let user = lossy(rdsys::rd_kafka_UserScramCredentialsDescription_user(description)).unwrap_or_default();
             let error = rdsys::rd_kafka_UserScramCredentialsDescription_error(description);
             if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
@@ -312,15 +307,10 @@ pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult
     })?;
     drop(natives);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live result event that we own; the responses belong to it.
-    unsafe {
-        let result = rdsys::rd_kafka_event_AlterUserScramCredentials_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let responses = rdsys::rd_kafka_AlterUserScramCredentials_result_responses(result, &mut count);
-        for &response in native_array(responses, count) {
+    for &response in native::alter_scram(&event, context)? {
+        // SAFETY: a response of the live result event; its user and error belong to it and are
+        // copied while it is alive.
+        unsafe {
             let user =
                 lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
             let error = rdsys::rd_kafka_AlterUserScramCredentials_result_response_error(response);

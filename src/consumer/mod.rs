@@ -35,8 +35,9 @@ use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_lis
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
-use self::native::{GroupMetadata, NativeConsumer, NativeResult};
+use self::native::{GroupMetadata, NativeConsumer};
 use self::offsets::{last_per_partition, task_owner, Handed};
+use crate::errors::NativeResult;
 
 /// What one wait for messages ended with.
 enum Received<T> {
@@ -659,7 +660,7 @@ impl Consumer {
     /// arrives: wait until readable, then `request.result()`.
     fn _commit_to_loop(&self, offsets: Vec<PyRef<'_, TopicPartition>>, wake_fd: i32) -> PyResult<LoopRequest> {
         let list = to_list(&partitions_arg(offsets))?;
-        LoopRequest::commit(&self.core, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::commit(&self.core, &list, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// For event loops: `committed()` of `group_id` (this consumer's `group.id`) as a request
@@ -673,7 +674,7 @@ impl Consumer {
         let list = self.partitions_or_assignment(partitions)?;
         let group = std::ffi::CString::new(group_id)
             .map_err(|_| FerroError::Value("group_id must not contain NUL characters".into()))?;
-        LoopRequest::committed(&self.core, &group, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::committed(&self.core, &group, &list, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// For event loops: the offsets of `partitions` by the spec in each one's `offset` (-2:
@@ -695,7 +696,7 @@ impl Consumer {
             );
         }
         let list = to_list(&partitions)?;
-        LoopRequest::list_offsets(&self.core, &list, read_committed, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::list_offsets(&self.core, &list, read_committed, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
@@ -955,7 +956,7 @@ impl Consumer {
     /// `fd` is readable, then poll with timeout 0.
     fn _io_event_enable(&self, fd: Option<std::os::fd::RawFd>) -> PyResult<()> {
         let consumer = self.core.open()?;
-        let duplicate = fd.map(|fd| crate::ffi::duplicate_fd(fd, "fd")).transpose()?;
+        let duplicate = fd.map(|fd| crate::blocking::duplicate_fd(fd, "fd")).transpose()?;
         consumer.io_event_enable(duplicate);
         Ok(())
     }

@@ -24,7 +24,7 @@ use rdkafka::types::RDKafkaType;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
 use crate::consumer::core::CoreContext;
-use crate::errors::KafkaErrorInfo;
+use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
 use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
 
@@ -57,17 +57,6 @@ pub struct NativeConsumer {
 unsafe impl Send for NativeConsumer {}
 // SAFETY: see Send.
 unsafe impl Sync for NativeConsumer {}
-
-/// A failed call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
-pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
-
-/// `Err` for a failed `rd_kafka_resp_err_t`, read as the `int` it is (see `errors::raw`).
-pub(crate) fn check(code: c_int, what: &str) -> NativeResult<()> {
-    match code {
-        0 => Ok(()),
-        code => Err(KafkaErrorInfo::from_raw(code, what, None)),
-    }
-}
 
 /// Destroys an `rd_kafka_error_t` (if any) and turns it into an error with its code and text.
 ///

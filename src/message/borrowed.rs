@@ -29,6 +29,8 @@ use rdkafka::Timestamp;
 
 use crate::consumer::core::ConsumerHandle;
 use crate::errors::FerroError;
+/// Lives with the error it explains (errors.rs), which is below this module.
+pub use crate::errors::InvalidReason;
 use crate::ffi::bytes_at;
 use crate::message::owned::OwnedMessage;
 use crate::message::{
@@ -203,24 +205,6 @@ impl MessageParts for NativeMessage {
         (err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && !native.is_null())
             // SAFETY: the headers live inside the message, which lives as long as `self`.
             .then(|| unsafe { headers::from_native(self, native) })
-    }
-}
-
-/// Why a borrowed message stopped being valid. The string forms are part of the public API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvalidReason {
-    Released,
-    Superseded,
-    ConsumerClosed,
-}
-
-impl InvalidReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvalidReason::Released => "released",
-            InvalidReason::Superseded => "superseded",
-            InvalidReason::ConsumerClosed => "consumer_closed",
-        }
     }
 }
 

@@ -39,7 +39,6 @@ use rdkafka::util::Timeout;
 use self::core::{
     run_poller, run_resolver, ProducerCore, ProducerHandle, TopicHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE,
 };
-pub(crate) use self::delivery::future_type;
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;

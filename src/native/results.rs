@@ -1,0 +1,145 @@
+//! Readers of admin result events (librdkafka's `rd_kafka_event_<Op>_result` and the arrays it
+//! holds), written once for the fifteen request kinds that used to repeat them.
+
+use std::ffi::c_int;
+
+use rdkafka::bindings as rdsys;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::{self as raw, lossy, native_array, NativePtr};
+use crate::topic_partition::{first_partition_error, read_native_list, read_native_partition, TopicPartition};
+
+/// A result event that we own (`NativePtr` destroys it): what these readers read from.
+pub type Event = NativePtr<rdsys::rd_kafka_event_t>;
+
+/// The error of a result event of another type than the reader expects.
+pub fn wrong_result(context: &str) -> FerroError {
+    FerroError::Kafka(KafkaErrorInfo::from_raw(
+        RDKafkaErrorCode::Fail as c_int,
+        context,
+        Some("librdkafka returned a result of another type".to_owned()),
+    ))
+}
+
+/// The request-level error of a result event, if any.
+pub fn check_event(event: &Event, context: &str) -> FerroResult<()> {
+    // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
+    // owned by the event, copied by `lossy` before the event can go.
+    let (code, detail) = unsafe {
+        let code = raw::rd_kafka_event_error(event.ptr());
+        (code, if code != 0 { lossy(rdsys::rd_kafka_event_error_string(event.ptr())) } else { None })
+    };
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail)))
+    }
+}
+
+/// One reader per result array: `name(event, context)` is the array of items that the event's
+/// typed result holds (`$items`), borrowed from the event, or [`wrong_result`] for an event of
+/// another type. The items are raw pointers that stay valid as long as the borrow of `event`.
+macro_rules! result_arrays {
+    ($($(#[$doc:meta])* $name:ident: $result:ident => $items:ident -> $item:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name<'a>(event: &'a Event, context: &str) -> FerroResult<&'a [*const rdsys::$item]> {
+            // SAFETY: `event` is a live event that we own, borrowed for 'a. The typed accessor checks
+            // the event's type and returns NULL for another; the result and the array of `count`
+            // items it returns belong to the event and live as long as it does ('a).
+            unsafe {
+                let result = rdsys::$result(event.ptr());
+                if result.is_null() {
+                    return Err(wrong_result(context));
+                }
+                let mut count = 0;
+                let items = rdsys::$items(result, &mut count);
+                Ok(native_array(items, count))
+            }
+        }
+    )*};
+}
+
+result_arrays! {
+    create_acls: rd_kafka_event_CreateAcls_result => rd_kafka_CreateAcls_result_acls -> rd_kafka_acl_result_t;
+    describe_acls: rd_kafka_event_DescribeAcls_result => rd_kafka_DescribeAcls_result_acls -> rd_kafka_AclBinding_t;
+    delete_acls: rd_kafka_event_DeleteAcls_result
+        => rd_kafka_DeleteAcls_result_responses -> rd_kafka_DeleteAcls_result_response_t;
+    describe_topics: rd_kafka_event_DescribeTopics_result
+        => rd_kafka_DescribeTopics_result_topics -> rd_kafka_TopicDescription_t;
+    elect_leaders: rd_kafka_event_ElectLeaders_result
+        => rd_kafka_ElectLeaders_result_partitions -> rd_kafka_topic_partition_result_t;
+    list_groups_valid: rd_kafka_event_ListConsumerGroups_result
+        => rd_kafka_ListConsumerGroups_result_valid -> rd_kafka_ConsumerGroupListing_t;
+    list_groups_errors: rd_kafka_event_ListConsumerGroups_result
+        => rd_kafka_ListConsumerGroups_result_errors -> rd_kafka_error_t;
+    describe_groups: rd_kafka_event_DescribeConsumerGroups_result
+        => rd_kafka_DescribeConsumerGroups_result_groups -> rd_kafka_ConsumerGroupDescription_t;
+    describe_configs: rd_kafka_event_DescribeConfigs_result
+        => rd_kafka_DescribeConfigs_result_resources -> rd_kafka_ConfigResource_t;
+    incremental_alter_configs: rd_kafka_event_IncrementalAlterConfigs_result
+        => rd_kafka_IncrementalAlterConfigs_result_resources -> rd_kafka_ConfigResource_t;
+    list_offsets: rd_kafka_event_ListOffsets_result
+        => rd_kafka_ListOffsets_result_infos -> rd_kafka_ListOffsetsResultInfo_t;
+    describe_scram: rd_kafka_event_DescribeUserScramCredentials_result
+        => rd_kafka_DescribeUserScramCredentials_result_descriptions -> rd_kafka_UserScramCredentialsDescription_t;
+    alter_scram: rd_kafka_event_AlterUserScramCredentials_result
+        => rd_kafka_AlterUserScramCredentials_result_responses -> rd_kafka_AlterUserScramCredentials_result_response_t;
+    list_group_offsets: rd_kafka_event_ListConsumerGroupOffsets_result
+        => rd_kafka_ListConsumerGroupOffsets_result_groups -> rd_kafka_group_result_t;
+    alter_group_offsets: rd_kafka_event_AlterConsumerGroupOffsets_result
+        => rd_kafka_AlterConsumerGroupOffsets_result_groups -> rd_kafka_group_result_t;
+}
+
+/// Which of librdkafka's two consumer-group offsets results (same shape) a [`group_offsets`] reads.
+#[derive(Clone, Copy)]
+pub enum GroupOffsets {
+    List,
+    Alter,
+}
+
+/// The group results of a ListConsumerGroupOffsets or AlterConsumerGroupOffsets result event: the
+/// partitions of the (only) group, sorted, or its first error (group-level, then partition-level).
+pub fn group_offsets(event: &Event, kind: GroupOffsets, context: &str) -> FerroResult<Vec<TopicPartition>> {
+    let groups = match kind {
+        GroupOffsets::List => list_group_offsets(event, context)?,
+        GroupOffsets::Alter => alter_group_offsets(event, context)?,
+    };
+    let mut partitions = Vec::new();
+    for &group in groups {
+        // SAFETY: `group` is a group result of the live `event`. Its error (NULL if none) and its
+        // partition list (NULL if none) belong to it too, and are only read (copied) here.
+        unsafe {
+            if let Some(err) = KafkaErrorInfo::from_error_object(rdsys::rd_kafka_group_result_error(group), context) {
+                return Err(FerroError::Kafka(err));
+            }
+            partitions.extend(read_native_list(rdsys::rd_kafka_group_result_partitions(group)));
+        }
+    }
+    first_partition_error(&partitions, &format!("{context}: partition"))?;
+    partitions.sort();
+    Ok(partitions)
+}
+
+/// The partitions of a ListOffsets result event, in result order, each with the timestamp of its
+/// offset.
+pub fn listed_offsets(event: &Event, context: &str) -> FerroResult<Vec<(TopicPartition, i64)>> {
+    let mut listed = Vec::new();
+    for &info in list_offsets(event, context)? {
+        // SAFETY: an info of the live `event`; its partition (or NULL) belongs to it and is copied.
+        unsafe {
+            let partition = rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
+            if !partition.is_null() {
+                listed.push((read_native_partition(partition), rdsys::rd_kafka_ListOffsetsResultInfo_timestamp(info)));
+            }
+        }
+    }
+    Ok(listed)
+}
+
+/// The partition list of an event that carries one (an offset commit's result), or none.
+pub fn event_partitions(event: &Event) -> Vec<TopicPartition> {
+    // SAFETY: `event` is a live event we own; its list (NULL for an event without one) belongs to
+    // it and is copied.
+    unsafe { read_native_list(rdsys::rd_kafka_event_topic_partition_list(event.ptr())) }
+}
