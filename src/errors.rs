@@ -42,6 +42,12 @@ impl InvalidReason {
     }
 }
 
+/// A code read as the `int` it is, as rdkafka's enum: a code that rdkafka-sys's list lacks (a newer
+/// broker's) is `Unknown` rather than an enum value that does not exist.
+pub fn known_code(code: std::ffi::c_int) -> RDKafkaErrorCode {
+    RDKafkaRespErr::try_from(code).map_or(RDKafkaErrorCode::Unknown, RDKafkaErrorCode::from)
+}
+
 /// A failed librdkafka call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
 pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
 

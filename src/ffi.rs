@@ -138,6 +138,19 @@ extern "C" {
         partitions: *mut rd_kafka_topic_partition_list_t,
     ) -> *mut rdkafka::bindings::rd_kafka_ElectLeaders_t;
 
+    // Messages and their headers (message/borrowed.rs, message/headers.rs).
+    pub fn rd_kafka_message_headers(
+        rkmessage: *const rd_kafka_message_t,
+        hdrsp: *mut *mut rdkafka::bindings::rd_kafka_headers_t,
+    ) -> c_int;
+    pub fn rd_kafka_header_get_all(
+        hdrs: *const rdkafka::bindings::rd_kafka_headers_t,
+        idx: usize,
+        namep: *mut *const std::ffi::c_char,
+        valuep: *mut *const std::ffi::c_void,
+        sizep: *mut usize,
+    ) -> c_int;
+
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;

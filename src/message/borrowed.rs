@@ -201,8 +201,9 @@ impl MessageParts for NativeMessage {
         let mut native = std::ptr::null_mut();
         // SAFETY: the message is live; on success librdkafka points `native` at headers owned by the
         // message (parsed on first use, see the Send impl for why that write is not a race).
-        let err = unsafe { rdsys::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
-        (err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && !native.is_null())
+        // The code is read as the `int` it is (see ffi.rs).
+        let err = unsafe { crate::ffi::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
+        (err == 0 && !native.is_null())
             // SAFETY: the headers live inside the message, which lives as long as `self`.
             .then(|| unsafe { headers::from_native(self, native) })
     }

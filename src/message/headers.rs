@@ -55,8 +55,9 @@ pub fn raw_pairs(headers: Option<&BorrowedHeaders>) -> Vec<(&[u8], Option<&[u8]>
         let mut size: usize = 0;
         // SAFETY: idx < count; on success librdkafka points `name` at a NUL-terminated string and
         // `value` at `size` bytes (or null for a null value), all owned by the headers object.
-        let err = unsafe { rdsys::rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size) };
-        if err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR || name.is_null() {
+        // The code is read as the `int` it is (see ffi.rs).
+        let err = unsafe { crate::ffi::rd_kafka_header_get_all(native, idx, &mut name, &mut value, &mut size) };
+        if err != 0 || name.is_null() {
             continue;
         }
         // SAFETY: see above; both live as long as the headers object.
