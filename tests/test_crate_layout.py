@@ -1,6 +1,6 @@
-"""The Rust crate's shape (docs/design.md, "The native layer"): its top-level modules depend on one
-another without cycles, and `unsafe` code lives in the FFI modules only, with an explicit list of
-what has not moved there yet, which may only shrink. Read from the sources; no build needed."""
+"""The Rust crate's shape (docs/design/native-layer.md): its top-level modules depend on one another
+without cycles, and `unsafe` code lives in the FFI modules only, with an explicit list of what has
+not moved there yet, which may only shrink. Read from the sources; no build needed."""
 
 from __future__ import annotations
 
@@ -55,11 +55,6 @@ UNSAFE_NOT_MOVED_YET = {
     "producer/mod.rs": 4,
     "throttle.rs": 9,
     "topic_partition.rs": 6,
-}
-
-# Dependencies between top-level modules that still close a cycle, as (from, to). May only shrink.
-CYCLE_EDGES_NOT_BROKEN_YET = {
-    ("message", "consumer"),
 }
 
 
@@ -125,10 +120,6 @@ def reaches(edges: dict[str, set[str]], start: str, goal: str) -> bool:
     return False
 
 
-def without(edges: dict[str, set[str]], removed: set[tuple[str, str]]) -> dict[str, set[str]]:
-    return {a: {b for b in targets if (a, b) not in removed} for a, targets in edges.items()}
-
-
 def test_module_edges_are_found() -> None:
     edges = module_edges()
     # A few edges known to be there, so that a parser that finds nothing cannot pass.
@@ -136,18 +127,9 @@ def test_module_edges_are_found() -> None:
     assert "topic_partition" in edges["admin"]
 
 
-def test_no_new_cycles_between_modules() -> None:
-    # Without the edges not broken yet, the modules form no cycle.
-    in_cycles = cycle_edges(without(module_edges(), CYCLE_EDGES_NOT_BROKEN_YET))
+def test_no_cycles_between_modules() -> None:
+    in_cycles = cycle_edges(module_edges())
     assert not in_cycles, f"dependency cycles through {sorted(in_cycles)}: move the shared type down into a leaf module"
-
-
-@pytest.mark.parametrize("edge", sorted(CYCLE_EDGES_NOT_BROKEN_YET))
-def test_broken_cycles_leave_the_list(edge: tuple[str, str]) -> None:
-    # An edge in the list that no longer closes a cycle (or is gone): take it off the list.
-    edges = module_edges()
-    assert edge[1] in edges.get(edge[0], set()), f"{edge} is gone"
-    assert reaches(edges, edge[1], edge[0]), f"{edge} closes no cycle any more"
 
 
 def test_cycle_finder_finds_cycles() -> None:

@@ -334,6 +334,20 @@ impl ConsumerHandle {
     }
 }
 
+impl crate::message::borrowed::MessageSource for ConsumerHandle {
+    fn native_created(&self) {
+        self.registry.native_created();
+    }
+
+    fn native_dropped(&self) {
+        self.registry.native_dropped();
+    }
+
+    fn inherited(&self) -> bool {
+        self.born.inherited()
+    }
+}
+
 impl Drop for ConsumerHandle {
     fn drop(&mut self) {
         // SAFETY: `native` is taken exactly once, here, and never touched again: `self` is being
