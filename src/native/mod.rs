@@ -5,4 +5,6 @@
 //! above `errors` and `topic_partition`, whose types its readers return. Everything here is FFI:
 //! every `unsafe` block states what keeps the pointers it reads valid.
 
+pub mod headers;
+pub mod metadata;
 pub mod results;
