@@ -331,3 +331,84 @@ pub unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [
         unsafe { std::slice::from_raw_parts(array, count) }
     }
 }
+
+/// librdkafka's symbolic name of an error code.
+pub fn err2name(err: rdkafka::types::RDKafkaRespErr) -> String {
+    // SAFETY: rd_kafka_err2name accepts every rd_kafka_resp_err_t value (a valid enum value here)
+    // and returns a pointer to a static, NUL-terminated string (or to "" for unknown codes); it is
+    // never freed.
+    unsafe { std::ffi::CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }.to_string_lossy().into_owned()
+}
+
+/// librdkafka's human-readable description of an error code.
+pub fn err2str(err: rdkafka::types::RDKafkaRespErr) -> String {
+    // SAFETY: as for rd_kafka_err2name: a static, NUL-terminated string for every code.
+    unsafe { std::ffi::CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }.to_string_lossy().into_owned()
+}
+
+/// librdkafka's table of error codes: (code, symbolic name, description) for every code it knows.
+pub fn error_descs() -> Vec<(i32, String, String)> {
+    use std::ffi::CStr;
+    /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must
+    /// never hold a value it does not declare).
+    #[repr(C)]
+    struct RawErrDesc {
+        code: std::ffi::c_int,
+        name: *const std::ffi::c_char,
+        desc: *const std::ffi::c_char,
+    }
+    let mut table: *const rdkafka::bindings::rd_kafka_err_desc = std::ptr::null();
+    let mut count: usize = 0;
+    // SAFETY: librdkafka points `table` at its static array of `count` descriptors, which lives for
+    // the whole process. RawErrDesc has the same C layout as rd_kafka_err_desc (an enum is an int).
+    // Entries with a null name are gaps; names and descriptions are static NUL-terminated strings
+    // (a null description is read as empty).
+    unsafe {
+        rdkafka::bindings::rd_kafka_get_err_descs(&mut table, &mut count);
+        let table = std::slice::from_raw_parts(table as *const RawErrDesc, count);
+        table
+            .iter()
+            .filter(|d| !d.name.is_null())
+            .map(|d| {
+                let desc = if d.desc.is_null() {
+                    String::new()
+                } else {
+                    CStr::from_ptr(d.desc).to_string_lossy().into_owned()
+                };
+                (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned(), desc)
+            })
+            .filter(|(_, name, _)| !name.is_empty())
+            .collect()
+    }
+}
+
+/// What an `rd_kafka_error_t` says.
+pub struct ErrorObject {
+    pub code: c_int,
+    pub detail: Option<String>,
+    pub fatal: bool,
+    pub retriable: bool,
+    pub txn_requires_abort: bool,
+}
+
+/// Reads an `rd_kafka_error_t` (not destroyed here); `None` for NULL.
+///
+/// # Safety
+/// `error` is NULL or a valid error object, alive for the duration of the call.
+pub unsafe fn read_error_object(error: *const rd_kafka_error_t) -> Option<ErrorObject> {
+    use rdkafka::bindings as rdsys;
+    if error.is_null() {
+        return None;
+    }
+    // SAFETY: `error` is valid (caller's guarantee); rd_kafka_error_string returns a string owned
+    // by the error object, copied before the call returns; the code is read as the int it is.
+    unsafe {
+        Some(ErrorObject {
+            code: rd_kafka_error_code(error),
+            detail: lossy(rdsys::rd_kafka_error_string(error)),
+            fatal: rdsys::rd_kafka_error_is_fatal(error) != 0,
+            retriable: rdsys::rd_kafka_error_is_retriable(error) != 0,
+            txn_requires_abort: rdsys::rd_kafka_error_txn_requires_abort(error) != 0,
+        })
+    }
+}

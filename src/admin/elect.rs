@@ -67,10 +67,8 @@ pub(super) fn elect_leaders(
             let mut tp = read_native_partition(partition);
             tp.offset = crate::topic_partition::OFFSET_INVALID;
             let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
-            let error = KafkaErrorInfo::from_error_object(
-                rdsys::rd_kafka_topic_partition_result_error(partition_result),
-                &what,
-            );
+            let error =
+                crate::native::error_object(rdsys::rd_kafka_topic_partition_result_error(partition_result), &what);
             outcomes.push((tp, error));
         }
     }

@@ -163,7 +163,7 @@ pub(super) fn list_consumer_groups(
     }
     for &error in native::list_groups_errors(&event, context)? {
         // SAFETY: an error object of the live result event, only read.
-        errors.extend(unsafe { KafkaErrorInfo::from_error_object(error, context) });
+        errors.extend(unsafe { crate::native::error_object(error, context) });
     }
     Ok(ListConsumerGroupsResult { valid: sorted_once(valid), errors })
 }

@@ -756,7 +756,8 @@ impl AdminClient {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let core = self.open_core()?;
-        Ok(crate::config::set_sasl_credentials(core.native_ptr(), username, password)?)
+        let handle = crate::ffi::ClientHandle::open_handle(&*core).ok_or(FerroError::Closed("admin client"))?;
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Closes the client (idempotent). Calls already made complete and resolve their futures; the

@@ -62,7 +62,7 @@ pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)
 /// `error` is NULL or a valid error object, alive for the duration of the call.
 pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
     // SAFETY: the caller's guarantee, passed on.
-    unsafe { KafkaErrorInfo::from_error_object(error, context) }.map(FerroError::Kafka)
+    unsafe { crate::native::error_object(error, context) }.map(FerroError::Kafka)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -477,7 +477,8 @@ impl Consumer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let consumer = self.core.open()?;
-        Ok(crate::config::set_sasl_credentials(consumer.native_ptr(), username, password)?)
+        let handle = crate::ffi::LiveHandle::new(consumer.native_ptr(), consumer);
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Cooperative rebalancing: adds partitions to the current assignment (from `on_assign`, in

@@ -66,7 +66,7 @@ unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, what: &str) ->
     // SAFETY: NULL or an error object handed over to us (caller's guarantee).
     let Some(error) = (unsafe { NativePtr::from_ptr(error) }) else { return Ok(()) };
     // SAFETY: a valid error object, read before `error` destroys it.
-    let info = unsafe { KafkaErrorInfo::from_error_object(error.ptr(), what) };
+    let info = unsafe { crate::native::error_object(error.ptr(), what) };
     info.map_or(Ok(()), Err)
 }
 

@@ -110,7 +110,7 @@ pub fn group_offsets(event: &Event, kind: GroupOffsets, context: &str) -> FerroR
         // SAFETY: `group` is a group result of the live `event`. Its error (NULL if none) and its
         // partition list (NULL if none) belong to it too, and are only read (copied) here.
         unsafe {
-            if let Some(err) = KafkaErrorInfo::from_error_object(rdsys::rd_kafka_group_result_error(group), context) {
+            if let Some(err) = crate::native::error_object(rdsys::rd_kafka_group_result_error(group), context) {
                 return Err(FerroError::Kafka(err));
             }
             partitions.extend(read_native_list(rdsys::rd_kafka_group_result_partitions(group)));

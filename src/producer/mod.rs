@@ -463,7 +463,8 @@ impl Producer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let producer = self.open_handle()?;
-        Ok(crate::config::set_sasl_credentials(producer.native_ptr(), username, password)?)
+        let handle = crate::ffi::LiveHandle::new(producer.native_ptr(), producer);
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
@@ -508,7 +509,7 @@ impl Producer {
                     group_metadata.get().inner.ptr(),
                     timeout_ms,
                 );
-                let info = KafkaErrorInfo::from_error_object(error, "send_offsets_to_transaction failed");
+                let info = crate::native::error_object(error, "send_offsets_to_transaction failed");
                 if !error.is_null() {
                     rdsys::rd_kafka_error_destroy(error);
                 }
