@@ -49,7 +49,6 @@ UNSAFE_NOT_MOVED_YET = {
     "producer/loop_sink.rs": 3,
     "producer/mod.rs": 4,
     "throttle.rs": 9,
-    "topic_partition.rs": 6,
 }
 
 

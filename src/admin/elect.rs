@@ -10,8 +10,9 @@ use super::args::enum_arg;
 use super::request::{local_error, AdminCore};
 use crate::errors::{FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
+use crate::native::partitions::read_native_partition;
 use crate::native::results::{self as native, check_event};
-use crate::topic_partition::{read_native_partition, TopicPartition};
+use crate::topic_partition::TopicPartition;
 
 /// rd_kafka_ElectionType_t, by confluent-kafka's `ElectionType` names.
 const ELECTION_TYPES: [(&str, i32); 2] = [("PREFERRED", 0), ("UNCLEAN", 1)];

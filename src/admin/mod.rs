@@ -53,9 +53,8 @@ use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
 use crate::interpreter::future_type;
-use crate::topic_partition::{
-    check_topic_name, first_partition_error, partitions_arg, read_native_list, to_list, TopicPartition,
-};
+use crate::native::partitions::{read_native_list, to_list};
+use crate::topic_partition::{check_topic_name, first_partition_error, partitions_arg, TopicPartition};
 
 mod acls;
 mod args;

@@ -101,7 +101,7 @@ pub(super) fn spec_list(requested: &[TopicPartition]) -> FerroResult<TopicPartit
         return Err(FerroError::Value(format!("partition {:?} [{}] is listed twice", twice.topic, twice.partition)));
     }
     let placeholders: Vec<TopicPartition> = requested.iter().map(|tp| tp.at(LATEST)).collect();
-    let list = crate::topic_partition::to_list(&placeholders)?;
+    let list = crate::native::partitions::to_list(&placeholders)?;
     // SAFETY: `list` owns a live partition list whose `cnt` elements were added in the order of
     // `requested`; only their `offset` fields (plain i64) are written.
     unsafe {

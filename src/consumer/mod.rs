@@ -31,7 +31,8 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
-use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
+use crate::native::partitions::{from_list, to_list};
+use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;

@@ -26,7 +26,8 @@ use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 use crate::consumer::core::CoreContext;
 use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
-use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
+use crate::native::partitions::read_native_list;
+use crate::topic_partition::{first_partition_error, TopicPartition};
 
 /// The group's identity, for a transactional producer's `send_offsets_to_transaction`.
 pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);

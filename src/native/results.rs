@@ -8,7 +8,8 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, lossy, native_array, NativePtr};
-use crate::topic_partition::{first_partition_error, read_native_list, read_native_partition, TopicPartition};
+use crate::native::partitions::{read_native_list, read_native_partition};
+use crate::topic_partition::{first_partition_error, TopicPartition};
 
 /// A result event that we own (`NativePtr` destroys it): what these readers read from.
 pub type Event = NativePtr<rdsys::rd_kafka_event_t>;

@@ -33,7 +33,8 @@ use crate::config::{client_config, config_dict};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
-use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
+use crate::native::partitions::to_list;
+use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
 
 use self::core::{
