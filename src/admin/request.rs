@@ -144,13 +144,8 @@ impl AdminCore {
                 ));
             }
             let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
-            // SAFETY: `queue` is live (owned above). rd_kafka_queue_poll returns NULL on timeout or
-            // an event that the caller owns and frees with rd_kafka_event_destroy, which `NativePtr`
-            // does.
-            let event = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) };
-            if let Some(event) = event {
-                // SAFETY: `event` is live; rd_kafka_event_type only reads it.
-                if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } == expected {
+            if let Some(event) = crate::native::queue::poll(&queue, timeout_ms) {
+                if crate::native::queue::event_type(&event) == expected {
                     return Ok(event);
                 }
                 // Only this request's result is ever sent to this queue; anything else is dropped.

@@ -181,12 +181,11 @@ impl LoopRequest {
             return Err(FerroError::Value("the result was read already".into()).into());
         };
         loop {
-            // SAFETY: our live queue; a zero timeout does not wait; the event (or NULL) is ours.
-            let Some(event) = (unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(live.ptr(), 0)) }) else {
+            // A zero timeout does not wait.
+            let Some(event) = crate::native::queue::poll(live, 0) else {
                 return Ok(None);
             };
-            // SAFETY: a live event we own; only read.
-            if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } != self.kind.event_type() {
+            if crate::native::queue::event_type(&event) != self.kind.event_type() {
                 continue; // nothing else is posted on this queue
             }
             let result = self.read(&event);

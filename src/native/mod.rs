@@ -9,6 +9,7 @@ pub mod client;
 pub mod headers;
 pub mod metadata;
 pub mod partitions;
+pub mod queue;
 pub mod results;
 
 /// An `rd_kafka_error_t` (not destroyed here) as a `KafkaErrorInfo` with `context`, or `None` for
