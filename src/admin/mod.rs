@@ -78,7 +78,7 @@ pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
 use self::request::{admin_error, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore};
-use self::results::{config_entries, group_description, resolve, Done};
+use self::results::{config_entries, resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
@@ -441,13 +441,7 @@ impl AdminClient {
                     }
                 })?;
             check_event(&event, context)?;
-            let mut groups = BTreeMap::new();
-            for &group in native::describe_groups(&event, context)? {
-                // SAFETY: a description of the live result event (`event` outlives the call).
-                let (group_id, description) = unsafe { group_description(group, context) }?;
-                groups.insert(group_id, description);
-            }
-            Ok(groups)
+            native::described_groups(&event, context)
         })
     }
 

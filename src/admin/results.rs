@@ -8,24 +8,10 @@ use pyo3::types::{PyDict, PyNone};
 use pyo3::IntoPyObjectExt;
 use rdkafka::bindings as rdsys;
 
-use super::request::{kafka_error, native_error};
+use super::request::kafka_error;
 use crate::errors::FerroResult;
 use crate::ffi::{self as raw, lossy, native_array};
-
-/// A consumer group as `describe_groups` shows it.
-pub(super) struct GroupDescription {
-    pub(super) state: String,
-    pub(super) group_type: String,
-    pub(super) protocol: String,
-    pub(super) members: Vec<GroupMember>,
-}
-
-pub(super) struct GroupMember {
-    pub(super) member_id: String,
-    pub(super) client_id: String,
-    pub(super) host: String,
-    pub(super) group_instance_id: Option<String>,
-}
+use crate::native::results::{GroupDescription, GroupMember};
 
 impl<'py> IntoPyObject<'py> for GroupMember {
     type Target = PyDict;
@@ -117,65 +103,4 @@ pub(super) unsafe fn config_entries(
         }
     }
     Ok(())
-}
-
-/// One group of a DescribeConsumerGroups result: its id and description, or its error.
-///
-/// # Safety
-/// `group` belongs to a DescribeConsumerGroups result event that stays alive during the call.
-pub(super) unsafe fn group_description(
-    group: *const rdsys::rd_kafka_ConsumerGroupDescription_t,
-    context: &str,
-) -> FerroResult<(String, GroupDescription)> {
-    // SAFETY: the group's id string, copied while the group is alive (caller's guarantee).
-    let group_id = unsafe { lossy(rdsys::rd_kafka_ConsumerGroupDescription_group_id(group)) }.unwrap_or_default();
-    // SAFETY: the group's error object (or NULL), owned by the group and only read.
-    let error = unsafe {
-        native_error(rdsys::rd_kafka_ConsumerGroupDescription_error(group), &format!("{context} {group_id:?}"))
-    };
-    if let Some(err) = error {
-        return Err(err);
-    }
-    // SAFETY: a live group; state and type come from librdkafka's own mapping (always a variant of
-    // its enum) and their names are static strings.
-    let (state, group_type) = unsafe {
-        (
-            lossy(rdsys::rd_kafka_consumer_group_state_name(rdsys::rd_kafka_ConsumerGroupDescription_state(group))),
-            lossy(rdsys::rd_kafka_consumer_group_type_name(rdsys::rd_kafka_ConsumerGroupDescription_type(group))),
-        )
-    };
-    // SAFETY: the group's assignor name (or NULL), copied while it is alive.
-    let protocol = unsafe { lossy(rdsys::rd_kafka_ConsumerGroupDescription_partition_assignor(group)) };
-    // SAFETY: a live group.
-    let member_count = unsafe { rdsys::rd_kafka_ConsumerGroupDescription_member_count(group) };
-    let members = (0..member_count)
-        // SAFETY: an index below the count; the member (or NULL) belongs to the group.
-        .map(|i| unsafe { rdsys::rd_kafka_ConsumerGroupDescription_member(group, i) })
-        .filter(|member| !member.is_null())
-        // SAFETY: a member of the live group.
-        .map(|member| unsafe { group_member(member) })
-        .collect();
-    let description = GroupDescription {
-        state: state.unwrap_or_default(),
-        group_type: group_type.unwrap_or_default(),
-        protocol: protocol.unwrap_or_default(),
-        members,
-    };
-    Ok((group_id, description))
-}
-
-/// One member of a group description.
-///
-/// # Safety
-/// `member` belongs to a group description of a result event that stays alive during the call.
-unsafe fn group_member(member: *const rdsys::rd_kafka_MemberDescription_t) -> GroupMember {
-    // SAFETY: the member's strings (or NULL), each copied while the member is alive.
-    unsafe {
-        GroupMember {
-            member_id: lossy(rdsys::rd_kafka_MemberDescription_consumer_id(member)).unwrap_or_default(),
-            client_id: lossy(rdsys::rd_kafka_MemberDescription_client_id(member)).unwrap_or_default(),
-            host: lossy(rdsys::rd_kafka_MemberDescription_host(member)).unwrap_or_default(),
-            group_instance_id: lossy(rdsys::rd_kafka_MemberDescription_group_instance_id(member)),
-        }
-    }
 }

@@ -1,6 +1,7 @@
 //! Readers of admin result events (librdkafka's `rd_kafka_event_<Op>_result` and the arrays it
 //! holds), written once for the fifteen request kinds that used to repeat them.
 
+use std::collections::BTreeMap;
 use std::ffi::c_int;
 
 use rdkafka::bindings as rdsys;
@@ -143,4 +144,95 @@ pub fn event_partitions(event: &Event) -> Vec<TopicPartition> {
     // SAFETY: `event` is a live event we own; its list (NULL for an event without one) belongs to
     // it and is copied.
     unsafe { read_native_list(rdsys::rd_kafka_event_topic_partition_list(event.ptr())) }
+}
+
+/// A consumer group as `describe_groups` shows it.
+pub struct GroupDescription {
+    pub state: String,
+    pub group_type: String,
+    pub protocol: String,
+    pub members: Vec<GroupMember>,
+}
+
+pub struct GroupMember {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    pub group_instance_id: Option<String>,
+}
+
+/// The groups of a DescribeConsumerGroups result event, by id, or the error of the first group
+/// that could not be described.
+pub fn described_groups(event: &Event, context: &str) -> FerroResult<BTreeMap<String, GroupDescription>> {
+    let mut groups = BTreeMap::new();
+    for &group in describe_groups(event, context)? {
+        // SAFETY: a description of the live result event (`event` outlives the call).
+        let (group_id, description) = unsafe { group_description(group, context) }?;
+        groups.insert(group_id, description);
+    }
+    Ok(groups)
+}
+
+/// One group of a DescribeConsumerGroups result: its id and description, or its error.
+///
+/// # Safety
+/// `group` belongs to a DescribeConsumerGroups result event that stays alive during the call.
+unsafe fn group_description(
+    group: *const rdsys::rd_kafka_ConsumerGroupDescription_t,
+    context: &str,
+) -> FerroResult<(String, GroupDescription)> {
+    // SAFETY: the group's id string, copied while the group is alive (caller's guarantee).
+    let group_id = unsafe { lossy(rdsys::rd_kafka_ConsumerGroupDescription_group_id(group)) }.unwrap_or_default();
+    // SAFETY: the group's error object (or NULL), owned by the group and only read.
+    let error = unsafe {
+        crate::native::error_object(
+            rdsys::rd_kafka_ConsumerGroupDescription_error(group),
+            &format!("{context} {group_id:?}"),
+        )
+    };
+    if let Some(err) = error {
+        return Err(FerroError::Kafka(err));
+    }
+    // SAFETY: a live group; state and type come from librdkafka's own mapping (always a variant of
+    // its enum) and their names are static strings.
+    let (state, group_type) = unsafe {
+        (
+            lossy(rdsys::rd_kafka_consumer_group_state_name(rdsys::rd_kafka_ConsumerGroupDescription_state(group))),
+            lossy(rdsys::rd_kafka_consumer_group_type_name(rdsys::rd_kafka_ConsumerGroupDescription_type(group))),
+        )
+    };
+    // SAFETY: the group's assignor name (or NULL), copied while it is alive.
+    let protocol = unsafe { lossy(rdsys::rd_kafka_ConsumerGroupDescription_partition_assignor(group)) };
+    // SAFETY: a live group.
+    let member_count = unsafe { rdsys::rd_kafka_ConsumerGroupDescription_member_count(group) };
+    let members = (0..member_count)
+        // SAFETY: an index below the count; the member (or NULL) belongs to the group.
+        .map(|i| unsafe { rdsys::rd_kafka_ConsumerGroupDescription_member(group, i) })
+        .filter(|member| !member.is_null())
+        // SAFETY: a member of the live group.
+        .map(|member| unsafe { group_member(member) })
+        .collect();
+    let description = GroupDescription {
+        state: state.unwrap_or_default(),
+        group_type: group_type.unwrap_or_default(),
+        protocol: protocol.unwrap_or_default(),
+        members,
+    };
+    Ok((group_id, description))
+}
+
+/// One member of a group description.
+///
+/// # Safety
+/// `member` belongs to a group description of a result event that stays alive during the call.
+unsafe fn group_member(member: *const rdsys::rd_kafka_MemberDescription_t) -> GroupMember {
+    // SAFETY: the member's strings (or NULL), each copied while the member is alive.
+    unsafe {
+        GroupMember {
+            member_id: lossy(rdsys::rd_kafka_MemberDescription_consumer_id(member)).unwrap_or_default(),
+            client_id: lossy(rdsys::rd_kafka_MemberDescription_client_id(member)).unwrap_or_default(),
+            host: lossy(rdsys::rd_kafka_MemberDescription_host(member)).unwrap_or_default(),
+            group_instance_id: lossy(rdsys::rd_kafka_MemberDescription_group_instance_id(member)),
+        }
+    }
 }
