@@ -78,7 +78,7 @@ pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
 use self::request::{admin_error, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore};
-use self::results::{config_entries, resolve, Done};
+use self::results::{resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
@@ -141,15 +141,13 @@ impl AdminClient {
     }
 }
 
-/// Runs DescribeConfigs for one resource and hands each resource of the result to `read`, while
-/// the result event is alive.
+/// Runs DescribeConfigs for one resource and reads the entries of the result.
 fn describe_config_resource(
     core: &AdminCore,
     restype: rdsys::rd_kafka_ResourceType_t,
     name: &CString,
     context: &str,
-    mut read: impl FnMut(*const rdsys::rd_kafka_ConfigResource_t) -> FerroResult<()>,
-) -> FerroResult<()> {
+) -> FerroResult<Vec<native::ConfigEntryData>> {
     // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
     // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
     let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
@@ -163,11 +161,7 @@ fn describe_config_resource(
     })?;
     drop(resource);
     check_event(&event, context)?;
-    // The resources belong to `event`, alive until we return.
-    for &resource in native::describe_configs(&event, context)? {
-        read(resource)?;
-    }
-    Ok(())
+    native::described_configs(&event, context)
 }
 
 /// A request that timed out says why the client could not reach the cluster, if librdkafka said:
@@ -305,21 +299,11 @@ impl AdminClient {
         let (restype, name) = resource_arg(resource_type, name)?;
         if detailed {
             return self.submit(py, "describe-configs", move |core| {
-                let mut entries = BTreeMap::new();
-                describe_config_resource(core, restype, &name, &context, |resource| {
-                    // SAFETY: a resource of the live result event (describe_config_resource).
-                    unsafe { configs::detailed_entries(resource, &context, &mut entries) }
-                })?;
-                Ok(entries)
+                Ok(configs::detailed_entries(describe_config_resource(core, restype, &name, &context)?))
             });
         }
         self.submit(py, "describe-configs", move |core| {
-            let mut entries = BTreeMap::new();
-            describe_config_resource(core, restype, &name, &context, |resource| {
-                // SAFETY: a resource of the live result event (describe_config_resource).
-                unsafe { config_entries(resource, &context, &mut entries) }
-            })?;
-            Ok(entries)
+            Ok(configs::config_entries(describe_config_resource(core, restype, &name, &context)?))
         })
     }
 

@@ -1,16 +1,14 @@
 //! Reading results into plain Python values, and resolving a call's future with them.
 
-use std::collections::BTreeMap;
+#![forbid(unsafe_code)]
+
 use std::convert::Infallible;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyNone};
 use pyo3::IntoPyObjectExt;
-use rdkafka::bindings as rdsys;
 
-use super::request::kafka_error;
 use crate::errors::FerroResult;
-use crate::ffi::{self as raw, lossy, native_array};
 use crate::native::results::{GroupDescription, GroupMember};
 
 impl<'py> IntoPyObject<'py> for GroupMember {
@@ -70,37 +68,4 @@ where
         // Only a future someone else resolved could refuse; report it rather than lose it.
         err.write_unraisable(py, Some(future));
     }
-}
-
-/// The entries of one resource of a DescribeConfigs result, into `entries` (those without a
-/// value, sensitive ones among them, are left out), or the resource's error.
-///
-/// # Safety
-/// `resource` belongs to a DescribeConfigs result event that stays alive during the call.
-pub(super) unsafe fn config_entries(
-    resource: *const rdsys::rd_kafka_ConfigResource_t,
-    context: &str,
-    entries: &mut BTreeMap<String, String>,
-) -> FerroResult<()> {
-    // SAFETY: a live resource (caller's guarantee); the code is read as the int it is.
-    let code = unsafe { raw::rd_kafka_ConfigResource_error(resource) };
-    if code != 0 {
-        // SAFETY: the resource's error string (or NULL), copied while the resource is alive.
-        let detail = unsafe { lossy(rdsys::rd_kafka_ConfigResource_error_string(resource)) };
-        return Err(kafka_error(code, context, detail));
-    }
-    let mut count = 0;
-    // SAFETY: a live resource; librdkafka writes the array's length into `count`.
-    let configs = unsafe { rdsys::rd_kafka_ConfigResource_configs(resource, &mut count) };
-    // SAFETY: `count` entries owned by the resource, alive during the call.
-    for &entry in unsafe { native_array(configs, count) } {
-        // SAFETY: the entry's name and value strings (or NULL), copied while it is alive.
-        let (name, value) = unsafe {
-            (lossy(rdsys::rd_kafka_ConfigEntry_name(entry)), lossy(rdsys::rd_kafka_ConfigEntry_value(entry)))
-        };
-        if let (Some(name), Some(value)) = (name, value) {
-            entries.insert(name, value);
-        }
-    }
-    Ok(())
 }

@@ -236,3 +236,61 @@ unsafe fn group_member(member: *const rdsys::rd_kafka_MemberDescription_t) -> Gr
         }
     }
 }
+
+/// One configuration entry of a DescribeConfigs result, as librdkafka describes it (the source
+/// read as the `int` it is); `synonyms` only for a top-level entry.
+pub struct ConfigEntryData {
+    pub name: Option<String>,
+    pub value: Option<String>,
+    pub source: c_int,
+    pub is_read_only: bool,
+    pub is_default: bool,
+    pub is_sensitive: bool,
+    pub is_synonym: bool,
+    pub synonyms: Vec<ConfigEntryData>,
+}
+
+/// The entries of every resource of a DescribeConfigs result event, in result order, or the error
+/// of the first resource that has one.
+pub fn described_configs(event: &Event, context: &str) -> FerroResult<Vec<ConfigEntryData>> {
+    let mut entries = Vec::new();
+    for &resource in describe_configs(event, context)? {
+        // SAFETY: a resource of the live result event; its error, string and entries belong to it
+        // and are copied while it is alive; the code is read as the int it is.
+        unsafe {
+            let code = raw::rd_kafka_ConfigResource_error(resource);
+            if code != 0 {
+                let detail = lossy(rdsys::rd_kafka_ConfigResource_error_string(resource));
+                return Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail)));
+            }
+            let mut count = 0;
+            let configs = rdsys::rd_kafka_ConfigResource_configs(resource, &mut count);
+            entries.extend(native_array(configs, count).iter().map(|&entry| read_config_entry(entry, 0)));
+        }
+    }
+    Ok(entries)
+}
+
+/// # Safety
+/// `entry` belongs to a DescribeConfigs result event that stays alive during the call.
+unsafe fn read_config_entry(entry: *const rdsys::rd_kafka_ConfigEntry_t, depth: usize) -> ConfigEntryData {
+    // SAFETY: a live entry; strings copied while it is alive, the source read as the int it is.
+    unsafe {
+        let mut synonyms = Vec::new();
+        if depth == 0 {
+            let mut count = 0;
+            let list = rdsys::rd_kafka_ConfigEntry_synonyms(entry, &mut count);
+            synonyms = native_array(list, count).iter().map(|&synonym| read_config_entry(synonym, depth + 1)).collect();
+        }
+        ConfigEntryData {
+            name: lossy(rdsys::rd_kafka_ConfigEntry_name(entry)),
+            value: lossy(rdsys::rd_kafka_ConfigEntry_value(entry)),
+            source: raw::rd_kafka_ConfigEntry_source(entry),
+            is_read_only: rdsys::rd_kafka_ConfigEntry_is_read_only(entry) != 0,
+            is_default: rdsys::rd_kafka_ConfigEntry_is_default(entry) != 0,
+            is_sensitive: rdsys::rd_kafka_ConfigEntry_is_sensitive(entry) != 0,
+            is_synonym: rdsys::rd_kafka_ConfigEntry_is_synonym(entry) != 0,
+            synonyms,
+        }
+    }
+}
