@@ -9,7 +9,7 @@ use rdkafka::bindings as rdsys;
 use super::args::{enum_arg, enum_name};
 use super::request::{admin_options, AdminCore};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::ffi::{self as raw, NativePtr};
 use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
@@ -148,23 +148,16 @@ pub(super) fn list_consumer_groups(
     })?;
     drop(options);
     check_event(&event, context)?;
-    let mut valid = Vec::new();
-    let mut errors = Vec::new();
-    for &listing in native::list_groups_valid(&event, context)? {
-        // SAFETY: a listing of the live result event, copied while it is alive.
-        valid.push(unsafe {
-            ConsumerGroupListing {
-                group_id: lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)).unwrap_or_default(),
-                is_simple_consumer_group: rdsys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing) != 0,
-                state: enum_name(raw::rd_kafka_ConsumerGroupListing_state(listing), &STATES, "UNKNOWN"),
-                r#type: enum_name(raw::rd_kafka_ConsumerGroupListing_type(listing), &TYPES, "UNKNOWN"),
-            }
-        });
-    }
-    for &error in native::list_groups_errors(&event, context)? {
-        // SAFETY: an error object of the live result event, only read.
-        errors.extend(unsafe { crate::native::error_object(error, context) });
-    }
+    let valid = native::listed_groups(&event, context)?
+        .into_iter()
+        .map(|listing| ConsumerGroupListing {
+            group_id: listing.group_id.unwrap_or_default(),
+            is_simple_consumer_group: listing.is_simple_consumer_group,
+            state: enum_name(listing.state, &STATES, "UNKNOWN"),
+            r#type: enum_name(listing.group_type, &TYPES, "UNKNOWN"),
+        })
+        .collect();
+    let errors = native::listed_group_errors(&event, context)?;
     Ok(ListConsumerGroupsResult { valid: sorted_once(valid), errors })
 }
 

@@ -393,17 +393,11 @@ impl AdminClient {
                 unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, ptr::null(), queue) }
             })?;
             check_event(&event, context)?;
-            let mut groups = Vec::new();
-            for &error in native::list_groups_errors(&event, context)? {
-                // SAFETY: an error object of the live result event, only read.
-                if let Some(err) = unsafe { native_error(error, context) } {
-                    return Err(err);
-                }
+            if let Some(err) = native::listed_group_errors(&event, context)?.into_iter().next() {
+                return Err(FerroError::Kafka(err));
             }
-            for &listing in native::list_groups_valid(&event, context)? {
-                // SAFETY: the listing's id string (or NULL), copied while it is alive.
-                groups.extend(unsafe { lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)) });
-            }
+            let groups =
+                native::listed_groups(&event, context)?.into_iter().filter_map(|listing| listing.group_id).collect();
             Ok(crate::admin::groups::sorted_ids_once(groups))
         })
     }

@@ -294,3 +294,36 @@ unsafe fn read_config_entry(entry: *const rdsys::rd_kafka_ConfigEntry_t, depth: 
         }
     }
 }
+
+/// One group of a ListConsumerGroups result (state and type read as the `int`s they are).
+pub struct GroupListingData {
+    pub group_id: Option<String>,
+    pub is_simple_consumer_group: bool,
+    pub state: c_int,
+    pub group_type: c_int,
+}
+
+/// The groups a ListConsumerGroups result event lists, in result order.
+pub fn listed_groups(event: &Event, context: &str) -> FerroResult<Vec<GroupListingData>> {
+    let listings = list_groups_valid(event, context)?;
+    Ok(listings
+        .iter()
+        // SAFETY: a listing of the live result event, copied while it is alive; state and type
+        // read as the ints they are.
+        .map(|&listing| unsafe {
+            GroupListingData {
+                group_id: lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)),
+                is_simple_consumer_group: rdsys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing) != 0,
+                state: raw::rd_kafka_ConsumerGroupListing_state(listing),
+                group_type: raw::rd_kafka_ConsumerGroupListing_type(listing),
+            }
+        })
+        .collect())
+}
+
+/// The errors of the brokers a ListConsumerGroups result event could not list groups from.
+pub fn listed_group_errors(event: &Event, context: &str) -> FerroResult<Vec<KafkaErrorInfo>> {
+    let errors = list_groups_errors(event, context)?;
+    // SAFETY: error objects of the live result event, only read.
+    Ok(errors.iter().filter_map(|&error| unsafe { crate::native::error_object(error, context) }).collect())
+}
