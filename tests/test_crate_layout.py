@@ -30,7 +30,7 @@ UNSAFE_NOT_MOVED_YET = {
     "admin/mod.rs": 11,
     "admin/offsets.rs": 2,
     "admin/request.rs": 10,
-    "admin/scram.rs": 7,
+    "admin/scram.rs": 5,
     "arrow_capsules.rs": 2,
     "bytes_like.rs": 5,
     "consumer/core.rs": 13,

@@ -327,3 +327,54 @@ pub fn listed_group_errors(event: &Event, context: &str) -> FerroResult<Vec<Kafk
     // SAFETY: error objects of the live result event, only read.
     Ok(errors.iter().filter_map(|&error| unsafe { crate::native::error_object(error, context) }).collect())
 }
+
+/// A user's SCRAM credentials: (mechanism, iterations) each (the mechanism as the `int` it is).
+pub type ScramUser = (String, Vec<(c_int, i32)>);
+
+/// The users of a DescribeUserScramCredentials result event, in result order, each with its
+/// credentials as (mechanism, iterations) (the mechanism read as the `int` it is), or the error of
+/// the first user that could not be described.
+pub fn described_scram_users(event: &Event, context: &str) -> FerroResult<Vec<ScramUser>> {
+    let mut described = Vec::new();
+    for &description in describe_scram(event, context)? {
+        // SAFETY: a description of the live result event; its user, error and infos belong to it
+        // and are copied while it is alive.
+        unsafe {
+            let user = lossy(rdsys::rd_kafka_UserScramCredentialsDescription_user(description)).unwrap_or_default();
+            let error = rdsys::rd_kafka_UserScramCredentialsDescription_error(description);
+            if let Some(err) = crate::native::error_object(error, &format!("{context} of user {user:?}")) {
+                return Err(FerroError::Kafka(err));
+            }
+            let infos = (0..rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo_count(description))
+                .map(|i| rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo(description, i))
+                .filter(|info| !info.is_null())
+                .map(|info| {
+                    (
+                        raw::rd_kafka_ScramCredentialInfo_mechanism(info),
+                        rdsys::rd_kafka_ScramCredentialInfo_iterations(info),
+                    )
+                })
+                .collect();
+            described.push((user, infos));
+        }
+    }
+    Ok(described)
+}
+
+/// The error of the first user whose SCRAM alteration failed, in an AlterUserScramCredentials
+/// result event.
+pub fn altered_scram_users(event: &Event, context: &str) -> FerroResult<()> {
+    for &response in alter_scram(event, context)? {
+        // SAFETY: a response of the live result event; its user and error belong to it and are
+        // copied while it is alive.
+        unsafe {
+            let user =
+                lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
+            let error = rdsys::rd_kafka_AlterUserScramCredentials_result_response_error(response);
+            if let Some(err) = crate::native::error_object(error, &format!("{context} of user {user:?}")) {
+                return Err(FerroError::Kafka(err));
+            }
+        }
+    }
+    Ok(())
+}
