@@ -378,3 +378,139 @@ pub fn altered_scram_users(event: &Event, context: &str) -> FerroResult<()> {
     }
     Ok(())
 }
+
+/// A broker node of a result.
+pub struct NodeData {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+/// A partition of a described topic.
+pub struct PartitionInfoData {
+    pub id: i32,
+    pub leader: Option<NodeData>,
+    pub replicas: Vec<NodeData>,
+    pub isr: Vec<NodeData>,
+}
+
+/// A described topic; `authorized_operations` as the `int`s they are (None: not asked for).
+pub struct TopicData {
+    pub name: String,
+    pub topic_id: Option<String>,
+    pub is_internal: bool,
+    pub partitions: Vec<PartitionInfoData>,
+    pub authorized_operations: Option<Vec<c_int>>,
+}
+
+/// A described cluster; `authorized_operations` as for [`TopicData`].
+pub struct ClusterData {
+    pub cluster_id: Option<String>,
+    pub controller: Option<NodeData>,
+    pub nodes: Vec<NodeData>,
+    pub authorized_operations: Option<Vec<c_int>>,
+}
+
+/// # Safety
+/// `node` is NULL or a node owned by a result event that stays alive during the call.
+unsafe fn read_node(node: *const rdsys::rd_kafka_Node_t) -> Option<NodeData> {
+    if node.is_null() {
+        return None;
+    }
+    // SAFETY: a live node (caller's guarantee); its strings are copied while it is alive.
+    unsafe {
+        Some(NodeData {
+            id: rdsys::rd_kafka_Node_id(node),
+            host: lossy(rdsys::rd_kafka_Node_host(node)).unwrap_or_default(),
+            port: rdsys::rd_kafka_Node_port(node),
+            rack: lossy(rdsys::rd_kafka_Node_rack(node)),
+        })
+    }
+}
+
+/// # Safety
+/// As [`read_node`], for an array of `count` nodes.
+unsafe fn read_nodes(nodes: *const *const rdsys::rd_kafka_Node_t, count: usize) -> Vec<NodeData> {
+    // SAFETY: `count` nodes of a live result (caller's guarantee).
+    unsafe { native_array(nodes, count) }.iter().filter_map(|&node| unsafe { read_node(node) }).collect()
+}
+
+/// Authorized operations: librdkafka gives NULL when they were not asked for.
+///
+/// # Safety
+/// `operations` is NULL or `count` operation codes owned by a live result.
+unsafe fn read_operations(operations: *const rdsys::rd_kafka_AclOperation_t, count: usize) -> Option<Vec<c_int>> {
+    if operations.is_null() {
+        return None;
+    }
+    // SAFETY: `count` C enums (ints) owned by the live result, read as the ints they are.
+    Some(unsafe { std::slice::from_raw_parts(operations.cast::<c_int>(), count) }.to_vec())
+}
+
+/// What a DescribeCluster result event says.
+pub fn described_cluster(event: &Event, context: &str) -> FerroResult<ClusterData> {
+    // SAFETY: `event` is a live event that we own; the typed accessor returns NULL for an event of
+    // another type; everything read below belongs to it and is copied while it is alive.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DescribeCluster_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        let mut count = 0;
+        let nodes = rdsys::rd_kafka_DescribeCluster_result_nodes(result, &mut count);
+        let mut op_count = 0;
+        let operations = rdsys::rd_kafka_DescribeCluster_result_authorized_operations(result, &mut op_count);
+        Ok(ClusterData {
+            cluster_id: lossy(rdsys::rd_kafka_DescribeCluster_result_cluster_id(result)),
+            controller: read_node(rdsys::rd_kafka_DescribeCluster_result_controller(result)),
+            nodes: read_nodes(nodes, count),
+            authorized_operations: read_operations(operations, op_count),
+        })
+    }
+}
+
+/// The topics of a DescribeTopics result event, in result order, or the error of the first topic
+/// that could not be described.
+pub fn described_topics(event: &Event, context: &str) -> FerroResult<Vec<TopicData>> {
+    let mut described = Vec::new();
+    for &topic in describe_topics(event, context)? {
+        // SAFETY: a description of the live result event; everything reachable from it belongs to
+        // the event and is copied while it is alive.
+        unsafe {
+            let name = lossy(rdsys::rd_kafka_TopicDescription_name(topic)).unwrap_or_default();
+            let error = rdsys::rd_kafka_TopicDescription_error(topic);
+            if let Some(err) = crate::native::error_object(error, &format!("{context} {name:?}")) {
+                return Err(FerroError::Kafka(err));
+            }
+            let id = rdsys::rd_kafka_TopicDescription_topic_id(topic);
+            let topic_id = if id.is_null() { None } else { lossy(rdsys::rd_kafka_Uuid_base64str(id)) };
+            let mut partition_count = 0;
+            let partitions = rdsys::rd_kafka_TopicDescription_partitions(topic, &mut partition_count);
+            let partitions = native_array(partitions, partition_count)
+                .iter()
+                .map(|&partition| {
+                    let (mut replica_count, mut isr_count) = (0, 0);
+                    let replicas = rdsys::rd_kafka_TopicPartitionInfo_replicas(partition, &mut replica_count);
+                    let isr = rdsys::rd_kafka_TopicPartitionInfo_isr(partition, &mut isr_count);
+                    PartitionInfoData {
+                        id: rdsys::rd_kafka_TopicPartitionInfo_partition(partition),
+                        leader: read_node(rdsys::rd_kafka_TopicPartitionInfo_leader(partition)),
+                        replicas: read_nodes(replicas, replica_count),
+                        isr: read_nodes(isr, isr_count),
+                    }
+                })
+                .collect();
+            let mut op_count = 0;
+            let operations = rdsys::rd_kafka_TopicDescription_authorized_operations(topic, &mut op_count);
+            described.push(TopicData {
+                name,
+                topic_id,
+                is_internal: rdsys::rd_kafka_TopicDescription_is_internal(topic) != 0,
+                partitions,
+                authorized_operations: read_operations(operations, op_count),
+            });
+        }
+    }
+    Ok(described)
+}
