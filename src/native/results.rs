@@ -514,3 +514,71 @@ pub fn described_topics(event: &Event, context: &str) -> FerroResult<Vec<TopicDa
     }
     Ok(described)
 }
+
+/// An ACL binding of a result (enums read as the `int`s they are).
+pub struct AclData {
+    pub restype: c_int,
+    pub name: Option<String>,
+    pub pattern: c_int,
+    pub principal: Option<String>,
+    pub host: Option<String>,
+    pub operation: c_int,
+    pub permission: c_int,
+}
+
+/// # Safety
+/// `acl` belongs to a result event that stays alive during the call.
+unsafe fn read_acl(acl: *const rdsys::rd_kafka_AclBinding_t) -> AclData {
+    // SAFETY: a live binding; enums read as ints, strings copied while it is alive.
+    unsafe {
+        AclData {
+            restype: raw::rd_kafka_AclBinding_restype(acl),
+            name: lossy(rdsys::rd_kafka_AclBinding_name(acl)),
+            pattern: raw::rd_kafka_AclBinding_resource_pattern_type(acl),
+            principal: lossy(rdsys::rd_kafka_AclBinding_principal(acl)),
+            host: lossy(rdsys::rd_kafka_AclBinding_host(acl)),
+            operation: raw::rd_kafka_AclBinding_operation(acl),
+            permission: raw::rd_kafka_AclBinding_permission_type(acl),
+        }
+    }
+}
+
+/// The error of the first ACL a CreateAcls result event says failed; the results come in the
+/// order of the request, and `item_contexts` holds each request's context, in that order.
+pub fn created_acls(event: &Event, context: &str, item_contexts: &[String]) -> FerroResult<()> {
+    for (&result, item_context) in create_acls(event, context)?.iter().zip(item_contexts) {
+        // SAFETY: a result of the live event; its error (or NULL) belongs to it and is only read.
+        let error = unsafe { crate::native::error_object(rdsys::rd_kafka_acl_result_error(result), item_context) };
+        if let Some(err) = error {
+            return Err(FerroError::Kafka(err));
+        }
+    }
+    Ok(())
+}
+
+/// The bindings of a DescribeAcls result event.
+pub fn described_acls(event: &Event, context: &str) -> FerroResult<Vec<AclData>> {
+    let bindings = describe_acls(event, context)?;
+    // SAFETY: bindings of the live event, copied while it is alive.
+    Ok(bindings.iter().map(|&acl| unsafe { read_acl(acl) }).collect())
+}
+
+/// The bindings each filter of a DeleteAcls result event deleted, in the order of the request
+/// (`item_contexts`: each filter's context), or the error of the first filter that failed.
+pub fn deleted_acls(event: &Event, context: &str, item_contexts: &[String]) -> FerroResult<Vec<Vec<AclData>>> {
+    let mut deleted = Vec::new();
+    for (&response, item_context) in delete_acls(event, context)?.iter().zip(item_contexts) {
+        // SAFETY: a response of the live event; its error and matching bindings belong to it and
+        // are read while it is alive.
+        unsafe {
+            let error = rdsys::rd_kafka_DeleteAcls_result_response_error(response);
+            if let Some(err) = crate::native::error_object(error, item_context) {
+                return Err(FerroError::Kafka(err));
+            }
+            let mut matching = 0;
+            let bindings = rdsys::rd_kafka_DeleteAcls_result_response_matching_acls(response, &mut matching);
+            deleted.push(native_array(bindings, matching).iter().map(|&acl| read_acl(acl)).collect());
+        }
+    }
+    Ok(deleted)
+}
