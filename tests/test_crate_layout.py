@@ -24,7 +24,7 @@ FFI_DIRECTORIES = ("ffi/", "native/")
 UNSAFE_NOT_MOVED_YET = {
     "admin/acls.rs": 5,
     "admin/cluster.rs": 4,
-    "admin/elect.rs": 3,
+    "admin/elect.rs": 2,
     "admin/events.rs": 1,
     "admin/groups.rs": 4,
     "admin/mod.rs": 11,

@@ -10,7 +10,6 @@ use super::args::enum_arg;
 use super::request::{local_error, AdminCore};
 use crate::errors::{FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
-use crate::native::partitions::read_native_partition;
 use crate::native::results::{self as native, check_event};
 use crate::topic_partition::TopicPartition;
 
@@ -56,23 +55,7 @@ pub(super) fn elect_leaders(
     })?;
     drop(request);
     check_event(&event, context)?;
-    let mut outcomes = Vec::new();
-    for &partition_result in native::elect_leaders(&event, context)? {
-        // SAFETY: a partition result of the live event; its partition and error belong to it and
-        // are copied while it is alive.
-        unsafe {
-            let partition = rdsys::rd_kafka_topic_partition_result_partition(partition_result);
-            if partition.is_null() {
-                continue;
-            }
-            let mut tp = read_native_partition(partition);
-            tp.offset = crate::topic_partition::OFFSET_INVALID;
-            let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
-            let error =
-                crate::native::error_object(rdsys::rd_kafka_topic_partition_result_error(partition_result), &what);
-            outcomes.push((tp, error));
-        }
-    }
+    let mut outcomes = native::elected_partitions(&event, context)?;
     outcomes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Elections(outcomes))
 }

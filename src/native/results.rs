@@ -582,3 +582,26 @@ pub fn deleted_acls(event: &Event, context: &str, item_contexts: &[String]) -> F
     }
     Ok(deleted)
 }
+
+/// The partitions of an ElectLeaders result event, in result order, each with its error (None:
+/// elected), named `"{context} for {topic:?} [{partition}]"`; offsets are `OFFSET_INVALID`.
+pub fn elected_partitions(event: &Event, context: &str) -> FerroResult<Vec<(TopicPartition, Option<KafkaErrorInfo>)>> {
+    let mut outcomes = Vec::new();
+    for &partition_result in elect_leaders(event, context)? {
+        // SAFETY: a partition result of the live event; its partition and error belong to it and
+        // are copied while it is alive.
+        unsafe {
+            let partition = rdsys::rd_kafka_topic_partition_result_partition(partition_result);
+            if partition.is_null() {
+                continue;
+            }
+            let mut tp = read_native_partition(partition);
+            tp.offset = crate::topic_partition::OFFSET_INVALID;
+            let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
+            let error =
+                crate::native::error_object(rdsys::rd_kafka_topic_partition_result_error(partition_result), &what);
+            outcomes.push((tp, error));
+        }
+    }
+    Ok(outcomes)
+}
