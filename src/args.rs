@@ -2,6 +2,8 @@
 //! out-of-range number is a `ValueError` (the documented error for a bad value), never PyO3's
 //! `OverflowError`; a wrong type stays a `TypeError`.
 
+#![forbid(unsafe_code)]
+
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::Borrowed;

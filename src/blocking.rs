@@ -4,6 +4,8 @@
 //! it waits in slices of at most [`SLICE`] with the GIL released and, between slices, runs Python's
 //! signal handlers so that `KeyboardInterrupt` arrives within a fraction of a second.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -162,6 +164,16 @@ where
             result => break result,
         }
     })
+}
+
+/// Our own duplicate of a descriptor an event loop watches (close-on-exec), for librdkafka or a
+/// delivery thread to write wake-ups to: open for as long as we keep it, whatever the loop does
+/// with its own. `what` names the argument in the error.
+pub fn duplicate_fd(fd: std::os::fd::RawFd, what: &str) -> crate::errors::FerroResult<std::os::fd::OwnedFd> {
+    if fd < 0 {
+        return Err(FerroError::Value(format!("{what} must be a file descriptor (>= 0)")));
+    }
+    crate::ffi::duplicate_fd(fd).map_err(|err| FerroError::Value(format!("{what} {fd}: {err}")))
 }
 
 #[cfg(test)]

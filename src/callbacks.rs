@@ -12,6 +12,8 @@
 //! `logging.Logger` receiving librdkafka's logs; default `logging.getLogger("ferrokafka")`) and
 //! `throttle_cb(ThrottleEvent)` (see throttle.rs for the producer and the admin client).
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

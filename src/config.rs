@@ -4,6 +4,8 @@
 //! Values may be `str`, `int`, `float` or `bool`; librdkafka itself validates names and values when the
 //! client is created, and its complaint becomes a `ConfigError` that names the key.
 
+#![forbid(unsafe_code)]
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use rdkafka::config::RDKafkaLogLevel;
@@ -123,31 +125,13 @@ pub fn client_config(config: &Bound<'_, PyDict>) -> FerroResult<(ClientConfig, P
 
 /// `set_sasl_credentials(username, password)` of every client: librdkafka uses them for the
 /// connections it makes from now on.
-pub fn set_sasl_credentials(rk: *mut rdkafka::bindings::rd_kafka_t, username: &str, password: &str) -> FerroResult<()> {
+pub fn set_sasl_credentials(handle: &crate::ffi::LiveHandle, username: &str, password: &str) -> FerroResult<()> {
     let c = |value: &str, what: &str| {
         std::ffi::CString::new(value)
             .map_err(|_| FerroError::Value(format!("the SASL {what} contains a NUL character")))
     };
     let (username, password) = (c(username, "username")?, c(password, "password")?);
-    // SAFETY: `rk` is the caller's live handle; both strings are valid C strings that librdkafka
-    // copies. It returns NULL or an error object that we own, read and destroy (`NativePtr`).
-    let error = unsafe {
-        crate::ffi::NativePtr::from_ptr(rdkafka::bindings::rd_kafka_sasl_set_credentials(
-            rk,
-            username.as_ptr(),
-            password.as_ptr(),
-        ))
-    };
-    match error {
-        None => Ok(()),
-        // SAFETY: a live error object, read before it is destroyed.
-        Some(error) => match unsafe {
-            crate::errors::KafkaErrorInfo::from_error_object(error.ptr(), "set_sasl_credentials failed")
-        } {
-            Some(info) => Err(FerroError::Kafka(info)),
-            None => Ok(()),
-        },
-    }
+    crate::native::client::set_sasl_credentials(handle, &username, &password).map_err(FerroError::Kafka)
 }
 
 /// Properties naming a file (or, for CA locations, a directory) that librdkafka reads when the

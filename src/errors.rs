@@ -1,10 +1,10 @@
-//! Every exception ferrokafka raises is defined here once and mapped from one Rust enum, [`Error`].
+//! Every exception ferrokafka raises is defined here once and mapped from one Rust enum, [`FerroError`].
 //!
 //! Python sees `ferrokafka.Error` as the base of `KafkaError`, `ConfigError`, `MessageInvalidatedError`
-//! and `WrongThreadError`. Rust code returns `Result<T, Error>` (or `PyResult`) and never panics on
+//! and `WrongThreadError`. Rust code returns `FerroResult<T>` (or `PyResult`) and never panics on
 //! anything a caller can do.
 
-use std::ffi::CStr;
+#![forbid(unsafe_code)]
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -12,7 +12,6 @@ use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaError as RdKafkaNativeEr
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 
 use crate::ffi;
-use crate::message::borrowed::InvalidReason;
 
 // Defined in Python (python/ferrokafka/_errors.py) so every attribute exists on every instance;
 // raised from here with their arguments.
@@ -24,6 +23,41 @@ pyo3::import_exception!(ferrokafka._errors, ConfigError);
 pyo3::import_exception!(ferrokafka._errors, MessageInvalidatedError);
 pyo3::import_exception!(ferrokafka._errors, WrongThreadError);
 pyo3::import_exception!(ferrokafka._errors, PartitionEOF);
+
+/// Why a borrowed message stopped being valid. The string forms are part of the public API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvalidReason {
+    Released,
+    Superseded,
+    ConsumerClosed,
+}
+
+impl InvalidReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::Released => "released",
+            InvalidReason::Superseded => "superseded",
+            InvalidReason::ConsumerClosed => "consumer_closed",
+        }
+    }
+}
+
+/// A code read as the `int` it is, as rdkafka's enum: a code that rdkafka-sys's list lacks (a newer
+/// broker's) is `Unknown` rather than an enum value that does not exist.
+pub fn known_code(code: std::ffi::c_int) -> RDKafkaErrorCode {
+    RDKafkaRespErr::try_from(code).map_or(RDKafkaErrorCode::Unknown, RDKafkaErrorCode::from)
+}
+
+/// A failed librdkafka call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
+pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
+
+/// `Err` for a failed `rd_kafka_resp_err_t`, read as the `int` it is (see ffi.rs).
+pub(crate) fn check(code: std::ffi::c_int, what: &str) -> NativeResult<()> {
+    match code {
+        0 => Ok(()),
+        code => Err(KafkaErrorInfo::from_raw(code, what, None)),
+    }
+}
 
 /// `PartitionEOF` (a `KafkaError` with code `_PARTITION_EOF`) for the end of a partition, raised by
 /// a consumer configured with `enable.partition.eof=true`.
@@ -74,35 +108,6 @@ impl KafkaErrorInfo {
             info.message = format!("{context}: {detail}");
         }
         info
-    }
-
-    /// From a raw `rd_kafka_error_t` (not destroyed here), or `None` for NULL / no error.
-    ///
-    /// # Safety
-    /// `error` is NULL or a valid error object, alive for the duration of the call.
-    pub unsafe fn from_error_object(error: *const rdkafka::bindings::rd_kafka_error_t, context: &str) -> Option<Self> {
-        use rdkafka::bindings as rdsys;
-        if error.is_null() {
-            return None;
-        }
-        // SAFETY: `error` is valid (caller's guarantee); rd_kafka_error_string returns a string
-        // owned by the error object, copied before the call returns.
-        let (code, detail, fatal, retriable, abort) = unsafe {
-            (
-                ffi::rd_kafka_error_code(error),
-                ffi::lossy(rdsys::rd_kafka_error_string(error)),
-                rdsys::rd_kafka_error_is_fatal(error) != 0,
-                rdsys::rd_kafka_error_is_retriable(error) != 0,
-                rdsys::rd_kafka_error_txn_requires_abort(error) != 0,
-            )
-        };
-        (code != 0).then(|| {
-            let mut info = Self::from_raw(code, context, detail);
-            info.fatal |= fatal;
-            info.retriable |= retriable;
-            info.txn_requires_abort |= abort;
-            info
-        })
     }
 
     /// From librdkafka's rich error object, which knows fatal/retriable/abort itself.
@@ -217,21 +222,12 @@ fn with_resp_err<T>(code: i32, f: impl FnOnce(RDKafkaRespErr) -> T) -> Option<T>
 
 /// librdkafka's symbolic name of an error code.
 pub fn error_name(code: i32) -> String {
-    with_resp_err(code, |err| {
-        // SAFETY: rd_kafka_err2name accepts every rd_kafka_resp_err_t value and returns a pointer to
-        // a static, NUL-terminated string (or to "" for unknown codes); it is never freed.
-        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }.to_string_lossy().into_owned()
-    })
-    .unwrap_or_else(|| format!("ERR_{code}"))
+    with_resp_err(code, ffi::err2name).unwrap_or_else(|| format!("ERR_{code}"))
 }
 
 /// librdkafka's human-readable description of an error code.
 pub fn error_description(code: i32) -> String {
-    with_resp_err(code, |err| {
-        // SAFETY: as for rd_kafka_err2name: a static, NUL-terminated string for every code.
-        unsafe { CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }.to_string_lossy().into_owned()
-    })
-    .unwrap_or_else(|| format!("unknown error code {code}"))
+    with_resp_err(code, ffi::err2str).unwrap_or_else(|| format!("unknown error code {code}"))
 }
 
 /// The one error type of the Rust core. Every variant becomes exactly one Python exception class.
@@ -338,37 +334,7 @@ pub fn warn_unclosed(message: &std::ffi::CStr) {
 
 /// librdkafka's table of error codes: (code, symbolic name, description) for every code it knows.
 pub fn error_codes() -> Vec<(i32, String, String)> {
-    /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must
-    /// never hold a value it does not declare).
-    #[repr(C)]
-    struct RawErrDesc {
-        code: std::ffi::c_int,
-        name: *const std::ffi::c_char,
-        desc: *const std::ffi::c_char,
-    }
-    let mut table: *const rdkafka::bindings::rd_kafka_err_desc = std::ptr::null();
-    let mut count: usize = 0;
-    // SAFETY: librdkafka points `table` at its static array of `count` descriptors, which lives for
-    // the whole process. RawErrDesc has the same C layout as rd_kafka_err_desc (an enum is an int).
-    // Entries with a null name are gaps; names and descriptions are static NUL-terminated strings
-    // (a null description is read as empty).
-    unsafe {
-        rdkafka::bindings::rd_kafka_get_err_descs(&mut table, &mut count);
-        let table = std::slice::from_raw_parts(table as *const RawErrDesc, count);
-        table
-            .iter()
-            .filter(|d| !d.name.is_null())
-            .map(|d| {
-                let desc = if d.desc.is_null() {
-                    String::new()
-                } else {
-                    CStr::from_ptr(d.desc).to_string_lossy().into_owned()
-                };
-                (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned(), desc)
-            })
-            .filter(|(_, name, _)| !name.is_empty())
-            .collect()
-    }
+    ffi::error_descs()
 }
 
 /// The exception classes (defined in Python) and librdkafka's error codes as `KafkaError` constants,

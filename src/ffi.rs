@@ -138,6 +138,19 @@ extern "C" {
         partitions: *mut rd_kafka_topic_partition_list_t,
     ) -> *mut rdkafka::bindings::rd_kafka_ElectLeaders_t;
 
+    // Messages and their headers (message/borrowed.rs, message/headers.rs).
+    pub fn rd_kafka_message_headers(
+        rkmessage: *const rd_kafka_message_t,
+        hdrsp: *mut *mut rdkafka::bindings::rd_kafka_headers_t,
+    ) -> c_int;
+    pub fn rd_kafka_header_get_all(
+        hdrs: *const rdkafka::bindings::rd_kafka_headers_t,
+        idx: usize,
+        namep: *mut *const std::ffi::c_char,
+        valuep: *mut *const std::ffi::c_void,
+        sizep: *mut usize,
+    ) -> c_int;
+
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
@@ -301,21 +314,110 @@ unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metada
 // SAFETY: see Send.
 unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
 
-/// Our own duplicate of a descriptor an event loop watches (close-on-exec), for librdkafka or a
-/// delivery thread to write wake-ups to: open for as long as we keep it, whatever the loop does
-/// with its own. `what` names the argument in the error.
-pub fn duplicate_fd(fd: std::os::fd::RawFd, what: &str) -> crate::errors::FerroResult<std::os::fd::OwnedFd> {
+/// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
+pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
-    if fd < 0 {
-        return Err(crate::errors::FerroError::Value(format!("{what} must be a file descriptor (>= 0)")));
-    }
     // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor, or -1
     // (EBADF for a number that is not open); nothing is borrowed.
     let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     if duplicate < 0 {
-        let err = std::io::Error::last_os_error();
-        return Err(crate::errors::FerroError::Value(format!("{what} {fd}: {err}")));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a descriptor fcntl just created, owned by nobody else.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+}
+
+/// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
+///
+/// # Safety
+/// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
+/// to a result event that the caller keeps alive that long).
+pub unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
+    if array.is_null() || count == 0 {
+        &[]
+    } else {
+        // SAFETY: non-NULL, `count` initialised elements, valid for 'a: the caller's guarantee.
+        unsafe { std::slice::from_raw_parts(array, count) }
+    }
+}
+
+/// librdkafka's symbolic name of an error code.
+pub fn err2name(err: rdkafka::types::RDKafkaRespErr) -> String {
+    // SAFETY: rd_kafka_err2name accepts every rd_kafka_resp_err_t value (a valid enum value here)
+    // and returns a pointer to a static, NUL-terminated string (or to "" for unknown codes); it is
+    // never freed.
+    unsafe { std::ffi::CStr::from_ptr(rdkafka::bindings::rd_kafka_err2name(err)) }.to_string_lossy().into_owned()
+}
+
+/// librdkafka's human-readable description of an error code.
+pub fn err2str(err: rdkafka::types::RDKafkaRespErr) -> String {
+    // SAFETY: as for rd_kafka_err2name: a static, NUL-terminated string for every code.
+    unsafe { std::ffi::CStr::from_ptr(rdkafka::bindings::rd_kafka_err2str(err)) }.to_string_lossy().into_owned()
+}
+
+/// librdkafka's table of error codes: (code, symbolic name, description) for every code it knows.
+pub fn error_descs() -> Vec<(i32, String, String)> {
+    use std::ffi::CStr;
+    /// rd_kafka_err_desc with the code read as a plain int (the table has gaps, and a Rust enum must
+    /// never hold a value it does not declare).
+    #[repr(C)]
+    struct RawErrDesc {
+        code: std::ffi::c_int,
+        name: *const std::ffi::c_char,
+        desc: *const std::ffi::c_char,
+    }
+    let mut table: *const rdkafka::bindings::rd_kafka_err_desc = std::ptr::null();
+    let mut count: usize = 0;
+    // SAFETY: librdkafka points `table` at its static array of `count` descriptors, which lives for
+    // the whole process. RawErrDesc has the same C layout as rd_kafka_err_desc (an enum is an int).
+    // Entries with a null name are gaps; names and descriptions are static NUL-terminated strings
+    // (a null description is read as empty).
+    unsafe {
+        rdkafka::bindings::rd_kafka_get_err_descs(&mut table, &mut count);
+        let table = std::slice::from_raw_parts(table as *const RawErrDesc, count);
+        table
+            .iter()
+            .filter(|d| !d.name.is_null())
+            .map(|d| {
+                let desc = if d.desc.is_null() {
+                    String::new()
+                } else {
+                    CStr::from_ptr(d.desc).to_string_lossy().into_owned()
+                };
+                (d.code, CStr::from_ptr(d.name).to_string_lossy().into_owned(), desc)
+            })
+            .filter(|(_, name, _)| !name.is_empty())
+            .collect()
+    }
+}
+
+/// What an `rd_kafka_error_t` says.
+pub struct ErrorObject {
+    pub code: c_int,
+    pub detail: Option<String>,
+    pub fatal: bool,
+    pub retriable: bool,
+    pub txn_requires_abort: bool,
+}
+
+/// Reads an `rd_kafka_error_t` (not destroyed here); `None` for NULL.
+///
+/// # Safety
+/// `error` is NULL or a valid error object, alive for the duration of the call.
+pub unsafe fn read_error_object(error: *const rd_kafka_error_t) -> Option<ErrorObject> {
+    use rdkafka::bindings as rdsys;
+    if error.is_null() {
+        return None;
+    }
+    // SAFETY: `error` is valid (caller's guarantee); rd_kafka_error_string returns a string owned
+    // by the error object, copied before the call returns; the code is read as the int it is.
+    unsafe {
+        Some(ErrorObject {
+            code: rd_kafka_error_code(error),
+            detail: lossy(rdsys::rd_kafka_error_string(error)),
+            fatal: rdsys::rd_kafka_error_is_fatal(error) != 0,
+            retriable: rdsys::rd_kafka_error_is_retriable(error) != 0,
+            txn_requires_abort: rdsys::rd_kafka_error_txn_requires_abort(error) != 0,
+        })
+    }
 }

@@ -13,6 +13,8 @@
 //! on a worker thread after Ctrl-C interrupted its caller; the handle then goes when they do, and
 //! `close()` does not wait for them.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};

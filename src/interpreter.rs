@@ -7,6 +7,8 @@
 //! finalization, while threads still may run) refuses new attachments and waits, GIL released,
 //! for those in progress to finish.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -44,4 +46,10 @@ pub fn install(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let hook = wrap_pyfunction!(shutdown, module)?;
     module.py().import("atexit")?.call_method1("register", (hook,))?;
     Ok(())
+}
+
+/// `concurrent.futures.Future`, which the admin client's calls return.
+pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, pyo3::types::PyType>> {
+    static FUTURE: pyo3::sync::PyOnceLock<Py<pyo3::types::PyType>> = pyo3::sync::PyOnceLock::new();
+    FUTURE.import(py, "concurrent.futures", "Future")
 }

@@ -18,6 +18,7 @@ mod interpreter;
 mod librdkafka_fixes;
 mod message;
 mod mock_cluster;
+mod native;
 mod oauth;
 mod producer;
 mod sequence_iter;
@@ -74,6 +75,9 @@ mod _native {
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        let (linked, name) = rdkafka::util::get_rdkafka_version();
+        crate::librdkafka_fixes::check_linked_version(linked, &name)
+            .map_err(pyo3::exceptions::PyImportError::new_err)?;
         crate::fork::install();
         crate::interpreter::install(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;

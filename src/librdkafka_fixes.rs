@@ -8,6 +8,31 @@
 
 use std::ffi::{c_int, c_void};
 
+/// The librdkafka these guards were written for, 2.12.1 (`RD_KAFKA_VERSION`'s format): the
+/// signatures and the struct layout below are that release's, read from its sources. Another
+/// release may change them, and a guard would then read a wrong layout: building against another
+/// librdkafka fails here until every guard was checked against it (docs/librdkafka-fixes.md).
+pub const WRITTEN_FOR: c_int = 0x020c_01ff;
+
+const _: () = assert!(
+    rdkafka::bindings::RD_KAFKA_VERSION == WRITTEN_FOR,
+    "src/librdkafka_fixes.rs was written for librdkafka 2.12.1: check its guards against this release"
+);
+
+/// The error that stops the module from loading when the librdkafka linked at run time (`linked`,
+/// named `name`) is not the one the guards were written for, as with a system librdkafka.
+pub fn check_linked_version(linked: c_int, name: &str) -> Result<(), String> {
+    if linked == WRITTEN_FOR {
+        Ok(())
+    } else {
+        Err(format!(
+            "ferrokafka was built for librdkafka 2.12.1 (0x{WRITTEN_FOR:08x}) but runs with librdkafka {name} \
+             (0x{linked:08x}): its guards against librdkafka crashes (src/librdkafka_fixes.rs) assume 2.12.1's \
+             internal layout"
+        ))
+    }
+}
+
 /// `rd_kafka_replyq_t` (rdkafka_op.h), passed by value.
 #[repr(C)]
 pub struct ReplyQueue {
@@ -43,4 +68,24 @@ pub unsafe extern "C" fn __wrap_rd_kafka_cgrp_op(
     // SAFETY: the arguments are librdkafka's own, passed on unchanged to the original function
     // with the same signature; `rkcg` is a live group (not NULL).
     unsafe { __real_rd_kafka_cgrp_op(rkcg, rktp, replyq, op_type, err) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_release_the_guards_were_written_for_loads() {
+        assert_eq!(check_linked_version(0x020c_01ff, "2.12.1"), Ok(()));
+        for other in [0x020c_0000, 0x020c_02ff, 0x020d_00ff, 0x020b_01ff] {
+            let err = check_linked_version(other, "other").unwrap_err();
+            assert!(err.contains("built for librdkafka 2.12.1"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_linked_librdkafka_is_the_one_the_guards_were_written_for() {
+        let (linked, name) = rdkafka::util::get_rdkafka_version();
+        assert_eq!(check_linked_version(linked, &name), Ok(()));
+    }
 }

@@ -17,20 +17,22 @@
 //! The refresher holds its client weakly and takes the callable from the client's settings for each
 //! call, so that it keeps nothing alive; it ends within a second of the client's close or collection.
 
-use std::ffi::{c_char, CString};
+#![forbid(unsafe_code)]
+
+use std::ffi::CString;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use rdkafka::bindings as rdsys;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
 use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
 use crate::config::librdkafka_bool;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi as raw;
+use crate::ffi::{ClientHandle, LiveHandle};
+use crate::native::client;
 
 /// How long after a failed refresh the refresher tries again (librdkafka's own retry interval).
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(10);
@@ -39,7 +41,7 @@ const CHECK_SLICE: Duration = Duration::from_secs(1);
 
 /// A client whose tokens a refresher keeps fresh.
 /// The refresher ends once `open_handle()` says the client is closed.
-pub trait TokenClient: raw::ClientHandle {
+pub trait TokenClient: ClientHandle {
     fn callbacks(&self) -> &ClientCallbacks;
 
     /// Reports a failed refresh. By default queued for `error_cb` (run by whatever serves the client).
@@ -120,38 +122,15 @@ fn call_oauth_cb(py: Python<'_>, callback: &Py<PyAny>, oauthbearer_config: Optio
 }
 
 /// Hands `token` to librdkafka. The error is librdkafka's reason for refusing it.
-fn set_token(handle: *mut rdsys::rd_kafka_t, token: &Token) -> Result<(), KafkaErrorInfo> {
-    let mut extensions: Vec<*const c_char> = token.extensions.iter().map(|e| e.as_ptr()).collect();
-    let mut errstr = [0 as c_char; 512];
-    // SAFETY: `handle` is a live client (the caller holds it); every string is NUL-terminated and
-    // outlives the call (librdkafka copies them); `extensions` holds `len()` valid pointers (an even
-    // number: key, value pairs); `errstr` is writable for its length, and librdkafka NUL-terminates it.
-    let code = unsafe {
-        raw::rd_kafka_oauthbearer_set_token(
-            handle,
-            token.value.as_ptr(),
-            token.expiry_ms,
-            token.principal.as_ptr(),
-            extensions.as_mut_ptr(),
-            extensions.len(),
-            errstr.as_mut_ptr(),
-            errstr.len(),
-        )
-    };
-    if code == 0 {
-        return Ok(());
-    }
-    // SAFETY: librdkafka wrote a NUL-terminated message into `errstr` (zero-filled before).
-    let detail = unsafe { raw::lossy(errstr.as_ptr()) };
-    Err(KafkaErrorInfo::from_raw(code, "librdkafka refused the token from oauth_cb", detail))
+fn set_token(handle: &LiveHandle, token: &Token) -> Result<(), KafkaErrorInfo> {
+    let context = "librdkafka refused the token from oauth_cb";
+    client::set_oauthbearer_token(handle, &token.value, token.expiry_ms, &token.principal, &token.extensions, context)
 }
 
 /// Tells librdkafka that no token could be had, and why (its authentication errors repeat it).
-fn set_token_failure(handle: *mut rdsys::rd_kafka_t, reason: &str) {
+fn set_token_failure(handle: &LiveHandle, reason: &str) {
     let reason = CString::new(reason.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: `handle` is a live client (the caller holds it); `reason` is NUL-terminated and
-    // copied by librdkafka.
-    unsafe { raw::rd_kafka_oauthbearer_set_token_failure(handle, reason.as_ptr()) };
+    client::set_oauthbearer_token_failure(handle, &reason);
 }
 
 fn is_oauthbearer(config: &ClientConfig) -> bool {
@@ -211,7 +190,7 @@ pub struct FirstToken {
 /// refused the token, no thread) is the constructor's: the caller drops the client.
 pub fn start(client: &Arc<impl TokenClient + 'static>, first: FirstToken) -> FerroResult<()> {
     let handle = client.open_handle().ok_or(FerroError::Closed("client"))?;
-    set_token(handle.ptr(), &first.token).map_err(FerroError::Kafka)?;
+    set_token(&handle, &first.token).map_err(FerroError::Kafka)?;
     let weak: Weak<dyn TokenClient> = Arc::downgrade(client) as Weak<dyn TokenClient>;
     let next = refresh_at(first.token.expiry_ms);
     std::thread::Builder::new()
@@ -247,7 +226,7 @@ fn run_refresher(client: Weak<dyn TokenClient>, oauthbearer_config: Option<Strin
         // Holding the client keeps its handle alive for this round.
         let Some(client) = client.upgrade() else { return };
         let Some(live) = client.open_handle() else { return };
-        let handle = live.ptr();
+        let handle = &live;
         // None during interpreter shutdown: nobody needs tokens any more.
         let Some(refreshed) = crate::interpreter::attach(|py| {
             let outcome = match client.callbacks().oauth_cb(py) {

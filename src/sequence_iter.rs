@@ -1,6 +1,8 @@
 //! `SequenceIterator`: iterates any native sequence class (`MessageBatch`, `DeliveryResults`)
 //! through its `__getitem__`, so each element is made only when the iteration reaches it.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::prelude::*;

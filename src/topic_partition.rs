@@ -1,15 +1,13 @@
-//! `TopicPartition` and conversions to and from rdkafka's `TopicPartitionList`.
+//! `TopicPartition` and its argument checks; the conversions to and from librdkafka's partition
+//! lists live in the FFI layer (`native::partitions`).
 
-use std::ffi::CStr;
+#![forbid(unsafe_code)]
 
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use rdkafka::bindings as rdsys;
-use rdkafka::{Offset, TopicPartitionList};
 
 use crate::args::Int;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::bytes_at;
 
 pub const OFFSET_BEGINNING: i64 = -2;
 pub const OFFSET_END: i64 = -1;
@@ -172,37 +170,6 @@ pub fn topic_cstring(name: &str) -> FerroResult<std::ffi::CString> {
     std::ffi::CString::new(name).map_err(|_| FerroError::Value("topic name contains a NUL character".into()))
 }
 
-/// Builds rdkafka's list from Python partitions.
-pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList> {
-    let mut list = TopicPartitionList::with_capacity(partitions.len());
-    for tp in partitions {
-        // rdkafka's add_partition panics on a NUL, librdkafka crashes on very long names.
-        check_topic_name(&tp.topic)?;
-        let mut elem = list.add_partition(&tp.topic, tp.partition);
-        elem.set_offset(Offset::from_raw(tp.offset)).map_err(FerroError::from)?;
-        if let Some(metadata) = &tp.metadata {
-            elem.set_metadata(metadata); // a fresh element: no earlier metadata to leak
-        }
-        if let Some(epoch) = tp.leader_epoch {
-            // rdkafka's element has no setter for it: the element just added is the list's last.
-            let last = list.count() - 1;
-            // SAFETY: `list` owns a live rd_kafka_topic_partition_list_t whose `elems` holds `cnt`
-            // initialised elements; add_partition appended one (so cnt >= 1) and `last` = cnt - 1
-            // points to it. No Rust reference to it is used after `elem` above, and librdkafka's
-            // setter writes only that element's own leader-epoch field.
-            unsafe { rdsys::rd_kafka_topic_partition_set_leader_epoch((*list.ptr()).elems.add(last), epoch) };
-        }
-    }
-    Ok(list)
-}
-
-/// Reads rdkafka's list without trusting topic names to be UTF-8 (rdkafka's accessor would panic).
-pub fn from_list(list: &TopicPartitionList) -> Vec<TopicPartition> {
-    // SAFETY: `list.ptr()` is the live rd_kafka_topic_partition_list_t owned by `list`, which is
-    // borrowed (so neither freed nor modified) for the duration of the call.
-    unsafe { read_native_list(list.ptr()) }
-}
-
 /// The first partition with an error code, as the error of the whole call: `what` names the call,
 /// the partition is appended.
 pub fn first_partition_error<'a>(
@@ -217,54 +184,6 @@ pub fn first_partition_error<'a>(
     }
 }
 
-/// Reads one element of a librdkafka partition list, with its commit metadata, leader epoch and
-/// error code (`error_code`, 0 = none).
-///
-/// The error code is read as the plain `int` it is in C: brokers may send codes that librdkafka
-/// passes through but rdkafka-sys's Rust enum has no variant for, and such a value must never be
-/// materialised as that enum. The topic name is decoded lossily, so nothing here can panic.
-///
-/// # Safety
-/// `elem` points to an initialised `rd_kafka_topic_partition_t` whose `topic` is NULL or a
-/// NUL-terminated string, both valid (not freed or modified) for the duration of the call.
-pub unsafe fn read_native_partition(elem: *const rdsys::rd_kafka_topic_partition_t) -> TopicPartition {
-    // SAFETY: the caller guarantees `elem` and its `topic` string are valid for this call. Fields are
-    // read through the raw pointer one by one, so no reference to the whole struct (with its
-    // enum-typed `err` field) is formed; `err` is read as the i32 that its #[repr(i32)] enum type
-    // occupies, which every bit pattern is valid for.
-    unsafe {
-        let topic = (*elem).topic;
-        let topic = if topic.is_null() { String::new() } else { CStr::from_ptr(topic).to_string_lossy().into_owned() };
-        let err = std::ptr::addr_of!((*elem).err).cast::<i32>().read();
-        let metadata =
-            bytes_at((*elem).metadata, (*elem).metadata_size).map(|bytes| String::from_utf8_lossy(bytes).into_owned());
-        let epoch = rdsys::rd_kafka_topic_partition_get_leader_epoch(elem);
-        TopicPartition {
-            metadata,
-            leader_epoch: (epoch >= 0).then_some(epoch),
-            error_code: err,
-            ..TopicPartition::new(topic, (*elem).partition, (*elem).offset)
-        }
-    }
-}
-
-/// Reads every element of a librdkafka partition list (see [`read_native_partition`]).
-///
-/// # Safety
-/// `list` is NULL (read as empty) or points to a valid `rd_kafka_topic_partition_list_t` whose
-/// `elems` holds `cnt` initialised entries, not freed or modified for the duration of the call.
-pub unsafe fn read_native_list(list: *const rdsys::rd_kafka_topic_partition_list_t) -> Vec<TopicPartition> {
-    // SAFETY: the caller guarantees `list` is NULL or valid with `cnt` initialised `elems` for this
-    // call, so every `elems.add(i)` with i < cnt points to an initialised element.
-    unsafe {
-        if list.is_null() || (*list).elems.is_null() {
-            return Vec::new();
-        }
-        let count = usize::try_from((*list).cnt).unwrap_or(0);
-        (0..count).map(|i| read_native_partition((*list).elems.add(i))).collect()
-    }
-}
-
 /// The logical offsets as module constants.
 pub fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OFFSET_BEGINNING", OFFSET_BEGINNING)?;
@@ -272,21 +191,4 @@ pub fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("OFFSET_STORED", OFFSET_STORED)?;
     m.add("OFFSET_INVALID", OFFSET_INVALID)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_through_rdkafka_lists() {
-        let parts = vec![TopicPartition::new("a".into(), 0, 5), TopicPartition::new("b".into(), 2, OFFSET_BEGINNING)];
-        assert_eq!(from_list(&to_list(&parts).unwrap()), parts);
-    }
-
-    #[test]
-    fn nul_in_a_topic_name_is_an_error_not_a_panic() {
-        let parts = vec![TopicPartition::new("a\0b".into(), 0, 0)];
-        assert!(matches!(to_list(&parts), Err(FerroError::Value(_))));
-    }
 }

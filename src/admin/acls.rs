@@ -10,10 +10,11 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{admin_options, check_event, local_error, native_array, native_error, AdminCore};
-use super::results::{wrong_result, Done};
+use super::request::{admin_options, local_error, AdminCore};
+use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::native::results::{self as native, check_event, AclData};
 
 /// librdkafka's rd_kafka_ResourceType_t.
 pub(super) const RESOURCE_TYPES: [(&str, i32); 6] =
@@ -56,6 +57,20 @@ struct Acl {
     host: Option<String>,
     operation: i32,
     permission: i32,
+}
+
+impl From<AclData> for Acl {
+    fn from(acl: AclData) -> Self {
+        Acl {
+            restype: acl.restype,
+            name: acl.name,
+            pattern: acl.pattern,
+            principal: acl.principal,
+            host: acl.host,
+            operation: acl.operation,
+            permission: acl.permission,
+        }
+    }
 }
 
 impl Acl {
@@ -121,25 +136,6 @@ impl Acl {
             let reason = unsafe { lossy(errstr.as_ptr()) }.unwrap_or_default();
             FerroError::Value(format!("invalid {}: {reason}", if filter { "AclBindingFilter" } else { "AclBinding" }))
         })
-    }
-
-    /// A binding of a result.
-    ///
-    /// # Safety
-    /// `acl` belongs to a result event that stays alive during the call.
-    unsafe fn read(acl: *const rdsys::rd_kafka_AclBinding_t) -> Acl {
-        // SAFETY: a live binding; enums read as ints, strings copied while it is alive.
-        unsafe {
-            Acl {
-                restype: raw::rd_kafka_AclBinding_restype(acl),
-                name: lossy(rdsys::rd_kafka_AclBinding_name(acl)),
-                pattern: raw::rd_kafka_AclBinding_resource_pattern_type(acl),
-                principal: lossy(rdsys::rd_kafka_AclBinding_principal(acl)),
-                host: lossy(rdsys::rd_kafka_AclBinding_host(acl)),
-                operation: raw::rd_kafka_AclBinding_operation(acl),
-                permission: raw::rd_kafka_AclBinding_permission_type(acl),
-            }
-        }
     }
 
     fn repr(&self, class: &str) -> String {
@@ -279,22 +275,8 @@ pub(super) fn create_acls(core: &AdminCore, acls: &[AclBinding]) -> FerroResult<
     })?;
     drop(natives);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live CreateAcls result event that we own; its results (in the order of
-    // the request) and their errors belong to it and are read while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_CreateAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let results = rdsys::rd_kafka_CreateAcls_result_acls(result, &mut count);
-        for (&acl_result, acl) in native_array(results, count).iter().zip(acls) {
-            let context = format!("{context} {}", acl.0.repr("AclBinding"));
-            if let Some(err) = native_error(rdsys::rd_kafka_acl_result_error(acl_result), &context) {
-                return Err(err);
-            }
-        }
-    }
+    let item_contexts: Vec<String> = acls.iter().map(|acl| format!("{context} {}", acl.0.repr("AclBinding"))).collect();
+    native::created_acls(&event, context, &item_contexts)?;
     Ok(Done)
 }
 
@@ -314,16 +296,7 @@ pub(super) fn describe_acls(core: &AdminCore, filter: &AclBindingFilter) -> Ferr
     })?;
     drop((native, options));
     check_event(&event, context)?;
-    // SAFETY: `event` is a live DescribeAcls result event that we own; the bindings belong to it.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let bindings = rdsys::rd_kafka_DescribeAcls_result_acls(result, &mut count);
-        Ok(native_array(bindings, count).iter().map(|&acl| AclBinding(Acl::read(acl))).collect())
-    }
+    Ok(native::described_acls(&event, context)?.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())
 }
 
 /// Deletes the ACLs matching each filter: the deleted bindings, per filter in order.
@@ -337,26 +310,12 @@ pub(super) fn delete_acls(core: &AdminCore, filters: &[AclBindingFilter]) -> Fer
     })?;
     drop(natives);
     check_event(&event, context)?;
-    let mut deleted = Vec::new();
-    // SAFETY: `event` is a live DeleteAcls result event that we own; the responses, their errors
-    // and matching bindings belong to it and are read while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DeleteAcls_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let responses = rdsys::rd_kafka_DeleteAcls_result_responses(result, &mut count);
-        for (&response, filter) in native_array(responses, count).iter().zip(filters) {
-            let context = format!("{context} matching {}", filter.0.repr("AclBindingFilter"));
-            if let Some(err) = native_error(rdsys::rd_kafka_DeleteAcls_result_response_error(response), &context) {
-                return Err(err);
-            }
-            let mut matching = 0;
-            let bindings = rdsys::rd_kafka_DeleteAcls_result_response_matching_acls(response, &mut matching);
-            deleted.push(native_array(bindings, matching).iter().map(|&acl| AclBinding(Acl::read(acl))).collect());
-        }
-    }
+    let item_contexts: Vec<String> =
+        filters.iter().map(|filter| format!("{context} matching {}", filter.0.repr("AclBindingFilter"))).collect();
+    let deleted: Vec<Vec<AclBinding>> = native::deleted_acls(&event, context, &item_contexts)?
+        .into_iter()
+        .map(|bindings| bindings.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())
+        .collect();
     if deleted.len() != filters.len() {
         return Err(local_error(context, "librdkafka answered for fewer filters than were sent"));
     }

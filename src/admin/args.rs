@@ -1,6 +1,8 @@
 //! Checking and converting the arguments of admin calls, on the caller's thread (mistakes raise at
 //! once, before any request is made).
 
+#![forbid(unsafe_code)]
+
 use crate::args::Seconds;
 use crate::errors::{FerroError, FerroResult};
 use crate::topic_partition::check_topic_name;

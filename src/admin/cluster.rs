@@ -9,10 +9,10 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::acls::operation_names;
-use super::request::{admin_options, check_event, local_error, native_array, native_error, AdminCore};
-use super::results::wrong_result;
+use super::request::{admin_options, local_error, AdminCore};
 use crate::errors::FerroResult;
-use crate::ffi::{lossy, NativePtr};
+use crate::ffi::NativePtr;
+use crate::native::results::{self as native, check_event, NodeData};
 
 /// A broker: confluent-kafka's `Node`.
 #[pyclass(frozen, get_all, module = "ferrokafka")]
@@ -120,45 +120,14 @@ impl DescribeClusterResult {
     }
 }
 
-/// A node of a result (None for NULL).
-///
-/// # Safety
-/// `node` is NULL or a node owned by a result event that stays alive during the call.
-unsafe fn read_node(node: *const rdsys::rd_kafka_Node_t) -> Option<Node> {
-    if node.is_null() {
-        return None;
-    }
-    // SAFETY: a live node (caller's guarantee); its strings are copied while it is alive.
-    unsafe {
-        let id = rdsys::rd_kafka_Node_id(node);
-        Some(Node {
-            id,
-            id_string: id.to_string(),
-            host: lossy(rdsys::rd_kafka_Node_host(node)).unwrap_or_default(),
-            port: rdsys::rd_kafka_Node_port(node),
-            rack: lossy(rdsys::rd_kafka_Node_rack(node)),
-        })
+impl From<NodeData> for Node {
+    fn from(node: NodeData) -> Self {
+        Node { id: node.id, id_string: node.id.to_string(), host: node.host, port: node.port, rack: node.rack }
     }
 }
 
-/// # Safety
-/// As [`read_node`], for an array of `count` nodes.
-unsafe fn read_nodes(nodes: *const *const rdsys::rd_kafka_Node_t, count: usize) -> Vec<Node> {
-    // SAFETY: `count` nodes of a live result (caller's guarantee).
-    unsafe { native_array(nodes, count) }.iter().filter_map(|&node| unsafe { read_node(node) }).collect()
-}
-
-/// Authorized operations: librdkafka gives NULL when they were not asked for.
-///
-/// # Safety
-/// `operations` is NULL or `count` operation codes owned by a live result.
-unsafe fn read_operations(operations: *const rdsys::rd_kafka_AclOperation_t, count: usize) -> Option<Vec<String>> {
-    if operations.is_null() {
-        return None;
-    }
-    // SAFETY: `count` C enums (ints) owned by the live result, read as the ints they are.
-    let codes = unsafe { std::slice::from_raw_parts(operations.cast::<c_int>(), count) };
-    Some(operation_names(codes))
+fn nodes(nodes: Vec<NodeData>) -> Vec<Node> {
+    nodes.into_iter().map(Node::from).collect()
 }
 
 fn include_operations(
@@ -188,26 +157,15 @@ pub(super) fn describe_cluster(
     })?;
     drop(options);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live DescribeCluster result event that we own; everything read below
-    // belongs to it and is copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeCluster_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let nodes = rdsys::rd_kafka_DescribeCluster_result_nodes(result, &mut count);
-        let mut nodes = read_nodes(nodes, count);
-        nodes.sort_by_key(|node| node.id);
-        let mut op_count = 0;
-        let operations = rdsys::rd_kafka_DescribeCluster_result_authorized_operations(result, &mut op_count);
-        Ok(DescribeClusterResult {
-            cluster_id: lossy(rdsys::rd_kafka_DescribeCluster_result_cluster_id(result)),
-            controller: read_node(rdsys::rd_kafka_DescribeCluster_result_controller(result)),
-            nodes,
-            authorized_operations: read_operations(operations, op_count),
-        })
-    }
+    let cluster = native::described_cluster(&event, context)?;
+    let mut nodes = nodes(cluster.nodes);
+    nodes.sort_by_key(|node| node.id);
+    Ok(DescribeClusterResult {
+        cluster_id: cluster.cluster_id,
+        controller: cluster.controller.map(Node::from),
+        nodes,
+        authorized_operations: cluster.authorized_operations.map(|codes| operation_names(&codes)),
+    })
 }
 
 /// Describes the topics `names` (checked names): {name: TopicDescription}, or the error of the
@@ -238,54 +196,28 @@ pub(super) fn describe_topics(
     drop((topics, options));
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
-    // SAFETY: `event` is a live DescribeTopics result event that we own; the descriptions and
-    // everything reachable from them belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeTopics_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let descriptions = rdsys::rd_kafka_DescribeTopics_result_topics(result, &mut count);
-        for &topic in native_array(descriptions, count) {
-            let name = lossy(rdsys::rd_kafka_TopicDescription_name(topic)).unwrap_or_default();
-            if let Some(err) =
-                native_error(rdsys::rd_kafka_TopicDescription_error(topic), &format!("{context} {name:?}"))
-            {
-                return Err(err);
-            }
-            let id = rdsys::rd_kafka_TopicDescription_topic_id(topic);
-            let topic_id = if id.is_null() { None } else { lossy(rdsys::rd_kafka_Uuid_base64str(id)) };
-            let mut partition_count = 0;
-            let partitions = rdsys::rd_kafka_TopicDescription_partitions(topic, &mut partition_count);
-            let mut partitions: Vec<TopicPartitionInfo> = native_array(partitions, partition_count)
-                .iter()
-                .map(|&partition| {
-                    let (mut replica_count, mut isr_count) = (0, 0);
-                    let replicas = rdsys::rd_kafka_TopicPartitionInfo_replicas(partition, &mut replica_count);
-                    let isr = rdsys::rd_kafka_TopicPartitionInfo_isr(partition, &mut isr_count);
-                    TopicPartitionInfo {
-                        id: rdsys::rd_kafka_TopicPartitionInfo_partition(partition),
-                        leader: read_node(rdsys::rd_kafka_TopicPartitionInfo_leader(partition)),
-                        replicas: read_nodes(replicas, replica_count),
-                        isr: read_nodes(isr, isr_count),
-                    }
-                })
-                .collect();
-            partitions.sort_by_key(|partition| partition.id);
-            let mut op_count = 0;
-            let operations = rdsys::rd_kafka_TopicDescription_authorized_operations(topic, &mut op_count);
-            described.insert(
-                name.clone(),
-                TopicDescription {
-                    name,
-                    topic_id: topic_id.unwrap_or_default(),
-                    is_internal: rdsys::rd_kafka_TopicDescription_is_internal(topic) != 0,
-                    partitions,
-                    authorized_operations: read_operations(operations, op_count),
-                },
-            );
-        }
+    for topic in native::described_topics(&event, context)? {
+        let mut partitions: Vec<TopicPartitionInfo> = topic
+            .partitions
+            .into_iter()
+            .map(|partition| TopicPartitionInfo {
+                id: partition.id,
+                leader: partition.leader.map(Node::from),
+                replicas: nodes(partition.replicas),
+                isr: nodes(partition.isr),
+            })
+            .collect();
+        partitions.sort_by_key(|partition| partition.id);
+        described.insert(
+            topic.name.clone(),
+            TopicDescription {
+                name: topic.name,
+                topic_id: topic.topic_id.unwrap_or_default(),
+                is_internal: topic.is_internal,
+                partitions,
+                authorized_operations: topic.authorized_operations.map(|codes| operation_names(&codes)),
+            },
+        );
     }
     Ok(described)
 }

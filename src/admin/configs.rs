@@ -1,15 +1,14 @@
 //! `describe_configs(..., detailed=True)`: every entry of a resource's configuration with where
 //! its value comes from, as confluent-kafka's `ConfigEntry` (the same attribute names).
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 
 use pyo3::prelude::*;
-use rdkafka::bindings as rdsys;
 
 use super::args::enum_name;
-use super::request::{kafka_error, native_array};
-use crate::errors::FerroResult;
-use crate::ffi::{self as raw, lossy};
+use crate::native::results::ConfigEntryData;
 
 /// rd_kafka_ConfigSource_t (librdkafka's and confluent-kafka's `ConfigSource` names), with the
 /// sources newer brokers report.
@@ -57,54 +56,43 @@ impl ConfigEntry {
     }
 }
 
-/// # Safety
-/// `entry` belongs to a DescribeConfigs result event that stays alive during the call.
-unsafe fn read_entry(entry: *const rdsys::rd_kafka_ConfigEntry_t, depth: usize) -> ConfigEntry {
-    // SAFETY: a live entry; strings copied while it is alive, the source read as the int it is.
-    unsafe {
+impl ConfigEntry {
+    fn from_data(data: ConfigEntryData) -> Self {
         let mut synonyms = BTreeMap::new();
-        if depth == 0 {
-            let mut count = 0;
-            let list = rdsys::rd_kafka_ConfigEntry_synonyms(entry, &mut count);
-            for &synonym in native_array(list, count) {
-                let synonym = read_entry(synonym, depth + 1);
-                synonyms.entry(synonym.name.clone()).or_insert(synonym);
-            }
+        for synonym in data.synonyms {
+            let synonym = ConfigEntry::from_data(synonym);
+            synonyms.entry(synonym.name.clone()).or_insert(synonym);
         }
         ConfigEntry {
-            name: lossy(rdsys::rd_kafka_ConfigEntry_name(entry)).unwrap_or_default(),
-            value: lossy(rdsys::rd_kafka_ConfigEntry_value(entry)),
-            source: enum_name(raw::rd_kafka_ConfigEntry_source(entry), &SOURCES, "UNKNOWN_CONFIG"),
-            is_read_only: rdsys::rd_kafka_ConfigEntry_is_read_only(entry) != 0,
-            is_default: rdsys::rd_kafka_ConfigEntry_is_default(entry) != 0,
-            is_sensitive: rdsys::rd_kafka_ConfigEntry_is_sensitive(entry) != 0,
-            is_synonym: rdsys::rd_kafka_ConfigEntry_is_synonym(entry) != 0,
+            name: data.name.unwrap_or_default(),
+            value: data.value,
+            source: enum_name(data.source, &SOURCES, "UNKNOWN_CONFIG"),
+            is_read_only: data.is_read_only,
+            is_default: data.is_default,
+            is_sensitive: data.is_sensitive,
+            is_synonym: data.is_synonym,
             synonyms,
         }
     }
 }
 
-/// Every entry of one resource of a DescribeConfigs result, into `entries`, or the resource's error.
-///
-/// # Safety
-/// `resource` belongs to a DescribeConfigs result event that stays alive during the call.
-pub(super) unsafe fn detailed_entries(
-    resource: *const rdsys::rd_kafka_ConfigResource_t,
-    context: &str,
-    entries: &mut BTreeMap<String, ConfigEntry>,
-) -> FerroResult<()> {
-    // SAFETY: a live resource (caller's guarantee); its error code, string and entries belong to it.
-    unsafe {
-        let code = raw::rd_kafka_ConfigResource_error(resource);
-        if code != 0 {
-            return Err(kafka_error(code, context, lossy(rdsys::rd_kafka_ConfigResource_error_string(resource))));
-        }
-        let mut count = 0;
-        let configs = rdsys::rd_kafka_ConfigResource_configs(resource, &mut count);
-        for &entry in native_array(configs, count) {
-            let entry = read_entry(entry, 0);
-            entries.insert(entry.name.clone(), entry);
+/// Every entry described, by name (`detailed=True`).
+pub(super) fn detailed_entries(described: Vec<ConfigEntryData>) -> BTreeMap<String, ConfigEntry> {
+    let mut entries = BTreeMap::new();
+    for entry in described {
+        let entry = ConfigEntry::from_data(entry);
+        entries.insert(entry.name.clone(), entry);
+    }
+    entries
+}
+
+/// The entries with a value, by name (those without one, sensitive ones among them, are left out).
+pub(super) fn config_entries(described: Vec<ConfigEntryData>) -> BTreeMap<String, String> {
+    let mut entries = BTreeMap::new();
+    for entry in described {
+        if let (Some(name), Some(value)) = (entry.name, entry.value) {
+            entries.insert(name, value);
         }
     }
-    Ok(())
+    entries
 }

@@ -7,11 +7,11 @@ use rdkafka::bindings as rdsys;
 use rdkafka::TopicPartitionList;
 
 use super::args::enum_arg;
-use super::request::{check_event, local_error, native_array, AdminCore};
-use super::results::wrong_result;
+use super::request::{local_error, AdminCore};
 use crate::errors::{FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
-use crate::topic_partition::{read_native_partition, TopicPartition};
+use crate::native::results::{self as native, check_event};
+use crate::topic_partition::TopicPartition;
 
 /// rd_kafka_ElectionType_t, by confluent-kafka's `ElectionType` names.
 const ELECTION_TYPES: [(&str, i32); 2] = [("PREFERRED", 0), ("UNCLEAN", 1)];
@@ -55,31 +55,7 @@ pub(super) fn elect_leaders(
     })?;
     drop(request);
     check_event(&event, context)?;
-    let mut outcomes = Vec::new();
-    // SAFETY: `event` is a live ElectLeaders result event that we own; the partition results,
-    // their partitions and errors belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_ElectLeaders_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let results = rdsys::rd_kafka_ElectLeaders_result_partitions(result, &mut count);
-        for &partition_result in native_array(results, count) {
-            let partition = rdsys::rd_kafka_topic_partition_result_partition(partition_result);
-            if partition.is_null() {
-                continue;
-            }
-            let mut tp = read_native_partition(partition);
-            tp.offset = crate::topic_partition::OFFSET_INVALID;
-            let what = format!("{context} for {:?} [{}]", tp.topic, tp.partition);
-            let error = KafkaErrorInfo::from_error_object(
-                rdsys::rd_kafka_topic_partition_result_error(partition_result),
-                &what,
-            );
-            outcomes.push((tp, error));
-        }
-    }
+    let mut outcomes = native::elected_partitions(&event, context)?;
     outcomes.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Elections(outcomes))
 }

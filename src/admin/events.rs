@@ -3,7 +3,7 @@
 //! serves. A thread of ours does: they go to the logger and `error_cb` (and the last one explains
 //! a request that timed out), instead of piling up in the queue for the client's whole life.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,7 +13,8 @@ use rdkafka::bindings as rdsys;
 use crate::blocking::SLICE;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::KafkaErrorInfo;
-use crate::ffi::{self as raw, NativePtr};
+use crate::ffi::NativePtr;
+use crate::native::queue;
 
 /// The thread serving an admin client's main queue. Dropping it stops the thread and waits for it
 /// (at most one slice, plus a callback that is running): drop it before the client, and never with
@@ -52,9 +53,7 @@ impl Drop for EventServer {
 fn serve(queue: &NativePtr<rdsys::rd_kafka_queue_t>, callbacks: &ClientCallbacks, stop: &AtomicBool) {
     let timeout_ms = c_int::try_from(SLICE.as_millis()).unwrap_or(100);
     while !stop.load(Ordering::Acquire) {
-        // SAFETY: `queue` is live while this thread runs (it owns it). The event returned (or
-        // NULL) is ours; `NativePtr` destroys it.
-        if let Some(event) = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) } {
+        if let Some(event) = crate::native::queue::poll(queue, timeout_ms) {
             read_event(&event, callbacks);
         }
         if callbacks.has_pending() {
@@ -69,25 +68,16 @@ fn serve(queue: &NativePtr<rdsys::rd_kafka_queue_t>, callbacks: &ClientCallbacks
 }
 
 fn read_event(event: &NativePtr<rdsys::rd_kafka_event_t>, callbacks: &ClientCallbacks) {
-    // SAFETY: `event` is live and ours; the accessors only read it, and the strings they return
-    // belong to the event and are copied (`lossy`) before it goes.
-    unsafe {
-        match rdsys::rd_kafka_event_type(event.ptr()) {
-            rdsys::RD_KAFKA_EVENT_LOG => {
-                let (mut facility, mut message, mut level): (*const c_char, *const c_char, c_int) =
-                    (std::ptr::null(), std::ptr::null(), 0);
-                if rdsys::rd_kafka_event_log(event.ptr(), &mut facility, &mut message, &mut level) == 0 {
-                    let facility = raw::lossy(facility).unwrap_or_default();
-                    let message = raw::lossy(message).unwrap_or_default();
-                    callbacks.log_syslog(level, facility.trim(), message.trim());
-                }
+    match queue::event_type(event) {
+        rdsys::RD_KAFKA_EVENT_LOG => {
+            if let Some((level, facility, message)) = queue::log_event(event) {
+                callbacks.log_syslog(level, facility.trim(), message.trim());
             }
-            rdsys::RD_KAFKA_EVENT_ERROR => {
-                let code = raw::rd_kafka_event_error(event.ptr());
-                let reason = raw::lossy(rdsys::rd_kafka_event_error_string(event.ptr()));
-                callbacks.global_error(KafkaErrorInfo::from_raw(code, "admin client error", reason));
-            }
-            _ => {} // e.g. a token refresh request: ferrokafka's refresher keeps its own schedule
         }
+        rdsys::RD_KAFKA_EVENT_ERROR => {
+            let (code, reason) = queue::event_error(event);
+            callbacks.global_error(KafkaErrorInfo::from_raw(code, "admin client error", reason));
+        }
+        _ => {} // e.g. a token refresh request: ferrokafka's refresher keeps its own schedule
     }
 }

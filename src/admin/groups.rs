@@ -7,10 +7,10 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{admin_options, check_event, native_array, AdminCore};
-use super::results::wrong_result;
+use super::request::{admin_options, AdminCore};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::ffi::{self as raw, NativePtr};
+use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
 /// librdkafka's spelling of the two rebalancing states.
@@ -148,31 +148,16 @@ pub(super) fn list_consumer_groups(
     })?;
     drop(options);
     check_event(&event, context)?;
-    let mut valid = Vec::new();
-    let mut errors = Vec::new();
-    // SAFETY: `event` is a live ListConsumerGroups result event that we own; the listings and
-    // errors belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let listings = rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count);
-        for &listing in native_array(listings, count) {
-            valid.push(ConsumerGroupListing {
-                group_id: lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)).unwrap_or_default(),
-                is_simple_consumer_group: rdsys::rd_kafka_ConsumerGroupListing_is_simple_consumer_group(listing) != 0,
-                state: enum_name(raw::rd_kafka_ConsumerGroupListing_state(listing), &STATES, "UNKNOWN"),
-                r#type: enum_name(raw::rd_kafka_ConsumerGroupListing_type(listing), &TYPES, "UNKNOWN"),
-            });
-        }
-        let mut count = 0;
-        let failures = rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count);
-        for &error in native_array(failures, count) {
-            errors.extend(KafkaErrorInfo::from_error_object(error, context));
-        }
-    }
+    let valid = native::listed_groups(&event, context)?
+        .into_iter()
+        .map(|listing| ConsumerGroupListing {
+            group_id: listing.group_id.unwrap_or_default(),
+            is_simple_consumer_group: listing.is_simple_consumer_group,
+            state: enum_name(listing.state, &STATES, "UNKNOWN"),
+            r#type: enum_name(listing.group_type, &TYPES, "UNKNOWN"),
+        })
+        .collect();
+    let errors = native::listed_group_errors(&event, context)?;
     Ok(ListConsumerGroupsResult { valid: sorted_once(valid), errors })
 }
 

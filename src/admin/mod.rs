@@ -52,10 +52,9 @@ use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::{self as raw, lossy, NativePtr};
-use crate::producer::future_type;
-use crate::topic_partition::{
-    check_topic_name, first_partition_error, partitions_arg, read_native_list, to_list, TopicPartition,
-};
+use crate::interpreter::future_type;
+use crate::native::partitions::{read_native_list, to_list};
+use crate::topic_partition::{check_topic_name, first_partition_error, partitions_arg, TopicPartition};
 
 mod acls;
 mod args;
@@ -78,16 +77,12 @@ use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
-// Read the results of requests the consumer sends for event loops (consumer/loop_request.rs).
-pub(crate) use self::request::native_array;
-use self::request::{
-    admin_error, check_event, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore,
-};
-pub(crate) use self::results::group_offsets;
-use self::results::{config_entries, group_description, resolve, wrong_result, Done};
+use self::request::{admin_error, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore};
+use self::results::{resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
+use crate::native::results::{self as native, check_event};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -146,15 +141,13 @@ impl AdminClient {
     }
 }
 
-/// Runs DescribeConfigs for one resource and hands each resource of the result to `read`, while
-/// the result event is alive.
+/// Runs DescribeConfigs for one resource and reads the entries of the result.
 fn describe_config_resource(
     core: &AdminCore,
     restype: rdsys::rd_kafka_ResourceType_t,
     name: &CString,
     context: &str,
-    mut read: impl FnMut(*const rdsys::rd_kafka_ConfigResource_t) -> FerroResult<()>,
-) -> FerroResult<()> {
+) -> FerroResult<Vec<native::ConfigEntryData>> {
     // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
     // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
     let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
@@ -168,19 +161,7 @@ fn describe_config_resource(
     })?;
     drop(resource);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-    let result = unsafe { rdsys::rd_kafka_event_DescribeConfigs_result(event.ptr()) };
-    if result.is_null() {
-        return Err(wrong_result(context));
-    }
-    let mut count = 0;
-    // SAFETY: a live result; librdkafka writes the array's length into `count`.
-    let resources = unsafe { rdsys::rd_kafka_DescribeConfigs_result_resources(result, &mut count) };
-    // SAFETY: `count` resources owned by the result, alive while `event` is (until we return).
-    for &resource in unsafe { native_array(resources, count) } {
-        read(resource)?;
-    }
-    Ok(())
+    native::described_configs(&event, context)
 }
 
 /// A request that timed out says why the client could not reach the cluster, if librdkafka said:
@@ -324,21 +305,11 @@ impl AdminClient {
         let (restype, name) = resource_arg(resource_type, name)?;
         if detailed {
             return self.submit(py, "describe-configs", move |core| {
-                let mut entries = BTreeMap::new();
-                describe_config_resource(core, restype, &name, &context, |resource| {
-                    // SAFETY: a resource of the live result event (describe_config_resource).
-                    unsafe { configs::detailed_entries(resource, &context, &mut entries) }
-                })?;
-                Ok(entries)
+                Ok(configs::detailed_entries(describe_config_resource(core, restype, &name, &context)?))
             });
         }
         self.submit(py, "describe-configs", move |core| {
-            let mut entries = BTreeMap::new();
-            describe_config_resource(core, restype, &name, &context, |resource| {
-                // SAFETY: a resource of the live result event (describe_config_resource).
-                unsafe { config_entries(resource, &context, &mut entries) }
-            })?;
-            Ok(entries)
+            Ok(configs::config_entries(describe_config_resource(core, restype, &name, &context)?))
         })
     }
 
@@ -400,16 +371,10 @@ impl AdminClient {
                 })?;
             drop(resource);
             check_event(&event, &context)?;
-            // SAFETY: `event` is a live IncrementalAlterConfigs result event that we own; the
-            // resources and strings read below belong to it and are copied while it is alive.
-            unsafe {
-                let result = rdsys::rd_kafka_event_IncrementalAlterConfigs_result(event.ptr());
-                if result.is_null() {
-                    return Err(wrong_result(&context));
-                }
-                let mut count = 0;
-                let resources = rdsys::rd_kafka_IncrementalAlterConfigs_result_resources(result, &mut count);
-                for &resource in native_array(resources, count) {
+            for &resource in native::incremental_alter_configs(&event, &context)? {
+                // SAFETY: a resource of the live result event; its error string is copied while
+                // the event is alive.
+                unsafe {
                     let code = raw::rd_kafka_ConfigResource_error(resource);
                     if code != 0 {
                         return Err(kafka_error(
@@ -434,30 +399,11 @@ impl AdminClient {
                 unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, ptr::null(), queue) }
             })?;
             check_event(&event, context)?;
-            let mut groups = Vec::new();
-            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-            let result = unsafe { rdsys::rd_kafka_event_ListConsumerGroups_result(event.ptr()) };
-            if result.is_null() {
-                return Err(wrong_result(context));
+            if let Some(err) = native::listed_group_errors(&event, context)?.into_iter().next() {
+                return Err(FerroError::Kafka(err));
             }
-            let mut count = 0;
-            // SAFETY: a live result; librdkafka writes the array's length into `count`.
-            let errors = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_errors(result, &mut count) };
-            // SAFETY: `count` error objects owned by the result, alive while `event` is.
-            for &error in unsafe { native_array(errors, count) } {
-                // SAFETY: an error object of the live result, only read.
-                if let Some(err) = unsafe { native_error(error, context) } {
-                    return Err(err);
-                }
-            }
-            let mut count = 0;
-            // SAFETY: as above, for the listings of the groups that could be listed.
-            let valid = unsafe { rdsys::rd_kafka_ListConsumerGroups_result_valid(result, &mut count) };
-            // SAFETY: `count` listings owned by the result, alive while `event` is.
-            for &listing in unsafe { native_array(valid, count) } {
-                // SAFETY: the listing's id string (or NULL), copied while it is alive.
-                groups.extend(unsafe { lossy(rdsys::rd_kafka_ConsumerGroupListing_group_id(listing)) });
-            }
+            let groups =
+                native::listed_groups(&event, context)?.into_iter().filter_map(|listing| listing.group_id).collect();
             Ok(crate::admin::groups::sorted_ids_once(groups))
         })
     }
@@ -479,22 +425,7 @@ impl AdminClient {
                     }
                 })?;
             check_event(&event, context)?;
-            let mut groups = BTreeMap::new();
-            // SAFETY: `event` is a live event that we own; the result (or NULL) belongs to it.
-            let result = unsafe { rdsys::rd_kafka_event_DescribeConsumerGroups_result(event.ptr()) };
-            if result.is_null() {
-                return Err(wrong_result(context));
-            }
-            let mut count = 0;
-            // SAFETY: a live result; librdkafka writes the array's length into `count`.
-            let descriptions = unsafe { rdsys::rd_kafka_DescribeConsumerGroups_result_groups(result, &mut count) };
-            // SAFETY: `count` descriptions owned by the result, alive while `event` is.
-            for &group in unsafe { native_array(descriptions, count) } {
-                // SAFETY: a description of the live result event (`event` outlives the call).
-                let (group_id, description) = unsafe { group_description(group, context) }?;
-                groups.insert(group_id, description);
-            }
-            Ok(groups)
+            native::described_groups(&event, context)
         })
     }
 
@@ -539,8 +470,7 @@ impl AdminClient {
                 request,
                 rdsys::rd_kafka_ListConsumerGroupOffsets,
                 rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
-                rdsys::rd_kafka_event_ListConsumerGroupOffsets_result,
-                rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups,
+                native::GroupOffsets::List,
                 &context,
             )
         })
@@ -569,8 +499,7 @@ impl AdminClient {
                 request,
                 rdsys::rd_kafka_AlterConsumerGroupOffsets,
                 rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
-                rdsys::rd_kafka_event_AlterConsumerGroupOffsets_result,
-                rdsys::rd_kafka_AlterConsumerGroupOffsets_result_groups,
+                native::GroupOffsets::Alter,
                 &context,
             )
             .map(|_| Done)
@@ -804,7 +733,8 @@ impl AdminClient {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let core = self.open_core()?;
-        Ok(crate::config::set_sasl_credentials(core.native_ptr(), username, password)?)
+        let handle = crate::ffi::ClientHandle::open_handle(&*core).ok_or(FerroError::Closed("admin client"))?;
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Closes the client (idempotent). Calls already made complete and resolve their futures; the

@@ -1,5 +1,7 @@
 //! `NewTopic`: a topic to create with `AdminClient.create_topics()`.
 
+#![forbid(unsafe_code)]
+
 use crate::args::Int;
 use crate::errors::FerroError;
 use crate::topic_partition::check_topic_name;

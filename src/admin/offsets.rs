@@ -7,10 +7,10 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 use rdkafka::TopicPartitionList;
 
-use super::request::{check_event, native_array, AdminCore};
-use super::results::wrong_result;
+use super::request::AdminCore;
 use crate::errors::{FerroError, FerroResult};
-use crate::topic_partition::{first_partition_error, read_native_partition, TopicPartition};
+use crate::native::results::{check_event, listed_offsets};
+use crate::topic_partition::{first_partition_error, TopicPartition};
 
 const EARLIEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64;
 const LATEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_LATEST as i64;
@@ -101,7 +101,7 @@ pub(super) fn spec_list(requested: &[TopicPartition]) -> FerroResult<TopicPartit
         return Err(FerroError::Value(format!("partition {:?} [{}] is listed twice", twice.topic, twice.partition)));
     }
     let placeholders: Vec<TopicPartition> = requested.iter().map(|tp| tp.at(LATEST)).collect();
-    let list = crate::topic_partition::to_list(&placeholders)?;
+    let list = crate::native::partitions::to_list(&placeholders)?;
     // SAFETY: `list` owns a live partition list whose `cnt` elements were added in the order of
     // `requested`; only their `offset` fields (plain i64) are written.
     unsafe {
@@ -152,28 +152,9 @@ pub(super) fn list_offsets(
     })?;
     check_event(&event, context)?;
     let mut answers = Vec::new();
-    // SAFETY: `event` is a live ListOffsets result event that we own; the infos and their
-    // partitions belong to it and are read (copied) while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_ListOffsets_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let infos = rdsys::rd_kafka_ListOffsets_result_infos(result, &mut count);
-        for &info in native_array(infos, count) {
-            let partition = rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
-            if partition.is_null() {
-                continue;
-            }
-            let tp = read_native_partition(partition);
-            let answer = ListOffsetsResultInfo {
-                offset: tp.offset,
-                timestamp: rdsys::rd_kafka_ListOffsetsResultInfo_timestamp(info),
-                leader_epoch: tp.leader_epoch,
-            };
-            answers.push((tp, answer));
-        }
+    for (tp, timestamp) in listed_offsets(&event, context)? {
+        let answer = ListOffsetsResultInfo { offset: tp.offset, timestamp, leader_epoch: tp.leader_epoch };
+        answers.push((tp, answer));
     }
     first_partition_error(answers.iter().map(|(tp, _)| tp), &format!("{context} of partition"))?;
     answers.sort_by(|a, b| a.0.cmp(&b.0));

@@ -3,7 +3,7 @@
 
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, lossy, NativeDrop, NativePtr};
+use crate::ffi::{NativeDrop, NativePtr};
 use crate::topic_partition::TopicPartition;
 use rdkafka::admin::{AdminClient as RdAdminClient, AdminOptions};
 use rdkafka::bindings as rdsys;
@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::events::EventServer;
-use super::results::{group_offsets, wrong_result, Done};
+use super::results::Done;
 use super::{MAX_TIMEOUT, REQUEST_MARGIN, RESULT_MARGIN};
+use crate::native::results::{check_event, group_offsets, GroupOffsets};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -55,27 +56,13 @@ pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)
 // ---------------------------------------------------------------------------------------------
 // librdkafka objects
 
-/// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
-///
-/// # Safety
-/// `array` is NULL or points to `count` initialised pointers that stay valid for `'a` (they belong
-/// to a result event that the caller keeps alive that long).
-pub(crate) unsafe fn native_array<'a, T>(array: *const *const T, count: usize) -> &'a [*const T] {
-    if array.is_null() || count == 0 {
-        &[]
-    } else {
-        // SAFETY: non-NULL, `count` initialised elements, valid for 'a: the caller's guarantee.
-        unsafe { std::slice::from_raw_parts(array, count) }
-    }
-}
-
 /// An `rd_kafka_error_t` as a `FerroError`, or `None` for NULL / no error.
 ///
 /// # Safety
 /// `error` is NULL or a valid error object, alive for the duration of the call.
 pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
     // SAFETY: the caller's guarantee, passed on.
-    unsafe { KafkaErrorInfo::from_error_object(error, context) }.map(FerroError::Kafka)
+    unsafe { crate::native::error_object(error, context) }.map(FerroError::Kafka)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,13 +144,8 @@ impl AdminCore {
                 ));
             }
             let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
-            // SAFETY: `queue` is live (owned above). rd_kafka_queue_poll returns NULL on timeout or
-            // an event that the caller owns and frees with rd_kafka_event_destroy, which `NativePtr`
-            // does.
-            let event = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) };
-            if let Some(event) = event {
-                // SAFETY: `event` is live; rd_kafka_event_type only reads it.
-                if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } == expected {
+            if let Some(event) = crate::native::queue::poll(&queue, timeout_ms) {
+                if crate::native::queue::event_type(&event) == expected {
                     return Ok(event);
                 }
                 // Only this request's result is ever sent to this queue; anything else is dropped.
@@ -175,7 +157,7 @@ impl AdminCore {
 impl AdminCore {
     /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
     /// shape) and reads the partitions of its one group result.
-    pub(super) fn group_offsets_request<R: NativeDrop, Res>(
+    pub(super) fn group_offsets_request<R: NativeDrop>(
         &self,
         request: NativePtr<R>,
         send: unsafe extern "C" fn(
@@ -186,8 +168,7 @@ impl AdminCore {
             *mut rdsys::rd_kafka_queue_t,
         ),
         expected: rdsys::rd_kafka_event_type_t,
-        result_of: unsafe extern "C" fn(*mut rdsys::rd_kafka_event_t) -> *const Res,
-        groups_of: unsafe extern "C" fn(*const Res, *mut usize) -> *mut *const rdsys::rd_kafka_group_result_t,
+        kind: GroupOffsets,
         context: &str,
     ) -> FerroResult<Vec<TopicPartition>> {
         let event = self.run_request(expected, context, |rk, queue| {
@@ -198,18 +179,7 @@ impl AdminCore {
         })?;
         drop(request);
         check_event(&event, context)?;
-        // SAFETY: `event` is a live result event of type `expected` that we own, and `result_of` /
-        // `groups_of` are the accessors of that type; the group results they return belong to the
-        // event and are read by `group_offsets` while it is alive.
-        unsafe {
-            let result = result_of(event.ptr());
-            if result.is_null() {
-                return Err(wrong_result(context));
-            }
-            let mut count = 0;
-            let groups = groups_of(result, &mut count);
-            group_offsets(groups, count, context)
-        }
+        group_offsets(&event, kind, context)
     }
 }
 
@@ -233,21 +203,6 @@ pub(super) fn admin_options(
         }
     }
     Ok(options)
-}
-
-/// The request-level error of a result event, if any.
-pub(super) fn check_event(event: &NativePtr<rdsys::rd_kafka_event_t>, context: &str) -> FerroResult<()> {
-    // SAFETY: `event` is a live event we own; rd_kafka_event_error_string returns NULL or a string
-    // owned by the event, copied by `lossy` before the event can go.
-    let (code, detail) = unsafe {
-        let code = raw::rd_kafka_event_error(event.ptr());
-        (code, if code != 0 { lossy(rdsys::rd_kafka_event_error_string(event.ptr())) } else { None })
-    };
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(kafka_error(code, context, detail))
-    }
 }
 
 impl Drop for AdminCore {

@@ -11,10 +11,11 @@ use pyo3::types::{PyBytes, PyString};
 use rdkafka::bindings as rdsys;
 
 use super::args::{c_string, enum_arg, enum_name};
-use super::request::{check_event, local_error, native_array, native_error, AdminCore};
-use super::results::{wrong_result, Done};
+use super::request::{local_error, AdminCore};
+use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::ffi::{self as raw, NativePtr};
+use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
 const MECHANISMS: [(&str, i32); 3] = [("UNKNOWN", 0), ("SCRAM_SHA_256", 1), ("SCRAM_SHA_512", 2)];
@@ -268,31 +269,10 @@ pub(super) fn describe(
     })?;
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
-    // SAFETY: `event` is a live result event that we own; the descriptions, their errors and
-    // infos belong to it and are copied while it is alive.
-    unsafe {
-        let result = rdsys::rd_kafka_event_DescribeUserScramCredentials_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let descriptions = rdsys::rd_kafka_DescribeUserScramCredentials_result_descriptions(result, &mut count);
-        for &description in native_array(descriptions, count) {
-            let user = lossy(rdsys::rd_kafka_UserScramCredentialsDescription_user(description)).unwrap_or_default();
-            let error = rdsys::rd_kafka_UserScramCredentialsDescription_error(description);
-            if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
-                return Err(err);
-            }
-            let infos = (0..rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo_count(description))
-                .map(|i| rdsys::rd_kafka_UserScramCredentialsDescription_scramcredentialinfo(description, i))
-                .filter(|info| !info.is_null())
-                .map(|info| ScramCredentialInfo {
-                    mechanism: raw::rd_kafka_ScramCredentialInfo_mechanism(info),
-                    iterations: rdsys::rd_kafka_ScramCredentialInfo_iterations(info),
-                })
-                .collect();
-            described.insert(user.clone(), UserScramCredentialsDescription { user, scram_credential_infos: infos });
-        }
+    for (user, infos) in native::described_scram_users(&event, context)? {
+        let infos =
+            infos.into_iter().map(|(mechanism, iterations)| ScramCredentialInfo { mechanism, iterations }).collect();
+        described.insert(user.clone(), UserScramCredentialsDescription { user, scram_credential_infos: infos });
     }
     Ok(described)
 }
@@ -312,22 +292,6 @@ pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult
     })?;
     drop(natives);
     check_event(&event, context)?;
-    // SAFETY: `event` is a live result event that we own; the responses belong to it.
-    unsafe {
-        let result = rdsys::rd_kafka_event_AlterUserScramCredentials_result(event.ptr());
-        if result.is_null() {
-            return Err(wrong_result(context));
-        }
-        let mut count = 0;
-        let responses = rdsys::rd_kafka_AlterUserScramCredentials_result_responses(result, &mut count);
-        for &response in native_array(responses, count) {
-            let user =
-                lossy(rdsys::rd_kafka_AlterUserScramCredentials_result_response_user(response)).unwrap_or_default();
-            let error = rdsys::rd_kafka_AlterUserScramCredentials_result_response_error(response);
-            if let Some(err) = native_error(error, &format!("{context} of user {user:?}")) {
-                return Err(err);
-            }
-        }
-    }
+    native::altered_scram_users(&event, context)?;
     Ok(Done)
 }

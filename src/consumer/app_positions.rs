@@ -30,6 +30,8 @@
 //! librdkafka's position without reaching ferrokafka: after one, the corrected position of an
 //! error (not of an end) may be the marker's offset, which is then read again (it holds no message).
 
+#![forbid(unsafe_code)]
+
 use parking_lot::Mutex;
 
 use crate::message::borrowed::NativeMessage;

@@ -40,7 +40,8 @@ use crate::fork::Born;
 use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::message::MessageParts;
-use crate::topic_partition::{read_native_list, TopicPartition};
+use crate::native::partitions::read_native_list;
+use crate::topic_partition::TopicPartition;
 
 /// The Python functions given to `subscribe()`, and the consumer they receive (a weak reference:
 /// the consumer owns this context).
@@ -138,7 +139,7 @@ impl CoreContext {
         let partitions = unsafe { read_native_list(list) };
         // SAFETY: the live handle calling back.
         let lost = code == REVOKE && unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
-        let Ok(copy) = crate::topic_partition::to_list(&partitions) else {
+        let Ok(copy) = crate::native::partitions::to_list(&partitions) else {
             // Names librdkafka gave cannot fail the checks; if one did, serve it without callbacks.
             if code == REVOKE {
                 self.before_unassign(rk, partitions);
@@ -332,6 +333,20 @@ impl ConsumerHandle {
         if !self.born.inherited() {
             self.native.serve_and_discard(Duration::ZERO);
         }
+    }
+}
+
+impl crate::message::borrowed::MessageSource for ConsumerHandle {
+    fn native_created(&self) {
+        self.registry.native_created();
+    }
+
+    fn native_dropped(&self) {
+        self.registry.native_dropped();
+    }
+
+    fn inherited(&self) -> bool {
+        self.born.inherited()
     }
 }
 

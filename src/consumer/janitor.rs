@@ -7,6 +7,8 @@
 //! once a second, throwing the events away (the Python callbacks are off after close), and forgets
 //! each consumer when its last reference goes. It runs only while there is such a consumer.
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 

@@ -21,6 +21,8 @@
 //! Each message holds its consumer (a `NativeMessage` has an `Arc` of the core): `close()` and the
 //! finaliser empty this for good, which ends that cycle.
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 
 use parking_lot::Mutex;

@@ -20,8 +20,9 @@ use rdkafka::TopicPartitionList;
 
 use super::core::{ConsumerCore, ConsumerHandle};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, NativePtr};
-use crate::topic_partition::{first_partition_error, read_native_list, read_native_partition, TopicPartition};
+use crate::ffi::NativePtr;
+use crate::native::results::{check_event, event_partitions, group_offsets, listed_offsets, Event, GroupOffsets};
+use crate::topic_partition::{first_partition_error, TopicPartition};
 
 /// What a request asks; decides the result event and how it is read.
 #[derive(Clone, Copy)]
@@ -156,43 +157,14 @@ impl LoopRequest {
         })
     }
 
-    /// Reads the result event: the partitions it answers for, or its error.
-    ///
-    /// # Safety
-    /// `event` is a live result event of this request's kind, alive for the call.
-    unsafe fn read(&self, event: *mut rdsys::rd_kafka_event_t) -> FerroResult<Vec<TopicPartition>> {
+    /// Reads the result event (of this request's kind): the partitions it answers for, or its error.
+    fn read(&self, event: &Event) -> FerroResult<Vec<TopicPartition>> {
         let context = self.kind.context();
-        // SAFETY: `event` is a live result event (caller's guarantee); everything read here through
-        // its accessors (error string, partition lists, group results, result infos) belongs to it
-        // and is copied before this returns; each accessor matches the event's type (`kind`).
-        let partitions = unsafe {
-            let code = raw::rd_kafka_event_error(event);
-            if code != 0 {
-                let detail = raw::lossy(rdsys::rd_kafka_event_error_string(event));
-                return Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, detail)));
-            }
-            match self.kind {
-                RequestKind::Commit => read_native_list(rdsys::rd_kafka_event_topic_partition_list(event)),
-                RequestKind::Committed => {
-                    let result = rdsys::rd_kafka_event_ListConsumerGroupOffsets_result(event);
-                    let mut count = 0;
-                    let groups = rdsys::rd_kafka_ListConsumerGroupOffsets_result_groups(result, &mut count);
-                    return crate::admin::group_offsets(groups, count, context);
-                }
-                RequestKind::ListOffsets => {
-                    let result = rdsys::rd_kafka_event_ListOffsets_result(event);
-                    let mut count = 0;
-                    let infos = rdsys::rd_kafka_ListOffsets_result_infos(result, &mut count);
-                    let mut partitions = Vec::new();
-                    for &info in crate::admin::native_array(infos, count) {
-                        let partition = rdsys::rd_kafka_ListOffsetsResultInfo_topic_partition(info);
-                        if !partition.is_null() {
-                            partitions.push(read_native_partition(partition));
-                        }
-                    }
-                    partitions
-                }
-            }
+        check_event(event, context)?;
+        let partitions = match self.kind {
+            RequestKind::Commit => event_partitions(event),
+            RequestKind::Committed => return group_offsets(event, GroupOffsets::List, context),
+            RequestKind::ListOffsets => listed_offsets(event, context)?.into_iter().map(|(tp, _)| tp).collect(),
         };
         first_partition_error(&partitions, &format!("{context} of partition")).map_err(FerroError::Kafka)?;
         Ok(partitions)
@@ -209,16 +181,14 @@ impl LoopRequest {
             return Err(FerroError::Value("the result was read already".into()).into());
         };
         loop {
-            // SAFETY: our live queue; a zero timeout does not wait; the event (or NULL) is ours.
-            let Some(event) = (unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(live.ptr(), 0)) }) else {
+            // A zero timeout does not wait.
+            let Some(event) = crate::native::queue::poll(live, 0) else {
                 return Ok(None);
             };
-            // SAFETY: a live event we own; only read.
-            if unsafe { rdsys::rd_kafka_event_type(event.ptr()) } != self.kind.event_type() {
+            if crate::native::queue::event_type(&event) != self.kind.event_type() {
                 continue; // nothing else is posted on this queue
             }
-            // SAFETY: a live result event of this request's kind, destroyed after the read.
-            let result = unsafe { self.read(event.ptr()) };
+            let result = self.read(&event);
             drop(event);
             *queue = None; // no more wake-ups from this queue
             return Ok(Some(result?));

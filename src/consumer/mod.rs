@@ -1,10 +1,15 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
+#![deny(unsafe_code)]
+
 mod app_positions;
+#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 pub mod core;
 mod janitor;
 pub mod lent_ahead;
+#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 mod loop_request;
+#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 pub mod native;
 pub mod offsets;
 pub mod registry;
@@ -26,12 +31,14 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
-use crate::topic_partition::{check_topic_name, from_list, partitions_arg, to_list, topic_cstring, TopicPartition};
+use crate::native::partitions::{from_list, to_list};
+use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
 use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
-use self::native::{GroupMetadata, NativeConsumer, NativeResult};
+use self::native::{GroupMetadata, NativeConsumer};
 use self::offsets::{last_per_partition, task_owner, Handed};
+use crate::errors::NativeResult;
 
 /// What one wait for messages ended with.
 enum Received<T> {
@@ -471,7 +478,8 @@ impl Consumer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let consumer = self.core.open()?;
-        Ok(crate::config::set_sasl_credentials(consumer.native_ptr(), username, password)?)
+        let handle = crate::ffi::LiveHandle::new(consumer.native_ptr(), consumer);
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Cooperative rebalancing: adds partitions to the current assignment (from `on_assign`, in
@@ -654,7 +662,7 @@ impl Consumer {
     /// arrives: wait until readable, then `request.result()`.
     fn _commit_to_loop(&self, offsets: Vec<PyRef<'_, TopicPartition>>, wake_fd: i32) -> PyResult<LoopRequest> {
         let list = to_list(&partitions_arg(offsets))?;
-        LoopRequest::commit(&self.core, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::commit(&self.core, &list, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// For event loops: `committed()` of `group_id` (this consumer's `group.id`) as a request
@@ -668,7 +676,7 @@ impl Consumer {
         let list = self.partitions_or_assignment(partitions)?;
         let group = std::ffi::CString::new(group_id)
             .map_err(|_| FerroError::Value("group_id must not contain NUL characters".into()))?;
-        LoopRequest::committed(&self.core, &group, &list, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::committed(&self.core, &group, &list, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// For event loops: the offsets of `partitions` by the spec in each one's `offset` (-2:
@@ -690,7 +698,7 @@ impl Consumer {
             );
         }
         let list = to_list(&partitions)?;
-        LoopRequest::list_offsets(&self.core, &list, read_committed, crate::ffi::duplicate_fd(wake_fd, "wake_fd")?)
+        LoopRequest::list_offsets(&self.core, &list, read_committed, crate::blocking::duplicate_fd(wake_fd, "wake_fd")?)
     }
 
     /// Commits offsets to the group. With a BorrowedMessage or OwnedMessage: its offset + 1. With
@@ -950,7 +958,7 @@ impl Consumer {
     /// `fd` is readable, then poll with timeout 0.
     fn _io_event_enable(&self, fd: Option<std::os::fd::RawFd>) -> PyResult<()> {
         let consumer = self.core.open()?;
-        let duplicate = fd.map(|fd| crate::ffi::duplicate_fd(fd, "fd")).transpose()?;
+        let duplicate = fd.map(|fd| crate::blocking::duplicate_fd(fd, "fd")).transpose()?;
         consumer.io_event_enable(duplicate);
         Ok(())
     }

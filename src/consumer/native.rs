@@ -24,9 +24,10 @@ use rdkafka::types::RDKafkaType;
 use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
 
 use crate::consumer::core::CoreContext;
-use crate::errors::KafkaErrorInfo;
+use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
-use crate::topic_partition::{first_partition_error, read_native_list, TopicPartition};
+use crate::native::partitions::read_native_list;
+use crate::topic_partition::{first_partition_error, TopicPartition};
 
 /// The group's identity, for a transactional producer's `send_offsets_to_transaction`.
 pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);
@@ -58,17 +59,6 @@ unsafe impl Send for NativeConsumer {}
 // SAFETY: see Send.
 unsafe impl Sync for NativeConsumer {}
 
-/// A failed call, with librdkafka's own code (never rdkafka's catch-all `_FAIL`).
-pub type NativeResult<T> = Result<T, KafkaErrorInfo>;
-
-/// `Err` for a failed `rd_kafka_resp_err_t`, read as the `int` it is (see `errors::raw`).
-pub(crate) fn check(code: c_int, what: &str) -> NativeResult<()> {
-    match code {
-        0 => Ok(()),
-        code => Err(KafkaErrorInfo::from_raw(code, what, None)),
-    }
-}
-
 /// Destroys an `rd_kafka_error_t` (if any) and turns it into an error with its code and text.
 ///
 /// # Safety
@@ -77,7 +67,7 @@ unsafe fn check_error_object(error: *mut rdsys::rd_kafka_error_t, what: &str) ->
     // SAFETY: NULL or an error object handed over to us (caller's guarantee).
     let Some(error) = (unsafe { NativePtr::from_ptr(error) }) else { return Ok(()) };
     // SAFETY: a valid error object, read before `error` destroys it.
-    let info = unsafe { KafkaErrorInfo::from_error_object(error.ptr(), what) };
+    let info = unsafe { crate::native::error_object(error.ptr(), what) };
     info.map_or(Ok(()), Err)
 }
 

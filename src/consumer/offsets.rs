@@ -35,6 +35,8 @@
 //! user's `enable.auto.offset.store=false` (then `store_offsets()` is theirs) or
 //! `enable.auto.commit=false`, nothing is stored automatically.
 
+#![forbid(unsafe_code)]
+
 use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -43,20 +45,8 @@ use crate::message::borrowed::NativeMessage;
 use crate::message::MessageParts;
 use crate::topic_partition::TopicPartition;
 
-/// The messages of one partition handed out: the offset of the first, and the one after the last.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Handed {
-    pub topic: String,
-    pub partition: i32,
-    pub first: i64,
-    pub next: i64,
-}
-
-impl Handed {
-    fn is(&self, other: &Handed) -> bool {
-        self.partition == other.partition && self.topic == other.topic
-    }
-}
+/// Handed out with a batch too (message/batch.rs), so it lives with the messages.
+pub use crate::message::Handed;
 
 /// Per partition, the first offset of `messages` and the one after the last (in the order
 /// librdkafka handed them out, which keeps each partition's offsets increasing).

@@ -7,6 +7,8 @@
 //! entries are swept out when the book has doubled since the last sweep. Admission and closing take
 //! the same lock, so no message slips in after close.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 

@@ -20,6 +20,8 @@
 //!
 //! Binary columns are `large_binary` (64-bit offsets): a batch of large messages cannot overflow.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -35,8 +37,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule, PyTuple};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 
-use crate::consumer::offsets::Handed;
 use crate::message::borrowed::NativeMessage;
+use crate::message::Handed;
 use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
 use crate::sequence_iter::SequenceIterator;
 use crate::topic_partition::TopicPartition;

@@ -2,7 +2,8 @@
 //!
 //! Three layers, each with one job:
 //! - [`NativeMessage`] owns a `rd_kafka_message_t` as librdkafka's batch API handed it out,
-//!   together with the `Arc<ConsumerHandle>` it came from, so the handle outlives it.
+//!   together with the consumer handle it came from (an `Arc<dyn MessageSource>`: the consumer's
+//!   `ConsumerHandle`), so the handle outlives it.
 //!   Dropping it destroys the message, from any thread. It plays the part of rdkafka's
 //!   `BorrowedMessage`, whose lifetime parameter a `#[pyclass]` could not carry.
 //! - [`MessageSlot`] is the message's state: valid or invalidated with a reason (an atomic, read
@@ -27,8 +28,9 @@ use rdkafka::bindings as rdsys;
 use rdkafka::message::{BorrowedHeaders, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
-use crate::consumer::core::ConsumerHandle;
 use crate::errors::FerroError;
+/// Lives with the error it explains (errors.rs), which is below this module.
+pub use crate::errors::InvalidReason;
 use crate::ffi::bytes_at;
 use crate::message::owned::OwnedMessage;
 use crate::message::{
@@ -37,10 +39,22 @@ use crate::message::{
 };
 use crate::topic_partition::TopicPartition;
 
+/// The consumer handle a native message came from, as the message sees it (implemented by
+/// consumer/core.rs's `ConsumerHandle`; a trait, so that messages do not depend on the consumer).
+/// Each message holds its handle, which librdkafka requires to outlive it.
+pub trait MessageSource: Send + Sync {
+    /// Counts a native message in, at its creation.
+    fn native_created(&self);
+    /// Counts it out, at its drop.
+    fn native_dropped(&self);
+    /// The handle was inherited across fork(): librdkafka's state must not be touched (fork.rs).
+    fn inherited(&self) -> bool;
+}
+
 /// A message as librdkafka handed it out, plus the consumer handle it came from.
 pub struct NativeMessage {
     message: NonNull<rdsys::rd_kafka_message_t>,
-    handle: Arc<ConsumerHandle>,
+    handle: Arc<dyn MessageSource>,
 }
 
 // SAFETY: librdkafka allows destroying a message from any thread, and a consumed message is not
@@ -58,8 +72,8 @@ impl NativeMessage {
     /// # Safety
     /// `message` was handed out by `handle` (rd_kafka_consume_batch_queue), without error, and is
     /// handed over here: nobody else destroys it.
-    pub unsafe fn from_consumed(handle: Arc<ConsumerHandle>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
-        handle.registry.native_created();
+    pub unsafe fn from_consumed(handle: Arc<dyn MessageSource>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
+        handle.native_created();
         NativeMessage { message, handle }
     }
 
@@ -78,8 +92,8 @@ impl NativeMessage {
 
 impl Drop for NativeMessage {
     fn drop(&mut self) {
-        self.handle.registry.native_dropped();
-        if self.handle.born.inherited() {
+        self.handle.native_dropped();
+        if self.handle.inherited() {
             return; // see fork.rs: librdkafka's state in a forked child cannot be touched
         }
         // SAFETY: we own the message (from_consumed's contract) and destroy it exactly once; the
@@ -199,28 +213,11 @@ impl MessageParts for NativeMessage {
         let mut native = std::ptr::null_mut();
         // SAFETY: the message is live; on success librdkafka points `native` at headers owned by the
         // message (parsed on first use, see the Send impl for why that write is not a race).
-        let err = unsafe { rdsys::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
-        (err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && !native.is_null())
+        // The code is read as the `int` it is (see ffi.rs).
+        let err = unsafe { crate::ffi::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
+        (err == 0 && !native.is_null())
             // SAFETY: the headers live inside the message, which lives as long as `self`.
             .then(|| unsafe { headers::from_native(self, native) })
-    }
-}
-
-/// Why a borrowed message stopped being valid. The string forms are part of the public API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvalidReason {
-    Released,
-    Superseded,
-    ConsumerClosed,
-}
-
-impl InvalidReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvalidReason::Released => "released",
-            InvalidReason::Superseded => "superseded",
-            InvalidReason::ConsumerClosed => "consumer_closed",
-        }
     }
 }
 

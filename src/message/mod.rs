@@ -26,6 +26,23 @@ use pyo3::types::{PyMemoryView, PyString};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedMessage as RdOwnedMessage};
 use rdkafka::Timestamp;
 
+/// The messages of one partition handed out: the offset of the first, and the one after the last
+/// (consumer/offsets.rs keeps the book; a `MessageBatch` carries them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Handed {
+    pub topic: String,
+    pub partition: i32,
+    pub first: i64,
+    pub next: i64,
+}
+
+impl Handed {
+    /// Of the same partition.
+    pub(crate) fn is(&self, other: &Handed) -> bool {
+        self.partition == other.partition && self.topic == other.topic
+    }
+}
+
 /// How a message's timestamp was set. Mirrors librdkafka's `rd_kafka_timestamp_type_t`.
 #[pyclass(eq, eq_int, frozen, hash, from_py_object, module = "ferrokafka")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

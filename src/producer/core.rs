@@ -20,7 +20,7 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use super::delivery::{DeliveryCell, DeliveryContext};
 use crate::blocking::SLICE;
-use crate::errors::{FerroError, KafkaErrorInfo};
+use crate::errors::{known_code, FerroError, KafkaErrorInfo};
 use crate::ffi::NativePtr;
 use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::headers;
@@ -210,9 +210,10 @@ impl ProducerHandle {
         // SAFETY: `error` is a live error object we own; `opaque` came from Box::into_raw above and
         // librdkafka did not take it.
         unsafe {
-            let code = rdsys::rd_kafka_error_code(error);
+            // Read as the `int` it is (see ffi.rs).
+            let code = crate::ffi::rd_kafka_error_code(error);
             rdsys::rd_kafka_error_destroy(error);
-            Err(Refused { code: code.into(), cell: Arc::from_raw(opaque as *const DeliveryCell) })
+            Err(Refused { code: known_code(code), cell: Arc::from_raw(opaque as *const DeliveryCell) })
         }
     }
 
@@ -254,10 +255,15 @@ impl ProducerHandle {
         unsafe { rdsys::rd_kafka_produce_batch(topic, -1, flags, messages.as_mut_ptr(), count) };
         let mut refused = Vec::new();
         for (index, message) in messages.iter().enumerate() {
-            if message.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-                // SAFETY: a refused message's opaque was not taken: it is still the Arc we made above.
-                let cell = unsafe { Arc::from_raw(message._private as *const DeliveryCell) };
-                refused.push((index, Refused { code: message.err.into(), cell }));
+            // SAFETY: an initialised message of ours, whose `err` librdkafka wrote, read as the
+            // `int` it is (see ffi.rs). A refused message's opaque was not taken: it is still the
+            // Arc we made above.
+            unsafe {
+                let code = crate::ffi::message_error(message);
+                if code != 0 {
+                    let cell = Arc::from_raw(message._private as *const DeliveryCell);
+                    refused.push((index, Refused { code: known_code(code), cell }));
+                }
             }
         }
         refused

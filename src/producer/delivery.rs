@@ -348,12 +348,6 @@ impl DeliveryContext {
     }
 }
 
-/// `concurrent.futures.Future`, for the admin client.
-pub(crate) fn future_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
-    static FUTURE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    FUTURE.import(py, "concurrent.futures", "Future")
-}
-
 /// A new `ferrokafka._delivery.DeliveryFuture` over `cell`: a `concurrent.futures.Future` in the
 /// RUNNING state, made without running `Future.__init__` (see that module for why this is sound).
 pub(super) fn new_delivery_future<'py>(py: Python<'py>, cell: &Arc<DeliveryCell>) -> PyResult<Bound<'py, PyAny>> {

@@ -3,6 +3,8 @@
 //! million messages does not cost a million Python objects unless they are read one by one;
 //! `errors` and `delivered` answer the usual questions without that.
 
+#![forbid(unsafe_code)]
+
 use pyo3::exceptions::{PyIndexError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};

@@ -56,7 +56,7 @@ impl LoopDeliveries {
     /// `wake_fd`: an eventfd the loop reads (`loop.add_reader`); duplicated, so closing it is safe.
     #[new]
     fn py_new(wake_fd: i32) -> PyResult<Self> {
-        let wake = crate::ffi::duplicate_fd(wake_fd, "wake_fd")?;
+        let wake = crate::blocking::duplicate_fd(wake_fd, "wake_fd")?;
         let duplicate = wake.as_raw_fd();
         // SAFETY: F_GETFL only reads the status flags of `duplicate`, a descriptor we own and
         // keep open (in `wake`) for this whole function.

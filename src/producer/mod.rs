@@ -33,13 +33,13 @@ use crate::config::{client_config, config_dict};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
-use crate::topic_partition::{partitions_arg, to_list, TopicPartition};
+use crate::native::partitions::to_list;
+use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
 
 use self::core::{
     run_poller, run_resolver, ProducerCore, ProducerHandle, TopicHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE,
 };
-pub(crate) use self::delivery::future_type;
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
@@ -464,7 +464,8 @@ impl Producer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let producer = self.open_handle()?;
-        Ok(crate::config::set_sasl_credentials(producer.native_ptr(), username, password)?)
+        let handle = crate::ffi::LiveHandle::new(producer.native_ptr(), producer);
+        Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
     /// Fails messages not yet delivered: those still queued locally and, with `in_flight`, those
@@ -509,7 +510,7 @@ impl Producer {
                     group_metadata.get().inner.ptr(),
                     timeout_ms,
                 );
-                let info = KafkaErrorInfo::from_error_object(error, "send_offsets_to_transaction failed");
+                let info = crate::native::error_object(error, "send_offsets_to_transaction failed");
                 if !error.is_null() {
                     rdsys::rd_kafka_error_destroy(error);
                 }
