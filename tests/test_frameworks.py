@@ -28,7 +28,7 @@ import pytest
 
 import ferrokafka as fk
 
-pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
+pytestmark = pytest.mark.timeout(900)  # a first run installs the frameworks from PyPI
 
 HERE = Path(__file__).parent
 SOURCE = Path(fk.__file__).resolve().parent.parent  # the python/ directory this test imports
@@ -112,6 +112,7 @@ def _run(
     )
 
 
+@pytest.mark.broker
 @pytest.mark.parametrize("confluent", ["dropin", "real"])
 @pytest.mark.parametrize(
     ("name", "script"), [("faststream", "faststream_roundtrip.py"), ("quixstreams", "quixstreams_roundtrip.py")]
@@ -123,3 +124,14 @@ def test_framework_round_trip(kafka_bootstrap, topic_name, group_id, name, scrip
         f"exit {done.returncode}\nstdout:\n{done.stdout[-4000:]}\nstderr:\n{done.stderr[-8000:]}"
     )
     assert done.stdout.splitlines()[-1].startswith("OK "), done.stdout
+
+
+def test_a_framework_that_cannot_be_installed_skips_with_pips_reason(monkeypatch, tmp_path):
+    # A local path that does not exist: pip fails at once, without asking PyPI.
+    missing = tmp_path / "no-such-framework"
+    monkeypatch.setattr(sys.modules[__name__], "CACHE", tmp_path / "venvs")
+    monkeypatch.setitem(FRAMEWORKS, "nothing", (str(missing),))
+    with pytest.raises(pytest.skip.Exception, match="nothing cannot be installed .*no-such-framework"):
+        _framework_venv("nothing")
+    # Nothing half-built is left to be taken for a cached venv next time.
+    assert [p.name for p in (tmp_path / "venvs").iterdir() if p.is_dir()] == []

@@ -21,6 +21,7 @@ if not real:
 
 import confluent_kafka  # noqa: E402
 from faststream.confluent import KafkaBroker  # noqa: E402
+from faststream.confluent.annotations import KafkaMessage  # noqa: E402
 
 if real:
     assert not confluent_kafka.Producer.__module__.startswith("ferrokafka"), confluent_kafka.Producer
@@ -33,22 +34,22 @@ EXPECTED = ["hello-0", "hello-1", "hello-2"]
 
 async def main() -> None:
     broker = KafkaBroker(bootstrap)
-    received: list[str] = []
+    received: list[tuple[str, bytes, str]] = []
     done = asyncio.Event()
 
     @broker.subscriber(topic, group_id=group, auto_offset_reset="earliest")
-    async def handle(body: str) -> None:
-        received.append(body)
+    async def handle(body: str, message: KafkaMessage) -> None:
+        received.append((body, message.raw_message.key(), message.headers["n"]))
         if len(received) >= len(EXPECTED):
             done.set()
 
     async with broker:
         await broker.start()
-        for payload in EXPECTED:
-            await broker.publish(payload, topic)
+        for n, payload in enumerate(EXPECTED):
+            await broker.publish(payload, topic, key=f"k{n}".encode(), headers={"n": str(n)})
         await asyncio.wait_for(done.wait(), 60)
-    assert sorted(received) == EXPECTED, received
-    print("OK", ",".join(received))
+    assert sorted(received) == [(p, f"k{n}".encode(), str(n)) for n, p in enumerate(EXPECTED)], received
+    print("OK", ",".join(body for body, _, _ in received))
 
 
 asyncio.run(main())
