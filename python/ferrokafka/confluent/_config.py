@@ -203,5 +203,5 @@ def release_unclosed(client: Any) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             del native
-    except Exception:  # noqa: S110
+    except Exception:
         pass
