@@ -484,6 +484,30 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.parametrize("module", ["confluent_kafka", "ferrokafka.confluent"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        "Producer({'bootstrap.servers': '127.0.0.1:1'})",
+        "Consumer({'bootstrap.servers': '127.0.0.1:1', 'group.id': 'g'})",
+        "admin.AdminClient({'bootstrap.servers': '127.0.0.1:1'})",
+    ],
+    ids=["Producer", "Consumer", "AdminClient"],
+)
+def test_a_client_left_open_until_interpreter_exit_gives_no_resource_warning(module, make):
+    # A client kept in a module global (as frameworks and applications keep theirs) is let go at
+    # interpreter exit; confluent-kafka says nothing then, even under -X dev.
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", f"import {module} as ck\nfrom {module} import admin\nclient = ck.{make}\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr
+
+
 def test_install_makes_confluent_kafka_and_its_submodules_the_dropin():
     result = _run(
         """

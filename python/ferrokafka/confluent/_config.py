@@ -9,7 +9,6 @@ reason text, ``Message``, mutable ``TopicPartition``) and, for the producer, def
 from __future__ import annotations
 
 import logging
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -196,11 +195,13 @@ def release_unclosed(client: Any) -> None:
     native = client.__dict__.pop("_native", None)
     if native is None:
         return
-    if sys.is_finalizing():
-        # At interpreter exit (a client left in a reference cycle): the warnings module may be
-        # gone from sys.modules already, and no warning is shown any more.
-        del native
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        del native
+    # Also at interpreter exit (a client kept in a module global, as frameworks keep theirs),
+    # where the warnings machinery still works; late in the shutdown it may be gone (AttributeError
+    # or KeyError; a bare try, as module globals may be None by then): then nothing can show the
+    # warning either, and the client goes on return.
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            del native
+    except Exception:
+        pass
