@@ -4,11 +4,13 @@ same mock cluster."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
 import threading
+import types
 from typing import Any
 
 import pytest
@@ -211,8 +213,25 @@ def test_constants_match_confluent_kafka():
 
 
 def test_public_names_of_confluent_kafka_are_all_there():
-    missing = sorted(name for name in dir(ck) if not name.startswith("_") and not hasattr(fc, name))
-    assert missing == ["os"]  # confluent-kafka's own `import os`
+    # Submodules show up in dir(ck) only once something imported them (another test may have
+    # imported confluent_kafka.schema_registry): they are compared by the test below.
+    names = [name for name in dir(ck) if not isinstance(getattr(ck, name), types.ModuleType)]
+    missing = sorted(name for name in names if not name.startswith("_") and not hasattr(fc, name))
+    assert missing == []
+
+
+def test_confluent_kafka_s_submodules_are_the_dropin_s_or_its_own_pure_python_ones():
+    import confluent_kafka.schema_registry  # noqa: F401  # make sure dir(ck) lists one of its own
+
+    submodules = {n for n in dir(ck) if isinstance(getattr(ck, n), types.ModuleType)} - {"os"}
+    ours = {n for n in submodules if importlib.util.find_spec(f"ferrokafka.confluent.{n}")}
+    # What the drop-in does not have, install() serves from confluent-kafka's own files: these are
+    # pure Python (no extension module among them).
+    for name in sorted(submodules - ours):
+        origin = getattr(ck, name).__file__ or ""
+        assert origin.endswith(".py"), (name, origin)
+    assert {"admin", "serialization", "error", "cimpl"} & submodules <= ours
+    assert "schema_registry" in submodules - ours
 
 
 def test_libversion_and_version_shapes():
