@@ -22,15 +22,7 @@ FFI_DIRECTORIES = ("ffi/", "native/")
 # loses its `unsafe` code must leave this list (and may then say `#![forbid(unsafe_code)]`), and no
 # file may join it or grow.
 UNSAFE_NOT_MOVED_YET = {
-    "admin/acls.rs": 5,
-    "admin/cluster.rs": 4,
-    "admin/elect.rs": 2,
-    "admin/events.rs": 1,
-    "admin/groups.rs": 4,
-    "admin/mod.rs": 11,
-    "admin/offsets.rs": 2,
-    "admin/request.rs": 10,
-    "admin/scram.rs": 5,
+    "admin/request.rs": 2,
     "arrow_capsules.rs": 2,
     "bytes_like.rs": 5,
     "consumer/core.rs": 13,

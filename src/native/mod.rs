@@ -5,6 +5,7 @@
 //! above `errors` and `topic_partition`, whose types its readers return. Everything here is FFI:
 //! every `unsafe` block states what keeps the pointers it reads valid.
 
+pub mod admin;
 pub mod client;
 pub mod headers;
 pub mod metadata;
