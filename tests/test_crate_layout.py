@@ -32,7 +32,6 @@ UNSAFE_NOT_MOVED_YET = {
     "message/borrowed.rs": 21,
     "message/mod.rs": 4,
     "message/owned.rs": 4,
-    "mock_cluster.rs": 11,
     "producer/batch.rs": 3,
     "producer/core.rs": 9,
     "producer/delivery.rs": 1,

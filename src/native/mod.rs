@@ -9,6 +9,7 @@ pub mod admin;
 pub mod client;
 pub mod headers;
 pub mod metadata;
+pub mod mock;
 pub mod partitions;
 pub mod queue;
 pub mod results;
