@@ -29,6 +29,15 @@ extern "C" {
         offsets: *const rd_kafka_topic_partition_list_t,
         is_async: c_int,
     ) -> c_int;
+    pub fn rd_kafka_commit_queue(
+        rk: *mut rd_kafka_t,
+        offsets: *const rd_kafka_topic_partition_list_t,
+        queue: *mut rdkafka::bindings::rd_kafka_queue_t,
+        cb: Option<
+            unsafe extern "C" fn(*mut rd_kafka_t, c_int, *mut rd_kafka_topic_partition_list_t, *mut std::ffi::c_void),
+        >,
+        commit_opaque: *mut std::ffi::c_void,
+    ) -> c_int;
     pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
     pub fn rd_kafka_pause_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
     pub fn rd_kafka_resume_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;

@@ -26,7 +26,6 @@ UNSAFE_NOT_MOVED_YET = {
     "arrow_capsules.rs": 2,
     "bytes_like.rs": 5,
     "consumer/core.rs": 13,
-    "consumer/loop_request.rs": 8,
     "consumer/native.rs": 57,
     "fork.rs": 1,
     "message/borrowed.rs": 21,

@@ -146,6 +146,11 @@ impl NativeConsumer {
         self.client.native_ptr()
     }
 
+    /// rdkafka's client, on which the native layer sends requests (`native::admin::RequestQueue`).
+    pub fn client(&self) -> &Client<CoreContext> {
+        &self.client
+    }
+
     /// The librdkafka handle, for calls made elsewhere (tokens from oauth_cb).
     pub fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
         self.ptr()

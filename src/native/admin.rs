@@ -7,6 +7,7 @@
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr;
 
 use rdkafka::bindings as rdsys;
@@ -52,8 +53,26 @@ fn string_pointers(names: &[CString]) -> Vec<*const c_char> {
 /// A queue of one request's result, on a client borrowed for `'a` (so alive while it is used).
 pub struct RequestQueue<'a> {
     rk: *mut rdsys::rd_kafka_t,
+    // Field order is drop order: the queue goes before the descriptor it writes to.
     queue: Queue,
+    wake: Option<OwnedFd>,
     _client: PhantomData<&'a ()>,
+}
+
+/// A request's queue kept past the borrow of its client (an event loop reads it when woken).
+/// Like every queue, it must be dropped before its client is destroyed: its owner keeps the client
+/// alive (e.g. a field declared after it).
+pub struct DetachedQueue {
+    // Field order is drop order: the queue goes before the descriptor it writes to.
+    queue: Queue,
+    _wake: Option<OwnedFd>,
+}
+
+impl DetachedQueue {
+    /// The next event on the queue, without waiting.
+    pub fn poll_now(&self) -> Option<Event> {
+        super::queue::poll(&self.queue, 0)
+    }
 }
 
 impl<'a> RequestQueue<'a> {
@@ -65,7 +84,51 @@ impl<'a> RequestQueue<'a> {
         // before a request answered is safe: the request holds its own reference to the queue and
         // librdkafka discards a result enqueued on a destroyed application queue.
         let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }?;
-        Some(RequestQueue { rk, queue, _client: PhantomData })
+        Some(RequestQueue { rk, queue, wake: None, _client: PhantomData })
+    }
+
+    /// A new queue of `client` that writes a byte to `wake` whenever a result arrives (for an
+    /// event loop watching that descriptor); the queue keeps `wake` open for as long as it lives.
+    pub fn waking<C: rdkafka::ClientContext>(client: &'a Client<C>, wake: OwnedFd) -> Option<Self> {
+        const WAKE: [u8; 1] = [1];
+        let mut request = Self::new(client)?;
+        // SAFETY: our live queue; librdkafka copies the one-byte payload; `wake` stays open for as
+        // long as the queue lives (both are owned by `request`, the queue dropped first).
+        unsafe {
+            rdsys::rd_kafka_queue_io_event_enable(
+                request.queue.ptr(),
+                wake.as_raw_fd(),
+                WAKE.as_ptr().cast(),
+                WAKE.len(),
+            )
+        };
+        request.wake = Some(wake);
+        Some(request)
+    }
+
+    /// New options for the request `op` on this queue's client (see [`options`]).
+    pub fn options(&self, op: rdsys::rd_kafka_admin_op_t) -> Option<Options> {
+        // SAFETY: as in `options`: the client is live while `self` is.
+        unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(self.rk, op)) }
+    }
+
+    /// The queue, kept past the borrow of the client (see [`DetachedQueue`]).
+    pub fn detach(self) -> DetachedQueue {
+        DetachedQueue { queue: self.queue, _wake: self.wake }
+    }
+
+    /// Commits the offsets of `list` (`rd_kafka_commit_queue`); the result arrives as an
+    /// `RD_KAFKA_EVENT_OFFSET_COMMIT` event. Returns the error code of the call itself (0: sent).
+    pub fn commit(&self, list: &TopicPartitionList) -> c_int {
+        // SAFETY: see describe_configs; with no callback the result is posted on the queue. The
+        // code is read as the C int it is (crate::ffi's rule).
+        unsafe { raw::rd_kafka_commit_queue(self.rk, list.ptr(), self.queue.ptr(), None, ptr::null_mut()) }
+    }
+
+    /// ListOffsets of `list` (each partition's offset is its spec) with `options`.
+    pub fn list_offsets_with(&self, list: &TopicPartitionList, options: &Options) {
+        // SAFETY: see describe_configs.
+        unsafe { rdsys::rd_kafka_ListOffsets(self.rk, list.ptr(), options.ptr(), self.queue.ptr()) }
     }
 
     /// The next event on the queue, waiting up to `timeout_ms`.
@@ -222,6 +285,17 @@ pub fn include_authorized_operations(options: &Options, include: bool, context: 
         unsafe { rdsys::rd_kafka_AdminOptions_set_include_authorized_operations(options.ptr(), c_int::from(include)) },
         context,
     )
+}
+
+/// The isolation level of a ListOffsets request: read_committed, or read_uncommitted.
+pub fn isolation_level(options: &Options, read_committed: bool, context: &str) -> Option<KafkaErrorInfo> {
+    let level = if read_committed {
+        rdsys::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED
+    } else {
+        rdsys::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED
+    };
+    // SAFETY: live options; NULL or an error object that we own (returned_error).
+    returned_error(unsafe { rdsys::rd_kafka_AdminOptions_set_isolation_level(options.ptr(), level) }, context)
 }
 
 /// Only groups in `states` (librdkafka's state numbers).
