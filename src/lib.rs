@@ -3,9 +3,7 @@
 
 mod admin;
 mod args;
-mod arrow_capsules;
 mod blocking;
-mod bytes_like;
 mod callbacks;
 mod cluster_metadata;
 mod config;

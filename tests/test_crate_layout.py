@@ -23,8 +23,6 @@ FFI_DIRECTORIES = ("ffi/", "native/")
 # file may join it or grow.
 UNSAFE_NOT_MOVED_YET = {
     "admin/request.rs": 2,
-    "arrow_capsules.rs": 2,
-    "bytes_like.rs": 5,
     "consumer/core.rs": 13,
     "consumer/native.rs": 57,
     "fork.rs": 1,

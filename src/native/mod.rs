@@ -6,6 +6,8 @@
 //! every `unsafe` block states what keeps the pointers it reads valid.
 
 pub mod admin;
+pub mod arrow_capsules;
+pub mod bytes_like;
 pub mod client;
 pub mod headers;
 pub mod metadata;

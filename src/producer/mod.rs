@@ -27,12 +27,12 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, remaining_ms, run_interruptible, wait_detached};
-use crate::bytes_like::with_opt_bytes;
 use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
+use crate::native::bytes_like::with_opt_bytes;
 use crate::native::partitions::to_list;
 use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
