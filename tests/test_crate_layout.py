@@ -30,10 +30,8 @@ UNSAFE_NOT_MOVED_YET = {
     "message/mod.rs": 4,
     "message/owned.rs": 4,
     "producer/batch.rs": 3,
-    "producer/core.rs": 9,
-    "producer/delivery.rs": 1,
-    "producer/loop_sink.rs": 3,
-    "producer/mod.rs": 4,
+    "producer/core.rs": 8,
+    "producer/mod.rs": 2,
     "throttle.rs": 9,
 }
 

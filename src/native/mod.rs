@@ -13,6 +13,8 @@ pub mod headers;
 pub mod metadata;
 pub mod mock;
 pub mod partitions;
+pub mod producer;
+pub mod python;
 pub mod queue;
 pub mod results;
 
