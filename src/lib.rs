@@ -20,7 +20,6 @@ mod native;
 mod oauth;
 mod producer;
 mod sequence_iter;
-mod throttle;
 mod topic_partition;
 
 use pyo3::prelude::*;

@@ -32,7 +32,6 @@ UNSAFE_NOT_MOVED_YET = {
     "producer/batch.rs": 3,
     "producer/core.rs": 8,
     "producer/mod.rs": 2,
-    "throttle.rs": 9,
 }
 
 

@@ -193,8 +193,10 @@ impl AdminClient {
         let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
         let context = AdminContext { callbacks: callbacks.clone() };
         let client: RdAdminClient<AdminContext> = if callbacks.wants_throttle() {
-            let throttle = crate::throttle::throttle_cb::<AdminContext>;
-            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+            let throttle = crate::native::throttle::throttle_cb::<AdminContext>;
+            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
+                config.create_with_context(context)
+            })?
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };

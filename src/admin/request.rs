@@ -63,7 +63,7 @@ pub(super) struct AdminContext {
 
 impl rdkafka::ClientContext for AdminContext {}
 
-impl crate::throttle::ThrottleTarget for AdminContext {
+impl crate::native::throttle::ThrottleTarget for AdminContext {
     fn throttle_callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }

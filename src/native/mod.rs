@@ -17,6 +17,7 @@ pub mod producer;
 pub mod python;
 pub mod queue;
 pub mod results;
+pub mod throttle;
 
 /// An `rd_kafka_error_t` (not destroyed here) as a `KafkaErrorInfo` with `context`, or `None` for
 /// NULL or no error.

@@ -292,7 +292,7 @@ pub struct DeliveryContext {
 
 crate::callbacks::client_context_via_callbacks!(DeliveryContext);
 
-impl crate::throttle::ThrottleTarget for DeliveryContext {
+impl crate::native::throttle::ThrottleTarget for DeliveryContext {
     fn throttle_callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }

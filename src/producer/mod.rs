@@ -218,8 +218,10 @@ impl Producer {
             callbacks: ClientCallbacks::new(settings, &config),
         };
         let producer: BaseProducer<DeliveryContext> = if context.callbacks.wants_throttle() {
-            let throttle = crate::throttle::throttle_cb::<DeliveryContext>;
-            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+            let throttle = crate::native::throttle::throttle_cb::<DeliveryContext>;
+            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
+                config.create_with_context(context)
+            })?
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };
