@@ -29,6 +29,15 @@ extern "C" {
         offsets: *const rd_kafka_topic_partition_list_t,
         is_async: c_int,
     ) -> c_int;
+    pub fn rd_kafka_commit_queue(
+        rk: *mut rd_kafka_t,
+        offsets: *const rd_kafka_topic_partition_list_t,
+        queue: *mut rdkafka::bindings::rd_kafka_queue_t,
+        cb: Option<
+            unsafe extern "C" fn(*mut rd_kafka_t, c_int, *mut rd_kafka_topic_partition_list_t, *mut std::ffi::c_void),
+        >,
+        commit_opaque: *mut std::ffi::c_void,
+    ) -> c_int;
     pub fn rd_kafka_offsets_store(rk: *mut rd_kafka_t, offsets: *mut rd_kafka_topic_partition_list_t) -> c_int;
     pub fn rd_kafka_pause_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
     pub fn rd_kafka_resume_partitions(rk: *mut rd_kafka_t, partitions: *mut rd_kafka_topic_partition_list_t) -> c_int;
@@ -325,6 +334,28 @@ pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::Owne
     }
     // SAFETY: a descriptor fcntl just created, owned by nobody else.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+}
+
+/// Makes the descriptor `fd` non-blocking.
+pub fn set_nonblocking(fd: &std::os::fd::OwnedFd) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETFL only reads the status flags of a descriptor we own (borrowed, so open).
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: F_SETFL on the same descriptor, adding O_NONBLOCK; no memory is passed.
+    if flags < 0 || unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Adds 1 to the counter of the eventfd `fd` (non-blocking: at an overflow, which one write per
+/// wake-up never reaches, the write fails with EAGAIN and the reader is awake anyway).
+pub fn signal_eventfd(fd: &std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    let one: u64 = 1;
+    // SAFETY: a descriptor we own (borrowed, so open); a pointer to the 8 readable bytes an
+    // eventfd takes.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
 }
 
 /// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).

@@ -3,9 +3,7 @@
 
 mod admin;
 mod args;
-mod arrow_capsules;
 mod blocking;
-mod bytes_like;
 mod callbacks;
 mod cluster_metadata;
 mod config;
@@ -22,7 +20,6 @@ mod native;
 mod oauth;
 mod producer;
 mod sequence_iter;
-mod throttle;
 mod topic_partition;
 
 use pyo3::prelude::*;

@@ -3,57 +3,16 @@
 //! Like rdkafka's `mocking::MockCluster`, but keeping the raw handle so that every fault-injection
 //! knob librdkafka has (request errors by API key number, group rebalance delay) is reachable.
 
-use std::ffi::CStr;
+#![forbid(unsafe_code)]
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use rdkafka::bindings as rdsys;
-use rdkafka::producer::{BaseProducer, DefaultProducerContext, Producer as _};
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::ClientConfig;
 
 use crate::args::Int;
-use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::errors::{FerroError, FerroResult};
+use crate::native::mock::NativeMockCluster;
 use crate::topic_partition::topic_cstring;
-
-/// The mock cluster and the client that hosts it; the cluster is destroyed first.
-struct NativeMockCluster {
-    cluster: *mut rdsys::rd_kafka_mock_cluster_t,
-    _host: BaseProducer<DefaultProducerContext>,
-}
-
-// SAFETY: librdkafka's mock cluster API is thread-safe: every rd_kafka_mock_* call enqueues an
-// operation to the cluster's own thread and waits for it. The pointer is owned by this struct alone.
-unsafe impl Send for NativeMockCluster {}
-// SAFETY: see Send; no method mutates Rust-side state.
-unsafe impl Sync for NativeMockCluster {}
-
-impl NativeMockCluster {
-    fn new(num_brokers: i32) -> FerroResult<Self> {
-        let host: BaseProducer<DefaultProducerContext> = ClientConfig::new().create()?;
-        // SAFETY: the host handle is live; librdkafka returns a new cluster or null.
-        let cluster = unsafe { rdsys::rd_kafka_mock_cluster_new(host.client().native_ptr(), num_brokers) };
-        if cluster.is_null() {
-            return Err(FerroError::Value(format!("could not create a mock cluster with {num_brokers} brokers")));
-        }
-        Ok(NativeMockCluster { cluster, _host: host })
-    }
-
-    fn check(err: RDKafkaRespErr, what: &str) -> FerroResult<()> {
-        if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR {
-            Ok(())
-        } else {
-            Err(FerroError::Kafka(KafkaErrorInfo::from_code(err.into(), what)))
-        }
-    }
-}
-
-impl Drop for NativeMockCluster {
-    fn drop(&mut self) {
-        // SAFETY: the cluster pointer is valid and destroyed exactly once, before its host client.
-        unsafe { rdsys::rd_kafka_mock_cluster_destroy(self.cluster) }
-    }
-}
 
 /// The most brokers a mock cluster may have (each is a thread and a listening socket).
 const MAX_BROKERS: i32 = 100;
@@ -117,8 +76,7 @@ impl MockCluster {
             .into());
         }
         let native = py.detach(|| NativeMockCluster::new(num_brokers))?;
-        // SAFETY: the cluster is live (owned by `native`).
-        unsafe { rdsys::rd_kafka_mock_group_initial_rebalance_delay_ms(native.cluster, group_rebalance_delay_ms) };
+        native.set_initial_rebalance_delay(group_rebalance_delay_ms);
         Ok(MockCluster {
             native: Mutex::new(Some(std::sync::Arc::new(native))),
             num_brokers,
@@ -129,11 +87,7 @@ impl MockCluster {
     /// The `bootstrap.servers` value for clients of this cluster.
     #[getter]
     fn bootstrap_servers(&self) -> PyResult<String> {
-        let native = self.native()?;
-        // SAFETY: the cluster is live while `native` is held; the string belongs to the cluster and is
-        // copied before `native` is released.
-        let servers = unsafe { CStr::from_ptr(rdsys::rd_kafka_mock_cluster_bootstraps(native.cluster)) };
-        Ok(servers.to_string_lossy().into_owned())
+        Ok(self.native()?.bootstraps())
     }
 
     /// Creates a topic of `partitions` (1 to 10,000) partitions with `replication_factor` replicas
@@ -154,28 +108,20 @@ impl MockCluster {
         let (partitions, replication_factor) = (partitions as i32, replication_factor as i32);
         let native = self.native()?;
         let name = topic_cstring(name)?;
-        // SAFETY: the cluster is live while `native` is held; librdkafka copies the name.
-        let err = py.detach(|| unsafe {
-            rdsys::rd_kafka_mock_topic_create(native.cluster, name.as_ptr(), partitions, replication_factor)
-        });
-        Ok(NativeMockCluster::check(err, "create_topic failed")?)
+        Ok(py.detach(|| native.create_topic(&name, partitions, replication_factor))?)
     }
 
     /// Takes a broker down: its connections are closed and new ones refused.
     fn broker_down(&self, py: Python<'_>, broker_id: Int<i32>) -> PyResult<()> {
         let Int(broker_id) = broker_id;
         let native = self.broker(broker_id)?;
-        // SAFETY: the cluster is live while `native` is held; the broker id was range-checked.
-        let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_down(native.cluster, broker_id) });
-        Ok(NativeMockCluster::check(err, "broker_down failed")?)
+        Ok(py.detach(|| native.set_broker_up(broker_id, false))?)
     }
 
     fn broker_up(&self, py: Python<'_>, broker_id: Int<i32>) -> PyResult<()> {
         let Int(broker_id) = broker_id;
         let native = self.broker(broker_id)?;
-        // SAFETY: as in broker_down.
-        let err = py.detach(|| unsafe { rdsys::rd_kafka_mock_broker_set_up(native.cluster, broker_id) });
-        Ok(NativeMockCluster::check(err, "broker_up failed")?)
+        Ok(py.detach(|| native.set_broker_up(broker_id, true))?)
     }
 
     /// Makes the next requests with Kafka API key `api_key` (e.g. 0 = Produce, 1 = Fetch) fail, one
@@ -184,10 +130,7 @@ impl MockCluster {
         let api_key = api_key_arg(api_key)?;
         let native = self.native()?;
         let errors = errors.into_iter().map(|Int(code)| resp_err(code)).collect::<FerroResult<Vec<_>>>()?;
-        // SAFETY: the cluster is live while `native` is held; librdkafka copies `errors`.
-        py.detach(|| unsafe {
-            rdsys::rd_kafka_mock_push_request_errors_array(native.cluster, api_key, errors.len(), errors.as_ptr())
-        });
+        py.detach(|| native.push_request_errors(api_key, &errors));
         Ok(())
     }
 
@@ -195,8 +138,7 @@ impl MockCluster {
     fn clear_request_errors(&self, py: Python<'_>, api_key: Int<i16>) -> PyResult<()> {
         let api_key = api_key_arg(api_key)?;
         let native = self.native()?;
-        // SAFETY: the cluster is live while `native` is held.
-        py.detach(|| unsafe { rdsys::rd_kafka_mock_clear_request_errors(native.cluster, api_key) });
+        py.detach(|| native.clear_request_errors(api_key));
         Ok(())
     }
 

@@ -113,6 +113,8 @@ def test_the_wheel_is_one_abi3_manylinux_wheel_linking_only_libc():
     assert "ferrokafka=ferrokafka.cli:main" in entry_points.replace(" ", "")
     assert "ferrokafka.testing=ferrokafka.testing" in entry_points.replace(" ", "")
     assert "ferrokafka/_native.abi3.so" in names and "ferrokafka/py.typed" in names
+    licences = {n.split(".dist-info/licenses/", 1)[1] for n in names if ".dist-info/licenses/" in n}
+    assert licences == {"LICENSE", "THIRD_PARTY_NOTICES.txt"}, licences
     shown = subprocess.run([sys.executable, "-m", "auditwheel", "show", str(path)], capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
     assert re.search(rf'consistent\s+with\s+the\s+following\s+platform\s+tag:\s*"{TAG}"', shown.stdout), shown.stdout

@@ -3,17 +3,18 @@
 //! and shown as their confluent-kafka names ("TOPIC", "LITERAL", "READ", "ALLOW", ...); a
 //! confluent-kafka enum member is accepted too.
 
-use std::ffi::{c_char, c_int, CString};
-use std::ptr;
+#![forbid(unsafe_code)]
+
+use std::ffi::{c_int, CString};
 
 use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{admin_options, local_error, AdminCore};
+use super::request::{local_error, AdminCore};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, lossy, NativePtr};
+use crate::ffi::NativePtr;
 use crate::native::results::{self as native, check_event, AclData};
 
 /// librdkafka's rd_kafka_ResourceType_t.
@@ -112,28 +113,16 @@ impl Acl {
         };
         let (name, principal, host) =
             (c(&self.name, "name")?, c(&self.principal, "principal")?, c(&self.host, "host")?);
-        let as_ptr = |value: &Option<CString>| value.as_ref().map_or(ptr::null(), |v| v.as_ptr());
-        let mut errstr = [0 as c_char; 512];
-        let new = if filter { raw::rd_kafka_AclBindingFilter_new } else { raw::rd_kafka_AclBinding_new };
-        // SAFETY: valid C strings or NULL (allowed in filters; refused above for bindings), which
-        // librdkafka copies, and an error buffer of the given size. It returns a new object that
-        // we own (freed by rd_kafka_AclBinding_destroy, `NativePtr`), or NULL with the reason.
-        let acl = unsafe {
-            NativePtr::from_ptr(new(
-                self.restype,
-                as_ptr(&name),
-                self.pattern,
-                as_ptr(&principal),
-                as_ptr(&host),
-                self.operation,
-                self.permission,
-                errstr.as_mut_ptr(),
-                errstr.len(),
-            ))
+        let fields = crate::native::admin::AclFields {
+            restype: self.restype,
+            name: name.as_deref(),
+            pattern: self.pattern,
+            principal: principal.as_deref(),
+            host: host.as_deref(),
+            operation: self.operation,
+            permission: self.permission,
         };
-        acl.ok_or_else(|| {
-            // SAFETY: librdkafka NUL-terminated its reason in our zeroed buffer.
-            let reason = unsafe { lossy(errstr.as_ptr()) }.unwrap_or_default();
+        crate::native::admin::acl_binding(&fields, filter).map_err(|reason| {
             FerroError::Value(format!("invalid {}: {reason}", if filter { "AclBindingFilter" } else { "AclBinding" }))
         })
     }
@@ -259,20 +248,12 @@ pub(super) fn filters_arg(filters: Vec<PyRef<'_, AclBindingFilter>>) -> FerroRes
     Ok(filters.iter().map(|filter| (**filter).clone()).collect())
 }
 
-fn no_options(_: *mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t {
-    ptr::null_mut()
-}
-
 /// Creates `acls`. None, or the error of the first that failed (the others may exist now).
 pub(super) fn create_acls(core: &AdminCore, acls: &[AclBinding]) -> FerroResult<Done> {
     let context = "could not create ACL";
     let natives = acls.iter().map(|acl| acl.0.native(false)).collect::<FerroResult<Vec<_>>>()?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_CREATEACLS_RESULT, context, |rk, queue| {
-        let mut pointers: Vec<*mut rdsys::rd_kafka_AclBinding_t> = natives.iter().map(NativePtr::ptr).collect();
-        // SAFETY: live client and queue; `pointers` holds live bindings (owned by `natives`),
-        // which librdkafka copies; NULL options: the defaults.
-        unsafe { rdsys::rd_kafka_CreateAcls(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue) }
-    })?;
+    let event =
+        core.run_request(rdsys::RD_KAFKA_EVENT_CREATEACLS_RESULT, context, |queue| queue.create_acls(&natives))?;
     drop(natives);
     check_event(&event, context)?;
     let item_contexts: Vec<String> = acls.iter().map(|acl| format!("{context} {}", acl.0.repr("AclBinding"))).collect();
@@ -284,15 +265,9 @@ pub(super) fn create_acls(core: &AdminCore, acls: &[AclBinding]) -> FerroResult<
 pub(super) fn describe_acls(core: &AdminCore, filter: &AclBindingFilter) -> FerroResult<Vec<AclBinding>> {
     let context = "could not describe ACLs";
     let native = filter.0.native(true)?;
-    let options = admin_options(
-        core.native_ptr(),
-        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS,
-        context,
-        no_options,
-    )?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEACLS_RESULT, context, |rk, queue| {
-        // SAFETY: live client, queue, filter and options; librdkafka copies the filter.
-        unsafe { rdsys::rd_kafka_DescribeAcls(rk, native.ptr(), options.ptr(), queue) }
+    let options = core.options_for(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, context, |_| None)?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEACLS_RESULT, context, |queue| {
+        queue.describe_acls(&native, &options);
     })?;
     drop((native, options));
     check_event(&event, context)?;
@@ -303,11 +278,8 @@ pub(super) fn describe_acls(core: &AdminCore, filter: &AclBindingFilter) -> Ferr
 pub(super) fn delete_acls(core: &AdminCore, filters: &[AclBindingFilter]) -> FerroResult<Vec<Vec<AclBinding>>> {
     let context = "could not delete ACLs";
     let natives = filters.iter().map(|filter| filter.0.native(true)).collect::<FerroResult<Vec<_>>>()?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DELETEACLS_RESULT, context, |rk, queue| {
-        let mut pointers: Vec<*mut rdsys::rd_kafka_AclBinding_t> = natives.iter().map(NativePtr::ptr).collect();
-        // SAFETY: live client and queue; live filters (owned by `natives`), copied by librdkafka.
-        unsafe { rdsys::rd_kafka_DeleteAcls(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue) }
-    })?;
+    let event =
+        core.run_request(rdsys::RD_KAFKA_EVENT_DELETEACLS_RESULT, context, |queue| queue.delete_acls(&natives))?;
     drop(natives);
     check_event(&event, context)?;
     let item_contexts: Vec<String> =

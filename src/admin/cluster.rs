@@ -2,16 +2,18 @@
 //! with their partitions' leaders and replicas, as confluent-kafka's `DescribeClusterResult`,
 //! `TopicDescription`, `TopicPartitionInfo` and `Node` (the same attribute names).
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::CString;
 
 use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::acls::operation_names;
-use super::request::{admin_options, local_error, AdminCore};
-use crate::errors::FerroResult;
-use crate::ffi::NativePtr;
+use super::request::{local_error, AdminCore};
+use crate::errors::{FerroResult, KafkaErrorInfo};
+use crate::native::admin::Options;
 use crate::native::results::{self as native, check_event, NodeData};
 
 /// A broker: confluent-kafka's `Node`.
@@ -130,13 +132,8 @@ fn nodes(nodes: Vec<NodeData>) -> Vec<Node> {
     nodes.into_iter().map(Node::from).collect()
 }
 
-fn include_operations(
-    include: bool,
-) -> impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t {
-    move |options| {
-        // SAFETY: live options (admin_options); returns NULL or an error object for the caller.
-        unsafe { rdsys::rd_kafka_AdminOptions_set_include_authorized_operations(options, c_int::from(include)) }
-    }
+fn include_operations(include: bool, context: &str) -> impl FnOnce(&Options) -> Option<KafkaErrorInfo> + '_ {
+    move |options| crate::native::admin::include_authorized_operations(options, include, context)
 }
 
 /// Describes the cluster.
@@ -145,15 +142,13 @@ pub(super) fn describe_cluster(
     include_authorized_operations: bool,
 ) -> FerroResult<DescribeClusterResult> {
     let context = "could not describe the cluster";
-    let options = admin_options(
-        core.native_ptr(),
+    let options = core.options_for(
         rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
         context,
-        include_operations(include_authorized_operations),
+        include_operations(include_authorized_operations, context),
     )?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECLUSTER_RESULT, context, |rk, queue| {
-        // SAFETY: live client and queue (run_request) and live options, which librdkafka copies.
-        unsafe { rdsys::rd_kafka_DescribeCluster(rk, options.ptr(), queue) }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECLUSTER_RESULT, context, |queue| {
+        queue.describe_cluster(&options);
     })?;
     drop(options);
     check_event(&event, context)?;
@@ -176,22 +171,15 @@ pub(super) fn describe_topics(
     include_authorized_operations: bool,
 ) -> FerroResult<BTreeMap<String, TopicDescription>> {
     let context = "could not describe topic";
-    let mut pointers: Vec<*const c_char> = names.iter().map(|name| name.as_ptr()).collect();
-    // SAFETY: `pointers` holds valid C strings (owned by `names`) that librdkafka copies into a
-    // new collection that we own, freed by rd_kafka_TopicCollection_destroy (`NativePtr`).
-    let topics = unsafe {
-        NativePtr::from_ptr(rdsys::rd_kafka_TopicCollection_of_topic_names(pointers.as_mut_ptr(), pointers.len()))
-    }
-    .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let options = admin_options(
-        core.native_ptr(),
+    let topics = crate::native::admin::topic_collection(names)
+        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
+    let options = core.options_for(
         rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS,
         context,
-        include_operations(include_authorized_operations),
+        include_operations(include_authorized_operations, context),
     )?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBETOPICS_RESULT, context, |rk, queue| {
-        // SAFETY: live client, queue, collection and options; librdkafka copies what it keeps.
-        unsafe { rdsys::rd_kafka_DescribeTopics(rk, topics.ptr(), options.ptr(), queue) }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBETOPICS_RESULT, context, |queue| {
+        queue.describe_topics(&topics, &options);
     })?;
     drop((topics, options));
     check_event(&event, context)?;

@@ -1,6 +1,8 @@
 //! `elect_leaders(election_type, partitions=None)`: preferred or unclean leader election, as
 //! confluent-kafka's (a dict of each partition's outcome).
 
+#![forbid(unsafe_code)]
+
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rdkafka::bindings as rdsys;
@@ -9,7 +11,6 @@ use rdkafka::TopicPartitionList;
 use super::args::enum_arg;
 use super::request::{local_error, AdminCore};
 use crate::errors::{FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, NativePtr};
 use crate::native::results::{self as native, check_event};
 use crate::topic_partition::TopicPartition;
 
@@ -44,14 +45,10 @@ pub(super) fn elect_leaders(
     partitions: Option<&TopicPartitionList>,
 ) -> FerroResult<Elections> {
     let context = "could not elect leaders";
-    let list = partitions.map_or(std::ptr::null_mut(), TopicPartitionList::ptr);
-    // SAFETY: `list` is NULL or a live list (owned by `partitions`), which librdkafka copies into a
-    // new request that we own, freed by rd_kafka_ElectLeaders_destroy (`NativePtr`).
-    let request = unsafe { NativePtr::from_ptr(raw::rd_kafka_ElectLeaders_new(election_type, list)) }
+    let request = crate::native::admin::elect_leaders(election_type, partitions)
         .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ELECTLEADERS_RESULT, context, |rk, queue| {
-        // SAFETY: live client, queue and request (copied by librdkafka); NULL options: defaults.
-        unsafe { rdsys::rd_kafka_ElectLeaders(rk, request.ptr(), std::ptr::null(), queue) }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ELECTLEADERS_RESULT, context, |queue| {
+        queue.elect_leaders(&request);
     })?;
     drop(request);
     check_event(&event, context)?;

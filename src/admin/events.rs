@@ -3,6 +3,8 @@
 //! serves. A thread of ours does: they go to the logger and `error_cb` (and the last one explains
 //! a request that timed out), instead of piling up in the queue for the client's whole life.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,12 +27,13 @@ pub(super) struct EventServer {
 }
 
 impl EventServer {
-    /// Starts serving the main queue of the live client `rk`.
-    pub(super) fn start(rk: *mut rdsys::rd_kafka_t, callbacks: Arc<ClientCallbacks>) -> std::io::Result<Self> {
-        // SAFETY: `rk` is a live client (the caller's); rd_kafka_queue_get_main returns a new
-        // reference to its main queue, which `queue` owns and the thread destroys when it ends,
-        // which `Drop` waits for, before the caller destroys the client.
-        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_get_main(rk)) }
+    /// Starts serving the main queue of `client`. The thread owns its reference to the queue and
+    /// ends (dropping it) before `Drop` returns, which the owner runs before destroying the client.
+    pub(super) fn start<C: rdkafka::ClientContext>(
+        client: &rdkafka::client::Client<C>,
+        callbacks: Arc<ClientCallbacks>,
+    ) -> std::io::Result<Self> {
+        let queue = crate::native::queue::main_queue(client)
             .ok_or_else(|| std::io::Error::other("librdkafka gave no main queue"))?;
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();

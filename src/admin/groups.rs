@@ -1,15 +1,16 @@
 //! `list_consumer_groups(states=, types=)`: the groups of the cluster with their state and type,
 //! as confluent-kafka's `ListConsumerGroupsResult` of `ConsumerGroupListing`s.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::c_int;
 
 use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{admin_options, AdminCore};
+use super::request::AdminCore;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, NativePtr};
 use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
@@ -115,36 +116,13 @@ pub(super) fn list_consumer_groups(
     types: Option<&[c_int]>,
 ) -> FerroResult<ListConsumerGroupsResult> {
     let context = "could not list consumer groups";
-    let options = admin_options(
-        core.native_ptr(),
-        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS,
-        context,
-        |options| match states {
-            // SAFETY: live options; `states` holds `len` ints that librdkafka copies; it returns
-            // NULL or an error object for the caller (admin_options).
-            Some(states) => unsafe {
-                raw::rd_kafka_AdminOptions_set_match_consumer_group_states(options, states.as_ptr(), states.len())
-            },
-            None => std::ptr::null_mut(),
-        },
-    )?;
-    if let Some(types) = types {
-        // SAFETY: as above, for the types; the error object (or NULL) is ours and read at once.
-        let error = unsafe {
-            NativePtr::from_ptr(raw::rd_kafka_AdminOptions_set_match_consumer_group_types(
-                options.ptr(),
-                types.as_ptr(),
-                types.len(),
-            ))
-        };
-        // SAFETY: a live error object, read before it is destroyed.
-        if let Some(err) = error.and_then(|error| unsafe { super::request::native_error(error.ptr(), context) }) {
-            return Err(err);
-        }
-    }
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |rk, queue| {
-        // SAFETY: live client, queue and options (librdkafka copies the options).
-        unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, options.ptr(), queue) }
+    let options =
+        core.options_for(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context, |options| {
+            let states = states.and_then(|states| crate::native::admin::match_group_states(options, states, context));
+            states.or_else(|| types.and_then(|types| crate::native::admin::match_group_types(options, types, context)))
+        })?;
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |queue| {
+        queue.list_consumer_groups(Some(&options));
     })?;
     drop(options);
     check_event(&event, context)?;

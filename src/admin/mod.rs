@@ -30,11 +30,12 @@
 //! client (queues, events) to be destroyed before the client; each call destroys its own before it
 //! lets go of its `Arc`.
 
+#![deny(unsafe_code)]
+
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CString};
+use std::ffi::CString;
 use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
-use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,9 +52,8 @@ use crate::args::Seconds;
 use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, lossy, NativePtr};
 use crate::interpreter::future_type;
-use crate::native::partitions::{read_native_list, to_list};
+use crate::native::partitions::{from_list, to_list};
 use crate::topic_partition::{check_topic_name, first_partition_error, partitions_arg, TopicPartition};
 
 mod acls;
@@ -65,6 +65,7 @@ mod events;
 mod groups;
 mod new_topic;
 mod offsets;
+#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 mod request;
 mod results;
 mod scram;
@@ -77,7 +78,7 @@ use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
-use self::request::{admin_error, first_error, kafka_error, local_error, native_error, AdminContext, AdminCore};
+use self::request::{admin_error, first_error, local_error, AdminContext, AdminCore};
 use self::results::{resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
@@ -148,16 +149,10 @@ fn describe_config_resource(
     name: &CString,
     context: &str,
 ) -> FerroResult<Vec<native::ConfigEntryData>> {
-    // SAFETY: `name` is a valid C string; rd_kafka_ConfigResource_new copies it and returns a
-    // new resource that we own, freed by rd_kafka_ConfigResource_destroy (`NativePtr`).
-    let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
+    let resource = crate::native::admin::config_resource(restype, name)
         .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, |rk, queue| {
-        let mut resources = [resource.ptr()];
-        // SAFETY: `rk` and `queue` are live (run_request); `resources` is an array of one
-        // live resource, which librdkafka copies (it stays ours and is freed by `NativePtr`).
-        // NULL options: librdkafka's defaults.
-        unsafe { rdsys::rd_kafka_DescribeConfigs(rk, resources.as_mut_ptr(), 1, ptr::null(), queue) }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, |queue| {
+        queue.describe_configs(&resource);
     })?;
     drop(resource);
     check_event(&event, context)?;
@@ -198,12 +193,14 @@ impl AdminClient {
         let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
         let context = AdminContext { callbacks: callbacks.clone() };
         let client: RdAdminClient<AdminContext> = if callbacks.wants_throttle() {
-            let throttle = crate::throttle::throttle_cb::<AdminContext>;
-            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+            let throttle = crate::native::throttle::throttle_cb::<AdminContext>;
+            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
+                config.create_with_context(context)
+            })?
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };
-        let events = EventServer::start(client.inner().native_ptr(), callbacks.clone())
+        let events = EventServer::start(client.inner(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {
             client: ManuallyDrop::new(client),
@@ -336,55 +333,21 @@ impl AdminClient {
             })
             .collect::<FerroResult<Vec<(CString, Option<CString>)>>>()?;
         self.submit(py, "alter-configs", move |core| {
-            // SAFETY: as in describe_configs: a new resource that we own, freed by `NativePtr`.
-            let resource = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_new(restype, name.as_ptr())) }
+            let resource = crate::native::admin::config_resource(restype, &name)
                 .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             for (key, value) in &config {
-                let op = match value {
-                    Some(_) => rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET,
-                    None => rdsys::rd_kafka_AlterConfigOpType_t::RD_KAFKA_ALTER_CONFIG_OP_TYPE_DELETE,
-                };
-                let value = value.as_ref().map_or(ptr::null(), |v| v.as_ptr());
-                // SAFETY: `resource` is live; `key` and `value` (or NULL, allowed with DELETE) are
-                // valid C strings that librdkafka copies. It returns NULL or an error object that
-                // the caller owns, freed by rd_kafka_error_destroy (`NativePtr`) after it was read.
-                unsafe {
-                    let error = NativePtr::from_ptr(rdsys::rd_kafka_ConfigResource_add_incremental_config(
-                        resource.ptr(),
-                        key.as_ptr(),
-                        op,
-                        value,
-                    ));
-                    if let Some(err) = error.and_then(|error| native_error(error.ptr(), &context)) {
-                        return Err(err);
-                    }
+                if let Some(err) =
+                    crate::native::admin::add_incremental_config(&resource, key, value.as_deref(), &context)
+                {
+                    return Err(FerroError::Kafka(err));
                 }
             }
-            let event =
-                core.run_request(rdsys::RD_KAFKA_EVENT_INCREMENTALALTERCONFIGS_RESULT, &context, |rk, queue| {
-                    let mut resources = [resource.ptr()];
-                    // SAFETY: as in describe_configs: live client, queue and resource; librdkafka
-                    // copies the resource.
-                    unsafe {
-                        rdsys::rd_kafka_IncrementalAlterConfigs(rk, resources.as_mut_ptr(), 1, ptr::null(), queue)
-                    }
-                })?;
+            let event = core.run_request(rdsys::RD_KAFKA_EVENT_INCREMENTALALTERCONFIGS_RESULT, &context, |queue| {
+                queue.incremental_alter_configs(&resource);
+            })?;
             drop(resource);
             check_event(&event, &context)?;
-            for &resource in native::incremental_alter_configs(&event, &context)? {
-                // SAFETY: a resource of the live result event; its error string is copied while
-                // the event is alive.
-                unsafe {
-                    let code = raw::rd_kafka_ConfigResource_error(resource);
-                    if code != 0 {
-                        return Err(kafka_error(
-                            code,
-                            &context,
-                            lossy(rdsys::rd_kafka_ConfigResource_error_string(resource)),
-                        ));
-                    }
-                }
-            }
+            native::altered_configs(&event, &context)?;
             Ok(Done)
         })
     }
@@ -394,9 +357,8 @@ impl AdminClient {
     fn list_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let context = "could not list consumer groups";
         self.submit(py, "list-groups", move |core| {
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |rk, queue| {
-                // SAFETY: `rk` and `queue` are live (run_request); NULL options: the defaults.
-                unsafe { rdsys::rd_kafka_ListConsumerGroups(rk, ptr::null(), queue) }
+            let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |queue| {
+                queue.list_consumer_groups(None);
             })?;
             check_event(&event, context)?;
             if let Some(err) = native::listed_group_errors(&event, context)?.into_iter().next() {
@@ -415,15 +377,9 @@ impl AdminClient {
         let ids = c_names(group_ids, "group id")?;
         let context = "could not describe consumer group";
         self.submit(py, "describe-groups", move |core| {
-            let event =
-                core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, |rk, queue| {
-                    let mut names: Vec<*const c_char> = ids.iter().map(|id| id.as_ptr()).collect();
-                    // SAFETY: `rk` and `queue` are live (run_request); `names` holds `names.len()`
-                    // valid C strings (owned by `ids`, alive past this call), which librdkafka copies.
-                    unsafe {
-                        rdsys::rd_kafka_DescribeConsumerGroups(rk, names.as_mut_ptr(), names.len(), ptr::null(), queue)
-                    }
-                })?;
+            let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, |queue| {
+                queue.describe_consumer_groups(&ids);
+            })?;
             check_event(&event, context)?;
             native::described_groups(&event, context)
         })
@@ -458,17 +414,10 @@ impl AdminClient {
         };
         let context = format!("could not list the offsets of consumer group {group_id:?}");
         self.submit(py, "list-group-offsets", move |core| {
-            let partitions = list.as_ref().map_or(ptr::null(), |list| list.ptr().cast_const());
-            // SAFETY: `group` is a valid C string and `partitions` NULL or a live list (owned by
-            // `list`); librdkafka copies both into a new request object that we own, freed by
-            // rd_kafka_ListConsumerGroupOffsets_destroy (`NativePtr`).
-            let request = unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), partitions))
-            }
-            .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
+            let request = crate::native::admin::list_group_offsets(&group, list.as_ref())
+                .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             core.group_offsets_request(
-                request,
-                rdsys::rd_kafka_ListConsumerGroupOffsets,
+                |queue| queue.list_group_offsets(&request),
                 rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
                 native::GroupOffsets::List,
                 &context,
@@ -488,16 +437,10 @@ impl AdminClient {
         let list = to_list(&non_empty(partitions_arg(offsets), "offsets")?)?;
         let context = format!("could not alter the offsets of consumer group {group_id:?}");
         self.submit(py, "alter-group-offsets", move |core| {
-            // SAFETY: `group` is a valid C string and `list` a live list; librdkafka copies both
-            // into a new request object that we own, freed by
-            // rd_kafka_AlterConsumerGroupOffsets_destroy (`NativePtr`).
-            let request = unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_AlterConsumerGroupOffsets_new(group.as_ptr(), list.ptr()))
-            }
-            .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
+            let request = crate::native::admin::alter_group_offsets(&group, &list)
+                .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             core.group_offsets_request(
-                request,
-                rdsys::rd_kafka_AlterConsumerGroupOffsets,
+                |queue| queue.alter_group_offsets(&request),
                 rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
                 native::GroupOffsets::Alter,
                 &context,
@@ -578,8 +521,7 @@ impl AdminClient {
         self.submit(py, "delete-records", move |core| {
             let result = block_on(core.client.delete_records(&list, &core.options(None)))
                 .map_err(|err| admin_error(err, "could not delete records"))?;
-            // SAFETY: `result.ptr()` is the live list owned by `result`, borrowed for the call.
-            let partitions = unsafe { read_native_list(result.ptr()) };
+            let partitions = from_list(&result);
             Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
         })
     }

@@ -1,7 +1,7 @@
 //! `list_offsets()` with confluent-kafka's `OffsetSpec` (earliest, latest, max_timestamp, a
 //! timestamp) and its `ListOffsetsResultInfo` (offset, timestamp, leader epoch).
 
-use std::ptr;
+#![forbid(unsafe_code)]
 
 use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
@@ -101,16 +101,9 @@ pub(super) fn spec_list(requested: &[TopicPartition]) -> FerroResult<TopicPartit
         return Err(FerroError::Value(format!("partition {:?} [{}] is listed twice", twice.topic, twice.partition)));
     }
     let placeholders: Vec<TopicPartition> = requested.iter().map(|tp| tp.at(LATEST)).collect();
-    let list = crate::native::partitions::to_list(&placeholders)?;
-    // SAFETY: `list` owns a live partition list whose `cnt` elements were added in the order of
-    // `requested`; only their `offset` fields (plain i64) are written.
-    unsafe {
-        let native = list.ptr();
-        let count = usize::try_from((*native).cnt).unwrap_or(0).min(requested.len());
-        for (i, tp) in requested.iter().enumerate().take(count) {
-            (*(*native).elems.add(i)).offset = tp.offset;
-        }
-    }
+    let mut list = crate::native::partitions::to_list(&placeholders)?;
+    let specs: Vec<i64> = requested.iter().map(|tp| tp.offset).collect();
+    crate::native::partitions::write_raw_offsets(&mut list, &specs);
     Ok(list)
 }
 
@@ -145,11 +138,8 @@ pub(super) fn list_offsets(
     list: &TopicPartitionList,
     context: &str,
 ) -> FerroResult<Vec<(TopicPartition, ListOffsetsResultInfo)>> {
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, context, |rk, queue| {
-        // SAFETY: live client and queue (run_request); `list` is a live partition list, which
-        // librdkafka copies (it only takes a *mut for historical reasons).
-        unsafe { rdsys::rd_kafka_ListOffsets(rk, list.ptr(), ptr::null(), queue) }
-    })?;
+    let event =
+        core.run_request(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, context, |queue| queue.list_offsets(list))?;
     check_event(&event, context)?;
     let mut answers = Vec::new();
     for (tp, timestamp) in listed_offsets(&event, context)? {

@@ -3,7 +3,6 @@
 
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{NativeDrop, NativePtr};
 use crate::topic_partition::TopicPartition;
 use rdkafka::admin::{AdminClient as RdAdminClient, AdminOptions};
 use rdkafka::bindings as rdsys;
@@ -11,14 +10,14 @@ use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::c_int;
 use std::mem::ManuallyDrop;
-use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::events::EventServer;
 use super::results::Done;
 use super::{MAX_TIMEOUT, REQUEST_MARGIN, RESULT_MARGIN};
-use crate::native::results::{check_event, group_offsets, GroupOffsets};
+use crate::native::admin::{Options, RequestQueue};
+use crate::native::results::{check_event, group_offsets, Event, GroupOffsets};
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -54,18 +53,6 @@ pub(super) fn first_error(results: Vec<Result<String, (String, RDKafkaErrorCode)
 }
 
 // ---------------------------------------------------------------------------------------------
-// librdkafka objects
-
-/// An `rd_kafka_error_t` as a `FerroError`, or `None` for NULL / no error.
-///
-/// # Safety
-/// `error` is NULL or a valid error object, alive for the duration of the call.
-pub(super) unsafe fn native_error(error: *const rdsys::rd_kafka_error_t, context: &str) -> Option<FerroError> {
-    // SAFETY: the caller's guarantee, passed on.
-    unsafe { crate::native::error_object(error, context) }.map(FerroError::Kafka)
-}
-
-// ---------------------------------------------------------------------------------------------
 // The client
 
 /// rdkafka's context of the admin client: librdkafka's logs and errors are served from the main
@@ -76,7 +63,7 @@ pub(super) struct AdminContext {
 
 impl rdkafka::ClientContext for AdminContext {}
 
-impl crate::throttle::ThrottleTarget for AdminContext {
+impl crate::native::throttle::ThrottleTarget for AdminContext {
     fn throttle_callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }
@@ -114,25 +101,18 @@ impl AdminCore {
         }
     }
 
-    /// Sends one request through `send` (given the client and the queue to emit the result on)
-    /// with default options, on a queue of its own, and waits for its result event of type
-    /// `expected`. The queue is destroyed before this returns; the event is independent of it.
+    /// Sends one request through `send` (given a queue of its own, on which the result arrives)
+    /// and waits for its result event of type `expected`. The queue is destroyed before this
+    /// returns; the event is independent of it.
     pub(super) fn run_request(
         &self,
         expected: rdsys::rd_kafka_event_type_t,
         context: &str,
-        send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t),
-    ) -> FerroResult<NativePtr<rdsys::rd_kafka_event_t>> {
-        let rk = self.native_ptr();
-        // SAFETY: `rk` is the live client, kept alive by `self` for this whole call.
-        // rd_kafka_queue_new returns a new queue that the caller owns (or NULL), freed by
-        // rd_kafka_queue_destroy: `NativePtr` does that when `queue` goes out of scope at the end of
-        // this function, so before the client can be destroyed. Destroying it early (on the give-up
-        // path below) is safe: the request holds its own reference to the queue and librdkafka
-        // discards a result enqueued on a destroyed application queue.
-        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
+        send: impl FnOnce(&RequestQueue<'_>),
+    ) -> FerroResult<Event> {
+        let queue = RequestQueue::new(self.client.inner())
             .ok_or_else(|| local_error(context, "librdkafka could not create a queue"))?;
-        send(rk, queue.ptr());
+        send(&queue);
         let deadline = Instant::now() + self.request_timeout + RESULT_MARGIN;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -144,7 +124,7 @@ impl AdminCore {
                 ));
             }
             let timeout_ms = c_int::try_from(left.as_millis()).unwrap_or(c_int::MAX);
-            if let Some(event) = crate::native::queue::poll(&queue, timeout_ms) {
+            if let Some(event) = queue.poll(timeout_ms) {
                 if crate::native::queue::event_type(&event) == expected {
                     return Ok(event);
                 }
@@ -152,57 +132,38 @@ impl AdminCore {
             }
         }
     }
+
+    /// New admin options for the request `op` (librdkafka's defaults), set up by `set` (whose
+    /// error becomes the call's).
+    pub(super) fn options_for(
+        &self,
+        op: rdsys::rd_kafka_admin_op_t,
+        context: &str,
+        set: impl FnOnce(&Options) -> Option<KafkaErrorInfo>,
+    ) -> FerroResult<Options> {
+        let options = crate::native::admin::options(self.client.inner(), op)
+            .ok_or_else(|| local_error(context, "librdkafka could not allocate the options"))?;
+        match set(&options) {
+            Some(err) => Err(FerroError::Kafka(err)),
+            None => Ok(options),
+        }
+    }
 }
 
 impl AdminCore {
     /// Runs one consumer-group offsets request (List or Alter: librdkafka's two APIs have the same
     /// shape) and reads the partitions of its one group result.
-    pub(super) fn group_offsets_request<R: NativeDrop>(
+    pub(super) fn group_offsets_request(
         &self,
-        request: NativePtr<R>,
-        send: unsafe extern "C" fn(
-            *mut rdsys::rd_kafka_t,
-            *mut *mut R,
-            usize,
-            *const rdsys::rd_kafka_AdminOptions_t,
-            *mut rdsys::rd_kafka_queue_t,
-        ),
+        send: impl FnOnce(&RequestQueue<'_>),
         expected: rdsys::rd_kafka_event_type_t,
         kind: GroupOffsets,
         context: &str,
     ) -> FerroResult<Vec<TopicPartition>> {
-        let event = self.run_request(expected, context, |rk, queue| {
-            let mut requests = [request.ptr()];
-            // SAFETY: live client and queue (run_request); an array of exactly one live request
-            // (librdkafka's requirement), which librdkafka copies; no options (NULL is allowed).
-            unsafe { send(rk, requests.as_mut_ptr(), 1, ptr::null(), queue) }
-        })?;
-        drop(request);
+        let event = self.run_request(expected, context, send)?;
         check_event(&event, context)?;
         group_offsets(&event, kind, context)
     }
-}
-
-/// New admin options for the request `op` of the live client `rk` (librdkafka's defaults), set up
-/// by `set` (whose error objects become the call's error).
-pub(super) fn admin_options(
-    rk: *mut rdsys::rd_kafka_t,
-    op: rdsys::rd_kafka_admin_op_t,
-    context: &str,
-    set: impl FnOnce(*mut rdsys::rd_kafka_AdminOptions_t) -> *mut rdsys::rd_kafka_error_t,
-) -> FerroResult<NativePtr<rdsys::rd_kafka_AdminOptions_t>> {
-    // SAFETY: `rk` is the caller's live client; rd_kafka_AdminOptions_new returns new options that
-    // we own (or NULL), freed by rd_kafka_AdminOptions_destroy (`NativePtr`).
-    let options = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(rk, op)) }
-        .ok_or_else(|| local_error(context, "librdkafka could not allocate the options"))?;
-    // SAFETY: `set` returns NULL or an error object that we own, read and destroy here.
-    if let Some(error) = unsafe { NativePtr::from_ptr(set(options.ptr())) } {
-        // SAFETY: a live error object, read before `error` destroys it.
-        if let Some(err) = unsafe { native_error(error.ptr(), context) } {
-            return Err(err);
-        }
-    }
-    Ok(options)
 }
 
 impl Drop for AdminCore {

@@ -2,9 +2,10 @@
 //! confluent-kafka's `ScramCredentialInfo`, `UserScramCredentialsDescription`,
 //! `UserScramCredentialUpsertion` and `UserScramCredentialDeletion`.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
-use std::ffi::{c_char, CString};
-use std::ptr;
+use std::ffi::CString;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
@@ -14,7 +15,7 @@ use super::args::{c_string, enum_arg, enum_name};
 use super::request::{local_error, AdminCore};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
-use crate::ffi::{self as raw, NativePtr};
+use crate::ffi::NativePtr;
 use crate::native::results::{self as native, check_event};
 
 /// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
@@ -190,30 +191,16 @@ impl Alteration {
     fn native(&self) -> FerroResult<NativePtr<rdsys::rd_kafka_UserScramCredentialAlteration_t>> {
         let user = c_string(self.user(), "user")?;
         let made = match self {
-            Alteration::Upsert(upsert) => {
-                let salt = upsert.salt.as_deref().unwrap_or_default();
-                // SAFETY: a valid C string and byte buffers of the given sizes (an empty salt is
-                // NULL, 0: librdkafka makes one), which librdkafka copies into a new object that we
-                // own, freed by rd_kafka_UserScramCredentialAlteration_destroy (`NativePtr`).
-                unsafe {
-                    raw::rd_kafka_UserScramCredentialUpsertion_new(
-                        user.as_ptr(),
-                        upsert.scram_credential_info.mechanism,
-                        upsert.scram_credential_info.iterations,
-                        upsert.password.as_ptr(),
-                        upsert.password.len(),
-                        if salt.is_empty() { ptr::null() } else { salt.as_ptr() },
-                        salt.len(),
-                    )
-                }
-            }
-            // SAFETY: as above, without secrets.
-            Alteration::Delete(delete) => unsafe {
-                raw::rd_kafka_UserScramCredentialDeletion_new(user.as_ptr(), delete.mechanism)
-            },
+            Alteration::Upsert(upsert) => crate::native::admin::scram_upsertion(
+                &user,
+                upsert.scram_credential_info.mechanism,
+                upsert.scram_credential_info.iterations,
+                &upsert.password,
+                upsert.salt.as_deref().unwrap_or_default(),
+            ),
+            Alteration::Delete(delete) => crate::native::admin::scram_deletion(&user, delete.mechanism),
         };
-        // SAFETY: a new object (or NULL) that we own.
-        unsafe { NativePtr::from_ptr(made) }.ok_or_else(|| {
+        made.ok_or_else(|| {
             local_error("could not alter SCRAM credentials", "librdkafka could not allocate the request")
         })
     }
@@ -260,12 +247,8 @@ pub(super) fn describe(
     users: Option<&[CString]>,
 ) -> FerroResult<BTreeMap<String, UserScramCredentialsDescription>> {
     let context = "could not describe SCRAM credentials";
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
-        let mut names: Vec<*const c_char> = users.unwrap_or_default().iter().map(|u| u.as_ptr()).collect();
-        let pointer = if names.is_empty() { ptr::null_mut() } else { names.as_mut_ptr() };
-        // SAFETY: live client and queue; `names` holds valid C strings owned by `users` (NULL,
-        // 0: every user), which librdkafka copies; NULL options: the defaults.
-        unsafe { rdsys::rd_kafka_DescribeUserScramCredentials(rk, pointer, names.len(), ptr::null(), queue) }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |queue| {
+        queue.describe_scram_users(users.unwrap_or_default());
     })?;
     check_event(&event, context)?;
     let mut described = BTreeMap::new();
@@ -281,14 +264,8 @@ pub(super) fn describe(
 pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult<Done> {
     let context = "could not alter SCRAM credentials";
     let natives = alterations.iter().map(Alteration::native).collect::<FerroResult<Vec<_>>>()?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ALTERUSERSCRAMCREDENTIALS_RESULT, context, |rk, queue| {
-        let mut pointers: Vec<*mut rdsys::rd_kafka_UserScramCredentialAlteration_t> =
-            natives.iter().map(NativePtr::ptr).collect();
-        // SAFETY: live client and queue; live alterations (owned by `natives`), which librdkafka
-        // copies; NULL options: the defaults.
-        unsafe {
-            rdsys::rd_kafka_AlterUserScramCredentials(rk, pointers.as_mut_ptr(), pointers.len(), ptr::null(), queue)
-        }
+    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ALTERUSERSCRAMCREDENTIALS_RESULT, context, |queue| {
+        queue.alter_scram_users(&natives);
     })?;
     drop(natives);
     check_event(&event, context)?;

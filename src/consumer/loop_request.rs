@@ -8,8 +8,9 @@
 //!   own handle (which has a group, so librdkafka#5040 cannot strike);
 //! - offsets by time or the earliest/latest (watermarks): the admin API's ListOffsets.
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::ptr;
+#![forbid(unsafe_code)]
+
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -20,7 +21,7 @@ use rdkafka::TopicPartitionList;
 
 use super::core::{ConsumerCore, ConsumerHandle};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::NativePtr;
+use crate::native::admin::{self, DetachedQueue, RequestQueue};
 use crate::native::results::{check_event, event_partitions, group_offsets, listed_offsets, Event, GroupOffsets};
 use crate::topic_partition::{first_partition_error, TopicPartition};
 
@@ -56,50 +57,34 @@ impl RequestKind {
 pub struct LoopRequest {
     /// Destroyed before `handle` (field order), so before the handle it belongs to; None once the
     /// result was read.
-    queue: Mutex<Option<NativePtr<rdsys::rd_kafka_queue_t>>>,
+    /// The queue holds the wake-up descriptor that librdkafka writes to while the queue lives.
+    queue: Mutex<Option<DetachedQueue>>,
     kind: RequestKind,
-    /// Written to by librdkafka while the queue lives.
-    _wake: OwnedFd,
     /// Keeps the consumer's handle alive while the request's queue lives, also past close().
     _handle: Arc<ConsumerHandle>,
 }
 
 impl LoopRequest {
     /// Creates the request's queue (waking `wake`, a duplicate the request keeps) and sends the
-    /// request through `send`, given the consumer's handle and that queue.
+    /// request through `send`, given that queue on the consumer's handle.
     fn send(
         core: &Arc<ConsumerCore>,
         kind: RequestKind,
         wake: OwnedFd,
-        send: impl FnOnce(*mut rdsys::rd_kafka_t, *mut rdsys::rd_kafka_queue_t) -> FerroResult<()>,
+        send: impl FnOnce(&RequestQueue<'_>) -> FerroResult<()>,
     ) -> PyResult<Self> {
         let handle = core.open()?;
-        let rk = handle.native_ptr();
-        const WAKE: [u8; 1] = [1];
-        // SAFETY: `rk` is the live handle, kept alive by `handle` (held by the request) for as long
-        // as the queue, which is destroyed first; rd_kafka_queue_new returns a new queue we own (or
-        // NULL).
-        let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }
+        let queue = RequestQueue::waking(handle.client(), wake)
             .ok_or_else(|| FerroError::Kafka(KafkaErrorInfo::from_code(RDKafkaErrorCode::Fail, "no queue")))?;
-        // SAFETY: our live queue; librdkafka copies the one-byte payload; `wake` stays open for as
-        // long as the queue lives (both are owned by the request).
-        unsafe {
-            rdsys::rd_kafka_queue_io_event_enable(queue.ptr(), wake.as_raw_fd(), WAKE.as_ptr().cast(), WAKE.len())
-        };
-        send(rk, queue.ptr())?;
-        Ok(LoopRequest { queue: Mutex::new(Some(queue)), kind, _wake: wake, _handle: handle })
+        send(&queue)?;
+        Ok(LoopRequest { queue: Mutex::new(Some(queue.detach())), kind, _handle: handle })
     }
 
     /// `rd_kafka_commit_queue` of `list`.
     pub(super) fn commit(core: &Arc<ConsumerCore>, list: &TopicPartitionList, wake: OwnedFd) -> PyResult<Self> {
-        Self::send(core, RequestKind::Commit, wake, |rk, queue| {
-            // SAFETY: live handle, list and queue; librdkafka copies the list; with no callback the
-            // result is posted on the queue as an RD_KAFKA_EVENT_OFFSET_COMMIT event.
-            let code = unsafe { rdsys::rd_kafka_commit_queue(rk, list.ptr(), queue, None, ptr::null_mut()) };
-            match code {
-                rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(()),
-                code => Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), "commit failed"))),
-            }
+        Self::send(core, RequestKind::Commit, wake, |queue| match queue.commit(list) {
+            0 => Ok(()),
+            code => Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, "commit failed", None))),
         })
     }
 
@@ -110,17 +95,10 @@ impl LoopRequest {
         list: &TopicPartitionList,
         wake: OwnedFd,
     ) -> PyResult<Self> {
-        Self::send(core, RequestKind::Committed, wake, |rk, queue| {
-            // SAFETY: `group` and `list` are live; librdkafka copies both into the new request,
-            // which we own (NULL on failure).
-            let request = unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_ListConsumerGroupOffsets_new(group.as_ptr(), list.ptr()))
-            }
-            .ok_or_else(|| FerroError::Value("could not build the request".into()))?;
-            let mut requests = [request.ptr()];
-            // SAFETY: live handle and queue; an array of exactly one live request (librdkafka's
-            // requirement), which librdkafka copies; no options (NULL is allowed).
-            unsafe { rdsys::rd_kafka_ListConsumerGroupOffsets(rk, requests.as_mut_ptr(), 1, ptr::null(), queue) };
+        Self::send(core, RequestKind::Committed, wake, |queue| {
+            let request = admin::list_group_offsets(group, Some(list))
+                .ok_or_else(|| FerroError::Value("could not build the request".into()))?;
+            queue.list_group_offsets(&request);
             Ok(())
         })
     }
@@ -132,27 +110,14 @@ impl LoopRequest {
         read_committed: bool,
         wake: OwnedFd,
     ) -> PyResult<Self> {
-        Self::send(core, RequestKind::ListOffsets, wake, |rk, queue| {
-            // SAFETY: live handle; the options are new and ours (NULL on failure), destroyed by
-            // NativePtr after librdkafka copied them in rd_kafka_ListOffsets.
-            let options = unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(
-                    rk,
-                    rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS,
-                ))
+        Self::send(core, RequestKind::ListOffsets, wake, |queue| {
+            let options = queue
+                .options(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS)
+                .ok_or_else(|| FerroError::Value("could not build the request options".into()))?;
+            if let Some(err) = admin::isolation_level(&options, read_committed, RequestKind::ListOffsets.context()) {
+                return Err(FerroError::Kafka(err));
             }
-            .ok_or_else(|| FerroError::Value("could not build the request options".into()))?;
-            let level = if read_committed {
-                rdsys::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_COMMITTED
-            } else {
-                rdsys::rd_kafka_IsolationLevel_t::RD_KAFKA_ISOLATION_LEVEL_READ_UNCOMMITTED
-            };
-            // SAFETY: live options; the error object (NULL: none) is ours and destroyed by NativePtr.
-            drop(unsafe {
-                NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_set_isolation_level(options.ptr(), level))
-            });
-            // SAFETY: live handle, list, options and queue; librdkafka copies the list and options.
-            unsafe { rdsys::rd_kafka_ListOffsets(rk, list.ptr(), options.ptr(), queue) };
+            queue.list_offsets_with(list, &options);
             Ok(())
         })
     }
@@ -182,7 +147,7 @@ impl LoopRequest {
         };
         loop {
             // A zero timeout does not wait.
-            let Some(event) = crate::native::queue::poll(live, 0) else {
+            let Some(event) = live.poll_now() else {
                 return Ok(None);
             };
             if crate::native::queue::event_type(&event) != self.kind.event_type() {

@@ -7,7 +7,6 @@ mod app_positions;
 pub mod core;
 mod janitor;
 pub mod lent_ahead;
-#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 mod loop_request;
 #[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 pub mod native;

@@ -33,8 +33,8 @@ use crate::topic_partition::{first_partition_error, TopicPartition};
 pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);
 
 impl GroupMetadata {
-    pub fn ptr(&self) -> *mut rdsys::rd_kafka_consumer_group_metadata_t {
-        self.0.ptr()
+    pub fn native(&self) -> &NativePtr<rdsys::rd_kafka_consumer_group_metadata_t> {
+        &self.0
     }
 }
 
@@ -144,6 +144,11 @@ impl NativeConsumer {
 
     fn ptr(&self) -> *mut rdsys::rd_kafka_t {
         self.client.native_ptr()
+    }
+
+    /// rdkafka's client, on which the native layer sends requests (`native::admin::RequestQueue`).
+    pub fn client(&self) -> &Client<CoreContext> {
+        &self.client
     }
 
     /// The librdkafka handle, for calls made elsewhere (tokens from oauth_cb).

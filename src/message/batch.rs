@@ -1,5 +1,5 @@
 //! `MessageBatch`: what `Consumer.consume_batch()` returns — messages copied once, in Rust, into
-//! Arrow columns, and exported through the Arrow PyCapsule interface (see arrow_capsules.rs), so
+//! Arrow columns, and exported through the Arrow PyCapsule interface (see native/arrow_capsules.rs), so
 //! that pyarrow, polars and duckdb take them without a copy and without a Python object per
 //! message. It owns its memory: unlike a `BorrowedMessage` it outlives the consumer and may go to
 //! any thread.
@@ -316,7 +316,7 @@ impl MessageBatch {
 
     /// The Arrow schema, as an `arrow_schema` PyCapsule.
     fn __arrow_c_schema__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyCapsule>> {
-        crate::arrow_capsules::schema_capsule(py, &batch_schema())
+        crate::native::arrow_capsules::schema_capsule(py, &batch_schema())
     }
 
     /// The batch as one Arrow struct array: `(arrow_schema, arrow_array)` PyCapsules.
@@ -328,7 +328,7 @@ impl MessageBatch {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         drop(requested_schema);
-        crate::arrow_capsules::array_capsules(py, &self.data.record_batch()?)
+        crate::native::arrow_capsules::array_capsules(py, &self.data.record_batch()?)
     }
 
     /// The batch as an Arrow stream (of one record batch): an `arrow_array_stream` PyCapsule.
@@ -339,7 +339,7 @@ impl MessageBatch {
         requested_schema: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyCapsule>> {
         drop(requested_schema);
-        crate::arrow_capsules::stream_capsule(py, &self.data.record_batch()?)
+        crate::native::arrow_capsules::stream_capsule(py, &self.data.record_batch()?)
     }
 
     /// The messages in order, each copied into an `OwnedMessage` as it is reached.

@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use rdkafka::message::{BorrowedHeaders, OwnedHeaders};
 
-use crate::bytes_like::with_opt_bytes;
+use crate::native::bytes_like::with_opt_bytes;
 /// Read and written in librdkafka by the FFI layer; re-exported for the message and producer modules.
 pub use crate::native::headers::{add, from_native, native_ptr, raw_pairs};
 

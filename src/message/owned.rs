@@ -11,11 +11,11 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
 use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
-use crate::bytes_like::with_opt_bytes;
 use crate::message::{
     clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
     TimestampType,
 };
+use crate::native::bytes_like::with_opt_bytes;
 use crate::topic_partition::{leader_epoch_arg, TopicPartition, OFFSET_INVALID};
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]

@@ -5,12 +5,19 @@
 //! above `errors` and `topic_partition`, whose types its readers return. Everything here is FFI:
 //! every `unsafe` block states what keeps the pointers it reads valid.
 
+pub mod admin;
+pub mod arrow_capsules;
+pub mod bytes_like;
 pub mod client;
 pub mod headers;
 pub mod metadata;
+pub mod mock;
 pub mod partitions;
+pub mod producer;
+pub mod python;
 pub mod queue;
 pub mod results;
+pub mod throttle;
 
 /// An `rd_kafka_error_t` (not destroyed here) as a `KafkaErrorInfo` with `context`, or `None` for
 /// NULL or no error.

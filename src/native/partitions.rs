@@ -35,6 +35,21 @@ pub fn to_list(partitions: &[TopicPartition]) -> FerroResult<TopicPartitionList>
     Ok(list)
 }
 
+/// Writes `offsets` into the first elements of `list`, in order, as they are: rdkafka's setter
+/// refuses negative offsets it has no name for (ListOffsets' max_timestamp spec is -3).
+pub fn write_raw_offsets(list: &mut TopicPartitionList, offsets: &[i64]) {
+    // SAFETY: `list` owns a live partition list, borrowed mutably (no other reference to its
+    // elements); its `elems` holds `cnt` initialised elements and only the first min(cnt,
+    // offsets.len()) are written, each only in its `offset` field (a plain i64).
+    unsafe {
+        let native = list.ptr();
+        let count = usize::try_from((*native).cnt).unwrap_or(0).min(offsets.len());
+        for (i, &offset) in offsets.iter().enumerate().take(count) {
+            (*(*native).elems.add(i)).offset = offset;
+        }
+    }
+}
+
 /// Reads rdkafka's list without trusting topic names to be UTF-8 (rdkafka's accessor would panic).
 pub fn from_list(list: &TopicPartitionList) -> Vec<TopicPartition> {
     // SAFETY: `list.ptr()` is the live rd_kafka_topic_partition_list_t owned by `list`, which is

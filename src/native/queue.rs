@@ -10,6 +10,15 @@ use crate::native::results::Event;
 /// A queue reference that we own (`NativePtr` destroys it).
 pub type Queue = NativePtr<rdsys::rd_kafka_queue_t>;
 
+/// A new reference to the main queue of `client` (its logs, errors and stats when the client is
+/// set up to forward them there), or None.
+pub fn main_queue<C: rdkafka::ClientContext>(client: &rdkafka::client::Client<C>) -> Option<Queue> {
+    // SAFETY: a live client (borrowed); rd_kafka_queue_get_main returns a new reference to its
+    // main queue, which the returned `NativePtr` owns and destroys. The caller drops it before the
+    // client is destroyed (a queue reference must not outlive its client).
+    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_get_main(client.native_ptr())) }
+}
+
 /// The next event on `queue`, waiting up to `timeout_ms` (0: not at all); None if none came.
 pub fn poll(queue: &Queue, timeout_ms: c_int) -> Option<Event> {
     // SAFETY: `queue` is live while we own it (NativePtr). rd_kafka_queue_poll returns NULL on

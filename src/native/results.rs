@@ -251,6 +251,21 @@ pub struct ConfigEntryData {
 }
 
 /// The entries of every resource of a DescribeConfigs result event, in result order, or the error
+/// An IncrementalAlterConfigs result: Ok, or the error of the first resource that failed.
+pub fn altered_configs(event: &Event, context: &str) -> FerroResult<()> {
+    for &resource in incremental_alter_configs(event, context)? {
+        // SAFETY: a resource of the live result event (borrowed); its error string belongs to the
+        // event and is copied (`lossy`) while the event is alive.
+        let (code, reason) = unsafe {
+            (raw::rd_kafka_ConfigResource_error(resource), lossy(rdsys::rd_kafka_ConfigResource_error_string(resource)))
+        };
+        if code != 0 {
+            return Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, reason)));
+        }
+    }
+    Ok(())
+}
+
 /// of the first resource that has one.
 pub fn described_configs(event: &Event, context: &str) -> FerroResult<Vec<ConfigEntryData>> {
     let mut entries = Vec::new();

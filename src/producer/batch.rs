@@ -24,9 +24,9 @@ use super::core::{PlainMessage, ProducerCore, ProducerHandle, Refused};
 use super::delivery::{BatchCell, DeliveryCell, Outcome};
 use crate::args::Int;
 use crate::blocking::wait_detached;
-use crate::bytes_like::with_opt_bytes;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
+use crate::native::bytes_like::with_opt_bytes;
 
 /// The bytes of a value or key of a list's message.
 enum Data {
@@ -234,8 +234,8 @@ struct Outgoing<'a> {
 impl BatchSource {
     /// Reads `messages`: an object exporting Arrow data, or a list or tuple of messages.
     pub(super) fn read(messages: &Bound<'_, PyAny>) -> PyResult<BatchSource> {
-        if crate::arrow_capsules::exports_arrow(messages)? {
-            let (schema, batches) = crate::arrow_capsules::import(messages)?;
+        if crate::native::arrow_capsules::exports_arrow(messages)? {
+            let (schema, batches) = crate::native::arrow_capsules::import(messages)?;
             let columns = batches.iter().map(|batch| arrow_columns(&schema, batch)).collect::<PyResult<Vec<_>>>()?;
             check_arrow_rows(messages.py(), &columns)?;
             return Ok(BatchSource::Arrow(columns));

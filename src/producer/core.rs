@@ -272,18 +272,7 @@ impl ProducerHandle {
     /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
     /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
     pub(super) fn purge(&self, in_queue: bool, in_flight: bool) {
-        let mut flags = 0;
-        if in_queue {
-            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
-        }
-        if in_flight {
-            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
-        }
-        // SAFETY: the handle is a live producer for the lifetime of `self`; rd_kafka_purge is
-        // thread-safe and only fails for invalid flags or a non-producer handle, neither possible here.
-        unsafe {
-            rdsys::rd_kafka_purge(self.native_ptr(), flags);
-        }
+        crate::native::producer::purge(self.producer.client(), in_queue, in_flight);
     }
 }
 

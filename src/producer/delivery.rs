@@ -3,6 +3,8 @@
 //! to (`DeliveryReport`) and rdkafka's producer context that resolves them. The Python side of the
 //! future is `python/ferrokafka/_delivery.py` (`DeliveryFuture`).
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -290,7 +292,7 @@ pub struct DeliveryContext {
 
 crate::callbacks::client_context_via_callbacks!(DeliveryContext);
 
-impl crate::throttle::ThrottleTarget for DeliveryContext {
+impl crate::native::throttle::ThrottleTarget for DeliveryContext {
     fn throttle_callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }
@@ -355,9 +357,7 @@ pub(super) fn new_delivery_future<'py>(py: Python<'py>, cell: &Arc<DeliveryCell>
     let cls = DELIVERY_FUTURE.import(py, "ferrokafka._delivery", "DeliveryFuture")?;
     // What object.__new__ does for a class that overrides only __init__, without building an
     // argument tuple per call.
-    // SAFETY: `cls` is a live heap type; PyType_GenericAlloc returns a new reference (or NULL with
-    // an exception set), which from_owned_ptr_or_err takes over.
-    let future = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyType_GenericAlloc(cls.as_type_ptr(), 0))? };
+    let future = crate::native::python::new_uninitialised(cls)?;
     future.setattr(intern!(py, "_native"), DeliveryState { cell: cell.clone() })?;
     Ok(future)
 }

@@ -4,7 +4,9 @@
 //! `call_soon_threadsafe` each. The loop, woken by its reader on that eventfd, resolves the
 //! `asyncio.Future`s on its own thread (`LoopDeliveries.resolve`).
 
-use std::os::fd::{AsRawFd, OwnedFd};
+#![forbid(unsafe_code)]
+
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -32,15 +34,10 @@ impl LoopSink {
             ready.len() == 1
         };
         if was_empty {
-            let one: u64 = 1;
             let wake = self.wake.lock();
-            // Closed: nobody listens any more.
+            // Closed: nobody listens any more. Open: kept open by the lock we hold.
             let Some(wake) = wake.as_ref() else { return };
-            // SAFETY: `wake` is an open descriptor we own (kept open by the lock we hold); we
-            // pass a pointer to 8 readable bytes, what an eventfd takes. It is non-blocking: when
-            // the counter would overflow (never, at one write per wake-up) the write fails with
-            // EAGAIN, and the loop is awake anyway.
-            let _ = unsafe { libc::write(wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            crate::ffi::signal_eventfd(wake);
         }
     }
 }
@@ -57,15 +54,8 @@ impl LoopDeliveries {
     #[new]
     fn py_new(wake_fd: i32) -> PyResult<Self> {
         let wake = crate::blocking::duplicate_fd(wake_fd, "wake_fd")?;
-        let duplicate = wake.as_raw_fd();
-        // SAFETY: F_GETFL only reads the status flags of `duplicate`, a descriptor we own and
-        // keep open (in `wake`) for this whole function.
-        let flags = unsafe { libc::fcntl(duplicate, libc::F_GETFL) };
-        // SAFETY: F_SETFL on the same owned descriptor, adding O_NONBLOCK so that the delivery
-        // thread never blocks writing to it; no memory is passed.
-        if flags < 0 || unsafe { libc::fcntl(duplicate, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
+        // The delivery thread must never block writing to it.
+        crate::ffi::set_nonblocking(&wake)?;
         Ok(LoopDeliveries { sink: Arc::new(LoopSink { ready: Mutex::new(Vec::new()), wake: Mutex::new(Some(wake)) }) })
     }
 

@@ -27,12 +27,12 @@ use rdkafka::types::RDKafkaErrorCode;
 
 use crate::args::{Int, Seconds};
 use crate::blocking::{deadline, remaining_ms, run_interruptible, wait_detached};
-use crate::bytes_like::with_opt_bytes;
 use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::consumer::ConsumerGroupMetadata;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
+use crate::native::bytes_like::with_opt_bytes;
 use crate::native::partitions::to_list;
 use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
@@ -185,9 +185,7 @@ impl Producer {
             // timeout would lift that again immediately). With the event API it only waits for the
             // queue to drain; the poller thread serves the delivery reports.
             if let Some(producer) = core.handle.get() {
-                // SAFETY: the handle is a live producer while `producer` holds it; rd_kafka_flush
-                // is thread-safe and touches no Rust state.
-                unsafe { rdsys::rd_kafka_flush(producer.native_ptr(), slice.as_millis() as i32) };
+                crate::native::producer::flush(producer.producer().client(), slice.as_millis() as i32);
             }
             // rd_kafka_flush serves delivery reports on this thread too (rdkafka's producer uses
             // librdkafka's callback mode): count those off here, not a poller slice later.
@@ -220,8 +218,10 @@ impl Producer {
             callbacks: ClientCallbacks::new(settings, &config),
         };
         let producer: BaseProducer<DeliveryContext> = if context.callbacks.wants_throttle() {
-            let throttle = crate::throttle::throttle_cb::<DeliveryContext>;
-            crate::throttle::create_with_throttle_cb(&config, throttle, |config| config.create_with_context(context))?
+            let throttle = crate::native::throttle::throttle_cb::<DeliveryContext>;
+            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
+                config.create_with_context(context)
+            })?
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };
@@ -501,21 +501,14 @@ impl Producer {
         let timeout_ms = remaining_ms(deadline(timeout)?);
         let list = to_list(&partitions_arg(offsets))?;
         self.transaction_call(py, "send_offsets_to_transaction", move |p| {
-            // SAFETY: the producer handle, the list and the group metadata are live for the call
-            // (moved into this closure); the error object (if any) is ours, read, then destroyed.
-            unsafe {
-                let error = rdsys::rd_kafka_send_offsets_to_transaction(
-                    p.client().native_ptr(),
-                    list.ptr(),
-                    group_metadata.get().inner.ptr(),
-                    timeout_ms,
-                );
-                let info = crate::native::error_object(error, "send_offsets_to_transaction failed");
-                if !error.is_null() {
-                    rdsys::rd_kafka_error_destroy(error);
-                }
-                info.map_or(Ok(()), |info| Err(FerroError::Kafka(info)))
-            }
+            let failed = crate::native::producer::send_offsets_to_transaction(
+                p.client(),
+                &list,
+                group_metadata.get().inner.native(),
+                timeout_ms,
+                "send_offsets_to_transaction failed",
+            );
+            failed.map_or(Ok(()), |info| Err(FerroError::Kafka(info)))
         })
     }
 
