@@ -173,7 +173,7 @@ pub fn duplicate_fd(fd: std::os::fd::RawFd, what: &str) -> crate::errors::FerroR
     if fd < 0 {
         return Err(FerroError::Value(format!("{what} must be a file descriptor (>= 0)")));
     }
-    crate::ffi::duplicate_fd(fd).map_err(|err| FerroError::Value(format!("{what} {fd}: {err}")))
+    crate::platform::duplicate_fd(fd).map_err(|err| FerroError::Value(format!("{what} {fd}: {err}")))
 }
 
 #[cfg(test)]

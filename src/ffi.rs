@@ -323,41 +323,6 @@ unsafe impl Send for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metada
 // SAFETY: see Send.
 unsafe impl Sync for NativePtr<rdkafka::bindings::rd_kafka_consumer_group_metadata_t> {}
 
-/// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
-pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor, or -1
-    // (EBADF for a number that is not open); nothing is borrowed.
-    let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if duplicate < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a descriptor fcntl just created, owned by nobody else.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
-}
-
-/// Makes the descriptor `fd` non-blocking.
-pub fn set_nonblocking(fd: &std::os::fd::OwnedFd) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: F_GETFL only reads the status flags of a descriptor we own (borrowed, so open).
-    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
-    // SAFETY: F_SETFL on the same descriptor, adding O_NONBLOCK; no memory is passed.
-    if flags < 0 || unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Adds 1 to the counter of the eventfd `fd` (non-blocking: at an overflow, which one write per
-/// wake-up never reaches, the write fails with EAGAIN and the reader is awake anyway).
-pub fn signal_eventfd(fd: &std::os::fd::OwnedFd) {
-    use std::os::fd::AsRawFd;
-    let one: u64 = 1;
-    // SAFETY: a descriptor we own (borrowed, so open); a pointer to the 8 readable bytes an
-    // eventfd takes.
-    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
-}
-
 /// An array of `count` pointers returned by librdkafka, as a slice (empty for NULL).
 ///
 /// # Safety

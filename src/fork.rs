@@ -8,6 +8,8 @@
 //! collector only mark it closed and leave its native memory to the child's exit (a leak is the only
 //! safe choice); clients created in the child work normally.
 
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
 
@@ -25,9 +27,7 @@ extern "C" fn in_forked_child() {
 pub fn install() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
-        // SAFETY: registers a handler that only does an atomic add, which is allowed in a child
-        // after fork(); the function lives as long as the process (this library is never unloaded).
-        unsafe { libc::pthread_atfork(None, None, Some(in_forked_child)) };
+        crate::platform::on_fork_in_child(in_forked_child);
     });
 }
 

@@ -18,6 +18,7 @@ mod message;
 mod mock_cluster;
 mod native;
 mod oauth;
+mod platform;
 mod producer;
 mod sequence_iter;
 mod topic_partition;

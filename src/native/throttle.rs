@@ -10,7 +10,7 @@
 //! the caller, so the callback is [`throttle_cb`] for that type.
 
 use std::cell::Cell;
-use std::ffi::{c_char, c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rdkafka::bindings as rdsys;
@@ -90,17 +90,8 @@ pub fn create_with_throttle_cb<T>(
 
 /// The path of the shared library this code is in (ferrokafka's native module).
 fn own_library_path() -> FerroResult<String> {
-    // SAFETY: an all-zero Dl_info is a valid value to be overwritten (pointers NULL).
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr only reads the address (of a function of this library) and fills `info`,
-    // whose `dli_fname` then points to the loader's own string for the library, alive while the
-    // library is loaded (for the life of the process: Python never unloads extension modules).
-    let found = unsafe { libc::dladdr(conf_init as *const c_void, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return Err(FerroError::Config("throttle_cb: could not find ferrokafka's own library (dladdr)".into()));
-    }
-    // SAFETY: non-NULL, a NUL-terminated string of the loader (see above).
-    let path = unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned();
+    let path = crate::platform::library_path_of(conf_init as *const c_void)
+        .ok_or_else(|| FerroError::Config("throttle_cb: could not find ferrokafka's own library (dladdr)".into()))?;
     if path.contains(';') {
         return Err(FerroError::Config(format!(
             "throttle_cb: ferrokafka's library path {path:?} contains ';', which librdkafka's plugin.library.paths \

@@ -37,7 +37,7 @@ impl LoopSink {
             let wake = self.wake.lock();
             // Closed: nobody listens any more. Open: kept open by the lock we hold.
             let Some(wake) = wake.as_ref() else { return };
-            crate::ffi::signal_eventfd(wake);
+            crate::platform::signal_eventfd(wake);
         }
     }
 }
@@ -55,7 +55,7 @@ impl LoopDeliveries {
     fn py_new(wake_fd: i32) -> PyResult<Self> {
         let wake = crate::blocking::duplicate_fd(wake_fd, "wake_fd")?;
         // The delivery thread must never block writing to it.
-        crate::ffi::set_nonblocking(&wake)?;
+        crate::platform::set_nonblocking(&wake)?;
         Ok(LoopDeliveries { sink: Arc::new(LoopSink { ready: Mutex::new(Vec::new()), wake: Mutex::new(Some(wake)) }) })
     }
 

@@ -29,6 +29,7 @@ from ferrokafka._native import (
 if TYPE_CHECKING:
     from ferrokafka._native import _ClusterMetadata
 
+from ferrokafka._platform import wake_pipe
 from ferrokafka.aio._loop import _AsyncClient, _deadline, _in_thread, _resolve, _running_loop, _wrong_loop
 from ferrokafka.aio._tasks import _Owners, _Tasks, _wrap_config_callbacks
 
@@ -94,7 +95,7 @@ class AIOConsumer(_AsyncClient):
         self._group_id = str(group_id) if group_id is not None else None
         self._read_committed = str(config.get("isolation.level", "read_committed")) == "read_committed"
         self._native = Consumer(config)
-        self._rfd, self._wfd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._rfd, self._wfd = wake_pipe()
         try:
             self._native._defer_rebalances(True)
             self._native._io_event_enable(self._wfd)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from ferrokafka._native import _BatchMessages, _Bytesish, _ClusterMetadata, _HeaderPairs
 
+from ferrokafka._platform import clear_eventfd, new_eventfd
 from ferrokafka.aio._loop import _AsyncClient, _deadline, _in_thread, _resolve, _running_loop, _wrong_loop
 from ferrokafka.aio._tasks import _Tasks, _wrap_config_callbacks
 
@@ -58,15 +59,12 @@ class _Deliveries:
         self.in_flight = 0  # futures not resolved yet
         self.served = 0  # outcomes served on the loop so far
         self.progress: list[asyncio.Future[None]] = []  # woken at every drain
-        self.wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.wake_fd = new_eventfd()
         self.sink = _LoopDeliveries(self.wake_fd)
         loop.add_reader(self.wake_fd, self.woken)
 
     def woken(self) -> None:
-        try:
-            os.eventfd_read(self.wake_fd)
-        except BlockingIOError:
-            pass
+        clear_eventfd(self.wake_fd)
         self.drain()
 
     def close(self) -> None:

@@ -1,0 +1,66 @@
+//! The operating-system calls ferrokafka makes itself, in one place: descriptors (duplicates,
+//! non-blocking mode, eventfd wake-ups), the fork handler and finding our own shared library. They
+//! are Linux's (the eventfd) or POSIX's; a port to another system starts here, in
+//! `python/ferrokafka/_platform.py` (the asyncio clients' pipe and eventfd) and at the link-time
+//! guard (`build.rs`, `src/librdkafka_fixes.rs`: GNU ld's `--wrap`). docs/index.md, "Platforms",
+//! says what macOS and Windows would need.
+
+use std::ffi::{c_void, CStr};
+
+/// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
+pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor number and returns a new descriptor, or -1
+    // (EBADF for a number that is not open); nothing is borrowed.
+    let duplicate = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if duplicate < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor fcntl just created, owned by nobody else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(duplicate) })
+}
+
+/// Makes the descriptor `fd` non-blocking.
+pub fn set_nonblocking(fd: &std::os::fd::OwnedFd) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETFL only reads the status flags of a descriptor we own (borrowed, so open).
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    // SAFETY: F_SETFL on the same descriptor, adding O_NONBLOCK; no memory is passed.
+    if flags < 0 || unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Adds 1 to the counter of the eventfd `fd` (non-blocking: at an overflow, which one write per
+/// wake-up never reaches, the write fails with EAGAIN and the reader is awake anyway).
+pub fn signal_eventfd(fd: &std::os::fd::OwnedFd) {
+    use std::os::fd::AsRawFd;
+    let one: u64 = 1;
+    // SAFETY: a descriptor we own (borrowed, so open); a pointer to the 8 readable bytes an
+    // eventfd takes.
+    let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+}
+
+/// Runs `handler` in the child after every `fork()` (it must be async-signal-safe).
+pub fn on_fork_in_child(handler: extern "C" fn()) {
+    // SAFETY: registers a handler that the caller promises is async-signal-safe (allowed in a
+    // child after fork()); a function of this library, which is never unloaded.
+    unsafe { libc::pthread_atfork(None, None, Some(handler)) };
+}
+
+/// The path of the shared library that holds `address` (a function of ours), as the loader names
+/// it; None if the loader does not know it.
+pub fn library_path_of(address: *const c_void) -> Option<String> {
+    // SAFETY: an all-zero Dl_info is a valid value to be overwritten (pointers NULL).
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr only reads the address and fills `info`, whose `dli_fname` then points to the
+    // loader's own string for the library, alive while the library is loaded (for the life of the
+    // process: Python never unloads extension modules).
+    let found = unsafe { libc::dladdr(address, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: non-NULL, a NUL-terminated string of the loader (see above).
+    Some(unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
+}
