@@ -259,12 +259,43 @@ impl From<RdKafkaError> for FerroError {
     fn from(err: RdKafkaError) -> Self {
         match err {
             RdKafkaError::ClientConfig(_, desc, key, value) => {
-                FerroError::Config(format!("invalid configuration property {key:?} = {value:?}: {desc}"))
+                let hint = match desc.starts_with("No such configuration property") {
+                    true => did_you_mean(&key).map(|name| format!(" (did you mean {name:?}?)")).unwrap_or_default(),
+                    false => String::new(),
+                };
+                FerroError::Config(format!("invalid configuration property {key:?} = {value:?}: {desc}{hint}"))
             }
             RdKafkaError::ClientCreation(msg) => FerroError::Config(with_creation_hint(msg)),
             other => FerroError::Kafka(KafkaErrorInfo::from_rdkafka(&other)),
         }
     }
+}
+
+/// The known property name closest to an unknown `key` (at most a third of its length in edits,
+/// and at least one), if any: a typo's likely meaning.
+fn did_you_mean(key: &str) -> Option<&'static str> {
+    let most = (key.chars().count() / 3).max(1);
+    crate::config_properties::PROPERTY_NAMES
+        .iter()
+        .map(|name| (edit_distance(key, name), *name))
+        .filter(|(distance, _)| *distance <= most)
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// librdkafka's refusals that name a symptom rather than the setting to change, with that setting.

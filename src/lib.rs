@@ -7,6 +7,7 @@ mod blocking;
 mod callbacks;
 mod cluster_metadata;
 mod config;
+mod config_properties;
 mod consumer;
 mod errors;
 mod ffi;

@@ -5,6 +5,11 @@ buffer, valid until released, superseded or its consumer closes; ``detach()`` co
 :class:`OwnedMessage` that may cross threads and processes.
 """
 
+from ferrokafka._config_types import (
+    AdminConfig,
+    ConsumerConfig,
+    ProducerConfig,
+)
 from ferrokafka._native import (
     OFFSET_BEGINNING,
     OFFSET_END,
@@ -59,10 +64,12 @@ __all__ = [
     "AclBinding",
     "AclBindingFilter",
     "AdminClient",
+    "AdminConfig",
     "BorrowedMessage",
     "ConfigEntry",
     "ConfigError",
     "Consumer",
+    "ConsumerConfig",
     "ConsumerGroupListing",
     "ConsumerGroupMetadata",
     "DeliveryReport",
@@ -82,6 +89,7 @@ __all__ = [
     "OwnedMessage",
     "PartitionEOF",
     "Producer",
+    "ProducerConfig",
     "QueueFullError",
     "ScramCredentialInfo",
     "ThrottleEvent",
