@@ -434,7 +434,9 @@ def run_parallel_contender(python: str, pythonpath: str, contender: str, args: d
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
+        # a process group of its own (for the kill below), in the harness's session: on Linux with
+        # autogroup scheduling a new session would be a scheduling group of its own too
+        process_group=0,
     )
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -502,6 +504,7 @@ def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
                     "iterations": PARALLEL_CPU_ITERATIONS,
                 }
                 r = run_parallel_contender(python, pythonpath, contender, args)
+                r["loadavg_1min_after"] = os.getloadavg()[0]  # other work on the machine shows here
                 per[contender].append(r)
                 log(
                     f"  parallel {workload} round {rnd + 1} {contender:<17} {r['msgs_per_s']:>10,.1f} msg/s "
@@ -519,6 +522,7 @@ def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
                 "concurrency": 1 if c == "sequential" else concurrency,
                 "peak_rss_mb": max(r["maxrss_kb"] for r in runs) / 1024,
                 "setup_s": statistics.median(r["setup_seconds"] for r in runs),
+                "max_load": max(r["loadavg_1min_after"] for r in runs),
                 "raw": runs,
             }
         base = rows["sequential"]["msgs_per_s"]
@@ -590,15 +594,19 @@ def parallel_markdown(report: dict) -> list[str]:
         "`PROCESS` (`process_count` = concurrency); prosody: `ProsodyClient` (`max_concurrency`, "
         "best-effort mode; coroutine handlers only, so its cpu handler runs on the event loop).",
         "",
-        "| workload | contender | concurrency | messages | msgs/s | × sequential | min–max msgs/s | peak RSS MB | start-up s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "The last column is the highest 1-minute load average seen right after the contender's runs: "
+        "above ~3 (the contender's own processes, the broker) other work shared the 2 cores, and the cpu "
+        "workload's numbers say little.",
+        "",
+        "| workload | contender | concurrency | messages | msgs/s | × sequential | min–max msgs/s | peak RSS MB | start-up s | load |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for workload, rows in par["workloads"].items():
         for name, row in rows.items():
             lines.append(
                 f"| {workload} | {name} | {row['concurrency']} | {row['messages']:,} | {row['msgs_per_s']:,.1f} | "
                 f"{fmt_ratio(row['x_sequential'])} | {row['min_msgs_per_s']:,.1f}–{row['max_msgs_per_s']:,.1f} | "
-                f"{row['peak_rss_mb']:.0f} | {row['setup_s']:.1f} |"
+                f"{row['peak_rss_mb']:.0f} | {row['setup_s']:.1f} | {row.get('max_load', 0):.1f} |"
             )
     for name, why in par.get("skipped", {}).items():
         lines += ["", f"Not run: **{name}**: {why}."]

@@ -145,7 +145,8 @@ class ParallelProcessor:
     handler finishes (librdkafka's bounded prefetch holds the next ones); it takes at most what
     every partition's `max_uncommitted` window allows at once; it pauses a partition whose window
     is full while others can go on, and all of them when it could take nothing for
-    STUCK_PAUSE_AFTER seconds; it resumes them at three quarters.
+    STUCK_PAUSE_AFTER seconds; it resumes a partition at three quarters of its window, when there
+    is room in flight.
 
     `run()` blocks until `stop()` (from any thread or a signal handler), SIGTERM (when run from the
     main thread with `handle_sigterm`), Ctrl-C (then re-raised) or a failure whose policy is
