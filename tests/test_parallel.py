@@ -671,3 +671,42 @@ def test_revoke_deadline_abandons_stuck_work_which_the_next_owner_redoes(
     second.stop()
     first.stop()
     assert committed(bootstrap, group_id, topic_name, 2) == {0: 20, 1: 20}
+
+
+class FlakyConsumer:
+    """Records pause/resume/seek; pause() fails (as when a partition was revoked meanwhile)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[tuple[int, int]]]] = []
+
+    def pause(self, partitions: list[fk.TopicPartition]) -> None:
+        self.calls.append(("pause", [(tp.partition, tp.offset) for tp in partitions]))
+        raise fk.KafkaError(fk.KafkaError._STATE, "partition not assigned")  # type: ignore[attr-defined]
+
+    def resume(self, partitions: list[fk.TopicPartition]) -> None:
+        self.calls.append(("resume", [(tp.partition, tp.offset) for tp in partitions]))
+
+    def position(self, partitions: list[fk.TopicPartition]) -> list[fk.TopicPartition]:
+        return [fk.TopicPartition(tp.topic, tp.partition, 7) for tp in partitions]
+
+    def seek(self, partition: fk.TopicPartition, timeout: float | None = None) -> None:
+        self.calls.append(("seek", [(partition.partition, partition.offset)]))
+
+
+def test_a_failed_pause_does_not_keep_other_partitions_paused() -> None:
+    """One backpressure step failing must not skip the next: a partition the scheduler counts as
+    resumed but left paused in librdkafka would never be read again."""
+    processor = ParallelProcessor({}, "t", print, max_uncommitted=2)
+    sched = processor._scheduler
+    sched.assign([("t", 0), ("t", 1)])
+    sched.paused.add(("t", 1))  # window 0: to resume
+    for offset in range(2):  # window 2: to pause
+        sched.add(fk.OwnedMessage("t", 0, offset))
+    consumer = FlakyConsumer()
+    processor._backpressure(consumer, True)  # type: ignore[arg-type]
+    assert consumer.calls == [
+        ("pause", [(0, fk.OFFSET_INVALID)]),
+        ("resume", [(1, fk.OFFSET_INVALID)]),
+        ("seek", [(1, 7)]),
+    ]
+    assert sched.paused == {("t", 0)}

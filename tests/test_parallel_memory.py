@@ -7,8 +7,9 @@ would be growth). It keeps only those, so the producer (a thread) stays at most 
 front of what the handler finished. The handler sleeps, so messages arrive far faster than they
 are processed: the in-flight bound, not the handler, is what keeps memory flat.
 
-CI runs PARALLEL_MESSAGES (100,000, ~10 s here); scripts/soak runs 1,000,000
-(FERROKAFKA_PARALLEL_MESSAGES, about two minutes), with the same RSS tolerance.
+CI runs PARALLEL_MESSAGES (100,000: 5-20 s here, depending on the load); scripts/soak runs
+1,000,000 (FERROKAFKA_PARALLEL_MESSAGES; measured 48 s, 21,000 msg/s, RSS +0.6 MB after the
+warm-up), with the same RSS tolerance.
 """
 
 from __future__ import annotations

@@ -208,18 +208,21 @@ class AsyncParallelProcessor:
     async def _backpressure(self, consumer: AIOConsumer, stuck_too_long: bool) -> None:
         fresh, self._fresh = self._fresh, []
         pause, resume = plan_backpressure(self._scheduler, self._max_in_flight, self._max_uncommitted, stuck_too_long)
-        try:
-            if pause:
-                await consumer.pause(pause)
-            if fresh or resume:
-                await consumer.resume(fresh + resume)
-            if resume:
+        # as ParallelProcessor._backpressure: each step on its own
+        for step, partitions in ((consumer.pause, pause), (consumer.resume, fresh + resume)):
+            if partitions:
+                try:
+                    await step(partitions)
+                except KafkaError as error:
+                    log.debug("pause/resume: %s", error)
+        if resume:
+            try:
                 # as restart_fetching (_processor.py): resume() alone leaves the fetcher asleep
                 for tp in await consumer.position(resume):
                     if tp.offset >= 0:
                         await consumer.seek(tp)
-        except KafkaError as error:
-            log.debug("pause/resume: %s", error)
+            except KafkaError as error:
+                log.debug("seek after resume: %s", error)
 
     async def _commit(self, consumer: AIOConsumer, tps: list[TP] | None = None) -> None:
         offsets = self._scheduler.to_commit(tps)

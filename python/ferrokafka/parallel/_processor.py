@@ -34,6 +34,7 @@ Mode = Literal["thread", "process"]
 MAX_WORKER_DEATHS = 3  # a message that kills its worker this often goes to the failure policy
 PAUSED_POLL_TIMEOUT = 0.005  # consume()'s timeout while some partitions are paused
 PIPELINE_MAX_BYTES = 16 * 1024  # a message sent to a busy worker process must fit the pipe's buffer
+SEEK_TIMEOUT = 5.0  # restart_fetching's wait for a seek (a KafkaError after it: logged, not fatal)
 STUCK_PAUSE_AFTER = 1.0  # seconds unable to take messages in before it pauses partitions
 
 _PRODUCER_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "oauth_cb", "error_cb", "logger")
@@ -121,7 +122,7 @@ def restart_fetching(consumer: Consumer, partitions: list[TopicPartition]) -> No
     processor paused itself, in the current assignment: their position is this assignment's."""
     for tp in consumer.position(partitions):
         if tp.offset >= 0:
-            consumer.seek(tp)
+            consumer.seek(tp, SEEK_TIMEOUT)  # applied by librdkafka locally: at once, normally
 
 
 class ParallelProcessor:
@@ -335,15 +336,19 @@ class ParallelProcessor:
             pause, resume = plan_backpressure(
                 self._scheduler, self._max_in_flight, self._max_uncommitted, stuck_too_long
             )
-        try:
-            if pause:
-                consumer.pause(pause)
-            if fresh or resume:
-                consumer.resume(fresh + resume)
-            if resume:
+        # Each step on its own: one failing (a partition revoked meanwhile) must not keep the next
+        # from running, or a partition could stay paused with nothing left to resume it.
+        for step, partitions in ((consumer.pause, pause), (consumer.resume, fresh + resume)):
+            if partitions:
+                try:
+                    step(partitions)
+                except KafkaError as error:
+                    log.debug("pause/resume: %s", error)
+        if resume:
+            try:
                 restart_fetching(consumer, resume)
-        except KafkaError as error:  # a partition revoked meanwhile
-            log.debug("pause/resume: %s", error)
+            except KafkaError as error:
+                log.debug("seek after resume: %s", error)
 
     def _commit(self, consumer: Consumer, tps: list[TP] | None = None) -> None:
         with self._cond:
