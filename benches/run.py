@@ -325,6 +325,297 @@ def bench_memory(
     return out
 
 
+# ----------------------------------------------------------------------------- parallel processing
+
+PARALLEL_RIVALS = bl.BENCHES / "parallel-rivals.txt"
+PARALLEL_WORKERS = bl.BENCHES / "parallel_workers.py"
+PARALLEL_PARTITIONS = 8
+PARALLEL_KEYS = 1000
+PARALLEL_IO_SECONDS = 0.005
+PARALLEL_CPU_ITERATIONS = 40_000  # ~2 ms of pure Python per message here
+# workload -> (concurrency, {contender: messages at scale 1})
+PARALLEL_WORKLOADS = {
+    "io": (
+        64,
+        {
+            "sequential": 1_000,  # 5 ms each: 5 s
+            "ferro-thread": 30_000,
+            "ferro-aio": 30_000,
+            "pyrallel-async": 30_000,
+            "prosody": 30_000,
+        },
+    ),
+    "cpu": (
+        2,
+        {
+            "sequential": 3_000,
+            "ferro-thread": 3_000,
+            "ferro-process": 3_000,
+            "pyrallel-process": 3_000,
+            "prosody": 3_000,
+        },
+    ),
+}
+PARALLEL_FERRO = ["ferro-thread", "ferro-process", "ferro-aio"]
+PARALLEL_RIVAL_NAMES = ["pyrallel-async", "pyrallel-process", "prosody"]
+
+
+def parallel_python() -> str:
+    """The rivals' virtualenv (Python 3.12, benches/parallel-rivals.txt), made on first use under
+    ~/.cache/ferrokafka/, one per version of that file."""
+    import hashlib
+    import shutil
+
+    digest = hashlib.sha256(PARALLEL_RIVALS.read_bytes()).hexdigest()[:12]
+    venv = Path.home() / ".cache" / "ferrokafka" / f"bench-parallel-{digest}"
+    python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        return str(python)
+    candidates = []
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates += sorted(root.glob("versions/3.12*/bin/python3.12"), reverse=True)
+    if shutil.which("python3.12"):
+        candidates.append(Path(shutil.which("python3.12")))  # type: ignore[arg-type]
+    # (a pyenv shim on PATH may not run: check each candidate)
+    base = next((str(c) for c in candidates if subprocess.run([str(c), "-c", ""]).returncode == 0), None)
+    if base is None:
+        raise RuntimeError("the parallel section needs Python 3.12 (pyenv, or python3.12 on PATH)")
+    log(f"making the rivals' virtualenv {venv} with {base}")
+    shutil.rmtree(venv, ignore_errors=True)
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(PARALLEL_RIVALS)],
+        check=True,
+    )
+    (venv / ".complete").write_text(digest)
+    return str(python)
+
+
+def parallel_pythonpath() -> str:
+    """A directory holding only a link to the ferrokafka package this harness imports: on the
+    rivals' interpreter's PYTHONPATH it adds ferrokafka (abi3) and nothing else of this venv."""
+    import tempfile
+
+    import ferrokafka
+
+    where = Path(tempfile.mkdtemp(prefix="ferrokafka-bench-path-"))
+    (where / "ferrokafka").symlink_to(Path(ferrokafka.__file__).resolve().parent)
+    return str(where)
+
+
+def parallel_topic(bootstrap: str, count: int) -> str:
+    """PARALLEL_PARTITIONS partitions of `count` JSON messages, keys k0..k999 (strings)."""
+    import confluent_kafka as ck
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"bench-parallel-{uuid.uuid4().hex[:6]}"
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for fut in admin.create_topics([NewTopic(topic, PARALLEL_PARTITIONS, 1)], operation_timeout=30).values():
+        fut.result(60)
+    p = ck.Producer(bl.producer_config(bootstrap))
+    for i in range(count):
+        value = json.dumps({"i": i, "pad": "x" * 64}).encode()
+        while True:
+            try:
+                p.produce(topic, value, key=b"k%d" % (i % PARALLEL_KEYS))
+                break
+            except BufferError:
+                p.poll(0.05)
+    if p.flush(120):
+        raise RuntimeError(f"pre-produce of {topic} failed")
+    return topic
+
+
+def run_parallel_contender(python: str, pythonpath: str, contender: str, args: dict, timeout: float = 600) -> dict:
+    env = dict(os.environ, PYTHONPATH=pythonpath, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        [python, str(PARALLEL_WORKERS), contender, json.dumps(args)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a process group of its own (for the kill below), in the harness's session: on Linux with
+        # autogroup scheduling a new session would be a scheduling group of its own too
+        process_group=0,
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # worker processes a contender left behind
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"parallel {contender} failed (exit {proc.returncode}):\n{err[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
+    """ferrokafka.parallel against the plain sequential loop, pyrallel-consumer and prosody-events:
+    an I/O-bound (5 ms wait) and a CPU-bound handler, every contender in its own process on the
+    same interpreter (the rivals' Python 3.12 virtualenv)."""
+    python = parallel_python()
+    pythonpath = parallel_pythonpath()
+    versions_out = subprocess.run(
+        [
+            python,
+            "-c",
+            "import importlib.metadata as m, platform; print(platform.python_version(), "
+            "*(m.version(p) for p in ('pyrallel-consumer', 'prosody-events', 'confluent-kafka')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    most = max(max(int(n * scale) for n in counts.values()) for _, counts in PARALLEL_WORKLOADS.values())
+    topic = parallel_topic(bootstrap, most + 1000)
+    log(f"parallel: topic {topic} ({most + 1000:,} messages, {PARALLEL_PARTITIONS} partitions), python {python}")
+    out: dict = {
+        "python": versions_out[0],
+        "pyrallel_consumer": versions_out[1],
+        "prosody_events": versions_out[2],
+        "confluent_kafka_rivals": versions_out[3],
+        "io_seconds": PARALLEL_IO_SECONDS,
+        "cpu_iterations": PARALLEL_CPU_ITERATIONS,
+        "workloads": {},
+        "skipped": {},
+    }
+    if not os.environ.get("PROSODY_CASSANDRA_NODES"):
+        # Its consumer will not start without a Cassandra cluster (RuntimeError "value required and
+        # fallback environment variable '$PROSODY_CASSANDRA_NODES' is not set"), also in best-effort
+        # mode with deferral, monopolization detection and telemetry off; its mock=True replaces
+        # Kafka by an in-process mock cluster, which would not read this broker's topic.
+        out["skipped"]["prosody"] = "needs a Cassandra cluster (PROSODY_CASSANDRA_NODES); none here"
+    for workload, (concurrency, counts) in PARALLEL_WORKLOADS.items():
+        names = [c for c in counts if c not in out["skipped"]]
+        per: dict[str, list[dict]] = {c: [] for c in names}
+        for rnd in range(rounds):
+            order = names[rnd % len(names) :] + names[: rnd % len(names)]
+            for contender in order:
+                args = {
+                    "bootstrap": bootstrap,
+                    "topic": topic,
+                    "expected": max(20, int(counts[contender] * scale)),
+                    "workload": workload,
+                    "concurrency": 1 if contender == "sequential" else concurrency,
+                    "io_seconds": PARALLEL_IO_SECONDS,
+                    "iterations": PARALLEL_CPU_ITERATIONS,
+                }
+                r = run_parallel_contender(python, pythonpath, contender, args)
+                r["loadavg_1min_after"] = os.getloadavg()[0]  # other work on the machine shows here
+                per[contender].append(r)
+                log(
+                    f"  parallel {workload} round {rnd + 1} {contender:<17} {r['msgs_per_s']:>10,.1f} msg/s "
+                    f"({r['count']:,} messages in {r['seconds']:.2f} s, start-up {r['setup_seconds']:.1f} s, "
+                    f"rss {r['maxrss_kb'] / 1024:.0f} MB)"
+                )
+        rows = {}
+        for c, runs in per.items():
+            rates = [r["msgs_per_s"] for r in runs]
+            rows[c] = {
+                "msgs_per_s": statistics.median(rates),
+                "min_msgs_per_s": min(rates),
+                "max_msgs_per_s": max(rates),
+                "messages": runs[0]["count"],
+                "concurrency": 1 if c == "sequential" else concurrency,
+                "peak_rss_mb": max(r["maxrss_kb"] for r in runs) / 1024,
+                "setup_s": statistics.median(r["setup_seconds"] for r in runs),
+                "max_load": max(r["loadavg_1min_after"] for r in runs),
+                "raw": runs,
+            }
+        base = rows["sequential"]["msgs_per_s"]
+        for row in rows.values():
+            row["x_sequential"] = row["msgs_per_s"] / base if base else None
+        out["workloads"][workload] = rows
+    return out
+
+
+def parallel_targets(par: dict) -> list[tuple[str, str, bool | None]]:
+    out: list[tuple[str, str, bool | None]] = []
+    io, cpu = par["workloads"].get("io", {}), par["workloads"].get("cpu", {})
+
+    def rate(rows: dict, name: str) -> float:
+        return rows.get(name, {}).get("msgs_per_s", 0.0)
+
+    if io:
+        r = rate(io, "ferro-thread") / rate(io, "sequential") if rate(io, "sequential") else 0.0
+        out.append(
+            (
+                "parallel io (5 ms wait): ferrokafka.parallel threads, 64-way ≥ 50× the sequential loop",
+                f"{rate(io, 'ferro-thread'):,.0f} msg/s = {r:.1f}× sequential ({rate(io, 'sequential'):,.1f})",
+                r >= 50,
+            )
+        )
+    if cpu:
+        r = rate(cpu, "ferro-process") / rate(cpu, "ferro-thread") if rate(cpu, "ferro-thread") else 0.0
+        out.append(
+            (
+                "parallel cpu: process mode ≥ 1.7× thread mode on 2 cores",
+                f"{rate(cpu, 'ferro-process'):,.0f} msg/s = {r:.2f}× thread mode ({rate(cpu, 'ferro-thread'):,.0f})",
+                r >= 1.7,
+            )
+        )
+    for workload, rows in par["workloads"].items():
+        ferro = max((rate(rows, c), c) for c in PARALLEL_FERRO if c in rows)
+        rival = max(((rate(rows, c), c) for c in PARALLEL_RIVAL_NAMES if c in rows), default=(0.0, None))
+        out.append(
+            (
+                f"parallel {workload}: ferrokafka.parallel ahead of every rival that ran (pyrallel-consumer, prosody-events)",
+                f"{ferro[1]} {ferro[0]:,.0f} msg/s vs {rival[1]} {rival[0]:,.0f} msg/s ({ferro[0] / rival[0]:.2f}×)"
+                if rival[0]
+                else f"{ferro[1]} {ferro[0]:,.0f} msg/s, no rival ran",
+                ferro[0] > rival[0] if rival[0] else None,
+            )
+        )
+    return out
+
+
+def parallel_markdown(report: dict) -> list[str]:
+    par = report["parallel"]
+    lines = [
+        "",
+        "## Parallel processing (`ferrokafka.parallel`)",
+        "",
+        f"Every contender in its own process on Python {par['python']} (the rivals' virtualenv; ferrokafka "
+        f"from this checkout), pyrallel-consumer {par['pyrallel_consumer']} (confluent-kafka "
+        f"{par['confluent_kafka_rivals']}), prosody-events {par['prosody_events']}; one topic of "
+        f"{PARALLEL_PARTITIONS} partitions, JSON payloads (~90 B), {PARALLEL_KEYS} keys, per-key order "
+        'for every contender (ferrokafka `ordering="key"`, pyrallel `key_hash` with as many buckets as '
+        "the concurrency, prosody's own). Handlers: **io** waits "
+        f"{par['io_seconds'] * 1000:.0f} ms (`time.sleep` in threads and processes, `await asyncio.sleep` in "
+        f"coroutines); **cpu** runs {par['cpu_iterations']:,} iterations of a pure-Python loop (holds the "
+        "GIL). Each handler then appends a byte to a marker file; the clock runs from the first completed "
+        "message to the last (group join and worker start-up excluded). sequential: ferrokafka's "
+        "`Consumer.poll()` loop calling the handler. ferro-thread / ferro-process: `ParallelProcessor` "
+        '(`mode="thread"` / `"process"`); ferro-aio: `AsyncParallelProcessor`; pyrallel-async / '
+        "pyrallel-process: `PyrallelConsumer` with `ExecutionMode.ASYNC` (`max_in_flight` = concurrency) / "
+        "`PROCESS` (`process_count` = concurrency); prosody: `ProsodyClient` (`max_concurrency`, "
+        "best-effort mode; coroutine handlers only, so its cpu handler runs on the event loop).",
+        "",
+        "The last column is the highest 1-minute load average seen right after the contender's runs: "
+        "above ~3 (the contender's own processes, the broker) other work shared the 2 cores, and the cpu "
+        "workload's numbers say little.",
+        "",
+        "| workload | contender | concurrency | messages | msgs/s | × sequential | min–max msgs/s | peak RSS MB | start-up s | load |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for workload, rows in par["workloads"].items():
+        for name, row in rows.items():
+            lines.append(
+                f"| {workload} | {name} | {row['concurrency']} | {row['messages']:,} | {row['msgs_per_s']:,.1f} | "
+                f"{fmt_ratio(row['x_sequential'])} | {row['min_msgs_per_s']:,.1f}–{row['max_msgs_per_s']:,.1f} | "
+                f"{row['peak_rss_mb']:.0f} | {row['setup_s']:.1f} | {row.get('max_load', 0):.1f} |"
+            )
+    for name, why in par.get("skipped", {}).items():
+        lines += ["", f"Not run: **{name}**: {why}."]
+    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
+    for name, measured, ok in parallel_targets(par):
+        lines.append(f"| {name} | {measured} | {'—' if ok is None else 'yes' if ok else '**no**'} |")
+    return lines
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -626,6 +917,8 @@ def write_markdown(report: dict, path: Path) -> None:
     ]
     for name, measured, ok in targets(report):
         lines.append(f"| {name} | {measured} | {'✅ yes' if ok else '❌ no'} |")
+    if report.get("parallel"):
+        lines += parallel_markdown(report)
     for mode, by_size in report.get("consume", {}).items():
         work = "offset + key + len(payload)" + (" + zlib.crc32(payload)" if mode == "checksum" else "")
         if mode == "default-config":
@@ -747,7 +1040,8 @@ def write_markdown(report: dict, path: Path) -> None:
             "costs its own bytes only. Detach what you keep. (The last column is after `del` + gc: glibc "
             "keeps freed memory mapped, so RSS does not drop back to the baseline.)",
         ]
-    lines += ["", f"Raw numbers: `{report['json_name']}`. Chart: `{report['png_name']}`.", ""]
+    chart = f" Chart: `{report['png_name']}`." if report.get("png_name") else ""
+    lines += ["", f"Raw numbers: `{report['json_name']}`.{chart}", ""]
     path.write_text("\n".join(lines))
 
 
@@ -858,7 +1152,7 @@ def jsonable(obj):
 # ----------------------------------------------------------------------------- main
 
 
-SECTIONS = ["consume", "defaults", "arrow", "produce", "produce-batch", "aio", "memory"]
+SECTIONS = ["consume", "defaults", "arrow", "produce", "produce-batch", "aio", "memory", "parallel"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -905,6 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
     aio_sizes = [s for s in sizes if s in bl.AIO_SIZES]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    stem = "parallel" if sections == {"parallel"} else "latest"
     t_start = time.monotonic()
 
     report: dict = {
@@ -916,8 +1211,9 @@ def main(argv: list[str] | None = None) -> int:
         "scale": scale,
         "rounds": rounds,
         "machine": machine_info(),
-        "json_name": "latest.json",
-        "png_name": "latest.png",
+        # Only the parallel section: its own parallel.* (latest.* stays the last full run's).
+        "json_name": f"{stem}.json",
+        "png_name": None if stem == "parallel" else f"{stem}.png",
     }
     sys.path.insert(0, str(bl.REPO / "tests"))
     report["versions"] = versions()
@@ -1028,21 +1324,25 @@ def main(argv: list[str] | None = None) -> int:
                 (topics[bl.KB][0], topics[bl.KB][1], bl.KB),
                 scale,
             )
+        if "parallel" in sections:
+            log(f"parallel processing benchmark, {rounds} round(s)")
+            report["parallel"] = bench_parallel(bootstrap, rounds, scale)
     finally:
         if broker is not None:
             broker.stop()
     report["wall_seconds"] = time.monotonic() - t_start
-    (out / "latest.json").write_text(json.dumps(jsonable(report), indent=1))
-    write_markdown(report, out / "latest.md")
+    (out / f"{stem}.json").write_text(json.dumps(jsonable(report), indent=1))
+    write_markdown(report, out / f"{stem}.md")
     try:
         import matplotlib  # noqa: F401 - scripts/bench installs it; the test suite does not need it
     except ImportError:
         log("matplotlib is not installed: no chart")
     else:
-        write_chart(report, out / "latest.png")
-    log(f"wrote {out / 'latest.md'}, {out / 'latest.png'}, {out / 'latest.json'}")
-    for name, measured, ok in targets(report):
-        log(f"target {'MET' if ok else 'NOT MET'}: {name}: {measured}")
+        if sections != {"parallel"}:  # the parallel section has a table, no chart
+            write_chart(report, out / f"{stem}.png")
+    log(f"wrote {out / f'{stem}.md'} and {out / f'{stem}.json'}")
+    for name, measured, ok in targets(report) + (parallel_targets(report["parallel"]) if "parallel" in report else []):
+        log(f"target {'MET' if ok else 'NOT MET' if ok is False else 'n/a'}: {name}: {measured}")
     return 0
 
 

@@ -28,9 +28,20 @@ def bootstrap(mock_cluster: fk.MockCluster) -> str:
     return mock_cluster.bootstrap_servers
 
 
-def produce(bootstrap: str, topic: str, items: list[tuple[bytes | None, bytes]], partition: int | None = None) -> None:
+def produce(
+    bootstrap: str,
+    topic: str,
+    items: list[tuple[bytes | None, bytes]],
+    partition: int | None = None,
+    headers: dict[int, list[tuple[str, bytes]]] | None = None,
+) -> None:
+    """Produces `items` (key, value) in order; `headers` by the item's index."""
+    headers = headers or {}
     with fk.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5}) as producer:
-        futures = [producer.produce(topic, value, key, partition=partition) for key, value in items]
+        futures = [
+            producer.produce(topic, value, key, partition=partition, headers=headers.get(i))
+            for i, (key, value) in enumerate(items)
+        ]
         assert producer.flush(30) == 0
         for future in futures:
             future.result(0)
@@ -192,6 +203,67 @@ def test_full_window_pauses_the_partition_memory_stays_flat(mock_cluster, bootst
     assert committed(bootstrap, group_id, topic_name, 1) == {0: 2000}
 
 
+def test_a_full_processor_keeps_its_handlers_busy(mock_cluster, bootstrap, topic_name, group_id, running):
+    """At max_in_flight it stops taking messages and takes more as soon as handlers finish. It
+    used to pause the partition at once; librdkafka then dropped its prefetched messages and, after
+    each resume, fetched again only ~1 s later: 5,000 messages of 1 ms each at 8-way concurrency
+    took over a minute, the handlers idle."""
+    mock_cluster.create_topic(topic_name, 1)
+    produce(bootstrap, topic_name, keyed(5000, 100))
+    done = []
+
+    def handler(message: fk.OwnedMessage) -> None:
+        time.sleep(0.001)
+        done.append(message.offset)
+
+    processor = ParallelProcessor(
+        consumer_config(bootstrap, group_id), topic_name, handler, concurrency=8, max_in_flight=100
+    )
+    run = Running(processor)
+    running.append(run)
+    wait_for(lambda: len(done) >= 1)
+    started = time.monotonic()
+    in_flight = []
+    while len(done) < 5000:
+        assert time.monotonic() - started < 15, f"{len(done)} done in 15 s"
+        in_flight.append(processor.stats().in_flight)
+        time.sleep(0.005)
+    took = time.monotonic() - started
+    run.stop()
+    assert took < 8, took  # ~1.5 s here (8 x 1 ms: ~5,000/s at best)
+    assert max(in_flight) <= 100
+
+
+def test_a_resumed_partition_is_fetched_at_once(mock_cluster, bootstrap, topic_name, group_id, running):
+    """Stuck for longer than a second, it pauses; resumed, librdkafka's fetcher would sleep up to a
+    second more (resume() does not wake it): the processor wakes it."""
+    mock_cluster.create_topic(topic_name, 1)
+    produce(bootstrap, topic_name, keyed(400, 400))
+    release = threading.Event()
+    done: list[float] = []
+
+    def handler(message: fk.OwnedMessage) -> None:
+        if message.offset == 0:
+            release.wait(30)
+        done.append(time.monotonic())
+
+    config = consumer_config(bootstrap, group_id, **{"fetch.wait.max.ms": 100})
+    processor = ParallelProcessor(
+        config, topic_name, handler, ordering="partition", max_in_flight=100, max_uncommitted=100
+    )
+    run = Running(processor)
+    running.append(run)
+    wait_for(lambda: processor.stats().partitions.get((topic_name, 0), None) is not None)
+    wait_for(lambda: processor.stats().partitions[(topic_name, 0)].paused, timeout=10)
+    released = time.monotonic()
+    release.set()
+    wait_for(lambda: len(done) == 400)
+    took = done[-1] - released
+    run.stop()
+    # 300 messages fetched after the resume; without the wake-up ~1.0 s
+    assert took < 0.6, took
+
+
 def test_stop_waits_for_running_work_then_commits_it(mock_cluster, bootstrap, topic_name, group_id, running):
     mock_cluster.create_topic(topic_name, 1)
     produce(bootstrap, topic_name, keyed(200, 4))
@@ -275,21 +347,26 @@ def dlq_messages(bootstrap: str, topic: str, count: int) -> list[fk.OwnedMessage
 
 
 @pytest.mark.parametrize("policy", ["dead-letter", "retry-then-dead-letter"])
-def test_poison_message_goes_to_the_dead_letter_topic(mock_cluster, bootstrap, topic_name, group_id, running, policy):
-    mock_cluster.create_topic(topic_name, 1)
-    mock_cluster.create_topic(topic_name + "-dlq", 1)
+def test_poison_message_goes_to_the_dead_letter_topic(backend, topic_name, group_id, running, policy):
+    bootstrap = backend.bootstrap
+    backend.create_topic(topic_name, 1)
+    backend.create_topic(topic_name + "-dlq", 1)
     items = keyed(40, 4)
     items[5] = (b"k1", b"poison")
-    produce(bootstrap, topic_name, items)
+    produce(bootstrap, topic_name, items, headers={5: [("trace-id", b"t-5"), ("empty", b"")]})
     recorder = Recorder()
+    lock = threading.Lock()
+    poison_attempts: list[int] = []  # len(recorder.done) at each attempt on the poison message
 
     def handler(message: fk.OwnedMessage) -> None:
         if bytes(message.payload or b"") == b"poison":
+            with lock:
+                poison_attempts.append(len(recorder.done))
             raise ValueError("cannot parse poison")
         recorder(message)
 
     dead_letter = DeadLetter(topic_name + "-dlq")
-    on_failure = dead_letter if policy == "dead-letter" else Retry(max_retries=2, backoff=0.01, then=dead_letter)
+    on_failure = dead_letter if policy == "dead-letter" else Retry(max_retries=2, backoff=0.3, then=dead_letter)
     processor = ParallelProcessor(
         consumer_config(bootstrap, group_id), topic_name, handler, concurrency=3, on_failure=on_failure
     )
@@ -298,9 +375,14 @@ def test_poison_message_goes_to_the_dead_letter_topic(mock_cluster, bootstrap, t
     wait_for(lambda: len(recorder.done) == 39)
     run.stop()
     assert recorder.order[b"k1"] == [1, 9, 13, 17, 21, 25, 29, 33, 37], "k1's later messages ran after the poison one"
+    if policy != "dead-letter":
+        assert len(poison_attempts) == 3
+        # the other keys (30 messages, plus k1's one before the poison) went on while it waited
+        assert poison_attempts[-1] >= 31, poison_attempts
     assert committed(bootstrap, group_id, topic_name, 1) == {0: 40}
     (dead,) = dlq_messages(bootstrap, topic_name + "-dlq", 1)
     assert bytes(dead.payload or b"") == b"poison" and bytes(dead.key or b"") == b"k1"
+    assert dead.headers[:2] == [("trace-id", b"t-5"), ("empty", b"")], "its own headers first, as they were"
     headers = dict(dead.headers)
     assert headers["ferrokafka.dlq.topic"] == topic_name.encode()
     assert headers["ferrokafka.dlq.partition"] == b"0"
@@ -357,10 +439,9 @@ def test_bad_arguments() -> None:
 
 
 @pytest.mark.parametrize("strategy", ["range", "cooperative-sticky"])
-def test_key_order_across_a_member_joining_then_leaving(
-    mock_cluster, bootstrap, topic_name, group_id, running, strategy
-):
-    mock_cluster.create_topic(topic_name, 4)
+def test_key_order_across_a_member_joining_then_leaving(backend, topic_name, group_id, running, strategy):
+    bootstrap = backend.bootstrap
+    backend.create_topic(topic_name, 4)
     recorder = Recorder(lambda m: 0.003)
     config = consumer_config(bootstrap, group_id, **{"partition.assignment.strategy": strategy})
 
@@ -388,14 +469,18 @@ def test_key_order_across_a_member_joining_then_leaving(
     for key, numbers in recorder.order.items():
         firsts = list(dict.fromkeys(numbers))  # a redelivered message repeats one already seen
         assert firsts == sorted(firsts), f"key {key!r} out of order: {numbers}"
-    # The mock cluster refuses commits while the group rebalances (REBALANCE_IN_PROGRESS, also from
-    # on_revoke), so what finished since the last commit before it comes again: at least once.
-    # At most each partition's window (max_uncommitted) per rebalance: two rebalances, 4 partitions.
     redelivered = len(recorder.done) - len(set(recorder.done))
-    if strategy == "cooperative-sticky":
-        assert redelivered == 0, "revocation drained and committed: nothing processed twice"
-    else:
-        assert redelivered <= 2 * 4 * 30
+    if backend.name == "kafka":
+        # A partition that moves (eager: all of them; cooperative: those that change owner) drops
+        # the messages waiting for a handler, drains what runs and commits what finished: the next
+        # owner redoes at most its window (max_uncommitted) of finished messages above the first
+        # dropped one. Two rebalances: 4 + 4 partitions revoked (range), 2 + 2 (cooperative).
+        moved = 8 if strategy == "range" else 4
+        assert redelivered <= moved * 30, f"{redelivered} messages processed twice"
+    # The mock cluster refuses commits while the group rebalances (REBALANCE_IN_PROGRESS, also from
+    # on_revoke, and from the moment the rebalance starts, before a member's heartbeat tells it):
+    # there, what finished since the last accepted commit comes again too (62-216 messages
+    # measured with range, 0-61 with cooperative-sticky): at least once, in key order (above).
     assert sum(committed(bootstrap, group_id, topic_name, 4).values()) == 600
 
 
@@ -437,10 +522,9 @@ def running_now(log: Path) -> int:
     return len(set(processed(log, "s")) - set(processed(log, "d")))
 
 
-def test_sigkill_mid_processing_loses_nothing_redelivers_at_most_the_window(
-    mock_cluster, bootstrap, topic_name, group_id, tmp_path
-):
-    mock_cluster.create_topic(topic_name, 2)
+def test_sigkill_mid_processing_loses_nothing_redelivers_at_most_the_window(backend, topic_name, group_id, tmp_path):
+    bootstrap = backend.bootstrap
+    backend.create_topic(topic_name, 2)
     produce(bootstrap, topic_name, keyed(1000, 40))
     log = tmp_path / "processed.log"
     log.touch()
@@ -581,6 +665,48 @@ def test_revoke_deadline_abandons_stuck_work_which_the_next_owner_redoes(
     assert min(o for name, p, o in handled if name == "second") <= 3, "nothing past the stuck one was committed"
     release.set()
     wait_for(lambda: {(p, o) for _, p, o in handled} >= {(p, o) for p in (0, 1) for o in range(3, 20)}, timeout=60)
+    # committed by the periodic commits (the mock cluster refuses them while the cooperative
+    # rebalance's second round runs: stopping a member then would leave its last commit refused)
+    wait_for(lambda: committed(bootstrap, group_id, topic_name, 2) == {0: 20, 1: 20}, timeout=30)
     second.stop()
     first.stop()
     assert committed(bootstrap, group_id, topic_name, 2) == {0: 20, 1: 20}
+
+
+class FlakyConsumer:
+    """Records pause/resume/seek; pause() fails (as when a partition was revoked meanwhile)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[tuple[int, int]]]] = []
+
+    def pause(self, partitions: list[fk.TopicPartition]) -> None:
+        self.calls.append(("pause", [(tp.partition, tp.offset) for tp in partitions]))
+        raise fk.KafkaError(fk.KafkaError._STATE, "partition not assigned")  # type: ignore[attr-defined]
+
+    def resume(self, partitions: list[fk.TopicPartition]) -> None:
+        self.calls.append(("resume", [(tp.partition, tp.offset) for tp in partitions]))
+
+    def position(self, partitions: list[fk.TopicPartition]) -> list[fk.TopicPartition]:
+        return [fk.TopicPartition(tp.topic, tp.partition, 7) for tp in partitions]
+
+    def seek(self, partition: fk.TopicPartition, timeout: float | None = None) -> None:
+        self.calls.append(("seek", [(partition.partition, partition.offset)]))
+
+
+def test_a_failed_pause_does_not_keep_other_partitions_paused() -> None:
+    """One backpressure step failing must not skip the next: a partition the scheduler counts as
+    resumed but left paused in librdkafka would never be read again."""
+    processor = ParallelProcessor({}, "t", print, max_uncommitted=2)
+    sched = processor._scheduler
+    sched.assign([("t", 0), ("t", 1)])
+    sched.paused.add(("t", 1))  # window 0: to resume
+    for offset in range(2):  # window 2: to pause
+        sched.add(fk.OwnedMessage("t", 0, offset))
+    consumer = FlakyConsumer()
+    processor._backpressure(consumer, True)  # type: ignore[arg-type]
+    assert consumer.calls == [
+        ("pause", [(0, fk.OFFSET_INVALID)]),
+        ("resume", [(1, fk.OFFSET_INVALID)]),
+        ("seek", [(1, 7)]),
+    ]
+    assert sched.paused == {("t", 0)}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -41,6 +42,16 @@ def die_once_on(offset: int, marker: str, log: str, message: fk.OwnedMessage) ->
     if message.offset == offset and not os.path.exists(marker):
         Path(marker).touch()
         os._exit(7)  # the worker process dies mid-message
+    record(log, message)
+
+
+def block_on(offset: int, pids: str, log: str, message: fk.OwnedMessage) -> None:
+    """Writes this worker's pid to `pids` and blocks on `offset` the first time (until killed)."""
+    if message.offset == offset and not os.path.exists(pids):
+        with open(pids + ".tmp", "w") as out:
+            out.write(str(os.getpid()))
+        os.rename(pids + ".tmp", pids)
+        time.sleep(120)
     record(log, message)
 
 
@@ -105,8 +116,9 @@ def test_process_mode_keeps_key_order_across_processes(mock_cluster, bootstrap, 
     assert sum(committed(bootstrap, group_id, topic_name, 2).values()) == 200
 
 
-def test_a_dead_worker_is_replaced_and_its_message_runs_again(mock_cluster, bootstrap, topic_name, group_id, tmp_path):
-    mock_cluster.create_topic(topic_name, 1)
+def test_a_dead_worker_is_replaced_and_its_message_runs_again(backend, topic_name, group_id, tmp_path):
+    bootstrap = backend.bootstrap
+    backend.create_topic(topic_name, 1)
     produce(bootstrap, topic_name, keyed(30, 3))
     log, marker = tmp_path / "log", tmp_path / "died"
     processor = ParallelProcessor(
@@ -122,6 +134,39 @@ def test_a_dead_worker_is_replaced_and_its_message_runs_again(mock_cluster, boot
     assert marker.exists(), "the worker died"
     assert sorted(int(offset) for *_, offset in lines(log, "d")) == list(range(30)), "offset 5 done, once"
     assert committed(bootstrap, group_id, topic_name, 1) == {0: 30}
+
+
+def test_a_sigkilled_worker_process_message_is_redone(backend, topic_name, group_id, tmp_path):
+    """A worker process killed from outside (SIGKILL, as the OOM killer does) mid-message: the
+    message runs again in a new worker, the other keys went on meanwhile, nothing is lost or
+    committed past it before it finished."""
+    bootstrap = backend.bootstrap
+    backend.create_topic(topic_name, 1)
+    produce(bootstrap, topic_name, keyed(40, 4))
+    log, pids = tmp_path / "log", tmp_path / "pid"
+    processor = ParallelProcessor(
+        consumer_config(bootstrap, group_id),
+        topic_name,
+        functools.partial(block_on, 6, str(pids), str(log)),
+        mode="process",
+        concurrency=2,
+        commit_interval=0.05,
+    )
+    run = Running(processor)
+    try:
+        wait_for(lambda: pids.exists(), timeout=90)
+        # k2's 10, 14, ..., 38 wait behind 6; the other keys (and k2's 2) finish meanwhile
+        wait_for(lambda: len(lines(log, "d")) == 31, timeout=60)
+        stats = processor.stats()
+        assert stats.partitions[(topic_name, 0)].committable == 6
+        assert committed(bootstrap, group_id, topic_name, 1) == {0: 6}
+        os.kill(int(pids.read_text()), signal.SIGKILL)
+        wait_for(lambda: len(lines(log, "d")) == 40, timeout=60)
+    finally:
+        run.stop()
+    offsets = sorted(int(offset) for *_, offset in lines(log, "d"))
+    assert offsets == list(range(40)), "offset 6 redone, once; nothing lost"
+    assert committed(bootstrap, group_id, topic_name, 1) == {0: 40}
 
 
 def test_a_message_that_keeps_killing_workers_stops_the_processor(

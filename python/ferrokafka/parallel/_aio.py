@@ -19,7 +19,16 @@ from ferrokafka.parallel._policy import (
     dead_letter_headers,
     decide,
 )
-from ferrokafka.parallel._processor import consumer_settings, dead_letter_producer_config
+from ferrokafka.parallel._processor import (
+    PAUSED_POLL_TIMEOUT,
+    STUCK_PAUSE_AFTER,
+    batch_size,
+    can_resume,
+    consumer_settings,
+    dead_letter_producer_config,
+    plan_backpressure,
+    stuck,
+)
 from ferrokafka.parallel._scheduler import Ordering, Scheduler, Stats, Work
 
 __all__ = ["AsyncParallelProcessor"]
@@ -78,7 +87,8 @@ class AsyncParallelProcessor:
         self._handlers: dict[Work, asyncio.Task[object]] = {}
         self._consumer: AIOConsumer | None = None
         self._producer: Producer | None = None
-        self._changed: asyncio.Event | None = None
+        self._changed: asyncio.Event | None = None  # work to take (the workers wait for it)
+        self._finished: asyncio.Event | None = None  # a handler finished (the loop waits for it)
         self._started = False
 
     def stop(self) -> None:
@@ -98,6 +108,7 @@ class AsyncParallelProcessor:
         self._started = True
         loop = asyncio.get_running_loop()
         self._changed = asyncio.Event()
+        self._finished = asyncio.Event()
         sigterm = False
         if self._handle_sigterm:
             try:
@@ -131,49 +142,87 @@ class AsyncParallelProcessor:
             ) from error
 
     def _notify(self) -> None:
-        assert self._changed is not None
+        assert self._changed is not None and self._finished is not None
         self._changed.set()
+        self._finished.set()
+
+    def _stuck(self) -> bool:
+        return stuck(self._scheduler, self._max_in_flight, self._max_uncommitted)
+
+    async def _wait_for_handlers(self, until: Callable[[], bool]) -> None:
+        """Waits up to `poll_timeout` for `until()`, checked whenever a handler finishes."""
+        assert self._finished is not None
+        deadline = time.monotonic() + self._poll_timeout
+        while not until() and not self._stopping:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._finished.clear()
+            try:
+                await asyncio.wait_for(self._finished.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def _loop(self, consumer: AIOConsumer) -> None:
+        # As ParallelProcessor._loop: stuck, it stops taking messages, and pauses only when stuck
+        # for STUCK_PAUSE_AFTER; resumed partitions are sought to wake librdkafka's fetcher.
         last_commit = time.monotonic()
+        stuck_since: float | None = None
+        sched = self._scheduler
         while not self._stopping:
-            room = self._max_in_flight - self._scheduler.in_flight
-            messages = await consumer.consume(max(1, min(room, 500)), self._poll_timeout)
+            now = time.monotonic()
+            if now - last_commit >= self._commit_interval:
+                await self._commit(consumer)
+                last_commit = now
+            if not self._stuck():
+                stuck_since = None
+            else:
+                stuck_since = now if stuck_since is None else stuck_since
+                if now - stuck_since < STUCK_PAUSE_AFTER:
+                    await self._backpressure(consumer, False)
+                    await self._wait_for_handlers(
+                        lambda: not self._stuck() or can_resume(sched, self._max_in_flight, self._max_uncommitted)
+                    )
+                    continue
+            timeout = self._poll_timeout
+            if sched.paused:
+                assigned = sched.assigned()
+                if assigned and all(tp in sched.paused for tp in assigned):
+                    await self._wait_for_handlers(
+                        lambda: can_resume(sched, self._max_in_flight, self._max_uncommitted) or bool(self._fresh)
+                    )
+                    timeout = 0.0
+                else:
+                    timeout = min(timeout, PAUSED_POLL_TIMEOUT)
+            size = batch_size(sched, self._max_in_flight, self._max_uncommitted)
+            messages = await consumer.consume(size, timeout)
             if messages:
                 owned = [message.detach() for message in messages]
                 for borrowed in messages:
                     borrowed.release()
                 for message in owned:
-                    self._scheduler.add(message)
+                    sched.add(message)
                 self._notify()
-            await self._backpressure(consumer)
-            now = time.monotonic()
-            if now - last_commit >= self._commit_interval:
-                await self._commit(consumer)
-                last_commit = now
+            await self._backpressure(consumer, stuck_since is not None)
 
-    async def _backpressure(self, consumer: AIOConsumer) -> None:
-        sched = self._scheduler
-        pause: list[TopicPartition] = []
-        resume, self._fresh = self._fresh, []
-        full = sched.in_flight >= self._max_in_flight
-        low = sched.in_flight <= self._max_in_flight * 3 // 4
-        for tp in sched.assigned():
-            window = sched.tracker.window(tp)
-            if tp in sched.paused:
-                if low and window <= self._max_uncommitted * 3 // 4:
-                    sched.paused.discard(tp)
-                    resume.append(TopicPartition(*tp))
-            elif full or window >= self._max_uncommitted:
-                sched.paused.add(tp)
-                pause.append(TopicPartition(*tp))
-        try:
-            if pause:
-                await consumer.pause(pause)
-            if resume:
-                await consumer.resume(resume)
-        except KafkaError as error:
-            log.debug("pause/resume: %s", error)
+    async def _backpressure(self, consumer: AIOConsumer, stuck_too_long: bool) -> None:
+        fresh, self._fresh = self._fresh, []
+        pause, resume = plan_backpressure(self._scheduler, self._max_in_flight, self._max_uncommitted, stuck_too_long)
+        # as ParallelProcessor._backpressure: each step on its own
+        for step, partitions in ((consumer.pause, pause), (consumer.resume, fresh + resume)):
+            if partitions:
+                try:
+                    await step(partitions)
+                except KafkaError as error:
+                    log.debug("pause/resume: %s", error)
+        if resume:
+            try:
+                # as restart_fetching (_processor.py): resume() alone leaves the fetcher asleep
+                for tp in await consumer.position(resume):
+                    if tp.offset >= 0:
+                        await consumer.seek(tp)
+            except KafkaError as error:
+                log.debug("seek after resume: %s", error)
 
     async def _commit(self, consumer: AIOConsumer, tps: list[TP] | None = None) -> None:
         offsets = self._scheduler.to_commit(tps)

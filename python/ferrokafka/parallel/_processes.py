@@ -19,7 +19,7 @@ from multiprocessing.process import BaseProcess
 
 from ferrokafka import OwnedMessage
 
-__all__ = ["WorkerProcess", "receive_message", "send_message"]
+__all__ = ["WorkerProcess", "pipeline_size", "receive_message", "send_message"]
 
 Connection = multiprocessing.connection.Connection
 
@@ -115,13 +115,30 @@ class WorkerProcess:
         """Runs the handler on `message` in the worker process: ("ok", None, ""), ("error", the
         exception, its traceback), ("died", None, "") or ("abandoned", None, "") when `abandoned()`
         turned true first (the worker is then killed)."""
+        if not self.send(message):
+            return ("died", None, "")
+        return self.receive(abandoned)
+
+    def send(self, message: OwnedMessage) -> bool:
+        """Sends `message` to the worker process (started if it is not running), which runs the
+        handlers on what it receives one after another; False if it died meanwhile."""
         if self._process is None or self._conn is None or not self._process.is_alive():
             self.kill()
-            process, conn = self._start()
-        else:
-            process, conn = self._process, self._conn
+            self._start()
+        assert self._conn is not None
         try:
-            send_message(conn, message)
+            send_message(self._conn, message)
+        except OSError:
+            self.kill()
+            return False
+        return True
+
+    def receive(self, abandoned: Callable[[], bool]) -> tuple[str, BaseException | None, str]:
+        """The outcome of the oldest message sent and not answered yet (as `run()`)."""
+        process, conn = self._process, self._conn
+        if process is None or conn is None:
+            return ("died", None, "")
+        try:
             while not conn.poll(0.05):
                 if abandoned():
                     self.kill()
@@ -161,6 +178,13 @@ class WorkerProcess:
                 pass
             process.join(1)
         self.kill()
+
+
+def pipeline_size(message: OwnedMessage) -> int:
+    """About how many bytes `send_message` writes for `message`."""
+    key, payload = message.key, message.payload
+    size = 200 + (0 if key is None else len(key)) + (0 if payload is None else len(payload))
+    return size + sum(len(name) + (0 if value is None else len(value)) for name, value in message.headers)
 
 
 def default_context() -> BaseContext:

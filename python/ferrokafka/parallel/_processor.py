@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from multiprocessing.context import BaseContext
 from types import FrameType
@@ -22,7 +23,7 @@ from ferrokafka.parallel._policy import (
     dead_letter_headers,
     decide,
 )
-from ferrokafka.parallel._processes import WorkerProcess, default_context
+from ferrokafka.parallel._processes import WorkerProcess, default_context, pipeline_size
 from ferrokafka.parallel._scheduler import Ordering, Scheduler, Stats, Work
 
 __all__ = ["ParallelProcessor"]
@@ -31,6 +32,10 @@ log = logging.getLogger("ferrokafka.parallel")
 
 Mode = Literal["thread", "process"]
 MAX_WORKER_DEATHS = 3  # a message that kills its worker this often goes to the failure policy
+PAUSED_POLL_TIMEOUT = 0.005  # consume()'s timeout while some partitions are paused
+PIPELINE_MAX_BYTES = 16 * 1024  # a message sent to a busy worker process must fit the pipe's buffer
+SEEK_TIMEOUT = 5.0  # restart_fetching's wait for a seek (a KafkaError after it: logged, not fatal)
+STUCK_PAUSE_AFTER = 1.0  # seconds unable to take messages in before it pauses partitions
 
 _PRODUCER_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "oauth_cb", "error_cb", "logger")
 _PRODUCER_PREFIXES = ("sasl.", "ssl.", "https.")
@@ -56,6 +61,70 @@ def dead_letter_producer_config(policy: DeadLetter, consumer_config: Mapping[str
     }
 
 
+def stuck(sched: Scheduler, max_in_flight: int, max_uncommitted: int) -> bool:
+    """Nothing may be taken in now: `max_in_flight` reached, or every assigned partition paused or
+    at its `max_uncommitted` window."""
+    if sched.in_flight >= max_in_flight:
+        return True
+    assigned = sched.assigned()
+    return bool(assigned) and all(tp in sched.paused or sched.tracker.window(tp) >= max_uncommitted for tp in assigned)
+
+
+def batch_size(sched: Scheduler, max_in_flight: int, max_uncommitted: int) -> int:
+    """How many messages the next consume() may take: within `max_in_flight`, and within the
+    `max_uncommitted` window of every partition it may read (one batch could be all of one
+    partition). At least 1."""
+    room = min(500, max_in_flight - sched.in_flight)
+    for tp in sched.assigned():
+        if tp not in sched.paused:
+            room = min(room, max_uncommitted - sched.tracker.window(tp))
+    return max(1, room)
+
+
+def can_resume(sched: Scheduler, max_in_flight: int, max_uncommitted: int) -> bool:
+    """Whether `plan_backpressure` would resume a paused partition now."""
+    if sched.in_flight >= max_in_flight:
+        return False
+    return any(sched.tracker.window(tp) <= max_uncommitted * 3 // 4 for tp in sched.paused)
+
+
+def plan_backpressure(
+    sched: Scheduler, max_in_flight: int, max_uncommitted: int, stuck_too_long: bool
+) -> tuple[list[TopicPartition], list[TopicPartition]]:
+    """The partitions to pause — at their window while others can still take messages, all of
+    them when stuck for STUCK_PAUSE_AFTER — and those to resume: at three quarters of their
+    window, when there is room in flight. (Not at three quarters of `max_in_flight`: partitions
+    still read would keep it above that, and the paused ones would starve; the intake is bounded
+    by `batch_size` anyway.) Updates `sched.paused`."""
+    pause: list[TopicPartition] = []
+    resume: list[TopicPartition] = []
+    full = stuck_too_long and sched.in_flight >= max_in_flight
+    pause_full_windows = stuck_too_long or not stuck(sched, max_in_flight, max_uncommitted)
+    low = sched.in_flight < max_in_flight
+    for tp in sched.assigned():
+        window = sched.tracker.window(tp)
+        if tp in sched.paused:
+            if low and window <= max_uncommitted * 3 // 4:
+                sched.paused.discard(tp)
+                resume.append(TopicPartition(*tp))
+        elif full or (pause_full_windows and window >= max_uncommitted):
+            sched.paused.add(tp)
+            pause.append(TopicPartition(*tp))
+    return pause, resume
+
+
+def restart_fetching(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    """Makes librdkafka fetch resumed partitions now: `resume()` alone does not wake its fetcher,
+    which then starts only at its next wake-up, up to a second later (measured 0.96-0.99 s, mock
+    cluster and real broker, librdkafka 2.12) — a second without messages at every resume, the
+    handlers idle. A seek to the position (where the resumed partition restarts anyway: the
+    offset after the last message handed out) wakes it at once. Only for partitions this
+    processor paused itself, in the current assignment: their position is this assignment's."""
+    for tp in consumer.position(partitions):
+        if tp.offset >= 0:
+            consumer.seek(tp, SEEK_TIMEOUT)  # applied by librdkafka locally: at once, normally
+
+
 class ParallelProcessor:
     """Runs `handler(message)` on the messages of `topics` with `concurrency` workers, threads
     (`mode="thread"`) or processes (`mode="process"`: the handler must be picklable, e.g. a
@@ -73,9 +142,12 @@ class ParallelProcessor:
     It owns its consumer, made from `config` with `enable.auto.commit` and
     `enable.auto.offset.store` set to false.
 
-    Backpressure: at `max_in_flight` messages taken in and not finished (or a partition's window
-    at `max_uncommitted`) it pauses partitions rather than buffering; it resumes them at three
-    quarters.
+    Backpressure: at `max_in_flight` messages taken in and not finished it takes no more until a
+    handler finishes (librdkafka's bounded prefetch holds the next ones); it takes at most what
+    every partition's `max_uncommitted` window allows at once; it pauses a partition whose window
+    is full while others can go on, and all of them when it could take nothing for
+    STUCK_PAUSE_AFTER seconds; it resumes a partition at three quarters of its window, when there
+    is room in flight.
 
     `run()` blocks until `stop()` (from any thread or a signal handler), SIGTERM (when run from the
     main thread with `handle_sigterm`), Ctrl-C (then re-raised) or a failure whose policy is
@@ -192,12 +264,62 @@ class ParallelProcessor:
 
         return signal.signal(signal.SIGTERM, on_sigterm)
 
+    def _can_resume(self) -> bool:
+        return can_resume(self._scheduler, self._max_in_flight, self._max_uncommitted)
+
+    def _stuck(self) -> bool:
+        return stuck(self._scheduler, self._max_in_flight, self._max_uncommitted)
+
+    def _poll_timeout_now(self) -> float:
+        """How long the next consume() may block. Blocked in consume(), the loop would notice only
+        after `poll_timeout` that handlers made room for a paused partition, and the workers would
+        starve meanwhile: with every assigned partition paused, it waits for that room here (woken
+        by the handlers), then polls without blocking (for callbacks); with some paused, it polls
+        in short steps."""
+        with self._cond:
+            sched = self._scheduler
+            if not sched.paused:
+                return self._poll_timeout
+            assigned = sched.assigned()
+            if assigned and all(tp in sched.paused for tp in assigned):
+                self._cond.wait_for(
+                    lambda: self._can_resume() or self._stopping.is_set() or bool(self._fresh),
+                    self._poll_timeout,
+                )
+                return 0.0
+            return min(self._poll_timeout, PAUSED_POLL_TIMEOUT)
+
     def _loop(self, consumer: Consumer) -> None:
         last_commit = time.monotonic()
+        stuck_since: float | None = None
         while not self._stopping.is_set():
+            now = time.monotonic()
+            if now - last_commit >= self._commit_interval:
+                self._commit(consumer)
+                last_commit = now
             with self._cond:
-                room = self._max_in_flight - self._scheduler.in_flight
-            messages = consumer.consume(max(1, min(room, 500)), self._poll_timeout)
+                is_stuck = self._stuck()
+            if not is_stuck:
+                stuck_since = None
+            else:
+                # Stuck: stop taking messages; librdkafka's own bounded prefetch holds the next
+                # ones (nothing dropped or fetched again). Pausing would drop that prefetch, and
+                # after each resume librdkafka fetches again (and may first wait out a long poll
+                # of `fetch.wait.max.ms`): it pauses only when stuck for longer. Rebalance
+                # callbacks, served by consume(), wait meanwhile.
+                stuck_since = now if stuck_since is None else stuck_since
+                if now - stuck_since < STUCK_PAUSE_AFTER:
+                    self._backpressure(consumer, False)  # resumes what may be resumed
+                    with self._cond:
+                        self._cond.wait_for(
+                            lambda: not self._stuck() or self._can_resume() or self._stopping.is_set(),
+                            self._poll_timeout,
+                        )
+                    continue
+            timeout = self._poll_timeout_now()
+            with self._cond:
+                size = batch_size(self._scheduler, self._max_in_flight, self._max_uncommitted)
+            messages = consumer.consume(size, timeout)
             if messages:
                 owned = [message.detach() for message in messages]
                 for borrowed in messages:
@@ -206,36 +328,27 @@ class ParallelProcessor:
                     for message in owned:
                         self._scheduler.add(message)
                     self._cond.notify_all()
-            self._backpressure(consumer)
-            now = time.monotonic()
-            if now - last_commit >= self._commit_interval:
-                self._commit(consumer)
-                last_commit = now
+            self._backpressure(consumer, stuck_since is not None)
 
-    def _backpressure(self, consumer: Consumer) -> None:
-        pause: list[TopicPartition] = []
-        resume: list[TopicPartition] = []
+    def _backpressure(self, consumer: Consumer, stuck_too_long: bool) -> None:
         with self._cond:
-            resume, self._fresh = self._fresh, []
-            sched = self._scheduler
-            full = sched.in_flight >= self._max_in_flight
-            low = sched.in_flight <= self._max_in_flight * 3 // 4
-            for tp in sched.assigned():
-                window = sched.tracker.window(tp)
-                if tp in sched.paused:
-                    if low and window <= self._max_uncommitted * 3 // 4:
-                        sched.paused.discard(tp)
-                        resume.append(TopicPartition(*tp))
-                elif full or window >= self._max_uncommitted:
-                    sched.paused.add(tp)
-                    pause.append(TopicPartition(*tp))
-        try:
-            if pause:
-                consumer.pause(pause)
-            if resume:
-                consumer.resume(resume)
-        except KafkaError as error:  # a partition revoked meanwhile
-            log.debug("pause/resume: %s", error)
+            fresh, self._fresh = self._fresh, []
+            pause, resume = plan_backpressure(
+                self._scheduler, self._max_in_flight, self._max_uncommitted, stuck_too_long
+            )
+        # Each step on its own: one failing (a partition revoked meanwhile) must not keep the next
+        # from running, or a partition could stay paused with nothing left to resume it.
+        for step, partitions in ((consumer.pause, pause), (consumer.resume, fresh + resume)):
+            if partitions:
+                try:
+                    step(partitions)
+                except KafkaError as error:
+                    log.debug("pause/resume: %s", error)
+        if resume:
+            try:
+                restart_fetching(consumer, resume)
+            except KafkaError as error:
+                log.debug("seek after resume: %s", error)
 
     def _commit(self, consumer: Consumer, tps: list[TP] | None = None) -> None:
         with self._cond:
@@ -245,7 +358,15 @@ class ParallelProcessor:
         try:
             consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
         except KafkaError as error:
-            log.warning("ferrokafka.parallel: commit failed (retried at the next commit): %s", error)
+            log.warning(
+                "ferrokafka.parallel: commit of %s failed (retried at the next commit%s): %s",
+                ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(offsets.items())),
+                ""
+                if tps is None
+                else "; the partitions are being revoked: what finished since the last commit "
+                "will be processed again by their next owner",
+                error,
+            )
             return
         with self._cond:
             for tp, offset in offsets.items():
@@ -351,37 +472,82 @@ class ParallelProcessor:
                 self._cond.wait(0.5 if ready_at is None else min(0.5, max(0.0, ready_at - now)))
         return None
 
+    def _take_now(self) -> Work | None:
+        with self._cond:
+            return None if self._workers_exit else self._scheduler.take(time.monotonic())
+
+    def _requeue(self, work: Work) -> None:
+        """Sent to a worker process that died or was killed before it started `work`: run again."""
+        with self._cond:
+            self._scheduler.retry(work, time.monotonic())
+            self._cond.notify_all()
+
     def _work(self, process: WorkerProcess | None) -> None:
+        if process is not None:
+            self._work_in_process(process)
+            return
         while (work := self._next()) is not None:
-            if process is None:
-                try:
-                    self._handler(work.message)
-                except BaseException as error:  # SystemExit too: the worker thread goes on
-                    self._failed(work, error)
-                else:
-                    self._done(work)
-                continue
-            current = work
-            outcome, raised, text = process.run(work.message, lambda: current.dropped or self._abandon)
-            if outcome == "ok":
+            try:
+                self._handler(work.message)
+            except BaseException as error:  # SystemExit too: the worker thread goes on
+                self._failed(work, error)
+            else:
                 self._done(work)
+
+    def _work_in_process(self, process: WorkerProcess) -> None:
+        """Feeds one worker process. While it runs a message, the next ready one (if small: it
+        must fit the pipe's buffer) is already sent, so the process never waits for this thread
+        between messages; the answers come back in order."""
+        sent: deque[Work] = deque()  # sent to the process, not answered yet, oldest first
+        held: Work | None = None  # taken for this process, too big to send ahead
+        while True:
+            if not sent:
+                if held is not None and self._workers_exit:
+                    with self._cond:
+                        self._scheduler.fail(held)
+                        self._cond.notify_all()
+                    held = None
+                work, held = (held, None) if held is not None else (self._next(), None)
+                if work is None:
+                    return
+                if not process.send(work.message):
+                    self._process_died(work)
+                    continue
+                sent.append(work)
+            elif len(sent) == 1 and held is None and (extra := self._take_now()) is not None:
+                if pipeline_size(extra.message) <= PIPELINE_MAX_BYTES and process.send(extra.message):
+                    sent.append(extra)
+                else:
+                    held = extra  # sent when the process is idle (or again: it died)
+            current = sent[0]
+            outcome, raised, text = process.receive(lambda: current.dropped or self._abandon)
+            sent.popleft()
+            if outcome == "ok":
+                self._done(current)
             elif outcome == "error":
                 assert raised is not None
                 log.debug("handler failed in a worker process:\n%s", text)
-                self._failed(work, raised)
-            elif outcome == "died":
-                work.worker_deaths += 1
-                if work.worker_deaths < MAX_WORKER_DEATHS:
-                    log.warning("ferrokafka.parallel: a worker process died; its message runs again")
-                    with self._cond:
-                        self._scheduler.retry(work, time.monotonic())
-                        self._cond.notify_all()
+                self._failed(current, raised)
+            else:
+                # died (on `current`: it runs messages in order) or killed when `current` was
+                # abandoned: what was sent after it never started
+                for later in sent:
+                    self._requeue(later)
+                sent.clear()
+                if outcome == "died":
+                    self._process_died(current)
                 else:
-                    self._failed(work, WorkerDied(f"worker process died {work.worker_deaths} times on this message"))
-            else:  # abandoned
-                with self._cond:
-                    self._scheduler.fail(work)
-                    self._cond.notify_all()
+                    with self._cond:
+                        self._scheduler.fail(current)
+                        self._cond.notify_all()
+
+    def _process_died(self, work: Work) -> None:
+        work.worker_deaths += 1
+        if work.worker_deaths < MAX_WORKER_DEATHS:
+            log.warning("ferrokafka.parallel: a worker process died; its message runs again")
+            self._requeue(work)
+        else:
+            self._failed(work, WorkerDied(f"worker process died {work.worker_deaths} times on this message"))
 
     def _done(self, work: Work) -> None:
         with self._cond:
