@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
 from typing import Any
 
@@ -820,3 +822,56 @@ def test_each_message_gets_its_callback_or_a_produce_exception_once(mod, topic_n
     assert producer.flush(10) == 0
     assert raised + len(calls) == 500
     assert len(set(calls)) == len(calls)
+
+
+class _Records(logging.Handler):
+    """Keeps each record's message and whether the main thread logged it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, bool]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((record.getMessage(), threading.current_thread() is threading.main_thread()))
+
+
+@BOTH
+@pytest.mark.parametrize("kind", ["producer", "admin"])
+def test_a_producer_s_and_admin_client_s_logger_runs_in_poll_and_flush_only(mod: Any, kind: str) -> None:
+    """Given a logger, confluent-kafka queues librdkafka's log records (log.queue) and hands them to
+    the logger inside poll()/flush(), on the calling thread: none before, even the ones logged while
+    the client was made (INIT), and a single flush() of a producer with nothing to send serves them."""
+    handler = _Records()
+    logger = logging.getLogger(f"dropin-log-{kind}-{mod.__name__}")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    conf = {"bootstrap.servers": "127.0.0.1:1", "logger": logger, "debug": "msg" if kind == "producer" else "admin"}
+    client = mod.Producer(conf) if kind == "producer" else (ck_admin if mod is ck else fc_admin).AdminClient(conf)
+    time.sleep(0.5)
+    assert handler.seen == []
+    if kind == "producer":
+        assert client.flush() == 0
+    else:
+        assert client.poll(0) >= 1
+    assert any(message.startswith("INIT [") for message, _ in handler.seen), handler.seen
+    assert all(on_main for _, on_main in handler.seen)
+
+
+def test_log_records_of_a_client_never_polled_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drop-in keeps at most MAX_QUEUED_LOGS records for poll(); the newest beyond are dropped
+    and the next poll() says how many, before the records it kept."""
+    from ferrokafka.confluent import _config
+
+    monkeypatch.setattr(_config, "MAX_QUEUED_LOGS", 2)
+    handler = _Records()
+    logger = logging.getLogger("dropin-log-bounded")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    admin = fc_admin.AdminClient({"bootstrap.servers": "127.0.0.1:1", "logger": logger, "debug": "all"})
+    try:
+        time.sleep(0.5)
+        assert admin.poll(0) == 2
+        assert "librdkafka log records were dropped: the client was not polled" in handler.seen[0][0]
+        assert len(handler.seen) == 3
+    finally:
+        admin.close()

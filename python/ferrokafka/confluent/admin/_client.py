@@ -145,7 +145,9 @@ class AdminClient:
         if "oauth_cb" in callbacks:
             native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
-            native_conf["logger"] = _config.LogAdapter(callbacks["logger"], _config.client_name(merged, "admin"))
+            native_conf["logger"] = _config.LogAdapter(
+                callbacks["logger"], _config.client_name(merged, "admin"), sink=events.file
+            )
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
         self._native = call(_fk.AdminClient, native_conf)
@@ -831,7 +833,7 @@ class AdminClient:
         return cluster_id
 
     def poll(self, timeout: float = -1) -> int:
-        """Serves the client callbacks (``error_cb``, ``throttle_cb``), waiting up to
+        """Serves the client callbacks (``error_cb``, ``throttle_cb``, the logger), waiting up to
         `timeout` seconds for the first. Futures resolve without it."""
         self._open()
         events = self._events
