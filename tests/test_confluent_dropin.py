@@ -431,6 +431,40 @@ def test_commit_sync_returns_partitions_async_reports_to_on_commit(mod, mock_clu
     assert commits == [(None, [(topic_name, 0, 2)])]
 
 
+@BOTH
+def test_synchronous_commits_never_reach_on_commit_even_when_closed_right_after(
+    mod, mock_cluster, topic_name, group_id
+):
+    """Each message committed synchronously as soon as poll() hands it out, then close(): the
+    results were the commits' return values, so on_commit hears of none (librdkafka queues a
+    synchronous commit's result for the callback a moment after the commit returns; the drop-in
+    gave some of them to on_commit from close(). confluent's integration test_basic_operations
+    asserts on_commit only ever sees errors)."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(10):
+            producer.produce(topic_name, b"%d" % i).result(10)
+    for round_ in range(5):
+        commits: list[Any] = []
+        consumer = mod.Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"{group_id}-{round_}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "on_commit": lambda err, parts, commits=commits: commits.append((err, len(parts))),
+            }
+        )
+        consumer.subscribe([topic_name])
+        for _ in range(10):
+            message = consumer.poll(10)
+            assert message is not None and message.error() is None
+            assert consumer.commit(message, asynchronous=False)[0].offset == message.offset() + 1
+        consumer.close()
+        assert commits == [], f"round {round_}"
+
+
 # --- client callbacks ----------------------------------------------------------------------------
 
 

@@ -17,7 +17,9 @@ calling ``assign()``/``incremental_assign()`` inside ``on_assign`` applies them.
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +40,9 @@ _getrefcount = sys.getrefcount
 # A handed-out message referenced only by the consumer's list, the loop variable and
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
+# How long after a synchronous commit returns its result may still be on its way to on_commit
+# (librdkafka queues it a moment after the commit's answer; the next poll or close() serves it).
+_SYNC_RESULT_DELAY = 1.0
 _CONSUME_ERROR_CONTEXTS = ("consume failed: ", "fatal consumer error: ")
 
 
@@ -59,8 +64,9 @@ class _Callbacks:
         self.errors: deque[Message] = deque()
         self.pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         # The partitions of the synchronous commits whose result ferrokafka has yet to pass to
-        # on_commit: confluent-kafka returns (or raises) that result instead.
-        self.sync_commits: list[frozenset[tuple[str, int]]] = []
+        # on_commit (confluent-kafka returns or raises that result instead), with when the commit
+        # returned (inf while it runs).
+        self.sync_commits: list[list[Any]] = []
 
     def error_cb(self, error: Any) -> None:
         value = _config.error_value(error)
@@ -81,10 +87,17 @@ class _Callbacks:
     def on_commit(self, error: BaseException | None, partitions: list[_fk.TopicPartition] | None) -> None:
         if self.sync_commits:
             key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
-            if key in self.sync_commits:
-                self.sync_commits.remove(key)
-                return
+            for entry in self.sync_commits:
+                if entry[0] == key:
+                    self.sync_commits.remove(entry)
+                    return
         self.user["on_commit"](_config.error_value(error), list_from_native(partitions or []))
+
+    def forget_sync_commits(self, polled_at: float) -> None:
+        """Forgets the synchronous commits whose result was served: librdkafka queues it a moment
+        after the commit returns, and a poll that began a second later has served it."""
+        if self.sync_commits:
+            self.sync_commits = [entry for entry in self.sync_commits if entry[1] > polled_at - _SYNC_RESULT_DELAY]
 
     def rebalance(self, which: str, _native: Any, partitions: list[_fk.TopicPartition]) -> None:
         consumer = self.consumer()
@@ -171,16 +184,17 @@ class Consumer:
         errors = self._callbacks.errors
         if errors:
             return errors.popleft()
+        polled_at = time.monotonic()
         try:
             borrowed = native.poll(wait)
         except _fk.PartitionEOF as eof:
-            self._callbacks.sync_commits.clear()
+            self._callbacks.forget_sync_commits(polled_at)
             return error_message(
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.sync_commits.clear()  # their results were served by now
+        self._callbacks.forget_sync_commits(polled_at)
         if borrowed is None:
             return errors.popleft() if errors else None
         message = from_borrowed(borrowed)
@@ -204,10 +218,11 @@ class Consumer:
             result.append(errors.popleft())
         if count == 0 or len(result) == count:
             return result
+        polled_at = time.monotonic()
         try:
             borrowed = native.consume(count - len(result), 0.0 if result else wait)
         except _fk.PartitionEOF as eof:
-            self._callbacks.sync_commits.clear()
+            self._callbacks.forget_sync_commits(polled_at)
             result.append(
                 error_message(
                     KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
@@ -216,7 +231,7 @@ class Consumer:
             return result
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.sync_commits.clear()
+        self._callbacks.forget_sync_commits(polled_at)
         latest = self._latest
         handed = self._handed
         for item in borrowed:
@@ -341,8 +356,7 @@ class Consumer:
         expected: list[_fk.TopicPartition],
         asynchronous: bool,
     ) -> list[TopicPartition] | None:
-        if not asynchronous:
-            self._sync_commit(expected)
+        entry = None if asynchronous else self._sync_commit(expected)
         try:
             if asynchronous:
                 native.commit(offsets=offsets)
@@ -350,12 +364,18 @@ class Consumer:
             return list_from_native(native.commit(offsets=offsets, asynchronous=False))
         except _fk.Error as error:
             reraise(error)
+        finally:
+            if entry is not None:
+                entry[1] = time.monotonic()
 
-    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> None:
+    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> list[Any] | None:
         """Marks a synchronous commit's result, which ferrokafka passes to on_commit at a later
-        poll, as not for the application's on_commit (until that poll is over)."""
-        if "on_commit" in self._callbacks.user:
-            self._callbacks.sync_commits.append(frozenset((tp.topic, tp.partition) for tp in commit))
+        poll (or close()), as not for the application's on_commit."""
+        if "on_commit" not in self._callbacks.user or not commit:
+            return None
+        entry = [frozenset((tp.topic, tp.partition) for tp in commit), math.inf]
+        self._callbacks.sync_commits.append(entry)
+        return entry
 
     def _file_commit(self, error: KafkaError | None, partitions: list[_fk.TopicPartition]) -> None:
         """An asynchronous commit's result for ``on_commit``, at the next poll (a synchronous
