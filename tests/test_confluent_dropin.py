@@ -465,6 +465,30 @@ def test_synchronous_commits_never_reach_on_commit_even_when_closed_right_after(
         assert commits == [], f"round {round_}"
 
 
+@pytest.mark.parametrize("call", ["commit", "commit_sync", "store_offsets"])
+def test_committing_or_storing_an_error_message_raises_invalid_arg(call):
+    """commit(msg)/store_offsets(msg) of an error event raise KafkaException(_INVALID_ARG) naming
+    the event's error, as confluent-kafka's do (not the event's own error)."""
+    seen = []
+    for mod in (ck, fc):
+        consumer = mod.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g"})
+        error = mod.KafkaError(
+            mod.KafkaError.INVALID_SESSION_TIMEOUT, "JoinGroup failed: Broker: Invalid session timeout"
+        )
+        message = mod.Message(None, -1, -1, None, None, None, error, (0, 0), -1.0, -1)
+        try:
+            with pytest.raises(mod.KafkaException) as info:
+                if call == "store_offsets":
+                    consumer.store_offsets(message)
+                else:
+                    consumer.commit(message, asynchronous=call == "commit")
+        finally:
+            consumer.close()
+        seen.append((info.value.args[0].code(), info.value.args[0].str()))
+    assert seen[0][0] == ck.KafkaError._INVALID_ARG
+    assert seen[1] == seen[0]
+
+
 # --- client callbacks ----------------------------------------------------------------------------
 
 

@@ -309,11 +309,14 @@ class Consumer:
     # --- offsets -----------------------------------------------------------------------------
 
     @staticmethod
-    def _offsets_of(message: Any) -> list[_fk.TopicPartition]:
+    def _offsets_of(message: Any, what: str) -> list[_fk.TopicPartition]:
         if not isinstance(message, Message):
             raise TypeError("expected message to be a Message")
-        if message.error() is not None:
-            raise KafkaException(message.error())
+        error = message.error()
+        if error is not None:
+            # confluent-kafka's: _INVALID_ARG naming the message's error, not that error itself
+            reason = f"Cannot {what} offsets for message with error: '{error.str()}'"
+            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, reason))
         topic = message.topic()
         if not isinstance(topic, str):
             raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic"))
@@ -331,7 +334,7 @@ class Consumer:
         if message is not None and offsets is not None:
             raise ValueError("message and offsets are mutually exclusive")
         if message is not None:
-            commit = self._offsets_of(message)
+            commit = self._offsets_of(message, "commit")
         elif offsets is not None:
             commit = list_to_native(offsets)
         else:
@@ -399,7 +402,7 @@ class Consumer:
             raise ValueError("message and offsets are mutually exclusive")
         if message is None and offsets is None:
             raise ValueError("expected either message or offsets")
-        stored = self._offsets_of(message) if message is not None else list_to_native(offsets)
+        stored = self._offsets_of(message, "store") if message is not None else list_to_native(offsets)
         call(native.store_offsets, offsets=stored)
 
     def committed(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:
