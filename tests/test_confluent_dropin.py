@@ -489,6 +489,46 @@ def test_committing_or_storing_an_error_message_raises_invalid_arg(call):
     assert seen[1] == seen[0]
 
 
+@pytest.mark.broker
+@BOTH
+def test_max_poll_exceeded_comes_before_the_messages_of_the_rejoin(mod, kafka_bootstrap, topic_name):
+    """Past max.poll.interval.ms the consumer leaves the group; the next poll() gives the
+    _MAX_POLL_EXCEEDED event first and the message fetched again after the rejoin only after it,
+    in librdkafka's queue order (confluent's integration test_cooperative_rebalance_1). The
+    drop-in returned the message first when both came in one poll."""
+    admin = ck_admin.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([ck_admin.NewTopic(topic_name, 1, 1)])[topic_name].result(10)
+    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+        producer.produce(topic_name, b"a").result(10)
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"maxpoll-{topic_name}",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "heartbeat.interval.ms": 2000,
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 6500,
+        }
+    )
+    try:
+        consumer.subscribe([topic_name])
+        first = consumer.poll(15)
+        assert first is not None and first.value() == b"a"
+        assert consumer.poll(1) is None
+        time.sleep(8)
+        seen = []
+        for _ in range(3):
+            message = consumer.poll(10)
+            if message is None:
+                break
+            seen.append(message.error().code() if message.error() else message.value())
+        assert seen[:2] == [mod.KafkaError._MAX_POLL_EXCEEDED, b"a"]
+    finally:
+        consumer.close()
+
+
 # --- client callbacks ----------------------------------------------------------------------------
 
 

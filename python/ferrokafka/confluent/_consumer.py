@@ -148,6 +148,10 @@ class Consumer:
         # The offset after the last message handed out, per partition: what commit() commits.
         self._handed: dict[tuple[str, int], int] = {}
         self._latest: list[Message] = []
+        # Messages that came in the same call as an error event: the event goes first, as in
+        # librdkafka's queue (a rejoin after max.poll.interval.ms brings messages along with
+        # _MAX_POLL_EXCEEDED); they are the next ones handed out.
+        self._held: deque[Message] = deque()
         self._native = call(_fk.Consumer, native_conf)
 
     def _open(self) -> _fk.Consumer:
@@ -184,6 +188,9 @@ class Consumer:
         errors = self._callbacks.errors
         if errors:
             return errors.popleft()
+        held = self._take_held(native, 1)
+        if held:
+            return held[0]
         polled_at = time.monotonic()
         try:
             borrowed = native.poll(wait)
@@ -198,9 +205,34 @@ class Consumer:
         if borrowed is None:
             return errors.popleft() if errors else None
         message = from_borrowed(borrowed)
+        if errors:
+            self._hold([message])
+            return errors.popleft()
+        return self._hand_out(message)
+
+    def _hand_out(self, message: Message) -> Message:
         self._latest.append(message)
         self._handed[(message._topic, message._partition)] = message._offset + 1
         return message
+
+    def _take_held(self, native: _fk.Consumer, count: int) -> list[Message]:
+        """Up to `count` held messages, handed out; those of partitions no longer assigned are
+        dropped (as librdkafka drops what it fetched for a revoked partition)."""
+        held = self._held
+        if not held or count <= 0:
+            return []
+        assigned = {(tp.topic, tp.partition) for tp in call(native.assignment)}
+        taken: list[Message] = []
+        while held and len(taken) < count:
+            message = held.popleft()
+            if (message._topic, message._partition) in assigned:
+                taken.append(self._hand_out(message))
+        return taken
+
+    def _hold(self, messages: list[Message]) -> None:
+        for message in messages:
+            message._materialize()  # it outlives this call: its own copy, not the fetch buffer
+            self._held.append(message)
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
         """Up to `num_messages` messages (and error events), waiting up to `timeout` seconds
@@ -216,6 +248,7 @@ class Consumer:
         result: list[Message] = []
         while errors and len(result) < count:
             result.append(errors.popleft())
+        result.extend(self._take_held(native, count - len(result)))
         if count == 0 or len(result) == count:
             return result
         polled_at = time.monotonic()
@@ -232,15 +265,13 @@ class Consumer:
         except _fk.Error as error:
             reraise(error)
         self._callbacks.forget_sync_commits(polled_at)
-        latest = self._latest
-        handed = self._handed
-        for item in borrowed:
-            message = from_borrowed(item)
-            latest.append(message)
-            result.append(message)
-            handed[(message._topic, message._partition)] = message._offset + 1
+        messages = [from_borrowed(item) for item in borrowed]
+        # Error events of this call go before its messages; messages beyond the count wait.
         while errors and len(result) < count:
             result.append(errors.popleft())
+        room = count - len(result)
+        self._hold(messages[room:])
+        result.extend(self._hand_out(message) for message in messages[:room])
         return result
 
     # --- subscription and assignment ---------------------------------------------------------
@@ -305,6 +336,9 @@ class Consumer:
         """Moves the fetch position of an assigned partition to ``partition.offset``."""
         native = self._open()
         call(native.seek, to_native(partition), None)
+        if self._held:  # fetched before the seek: not what comes next any more
+            key = (partition.topic, partition.partition)
+            self._held = deque(m for m in self._held if (m._topic, m._partition) != key)
 
     # --- offsets -----------------------------------------------------------------------------
 
