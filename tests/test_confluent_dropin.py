@@ -529,6 +529,33 @@ def test_max_poll_exceeded_comes_before_the_messages_of_the_rejoin(mod, kafka_bo
         consumer.close()
 
 
+def test_commit_metadata_committed_by_confluent_kafka_reads_the_same_in_the_dropin(mock_cluster, topic_name):
+    """confluent-kafka commits metadata with a NUL after the text and reads it as a C string: the
+    drop-in reads what it committed as confluent-kafka does (an application moving over keeps its
+    metadata), not with a trailing NUL."""
+    mock_cluster.create_topic(topic_name)
+    conf = {"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": f"md-{topic_name}"}
+    theirs, ours = ck.Consumer(conf), fc.Consumer(conf)
+    try:
+        for offset, metadata in enumerate(["hello world", "", "नमस्ते दुनिया"], start=1):
+            theirs.commit(offsets=[ck.TopicPartition(topic_name, 0, offset, metadata)], asynchronous=False)
+            read = [
+                client.committed([mod.TopicPartition(topic_name, 0)], timeout=10)[0].metadata
+                for client, mod in ((theirs, ck), (ours, fc))
+            ]
+            assert read == [metadata, metadata]
+    finally:
+        theirs.close()
+        ours.close()
+
+
+@BOTH
+@pytest.mark.parametrize("args", [("t\0x", 0), ("t", 0, 1, "xyz\0abc")], ids=["topic", "metadata"])
+def test_topic_partition_refuses_a_nul_character(mod, args):
+    with pytest.raises(ValueError, match="embedded null character"):
+        mod.TopicPartition(*args)
+
+
 # --- client callbacks ----------------------------------------------------------------------------
 
 
