@@ -143,6 +143,35 @@ def test_create_partitions_grows_the_topic(admin, peer, topic_name):
     assert partition_count(peer, topic_name) == 3
 
 
+def test_replica_assignment_places_each_partition_s_replicas(admin, peer, topic_name):
+    create_topic(admin, peer, fk.NewTopic(topic_name, 2, replica_assignment=[[1], [1]]))
+    assert result(admin.create_partitions(topic_name, 3, replica_assignment=[[1]])) is None
+    eventually(lambda: partition_count(peer, topic_name) == 3, "3 partitions in the metadata")
+    partitions = peer.list_topics(topic_name, timeout=10).topics[topic_name].partitions
+    assert {p: partitions[p].replicas for p in partitions} == {0: [1], 1: [1], 2: [1]}
+    err = failure(admin.create_partitions(topic_name, 4, replica_assignment=[[99]]))
+    assert err.name() == "INVALID_REPLICA_ASSIGNMENT"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: fk.NewTopic("t", 2, 1, replica_assignment=[[1], [1]]), "mutually exclusive"),
+        (lambda: fk.NewTopic("t", 3, replica_assignment=[[1], [1]]), "outer size of num_partitions"),
+        (lambda: fk.NewTopic("t", 1, replica_assignment=[[]]), "outer size of num_partitions"),
+    ],
+)
+def test_new_topic_refuses_a_malformed_replica_assignment(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_create_partitions_refuses_a_malformed_replica_assignment(admin):
+    for assignment in ([], [[1], [1], [1]], [[1], []]):
+        with pytest.raises(ValueError, match="outer size of new_total_count"):
+            admin.create_partitions("t", 2, replica_assignment=assignment)
+
+
 def test_delete_topics_removes_them(admin, peer, topic_name):
     create_topic(admin, peer, fk.NewTopic(topic_name))
     assert result(admin.delete_topics([topic_name], operation_timeout=20)) is None

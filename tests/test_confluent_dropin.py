@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
 from typing import Any
 
@@ -429,6 +431,131 @@ def test_commit_sync_returns_partitions_async_reports_to_on_commit(mod, mock_clu
     assert commits == [(None, [(topic_name, 0, 2)])]
 
 
+@BOTH
+def test_synchronous_commits_never_reach_on_commit_even_when_closed_right_after(
+    mod, mock_cluster, topic_name, group_id
+):
+    """Each message committed synchronously as soon as poll() hands it out, then close(): the
+    results were the commits' return values, so on_commit hears of none (librdkafka queues a
+    synchronous commit's result for the callback a moment after the commit returns; the drop-in
+    gave some of them to on_commit from close(). confluent's integration test_basic_operations
+    asserts on_commit only ever sees errors)."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(10):
+            producer.produce(topic_name, b"%d" % i).result(10)
+    for round_ in range(5):
+        commits: list[Any] = []
+        consumer = mod.Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"{group_id}-{round_}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "on_commit": lambda err, parts, commits=commits: commits.append((err, len(parts))),
+            }
+        )
+        consumer.subscribe([topic_name])
+        for _ in range(10):
+            message = consumer.poll(10)
+            assert message is not None and message.error() is None
+            assert consumer.commit(message, asynchronous=False)[0].offset == message.offset() + 1
+        consumer.close()
+        assert commits == [], f"round {round_}"
+
+
+@pytest.mark.parametrize("call", ["commit", "commit_sync", "store_offsets"])
+def test_committing_or_storing_an_error_message_raises_invalid_arg(call):
+    """commit(msg)/store_offsets(msg) of an error event raise KafkaException(_INVALID_ARG) naming
+    the event's error, as confluent-kafka's do (not the event's own error)."""
+    seen = []
+    for mod in (ck, fc):
+        consumer = mod.Consumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "g"})
+        error = mod.KafkaError(
+            mod.KafkaError.INVALID_SESSION_TIMEOUT, "JoinGroup failed: Broker: Invalid session timeout"
+        )
+        message = mod.Message(None, -1, -1, None, None, None, error, (0, 0), -1.0, -1)
+        try:
+            with pytest.raises(mod.KafkaException) as info:
+                if call == "store_offsets":
+                    consumer.store_offsets(message)
+                else:
+                    consumer.commit(message, asynchronous=call == "commit")
+        finally:
+            consumer.close()
+        seen.append((info.value.args[0].code(), info.value.args[0].str()))
+    assert seen[0][0] == ck.KafkaError._INVALID_ARG
+    assert seen[1] == seen[0]
+
+
+@pytest.mark.broker
+@BOTH
+def test_max_poll_exceeded_comes_before_the_messages_of_the_rejoin(mod, kafka_bootstrap, topic_name):
+    """Past max.poll.interval.ms the consumer leaves the group; the next poll() gives the
+    _MAX_POLL_EXCEEDED event first and the message fetched again after the rejoin only after it,
+    in librdkafka's queue order (confluent's integration test_cooperative_rebalance_1). The
+    drop-in returned the message first when both came in one poll."""
+    admin = ck_admin.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([ck_admin.NewTopic(topic_name, 1, 1)])[topic_name].result(10)
+    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+        producer.produce(topic_name, b"a").result(10)
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"maxpoll-{topic_name}",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "heartbeat.interval.ms": 2000,
+            "session.timeout.ms": 6000,
+            "max.poll.interval.ms": 6500,
+        }
+    )
+    try:
+        consumer.subscribe([topic_name])
+        first = consumer.poll(15)
+        assert first is not None and first.value() == b"a"
+        assert consumer.poll(1) is None
+        time.sleep(8)
+        seen = []
+        for _ in range(3):
+            message = consumer.poll(10)
+            if message is None:
+                break
+            seen.append(message.error().code() if message.error() else message.value())
+        assert seen[:2] == [mod.KafkaError._MAX_POLL_EXCEEDED, b"a"]
+    finally:
+        consumer.close()
+
+
+def test_commit_metadata_committed_by_confluent_kafka_reads_the_same_in_the_dropin(mock_cluster, topic_name):
+    """confluent-kafka commits metadata with a NUL after the text and reads it as a C string: the
+    drop-in reads what it committed as confluent-kafka does (an application moving over keeps its
+    metadata), not with a trailing NUL."""
+    mock_cluster.create_topic(topic_name)
+    conf = {"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": f"md-{topic_name}"}
+    theirs, ours = ck.Consumer(conf), fc.Consumer(conf)
+    try:
+        for offset, metadata in enumerate(["hello world", "", "नमस्ते दुनिया"], start=1):
+            theirs.commit(offsets=[ck.TopicPartition(topic_name, 0, offset, metadata)], asynchronous=False)
+            read = [
+                client.committed([mod.TopicPartition(topic_name, 0)], timeout=10)[0].metadata
+                for client, mod in ((theirs, ck), (ours, fc))
+            ]
+            assert read == [metadata, metadata]
+    finally:
+        theirs.close()
+        ours.close()
+
+
+@BOTH
+@pytest.mark.parametrize("args", [("t\0x", 0), ("t", 0, 1, "xyz\0abc")], ids=["topic", "metadata"])
+def test_topic_partition_refuses_a_nul_character(mod, args):
+    with pytest.raises(ValueError, match="embedded null character"):
+        mod.TopicPartition(*args)
+
+
 # --- client callbacks ----------------------------------------------------------------------------
 
 
@@ -492,6 +619,57 @@ def test_admin_returns_futures_per_topic(admin_mod, kafka_bootstrap, topic_name)
     with pytest.raises(Exception) as info:
         again[topic_name].result(10)
     assert info.value.args[0].code() == 36  # TOPIC_ALREADY_EXISTS
+
+
+@pytest.mark.broker
+@pytest.mark.parametrize("admin_mod", [ck_admin, fc_admin], ids=["confluent_kafka", "dropin"])
+def test_admin_replica_assignment_places_the_replicas(admin_mod, kafka_bootstrap, topic_name):
+    """create_topics() and create_partitions() with a replica_assignment: the broker puts each
+    partition's replicas where it says; a broker that does not exist fails the topic's future."""
+    client = admin_mod.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    created = client.create_topics([admin_mod.NewTopic(topic_name, 2, replica_assignment=[[1], [1]])])
+    assert created[topic_name].result(10) is None
+    grown = client.create_partitions([admin_mod.NewPartitions(topic_name, 3, replica_assignment=[[1]])])
+    assert grown[topic_name].result(10) is None
+    deadline = time.monotonic() + 10
+    while True:  # the metadata shows the new partition a moment after the request succeeded
+        partitions = client.list_topics(topic_name, timeout=10).topics[topic_name].partitions
+        if len(partitions) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert sorted((p, partitions[p].replicas) for p in partitions) == [(0, [1]), (1, [1]), (2, [1])]
+    nowhere = client.create_partitions([admin_mod.NewPartitions(topic_name, 4, replica_assignment=[[99]])])
+    with pytest.raises(Exception) as info:
+        nowhere[topic_name].result(10)
+    assert info.value.args[0].name() == "INVALID_REPLICA_ASSIGNMENT"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        "create_topics([NewTopic('t', 2, 1, replica_assignment=[[1], [2]])])",
+        "create_topics([NewTopic('t', 3, replica_assignment=[[1], [2]])])",
+        "create_topics([NewTopic('t', replica_assignment=[[1], [2]])])",
+        "create_topics([NewTopic('t', 2, replica_assignment=[[1], []])])",
+        "create_topics([NewTopic('t', 2, replica_assignment=[[1], ['a']])])",
+        "create_topics([NewTopic('t', 1, replica_assignment='x')])",
+        "create_topics([NewTopic('ok', 1), NewTopic('t', 1, replica_assignment=[[]])])",
+        "create_partitions([NewPartitions('t', 2, replica_assignment=[[1], [2], [3]])])",
+        "create_partitions([NewPartitions('t', 2, replica_assignment=[])])",
+        "create_partitions([NewPartitions('t', 2, replica_assignment=[[1], 2])])",
+    ],
+)
+def test_admin_refuses_a_malformed_replica_assignment_at_once(request_):
+    """A malformed replica assignment raises ValueError from the call itself, with confluent-kafka's
+    message, before any request is sent (also for the good topics before it)."""
+    messages = []
+    for mod in (ck_admin, fc_admin):
+        client = mod.AdminClient({"bootstrap.servers": "127.0.0.1:1"})
+        names = {"NewTopic": mod.NewTopic, "NewPartitions": mod.NewPartitions, "client": client}
+        with pytest.raises(ValueError) as info:
+            eval("client." + request_, names)
+        messages.append(str(info.value))
+    assert messages[1] == messages[0]
 
 
 # --- install() -----------------------------------------------------------------------------------
@@ -820,3 +998,56 @@ def test_each_message_gets_its_callback_or_a_produce_exception_once(mod, topic_n
     assert producer.flush(10) == 0
     assert raised + len(calls) == 500
     assert len(set(calls)) == len(calls)
+
+
+class _Records(logging.Handler):
+    """Keeps each record's message and whether the main thread logged it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, bool]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append((record.getMessage(), threading.current_thread() is threading.main_thread()))
+
+
+@BOTH
+@pytest.mark.parametrize("kind", ["producer", "admin"])
+def test_a_producer_s_and_admin_client_s_logger_runs_in_poll_and_flush_only(mod: Any, kind: str) -> None:
+    """Given a logger, confluent-kafka queues librdkafka's log records (log.queue) and hands them to
+    the logger inside poll()/flush(), on the calling thread: none before, even the ones logged while
+    the client was made (INIT), and a single flush() of a producer with nothing to send serves them."""
+    handler = _Records()
+    logger = logging.getLogger(f"dropin-log-{kind}-{mod.__name__}")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    conf = {"bootstrap.servers": "127.0.0.1:1", "logger": logger, "debug": "msg" if kind == "producer" else "admin"}
+    client = mod.Producer(conf) if kind == "producer" else (ck_admin if mod is ck else fc_admin).AdminClient(conf)
+    time.sleep(0.5)
+    assert handler.seen == []
+    if kind == "producer":
+        assert client.flush() == 0
+    else:
+        assert client.poll(0) >= 1
+    assert any(message.startswith("INIT [") for message, _ in handler.seen), handler.seen
+    assert all(on_main for _, on_main in handler.seen)
+
+
+def test_log_records_of_a_client_never_polled_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drop-in keeps at most MAX_QUEUED_LOGS records for poll(); the newest beyond are dropped
+    and the next poll() says how many, before the records it kept."""
+    from ferrokafka.confluent import _config
+
+    monkeypatch.setattr(_config, "MAX_QUEUED_LOGS", 2)
+    handler = _Records()
+    logger = logging.getLogger("dropin-log-bounded")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    admin = fc_admin.AdminClient({"bootstrap.servers": "127.0.0.1:1", "logger": logger, "debug": "all"})
+    try:
+        time.sleep(0.5)
+        assert admin.poll(0) == 2
+        assert "librdkafka log records were dropped: the client was not polled" in handler.seen[0][0]
+        assert len(handler.seen) == 3
+    finally:
+        admin.close()

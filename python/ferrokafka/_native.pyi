@@ -731,6 +731,8 @@ class NewTopic:
         num_partitions: int = -1,
         replication_factor: int = -1,
         config: Mapping[str, str] | None = None,
+        *,
+        replica_assignment: list[list[int]] | None = None,
     ) -> Self: ...
     @property
     def name(self) -> str: ...
@@ -743,6 +745,9 @@ class NewTopic:
     @property
     def config(self) -> dict[str, str]:
         """The topic's configuration (a copy)."""
+    @property
+    def replica_assignment(self) -> list[list[int]] | None:
+        """The broker ids of each partition's replicas, instead of a replication factor."""
 
 # --- admin result types (confluent-kafka's names and attributes; enums as their names) --------
 
@@ -1024,10 +1029,17 @@ class AdminClient:
     def delete_topics(self, names: list[str], *, operation_timeout: float | None = None) -> Future[None]:
         """Deletes topics. Resolves to None, or raises the KafkaError of the first that failed."""
     def create_partitions(
-        self, topic: str, new_total_count: int, *, operation_timeout: float | None = None, validate_only: bool = False
+        self,
+        topic: str,
+        new_total_count: int,
+        *,
+        operation_timeout: float | None = None,
+        validate_only: bool = False,
+        replica_assignment: list[list[int]] | None = None,
     ) -> Future[None]:
         """Grows `topic` to `new_total_count` partitions. Resolves to None. `validate_only=True`: the
-        broker only checks the request."""
+        broker only checks the request. `replica_assignment`: the broker ids of each new
+        partition's replicas."""
     @overload
     def describe_configs(
         self, resource_type: Literal["topic", "broker"], name: str, *, detailed: Literal[False] = False

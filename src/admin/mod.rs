@@ -77,6 +77,7 @@ pub use self::configs::ConfigEntry;
 use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
 pub use self::new_topic::NewTopic;
+use self::new_topic::{assignment_slices, check_assignment};
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
 use self::request::{admin_error, first_error, local_error, AdminContext, AdminCore};
 use self::results::{resolve, Done};
@@ -231,7 +232,11 @@ impl AdminClient {
         let topics: Vec<NewTopic> = non_empty(topics, "the list of topics")?.iter().map(|t| (**t).clone()).collect();
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
         self.submit(py, "create-topics", move |core| {
-            let specs: Vec<RdNewTopic<'_>> = topics.iter().map(NewTopic::to_rdkafka).collect();
+            let slices: Vec<Vec<&[i32]>> = topics
+                .iter()
+                .map(|t| t.replica_assignment.as_deref().map(assignment_slices).unwrap_or_default())
+                .collect();
+            let specs: Vec<RdNewTopic<'_>> = topics.iter().zip(&slices).map(|(t, s)| t.to_rdkafka(s)).collect();
             let options = core.options(operation_timeout).validate_only(validate_only);
             let results = block_on(core.client.create_topics(specs.iter(), &options))
                 .map_err(|err| admin_error(err, "could not create topics"))?;
@@ -258,8 +263,9 @@ impl AdminClient {
     }
 
     /// Grows `topic` to `new_total_count` partitions. Resolves to None. `validate_only=True`: the
-    /// broker only checks the request.
-    #[pyo3(signature = (topic, new_total_count, *, operation_timeout=None, validate_only=false))]
+    /// broker only checks the request. `replica_assignment`: the broker ids of each new
+    /// partition's replicas.
+    #[pyo3(signature = (topic, new_total_count, *, operation_timeout=None, validate_only=false, replica_assignment=None))]
     fn create_partitions<'py>(
         &self,
         py: Python<'py>,
@@ -267,6 +273,7 @@ impl AdminClient {
         new_total_count: i64,
         operation_timeout: Option<Seconds>,
         validate_only: bool,
+        replica_assignment: Option<Vec<Vec<i32>>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         check_topic_name(&topic)?;
         if !(1..=MAX_PARTITIONS).contains(&new_total_count) {
@@ -276,9 +283,16 @@ impl AdminClient {
             .into());
         }
         let count = new_total_count as usize; // 1..=100_000: fits.
+        if let Some(assignment) = &replica_assignment {
+            check_assignment(assignment, 1, count, "new_total_count - existing partition count")?;
+        }
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
         self.submit(py, "create-partitions", move |core| {
-            let spec = NewPartitions::new(&topic, count);
+            let slices = replica_assignment.as_deref().map(assignment_slices);
+            let mut spec = NewPartitions::new(&topic, count);
+            if let Some(slices) = &slices {
+                spec = spec.assign(slices);
+            }
             let options = core.options(operation_timeout).validate_only(validate_only);
             let results = block_on(core.client.create_partitions([&spec], &options))
                 .map_err(|err| admin_error(err, &format!("could not create partitions for topic {topic:?}")))?;

@@ -27,17 +27,21 @@ pub struct NewTopic {
     #[pyo3(get)]
     pub(super) replication_factor: i32,
     pub(super) config: BTreeMap<String, String>,
+    /// The broker ids of each partition's replicas, instead of a replication factor.
+    #[pyo3(get)]
+    pub(super) replica_assignment: Option<Vec<Vec<i32>>>,
 }
 
 #[pymethods]
 impl NewTopic {
     #[new]
-    #[pyo3(signature = (name, num_partitions=Int(-1), replication_factor=Int(-1), config=None), text_signature = "(name, num_partitions=-1, replication_factor=-1, config=None)")]
+    #[pyo3(signature = (name, num_partitions=Int(-1), replication_factor=Int(-1), config=None, *, replica_assignment=None), text_signature = "(name, num_partitions=-1, replication_factor=-1, config=None, *, replica_assignment=None)")]
     pub(super) fn py_new(
         name: String,
         num_partitions: Int<i32>,
         replication_factor: Int<i32>,
         config: Option<&Bound<'_, PyMapping>>,
+        replica_assignment: Option<Vec<Vec<i32>>>,
     ) -> PyResult<Self> {
         let (Int(num_partitions), Int(replication_factor)) = (num_partitions, replication_factor);
         check_topic_name(&name)?;
@@ -62,7 +66,17 @@ impl NewTopic {
             c_string(key, "config key")?;
             c_string(value, "config value")?;
         }
-        Ok(NewTopic { name, num_partitions, replication_factor, config })
+        if let Some(assignment) = &replica_assignment {
+            if replication_factor != -1 {
+                return Err(FerroError::Value(
+                    "replication_factor and replica_assignment are mutually exclusive".into(),
+                )
+                .into());
+            }
+            let expected = if num_partitions == -1 { assignment.len() } else { num_partitions as usize };
+            check_assignment(assignment, expected, expected, "num_partitions")?;
+        }
+        Ok(NewTopic { name, num_partitions, replication_factor, config, replica_assignment })
     }
 
     /// The topic's configuration (a copy).
@@ -72,17 +86,42 @@ impl NewTopic {
     }
 
     pub(super) fn __repr__(&self) -> String {
+        let assignment = match &self.replica_assignment {
+            Some(assignment) => format!(", replica_assignment={assignment:?}"),
+            None => String::new(),
+        };
         format!(
-            "NewTopic(name={:?}, num_partitions={}, replication_factor={}, config={:?})",
+            "NewTopic(name={:?}, num_partitions={}, replication_factor={}, config={:?}{assignment})",
             self.name, self.num_partitions, self.replication_factor, self.config
         )
     }
 }
 
+/// Checks a replica assignment as confluent-kafka does: between `min` and `max` partitions, each
+/// with at least one replica (librdkafka checks the rest: duplicate brokers, the count per topic).
+pub(super) fn check_assignment(assignment: &[Vec<i32>], min: usize, max: usize, count: &str) -> PyResult<()> {
+    if assignment.len() < min || assignment.len() > max || assignment.iter().any(Vec::is_empty) {
+        return Err(FerroError::Value(format!(
+            "replica_assignment must be a list of int lists with an outer size of {count}"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// The borrowed form rdkafka takes (`&[&[i32]]`) of an assignment.
+pub(super) fn assignment_slices(assignment: &[Vec<i32>]) -> Vec<&[i32]> {
+    assignment.iter().map(Vec::as_slice).collect()
+}
+
 impl NewTopic {
-    pub(super) fn to_rdkafka(&self) -> RdNewTopic<'_> {
-        let mut topic =
-            RdNewTopic::new(&self.name, self.num_partitions, TopicReplication::Fixed(self.replication_factor));
+    /// rdkafka's NewTopic; `slices` is `assignment_slices()` of the replica assignment, if any.
+    pub(super) fn to_rdkafka<'a>(&'a self, slices: &'a [&'a [i32]]) -> RdNewTopic<'a> {
+        let replication = match self.replica_assignment {
+            Some(_) => TopicReplication::Variable(slices),
+            None => TopicReplication::Fixed(self.replication_factor),
+        };
+        let mut topic = RdNewTopic::new(&self.name, self.num_partitions, replication);
         for (key, value) in &self.config {
             topic = topic.set(key, value);
         }

@@ -9,6 +9,7 @@ reason text, ``Message``, mutable ``TopicPartition``) and, for the producer, def
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -97,13 +98,27 @@ def throttle_event(event: Any) -> ThrottleEvent:
     return ThrottleEvent(event.broker_name, event.broker_id, event.throttle_time)
 
 
+#: The most log records a producer or admin client keeps for ``poll()``/``flush()``: a client that is
+#: never polled (an admin client, usually) must not grow without bound. Beyond it the newest records
+#: are dropped, and a warning says how many when the next one is served.
+MAX_QUEUED_LOGS = 10_000
+
+
 class LogAdapter:
     """The logger ferrokafka is given in place of the application's: ferrokafka logs
-    ``"librdkafka FAC: message"``, confluent-kafka logs ``"FAC [client] message"``."""
+    ``"librdkafka FAC: message"``, confluent-kafka logs ``"FAC [client] message"``.
 
-    def __init__(self, logger: Any, client_name: str) -> None:
+    With `sink` (the producer's and the admin client's event queue) a record waits there and the
+    application's logger runs in ``poll()``/``flush()``, on the application's thread, as
+    confluent-kafka's does (it sets ``log.queue`` when given a logger); without, at once."""
+
+    def __init__(self, logger: Any, client_name: str, sink: Callable[..., None] | None = None) -> None:
         self._logger = logger
         self._client = client_name
+        self._sink = sink
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._dropped = 0
 
     def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's name
         enabled = getattr(self._logger, "isEnabledFor", None)
@@ -113,9 +128,28 @@ class LogAdapter:
         text = fmt % args if args else fmt
         facility, sep, rest = text.partition(": ")
         if sep and facility.startswith("librdkafka "):
-            self._logger.log(level, "%s [%s] %s", facility[len("librdkafka ") :], self._client, rest)
+            record: tuple[Any, ...] = (level, "%s [%s] %s", facility[len("librdkafka ") :], self._client, rest)
         else:
-            self._logger.log(level, "%s", text)
+            record = (level, "%s", text)
+        if self._sink is None:
+            self._logger.log(*record)
+            return
+        with self._lock:
+            if self._queued >= MAX_QUEUED_LOGS:
+                self._dropped += 1
+                return
+            self._queued += 1
+        self._sink(self._serve, record)
+
+    def _serve(self, *record: Any) -> None:
+        with self._lock:
+            self._queued -= 1
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            self._logger.log(
+                logging.WARNING, "%d librdkafka log records were dropped: the client was not polled", dropped
+            )
+        self._logger.log(*record)
 
 
 def client_name(conf: Mapping[str, Any], kind: str) -> str:

@@ -17,7 +17,9 @@ calling ``assign()``/``incremental_assign()`` inside ``on_assign`` applies them.
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +40,9 @@ _getrefcount = sys.getrefcount
 # A handed-out message referenced only by the consumer's list, the loop variable and
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
+# How long after a synchronous commit returns its result may still be on its way to on_commit
+# (librdkafka queues it a moment after the commit's answer; the next poll or close() serves it).
+_SYNC_RESULT_DELAY = 1.0
 _CONSUME_ERROR_CONTEXTS = ("consume failed: ", "fatal consumer error: ")
 
 
@@ -59,8 +64,9 @@ class _Callbacks:
         self.errors: deque[Message] = deque()
         self.pending: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         # The partitions of the synchronous commits whose result ferrokafka has yet to pass to
-        # on_commit: confluent-kafka returns (or raises) that result instead.
-        self.sync_commits: list[frozenset[tuple[str, int]]] = []
+        # on_commit (confluent-kafka returns or raises that result instead), with when the commit
+        # returned (inf while it runs).
+        self.sync_commits: list[list[Any]] = []
 
     def error_cb(self, error: Any) -> None:
         value = _config.error_value(error)
@@ -81,10 +87,17 @@ class _Callbacks:
     def on_commit(self, error: BaseException | None, partitions: list[_fk.TopicPartition] | None) -> None:
         if self.sync_commits:
             key = frozenset((tp.topic, tp.partition) for tp in partitions or [])
-            if key in self.sync_commits:
-                self.sync_commits.remove(key)
-                return
+            for entry in self.sync_commits:
+                if entry[0] == key:
+                    self.sync_commits.remove(entry)
+                    return
         self.user["on_commit"](_config.error_value(error), list_from_native(partitions or []))
+
+    def forget_sync_commits(self, polled_at: float) -> None:
+        """Forgets the synchronous commits whose result was served: librdkafka queues it a moment
+        after the commit returns, and a poll that began a second later has served it."""
+        if self.sync_commits:
+            self.sync_commits = [entry for entry in self.sync_commits if entry[1] > polled_at - _SYNC_RESULT_DELAY]
 
     def rebalance(self, which: str, _native: Any, partitions: list[_fk.TopicPartition]) -> None:
         consumer = self.consumer()
@@ -135,6 +148,10 @@ class Consumer:
         # The offset after the last message handed out, per partition: what commit() commits.
         self._handed: dict[tuple[str, int], int] = {}
         self._latest: list[Message] = []
+        # Messages that came in the same call as an error event: the event goes first, as in
+        # librdkafka's queue (a rejoin after max.poll.interval.ms brings messages along with
+        # _MAX_POLL_EXCEEDED); they are the next ones handed out.
+        self._held: deque[Message] = deque()
         self._native = call(_fk.Consumer, native_conf)
 
     def _open(self) -> _fk.Consumer:
@@ -171,22 +188,51 @@ class Consumer:
         errors = self._callbacks.errors
         if errors:
             return errors.popleft()
+        held = self._take_held(native, 1)
+        if held:
+            return held[0]
+        polled_at = time.monotonic()
         try:
             borrowed = native.poll(wait)
         except _fk.PartitionEOF as eof:
-            self._callbacks.sync_commits.clear()
+            self._callbacks.forget_sync_commits(polled_at)
             return error_message(
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.sync_commits.clear()  # their results were served by now
+        self._callbacks.forget_sync_commits(polled_at)
         if borrowed is None:
             return errors.popleft() if errors else None
         message = from_borrowed(borrowed)
+        if errors:
+            self._hold([message])
+            return errors.popleft()
+        return self._hand_out(message)
+
+    def _hand_out(self, message: Message) -> Message:
         self._latest.append(message)
         self._handed[(message._topic, message._partition)] = message._offset + 1
         return message
+
+    def _take_held(self, native: _fk.Consumer, count: int) -> list[Message]:
+        """Up to `count` held messages, handed out; those of partitions no longer assigned are
+        dropped (as librdkafka drops what it fetched for a revoked partition)."""
+        held = self._held
+        if not held or count <= 0:
+            return []
+        assigned = {(tp.topic, tp.partition) for tp in call(native.assignment)}
+        taken: list[Message] = []
+        while held and len(taken) < count:
+            message = held.popleft()
+            if (message._topic, message._partition) in assigned:
+                taken.append(self._hand_out(message))
+        return taken
+
+    def _hold(self, messages: list[Message]) -> None:
+        for message in messages:
+            message._materialize()  # it outlives this call: its own copy, not the fetch buffer
+            self._held.append(message)
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
         """Up to `num_messages` messages (and error events), waiting up to `timeout` seconds
@@ -202,12 +248,14 @@ class Consumer:
         result: list[Message] = []
         while errors and len(result) < count:
             result.append(errors.popleft())
+        result.extend(self._take_held(native, count - len(result)))
         if count == 0 or len(result) == count:
             return result
+        polled_at = time.monotonic()
         try:
             borrowed = native.consume(count - len(result), 0.0 if result else wait)
         except _fk.PartitionEOF as eof:
-            self._callbacks.sync_commits.clear()
+            self._callbacks.forget_sync_commits(polled_at)
             result.append(
                 error_message(
                     KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
@@ -216,16 +264,14 @@ class Consumer:
             return result
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.sync_commits.clear()
-        latest = self._latest
-        handed = self._handed
-        for item in borrowed:
-            message = from_borrowed(item)
-            latest.append(message)
-            result.append(message)
-            handed[(message._topic, message._partition)] = message._offset + 1
+        self._callbacks.forget_sync_commits(polled_at)
+        messages = [from_borrowed(item) for item in borrowed]
+        # Error events of this call go before its messages; messages beyond the count wait.
         while errors and len(result) < count:
             result.append(errors.popleft())
+        room = count - len(result)
+        self._hold(messages[room:])
+        result.extend(self._hand_out(message) for message in messages[:room])
         return result
 
     # --- subscription and assignment ---------------------------------------------------------
@@ -290,15 +336,21 @@ class Consumer:
         """Moves the fetch position of an assigned partition to ``partition.offset``."""
         native = self._open()
         call(native.seek, to_native(partition), None)
+        if self._held:  # fetched before the seek: not what comes next any more
+            key = (partition.topic, partition.partition)
+            self._held = deque(m for m in self._held if (m._topic, m._partition) != key)
 
     # --- offsets -----------------------------------------------------------------------------
 
     @staticmethod
-    def _offsets_of(message: Any) -> list[_fk.TopicPartition]:
+    def _offsets_of(message: Any, what: str) -> list[_fk.TopicPartition]:
         if not isinstance(message, Message):
             raise TypeError("expected message to be a Message")
-        if message.error() is not None:
-            raise KafkaException(message.error())
+        error = message.error()
+        if error is not None:
+            # confluent-kafka's: _INVALID_ARG naming the message's error, not that error itself
+            reason = f"Cannot {what} offsets for message with error: '{error.str()}'"
+            raise KafkaException(KafkaError(KafkaError._INVALID_ARG, reason))
         topic = message.topic()
         if not isinstance(topic, str):
             raise KafkaException(KafkaError(KafkaError._INVALID_ARG, "Message has no topic"))
@@ -316,7 +368,7 @@ class Consumer:
         if message is not None and offsets is not None:
             raise ValueError("message and offsets are mutually exclusive")
         if message is not None:
-            commit = self._offsets_of(message)
+            commit = self._offsets_of(message, "commit")
         elif offsets is not None:
             commit = list_to_native(offsets)
         else:
@@ -341,8 +393,7 @@ class Consumer:
         expected: list[_fk.TopicPartition],
         asynchronous: bool,
     ) -> list[TopicPartition] | None:
-        if not asynchronous:
-            self._sync_commit(expected)
+        entry = None if asynchronous else self._sync_commit(expected)
         try:
             if asynchronous:
                 native.commit(offsets=offsets)
@@ -350,12 +401,18 @@ class Consumer:
             return list_from_native(native.commit(offsets=offsets, asynchronous=False))
         except _fk.Error as error:
             reraise(error)
+        finally:
+            if entry is not None:
+                entry[1] = time.monotonic()
 
-    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> None:
+    def _sync_commit(self, commit: list[_fk.TopicPartition]) -> list[Any] | None:
         """Marks a synchronous commit's result, which ferrokafka passes to on_commit at a later
-        poll, as not for the application's on_commit (until that poll is over)."""
-        if "on_commit" in self._callbacks.user:
-            self._callbacks.sync_commits.append(frozenset((tp.topic, tp.partition) for tp in commit))
+        poll (or close()), as not for the application's on_commit."""
+        if "on_commit" not in self._callbacks.user or not commit:
+            return None
+        entry = [frozenset((tp.topic, tp.partition) for tp in commit), math.inf]
+        self._callbacks.sync_commits.append(entry)
+        return entry
 
     def _file_commit(self, error: KafkaError | None, partitions: list[_fk.TopicPartition]) -> None:
         """An asynchronous commit's result for ``on_commit``, at the next poll (a synchronous
@@ -379,7 +436,7 @@ class Consumer:
             raise ValueError("message and offsets are mutually exclusive")
         if message is None and offsets is None:
             raise ValueError("expected either message or offsets")
-        stored = self._offsets_of(message) if message is not None else list_to_native(offsets)
+        stored = self._offsets_of(message, "store") if message is not None else list_to_native(offsets)
         call(native.store_offsets, offsets=stored)
 
     def committed(self, partitions: list[TopicPartition], timeout: float = -1) -> list[TopicPartition]:

@@ -167,6 +167,7 @@ class Producer:
     _native: _fk.Producer | None = None
     _events: _Events
     _default_cb: Callable[..., Any] | None = None
+    _logs = False  # a logger was given: its records wait for poll()/flush()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         conf = _config.merge(args, kwargs, allow_empty=False)
@@ -184,7 +185,10 @@ class Producer:
         if "oauth_cb" in callbacks:
             native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
-            native_conf["logger"] = _config.LogAdapter(callbacks["logger"], _config.client_name(conf, "producer"))
+            native_conf["logger"] = _config.LogAdapter(
+                callbacks["logger"], _config.client_name(conf, "producer"), sink=events.file
+            )
+        self._logs = "logger" in callbacks
         self._native = call(_fk.Producer, native_conf)
 
     # --- producing ---------------------------------------------------------------------------
@@ -322,10 +326,17 @@ class Producer:
 
     # --- serving -----------------------------------------------------------------------------
 
+    def _take_logs(self, native: _fk.Producer) -> None:
+        """With a logger: files the log records ferrokafka has taken from librdkafka and not handed
+        on yet (its delivery thread does that every tenth of a second), so that this
+        ``poll()``/``flush()`` serves every record logged before it, as confluent-kafka's does."""
+        if self._logs:
+            call(native.poll, 0)
+
     def poll(self, timeout: float = -1) -> int:
         """Serves the callbacks waiting, waiting up to `timeout` seconds (negative: forever) for
         the first; returns how many ran."""
-        self._open()
+        self._take_logs(self._open())
         events = self._events
         served = events.serve()
         if served:
@@ -341,6 +352,7 @@ class Producer:
         """Waits until every message is delivered or failed and its callback served, or `timeout`
         seconds (negative: forever) pass; returns how many are left."""
         native = self._open()
+        self._take_logs(native)
         events = self._events
         wait = seconds(timeout)
         deadline = None if wait is None else time.monotonic() + wait

@@ -40,6 +40,8 @@ class TopicPartition:
             raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
         if metadata is not None and not isinstance(metadata, str):
             raise TypeError(f"metadata must be str, not {type(metadata).__name__}")
+        if "\0" in topic or (metadata is not None and "\0" in metadata):
+            raise ValueError("embedded null character")  # confluent-kafka's (C strings)
         self._topic = topic
         self.partition = operator.index(partition)
         self.offset = operator.index(offset)
@@ -130,7 +132,12 @@ def list_to_native(partitions: object) -> list[_fk.TopicPartition]:
 
 
 def from_native(tp: _fk.TopicPartition, *, flags: bool = False) -> TopicPartition:
-    ours = TopicPartition(tp.topic, tp.partition, tp.offset, tp.metadata, tp.leader_epoch)
+    metadata = tp.metadata
+    if metadata is not None:
+        # confluent-kafka reads commit metadata as a C string, up to the first NUL; it also
+        # commits one after the text, so this is how the metadata it committed reads back
+        metadata = metadata.partition("\0")[0]
+    ours = TopicPartition(tp.topic, tp.partition, tp.offset, metadata, tp.leader_epoch)
     error = tp.error
     if error is not None:
         ours._error = kafka_error_of(error, flags=flags)

@@ -58,13 +58,37 @@ from ._resources import (
     UserScramCredentialsDescription,
     UserScramCredentialUpsertion,
 )
-from ._types import NewPartitions, NewTopic
+from ._types import NewPartitions, NewTopic, checked_assignment
 
 _ADMIN_CALLBACKS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger")
 
 
 def _closed() -> RuntimeError:
     return RuntimeError("AdminClient has been closed")
+
+
+def _native_topic(topic: NewTopic) -> _fk.NewTopic:
+    """ferrokafka's NewTopic of confluent-kafka's, its replica assignment checked as confluent-kafka
+    checks it (``ValueError``)."""
+    assignment = None
+    if topic.replica_assignment is not None:
+        if topic.replication_factor != -1:
+            raise ValueError("replication_factor and replica_assignment are mutually exclusive")
+        count = topic.num_partitions if topic.num_partitions != -1 else _size(topic.replica_assignment)
+        assignment = checked_assignment(
+            topic.replica_assignment, count, count, "num_partitions", default_count=topic.num_partitions == -1
+        )
+    return _fk.NewTopic(
+        topic.topic,
+        topic.num_partitions,
+        topic.replication_factor,
+        topic.config or None,
+        replica_assignment=assignment,
+    )
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, list) else -1
 
 
 def _not_implemented(what: str) -> KafkaException:
@@ -145,7 +169,9 @@ class AdminClient:
         if "oauth_cb" in callbacks:
             native_conf["oauth_cb"] = _config.OAuthAdapter(callbacks["oauth_cb"])
         if "logger" in callbacks:
-            native_conf["logger"] = _config.LogAdapter(callbacks["logger"], _config.client_name(merged, "admin"))
+            native_conf["logger"] = _config.LogAdapter(
+                callbacks["logger"], _config.client_name(merged, "admin"), sink=events.file
+            )
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
         self._native = call(_fk.AdminClient, native_conf)
@@ -233,22 +259,17 @@ class AdminClient:
             raise ValueError("Duplicate topics are not allowed")
         operation_timeout = options.get("operation_timeout") or None
         validate_only = bool(options.get("validate_only"))
+        native_topics = [_native_topic(topic) for topic in new_topics]  # all checked before any is sent
         futures: dict[str, Future[None]] = {}
-        for topic in new_topics:
-            if topic.replica_assignment is not None:
-                futures[topic.topic] = self._failed(_not_implemented("replica_assignment"))
-            else:
-                native_topic = _fk.NewTopic(
-                    topic.topic, topic.num_partitions, topic.replication_factor, topic.config or None
+        for native_topic in native_topics:
+            futures[native_topic.name] = self._request(
+                functools.partial(
+                    lambda t: native.create_topics(
+                        [t], operation_timeout=operation_timeout, validate_only=validate_only
+                    ),
+                    native_topic,
                 )
-                futures[topic.topic] = self._request(
-                    functools.partial(
-                        lambda t: native.create_topics(
-                            [t], operation_timeout=operation_timeout, validate_only=validate_only
-                        ),
-                        native_topic,
-                    )
-                )
+            )
         self._deadline(futures.values(), options.get("request_timeout"))
         return futures
 
@@ -276,19 +297,29 @@ class AdminClient:
         _list_of(new_partitions, "NewPartitions", NewPartitions)
         operation_timeout = options.get("operation_timeout") or None
         validate_only = bool(options.get("validate_only"))
+        assignments = [
+            None
+            if request.replica_assignment is None
+            else checked_assignment(
+                request.replica_assignment, 1, request.new_total_count, "new_total_count - existing partition count"
+            )
+            for request in new_partitions
+        ]  # all checked before any is sent
         futures: dict[str, Future[None]] = {}
-        for request in new_partitions:
-            if request.replica_assignment is not None:
-                futures[request.topic] = self._failed(_not_implemented("replica_assignment"))
-            else:
-                futures[request.topic] = self._request(
-                    functools.partial(
-                        lambda r: native.create_partitions(
-                            r.topic, r.new_total_count, operation_timeout=operation_timeout, validate_only=validate_only
-                        ),
-                        request,
-                    )
+        for request, assignment in zip(new_partitions, assignments):
+            futures[request.topic] = self._request(
+                functools.partial(
+                    lambda r, a: native.create_partitions(
+                        r.topic,
+                        r.new_total_count,
+                        operation_timeout=operation_timeout,
+                        validate_only=validate_only,
+                        replica_assignment=a,
+                    ),
+                    request,
+                    assignment,
                 )
+            )
         self._deadline(futures.values(), options.get("request_timeout"))
         return futures
 
@@ -831,7 +862,7 @@ class AdminClient:
         return cluster_id
 
     def poll(self, timeout: float = -1) -> int:
-        """Serves the client callbacks (``error_cb``, ``throttle_cb``), waiting up to
+        """Serves the client callbacks (``error_cb``, ``throttle_cb``, the logger), waiting up to
         `timeout` seconds for the first. Futures resolve without it."""
         self._open()
         events = self._events

@@ -15,10 +15,26 @@ def _str_dict(config: Any) -> dict[str, str] | None:
     return {key: str(value) for key, value in config.items()}
 
 
-def _assignment(replica_assignment: Any) -> list[list[int]] | None:
-    if replica_assignment is None or not isinstance(replica_assignment, list):
-        return None
-    return [[operator.index(broker) for broker in replicas] for replicas in replica_assignment]
+def checked_assignment(
+    replica_assignment: Any, least: int, most: int, outer_size: str, default_count: bool = False
+) -> list[list[int]]:
+    """A replica assignment as ``create_topics()``/``create_partitions()`` take it, checked as
+    confluent-kafka checks it when the request is made: a list of `least` to `most` non-empty
+    lists of broker ids. `default_count`: the topic's partition count is the broker's default,
+    which librdkafka does not combine with an assignment."""
+    wrong = ValueError(f"replica_assignment must be a list of int lists with an outer size of {outer_size}")
+    if not isinstance(replica_assignment, list) or not least <= len(replica_assignment) <= most:
+        raise wrong
+    checked: list[list[int]] = []
+    for replicas in replica_assignment:
+        if not isinstance(replicas, list) or not replicas or not all(isinstance(b, int) for b in replicas):
+            raise wrong
+        if default_count:
+            raise ValueError("Specifying a default partition count and a replica assignment are mutually exclusive")
+        if not all(-(2**31) <= b < 2**31 for b in replicas):
+            raise wrong
+        checked.append([int(b) for b in replicas])
+    return checked
 
 
 class _Ordered:
@@ -61,7 +77,7 @@ class NewTopic(_Ordered):
         topic: str,
         num_partitions: int = -1,
         replication_factor: int = -1,
-        replica_assignment: list[list[int]] | None = None,
+        replica_assignment: Any = None,
         config: dict[str, str] | None = None,
     ) -> None:
         if not isinstance(topic, str):
@@ -69,7 +85,7 @@ class NewTopic(_Ordered):
         self.topic = topic
         self.num_partitions = operator.index(num_partitions)
         self.replication_factor = operator.index(replication_factor)
-        self.replica_assignment = _assignment(replica_assignment)
+        self.replica_assignment = replica_assignment  # as given; checked by the request
         self.config = _str_dict(config)
 
     def _key(self) -> tuple[Any, ...]:
@@ -87,12 +103,12 @@ class NewPartitions(_Ordered):
     """Grows a topic to ``new_total_count`` partitions: ``NewPartitions(topic, new_total_count,
     replica_assignment=None)``."""
 
-    def __init__(self, topic: str, new_total_count: int, replica_assignment: list[list[int]] | None = None) -> None:
+    def __init__(self, topic: str, new_total_count: int, replica_assignment: Any = None) -> None:
         if not isinstance(topic, str):
             raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
         self.topic = topic
         self.new_total_count = operator.index(new_total_count)
-        self.replica_assignment = _assignment(replica_assignment)
+        self.replica_assignment = replica_assignment  # as given; checked by the request
 
     def _key(self) -> tuple[Any, ...]:
         return (self.topic, self.new_total_count)
