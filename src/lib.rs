@@ -12,6 +12,7 @@ mod config;
 mod consumer;
 mod errors;
 mod ffi;
+mod flagged;
 mod fork;
 mod handle_slot;
 mod interpreter;
