@@ -28,7 +28,7 @@ import ferrokafka as _fk
 
 from . import _config
 from ._errors import KafkaError, KafkaException, call, reraise, text_of
-from ._message import Message, error_message, from_borrowed
+from ._message import Message, error_message, from_borrowed, from_fields
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._producer import seconds
 from ._topic_partition import TopicPartition, from_native, list_from_native, list_to_native, to_native
@@ -39,6 +39,10 @@ _getrefcount = sys.getrefcount
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
 _CONSUME_ERROR_CONTEXTS = ("consume failed: ", "fatal consumer error: ")
+# poll() copies a message's key and value into bytes when they are at most this long together (as
+# confluent-kafka always does: cheaper than views for small messages); a bigger one is held as
+# views, copied when read (see _message.py).
+_COPY_AT_MOST = 8192
 
 
 def _closed() -> RuntimeError:
@@ -164,27 +168,37 @@ class Consumer:
     def poll(self, timeout: float = -1) -> Message | None:
         """The next message or error event, or ``None`` if none came within `timeout` seconds
         (negative: wait forever)."""
-        native = self._open()
-        wait = seconds(timeout)
-        self._age()
-        self._serve_pending()
-        errors = self._callbacks.errors
+        native = self._native
+        if native is None:
+            raise _closed()
+        # The common case inline (one call less per message): a non-negative float.
+        wait = timeout if type(timeout) is float and timeout >= 0 else seconds(timeout)
+        if self._previous or self._latest:
+            self._age()
+        callbacks = self._callbacks
+        if callbacks.pending:
+            self._serve_pending()
+        errors = callbacks.errors
         if errors:
             return errors.popleft()
         try:
-            borrowed = native.poll(wait)
+            fields = native._poll_copied(wait, _COPY_AT_MOST)
         except _fk.PartitionEOF as eof:
-            self._callbacks.sync_commits.clear()
+            callbacks.sync_commits.clear()
             return error_message(
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.sync_commits.clear()  # their results were served by now
-        if borrowed is None:
+        if callbacks.sync_commits:
+            callbacks.sync_commits.clear()  # their results were served by now
+        if fields is None:
             return errors.popleft() if errors else None
-        message = from_borrowed(borrowed)
-        self._latest.append(message)
+        if type(fields) is tuple:
+            message = from_fields(fields)
+        else:
+            message = from_borrowed(fields)
+            self._latest.append(message)
         self._handed[(message._topic, message._partition)] = message._offset + 1
         return message
 

@@ -322,6 +322,18 @@ def from_borrowed(message: _fk.BorrowedMessage) -> Message:
     return m
 
 
+def from_fields(fields: tuple[Any, ...]) -> Message:
+    """A Message from the tuple ``Consumer._poll_copied`` gives: topic, partition, offset,
+    timestamp, leader epoch, key, value (both ``bytes`` or ``None``) and headers."""
+    m: Message = _new(Message)
+    m._topic, m._partition, m._offset, m._timestamp, m._leader_epoch, m._key, m._value, m._headers = fields
+    m._error = None
+    m._latency = -1.0
+    m._delivery_count = -1
+    m._lazy = 0
+    return m
+
+
 def error_message(
     error: Any, topic: str | None = None, partition: int | None = None, offset: int | None = None
 ) -> Message:
