@@ -568,6 +568,18 @@ class Producer:
         `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
         >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
         """
+    def _produce_quiet(
+        self,
+        topic: str,
+        value: _Bytesish | None = None,
+        key: _Bytesish | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        headers: _HeaderPairs | None = None,
+    ) -> None:
+        """`produce()` for the confluent-kafka drop-in when no delivery callback is set: no future is
+        made, and a message librdkafka refuses at once raises, as confluent-kafka's `produce()` does.
+        """
     def _produce_to_loop(
         self,
         deliveries: _LoopDeliveries,
