@@ -41,6 +41,7 @@ use crate::fork::Born;
 use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::message::MessageParts;
+use crate::native::clock;
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::TopicPartition;
 
@@ -372,10 +373,9 @@ pub struct ConsumerCore {
     pub registry: Arc<MessageRegistry>,
     /// Fetched in a batch, not lent yet (see lent_ahead.rs).
     pub ahead: LentAhead,
-    /// When librdkafka's queue was last served: nanoseconds after `created` (an atomic, read once
-    /// per message by the express lane).
+    /// When librdkafka's queue was last served: a coarse clock reading (an atomic, read once per
+    /// message by the express lane; see native/clock.rs).
     served_at: AtomicU64,
-    created: Instant,
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
     /// callbacks may still commit.)
     calls_closed: AtomicBool,
@@ -451,8 +451,7 @@ impl ConsumerCore {
             context,
             registry,
             ahead: LentAhead::default(),
-            served_at: AtomicU64::new(0),
-            created: Instant::now(),
+            served_at: AtomicU64::new(clock::coarse_nanos()),
             calls_closed: AtomicBool::new(false),
             born,
         }))
@@ -580,15 +579,13 @@ impl ConsumerCore {
     }
 
     fn mark_served(&self) {
-        let since = u64::try_from(self.created.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.served_at.store(since, Ordering::Relaxed);
+        self.served_at.store(clock::coarse_nanos(), Ordering::Relaxed);
     }
 
-    /// Whether librdkafka's queue was served less than `interval` ago.
+    /// Whether librdkafka's queue was served less than `interval` ago (within the coarse clock's
+    /// few milliseconds).
     fn served_within(&self, interval: Duration) -> bool {
-        let now = u64::try_from(self.created.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        now.saturating_sub(self.served_at.load(Ordering::Relaxed))
-            < u64::try_from(interval.as_nanos()).unwrap_or(u64::MAX)
+        clock::within(self.served_at.load(Ordering::Relaxed), interval)
     }
 
     /// For `consume(max)`: those waiting to be lent first (so none is overtaken), else a fetch.

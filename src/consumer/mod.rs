@@ -24,7 +24,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::TopicPartitionList;
 
 use crate::args::{Int, Seconds};
-use crate::blocking::{deadline, request, run_interruptible, wait_detached};
+use crate::blocking::{deadline, request, run_interruptible, valid_timeout, wait_detached};
 use crate::cluster_metadata;
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
@@ -522,11 +522,12 @@ impl Consumer {
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        let deadline = deadline(timeout)?;
-        if let Some(message) = self.lend_ready(py, Taker::Thread, self.borrowed())? {
-            return Ok(Some(message));
+        if valid_timeout(timeout.as_ref()) {
+            if let Some(message) = self.lend_ready(py, Taker::Thread, self.borrowed())? {
+                return Ok(Some(message));
+            }
         }
-        match self.receive_borrowed(py, deadline, 1, Taker::Thread)? {
+        match self.receive_borrowed(py, deadline(timeout)?, 1, Taker::Thread)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -546,7 +547,9 @@ impl Consumer {
         max_copy: Int<usize>,
     ) -> PyResult<Option<Py<PyAny>>> {
         let Int(max_copy) = max_copy;
-        let deadline = deadline(timeout)?;
+        if !valid_timeout(timeout.as_ref()) {
+            deadline(timeout)?; // raises
+        }
         let registry = &self.core.registry;
         let ready = self.lend_ready(py, Taker::Thread, |py, native| {
             if !fits(native, max_copy) {
@@ -581,7 +584,7 @@ impl Consumer {
                 })
                 .collect()
         };
-        match self.receive(py, deadline, 1, Taker::Thread, admit, lend)? {
+        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, admit, lend)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),

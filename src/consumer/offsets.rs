@@ -43,6 +43,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::consumer::native::NativeConsumer;
 use crate::message::borrowed::NativeMessage;
 use crate::message::MessageParts;
+use crate::native::clock;
 use crate::topic_partition::TopicPartition;
 
 /// Handed out with a batch too (message/batch.rs), so it lives with the messages.
@@ -102,7 +103,8 @@ struct Book {
     in_hand: Vec<(u64, Vec<Handed>)>,
     /// Finished (the application is done with them), not stored yet: per partition, the highest.
     done: Vec<Handed>,
-    last_store: Option<std::time::Instant>,
+    /// When done offsets were last stored (a coarse clock reading: see native/clock.rs).
+    last_store: Option<u64>,
 }
 
 /// The first offset of a partition that some owner still holds.
@@ -119,7 +121,7 @@ impl Book {
     /// What is done, if the last store is [`STORE_INTERVAL`] old (see the module docs).
     fn due(&mut self) -> Vec<Handed> {
         match self.last_store {
-            Some(at) if at.elapsed() < STORE_INTERVAL => Vec::new(),
+            Some(at) if clock::within(at, STORE_INTERVAL) => Vec::new(),
             _ => self.take_done(),
         }
     }
@@ -150,7 +152,7 @@ impl Book {
     /// Takes what is done, for storing, each capped below what is still in hand: what is capped
     /// stays, to be stored in full once nothing before it is held any more.
     fn take_done(&mut self) -> Vec<Handed> {
-        self.last_store = Some(std::time::Instant::now());
+        self.last_store = Some(clock::coarse_nanos());
         let Book { done, in_hand, .. } = self;
         let mut due = Vec::with_capacity(done.len());
         done.retain(|entry| match first_in_hand(in_hand, &entry.topic, entry.partition) {
@@ -405,7 +407,7 @@ mod tests {
             let (general, fast) = (HandedOffsets::new(auto_store), HandedOffsets::new(auto_store));
             for offsets in [&general, &fast] {
                 let mut book = offsets.book.lock();
-                book.last_store = Some(std::time::Instant::now()); // nothing due: stores stay in `done`
+                book.last_store = Some(clock::coarse_nanos()); // nothing due: stores stay in `done`
                 record_in(&mut book, 1, vec![held("t", 0, 0, 1)]);
                 assert!(offsets.finish_in(&mut book, None).is_empty());
                 record_in(&mut book, 1, vec![held("t", 0, 1, 2)]);

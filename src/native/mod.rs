@@ -6,6 +6,7 @@
 //! every `unsafe` block states what keeps the pointers it reads valid.
 
 pub mod client;
+pub mod clock;
 pub mod headers;
 pub mod metadata;
 pub mod partitions;
