@@ -367,7 +367,11 @@ class Consumer:
         """
     def _poll_copied(
         self, timeout: float | None, max_copy: int
-    ) -> tuple[str, int, int, tuple[int, int], int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None] | BorrowedMessage | None:
+    ) -> (
+        tuple[str, int, int, tuple[int, int], int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None]
+        | BorrowedMessage
+        | None
+    ):
         """For the confluent-kafka drop-in: `poll(timeout)` whose message, when its key and value
         together are at most `max_copy` bytes, comes as the tuple `(topic, partition, offset,
         (timestamp type, timestamp or -1), leader epoch or -1, key, value, headers or None)` with key

@@ -294,6 +294,7 @@ impl Producer {
     /// the message), and a message librdkafka refuses at once raises, as confluent-kafka's
     /// `produce()` does. The arguments are `produce()`'s.
     #[pyo3(signature = (topic, value=None, key=None, partition=None, timestamp=None, headers=None))]
+    #[allow(clippy::too_many_arguments)]
     fn _produce_quiet<'py>(
         &self,
         py: Python<'py>,

@@ -1,7 +1,9 @@
 """confluent-kafka's ``Consumer`` on ferrokafka's.
 
-``poll()``/``consume()`` hand out :class:`Message`s made from ferrokafka's borrowed messages
-without copying (see ``_message.py``). To bound how long their views pin librdkafka's fetch
+``poll()`` hands out a small message (key and value up to ``_COPY_AT_MOST`` bytes together) with
+both copied into ``bytes``, as confluent-kafka does; bigger ones, and ``consume()``'s, are
+:class:`Message`s made from ferrokafka's borrowed messages without copying (see ``_message.py``).
+To bound how long their views pin librdkafka's fetch
 buffers, the consumer keeps the messages of its last two calls: at each call, those handed out
 two calls ago that the application still references are materialized (their views copied into
 ``bytes``); all are at ``close()``. A loop that rebinds ``msg = consumer.poll()`` drops each message
@@ -28,13 +30,14 @@ import ferrokafka as _fk
 
 from . import _config
 from ._errors import KafkaError, KafkaException, call, reraise, text_of
-from ._message import Message, error_message, from_borrowed, from_fields
+from ._message import Message, error_message, from_borrowed
 from ._metadata import ClusterMetadata, cluster_metadata
 from ._producer import seconds
 from ._topic_partition import TopicPartition, from_native, list_from_native, list_to_native, to_native
 
 _CONSUMER_CALLBACKS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit")
 _getrefcount = sys.getrefcount
+_new = object.__new__
 # A handed-out message referenced only by the consumer's list, the loop variable and
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
@@ -194,8 +197,23 @@ class Consumer:
             callbacks.sync_commits.clear()  # their results were served by now
         if fields is None:
             return errors.popleft() if errors else None
-        if type(fields) is tuple:
-            message = from_fields(fields)
+        if isinstance(fields, tuple):
+            # A small message, copied by _poll_copied (the fields in Message's order).
+            message = _new(Message)
+            (
+                message._topic,
+                message._partition,
+                message._offset,
+                message._timestamp,
+                message._leader_epoch,
+                message._key,
+                message._value,
+                message._headers,
+            ) = fields
+            message._error = None
+            message._latency = -1.0
+            message._delivery_count = -1
+            message._lazy = 0
         else:
             message = from_borrowed(fields)
             self._latest.append(message)

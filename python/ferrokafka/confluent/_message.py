@@ -1,9 +1,11 @@
 """confluent-kafka's ``Message``: what ``poll()``/``consume()`` return and delivery callbacks get.
 
-A consumed message is made from ferrokafka's ``BorrowedMessage`` without copying its key or value:
-it holds read-only ``memoryview``s of librdkafka's buffer (which stay readable from any thread,
-also after the borrowed message is superseded) and copies them into ``bytes`` the first time
-``key()``/``value()`` is called. An application pays for the bytes it reads.
+``poll()`` copies a small message's key and value into ``bytes`` at once, natively, as
+confluent-kafka does (cheaper than views at that size; see ``_consumer.py``). A bigger one, and
+every message of ``consume()``, is made from ferrokafka's ``BorrowedMessage`` without copying its
+key or value: it holds read-only ``memoryview``s of librdkafka's buffer (which stay readable from
+any thread, also after the borrowed message is superseded) and copies them into ``bytes`` the first
+time ``key()``/``value()`` is called. An application pays for the bytes it reads.
 
 A view pins its whole fetch buffer, so the consumer bounds how long views live: a message still
 referenced two ``poll()``/``consume()`` calls after it was handed out, or when the consumer closes,
@@ -319,18 +321,6 @@ def from_borrowed(message: _fk.BorrowedMessage) -> Message:
     m._error = None
     m._latency = -1.0
     m._delivery_count = -1
-    return m
-
-
-def from_fields(fields: tuple[Any, ...]) -> Message:
-    """A Message from the tuple ``Consumer._poll_copied`` gives: topic, partition, offset,
-    timestamp, leader epoch, key, value (both ``bytes`` or ``None``) and headers."""
-    m: Message = _new(Message)
-    m._topic, m._partition, m._offset, m._timestamp, m._leader_epoch, m._key, m._value, m._headers = fields
-    m._error = None
-    m._latency = -1.0
-    m._delivery_count = -1
-    m._lazy = 0
     return m
 
 
