@@ -38,6 +38,8 @@ CONSUME_CONTENDERS = [
     "ferro-consume-detach",
     "confluent-poll",
     "confluent-consume",
+    # ferrokafka's confluent-kafka drop-in (ferrokafka.confluent): confluent-poll's loop on it
+    "dropin-poll",
     # pure-Python clients, each in its idiomatic loop (what their users run)
     "aiokafka",
     "kafka-python",
@@ -63,6 +65,8 @@ PRODUCE_CONTENDERS = [
     "ferro-produce-memoryview",
     "confluent-produce",
     "confluent-produce-callback",
+    # ferrokafka's confluent-kafka drop-in (ferrokafka.confluent): confluent-produce's loop on it
+    "dropin-produce",
     "aiokafka-produce",
     "kafka-python-produce",
 ]

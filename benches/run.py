@@ -663,6 +663,15 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                         rate >= 0.9 * batch and rate >= 1.8 * confluent_poll,
                     )
                 )
+        dropin = rows.get("dropin-poll", {}).get("msgs_per_s", 0.0)
+        if dropin and confluent_poll:
+            out.append(
+                (
+                    "dropin-poll 100 B (the confluent drop-in's poll() + value()) ≥ 1.3× confluent-poll",
+                    f"{fmt_rate(dropin)} msg/s = {dropin / confluent_poll:.2f}× confluent-poll",
+                    dropin >= 1.3 * confluent_poll,
+                )
+            )
     if bl.MB in consume:
         rows = consume[bl.MB]
         fb, _ = best(rows, bl.FERRO_CONSUME)
@@ -696,6 +705,15 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                 ratio >= 1.0,
             )
         )
+        dropin = rows.get("dropin-produce", {}).get("msgs_per_s", 0.0)
+        if dropin and cb:
+            out.append(
+                (
+                    "produce 100 B: the confluent drop-in's produce() ≥ 1.0× confluent-kafka's",
+                    f"dropin-produce {fmt_rate(dropin)} msg/s = {dropin / cb:.2f}× confluent-produce ({fmt_rate(cb)})",
+                    dropin >= cb,
+                )
+            )
     arrow = report.get("arrow", {}).get("plain", {})
     if 100 in arrow:
         rows = arrow[100]
@@ -941,8 +959,9 @@ def write_markdown(report: dict, path: Path) -> None:
             "(so the wait for the first fetch is excluded) and stops at the last expected message. "
             + config_text
             + "Median of the rounds; `× confluent` is against the best confluent-kafka contender of the same "
-            "size in this run, `× rust` against the pure-Rust rdkafka consumer. Peak RSS is the run's "
-            "VmHWM.",
+            "size in this run, `× rust` against the pure-Rust rdkafka consumer. dropin-poll is "
+            "confluent-poll's loop (`poll()`, `error()`, `offset()`, `key()`, `value()`) on ferrokafka's "
+            "drop-in (`ferrokafka.confluent.Consumer`). Peak RSS is the run's VmHWM.",
             "",
             *CONSUME_TABLE_HEAD,
             *consume_rows(by_size),
@@ -978,7 +997,8 @@ def write_markdown(report: dict, path: Path) -> None:
             "From the first produce() to the end of flush(); ferrokafka's futures are dropped as they are "
             "returned (they still resolve on its delivery thread); confluent-produce has no delivery callback "
             "and polls every 1024 messages, confluent-produce-callback has a per-message callback "
-            "(the closest equivalent of a future). `× confluent` is against confluent-produce.",
+            "(the closest equivalent of a future); dropin-produce is confluent-produce's loop on ferrokafka's "
+            "drop-in (`ferrokafka.confluent.Producer`). `× confluent` is against confluent-produce.",
             "",
             *PRODUCE_TABLE_HEAD,
             *produce_rows(report["produce"]),
@@ -1180,6 +1200,12 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated consume sizes in bytes (default all: 100,1024,65536,1048576; "
         "the arrow and aio sections run those of 100 and 1024)",
     )
+    ap.add_argument(
+        "--contenders",
+        default=None,
+        help="comma-separated contenders to run in the consume, defaults and produce sections (default all); "
+        "for quick side-by-side iterations, e.g. ferro-poll,ferro-iter,ferro-consume,confluent-poll",
+    )
     ap.add_argument("--render", metavar="JSON", help="only re-write the .md and .png from a saved latest.json")
     args = ap.parse_args(argv)
     if args.render:
@@ -1195,6 +1221,14 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown section(s) {', '.join(sorted(sections - set(SECTIONS)))}; known: {', '.join(SECTIONS)}")
     scale = args.scale if args.scale is not None else (1 / bl.QUICK_DIVISOR if args.quick else 1.0)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(bl.SIZES)
+    chosen = set(args.contenders.split(",")) if args.contenders else None
+    known = set(bl.CONSUME_CONTENDERS) | set(bl.PRODUCE_CONTENDERS)
+    if chosen is not None and chosen - known:
+        ap.error(f"unknown contender(s) {', '.join(sorted(chosen - known))}; known: {', '.join(sorted(known))}")
+
+    def pick(contenders: list[str]) -> list[str]:
+        return [c for c in contenders if chosen is None or c in chosen]
+
     arrow_sizes = [s for s in sizes if s in bl.ARROW_SIZES]
     aio_sizes = [s for s in sizes if s in bl.AIO_SIZES]
     out = Path(args.out)
@@ -1220,7 +1254,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"machine: {report['machine']}")
     log(f"versions: {report['versions']}")
 
-    if sections & {"consume", "arrow"}:
+    if ("consume" in sections and pick(bl.RUST_CONSUME)) or "arrow" in sections:
         log("building benches/rust-consumer")
         bl.build_rust_consumer()
 
@@ -1271,13 +1305,13 @@ def main(argv: list[str] | None = None) -> int:
                 mode = "checksum" if checksum else "plain"
                 log(f"consume benchmark ({mode}), {rounds} round(s)")
                 report["consume"][mode] = bench_consume(
-                    bootstrap, {s: topics[s] for s in sizes}, rounds, checksum, bl.CONSUME_CONTENDERS
+                    bootstrap, {s: topics[s] for s in sizes}, rounds, checksum, pick(bl.CONSUME_CONTENDERS)
                 )
         if "defaults" in sections:
             small = {s: topics[s] for s in sizes if s <= bl.KB}
             log(f"consume benchmark, every client with its default configuration, {rounds} round(s)")
             report.setdefault("consume", {})["default-config"] = bench_consume(
-                bootstrap, small, rounds, False, bl.CONSUME_CONTENDERS, defaults=True
+                bootstrap, small, rounds, False, pick(bl.CONSUME_CONTENDERS), defaults=True
             )
         if "arrow" in sections and arrow_sizes:
             report["arrow"] = {}
@@ -1295,7 +1329,7 @@ def main(argv: list[str] | None = None) -> int:
                 bootstrap,
                 {s: max(100, int(n * scale)) for s, n in bl.PRODUCE_SIZES.items()},
                 rounds,
-                bl.PRODUCE_CONTENDERS,
+                pick(bl.PRODUCE_CONTENDERS),
             )
         if "produce-batch" in sections:
             log(f"produce_batch benchmark, {rounds} round(s)")

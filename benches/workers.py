@@ -17,6 +17,7 @@ client, producer and consumer on one event loop.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -202,8 +203,8 @@ def consume_ferro_detach(config, topic, expected, checksum, batch):
     return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
 
 
-def consume_confluent_poll(config, topic, expected, checksum, batch=1):
-    import confluent_kafka as ck
+def consume_confluent_poll(config, topic, expected, checksum, batch=1, module="confluent_kafka"):
+    ck = importlib.import_module(module)
 
     t_setup = time.perf_counter()
     c = ck.Consumer(config)
@@ -234,6 +235,11 @@ def consume_confluent_poll(config, topic, expected, checksum, batch=1):
             t_first, base = time.perf_counter(), (count, nbytes)
     t_end = time.perf_counter()
     return _result(count, nbytes, crc, t_first, t_end, t_setup, key_bytes, base)
+
+
+def consume_dropin_poll(config, topic, expected, checksum, batch=1):
+    """confluent-poll's loop on ferrokafka's confluent-kafka drop-in."""
+    return consume_confluent_poll(config, topic, expected, checksum, batch, module="ferrokafka.confluent")
 
 
 def consume_confluent_consume(config, topic, expected, checksum, batch):
@@ -560,6 +566,7 @@ CONSUMERS = {
     "ferro-consume-detach": consume_ferro_detach,
     "confluent-poll": consume_confluent_poll,
     "confluent-consume": consume_confluent_consume,
+    "dropin-poll": consume_dropin_poll,
     "aiokafka": consume_aiokafka,
     "kafka-python": consume_kafka_python,
     "ferro-aio-iter": consume_ferro_aio_iter,
@@ -807,8 +814,8 @@ def produce_ferro_mv(config, topic, count, size):
     return produce_ferro(config, topic, count, size, as_memoryview=True)
 
 
-def produce_confluent(config, topic, count, size, with_callback=False):
-    import confluent_kafka as ck
+def produce_confluent(config, topic, count, size, with_callback=False, module="confluent_kafka"):
+    ck = importlib.import_module(module)
 
     delivered = [0]
     if with_callback:
@@ -850,6 +857,11 @@ def produce_confluent(config, topic, count, size, with_callback=False):
 
 def produce_confluent_cb(config, topic, count, size):
     return produce_confluent(config, topic, count, size, with_callback=True)
+
+
+def produce_dropin(config, topic, count, size):
+    """confluent-produce's loop on ferrokafka's confluent-kafka drop-in."""
+    return produce_confluent(config, topic, count, size, module="ferrokafka.confluent")
 
 
 async def _failed(futures) -> int:
@@ -960,6 +972,7 @@ PRODUCERS = {
     "ferro-produce-memoryview": produce_ferro_mv,
     "confluent-produce": produce_confluent,
     "confluent-produce-callback": produce_confluent_cb,
+    "dropin-produce": produce_dropin,
     "aiokafka-produce": produce_aiokafka,
     "kafka-python-produce": produce_kafka_python,
     "ferro-aio-produce": produce_ferro_aio,

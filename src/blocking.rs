@@ -33,6 +33,12 @@ pub fn deadline(timeout: Option<Seconds>) -> PyResult<Option<Instant>> {
     }
 }
 
+/// Whether [`deadline`] accepts `timeout`: for calls that may return before they need the
+/// deadline (a clock read) at all.
+pub fn valid_timeout(timeout: Option<&Seconds>) -> bool {
+    timeout.is_none_or(|s| !(s.0.is_nan() || s.0 < 0.0))
+}
+
 /// What is left until `deadline` in librdkafka's terms: milliseconds as a C `int`, -1 for
 /// forever, saturating instead of wrapping (rdkafka's `Timeout` wraps past 24 days).
 pub fn remaining_ms(deadline: Option<Instant>) -> c_int {

@@ -25,6 +25,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError as RdKafkaError;
 
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::flagged::Flagged;
 use crate::topic_partition::TopicPartition;
 
 /// At most this many log records wait for a thread that serves the client; older ones are dropped
@@ -175,12 +176,12 @@ pub struct ClientCallbacks {
     /// Behind a lock only so that the garbage collector can visit and clear them (reference cycles
     /// through a callback that refers to its client). Cloned out before any call into Python.
     settings: Mutex<PythonSettings>,
-    queue: Mutex<VecDeque<ClientEvent>>,
+    queue: Flagged<VecDeque<ClientEvent>>,
     dropped: AtomicUsize,
     /// False once the client is closed: nobody will dispatch any more, so nothing is queued.
     accepting: std::sync::atomic::AtomicBool,
     /// The newest statistics not yet handed to `stats_cb`.
-    latest_stats: Mutex<Option<Vec<u8>>>,
+    latest_stats: Flagged<Option<Vec<u8>>>,
     /// The last global error (see [`last_error`](Self::last_error)).
     last_error: Mutex<Option<String>>,
     /// The client's `security.protocol`, lowercase: what a broker hanging up on it may mean.
@@ -256,10 +257,10 @@ impl ClientCallbacks {
         ClientCallbacks {
             security_protocol: config.get("security.protocol").unwrap_or("plaintext").trim().to_ascii_lowercase(),
             settings: Mutex::new(settings),
-            queue: Mutex::new(VecDeque::new()),
+            queue: Flagged::new(VecDeque::new()),
             dropped: AtomicUsize::new(0),
             accepting: std::sync::atomic::AtomicBool::new(true),
-            latest_stats: Mutex::new(None),
+            latest_stats: Flagged::new(None),
             last_error: Mutex::new(None),
         }
     }
@@ -295,7 +296,7 @@ impl ClientCallbacks {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.queue.lock().is_empty() || self.latest_stats.lock().is_some()
+        self.queue.occupied() || self.latest_stats.occupied()
     }
 
     /// Stops queueing (the client is closed: a closed but still referenced client must not

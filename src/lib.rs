@@ -11,6 +11,7 @@ mod config_properties;
 mod consumer;
 mod errors;
 mod ffi;
+mod flagged;
 mod fork;
 mod handle_slot;
 mod interpreter;

@@ -341,22 +341,31 @@ def test_consumed_messages_and_eof_match_confluent_kafka(mock_cluster, topic_nam
         producer.produce(topic_name, b"v0", b"k0", headers=[("h", b"1"), ("h", b"2")]).result(10)
         producer.produce(topic_name, None, None).result(10)
         producer.produce(topic_name, b"", b"k2").result(10)
+        # Past what poll() copies at once (_COPY_AT_MOST): handed out as views instead.
+        producer.produce(topic_name, b"b" * 9000, b"k3", headers=[("h", b"3")]).result(10)
+        producer.produce(topic_name, b"v4", b"k4", headers=[("h", b"4")]).result(10)
     expected = _consume_all(ck, bootstrap, topic_name, group_id + "-ck")
     got = _consume_all(fc, bootstrap, topic_name, group_id + "-fc")
     assert got == expected
     assert got[-2][:3] == ("error", fc.KafkaError._PARTITION_EOF, "_PARTITION_EOF")
-    assert got[-1] == ("position", [(topic_name, 0, 3)])
+    assert got[-1] == ("position", [(topic_name, 0, 5)])
 
 
-def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, group_id):
-    """The drop-in hands out views of the borrowed messages and copies them only when the
-    application keeps a message: held messages read the same bytes after many more polls and after
-    close()."""
+@pytest.mark.parametrize("padding", [0, 9000, -1], ids=["copied", "views", "mixed"])
+def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, group_id, padding):
+    """poll() copies small messages at once; bigger ones it hands out as views of the borrowed
+    messages, copied only when the application keeps a message: held messages read the same bytes
+    after many more polls and after close(), whichever way they came (mixed: every other one)."""
     mock_cluster.create_topic(topic_name)
     bootstrap = mock_cluster.bootstrap_servers
+
+    def value(i: int) -> bytes:
+        pad = (9000 if i % 2 else 0) if padding < 0 else padding
+        return b"value-%d" % i + b"." * pad
+
     with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
         for i in range(20):
-            producer.produce(topic_name, b"value-%d" % i, b"key-%d" % i)
+            producer.produce(topic_name, value(i), b"key-%d" % i)
         producer.flush(10)
     consumer = fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
     consumer.subscribe([topic_name])
@@ -366,8 +375,33 @@ def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, g
         assert msg is not None and msg.error() is None
         held.append(msg)
     consumer.close()
-    assert [(m.key(), m.value()) for m in held] == [(b"key-%d" % i, b"value-%d" % i) for i in range(20)]
-    assert all(type(m.value()) is bytes for m in held)
+    assert [(m.key(), m.value()) for m in held] == [(b"key-%d" % i, value(i)) for i in range(20)]
+    assert all(type(m.value()) is bytes and type(m.key()) is bytes for m in held)
+
+
+def test_poll_copied_copies_small_messages_and_lends_bigger_ones(mock_cluster, topic_name, group_id):
+    """The native call under the drop-in's poll(): a message within `max_copy` bytes (key and
+    value) comes as a tuple of copied fields, a bigger one as the borrowed message."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        producer.produce(topic_name, b"x" * 10, b"k", headers=[("h", b"1")]).result(10)
+        producer.produce(topic_name, b"y" * 100, None).result(10)
+    consumer = fk.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
+    try:
+        consumer.subscribe([topic_name])
+        first = consumer._poll_copied(10.0, 11)
+        assert isinstance(first, tuple)
+        topic, partition, offset, timestamp, epoch, key, value, headers = first
+        assert (topic, partition, offset, key, value, headers) == (topic_name, 0, 0, b"k", b"x" * 10, [("h", b"1")])
+        assert timestamp[0] == 1 and timestamp[1] > 0 and isinstance(epoch, int)
+        second = consumer._poll_copied(10.0, 99)
+        assert isinstance(second, fk.BorrowedMessage)
+        assert (second.offset, bytes(second.payload), second.key) == (1, b"y" * 100, None)
+        with pytest.raises(ValueError):
+            consumer._poll_copied(-1.0, 0)
+    finally:
+        consumer.close()
 
 
 @BOTH

@@ -365,6 +365,18 @@ class Consumer:
         still holds an earlier message, see offsets.rs), and with `iterating` what its iteration
         lent it is superseded. Nothing once closed.
         """
+    def _poll_copied(
+        self, timeout: float | None, max_copy: int
+    ) -> (
+        tuple[str, int, int, tuple[int, int], int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None]
+        | BorrowedMessage
+        | None
+    ):
+        """For the confluent-kafka drop-in: `poll(timeout)` whose message, when its key and value
+        together are at most `max_copy` bytes, comes as the tuple `(topic, partition, offset,
+        (timestamp type, timestamp or -1), leader epoch or -1, key, value, headers or None)` with key
+        and value copied into bytes; a bigger one as the BorrowedMessage. None on timeout.
+        """
     def _poll_for(self, task: int, iterating: bool, ready_only: bool) -> BorrowedMessage | None:
         """For event loops: the next message for `task`, without waiting, or None. With `iterating` it
         is superseded when the task moves on (`_move_on`); with `ready_only`, None while a rebalance
@@ -559,6 +571,18 @@ class Producer:
         `KafkaError` `_QUEUE_FULL` and a `BufferError`) when librdkafka's queue is full.
         `partition`: -1 or None (the partitioner) or 0 to 2**31-1; `timestamp`: ms since the epoch,
         >= 0 (0 or None: now); other values raise ValueError (as in `produce_batch()`).
+        """
+    def _produce_quiet(
+        self,
+        topic: str,
+        value: _Bytesish | None = None,
+        key: _Bytesish | None = None,
+        partition: int | None = None,
+        timestamp: int | None = None,
+        headers: _HeaderPairs | None = None,
+    ) -> None:
+        """`produce()` for the confluent-kafka drop-in when no delivery callback is set: no future is
+        made, and a message librdkafka refuses at once raises, as confluent-kafka's `produce()` does.
         """
     def _produce_to_loop(
         self,

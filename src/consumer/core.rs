@@ -17,7 +17,7 @@
 use std::ffi::CStr;
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,10 +36,12 @@ use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
+use crate::flagged::Flagged;
 use crate::fork::Born;
 use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::message::MessageParts;
+use crate::native::clock;
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::TopicPartition;
 
@@ -59,20 +61,20 @@ pub struct CoreContext {
     pub rebalance: Mutex<Option<RebalanceCallbacks>>,
     /// An exception raised by a rebalance callback, re-raised by the poll that served it.
     /// Kept as the exception object, so that the garbage collector can see it (`__traverse__`).
-    pub rebalance_error: Mutex<Option<Py<PyAny>>>,
+    pub rebalance_error: Flagged<Option<Py<PyAny>>>,
     /// A fatal error reported by librdkafka, raised by the next call that polls.
-    pub fatal_error: Mutex<Option<KafkaErrorInfo>>,
+    pub fatal_error: Flagged<Option<KafkaErrorInfo>>,
     /// False once the consumer is closing for good: nothing may call into Python any more.
     pub python_enabled: AtomicBool,
     /// What was handed to the application: the only offsets ferrokafka stores and commits.
     pub offsets: HandedOffsets,
     /// Partitions revoked since the consumer last looked: their messages waiting to be lent go.
-    pub revoked: Mutex<Vec<TopicPartition>>,
+    pub revoked: Flagged<Vec<TopicPartition>>,
     /// Rebalances are kept for the caller to apply (asyncio), not served inside a poll.
     pub defer_rebalances: AtomicBool,
     pub pending_rebalance: Mutex<Option<PendingRebalance>>,
     /// Ends of partitions reached (`enable.partition.eof`), in order, each raised by one call.
-    pub partition_eofs: Mutex<std::collections::VecDeque<PartitionEof>>,
+    pub partition_eofs: Flagged<std::collections::VecDeque<PartitionEof>>,
     /// Positions librdkafka 2.12.1 moved past an end or error it handed out (app_positions.rs).
     pub positions: AppPositions,
 }
@@ -85,12 +87,12 @@ pub struct PartitionEof {
 }
 
 impl CoreContext {
-    /// Whether callbacks wait to be run (cheap; checked once per poll slice).
+    /// Whether callbacks wait to be run (no lock taken: checked once per message, see flagged.rs).
     pub fn has_pending(&self) -> bool {
         self.callbacks.has_pending()
-            || self.rebalance_error.lock().is_some()
-            || self.fatal_error.lock().is_some()
-            || !self.partition_eofs.lock().is_empty()
+            || self.rebalance_error.occupied()
+            || self.fatal_error.occupied()
+            || self.partition_eofs.occupied()
     }
 
     /// Keeps an exception to raise from the next call into the consumer.
@@ -371,8 +373,9 @@ pub struct ConsumerCore {
     pub registry: Arc<MessageRegistry>,
     /// Fetched in a batch, not lent yet (see lent_ahead.rs).
     pub ahead: LentAhead,
-    /// When librdkafka's queue was last served.
-    served_at: Mutex<Instant>,
+    /// When librdkafka's queue was last served: a coarse clock reading (an atomic, read once per
+    /// message by the express lane; see native/clock.rs).
+    served_at: AtomicU64,
     /// Set once close() is done: from then on every call raises. (While closing, rebalance
     /// callbacks may still commit.)
     calls_closed: AtomicBool,
@@ -422,14 +425,14 @@ impl ConsumerCore {
         let context = CoreContext {
             callbacks: ClientCallbacks::new(settings, config),
             rebalance: Mutex::new(None),
-            rebalance_error: Mutex::new(None),
-            fatal_error: Mutex::new(None),
+            rebalance_error: Flagged::new(None),
+            fatal_error: Flagged::new(None),
             python_enabled: AtomicBool::new(true),
             offsets: HandedOffsets::new(store),
-            revoked: Mutex::new(Vec::new()),
+            revoked: Flagged::new(Vec::new()),
             defer_rebalances: AtomicBool::new(false),
             pending_rebalance: Mutex::new(None),
-            partition_eofs: Mutex::new(std::collections::VecDeque::new()),
+            partition_eofs: Flagged::new(std::collections::VecDeque::new()),
             positions: AppPositions::default(),
         };
         let consumer = NativeConsumer::new(config, context)?;
@@ -448,7 +451,7 @@ impl ConsumerCore {
             context,
             registry,
             ahead: LentAhead::default(),
-            served_at: Mutex::new(Instant::now()),
+            served_at: AtomicU64::new(clock::coarse_nanos()),
             calls_closed: AtomicBool::new(false),
             born,
         }))
@@ -515,7 +518,7 @@ impl ConsumerCore {
         let mut fetched = Fetched::default();
         let Some(handle) = self.handle.get() else { return fetched };
         let mut batch = [ptr::null_mut(); LEND_BATCH];
-        *self.served_at.lock() = Instant::now();
+        self.mark_served();
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
         // then take what is ready without waiting. With no room at all, the call only serves
         // librdkafka's queue (rebalances) and tells it that the application polls.
@@ -539,7 +542,7 @@ impl ConsumerCore {
     /// others wait (see lent_ahead.rs).
     pub fn lend(self: &Arc<Self>, timeout: Duration) -> Fetched {
         let mut served = Fetched::default();
-        if self.ahead.len() > 0 && self.served_at.lock().elapsed() >= SERVE_INTERVAL {
+        if self.ahead.len() > 0 && !self.served_within(SERVE_INTERVAL) {
             // Let librdkafka serve rebalances and see a poll, taking no more than the room left.
             served = self.fetch(Duration::ZERO, LEND_BATCH.saturating_sub(self.ahead.len()));
             drop(self.ahead.keep(std::mem::take(&mut served.messages)));
@@ -572,7 +575,17 @@ impl ConsumerCore {
     /// [`SERVE_INTERVAL`], and no callback, deferred error or revocation waits.
     pub fn may_lend_ready(&self) -> bool {
         let context = self.context();
-        self.served_at.lock().elapsed() < SERVE_INTERVAL && !context.has_pending() && context.revoked.lock().is_empty()
+        !context.has_pending() && !context.revoked.occupied() && self.served_within(SERVE_INTERVAL)
+    }
+
+    fn mark_served(&self) {
+        self.served_at.store(clock::coarse_nanos(), Ordering::Relaxed);
+    }
+
+    /// Whether librdkafka's queue was served less than `interval` ago (within the coarse clock's
+    /// few milliseconds).
+    fn served_within(&self, interval: Duration) -> bool {
+        clock::within(self.served_at.load(Ordering::Relaxed), interval)
     }
 
     /// For `consume(max)`: those waiting to be lent first (so none is overtaken), else a fetch.

@@ -18,18 +18,19 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::TopicPartitionList;
 
 use crate::args::{Int, Seconds};
-use crate::blocking::{deadline, request, run_interruptible, wait_detached};
+use crate::blocking::{deadline, request, run_interruptible, valid_timeout, wait_detached};
 use crate::cluster_metadata;
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
+use crate::message::{headers, py_topic, MessageParts, TimestampType};
 use crate::native::partitions::{from_list, to_list};
 use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
@@ -201,23 +202,33 @@ impl Consumer {
     /// lent_ahead.rs) is lent with no call into librdkafka, when [`ConsumerCore::may_lend_ready`]
     /// says nothing else is due. The same steps as [`receive`](Self::receive), minus its waiting and
     /// callback machinery. `None`: take the full path.
-    fn lend_ready(&self, py: Python<'_>, taker: Taker) -> PyResult<Option<Py<BorrowedMessage>>> {
+    /// `make` turns the message into what the caller lends (`None`: the consumer closed meanwhile);
+    /// it is recorded as handed out only once made.
+    fn lend_ready<R>(
+        &self,
+        py: Python<'_>,
+        taker: Taker,
+        make: impl FnOnce(Python<'_>, &Arc<NativeMessage>) -> PyResult<Option<R>>,
+    ) -> PyResult<Option<R>> {
         let core = &self.core;
         let Ok(consumer) = core.open() else { return Ok(None) };
         if !core.may_lend_ready() {
             return Ok(None);
         }
         let Some(native) = core.ahead.take_one() else { return Ok(None) };
-        let handed = last_per_partition(std::slice::from_ref(&native));
-        let offsets = &core.context().offsets;
-        if let Taker::Thread = taker {
-            // The application is done with what the previous call handed out.
-            offsets.finish(&consumer, None);
-        }
-        let Some(slot) = core.registry.admit_one(native) else { return Ok(None) };
-        let message = BorrowedMessage::new_untracked(py, slot)?;
-        offsets.record(taker.owner(), handed);
+        let native = Arc::new(native);
+        let Some(message) = make(py, &native)? else { return Ok(None) };
+        // A synchronous call first finishes what the previous call handed out (see offsets.rs).
+        core.context().offsets.lent_one(&consumer, taker.owner(), matches!(taker, Taker::Thread), &native);
         Ok(Some(message))
+    }
+
+    /// `make` for [`lend_ready`](Self::lend_ready): a `BorrowedMessage`.
+    fn borrowed(&self) -> impl FnOnce(Python<'_>, &Arc<NativeMessage>) -> PyResult<Option<Py<BorrowedMessage>>> + '_ {
+        |py, native| match self.core.registry.admit_one(native.clone()) {
+            Some(slot) => BorrowedMessage::new_untracked(py, slot).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// One step of the lending iterator, waiting until `deadline` (None: until a message comes
@@ -226,7 +237,7 @@ impl Consumer {
         if let Some(previous) = self.iterated.lock().take() {
             drop(previous.invalidate(InvalidReason::Superseded));
         }
-        let received = match self.lend_ready(py, Taker::Thread)? {
+        let received = match self.lend_ready(py, Taker::Thread, self.borrowed())? {
             Some(message) => Received::Messages(message),
             None if self.core.registry.is_closed() => Received::Closed,
             None => match self.receive_borrowed(py, deadline, 1, Taker::Thread)? {
@@ -537,11 +548,69 @@ impl Consumer {
     /// The next message, or None if none arrived within `timeout` seconds (None: wait forever).
     #[pyo3(signature = (timeout=None))]
     fn poll(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<Option<Py<BorrowedMessage>>> {
-        let deadline = deadline(timeout)?;
-        if let Some(message) = self.lend_ready(py, Taker::Thread)? {
-            return Ok(Some(message));
+        if valid_timeout(timeout.as_ref()) {
+            if let Some(message) = self.lend_ready(py, Taker::Thread, self.borrowed())? {
+                return Ok(Some(message));
+            }
         }
-        match self.receive_borrowed(py, deadline, 1, Taker::Thread)? {
+        match self.receive_borrowed(py, deadline(timeout)?, 1, Taker::Thread)? {
+            Received::Messages(mut messages) => Ok(messages.pop()),
+            Received::TimedOut => Ok(None),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
+        }
+    }
+
+    /// For the confluent-kafka drop-in (`ferrokafka.confluent`): `poll(timeout)` whose message, when
+    /// its key and value together are at most `max_copy` bytes, comes as the tuple `(topic,
+    /// partition, offset, (timestamp type, timestamp or -1), leader epoch or -1, key, value, headers
+    /// or None)`, key and value copied into `bytes` (as confluent-kafka's `Message` holds them): no
+    /// borrowed message, no views. A bigger one comes as the `BorrowedMessage`. None on timeout.
+    #[pyo3(signature = (timeout, max_copy))]
+    fn _poll_copied(
+        &self,
+        py: Python<'_>,
+        timeout: Option<Seconds>,
+        max_copy: Int<usize>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let Int(max_copy) = max_copy;
+        if !valid_timeout(timeout.as_ref()) {
+            deadline(timeout)?; // raises
+        }
+        let registry = &self.core.registry;
+        let ready = self.lend_ready(py, Taker::Thread, |py, native| {
+            if !fits(native, max_copy) {
+                return self.borrowed()(py, native).map(|message| message.map(Py::into_any));
+            }
+            if registry.is_closed() {
+                return Ok(None);
+            }
+            copied_fields(py, native).map(Some)
+        })?;
+        if ready.is_some() {
+            return Ok(ready);
+        }
+        let admit = |messages: Vec<NativeMessage>, _: &[Handed]| -> Option<Vec<ForDropIn>> {
+            messages
+                .into_iter()
+                .map(|native| {
+                    let native = Arc::new(native);
+                    if fits(&native, max_copy) {
+                        (!registry.is_closed()).then_some(ForDropIn::Copied(native))
+                    } else {
+                        registry.admit_one(native).map(ForDropIn::Borrowed)
+                    }
+                })
+                .collect()
+        };
+        let lend = |py: Python<'_>, lent: Vec<ForDropIn>| -> PyResult<Vec<Py<PyAny>>> {
+            lent.into_iter()
+                .map(|message| match message {
+                    ForDropIn::Copied(native) => copied_fields(py, &native),
+                    ForDropIn::Borrowed(slot) => BorrowedMessage::new_untracked(py, slot).map(Py::into_any),
+                })
+                .collect()
+        };
+        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, admit, lend)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -625,7 +694,7 @@ impl Consumer {
             return Ok(None);
         }
         let taker = Taker::Task(task);
-        let message = match self.lend_ready(py, taker)? {
+        let message = match self.lend_ready(py, taker, self.borrowed())? {
             Some(message) => Some(message),
             None if ready_only && self.core.registry.is_closed() => None,
             None => match self.receive_borrowed(py, Some(Instant::now()), 1, taker)? {
@@ -1043,6 +1112,41 @@ impl Drop for Consumer {
 }
 
 /// The error a request running on a worker reports when the consumer closed under it.
+/// A message for the confluent-kafka drop-in (`Consumer._poll_copied`), on its way to Python.
+enum ForDropIn {
+    /// Small enough to copy: its fields are copied and the message goes at once.
+    Copied(Arc<NativeMessage>),
+    /// Lent as a `BorrowedMessage` (the drop-in holds views of it).
+    Borrowed(Arc<MessageSlot>),
+}
+
+/// Whether the drop-in copies `native`'s key and value (at most `max_copy` bytes together).
+fn fits(native: &NativeMessage, max_copy: usize) -> bool {
+    let len = |part: Option<&[u8]>| part.map_or(0, <[u8]>::len);
+    len(MessageParts::key(native)).saturating_add(len(MessageParts::payload(native))) <= max_copy
+}
+
+/// The drop-in's copied message: see `Consumer._poll_copied`.
+fn copied_fields(py: Python<'_>, native: &NativeMessage) -> PyResult<Py<PyAny>> {
+    let timestamp = match TimestampType::of(MessageParts::timestamp(native)) {
+        (Some(ms), kind) => (kind as i32, ms),
+        (None, _) => (0, -1),
+    };
+    let headers = headers::to_python(py, native.raw_headers())?;
+    let headers = if headers.is_empty() { py.None() } else { headers.into_any().unbind() };
+    let fields = (
+        py_topic(py, native),
+        MessageParts::partition(native),
+        MessageParts::offset(native),
+        timestamp,
+        native.leader_epoch().unwrap_or(-1),
+        MessageParts::key(native).map(|key| PyBytes::new(py, key)),
+        MessageParts::payload(native).map(|value| PyBytes::new(py, value)),
+        headers,
+    );
+    Ok(fields.into_pyobject(py)?.into_any().unbind())
+}
+
 fn closed_error() -> KafkaErrorInfo {
     let code = rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY as std::ffi::c_int;
     KafkaErrorInfo::from_raw(code, "the consumer is closed", None)

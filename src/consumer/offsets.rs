@@ -43,6 +43,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::consumer::native::NativeConsumer;
 use crate::message::borrowed::NativeMessage;
 use crate::message::MessageParts;
+use crate::native::clock;
 use crate::topic_partition::TopicPartition;
 
 /// Handed out with a batch too (message/batch.rs), so it lives with the messages.
@@ -102,7 +103,8 @@ struct Book {
     in_hand: Vec<(u64, Vec<Handed>)>,
     /// Finished (the application is done with them), not stored yet: per partition, the highest.
     done: Vec<Handed>,
-    last_store: Option<std::time::Instant>,
+    /// When done offsets were last stored (a coarse clock reading: see native/clock.rs).
+    last_store: Option<u64>,
 }
 
 /// The first offset of a partition that some owner still holds.
@@ -116,10 +118,41 @@ fn first_in_hand(in_hand: &[(u64, Vec<Handed>)], topic: &str, partition: i32) ->
 }
 
 impl Book {
+    /// What is done, if the last store is [`STORE_INTERVAL`] old (see the module docs).
+    fn due(&mut self) -> Vec<Handed> {
+        match self.last_store {
+            Some(at) if clock::within(at, STORE_INTERVAL) => Vec::new(),
+            _ => self.take_done(),
+        }
+    }
+
+    /// [`HandedOffsets::lent_one`]'s usual case, without allocating: the only thing in hand is
+    /// `owner`'s earlier message(s) of the same partition. They are finished (done, with
+    /// `auto_store`) and the message at `offset` is recorded in their place. False (nothing
+    /// changed) in any other case.
+    fn advance(&mut self, owner: u64, topic: &[u8], partition: i32, offset: i64, auto_store: bool) -> bool {
+        let Book { handed, in_hand, done, .. } = self;
+        let same = |h: &Handed| h.partition == partition && h.topic.as_bytes() == topic;
+        let [(holder, held)] = in_hand.as_mut_slice() else { return false };
+        let ([previous], true) = (held.as_mut_slice(), *holder == owner) else { return false };
+        if !same(previous) {
+            return false;
+        }
+        let Some(last) = handed.iter_mut().find(|h| same(h)) else { return false };
+        if auto_store {
+            let Some(known) = done.iter_mut().find(|h| same(h)) else { return false };
+            known.next = known.next.max(previous.next);
+        }
+        last.next = offset + 1;
+        previous.first = offset;
+        previous.next = offset + 1;
+        true
+    }
+
     /// Takes what is done, for storing, each capped below what is still in hand: what is capped
     /// stays, to be stored in full once nothing before it is held any more.
     fn take_done(&mut self) -> Vec<Handed> {
-        self.last_store = Some(std::time::Instant::now());
+        self.last_store = Some(clock::coarse_nanos());
         let Book { done, in_hand, .. } = self;
         let mut due = Vec::with_capacity(done.len());
         done.retain(|entry| match first_in_hand(in_hand, &entry.topic, entry.partition) {
@@ -154,48 +187,61 @@ impl HandedOffsets {
         if handed.is_empty() {
             return;
         }
-        let mut book = self.book.lock();
-        for entry in &handed {
-            match book.handed.iter_mut().find(|h| h.is(entry)) {
-                Some(known) => known.next = entry.next,
-                None => book.handed.push(entry.clone()),
+        record_in(&mut self.book.lock(), owner, handed);
+    }
+
+    /// One message lent by `poll()` or the iterator: with `finish_first` (a synchronous call),
+    /// [`finish`](Self::finish) for every owner, then [`record`](Self::record) the message for
+    /// `owner`; under one lock, and without allocating in the usual case (the caller held the
+    /// previous message of the same partition).
+    pub fn lent_one(&self, consumer: &NativeConsumer, owner: u64, finish_first: bool, message: &NativeMessage) {
+        let (topic, partition, offset) = (message.topic_bytes(), message.partition(), message.offset());
+        let due = {
+            let mut book = self.book.lock();
+            if finish_first && book.advance(owner, topic, partition, offset, self.auto_store) {
+                if self.auto_store {
+                    book.due()
+                } else {
+                    Vec::new()
+                }
+            } else {
+                let due = if finish_first { self.finish_in(&mut book, None) } else { Vec::new() };
+                let topic = String::from_utf8_lossy(topic).into_owned();
+                record_in(&mut book, owner, vec![Handed { topic, partition, first: offset, next: offset + 1 }]);
+                due
             }
-        }
-        match book.in_hand.iter_mut().find(|(o, _)| *o == owner) {
-            Some((_, held)) => handed.into_iter().for_each(|entry| merge(held, entry)),
-            None => book.in_hand.push((owner, handed)),
-        }
+        };
+        store(due, |list| consumer.store_offsets(list).map(drop).map_err(drop));
     }
 
     /// The application is done with what `owner` holds (`None`: every owner): stored, as far as
     /// nothing before it is still in hand. Partitions no longer assigned are skipped by librdkafka.
     /// Batched (see the module docs): stored now only if the last store is [`STORE_INTERVAL`] old.
     pub fn finish(&self, consumer: &NativeConsumer, owner: Option<u64>) {
-        let due = {
-            let mut book = self.book.lock();
-            let mut finished = Vec::new();
-            book.in_hand.retain_mut(|(o, held)| {
-                if owner.is_some_and(|owner| owner != *o) {
-                    return true;
-                }
-                finished.append(held);
-                false
-            });
-            if finished.is_empty() || !self.auto_store {
-                return;
-            }
-            for entry in finished {
-                match book.done.iter_mut().find(|h| h.is(&entry)) {
-                    Some(known) => known.next = known.next.max(entry.next),
-                    None => book.done.push(entry),
-                }
-            }
-            match book.last_store {
-                Some(at) if at.elapsed() < STORE_INTERVAL => return,
-                _ => book.take_done(),
-            }
-        };
+        let due = self.finish_in(&mut self.book.lock(), owner);
         store(due, |list| consumer.store_offsets(list).map(drop).map_err(drop));
+    }
+
+    /// [`finish`](Self::finish) in a locked book; returns what is due for storing.
+    fn finish_in(&self, book: &mut Book, owner: Option<u64>) -> Vec<Handed> {
+        let mut finished = Vec::new();
+        book.in_hand.retain_mut(|(o, held)| {
+            if owner.is_some_and(|owner| owner != *o) {
+                return true;
+            }
+            finished.append(held);
+            false
+        });
+        if finished.is_empty() || !self.auto_store {
+            return Vec::new();
+        }
+        for entry in finished {
+            match book.done.iter_mut().find(|h| h.is(&entry)) {
+                Some(known) => known.next = known.next.max(entry.next),
+                None => book.done.push(entry),
+            }
+        }
+        book.due()
     }
 
     /// What `owner` holds will never be finished (its task failed or was cancelled): it stays in
@@ -251,6 +297,20 @@ impl HandedOffsets {
         book.handed.clear();
         book.in_hand.clear();
         book.done.clear();
+    }
+}
+
+/// [`HandedOffsets::record`] in a locked book.
+fn record_in(book: &mut Book, owner: u64, handed: Vec<Handed>) {
+    for entry in &handed {
+        match book.handed.iter_mut().find(|h| h.is(entry)) {
+            Some(known) => known.next = entry.next,
+            None => book.handed.push(entry.clone()),
+        }
+    }
+    match book.in_hand.iter_mut().find(|(o, _)| *o == owner) {
+        Some((_, held)) => handed.into_iter().for_each(|entry| merge(held, entry)),
+        None => book.in_hand.push((owner, handed)),
     }
 }
 
@@ -339,6 +399,38 @@ mod tests {
         assert_eq!(offsets.handed_in(&assigned)[0].offset, 7);
         offsets.forget(&assigned);
         assert!(offsets.book.lock().in_hand.is_empty());
+    }
+
+    #[test]
+    fn advancing_in_place_is_finishing_then_recording() {
+        for auto_store in [true, false] {
+            let (general, fast) = (HandedOffsets::new(auto_store), HandedOffsets::new(auto_store));
+            for offsets in [&general, &fast] {
+                let mut book = offsets.book.lock();
+                book.last_store = Some(clock::coarse_nanos()); // nothing due: stores stay in `done`
+                record_in(&mut book, 1, vec![held("t", 0, 0, 1)]);
+                assert!(offsets.finish_in(&mut book, None).is_empty());
+                record_in(&mut book, 1, vec![held("t", 0, 1, 2)]);
+            }
+            let mut expected = general.book.lock();
+            assert!(general.finish_in(&mut expected, None).is_empty());
+            record_in(&mut expected, 1, vec![held("t", 0, 5, 6)]);
+            let mut book = fast.book.lock();
+            assert!(book.advance(1, b"t", 0, 5, auto_store));
+            assert_eq!(
+                (&book.handed, &book.in_hand, &book.done),
+                (&expected.handed, &expected.in_hand, &expected.done)
+            );
+            // Any other case is left to the general path, untouched.
+            let before = (book.handed.clone(), book.in_hand.clone(), book.done.clone());
+            assert!(!book.advance(2, b"t", 0, 6, auto_store), "another owner");
+            assert!(!book.advance(1, b"t", 1, 6, auto_store), "another partition");
+            assert!(!book.advance(1, b"u", 0, 6, auto_store), "another topic");
+            book.in_hand.push((3, vec![held("t", 0, 2, 3)]));
+            assert!(!book.advance(1, b"t", 0, 6, auto_store), "someone else holds a message");
+            book.in_hand.pop();
+            assert_eq!((book.handed.clone(), book.in_hand.clone(), book.done.clone()), before);
+        }
     }
 
     #[test]

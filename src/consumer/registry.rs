@@ -9,7 +9,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -31,6 +31,8 @@ struct Book {
 
 pub struct MessageRegistry {
     book: Mutex<Book>,
+    /// `book.closed`, readable without the lock (set under it): checked once per message.
+    closed: AtomicBool,
     /// Native messages of this consumer whose memory is still held, by a valid BorrowedMessage or by
     /// an exported buffer (memoryview) of an invalidated one.
     live_native: AtomicUsize,
@@ -40,6 +42,7 @@ impl Default for MessageRegistry {
     fn default() -> Self {
         MessageRegistry {
             book: Mutex::new(Book { slots: Vec::new(), sweep_at: MIN_SWEEP_AT, closed: false }),
+            closed: AtomicBool::new(false),
             live_native: AtomicUsize::new(0),
         }
     }
@@ -81,8 +84,8 @@ impl MessageRegistry {
     }
 
     /// [`admit`](Self::admit) for one message.
-    pub fn admit_one(&self, native: NativeMessage) -> Option<Arc<MessageSlot>> {
-        let slot = Arc::new(MessageSlot::new(native));
+    pub fn admit_one(&self, native: Arc<NativeMessage>) -> Option<Arc<MessageSlot>> {
+        let slot = Arc::new(MessageSlot::shared(native));
         let mut book = self.book.lock();
         if book.closed {
             drop(book);
@@ -97,8 +100,10 @@ impl MessageRegistry {
         Some(slot)
     }
 
+    /// Whether closed: true from the moment [`close`](Self::close) took the book (admission checks
+    /// under the lock, so nothing is admitted after).
     pub fn is_closed(&self) -> bool {
-        self.book.lock().closed
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Marks the consumer closed and invalidates every live message. Returns false if it was already
@@ -110,6 +115,7 @@ impl MessageRegistry {
                 return false;
             }
             book.closed = true;
+            self.closed.store(true, Ordering::Release);
             std::mem::take(&mut book.slots)
         };
         for slot in slots.iter().filter_map(Weak::upgrade) {

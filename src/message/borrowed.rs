@@ -252,6 +252,11 @@ pub struct MessageSlot {
 
 impl MessageSlot {
     pub fn new(native: NativeMessage) -> Self {
+        Self::shared(Arc::new(native))
+    }
+
+    /// A slot for a native message the caller also still reads.
+    pub fn shared(native: Arc<NativeMessage>) -> Self {
         MessageSlot {
             state: AtomicU8::new(VALID),
             partition: native.partition(),
@@ -259,7 +264,7 @@ impl MessageSlot {
             timestamp: native.timestamp(),
             has_key: native.key().is_some(),
             has_payload: native.payload().is_some(),
-            native: Mutex::new(Some(Arc::new(native))),
+            native: Mutex::new(Some(native)),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod arrow_capsules;
 pub mod bytes_like;
 pub mod client;
+pub mod clock;
 pub mod headers;
 pub mod metadata;
 pub mod mock;

@@ -132,6 +132,18 @@ impl Producer {
         message: OneMessage<'_, '_>,
         make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
     ) -> PyResult<()> {
+        self.queue_one_or(py, message, make_cell, false)
+    }
+
+    /// [`queue_one`](Self::queue_one); with `raise_refused`, a message librdkafka refuses at once
+    /// raises its error instead of finishing its cell with it (confluent-kafka's `produce()`).
+    fn queue_one_or(
+        &self,
+        py: Python<'_>,
+        message: OneMessage<'_, '_>,
+        make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
+        raise_refused: bool,
+    ) -> PyResult<()> {
         // The same rule as produce_batch()'s, for every message.
         let partition = batch::check_partition(message.partition)?;
         let timestamp = batch::check_timestamp(message.timestamp)?;
@@ -158,7 +170,7 @@ impl Producer {
             }
         };
         let info = KafkaErrorInfo::from_code(refused.code, "produce failed");
-        if refused.code == RDKafkaErrorCode::QueueFull {
+        if refused.code == RDKafkaErrorCode::QueueFull || raise_refused {
             // The queue frees up as deliveries complete: the caller should retry (or flush).
             core.settle(1);
             return Err(info.into_pyerr(py));
@@ -275,6 +287,26 @@ impl Producer {
             Ok(cell)
         })?;
         future.ok_or_else(|| FerroError::Closed("producer").into())
+    }
+
+    /// `produce()` for the confluent-kafka drop-in (`ferrokafka.confluent`) when no delivery
+    /// callback is set: no future is made (nothing waits for the outcome; `flush()` still counts
+    /// the message), and a message librdkafka refuses at once raises, as confluent-kafka's
+    /// `produce()` does. The arguments are `produce()`'s.
+    #[pyo3(signature = (topic, value=None, key=None, partition=None, timestamp=None, headers=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn _produce_quiet<'py>(
+        &self,
+        py: Python<'py>,
+        topic: Bound<'py, PyString>,
+        value: Option<&Bound<'py, PyAny>>,
+        key: Option<&Bound<'py, PyAny>>,
+        partition: Option<Int<i64>>,
+        timestamp: Option<Int<i64>>,
+        headers: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<()> {
+        let message = OneMessage { topic: &topic, value, key, partition, timestamp, headers };
+        self.queue_one_or(py, message, |topic_name| Ok(Arc::new(DeliveryCell::new(topic_name, None, None))), true)
     }
 
     /// `produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an

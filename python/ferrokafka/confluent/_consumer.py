@@ -1,7 +1,9 @@
 """confluent-kafka's ``Consumer`` on ferrokafka's.
 
-``poll()``/``consume()`` hand out :class:`Message`s made from ferrokafka's borrowed messages
-without copying (see ``_message.py``). To bound how long their views pin librdkafka's fetch
+``poll()`` hands out a small message (key and value up to ``_COPY_AT_MOST`` bytes together) with
+both copied into ``bytes``, as confluent-kafka does; bigger ones, and ``consume()``'s, are
+:class:`Message`s made from ferrokafka's borrowed messages without copying (see ``_message.py``).
+To bound how long their views pin librdkafka's fetch
 buffers, the consumer keeps the messages of its last two calls: at each call, those handed out
 two calls ago that the application still references are materialized (their views copied into
 ``bytes``); all are at ``close()``. A loop that rebinds ``msg = consumer.poll()`` drops each message
@@ -37,6 +39,7 @@ from ._topic_partition import TopicPartition, from_native, list_from_native, lis
 
 _CONSUMER_CALLBACKS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit")
 _getrefcount = sys.getrefcount
+_new = object.__new__
 # A handed-out message referenced only by the consumer's list, the loop variable and
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
@@ -44,6 +47,10 @@ _UNREFERENCED = 3
 # (librdkafka queues it a moment after the commit's answer; the next poll or close() serves it).
 _SYNC_RESULT_DELAY = 1.0
 _CONSUME_ERROR_CONTEXTS = ("consume failed: ", "fatal consumer error: ")
+# poll() copies a message's key and value into bytes when they are at most this long together (as
+# confluent-kafka always does: cheaper than views for small messages); a bigger one is held as
+# views, copied when read (see _message.py).
+_COPY_AT_MOST = 8192
 
 
 def _closed() -> RuntimeError:
@@ -181,37 +188,65 @@ class Consumer:
     def poll(self, timeout: float = -1) -> Message | None:
         """The next message or error event, or ``None`` if none came within `timeout` seconds
         (negative: wait forever)."""
-        native = self._open()
-        wait = seconds(timeout)
-        self._age()
-        self._serve_pending()
-        errors = self._callbacks.errors
+        native = self._native
+        if native is None:
+            raise _closed()
+        # The common case inline (one call less per message): a non-negative float.
+        wait = timeout if type(timeout) is float and timeout >= 0 else seconds(timeout)
+        if self._previous or self._latest:
+            self._age()
+        callbacks = self._callbacks
+        if callbacks.pending:
+            self._serve_pending()
+        errors = callbacks.errors
         if errors:
             return errors.popleft()
-        held = self._take_held(native, 1)
-        if held:
-            return held[0]
-        polled_at = time.monotonic()
+        if self._held:
+            held = self._take_held(native, 1)
+            if held:
+                return held[0]
+        # Only read when a synchronous commit's result may still be on its way (see commit()).
+        polled_at = time.monotonic() if callbacks.sync_commits else 0.0
         try:
-            borrowed = native.poll(wait)
+            fields = native._poll_copied(wait, _COPY_AT_MOST)
         except _fk.PartitionEOF as eof:
-            self._callbacks.forget_sync_commits(polled_at)
+            callbacks.forget_sync_commits(polled_at)
             return error_message(
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
             reraise(error)
-        self._callbacks.forget_sync_commits(polled_at)
-        if borrowed is None:
+        if callbacks.sync_commits:
+            callbacks.forget_sync_commits(polled_at)
+        if fields is None:
             return errors.popleft() if errors else None
-        message = from_borrowed(borrowed)
-        if errors:
+        if isinstance(fields, tuple):
+            # A small message, copied by _poll_copied (the fields in Message's order).
+            message = _new(Message)
+            (
+                message._topic,
+                message._partition,
+                message._offset,
+                message._timestamp,
+                message._leader_epoch,
+                message._key,
+                message._value,
+                message._headers,
+            ) = fields
+            message._error = None
+            message._latency = -1.0
+            message._delivery_count = -1
+            message._lazy = 0
+        else:
+            message = from_borrowed(fields)
+        if errors:  # an error that came in the same native poll goes first; the message waits
             self._hold([message])
             return errors.popleft()
         return self._hand_out(message)
 
     def _hand_out(self, message: Message) -> Message:
-        self._latest.append(message)
+        if message._lazy:
+            self._latest.append(message)  # views into a fetch buffer: aged (see _age)
         self._handed[(message._topic, message._partition)] = message._offset + 1
         return message
 

@@ -1,9 +1,11 @@
 """confluent-kafka's ``Message``: what ``poll()``/``consume()`` return and delivery callbacks get.
 
-A consumed message is made from ferrokafka's ``BorrowedMessage`` without copying its key or value:
-it holds read-only ``memoryview``s of librdkafka's buffer (which stay readable from any thread,
-also after the borrowed message is superseded) and copies them into ``bytes`` the first time
-``key()``/``value()`` is called. An application pays for the bytes it reads.
+``poll()`` copies a small message's key and value into ``bytes`` at once, natively, as
+confluent-kafka does (cheaper than views at that size; see ``_consumer.py``). A bigger one, and
+every message of ``consume()``, is made from ferrokafka's ``BorrowedMessage`` without copying its
+key or value: it holds read-only ``memoryview``s of librdkafka's buffer (which stay readable from
+any thread, also after the borrowed message is superseded) and copies them into ``bytes`` the first
+time ``key()``/``value()`` is called. An application pays for the bytes it reads.
 
 A view pins its whole fetch buffer, so the consumer bounds how long views live: a message still
 referenced two ``poll()``/``consume()`` calls after it was handed out, or when the consumer closes,

@@ -212,19 +212,36 @@ class Producer:
     ) -> None:
         """Queues a message. ``on_delivery(err, msg)`` (or ``callback``, or the config's) is served
         by a later ``poll()``/``flush()``. Raises ``BufferError`` when the local queue is full."""
-        native = self._open()
-        if not isinstance(topic, str):
+        native = self._native
+        if native is None:
+            raise _closed()
+        if type(topic) is not str and not isinstance(topic, str):
             raise TypeError(f"argument 1 must be str, not {type(topic).__name__}")
-        _check_data(value, 2)
-        _check_data(key, 3)
-        _check_headers(headers)
-        partition = int(partition.__index__())
-        timestamp = int(timestamp.__index__())
+        # The checks' common cases inline (bytes or None; no headers): one call less each.
+        if value is not None and type(value) is not bytes:
+            _check_data(value, 2)
+        if key is not None and type(key) is not bytes:
+            _check_data(key, 3)
+        if headers is not None:
+            _check_headers(headers)
+        if type(partition) is not int:
+            partition = int(partition.__index__())
+        if type(timestamp) is not int:
+            timestamp = int(timestamp.__index__())
         cb = on_delivery if on_delivery is not None else callback
         if cb is None:
             cb = self._default_cb
         elif not callable(cb):
             raise TypeError("on_delivery expects a callable")
+        if cb is None:
+            # Nothing waits for the outcome: no future, no adapter; refused at once raises.
+            try:
+                native._produce_quiet(
+                    topic, value, key, None if partition < 0 else partition, timestamp or None, headers or None
+                )
+            except _fk.Error as error:
+                reraise(error)
+            return
         self._send(native, topic, value, key, partition, timestamp, headers, cb)
 
     def _send(
