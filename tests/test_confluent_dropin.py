@@ -466,6 +466,44 @@ def test_commit_sync_returns_partitions_async_reports_to_on_commit(mod, mock_clu
 
 
 @BOTH
+@pytest.mark.parametrize("leave", ["unassign", "incremental_unassign"])
+def test_an_argument_less_commit_never_rewinds_a_partition_assigned_again(
+    mod, mock_cluster, topic_name, group_id, leave
+):
+    """confluent-kafka's commit() without arguments commits the positions of the current
+    assignment: a partition that left and came back, none of its messages read since, has nothing
+    to commit, whatever this consumer read of it before (another member committed further)."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(20):
+            producer.produce(topic_name, b"%d" % i)
+        producer.flush(10)
+    config = {"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False}
+    consumer = mod.Consumer(config)
+    consumer.assign([mod.TopicPartition(topic_name, 0, 0)])
+    read = 0
+    while read < 5:
+        message = consumer.poll(10)
+        read += message is not None and message.error() is None
+    if leave == "unassign":
+        consumer.unassign()
+    else:
+        consumer.incremental_unassign([mod.TopicPartition(topic_name, 0)])
+    other = mod.Consumer(config)
+    other.commit(offsets=[mod.TopicPartition(topic_name, 0, 15)], asynchronous=False)
+    other.close()
+    consumer.assign([mod.TopicPartition(topic_name, 0)])  # from the committed offset
+    try:
+        consumer.commit(asynchronous=False)
+    except mod.KafkaException as error:
+        assert error.args[0].code() == mod.KafkaError._NO_OFFSET
+    committed = consumer.committed([mod.TopicPartition(topic_name, 0)], timeout=10)
+    consumer.close()
+    assert [p.offset for p in committed] == [15]
+
+
+@BOTH
 def test_synchronous_commits_never_reach_on_commit_even_when_closed_right_after(
     mod, mock_cluster, topic_name, group_id
 ):
