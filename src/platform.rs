@@ -1,6 +1,6 @@
 //! The operating-system calls ferrokafka makes itself, in one place: descriptors (duplicates,
 //! non-blocking mode, eventfd wake-ups), the fork handler and finding our own shared library. They
-//! are Linux's (the eventfd) or POSIX's; a port to another system starts here, in
+//! are Linux's (the eventfd, the coarse monotonic clock) or POSIX's; a port to another system starts here, in
 //! `python/ferrokafka/_platform.py` (the asyncio clients' pipe and eventfd) and at the link-time
 //! guard (`build.rs`, `src/librdkafka_fixes.rs`: GNU ld's `--wrap`). docs/index.md, "Platforms",
 //! says what macOS and Windows would need.
@@ -40,6 +40,18 @@ pub fn signal_eventfd(fd: &std::os::fd::OwnedFd) {
     // SAFETY: a descriptor we own (borrowed, so open); a pointer to the 8 readable bytes an
     // eventfd takes.
     let _ = unsafe { libc::write(fd.as_raw_fd(), (&one as *const u64).cast(), 8) };
+}
+
+/// Nanoseconds of Linux's `CLOCK_MONOTONIC_COARSE` (a resolution of a few milliseconds, a
+/// fraction of the precise clock's cost), or None if the system has no such clock.
+pub fn monotonic_coarse_nanos() -> Option<u64> {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid, writable timespec, which clock_gettime only writes.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) } != 0 {
+        return None;
+    }
+    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+    Some(seconds.saturating_mul(1_000_000_000).saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0)))
 }
 
 /// Runs `handler` in the child after every `fork()` (it must be async-signal-safe).

@@ -2,6 +2,8 @@
 //! checks when librdkafka was last served and when offsets were last stored (consumer/core.rs,
 //! consumer/offsets.rs), against intervals of tens of milliseconds.
 
+#![forbid(unsafe_code)]
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -9,15 +11,14 @@ use std::time::{Duration, Instant};
 /// `CLOCK_MONOTONIC_COARSE`: a fraction of the cost of the precise clock `Instant::now()` reads).
 /// Only differences mean something.
 pub fn coarse_nanos() -> u64 {
-    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `now` is a valid, writable timespec, which clock_gettime only writes.
-    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) } != 0 {
-        // Not expected on Linux; the precise clock then, from a base of our own.
-        static BASE: OnceLock<Instant> = OnceLock::new();
-        return nanos(BASE.get_or_init(Instant::now).elapsed());
+    match crate::platform::monotonic_coarse_nanos() {
+        Some(now) => now,
+        None => {
+            // Not expected on Linux; the precise clock then, from a base of our own.
+            static BASE: OnceLock<Instant> = OnceLock::new();
+            nanos(BASE.get_or_init(Instant::now).elapsed())
+        }
     }
-    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
-    seconds.saturating_mul(1_000_000_000).saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0))
 }
 
 /// `duration` in nanoseconds, saturating.
