@@ -124,7 +124,7 @@ def test_workers_sharing_a_consumer_lose_nothing(backend, topic_name, group_id, 
         await consumer.subscribe([topic_name])
         errors = await read_with_workers(consumer, way, 3, total // 2, read)
         if not auto:
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
         else:
             await asyncio.sleep(0.3)  # auto-commits happen meanwhile
         await consumer.close()
@@ -204,7 +204,7 @@ def test_a_tasks_message_stays_valid_while_others_iterate(mock_cluster, topic_na
                 b_read.append(msg.offset)
             assert b_read == [1, 2, 3, 4, 5]
             assert held[0].valid, "B's iteration superseded A's message"
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert await committed() == 0, "commit passed A's message"
             a_go.set()
             await a_got_next.wait()
@@ -212,15 +212,15 @@ def test_a_tasks_message_stays_valid_while_others_iterate(mock_cluster, topic_na
             with pytest.raises(fk.MessageInvalidatedError) as invalidated:
                 held[0].payload
             assert invalidated.value.reason == "superseded"
-            await consumer.commit()  # A holds offset 6
+            await consumer.commit(asynchronous=False)  # A holds offset 6
             assert await committed() == 6
             msg = await anext(consumer)  # B moves on from 5
             assert msg.offset == 7 and held[1].valid
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert await committed() == 6
             a_end.set()
             await task_a  # A returned: done with offset 6; B committing is done with 7
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert await committed() == 8
 
     run(main())
@@ -254,7 +254,7 @@ def test_a_task_that_fails_holding_a_message_never_commits_it(mock_cluster, topi
             for offset in range(2, 6):
                 msg = await consumer.poll(10)
                 assert msg is not None and msg.offset == offset
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert [c.offset for c in await consumer.committed([tp], timeout=10)] == [1]
 
     run(main())
@@ -287,11 +287,11 @@ def test_deserializing_consumer_shared_by_tasks_commits_only_what_was_read(mock_
             for offset in range(1, 4):
                 msg = await anext(consumer)
                 assert msg.offset == offset
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert [c.offset for c in await consumer.committed([tp], timeout=10)] == [0]
             a_go.set()
             await task_a
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             committed = (await consumer.committed([tp], timeout=10))[0].offset
             assert committed >= 4, committed
 
@@ -325,7 +325,7 @@ def test_wait_for_around_anext_on_one_task_keeps_each_message_until_the_next(moc
                     await asyncio.wait_for(consumer.__anext__(), 0.05)
             tp = fk.TopicPartition(topic_name, 0)
             assert [p.offset for p in await consumer.position([tp])] == [300]
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             assert [c.offset for c in await consumer.committed([tp], timeout=10)] == [300]
 
     run(main())
@@ -343,7 +343,7 @@ def test_commit_from_a_task_of_its_own_counts_what_the_caller_was_handed(mock_cl
             await consumer.subscribe([topic_name])
             for _ in range(5):
                 assert await consumer.poll(10) is not None
-            await asyncio.wait_for(consumer.commit(), 10)
+            await asyncio.wait_for(consumer.commit(asynchronous=False), 10)
             tp = fk.TopicPartition(topic_name, 0)
             assert [c.offset for c in await consumer.committed([tp], timeout=10)] == [5]
 

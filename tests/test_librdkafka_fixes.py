@@ -110,7 +110,7 @@ def test_asyncio_commit_after_the_end_commits_the_end(backend, topic_name, group
                     break
                 if message is not None:
                     got.append(message.offset)
-            await consumer.commit()
+            await consumer.commit(asynchronous=False)
             return [p.offset for p in await consumer.committed([tp], timeout=TIMEOUT)]
 
     assert asyncio.run(main()) == [3]
