@@ -258,3 +258,23 @@ def test_empty_null_and_binary_round_trip(backend, topic_name, group_id):
         producer.produce(topic_name, b"again", partition=0, headers=headers).result(30)
     again = read_back(consumer_config(backend.bootstrap, group_id + "-again"), topic_name, len(BINARY_CASES) + 1)[-1]
     assert again.headers == headers
+
+
+def test_a_years_old_create_time_stays_readable(kafka_bootstrap, topic_name):
+    """Replays produce old CreateTimes, and so do these tests (a fixed 2023 timestamp). A broker with a
+    time retention would delete them at its next retention check, whenever that falls; the harness's
+    broker keeps them (log.retention.ms=-1), so no test depends on when that check runs."""
+    create_topic(kafka_bootstrap, topic_name)
+    with fk.AdminClient({"bootstrap.servers": kafka_bootstrap}) as admin:
+        broker_id = str(next(iter(admin.list_topics(timeout=10)["brokers"])))
+        assert admin.describe_configs("broker", broker_id).result(30)["log.retention.ms"] == "-1"
+    old = 1_700_000_000_000
+    with fk.Producer({"bootstrap.servers": kafka_bootstrap}) as producer:
+        producer.produce(topic_name, b"replayed", timestamp=old)
+        assert producer.flush(30) == 0
+    (msg,) = read_back(consumer_config(kafka_bootstrap, f"g-{topic_name}"), topic_name, 1)
+    assert (bytes(msg.payload or b""), msg.timestamp, msg.timestamp_type) == (
+        b"replayed",
+        old,
+        fk.TimestampType.CREATE_TIME,
+    )
