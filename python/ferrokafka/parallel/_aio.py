@@ -215,14 +215,6 @@ class AsyncParallelProcessor:
                     await step(partitions)
                 except KafkaError as error:
                     log.debug("pause/resume: %s", error)
-        if resume:
-            try:
-                # as restart_fetching (_processor.py): resume() alone leaves the fetcher asleep
-                for tp in await consumer.position(resume):
-                    if tp.offset >= 0:
-                        await consumer.seek(tp)
-            except KafkaError as error:
-                log.debug("seek after resume: %s", error)
 
     async def _commit(self, consumer: AIOConsumer, tps: list[TP] | None = None) -> None:
         offsets = self._scheduler.to_commit(tps)

@@ -34,7 +34,6 @@ Mode = Literal["thread", "process"]
 MAX_WORKER_DEATHS = 3  # a message that kills its worker this often goes to the failure policy
 PAUSED_POLL_TIMEOUT = 0.005  # consume()'s timeout while some partitions are paused
 PIPELINE_MAX_BYTES = 16 * 1024  # a message sent to a busy worker process must fit the pipe's buffer
-SEEK_TIMEOUT = 5.0  # restart_fetching's wait for a seek (a KafkaError after it: logged, not fatal)
 STUCK_PAUSE_AFTER = 1.0  # seconds unable to take messages in before it pauses partitions
 
 _PRODUCER_KEYS = ("bootstrap.servers", "security.protocol", "client.id", "oauth_cb", "error_cb", "logger")
@@ -111,18 +110,6 @@ def plan_backpressure(
             sched.paused.add(tp)
             pause.append(TopicPartition(*tp))
     return pause, resume
-
-
-def restart_fetching(consumer: Consumer, partitions: list[TopicPartition]) -> None:
-    """Makes librdkafka fetch resumed partitions now: `resume()` alone does not wake its fetcher,
-    which then starts only at its next wake-up, up to a second later (measured 0.96-0.99 s, mock
-    cluster and real broker, librdkafka 2.12) — a second without messages at every resume, the
-    handlers idle. A seek to the position (where the resumed partition restarts anyway: the
-    offset after the last message handed out) wakes it at once. Only for partitions this
-    processor paused itself, in the current assignment: their position is this assignment's."""
-    for tp in consumer.position(partitions):
-        if tp.offset >= 0:
-            consumer.seek(tp, SEEK_TIMEOUT)  # applied by librdkafka locally: at once, normally
 
 
 class ParallelProcessor:
@@ -337,18 +324,14 @@ class ParallelProcessor:
                 self._scheduler, self._max_in_flight, self._max_uncommitted, stuck_too_long
             )
         # Each step on its own: one failing (a partition revoked meanwhile) must not keep the next
-        # from running, or a partition could stay paused with nothing left to resume it.
+        # from running, or a partition could stay paused with nothing left to resume it. resume()
+        # wakes librdkafka's fetcher itself (Consumer.resume), so a resumed partition is fetched at once.
         for step, partitions in ((consumer.pause, pause), (consumer.resume, fresh + resume)):
             if partitions:
                 try:
                     step(partitions)
                 except KafkaError as error:
                     log.debug("pause/resume: %s", error)
-        if resume:
-            try:
-                restart_fetching(consumer, resume)
-            except KafkaError as error:
-                log.debug("seek after resume: %s", error)
 
     def _commit(self, consumer: Consumer, tps: list[TP] | None = None) -> None:
         with self._cond:
