@@ -4,6 +4,8 @@ the span, and librdkafka's statistics as gauges (consumer lag, broker round trip
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import subprocess
 import sys
@@ -28,6 +30,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
+from opentelemetry import trace  # noqa: E402
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
 from ferrokafka.telemetry import StatsMetrics, Tracing  # noqa: E402
@@ -91,6 +94,31 @@ def test_a_failed_delivery_and_a_failed_handler_mark_their_spans(mock_cluster, t
     assert process.status.status_code == StatusCode.ERROR
     assert process.attributes["messaging.kafka.offset"] == 7
     assert process.parent is None  # no traceparent header: a trace of its own
+
+
+def test_a_wrapped_handler_keeps_its_name_and_a_coroutine_its_span_until_it_ends(spans):
+    tracing, exporter = spans
+    owned = fk.OwnedMessage("t", partition=0, offset=3, payload=b"v")
+
+    def plain(message: fk.OwnedMessage) -> int:
+        """Plain handler."""
+        return message.offset
+
+    wrapped = tracing.handler(plain)
+    assert (wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__) == ("plain", "Plain handler.", plain)  # type: ignore[attr-defined]
+    assert wrapped(owned) == 3
+
+    async def handle(message: fk.OwnedMessage) -> int:
+        await asyncio.sleep(0.01)
+        assert trace.get_current_span().is_recording()  # still inside the process span
+        return message.offset
+
+    traced = tracing.handler(handle)
+    assert inspect.iscoroutinefunction(traced) and traced.__name__ == "handle"
+    assert asyncio.run(traced(owned)) == 3  # type: ignore[arg-type]
+    spans_done = exporter.get_finished_spans()
+    assert [s.name for s in spans_done[-2:]] == ["process t", "process t"]
+    assert spans_done[-1].end_time - spans_done[-1].start_time >= 10_000_000  # ns: the await inside it
 
 
 def test_a_message_refused_at_once_ends_its_span_and_raises(topic_name, spans):

@@ -17,6 +17,8 @@ Attribute names follow OpenTelemetry's messaging conventions (``messaging.system
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -123,14 +125,22 @@ class Tracing:
             yield span
 
     def handler(self, function: Callable[[Any], _T]) -> Callable[[Any], _T]:
-        """`function(message)` run inside :meth:`process` (e.g. a ``ferrokafka.parallel`` handler)."""
+        """`function(message)` run inside :meth:`process` (e.g. a ``ferrokafka.parallel`` handler).
+        A coroutine function stays one: its span lasts until the coroutine has finished."""
+        if inspect.iscoroutinefunction(function):
 
+            @functools.wraps(function)
+            async def traced_async(message: Any) -> Any:
+                with self.process(message):
+                    return await function(message)
+
+            return traced_async
+
+        @functools.wraps(function)
         def traced(message: Any) -> _T:
             with self.process(message):
                 return function(message)
 
-        traced.__name__ = getattr(function, "__name__", "handler")
-        traced.__doc__ = function.__doc__
         return traced
 
 
