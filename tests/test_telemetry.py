@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import pickle
 import subprocess
 import sys
 import time
@@ -25,15 +26,20 @@ def test_without_opentelemetry_the_import_says_what_to_install():
 
 pytest.importorskip("opentelemetry.sdk")
 
+from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-from opentelemetry import trace  # noqa: E402
 from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
 
 from ferrokafka.telemetry import StatsMetrics, Tracing  # noqa: E402
+
+
+@Tracing().handler
+def module_handler(message: fk.OwnedMessage) -> int:
+    return message.offset
 
 
 @pytest.fixture
@@ -112,6 +118,9 @@ def test_a_wrapped_handler_keeps_its_name_and_a_coroutine_its_span_until_it_ends
         await asyncio.sleep(0.01)
         assert trace.get_current_span().is_recording()  # still inside the process span
         return message.offset
+
+    # Decorated at module level, a handler pickles by its name (process mode of ferrokafka.parallel).
+    assert pickle.loads(pickle.dumps(module_handler))(owned) == 3
 
     traced = tracing.handler(handle)
     assert inspect.iscoroutinefunction(traced) and traced.__name__ == "handle"
