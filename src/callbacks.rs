@@ -460,7 +460,7 @@ impl ClientCallbacks {
             );
         }
         loop {
-            if budget.is_some_and(|budget| started.elapsed() >= budget) {
+            if budget.is_some_and(|budget| started.elapsed() >= budget) || crate::interpreter::exiting() {
                 break;
             }
             // One at a time, no lock held while Python runs (a callback may call back in).

@@ -29,6 +29,12 @@ pub fn attach<R>(work: impl FnOnce(Python<'_>) -> R) -> Option<R> {
     outcome
 }
 
+/// True once the interpreter is exiting: a thread of ours that is attached stops calling Python
+/// between two callbacks, so the exit waits for one callback at most, not for a backlog.
+pub fn exiting() -> bool {
+    SHUTTING_DOWN.load(Ordering::SeqCst)
+}
+
 /// The `atexit` hook (see the module docs).
 #[pyfunction]
 pub fn shutdown(py: Python<'_>) {

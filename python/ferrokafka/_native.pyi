@@ -642,8 +642,10 @@ class Producer:
         """
     def close(self, timeout: float | None = None) -> None:
         """Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
-        is left with a purge error, stops the producer and releases librdkafka's threads, sockets and
-        memory. Every future is resolved when it returns.
+        is left with a purge error, waits for the delivery callbacks still running (`timeout` bounds
+        the deliveries, not your callbacks; Ctrl-C interrupts), stops the producer and releases
+        librdkafka's threads, sockets and memory. Every future is resolved and every callback has run
+        when it returns.
         """
     def list_topics(self, topic: str | None = None, timeout: float | None = None) -> _ClusterMetadata:
         """Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it."""

@@ -21,10 +21,10 @@ import functools
 import inspect
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 try:
     from opentelemetry import metrics, propagate, trace
@@ -128,13 +128,14 @@ class Tracing:
         """`function(message)` run inside :meth:`process` (e.g. a ``ferrokafka.parallel`` handler).
         A coroutine function stays one: its span lasts until the coroutine has finished."""
         if inspect.iscoroutinefunction(function):
+            coroutine_function = cast("Callable[[Any], Awaitable[Any]]", function)
 
             @functools.wraps(function)
             async def traced_async(message: Any) -> Any:
                 with self.process(message):
-                    return await function(message)
+                    return await coroutine_function(message)
 
-            return traced_async
+            return cast("Callable[[Any], _T]", traced_async)
 
         @functools.wraps(function)
         def traced(message: Any) -> _T:

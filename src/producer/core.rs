@@ -309,6 +309,9 @@ impl ProducerCore {
     /// is reported as unraisable: the other messages still get theirs.
     pub(super) fn notify(&self, py: Python<'_>, cells: Vec<Arc<DeliveryCell>>) {
         for cell in cells {
+            if crate::interpreter::exiting() {
+                break; // nobody waits any more; the rest are dropped (see interpreter.rs)
+            }
             let watcher = cell.watcher.lock().take();
             // Each step reports its own failure: a future whose waking fails still gets its
             // on_delivery callback, and the other way round.

@@ -409,8 +409,9 @@ impl Producer {
     }
 
     /// Flushes (up to `timeout` seconds, None: until librdkafka's message.timeout.ms), fails what
-    /// is left with a purge error, stops the producer and releases librdkafka's threads, sockets and
-    /// memory. Every future is resolved when it returns.
+    /// is left with a purge error, waits for the delivery callbacks still running, stops the
+    /// producer and releases librdkafka's threads, sockets and memory. Every future is resolved and
+    /// every callback has run when it returns.
     #[pyo3(signature = (timeout=None))]
     fn close(&self, py: Python<'_>, timeout: Option<Seconds>) -> PyResult<()> {
         self.not_from_own_callback()?;
@@ -458,9 +459,15 @@ impl Producer {
         // The cached topic handle belongs to the librdkafka handle, which goes now.
         self.last_topic.lock().take();
         if self.core.unresolved.load(Ordering::Acquire) > 0 {
-            // Slow callbacks still run: the threads finish in the background, and the last
-            // poll lets the handle go (see `run_poller`).
-            return Ok(());
+            // Slow callbacks still run on the resolver thread. `timeout` bounded the deliveries;
+            // every report still reaches its callback, and no thread of ours may outlive close()
+            // (one left running Python code crashes the interpreter at its exit). So wait for
+            // them, as confluent-kafka's flush runs its callbacks to their end. Ctrl-C stops the
+            // wait; a later close() resumes it.
+            if let Err(interrupted) = self.wait_resolved(py, None) {
+                *self.threads.lock() = threads;
+                return Err(interrupted);
+            }
         }
         // Everything is resolved: the threads end within one poll slice, then the handle goes,
         // and close() returns once it is destroyed (its threads and sockets with it).
