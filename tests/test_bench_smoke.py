@@ -128,6 +128,7 @@ def test_parallel_prosody_contender_runs_against_a_real_cassandra(kafka_bootstra
     ~30-40 s (Cassandra start-up, prosody's first schema migration); skipped, with the reason, where
     no Cassandra can be started (no java/mvn) or there is no Python 3.12."""
     import run
+
     from realkafka.cassandra import CassandraNode, CassandraUnavailable
 
     try:
@@ -163,6 +164,7 @@ def test_parallel_section_names_why_prosody_did_not_run(monkeypatch):
     """Without PROSODY_CASSANDRA_NODES and without a Cassandra node to start (no java here), the
     parallel section skips prosody and says why, in the report, instead of failing or leaving it out."""
     import run
+
     from realkafka import cassandra
 
     monkeypatch.delenv("PROSODY_CASSANDRA_NODES", raising=False)
