@@ -236,12 +236,17 @@ def prosody(a: dict, watch: Watch) -> None:
             source_system=f"bench-{a['group']}",
             subscribed_topics=a["topic"],
             max_concurrency=a["concurrency"],
-            mode="best-effort",
+            max_uncommitted=max(a.get("prosody_max_uncommitted", 64), a["concurrency"]),
+            mode="pipeline",  # its default: retries, deferral to Cassandra, deduplication
             probe_port=None,
             mock=False,
         )
         await client.subscribe(Handler())
         await asyncio.get_running_loop().run_in_executor(None, wait, watch)
+        # Never let `client` go: dropping a subscribed ProsodyClient (prosody-events 0.6.1) blocks
+        # in its consumer's drop while holding the GIL that the consumer's tasks wait for, a
+        # deadlock (seen with gdb); main() prints the result and os._exit()s meanwhile.
+        await asyncio.get_running_loop().create_future()
 
     asyncio.run(main())
 
@@ -265,6 +270,19 @@ def peak_rss_kb() -> int:
     return 0
 
 
+def _run(contender, a: dict, watch: Watch) -> None:  # type: ignore[no-untyped-def]
+    """The contender; if it fails (e.g. prosody without a reachable Cassandra), the process exits
+    at once with its traceback instead of waiting DEADLINE_SECONDS for messages that never come."""
+    try:
+        contender(a, watch)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
     contender, a = argv[0], json.loads(argv[1])
     a.setdefault("group", f"bench-par-{uuid.uuid4().hex[:10]}")
@@ -273,7 +291,7 @@ def main(argv: list[str]) -> int:
     a["marker"] = os.path.join(workdir, "done")
     started = time.perf_counter()
     watch = Watch(a["marker"], a["expected"])
-    runner = threading.Thread(target=CONTENDERS[contender], args=(a, watch), daemon=True)
+    runner = threading.Thread(target=_run, args=(CONTENDERS[contender], a, watch), daemon=True)
     runner.start()
     wait(watch)
     result = {"contender": contender, **watch.result(started), "maxrss_kb": peak_rss_kb(), "python": sys.version}

@@ -356,6 +356,10 @@ PARALLEL_WORKLOADS = {
         },
     ),
 }
+# prosody's `max_uncommitted` (messages taken from Kafka and not yet committed; its default is 64):
+# ferrokafka.parallel's default bound for the same thing. At 64 prosody reads ~240 msg/s on the io
+# workload whatever the handler's wait (5 ms or none): the cap, not the concurrency, sets its rate.
+PARALLEL_PROSODY_MAX_UNCOMMITTED = 1000
 PARALLEL_FERRO = ["ferro-thread", "ferro-process", "ferro-aio"]
 PARALLEL_RIVAL_NAMES = ["pyrallel-async", "pyrallel-process", "prosody"]
 
@@ -426,8 +430,10 @@ def parallel_topic(bootstrap: str, count: int) -> str:
     return topic
 
 
-def run_parallel_contender(python: str, pythonpath: str, contender: str, args: dict, timeout: float = 600) -> dict:
-    env = dict(os.environ, PYTHONPATH=pythonpath, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+def run_parallel_contender(
+    python: str, pythonpath: str, contender: str, args: dict, timeout: float = 600, env_extra: dict | None = None
+) -> dict:
+    env = dict(os.environ, PYTHONPATH=pythonpath, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", **(env_extra or {}))
     proc = subprocess.Popen(
         [python, str(PARALLEL_WORKERS), contender, json.dumps(args)],
         env=env,
@@ -479,15 +485,61 @@ def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
         "confluent_kafka_rivals": versions_out[3],
         "io_seconds": PARALLEL_IO_SECONDS,
         "cpu_iterations": PARALLEL_CPU_ITERATIONS,
+        "prosody_max_uncommitted": PARALLEL_PROSODY_MAX_UNCOMMITTED,
         "workloads": {},
         "skipped": {},
     }
-    if not os.environ.get("PROSODY_CASSANDRA_NODES"):
-        # Its consumer will not start without a Cassandra cluster (RuntimeError "value required and
-        # fallback environment variable '$PROSODY_CASSANDRA_NODES' is not set"), also in best-effort
-        # mode with deferral, monopolization detection and telemetry off; its mock=True replaces
-        # Kafka by an in-process mock cluster, which would not read this broker's topic.
-        out["skipped"]["prosody"] = "needs a Cassandra cluster (PROSODY_CASSANDRA_NODES); none here"
+    # prosody's consumer does not start without a Cassandra cluster (RuntimeError "value required and
+    # fallback environment variable '$PROSODY_CASSANDRA_NODES' is not set"), in every mode: its
+    # in-memory stores come only with mock=True, which replaces Kafka by an in-process mock cluster
+    # that would not read this broker's topic. So a throw-away node, unless one is given.
+    cassandra, prosody_env = parallel_cassandra(out)
+    try:
+        run_parallel_workloads(out, python, pythonpath, bootstrap, topic, rounds, scale, prosody_env)
+    finally:
+        if cassandra is not None:
+            cassandra.stop()
+    return out
+
+
+def parallel_cassandra(out: dict) -> tuple[object | None, dict[str, str]]:
+    """(the node started here, to stop, or None; prosody's environment). Notes what it used in
+    out["cassandra"], or why prosody cannot run in out["skipped"]."""
+    nodes = os.environ.get("PROSODY_CASSANDRA_NODES")
+    if nodes:
+        out["cassandra"] = f"external: {nodes}"
+        return None, {"PROSODY_CASSANDRA_NODES": nodes}
+    from realkafka.cassandra import CASSANDRA_VERSION, CassandraNode, CassandraUnavailable  # type: ignore
+
+    node = CassandraNode()
+    try:
+        node.start()
+    except CassandraUnavailable as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        out["skipped"]["prosody"] = (
+            "needs a Cassandra cluster: PROSODY_CASSANDRA_NODES is not set and tests/realkafka/cassandra.py "
+            f"could not start one ({first})"
+        )
+        log(f"parallel: no Cassandra for prosody: {err}")
+        return None, {}
+    out["cassandra"] = (
+        f"Apache Cassandra {CASSANDRA_VERSION}, one node started by tests/realkafka/cassandra.py on "
+        f"{node.contact_point} (-Xmx{node.heap}), up in {node.startup_seconds:.1f} s"
+    )
+    log(f"parallel: {out['cassandra']}")
+    return node, {"PROSODY_CASSANDRA_NODES": node.contact_point}
+
+
+def run_parallel_workloads(
+    out: dict,
+    python: str,
+    pythonpath: str,
+    bootstrap: str,
+    topic: str,
+    rounds: int,
+    scale: float,
+    prosody_env: dict[str, str],
+) -> None:
     for workload, (concurrency, counts) in PARALLEL_WORKLOADS.items():
         names = [c for c in counts if c not in out["skipped"]]
         per: dict[str, list[dict]] = {c: [] for c in names}
@@ -502,8 +554,10 @@ def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
                     "concurrency": 1 if contender == "sequential" else concurrency,
                     "io_seconds": PARALLEL_IO_SECONDS,
                     "iterations": PARALLEL_CPU_ITERATIONS,
+                    "prosody_max_uncommitted": PARALLEL_PROSODY_MAX_UNCOMMITTED,
                 }
-                r = run_parallel_contender(python, pythonpath, contender, args)
+                env = prosody_env if contender == "prosody" else None
+                r = run_parallel_contender(python, pythonpath, contender, args, env_extra=env)
                 r["loadavg_1min_after"] = os.getloadavg()[0]  # other work on the machine shows here
                 per[contender].append(r)
                 log(
@@ -529,7 +583,6 @@ def bench_parallel(bootstrap: str, rounds: int, scale: float) -> dict:
         for row in rows.values():
             row["x_sequential"] = row["msgs_per_s"] / base if base else None
         out["workloads"][workload] = rows
-    return out
 
 
 def parallel_targets(par: dict) -> list[tuple[str, str, bool | None]]:
@@ -591,8 +644,11 @@ def parallel_markdown(report: dict) -> list[str]:
         "`Consumer.poll()` loop calling the handler. ferro-thread / ferro-process: `ParallelProcessor` "
         '(`mode="thread"` / `"process"`); ferro-aio: `AsyncParallelProcessor`; pyrallel-async / '
         "pyrallel-process: `PyrallelConsumer` with `ExecutionMode.ASYNC` (`max_in_flight` = concurrency) / "
-        "`PROCESS` (`process_count` = concurrency); prosody: `ProsodyClient` (`max_concurrency`, "
-        "best-effort mode; coroutine handlers only, so its cpu handler runs on the event loop).",
+        "`PROCESS` (`process_count` = concurrency); prosody: `ProsodyClient` (`max_concurrency` = concurrency, "
+        f"`max_uncommitted` = {par.get('prosody_max_uncommitted', PARALLEL_PROSODY_MAX_UNCOMMITTED):,} like "
+        "ferrokafka.parallel's default (prosody's own, 64, caps it at ~240 msg/s), its default `pipeline` "
+        "mode; coroutine handlers only, so its cpu handler runs on the event loop). prosody's store "
+        f"(timers, deferrals, deduplication): {par.get('cassandra', 'none')}.",
         "",
         "The last column is the highest 1-minute load average seen right after the contender's runs: "
         "above ~3 (the contender's own processes, the broker) other work shared the 2 cores, and the cpu "

@@ -119,3 +119,63 @@ def test_aio_section_in_quick_mode(kafka_bootstrap, tmp_path):
     markdown = (tmp_path / "latest.md").read_text()
     assert "## asyncio clients" in markdown and "**Produce → consume latency**" in markdown
     assert "| 100 B | 20,000 | ferro-aio-iter |" in markdown
+
+
+def test_parallel_prosody_contender_runs_against_a_real_cassandra(kafka_bootstrap):
+    """The parallel section's prosody-events contender end to end: a throw-away Cassandra node
+    (tests/realkafka/cassandra.py), the rivals' Python 3.12 virtualenv, prosody in its default
+    pipeline mode consuming a real topic until its handler has run for every message asked for.
+    ~30-40 s (Cassandra start-up, prosody's first schema migration); skipped, with the reason, where
+    no Cassandra can be started (no java/mvn) or there is no Python 3.12."""
+    import run
+
+    from realkafka.cassandra import CassandraNode, CassandraUnavailable
+
+    try:
+        python = run.parallel_python()
+    except (RuntimeError, OSError) as err:
+        pytest.skip(f"no rivals' virtualenv for the parallel section: {err}")
+    node = CassandraNode(jvm_args=("-XX:TieredStopAtLevel=1",))  # C1 only: starts faster
+    try:
+        node.start()
+    except CassandraUnavailable as err:
+        pytest.skip(f"no Cassandra node for prosody-events: {str(err).splitlines()[0]}")
+    try:
+        topic = run.parallel_topic(kafka_bootstrap, 300)
+        args = {
+            "bootstrap": kafka_bootstrap,
+            "topic": topic,
+            "expected": 200,
+            "workload": "io",
+            "concurrency": 16,
+            "io_seconds": 0.001,
+            "iterations": 10,
+            "prosody_max_uncommitted": run.PARALLEL_PROSODY_MAX_UNCOMMITTED,
+        }
+        env = {"PROSODY_CASSANDRA_NODES": node.contact_point}
+        result = run.run_parallel_contender(python, run.parallel_pythonpath(), "prosody", args, 120, env)
+    finally:
+        node.stop()
+    assert result["contender"] == "prosody" and result["count"] == 200, result
+    assert result["seconds"] > 0 and result["msgs_per_s"] > 0, result
+
+
+def test_parallel_section_names_why_prosody_did_not_run(monkeypatch):
+    """Without PROSODY_CASSANDRA_NODES and without a Cassandra node to start (no java here), the
+    parallel section skips prosody and says why, in the report, instead of failing or leaving it out."""
+    import run
+
+    from realkafka import cassandra
+
+    monkeypatch.delenv("PROSODY_CASSANDRA_NODES", raising=False)
+    monkeypatch.setattr(cassandra, "java_or_none", lambda: None)
+    out: dict = {"skipped": {}}
+    node, env = run.parallel_cassandra(out)
+    assert node is None and env == {}
+    assert "PROSODY_CASSANDRA_NODES is not set" in out["skipped"]["prosody"]
+    assert "`java` not found" in out["skipped"]["prosody"]
+    # Given a cluster, it is used as is (nothing started).
+    monkeypatch.setenv("PROSODY_CASSANDRA_NODES", "10.0.0.1:9042")
+    out = {"skipped": {}}
+    assert run.parallel_cassandra(out) == (None, {"PROSODY_CASSANDRA_NODES": "10.0.0.1:9042"})
+    assert out == {"skipped": {}, "cassandra": "external: 10.0.0.1:9042"}
