@@ -1105,6 +1105,48 @@ def test_a_producer_s_and_admin_client_s_logger_runs_in_poll_and_flush_only(mod:
     assert all(on_main for _, on_main in handler.seen)
 
 
+@BOTH
+@pytest.mark.parametrize("kind", ["producer", "admin"])
+def test_the_first_poll_or_flush_serves_what_was_logged_while_the_client_was_made(mod: Any, kind: str) -> None:
+    """confluent-kafka's own test_log: flush()/poll(0) right after the constructor hands the INIT
+    line to the logger. The drop-in took it only when its background threads got to it (up to a
+    tenth of a second, or the GIL, later): most first calls saw nothing."""
+    missed = 0
+    for round in range(10):
+        handler = _Records()
+        logger = logging.getLogger(f"dropin-first-poll-{kind}-{mod.__name__}-{round}")
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        debug = "msg" if kind == "producer" else "admin"
+        conf = {"bootstrap.servers": "127.0.0.1:1", "logger": logger, "debug": debug}
+        if kind == "producer":
+            client = mod.Producer(conf)
+            client.flush()
+        else:
+            client = (ck_admin if mod is ck else fc_admin).AdminClient(conf)
+            client.poll(0)
+        missed += not any(message.startswith("INIT [") for message, _ in handler.seen)
+        if mod is fc:
+            client.close()
+    assert missed == 0
+
+
+@BOTH
+def test_stats_cb_runs_within_the_first_poll(mod: Any) -> None:
+    """confluent-kafka's own test_conf_none: with statistics.interval.ms=10, poll(0.1) right after
+    the constructor runs stats_cb. The drop-in ran a producer's callbacks only every tenth of a
+    second: the first statistics came at 101 ms, after that poll had returned."""
+    missed = 0
+    for _ in range(10):
+        seen: list[str] = []
+        producer = mod.Producer({"bootstrap.servers": None, "statistics.interval.ms": 10, "stats_cb": seen.append})
+        producer.poll(0.1)
+        missed += not seen
+        if mod is fc:
+            producer.close()
+    assert missed == 0
+
+
 def test_log_records_of_a_client_never_polled_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """The drop-in keeps at most MAX_QUEUED_LOGS records for poll(); the newest beyond are dropped
     and the next poll() says how many, before the records it kept."""

@@ -4,6 +4,8 @@ behaviour as confluent_kafka.aio, side by side on a mock cluster."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import importlib
 import json
 from typing import Any
 
@@ -195,3 +197,132 @@ def test_aio_consume_errors_come_back_as_messages(mods, mock_cluster, call):
         return got
 
     assert asyncio.run(run()) == [(fc.KafkaError.UNKNOWN_TOPIC_OR_PART, False)]
+
+
+def _construct(aio: Any, cls: str, **kwargs: Any) -> str:
+    """What constructing `aio.<cls>(conf, **kwargs)` in a running loop gives: "ok" or the exception."""
+
+    async def quiet(err: Any) -> None:  # confluent_kafka.aio's callbacks are coroutine functions
+        pass
+
+    async def run() -> str:
+        conf = {"bootstrap.servers": "127.0.0.1:1", "error_cb": quiet}
+        if cls == "AIOConsumer":
+            conf["group.id"] = "g"
+        try:
+            client = getattr(aio, cls)(conf, **kwargs)
+        except Exception as error:  # the outcome compared
+            return f"{type(error).__name__}: {error}"
+        await client.close()
+        return "ok"
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("cls", ["AIOConsumer", "AIOProducer"])
+def test_aio_max_workers_is_checked_as_confluent_kafka_checks_it(cls):
+    """max_workers is unused by the drop-in (no thread pool), but a value confluent-kafka refuses
+    is refused as it is (only when no executor is given: then confluent-kafka ignores it)."""
+    cases: list[dict[str, Any]] = [{"max_workers": 0}, {"max_workers": -1}, {"max_workers": 1}]
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        cases.append({"max_workers": 0, "executor": pool})
+        expected = [_construct(ck_aio, cls, **kwargs) for kwargs in cases]
+        actual = [_construct(fc_aio, cls, **kwargs) for kwargs in cases]
+    assert expected[0].startswith("ValueError: max_workers must be")
+    assert expected[2:] == ["ok", "ok"]
+    assert actual == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("aio._AIOConsumer", "AIOConsumer"),
+        ("aio.producer", "AIOProducer"),
+        ("aio.producer._AIOProducer", "AIOProducer"),
+    ],
+)
+def test_aio_classes_import_from_confluent_kafkas_module_paths(path, name):
+    """confluent_kafka.aio.producer (and the private modules confluent-kafka defines the classes
+    in) give the classes of confluent_kafka.aio, in confluent-kafka and in the drop-in."""
+    assert getattr(importlib.import_module(f"confluent_kafka.{path}"), name) is getattr(ck_aio, name)
+    assert getattr(importlib.import_module(f"ferrokafka.confluent.{path}"), name) is getattr(fc_aio, name)
+
+
+async def _lifecycle(aio: Any, cls: str, bootstrap: str, topic: str) -> list[Any]:
+    """`async with`, then close() again; a producer's len() with a delivery pending and after close."""
+    seen: list[Any] = []
+    conf: dict[str, Any] = {"bootstrap.servers": bootstrap}
+    if cls == "AIOConsumer":
+        conf["group.id"] = f"lifecycle-{topic}"
+    async with getattr(aio, cls)(conf) as client:
+        if cls == "AIOProducer":
+            future = await client.produce(topic, b"v")
+            seen.append(("pending", len(client) >= 0))
+            await future
+            seen.append(("delivered", len(client)))
+    seen.append(("after close", len(client) if cls == "AIOProducer" else None))
+    try:
+        await client.close()
+        seen.append("closed again")
+    except Exception as error:  # the outcome compared
+        seen.append(type(error).__name__)
+    return seen
+
+
+def test_aio_consumer_lifecycle(mock_cluster, topic_name):
+    """`async with` closes; a second close() is harmless in the drop-in (confluent-kafka's
+    AIOConsumer raises RuntimeError("Consumer closed") there: a documented difference)."""
+    mock_cluster.create_topic(topic_name)
+    run = lambda aio: asyncio.run(_lifecycle(aio, "AIOConsumer", mock_cluster.bootstrap_servers, topic_name))  # noqa: E731
+    assert run(ck_aio) == [("after close", None), "RuntimeError"]
+    assert run(fc_aio) == [("after close", None), "closed again"]
+
+
+async def _after_close(aio: Any, mod: Any) -> dict[str, str]:
+    """What each call of a closed AIOConsumer raises."""
+    consumer = aio.AIOConsumer({"bootstrap.servers": "127.0.0.1:1", "group.id": "closed"})
+    await consumer.close()
+    tp = mod.TopicPartition("t", 0, 1)
+    calls: dict[str, Any] = {
+        "poll": lambda: consumer.poll(0.1),
+        "consume": lambda: consumer.consume(1, 0.1),
+        "subscribe": lambda: consumer.subscribe(["t"]),
+        "unsubscribe": consumer.unsubscribe,
+        "assign": lambda: consumer.assign([tp]),
+        "assignment": consumer.assignment,
+        "commit": lambda: consumer.commit(offsets=[tp]),
+        "committed": lambda: consumer.committed([tp], 1),
+        "store_offsets": lambda: consumer.store_offsets(offsets=[tp]),
+        "position": lambda: consumer.position([tp]),
+        "pause": lambda: consumer.pause([tp]),
+        "seek": lambda: consumer.seek(tp),
+        "get_watermark_offsets": lambda: consumer.get_watermark_offsets(tp, 1),
+        "list_topics": lambda: consumer.list_topics(None, 1),
+        "consumer_group_metadata": consumer.consumer_group_metadata,
+    }
+    seen: dict[str, str] = {}
+    for name, call in calls.items():
+        try:
+            await call()
+            seen[name] = "returned"
+        except Exception as error:  # the outcome compared
+            seen[name] = f"{type(error).__name__}: {error}"
+    return seen
+
+
+def test_aio_consumer_calls_after_close_raise_confluent_kafkas_runtime_error():
+    expected = asyncio.run(_after_close(ck_aio, ck))
+    assert set(expected.values()) == {"RuntimeError: Consumer closed"}
+    assert asyncio.run(_after_close(fc_aio, fc)) == expected
+
+
+def test_aio_producer_lifecycle(mock_cluster, topic_name):
+    """As confluent-kafka's own test_close_method and test_aio_producer_len_closed_producer expect:
+    close() twice is harmless and len() is 0 after close. (confluent-kafka 2.16's real AIOProducer
+    raises RuntimeError on the second close, its executor being shut down; its tests mock that
+    away.)"""
+    mock_cluster.create_topic(topic_name)
+    seen = asyncio.run(_lifecycle(fc_aio, "AIOProducer", mock_cluster.bootstrap_servers, topic_name))
+    assert seen == [("pending", True), ("delivered", 0), ("after close", 0), "closed again"]
+    confluent = asyncio.run(_lifecycle(ck_aio, "AIOProducer", mock_cluster.bootstrap_servers, topic_name))
+    assert confluent[:3] == seen[:3]

@@ -1161,6 +1161,8 @@ class AdminClient:
         """The cluster's id from the brokers' metadata, waiting up to `timeout` seconds (None: until
         known) for the first metadata; None if it did not come in time.
         """
+    def _serve_callbacks(self) -> None:
+        """Runs, on this thread, the callbacks queued so far (the event thread runs them otherwise)."""
     def set_sasl_credentials(self, username: str, password: str) -> None:
         """Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
         on (existing ones stay as they are): for credentials that rotate."""

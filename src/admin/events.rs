@@ -35,6 +35,11 @@ impl EventServer {
     ) -> std::io::Result<Self> {
         let queue = crate::native::queue::main_queue(client)
             .ok_or_else(|| std::io::Error::other("librdkafka gave no main queue"))?;
+        // What librdkafka queued while it was being created (its INIT log line, say) is queued
+        // for the callbacks here, on the creating thread: the first dispatch hands it on.
+        while let Some(event) = crate::native::queue::poll(&queue, 0) {
+            read_event(&event, &callbacks);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()

@@ -685,6 +685,13 @@ impl AdminClient {
         crate::cluster_metadata::cluster_id(py, self.open_core()?, timeout)
     }
 
+    /// Runs, on this thread, the callbacks (logger, error_cb, throttle_cb) queued so far, which
+    /// the client's event thread runs otherwise: for confluent-kafka's `poll()`, which serves
+    /// them on the calling thread.
+    fn _serve_callbacks(&self, py: Python<'_>) -> PyResult<()> {
+        self.open_core()?.callbacks.dispatch(py, None)
+    }
+
     /// Replaces the SASL username and password (PLAIN, SCRAM) used for connections made from now
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {

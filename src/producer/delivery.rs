@@ -290,7 +290,37 @@ pub struct DeliveryContext {
     pub(super) callbacks: ClientCallbacks,
 }
 
-crate::callbacks::client_context_via_callbacks!(DeliveryContext);
+impl DeliveryContext {
+    /// Wakes the resolver (and a `poll()` waiting) for the callbacks just queued: they waited for
+    /// its next turn otherwise, up to a slice (100 ms) late — a `stats_cb` at
+    /// `statistics.interval.ms=10` first ran after 100 ms, where confluent-kafka's `poll(0.1)`
+    /// has had several.
+    fn wake_for_callbacks(&self) {
+        if self.callbacks.has_pending() {
+            // Under the lock its waiters check `need_python` with: the wake-up cannot be lost.
+            let _queued = self.need_python.lock();
+            self.need_python_ready.notify_all();
+        }
+    }
+}
+
+// As `client_context_via_callbacks!`, and each queued callback wakes the resolver.
+impl rdkafka::ClientContext for DeliveryContext {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.callbacks.log(level, fac, log_message);
+        self.wake_for_callbacks();
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.callbacks.error(error, reason);
+        self.wake_for_callbacks();
+    }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        self.callbacks.stats_raw(statistics);
+        self.wake_for_callbacks();
+    }
+}
 
 impl crate::native::throttle::ThrottleTarget for DeliveryContext {
     fn throttle_callbacks(&self) -> &ClientCallbacks {

@@ -237,6 +237,14 @@ impl Producer {
         } else {
             config.create_with_context(context).map_err(FerroError::from)?
         };
+        // What librdkafka queued while it was being created (its INIT log line, say) is taken
+        // here, before the poller exists: the first poll()/flush() hands it to the logger, as
+        // confluent-kafka's does, instead of whenever the poller thread gets to it.
+        if let Some(queue) = crate::native::queue::main_queue(producer.client()) {
+            for _ in 0..crate::native::queue::length(&queue) {
+                producer.poll(Duration::ZERO);
+            }
+        }
         let core = Arc::new(ProducerCore::new(producer));
         let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
             let core = core.clone();

@@ -864,7 +864,9 @@ class AdminClient:
     def poll(self, timeout: float = -1) -> int:
         """Serves the client callbacks (``error_cb``, ``throttle_cb``, the logger), waiting up to
         `timeout` seconds for the first. Futures resolve without it."""
-        self._open()
+        # What the client queued so far (its INIT log line, say) is served by this call, as
+        # confluent-kafka's poll() does, not whenever the client's event thread gets the GIL.
+        call(self._open()._serve_callbacks)
         events = self._events
         served = events.serve()
         if served:

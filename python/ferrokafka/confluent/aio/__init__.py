@@ -7,7 +7,10 @@ and ``consume()`` return :class:`Message` s as the synchronous consumer does (vi
 data, copied only when the application keeps a message past two more calls). Callbacks
 (``on_delivery``, ``error_cb``, ``stats_cb``, ``throttle_cb``, ``on_commit``, ``on_assign`` ...) run
 on the loop and may be coroutine functions. ``max_workers``, ``executor``, ``batch_size`` and
-``buffer_timeout`` are accepted and unused (there is no executor and no Python-side buffer).
+``buffer_timeout`` are accepted and unused (there is no executor and no Python-side buffer);
+``max_workers`` is still checked as confluent-kafka checks it when no ``executor`` is given.
+``confluent_kafka.aio.producer`` and confluent-kafka's private module paths
+(``aio._AIOConsumer``, ``aio.producer._AIOProducer``) give the same classes.
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from typing import Any, Self
 import ferrokafka as _fk
 import ferrokafka.aio as _fk_aio
 
-from . import _config
-from ._consumer import _UNREFERENCED, _eof_reason, _is_consume_error
-from ._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of
-from ._message import Message, error_message, from_borrowed
-from ._metadata import from_dict
-from ._topic_partition import TopicPartition, list_from_native, list_to_native, to_native
+from .. import _config
+from .._consumer import _UNREFERENCED, _eof_reason, _is_consume_error
+from .._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of
+from .._message import Message, error_message, from_borrowed
+from .._metadata import from_dict
+from .._topic_partition import TopicPartition, list_from_native, list_to_native, to_native
 
 __all__ = ["AIOConsumer", "AIOProducer", "AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
@@ -77,6 +80,9 @@ class AIOProducer:
         batch_size: int = 1000,
         buffer_timeout: float = 1.0,
     ) -> None:
+        if executor is None and max_workers is not None and max_workers <= 0:
+            # confluent-kafka creates its ThreadPoolExecutor(max_workers) here, which refuses it
+            raise ValueError("max_workers must be greater than 0")
         rest, user = _native_conf(
             producer_conf, ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_delivery"), "producer"
         )
@@ -240,10 +246,25 @@ def _consumer_error_cb(errors: deque[Message], error_cb: Callable[..., Any] | No
     return error_cb(value)
 
 
+class _Closed:
+    """In place of a closed client's native one: any use raises confluent-kafka's ``RuntimeError``."""
+
+    def __init__(self, message: str) -> None:
+        self._message = message
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(self._message)
+
+
+_CLOSED_CONSUMER: Any = _Closed("Consumer closed")
+
+
 class AIOConsumer:
     """confluent-kafka's asyncio consumer (see the module's docstring)."""
 
-    def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 100, executor: Any = None) -> None:
+    def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 2, executor: Any = None) -> None:
+        if executor is None and max_workers < 1:
+            raise ValueError("max_workers must be at least 1")  # confluent-kafka's check
         if not isinstance(consumer_conf, dict):
             raise TypeError("expected configuration dict")
         if not consumer_conf.get("group.id"):
@@ -456,11 +477,17 @@ class AIOConsumer:
         call(self._native.set_sasl_credentials, username, password)
 
     async def close(self) -> None:
+        if self._native is _CLOSED_CONSUMER:
+            return
         for message in self._previous + self._latest:
             message._materialize()
         self._previous.clear()
         self._latest.clear()
         await _translated(self._native.close())
+        # Every later call raises what confluent-kafka's does (RuntimeError("Consumer closed")),
+        # with no check on the way of the calls of an open consumer.
+        self._native = _CLOSED_CONSUMER
+        self._errors.clear()
 
     async def __aenter__(self) -> Self:
         return self
@@ -473,4 +500,4 @@ class AIOConsumer:
 
 AIOProducer.__module__ = AIOConsumer.__module__ = __name__
 
-from ._aio_serializing import AsyncDeserializingConsumer, AsyncSerializingProducer  # noqa: E402
+from .._aio_serializing import AsyncDeserializingConsumer, AsyncSerializingProducer  # noqa: E402
