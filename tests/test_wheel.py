@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
-TAG = "manylinux_2_34_x86_64"
+TAG = "manylinux_2_28_x86_64"
 # What the wheel's extension may link dynamically: glibc's libraries and libgcc_s, which the manylinux
 # policy guarantees on every system. Everything else (librdkafka, OpenSSL, libcurl, Cyrus SASL, MIT
 # Kerberos, zlib, zstd) is inside it.
