@@ -40,7 +40,6 @@ use crate::flagged::Flagged;
 use crate::fork::Born;
 use crate::handle_slot::{HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
-use crate::message::MessageParts;
 use crate::native::clock;
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::TopicPartition;
