@@ -765,8 +765,8 @@ impl crate::oauth::TokenClient for ConsumerCore {
 }
 
 impl crate::ffi::ClientHandle for ConsumerCore {
-    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle<'_>> {
         let handle = self.open().ok()?;
-        Some(crate::ffi::LiveHandle::new(handle.native_ptr(), handle))
+        Some(crate::ffi::LiveHandle::kept(handle, |handle| handle.client()))
     }
 }
