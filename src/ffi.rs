@@ -177,28 +177,36 @@ extern "C" {
 pub trait ClientHandle: Send + Sync {
     /// The native handle while the client is open; `None` once it is closed. `close()` destroys
     /// the handle: what this returns keeps it alive while the caller uses it.
-    fn open_handle(&self) -> Option<LiveHandle>;
+    fn open_handle(&self) -> Option<LiveHandle<'_>>;
 }
 
-/// A client's native handle together with what keeps it alive (see handle_slot.rs).
-pub struct LiveHandle {
+/// A client's native handle together with what keeps it alive (see handle_slot.rs): either an
+/// `Arc` of what owns the client ([`kept`](Self::kept)), or a borrow of the client for `'a`
+/// ([`borrowed`](Self::borrowed)). Made only from a live rdkafka `Client`, so it is safe to make.
+pub struct LiveHandle<'a> {
     ptr: *mut rd_kafka_t,
     _keep: Option<std::sync::Arc<dyn Send + Sync>>,
+    _client: std::marker::PhantomData<&'a ()>,
 }
 
-impl LiveHandle {
-    /// `ptr` is the handle that `keep` owns (and destroys only when dropped).
-    pub fn new(ptr: *mut rd_kafka_t, keep: std::sync::Arc<dyn Send + Sync>) -> Self {
-        LiveHandle { ptr, _keep: Some(keep) }
+impl LiveHandle<'static> {
+    /// The handle of the client that `keep` owns (`client` finds it there), alive for as long as
+    /// this is: `keep` is held, and an rdkafka `Client` reached through a shared reference is
+    /// destroyed only when its owner is dropped, which the held `Arc` prevents.
+    pub fn kept<K, C>(keep: std::sync::Arc<K>, client: fn(&K) -> &rdkafka::client::Client<C>) -> Self
+    where
+        K: Send + Sync + 'static,
+        C: rdkafka::ClientContext,
+    {
+        let ptr = client(&keep).native_ptr();
+        LiveHandle { ptr, _keep: Some(keep), _client: std::marker::PhantomData }
     }
+}
 
-    /// A handle kept alive by the client object itself, for as long as the caller holds that.
-    ///
-    /// # Safety
-    /// `ptr` stays valid while the `ClientHandle` that returned this is alive, and every user of
-    /// the `LiveHandle` holds that client (e.g. an `Arc` of it) for as long as it uses the handle.
-    pub unsafe fn borrowed(ptr: *mut rd_kafka_t) -> Self {
-        LiveHandle { ptr, _keep: None }
+impl<'a> LiveHandle<'a> {
+    /// The handle of `client`, alive for as long as the borrow `'a` this carries.
+    pub fn borrowed<C: rdkafka::ClientContext>(client: &'a rdkafka::client::Client<C>) -> Self {
+        LiveHandle { ptr: client.native_ptr(), _keep: None, _client: std::marker::PhantomData }
     }
 
     /// The handle, valid while `self` lives.
@@ -207,10 +215,11 @@ impl LiveHandle {
     }
 }
 
-// SAFETY: librdkafka handles are thread-safe, and `_keep` is Send + Sync.
-unsafe impl Send for LiveHandle {}
+// SAFETY: librdkafka handles are thread-safe, `_keep` is Send + Sync, and the borrow `'a` is of a
+// `Client`, which rdkafka declares Send + Sync.
+unsafe impl Send for LiveHandle<'_> {}
 // SAFETY: see Send.
-unsafe impl Sync for LiveHandle {}
+unsafe impl Sync for LiveHandle<'_> {}
 
 /// librdkafka's description of an error code, whatever the code (rd_kafka_err2str).
 pub fn error_description(code: c_int) -> String {

@@ -10,25 +10,13 @@
 
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
-
 use crate::errors::{FerroError, FerroResult};
+use crate::platform::fork_generation;
 
-/// How many times this process image has been forked into a child (0 in the original process).
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-extern "C" fn in_forked_child() {
-    // Async-signal-safe: one atomic add.
-    GENERATION.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Registers the fork handler; called when the module is imported.
+/// Registers the fork handler (it counts forks: [`fork_generation`]); called when the module is
+/// imported.
 pub fn install() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        crate::platform::on_fork_in_child(in_forked_child);
-    });
+    crate::platform::count_forks();
 }
 
 /// The process a client was created in.
@@ -37,12 +25,12 @@ pub struct Born(u64);
 
 impl Born {
     pub fn here() -> Self {
-        Born(GENERATION.load(Ordering::Relaxed))
+        Born(fork_generation())
     }
 
     /// True in a forked child for a client created before the fork.
     pub fn inherited(self) -> bool {
-        GENERATION.load(Ordering::Relaxed) != self.0
+        fork_generation() != self.0
     }
 
     /// `Err` for a client inherited across fork().

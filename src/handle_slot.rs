@@ -57,6 +57,35 @@ impl<T> HandleSlot<T> {
     }
 }
 
+/// A client that its owner's `Drop` hands on by value ([`Teardown::destroy`] destroys it on a
+/// thread of its own): until then it dereferences to the client. The safe form of a
+/// `ManuallyDrop` taken in `Drop`.
+pub struct HandOff<T>(Option<T>);
+
+impl<T> HandOff<T> {
+    pub fn new(value: T) -> Self {
+        HandOff(Some(value))
+    }
+
+    /// Takes the value out. Only the owner's `Drop` calls it, after which nothing can reach the
+    /// owner, so every dereference happens before: `None` only if called twice.
+    pub fn take(&mut self) -> Option<T> {
+        self.0.take()
+    }
+}
+
+impl<T> std::ops::Deref for HandOff<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        match &self.0 {
+            Some(value) => value,
+            // Unreachable: taken only in the owner's Drop (see `take`).
+            None => unreachable!("a HandOff used after its owner's Drop took it"),
+        }
+    }
+}
+
 /// The destruction of one handle: started by the handle's `Drop` ([`Teardown::destroy`]), awaited by
 /// `close()` ([`Teardown::wait`]).
 #[derive(Clone, Default)]

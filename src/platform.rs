@@ -54,11 +54,40 @@ pub fn monotonic_coarse_nanos() -> Option<u64> {
     Some(seconds.saturating_mul(1_000_000_000).saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0)))
 }
 
-/// Runs `handler` in the child after every `fork()` (it must be async-signal-safe).
-pub fn on_fork_in_child(handler: extern "C" fn()) {
-    // SAFETY: registers a handler that the caller promises is async-signal-safe (allowed in a
-    // child after fork()); a function of this library, which is never unloaded.
+/// Runs `handler` in the child after every `fork()`.
+///
+/// # Safety
+/// `handler` does only async-signal-safe work: the child of a multi-threaded process runs it with
+/// every other thread gone and any lock they held frozen (no allocation, no locks, no I/O beyond
+/// async-signal-safe calls). It is a function of this library, which is never unloaded.
+pub unsafe fn on_fork_in_child(handler: extern "C" fn()) {
+    // SAFETY: pthread_atfork only records the handler (the caller's guarantee makes calling it in
+    // the child sound); no memory is passed.
     unsafe { libc::pthread_atfork(None, None, Some(handler)) };
+}
+
+/// How many times this process image has been forked into a child (0 in the original process).
+static FORKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn count_fork_in_child() {
+    FORKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Counts every `fork()` from now on, in the child ([`fork_generation`]). Idempotent.
+pub fn count_forks() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // SAFETY: the handler does one atomic add on a static: async-signal-safe, as Rust's
+        // AtomicU64 exists only where the hardware has lock-free 64-bit atomics. It is a function
+        // of this library.
+        unsafe { on_fork_in_child(count_fork_in_child) };
+    });
+}
+
+/// How many times this process image has been forked into a child: 0 in the process that imported
+/// us, 1 in its child, and so on (see fork.rs).
+pub fn fork_generation() -> u64 {
+    FORKS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The path of the shared library that holds `address` (a function of ours), as the loader names

@@ -30,11 +30,10 @@
 //! client (queues, events) to be destroyed before the client; each call destroys its own before it
 //! lets go of its `Arc`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
-use std::mem::ManuallyDrop;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +64,6 @@ mod events;
 mod groups;
 mod new_topic;
 mod offsets;
-#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 mod request;
 mod results;
 mod scram;
@@ -204,7 +202,7 @@ impl AdminClient {
         let events = EventServer::start(client.inner(), callbacks.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {
-            client: ManuallyDrop::new(client),
+            client: crate::handle_slot::HandOff::new(client),
             request_timeout,
             born: crate::fork::Born::here(),
             callbacks,

@@ -1,6 +1,8 @@
 //! Running a request: the native client (`AdminCore`), the two ways into librdkafka (rdkafka's
 //! wrapped calls and C-API requests on a queue of their own), and the errors they end with.
 
+#![forbid(unsafe_code)]
+
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::topic_partition::TopicPartition;
@@ -9,7 +11,6 @@ use rdkafka::bindings as rdsys;
 use rdkafka::error::KafkaError as RdKafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use std::ffi::c_int;
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -71,7 +72,7 @@ impl crate::native::throttle::ThrottleTarget for AdminContext {
 
 pub(super) struct AdminCore {
     /// Destroyed in `Drop`, on a background thread.
-    pub(super) client: ManuallyDrop<RdAdminClient<AdminContext>>,
+    pub(super) client: crate::handle_slot::HandOff<RdAdminClient<AdminContext>>,
     /// librdkafka's default timeout for a whole admin request (`socket.timeout.ms`).
     pub(super) request_timeout: Duration,
     pub(super) born: crate::fork::Born,
@@ -84,10 +85,6 @@ pub(super) struct AdminCore {
 }
 
 impl AdminCore {
-    pub(super) fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
-        self.client.inner().native_ptr()
-    }
-
     /// Options for rdkafka's wrapped requests.
     pub(super) fn options(&self, operation_timeout: Option<Duration>) -> AdminOptions {
         let options = AdminOptions::new();
@@ -168,8 +165,7 @@ impl AdminCore {
 
 impl Drop for AdminCore {
     fn drop(&mut self) {
-        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
-        let client = unsafe { ManuallyDrop::take(&mut self.client) };
+        let client = self.client.take();
         // The event server first (a tuple drops in order): its queue must go before the client.
         // Both join threads (and rdkafka's AdminClient destroys the handle): never on a thread
         // that holds the GIL.
@@ -185,10 +181,10 @@ impl crate::oauth::TokenClient for AdminCore {
 
 impl crate::ffi::ClientHandle for AdminCore {
     /// Until the last request in flight after close() has finished.
-    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
-        // SAFETY: the admin client's handle lives as long as its core (AdminCore's Drop destroys
-        // it), and every user of a ClientHandle holds the core (an Arc, or a Weak upgraded for the
-        // call: cluster_metadata, oauth) while it uses the handle.
-        Some(unsafe { crate::ffi::LiveHandle::borrowed(self.native_ptr()) })
+    /// The handle borrowed with the core, whose Drop destroys it: every user of a ClientHandle
+    /// holds the core (an Arc, or a Weak upgraded for the call: cluster_metadata, oauth) while it
+    /// uses the handle.
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle<'_>> {
+        Some(crate::ffi::LiveHandle::borrowed(self.client.inner()))
     }
 }

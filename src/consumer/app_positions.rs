@@ -35,7 +35,6 @@
 use parking_lot::Mutex;
 
 use crate::message::borrowed::NativeMessage;
-use crate::message::MessageParts;
 use crate::topic_partition::TopicPartition;
 
 const OFFSET_INVALID: i64 = -1001;

@@ -15,7 +15,6 @@
 //! [`NativeConsumer`].
 
 use std::ffi::CStr;
-use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,9 +37,8 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
 use crate::flagged::Flagged;
 use crate::fork::Born;
-use crate::handle_slot::{HandleSlot, Teardown};
+use crate::handle_slot::{HandOff, HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
-use crate::message::MessageParts;
 use crate::native::clock;
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::TopicPartition;
@@ -313,7 +311,7 @@ thread_local! {
 /// (librdkafka requires messages to go before their handle). Destroyed when the last reference
 /// goes, on a thread of its own ([`Teardown`]).
 pub struct ConsumerHandle {
-    native: ManuallyDrop<NativeConsumer>,
+    native: HandOff<NativeConsumer>,
     /// The consumer's book of live messages: each native message counts itself in and out.
     pub registry: Arc<MessageRegistry>,
     pub born: Born,
@@ -354,10 +352,9 @@ impl crate::message::borrowed::MessageSource for ConsumerHandle {
 
 impl Drop for ConsumerHandle {
     fn drop(&mut self) {
-        // SAFETY: `native` is taken exactly once, here, and never touched again: `self` is being
-        // dropped. No message refers to the handle any more: each NativeMessage holds an
+        // No message refers to the handle any more: each NativeMessage holds an
         // Arc<ConsumerHandle>, and this is the last one.
-        let native = unsafe { ManuallyDrop::take(&mut self.native) };
+        let native = self.native.take();
         self.teardown.destroy(native, "consumer", self.born);
     }
 }
@@ -440,7 +437,7 @@ impl ConsumerCore {
         let (born, teardown) = (Born::here(), Teardown::default());
         let context = consumer.context().clone();
         let handle = ConsumerHandle {
-            native: ManuallyDrop::new(consumer),
+            native: HandOff::new(consumer),
             registry: registry.clone(),
             born,
             teardown: teardown.clone(),
@@ -766,8 +763,8 @@ impl crate::oauth::TokenClient for ConsumerCore {
 }
 
 impl crate::ffi::ClientHandle for ConsumerCore {
-    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle<'_>> {
         let handle = self.open().ok()?;
-        Some(crate::ffi::LiveHandle::new(handle.native_ptr(), handle))
+        Some(crate::ffi::LiveHandle::kept(handle, |handle| handle.client()))
     }
 }

@@ -28,7 +28,6 @@ use std::collections::VecDeque;
 use parking_lot::Mutex;
 
 use crate::message::borrowed::NativeMessage;
-use crate::message::MessageParts;
 use crate::topic_partition::TopicPartition;
 
 /// How many messages `poll()` and the iterator take from librdkafka at once, and wait here at most.

@@ -515,7 +515,7 @@ impl Consumer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let consumer = self.core.open()?;
-        let handle = crate::ffi::LiveHandle::new(consumer.native_ptr(), consumer);
+        let handle = crate::ffi::LiveHandle::kept(consumer, |consumer| consumer.client());
         Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 

@@ -42,7 +42,6 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::consumer::native::NativeConsumer;
 use crate::message::borrowed::NativeMessage;
-use crate::message::MessageParts;
 use crate::native::clock;
 use crate::topic_partition::TopicPartition;
 

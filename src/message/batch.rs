@@ -39,7 +39,7 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 
 use crate::message::borrowed::NativeMessage;
 use crate::message::Handed;
-use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
+use crate::message::{headers, OwnedMessage, TimestampType};
 use crate::sequence_iter::SequenceIterator;
 use crate::topic_partition::TopicPartition;
 

@@ -1,9 +1,9 @@
 //! `BorrowedMessage`: a zero-copy view of a consumed message inside librdkafka's fetch buffer.
 //!
 //! Three layers, each with one job:
-//! - [`NativeMessage`] owns a `rd_kafka_message_t` as librdkafka's batch API handed it out,
-//!   together with the consumer handle it came from (an `Arc<dyn MessageSource>`: the consumer's
-//!   `ConsumerHandle`), so the handle outlives it.
+//! - [`NativeMessage`] (in the FFI layer, `native::message`) owns a `rd_kafka_message_t` as
+//!   librdkafka's batch API handed it out, together with the consumer handle it came from (an
+//!   `Arc<dyn MessageSource>`: the consumer's `ConsumerHandle`), so the handle outlives it.
 //!   Dropping it destroys the message, from any thread. It plays the part of rdkafka's
 //!   `BorrowedMessage`, whose lifetime parameter a `#[pyclass]` could not carry.
 //! - [`MessageSlot`] is the message's state: valid or invalidated with a reason (an atomic, read
@@ -15,8 +15,7 @@
 //! The rules (see `docs/design/message-model.md`): accessors work only from the receiving thread
 //! and only while valid; `valid` and `release()` work from anywhere and never raise.
 
-use std::ffi::{c_int, c_void};
-use std::ptr::NonNull;
+use std::ffi::c_int;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
@@ -24,200 +23,46 @@ use parking_lot::Mutex;
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyMemoryView, PyString};
-use rdkafka::bindings as rdsys;
-use rdkafka::message::{BorrowedHeaders, OwnedMessage as RdOwnedMessage};
+use rdkafka::message::BorrowedHeaders;
 use rdkafka::Timestamp;
 
 use crate::errors::FerroError;
 /// Lives with the error it explains (errors.rs), which is below this module.
 pub use crate::errors::InvalidReason;
-use crate::ffi::bytes_at;
 use crate::message::owned::OwnedMessage;
-use crate::message::{
-    clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
-    TimestampType,
-};
+use crate::message::{headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part, TimestampType};
+use crate::native::buffer::{export_shared, release_shared};
+/// The native message and the handle it keeps alive live in the FFI layer (native/message.rs).
+pub use crate::native::message::{MessageSource, NativeMessage};
 use crate::topic_partition::TopicPartition;
-
-/// The consumer handle a native message came from, as the message sees it (implemented by
-/// consumer/core.rs's `ConsumerHandle`; a trait, so that messages do not depend on the consumer).
-/// Each message holds its handle, which librdkafka requires to outlive it.
-pub trait MessageSource: Send + Sync {
-    /// Counts a native message in, at its creation.
-    fn native_created(&self);
-    /// Counts it out, at its drop.
-    fn native_dropped(&self);
-    /// The handle was inherited across fork(): librdkafka's state must not be touched (fork.rs).
-    fn inherited(&self) -> bool;
-}
-
-/// A message as librdkafka handed it out, plus the consumer handle it came from.
-pub struct NativeMessage {
-    message: NonNull<rdsys::rd_kafka_message_t>,
-    handle: Arc<dyn MessageSource>,
-}
-
-// SAFETY: librdkafka allows destroying a message from any thread, and a consumed message is not
-// written after it was handed out, except that rd_kafka_message_headers parses headers lazily into
-// it: `raw_headers` is only reached through BorrowedMessage accessors and detach(), which run on the
-// one thread that received the message (checked), while other threads only read key and payload
-// bytes, which header parsing does not touch.
-unsafe impl Send for NativeMessage {}
-// SAFETY: see Send.
-unsafe impl Sync for NativeMessage {}
-
-impl NativeMessage {
-    /// Takes ownership of a consumed message.
-    ///
-    /// # Safety
-    /// `message` was handed out by `handle` (rd_kafka_consume_batch_queue), without error, and is
-    /// handed over here: nobody else destroys it.
-    pub unsafe fn from_consumed(handle: Arc<dyn MessageSource>, message: NonNull<rdsys::rd_kafka_message_t>) -> Self {
-        handle.native_created();
-        NativeMessage { message, handle }
-    }
-
-    fn raw(&self) -> &rdsys::rd_kafka_message_t {
-        // SAFETY: we own the message until drop.
-        unsafe { self.message.as_ref() }
-    }
-
-    /// The partition leader's epoch when the message was fetched (KIP-320), if the broker said.
-    pub fn leader_epoch(&self) -> Option<i32> {
-        // SAFETY: we own the live message until drop; librdkafka only reads it.
-        let epoch = unsafe { rdsys::rd_kafka_message_leader_epoch(self.message.as_ptr()) };
-        (epoch >= 0).then_some(epoch)
-    }
-}
-
-impl Drop for NativeMessage {
-    fn drop(&mut self) {
-        self.handle.native_dropped();
-        if self.handle.inherited() {
-            return; // see fork.rs: librdkafka's state in a forked child cannot be touched
-        }
-        // SAFETY: we own the message (from_consumed's contract) and destroy it exactly once; the
-        // handle is still alive because `self.handle` is. Nothing borrows the message any more.
-        unsafe { rdsys::rd_kafka_message_destroy(self.message.as_ptr()) };
-    }
-}
-
-/// rdkafka's own message interface, so that Rust code reads a ferrokafka message as it reads
-/// rdkafka's `BorrowedMessage` (`key_view`, `payload_view`, `headers` included).
-impl rdkafka::message::Message for NativeMessage {
-    type Headers = BorrowedHeaders;
-
-    fn key(&self) -> Option<&[u8]> {
-        MessageParts::key(self)
-    }
-
-    fn payload(&self) -> Option<&[u8]> {
-        MessageParts::payload(self)
-    }
-
-    unsafe fn payload_mut(&mut self) -> Option<&mut [u8]> {
-        let m = self.raw();
-        // SAFETY: `&mut self` is the only access to the message (an `Arc<NativeMessage>` hands out
-        // `&mut` only when unique), and librdkafka's payload bytes live as long as the message;
-        // the caller upholds the trait's contract for writing them.
-        (!m.payload.is_null()).then(|| unsafe { std::slice::from_raw_parts_mut(m.payload as *mut u8, m.len) })
-    }
-
-    /// The topic name; Kafka's names are ASCII, and one that were not UTF-8 reads as "" here (use
-    /// `MessageParts::topic_bytes` for the raw bytes) rather than panicking as rdkafka's would.
-    fn topic(&self) -> &str {
-        std::str::from_utf8(self.topic_bytes()).unwrap_or("")
-    }
-
-    fn partition(&self) -> i32 {
-        MessageParts::partition(self)
-    }
-
-    fn offset(&self) -> i64 {
-        MessageParts::offset(self)
-    }
-
-    fn timestamp(&self) -> Timestamp {
-        MessageParts::timestamp(self)
-    }
-
-    fn headers(&self) -> Option<&BorrowedHeaders> {
-        self.raw_headers()
-    }
-}
-
-impl NativeMessage {
-    /// librdkafka's topic handle of the message: equal handles, equal topics (cheaper to compare
-    /// than names, which librdkafka hands out as C strings).
-    pub fn topic_handle(&self) -> *const rdsys::rd_kafka_topic_t {
-        self.raw().rkt
-    }
-
-    /// Copies the message into rdkafka's `OwnedMessage`, as rdkafka's `BorrowedMessage::detach`
-    /// does (the topic decoded lossily, headers copied raw: keys need not be UTF-8).
-    pub fn detach(&self) -> RdOwnedMessage {
-        use rdkafka::message::Message;
-        RdOwnedMessage::new(
-            Message::payload(self).map(<[u8]>::to_vec),
-            Message::key(self).map(<[u8]>::to_vec),
-            String::from_utf8_lossy(self.topic_bytes()).into_owned(),
-            Message::timestamp(self),
-            Message::partition(self),
-            Message::offset(self),
-            Message::headers(self).map(BorrowedHeaders::detach),
-        )
-    }
-}
 
 impl MessageParts for NativeMessage {
     fn key(&self) -> Option<&[u8]> {
-        let m = self.raw();
-        // SAFETY: librdkafka's key pointer and length describe bytes inside the fetch buffer, which
-        // the message pins for as long as we hold it.
-        unsafe { bytes_at(m.key, m.key_len) }
+        NativeMessage::key(self)
     }
 
     fn payload(&self) -> Option<&[u8]> {
-        let m = self.raw();
-        // SAFETY: as for the key.
-        unsafe { bytes_at(m.payload, m.len) }
+        NativeMessage::payload(self)
     }
 
     fn topic_bytes(&self) -> &[u8] {
-        // SAFETY: a consumed message always has a topic handle (`rkt`) that lives as long as the
-        // message; rd_kafka_topic_name returns its NUL-terminated name, owned by that handle.
-        unsafe { std::ffi::CStr::from_ptr(rdsys::rd_kafka_topic_name(self.raw().rkt)) }.to_bytes()
+        NativeMessage::topic_bytes(self)
     }
 
     fn partition(&self) -> i32 {
-        self.raw().partition
+        NativeMessage::partition(self)
     }
 
     fn offset(&self) -> i64 {
-        self.raw().offset
+        NativeMessage::offset(self)
     }
 
     fn timestamp(&self) -> Timestamp {
-        let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-        // SAFETY: the message is live; librdkafka writes one of the three timestamp types into `kind`.
-        let ms = unsafe { rdsys::rd_kafka_message_timestamp(self.message.as_ptr(), &mut kind) };
-        match kind {
-            _ if ms < 0 => Timestamp::NotAvailable,
-            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => Timestamp::CreateTime(ms),
-            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => Timestamp::LogAppendTime(ms),
-            _ => Timestamp::NotAvailable,
-        }
+        NativeMessage::timestamp(self)
     }
 
     fn raw_headers(&self) -> Option<&BorrowedHeaders> {
-        let mut native = std::ptr::null_mut();
-        // SAFETY: the message is live; on success librdkafka points `native` at headers owned by the
-        // message (parsed on first use, see the Send impl for why that write is not a race).
-        // The code is read as the `int` it is (see ffi.rs).
-        let err = unsafe { crate::ffi::rd_kafka_message_headers(self.message.as_ptr(), &mut native) };
-        (err == 0 && !native.is_null())
-            // SAFETY: the headers live inside the message, which lives as long as `self`.
-            .then(|| unsafe { headers::from_native(self, native) })
+        NativeMessage::raw_headers(self)
     }
 }
 
@@ -298,15 +143,8 @@ impl MessageSlot {
     }
 }
 
-/// Takes an object that holds no Python references out of the cyclic garbage collector. PyO3 makes
-/// every class collectable, but a message refers to nothing the collector could find in a cycle,
-/// and tens of thousands of tracked messages would be traversed on every collection for nothing.
-pub fn untrack(obj: &Bound<'_, PyAny>) {
-    // SAFETY: `obj` is a live object; PyObject_GC_UnTrack accepts any GC object, tracked or not,
-    // and PyO3's deallocator untracks again safely. The object owns no Python references, so no
-    // reference cycle can run through it and the collector never needs to see it.
-    unsafe { ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) };
-}
+/// Messages are left out of the cyclic garbage collector (they hold no Python references).
+pub use crate::native::python::untrack;
 
 static NEXT_THREAD_TAG: AtomicU64 = AtomicU64::new(1);
 
@@ -429,33 +267,26 @@ impl BorrowedMessage {
 
     /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`). The view
     /// holds its own reference to the native message, so it stays readable after invalidation.
+    #[allow(unsafe_code)] // PyO3 declares the buffer slot `unsafe fn`; nothing else here is unsafe
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        // SAFETY: the Py_buffer CPython passed us.
-        unsafe { clear_view(view) };
-        let this = slf.get();
         let part = requested_part(slf.as_any());
-        let native = this.native()?;
-        let bytes: *const [u8] = part.of(native.as_ref()).ok_or_else(|| missing_part(part))?;
-        let keep = Arc::into_raw(native) as *mut c_void;
-        // SAFETY: `bytes` lies in the native message, which `keep` (a strong reference, released in
-        // __releasebuffer__) holds for as long as the view exists; librdkafka never changes it.
-        let exported = unsafe { export_read_only(slf.into_any(), view, flags, &*bytes, keep) };
-        if exported.is_err() {
-            // SAFETY: `keep` came from Arc::into_raw just above and was not stored anywhere.
-            drop(unsafe { Arc::from_raw(keep as *const NativeMessage) });
+        let this = slf.get();
+        let native = || this.native().map_err(PyErr::from);
+        // SAFETY: `view` is the Py_buffer CPython passed to this slot, passed on unchanged; our
+        // __releasebuffer__ releases it with the same type, NativeMessage.
+        unsafe {
+            export_shared(slf.clone().into_any(), view, flags, native, |native| {
+                part.of(native).ok_or_else(|| missing_part(part))
+            })
         }
-        exported
     }
 
+    /// Gives back the view's reference to the native message (from whichever thread).
+    #[allow(unsafe_code)] // PyO3 declares the buffer slot `unsafe fn`; nothing else here is unsafe
     unsafe fn __releasebuffer__(&self, view: *mut ffi::Py_buffer) {
-        // SAFETY: CPython passes back the Py_buffer our __getbuffer__ filled, whose `internal` is the
-        // Arc<NativeMessage> it leaked; it is released exactly once, here (from whichever thread).
-        unsafe {
-            let keep = (*view).internal as *const NativeMessage;
-            if !keep.is_null() {
-                drop(Arc::from_raw(keep));
-            }
-        }
+        // SAFETY: CPython passes back the Py_buffer our __getbuffer__ filled through export_shared
+        // with NativeMessage, once.
+        unsafe { release_shared::<NativeMessage>(view) }
     }
 
     #[getter]

@@ -11,8 +11,8 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use rdkafka::message::{BorrowedHeaders, OwnedHeaders};
 
 use crate::native::bytes_like::with_opt_bytes;
-/// Read and written in librdkafka by the FFI layer; re-exported for the message and producer modules.
-pub use crate::native::headers::{add, from_native, native_ptr, raw_pairs};
+/// Read and written in librdkafka by the FFI layer; re-exported for the message modules.
+pub use crate::native::headers::{add, raw_pairs};
 
 fn decode_key<'py>(py: Python<'py>, key: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     match std::str::from_utf8(key) {

@@ -2,9 +2,13 @@
 //!
 //! Both Python classes read their fields through the helpers here, so the two stay one
 //! implementation: [`MessageParts`] gives raw access to any rdkafka message, [`part_view`] and
-//! [`export_read_only`] let a message object export its key or payload itself through the buffer
-//! protocol (a memoryview then keeps that memory alive), and `headers` decodes headers without
-//! trusting them to be UTF-8.
+//! [`requested_part`] let a message object export its key or payload itself through the buffer
+//! protocol (`native::buffer` fills CPython's `Py_buffer`; a memoryview then keeps that memory
+//! alive), and `headers` decodes headers without trusting them to be UTF-8.
+
+// `deny`, not `forbid`: the two message classes allow it on their buffer slots alone, which PyO3
+// declares `unsafe fn` (see native/buffer.rs).
+#![deny(unsafe_code)]
 
 pub mod batch;
 pub mod borrowed;
@@ -16,11 +20,8 @@ pub use self::borrowed::BorrowedMessage;
 pub use self::owned::OwnedMessage;
 
 use std::cell::Cell;
-use std::ffi::{c_int, c_void};
-use std::ptr;
 
 use pyo3::exceptions::PyBufferError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyMemoryView, PyString};
 use rdkafka::message::{BorrowedHeaders, Message, OwnedMessage as RdOwnedMessage};
@@ -187,59 +188,6 @@ pub fn part_view<'py>(message: &Bound<'py, PyAny>, part: Part) -> PyResult<Bound
     let view = PyMemoryView::from(message);
     REQUESTED.set(outer);
     view
-}
-
-/// Marks a buffer request as failed, as the protocol requires (`view->obj = NULL`), before any
-/// error can be returned.
-///
-/// # Safety
-/// `view` is NULL or the Py_buffer CPython passed to `__getbuffer__`.
-pub unsafe fn clear_view(view: *mut ffi::Py_buffer) {
-    if !view.is_null() {
-        // SAFETY: a Py_buffer CPython gave us to fill (caller's guarantee).
-        unsafe { (*view).obj = ptr::null_mut() };
-    }
-}
-
-/// Fills `view` with a read-only, one-dimensional export of `bytes`, owned by `owner` (a strong
-/// reference to it goes into `view.obj`) and by `keep`, an opaque pointer stored in
-/// `view.internal` for the owner's `__releasebuffer__` to release. On error nothing is stored.
-///
-/// # Safety
-/// `view` is the Py_buffer CPython passed to `owner`'s `__getbuffer__`; `bytes` stays valid and
-/// unchanged while `owner` is alive and `keep` is not released.
-pub unsafe fn export_read_only(
-    owner: Bound<'_, PyAny>,
-    view: *mut ffi::Py_buffer,
-    flags: c_int,
-    bytes: &[u8],
-    keep: *mut c_void,
-) -> PyResult<()> {
-    if view.is_null() {
-        return Err(PyBufferError::new_err("view is null"));
-    }
-    if flags & ffi::PyBUF_WRITABLE == ffi::PyBUF_WRITABLE {
-        return Err(PyBufferError::new_err("message data is read-only"));
-    }
-    // SAFETY: `view` is non-null and points to a Py_buffer that CPython asks us to fill. The data
-    // stays valid as long as `view.obj` and `keep` (caller's guarantee). `shape` and `strides` point
-    // into the Py_buffer itself, as CPython's PyBuffer_FillInfo does.
-    unsafe {
-        (*view).obj = owner.into_ptr();
-        (*view).buf = bytes.as_ptr() as *mut c_void;
-        (*view).len = bytes.len() as isize;
-        (*view).readonly = 1;
-        (*view).itemsize = 1;
-        (*view).format =
-            if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT { c"B".as_ptr() as *mut _ } else { ptr::null_mut() };
-        (*view).ndim = 1;
-        (*view).shape = if flags & ffi::PyBUF_ND == ffi::PyBUF_ND { &mut (*view).len } else { ptr::null_mut() };
-        (*view).strides =
-            if flags & ffi::PyBUF_STRIDES == ffi::PyBUF_STRIDES { &mut (*view).itemsize } else { ptr::null_mut() };
-        (*view).suboffsets = ptr::null_mut();
-        (*view).internal = keep;
-    }
-    Ok(())
 }
 
 /// The error for exporting a part the message does not have (getters return None instead).

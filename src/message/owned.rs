@@ -11,10 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyMemoryView, PyString, PyTuple};
 use rdkafka::message::OwnedMessage as RdOwnedMessage;
 
-use crate::message::{
-    clear_view, export_read_only, headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part,
-    TimestampType,
-};
+use crate::message::{headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part, TimestampType};
+use crate::native::buffer::export_own;
 use crate::native::bytes_like::with_opt_bytes;
 use crate::topic_partition::{leader_epoch_arg, TopicPartition, OFFSET_INVALID};
 
@@ -155,20 +153,14 @@ impl OwnedMessage {
         slf.get().view(slf, Part::Payload)
     }
 
-    /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`).
+    /// Exports the part a getter asked for (the payload for a plain `memoryview(msg)`), from this
+    /// frozen message's own data, which the view keeps alive by holding the message. Nothing to
+    /// release: no `__releasebuffer__`.
+    #[allow(unsafe_code)] // PyO3 declares the buffer slot `unsafe fn`; nothing else here is unsafe
     unsafe fn __getbuffer__(slf: Bound<'_, Self>, view: *mut ffi::Py_buffer, flags: c_int) -> PyResult<()> {
-        // SAFETY: the Py_buffer CPython passed us.
-        unsafe { clear_view(view) };
-        let this = slf.get();
         let part = requested_part(slf.as_any());
-        let bytes: *const [u8] = part.of(this.message()).ok_or_else(|| missing_part(part))?;
-        // SAFETY: `bytes` is this frozen message's own data, which lives, unchanged, as long as the
-        // message object, which the view holds through `view.obj`.
-        unsafe { export_read_only(slf.into_any(), view, flags, &*bytes, std::ptr::null_mut()) }
-    }
-
-    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {
-        // Nothing to release: the view's reference to this object keeps the data.
+        // SAFETY: `view` is the Py_buffer CPython passed to this slot, passed on unchanged.
+        unsafe { export_own(slf, view, flags, |this| part.of(this.message()).ok_or_else(|| missing_part(part))) }
     }
 
     #[getter]

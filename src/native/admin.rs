@@ -6,7 +6,6 @@
 //! as soon as the send returns; results are events independent of the request's queue.
 
 use std::ffi::{c_char, c_int, CStr, CString};
-use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr;
 
@@ -15,7 +14,7 @@ use rdkafka::client::Client;
 use rdkafka::TopicPartitionList;
 
 use crate::errors::KafkaErrorInfo;
-use crate::ffi::{self as raw, NativePtr};
+use crate::ffi::{self as raw, LiveHandle, NativePtr};
 use crate::native::queue::Queue;
 use crate::native::results::Event;
 
@@ -52,11 +51,12 @@ fn string_pointers(names: &[CString]) -> Vec<*const c_char> {
 
 /// A queue of one request's result, on a client borrowed for `'a` (so alive while it is used).
 pub struct RequestQueue<'a> {
+    /// The client, borrowed for `'a`.
+    client: LiveHandle<'a>,
     rk: *mut rdsys::rd_kafka_t,
     // Field order is drop order: the queue goes before the descriptor it writes to.
     queue: Queue,
     wake: Option<OwnedFd>,
-    _client: PhantomData<&'a ()>,
 }
 
 /// A request's queue kept past the borrow of its client (an event loop reads it when woken).
@@ -78,13 +78,14 @@ impl DetachedQueue {
 impl<'a> RequestQueue<'a> {
     /// A new queue of `client`, or None if librdkafka could not make one.
     pub fn new<C: rdkafka::ClientContext>(client: &'a Client<C>) -> Option<Self> {
-        let rk = client.native_ptr();
+        let client = LiveHandle::borrowed(client);
+        let rk = client.ptr();
         // SAFETY: `rk` is the live client, borrowed for 'a. rd_kafka_queue_new returns a new queue
         // that we own (or NULL), destroyed by `NativePtr` when `self` goes, within 'a. Destroying it
         // before a request answered is safe: the request holds its own reference to the queue and
         // librdkafka discards a result enqueued on a destroyed application queue.
         let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }?;
-        Some(RequestQueue { rk, queue, wake: None, _client: PhantomData })
+        Some(RequestQueue { client, rk, queue, wake: None })
     }
 
     /// A new queue of `client` that writes a byte to `wake` whenever a result arrives (for an
@@ -106,10 +107,9 @@ impl<'a> RequestQueue<'a> {
         Some(request)
     }
 
-    /// New options for the request `op` on this queue's client (see [`options`]).
+    /// New options for the request `op` on this queue's client (see [`options_on`]).
     pub fn options(&self, op: rdsys::rd_kafka_admin_op_t) -> Option<Options> {
-        // SAFETY: as in `options`: the client is live while `self` is.
-        unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(self.rk, op)) }
+        options_on(&self.client, op)
     }
 
     /// The queue, kept past the borrow of the client (see [`DetachedQueue`]).
@@ -273,9 +273,15 @@ impl<'a> RequestQueue<'a> {
 /// New options for the request `op` of `client` (librdkafka's defaults), or None if librdkafka
 /// could not allocate them.
 pub fn options<C: rdkafka::ClientContext>(client: &Client<C>, op: rdsys::rd_kafka_admin_op_t) -> Option<Options> {
-    // SAFETY: a live client (borrowed); rd_kafka_AdminOptions_new returns new options that we own
-    // (or NULL), freed by rd_kafka_AdminOptions_destroy (`NativePtr`).
-    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(client.native_ptr(), op)) }
+    options_on(&LiveHandle::borrowed(client), op)
+}
+
+/// [`options`] of a client's live handle (the one implementation, also [`RequestQueue::options`]).
+pub fn options_on(client: &LiveHandle<'_>, op: rdsys::rd_kafka_admin_op_t) -> Option<Options> {
+    // SAFETY: a live client (`LiveHandle` keeps it so while borrowed); rd_kafka_AdminOptions_new
+    // returns new options that we own (or NULL), freed by rd_kafka_AdminOptions_destroy
+    // (`NativePtr`).
+    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_AdminOptions_new(client.ptr(), op)) }
 }
 
 /// Asks for the authorized operations in a describe request; the error if `options` refuse it.

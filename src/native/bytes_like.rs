@@ -78,3 +78,40 @@ pub fn with_opt_bytes<R>(
         _ => Ok(f(None)),
     }
 }
+
+/// The bytes of an immutable `bytes` object, or the UTF-8 form a `str` caches in itself, readable
+/// without the GIL and from any thread: holds a strong reference to the object, whose bytes never
+/// change and live as long as it does. For data read under the GIL and sent without it.
+pub struct HeldBytes {
+    _object: Py<PyAny>,
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the bytes belong to `_object`, which this holds (a `Py` is Send + Sync), are never written
+// (`bytes` and a `str`'s cached UTF-8 are immutable), and freed only with the object.
+unsafe impl Send for HeldBytes {}
+// SAFETY: see Send; only ever read.
+unsafe impl Sync for HeldBytes {}
+
+impl HeldBytes {
+    /// The bytes of `obj` if it is a `bytes` or a `str` (None for any other object: the caller copies
+    /// those, whose contents may change).
+    pub fn of(obj: &Bound<'_, PyAny>) -> PyResult<Option<Self>> {
+        let bytes = if let Ok(bytes) = obj.cast::<PyBytes>() {
+            bytes.as_bytes()
+        } else if let Ok(text) = obj.cast::<PyString>() {
+            // The UTF-8 form is cached in the str object, which lives as long as it does.
+            text.to_str()?.as_bytes()
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(HeldBytes { _object: obj.clone().unbind(), ptr: bytes.as_ptr(), len: bytes.len() }))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: `len` bytes at `ptr`, inside the object `self` holds, immutable and alive as long
+        // as it (see the Send impl); the slice borrows `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}

@@ -7,10 +7,12 @@
 
 pub mod admin;
 pub mod arrow_capsules;
+pub mod buffer;
 pub mod bytes_like;
 pub mod client;
 pub mod clock;
 pub mod headers;
+pub mod message;
 pub mod metadata;
 pub mod mock;
 pub mod partitions;

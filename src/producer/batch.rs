@@ -5,6 +5,8 @@
 //! is full. Each message has a delivery cell pointing at the batch (`BatchCell`), whose own cell,
 //! the batch's future, finishes with the last message, to a list of reports and errors in order.
 
+#![forbid(unsafe_code)]
+
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use arrow_array::types::{Int32Type, Int64Type, TimestampMillisecondType};
 use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, RecordBatch, StructArray};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use rdkafka::bindings as rdsys;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::types::RDKafkaErrorCode;
@@ -26,21 +28,16 @@ use crate::args::Int;
 use crate::blocking::wait_detached;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
-use crate::native::bytes_like::with_opt_bytes;
+use crate::native::bytes_like::{with_opt_bytes, HeldBytes};
+use crate::native::producer::TopicRef;
 
 /// The bytes of a value or key of a list's message.
 enum Data {
     /// Copied into the batch's buffer (from a bytearray, a memoryview, ...).
     Copied(Range<usize>),
     /// Inside an immutable `bytes` or `str` that the batch holds a reference to: not copied.
-    Held(*const u8, usize),
+    Held(HeldBytes),
 }
-
-// SAFETY: `Data::Held` points into immutable `bytes`/`str` objects kept alive by the batch
-// (`BatchSource::List::_held`); reading them from another thread, without the GIL, is sound.
-unsafe impl Send for Data {}
-// SAFETY: see Send; nothing writes through the pointer.
-unsafe impl Sync for Data {}
 
 /// One message of a list.
 pub(super) struct Item {
@@ -214,12 +211,7 @@ pub(super) struct ArrowColumns {
 
 /// The messages of one `produce_batch()` call, out of Python.
 pub(super) enum BatchSource {
-    List {
-        buffer: Vec<u8>,
-        items: Vec<Item>,
-        /// The list's items, whose `bytes` and `str` objects `Data::Held` points into.
-        _held: Py<PyTuple>,
-    },
+    List { buffer: Vec<u8>, items: Vec<Item> },
     Arrow(Vec<ArrowColumns>),
 }
 
@@ -251,14 +243,13 @@ impl BatchSource {
             ))
             .into());
         };
-        let held = items.clone().unbind();
         let mut buffer = Vec::new();
         let read = items
             .iter()
             .enumerate()
             .map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
         let items = read.collect::<PyResult<Vec<_>>>()?;
-        Ok(BatchSource::List { buffer, items, _held: held })
+        Ok(BatchSource::List { buffer, items })
     }
 
     pub(super) fn len(&self) -> usize {
@@ -296,15 +287,15 @@ impl BatchSource {
         match self {
             BatchSource::List { buffer, items, .. } => {
                 let item = items.get(i)?;
-                let bytes = |data: &Option<Data>| match data.as_ref()? {
-                    Data::Copied(range) => buffer.get(range.clone()),
-                    // SAFETY: the bytes of a `bytes` or `str` object that `_held` keeps alive;
-                    // neither kind can change its contents, so reading them needs no GIL.
-                    Data::Held(ptr, len) => Some(unsafe { std::slice::from_raw_parts(*ptr, *len) }),
-                };
+                fn bytes<'a>(buffer: &'a [u8], data: &'a Option<Data>) -> Option<&'a [u8]> {
+                    match data.as_ref()? {
+                        Data::Copied(range) => buffer.get(range.clone()),
+                        Data::Held(held) => Some(held.as_bytes()),
+                    }
+                }
                 Some(Outgoing {
-                    value: bytes(&item.value),
-                    key: bytes(&item.key),
+                    value: bytes(buffer, &item.value),
+                    key: bytes(buffer, &item.key),
                     timestamp: item.timestamp,
                     partition: item.partition,
                 })
@@ -392,14 +383,8 @@ fn at_index(py: Python<'_>, err: PyErr, i: usize) -> PyErr {
 /// the end of `buffer`.
 fn locate_bytes(buffer: &mut Vec<u8>, data: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Data>> {
     let Some(data) = data.filter(|d| !d.is_none()) else { return Ok(None) };
-    if let Ok(bytes) = data.cast::<PyBytes>() {
-        let bytes = bytes.as_bytes();
-        return Ok(Some(Data::Held(bytes.as_ptr(), bytes.len())));
-    }
-    if let Ok(text) = data.cast::<PyString>() {
-        // The UTF-8 form is cached in the str object, which lives as long as it does.
-        let text = text.to_str()?;
-        return Ok(Some(Data::Held(text.as_ptr(), text.len())));
+    if let Some(held) = HeldBytes::of(data)? {
+        return Ok(Some(Data::Held(held)));
     }
     with_opt_bytes(Some(data), what, |bytes| {
         bytes.map(|bytes| {
@@ -502,7 +487,7 @@ pub(super) fn send_all(
     py: Python<'_>,
     core: &ProducerCore,
     producer: &ProducerHandle,
-    topic: *mut rdsys::rd_kafka_topic_t,
+    topic: TopicRef<'_>,
     topic_name: &Arc<str>,
     partition: Option<i32>,
     mut source: BatchSource,
@@ -517,12 +502,8 @@ pub(super) fn send_all(
     // The next message, and one librdkafka refused for a full queue, kept for the retry.
     let mut next = 0;
     let mut waiting: Option<(Option<OwnedHeaders>, Arc<DeliveryCell>)> = None;
-    // The topic handle crosses into the GIL-free closure as an address (raw pointers are not
-    // Send); `producer` keeps the handle alive (see `ProducerHandle::topic_handle`).
-    let topic = topic as usize;
     let sent = wait_detached(py, None, |slice| {
         let until = Instant::now() + slice;
-        let topic = topic as *mut rdsys::rd_kafka_topic_t;
         while next < count {
             if !core.is_open() {
                 return Some(false);
@@ -536,7 +517,7 @@ pub(super) fn send_all(
                         value: m.value,
                         key: m.key,
                         partition: m.partition.or(partition),
-                        cell: new_cell(i),
+                        opaque: new_cell(i),
                     })
                     .collect();
                 let mut full_at = None;
@@ -546,7 +527,7 @@ pub(super) fn send_all(
                         RDKafkaErrorCode::QueueFull => {
                             full_at.get_or_insert(next + offset);
                         }
-                        code => fail(refused.cell, code, "produce failed"),
+                        code => fail(refused.opaque, code, "produce failed"),
                     }
                 }
                 next = full_at.unwrap_or(end);
@@ -558,8 +539,8 @@ pub(super) fn send_all(
                 match producer.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell)
                 {
                     Ok(()) => next += 1,
-                    Err(Refused { code: RDKafkaErrorCode::QueueFull, cell }) => waiting = Some((headers, cell)),
-                    Err(Refused { code, cell }) => {
+                    Err(Refused { code: RDKafkaErrorCode::QueueFull, opaque: cell }) => waiting = Some((headers, cell)),
+                    Err(Refused { code, opaque: cell }) => {
                         fail(cell, code, "produce failed");
                         next += 1;
                     }

@@ -3,9 +3,8 @@
 //! a [`HandleSlot`]), the count of unresolved futures, and the *poller* and *resolver* threads (see
 //! the module docs of `producer`).
 
-use std::collections::HashMap;
-use std::ffi::c_void;
-use std::ptr;
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,40 +12,24 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 use pyo3::intern;
 use pyo3::prelude::*;
-use rdkafka::bindings as rdsys;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseProducer, Producer as _};
-use rdkafka::types::RDKafkaErrorCode;
 
 use super::delivery::{DeliveryCell, DeliveryContext};
 use crate::blocking::SLICE;
-use crate::errors::{known_code, FerroError, KafkaErrorInfo};
-use crate::ffi::NativePtr;
-use crate::handle_slot::{HandleSlot, Teardown};
-use crate::message::headers;
-use crate::topic_partition::topic_cstring;
+use crate::errors::FerroError;
+use crate::handle_slot::{HandOff, HandleSlot, Teardown};
+use crate::native::producer::{Topic, TopicId, TopicRef, Topics};
 
 pub(super) const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 pub(super) const CLOSING: u8 = 1;
 
-/// A librdkafka topic handle, destroyed with its producer (before the producer handle: see
-/// ProducerHandle's Drop), and the topic's name for delivery reports.
-pub(super) struct TopicHandle(pub(super) NativePtr<rdsys::rd_kafka_topic_t>, pub(super) Arc<str>);
-
 /// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
-pub(super) struct Refused {
-    pub(super) code: RDKafkaErrorCode,
-    pub(super) cell: Arc<DeliveryCell>,
-}
+pub(super) type Refused = crate::native::producer::Refused<Arc<DeliveryCell>>;
 
-/// A message for [`ProducerCore::send_run`]: no headers, no timestamp.
-pub(super) struct PlainMessage<'a> {
-    pub(super) value: Option<&'a [u8]>,
-    pub(super) key: Option<&'a [u8]>,
-    pub(super) partition: Option<i32>,
-    pub(super) cell: Arc<DeliveryCell>,
-}
+/// A message for [`ProducerHandle::send_run`]: no headers, no timestamp.
+pub(super) type PlainMessage<'a> = crate::native::producer::PlainMessage<'a, Arc<DeliveryCell>>;
 
 /// How long close() waits for the reports of messages it purged, past the caller's timeout.
 pub(super) const PURGE_GRACE: Duration = Duration::from_secs(1);
@@ -58,10 +41,10 @@ pub(super) const MAX_CACHED_TOPICS: usize = 1024;
 /// The librdkafka producer handle and its cached topic handles: held by the core until close()
 /// (see handle_slot.rs) and, for the length of a call, by each call that uses it.
 pub(super) struct ProducerHandle {
-    producer: std::mem::ManuallyDrop<BaseProducer<DeliveryContext>>,
+    producer: HandOff<BaseProducer<DeliveryContext>>,
     /// Topic handles by name: produce() then neither allocates a C string nor looks the topic up
     /// in librdkafka's table per message, as rdkafka's `BaseProducer::send` does.
-    topics: Mutex<HashMap<String, TopicHandle>>,
+    topics: HandOff<Topics>,
     born: crate::fork::Born,
     teardown: Teardown,
 }
@@ -86,9 +69,10 @@ impl ProducerCore {
     pub(super) fn new(producer: BaseProducer<DeliveryContext>) -> Self {
         let (born, teardown) = (crate::fork::Born::here(), Teardown::default());
         let context = producer.context().clone();
+        let topics = Topics::new(producer.client(), MAX_CACHED_TOPICS);
         let handle = ProducerHandle {
-            producer: std::mem::ManuallyDrop::new(producer),
-            topics: Mutex::new(HashMap::new()),
+            producer: HandOff::new(producer),
+            topics: HandOff::new(topics),
             born,
             teardown: teardown.clone(),
         };
@@ -118,43 +102,19 @@ impl ProducerCore {
 }
 
 impl ProducerHandle {
-    pub(super) fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
-        self.producer.client().native_ptr()
-    }
-
     pub(super) fn producer(&self) -> &BaseProducer<DeliveryContext> {
         &self.producer
     }
 
     /// The handle for `name`: cached, or, once [`MAX_CACHED_TOPICS`] are cached, a temporary one
-    /// (returned as the third element) that the caller drops after producing. Valid while `self`.
-    pub(super) fn topic_handle(
-        &self,
-        name: &str,
-    ) -> Result<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>), FerroError> {
-        let mut topics = self.topics.lock();
-        if let Some(handle) = topics.get(name) {
-            return Ok((handle.0.ptr(), handle.1.clone(), None));
-        }
-        let c_name = topic_cstring(name)?;
-        // SAFETY: the producer handle is live for the lifetime of `self`; librdkafka copies the name
-        // and returns a new reference (or null with rd_kafka_last_error set for invalid names).
-        let handle = unsafe { rdsys::rd_kafka_topic_new(self.native_ptr(), c_name.as_ptr(), ptr::null_mut()) };
-        // SAFETY: a new topic reference (or NULL), ours to release.
-        let Some(owned_handle) = (unsafe { NativePtr::from_ptr(handle) }) else {
-            // SAFETY: reads the calling thread's last librdkafka error; no arguments.
-            let code = unsafe { rdsys::rd_kafka_last_error() };
-            return Err(FerroError::Kafka(KafkaErrorInfo::from_code(code.into(), &format!("invalid topic {name:?}"))));
-        };
-        let shared_name: Arc<str> = Arc::from(name);
-        let owned = TopicHandle(owned_handle, shared_name.clone());
-        if topics.len() >= MAX_CACHED_TOPICS {
-            // Every produced message holds its own reference to the handle: dropping ours after
-            // the produce call is safe.
-            return Ok((handle, shared_name, Some(owned)));
-        }
-        topics.insert(name.to_owned(), owned);
-        Ok((handle, shared_name, None))
+    /// that the caller drops after producing. Borrowed from `self`.
+    pub(super) fn topic_handle(&self, name: &str) -> Result<Topic<'_>, FerroError> {
+        self.topics.get(self.producer.client(), name)
+    }
+
+    /// A cached topic handle again, by the id `topic_handle` gave.
+    pub(super) fn cached_topic(&self, id: TopicId) -> Option<TopicRef<'_>> {
+        self.topics.by_id(id)
     }
 
     /// Hands one message to librdkafka, which copies value and key and takes `headers` (taken out
@@ -163,7 +123,7 @@ impl ProducerHandle {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &self,
-        topic: *mut rdsys::rd_kafka_topic_t,
+        topic: TopicRef<'_>,
         value: Option<&[u8]>,
         key: Option<&[u8]>,
         partition: Option<i32>,
@@ -171,102 +131,15 @@ impl ProducerHandle {
         headers: &mut Option<OwnedHeaders>,
         cell: Arc<DeliveryCell>,
     ) -> Result<(), Refused> {
-        use rdsys::rd_kafka_vtype_t as V;
-        use rdsys::rd_kafka_vu_s__bindgen_ty_1 as U;
-        fn bytes(data: Option<&[u8]>) -> U {
-            let (ptr, size) = data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()));
-            U { mem: rdsys::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 { ptr, size } }
-        }
-        let vu = |vtype: V, u: U| rdsys::rd_kafka_vu_t { vtype, u };
-        let opaque = Arc::into_raw(cell) as *mut c_void;
-        let mut args = [
-            vu(V::RD_KAFKA_VTYPE_RKT, U { rkt: topic }),
-            vu(V::RD_KAFKA_VTYPE_PARTITION, U { i32_: partition.unwrap_or(-1) }),
-            vu(V::RD_KAFKA_VTYPE_MSGFLAGS, U { i: rdsys::RD_KAFKA_MSG_F_COPY }),
-            vu(V::RD_KAFKA_VTYPE_VALUE, bytes(value)),
-            vu(V::RD_KAFKA_VTYPE_KEY, bytes(key)),
-            vu(V::RD_KAFKA_VTYPE_OPAQUE, U { ptr: opaque }),
-            vu(V::RD_KAFKA_VTYPE_TIMESTAMP, U { i64_: timestamp.unwrap_or(0) }),
-            vu(V::RD_KAFKA_VTYPE_HEADERS, U { headers: ptr::null_mut() }),
-        ];
-        let count = match headers.as_ref() {
-            Some(h) => {
-                args[7].u = U { headers: headers::native_ptr(h.as_borrowed()) };
-                8
-            }
-            None => 7,
-        };
-        // SAFETY: the producer handle and the topic handle (one of its own, see `topic_handle`) are
-        // live for the lifetime of `self`;
-        // `args` holds `count` initialised entries whose pointers (value, key, headers, opaque) are
-        // valid for the call. With RD_KAFKA_MSG_F_COPY librdkafka copies value and key. On success
-        // it owns the headers and the opaque; on failure it owns neither and returns an error
-        // object that we destroy.
-        let error = unsafe { rdsys::rd_kafka_produceva(self.native_ptr(), args.as_ptr(), count) };
-        if error.is_null() {
-            std::mem::forget(headers.take()); // now librdkafka's
-            return Ok(());
-        }
-        // SAFETY: `error` is a live error object we own; `opaque` came from Box::into_raw above and
-        // librdkafka did not take it.
-        unsafe {
-            // Read as the `int` it is (see ffi.rs).
-            let code = crate::ffi::rd_kafka_error_code(error);
-            rdsys::rd_kafka_error_destroy(error);
-            Err(Refused { code: known_code(code), cell: Arc::from_raw(opaque as *const DeliveryCell) })
-        }
+        crate::native::producer::produce(&self.producer, topic, value, key, partition, timestamp, headers, cell)
     }
 
     /// Hands a run of messages without headers or timestamps to librdkafka in one call
     /// (`rd_kafka_produce_batch`, which copies values and keys and takes each accepted message's
     /// delivery cell as its opaque). Returns the refused ones, by index in `run`: after a full
     /// queue every later message is refused too, with the same code.
-    pub(super) fn send_run(
-        &self,
-        topic: *mut rdsys::rd_kafka_topic_t,
-        run: Vec<PlainMessage<'_>>,
-    ) -> Vec<(usize, Refused)> {
-        fn raw(data: Option<&[u8]>) -> (*mut c_void, usize) {
-            data.map_or((ptr::null_mut(), 0), |d| (d.as_ptr() as *mut c_void, d.len()))
-        }
-        let mut messages: Vec<rdsys::rd_kafka_message_t> = run
-            .into_iter()
-            .map(|message| {
-                let ((payload, len), (key, key_len)) = (raw(message.value), raw(message.key));
-                rdsys::rd_kafka_message_t {
-                    err: rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
-                    rkt: ptr::null_mut(),
-                    partition: message.partition.unwrap_or(-1),
-                    payload,
-                    len,
-                    key,
-                    key_len,
-                    offset: 0,
-                    _private: Arc::into_raw(message.cell) as *mut c_void,
-                }
-            })
-            .collect();
-        let count = std::os::raw::c_int::try_from(messages.len()).unwrap_or(std::os::raw::c_int::MAX);
-        let flags = rdsys::RD_KAFKA_MSG_F_COPY | rdsys::RD_KAFKA_MSG_F_PARTITION;
-        // SAFETY: `topic` is a live handle of this producer (see `topic_handle`); `messages` holds
-        // `count` initialised entries whose value and key pointers are valid for the call (librdkafka
-        // copies them: RD_KAFKA_MSG_F_COPY). librdkafka sets `err` per message and takes the opaque
-        // only of those it accepted (err == 0).
-        unsafe { rdsys::rd_kafka_produce_batch(topic, -1, flags, messages.as_mut_ptr(), count) };
-        let mut refused = Vec::new();
-        for (index, message) in messages.iter().enumerate() {
-            // SAFETY: an initialised message of ours, whose `err` librdkafka wrote, read as the
-            // `int` it is (see ffi.rs). A refused message's opaque was not taken: it is still the
-            // Arc we made above.
-            unsafe {
-                let code = crate::ffi::message_error(message);
-                if code != 0 {
-                    let cell = Arc::from_raw(message._private as *const DeliveryCell);
-                    refused.push((index, Refused { code: known_code(code), cell }));
-                }
-            }
-        }
-        refused
+    pub(super) fn send_run(&self, topic: TopicRef<'_>, run: Vec<PlainMessage<'_>>) -> Vec<(usize, Refused)> {
+        crate::native::producer::produce_run(&self.producer, topic, run)
     }
 
     /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
@@ -278,10 +151,9 @@ impl ProducerHandle {
 
 impl Drop for ProducerHandle {
     fn drop(&mut self) {
-        // SAFETY: taken exactly once, here, as `self` is being dropped; nothing else refers to it.
-        let producer = unsafe { std::mem::ManuallyDrop::take(&mut self.producer) };
+        let producer = self.producer.take();
         // Topic handles go first (a tuple drops in order): librdkafka's handle must outlive them.
-        let topics = std::mem::take(&mut *self.topics.lock());
+        let topics = self.topics.take();
         self.teardown.destroy((topics, producer), "producer", self.born);
     }
 }
@@ -404,8 +276,8 @@ impl crate::oauth::TokenClient for ProducerCore {
 }
 
 impl crate::ffi::ClientHandle for ProducerCore {
-    fn open_handle(&self) -> Option<crate::ffi::LiveHandle> {
+    fn open_handle(&self) -> Option<crate::ffi::LiveHandle<'_>> {
         let handle = self.handle.get().filter(|_| self.is_open())?;
-        Some(crate::ffi::LiveHandle::new(handle.native_ptr(), handle))
+        Some(crate::ffi::LiveHandle::kept(handle, |handle| handle.producer().client()))
     }
 }

@@ -6,6 +6,8 @@
 //! (the poller never waits for the GIL, so a busy Python thread cannot stall delivery reports). `flush()` waits (GIL released, Ctrl-C honoured) until every
 //! produced message has a resolved future, so "flushed" means "delivered or reported".
 
+#![forbid(unsafe_code)]
+
 mod batch;
 mod core;
 mod delivery;
@@ -21,7 +23,6 @@ use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use pyo3::{PyTraverseError, PyVisit};
-use rdkafka::bindings as rdsys;
 use rdkafka::producer::{BaseProducer, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -34,12 +35,11 @@ use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
 use crate::native::bytes_like::with_opt_bytes;
 use crate::native::partitions::to_list;
+use crate::native::producer::{Topic, TopicId};
 use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
 
-use self::core::{
-    run_poller, run_resolver, ProducerCore, ProducerHandle, TopicHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE,
-};
+use self::core::{run_poller, run_resolver, ProducerCore, ProducerHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE};
 use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
@@ -58,16 +58,11 @@ struct OneMessage<'a, 'py> {
 /// The topic produce() saw last: the same `str` object again (the usual case) needs no hashing.
 struct LastTopic {
     topic: Py<PyString>,
-    handle: *mut rdsys::rd_kafka_topic_t,
+    /// Where the producer handle's topic cache keeps it (the handle is the same for the producer's
+    /// whole life; close() clears this anyway).
+    id: TopicId,
     name: Arc<str>,
 }
-
-// SAFETY: `handle` is owned by the producer handle's topic map, which destroys it only with the
-// producer handle; it is only used by a call that holds that handle (`open_handle`; close() clears
-// this cache), and librdkafka topic handles are thread-safe.
-unsafe impl Send for LastTopic {}
-// SAFETY: see Send.
-unsafe impl Sync for LastTopic {}
 
 #[pyclass(frozen, weakref, module = "ferrokafka")]
 pub struct Producer {
@@ -77,21 +72,19 @@ pub struct Producer {
 }
 
 impl Producer {
-    /// The librdkafka topic handle (of `producer`, valid while it is) and shared name for `topic`.
-    fn topic_handle(
-        &self,
-        producer: &ProducerHandle,
-        topic: &Bound<'_, PyString>,
-    ) -> PyResult<(*mut rdsys::rd_kafka_topic_t, Arc<str>, Option<TopicHandle>)> {
+    /// The librdkafka topic handle (of `producer`, borrowed from it) and shared name for `topic`.
+    fn topic_handle<'h>(&self, producer: &'h ProducerHandle, topic: &Bound<'_, PyString>) -> PyResult<Topic<'h>> {
         let mut last = self.last_topic.lock();
         if let Some(cached) = last.as_ref().filter(|cached| cached.topic.as_ptr() == topic.as_ptr()) {
-            return Ok((cached.handle, cached.name.clone(), None));
+            if let Some(handle) = producer.cached_topic(cached.id) {
+                return Ok(Topic::Cached { topic: handle, name: cached.name.clone(), id: cached.id });
+            }
         }
-        let (handle, name, temporary) = producer.topic_handle(topic.to_str()?)?;
-        if temporary.is_none() {
-            *last = Some(LastTopic { topic: topic.clone().unbind(), handle, name: name.clone() });
+        let found = producer.topic_handle(topic.to_str()?)?;
+        if let Topic::Cached { id, name, .. } = &found {
+            *last = Some(LastTopic { topic: topic.clone().unbind(), id: *id, name: name.clone() });
         }
-        Ok((handle, name, temporary))
+        Ok(found)
     }
 
     /// Refuses a call that would wait for the delivery thread from that very thread (a callback).
@@ -153,12 +146,12 @@ impl Producer {
             Some(h) if !h.is_none() => Some(headers::from_python(h)?),
             _ => None,
         };
-        let (topic_handle, topic_name, _temporary_handle) = self.topic_handle(&producer, message.topic)?;
-        let cell = make_cell(topic_name)?;
+        let topic = self.topic_handle(&producer, message.topic)?;
+        let cell = make_cell(topic.name().clone())?;
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(message.value, "value", |value| {
             with_opt_bytes(message.key, "key", |key| {
-                producer.send(topic_handle, value, key, partition, timestamp, &mut headers, cell)
+                producer.send(topic.get(), value, key, partition, timestamp, &mut headers, cell)
             })
         });
         let refused = match sent {
@@ -175,12 +168,12 @@ impl Producer {
             core.settle(1);
             return Err(info.into_pyerr(py));
         }
-        if refused.cell.sink.is_some() {
+        if refused.opaque.sink.is_some() {
             // To its loop like any other outcome (counted off `unresolved` by the poller).
-            core.context().resolve(refused.cell, Outcome::Failed(Box::new(info)));
+            core.context().resolve(refused.opaque, Outcome::Failed(Box::new(info)));
         } else {
             core.settle(1);
-            if let Some(cell) = refused.cell.finish(Outcome::Failed(Box::new(info))) {
+            if let Some(cell) = refused.opaque.finish(Outcome::Failed(Box::new(info))) {
                 core.notify(py, vec![cell]);
             }
         }
@@ -368,7 +361,8 @@ impl Producer {
         let producer = self.open_handle()?;
         let core = &*self.core;
         let source = batch::BatchSource::read(messages)?;
-        let (topic_handle, topic_name, temporary_handle) = self.topic_handle(&producer, &topic)?;
+        let topic_handle = self.topic_handle(&producer, &topic)?;
+        let topic_name = topic_handle.name().clone();
         let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
         let cell = Arc::new(DeliveryCell::new(topic_name.clone(), on_delivery, None));
         let future = new_delivery_future(py, &cell)?;
@@ -379,7 +373,7 @@ impl Producer {
             return Ok(future);
         }
         if let Err(interrupted) =
-            batch::send_all(py, core, &producer, topic_handle, &topic_name, partition, source, &batch)
+            batch::send_all(py, core, &producer, topic_handle.get(), &topic_name, partition, source, &batch)
         {
             // Ctrl-C (or another exception from a signal handler) while waiting for queue room:
             // the exception propagates, carrying the batch's future as `future`, so the caller can
@@ -387,7 +381,7 @@ impl Producer {
             interrupted.value(py).setattr("future", &future)?;
             return Err(interrupted);
         }
-        drop(temporary_handle);
+        drop(topic_handle);
         Ok(future)
     }
 
@@ -511,7 +505,7 @@ impl Producer {
     /// on (existing ones stay as they are): for credentials that rotate.
     fn set_sasl_credentials(&self, username: &str, password: &str) -> PyResult<()> {
         let producer = self.open_handle()?;
-        let handle = crate::ffi::LiveHandle::new(producer.native_ptr(), producer);
+        let handle = crate::ffi::LiveHandle::kept(producer, |producer| producer.producer().client());
         Ok(crate::config::set_sasl_credentials(&handle, username, password)?)
     }
 
