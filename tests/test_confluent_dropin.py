@@ -7,8 +7,8 @@ from __future__ import annotations
 import gc
 import importlib.util
 import json
-import pickle
 import logging
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -351,7 +351,9 @@ def test_message_type_behaves_as_confluent_kafka_s(mod):
     dummy = object()
     odd = mod.Message(dummy, 0, 0, dummy, dummy, dummy, dummy, None, -1.0, -1)
     assert odd.topic() is dummy and odd.value() is dummy and odd.key() is dummy and odd.error() is dummy
-    assert str(odd) and repr(odd) and mod.Message.__module__ in ("cimpl", "confluent_kafka.cimpl", "ferrokafka.confluent")
+    assert (
+        str(odd) and repr(odd) and mod.Message.__module__ in ("cimpl", "confluent_kafka.cimpl", "ferrokafka.confluent")
+    )
 
 
 def test_a_message_of_views_copies_them_at_the_first_read_only():
@@ -517,9 +519,7 @@ def test_the_native_poll_copies_small_messages_and_lends_bigger_ones(mock_cluste
 
 
 def _dropin_consumer(bootstrap: str, group: str, **extra: Any) -> Any:
-    return fc.Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", **extra}
-    )
+    return fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", **extra})
 
 
 def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, topic_name, group_id):
@@ -549,21 +549,30 @@ def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, to
         assert slow_calls == []
         values.append(consumer.poll(10).value())  # an int: native too
         assert slow_calls == []
-        values.append(consumer.poll(None).value())  # None: the Python way (forever)
-        assert slow_calls == [None]
+
+        class Seconds(float):
+            pass
+
+        values.append(consumer.poll(Seconds(10)).value())  # no plain number: the Python way
+        assert slow_calls == [10.0] and type(slow_calls[0]) is Seconds
         reported: list[Any] = []
         consumer._callbacks.pending.append((reported.append, ("served",)))  # a queued callback
         values.append(consumer.poll(10.0).value())
-        assert slow_calls == [None, 10.0] and reported == ["served"]
+        assert slow_calls == [10.0, 10.0] and reported == ["served"]
         values.append(consumer.poll(timeout=10.0).value())
         assert len(slow_calls) == 2
         assert values == [b"v0", b"v1", b"v2", b"v3", b"v4"]
         committed = consumer.commit(asynchronous=False)
         assert [(tp.topic, tp.partition, tp.offset) for tp in committed] == [(topic_name, 0, 5)]
+        # a subclass overriding poll() keeps it; Consumer.poll runs the same native path
+        assert type(consumer).poll is fc.Consumer.poll and consumer.poll is consumer._poller
+        assert fc.Consumer.poll(consumer, 10.0).value() == b"v5" and len(slow_calls) == 2
     finally:
         consumer.close()
     with pytest.raises(RuntimeError, match="Consumer closed"):
         consumer.poll(0.0)
+    with pytest.raises(RuntimeError, match="Consumer closed"):
+        fc.Consumer.poll(consumer)
 
 
 def test_a_poll_bound_before_close_raises_consumer_closed_after(mock_cluster, topic_name, group_id):
@@ -599,7 +608,9 @@ def test_the_containers_the_native_poll_watches_are_only_changed_in_place(mock_c
         assert not consumer._held
         consumer.commit(asynchronous=False)
         callbacks.forget_sync_commits(time.monotonic() + 10)
-        ids = [id(c) for c in (consumer._previous, consumer._latest, callbacks.pending, callbacks.errors, consumer._held)]
+        ids = [
+            id(c) for c in (consumer._previous, consumer._latest, callbacks.pending, callbacks.errors, consumer._held)
+        ]
         assert ids == [id(c) for c in watched] and callbacks.sync_commits is sync
         # a queued error event is what the next poll returns, whatever is fetched
         error = fc.Message(error=fc.KafkaError(fc.KafkaError._TRANSPORT))

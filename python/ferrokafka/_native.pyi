@@ -505,10 +505,8 @@ class Message:
 class DropInPoll:
     """The drop-in consumer's ``poll()`` fast path (``src/consumer/dropin.rs``)."""
 
-    def __new__(
-        cls, consumer: Consumer, owner: Any, watched: list[Any], errors: Any, max_copy: int
-    ) -> DropInPoll: ...
-    def __call__(self, timeout: Any, /) -> Any:
+    def __new__(cls, consumer: Consumer, owner: Any, watched: list[Any], errors: Any, max_copy: int) -> DropInPoll: ...
+    def __call__(self, timeout: Any = None) -> Any:
         """`poll(timeout)`: the common case natively, the rest by the drop-in consumer's
         `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
         """

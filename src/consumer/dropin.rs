@@ -10,8 +10,10 @@
 //! receives a small message, builds its `Message` with key and value copied into `bytes`, and
 //! records it as handed out (what an argument-less `commit()` commits). Whatever needs the Python
 //! side — queued callbacks or error events, held or aging messages, synchronous commits awaiting
-//! their result, a timeout that is not a non-negative float, a big message, an error — goes to the
+//! their result, a timeout that is no int or float (or NaN), a big message, an error — goes to the
 //! drop-in consumer's Python methods (`_consumer.py`).
+
+#![forbid(unsafe_code)]
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
@@ -113,7 +115,7 @@ impl DropInMessage {
     }
 
     /// A received message whose key and value fit the copy limit, copied (see `DropInPoll`).
-    pub(crate) fn copied(py: Python<'_>, native: &NativeMessage) -> PyResult<Py<PyAny>> {
+    pub(crate) fn copied(py: Python<'_>, native: &NativeMessage, topic: Py<PyAny>) -> PyResult<Py<PyAny>> {
         let timestamp = match TimestampType::of(MessageParts::timestamp(native)) {
             (Some(ms), kind) => (kind as i64, ms),
             (None, _) => (0, -1),
@@ -126,7 +128,7 @@ impl DropInMessage {
             }
         };
         let message = DropInMessage {
-            topic_field: Some(py_topic(py, native).into_any().unbind()),
+            topic_field: Some(topic),
             partition: i64::from(MessageParts::partition(native)),
             offset: MessageParts::offset(native),
             key_field: MessageParts::key(native).map(|key| PyBytes::new(py, key).into_any().unbind()),
@@ -458,6 +460,9 @@ pub struct DropInPoll {
     max_copy: usize,
     /// Per partition: the offset after the last message handed out (what `commit()` commits).
     handed: Mutex<Vec<(Py<PyAny>, i64, i64)>>,
+    /// The topic name of the last message copied, reused while the topic stays the same (one
+    /// string object per topic instead of one per message; `note` then compares pointers).
+    last_topic: Mutex<Option<Py<PyString>>>,
 }
 
 impl DropInPoll {
@@ -510,24 +515,39 @@ impl DropInPoll {
         errors: Py<PyAny>,
         max_copy: usize,
     ) -> Self {
-        DropInPoll { consumer, owner, watched, errors, max_copy, handed: Mutex::new(Vec::new()) }
+        DropInPoll {
+            consumer,
+            owner,
+            watched,
+            errors,
+            max_copy,
+            handed: Mutex::new(Vec::new()),
+            last_topic: Mutex::new(None),
+        }
     }
 
     /// `poll(timeout)`: the common case natively, the rest by the drop-in consumer's
     /// `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
-    fn __call__(&self, py: Python<'_>, timeout: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        // A float or int timeout (negative: forever) natively; anything else (None, NaN, other
+    #[pyo3(signature = (timeout=None))]
+    fn __call__(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        // A float or int timeout (negative or None: forever) natively; anything else (NaN, other
         // types) the Python way, which converts or refuses it as confluent-kafka does.
-        let wait = if timeout.is_exact_instance_of::<PyFloat>() || timeout.is_exact_instance_of::<PyInt>() {
-            match timeout.extract::<f64>() {
-                Ok(seconds) if seconds >= 0.0 => Some(Some(seconds)),
-                Ok(seconds) if seconds < 0.0 => Some(None),
-                _ => None,
+        let wait = match timeout {
+            None => Some(None),
+            Some(timeout) if timeout.is_exact_instance_of::<PyFloat>() || timeout.is_exact_instance_of::<PyInt>() => {
+                match timeout.extract::<f64>() {
+                    Ok(seconds) if seconds >= 0.0 => Some(Some(seconds)),
+                    Ok(seconds) if seconds < 0.0 => Some(None),
+                    _ => None,
+                }
             }
-        } else {
-            None
+            Some(_) => None,
         };
         let (Some(wait), true) = (wait, self.quiet(py)?) else {
+            let timeout = match timeout {
+                Some(timeout) => timeout.clone().unbind(),
+                None => py.None(),
+            };
             return Ok(self.owner(py)?.call_method1("_poll_slow", (timeout,))?.unbind());
         };
         let received = self.receive(py, wait);
@@ -537,7 +557,7 @@ impl DropInPoll {
     /// The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a
     /// big one, or None), without the fast path's checks or record.
     fn _receive(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
-        self.consumer.get().poll_for_dropin(py, timeout.map(Seconds), self.max_copy, DropInMessage::copied)
+        self.consumer.get().poll_for_dropin(py, timeout.map(Seconds), self.max_copy, &|py, native| self.copy(py, native))
     }
 
     /// Records `(topic, partition)` as handed out up to `next` (exclusive).
@@ -559,7 +579,22 @@ impl DropInPoll {
 
 impl DropInPoll {
     fn receive(&self, py: Python<'_>, wait: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
-        self.consumer.get().poll_for_dropin(py, wait.map(Seconds), self.max_copy, DropInMessage::copied)
+        self.consumer.get().poll_for_dropin(py, wait.map(Seconds), self.max_copy, &|py, native| self.copy(py, native))
+    }
+
+    /// The `Message` of a small message, its topic name reused from the last one when equal.
+    fn copy(&self, py: Python<'_>, native: &NativeMessage) -> PyResult<Py<PyAny>> {
+        let topic = {
+            let mut last = self.last_topic.lock();
+            let reusable = last
+                .as_ref()
+                .is_some_and(|name| name.bind(py).to_str().is_ok_and(|name| name.as_bytes() == native.topic_bytes()));
+            if !reusable {
+                *last = Some(py_topic(py, native).unbind());
+            }
+            last.as_ref().map_or_else(|| py.None(), |name| name.clone_ref(py).into_any())
+        };
+        DropInMessage::copied(py, native, topic)
     }
 
     fn finish(&self, py: Python<'_>, received: PyResult<Option<Py<PyAny>>>) -> PyResult<Py<PyAny>> {

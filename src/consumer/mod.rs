@@ -1053,7 +1053,7 @@ impl Consumer {
         py: Python<'_>,
         timeout: Option<Seconds>,
         max_copy: usize,
-        copy: fn(Python<'_>, &NativeMessage) -> PyResult<Py<PyAny>>,
+        copy: &(dyn Fn(Python<'_>, &NativeMessage) -> PyResult<Py<PyAny>> + Sync),
     ) -> PyResult<Option<Py<PyAny>>> {
         if !valid_timeout(timeout.as_ref()) {
             deadline(timeout)?; // raises

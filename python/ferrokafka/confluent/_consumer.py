@@ -168,8 +168,19 @@ class Consumer:
         # poll() in the common case, natively; it also keeps the offset after the last message
         # handed out per partition (what commit() commits). Any of these containers not empty
         # sends a poll to _poll_slow (so they are only ever changed in place).
-        watched = [self._previous, self._latest, callbacks.pending, callbacks.errors, self._held, callbacks.sync_commits]
+        watched = [
+            self._previous,
+            self._latest,
+            callbacks.pending,
+            callbacks.errors,
+            self._held,
+            callbacks.sync_commits,
+        ]
         self._poller = _DropInPoll(native, weakref.ref(self), watched, callbacks.errors, _COPY_AT_MOST)
+        if type(self).poll is Consumer.poll:
+            # consumer.poll is then the native poll itself: no Python frame per message (a
+            # subclass that overrides poll() keeps its own)
+            self.poll = self._poller  # type: ignore[method-assign]
 
     def _open(self) -> _fk.Consumer:
         native = self._native
@@ -198,8 +209,10 @@ class Consumer:
     def poll(self, timeout: float = -1) -> Message | None:
         """The next message or error event, or ``None`` if none came within `timeout` seconds
         (negative: wait forever)."""
-        # Natively unless something needs _poll_slow (see _DropInPoll in src/consumer/dropin.rs).
-        return self._poller(timeout)
+        # Natively unless something needs _poll_slow (see _DropInPoll in src/consumer/dropin.rs);
+        # an instance's poll is usually _DropInPoll itself (see __init__).
+        message: Message | None = self._poller(timeout)
+        return message
 
     def _poll_slow(self, timeout: Any) -> Message | None:
         """poll() when callbacks, error events or held messages are queued, messages age or a
@@ -544,7 +557,8 @@ class Consumer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def __del__(self) -> None:
-        self.__dict__.pop("_poller", None)  # it holds the native consumer too
+        self.__dict__.pop("poll", None)  # the native poll holds the native consumer too
+        self.__dict__.pop("_poller", None)
         _config.release_unclosed(self)
 
     def close(self) -> None:

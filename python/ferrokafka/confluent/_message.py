@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import ferrokafka as _fk
-from ferrokafka._native import Message
+from ferrokafka._native import Message as Message
 
 _KEY = 1
 _VALUE = 2
