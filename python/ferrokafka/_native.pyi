@@ -5,7 +5,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Protocol, Self, TypedDict, final, overload
 
-from typing_extensions import Buffer, CapsuleType
+from typing_extensions import Buffer, CapsuleType, disjoint_base
 
 # Defined in Python (ferrokafka/_errors.py, the stub of itself); the native module registers them.
 from ferrokafka._errors import ConfigError as ConfigError
@@ -425,7 +425,7 @@ class Consumer:
         tb: TracebackType | None,
     ) -> bool: ...
 
-@final
+@disjoint_base
 class Message:
     """confluent-kafka's ``Message`` for the drop-in (``ferrokafka.confluent.Message``): see
     ``ferrokafka/confluent/_message.py`` and ``src/consumer/dropin.rs``."""
@@ -519,6 +519,7 @@ class DropInPoll:
     def handed(self) -> dict[tuple[Any, int], int]:
         """`{(topic, partition): next offset}` of what was handed out."""
 
+@final
 class MessageBatch:
     """Messages from `Consumer.consume_batch()` as Arrow columns: `len()`, `batch[i]` (an
     `OwnedMessage`), iteration, and the Arrow PyCapsule interface (`pyarrow.table(batch)`,
