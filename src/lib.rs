@@ -61,9 +61,9 @@ mod _native {
     #[pymodule_export]
     use crate::callbacks::ThrottleEvent;
     #[pymodule_export]
-    use crate::consumer::{Consumer, ConsumerGroupMetadata, LoopRequest};
-    #[pymodule_export]
     use crate::consumer::dropin::{DropInMessage, DropInPoll};
+    #[pymodule_export]
+    use crate::consumer::{Consumer, ConsumerGroupMetadata, LoopRequest};
     #[pymodule_export]
     use crate::message::{BorrowedMessage, MessageBatch, OwnedMessage, TimestampType};
     #[pymodule_export]

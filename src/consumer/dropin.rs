@@ -160,7 +160,8 @@ impl DropInMessage {
             (&mine.headers_field, &theirs.headers_field),
             (&mine.error_field, &theirs.error_field),
         ];
-        let pairs: Vec<(Py<PyAny>, Py<PyAny>)> = objects.iter().map(|(a, b)| (clone_of(py, a), clone_of(py, b))).collect();
+        let pairs: Vec<(Py<PyAny>, Py<PyAny>)> =
+            objects.iter().map(|(a, b)| (clone_of(py, a), clone_of(py, b))).collect();
         let numbers_equal = mine.partition == theirs.partition
             && mine.offset == theirs.offset
             && mine.leader_epoch == theirs.leader_epoch
@@ -557,7 +558,9 @@ impl DropInPoll {
     /// The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a
     /// big one, or None), without the fast path's checks or record.
     fn _receive(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Py<PyAny>>> {
-        self.consumer.get().poll_for_dropin(py, timeout.map(Seconds), self.max_copy, &|py, native| self.copy(py, native))
+        self.consumer
+            .get()
+            .poll_for_dropin(py, timeout.map(Seconds), self.max_copy, &|py, native| self.copy(py, native))
     }
 
     /// Records `(topic, partition)` as handed out up to `next` (exclusive).
@@ -567,8 +570,12 @@ impl DropInPoll {
 
     /// `{(topic, partition): next offset}` of what was handed out.
     fn handed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let handed: Vec<(Py<PyAny>, i64, i64)> =
-            self.handed.lock().iter().map(|(topic, partition, next)| (topic.clone_ref(py), *partition, *next)).collect();
+        let handed: Vec<(Py<PyAny>, i64, i64)> = self
+            .handed
+            .lock()
+            .iter()
+            .map(|(topic, partition, next)| (topic.clone_ref(py), *partition, *next))
+            .collect();
         let dict = PyDict::new(py);
         for (topic, partition, next) in handed {
             dict.set_item((topic, partition), next)?;
