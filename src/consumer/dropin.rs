@@ -408,10 +408,9 @@ impl DropInMessage {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
-        for field in [&self.topic_field, &self.key_field, &self.value_field, &self.headers_field, &self.error_field] {
-            if let Some(value) = field {
-                visit.call(value)?;
-            }
+        let fields = [&self.topic_field, &self.key_field, &self.value_field, &self.headers_field, &self.error_field];
+        for value in fields.into_iter().flatten() {
+            visit.call(value)?;
         }
         Ok(())
     }
