@@ -61,6 +61,8 @@ mod _native {
     #[pymodule_export]
     use crate::callbacks::ThrottleEvent;
     #[pymodule_export]
+    use crate::consumer::dropin::{DropInMessage, DropInPoll};
+    #[pymodule_export]
     use crate::consumer::{Consumer, ConsumerGroupMetadata, LoopRequest};
     #[pymodule_export]
     use crate::message::{BorrowedMessage, MessageBatch, OwnedMessage, TimestampType};

@@ -4,15 +4,18 @@ same mock cluster."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import json
 import logging
+import pickle
 import subprocess
 import sys
 import textwrap
 import threading
 import time
 import types
+import weakref
 from typing import Any
 
 import pytest
@@ -291,6 +294,101 @@ def test_message_built_by_hand(mod):
     assert msg.error() is None
 
 
+@BOTH
+def test_message_type_behaves_as_confluent_kafka_s(mod):
+    """Message is a type of its own as confluent-kafka's C one: __new__ alone leaves zeroed fields,
+    subclasses run its __init__, pickling goes through the base class, methods refuse other
+    objects, equality compares the fields, and it is not hashable."""
+    bare = mod.Message.__new__(mod.Message)
+    assert (bare.partition(), bare.offset(), bare.leader_epoch(), bare.latency(), bare.timestamp()) == (
+        0,
+        0,
+        0,
+        0.0,
+        (0, 0),
+    )
+    assert (bare.topic(), bare.key(), bare.value(), bare.error(), len(bare)) == (None, None, None, None, 0)
+    empty = mod.Message()
+    assert (empty.partition(), empty.offset(), empty.leader_epoch(), empty.latency()) == (None, None, None, None)
+    assert empty.__reduce__() == (mod.Message, (None, -1, -1001, None, None, None, None, (0, 0), -1.0, -1, -1))
+
+    class Sub(mod.Message):
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            self.extra = 1
+
+    sub = Sub("t", 1, 2, b"k", b"v")
+    assert type(sub) is Sub and sub.extra == 1 and (sub.topic(), sub.offset(), sub.value()) == ("t", 2, b"v")
+    assert type(pickle.loads(pickle.dumps(sub))) is mod.Message
+    args = ("t", 1, 2, "k", "v", [], None, (0, 4), 5.67, 3, 5)
+    msg = mod.Message(*args)
+    restored = pickle.loads(pickle.dumps(msg))
+    assert restored is not msg and restored.__reduce__() == (mod.Message, args) and restored == msg
+    assert not (restored != msg) and (msg == object()) is False and (msg != object()) is True
+    # equality leaves out the latency, the delivery count and the timestamp's type
+    assert msg == mod.Message("t", 1, 2, "k", "v", [], None, (1, 4), 0.5, 3)
+    assert msg != mod.Message("t", 1, 2, "k", "v", [], None, (0, 5), 5.67, 3, 5)
+    assert msg != mod.Message("t", 1, 2, "k", "v", [], None, (0, 4), 5.67, 4, 5)
+    assert msg != mod.Message("t", 1, 2, "k", "w", [], None, (0, 4), 5.67, 3, 5)
+    with pytest.raises(TypeError):
+        hash(msg)
+    for method in ("topic", "value", "key", "headers", "error", "partition", "offset", "timestamp", "latency"):
+        with pytest.raises(TypeError):
+            getattr(mod.Message, method)(object())
+    with pytest.raises(TypeError):
+        mod.Message.__new__(str)
+    with pytest.raises(TypeError):
+        mod.Message.set_value(None, b"v")
+    with pytest.raises(TypeError):
+        len(mod.Message(value=1))
+    with pytest.raises(TypeError):
+        mod.Message(timestamp=(1, 2, 3))
+    with pytest.raises(TypeError):
+        mod.Message(partition=1.5)
+    with pytest.raises(OverflowError):
+        mod.Message(delivery_count=1 << 20)
+    assert mod.Message(delivery_count=0).delivery_count() is None
+    dummy = object()
+    odd = mod.Message(dummy, 0, 0, dummy, dummy, dummy, dummy, None, -1.0, -1)
+    assert odd.topic() is dummy and odd.value() is dummy and odd.key() is dummy and odd.error() is dummy
+    assert (
+        str(odd) and repr(odd) and mod.Message.__module__ in ("cimpl", "confluent_kafka.cimpl", "ferrokafka.confluent")
+    )
+
+
+def test_a_message_of_views_copies_them_at_the_first_read_only():
+    """A Message made from a borrowed one holds views (``_lazy``); key()/value() copy them into
+    bytes once, set_key()/set_value() drop the view, _materialize() copies what is left."""
+    from ferrokafka.confluent._message import _KEY, _VALUE
+
+    data = memoryview(b"payload")
+    msg = fc.Message.__new__(fc.Message)
+    msg._key, msg._value, msg._lazy = memoryview(b"key"), data, _KEY | _VALUE
+    assert msg.value() == b"payload" and type(msg.value()) is bytes and msg._lazy == _KEY
+    assert msg.value() is msg.value()
+    msg._materialize()
+    assert msg._lazy == 0 and type(msg._key) is bytes and msg.key() == b"key"
+    view = memoryview(b"other")
+    msg.set_value(view)
+    assert msg.value() is view  # set by the application: not a view to copy
+    msg._timestamp = (1, 5)
+    assert msg.timestamp() == (1, 5)
+    with pytest.raises(TypeError):
+        msg._timestamp = "nope"
+    # a message in a reference cycle is collected (the garbage collector sees its fields)
+    collected: list[int] = []
+
+    class Sentinel:
+        def __del__(self) -> None:
+            collected.append(1)
+
+    cyclic = fc.Message()
+    cyclic.set_headers([cyclic, Sentinel()])
+    del cyclic
+    gc.collect()
+    assert collected == [1]
+
+
 def _consume_all(mod: Any, bootstrap: str, topic: str, group: str, **extra: Any) -> list[tuple[Any, ...]]:
     consumer = mod.Consumer(
         {
@@ -379,27 +477,146 @@ def test_messages_held_across_polls_keep_their_bytes(mock_cluster, topic_name, g
     assert all(type(m.value()) is bytes and type(m.key()) is bytes for m in held)
 
 
-def test_poll_copied_copies_small_messages_and_lends_bigger_ones(mock_cluster, topic_name, group_id):
-    """The native call under the drop-in's poll(): a message within `max_copy` bytes (key and
-    value) comes as a tuple of copied fields, a bigger one as the borrowed message."""
+def test_the_native_poll_copies_small_messages_and_lends_bigger_ones(mock_cluster, topic_name, group_id):
+    """The native call under the drop-in's poll(): a message within the copy limit (key and value)
+    comes as a ready Message with both copied, a bigger one as the borrowed message."""
     mock_cluster.create_topic(topic_name)
     bootstrap = mock_cluster.bootstrap_servers
     with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
         producer.produce(topic_name, b"x" * 10, b"k", headers=[("h", b"1")]).result(10)
         producer.produce(topic_name, b"y" * 100, None).result(10)
     consumer = fk.Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "auto.offset.reset": "earliest"})
+    owner = threading.Event()  # any object a weak reference can point to
     try:
         consumer.subscribe([topic_name])
-        first = consumer._poll_copied(10.0, 11)
-        assert isinstance(first, tuple)
-        topic, partition, offset, timestamp, epoch, key, value, headers = first
-        assert (topic, partition, offset, key, value, headers) == (topic_name, 0, 0, b"k", b"x" * 10, [("h", b"1")])
-        assert timestamp[0] == 1 and timestamp[1] > 0 and isinstance(epoch, int)
-        second = consumer._poll_copied(10.0, 99)
+        small = fk._native.DropInPoll(consumer, weakref.ref(owner), [], [], 11)
+        first = small._receive(10.0)
+        assert type(first) is fc.Message
+        assert (first.topic(), first.partition(), first.offset(), first.key(), first.value(), first.headers()) == (
+            topic_name,
+            0,
+            0,
+            b"k",
+            b"x" * 10,
+            [("h", b"1")],
+        )
+        assert type(first.value()) is bytes and first._lazy == 0
+        assert first.timestamp()[0] == 1 and first.timestamp()[1] > 0 and first.error() is None
+        assert first.latency() is None and first.delivery_count() is None
+        second = small._receive(10.0)
         assert isinstance(second, fk.BorrowedMessage)
         assert (second.offset, bytes(second.payload), second.key) == (1, b"y" * 100, None)
         with pytest.raises(ValueError):
-            consumer._poll_copied(-1.0, 0)
+            small._receive(-1.0)
+        # _receive records nothing: handing out is the caller's (the fast path's or _hand_out's)
+        assert small.handed() == {}
+        small.record(topic_name, 0, 5)
+        small.record("".join([topic_name]), 0, 7)  # an equal topic, not the same object
+        small.record(topic_name, 1, 3)
+        assert small.handed() == {(topic_name, 0): 7, (topic_name, 1): 3}
+    finally:
+        consumer.close()
+
+
+def _dropin_consumer(bootstrap: str, group: str, **extra: Any) -> Any:
+    return fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", **extra})
+
+
+def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, topic_name, group_id):
+    """poll() is one native call unless the Python side has something queued (callbacks, error
+    events, held or aging messages, synchronous commits awaiting their result) or the timeout is
+    no number: then _poll_slow runs. Both hand out the same messages, and commit() commits the
+    offset after the last one handed out either way."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(6):
+            producer.produce(topic_name, b"v%d" % i).result(10)
+    consumer = _dropin_consumer(bootstrap, group_id)
+    slow_calls: list[Any] = []
+    slow = consumer._poll_slow
+
+    def counting(timeout: Any) -> Any:
+        slow_calls.append(timeout)
+        return slow(timeout)
+
+    consumer._poll_slow = counting
+    try:
+        consumer.subscribe([topic_name])
+        values = []
+        first = consumer.poll(10.0)  # a float: native
+        values.append(first.value())
+        assert slow_calls == []
+        values.append(consumer.poll(10).value())  # an int: native too
+        assert slow_calls == []
+
+        class Seconds(float):
+            pass
+
+        values.append(consumer.poll(Seconds(10)).value())  # no plain number: the Python way
+        assert slow_calls == [10.0] and type(slow_calls[0]) is Seconds
+        reported: list[Any] = []
+        consumer._callbacks.pending.append((reported.append, ("served",)))  # a queued callback
+        values.append(consumer.poll(10.0).value())
+        assert slow_calls == [10.0, 10.0] and reported == ["served"]
+        values.append(consumer.poll(timeout=10.0).value())
+        assert len(slow_calls) == 2
+        assert values == [b"v0", b"v1", b"v2", b"v3", b"v4"]
+        committed = consumer.commit(asynchronous=False)
+        assert [(tp.topic, tp.partition, tp.offset) for tp in committed] == [(topic_name, 0, 5)]
+        # a subclass overriding poll() keeps it; Consumer.poll runs the same native path
+        assert type(consumer).poll is fc.Consumer.poll and consumer.poll is consumer._poller
+        assert fc.Consumer.poll(consumer, 10.0).value() == b"v5" and len(slow_calls) == 2
+    finally:
+        consumer.close()
+    with pytest.raises(RuntimeError, match="Consumer closed"):
+        consumer.poll(0.0)
+    with pytest.raises(RuntimeError, match="Consumer closed"):
+        fc.Consumer.poll(consumer)
+
+
+def test_a_poll_bound_before_close_raises_consumer_closed_after(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name)
+    consumer = _dropin_consumer(mock_cluster.bootstrap_servers, group_id)
+    consumer.subscribe([topic_name])
+    poll = consumer.poll
+    assert poll(0.0) is None
+    consumer.close()
+    for timeout in (0.0, 1, None, -1):
+        with pytest.raises(RuntimeError, match="Consumer closed"):
+            poll(timeout)
+
+
+def test_the_containers_the_native_poll_watches_are_only_changed_in_place(mock_cluster, topic_name, group_id):
+    """The native poll holds the drop-in consumer's queues and lists themselves: aging, seek() and
+    forgetting synchronous commits must not replace them (or queued work would go unnoticed)."""
+    mock_cluster.create_topic(topic_name)
+    bootstrap = mock_cluster.bootstrap_servers
+    with fk.Producer({"bootstrap.servers": bootstrap}) as producer:
+        for i in range(4):
+            producer.produce(topic_name, b"z" * 10_000 + b"%d" % i).result(10)  # big: aged views
+    consumer = _dropin_consumer(bootstrap, group_id, on_commit=lambda err, partitions: None)
+    callbacks = consumer._callbacks
+    watched = [consumer._previous, consumer._latest, callbacks.pending, callbacks.errors, consumer._held]
+    sync = callbacks.sync_commits
+    try:
+        consumer.subscribe([topic_name])
+        held = [consumer.poll(10.0) for _ in range(3)]
+        assert [m.value()[-1:] for m in held] == [b"0", b"1", b"2"]
+        consumer._held.append(fc.Message(topic=topic_name, partition=0, offset=3))
+        consumer.seek(fc.TopicPartition(topic_name, 0, 3))
+        assert not consumer._held
+        consumer.commit(asynchronous=False)
+        callbacks.forget_sync_commits(time.monotonic() + 10)
+        ids = [
+            id(c) for c in (consumer._previous, consumer._latest, callbacks.pending, callbacks.errors, consumer._held)
+        ]
+        assert ids == [id(c) for c in watched] and callbacks.sync_commits is sync
+        # a queued error event is what the next poll returns, whatever is fetched
+        error = fc.Message(error=fc.KafkaError(fc.KafkaError._TRANSPORT))
+        callbacks.errors.append(error)
+        assert consumer.poll(10.0) is error
+        assert consumer.poll(10.0).value()[-1:] == b"3"
     finally:
         consumer.close()
 

@@ -5,7 +5,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, ClassVar, Final, Literal, Protocol, Self, TypedDict, final, overload
 
-from typing_extensions import Buffer, CapsuleType
+from typing_extensions import Buffer, CapsuleType, disjoint_base
 
 # Defined in Python (ferrokafka/_errors.py, the stub of itself); the native module registers them.
 from ferrokafka._errors import ConfigError as ConfigError
@@ -365,18 +365,6 @@ class Consumer:
         still holds an earlier message, see offsets.rs), and with `iterating` what its iteration
         lent it is superseded. Nothing once closed.
         """
-    def _poll_copied(
-        self, timeout: float | None, max_copy: int
-    ) -> (
-        tuple[str, int, int, tuple[int, int], int, bytes | None, bytes | None, list[tuple[str, bytes | None]] | None]
-        | BorrowedMessage
-        | None
-    ):
-        """For the confluent-kafka drop-in: `poll(timeout)` whose message, when its key and value
-        together are at most `max_copy` bytes, comes as the tuple `(topic, partition, offset,
-        (timestamp type, timestamp or -1), leader epoch or -1, key, value, headers or None)` with key
-        and value copied into bytes; a bigger one as the BorrowedMessage. None on timeout.
-        """
     def _poll_for(self, task: int, iterating: bool, ready_only: bool) -> BorrowedMessage | None:
         """For event loops: the next message for `task`, without waiting, or None. With `iterating` it
         is superseded when the task moves on (`_move_on`); with `ready_only`, None while a rebalance
@@ -436,6 +424,100 @@ class Consumer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool: ...
+
+@disjoint_base
+class Message:
+    """confluent-kafka's ``Message`` for the drop-in (``ferrokafka.confluent.Message``): see
+    ``ferrokafka/confluent/_message.py`` and ``src/consumer/dropin.rs``."""
+
+    _topic: Any
+    _partition: int
+    _offset: int
+    _key: Any
+    _value: Any
+    _headers: Any
+    _error: Any
+    _timestamp: tuple[int, int]
+    _latency: float
+    _leader_epoch: int
+    _delivery_count: int
+    _lazy: int
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self: ...
+    def __init__(
+        self,
+        topic: Any = None,
+        partition: int | None = None,
+        offset: int | None = None,
+        key: Any = None,
+        value: Any = None,
+        headers: Any = None,
+        error: Any = None,
+        timestamp: tuple[int, int] | None = None,
+        latency: float | None = None,
+        leader_epoch: int | None = None,
+        delivery_count: int | None = None,
+    ) -> None: ...
+    def topic(self) -> Any:
+        """The topic name (``None`` for some error events)."""
+    def partition(self) -> int | None:
+        """The partition, or ``None`` when unknown."""
+    def offset(self) -> int | None:
+        """The offset, or ``None`` when unknown."""
+    def key(self) -> Any:
+        """The key as ``bytes`` (copied on first call), or ``None``."""
+    def value(self) -> Any:
+        """The value as ``bytes`` (copied on first call), or ``None`` (a tombstone)."""
+    def deserialized_key(self) -> Any:
+        """The key (deserialized by a ``DeserializingConsumer``)."""
+    def deserialized_value(self) -> Any:
+        """The value (deserialized by a ``DeserializingConsumer``)."""
+    def headers(self) -> Any:
+        """A list of ``(name, value)`` tuples, or ``None`` without headers."""
+    def error(self) -> Any:
+        """The :class:`KafkaError` of an error event, or ``None`` for a message."""
+    def timestamp(self) -> tuple[int, int]:
+        """``(timestamp_type, milliseconds)``: ``TIMESTAMP_NOT_AVAILABLE`` (then ``-1``),
+        ``TIMESTAMP_CREATE_TIME`` or ``TIMESTAMP_LOG_APPEND_TIME``.
+        """
+    def latency(self) -> float | None:
+        """For a delivery report: seconds from ``produce()`` to the report; else ``None``."""
+    def leader_epoch(self) -> int | None:
+        """The partition leader's epoch when the message was fetched, or ``None``."""
+    def delivery_count(self) -> int | None:
+        """How often a share group delivered the message (share consumers only), or ``None``."""
+    def set_topic(self, topic: Any) -> None: ...
+    def set_key(self, key: Any) -> None: ...
+    def set_value(self, value: Any) -> None: ...
+    def set_headers(self, headers: Any) -> None: ...
+    def set_error(self, error: Any) -> None: ...
+    def __len__(self) -> int:
+        """The value's length (0 without a value)."""
+    def _fields(self) -> tuple[Any, ...]: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __reduce__(self) -> tuple[Any, ...]:
+        """`(Message, fields)`: a subclass's message pickles as a `Message`."""
+    def _materialize(self) -> None:
+        """Copies the views still held into ``bytes`` and lets them go (their fetch buffer with them)."""
+
+@final
+class DropInPoll:
+    """The drop-in consumer's ``poll()`` fast path (``src/consumer/dropin.rs``)."""
+
+    def __new__(cls, consumer: Consumer, owner: Any, watched: list[Any], errors: Any, max_copy: int) -> DropInPoll: ...
+    def __call__(self, timeout: Any = None) -> Any:
+        """`poll(timeout)`: the common case natively, the rest by the drop-in consumer's
+        `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
+        """
+    def _receive(self, timeout: float | None) -> Message | BorrowedMessage | None:
+        """The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a
+        big one, or None), without the fast path's checks or record.
+        """
+    def record(self, topic: Any, partition: int, next: int) -> None:
+        """Records `(topic, partition)` as handed out up to `next` (exclusive)."""
+    def handed(self) -> dict[tuple[Any, int], int]:
+        """`{(topic, partition): next offset}` of what was handed out."""
 
 @final
 class MessageBatch:

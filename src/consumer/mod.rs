@@ -5,6 +5,7 @@
 mod app_positions;
 #[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 pub mod core;
+pub mod dropin;
 mod janitor;
 pub mod lent_ahead;
 mod loop_request;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyDict, PyString};
 use pyo3::{PyTraverseError, PyVisit};
 use rdkafka::TopicPartitionList;
 
@@ -30,7 +31,7 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
-use crate::message::{headers, py_topic, MessageParts, TimestampType};
+use crate::message::MessageParts;
 use crate::native::partitions::{from_list, to_list};
 use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
@@ -560,63 +561,6 @@ impl Consumer {
         }
     }
 
-    /// For the confluent-kafka drop-in (`ferrokafka.confluent`): `poll(timeout)` whose message, when
-    /// its key and value together are at most `max_copy` bytes, comes as the tuple `(topic,
-    /// partition, offset, (timestamp type, timestamp or -1), leader epoch or -1, key, value, headers
-    /// or None)`, key and value copied into `bytes` (as confluent-kafka's `Message` holds them): no
-    /// borrowed message, no views. A bigger one comes as the `BorrowedMessage`. None on timeout.
-    #[pyo3(signature = (timeout, max_copy))]
-    fn _poll_copied(
-        &self,
-        py: Python<'_>,
-        timeout: Option<Seconds>,
-        max_copy: Int<usize>,
-    ) -> PyResult<Option<Py<PyAny>>> {
-        let Int(max_copy) = max_copy;
-        if !valid_timeout(timeout.as_ref()) {
-            deadline(timeout)?; // raises
-        }
-        let registry = &self.core.registry;
-        let ready = self.lend_ready(py, Taker::Thread, |py, native| {
-            if !fits(native, max_copy) {
-                return self.borrowed()(py, native).map(|message| message.map(Py::into_any));
-            }
-            if registry.is_closed() {
-                return Ok(None);
-            }
-            copied_fields(py, native).map(Some)
-        })?;
-        if ready.is_some() {
-            return Ok(ready);
-        }
-        let admit = |messages: Vec<NativeMessage>, _: &[Handed]| -> Option<Vec<ForDropIn>> {
-            messages
-                .into_iter()
-                .map(|native| {
-                    let native = Arc::new(native);
-                    if fits(&native, max_copy) {
-                        (!registry.is_closed()).then_some(ForDropIn::Copied(native))
-                    } else {
-                        registry.admit_one(native).map(ForDropIn::Borrowed)
-                    }
-                })
-                .collect()
-        };
-        let lend = |py: Python<'_>, lent: Vec<ForDropIn>| -> PyResult<Vec<Py<PyAny>>> {
-            lent.into_iter()
-                .map(|message| match message {
-                    ForDropIn::Copied(native) => copied_fields(py, &native),
-                    ForDropIn::Borrowed(slot) => BorrowedMessage::new_untracked(py, slot).map(Py::into_any),
-                })
-                .collect()
-        };
-        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, admit, lend)? {
-            Received::Messages(mut messages) => Ok(messages.pop()),
-            Received::TimedOut => Ok(None),
-            Received::Closed => Err(FerroError::Closed("consumer").into()),
-        }
-    }
-
     /// Waits up to `timeout` seconds for a first message, then adds those already fetched, up to
     /// `num_messages` (1 by default, as confluent-kafka's). Returns an empty list on timeout.
     #[pyo3(signature = (num_messages=Int(1), timeout=None), text_signature = "(self, /, num_messages=1, timeout=None)")]
@@ -1099,6 +1043,63 @@ impl Consumer {
     }
 }
 
+impl Consumer {
+    /// For the confluent-kafka drop-in (`ferrokafka.confluent`, see dropin.rs): `poll(timeout)`
+    /// whose message, when its key and value together are at most `max_copy` bytes, is made by
+    /// `copy` (with both copied) while the native message is valid: no borrowed message, no views.
+    /// A bigger one comes as the `BorrowedMessage`. None on timeout.
+    pub(crate) fn poll_for_dropin(
+        &self,
+        py: Python<'_>,
+        timeout: Option<Seconds>,
+        max_copy: usize,
+        copy: &(dyn Fn(Python<'_>, &NativeMessage) -> PyResult<Py<PyAny>> + Sync),
+    ) -> PyResult<Option<Py<PyAny>>> {
+        if !valid_timeout(timeout.as_ref()) {
+            deadline(timeout)?; // raises
+        }
+        let registry = &self.core.registry;
+        let ready = self.lend_ready(py, Taker::Thread, |py, native| {
+            if !fits(native, max_copy) {
+                return self.borrowed()(py, native).map(|message| message.map(Py::into_any));
+            }
+            if registry.is_closed() {
+                return Ok(None);
+            }
+            copy(py, native).map(Some)
+        })?;
+        if ready.is_some() {
+            return Ok(ready);
+        }
+        let admit = |messages: Vec<NativeMessage>, _: &[Handed]| -> Option<Vec<ForDropIn>> {
+            messages
+                .into_iter()
+                .map(|native| {
+                    let native = Arc::new(native);
+                    if fits(&native, max_copy) {
+                        (!registry.is_closed()).then_some(ForDropIn::Copied(native))
+                    } else {
+                        registry.admit_one(native).map(ForDropIn::Borrowed)
+                    }
+                })
+                .collect()
+        };
+        let lend = |py: Python<'_>, lent: Vec<ForDropIn>| -> PyResult<Vec<Py<PyAny>>> {
+            lent.into_iter()
+                .map(|message| match message {
+                    ForDropIn::Copied(native) => copy(py, &native),
+                    ForDropIn::Borrowed(slot) => BorrowedMessage::new_untracked(py, slot).map(Py::into_any),
+                })
+                .collect()
+        };
+        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, admit, lend)? {
+            Received::Messages(mut messages) => Ok(messages.pop()),
+            Received::TimedOut => Ok(None),
+            Received::Closed => Err(FerroError::Closed("consumer").into()),
+        }
+    }
+}
+
 impl Drop for Consumer {
     fn drop(&mut self) {
         if self.core.registry.is_closed() {
@@ -1112,7 +1113,7 @@ impl Drop for Consumer {
 }
 
 /// The error a request running on a worker reports when the consumer closed under it.
-/// A message for the confluent-kafka drop-in (`Consumer._poll_copied`), on its way to Python.
+/// A message for the confluent-kafka drop-in (`Consumer::poll_for_dropin`), on its way to Python.
 enum ForDropIn {
     /// Small enough to copy: its fields are copied and the message goes at once.
     Copied(Arc<NativeMessage>),
@@ -1124,27 +1125,6 @@ enum ForDropIn {
 fn fits(native: &NativeMessage, max_copy: usize) -> bool {
     let len = |part: Option<&[u8]>| part.map_or(0, <[u8]>::len);
     len(MessageParts::key(native)).saturating_add(len(MessageParts::payload(native))) <= max_copy
-}
-
-/// The drop-in's copied message: see `Consumer._poll_copied`.
-fn copied_fields(py: Python<'_>, native: &NativeMessage) -> PyResult<Py<PyAny>> {
-    let timestamp = match TimestampType::of(MessageParts::timestamp(native)) {
-        (Some(ms), kind) => (kind as i32, ms),
-        (None, _) => (0, -1),
-    };
-    let headers = headers::to_python(py, native.raw_headers())?;
-    let headers = if headers.is_empty() { py.None() } else { headers.into_any().unbind() };
-    let fields = (
-        py_topic(py, native),
-        MessageParts::partition(native),
-        MessageParts::offset(native),
-        timestamp,
-        native.leader_epoch().unwrap_or(-1),
-        MessageParts::key(native).map(|key| PyBytes::new(py, key)),
-        MessageParts::payload(native).map(|value| PyBytes::new(py, value)),
-        headers,
-    );
-    Ok(fields.into_pyobject(py)?.into_any().unbind())
 }
 
 fn closed_error() -> KafkaErrorInfo {

@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import ferrokafka as _fk
+from ferrokafka._native import DropInPoll as _DropInPoll
 
 from . import _config
 from ._errors import KafkaError, KafkaException, call, reraise, text_of
@@ -39,7 +40,6 @@ from ._topic_partition import TopicPartition, from_native, list_from_native, lis
 
 _CONSUMER_CALLBACKS = ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit")
 _getrefcount = sys.getrefcount
-_new = object.__new__
 # A handed-out message referenced only by the consumer's list, the loop variable and
 # getrefcount's argument: the application let it go.
 _UNREFERENCED = 3
@@ -55,6 +55,10 @@ _COPY_AT_MOST = 8192
 
 def _closed() -> RuntimeError:
     return RuntimeError("Consumer closed")
+
+
+def _never_opened(timeout: Any = None) -> Message | None:
+    raise _closed()
 
 
 def _is_consume_error(error: BaseException) -> bool:
@@ -104,7 +108,8 @@ class _Callbacks:
         """Forgets the synchronous commits whose result was served: librdkafka queues it a moment
         after the commit returns, and a poll that began a second later has served it."""
         if self.sync_commits:
-            self.sync_commits = [entry for entry in self.sync_commits if entry[1] > polled_at - _SYNC_RESULT_DELAY]
+            # in place: the native poll watches this list (see Consumer.__init__)
+            self.sync_commits[:] = [entry for entry in self.sync_commits if entry[1] > polled_at - _SYNC_RESULT_DELAY]
 
     def rebalance(self, which: str, _native: Any, partitions: list[_fk.TopicPartition]) -> None:
         consumer = self.consumer()
@@ -127,6 +132,8 @@ class Consumer:
     ``error()``) or ``None``; ``commit()`` is asynchronous unless ``asynchronous=False``."""
 
     _native: _fk.Consumer | None = None
+    # poll()'s native path (set once the native consumer is made)
+    _poller: Any = staticmethod(_never_opened)
     _callbacks: _Callbacks
     _rebalance_callbacks: dict[str, Any]
     _rebalancing = 0
@@ -152,14 +159,28 @@ class Consumer:
         self._callbacks = callbacks
         self._rebalance_callbacks = {}
         self._previous: list[Message] = []
-        # The offset after the last message handed out, per partition: what commit() commits.
-        self._handed: dict[tuple[str, int], int] = {}
         self._latest: list[Message] = []
         # Messages that came in the same call as an error event: the event goes first, as in
         # librdkafka's queue (a rejoin after max.poll.interval.ms brings messages along with
         # _MAX_POLL_EXCEEDED); they are the next ones handed out.
         self._held: deque[Message] = deque()
-        self._native = call(_fk.Consumer, native_conf)
+        native = self._native = call(_fk.Consumer, native_conf)
+        # poll() in the common case, natively; it also keeps the offset after the last message
+        # handed out per partition (what commit() commits). Any of these containers not empty
+        # sends a poll to _poll_slow (so they are only ever changed in place).
+        watched = [
+            self._previous,
+            self._latest,
+            callbacks.pending,
+            callbacks.errors,
+            self._held,
+            callbacks.sync_commits,
+        ]
+        self._poller = _DropInPoll(native, weakref.ref(self), watched, callbacks.errors, _COPY_AT_MOST)
+        if type(self).poll is Consumer.poll:
+            # consumer.poll is then the native poll itself: no Python frame per message (a
+            # subclass that overrides poll() keeps its own)
+            self.poll = self._poller  # type: ignore[method-assign]
 
     def _open(self) -> _fk.Consumer:
         native = self._native
@@ -175,9 +196,9 @@ class Consumer:
         for message in previous:
             if _getrefcount(message) > _UNREFERENCED:
                 message._materialize()
-        previous.clear()
-        self._previous = self._latest
-        self._latest = previous
+        # in place: the native poll watches both lists
+        previous[:] = self._latest
+        self._latest.clear()
 
     def _serve_pending(self) -> None:
         pending = self._callbacks.pending
@@ -188,11 +209,18 @@ class Consumer:
     def poll(self, timeout: float = -1) -> Message | None:
         """The next message or error event, or ``None`` if none came within `timeout` seconds
         (negative: wait forever)."""
+        # Natively unless something needs _poll_slow (see _DropInPoll in src/consumer/dropin.rs);
+        # an instance's poll is usually _DropInPoll itself (see __init__).
+        message: Message | None = self._poller(timeout)
+        return message
+
+    def _poll_slow(self, timeout: Any) -> Message | None:
+        """poll() when callbacks, error events or held messages are queued, messages age or a
+        synchronous commit's result may be on its way (or the timeout is no plain number)."""
         native = self._native
         if native is None:
             raise _closed()
-        # The common case inline (one call less per message): a non-negative float.
-        wait = timeout if type(timeout) is float and timeout >= 0 else seconds(timeout)
+        wait = seconds(timeout)
         if self._previous or self._latest:
             self._age()
         callbacks = self._callbacks
@@ -208,46 +236,43 @@ class Consumer:
         # Only read when a synchronous commit's result may still be on its way (see commit()).
         polled_at = time.monotonic() if callbacks.sync_commits else 0.0
         try:
-            fields = native._poll_copied(wait, _COPY_AT_MOST)
-        except _fk.PartitionEOF as eof:
+            received = self._poller._receive(wait)
+        except BaseException as error:  # noqa: BLE001 - _poll_failed raises what is not an event
             callbacks.forget_sync_commits(polled_at)
-            return error_message(
-                KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
-            )
-        except _fk.Error as error:
-            reraise(error)
+            return self._poll_failed(error)
         if callbacks.sync_commits:
             callbacks.forget_sync_commits(polled_at)
-        if fields is None:
+        return self._poll_after(received)
+
+    def _poll_after(self, received: Any) -> Message | None:
+        """What poll() returns for what the native poll received (a small message as a
+        ``Message``, a big one as a ``BorrowedMessage``, or None) when error events are queued
+        or the message is big."""
+        errors = self._callbacks.errors
+        if received is None:
             return errors.popleft() if errors else None
-        if isinstance(fields, tuple):
-            # A small message, copied by _poll_copied (the fields in Message's order).
-            message = _new(Message)
-            (
-                message._topic,
-                message._partition,
-                message._offset,
-                message._timestamp,
-                message._leader_epoch,
-                message._key,
-                message._value,
-                message._headers,
-            ) = fields
-            message._error = None
-            message._latency = -1.0
-            message._delivery_count = -1
-            message._lazy = 0
-        else:
-            message = from_borrowed(fields)
+        message = received if type(received) is Message else from_borrowed(received)
         if errors:  # an error that came in the same native poll goes first; the message waits
             self._hold([message])
             return errors.popleft()
         return self._hand_out(message)
 
+    def _poll_failed(self, error: BaseException) -> Message:
+        """What poll() returns or raises for an error of the native poll."""
+        if self._native is None:
+            raise _closed()
+        if isinstance(error, _fk.PartitionEOF):
+            return error_message(
+                KafkaError(KafkaError._PARTITION_EOF, _eof_reason(error)), error.topic, error.partition, error.offset
+            )
+        if isinstance(error, _fk.Error):
+            reraise(error)
+        raise error
+
     def _hand_out(self, message: Message) -> Message:
         if message._lazy:
             self._latest.append(message)  # views into a fetch buffer: aged (see _age)
-        self._handed[(message._topic, message._partition)] = message._offset + 1
+        self._poller.record(message._topic, message._partition, message._offset + 1)
         return message
 
     def _take_held(self, native: _fk.Consumer, count: int) -> list[Message]:
@@ -373,7 +398,9 @@ class Consumer:
         call(native.seek, to_native(partition), None)
         if self._held:  # fetched before the seek: not what comes next any more
             key = (partition.topic, partition.partition)
-            self._held = deque(m for m in self._held if (m._topic, m._partition) != key)
+            kept = [m for m in self._held if (m._topic, m._partition) != key]
+            self._held.clear()  # in place: the native poll watches it
+            self._held.extend(kept)
 
     # --- offsets -----------------------------------------------------------------------------
 
@@ -412,7 +439,7 @@ class Consumer:
             assigned = {(tp.topic, tp.partition) for tp in call(native.assignment)}
             commit = [
                 _fk.TopicPartition(topic, partition, offset)
-                for (topic, partition), offset in self._handed.items()
+                for (topic, partition), offset in self._poller.handed().items()
                 if (topic, partition) in assigned
             ]
             if not commit:
@@ -530,6 +557,8 @@ class Consumer:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def __del__(self) -> None:
+        self.__dict__.pop("poll", None)  # the native poll holds the native consumer too
+        self.__dict__.pop("_poller", None)
         _config.release_unclosed(self)
 
     def close(self) -> None:
