@@ -100,6 +100,19 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         terminalreporter.write_line(note)
 
 
+_BROKER_FIXTURES = {"kafka_bootstrap", "kerberos_broker", "oidc_broker", "secure_broker"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts a real broker carries the `broker` mark, whether or not its author
+    wrote it: `-m "not broker"` (the wheel's smoke run, a machine without Java) must not start one.
+    tryfirst: the mark is added before `-m` deselects."""
+    for item in items:
+        if _BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """bootstrap.servers of a real Kafka 4.x broker: $KAFKA_BOOTSTRAP_SERVERS, or one started here."""
