@@ -30,24 +30,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import hashlib
-import os
-import shutil
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
 
 try:
-    from realkafka.harness import _free_ports, mvn_error, replace_dir
+    from realkafka.harness import _free_ports
+    from realkafka.maven import cache_dir, fetch_once, java_or_none
     from realkafka.service import ProcessService, listens_on, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/cassandra.py
-    from harness import _free_ports, mvn_error, replace_dir  # type: ignore[no-redef]
+    from harness import _free_ports  # type: ignore[no-redef]
+    from maven import cache_dir, fetch_once, java_or_none  # type: ignore[no-redef]
     from service import ProcessService, listens_on, owned_workdir  # type: ignore[no-redef]
 
 __all__ = ["CASSANDRA_VERSION", "CassandraNode", "CassandraUnavailable", "ensure_jars", "java_or_none"]
@@ -55,7 +51,6 @@ __all__ = ["CASSANDRA_VERSION", "CassandraNode", "CassandraUnavailable", "ensure
 CASSANDRA_VERSION = "5.0.9"  # keep in step with cassandra-pom.xml
 HERE = Path(__file__).resolve().parent
 POM = HERE / "cassandra-pom.xml"
-_MARKER = ".complete"
 _WORKDIR_PREFIX = "ferrokafka-cassandra-"
 
 # Cassandra's conf/jvm17-server.options (JPMS and Netty): without them it fails on Java 17.
@@ -148,78 +143,20 @@ class _PortClash(Exception):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ferrokafka" / f"cassandra-{CASSANDRA_VERSION}"
-
-
-def java_or_none() -> str | None:
-    """The `java` to run (``$JAVA_HOME/bin/java`` first), or None if there is none."""
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        cand = Path(java_home) / "bin" / "java"
-        if cand.is_file() and os.access(cand, os.X_OK):
-            return str(cand)
-    return shutil.which("java")
-
-
-def _pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
-
-
-def _complete(libs: Path) -> bool:
-    try:
-        return (libs / _MARKER).read_text().strip() == _pom_digest() and any(
-            p.name == f"cassandra-all-{CASSANDRA_VERSION}.jar" for p in libs.glob("*.jar")
-        )
-    except OSError:
-        return False
+    return cache_dir(f"cassandra-{CASSANDRA_VERSION}")
 
 
 def ensure_jars() -> Path:
     """The directory holding Cassandra's complete runtime classpath, fetched on first use (or when
-    cassandra-pom.xml changed) into a temp dir that is then renamed into place (file-locked)."""
-    libs = cache_root() / "libs"
-    if _complete(libs):
-        return libs
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise CassandraUnavailable("`mvn` not found on PATH (needed once to fetch the Cassandra jars)")
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lockf:
-        fcntl.flock(lockf, fcntl.LOCK_EX)
-        if _complete(libs):
-            return libs
-        tmp = Path(tempfile.mkdtemp(prefix="libs.tmp.", dir=root))
-        try:
-            cmd = [
-                mvn,
-                "-q",
-                "-B",
-                "-Dstyle.color=never",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={tmp}",
-                "-DincludeScope=runtime",
-            ]
-            try:
-                proc = subprocess.run(
-                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, cwd=str(HERE)
-                )
-            except subprocess.TimeoutExpired:
-                raise CassandraUnavailable("mvn dependency:copy-dependencies timed out after 900 s") from None
-            if proc.returncode != 0:
-                raise CassandraUnavailable(
-                    f"mvn could not resolve Cassandra {CASSANDRA_VERSION} jars (exit {proc.returncode}): {mvn_error(proc.stdout)}"
-                )
-            (tmp / _MARKER).write_text(_pom_digest() + "\n")
-            if not _complete(tmp):
-                raise CassandraUnavailable(f"mvn produced no cassandra-all-{CASSANDRA_VERSION}.jar in {tmp}")
-            replace_dir(tmp, libs)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return libs
+    cassandra-pom.xml changed)."""
+    return fetch_once(
+        cache_root() / "libs",
+        POM,
+        lambda out: ["dependency:copy-dependencies", f"-DoutputDirectory={out}", "-DincludeScope=runtime"],
+        complete=lambda libs: (libs / f"cassandra-all-{CASSANDRA_VERSION}.jar").is_file(),
+        unavailable=CassandraUnavailable,
+        what=f"the Cassandra {CASSANDRA_VERSION} jars",
+    )
 
 
 def cql_ready(port: int, timeout: float = 2.0) -> bool:

@@ -31,17 +31,12 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
-import fcntl
-import hashlib
 import os
-import re
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import deque
@@ -49,8 +44,10 @@ from pathlib import Path
 from typing import IO, Any
 
 try:
+    from realkafka.maven import cache_dir, fetch_once, java_or_none
     from realkafka.service import ProcessService, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/harness.py
+    from maven import cache_dir, fetch_once, java_or_none  # type: ignore[no-redef]
     from service import ProcessService, owned_workdir  # type: ignore[no-redef]
 
 __all__ = [
@@ -81,7 +78,6 @@ _REQUIRED_JAR_PREFIXES = (
     "log4j-slf4j-impl-",
     "slf4j-api-",
 )
-_MARKER = ".complete"
 
 # 12 MiB: lets tests send 5-10 MB records (the record batch overhead fits too).
 BIG_MESSAGE_BYTES = 12 * 1024 * 1024
@@ -104,111 +100,33 @@ class BrokerUnavailable(Exception):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ferrokafka" / f"kafka-{KAFKA_VERSION}"
+    return cache_dir(f"kafka-{KAFKA_VERSION}")
 
 
 def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        cand = Path(java_home) / "bin" / "java"
-        if cand.is_file() and os.access(cand, os.X_OK):
-            return str(cand)
-    java = shutil.which("java")
+    java = java_or_none()
     if not java:
         raise BrokerUnavailable("`java` not found on PATH (Kafka 4.x needs Java 17+)")
     return java
 
 
-def _pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
-
-
 def _libs_complete(libs: Path) -> bool:
-    marker = libs / _MARKER
-    try:
-        if marker.read_text().strip() != _pom_digest():
-            return False
-        names = [p.name for p in libs.glob("*.jar")]
-    except OSError:
-        return False
+    names = [p.name for p in libs.glob("*.jar")]
     return all(any(n.startswith(pref) for n in names) for pref in _REQUIRED_JAR_PREFIXES)
 
 
-def mvn_error(output: str) -> str:
-    """The line of Maven's output that says what went wrong (its first ERROR, else its last line)."""
-    lines = [ln for ln in re.sub(r"\x1b\[[0-9;]*m", "", output).splitlines() if ln.strip()]
-    return next((ln for ln in lines if "ERROR" in ln), lines[-1] if lines else "").strip()
-
-
-def replace_dir(new: Path, dest: Path) -> None:
-    """Puts the finished directory `new` in place of `dest` (renames, so a reader never sees half of
-    one); the old `dest`, if any, is removed afterwards."""
-    old = None
-    if dest.exists():
-        old = dest.with_name(f"{dest.name}.old.{os.getpid()}")
-        os.rename(dest, old)
-    os.rename(new, dest)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def ensure_jars() -> Path:
-    """Return a directory holding the complete runtime classpath of the broker.
-
-    Downloads through ``mvn dependency:copy-dependencies`` on first use (or when
-    pom.xml changed), into a temp dir that is then renamed into place.  Safe
-    against concurrent callers (file lock).
-    """
-    libs = cache_root() / "libs"
-    if _libs_complete(libs):
-        return libs
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise BrokerUnavailable("`mvn` not found on PATH (needed once to fetch the Kafka jars)")
+    """A directory holding the complete runtime classpath of the broker, fetched with
+    ``mvn dependency:copy-dependencies`` on first use (or when pom.xml changed)."""
     _java()  # fail early and clearly if java is missing too
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lockf:
-        fcntl.flock(lockf, fcntl.LOCK_EX)
-        if _libs_complete(libs):  # somebody else did it while we waited
-            return libs
-        tmp = Path(tempfile.mkdtemp(prefix="libs.tmp.", dir=root))
-        try:
-            cmd = [
-                mvn,
-                "-q",
-                "-B",
-                "-Dstyle.color=never",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={tmp}",
-                "-DincludeScope=runtime",
-            ]
-            try:
-                proc = subprocess.run(
-                    cmd,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    timeout=900,
-                    cwd=str(HERE),
-                )
-            except subprocess.TimeoutExpired:
-                raise BrokerUnavailable("mvn dependency:copy-dependencies timed out after 900 s") from None
-            if proc.returncode != 0:
-                raise BrokerUnavailable(
-                    f"mvn could not resolve Kafka {KAFKA_VERSION} jars (exit {proc.returncode}; is Maven Central reachable?): {mvn_error(proc.stdout)}"
-                )
-            (tmp / _MARKER).write_text(_pom_digest() + "\n")
-            if not _libs_complete(tmp):
-                raise BrokerUnavailable(f"mvn produced an incomplete classpath in {tmp}")
-            replace_dir(tmp, libs)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    return libs
+    return fetch_once(
+        cache_root() / "libs",
+        POM,
+        lambda out: ["dependency:copy-dependencies", f"-DoutputDirectory={out}", "-DincludeScope=runtime"],
+        complete=_libs_complete,
+        unavailable=BrokerUnavailable,
+        what=f"the Kafka {KAFKA_VERSION} jars",
+    )
 
 
 # --------------------------------------------------------------------------- protocol

@@ -29,15 +29,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import hashlib
 import json
-import os
-import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,10 +39,12 @@ from collections import deque
 from pathlib import Path
 
 try:
-    from realkafka.harness import _free_ports, mvn_error, replace_dir
+    from realkafka.harness import _free_ports
+    from realkafka.maven import cache_dir, fetch_once, java_or_none
     from realkafka.service import ProcessService, listens_on, owned_workdir
 except ImportError:  # run as a script: python tests/realkafka/registry.py
-    from harness import _free_ports, mvn_error, replace_dir  # type: ignore[no-redef]
+    from harness import _free_ports  # type: ignore[no-redef]
+    from maven import cache_dir, fetch_once, java_or_none  # type: ignore[no-redef]
     from service import ProcessService, listens_on, owned_workdir  # type: ignore[no-redef]
 
 __all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_distribution", "java_or_none"]
@@ -56,7 +52,6 @@ __all__ = ["APICURIO_VERSION", "RegistryUnavailable", "SchemaRegistry", "ensure_
 APICURIO_VERSION = "3.0.9"
 HERE = Path(__file__).resolve().parent
 POM = HERE / "registry-pom.xml"
-_MARKER = ".complete"
 _RUNNER = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
 
 
@@ -69,83 +64,34 @@ class _PortClash(Exception):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ferrokafka" / f"apicurio-registry-{APICURIO_VERSION}"
+    return cache_dir(f"apicurio-registry-{APICURIO_VERSION}")
 
 
-def java_or_none() -> str | None:
-    """The `java` to run (``$JAVA_HOME/bin/java`` first), or None if there is none."""
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home:
-        cand = Path(java_home) / "bin" / "java"
-        if cand.is_file() and os.access(cand, os.X_OK):
-            return str(cand)
-    return shutil.which("java")
-
-
-def _pom_digest() -> str:
-    return hashlib.sha256(POM.read_bytes()).hexdigest()
-
-
-def _complete(dist: Path) -> bool:
-    try:
-        return (dist / _MARKER).read_text().strip() == _pom_digest() and (dist / _RUNNER).is_file()
-    except OSError:
-        return False
+def _unpack(out: Path) -> Path:
+    """The registry's tar.gz (what ``dependency:get`` wrote into `out`) unpacked beside it."""
+    archives = list(out.glob("*.tar.gz"))
+    if len(archives) != 1:
+        raise RegistryUnavailable(f"expected one tar.gz from mvn, got {[a.name for a in archives]}")
+    unpacked = out.parent / "dist"
+    with tarfile.open(archives[0]) as tar:
+        tar.extractall(unpacked, filter="data")
+    return unpacked
 
 
 def ensure_distribution() -> Path:
     """The directory holding the unpacked registry (runner jar + lib/), fetched on first use."""
-    dist = cache_root() / "dist"
-    if _complete(dist):
-        return dist
-    mvn = shutil.which("mvn")
-    if not mvn:
-        raise RegistryUnavailable("`mvn` not found on PATH (needed once to fetch Apicurio Registry)")
-    root = cache_root()
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as lockf:
-        fcntl.flock(lockf, fcntl.LOCK_EX)
-        if _complete(dist):
-            return dist
-        tmp = Path(tempfile.mkdtemp(prefix="dist.tmp.", dir=root))
-        try:
-            download = tmp / "download"
-            download.mkdir()
-            cmd = [
-                mvn,
-                "-q",
-                "-B",
-                "-Dstyle.color=never",
-                "-f",
-                str(POM),
-                "org.apache.maven.plugins:maven-dependency-plugin:2.8:get",
-                f"-Ddest.file={download / 'registry.tar.gz'}",
-            ]
-            try:
-                proc = subprocess.run(
-                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, cwd=str(HERE)
-                )
-            except subprocess.TimeoutExpired:
-                raise RegistryUnavailable("mvn dependency:get timed out after 900 s") from None
-            if proc.returncode != 0:
-                raise RegistryUnavailable(
-                    f"mvn could not fetch Apicurio Registry {APICURIO_VERSION} (exit {proc.returncode}): {mvn_error(proc.stdout)}"
-                )
-            archives = list(download.glob("*.tar.gz"))
-            if len(archives) != 1:
-                raise RegistryUnavailable(f"expected one tar.gz from mvn, got {[a.name for a in archives]}")
-            unpacked = tmp / "dist"
-            with tarfile.open(archives[0]) as tar:
-                tar.extractall(unpacked, filter="data")
-            shutil.rmtree(download)
-            (unpacked / _MARKER).write_text(_pom_digest() + "\n")
-            if not _complete(unpacked):
-                raise RegistryUnavailable(f"the distribution has no {_RUNNER}")
-            replace_dir(unpacked, dist)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return dist
+    return fetch_once(
+        cache_root() / "dist",
+        POM,
+        lambda out: [
+            "org.apache.maven.plugins:maven-dependency-plugin:2.8:get",
+            f"-Ddest.file={out / 'registry.tar.gz'}",
+        ],
+        complete=lambda dist: (dist / _RUNNER).is_file(),
+        unavailable=RegistryUnavailable,
+        what=f"Apicurio Registry {APICURIO_VERSION}",
+        unpack=_unpack,
+    )
 
 
 def _get(url: str, timeout: float) -> tuple[int, bytes]:
