@@ -326,3 +326,33 @@ def test_aio_producer_lifecycle(mock_cluster, topic_name):
     assert seen == [("pending", True), ("delivered", 0), ("after close", 0), "closed again"]
     confluent = asyncio.run(_lifecycle(ck_aio, "AIOProducer", mock_cluster.bootstrap_servers, topic_name))
     assert confluent[:3] == seen[:3]
+
+
+@BOTH
+def test_aio_subscribe_refuses_a_topic_that_is_not_a_list(mods, mock_cluster, group_id):
+    """confluent-kafka's AIOConsumer.subscribe calls the C consumer's, whose TypeError comes back."""
+    _, aio = mods
+
+    async def run() -> str:
+        consumer = aio.AIOConsumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id})
+        try:
+            with pytest.raises(TypeError) as raised:
+                await consumer.subscribe("a-topic")
+            return str(raised.value)
+        finally:
+            await consumer.close()
+
+    assert asyncio.run(run()) == "expected list of topic unicode strings"
+
+
+@pytest.mark.parametrize("cls", [fc_aio.AIOConsumer, fc_aio.AIOProducer])
+def test_aio_clients_close_at_the_end_of_async_with(cls, mock_cluster, group_id):
+    async def run() -> None:
+        async with cls({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id}) as client:
+            assert isinstance(client, cls)
+        # Closed: the consumer raises confluent-kafka's RuntimeError("Consumer closed"); the producer
+        # refuses to send (confluent-kafka's AIOProducer fails later, at the flush of its buffer).
+        with pytest.raises(RuntimeError if cls is fc_aio.AIOConsumer else fk.Error):
+            await (client.poll(0) if cls is fc_aio.AIOConsumer else client.produce("t", b"v"))
+
+    asyncio.run(run())

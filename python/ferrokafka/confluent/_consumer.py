@@ -127,6 +127,16 @@ class _Callbacks:
             consumer._rebalancing -= 1
 
 
+def check_subscribe_arguments(topics: Any, *callbacks: Any) -> None:
+    """confluent-kafka's TypeErrors for `subscribe(topics, on_assign, on_revoke, on_lost)` (the
+    asyncio consumer's too: confluent's calls the same C method)."""
+    if not isinstance(topics, list):
+        raise TypeError("expected list of topic unicode strings")
+    for name, callback in zip(("on_assign", "on_revoke", "on_lost"), callbacks, strict=True):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"expected {name} callback to be callable")
+
+
 class Consumer:
     """confluent-kafka's high-level consumer: ``poll()`` returns a :class:`Message` (check its
     ``error()``) or ``None``; ``commit()`` is asynchronous unless ``asynchronous=False``."""
@@ -347,11 +357,7 @@ class Consumer:
         runs when partitions are assigned, ``on_revoke`` before they are revoked, ``on_lost`` when
         they were lost (default: ``on_revoke``)."""
         native = self._open()
-        if not isinstance(topics, list):
-            raise TypeError("expected list of topic unicode strings")
-        for name, callback in (("on_assign", on_assign), ("on_revoke", on_revoke), ("on_lost", on_lost)):
-            if callback is not None and not callable(callback):
-                raise TypeError(f"expected {name} callback to be callable")
+        check_subscribe_arguments(topics, on_assign, on_revoke, on_lost)
         self._rebalance_callbacks = {"assign": on_assign, "revoke": on_revoke, "lost": on_lost}
         rebalance = self._callbacks.rebalance
         call(

@@ -21,14 +21,14 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import ferrokafka as _fk
 import ferrokafka.aio as _fk_aio
+from ferrokafka.aio._loop import _AsyncClient
 
 from .. import _config
-from .._consumer import _UNREFERENCED, _eof_reason, _is_consume_error
+from .._consumer import _UNREFERENCED, _eof_reason, _is_consume_error, check_subscribe_arguments
 from .._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of
 from .._message import Message, error_message, from_borrowed
 from .._metadata import from_dict
@@ -69,7 +69,7 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     return rest, user
 
 
-class AIOProducer:
+class AIOProducer(_AsyncClient):
     """confluent-kafka's asyncio producer (see the module's docstring)."""
 
     def __init__(
@@ -167,12 +167,6 @@ class AIOProducer:
     async def close(self) -> None:
         await self._native.close()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        await self.close()
-
 
 def _message_offsets(message: Message) -> list[_fk.TopicPartition]:
     """Where to commit after `message`: its offset + 1 (with its leader epoch)."""
@@ -259,7 +253,7 @@ class _Closed:
 _CLOSED_CONSUMER: Any = _Closed("Consumer closed")
 
 
-class AIOConsumer:
+class AIOConsumer(_AsyncClient):
     """confluent-kafka's asyncio consumer (see the module's docstring)."""
 
     def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 2, executor: Any = None) -> None:
@@ -367,6 +361,8 @@ class AIOConsumer:
         on_revoke: Callable[..., Any] | None = None,
         on_lost: Callable[..., Any] | None = None,
     ) -> None:
+        check_subscribe_arguments(topics, on_assign, on_revoke, on_lost)
+
         def adapt(callback: Callable[..., Any] | None) -> Callable[..., Any] | None:
             if callback is None:
                 return None
@@ -488,14 +484,6 @@ class AIOConsumer:
         # with no check on the way of the calls of an open consumer.
         self._native = _CLOSED_CONSUMER
         self._errors.clear()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
 
 AIOProducer.__module__ = AIOConsumer.__module__ = __name__
