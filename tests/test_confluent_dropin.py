@@ -1385,3 +1385,43 @@ def test_log_records_of_a_client_never_polled_are_bounded(monkeypatch: pytest.Mo
         assert len(handler.seen) == 3
     finally:
         admin.close()
+
+
+@BOTH
+@pytest.mark.parametrize("call", ["poll", "consume"])
+def test_close_from_another_thread_ends_a_blocked_call_with_nothing_received(mod, call, mock_cluster, group_id):
+    """A poll()/consume() that close() (another thread) meets ends as if nothing came — None or
+    [] — not with an error; the next call raises confluent-kafka's RuntimeError("Consumer closed").
+    (confluent-kafka's close() waits for the call's timeout; the drop-in's interrupts it.)"""
+    mock_cluster.create_topic(f"{group_id}-t")
+    consumer = mod.Consumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id})
+    consumer.subscribe([f"{group_id}-t"])
+    poll = consumer.poll
+    outcome: list[Any] = []
+
+    def blocked() -> None:
+        try:
+            outcome.append(consumer.poll(2) if call == "poll" else consumer.consume(10, 2))
+        except BaseException as error:  # noqa: BLE001 - what it raised is the result
+            outcome.append(error)
+
+    thread = threading.Thread(target=blocked)
+    thread.start()
+    time.sleep(0.5)
+    consumer.close()
+    thread.join(10)
+    assert outcome == [None if call == "poll" else []]
+    with pytest.raises(RuntimeError, match="Consumer closed"):
+        consumer.poll(0) if call == "poll" else consumer.consume(1, 0)
+    with pytest.raises(RuntimeError, match="Consumer closed"):
+        poll(0)  # the bound poll taken before close() (a loop's local) too
+
+
+@BOTH
+def test_a_closed_consumer_s_poll_raises_however_it_was_looked_up(mod, mock_cluster, group_id):
+    consumer = mod.Consumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id})
+    poll = consumer.poll
+    consumer.close()
+    for each in (poll, consumer.poll, lambda timeout: type(consumer).poll(consumer, timeout)):
+        with pytest.raises(RuntimeError, match="Consumer closed"):
+            each(0)

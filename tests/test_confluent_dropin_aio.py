@@ -356,3 +356,25 @@ def test_aio_clients_close_at_the_end_of_async_with(cls, mock_cluster, group_id)
             await (client.poll(0) if cls is fc_aio.AIOConsumer else client.produce("t", b"v"))
 
     asyncio.run(run())
+
+
+@BOTH
+@pytest.mark.parametrize("call", ["poll", "consume"])
+def test_aio_close_ends_a_waiting_call_with_nothing_received(mods, call, mock_cluster, group_id):
+    """A poll()/consume() task that close() (another task) meets ends with None or [], not an
+    error; later calls raise confluent-kafka's RuntimeError("Consumer closed")."""
+    _, aio = mods
+    mock_cluster.create_topic(f"{group_id}-t")
+
+    async def run() -> Any:
+        consumer = aio.AIOConsumer({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id})
+        await consumer.subscribe([f"{group_id}-t"])
+        waiting = asyncio.ensure_future(consumer.poll(2) if call == "poll" else consumer.consume(10, 2))
+        await asyncio.sleep(0.5)
+        await consumer.close()
+        result = await waiting
+        with pytest.raises(RuntimeError, match="Consumer closed"):
+            await (consumer.poll(0) if call == "poll" else consumer.consume(1, 0))
+        return result
+
+    assert asyncio.run(run()) == (None if call == "poll" else [])

@@ -543,7 +543,10 @@ impl DropInPoll {
             }
             Some(_) => None,
         };
-        let (Some(wait), true) = (wait, self.quiet(py)?) else {
+        // A consumer closed before this call: the Python way, which raises confluent-kafka's
+        // RuntimeError (an error of the native poll below means close() interrupted the call).
+        let open = !self.consumer.get().core.registry.is_closed();
+        let (Some(wait), true) = (wait, open && self.quiet(py)?) else {
             let timeout = match timeout {
                 Some(timeout) => timeout.clone().unbind(),
                 None => py.None(),

@@ -174,6 +174,9 @@ class Consumer:
         # librdkafka's queue (a rejoin after max.poll.interval.ms brings messages along with
         # _MAX_POLL_EXCEEDED); they are the next ones handed out.
         self._held: deque[Message] = deque()
+        # Set while close() runs: a poll()/consume() it interrupts in another thread ends as
+        # confluent-kafka's does (nothing received), not with ferrokafka's "closed" error.
+        self._closing = False
         native = self._native = call(_fk.Consumer, native_conf)
         # poll() in the common case, natively; it also keeps the offset after the last message
         # handed out per partition (what commit() commits). Any of these containers not empty
@@ -267,8 +270,12 @@ class Consumer:
             return errors.popleft()
         return self._hand_out(message)
 
-    def _poll_failed(self, error: BaseException) -> Message:
+    def _poll_failed(self, error: BaseException) -> Message | None:
         """What poll() returns or raises for an error of the native poll."""
+        if self._closing and isinstance(error, _fk.Error) and not isinstance(error, _fk.PartitionEOF):
+            # close() in another thread interrupted this poll (a poll of a consumer closed before
+            # it started goes to _poll_slow, which raises)
+            return None
         if self._native is None:
             raise _closed()
         if isinstance(error, _fk.PartitionEOF):
@@ -333,6 +340,8 @@ class Consumer:
             )
             return result
         except _fk.Error as error:
+            if self._closing:
+                return result  # close() in another thread interrupted this call
             reraise(error)
         self._callbacks.forget_sync_commits(polled_at)
         messages = [from_borrowed(item) for item in borrowed]
@@ -578,6 +587,7 @@ class Consumer:
                 if _getrefcount(message) > _UNREFERENCED:
                     message._materialize()
             generation.clear()
+        self._closing = True
         try:
             native.close()
         except _fk.Error as error:

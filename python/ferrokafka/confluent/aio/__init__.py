@@ -290,6 +290,9 @@ class AIOConsumer(_AsyncClient):
         # (topic, partition) -> the offset after the last message handed out: what an
         # argument-less commit commits (of the partitions still assigned).
         self._handed: dict[tuple[str, int], int] = {}
+        # Set once close() starts: a poll()/consume() it interrupts ends as confluent-kafka's does
+        # (nothing received), not with ferrokafka's "closed" error.
+        self._closing = False
 
     def _age(self) -> None:
         previous = self._previous
@@ -312,6 +315,8 @@ class AIOConsumer(_AsyncClient):
                 KafkaError(KafkaError._PARTITION_EOF, _eof_reason(eof)), eof.topic, eof.partition, eof.offset
             )
         except _fk.Error as error:
+            if self._closing:
+                return None  # close() interrupted this poll
             if _is_consume_error(error) and not (isinstance(error, _fk.KafkaError) and error.fatal()):
                 return error_message(kafka_error_of(error, flags=False))
             raise exception_of(error) from error
@@ -343,6 +348,8 @@ class AIOConsumer(_AsyncClient):
             )
             return result
         except _fk.Error as error:
+            if self._closing:
+                return result  # close() interrupted this consume
             raise exception_of(error) from error
         messages = [from_borrowed(item) for item in borrowed]
         self._latest.extend(messages)
@@ -479,6 +486,7 @@ class AIOConsumer(_AsyncClient):
             message._materialize()
         self._previous.clear()
         self._latest.clear()
+        self._closing = True
         await _translated(self._native.close())
         # Every later call raises what confluent-kafka's does (RuntimeError("Consumer closed")),
         # with no check on the way of the calls of an open consumer.
