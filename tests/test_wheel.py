@@ -18,8 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DIST = ROOT / "dist"
 TAG = "manylinux_2_28_x86_64"
-# Cross-built by `scripts/wheels aarch64-unknown-linux-gnu` (not by scripts/test) and not run here:
-# when it is in dist/, its tag and dynamic links are checked like the x86_64 wheel's.
+# Cross-built by `scripts/wheels aarch64-unknown-linux-gnu` (scripts/test builds it when rustup has
+# the aarch64 standard library) and not run here: when it is in dist/, its tag and dynamic links
+# are checked like the x86_64 wheel's.
 AARCH64_TAG = "manylinux_2_28_aarch64"
 LOADERS = {TAG: "ld-linux-x86-64.so.2", AARCH64_TAG: "ld-linux-aarch64.so.1"}
 # What the wheel's extension may link dynamically: glibc's libraries and libgcc_s, which the manylinux
