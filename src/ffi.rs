@@ -18,7 +18,7 @@ use rdkafka::bindings::{
 };
 
 extern "C" {
-    // The consumer's calls (consumer/native.rs).
+    // The consumer's calls (native/consumer.rs).
     pub fn rd_kafka_subscribe(rk: *mut rd_kafka_t, topics: *const rd_kafka_topic_partition_list_t) -> c_int;
     pub fn rd_kafka_unsubscribe(rk: *mut rd_kafka_t) -> c_int;
     pub fn rd_kafka_assign(rk: *mut rd_kafka_t, partitions: *const rd_kafka_topic_partition_list_t) -> c_int;

@@ -12,10 +12,10 @@
 //! the [`ConsumerHandle`], which is destroyed when the last reference goes — at `close()`, unless
 //! an exported buffer (a `memoryview` of a payload or key) still holds a message — on a thread of
 //! its own (see handle_slot.rs). The handle itself, with librdkafka's batch API, is
-//! [`NativeConsumer`].
+//! [`NativeConsumer`] (`native::consumer`, which calls back into [`CoreContext`]).
 
-use std::ffi::CStr;
-use std::ptr::{self, NonNull};
+#![forbid(unsafe_code)]
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,18 +30,19 @@ use crate::callbacks::{ClientCallbacks, PythonSettings, Setting};
 use crate::config::librdkafka_bool;
 use crate::consumer::app_positions::{AppPositions, ErrorTaken};
 use crate::consumer::lent_ahead::{LentAhead, LEND_BATCH, SERVE_INTERVAL};
-use crate::consumer::native::NativeConsumer;
 use crate::consumer::offsets::HandedOffsets;
 use crate::consumer::registry::MessageRegistry;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::{self as raw, NativePtr};
 use crate::flagged::Flagged;
 use crate::fork::Born;
 use crate::handle_slot::{HandOff, HandleSlot, Teardown};
 use crate::message::borrowed::{current_thread_tag, NativeMessage};
 use crate::native::clock;
-use crate::native::partitions::read_native_list;
+use crate::native::consumer::{ConsumeError, Consumed, ConsumerEvents, ConsumerRef, Rebalance};
 use crate::topic_partition::TopicPartition;
+
+/// The librdkafka consumer handle, calling back into a [`CoreContext`].
+pub type NativeConsumer = crate::native::consumer::NativeConsumer<CoreContext>;
 
 /// The Python functions given to `subscribe()`, and the consumer they receive (a weak reference:
 /// the consumer owns this context).
@@ -129,22 +130,21 @@ impl CoreContext {
     /// rebalance callback) on the polling thread, without the GIL. The rebalance waits in
     /// `pending_rebalance` meanwhile; with rebalances deferred (asyncio) it is only kept there, for
     /// the event loop to run the callback and `finish_pending_rebalance`.
-    pub fn rebalance(&self, rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
+    pub fn rebalance(&self, rebalance: Rebalance<'_>) {
+        let (rk, code) = (rebalance.consumer(), rebalance.code());
         if code != ASSIGN && code != REVOKE {
             self.callbacks.report_error(KafkaErrorInfo::from_raw(code, "rebalance failed", None));
-            apply_rebalance(rk, code, list);
+            rebalance.apply_as_given();
             return;
         }
-        // SAFETY: librdkafka's list (or null) for the duration of the callback.
-        let partitions = unsafe { read_native_list(list) };
-        // SAFETY: the live handle calling back.
-        let lost = code == REVOKE && unsafe { rdsys::rd_kafka_assignment_lost(rk) } == 1;
+        let partitions = rebalance.partitions();
+        let lost = code == REVOKE && rk.assignment_lost();
         let Ok(copy) = crate::native::partitions::to_list(&partitions) else {
             // Names librdkafka gave cannot fail the checks; if one did, serve it without callbacks.
             if code == REVOKE {
                 self.before_unassign(rk, partitions);
             }
-            apply_rebalance(rk, code, list);
+            rebalance.apply_as_given();
             return;
         };
         let pending =
@@ -167,7 +167,7 @@ impl CoreContext {
     /// Before the application changes the assignment itself (see [`rebalance`](Self::rebalance)):
     /// while a revocation waits for its callback, what the application is done with is stored
     /// first, as before the default unassign.
-    pub fn before_assignment_change(&self, rk: *mut rdsys::rd_kafka_t) {
+    pub fn before_assignment_change(&self, rk: ConsumerRef<'_>) {
         let revoked = {
             let mut pending = self.pending_rebalance.lock();
             match pending.as_mut() {
@@ -191,14 +191,8 @@ impl CoreContext {
 
     /// After on_revoke, which may still commit them; before the unassign's own commit, which
     /// reads the stored offsets: what the application is done with is stored first.
-    fn before_unassign(&self, rk: *mut rdsys::rd_kafka_t, revoked: Vec<TopicPartition>) {
-        self.offsets.store_done(|list| {
-            // SAFETY: the live handle and a valid list, which librdkafka copies.
-            match unsafe { raw::rd_kafka_offsets_store(rk, list.ptr()) } {
-                0 => Ok(()),
-                _ => Err(()),
-            }
-        });
+    fn before_unassign(&self, rk: ConsumerRef<'_>, revoked: Vec<TopicPartition>) {
+        self.offsets.store_done(|list| rk.store_offsets(list).map_err(drop));
         self.offsets.forget(&revoked);
         self.positions.forget(&revoked);
         self.revoked.lock().extend(revoked);
@@ -225,13 +219,13 @@ impl CoreContext {
     /// caller ran them. Unless a callback applied it already (see
     /// [`assignment_changed`](Self::assignment_changed)), with the partitions librdkafka gave.
     /// Returns whether one was pending.
-    pub fn finish_pending_rebalance(&self, rk: *mut rdsys::rd_kafka_t) -> bool {
+    pub fn finish_pending_rebalance(&self, rk: ConsumerRef<'_>) -> bool {
         let Some(pending) = self.pending_rebalance.lock().take() else { return false };
         if pending.code == REVOKE && !pending.stored {
             self.before_unassign(rk, pending.partitions);
         }
         if !pending.applied {
-            apply_rebalance(rk, pending.code, pending.list.ptr());
+            rk.apply_rebalance(pending.code == ASSIGN, &pending.list);
         }
         true
     }
@@ -264,6 +258,20 @@ impl CoreContext {
 
 crate::callbacks::client_context_via_callbacks!(CoreContext);
 
+impl ConsumerEvents for CoreContext {
+    fn callbacks(&self) -> &ClientCallbacks {
+        &self.callbacks
+    }
+
+    fn rebalance(&self, rebalance: Rebalance<'_>) {
+        CoreContext::rebalance(self, rebalance);
+    }
+
+    fn consumer_error(&self, info: KafkaErrorInfo) {
+        CoreContext::consumer_error(self, info);
+    }
+}
+
 const ASSIGN: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as i32;
 const REVOKE: i32 = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS as i32;
 
@@ -279,26 +287,6 @@ pub struct PendingRebalance {
     applied: bool,
     /// What the application is done with was stored before it unassigned (a revocation).
     stored: bool,
-}
-
-/// Assigns or unassigns `list` as librdkafka asked (`code`), with the group's protocol.
-fn apply_rebalance(rk: *mut rdsys::rd_kafka_t, code: i32, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
-    // SAFETY: `rk` is the live handle; librdkafka returns a static string, or NULL (not a group
-    // consumer, which a rebalance cannot come from; read as eager).
-    let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
-    // SAFETY: a non-NULL protocol is one of librdkafka's static NUL-terminated names.
-    let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
-    // SAFETY: the live handle and a valid list, which librdkafka copies; an error object the
-    // incremental calls return is ours, destroyed by NativePtr. Errors are reported by librdkafka
-    // itself (to the error callback) and need no handling here.
-    unsafe {
-        match (code == ASSIGN, cooperative) {
-            (true, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_assign(rk, list))),
-            (true, false) => drop(raw::rd_kafka_assign(rk, list)),
-            (false, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_unassign(rk, list))),
-            (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
-        }
-    }
 }
 
 thread_local! {
@@ -327,6 +315,11 @@ impl std::ops::Deref for ConsumerHandle {
 }
 
 impl ConsumerHandle {
+    /// The librdkafka consumer (for `NativeConsumer::consume`).
+    fn native(&self) -> &NativeConsumer {
+        &self.native
+    }
+
     /// Serves a closed consumer's queue once, without waiting, discarding what is there (see
     /// janitor.rs). Its Python callbacks are off: the events are dropped.
     pub fn drain_closed(&self) {
@@ -514,22 +507,23 @@ impl ConsumerCore {
     pub fn fetch(self: &Arc<Self>, timeout: Duration, max: usize) -> Fetched {
         let mut fetched = Fetched::default();
         let Some(handle) = self.handle.get() else { return fetched };
-        let mut batch = [ptr::null_mut(); LEND_BATCH];
         self.mark_served();
         // librdkafka's batch call waits until the whole batch is full: wait for one message only,
         // then take what is ready without waiting. With no room at all, the call only serves
         // librdkafka's queue (rebalances) and tells it that the application polls.
         let mut errors_taken = Vec::new();
-        let mut n = handle.consume_batch(timeout, &mut batch[..max.min(1)]);
+        let mut consume = |timeout, room, fetched: &mut Fetched| {
+            NativeConsumer::consume(&handle, ConsumerHandle::native, timeout, room, |entry| {
+                self.take(entry, fetched, &mut errors_taken);
+            })
+        };
+        let mut n = consume(timeout, max.min(1), &mut fetched);
         while n > 0 {
-            for &message in &batch[..n] {
-                self.take(&handle, message, &mut fetched, &mut errors_taken);
-            }
-            let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(batch.len());
+            let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(LEND_BATCH);
             if room == 0 {
                 break;
             }
-            n = handle.consume_batch(Duration::ZERO, &mut batch[..room]);
+            n = consume(Duration::ZERO, room, &mut fetched);
         }
         self.context().positions.taken(&fetched.messages, &errors_taken);
         fetched
@@ -607,55 +601,32 @@ impl ConsumerCore {
         true
     }
 
-    /// Files one message handed out by librdkafka: a message, or the consumer error it carries.
-    fn take(
-        &self,
-        handle: &Arc<ConsumerHandle>,
-        message: *mut rdsys::rd_kafka_message_t,
-        fetched: &mut Fetched,
-        errors_taken: &mut Vec<ErrorTaken>,
-    ) {
-        let Some(message) = NonNull::new(message) else { return };
-        // SAFETY: librdkafka handed the message over to us; it is live until destroyed.
-        let code = unsafe { raw::message_error(message.as_ptr()) };
-        if code == 0 {
-            // SAFETY: an error-free message of our handle, handed over.
-            fetched.messages.push(unsafe { NativeMessage::from_consumed(handle.clone(), message) });
-            return;
-        }
-        // Where it happened. SAFETY: as above: the message's fields, and the name of its topic
-        // handle (owned by the handle, which the message references), copied before the message
-        // is destroyed.
-        let place = unsafe {
-            let raw_message = message.as_ptr();
-            let topic = if (*raw_message).rkt.is_null() {
-                None
-            } else {
-                raw::lossy(rdsys::rd_kafka_topic_name((*raw_message).rkt))
-            };
-            PartitionEof {
-                topic: topic.unwrap_or_default(),
-                partition: (*raw_message).partition,
-                offset: (*raw_message).offset,
+    /// Files one entry librdkafka handed out: a message, or a consumer error.
+    fn take(&self, entry: Consumed, fetched: &mut Fetched, errors_taken: &mut Vec<ErrorTaken>) {
+        let error = match entry {
+            Consumed::Message(message) => {
+                fetched.messages.push(message);
+                return;
             }
+            Consumed::Error(error) => error,
         };
+        let ConsumeError { code, topic, partition, offset, detail } = error;
         let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
-        if !place.topic.is_empty() {
+        if !topic.is_empty() {
             // librdkafka 2.12.1 moved this partition's position to the offset + 1 (app_positions.rs).
-            let (topic, partition, offset) = (place.topic.clone(), place.partition, place.offset);
-            errors_taken.push(ErrorTaken { index: fetched.messages.len(), topic, partition, offset, end });
+            errors_taken.push(ErrorTaken {
+                index: fetched.messages.len(),
+                topic: topic.clone(),
+                partition,
+                offset,
+                end,
+            });
         }
         if end {
-            // SAFETY: ours, destroyed once.
-            unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
             // Only emitted with enable.partition.eof: the caller asked to hear of it (raised).
-            self.context().partition_eofs.lock().push_back(place);
+            self.context().partition_eofs.lock().push_back(PartitionEof { topic, partition, offset });
             return;
         }
-        // SAFETY: as above; the error string is owned by the message, copied before it is destroyed.
-        let detail = unsafe { raw::lossy(rdsys::rd_kafka_message_errstr(message.as_ptr())) };
-        // SAFETY: ours, destroyed once.
-        unsafe { rdsys::rd_kafka_message_destroy(message.as_ptr()) };
         let info = KafkaErrorInfo::from_raw(code, "consume failed", detail);
         fetched.errors.push(info);
     }
@@ -680,7 +651,7 @@ impl ConsumerCore {
             self.calls_closed.store(true, Ordering::Release);
             return self.await_teardown(py, deadline);
         };
-        self.context().finish_pending_rebalance(consumer.native_ptr());
+        self.context().finish_pending_rebalance(consumer.consumer_ref());
         if !self.registry.is_closed() {
             // The closing thread is done with what it received; another thread's last batch may
             // still be in the middle of processing and is left for the group to deliver again.
@@ -736,6 +707,9 @@ impl ConsumerCore {
         self.teardown.wait(py, deadline).map(drop)
     }
 }
+
+// `fetch` asks `NativeConsumer::consume` for up to LEND_BATCH messages at a time.
+const _: () = assert!(LEND_BATCH <= crate::native::consumer::MAX_BATCH);
 
 /// A boolean librdkafka property whose default is true, as librdkafka reads it.
 fn bool_property(config: &ClientConfig, key: &str) -> FerroResult<bool> {

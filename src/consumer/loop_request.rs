@@ -21,6 +21,7 @@ use rdkafka::TopicPartitionList;
 
 use super::core::{ConsumerCore, ConsumerHandle};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
+use crate::ffi::LiveHandle;
 use crate::native::admin::{self, DetachedQueue, RequestQueue};
 use crate::native::results::{check_event, event_partitions, group_offsets, listed_offsets, Event, GroupOffsets};
 use crate::topic_partition::{first_partition_error, TopicPartition};
@@ -55,13 +56,11 @@ impl RequestKind {
 /// `_list_offsets_to_loop`.
 #[pyclass(frozen, module = "ferrokafka._native", name = "_LoopRequest")]
 pub struct LoopRequest {
-    /// Destroyed before `handle` (field order), so before the handle it belongs to; None once the
-    /// result was read.
-    /// The queue holds the wake-up descriptor that librdkafka writes to while the queue lives.
+    /// None once the result was read. The queue holds the wake-up descriptor that librdkafka
+    /// writes to while the queue lives, and keeps the consumer's handle alive for as long (also
+    /// past close()).
     queue: Mutex<Option<DetachedQueue>>,
     kind: RequestKind,
-    /// Keeps the consumer's handle alive while the request's queue lives, also past close().
-    _handle: Arc<ConsumerHandle>,
 }
 
 impl LoopRequest {
@@ -73,11 +72,11 @@ impl LoopRequest {
         wake: OwnedFd,
         send: impl FnOnce(&RequestQueue<'_>) -> FerroResult<()>,
     ) -> PyResult<Self> {
-        let handle = core.open()?;
-        let queue = RequestQueue::waking(handle.client(), wake)
+        let handle = LiveHandle::kept(core.open()?, |handle: &ConsumerHandle| handle.client());
+        let queue = RequestQueue::waking(handle, wake)
             .ok_or_else(|| FerroError::Kafka(KafkaErrorInfo::from_code(RDKafkaErrorCode::Fail, "no queue")))?;
         send(&queue)?;
-        Ok(LoopRequest { queue: Mutex::new(Some(queue.detach())), kind, _handle: handle })
+        Ok(LoopRequest { queue: Mutex::new(Some(queue.detach())), kind })
     }
 
     /// `rd_kafka_commit_queue` of `list`.

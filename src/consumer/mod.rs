@@ -1,16 +1,13 @@
 //! `Consumer`: librdkafka's high-level consumer lending out zero-copy `BorrowedMessage`s.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod app_positions;
-#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
 pub mod core;
 pub mod dropin;
 mod janitor;
 pub mod lent_ahead;
 mod loop_request;
-#[allow(unsafe_code)] // not behind the FFI layer yet (tests/test_crate_layout.py)
-pub mod native;
 pub mod offsets;
 pub mod registry;
 
@@ -32,12 +29,12 @@ use crate::message::batch::{BatchData, MessageBatch};
 use crate::message::borrowed::{current_thread_tag, BorrowedMessage, InvalidReason, MessageSlot, NativeMessage};
 use crate::message::owned::OwnedMessage;
 use crate::message::MessageParts;
+use crate::native::consumer::GroupMetadata;
 use crate::native::partitions::{from_list, to_list};
 use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
-use self::core::{ConsumerCore, Fetched, RebalanceCallbacks};
+use self::core::{ConsumerCore, Fetched, NativeConsumer, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
-use self::native::{GroupMetadata, NativeConsumer};
 use self::offsets::{last_per_partition, task_owner, Handed};
 use crate::errors::NativeResult;
 
@@ -375,7 +372,7 @@ impl Consumer {
     /// [`CoreContext::before_assignment_change`](self::core::CoreContext::before_assignment_change).
     fn before_assignment_change(&self) -> PyResult<()> {
         let consumer = self.core.open()?;
-        self.core.context().before_assignment_change(consumer.native_ptr());
+        self.core.context().before_assignment_change(consumer.consumer_ref());
         Ok(())
     }
 
@@ -1020,7 +1017,7 @@ impl Consumer {
     /// Applies the kept rebalance (librdkafka waits for it); False if none was kept.
     fn _finish_rebalance(&self) -> PyResult<bool> {
         let consumer = self.core.open()?;
-        Ok(self.core.context().finish_pending_rebalance(consumer.native_ptr()))
+        Ok(self.core.context().finish_pending_rebalance(consumer.consumer_ref()))
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> Bound<'_, Self> {

@@ -40,7 +40,7 @@
 use parking_lot::Mutex;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::consumer::native::NativeConsumer;
+use crate::consumer::core::NativeConsumer;
 use crate::message::borrowed::NativeMessage;
 use crate::native::clock;
 use crate::topic_partition::TopicPartition;

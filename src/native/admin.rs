@@ -59,13 +59,15 @@ pub struct RequestQueue<'a> {
     wake: Option<OwnedFd>,
 }
 
-/// A request's queue kept past the borrow of its client (an event loop reads it when woken).
-/// Like every queue, it must be dropped before its client is destroyed: its owner keeps the client
-/// alive (e.g. a field declared after it).
+/// A request's queue kept past the call that sent the request (an event loop reads it when
+/// woken), on a client it keeps alive ([`LiveHandle::kept`]): like every queue, it is dropped before
+/// its client is destroyed.
 pub struct DetachedQueue {
-    // Field order is drop order: the queue goes before the descriptor it writes to.
+    // Field order is drop order: the queue goes before the descriptor it writes to, and before the
+    // client it belongs to.
     queue: Queue,
     _wake: Option<OwnedFd>,
+    _client: LiveHandle<'static>,
 }
 
 impl DetachedQueue {
@@ -75,24 +77,39 @@ impl DetachedQueue {
     }
 }
 
+impl RequestQueue<'static> {
+    /// The queue, kept past the call that made it, with the client it keeps alive (see
+    /// [`DetachedQueue`]).
+    pub fn detach(self) -> DetachedQueue {
+        DetachedQueue { queue: self.queue, _wake: self.wake, _client: self.client }
+    }
+}
+
 impl<'a> RequestQueue<'a> {
     /// A new queue of `client`, or None if librdkafka could not make one.
     pub fn new<C: rdkafka::ClientContext>(client: &'a Client<C>) -> Option<Self> {
-        let client = LiveHandle::borrowed(client);
+        Self::on(LiveHandle::borrowed(client))
+    }
+
+    /// A new queue of the client `client` keeps alive for 'a, or None if librdkafka could not
+    /// make one.
+    pub fn on(client: LiveHandle<'a>) -> Option<Self> {
         let rk = client.ptr();
-        // SAFETY: `rk` is the live client, borrowed for 'a. rd_kafka_queue_new returns a new queue
-        // that we own (or NULL), destroyed by `NativePtr` when `self` goes, within 'a. Destroying it
-        // before a request answered is safe: the request holds its own reference to the queue and
-        // librdkafka discards a result enqueued on a destroyed application queue.
+        // SAFETY: `rk` is the live client, kept so by `client` for 'a. rd_kafka_queue_new returns a
+        // new queue that we own (or NULL), destroyed by `NativePtr` when `self` goes, before
+        // `client` (field order), within 'a. Destroying it before a request answered is safe: the
+        // request holds its own reference to the queue and librdkafka discards a result enqueued on
+        // a destroyed application queue.
         let queue = unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_new(rk)) }?;
         Some(RequestQueue { client, rk, queue, wake: None })
     }
 
-    /// A new queue of `client` that writes a byte to `wake` whenever a result arrives (for an
-    /// event loop watching that descriptor); the queue keeps `wake` open for as long as it lives.
-    pub fn waking<C: rdkafka::ClientContext>(client: &'a Client<C>, wake: OwnedFd) -> Option<Self> {
+    /// A new queue of `client` (see [`on`](Self::on)) that writes a byte to `wake` whenever a
+    /// result arrives (for an event loop watching that descriptor); the queue keeps `wake` open
+    /// for as long as it lives.
+    pub fn waking(client: LiveHandle<'a>, wake: OwnedFd) -> Option<Self> {
         const WAKE: [u8; 1] = [1];
-        let mut request = Self::new(client)?;
+        let mut request = Self::on(client)?;
         // SAFETY: our live queue; librdkafka copies the one-byte payload; `wake` stays open for as
         // long as the queue lives (both are owned by `request`, the queue dropped first).
         unsafe {
@@ -110,11 +127,6 @@ impl<'a> RequestQueue<'a> {
     /// New options for the request `op` on this queue's client (see [`options_on`]).
     pub fn options(&self, op: rdsys::rd_kafka_admin_op_t) -> Option<Options> {
         options_on(&self.client, op)
-    }
-
-    /// The queue, kept past the borrow of the client (see [`DetachedQueue`]).
-    pub fn detach(self) -> DetachedQueue {
-        DetachedQueue { queue: self.queue, _wake: self.wake }
     }
 
     /// Commits the offsets of `list` (`rd_kafka_commit_queue`); the result arrives as an

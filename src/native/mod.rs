@@ -11,6 +11,7 @@ pub mod buffer;
 pub mod bytes_like;
 pub mod client;
 pub mod clock;
+pub mod consumer;
 pub mod headers;
 pub mod message;
 pub mod metadata;

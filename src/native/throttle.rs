@@ -1,5 +1,5 @@
 //! `throttle_cb` for the producer and the admin client, whose librdkafka configuration rdkafka
-//! builds itself (the consumer builds its own and sets the callback directly, consumer/native.rs).
+//! builds itself (the consumer builds its own and sets the callback directly, native/consumer.rs).
 //!
 //! librdkafka reports throttling only to a `throttle_cb` set on the configuration before the client
 //! is made, and rdkafka offers no way to set one. librdkafka does call the `conf_init` function of

@@ -9,23 +9,32 @@
 //! `BaseConsumer` calls ferrokafka uses, with the same names and the same rdkafka error variants.
 //!
 //! The callbacks run on the thread that polls (librdkafka serves them inside the poll call), with
-//! the GIL released; they reach the [`CoreContext`] through librdkafka's opaque pointer, which
-//! rdkafka's `Client` sets to its context.
+//! the GIL released; they reach the context (`consumer::core::CoreContext`, through the
+//! [`ConsumerEvents`] trait: this layer sits below the consumer) through librdkafka's opaque
+//! pointer, which rdkafka's `Client` sets to its context. A rebalance reaches it as a
+//! [`Rebalance`]: librdkafka's handle lent for the call ([`ConsumerRef`]) and its partition list.
+//! Consumed messages come out of [`NativeConsumer::consume`] as [`Consumed`] entries: messages
+//! owned with the handle that keeps them valid, or the consumer errors librdkafka hands out among
+//! them, read and destroyed here.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
+use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr;
+use std::ptr::{self, NonNull};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaType;
-use rdkafka::{ClientConfig, ClientContext as _, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
 
-use crate::consumer::core::CoreContext;
+use crate::callbacks::ClientCallbacks;
 use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
+use crate::native::message::{MessageSource, NativeMessage};
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::{first_partition_error, TopicPartition};
 
@@ -38,14 +47,137 @@ impl GroupMetadata {
     }
 }
 
+/// What a consumer's context does with librdkafka's callbacks (implemented by
+/// `consumer::core::CoreContext`; a trait, so that this layer does not depend on the consumer).
+/// Statistics go to rdkafka's `ClientContext::stats_raw`.
+pub trait ConsumerEvents: ClientContext {
+    /// The client's queued callbacks: logs, throttle reports and commit results go there.
+    fn callbacks(&self) -> &ClientCallbacks;
+    /// A rebalance, to be applied (librdkafka waits for it) before the call returns or later.
+    fn rebalance(&self, rebalance: Rebalance<'_>);
+    /// An error librdkafka reports for the whole consumer (fatal or not).
+    fn consumer_error(&self, info: KafkaErrorInfo);
+}
+
+/// A consumer handle lent for `'a`: librdkafka's own, for the length of one of its callbacks, or a
+/// [`NativeConsumer`]'s, borrowed. The calls a rebalance needs are made on it.
+#[derive(Clone, Copy)]
+pub struct ConsumerRef<'a> {
+    rk: *mut rdsys::rd_kafka_t,
+    _handle: PhantomData<&'a rdsys::rd_kafka_t>,
+}
+
+impl ConsumerRef<'_> {
+    /// Whether the assignment being revoked was lost (`rd_kafka_assignment_lost`).
+    pub fn assignment_lost(&self) -> bool {
+        // SAFETY: a live consumer handle, lent for the lifetime of `self`.
+        unsafe { rdsys::rd_kafka_assignment_lost(self.rk) == 1 }
+    }
+
+    /// Stores the offsets of `list` (`rd_kafka_offsets_store`).
+    pub fn store_offsets(&self, list: &TopicPartitionList) -> NativeResult<()> {
+        // SAFETY: a live consumer handle (lent for the lifetime of `self`) and a valid list.
+        check(unsafe { raw::rd_kafka_offsets_store(self.rk, list.ptr()) }, "store_offsets failed")
+    }
+
+    /// Assigns (`assign`) or unassigns the partitions of `list` as a rebalance asked, with the
+    /// group's protocol (see [`apply_rebalance`]).
+    pub fn apply_rebalance(&self, assign: bool, list: &TopicPartitionList) {
+        // SAFETY: a live consumer handle lent for the lifetime of `self`; a list owned by `list`.
+        unsafe { apply_rebalance(self.rk, assign, list.ptr()) }
+    }
+}
+
+/// A rebalance as librdkafka's callback hands it over: the handle and librdkafka's list, both
+/// valid for the call (`'a`).
+pub struct Rebalance<'a> {
+    consumer: ConsumerRef<'a>,
+    code: c_int,
+    list: *mut rdsys::rd_kafka_topic_partition_list_t,
+}
+
+impl<'a> Rebalance<'a> {
+    /// `RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS`, `_REVOKE_PARTITIONS` or an error.
+    pub fn code(&self) -> c_int {
+        self.code
+    }
+
+    /// The handle calling back, lent for the call.
+    pub fn consumer(&self) -> ConsumerRef<'a> {
+        self.consumer
+    }
+
+    /// The partitions librdkafka gave.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        // SAFETY: librdkafka's list (or NULL), valid for the duration of the callback (`'a`).
+        unsafe { read_native_list(self.list) }
+    }
+
+    /// Applies the rebalance with librdkafka's list, as given (assigned if the code says assign,
+    /// else unassigned).
+    pub fn apply_as_given(&self) {
+        // SAFETY: the handle and the list librdkafka passed to the callback, valid for `'a`.
+        unsafe { apply_rebalance(self.consumer.rk, self.code == ASSIGN, self.list) }
+    }
+}
+
+const ASSIGN: c_int = rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS as c_int;
+
+/// Assigns or unassigns `list` (`assign`), with the group's protocol: incrementally when
+/// cooperative, else the whole assignment (`rd_kafka_assign`, NULL to unassign).
+///
+/// # Safety
+/// `rk` is a live consumer handle and `list` a valid partition list, both for the call.
+unsafe fn apply_rebalance(rk: *mut rdsys::rd_kafka_t, assign: bool, list: *mut rdsys::rd_kafka_topic_partition_list_t) {
+    // SAFETY: `rk` is the live handle; librdkafka returns a static string, or NULL (not a group
+    // consumer, which a rebalance cannot come from; read as eager).
+    let protocol = unsafe { rdsys::rd_kafka_rebalance_protocol(rk) };
+    // SAFETY: a non-NULL protocol is one of librdkafka's static NUL-terminated names.
+    let cooperative = !protocol.is_null() && unsafe { CStr::from_ptr(protocol) }.to_bytes() == b"COOPERATIVE";
+    // SAFETY: the live handle and a valid list, which librdkafka copies; an error object the
+    // incremental calls return is ours, destroyed by NativePtr. Errors are reported by librdkafka
+    // itself (to the error callback) and need no handling here.
+    unsafe {
+        match (assign, cooperative) {
+            (true, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_assign(rk, list))),
+            (true, false) => drop(raw::rd_kafka_assign(rk, list)),
+            (false, true) => drop(NativePtr::from_ptr(rdsys::rd_kafka_incremental_unassign(rk, list))),
+            (false, false) => drop(raw::rd_kafka_assign(rk, ptr::null())),
+        }
+    }
+}
+
+/// One entry of a consumed batch.
+pub enum Consumed {
+    Message(NativeMessage),
+    /// A consumer error librdkafka handed out among the messages (a partition's end, an unknown
+    /// topic), read here; the message that carried it is destroyed.
+    Error(ConsumeError),
+}
+
+/// What a consumer error entry said, and where.
+pub struct ConsumeError {
+    /// The error code, as the `int` it is.
+    pub code: c_int,
+    /// The topic's name, empty if the entry has no topic.
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// librdkafka's text (not read for a partition's end, which needs none).
+    pub detail: Option<String>,
+}
+
+/// Up to how many messages one [`NativeConsumer::consume`] call takes.
+pub const MAX_BATCH: usize = 256;
+
 /// A librdkafka consumer handle with callbacks instead of events.
-pub struct NativeConsumer {
+pub struct NativeConsumer<C: ConsumerEvents> {
     // Field order is drop order: our queue reference goes before the handle.
     /// Our reference to the queue messages come from: the consumer queue (to which the main queue
     /// is redirected) with a group, the main queue without. Released before the handle is
     /// destroyed (field order).
     queue: NativePtr<rdsys::rd_kafka_queue_t>,
-    client: Client<CoreContext>,
+    client: Client<C>,
     has_group: bool,
     /// Our duplicate of the descriptor librdkafka writes wake-ups to (`io_event_enable`): closed
     /// only after librdkafka stopped writing to it (disabled, or the handle destroyed: field order),
@@ -55,9 +187,9 @@ pub struct NativeConsumer {
 
 // SAFETY: librdkafka handles and queues are thread-safe; rdkafka's Client is Send + Sync and the
 // queue reference is only polled and destroyed.
-unsafe impl Send for NativeConsumer {}
+unsafe impl<C: ConsumerEvents> Send for NativeConsumer<C> {}
 // SAFETY: see Send.
-unsafe impl Sync for NativeConsumer {}
+unsafe impl<C: ConsumerEvents> Sync for NativeConsumer<C> {}
 
 /// Destroys an `rd_kafka_error_t` (if any) and turns it into an error with its code and text.
 ///
@@ -77,8 +209,8 @@ fn partition_errors(list: &TopicPartitionList, what: &str) -> NativeResult<()> {
     first_partition_error(&unsafe { read_native_list(list.ptr()) }, what)
 }
 
-impl NativeConsumer {
-    pub fn new(config: &ClientConfig, context: CoreContext) -> KafkaResult<Self> {
+impl<C: ConsumerEvents> NativeConsumer<C> {
+    pub fn new(config: &ClientConfig, context: C) -> KafkaResult<Self> {
         let native_config = config.create_native_config()?;
         // SAFETY: a fresh configuration object that we own until rd_kafka_new takes it; the
         // callbacks are `extern "C"` functions with librdkafka's C signatures (below). The casts
@@ -89,18 +221,18 @@ impl NativeConsumer {
             // `int` (see errors::raw for why), so their pointers are cast to rdkafka-sys's type.
             rdsys::rd_kafka_conf_set_rebalance_cb(
                 native_config.ptr(),
-                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(rebalance_cb)),
+                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(rebalance_cb::<C>)),
             );
             rdsys::rd_kafka_conf_set_offset_commit_cb(
                 native_config.ptr(),
-                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(offset_commit_cb)),
+                Some(std::mem::transmute::<ListCallback, RespErrListCallback>(offset_commit_cb::<C>)),
             );
-            rdsys::rd_kafka_conf_set_error_cb(native_config.ptr(), Some(error_cb));
-            rdsys::rd_kafka_conf_set_stats_cb(native_config.ptr(), Some(stats_cb));
-            rdsys::rd_kafka_conf_set_log_cb(native_config.ptr(), Some(log_cb));
+            rdsys::rd_kafka_conf_set_error_cb(native_config.ptr(), Some(error_cb::<C>));
+            rdsys::rd_kafka_conf_set_stats_cb(native_config.ptr(), Some(stats_cb::<C>));
+            rdsys::rd_kafka_conf_set_log_cb(native_config.ptr(), Some(log_cb::<C>));
             // Only with a throttle_cb: librdkafka queues throttle reports only when it has one.
-            if context.callbacks.wants_throttle() {
-                rdsys::rd_kafka_conf_set_throttle_cb(native_config.ptr(), Some(throttle_cb));
+            if context.callbacks().wants_throttle() {
+                rdsys::rd_kafka_conf_set_throttle_cb(native_config.ptr(), Some(throttle_cb::<C>));
             }
         }
         let client = Client::new(config, native_config, RDKafkaType::RD_KAFKA_CONSUMER, context)?;
@@ -123,7 +255,7 @@ impl NativeConsumer {
         Ok(NativeConsumer { queue, client, has_group, wake_fd: parking_lot::Mutex::new(None) })
     }
 
-    pub fn context(&self) -> &std::sync::Arc<CoreContext> {
+    pub fn context(&self) -> &Arc<C> {
         self.client.context()
     }
 
@@ -146,27 +278,60 @@ impl NativeConsumer {
         self.client.native_ptr()
     }
 
-    /// rdkafka's client, on which the native layer sends requests (`native::admin::RequestQueue`).
-    pub fn client(&self) -> &Client<CoreContext> {
+    /// rdkafka's client, on which the native layer sends requests (`native::admin::RequestQueue`)
+    /// and which a `LiveHandle` lends (tokens from oauth_cb, metadata).
+    pub fn client(&self) -> &Client<C> {
         &self.client
     }
 
-    /// The librdkafka handle, for calls made elsewhere (tokens from oauth_cb).
-    pub fn native_ptr(&self) -> *mut rdsys::rd_kafka_t {
-        self.ptr()
+    /// The handle, lent for a rebalance's calls (see [`ConsumerRef`]).
+    pub fn consumer_ref(&self) -> ConsumerRef<'_> {
+        ConsumerRef { rk: self.ptr(), _handle: PhantomData }
     }
 
     /// Fills `messages` with up to its length of messages (waiting up to `timeout` for all of
-    /// them), serving callbacks on the way; returns how many. The caller owns (and must destroy)
-    /// each message returned. Call without the GIL.
-    pub fn consume_batch(&self, timeout: Duration, messages: &mut [*mut rdsys::rd_kafka_message_t]) -> usize {
+    /// them), serving callbacks on the way; returns how many, each written to the first elements
+    /// of `messages`. The caller owns (and must destroy) each message returned. Call without the
+    /// GIL.
+    fn consume_batch(&self, timeout: Duration, messages: &mut [MaybeUninit<*mut rdsys::rd_kafka_message_t>]) -> usize {
         let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
         // SAFETY: the queue lives as long as `self`; librdkafka writes at most `messages.len()`
-        // message pointers, which it hands over to us.
+        // message pointers (`MaybeUninit<T>` has `T`'s layout), which it hands over to us, and
+        // returns how many (or -1).
         let n = unsafe {
-            rdsys::rd_kafka_consume_batch_queue(self.queue.ptr(), timeout_ms, messages.as_mut_ptr(), messages.len())
+            rdsys::rd_kafka_consume_batch_queue(
+                self.queue.ptr(),
+                timeout_ms,
+                messages.as_mut_ptr().cast(),
+                messages.len(),
+            )
         };
-        usize::try_from(n).unwrap_or(0)
+        usize::try_from(n).unwrap_or(0).min(messages.len())
+    }
+
+    /// Takes up to `room` (at most [`MAX_BATCH`]) messages from the consumer that `source` owns
+    /// (`consumer` finds it there), waiting up to `timeout` for all of them, serving callbacks on
+    /// the way, and hands each to `each` in order: a message, which holds `source` (so the handle
+    /// outlives it, as librdkafka requires), or a consumer error. Returns how many entries there
+    /// were. Call without the GIL.
+    pub fn consume<S: MessageSource + 'static>(
+        source: &Arc<S>,
+        consumer: fn(&S) -> &Self,
+        timeout: Duration,
+        room: usize,
+        mut each: impl FnMut(Consumed),
+    ) -> usize {
+        let mut batch = [const { MaybeUninit::<*mut rdsys::rd_kafka_message_t>::uninit() }; MAX_BATCH];
+        let n = consumer(source).consume_batch(timeout, &mut batch[..room.min(MAX_BATCH)]);
+        for slot in &batch[..n] {
+            // SAFETY: librdkafka wrote the first `n` pointers (consume_batch).
+            let Some(message) = NonNull::new(unsafe { slot.assume_init() }) else { continue };
+            // SAFETY: handed over to us by the handle of `consumer(source)`, live until destroyed.
+            // That handle lives as long as `source`, which each message holds: it is reached
+            // through a shared reference to what `source` owns (as for `LiveHandle::kept`).
+            each(unsafe { take_consumed(source.clone(), message) });
+        }
+        n
     }
 
     /// Subscribes to `topics` (names already checked: no NUL, none too long).
@@ -259,8 +424,7 @@ impl NativeConsumer {
     }
 
     pub fn store_offsets(&self, list: &TopicPartitionList) -> NativeResult<()> {
-        // SAFETY: our live handle and a valid list.
-        check(unsafe { raw::rd_kafka_offsets_store(self.ptr(), list.ptr()) }, "store_offsets failed")
+        self.consumer_ref().store_offsets(list)
     }
 
     /// Waits up to `timeout_ms` (-1: forever) for the seek to be applied.
@@ -348,16 +512,56 @@ impl NativeConsumer {
 
     /// Polls once for up to `timeout` and destroys what arrived (for closing).
     pub fn serve_and_discard(&self, timeout: Duration) {
-        let mut messages = [ptr::null_mut(); 64];
+        let mut messages = [const { MaybeUninit::<*mut rdsys::rd_kafka_message_t>::uninit() }; 64];
         let n = self.consume_batch(timeout, &mut messages);
-        for &message in &messages[..n] {
-            // SAFETY: handed to us by rd_kafka_consume_batch_queue; destroyed once.
-            unsafe { rdsys::rd_kafka_message_destroy(message) };
+        for slot in &messages[..n] {
+            // SAFETY: librdkafka wrote the first `n` pointers, each handed to us by
+            // rd_kafka_consume_batch_queue; destroyed once.
+            unsafe { rdsys::rd_kafka_message_destroy(slot.assume_init()) };
         }
     }
 }
 
-impl Drop for NativeConsumer {
+/// One consumed entry, taken over: a message of `source`'s handle, or the error it carries (read,
+/// then the message destroyed).
+///
+/// # Safety
+/// `message` was handed over to us by the handle that `source` keeps alive, and is live.
+unsafe fn take_consumed<S: MessageSource + 'static>(
+    source: Arc<S>,
+    message: NonNull<rdsys::rd_kafka_message_t>,
+) -> Consumed {
+    // SAFETY: a live message (the caller's guarantee).
+    let code = unsafe { raw::message_error(message.as_ptr()) };
+    if code == 0 {
+        // SAFETY: an error-free message of `source`'s handle, handed over (the caller's guarantee).
+        return Consumed::Message(unsafe { NativeMessage::from_consumed(source, message) });
+    }
+    let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as c_int;
+    // SAFETY: the live message's fields, the name of its topic handle (owned by the consumer
+    // handle, which `source` keeps alive) and its error string (owned by the message), copied
+    // before the message is destroyed, once: it is ours (the caller's guarantee).
+    unsafe {
+        let raw_message = message.as_ptr();
+        let topic = if (*raw_message).rkt.is_null() {
+            None
+        } else {
+            raw::lossy(rdsys::rd_kafka_topic_name((*raw_message).rkt))
+        };
+        let detail = if end { None } else { raw::lossy(rdsys::rd_kafka_message_errstr(raw_message)) };
+        let error = ConsumeError {
+            code,
+            topic: topic.unwrap_or_default(),
+            partition: (*raw_message).partition,
+            offset: (*raw_message).offset,
+            detail,
+        };
+        rdsys::rd_kafka_message_destroy(raw_message);
+        Consumed::Error(error)
+    }
+}
+
+impl<C: ConsumerEvents> Drop for NativeConsumer<C> {
     /// Leaves the group (serving the revocation, without Python by now) before the handle goes, as
     /// rdkafka's BaseConsumer does. Runs on a background thread (ConsumerCore's Drop).
     fn drop(&mut self) {
@@ -376,11 +580,12 @@ impl Drop for NativeConsumer {
 /// The context behind librdkafka's opaque pointer.
 ///
 /// # Safety
-/// `opaque` is the opaque of one of our consumer handles, which is alive (librdkafka only calls
-/// back while it is).
-unsafe fn context<'a>(opaque: *mut c_void) -> &'a CoreContext {
-    // SAFETY: the caller's guarantee: the pointer is rdkafka's Arc<CoreContext>, alive.
-    unsafe { &*(opaque as *const CoreContext) }
+/// `opaque` is the opaque of one of our consumer handles made with context type `C` (each
+/// callback is registered as `*_cb::<C>` by `NativeConsumer::<C>::new`), which is alive (librdkafka
+/// only calls back while it is).
+unsafe fn context<'a, C: ConsumerEvents>(opaque: *mut c_void) -> &'a C {
+    // SAFETY: the caller's guarantee: the pointer is rdkafka's Arc<C>, alive.
+    unsafe { &*(opaque as *const C) }
 }
 
 /// Runs `f`, swallowing a panic (it must not cross into C; there is nobody to report it to).
@@ -399,17 +604,19 @@ type RespErrListCallback = unsafe extern "C" fn(
     *mut c_void,
 );
 
-unsafe extern "C" fn rebalance_cb(
+unsafe extern "C" fn rebalance_cb<C: ConsumerEvents>(
     rk: *mut rdsys::rd_kafka_t,
     code: c_int,
     partitions: *mut rdsys::rd_kafka_topic_partition_list_t,
     opaque: *mut c_void,
 ) {
-    // SAFETY: librdkafka passes our live handle, its list and our opaque for this call.
-    guarded(|| unsafe { context(opaque) }.rebalance(rk, code, partitions));
+    // librdkafka passes our live handle and its list, valid for this call: lent for it.
+    let rebalance = Rebalance { consumer: ConsumerRef { rk, _handle: PhantomData }, code, list: partitions };
+    // SAFETY: librdkafka passes the opaque of our live handle.
+    guarded(|| unsafe { context::<C>(opaque) }.rebalance(rebalance));
 }
 
-unsafe extern "C" fn offset_commit_cb(
+unsafe extern "C" fn offset_commit_cb<C: ConsumerEvents>(
     _rk: *mut rdsys::rd_kafka_t,
     code: c_int,
     offsets: *mut rdsys::rd_kafka_topic_partition_list_t,
@@ -420,11 +627,16 @@ unsafe extern "C" fn offset_commit_cb(
         // SAFETY: the list (or NULL) is valid for this call; our opaque.
         let offsets = unsafe { read_native_list(offsets) };
         // SAFETY: librdkafka passes the opaque of our live handle.
-        unsafe { context(opaque) }.callbacks.commit_result(error, offsets);
+        unsafe { context::<C>(opaque) }.callbacks().commit_result(error, offsets);
     });
 }
 
-unsafe extern "C" fn error_cb(rk: *mut rdsys::rd_kafka_t, err: c_int, reason: *const c_char, opaque: *mut c_void) {
+unsafe extern "C" fn error_cb<C: ConsumerEvents>(
+    rk: *mut rdsys::rd_kafka_t,
+    err: c_int,
+    reason: *const c_char,
+    opaque: *mut c_void,
+) {
     guarded(|| {
         // SAFETY: librdkafka's reason string, valid for this call; our handle and opaque.
         let mut detail = unsafe { raw::lossy(reason) };
@@ -442,11 +654,11 @@ unsafe extern "C" fn error_cb(rk: *mut rdsys::rd_kafka_t, err: c_int, reason: *c
             KafkaErrorInfo::from_raw(code, if fatal { "fatal consumer error" } else { "consumer error" }, detail);
         info.fatal |= fatal;
         // SAFETY: librdkafka passes the opaque of our live handle.
-        unsafe { context(opaque) }.consumer_error(info);
+        unsafe { context::<C>(opaque) }.consumer_error(info);
     });
 }
 
-unsafe extern "C" fn stats_cb(
+unsafe extern "C" fn stats_cb<C: ConsumerEvents>(
     _rk: *mut rdsys::rd_kafka_t,
     json: *mut c_char,
     len: usize,
@@ -458,13 +670,13 @@ unsafe extern "C" fn stats_cb(
             // librdkafka's to free).
             let bytes = unsafe { std::slice::from_raw_parts(json as *const u8, len) };
             // SAFETY: librdkafka passes the opaque of our live handle.
-            unsafe { context(opaque) }.stats_raw(bytes);
+            unsafe { context::<C>(opaque) }.stats_raw(bytes);
         }
     });
     0
 }
 
-unsafe extern "C" fn throttle_cb(
+unsafe extern "C" fn throttle_cb<C: ConsumerEvents>(
     _rk: *mut rdsys::rd_kafka_t,
     broker_name: *const c_char,
     broker_id: i32,
@@ -480,11 +692,11 @@ unsafe extern "C" fn throttle_cb(
             throttle_time: f64::from(throttle_time_ms) / 1000.0,
         };
         // SAFETY: librdkafka passes the opaque of our live handle.
-        unsafe { context(opaque) }.callbacks.throttle(event);
+        unsafe { context::<C>(opaque) }.callbacks().throttle(event);
     });
 }
 
-unsafe extern "C" fn log_cb(
+unsafe extern "C" fn log_cb<C: ConsumerEvents>(
     rk: *const rdsys::rd_kafka_t,
     level: c_int,
     facility: *const c_char,
@@ -496,7 +708,7 @@ unsafe extern "C" fn log_cb(
             unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
         if !opaque.is_null() {
             // SAFETY: a handle's non-NULL opaque is our context, alive while the handle is.
-            unsafe { context(opaque) }.callbacks.log_syslog(
+            unsafe { context::<C>(opaque) }.callbacks().log_syslog(
                 level,
                 facility.unwrap_or_default().trim(),
                 message.unwrap_or_default().trim(),
