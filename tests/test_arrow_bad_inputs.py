@@ -505,8 +505,8 @@ def test_clients_still_work_after_bad_inputs(mock_cluster, topic_name, group_id)
         for args in ((-1,), (10, NAN), ("10",), (10, -1)):
             with pytest.raises((TypeError, ValueError)):
                 consumer.consume_batch(*args)
-        (batch,) = take_batches(consumer, 2)
-    assert [m.payload for m in batch] == [b"a", b"b"]
+        batches = take_batches(consumer, 2)  # one batch or two, as they arrive
+    assert [m.payload for batch in batches for m in batch] == [b"a", b"b"]
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--bad-input-row"]:
