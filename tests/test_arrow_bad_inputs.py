@@ -1,22 +1,19 @@
 # The bad-input rows pass wrong types on purpose.
 # mypy: disable-error-code="arg-type, call-arg, list-item, dict-item, misc, call-overload, operator, index"
 """The bad-input table of ``consume_batch()`` and ``produce_batch()``: every row is a bad or boundary
-input with its documented outcome. Each row is one parametrized test that runs the row in a
-subprocess of its own (this file: ``python test_arrow_bad_inputs.py --bad-input-row ID``), with a
-timeout, so that a panic, a crash or a hang is the failure of that row, not of the test run.
+input with its documented outcome. Each row is one parametrized test; the rows share one mock
+cluster per test process. Run with pytest-xdist (``scripts/test`` runs this file with ``-n 2``), a
+row that crashes its worker or hangs (pytest-timeout's thread method ends the worker) fails alone:
+see tests/test_bad_inputs.py. A panic fails a row whatever it raised.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -33,7 +30,7 @@ from arrow_batch_helpers import (
     take_batches,
 )
 
-# --- the bad-input table (run in subprocesses) ------------------------------------------------------
+# --- the bad-input table ------------------------------------------------------------------------
 
 
 class Boom(Exception):
@@ -41,8 +38,7 @@ class Boom(Exception):
 
 
 DATA = "data"  # 3 partitions, 10 messages each
-ROW_LIMIT = 20.0  # seconds a row may take
-STARTUP_LIMIT = 60.0  # seconds a row's process may take to import and fill its mock cluster
+ROW_LIMIT = 20.0  # seconds a row may take (the worker's mock cluster, made by its first row, included)
 
 
 class RowEnv:
@@ -419,76 +415,51 @@ def _closed_producer(e: RowEnv) -> object:
 bad("produce_batch.closed", "producer.close(); produce_batch(t, [b'v'])", (fk.Error,), _closed_producer)
 
 
-def _row_outcome(row: BadInput, bootstrap: str) -> tuple[str, str]:
-    env = RowEnv(bootstrap)
-    outcome: tuple[str, str]
-    try:
-        row.fn(env)
-    except BaseException as err:  # noqa: B036 - a panic is a BaseException: judged here
-        observed = f"{type(err).__module__}.{type(err).__qualname__}: {err}"[:600]
-        if "PanicException" in type(err).__name__:
-            outcome = ("panic", observed)
-        elif row.expected is not None and isinstance(err, row.expected):
-            queued = env.queued()
-            outcome = ("ok", observed) if queued == 0 else ("wrong", f"{observed}, but {queued} message(s) were queued")
-        else:
-            outcome = ("wrong", observed)
-    else:
-        outcome = ("ok", "succeeded") if row.expected is None else ("wrong", "no exception")
-    try:
-        env.close()
-    except BaseException as err:  # noqa: B036
-        outcome = ("wrong", f"{outcome[1]}; then closing the clients raised {type(err).__name__}: {err}")
-    return outcome
-
-
-def _run_one_row(row_id: str) -> None:
-    """In the subprocess: a mock cluster with the rows' data, then the row; its outcome as one JSON
-    line on stdout."""
-    row = next(r for r in BAD_INPUTS if r.id == row_id)
+@pytest.fixture(scope="session")
+def arrow_rows_bootstrap() -> Iterator[str]:
+    """One mock cluster with the rows' data per test process (an xdist worker): DATA, 30 messages."""
     with fk.MockCluster(num_brokers=1) as cluster:
         cluster.create_topic(DATA, 3)
         with fk.Producer({"bootstrap.servers": cluster.bootstrap_servers}) as producer:
             for i in range(30):
                 producer.produce(DATA, b"v%d" % i, key=b"k%d" % i, partition=i % 3, headers=[("h", b"x")])
             assert producer.flush(30) == 0
-        outcome, observed = _row_outcome(row, cluster.bootstrap_servers)
-    print(json.dumps({"outcome": outcome, "observed": observed}), flush=True)
+        yield cluster.bootstrap_servers
 
 
-def _tail(text: str, lines: int = 6) -> str:
-    return " | ".join(text.strip().splitlines()[-lines:])[-1200:]
-
-
-@pytest.mark.timeout(STARTUP_LIMIT + ROW_LIMIT + 30)
-@pytest.mark.parametrize("row_id", [row.id for row in BAD_INPUTS])
-def test_batch_bad_input(row_id: str) -> None:
+@pytest.mark.timeout(ROW_LIMIT, method="thread")
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.id) for row in BAD_INPUTS])
+def test_batch_bad_input(row: BadInput, arrow_rows_bootstrap: str, capfd: pytest.CaptureFixture[str]) -> None:
     """Each bad input raises its proper exception (nothing queued), or succeeds where the row says so;
-    never a panic, a crash or a hang. The row runs in a subprocess of its own, so that a crash or a
-    hang fails this row only."""
-    row = next(r for r in BAD_INPUTS if r.id == row_id)
+    never a panic, a crash or a hang (run with ``-n 2``, as scripts/test does, a crash or a hang
+    fails this row only: see tests/test_bad_inputs.py)."""
     expected = "success" if row.expected is None else " or ".join(c.__name__ for c in row.expected)
+    env = RowEnv(arrow_rows_bootstrap)
+    error: BaseException | None = None
     try:
-        done = subprocess.run(
-            [sys.executable, "-X", "faulthandler", str(Path(__file__)), "--bad-input-row", row_id],
-            capture_output=True,
-            text=True,
-            timeout=STARTUP_LIMIT + ROW_LIMIT,
-            cwd=str(Path(__file__).parent),
-            env={**os.environ, "RUST_BACKTRACE": "0"},
-        )
-    except subprocess.TimeoutExpired as err:
-        stderr = err.stderr.decode("utf-8", "replace") if isinstance(err.stderr, bytes) else err.stderr or ""
-        pytest.fail(f"[hang] {row.call}: no result within {err.timeout:.0f} s; stderr: {_tail(stderr)}")
-    panics = [line.strip()[:300] for line in done.stderr.splitlines() if " panicked at " in line]
-    assert not panics, f"[panic] {row.call}: expected {expected}, observed {panics}"
-    assert done.returncode == 0, (
-        f"[crash] {row.call}: the row's process died (exit {done.returncode}): {_tail(done.stderr)}"
-    )
-    assert done.stdout.strip(), f"[crash] {row.call}: the row's process gave no result: {_tail(done.stderr)}"
-    result = json.loads(done.stdout.splitlines()[-1])
-    outcome, observed = result["outcome"], result["observed"]
-    assert outcome == "ok", f"[{outcome}] {row.call}: expected {expected}, observed {observed}"
+        row.fn(env)
+    except BaseException as err:  # noqa: B036 - a panic is a BaseException: judged below
+        error = err
+    queued = env.queued()
+    try:
+        env.close()
+    except BaseException as err:  # noqa: B036
+        closing: BaseException | None = err
+    else:
+        closing = None
+    stderr = capfd.readouterr().err
+    sys.stderr.write(stderr)  # shown with the report of a failing row
+    observed = "succeeded" if error is None else f"{type(error).__module__}.{type(error).__qualname__}: {error}"[:600]
+    panics = [line.strip()[:300] for line in stderr.splitlines() if " panicked at " in line]
+    panics += [repr(e) for e in (error, closing) if e is not None and "PanicException" in type(e).__name__]
+    assert not panics, f"[panic] {row.call}: expected {expected}, observed {observed}; panics: {panics}"
+    if row.expected is None:
+        assert error is None, f"[wrong] {row.call}: expected {expected}, observed {observed}"
+    else:
+        assert error is not None, f"[wrong] {row.call}: expected {expected}, observed no exception"
+        assert isinstance(error, row.expected), f"[wrong] {row.call}: expected {expected}, observed {observed}"
+        assert queued == 0, f"[wrong] {row.call}: {observed}, but {queued} message(s) were queued"
+    assert closing is None, f"[wrong] {row.call}: {observed}; then closing the clients raised {closing!r}"
 
 
 def test_clients_still_work_after_bad_inputs(mock_cluster, topic_name, group_id):
@@ -505,9 +476,5 @@ def test_clients_still_work_after_bad_inputs(mock_cluster, topic_name, group_id)
         for args in ((-1,), (10, NAN), ("10",), (10, -1)):
             with pytest.raises((TypeError, ValueError)):
                 consumer.consume_batch(*args)
-        (batch,) = take_batches(consumer, 2)
-    assert [m.payload for m in batch] == [b"a", b"b"]
-
-
-if __name__ == "__main__" and sys.argv[1:2] == ["--bad-input-row"]:
-    _run_one_row(sys.argv[2])
+        batches = take_batches(consumer, 2)  # one batch or two, as they arrive
+    assert [m.payload for batch in batches for m in batch] == [b"a", b"b"]

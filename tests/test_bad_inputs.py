@@ -1,182 +1,66 @@
-"""The bad-input table: every row is a bad or boundary input with its documented outcome.
+"""The bad-input table: every row of tests/bad_inputs_table.py is one test, its documented outcome
+asserted here.
 
-The rows live in tests/bad_inputs_runner.py and run in subprocesses (two runners in parallel, each
-with its own mock cluster), so that an abort, a segfault or a hang is the failure of one row, not a
-dead test run: a runner that dies on a row fails that row as ``crash`` (with the signal and its last
-words on stderr) and the rows after it go on in a fresh runner; a row that takes longer than
-``ROW_LIMIT`` seconds is a ``hang`` (the runner is killed and replaced). A Rust panic that reaches
-Python (``pyo3_runtime.PanicException``, a ``BaseException``), a ``RuntimeError`` reporting a panic
-on a worker thread, or a panic message on stderr during the row is a ``panic``, distinct from a
-``wrong`` outcome (another exception, or none). ``test_bad_input_summary`` prints the counts by
-outcome and the failing rows (set ``BAD_INPUTS_REPORT=<path>`` to also get them as JSON).
+Run it with pytest-xdist (``scripts/test`` does: ``pytest -n 2 tests/test_bad_inputs.py
+tests/test_arrow_bad_inputs.py``): each worker process holds one mock cluster for its rows, and a
+row that aborts or segfaults kills only its worker, which xdist reports as that row's failure
+("worker 'gw0' crashed while running ...") and replaces. A row that takes longer than ``ROW_LIMIT``
+is stopped by pytest-timeout's thread method (stacks of every thread dumped, then the worker exits:
+the same crash report). Without ``-n`` the rows run in the pytest process itself, where a crash or a
+hang ends the run.
+
+A Rust panic fails its row even when the exception class is the expected one: a
+``pyo3_runtime.PanicException`` (a ``BaseException``), a ``RuntimeError`` reporting a panic on a
+worker thread (raised, reported as unraisable, or raised while closing the row's clients), or a
+panic message on stderr during the row. Rows marked ``xfail`` in the table (a wrong exception, none
+at the moment) expect ``WrongOutcome`` strictly: a panic still fails them, and so does a pass.
 """
 
 from __future__ import annotations
 
-import json
+import gc
+import logging
 import os
-import selectors
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
-import time
-from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bad_inputs_runner import ROWS
+from bad_inputs_table import EXCEPTIONS, ROWS, Boom, Env, Row
 
-RUNNER = Path(__file__).with_name("bad_inputs_runner.py")
-ROW_LIMIT = 10.0  # seconds a row may take, set-up and clean-up included
-STARTUP_LIMIT = 30.0  # seconds a runner may take to import ferrokafka and fill its mock cluster
-SHARDS = 2  # runners in parallel (the machine has 2 cores)
-BUDGET = 150.0  # seconds for the whole table (pytest's timeout is 180 s): rows left then are "not run"
-OUTCOMES = ["ok", "wrong", "panic", "crash", "hang", "not run"]
-BY_ID = {row.id: row for row in ROWS}
-
-_results: dict[str, dict[str, Any]] = {}
-_ran: list[str] = []
-_elapsed: list[float] = []
+ROW_LIMIT = 10.0  # seconds a row may take (the worker's mock cluster, made by its first row, included)
 
 
-def _signal_name(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return f"{signal.Signals(-returncode).name} (exit {returncode})"
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit code {returncode}"
+class WrongOutcome(AssertionError):
+    """The row raised another exception than documented, or none (the only failure `xfail` covers)."""
 
 
-def _sections(stderr_text: str) -> dict[str, str]:
-    """The runner's stderr split by its '@@ROW <id>' markers."""
-    sections: dict[str, str] = {}
-    current = "<startup>"
-    for line in stderr_text.splitlines():
-        if line.startswith("@@ROW "):
-            current = line[len("@@ROW ") :].strip()
-            sections.setdefault(current, "")
-        else:
-            sections[current] = sections.get(current, "") + line + "\n"
-    return sections
+def _describe(err: BaseException) -> str:
+    cls = type(err)
+    name = cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    text = str(err)
+    if len(text) > 300:
+        text = text[:300] + f"... ({len(text)} chars)"
+    return f"{name}: {text}"
 
 
-_KEY_LINES = ("Assertion", "Fatal Python error", "panicked at", "abort", "Segmentation", "Error")
+def _is_panic(err: BaseException | None) -> bool:
+    seen = 0
+    while err is not None and seen < 5:
+        if type(err).__name__ == "PanicException":
+            return True
+        if isinstance(err, RuntimeError) and "panic" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+        seen += 1
+    return False
 
 
-def _last_words(text: str, lines: int = 3) -> str:
-    """The telling lines of a stderr section: C assertions, fatal errors, panics, then its last lines."""
-    all_lines = [line.strip()[:300] for line in text.strip().splitlines() if line.strip()]
-    key = [line for line in all_lines if any(word in line for word in _KEY_LINES)][:3]
-    kept = key + [line for line in all_lines[-lines:] if line not in key]
-    return " | ".join(kept) or "(nothing)"
-
-
-def _run_once(ids: list[str], results: dict[str, dict[str, Any]], budget_end: float) -> str | None:
-    """One runner over `ids` (in order); fills `results`. Returns an error text if it could not start."""
-    with tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-X", "faulthandler", str(RUNNER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=str(RUNNER.parent),
-            env={**os.environ, "RUST_BACKTRACE": "0"},
-            start_new_session=True,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write((json.dumps(ids) + "\n").encode())
-        proc.stdin.close()
-        fd = proc.stdout.fileno()
-        selector = selectors.DefaultSelector()
-        selector.register(fd, selectors.EVENT_READ)
-        buffer = b""
-        current: str | None = None
-        deadline = time.monotonic() + STARTUP_LIMIT
-        started_any = False
-        ended = "eof"
-        try:
-            while True:
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    event = json.loads(line)
-                    if event["event"] == "start":
-                        current = event["id"]
-                        started_any = True
-                        deadline = time.monotonic() + ROW_LIMIT
-                    elif event["event"] == "result":
-                        results[event["id"]] = event
-                        current = None
-                        deadline = time.monotonic() + ROW_LIMIT
-                    elif event["event"] == "done":
-                        ended = "done"
-                if ended == "done":
-                    break
-                remaining = min(deadline, budget_end) - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    if time.monotonic() >= budget_end:
-                        ended = "budget"
-                        break
-                    if time.monotonic() >= deadline:
-                        ended = "timeout"
-                        break
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
-                buffer += chunk
-        finally:
-            selector.close()
-            if ended != "done" or proc.poll() is None:
-                if ended in ("timeout", "budget") or proc.poll() is None:
-                    try:
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            returncode = proc.wait()
-            proc.stdout.close()
-        stderr.seek(0)
-        text = stderr.read().decode("utf-8", "replace")
-    sections = _sections(text)
-    if ended == "timeout" and current is not None:
-        results[current] = {
-            "id": current,
-            "outcome": "hang",
-            "observed": f"no result within {ROW_LIMIT:.0f} s (runner killed); stderr: {_last_words(sections.get(current, ''))}",
-            "seconds": ROW_LIMIT,
-            "notes": [],
-        }
-    elif ended not in ("done", "budget") and current is not None:
-        results[current] = {
-            "id": current,
-            "outcome": "crash",
-            "observed": f"crashed: {_signal_name(returncode)}; stderr: {_last_words(sections.get(current, ''))}",
-            "seconds": None,
-            "notes": [],
-        }
-    elif ended not in ("done", "budget") and not started_any:
-        why = "startup timed out" if ended == "timeout" else _signal_name(returncode)
-        return f"runner did not start ({why}): {_last_words(text, 8)}"
-    # A Rust panic message printed while a row ran makes the row a panic, whatever it raised; the
-    # panic's location goes into the observation.
-    for row_id, section in sections.items():
-        result = results.get(row_id)
-        where = _panic_location(section)
-        if result is None or where is None:
-            continue
-        if result["outcome"] in ("ok", "wrong"):
-            result["outcome"] = "panic"
-        if result["outcome"] == "panic" and where not in result["observed"]:
-            result["observed"] += f" [{where}]"
-    return None
-
-
-def _panic_location(section: str) -> str | None:
+def _panic_location(stderr: str) -> str | None:
     """'panicked at <file:line>: <message>' from a Rust panic message on stderr, if there is one."""
-    lines = section.splitlines()
+    lines = stderr.splitlines()
     for i, line in enumerate(lines):
         if " panicked at " in line:
             where = line.split(" panicked at ", 1)[1].rstrip(":")
@@ -185,70 +69,7 @@ def _panic_location(section: str) -> str | None:
     return None
 
 
-def _run_shard(ids: list[str], results: dict[str, dict[str, Any]], budget_end: float) -> None:
-    pending = list(ids)
-    failures_to_start = 0
-    while pending:
-        if time.monotonic() >= budget_end:
-            for row_id in pending:
-                results[row_id] = {
-                    "id": row_id,
-                    "outcome": "not run",
-                    "seconds": None,
-                    "notes": [],
-                    "observed": f"the table's {BUDGET:.0f} s budget ran out (too many hangs?)",
-                }
-            return
-        error = _run_once(pending, results, budget_end)
-        if error is not None:
-            # The lead may be replacing the native module right now: wait and retry, then give up.
-            failures_to_start += 1
-            if failures_to_start >= 3:
-                for row_id in pending:
-                    results[row_id] = {
-                        "id": row_id,
-                        "outcome": "crash",
-                        "observed": error,
-                        "seconds": None,
-                        "notes": [],
-                    }
-                return
-            time.sleep(15)
-        pending = [row_id for row_id in pending if row_id not in results]
-
-
-def _run_table(ids: list[str]) -> dict[str, dict[str, Any]]:
-    results: dict[str, dict[str, Any]] = {}
-    shards = [ids[i::SHARDS] for i in range(SHARDS)]
-    budget_end = time.monotonic() + BUDGET
-    threads = [threading.Thread(target=_run_shard, args=(shard, results, budget_end)) for shard in shards if shard]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
-@pytest.fixture(scope="module")
-def table_results(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]]:
-    if not _results:
-        selected = [
-            item.callspec.params["row_id"]
-            for item in request.session.items
-            if getattr(item, "originalname", None) == "test_bad_input"
-            and hasattr(item, "callspec")
-            and item.path == Path(__file__)
-        ]
-        ids = selected or [row.id for row in ROWS]
-        started = time.monotonic()
-        _results.update(_run_table(ids))
-        _elapsed.append(time.monotonic() - started)
-        _ran.extend(ids)
-    return _results
-
-
-def _expected_text(row_id: str) -> str:
-    row = BY_ID[row_id]
+def _expected_text(row: Row) -> str:
     text = row.expected or "no exception"
     if row.match:
         text += f" matching {row.match!r}"
@@ -257,61 +78,153 @@ def _expected_text(row_id: str) -> str:
     return text
 
 
-# Rows still open (wrong exception class only): listed, so they are visible and cannot pass unnoticed.
-OPEN_ROWS = {
-    line.strip()
-    for line in (Path(__file__).parent / "bad_inputs_open.txt").read_text().splitlines()
-    if line.strip() and not line.startswith("#")
-}
+@pytest.fixture(scope="session")
+def env() -> Iterator[Env]:
+    """One mock cluster (with the rows' topics and messages) per test process."""
+    logger = logging.getLogger("ferrokafka")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    environment = Env()
+    # The gc.collect() after each row then skips what exists now (pytest's items above all): ~10 ms a row.
+    gc.collect()
+    gc.freeze()
+    yield environment
+    gc.unfreeze()
+    environment.close_quietly(environment.cluster)
+    logger.setLevel(level)
 
 
-@pytest.mark.parametrize("row_id", [row.id for row in ROWS])
-def test_bad_input(row_id: str, table_results: dict[str, dict[str, Any]]) -> None:
-    row = BY_ID[row_id]
-    result = table_results.get(row_id)
-    assert result is not None, f"{row_id} was not run"
-    if row_id in OPEN_ROWS:
-        if result["outcome"] == "ok":
-            pytest.fail(f"{row_id} passes now: remove it from tests/bad_inputs_open.txt", pytrace=False)
-        if result["outcome"] == "wrong":
-            pytest.xfail(f"open: {row.input} -> expected {_expected_text(row_id)}, observed {result['observed']}")
-    if result["outcome"] != "ok":
-        pytest.fail(
-            f"{result['outcome']}: {row.input} -> expected {_expected_text(row_id)}, observed {result['observed']}",
-            pytrace=False,
-        )
+def _param(row: Row) -> Any:
+    marks = [pytest.mark.xfail(strict=True, raises=WrongOutcome, reason=row.xfail)] if row.xfail else []
+    return pytest.param(row, id=row.id, marks=marks)
 
 
-def test_bad_input_summary(table_results: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
-    """Prints the outcome counts and the failing rows; fails only if the table is too small."""
-    counts = Counter(table_results[row_id]["outcome"] for row_id in _ran if row_id in table_results)
-    lines = [
-        "",
-        f"bad-input table: {len(_ran)} rows run ({len(ROWS)} defined) in {_elapsed[0] if _elapsed else 0:.1f} s: "
-        + ", ".join(f"{outcome} {counts.get(outcome, 0)}" for outcome in OUTCOMES),
-    ]
-    failing = [row_id for row_id in _ran if table_results.get(row_id, {}).get("outcome") != "ok"]
-    for row_id in failing:
-        result = table_results.get(row_id, {"outcome": "missing", "observed": "not run"})
-        lines.append(
-            f"  [{result['outcome']}] {row_id}: {BY_ID[row_id].input} -> expected {_expected_text(row_id)}; "
-            f"observed {result['observed']}"
-        )
-    with capsys.disabled():
-        print("\n".join(lines))
-    report = os.environ.get("BAD_INPUTS_REPORT")
-    if report:
-        Path(report).write_text(
-            json.dumps(
-                {
-                    "counts": dict(counts),
-                    "rows": [
-                        {**table_results[row_id], "input": BY_ID[row_id].input, "expected": _expected_text(row_id)}
-                        for row_id in _ran
-                        if row_id in table_results
-                    ],
-                },
-                indent=1,
-            )
-        )
+@pytest.mark.timeout(ROW_LIMIT, method="thread")
+@pytest.mark.parametrize("row", [_param(row) for row in ROWS])
+def test_bad_input(row: Row, env: Env, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    check_row(row, env, capfd, monkeypatch)
+
+
+def check_row(row: Row, env: Env, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs the row and asserts its documented outcome (a panic fails it whatever it raised)."""
+    env.unraisable.clear()
+    env.cleanup_errors.clear()
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_value is not None:
+            env.unraisable.append(unraisable.exc_value)
+
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+    error: BaseException | None = None
+    try:
+        row.fn(env)
+    except BaseException as err:  # noqa: B036 - PanicException is a BaseException: judged below
+        error = err
+    gc.collect()
+    monkeypatch.undo()
+    stderr = capfd.readouterr().err
+    sys.stderr.write(stderr)  # shown with the report of a failing row
+    notes = [f"unraisable {_describe(u)}" for u in env.unraisable if not isinstance(u, Boom | TypeError)]
+    notes += [f"cleanup raised {_describe(c)}" for c in env.cleanup_errors]
+    panics = [e for e in [error, *env.unraisable, *env.cleanup_errors] if _is_panic(e)]
+    env.unraisable.clear()
+    env.cleanup_errors.clear()
+    observed = "no exception" if error is None else _describe(error)
+    if notes:
+        observed += "; " + "; ".join(notes)
+    expected = f"{row.input} -> expected {_expected_text(row)}"
+    where = _panic_location(stderr)
+    if panics or where:
+        pytest.fail(f"[panic] {expected}, observed {observed}" + (f" [{where}]" if where else ""), pytrace=False)
+    wanted = EXCEPTIONS[row.expected] if row.expected else None
+    if wanted is None:
+        if error is not None:
+            raise WrongOutcome(f"{expected}, observed {observed}") from error
+        return
+    if error is None or not isinstance(error, wanted):
+        raise WrongOutcome(f"{expected}, observed {observed}") from error
+    if row.match is not None and row.match not in str(error):
+        raise WrongOutcome(f"{expected}, observed {observed} (message lacks {row.match!r})") from error
+    if row.check is not None:
+        try:
+            row.check(error)
+        except Exception as failed:
+            raise WrongOutcome(f"{expected}, observed {observed} (check failed: {_describe(failed)})") from error
+
+
+def test_bad_input_table_size() -> None:
     assert len(ROWS) >= 170, f"the table has {len(ROWS)} rows, fewer than the 170 it had"
+
+
+# --- the harness itself: a crash, a hang or a panic fails its row alone ---------------------------
+
+_SELFTEST = """
+import os, sys, time
+import pytest
+import bad_inputs_table as table
+from test_bad_inputs import _param, check_row, env  # noqa: F401 - env: the fixture
+
+class PanicException(TypeError):  # pyo3_runtime's is a BaseException: this one even matches the row
+    pass
+
+def _panic(e):
+    raise PanicException("boom")
+
+def _panic_message(e):
+    os.write(2, b"thread 'x' panicked at src/x.rs:1:1:\\nboom\\n")
+    raise TypeError("right class")
+
+def _raise_type_error(e):
+    raise TypeError("right class")
+
+OK = [row for row in table.ROWS if row.id in ("producer.config.none", "consumer.config.mappingproxy")]
+SELF = [
+    table.Row("self.abort", "os.abort()", None, lambda e: os.abort()),
+    table.Row("self.hang", "time.sleep(1e9)", None, lambda e: time.sleep(1e9)),
+    table.Row("self.panic_exception", "PanicException", "TypeError", _panic),
+    table.Row("self.panic_message", "panic on stderr", "TypeError", _panic_message),
+    table.Row("self.xfail_passes", "TypeError", "TypeError", _raise_type_error, xfail="open"),
+    table.Row("self.xfail_panics", "PanicException", "TypeError", _panic, xfail="open"),
+    table.Row("self.xfail_wrong", "TypeError", "ValueError", _raise_type_error, xfail="open"),
+]
+
+@pytest.mark.timeout(3, method="thread")
+@pytest.mark.parametrize("row", [_param(row) for row in OK[:1] + SELF + OK[1:]])
+def test_row(row, env, capfd, monkeypatch):
+    check_row(row, env, capfd, monkeypatch)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_a_crash_a_hang_or_a_panic_fails_its_row_alone(tmp_path: Path) -> None:
+    """Under ``-n 2``, as scripts/test runs the table: rows that abort, hang or panic each fail alone and
+    the rows after them pass; a strict xfail row fails if it passes or panics."""
+    pytest.importorskip("xdist")
+    (tmp_path / "test_selftest.py").write_text(_SELFTEST)
+    tests = Path(__file__).parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-rA", "--max-worker-restart", "4"]
+        + ["-o", "timeout=60", "--rootdir", str(tmp_path), str(tmp_path / "test_selftest.py")],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tests), *sys.path])},
+    )
+    outcomes = {}
+    for line in done.stdout.splitlines():
+        for word in ("PASSED", "FAILED", "XFAIL", "XPASS"):
+            if line.startswith(word + " ") and "::test_row[" in line:
+                outcomes[line.split("[", 1)[1].split("]", 1)[0]] = word
+    assert outcomes == {
+        "producer.config.none": "PASSED",
+        "consumer.config.mappingproxy": "PASSED",
+        "self.abort": "FAILED",
+        "self.hang": "FAILED",
+        "self.panic_exception": "FAILED",
+        "self.panic_message": "FAILED",
+        "self.xfail_passes": "FAILED",
+        "self.xfail_panics": "FAILED",
+        "self.xfail_wrong": "XFAIL",
+    }, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "crashed while running" in done.stdout, done.stdout[-4000:]
