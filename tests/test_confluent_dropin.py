@@ -818,6 +818,50 @@ def test_max_poll_exceeded_comes_before_the_messages_of_the_rejoin(mod, kafka_bo
         consumer.close()
 
 
+@BOTH
+def test_partitions_lost_past_max_poll_interval_reach_on_revoke_at_the_poll_after_the_error(mod, backend, topic_name):
+    """librdkafka queues _MAX_POLL_EXCEEDED and then the lost partitions' rebalance: poll()
+    returns the error event, and on_revoke (no on_lost given) runs in the next poll(), not in
+    the same one (confluent's integration test_cooperative_rebalance_2). The drop-in ran it in the
+    poll that returned the error. The group is the broker's (or the mock's) to end."""
+    backend.create_topic(topic_name)
+    with fk.Producer({"bootstrap.servers": backend.bootstrap}) as producer:
+        producer.produce(topic_name, b"a").result(10)
+    # the broker's minimum session timeout is 6 s (confluent's test's settings); the mock's none
+    session, max_poll, past = (6000, 6500, 8.0) if backend.name == "kafka" else (1000, 1500, 3.0)
+    revoked: list[int] = []
+    assigned: list[int] = []
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": backend.bootstrap,
+            "group.id": f"lost-{topic_name}",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "heartbeat.interval.ms": min(2000, session // 3),
+            "session.timeout.ms": session,
+            "max.poll.interval.ms": max_poll,
+        }
+    )
+    try:
+        consumer.subscribe(
+            [topic_name],
+            on_assign=lambda _c, partitions: assigned.append(len(partitions)),
+            on_revoke=lambda _c, partitions: revoked.append(len(partitions)),
+        )
+        first = consumer.poll(15)
+        assert first is not None and first.value() == b"a" and assigned == [1]
+        time.sleep(past)
+        event = consumer.poll(1)
+        assert event is not None and event.error() is not None
+        assert event.error().code() == mod.KafkaError._MAX_POLL_EXCEEDED
+        assert revoked == [], "on_revoke ran in the poll that returned _MAX_POLL_EXCEEDED"
+        consumer.poll(1)
+        assert revoked == [1]
+    finally:
+        consumer.close()
+
+
 def test_commit_metadata_committed_by_confluent_kafka_reads_the_same_in_the_dropin(mock_cluster, topic_name):
     """confluent-kafka commits metadata with a NUL after the text and reads it as a C string: the
     drop-in reads what it committed as confluent-kafka does (an application moving over keeps its

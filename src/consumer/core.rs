@@ -525,6 +525,13 @@ impl ConsumerCore {
             for &message in &batch[..n] {
                 self.take(&handle, message, &mut fetched, &mut errors_taken);
             }
+            if !fetched.errors.is_empty() {
+                // An error event ends the fetch, as it ends confluent-kafka's poll(): what
+                // librdkafka queued after it (a rebalance: the partitions lost past
+                // max.poll.interval.ms come right after _MAX_POLL_EXCEEDED) is served by the next
+                // call into librdkafka, not within this one.
+                break;
+            }
             let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(batch.len());
             if room == 0 {
                 break;
