@@ -489,7 +489,7 @@ def test_the_native_poll_copies_small_messages_and_lends_bigger_ones(mock_cluste
     owner = threading.Event()  # any object a weak reference can point to
     try:
         consumer.subscribe([topic_name])
-        small = fk._native.DropInPoll(consumer, weakref.ref(owner), [], [], 11)
+        small = fk._native.DropInPoll(consumer, weakref.ref(owner), [], 11)
         first = small._receive(10.0)
         assert type(first) is fc.Message
         assert (first.topic(), first.partition(), first.offset(), first.key(), first.value(), first.headers()) == (
@@ -556,7 +556,7 @@ def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, to
         values.append(consumer.poll(Seconds(10)).value())  # no plain number: the Python way
         assert slow_calls == [10.0] and type(slow_calls[0]) is Seconds
         reported: list[Any] = []
-        consumer._callbacks.pending.append((reported.append, ("served",)))  # a queued callback
+        consumer._queue_callback(reported.append, "served")  # a queued callback (as on_commit's)
         values.append(consumer.poll(10.0).value())
         assert slow_calls == [10.0, 10.0] and reported == ["served"]
         values.append(consumer.poll(timeout=10.0).value())
@@ -614,7 +614,7 @@ def test_the_containers_the_native_poll_watches_are_only_changed_in_place(mock_c
         assert ids == [id(c) for c in watched] and callbacks.sync_commits is sync
         # a queued error event is what the next poll returns, whatever is fetched
         error = fc.Message(error=fc.KafkaError(fc.KafkaError._TRANSPORT))
-        callbacks.errors.append(error)
+        callbacks.event(error)
         assert consumer.poll(10.0) is error
         assert consumer.poll(10.0).value()[-1:] == b"3"
     finally:
@@ -858,6 +858,29 @@ def test_partitions_lost_past_max_poll_interval_reach_on_revoke_at_the_poll_afte
         assert revoked == [], "on_revoke ran in the poll that returned _MAX_POLL_EXCEEDED"
         consumer.poll(1)
         assert revoked == [1]
+    finally:
+        consumer.close()
+
+
+@BOTH
+def test_a_consume_error_arriving_during_a_native_poll_is_what_that_poll_returns(mod, mock_cluster, group_id):
+    """An error event that arrives while poll() waits natively (its error_cb queues it and sets
+    the flag the native poll reads) is what that same poll() returns; then nothing is left queued
+    and the drop-in's next poll() is native again."""
+    consumer = mod.Consumer(
+        {"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id, "allow.auto.create.topics": False}
+    )
+    slow_calls: list[Any] = []
+    if mod is fc:
+        slow = consumer._poll_slow
+        consumer._poll_slow = lambda timeout: slow_calls.append(timeout) or slow(timeout)
+    try:
+        consumer.subscribe([f"absent-{group_id}"])
+        event = consumer.poll(10.0)
+        assert event is not None and event.error().code() == mod.KafkaError.UNKNOWN_TOPIC_OR_PART
+        assert consumer.poll(0.2) is None
+        if mod is fc:
+            assert slow_calls == [] and consumer._poller._settle() is False
     finally:
         consumer.close()
 
