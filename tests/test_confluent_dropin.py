@@ -885,6 +885,43 @@ def test_a_consume_error_arriving_during_a_native_poll_is_what_that_poll_returns
         consumer.close()
 
 
+_METADATA = [None, "", "x", "hello world", "नमस्ते दुनिया"]
+
+
+def test_commit_metadata_reads_back_the_same_whichever_of_confluent_kafka_and_the_dropin_committed(
+    backend, topic_name
+):
+    """confluent-kafka commits metadata as a C string with its NUL (None: zero bytes) and reads
+    it up to the first NUL; the drop-in commits the same bytes, so each reads back what either
+    committed: '' as '' (zero bytes would read back as None), and confluent-kafka never reads past
+    metadata without a NUL (it read heap garbage, or failed to decode it, for the drop-in's 'x').
+    ferrokafka's own consumer reads the raw bytes: the same for both committers."""
+    backend.create_topic(topic_name)
+    conf = {"bootstrap.servers": backend.bootstrap, "group.id": f"md-{topic_name}"}
+    theirs, ours, native = ck.Consumer(conf), fc.Consumer(conf), fk.Consumer(conf)
+    offset = 0
+    try:
+        for metadata in _METADATA:
+            raw = []
+            for committer, mod in ((theirs, ck), (ours, fc)):
+                offset += 1
+                tp = mod.TopicPartition(topic_name, 0, offset, *([] if metadata is None else [metadata]))
+                committer.commit(offsets=[tp], asynchronous=False)
+                read = [
+                    (client.committed([m.TopicPartition(topic_name, 0)], timeout=10)[0].metadata)
+                    for client, m in ((theirs, ck), (ours, fc))
+                ]
+                assert read == [metadata, metadata], f"committed by {mod.__name__}"
+                [committed] = native.committed([fk.TopicPartition(topic_name, 0)], 10)
+                assert committed.offset == offset
+                raw.append(committed.metadata)
+            assert raw[1] == raw[0] == (None if metadata is None else metadata + "\0")
+    finally:
+        theirs.close()
+        ours.close()
+        native.close()
+
+
 def test_commit_metadata_committed_by_confluent_kafka_reads_the_same_in_the_dropin(mock_cluster, topic_name):
     """confluent-kafka commits metadata with a NUL after the text and reads it as a C string: the
     drop-in reads what it committed as confluent-kafka does (an application moving over keeps its

@@ -105,6 +105,14 @@ class TopicPartition:
     def __hash__(self) -> int:
         """Return hash(self)."""
     def __getnewargs__(self) -> tuple[str, int, int, str | None, int | None]: ...
+    @staticmethod
+    def _with_c_string_metadata(
+        topic: str, partition: int, offset: int, metadata: str, leader_epoch: int | None = None
+    ) -> TopicPartition:
+        """For the confluent-kafka drop-in: `metadata` committed as confluent-kafka commits it, a C
+        string with its NUL (`'x'` goes as the two bytes `x\\0`, `''` as one), so that what either
+        client committed reads back the same in both (each reads up to the first NUL).
+        """
 
 @final
 class BorrowedMessage:
