@@ -888,9 +888,7 @@ def test_a_consume_error_arriving_during_a_native_poll_is_what_that_poll_returns
 _METADATA = [None, "", "x", "hello world", "नमस्ते दुनिया"]
 
 
-def test_commit_metadata_reads_back_the_same_whichever_of_confluent_kafka_and_the_dropin_committed(
-    backend, topic_name
-):
+def test_commit_metadata_reads_back_the_same_whichever_of_confluent_kafka_and_the_dropin_committed(backend, topic_name):
     """confluent-kafka commits metadata as a C string with its NUL (None: zero bytes) and reads
     it up to the first NUL; the drop-in commits the same bytes, so each reads back what either
     committed: '' as '' (zero bytes would read back as None), and confluent-kafka never reads past

@@ -511,12 +511,7 @@ impl DropInPoll {
 #[pymethods]
 impl DropInPoll {
     #[new]
-    fn new(
-        consumer: Py<Consumer>,
-        owner: Py<PyWeakrefReference>,
-        watched: Vec<Py<PyAny>>,
-        max_copy: usize,
-    ) -> Self {
+    fn new(consumer: Py<Consumer>, owner: Py<PyWeakrefReference>, watched: Vec<Py<PyAny>>, max_copy: usize) -> Self {
         DropInPoll {
             consumer,
             owner,
