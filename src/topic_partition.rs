@@ -74,6 +74,25 @@ impl TopicPartition {
         Ok(TopicPartition { metadata, leader_epoch, ..TopicPartition::new(topic, partition.0, offset.0) })
     }
 
+    /// For the confluent-kafka drop-in: `metadata` committed as confluent-kafka commits it, a C
+    /// string with its NUL (`'x'` goes as the two bytes `x\0`, `''` as one), so that what either
+    /// client committed reads back the same in both (each reads up to the first NUL).
+    #[staticmethod]
+    #[pyo3(signature = (topic, partition, offset, metadata, leader_epoch=None))]
+    fn _with_c_string_metadata(
+        topic: String,
+        partition: Int<i32>,
+        offset: Int<i64>,
+        metadata: String,
+        leader_epoch: Option<Int<i32>>,
+    ) -> PyResult<Self> {
+        let mut tp = Self::py_new(topic, partition, offset, Some(metadata), leader_epoch)?;
+        if let Some(metadata) = tp.metadata.as_mut() {
+            metadata.push('\0');
+        }
+        Ok(tp)
+    }
+
     #[setter]
     fn set_partition(&mut self, partition: Int<i32>) {
         self.partition = partition.0;

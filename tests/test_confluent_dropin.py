@@ -489,7 +489,7 @@ def test_the_native_poll_copies_small_messages_and_lends_bigger_ones(mock_cluste
     owner = threading.Event()  # any object a weak reference can point to
     try:
         consumer.subscribe([topic_name])
-        small = fk._native.DropInPoll(consumer, weakref.ref(owner), [], [], 11)
+        small = fk._native.DropInPoll(consumer, weakref.ref(owner), [], 11)
         first = small._receive(10.0)
         assert type(first) is fc.Message
         assert (first.topic(), first.partition(), first.offset(), first.key(), first.value(), first.headers()) == (
@@ -556,7 +556,7 @@ def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, to
         values.append(consumer.poll(Seconds(10)).value())  # no plain number: the Python way
         assert slow_calls == [10.0] and type(slow_calls[0]) is Seconds
         reported: list[Any] = []
-        consumer._callbacks.pending.append((reported.append, ("served",)))  # a queued callback
+        consumer._queue_callback(reported.append, "served")  # a queued callback (as on_commit's)
         values.append(consumer.poll(10.0).value())
         assert slow_calls == [10.0, 10.0] and reported == ["served"]
         values.append(consumer.poll(timeout=10.0).value())
@@ -614,7 +614,7 @@ def test_the_containers_the_native_poll_watches_are_only_changed_in_place(mock_c
         assert ids == [id(c) for c in watched] and callbacks.sync_commits is sync
         # a queued error event is what the next poll returns, whatever is fetched
         error = fc.Message(error=fc.KafkaError(fc.KafkaError._TRANSPORT))
-        callbacks.errors.append(error)
+        callbacks.event(error)
         assert consumer.poll(10.0) is error
         assert consumer.poll(10.0).value()[-1:] == b"3"
     finally:
@@ -816,6 +816,108 @@ def test_max_poll_exceeded_comes_before_the_messages_of_the_rejoin(mod, kafka_bo
         assert seen[:2] == [mod.KafkaError._MAX_POLL_EXCEEDED, b"a"]
     finally:
         consumer.close()
+
+
+@BOTH
+def test_partitions_lost_past_max_poll_interval_reach_on_revoke_at_the_poll_after_the_error(mod, backend, topic_name):
+    """librdkafka queues _MAX_POLL_EXCEEDED and then the lost partitions' rebalance: poll()
+    returns the error event, and on_revoke (no on_lost given) runs in the next poll(), not in
+    the same one (confluent's integration test_cooperative_rebalance_2). The drop-in ran it in the
+    poll that returned the error. The group is the broker's (or the mock's) to end."""
+    backend.create_topic(topic_name)
+    with fk.Producer({"bootstrap.servers": backend.bootstrap}) as producer:
+        producer.produce(topic_name, b"a").result(10)
+    # the broker's minimum session timeout is 6 s (confluent's test's settings); the mock's none
+    session, max_poll, past = (6000, 6500, 8.0) if backend.name == "kafka" else (1000, 1500, 3.0)
+    revoked: list[int] = []
+    assigned: list[int] = []
+    consumer = mod.Consumer(
+        {
+            "bootstrap.servers": backend.bootstrap,
+            "group.id": f"lost-{topic_name}",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "heartbeat.interval.ms": min(2000, session // 3),
+            "session.timeout.ms": session,
+            "max.poll.interval.ms": max_poll,
+        }
+    )
+    try:
+        consumer.subscribe(
+            [topic_name],
+            on_assign=lambda _c, partitions: assigned.append(len(partitions)),
+            on_revoke=lambda _c, partitions: revoked.append(len(partitions)),
+        )
+        first = consumer.poll(15)
+        assert first is not None and first.value() == b"a" and assigned == [1]
+        time.sleep(past)
+        event = consumer.poll(1)
+        assert event is not None and event.error() is not None
+        assert event.error().code() == mod.KafkaError._MAX_POLL_EXCEEDED
+        assert revoked == [], "on_revoke ran in the poll that returned _MAX_POLL_EXCEEDED"
+        consumer.poll(1)
+        assert revoked == [1]
+    finally:
+        consumer.close()
+
+
+@BOTH
+def test_a_consume_error_arriving_during_a_native_poll_is_what_that_poll_returns(mod, mock_cluster, group_id):
+    """An error event that arrives while poll() waits natively (its error_cb queues it and sets
+    the flag the native poll reads) is what that same poll() returns; then nothing is left queued
+    and the drop-in's next poll() is native again."""
+    consumer = mod.Consumer(
+        {"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": group_id, "allow.auto.create.topics": False}
+    )
+    slow_calls: list[Any] = []
+    if mod is fc:
+        slow = consumer._poll_slow
+        consumer._poll_slow = lambda timeout: slow_calls.append(timeout) or slow(timeout)
+    try:
+        consumer.subscribe([f"absent-{group_id}"])
+        event = consumer.poll(10.0)
+        assert event is not None and event.error().code() == mod.KafkaError.UNKNOWN_TOPIC_OR_PART
+        assert consumer.poll(0.2) is None
+        if mod is fc:
+            assert slow_calls == [] and consumer._poller._settle() is False
+    finally:
+        consumer.close()
+
+
+_METADATA = [None, "", "x", "hello world", "नमस्ते दुनिया"]
+
+
+def test_commit_metadata_reads_back_the_same_whichever_of_confluent_kafka_and_the_dropin_committed(backend, topic_name):
+    """confluent-kafka commits metadata as a C string with its NUL (None: zero bytes) and reads
+    it up to the first NUL; the drop-in commits the same bytes, so each reads back what either
+    committed: '' as '' (zero bytes would read back as None), and confluent-kafka never reads past
+    metadata without a NUL (it read heap garbage, or failed to decode it, for the drop-in's 'x').
+    ferrokafka's own consumer reads the raw bytes: the same for both committers."""
+    backend.create_topic(topic_name)
+    conf = {"bootstrap.servers": backend.bootstrap, "group.id": f"md-{topic_name}"}
+    theirs, ours, native = ck.Consumer(conf), fc.Consumer(conf), fk.Consumer(conf)
+    offset = 0
+    try:
+        for metadata in _METADATA:
+            raw = []
+            for committer, mod in ((theirs, ck), (ours, fc)):
+                offset += 1
+                tp = mod.TopicPartition(topic_name, 0, offset, *([] if metadata is None else [metadata]))
+                committer.commit(offsets=[tp], asynchronous=False)
+                read = [
+                    (client.committed([m.TopicPartition(topic_name, 0)], timeout=10)[0].metadata)
+                    for client, m in ((theirs, ck), (ours, fc))
+                ]
+                assert read == [metadata, metadata], f"committed by {mod.__name__}"
+                [committed] = native.committed([fk.TopicPartition(topic_name, 0)], 10)
+                assert committed.offset == offset
+                raw.append(committed.metadata)
+            assert raw[1] == raw[0] == (None if metadata is None else metadata + "\0")
+    finally:
+        theirs.close()
+        ours.close()
+        native.close()
 
 
 def test_commit_metadata_committed_by_confluent_kafka_reads_the_same_in_the_dropin(mock_cluster, topic_name):

@@ -105,6 +105,14 @@ class TopicPartition:
     def __hash__(self) -> int:
         """Return hash(self)."""
     def __getnewargs__(self) -> tuple[str, int, int, str | None, int | None]: ...
+    @staticmethod
+    def _with_c_string_metadata(
+        topic: str, partition: int, offset: int, metadata: str, leader_epoch: int | None = None
+    ) -> TopicPartition:
+        """For the confluent-kafka drop-in: `metadata` committed as confluent-kafka commits it, a C
+        string with its NUL (`'x'` goes as the two bytes `x\\0`, `''` as one), so that what either
+        client committed reads back the same in both (each reads up to the first NUL).
+        """
 
 @final
 class BorrowedMessage:
@@ -505,7 +513,7 @@ class Message:
 class DropInPoll:
     """The drop-in consumer's ``poll()`` fast path (``src/consumer/dropin.rs``)."""
 
-    def __new__(cls, consumer: Consumer, owner: Any, watched: list[Any], errors: Any, max_copy: int) -> DropInPoll: ...
+    def __new__(cls, consumer: Consumer, owner: Any, watched: list[Any], max_copy: int) -> DropInPoll: ...
     def __call__(self, timeout: Any = None) -> Any:
         """`poll(timeout)`: the common case natively, the rest by the drop-in consumer's
         `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
@@ -513,6 +521,13 @@ class DropInPoll:
     def _receive(self, timeout: float | None) -> Message | BorrowedMessage | None:
         """The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a
         big one, or None), without the fast path's checks or record.
+        """
+    def _queued(self) -> None:
+        """Something was added to a watched container: the next poll goes the Python way."""
+    def _settle(self) -> bool:
+        """After the Python way: clears the flag, then sets it again if a watched container is not
+        empty (in that order, and with the GIL held throughout — `len()` of a list or deque runs
+        no Python code — so no addition is missed). Returns whether the flag is set.
         """
     def record(self, topic: Any, partition: int, next: int) -> None:
         """Records `(topic, partition)` as handed out up to `next` (exclusive)."""

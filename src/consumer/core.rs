@@ -519,6 +519,13 @@ impl ConsumerCore {
         };
         let mut n = consume(timeout, max.min(1), &mut fetched);
         while n > 0 {
+            if !fetched.errors.is_empty() {
+                // An error event ends the fetch, as it ends confluent-kafka's poll(): what
+                // librdkafka queued after it (a rebalance: the partitions lost past
+                // max.poll.interval.ms come right after _MAX_POLL_EXCEEDED) is served by the next
+                // call into librdkafka, not within this one.
+                break;
+            }
             let room = max.saturating_sub(fetched.messages.len() + fetched.errors.len()).min(LEND_BATCH);
             if room == 0 {
                 break;

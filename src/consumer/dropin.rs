@@ -11,9 +11,13 @@
 //! records it as handed out (what an argument-less `commit()` commits). Whatever needs the Python
 //! side — queued callbacks or error events, held or aging messages, synchronous commits awaiting
 //! their result, a timeout that is no int or float (or NaN), a big message, an error — goes to the
-//! drop-in consumer's Python methods (`_consumer.py`).
+//! drop-in consumer's Python methods (`_consumer.py`). Whether something is queued is one flag
+//! (`DropInPoll::slow`): the Python side sets it wherever it adds to one of those containers
+//! (`_queued()`), and only its slow path clears it, when all are empty again (`_settle()`).
 
 #![forbid(unsafe_code)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOverflowError, PyRuntimeError, PyTypeError};
@@ -450,11 +454,14 @@ pub struct DropInPoll {
     consumer: Py<Consumer>,
     /// The drop-in `Consumer` (weakly: it holds this).
     owner: Py<PyWeakrefReference>,
-    /// Containers of the drop-in consumer that, when not empty, send a poll the Python way.
+    /// Containers of the drop-in consumer that, when not empty, send a poll the Python way
+    /// (looked at by `_settle` only).
     watched: Vec<Py<PyAny>>,
-    /// The queue of error events (also watched): filled during a poll, it sends the result to
-    /// the Python side.
-    errors: Py<PyAny>,
+    /// Something may be queued in `watched`: set by the Python side as it adds to one (`_queued`),
+    /// also during a poll (an error event's `error_cb`: the result then goes to the Python side);
+    /// cleared by `_settle` when all are empty. Only read and written with the GIL held, which
+    /// orders every access: Relaxed is enough.
+    slow: AtomicBool,
     /// Key and value copied up to this many bytes together; bigger messages go to Python as
     /// borrowed messages (see `_consumer.py`).
     max_copy: usize,
@@ -470,13 +477,9 @@ impl DropInPoll {
         self.owner.bind(py).upgrade().ok_or_else(|| PyRuntimeError::new_err("Consumer closed"))
     }
 
-    fn quiet(&self, py: Python<'_>) -> PyResult<bool> {
-        for container in &self.watched {
-            if container.bind(py).len()? != 0 {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+    /// Whether nothing is queued for the Python side (one load; see `slow`).
+    fn quiet(&self) -> bool {
+        !self.slow.load(Ordering::Relaxed)
     }
 
     /// Records `(topic, partition)` as handed out up to `next`. Topics compare as strings (no
@@ -508,18 +511,13 @@ impl DropInPoll {
 #[pymethods]
 impl DropInPoll {
     #[new]
-    fn new(
-        consumer: Py<Consumer>,
-        owner: Py<PyWeakrefReference>,
-        watched: Vec<Py<PyAny>>,
-        errors: Py<PyAny>,
-        max_copy: usize,
-    ) -> Self {
+    fn new(consumer: Py<Consumer>, owner: Py<PyWeakrefReference>, watched: Vec<Py<PyAny>>, max_copy: usize) -> Self {
         DropInPoll {
             consumer,
             owner,
             watched,
-            errors,
+            // Nothing queued yet: the drop-in consumer settles it once this is made (see `_settle`).
+            slow: AtomicBool::new(false),
             max_copy,
             handed: Mutex::new(Vec::new()),
             last_topic: Mutex::new(None),
@@ -546,7 +544,7 @@ impl DropInPoll {
         // A consumer closed before this call: the Python way, which raises confluent-kafka's
         // RuntimeError (an error of the native poll below means close() interrupted the call).
         let open = !self.consumer.get().core.registry.is_closed();
-        let (Some(wait), true) = (wait, open && self.quiet(py)?) else {
+        let (Some(wait), true) = (wait, open && self.quiet()) else {
             let timeout = match timeout {
                 Some(timeout) => timeout.clone().unbind(),
                 None => py.None(),
@@ -563,6 +561,25 @@ impl DropInPoll {
         self.consumer
             .get()
             .poll_for_dropin(py, timeout.map(Seconds), self.max_copy, &|py, native| self.copy(py, native))
+    }
+
+    /// Something was added to a watched container: the next poll goes the Python way.
+    fn _queued(&self) {
+        self.slow.store(true, Ordering::Relaxed);
+    }
+
+    /// After the Python way: clears the flag, then sets it again if a watched container is not
+    /// empty (in that order, and with the GIL held throughout — `len()` of a list or deque runs
+    /// no Python code — so no addition is missed). Returns whether the flag is set.
+    fn _settle(&self, py: Python<'_>) -> PyResult<bool> {
+        self.slow.store(false, Ordering::Relaxed);
+        for container in &self.watched {
+            if container.bind(py).len()? != 0 {
+                self.slow.store(true, Ordering::Relaxed);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Records `(topic, partition)` as handed out up to `next` (exclusive).
@@ -614,10 +631,11 @@ impl DropInPoll {
                 return Ok(self.owner(py)?.call_method1("_poll_failed", (error,))?.unbind());
             }
         };
-        let errors_queued = self.errors.bind(py).len()? != 0;
+        // Set during the receive: an error event came (or a callback queued something).
+        let queued = !self.quiet();
         match received {
-            None if !errors_queued => Ok(py.None()),
-            Some(message) if !errors_queued => {
+            None if !queued => Ok(py.None()),
+            Some(message) if !queued => {
                 let bound = message.bind(py);
                 if let Ok(copied) = bound.cast::<DropInMessage>() {
                     let this = copied.borrow();
@@ -629,7 +647,13 @@ impl DropInPoll {
                 }
                 Ok(self.owner(py)?.call_method1("_poll_after", (message,))?.unbind())
             }
-            other => Ok(self.owner(py)?.call_method1("_poll_after", (other,))?.unbind()),
+            other => {
+                let result = self.owner(py)?.call_method1("_poll_after", (other,)).map(Bound::unbind);
+                // What was queued is usually handed out now (the error event): the next poll
+                // natively unless something is still queued.
+                self._settle(py)?;
+                result
+            }
         }
     }
 }

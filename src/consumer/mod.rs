@@ -142,13 +142,18 @@ impl Consumer {
     /// stretch, and turns them into what `lend` makes of what `admit` made of them (GIL-free).
     /// Callbacks run as they queue up. Fatal consumer errors are raised; others (an unknown
     /// topic, a partition EOF, a transport error) go to `error_cb`, or to the log, and
-    /// consumption goes on.
+    /// consumption goes on — unless `errors_end`: then a call that took error events returns
+    /// (`TimedOut`: no messages) once they went to `error_cb`, as confluent-kafka's `poll()`
+    /// returns its first event, leaving what librdkafka queued after them (a rebalance) to the
+    /// next call (the drop-in's poll, whose `error_cb` queues them as its events).
+    #[allow(clippy::too_many_arguments)]
     fn receive<T: Send, R>(
         &self,
         py: Python<'_>,
         deadline: Option<Instant>,
         max: usize,
         taker: Taker,
+        errors_end: bool,
         admit: impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T> + Sync,
         lend: impl FnOnce(Python<'_>, T) -> PyResult<R>,
     ) -> PyResult<Received<R>> {
@@ -180,6 +185,9 @@ impl Consumer {
                     dispatched?;
                     self.consumer_errors(py, errors)?;
                     core.raise_partition_eof(py)?;
+                    if errors_end {
+                        return Ok(Received::TimedOut);
+                    }
                 }
                 Some(Slice::Admitted(admitted, handed, errors)) => {
                     let messages = lend(py, admitted)?;
@@ -264,6 +272,7 @@ impl Consumer {
             deadline,
             max,
             taker,
+            false,
             |messages, _| registry.admit(messages),
             |py, slots: Vec<Arc<MessageSlot>>| {
                 slots.into_iter().map(|slot| BorrowedMessage::new_untracked(py, slot)).collect()
@@ -289,7 +298,7 @@ impl Consumer {
             drop(messages);
             (!registry.is_closed()).then_some(batch)
         };
-        match self.receive(py, deadline, max_messages, taker, admit, |_, batch| Ok(batch))? {
+        match self.receive(py, deadline, max_messages, taker, false, admit, |_, batch| Ok(batch))? {
             Received::Messages(batch) => Ok(MessageBatch::from(batch)),
             Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[], Vec::new()))),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
@@ -1089,7 +1098,7 @@ impl Consumer {
                 })
                 .collect()
         };
-        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, admit, lend)? {
+        match self.receive(py, deadline(timeout)?, 1, Taker::Thread, true, admit, lend)? {
             Received::Messages(mut messages) => Ok(messages.pop()),
             Received::TimedOut => Ok(None),
             Received::Closed => Err(FerroError::Closed("consumer").into()),

@@ -5,7 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Condvar, Mutex};
@@ -71,13 +71,13 @@ pub(super) enum Outcome {
 
 /// The delivery state of one message, shared by its future (through `DeliveryState`) and the
 /// delivery threads. Resolving it needs no GIL: the delivery thread stores the outcome and sets
-/// `finished`; only a future that someone waits on or subscribed to (`watched`), or a message with an
-/// `on_delivery` callback, needs Python afterwards.
+/// [`FINISHED`]; only a future that someone waits on or subscribed to ([`WATCHED`]), or a message
+/// with an `on_delivery` callback, needs Python afterwards.
 pub struct DeliveryCell {
     pub(super) topic: Arc<str>,
     pub(super) outcome: std::sync::OnceLock<Outcome>,
-    pub(super) finished: AtomicBool,
-    pub(super) watched: AtomicBool,
+    /// [`FINISHED`] and [`WATCHED`], each set once by one `fetch_or` (see `finish` and `watch`).
+    pub(super) state: AtomicU8,
     /// The future to wake, once watched and until it has been woken. Taken by whichever side sees
     /// the other's flag (see `watch` and `finish`), so no reference cycle outlives delivery.
     pub(super) watcher: Mutex<Option<Py<PyAny>>>,
@@ -125,8 +125,7 @@ impl DeliveryCell {
         DeliveryCell {
             topic,
             outcome: std::sync::OnceLock::new(),
-            finished: AtomicBool::new(false),
-            watched: AtomicBool::new(false),
+            state: AtomicU8::new(0),
             watcher: Mutex::new(None),
             has_callback: on_delivery.is_some(),
             on_delivery: Mutex::new(on_delivery),
@@ -150,6 +149,11 @@ impl DeliveryCell {
     }
 }
 
+/// `DeliveryCell::state`: the outcome is stored (set by the delivery thread, once).
+pub(super) const FINISHED: u8 = 1;
+/// `DeliveryCell::state`: a future waits on or subscribed to the cell (set with the GIL, once).
+pub(super) const WATCHED: u8 = 2;
+
 /// `(report, None)` or `(None, KafkaError)` for Python (for a batch: `(list, None)`).
 pub(super) type PyOutcome = (Option<Py<PyAny>>, Option<Py<PyAny>>);
 
@@ -163,15 +167,20 @@ pub struct DeliveryState {
 impl DeliveryState {
     #[getter]
     pub(super) fn finished(&self) -> bool {
-        self.cell.finished.load(Ordering::SeqCst)
+        // Acquire pairs with the release half of `finish`'s fetch_or: whoever sees FINISHED then
+        // sees the outcome stored before it.
+        self.cell.state.load(Ordering::Acquire) & FINISHED != 0
     }
 
     /// Called (with the GIL) when the future gets its condition: from now on the delivery thread
     /// wakes it through `future._delivered()`.
     pub(super) fn watch(&self, future: Py<PyAny>) {
         *self.cell.watcher.lock() = Some(future);
-        self.cell.watched.store(true, Ordering::SeqCst);
-        if self.cell.finished.load(Ordering::SeqCst) {
+        // One read-modify-write of the word `finish` sets FINISHED in: the two are ordered in that
+        // word's modification order, so whichever comes second sees the other's bit (two flags,
+        // each stored then the other loaded, needed SeqCst on all four accesses for that).
+        // Release: `finish`, seeing WATCHED, also sees the watcher stored above.
+        if self.cell.state.fetch_or(WATCHED, Ordering::Release) & FINISHED != 0 {
             // Finished already: the caller will see it; drop the reference (no cycle left behind).
             let taken = self.cell.watcher.lock().take();
             drop(taken);
@@ -273,9 +282,14 @@ impl DeliveryCell {
     /// watched future to wake, or an `on_delivery` callback to run.
     pub(super) fn finish(self: Arc<Self>, outcome: Outcome) -> Option<Arc<Self>> {
         let _ = self.outcome.set(outcome);
-        self.finished.store(true, Ordering::SeqCst);
-        // SeqCst pairs with `watch`: either it sees `finished`, or we see `watched`.
-        (self.watched.load(Ordering::SeqCst) || self.has_callback || self.sink.is_some()).then_some(self)
+        // The weakest ordering that is correct, on the one atomic access per delivered message:
+        // a read-modify-write, so that this and `watch`'s fetch_or are ordered in the word's
+        // modification order and whichever comes second sees the other's bit (either `watch` sees
+        // FINISHED, or this sees WATCHED: no future is left unwoken). Release: the outcome stored
+        // above is seen by whoever then reads FINISHED with Acquire (`finished`). Acquire: seeing
+        // WATCHED, the resolver this hands the cell to sees the watcher `watch` stored.
+        let before = self.state.fetch_or(FINISHED, Ordering::AcqRel);
+        (before & WATCHED != 0 || self.has_callback || self.sink.is_some()).then_some(self)
     }
 }
 

@@ -84,13 +84,24 @@ class _Callbacks:
         if value is None:
             return
         if isinstance(error, BaseException) and _is_consume_error(error) and not value.fatal():
-            self.errors.append(error_message(value))
+            self.event(error_message(value))
             return
         error_cb = self.user.get("error_cb")
         if error_cb is None:
             _config.default_error_log(value)
         else:
             error_cb(value)
+
+    def event(self, message: Message) -> None:
+        """Queues an error event: what the next poll() (or this one, if running) returns."""
+        self.errors.append(message)
+        self.queued()
+
+    def queued(self) -> None:
+        """Something was added to a container the native poll watches: it goes the Python way."""
+        queued = getattr(getattr(self.consumer(), "_poller", None), "_queued", None)
+        if queued is not None:  # none before the native poll is made (which then settles)
+            queued()
 
     def throttle_cb(self, event: Any) -> None:
         self.user["throttle_cb"](_config.throttle_event(event))
@@ -180,7 +191,9 @@ class Consumer:
         native = self._native = call(_fk.Consumer, native_conf)
         # poll() in the common case, natively; it also keeps the offset after the last message
         # handed out per partition (what commit() commits). Any of these containers not empty
-        # sends a poll to _poll_slow (so they are only ever changed in place).
+        # sends a poll to _poll_slow: whatever adds to one calls _poller._queued() (one flag the
+        # native poll reads), and _poll_slow's _poller._settle() clears it when all are empty
+        # again (looking at these very objects: they are only ever changed in place).
         watched = [
             self._previous,
             self._latest,
@@ -189,7 +202,8 @@ class Consumer:
             self._held,
             callbacks.sync_commits,
         ]
-        self._poller = _DropInPoll(native, weakref.ref(self), watched, callbacks.errors, _COPY_AT_MOST)
+        self._poller = _DropInPoll(native, weakref.ref(self), watched, _COPY_AT_MOST)
+        self._poller._settle()  # in case an error event was queued before it was made
         if type(self).poll is Consumer.poll:
             # consumer.poll is then the native poll itself: no Python frame per message (a
             # subclass that overrides poll() keeps its own)
@@ -213,6 +227,11 @@ class Consumer:
         previous[:] = self._latest
         self._latest.clear()
 
+    def _queue_callback(self, callback: Callable[..., Any], *args: Any) -> None:
+        """Runs `callback(*args)` at the next poll() (or consume())."""
+        self._callbacks.pending.append((callback, args))
+        self._poller._queued()
+
     def _serve_pending(self) -> None:
         pending = self._callbacks.pending
         while pending:
@@ -230,6 +249,12 @@ class Consumer:
     def _poll_slow(self, timeout: Any) -> Message | None:
         """poll() when callbacks, error events or held messages are queued, messages age or a
         synchronous commit's result may be on its way (or the timeout is no plain number)."""
+        try:
+            return self._poll_queued(timeout)
+        finally:
+            self._poller._settle()  # the next poll natively if nothing is queued any more
+
+    def _poll_queued(self, timeout: Any) -> Message | None:
         native = self._native
         if native is None:
             raise _closed()
@@ -289,6 +314,7 @@ class Consumer:
     def _hand_out(self, message: Message) -> Message:
         if message._lazy:
             self._latest.append(message)  # views into a fetch buffer: aged (see _age)
+            self._poller._queued()
         self._poller.record(message._topic, message._partition, message._offset + 1)
         return message
 
@@ -310,6 +336,8 @@ class Consumer:
         for message in messages:
             message._materialize()  # it outlives this call: its own copy, not the fetch buffer
             self._held.append(message)
+        if messages:
+            self._poller._queued()
 
     def consume(self, num_messages: int = 1, timeout: float = -1) -> list[Message]:
         """Up to `num_messages` messages (and error events), waiting up to `timeout` seconds
@@ -489,6 +517,7 @@ class Consumer:
             return None
         entry = [frozenset((tp.topic, tp.partition) for tp in commit), math.inf]
         self._callbacks.sync_commits.append(entry)
+        self._poller._queued()
         return entry
 
     def _file_commit(self, error: KafkaError | None, partitions: list[_fk.TopicPartition]) -> None:
@@ -497,7 +526,7 @@ class Consumer:
         hear of it)."""
         on_commit = self._callbacks.user.get("on_commit")
         if on_commit is not None:
-            self._callbacks.pending.append((on_commit, (error, list_from_native(partitions))))
+            self._queue_callback(on_commit, error, list_from_native(partitions))
 
     def _nothing_to_commit(self, native: _fk.Consumer, asynchronous: bool) -> None:
         error = KafkaError(KafkaError._NO_OFFSET)

@@ -119,7 +119,14 @@ def _rebuild(
 def to_native(tp: object) -> _fk.TopicPartition:
     """ferrokafka's TopicPartition for one of ours (or one of ferrokafka's, as it is)."""
     if isinstance(tp, TopicPartition):
-        return _fk.TopicPartition(tp._topic, tp.partition, tp.offset, tp._metadata, tp._leader_epoch)
+        if tp._metadata is not None:
+            # As confluent-kafka sends it: a C string, its NUL included ('x' is two bytes, '' one),
+            # so that metadata either client committed reads back the same in both (and '' as '',
+            # where zero bytes read back as None). See docs/migration.md.
+            return _fk.TopicPartition._with_c_string_metadata(
+                tp._topic, tp.partition, tp.offset, tp._metadata, tp._leader_epoch
+            )
+        return _fk.TopicPartition(tp._topic, tp.partition, tp.offset, None, tp._leader_epoch)
     if isinstance(tp, _fk.TopicPartition):
         return tp
     raise TypeError(f"expected a TopicPartition, not {type(tp).__name__}")
