@@ -16,6 +16,7 @@ pub mod message;
 pub mod metadata;
 pub mod mock;
 pub mod partitions;
+pub mod batch_opaque;
 pub mod producer;
 pub mod python;
 pub mod queue;
