@@ -263,8 +263,8 @@ mod tests {
         let (batch, mut issuer) = new_batch(2, Counted(drops.clone()));
         let first = issuer.next().unwrap();
         let second = issuer.next().unwrap();
-        let first = issuer.give_back(first).unwrap_err(); // not the last handed out
-        issuer.give_back(second).unwrap();
+        let Err(first) = issuer.give_back(first) else { panic!("not the last handed out") };
+        assert!(issuer.give_back(second).is_ok());
         assert_eq!(issuer.next_index(), 1);
         let ptr = Opaque::<u64, Counted>::Member(first).into_ptr();
         // SAFETY: the pointer just made by into_ptr, converted back once.

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod arrow_capsules;
+pub mod batch_opaque;
 pub mod buffer;
 pub mod bytes_like;
 pub mod client;
@@ -16,7 +17,6 @@ pub mod message;
 pub mod metadata;
 pub mod mock;
 pub mod partitions;
-pub mod batch_opaque;
 pub mod producer;
 pub mod python;
 pub mod queue;

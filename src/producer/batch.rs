@@ -555,13 +555,22 @@ pub(super) fn send_all(
                 };
                 let partition = message.partition.or(partition);
                 let delivery = Delivery::Member(member);
-                match producer.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, delivery)
-                {
+                match producer.send(
+                    topic,
+                    message.value,
+                    message.key,
+                    partition,
+                    message.timestamp,
+                    &mut headers,
+                    delivery,
+                ) {
                     Ok(()) => {}
                     Err(Refused { code: RDKafkaErrorCode::QueueFull, opaque: Delivery::Member(member) }) => {
                         waiting = Some((headers, member))
                     }
-                    Err(Refused { code, opaque }) => core.context().resolve_delivery(opaque, failed(code, "produce failed")),
+                    Err(Refused { code, opaque }) => {
+                        core.context().resolve_delivery(opaque, failed(code, "produce failed"))
+                    }
                 }
                 waiting.is_some()
             };

@@ -208,11 +208,7 @@ impl DeliveryCell {
         sink: Arc<LoopSink>,
         future: Py<PyAny>,
     ) -> Self {
-        DeliveryCell {
-            watcher: Mutex::new(Some(future)),
-            sink: Some(sink),
-            ..DeliveryCell::new(topic, on_delivery)
-        }
+        DeliveryCell { watcher: Mutex::new(Some(future)), sink: Some(sink), ..DeliveryCell::new(topic, on_delivery) }
     }
 }
 
