@@ -93,12 +93,13 @@ impl<B> Issuer<B> {
     /// Takes back the member handed out last (refused by librdkafka, to be sent again): it is
     /// handed out again next. Any other member comes back as `Err`.
     pub fn give_back(&mut self, member: Member<B>) -> Result<(), Member<B>> {
-        let last = self.next.checked_sub(1).and_then(|i| self.batch.map(|ptr| (i, ptr)));
-        match last {
-            // SAFETY: `member` has not ended, so the batch lives; the entry index is in bounds.
-            Some((i, ptr)) if std::ptr::eq(member.entry, unsafe { (*ptr).entries.as_ptr().add(i) }) => {
+        // Compared by address first (read from the member, alive): a member of another batch is
+        // refused without touching this batch, which may be gone by then.
+        let ours = self.batch.is_some_and(|ptr| std::ptr::eq(member.batch_ptr(), ptr));
+        match self.next.checked_sub(1) {
+            Some(last) if ours && member.index() == last => {
                 std::mem::forget(member); // not ended: counted again as not handed out
-                self.next = i;
+                self.next = last;
                 Ok(())
             }
             _ => Err(member),
@@ -255,6 +256,16 @@ mod tests {
         }
         assert_eq!(seen, [0, 1, 2]);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_member_of_another_batch_is_not_taken_back() {
+        let (_, mut a) = new_batch(1, ());
+        let (_, mut b) = new_batch(1, ());
+        let from_b = b.next().unwrap();
+        let Err(from_b) = a.give_back(from_b) else { panic!("taken back by another batch") };
+        assert!(b.give_back(from_b).is_ok());
+        assert_eq!(b.next_index(), 0);
     }
 
     #[test]
