@@ -390,6 +390,42 @@ def test_a_batch_larger_than_the_queue_waits_for_room(mock_cluster, topic_name):
     assert values == [b"m%d" % i for i in range(2000)]
 
 
+def test_a_mixed_batch_larger_than_the_queue_keeps_every_message_in_order(mock_cluster, topic_name):
+    """Messages with headers (sent one by one) between runs of plain ones (sent in runs), 1000 of
+    them through a queue of 30: those refused for a full queue are sent again, none twice, none lost."""
+    mock_cluster.create_topic(topic_name, 1)
+    config = {"bootstrap.servers": mock_cluster.bootstrap_servers, "queue.buffering.max.messages": 30, "linger.ms": 1}
+    messages = [(None, b"m%d" % i, [("h", b"%d" % i)]) if i % 7 == 0 else (None, b"m%d" % i) for i in range(1000)]
+    with fk.Producer(config) as producer:
+        results = deliver(producer, topic_name, messages)
+    assert [r.offset for r in results] == list(range(1000)), [
+        r for r in results if not isinstance(r, fk.DeliveryReport)
+    ][:3]
+    values = [f[6] for b in consumed(mock_cluster.bootstrap_servers, topic_name, 1000) for f in arrow_fields(b)]
+    assert values == [b"m%d" % i for i in range(1000)]
+
+
+def test_close_during_a_produce_batch_waiting_for_room_resolves_every_message(topic_name):
+    """close() from another thread while produce_batch() waits for queue room (no broker): the call
+    returns, and its future resolves with one entry per message, each a KafkaError (those never
+    queued: _DESTROY)."""
+    producer = fk.Producer(
+        {"bootstrap.servers": "127.0.0.1:1", "queue.buffering.max.messages": 10, "message.timeout.ms": 600000}
+    )
+    closer = threading.Timer(0.5, producer.close, args=(0,))
+    closer.start()
+    try:
+        future = producer.produce_batch(topic_name, [b"x"] * 1000)
+    finally:
+        closer.join()
+    results = future.result(30)
+    assert len(results) == 1000
+    assert results.delivered == 0
+    errors = dict(results.errors)
+    assert sorted(errors) == list(range(1000))
+    assert sum(e.code() == fk.KafkaError._DESTROY for e in errors.values()) >= 990
+
+
 CTRL_C_PRODUCER = textwrap.dedent("""
     import sys, time
     import ferrokafka as fk

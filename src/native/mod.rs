@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod arrow_capsules;
+pub mod batch_opaque;
 pub mod buffer;
 pub mod bytes_like;
 pub mod client;

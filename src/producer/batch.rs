@@ -2,13 +2,15 @@
 //! the batch. The messages are read out of Python first (with the GIL, all validated before any is
 //! sent): a list's values and keys are copied into one buffer, an Arrow table's columns are read
 //! in place. Then they go to librdkafka without the GIL, waiting (in slices: Ctrl-C) while its queue
-//! is full. Each message has a delivery cell pointing at the batch (`BatchCell`), whose own cell,
-//! the batch's future, finishes with the last message, to a list of reports and errors in order.
+//! is full. Each message travels as a member of the batch (`native::batch_opaque`: one member
+//! array per batch, no allocation per message); its outcome goes to the batch's slot array
+//! (`BatchCell`), whose own cell, the batch's future, finishes with the last message, to a list of
+//! reports and errors in order.
 
 #![forbid(unsafe_code)]
 
 use std::ops::Range;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,11 +25,12 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::core::{PlainMessage, ProducerCore, ProducerHandle, Refused};
-use super::delivery::{BatchCell, DeliveryCell, Outcome};
+use super::delivery::{BatchCell, BatchMember, Delivery, DeliveryCell, Outcome};
 use crate::args::Int;
 use crate::blocking::wait_detached;
 use crate::errors::{FerroError, KafkaErrorInfo};
 use crate::message::headers;
+use crate::native::batch_opaque::Issuer;
 use crate::native::bytes_like::{with_opt_bytes, HeldBytes};
 use crate::native::producer::TopicRef;
 
@@ -244,12 +247,12 @@ impl BatchSource {
             .into());
         };
         let mut buffer = Vec::new();
-        let read = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i)));
-        let items = read.collect::<PyResult<Vec<_>>>()?;
-        Ok(BatchSource::List { buffer, items })
+        // Sized once: growing it by doubling copied and page-faulted it in again and again.
+        let mut read = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            read.push(read_item(&item, &mut buffer).map_err(|err| at_index(item.py(), err, i))?);
+        }
+        Ok(BatchSource::List { buffer, items: read })
     }
 
     pub(super) fn len(&self) -> usize {
@@ -464,13 +467,11 @@ pub(super) fn check_timestamp(timestamp: Option<Int<i64>>) -> PyResult<Option<i6
     }
 }
 
-/// A new batch of `count` messages whose future is `cell`.
-pub(super) fn new_batch(count: usize, cell: Arc<DeliveryCell>) -> Arc<BatchCell> {
-    Arc::new(BatchCell {
-        outcomes: (0..count).map(|_| std::sync::OnceLock::new()).collect(),
-        remaining: AtomicUsize::new(count),
-        cell,
-    })
+/// A new batch of `count` messages whose future is `cell`: the issuer of its members.
+pub(super) fn new_batch(count: usize, cell: Arc<DeliveryCell>) -> Issuer<BatchCell> {
+    let outcomes = Arc::new(super::delivery::BatchSlots::new(count));
+    // The members keep the batch alive; this call does not need it.
+    crate::native::batch_opaque::new_batch(count, BatchCell { outcomes, cell }).1
 }
 
 /// At most this many messages go to librdkafka per `rd_kafka_produce_batch` call.
@@ -480,69 +481,95 @@ const RUN: usize = 1024;
 const QUEUE_FULL_PAUSE: Duration = Duration::from_millis(1);
 
 /// Sends every message of `source` to `topic` (GIL released, Ctrl-C honoured; waits while the queue
-/// is full). Each message ends in `batch` — delivered, refused at once, or, if the producer closes or
-/// the wait is interrupted, failed unsent — so the batch's future always resolves.
-#[allow(clippy::too_many_arguments)]
+/// is full). Each message ends in its batch — delivered, refused at once, or, if the producer closes
+/// or the wait is interrupted, failed unsent — so the batch's future always resolves: `members`
+/// hands out message i's member once, and takes back those librdkafka refused for a full queue.
 pub(super) fn send_all(
     py: Python<'_>,
     core: &ProducerCore,
     producer: &ProducerHandle,
     topic: TopicRef<'_>,
-    topic_name: &Arc<str>,
     partition: Option<i32>,
     mut source: BatchSource,
-    batch: &Arc<BatchCell>,
+    mut members: Issuer<BatchCell>,
 ) -> PyResult<()> {
     let count = source.len();
     core.unresolved.fetch_add(count, Ordering::AcqRel);
-    let new_cell = |i: usize| Arc::new(DeliveryCell::new(topic_name.clone(), None, Some((batch.clone(), i))));
-    let fail = |cell: Arc<DeliveryCell>, code: RDKafkaErrorCode, why: &str| {
-        core.context().resolve(cell, Outcome::Failed(Box::new(KafkaErrorInfo::from_code(code, why))));
-    };
-    // The next message, and one librdkafka refused for a full queue, kept for the retry.
-    let mut next = 0;
-    let mut waiting: Option<(Option<OwnedHeaders>, Arc<DeliveryCell>)> = None;
+    let failed = |code: RDKafkaErrorCode, why: &str| Outcome::Failed(Box::new(KafkaErrorInfo::from_code(code, why)));
+    // A message librdkafka refused for a full queue, with its headers, kept for the retry.
+    let mut waiting: Option<(Option<OwnedHeaders>, BatchMember)> = None;
     let sent = wait_detached(py, None, |slice| {
         let until = Instant::now() + slice;
-        while next < count {
+        loop {
+            let next = members.next_index();
+            if waiting.is_none() && next >= count {
+                return Some(true);
+            }
             if !core.is_open() {
                 return Some(false);
             }
             let full = if waiting.is_none() && source.is_plain(next) {
                 // A run of messages without headers or timestamps: one librdkafka call.
                 let end = (next..count.min(next + RUN)).find(|&i| !source.is_plain(i)).unwrap_or(count.min(next + RUN));
-                let run = (next..end)
-                    .filter_map(|i| source.get(i).map(|m| (i, m)))
-                    .map(|(i, m)| PlainMessage {
+                let mut run = Vec::with_capacity(end - next);
+                for i in next..end {
+                    let Some(member) = members.next() else { break };
+                    let Some(m) = source.get(i) else {
+                        core.context().finish_member(member, failed(RDKafkaErrorCode::Fail, "produce failed"));
+                        continue;
+                    };
+                    run.push(PlainMessage {
                         value: m.value,
                         key: m.key,
                         partition: m.partition.or(partition),
-                        opaque: new_cell(i),
-                    })
-                    .collect();
-                let mut full_at = None;
-                for (offset, refused) in producer.send_run(topic, run) {
-                    match refused.code {
-                        // Refused, with every later one: sent again after a pause.
-                        RDKafkaErrorCode::QueueFull => {
-                            full_at.get_or_insert(next + offset);
+                        opaque: Delivery::Member(member),
+                    });
+                }
+                let mut full = false;
+                // From the last: those refused for a full queue (the last ones of the run) go back
+                // to the issuer, to be sent again after a pause.
+                for (_, Refused { code, opaque }) in producer.send_run(topic, run).into_iter().rev() {
+                    match opaque {
+                        Delivery::Member(member) if code == RDKafkaErrorCode::QueueFull => {
+                            match members.give_back(member) {
+                                Ok(()) => full = true,
+                                Err(member) => core.context().finish_member(member, failed(code, "produce failed")),
+                            }
                         }
-                        code => fail(refused.opaque, code, "produce failed"),
+                        delivery => core.context().resolve_delivery(delivery, failed(code, "produce failed")),
                     }
                 }
-                next = full_at.unwrap_or(end);
-                full_at.is_some()
+                full
             } else {
-                let (mut headers, cell) = waiting.take().unwrap_or_else(|| (source.take_headers(next), new_cell(next)));
-                let Some(message) = source.get(next) else { return Some(true) };
+                let (mut headers, member) = match waiting.take() {
+                    Some(waiting) => waiting,
+                    None => {
+                        let headers = source.take_headers(next);
+                        let Some(member) = members.next() else { return Some(true) };
+                        (headers, member)
+                    }
+                };
+                let Some(message) = source.get(member.index()) else {
+                    core.context().finish_member(member, failed(RDKafkaErrorCode::Fail, "produce failed"));
+                    continue;
+                };
                 let partition = message.partition.or(partition);
-                match producer.send(topic, message.value, message.key, partition, message.timestamp, &mut headers, cell)
-                {
-                    Ok(()) => next += 1,
-                    Err(Refused { code: RDKafkaErrorCode::QueueFull, opaque: cell }) => waiting = Some((headers, cell)),
-                    Err(Refused { code, opaque: cell }) => {
-                        fail(cell, code, "produce failed");
-                        next += 1;
+                let delivery = Delivery::Member(member);
+                match producer.send(
+                    topic,
+                    message.value,
+                    message.key,
+                    partition,
+                    message.timestamp,
+                    &mut headers,
+                    delivery,
+                ) {
+                    Ok(()) => {}
+                    Err(Refused { code: RDKafkaErrorCode::QueueFull, opaque: Delivery::Member(member) }) => {
+                        waiting = Some((headers, member))
+                    }
+                    Err(Refused { code, opaque }) => {
+                        core.context().resolve_delivery(opaque, failed(code, "produce failed"))
                     }
                 }
                 waiting.is_some()
@@ -554,7 +581,6 @@ pub(super) fn send_all(
                 std::thread::sleep(QUEUE_FULL_PAUSE);
             }
         }
-        Some(true)
     });
     if matches!(sent, Ok(Some(true))) {
         return Ok(());
@@ -562,12 +588,8 @@ pub(super) fn send_all(
     // Closed under us, or interrupted: what was not sent fails, so the batch still resolves.
     let code = RDKafkaErrorCode::from(rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__DESTROY);
     let why = if sent.is_err() { "not sent: produce_batch() was interrupted" } else { "not sent: the producer closed" };
-    if let Some((_, cell)) = waiting.take() {
-        fail(cell, code, why);
-        next += 1;
-    }
-    for i in next..count {
-        fail(new_cell(i), code, why);
+    for member in waiting.take().map(|(_, member)| member).into_iter().chain(members) {
+        core.context().finish_member(member, failed(code, why));
     }
     sent.map(drop)
 }

@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{BaseProducer, Producer as _};
 
-use super::delivery::{DeliveryCell, DeliveryContext};
+use super::delivery::{Delivery, DeliveryCell, DeliveryContext};
 use crate::blocking::SLICE;
 use crate::errors::FerroError;
 use crate::handle_slot::{HandOff, HandleSlot, Teardown};
@@ -25,11 +25,11 @@ pub(super) const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
 pub(super) const CLOSING: u8 = 1;
 
-/// Why librdkafka refused a message at once; its opaque (future and callback) comes back.
-pub(super) type Refused = crate::native::producer::Refused<Arc<DeliveryCell>>;
+/// Why librdkafka refused a message at once; its opaque (its cell, or its place in a batch) comes back.
+pub(super) type Refused = crate::native::producer::Refused<Delivery>;
 
 /// A message for [`ProducerHandle::send_run`]: no headers, no timestamp.
-pub(super) type PlainMessage<'a> = crate::native::producer::PlainMessage<'a, Arc<DeliveryCell>>;
+pub(super) type PlainMessage<'a> = crate::native::producer::PlainMessage<'a, Delivery>;
 
 /// How long close() waits for the reports of messages it purged, past the caller's timeout.
 pub(super) const PURGE_GRACE: Duration = Duration::from_secs(1);
@@ -118,8 +118,8 @@ impl ProducerHandle {
     }
 
     /// Hands one message to librdkafka, which copies value and key and takes `headers` (taken out
-    /// of the option; left there if refused, for a retry) and the delivery cell as the opaque
-    /// (given back to the delivery callback, as rdkafka's `send` does).
+    /// of the option; left there if refused, for a retry) and the message's cell or place in its
+    /// batch as the opaque (given back to the delivery callback, as rdkafka's `send` does).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn send(
         &self,
@@ -129,14 +129,14 @@ impl ProducerHandle {
         partition: Option<i32>,
         timestamp: Option<i64>,
         headers: &mut Option<OwnedHeaders>,
-        cell: Arc<DeliveryCell>,
+        delivery: Delivery,
     ) -> Result<(), Refused> {
-        crate::native::producer::produce(&self.producer, topic, value, key, partition, timestamp, headers, cell)
+        crate::native::producer::produce(&self.producer, topic, value, key, partition, timestamp, headers, delivery)
     }
 
     /// Hands a run of messages without headers or timestamps to librdkafka in one call
     /// (`rd_kafka_produce_batch`, which copies values and keys and takes each accepted message's
-    /// delivery cell as its opaque). Returns the refused ones, by index in `run`: after a full
+    /// opaque). Returns the refused ones, by index in `run`: after a full
     /// queue every later message is refused too, with the same code.
     pub(super) fn send_run(&self, topic: TopicRef<'_>, run: Vec<PlainMessage<'_>>) -> Vec<(usize, Refused)> {
         crate::native::producer::produce_run(&self.producer, topic, run)

@@ -5,8 +5,9 @@
 
 #![forbid(unsafe_code)]
 
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 use pyo3::intern;
@@ -64,7 +65,7 @@ pub(super) enum Outcome {
         offset: i64,
         timestamp: Option<i64>,
     },
-    /// Boxed: most outcomes are deliveries, and a batch keeps one per message.
+    /// Boxed: most outcomes are deliveries.
     Failed(Box<KafkaErrorInfo>),
     Batch(BatchOutcomes),
 }
@@ -84,44 +85,110 @@ pub struct DeliveryCell {
     /// The message's `on_delivery` callback (its own or the config's), taken when it runs.
     pub(super) on_delivery: Mutex<Option<Py<PyAny>>>,
     pub(super) has_callback: bool,
-    /// For a message of a `produce_batch()`: its batch and place there. Its outcome goes to the
-    /// batch, whose own cell (the batch's future) finishes with the last one.
-    pub(super) batch: Option<(Arc<BatchCell>, usize)>,
     /// For a message of an `AIOProducer`: the loop's sink, where it goes once finished; its
     /// `asyncio.Future` waits in `watcher`.
     pub(super) sink: Option<Arc<LoopSink>>,
 }
 
-/// The outcome of each message of a batch, in order, each set once (without a lock) when it is
-/// delivered or failed; all are set when the batch's future finishes.
-pub(super) type BatchOutcomes = Arc<[OnceLock<Outcome>]>;
+/// The outcome of each message of a batch, in order, each set once when it is delivered or failed;
+/// all are set when the batch's future finishes.
+pub(super) type BatchOutcomes = Arc<BatchSlots>;
+
+/// An offset no delivery has: the slot is not set yet.
+const UNSET: i64 = i64::MIN;
+/// An offset no delivery has: the message failed, its error is in `errors`.
+const FAILED: i64 = i64::MIN + 1;
+/// A timestamp no delivery has: None.
+const NO_TIMESTAMP: i64 = i64::MIN;
+
+/// A batch's outcomes in three columns, 20 bytes a message, set without a lock: a batch of a
+/// million messages keeps a million of them until its results go, and that memory is new (each
+/// page zeroed by the kernel as it is first touched). The few errors are kept apart. Each slot
+/// is written once, by the thread that delivers the message, before it counts itself off the
+/// batch (AcqRel); they are read once the batch finished, so Relaxed stores and loads suffice.
+pub struct BatchSlots {
+    offsets: Box<[AtomicI64]>,
+    timestamps: Box<[AtomicI64]>,
+    partitions: Box<[AtomicI32]>,
+    errors: Mutex<HashMap<usize, Box<KafkaErrorInfo>>>,
+}
+
+impl BatchSlots {
+    pub(super) fn new(count: usize) -> Self {
+        BatchSlots {
+            offsets: (0..count).map(|_| AtomicI64::new(UNSET)).collect(),
+            timestamps: (0..count).map(|_| AtomicI64::new(NO_TIMESTAMP)).collect(),
+            partitions: (0..count).map(|_| AtomicI32::new(-1)).collect(),
+            errors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Sets message `index`'s outcome (the first time).
+    pub(super) fn set(&self, index: usize, outcome: Outcome) {
+        let Some(slot) = self.offsets.get(index) else { return };
+        if slot.load(Ordering::Relaxed) != UNSET {
+            return;
+        }
+        match outcome {
+            Outcome::Delivered { partition, offset, timestamp } => {
+                self.partitions[index].store(partition, Ordering::Relaxed);
+                self.timestamps[index].store(timestamp.unwrap_or(NO_TIMESTAMP), Ordering::Relaxed);
+                // Offsets librdkafka reports are never these two; were one ever, it reads as a failure.
+                slot.store(offset.max(FAILED + 1), Ordering::Relaxed);
+            }
+            Outcome::Failed(info) => {
+                self.errors.lock().insert(index, info);
+                slot.store(FAILED, Ordering::Relaxed);
+            }
+            Outcome::Batch(_) => {}
+        }
+    }
+
+    /// Message `index`'s outcome, if set.
+    pub(super) fn get(&self, index: usize) -> Option<Outcome> {
+        match self.offsets.get(index)?.load(Ordering::Relaxed) {
+            UNSET => None,
+            FAILED => Some(Outcome::Failed(self.errors.lock().get(&index)?.clone())),
+            offset => Some(Outcome::Delivered {
+                partition: self.partitions[index].load(Ordering::Relaxed),
+                offset,
+                timestamp: Some(self.timestamps[index].load(Ordering::Relaxed)).filter(|&t| t != NO_TIMESTAMP),
+            }),
+        }
+    }
+
+    pub(super) fn is_failed(&self, index: usize) -> bool {
+        self.offsets.get(index).is_some_and(|o| o.load(Ordering::Relaxed) == FAILED)
+    }
+
+    pub(super) fn delivered(&self) -> usize {
+        self.offsets.iter().filter(|o| !matches!(o.load(Ordering::Relaxed), UNSET | FAILED)).count()
+    }
+}
 
 /// The messages of one `produce_batch()` call: their outcomes, in order, until the last arrives.
+/// Its messages travel through librdkafka as members of one batch (`native::batch_opaque`: one
+/// member array per batch, no allocation or reference count per message), which counts them off.
 pub struct BatchCell {
     pub(super) outcomes: BatchOutcomes,
-    pub(super) remaining: AtomicUsize,
     /// The batch's future (and its on_delivery callback, run once per message).
     pub(super) cell: Arc<DeliveryCell>,
 }
 
-impl BatchCell {
-    /// Files message `index`'s outcome. For the last one, finishes the batch's own cell: then
-    /// `Some` of what [`DeliveryCell::finish`] returns.
-    pub(super) fn finish(&self, index: usize, outcome: Outcome) -> Option<Option<Arc<DeliveryCell>>> {
-        if let Some(slot) = self.outcomes.get(index) {
-            let _ = slot.set(outcome);
-        }
-        // AcqRel: the last one sees every other message's outcome set.
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return None;
-        }
-        Some(self.cell.clone().finish(Outcome::Batch(self.outcomes.clone())))
-    }
-}
+/// A message of a `produce_batch()` on its way: its batch and place there.
+pub(super) type BatchMember = crate::native::batch_opaque::Member<BatchCell>;
+
+/// What each produced message carries through librdkafka: its own cell (`produce()`), or its
+/// place in a batch (`produce_batch()`).
+pub type Delivery = crate::native::batch_opaque::Opaque<DeliveryCell, BatchCell>;
 
 impl DeliveryCell {
     /// A cell for one message to `topic`; `on_delivery` is the callback to run once it finished.
-    pub(super) fn new(topic: Arc<str>, on_delivery: Option<Py<PyAny>>, batch: Option<(Arc<BatchCell>, usize)>) -> Self {
+    pub(super) fn new(topic: Arc<str>, on_delivery: Option<Py<PyAny>>) -> Self {
         DeliveryCell {
             topic,
             outcome: std::sync::OnceLock::new(),
@@ -129,7 +196,6 @@ impl DeliveryCell {
             watcher: Mutex::new(None),
             has_callback: on_delivery.is_some(),
             on_delivery: Mutex::new(on_delivery),
-            batch,
             sink: None,
         }
     }
@@ -141,11 +207,7 @@ impl DeliveryCell {
         sink: Arc<LoopSink>,
         future: Py<PyAny>,
     ) -> Self {
-        DeliveryCell {
-            watcher: Mutex::new(Some(future)),
-            sink: Some(sink),
-            ..DeliveryCell::new(topic, on_delivery, None)
-        }
+        DeliveryCell { watcher: Mutex::new(Some(future)), sink: Some(sink), ..DeliveryCell::new(topic, on_delivery) }
     }
 }
 
@@ -240,8 +302,8 @@ impl DeliveryCell {
         let topic = PyString::new(py, &self.topic);
         match self.outcome.get() {
             Some(Outcome::Batch(outcomes)) => {
-                for outcome in outcomes.iter().filter_map(OnceLock::get) {
-                    call_with(py, &callback, &topic, outcome);
+                for outcome in (0..outcomes.len()).filter_map(|i| outcomes.get(i)) {
+                    call_with(py, &callback, &topic, &outcome);
                 }
             }
             Some(outcome) => call_with(py, &callback, &topic, outcome),
@@ -343,10 +405,10 @@ impl crate::native::throttle::ThrottleTarget for DeliveryContext {
 }
 
 impl ProducerContext for DeliveryContext {
-    /// The message's delivery cell travels through librdkafka as the message opaque.
-    type DeliveryOpaque = Arc<DeliveryCell>;
+    /// The message's delivery cell, or its place in its batch, travels as the message opaque.
+    type DeliveryOpaque = Delivery;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, cell: Arc<DeliveryCell>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, delivery: Delivery) {
         let outcome = match result {
             Ok(msg) => Outcome::Delivered {
                 partition: msg.partition(),
@@ -365,18 +427,33 @@ impl ProducerContext for DeliveryContext {
                 Outcome::Failed(Box::new(info))
             }
         };
-        self.resolve(cell, outcome);
+        self.resolve_delivery(delivery, outcome);
     }
 }
 
 impl DeliveryContext {
-    /// Finishes a message with its outcome; queues what still needs Python for the resolver. A
-    /// message of a batch finishes the batch's future when it is the last.
+    /// Finishes a message with its outcome, whichever way it travelled.
+    pub(super) fn resolve_delivery(&self, delivery: Delivery, outcome: Outcome) {
+        match delivery {
+            Delivery::One(cell) => self.resolve(cell, outcome),
+            Delivery::Member(member) => self.finish_member(member, outcome),
+        }
+    }
+
+    /// Finishes a message with its outcome; queues what still needs Python for the resolver.
     pub(super) fn resolve(&self, cell: Arc<DeliveryCell>, outcome: Outcome) {
-        let need_python = match &cell.batch {
-            None => cell.finish(outcome),
-            Some((batch, index)) => batch.finish(*index, outcome).flatten(),
-        };
+        self.finished(cell.finish(outcome));
+    }
+
+    /// Files the outcome of a message of a batch; the last one finishes the batch's future.
+    pub(super) fn finish_member(&self, member: BatchMember, outcome: Outcome) {
+        let last = member.finish(|batch, index| batch.outcomes.set(index, outcome));
+        // The last member sees every other member's outcome (`finish` counts off with AcqRel).
+        self.finished(last.and_then(|batch| batch.cell.clone().finish(Outcome::Batch(batch.outcomes.clone()))));
+    }
+
+    /// After a message finished: queues its cell if it still needs Python, else counts it off.
+    fn finished(&self, need_python: Option<Arc<DeliveryCell>>) {
         match need_python {
             None => drop(self.finished_quietly.fetch_add(1, Ordering::Relaxed)),
             Some(cell) if cell.sink.is_some() => {

@@ -9,7 +9,7 @@ use pyo3::exceptions::{PyIndexError, PyOverflowError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
-use super::delivery::{py_single_outcome, BatchOutcomes, Outcome};
+use super::delivery::{py_single_outcome, BatchOutcomes};
 use crate::sequence_iter::SequenceIterator;
 
 /// The outcome of every message of one `produce_batch()` call, in order: `len()`, `results[i]` (a
@@ -25,10 +25,10 @@ impl DeliveryResults {
         DeliveryResults { topic, outcomes }
     }
 
-    fn entry(&self, py: Python<'_>, outcome: Option<&Outcome>) -> PyResult<Py<PyAny>> {
+    fn entry(&self, py: Python<'_>, index: usize) -> PyResult<Py<PyAny>> {
         // Every outcome is set before the batch's future finishes; None is not reachable.
-        let Some(outcome) = outcome else { return Ok(py.None()) };
-        let (report, error) = py_single_outcome(py, self.topic.bind(py), outcome)?;
+        let Some(outcome) = self.outcomes.get(index) else { return Ok(py.None()) };
+        let (report, error) = py_single_outcome(py, self.topic.bind(py), &outcome)?;
         Ok(report.or(error).unwrap_or_else(|| py.None()))
     }
 }
@@ -51,7 +51,7 @@ impl DeliveryResults {
         if !(0..len).contains(&i) {
             return Err(PyIndexError::new_err("DeliveryResults index out of range"));
         }
-        self.entry(py, self.outcomes[i as usize].get())
+        self.entry(py, i as usize)
     }
 
     /// The entries in order, each made as it is reached.
@@ -62,15 +62,15 @@ impl DeliveryResults {
     /// `(index, KafkaError)` of every message that failed, in order; empty when all were delivered.
     #[getter]
     fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let failed = self.outcomes.iter().enumerate().filter(|(_, o)| matches!(o.get(), Some(Outcome::Failed(_))));
-        let pairs = failed.map(|(i, outcome)| Ok((i, self.entry(py, outcome.get())?))).collect::<PyResult<Vec<_>>>()?;
+        let failed = (0..self.outcomes.len()).filter(|&i| self.outcomes.is_failed(i));
+        let pairs = failed.map(|i| Ok((i, self.entry(py, i)?))).collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, pairs)
     }
 
     /// How many messages were delivered.
     #[getter]
     fn delivered(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o.get(), Some(Outcome::Delivered { .. }))).count()
+        self.outcomes.delivered()
     }
 
     /// Equal to another `DeliveryResults` or a list with equal entries.

@@ -40,7 +40,7 @@ use crate::topic_partition::{partitions_arg, TopicPartition};
 use rdkafka::util::Timeout;
 
 use self::core::{run_poller, run_resolver, ProducerCore, ProducerHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE};
-use self::delivery::{new_delivery_future, DeliveryCell, DeliveryContext, Outcome};
+use self::delivery::{new_delivery_future, Delivery, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
 pub use self::loop_sink::LoopDeliveries;
@@ -151,7 +151,7 @@ impl Producer {
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(message.value, "value", |value| {
             with_opt_bytes(message.key, "key", |key| {
-                producer.send(topic.get(), value, key, partition, timestamp, &mut headers, cell)
+                producer.send(topic.get(), value, key, partition, timestamp, &mut headers, Delivery::One(cell))
             })
         });
         let refused = match sent {
@@ -168,14 +168,15 @@ impl Producer {
             core.settle(1);
             return Err(info.into_pyerr(py));
         }
-        if refused.opaque.sink.is_some() {
-            // To its loop like any other outcome (counted off `unresolved` by the poller).
-            core.context().resolve(refused.opaque, Outcome::Failed(Box::new(info)));
-        } else {
-            core.settle(1);
-            if let Some(cell) = refused.opaque.finish(Outcome::Failed(Box::new(info))) {
-                core.notify(py, vec![cell]);
+        match refused.opaque {
+            Delivery::One(cell) if cell.sink.is_none() => {
+                core.settle(1);
+                if let Some(cell) = cell.finish(Outcome::Failed(Box::new(info))) {
+                    core.notify(py, vec![cell]);
+                }
             }
+            // To its loop like any other outcome (counted off `unresolved` by the poller).
+            delivery => core.context().resolve_delivery(delivery, Outcome::Failed(Box::new(info))),
         }
         Ok(())
     }
@@ -282,7 +283,7 @@ impl Producer {
             // The per-message callback, else the config's: known now, so the delivery thread can
             // tell without the GIL whether this message needs Python after delivery.
             let on_delivery = on_delivery.or_else(|| self.core.context().callbacks.on_delivery(py));
-            let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery, None));
+            let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery));
             // Starts RUNNING: a produced message cannot be taken back, so its future cannot be cancelled.
             future = Some(new_delivery_future(py, &cell)?);
             Ok(cell)
@@ -307,7 +308,7 @@ impl Producer {
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let message = OneMessage { topic: &topic, value, key, partition, timestamp, headers };
-        self.queue_one_or(py, message, |topic_name| Ok(Arc::new(DeliveryCell::new(topic_name, None, None))), true)
+        self.queue_one_or(py, message, |topic_name| Ok(Arc::new(DeliveryCell::new(topic_name, None))), true)
     }
 
     /// `produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an
@@ -364,17 +365,15 @@ impl Producer {
         let topic_handle = self.topic_handle(&producer, &topic)?;
         let topic_name = topic_handle.name().clone();
         let on_delivery = on_delivery.or_else(|| core.context().callbacks.on_delivery(py));
-        let cell = Arc::new(DeliveryCell::new(topic_name.clone(), on_delivery, None));
+        let cell = Arc::new(DeliveryCell::new(topic_name, on_delivery));
         let future = new_delivery_future(py, &cell)?;
-        let batch = batch::new_batch(source.len(), cell.clone());
         if source.len() == 0 {
             // Nothing to wait for: resolved now, to an empty list.
-            drop(cell.finish(Outcome::Batch(Arc::from([]))));
+            drop(cell.finish(Outcome::Batch(Arc::new(delivery::BatchSlots::new(0)))));
             return Ok(future);
         }
-        if let Err(interrupted) =
-            batch::send_all(py, core, &producer, topic_handle.get(), &topic_name, partition, source, &batch)
-        {
+        let members = batch::new_batch(source.len(), cell);
+        if let Err(interrupted) = batch::send_all(py, core, &producer, topic_handle.get(), partition, source, members) {
             // Ctrl-C (or another exception from a signal handler) while waiting for queue room:
             // the exception propagates, carrying the batch's future as `future`, so the caller can
             // still learn which messages went (those not sent fail with _DESTROY in its results).
