@@ -1509,7 +1509,9 @@ def test_close_from_another_thread_ends_a_blocked_call_with_nothing_received(mod
 
     thread = threading.Thread(target=blocked)
     thread.start()
-    time.sleep(0.5)
+    # Well inside the 2 s call (a call that started only after close() would raise instead): 1 s
+    # leaves a loaded machine time to enter it.
+    time.sleep(1.0)
     consumer.close()
     thread.join(10)
     assert outcome == [None if call == "poll" else []]
