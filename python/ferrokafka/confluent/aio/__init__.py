@@ -75,7 +75,33 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     return rest, user
 
 
-class AIOProducer(_AsyncClient):
+def _executor(max_workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The executor of a client given none (it starts a thread only when first used)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
+
+
+async def _cluster_id(client: Any, aio_client: Any, timeout: float) -> str | None:
+    """The cluster id (asks the broker if not known yet, on the asyncio client's executor)."""
+    cluster_id: str | None = await _translated(aio_client._call(call, client.cluster_id, _timeout(timeout)))
+    return cluster_id
+
+
+class _OnExecutor:
+    """``_call()``, as confluent-kafka's asyncio clients have it: a blocking call on ``executor``
+    (through ``_common.async_call``, the module confluent-kafka's tests patch)."""
+
+    executor: concurrent.futures.Executor
+
+    async def _call(self, blocking_task: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await _common.async_call(self.executor, blocking_task, *args, **kwargs)
+
+
+def _shut_down(executor: Any) -> None:
+    """Shuts `executor` down (a cluster_id() still asking on it ends on its own)."""
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+class AIOProducer(_AsyncClient, _OnExecutor):
     """confluent-kafka's asyncio producer (see the module's docstring)."""
 
     def __init__(
@@ -142,7 +168,7 @@ class AIOProducer(_AsyncClient):
         return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
 
     async def cluster_id(self, timeout: float = -1) -> str | None:
-        return await _cluster_id(self._native._producer, self.executor, timeout)
+        return await _cluster_id(self._native._producer, self, timeout)
 
     def set_sasl_credentials(self, username: str, password: str) -> None:
         call(self._native.set_sasl_credentials, username, password)
@@ -217,22 +243,6 @@ def _aio_delivered(
     return None
 
 
-def _executor(max_workers: int) -> concurrent.futures.ThreadPoolExecutor:
-    """The executor of a client given none (it starts a thread only when first used)."""
-    return concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
-
-
-async def _cluster_id(client: Any, executor: Any, timeout: float) -> str | None:
-    """The cluster id (asks the broker if not known yet, on ``executor``)."""
-    cluster_id: str | None = await _translated(_common.async_call(executor, call, client.cluster_id, _timeout(timeout)))
-    return cluster_id
-
-
-def _shut_down(executor: Any) -> None:
-    """Shuts `executor` down (a cluster_id() still asking on it ends on its own)."""
-    executor.shutdown(wait=False, cancel_futures=True)
-
-
 async def _translated(awaitable: Any) -> Any:
     try:
         return await awaitable
@@ -268,7 +278,7 @@ class _Closed:
 _CLOSED_CONSUMER: Any = _Closed("Consumer closed")
 
 
-class AIOConsumer(_AsyncClient):
+class AIOConsumer(_AsyncClient, _OnExecutor):
     """confluent-kafka's asyncio consumer (see the module's docstring)."""
 
     def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 2, executor: Any = None) -> None:
@@ -488,7 +498,7 @@ class AIOConsumer(_AsyncClient):
         return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
 
     async def cluster_id(self, timeout: float = -1) -> str | None:
-        return await _cluster_id(self._native._consumer, self.executor, timeout)
+        return await _cluster_id(self._native._consumer, self, timeout)
 
     async def consumer_group_metadata(self) -> Any:
         return await _translated(self._native.consumer_group_metadata())
