@@ -351,6 +351,10 @@ def test_topic_partition_fields_and_their_bad_inputs() -> None:
     assert tp == plain and hash(tp) == hash(plain) and len({tp, plain}) == 1
     again = pickle.loads(pickle.dumps(tp))
     assert (again.metadata, again.leader_epoch) == ("m", 3)
+    # The drop-in's commit metadata (a C string with its NUL) pickles too, and stays a C string.
+    c_string = fk.TopicPartition._with_c_string_metadata("t", 1, 5, "m", 3)
+    again = pickle.loads(pickle.dumps(c_string))
+    assert (again.topic, again.partition, again.offset, again.metadata, again.leader_epoch) == ("t", 1, 5, "m\0", 3)
     assert repr(tp) == 'TopicPartition(topic="t", partition=1, offset=5, metadata="m", leader_epoch=3)'
     assert repr(plain) == 'TopicPartition(topic="t", partition=1, offset=5)'
     for kwargs, error in [
