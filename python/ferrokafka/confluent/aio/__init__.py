@@ -33,12 +33,12 @@ import ferrokafka.aio as _fk_aio
 from ferrokafka.aio._loop import _AsyncClient
 
 from .. import _config
-from . import _common
 from .._consumer import _UNREFERENCED, _eof_reason, _is_consume_error, check_subscribe_arguments
 from .._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of
 from .._message import Message, error_message, from_borrowed
 from .._metadata import from_dict
 from .._topic_partition import TopicPartition, list_from_native, list_to_native, to_native
+from . import _common
 
 __all__ = ["AIOConsumer", "AIOProducer", "AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
