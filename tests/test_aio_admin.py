@@ -10,9 +10,7 @@ import time
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    run,
-)
+from aio_helpers import run
 from ferrokafka.aio import AIOAdminClient
 
 

@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    run,
-)
+from aio_helpers import run
 from conftest import consumer_config
 from ferrokafka.aio import AIOConsumer, AIOProducer
 

@@ -13,11 +13,7 @@ import time
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    recording_start,
-    run,
-    until,
-)
+from aio_helpers import recording_start, run, until
 from conftest import consumer_config, produce_n
 from ferrokafka import aio
 from ferrokafka.aio import AIOConsumer

@@ -15,12 +15,7 @@ from typing import Any
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    LOOPS,
-    committed_offsets,
-    run,
-    until,
-)
+from aio_helpers import LOOPS, committed_offsets, run, until
 from conftest import consumer_config, produce_n
 from ferrokafka.aio import AIOConsumer
 

@@ -9,11 +9,7 @@ from __future__ import annotations
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    LOOPS,
-    on_other_thread,
-    run,
-)
+from aio_helpers import LOOPS, on_other_thread, run
 from conftest import consumer_config, produce_n
 from ferrokafka.aio import AIOConsumer
 

@@ -14,12 +14,7 @@ import uuid
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    LOOPS,
-    run,
-    thread_counts,
-    thread_names,
-)
+from aio_helpers import LOOPS, run, thread_counts, thread_names
 from conftest import consumer_config
 from ferrokafka.aio import AIOConsumer, AIOProducer
 

@@ -15,10 +15,7 @@ from typing import Any
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    run,
-    until,
-)
+from aio_helpers import run, until
 from ferrokafka import aio
 from ferrokafka.aio import AIOProducer
 

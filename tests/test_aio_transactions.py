@@ -13,10 +13,7 @@ import uuid
 import pytest
 
 import ferrokafka as fk
-from aio_helpers import (
-    committed_offsets,
-    run,
-)
+from aio_helpers import committed_offsets, run
 from conftest import consumer_config, produce_n
 from ferrokafka import aio
 from ferrokafka.aio import AIOConsumer, AIOProducer
