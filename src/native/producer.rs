@@ -324,7 +324,8 @@ unsafe extern "C" fn error_cb<C: ProducerEvents>(
         // SAFETY: librdkafka's reason string, valid for this call.
         let mut detail = unsafe { raw::lossy(reason) };
         let mut code = err;
-        if err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FATAL as c_int {
+        let fatal = err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FATAL as c_int;
+        if fatal {
             // The underlying error of a fatal one, as librdkafka's error events give it.
             let mut buf = [0 as c_char; 512];
             // SAFETY: our live handle and a buffer of the given size, NUL-terminated by librdkafka.
@@ -336,6 +337,7 @@ unsafe extern "C" fn error_cb<C: ProducerEvents>(
             }
         }
         let mut info = KafkaErrorInfo::from_raw(code, "client error", None);
+        info.fatal |= fatal;
         // librdkafka's reason (which broker, what failed) is the message, as confluent-kafka's
         // `err.str()` gives it; without one, the code's description.
         if let Some(detail) = detail.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
