@@ -1,5 +1,6 @@
-//! `throttle_cb` for the producer and the admin client, whose librdkafka configuration rdkafka
-//! builds itself (the consumer builds its own and sets the callback directly, native/consumer.rs).
+//! `throttle_cb` for the producer, whose librdkafka configuration rdkafka builds itself (the
+//! consumer and the admin client build their own and set the callback directly: native/consumer.rs,
+//! and [`throttle_cb`] itself in native/admin.rs).
 //!
 //! librdkafka reports throttling only to a `throttle_cb` set on the configuration before the client
 //! is made, and rdkafka offers no way to set one. librdkafka does call the `conf_init` function of
@@ -34,8 +35,9 @@ pub trait ThrottleTarget {
 /// librdkafka's throttle callback for a client whose opaque is a `C` (rdkafka's context pointer).
 ///
 /// # Safety
-/// Called by librdkafka only, for a client made by [`create_with_throttle_cb`] with this `C`, whose
-/// opaque is therefore a live `C` (rdkafka's `Arc` of the context, alive as long as the client).
+/// Called by librdkafka only, for a client made with this `C` by [`create_with_throttle_cb`] or by
+/// `native::admin::NativeAdmin::new` (which sets it on the configuration), whose opaque is
+/// therefore a live `C` (rdkafka's `Arc` of the context, alive as long as the client).
 pub unsafe extern "C" fn throttle_cb<C: ThrottleTarget>(
     _rk: *mut rdsys::rd_kafka_t,
     broker_name: *const c_char,
