@@ -15,7 +15,7 @@ use super::request::{local_error, Call, Request};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::NativePtr;
-use crate::native::results::{self as native, check_event, AclData};
+use crate::native::results::{self as native, AclData};
 
 /// librdkafka's rd_kafka_ResourceType_t.
 pub(super) const RESOURCE_TYPES: [(&str, i32); 6] =
@@ -257,7 +257,6 @@ pub(super) fn create_acls(call: Call<'_>, acls: &[AclBinding]) -> FerroResult<()
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEACLS, context),
         |admin, options| admin.create_acls(&natives, options),
         move |event| {
-            check_event(event, context)?;
             native::created_acls(event, context, &item_contexts)?;
             Ok(Done)
         },
@@ -272,7 +271,6 @@ pub(super) fn describe_acls(call: Call<'_>, filter: &AclBindingFilter) -> FerroR
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, context),
         |admin, options| admin.describe_acls(&native, options),
         move |event| {
-            check_event(event, context)?;
             Ok(native::described_acls(event, context)?
                 .into_iter()
                 .map(|acl| AclBinding(Acl::from(acl)))
@@ -291,7 +289,6 @@ pub(super) fn delete_acls(call: Call<'_>, filters: &[AclBindingFilter]) -> Ferro
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS, context),
         |admin, options| admin.delete_acls(&natives, options),
         move |event| {
-            check_event(event, context)?;
             let deleted: Vec<Vec<AclBinding>> = native::deleted_acls(event, context, &item_contexts)?
                 .into_iter()
                 .map(|bindings| bindings.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())

@@ -14,7 +14,7 @@ use super::acls::operation_names;
 use super::request::{local_error, Call, Request};
 use crate::errors::{FerroResult, KafkaErrorInfo};
 use crate::native::admin::Options;
-use crate::native::results::{self as native, check_event, NodeData};
+use crate::native::results::{self as native, NodeData};
 
 /// A broker: confluent-kafka's `Node`.
 #[pyclass(frozen, get_all, module = "ferrokafka")]
@@ -143,10 +143,7 @@ pub(super) fn describe_cluster(call: Call<'_>, include_authorized_operations: bo
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER, context)
             .options(include_operations(include_authorized_operations, context)),
         |admin, options| admin.describe_cluster(options),
-        move |event| {
-            check_event(event, context)?;
-            Ok(described_cluster(native::described_cluster(event, context)?))
-        },
+        move |event| Ok(described_cluster(native::described_cluster(event, context)?)),
     )
 }
 
@@ -175,10 +172,7 @@ pub(super) fn describe_topics(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS, context)
             .options(include_operations(include_authorized_operations, context)),
         |admin, options| admin.describe_topics(&topics, options),
-        move |event| {
-            check_event(event, context)?;
-            Ok(described_topics(native::described_topics(event, context)?))
-        },
+        move |event| Ok(described_topics(native::described_topics(event, context)?)),
     )
 }
 

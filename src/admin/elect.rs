@@ -11,7 +11,7 @@ use rdkafka::TopicPartitionList;
 use super::args::enum_arg;
 use super::request::{local_error, Call, Request};
 use crate::errors::{FerroResult, KafkaErrorInfo};
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 use crate::topic_partition::TopicPartition;
 
 /// rd_kafka_ElectionType_t, by confluent-kafka's `ElectionType` names.
@@ -51,7 +51,6 @@ pub(super) fn elect_leaders(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ELECTLEADERS, context),
         |admin, options| admin.elect_leaders(&request, options),
         move |event| {
-            check_event(event, context)?;
             let mut outcomes = native::elected_partitions(event, context)?;
             outcomes.sort_by(|a, b| a.0.cmp(&b.0));
             Ok(Elections(outcomes))

@@ -11,7 +11,7 @@ use rdkafka::bindings as rdsys;
 use super::args::{enum_arg, enum_name};
 use super::request::{Call, Request};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 
 /// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
 /// librdkafka's spelling of the two rebalancing states.
@@ -123,10 +123,7 @@ pub(super) fn list_consumer_groups(
     call.send(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context).options(set),
         |admin, options| admin.list_consumer_groups(options),
-        move |event| {
-            check_event(event, context)?;
-            listed(event, context)
-        },
+        move |event| listed(event, context),
     )
 }
 

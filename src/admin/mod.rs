@@ -71,7 +71,7 @@ use self::results::{resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
-use crate::native::results::{self as native, check_event, check_event_code, TopicResults};
+use crate::native::results::{self as native, TopicResults};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -136,10 +136,7 @@ where
     call.send(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &context.clone()),
         |admin, options| admin.describe_configs(&resource, options),
-        move |event| {
-            check_event(event, &context)?;
-            Ok(read(native::described_configs(event, &context)?))
-        },
+        move |event| Ok(read(native::described_configs(event, &context)?)),
     )
 }
 
@@ -201,10 +198,10 @@ impl AdminClient {
             let natives = topics.iter().map(NewTopic::native).collect::<FerroResult<Vec<_>>>()?;
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS, context)
-                    .operation(operation_timeout, validate_only),
+                    .operation(operation_timeout, validate_only)
+                    .code_only(),
                 |admin, options| admin.create_topics(&natives, options),
                 move |event| {
-                    check_event_code(event, context)?;
                     first_error(native::topic_errors(event, TopicResults::Created, context)?, "could not create topic")
                 },
             )
@@ -232,10 +229,10 @@ impl AdminClient {
                 .collect::<FerroResult<Vec<_>>>()?;
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS, context)
-                    .operation(operation_timeout, false),
+                    .operation(operation_timeout, false)
+                    .code_only(),
                 |admin, options| admin.delete_topics(&natives, options),
                 move |event| {
-                    check_event_code(event, context)?;
                     first_error(native::topic_errors(event, TopicResults::Deleted, context)?, "could not delete topic")
                 },
             )
@@ -277,10 +274,10 @@ impl AdminClient {
             .map_err(FerroError::Value)?;
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, &context.clone())
-                    .operation(operation_timeout, validate_only),
+                    .operation(operation_timeout, validate_only)
+                    .code_only(),
                 |admin, options| admin.create_partitions(&request, options),
                 move |event| {
-                    check_event_code(event, &context)?;
                     first_error(
                         native::topic_errors(event, TopicResults::Partitions, &context)?,
                         "could not create partitions for topic",
@@ -348,7 +345,6 @@ impl AdminClient {
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, &context.clone()),
                 |admin, options| admin.incremental_alter_configs(&resource, options),
                 move |event| {
-                    check_event(event, &context)?;
                     native::altered_configs(event, &context)?;
                     Ok(Done)
                 },
@@ -365,7 +361,6 @@ impl AdminClient {
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context),
                 |admin, options| admin.list_consumer_groups(options),
                 move |event| {
-                    check_event(event, context)?;
                     if let Some(err) = native::listed_group_errors(event, context)?.into_iter().next() {
                         return Err(FerroError::Kafka(err));
                     }
@@ -389,10 +384,7 @@ impl AdminClient {
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, context),
                 |admin, options| admin.describe_consumer_groups(&ids, options),
-                move |event| {
-                    check_event(event, context)?;
-                    native::described_groups(event, context)
-                },
+                move |event| native::described_groups(event, context),
             )
         })
     }
@@ -411,12 +403,9 @@ impl AdminClient {
                 })
                 .collect::<FerroResult<Vec<_>>>()?;
             call.send(
-                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEGROUPS, context),
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEGROUPS, context).code_only(),
                 |admin, options| admin.delete_groups(&natives, options),
-                move |event| {
-                    check_event_code(event, context)?;
-                    first_error(native::group_errors(event, context)?, "could not delete consumer group")
-                },
+                move |event| first_error(native::group_errors(event, context)?, "could not delete consumer group"),
             )
         })
     }
@@ -443,10 +432,7 @@ impl AdminClient {
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &context.clone()),
                 |admin, options| admin.list_group_offsets(&request, options),
-                move |event| {
-                    check_event(event, &context)?;
-                    native::group_offsets(event, native::GroupOffsets::List, &context)
-                },
+                move |event| native::group_offsets(event, native::GroupOffsets::List, &context),
             )
         })
     }
@@ -468,10 +454,7 @@ impl AdminClient {
             call.send(
                 Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &context.clone()),
                 |admin, options| admin.alter_group_offsets(&request, options),
-                move |event| {
-                    check_event(event, &context)?;
-                    native::group_offsets(event, native::GroupOffsets::Alter, &context).map(|_| Done)
-                },
+                move |event| native::group_offsets(event, native::GroupOffsets::Alter, &context).map(|_| Done),
             )
         })
     }
@@ -552,10 +535,9 @@ impl AdminClient {
             let request = crate::native::admin::delete_records(&list)
                 .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
             call.send(
-                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETERECORDS, context),
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETERECORDS, context).code_only(),
                 |admin, options| admin.delete_records(&request, options),
                 move |event| {
-                    check_event_code(event, context)?;
                     let partitions = native::deleted_records(event, context)?;
                     Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
                 },

@@ -9,7 +9,7 @@ use rdkafka::TopicPartitionList;
 
 use super::request::{Call, Request};
 use crate::errors::{FerroError, FerroResult};
-use crate::native::results::{check_event, listed_offsets, Event};
+use crate::native::results::{listed_offsets, Event};
 use crate::topic_partition::{first_partition_error, TopicPartition};
 
 const EARLIEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64;
@@ -151,7 +151,6 @@ where
 
 /// Each partition of a ListOffsets result with its answer, or the first partition's error.
 fn answers(event: &Event, context: &str) -> FerroResult<Vec<(TopicPartition, ListOffsetsResultInfo)>> {
-    check_event(event, context)?;
     let mut answers = Vec::new();
     for (tp, timestamp) in listed_offsets(event, context)? {
         let answer = ListOffsetsResultInfo { offset: tp.offset, timestamp, leader_epoch: tp.leader_epoch };

@@ -25,7 +25,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::native::admin::{NativeAdmin, Options};
-use crate::native::results::Event;
+use crate::native::results::{check_event, check_event_code, Event};
 
 use super::events::EventServer;
 use super::results::resolve;
@@ -167,13 +167,16 @@ pub(super) struct Request<'a> {
     context: &'a str,
     operation_timeout: Option<Duration>,
     validate_only: bool,
+    /// The request-level error without librdkafka's text (as rdkafka reported the requests it used
+    /// to send).
+    code_only: bool,
     set: Option<SetOptions<'a>>,
 }
 
 impl<'a> Request<'a> {
     /// A request of type `op` with librdkafka's default options; `context` starts its errors.
     pub(super) fn new(op: rdsys::rd_kafka_admin_op_t, context: &'a str) -> Self {
-        Request { op, context, operation_timeout: None, validate_only: false, set: None }
+        Request { op, context, operation_timeout: None, validate_only: false, code_only: false, set: None }
     }
 
     /// How long the broker waits for the operation to complete (None: librdkafka's default), and
@@ -181,6 +184,13 @@ impl<'a> Request<'a> {
     pub(super) fn operation(mut self, operation_timeout: Option<Duration>, validate_only: bool) -> Self {
         self.operation_timeout = operation_timeout;
         self.validate_only = validate_only;
+        self
+    }
+
+    /// The request-level error of the result by its code alone (its message without librdkafka's
+    /// text): for the requests rdkafka used to send, whose errors read so.
+    pub(super) fn code_only(mut self) -> Self {
+        self.code_only = true;
         self
     }
 
@@ -200,8 +210,9 @@ pub(super) struct Call<'c> {
 
 impl Call<'_> {
     /// Sends one request through `send` (given the client and the request's options) on this
-    /// thread, and hands its result event to `read` on the event thread, whose outcome resolves the
-    /// call's future. An error before the request is sent is returned (and the future left alone).
+    /// thread. On the event thread, the result event's request-level error fails the call, and
+    /// otherwise `read` makes the call's value of the event; the outcome resolves the call's future.
+    /// An error before the request is sent is returned (and the future left alone).
     pub(super) fn send<T>(
         self,
         request: Request<'_>,
@@ -241,10 +252,19 @@ impl Call<'_> {
         let deadline = Instant::now() + request_timeout.unwrap_or(core.request_timeout) + RESULT_MARGIN;
         let owner = core.clone();
         let future = self.future;
+        let (check_context, code_only) = (context.to_owned(), request.code_only);
+        let checked_read = move |event: &Event| {
+            if code_only {
+                check_event_code(event, &check_context)?;
+            } else {
+                check_event(event, &check_context)?;
+            }
+            read(event)
+        };
         let finish: Finish = Box::new(move |event: FerroResult<Event>| {
             // Nothing in `read` is meant to panic; if something did, the future still resolves.
             // The event is destroyed when `read` is done with it, before the client can be.
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| event.and_then(|event| read(&event))))
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| event.and_then(|event| checked_read(&event))))
                 .unwrap_or_else(|_| Err(local_error("admin request failed", "internal error (a panic)")))
                 .map_err(|err| explain_timeout(err, &owner));
             // This may be the last reference to the client (after close()): its Drop hands the

@@ -16,7 +16,7 @@ use super::request::{local_error, Call, Request};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::NativePtr;
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 
 /// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
 const MECHANISMS: [(&str, i32); 3] = [("UNKNOWN", 0), ("SCRAM_SHA_256", 1), ("SCRAM_SHA_512", 2)];
@@ -248,7 +248,6 @@ pub(super) fn describe(call: Call<'_>, users: Option<&[CString]>) -> FerroResult
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEUSERSCRAMCREDENTIALS, context),
         |admin, options| admin.describe_scram_users(users.unwrap_or_default(), options),
         move |event| {
-            check_event(event, context)?;
             let mut described = BTreeMap::new();
             for (user, infos) in native::described_scram_users(event, context)? {
                 let infos = infos
@@ -270,7 +269,6 @@ pub(super) fn alter(call: Call<'_>, alterations: &[Alteration]) -> FerroResult<(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERUSERSCRAMCREDENTIALS, context),
         |admin, options| admin.alter_scram_users(&natives, options),
         move |event| {
-            check_event(event, context)?;
             native::altered_scram_users(event, context)?;
             Ok(Done)
         },
