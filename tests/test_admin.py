@@ -277,6 +277,27 @@ def test_requests_reach_the_broker_in_call_order(admin, peer, kafka_bootstrap, t
     assert out_of_order == [], "(deleted before, earliest listed) of the pairs listed before their deletion"
 
 
+def test_a_done_callback_may_wait_for_another_admin_call(admin):
+    """A future's done-callback that makes another admin call and waits for its result gets it:
+    the futures are resolved off the thread that reads the results (resolved on it, the inner call
+    would wait for that very thread and time out)."""
+    inner: list[object] = []
+
+    def on_done(_: Future) -> None:
+        try:
+            inner.append(admin.describe_cluster().result(5).cluster_id is not None)
+        except BaseException as err:  # noqa: BLE001 (the outcome is what the test checks)
+            inner.append(err)
+
+    outer = admin.describe_cluster()
+    outer.add_done_callback(on_done)
+    result(outer)
+    deadline = time.monotonic() + 10
+    while not inner and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert inner == [True]
+
+
 # --- consumer groups -------------------------------------------------------------------------
 
 

@@ -6,8 +6,9 @@
 //! request is then sent to librdkafka on the caller's thread too, before the method returns: calls
 //! made one after the other reach librdkafka, and the broker, in that order (confluent-kafka's
 //! `delete_records` then `list_offsets`, not waited for in between, must list the offsets after the
-//! deletion). The client's one event thread (events.rs) receives each result, reads it into plain
-//! values without the GIL, and attaches to Python only to resolve the call's future (request.rs).
+//! deletion). The client's one event thread (events.rs) receives each result and reads it into
+//! plain values without the GIL; a short-lived thread attaches to Python to resolve the call's
+//! future with them (its done-callbacks run there, and may wait for other admin calls: request.rs).
 //!
 //! Every request goes through librdkafka's C API (`native::admin`), on the client's own handle
 //! (`native::admin::NativeAdmin`, made as the consumer's is: the user's configuration with the
@@ -129,7 +130,7 @@ fn describe_config_resource<T>(
     read: impl FnOnce(Vec<native::ConfigEntryData>) -> T + Send + 'static,
 ) -> FerroResult<()>
 where
-    T: for<'py> IntoPyObject<'py> + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     let resource = crate::native::admin::config_resource(restype, name)
         .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;

@@ -140,7 +140,7 @@ pub(super) fn list_offsets<T>(
     read: impl FnOnce(Vec<(TopicPartition, ListOffsetsResultInfo)>) -> FerroResult<T> + Send + 'static,
 ) -> FerroResult<()>
 where
-    T: for<'py> IntoPyObject<'py> + 'static,
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
 {
     call.send(
         Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS, context),

@@ -1,12 +1,14 @@
 //! Running a request: the native client (`AdminCore`), a call sent on the caller's thread and
-//! resolved by the event thread ([`Call`], [`Requests`]), and the errors calls end with.
+//! answered through the event thread ([`Call`], [`Requests`]), and the errors calls end with.
 //!
 //! A request is sent to librdkafka on the thread that called the method, before the method
 //! returns: two calls made one after the other reach librdkafka in that order, on its one request
 //! queue (as confluent-kafka's do; `delete_records` then `list_offsets` without waiting must see the
 //! records deleted). Its result event comes back on the client's main queue with the request's id
-//! as its opaque; the event thread (events.rs) hands it to the call's reader and resolves the
-//! call's future with what the reader made of it.
+//! as its opaque; the event thread (events.rs) hands it to the call's reader, and what the reader
+//! made of it resolves the call's future on a short-lived thread ([`resolve_elsewhere`]: a future's
+//! done-callback may wait for another admin call, whose result the event thread must be free to
+//! read).
 
 #![forbid(unsafe_code)]
 
@@ -95,7 +97,7 @@ pub(super) struct AdminCore {
     pub(super) born: crate::fork::Born,
     /// `oauth_cb`, `error_cb`, `logger` and `throttle_cb`, served by `events`.
     pub(super) callbacks: Arc<ClientCallbacks>,
-    /// The requests sent and not answered yet, which the event thread resolves.
+    /// The requests sent and not answered yet, which the event thread answers.
     pub(super) requests: Arc<Requests>,
     /// Serves the client's main queue (results, logs, errors); stopped (in `Drop`) before the
     /// client is destroyed.
@@ -118,7 +120,7 @@ pub(super) struct Waiting {
 }
 
 impl Waiting {
-    /// Hands the call its result (read, then the future resolved).
+    /// Hands the call its result (read here, then the future resolved elsewhere).
     pub(super) fn finish(self, event: Event) {
         (self.finish)(Ok(event));
     }
@@ -220,7 +222,7 @@ impl Call<'_> {
         read: impl FnOnce(&Event) -> FerroResult<T> + Send + 'static,
     ) -> FerroResult<()>
     where
-        T: for<'py> IntoPyObject<'py> + 'static,
+        T: for<'py> IntoPyObject<'py> + Send + 'static,
     {
         let core = self.core;
         let context = request.context;
@@ -270,13 +272,35 @@ impl Call<'_> {
             // This may be the last reference to the client (after close()): its Drop hands the
             // client to yet another thread.
             drop(owner);
-            // During interpreter shutdown nobody can wait for the future any more: leave it.
-            crate::interpreter::attach(move |py| resolve(py, future.bind(py), outcome));
+            resolve_elsewhere(future, outcome);
         });
         // Registered before it is sent: the result may come before `send` returns.
         requests.waiting.lock().insert(id, Waiting { deadline, context: context.to_owned(), finish });
         send(&core.client, &options);
         Ok(())
+    }
+}
+
+/// Resolves `future` with `outcome` on a short-lived thread of its own, not on the event thread:
+/// resolving runs the future's done-callbacks, and one that waits for another admin call (its
+/// result read by the event thread) would wait forever on the event thread itself. Only if no
+/// thread can be started does the event thread resolve it.
+fn resolve_elsewhere<T>(future: Py<PyAny>, outcome: FerroResult<T>)
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    let work = std::sync::Arc::new(Mutex::new(Some((future, outcome))));
+    let handed = work.clone();
+    let resolve_taken = move |work: &Mutex<Option<(Py<PyAny>, FerroResult<T>)>>| {
+        if let Some((future, outcome)) = work.lock().take() {
+            // During interpreter shutdown nobody can wait for the future any more: leave it.
+            crate::interpreter::attach(move |py| resolve(py, future.bind(py), outcome));
+        }
+    };
+    let spawned =
+        std::thread::Builder::new().name("ferrokafka-admin-resolve".into()).spawn(move || resolve_taken(&handed));
+    if spawned.is_err() {
+        resolve_taken(&work);
     }
 }
 
