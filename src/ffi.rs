@@ -161,6 +161,46 @@ extern "C" {
     ) -> c_int;
 
     pub fn rd_kafka_event_error(rkev: *mut rd_kafka_event_t) -> c_int;
+    pub fn rd_kafka_topic_result_error(topicres: *const rdkafka::bindings::rd_kafka_topic_result_t) -> c_int;
+    pub fn rd_kafka_NewTopic_set_config(
+        new_topic: *mut rdkafka::bindings::rd_kafka_NewTopic_t,
+        name: *const std::ffi::c_char,
+        value: *const std::ffi::c_char,
+    ) -> c_int;
+    pub fn rd_kafka_NewTopic_set_replica_assignment(
+        new_topic: *mut rdkafka::bindings::rd_kafka_NewTopic_t,
+        partition: i32,
+        broker_ids: *mut i32,
+        broker_id_cnt: usize,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    pub fn rd_kafka_NewPartitions_set_replica_assignment(
+        new_parts: *mut rdkafka::bindings::rd_kafka_NewPartitions_t,
+        new_partition_idx: i32,
+        broker_ids: *mut i32,
+        broker_id_cnt: usize,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    pub fn rd_kafka_AdminOptions_set_request_timeout(
+        options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
+        timeout_ms: c_int,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    pub fn rd_kafka_AdminOptions_set_operation_timeout(
+        options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
+        timeout_ms: c_int,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
+    pub fn rd_kafka_AdminOptions_set_validate_only(
+        options: *mut rdkafka::bindings::rd_kafka_AdminOptions_t,
+        true_or_false: c_int,
+        errstr: *mut std::ffi::c_char,
+        errstr_size: usize,
+    ) -> c_int;
     pub fn rd_kafka_ConfigResource_error(config: *const rd_kafka_ConfigResource_t) -> c_int;
     pub fn rd_kafka_error_code(error: *const rd_kafka_error_t) -> c_int;
     /// Any `int` is accepted: an unknown code gets "Err-<code>?" (in a thread-local buffer).
@@ -315,6 +355,11 @@ native_drop! {
     rd_kafka_AclBinding_t => rd_kafka_AclBinding_destroy,
     rd_kafka_UserScramCredentialAlteration_t => rd_kafka_UserScramCredentialAlteration_destroy,
     rd_kafka_ElectLeaders_t => rd_kafka_ElectLeaders_destroy,
+    rd_kafka_NewTopic_t => rd_kafka_NewTopic_destroy,
+    rd_kafka_DeleteTopic_t => rd_kafka_DeleteTopic_destroy,
+    rd_kafka_NewPartitions_t => rd_kafka_NewPartitions_destroy,
+    rd_kafka_DeleteGroup_t => rd_kafka_DeleteGroup_destroy,
+    rd_kafka_DeleteRecords_t => rd_kafka_DeleteRecords_destroy,
 }
 
 // SAFETY: librdkafka's queues are thread-safe (polled, forwarded and destroyed from any thread).

@@ -5,7 +5,6 @@
 //! guard (`build.rs`, `src/librdkafka_fixes.rs`: GNU ld's `--wrap`). docs/index.md, "Platforms",
 //! says what macOS and Windows would need.
 
-use std::ffi::{c_void, CStr};
 
 /// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
 pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
@@ -88,20 +87,4 @@ pub fn count_forks() {
 /// us, 1 in its child, and so on (see fork.rs).
 pub fn fork_generation() -> u64 {
     FORKS.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The path of the shared library that holds `address` (a function of ours), as the loader names
-/// it; None if the loader does not know it.
-pub fn library_path_of(address: *const c_void) -> Option<String> {
-    // SAFETY: an all-zero Dl_info is a valid value to be overwritten (pointers NULL).
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr only reads the address and fills `info`, whose `dli_fname` then points to the
-    // loader's own string for the library, alive while the library is loaded (for the life of the
-    // process: Python never unloads extension modules).
-    let found = unsafe { libc::dladdr(address, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    // SAFETY: non-NULL, a NUL-terminated string of the loader (see above).
-    Some(unsafe { CStr::from_ptr(info.dli_fname) }.to_string_lossy().into_owned())
 }

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from dropin_helpers import BOTH_ADMIN, ck_admin
+import ferrokafka.confluent as fc
+from conftest import produce_n
+from dropin_helpers import BOTH_ADMIN, ck, ck_admin
 from ferrokafka.confluent import admin as fc_admin
 
 pytestmark = pytest.mark.timeout(120)
@@ -103,3 +105,31 @@ def test_admin_futures_fail_with_the_request_s_own_error(admin_mod):
             assert type(error) is admin_mod.KafkaException
             assert error.args[0].code() == admin_mod.KafkaError._TIMED_OUT
             assert not error.args[0].str().startswith("KafkaError{")
+
+
+@pytest.mark.broker
+@BOTH_ADMIN
+def test_admin_requests_reach_the_broker_in_call_order(admin_mod, kafka_bootstrap, topic_name):
+    """confluent-kafka's test_delete_records: delete_records, then list_offsets before the deletion
+    was answered, must list the offset after the deletion (confluent-kafka sends requests to
+    librdkafka in call order). Repeated: one pair in a few came back out of order when each call
+    was sent from a thread of its own."""
+    rounds = 20
+    client = admin_mod.AdminClient({"bootstrap.servers": kafka_bootstrap})
+    assert client.create_topics([admin_mod.NewTopic(topic_name, 1, 1)])[topic_name].result(30) is None
+    deadline = time.monotonic() + 20
+    while topic_name not in client.list_topics(timeout=10).topics:  # the metadata shows it a moment later
+        assert time.monotonic() < deadline, "topic not visible"
+        time.sleep(0.1)
+    produce_n(kafka_bootstrap, topic_name, rounds + 1, partition=0)
+    module_tp = fc.TopicPartition if admin_mod is fc_admin else ck.TopicPartition
+    earliest = {module_tp(topic_name, 0): admin_mod.OffsetSpec.earliest()}
+    out_of_order = []
+    for offset in range(1, rounds + 1):
+        deleted = client.delete_records([module_tp(topic_name, 0, offset)])
+        listed = client.list_offsets(earliest)
+        low = next(iter(deleted.values())).result(30).low_watermark
+        found = next(iter(listed.values())).result(30).offset
+        if (low, found) != (offset, offset):
+            out_of_order.append((offset, low, found))
+    assert out_of_order == [], "(deleted before, low watermark, earliest listed) of the pairs out of order"

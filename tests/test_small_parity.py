@@ -215,9 +215,8 @@ def test_throttle_cb_must_be_callable(mock_cluster) -> None:  # type: ignore[no-
     for client in (fk.Consumer, fk.Producer, fk.AdminClient):
         with pytest.raises(fk.ConfigError, match="throttle_cb"):
             client({"bootstrap.servers": mock_cluster.bootstrap_servers, "group.id": "g", "throttle_cb": 5})
-    # A plugin of the user's is still loaded with a throttle_cb: beside ferrokafka's own for the
-    # admin client (src/native/throttle.rs), as given for the producer (the callback is set on its
-    # configuration, src/native/producer.rs).
+    # A plugin of the user's is still loaded with a throttle_cb (the callback is set on the
+    # configuration each client builds, src/native/{producer,admin}.rs).
     for client in (fk.Producer, fk.AdminClient):
         with pytest.raises(fk.ConfigError, match="no-such-plugin"):
             client(

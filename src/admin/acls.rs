@@ -11,11 +11,11 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::{local_error, AdminCore};
+use super::request::{local_error, Call, Request};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::NativePtr;
-use crate::native::results::{self as native, check_event, AclData};
+use crate::native::results::{self as native, AclData};
 
 /// librdkafka's rd_kafka_ResourceType_t.
 pub(super) const RESOURCE_TYPES: [(&str, i32); 6] =
@@ -249,47 +249,54 @@ pub(super) fn filters_arg(filters: Vec<PyRef<'_, AclBindingFilter>>) -> FerroRes
 }
 
 /// Creates `acls`. None, or the error of the first that failed (the others may exist now).
-pub(super) fn create_acls(core: &AdminCore, acls: &[AclBinding]) -> FerroResult<Done> {
+pub(super) fn create_acls(call: Call<'_>, acls: &[AclBinding]) -> FerroResult<()> {
     let context = "could not create ACL";
     let natives = acls.iter().map(|acl| acl.0.native(false)).collect::<FerroResult<Vec<_>>>()?;
-    let event =
-        core.run_request(rdsys::RD_KAFKA_EVENT_CREATEACLS_RESULT, context, |queue| queue.create_acls(&natives))?;
-    drop(natives);
-    check_event(&event, context)?;
     let item_contexts: Vec<String> = acls.iter().map(|acl| format!("{context} {}", acl.0.repr("AclBinding"))).collect();
-    native::created_acls(&event, context, &item_contexts)?;
-    Ok(Done)
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEACLS, context),
+        |admin, options| admin.create_acls(&natives, options),
+        move |event| {
+            native::created_acls(event, context, &item_contexts)?;
+            Ok(Done)
+        },
+    )
 }
 
 /// The ACLs matching `filter`.
-pub(super) fn describe_acls(core: &AdminCore, filter: &AclBindingFilter) -> FerroResult<Vec<AclBinding>> {
+pub(super) fn describe_acls(call: Call<'_>, filter: &AclBindingFilter) -> FerroResult<()> {
     let context = "could not describe ACLs";
     let native = filter.0.native(true)?;
-    let options = core.options_for(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, context, |_| None)?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEACLS_RESULT, context, |queue| {
-        queue.describe_acls(&native, &options);
-    })?;
-    drop((native, options));
-    check_event(&event, context)?;
-    Ok(native::described_acls(&event, context)?.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEACLS, context),
+        |admin, options| admin.describe_acls(&native, options),
+        move |event| {
+            Ok(native::described_acls(event, context)?
+                .into_iter()
+                .map(|acl| AclBinding(Acl::from(acl)))
+                .collect::<Vec<_>>())
+        },
+    )
 }
 
 /// Deletes the ACLs matching each filter: the deleted bindings, per filter in order.
-pub(super) fn delete_acls(core: &AdminCore, filters: &[AclBindingFilter]) -> FerroResult<Vec<Vec<AclBinding>>> {
+pub(super) fn delete_acls(call: Call<'_>, filters: &[AclBindingFilter]) -> FerroResult<()> {
     let context = "could not delete ACLs";
     let natives = filters.iter().map(|filter| filter.0.native(true)).collect::<FerroResult<Vec<_>>>()?;
-    let event =
-        core.run_request(rdsys::RD_KAFKA_EVENT_DELETEACLS_RESULT, context, |queue| queue.delete_acls(&natives))?;
-    drop(natives);
-    check_event(&event, context)?;
     let item_contexts: Vec<String> =
         filters.iter().map(|filter| format!("{context} matching {}", filter.0.repr("AclBindingFilter"))).collect();
-    let deleted: Vec<Vec<AclBinding>> = native::deleted_acls(&event, context, &item_contexts)?
-        .into_iter()
-        .map(|bindings| bindings.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())
-        .collect();
-    if deleted.len() != filters.len() {
-        return Err(local_error(context, "librdkafka answered for fewer filters than were sent"));
-    }
-    Ok(deleted)
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEACLS, context),
+        |admin, options| admin.delete_acls(&natives, options),
+        move |event| {
+            let deleted: Vec<Vec<AclBinding>> = native::deleted_acls(event, context, &item_contexts)?
+                .into_iter()
+                .map(|bindings| bindings.into_iter().map(|acl| AclBinding(Acl::from(acl))).collect())
+                .collect();
+            if deleted.len() != item_contexts.len() {
+                return Err(local_error(context, "librdkafka answered for fewer filters than were sent"));
+            }
+            Ok(deleted)
+        },
+    )
 }

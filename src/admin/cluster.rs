@@ -11,10 +11,10 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::acls::operation_names;
-use super::request::{local_error, AdminCore};
+use super::request::{local_error, Call, Request};
 use crate::errors::{FerroResult, KafkaErrorInfo};
 use crate::native::admin::Options;
-use crate::native::results::{self as native, check_event, NodeData};
+use crate::native::results::{self as native, NodeData};
 
 /// A broker: confluent-kafka's `Node`.
 #[pyclass(frozen, get_all, module = "ferrokafka")]
@@ -137,54 +137,48 @@ fn include_operations(include: bool, context: &str) -> impl FnOnce(&Options) -> 
 }
 
 /// Describes the cluster.
-pub(super) fn describe_cluster(
-    core: &AdminCore,
-    include_authorized_operations: bool,
-) -> FerroResult<DescribeClusterResult> {
+pub(super) fn describe_cluster(call: Call<'_>, include_authorized_operations: bool) -> FerroResult<()> {
     let context = "could not describe the cluster";
-    let options = core.options_for(
-        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
-        context,
-        include_operations(include_authorized_operations, context),
-    )?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECLUSTER_RESULT, context, |queue| {
-        queue.describe_cluster(&options);
-    })?;
-    drop(options);
-    check_event(&event, context)?;
-    let cluster = native::described_cluster(&event, context)?;
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER, context)
+            .options(include_operations(include_authorized_operations, context)),
+        |admin, options| admin.describe_cluster(options),
+        move |event| Ok(described_cluster(native::described_cluster(event, context)?)),
+    )
+}
+
+fn described_cluster(cluster: native::ClusterData) -> DescribeClusterResult {
     let mut nodes = nodes(cluster.nodes);
     nodes.sort_by_key(|node| node.id);
-    Ok(DescribeClusterResult {
+    DescribeClusterResult {
         cluster_id: cluster.cluster_id,
         controller: cluster.controller.map(Node::from),
         nodes,
         authorized_operations: cluster.authorized_operations.map(|codes| operation_names(&codes)),
-    })
+    }
 }
 
 /// Describes the topics `names` (checked names): {name: TopicDescription}, or the error of the
 /// first topic that could not be described.
 pub(super) fn describe_topics(
-    core: &AdminCore,
+    call: Call<'_>,
     names: &[CString],
     include_authorized_operations: bool,
-) -> FerroResult<BTreeMap<String, TopicDescription>> {
+) -> FerroResult<()> {
     let context = "could not describe topic";
     let topics = crate::native::admin::topic_collection(names)
         .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let options = core.options_for(
-        rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS,
-        context,
-        include_operations(include_authorized_operations, context),
-    )?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBETOPICS_RESULT, context, |queue| {
-        queue.describe_topics(&topics, &options);
-    })?;
-    drop((topics, options));
-    check_event(&event, context)?;
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBETOPICS, context)
+            .options(include_operations(include_authorized_operations, context)),
+        |admin, options| admin.describe_topics(&topics, options),
+        move |event| Ok(described_topics(native::described_topics(event, context)?)),
+    )
+}
+
+fn described_topics(topics: Vec<native::TopicData>) -> BTreeMap<String, TopicDescription> {
     let mut described = BTreeMap::new();
-    for topic in native::described_topics(&event, context)? {
+    for topic in topics {
         let mut partitions: Vec<TopicPartitionInfo> = topic
             .partitions
             .into_iter()
@@ -207,5 +201,5 @@ pub(super) fn describe_topics(
             },
         );
     }
-    Ok(described)
+    described
 }

@@ -9,9 +9,9 @@ use rdkafka::bindings as rdsys;
 use rdkafka::TopicPartitionList;
 
 use super::args::enum_arg;
-use super::request::{local_error, AdminCore};
+use super::request::{local_error, Call, Request};
 use crate::errors::{FerroResult, KafkaErrorInfo};
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 use crate::topic_partition::TopicPartition;
 
 /// rd_kafka_ElectionType_t, by confluent-kafka's `ElectionType` names.
@@ -40,19 +40,20 @@ impl<'py> IntoPyObject<'py> for Elections {
 
 /// Runs the election for `partitions` (None: every partition, for preferred elections).
 pub(super) fn elect_leaders(
-    core: &AdminCore,
+    call: Call<'_>,
     election_type: i32,
     partitions: Option<&TopicPartitionList>,
-) -> FerroResult<Elections> {
+) -> FerroResult<()> {
     let context = "could not elect leaders";
     let request = crate::native::admin::elect_leaders(election_type, partitions)
         .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ELECTLEADERS_RESULT, context, |queue| {
-        queue.elect_leaders(&request);
-    })?;
-    drop(request);
-    check_event(&event, context)?;
-    let mut outcomes = native::elected_partitions(&event, context)?;
-    outcomes.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(Elections(outcomes))
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ELECTLEADERS, context),
+        |admin, options| admin.elect_leaders(&request, options),
+        move |event| {
+            let mut outcomes = native::elected_partitions(event, context)?;
+            outcomes.sort_by(|a, b| a.0.cmp(&b.0));
+            Ok(Elections(outcomes))
+        },
+    )
 }

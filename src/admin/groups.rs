@@ -9,9 +9,9 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 
 use super::args::{enum_arg, enum_name};
-use super::request::AdminCore;
+use super::request::{Call, Request};
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 
 /// rd_kafka_consumer_group_state_t, by confluent-kafka's `ConsumerGroupState` names (first), and
 /// librdkafka's spelling of the two rebalancing states.
@@ -111,22 +111,24 @@ pub(super) fn types_arg(types: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec
 
 /// Lists the groups in `states` and of `types` (None: any).
 pub(super) fn list_consumer_groups(
-    core: &AdminCore,
-    states: Option<&[c_int]>,
-    types: Option<&[c_int]>,
-) -> FerroResult<ListConsumerGroupsResult> {
+    call: Call<'_>,
+    states: Option<Vec<c_int>>,
+    types: Option<Vec<c_int>>,
+) -> FerroResult<()> {
     let context = "could not list consumer groups";
-    let options =
-        core.options_for(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context, |options| {
-            let states = states.and_then(|states| crate::native::admin::match_group_states(options, states, context));
-            states.or_else(|| types.and_then(|types| crate::native::admin::match_group_types(options, types, context)))
-        })?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |queue| {
-        queue.list_consumer_groups(Some(&options));
-    })?;
-    drop(options);
-    check_event(&event, context)?;
-    let valid = native::listed_groups(&event, context)?
+    let set = move |options: &crate::native::admin::Options| {
+        let states = states.and_then(|states| crate::native::admin::match_group_states(options, &states, context));
+        states.or_else(|| types.and_then(|types| crate::native::admin::match_group_types(options, &types, context)))
+    };
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context).options(set),
+        |admin, options| admin.list_consumer_groups(options),
+        move |event| listed(event, context),
+    )
+}
+
+fn listed(event: &native::Event, context: &str) -> FerroResult<ListConsumerGroupsResult> {
+    let valid = native::listed_groups(event, context)?
         .into_iter()
         .map(|listing| ConsumerGroupListing {
             group_id: listing.group_id.unwrap_or_default(),
@@ -135,7 +137,7 @@ pub(super) fn list_consumer_groups(
             r#type: enum_name(listing.group_type, &TYPES, "UNKNOWN"),
         })
         .collect();
-    let errors = native::listed_group_errors(&event, context)?;
+    let errors = native::listed_group_errors(event, context)?;
     Ok(ListConsumerGroupsResult { valid: sorted_once(valid), errors })
 }
 

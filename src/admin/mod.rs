@@ -3,48 +3,38 @@
 //!
 //! # How a call runs
 //! Arguments are converted and validated on the caller's thread, so mistakes raise at once. The
-//! request then runs on a short-lived thread of its own, without the GIL, which attaches to Python
-//! only to resolve the future. A thread per call rather than one worker fed by a channel: admin
-//! calls are rare and wait for network round trips (up to their operation timeout), so a single
-//! worker would make a quick `describe_configs` wait behind a slow `create_topics`; a thread costs
-//! microseconds against that and needs neither an executor nor shutdown logic.
+//! request is then sent to librdkafka on the caller's thread too, before the method returns: calls
+//! made one after the other reach librdkafka, and the broker, in that order (confluent-kafka's
+//! `delete_records` then `list_offsets`, not waited for in between, must list the offsets after the
+//! deletion). The client's one event thread (events.rs) receives each result and reads it into
+//! plain values without the GIL; a short-lived thread attaches to Python to resolve the call's
+//! future with them (its done-callbacks run there, and may wait for other admin calls: request.rs).
 //!
-//! Two ways into librdkafka:
-//! - rdkafka's `AdminClient` methods where they report every per-item error: create and delete
-//!   topics, create partitions, delete groups, delete records. rdkafka's own polling thread
-//!   completes their Rust futures; `futures_executor::block_on` waits for them.
-//! - librdkafka's C API (`rdkafka::bindings`) for the rest: what rdkafka does not wrap (listing and
-//!   describing groups, consumer group offsets, list offsets, incremental alter configs) and
-//!   `describe_configs`, whose rdkafka wrapper drops the per-resource error (a missing topic would
-//!   read as an empty config) and fails on config sources it does not know. Each such request gets
-//!   a queue of its own, polled by the request's thread: no routing of results between calls.
-//!   The calls that mirror confluent-kafka's (and their result classes, named as its) live in a
-//!   module per concept: cluster.rs (describe_cluster, describe_topics), groups.rs
-//!   (list_consumer_groups), configs.rs (ConfigEntry), offsets.rs (OffsetSpec), acls.rs, scram.rs
-//!   and elect.rs; the `#[pymethods]` below only check arguments and submit them.
+//! Every request goes through librdkafka's C API (`native::admin`), on the client's own handle
+//! (`native::admin::NativeAdmin`, made as the consumer's is: the user's configuration with the
+//! throttle callback set on it). The calls that mirror confluent-kafka's (and their result classes,
+//! named as its) live in a module per concept: cluster.rs (describe_cluster, describe_topics),
+//! groups.rs (list_consumer_groups), configs.rs (ConfigEntry), offsets.rs (OffsetSpec), acls.rs,
+//! scram.rs and elect.rs; the methods below only check arguments and send them.
 //!
 //! # Lifetimes
-//! Every running call holds an `Arc<AdminCore>`, so the native client outlives every request in
-//! flight: `close()` drops only the Python object's reference, and the client is destroyed, on a
-//! background thread, when the last call has finished. librdkafka requires every object made from a
-//! client (queues, events) to be destroyed before the client; each call destroys its own before it
-//! lets go of its `Arc`.
+//! Every request waiting for its result holds an `Arc<AdminCore>`, so the native client outlives
+//! every request in flight: `close()` drops only the Python object's reference, and the client is
+//! destroyed, on a background thread, when the last result has been read. librdkafka requires every
+//! object made from a client (queues, events) to be destroyed before the client; each result event
+//! is destroyed before its call lets go of its `Arc`.
 
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::ffi::CString;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_executor::block_on;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::PyMapping;
-use rdkafka::admin::{AdminClient as RdAdminClient, NewPartitions, NewTopic as RdNewTopic};
 use rdkafka::bindings as rdsys;
-use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
 use crate::args::Seconds;
@@ -52,7 +42,7 @@ use crate::callbacks::{ClientCallbacks, Setting};
 use crate::config::{client_config, config_dict};
 use crate::errors::{FerroError, FerroResult};
 use crate::interpreter::future_type;
-use crate::native::partitions::{from_list, to_list};
+use crate::native::partitions::to_list;
 use crate::topic_partition::{check_topic_name, first_partition_error, partitions_arg, TopicPartition};
 
 mod acls;
@@ -74,15 +64,15 @@ pub use self::cluster::{DescribeClusterResult, Node, TopicDescription, TopicPart
 pub use self::configs::ConfigEntry;
 use self::events::EventServer;
 pub use self::groups::{ConsumerGroupListing, ListConsumerGroupsResult};
+use self::new_topic::check_assignment;
 pub use self::new_topic::NewTopic;
-use self::new_topic::{assignment_slices, check_assignment};
 pub use self::offsets::{ListOffsetsResultInfo, OffsetSpec};
-use self::request::{admin_error, first_error, local_error, AdminContext, AdminCore};
+use self::request::{first_error, local_error, AdminContext, AdminCore, Call, Request};
 use self::results::{resolve, Done};
 pub use self::scram::{
     ScramCredentialInfo, UserScramCredentialDeletion, UserScramCredentialUpsertion, UserScramCredentialsDescription,
 };
-use crate::native::results::{self as native, check_event};
+use crate::native::results::{self as native, TopicResults};
 
 /// librdkafka's default admin request timeout is `socket.timeout.ms`, whose default this is.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -90,7 +80,7 @@ const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// How much longer than the broker-side operation timeout the request as a whole may take.
 const REQUEST_MARGIN: Duration = Duration::from_secs(5);
-/// How long past its request timeout a C-API request's thread waits for the result before giving
+/// How long past its request timeout the event thread waits for a request's result before giving
 /// up. librdkafka always emits a result (a timeout error at worst) by the request timeout; this only
 /// guarantees that the future resolves even if that promise were broken.
 const RESULT_MARGIN: Duration = Duration::from_secs(10);
@@ -112,64 +102,43 @@ impl AdminClient {
         Ok(core)
     }
 
-    /// Runs `work` on a thread of its own and returns the future that its outcome resolves.
-    fn submit<'py, T, W>(&self, py: Python<'py>, name: &str, work: W) -> PyResult<Bound<'py, PyAny>>
-    where
-        T: for<'a> IntoPyObject<'a> + Send + 'static,
-        W: FnOnce(&AdminCore) -> FerroResult<T> + Send + 'static,
-    {
+    /// Makes a call: `work` sends its request (on this thread) with the [`Call`] it is given, whose
+    /// future this returns; an error before the request was sent resolves the future at once.
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        work: impl FnOnce(Call<'_>) -> FerroResult<()>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let core = self.open_core()?;
         let future = future_type(py)?.call0()?;
         // A request cannot be taken back once sent: its future is running and cannot be cancelled.
         future.call_method0("set_running_or_notify_cancel")?;
-        let pending = future.clone().unbind();
-        let spawned = std::thread::Builder::new().name(format!("ferrokafka-admin-{name}")).spawn(move || {
-            // Nothing in `work` is meant to panic; if something did, the future still resolves.
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| work(&core)))
-                .unwrap_or_else(|_| Err(local_error("admin request failed", "internal error (a panic)")))
-                .map_err(|err| explain_timeout(err, &core));
-            // Every native object of the request is gone by now. This may be the last reference
-            // to the client (after close()): its Drop hands the client to yet another thread.
-            drop(core);
-            // During interpreter shutdown nobody can wait for the future any more: leave it.
-            crate::interpreter::attach(|py| resolve(py, pending.bind(py), outcome));
-        });
-        match spawned {
-            Ok(_) => Ok(future),
-            Err(err) => Err(local_error(&format!("could not start {name}"), &format!("no thread: {err}")).into()),
+        let call = Call { core: &core, future: future.clone().unbind() };
+        if let Err(err) = work(call) {
+            resolve(py, &future, Err::<Done, _>(err));
         }
+        Ok(future)
     }
 }
 
-/// Runs DescribeConfigs for one resource and reads the entries of the result.
-fn describe_config_resource(
-    core: &AdminCore,
+/// Sends DescribeConfigs for one resource; `read` gets the entries of the result.
+fn describe_config_resource<T>(
+    call: Call<'_>,
     restype: rdsys::rd_kafka_ResourceType_t,
     name: &CString,
-    context: &str,
-) -> FerroResult<Vec<native::ConfigEntryData>> {
+    context: String,
+    read: impl FnOnce(Vec<native::ConfigEntryData>) -> T + Send + 'static,
+) -> FerroResult<()>
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
     let resource = crate::native::admin::config_resource(restype, name)
-        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONFIGS_RESULT, context, |queue| {
-        queue.describe_configs(&resource);
-    })?;
-    drop(resource);
-    check_event(&event, context)?;
-    native::described_configs(&event, context)
-}
-
-/// A request that timed out says why the client could not reach the cluster, if librdkafka said:
-/// "timed out" alone does not tell a wrong CA from a wrong port.
-fn explain_timeout(err: FerroError, core: &AdminCore) -> FerroError {
-    const TIMEOUTS: [RDKafkaErrorCode; 3] =
-        [RDKafkaErrorCode::OperationTimedOut, RDKafkaErrorCode::RequestTimedOut, RDKafkaErrorCode::MessageTimedOut];
-    match (err, core.callbacks.last_error()) {
-        (FerroError::Kafka(mut info), Some(last)) if TIMEOUTS.iter().any(|code| *code as i32 == info.code) => {
-            info.message = format!("{} (last client error: {last})", info.message);
-            FerroError::Kafka(info)
-        }
-        (err, _) => err,
-    }
+        .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, &context.clone()),
+        |admin, options| admin.describe_configs(&resource, options),
+        move |event| Ok(read(native::described_configs(event, &context)?)),
+    )
 }
 
 #[pymethods]
@@ -191,21 +160,17 @@ impl AdminClient {
         config.set("enabled_events", (events | rdsys::RD_KAFKA_EVENT_ERROR).to_string());
         let callbacks = Arc::new(ClientCallbacks::new(settings, &config));
         let context = AdminContext { callbacks: callbacks.clone() };
-        let client: RdAdminClient<AdminContext> = if callbacks.wants_throttle() {
-            let throttle = crate::native::throttle::throttle_cb::<AdminContext>;
-            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
-                config.create_with_context(context)
-            })?
-        } else {
-            config.create_with_context(context).map_err(FerroError::from)?
-        };
-        let events = EventServer::start(client.inner(), callbacks.clone())
+        let client = crate::native::admin::NativeAdmin::new(&config, context, callbacks.wants_throttle())
+            .map_err(FerroError::from)?;
+        let requests = Arc::new(request::Requests::default());
+        let events = EventServer::start(client.client(), callbacks.clone(), requests.clone())
             .map_err(|err| local_error("could not start the admin client", &err.to_string()))?;
         let core = Arc::new(AdminCore {
             client: crate::handle_slot::HandOff::new(client),
             request_timeout,
             born: crate::fork::Born::here(),
             callbacks,
+            requests,
             events: Some(events),
             teardown: crate::handle_slot::Teardown::default(),
         });
@@ -229,16 +194,18 @@ impl AdminClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let topics: Vec<NewTopic> = non_empty(topics, "the list of topics")?.iter().map(|t| (**t).clone()).collect();
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
-        self.submit(py, "create-topics", move |core| {
-            let slices: Vec<Vec<&[i32]>> = topics
-                .iter()
-                .map(|t| t.replica_assignment.as_deref().map(assignment_slices).unwrap_or_default())
-                .collect();
-            let specs: Vec<RdNewTopic<'_>> = topics.iter().zip(&slices).map(|(t, s)| t.to_rdkafka(s)).collect();
-            let options = core.options(operation_timeout).validate_only(validate_only);
-            let results = block_on(core.client.create_topics(specs.iter(), &options))
-                .map_err(|err| admin_error(err, "could not create topics"))?;
-            first_error(results, "could not create topic")
+        self.submit(py, move |call| {
+            let context = "could not create topics";
+            let natives = topics.iter().map(NewTopic::native).collect::<FerroResult<Vec<_>>>()?;
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATETOPICS, context)
+                    .operation(operation_timeout, validate_only)
+                    .code_only(),
+                |admin, options| admin.create_topics(&natives, options),
+                move |event| {
+                    first_error(native::topic_errors(event, TopicResults::Created, context)?, "could not create topic")
+                },
+            )
         })
     }
 
@@ -252,11 +219,24 @@ impl AdminClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         topic_names(&names)?;
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
-        self.submit(py, "delete-topics", move |core| {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            let results = block_on(core.client.delete_topics(&names, &core.options(operation_timeout)))
-                .map_err(|err| admin_error(err, "could not delete topics"))?;
-            first_error(results, "could not delete topic")
+        self.submit(py, move |call| {
+            let context = "could not delete topics";
+            let natives = names
+                .iter()
+                .map(|name| {
+                    crate::native::admin::delete_topic(&c_string(name, "topic name")?)
+                        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))
+                })
+                .collect::<FerroResult<Vec<_>>>()?;
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETETOPICS, context)
+                    .operation(operation_timeout, false)
+                    .code_only(),
+                |admin, options| admin.delete_topics(&natives, options),
+                move |event| {
+                    first_error(native::topic_errors(event, TopicResults::Deleted, context)?, "could not delete topic")
+                },
+            )
         })
     }
 
@@ -285,16 +265,26 @@ impl AdminClient {
             check_assignment(assignment, 1, count, "new_total_count - existing partition count")?;
         }
         let operation_timeout = timeout_arg(operation_timeout, "operation_timeout")?;
-        self.submit(py, "create-partitions", move |core| {
-            let slices = replica_assignment.as_deref().map(assignment_slices);
-            let mut spec = NewPartitions::new(&topic, count);
-            if let Some(slices) = &slices {
-                spec = spec.assign(slices);
-            }
-            let options = core.options(operation_timeout).validate_only(validate_only);
-            let results = block_on(core.client.create_partitions([&spec], &options))
-                .map_err(|err| admin_error(err, &format!("could not create partitions for topic {topic:?}")))?;
-            first_error(results, "could not create partitions for topic")
+        self.submit(py, move |call| {
+            let context = format!("could not create partitions for topic {topic:?}");
+            let request = crate::native::admin::new_partitions(
+                &c_string(&topic, "topic name")?,
+                count,
+                replica_assignment.as_deref(),
+            )
+            .map_err(FerroError::Value)?;
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, &context.clone())
+                    .operation(operation_timeout, validate_only)
+                    .code_only(),
+                |admin, options| admin.create_partitions(&request, options),
+                move |event| {
+                    first_error(
+                        native::topic_errors(event, TopicResults::Partitions, &context)?,
+                        "could not create partitions for topic",
+                    )
+                },
+            )
         })
     }
 
@@ -313,13 +303,11 @@ impl AdminClient {
         let context = format!("could not describe the configuration of {resource_type} {name:?}");
         let (restype, name) = resource_arg(resource_type, name)?;
         if detailed {
-            return self.submit(py, "describe-configs", move |core| {
-                Ok(configs::detailed_entries(describe_config_resource(core, restype, &name, &context)?))
+            return self.submit(py, move |call| {
+                describe_config_resource(call, restype, &name, context, configs::detailed_entries)
             });
         }
-        self.submit(py, "describe-configs", move |core| {
-            Ok(configs::config_entries(describe_config_resource(core, restype, &name, &context)?))
-        })
+        self.submit(py, move |call| describe_config_resource(call, restype, &name, context, configs::config_entries))
     }
 
     /// Sets configuration entries of a topic or broker (see describe_configs) with
@@ -344,7 +332,7 @@ impl AdminClient {
                 Ok((c_string(&key, "config key")?, value.map(|v| c_string(&v, "config value")).transpose()?))
             })
             .collect::<FerroResult<Vec<(CString, Option<CString>)>>>()?;
-        self.submit(py, "alter-configs", move |core| {
+        self.submit(py, move |call| {
             let resource = crate::native::admin::config_resource(restype, &name)
                 .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
             for (key, value) in &config {
@@ -354,13 +342,14 @@ impl AdminClient {
                     return Err(FerroError::Kafka(err));
                 }
             }
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_INCREMENTALALTERCONFIGS_RESULT, &context, |queue| {
-                queue.incremental_alter_configs(&resource);
-            })?;
-            drop(resource);
-            check_event(&event, &context)?;
-            native::altered_configs(&event, &context)?;
-            Ok(Done)
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS, &context.clone()),
+                |admin, options| admin.incremental_alter_configs(&resource, options),
+                move |event| {
+                    native::altered_configs(event, &context)?;
+                    Ok(Done)
+                },
+            )
         })
     }
 
@@ -368,17 +357,21 @@ impl AdminClient {
     /// broker could not be asked (a partial list would look complete).
     fn list_groups<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let context = "could not list consumer groups";
-        self.submit(py, "list-groups", move |core| {
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPS_RESULT, context, |queue| {
-                queue.list_consumer_groups(None);
-            })?;
-            check_event(&event, context)?;
-            if let Some(err) = native::listed_group_errors(&event, context)?.into_iter().next() {
-                return Err(FerroError::Kafka(err));
-            }
-            let groups =
-                native::listed_groups(&event, context)?.into_iter().filter_map(|listing| listing.group_id).collect();
-            Ok(crate::admin::groups::sorted_ids_once(groups))
+        self.submit(py, move |call| {
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, context),
+                |admin, options| admin.list_consumer_groups(options),
+                move |event| {
+                    if let Some(err) = native::listed_group_errors(event, context)?.into_iter().next() {
+                        return Err(FerroError::Kafka(err));
+                    }
+                    let groups = native::listed_groups(event, context)?
+                        .into_iter()
+                        .filter_map(|listing| listing.group_id)
+                        .collect();
+                    Ok(crate::admin::groups::sorted_ids_once(groups))
+                },
+            )
         })
     }
 
@@ -388,24 +381,33 @@ impl AdminClient {
     fn describe_groups<'py>(&self, py: Python<'py>, group_ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
         let ids = c_names(group_ids, "group id")?;
         let context = "could not describe consumer group";
-        self.submit(py, "describe-groups", move |core| {
-            let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBECONSUMERGROUPS_RESULT, context, |queue| {
-                queue.describe_consumer_groups(&ids);
-            })?;
-            check_event(&event, context)?;
-            native::described_groups(&event, context)
+        self.submit(py, move |call| {
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECONSUMERGROUPS, context),
+                |admin, options| admin.describe_consumer_groups(&ids, options),
+                move |event| native::described_groups(event, context),
+            )
         })
     }
 
     /// Deletes consumer groups (they must have no active members). Resolves to None, or raises the
     /// KafkaError of the first group that failed.
     fn delete_groups<'py>(&self, py: Python<'py>, group_ids: Vec<String>) -> PyResult<Bound<'py, PyAny>> {
-        c_names(group_ids.clone(), "group id")?;
-        self.submit(py, "delete-groups", move |core| {
-            let names: Vec<&str> = group_ids.iter().map(String::as_str).collect();
-            let results = block_on(core.client.delete_groups(&names, &core.options(None)))
-                .map_err(|err| admin_error(err, "could not delete consumer groups"))?;
-            first_error(results, "could not delete consumer group")
+        let names = c_names(group_ids, "group id")?;
+        self.submit(py, move |call| {
+            let context = "could not delete consumer groups";
+            let natives = names
+                .iter()
+                .map(|name| {
+                    crate::native::admin::delete_group(name)
+                        .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))
+                })
+                .collect::<FerroResult<Vec<_>>>()?;
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETEGROUPS, context).code_only(),
+                |admin, options| admin.delete_groups(&natives, options),
+                move |event| first_error(native::group_errors(event, context)?, "could not delete consumer group"),
+            )
         })
     }
 
@@ -425,14 +427,13 @@ impl AdminClient {
             Some(partitions) => Some(to_list(&non_empty(partitions_arg(partitions), "partitions")?)?),
         };
         let context = format!("could not list the offsets of consumer group {group_id:?}");
-        self.submit(py, "list-group-offsets", move |core| {
+        self.submit(py, move |call| {
             let request = crate::native::admin::list_group_offsets(&group, list.as_ref())
                 .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
-            core.group_offsets_request(
-                |queue| queue.list_group_offsets(&request),
-                rdsys::RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
-                native::GroupOffsets::List,
-                &context,
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, &context.clone()),
+                |admin, options| admin.list_group_offsets(&request, options),
+                move |event| native::group_offsets(event, native::GroupOffsets::List, &context),
             )
         })
     }
@@ -448,16 +449,14 @@ impl AdminClient {
         let group = c_names(vec![group_id.clone()], "group id")?.remove(0);
         let list = to_list(&non_empty(partitions_arg(offsets), "offsets")?)?;
         let context = format!("could not alter the offsets of consumer group {group_id:?}");
-        self.submit(py, "alter-group-offsets", move |core| {
+        self.submit(py, move |call| {
             let request = crate::native::admin::alter_group_offsets(&group, &list)
                 .ok_or_else(|| local_error(&context, "librdkafka could not allocate the request"))?;
-            core.group_offsets_request(
-                |queue| queue.alter_group_offsets(&request),
-                rdsys::RD_KAFKA_EVENT_ALTERCONSUMERGROUPOFFSETS_RESULT,
-                native::GroupOffsets::Alter,
-                &context,
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, &context.clone()),
+                |admin, options| admin.alter_group_offsets(&request, options),
+                move |event| native::group_offsets(event, native::GroupOffsets::Alter, &context).map(|_| Done),
             )
-            .map(|_| Done)
         })
     }
 
@@ -494,18 +493,19 @@ impl AdminClient {
             }
             let requested = non_empty(requested, "partitions")?;
             let list = offsets::spec_list(&requested)?;
-            return self.submit(py, "list-offsets", move |core| {
-                let answers = offsets::list_offsets(core, &list, context)?;
-                let by_partition: BTreeMap<(String, i32), offsets::ListOffsetsResultInfo> =
-                    answers.into_iter().map(|(tp, info)| ((tp.topic, tp.partition), info)).collect();
-                Ok(OffsetAnswers(
-                    keys.into_iter()
-                        .filter_map(|tp| {
-                            let info = by_partition.get(&(tp.topic.clone(), tp.partition))?.clone();
-                            Some((tp, info))
-                        })
-                        .collect(),
-                ))
+            return self.submit(py, move |call| {
+                offsets::list_offsets(call, &list, context, move |answers| {
+                    let by_partition: BTreeMap<(String, i32), offsets::ListOffsetsResultInfo> =
+                        answers.into_iter().map(|(tp, info)| ((tp.topic, tp.partition), info)).collect();
+                    Ok(OffsetAnswers(
+                        keys.into_iter()
+                            .filter_map(|tp| {
+                                let info = by_partition.get(&(tp.topic.clone(), tp.partition))?.clone();
+                                Some((tp, info))
+                            })
+                            .collect(),
+                    ))
+                })
             });
         }
         let spec = match spec {
@@ -516,9 +516,10 @@ impl AdminClient {
         let requested: Vec<TopicPartition> =
             non_empty(partitions_arg(partitions), "partitions")?.into_iter().map(|tp| tp.at(spec)).collect();
         let list = offsets::spec_list(&requested)?;
-        self.submit(py, "list-offsets", move |core| {
-            let answers = offsets::list_offsets(core, &list, context)?;
-            Ok(answers.into_iter().map(|(tp, _)| tp).collect::<Vec<TopicPartition>>())
+        self.submit(py, move |call| {
+            offsets::list_offsets(call, &list, context, |answers| {
+                Ok(answers.into_iter().map(|(tp, _)| tp).collect::<Vec<TopicPartition>>())
+            })
         })
     }
 
@@ -530,11 +531,18 @@ impl AdminClient {
         offsets: Vec<PyRef<'py, TopicPartition>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let list = to_list(&non_empty(partitions_arg(offsets), "offsets")?)?;
-        self.submit(py, "delete-records", move |core| {
-            let result = block_on(core.client.delete_records(&list, &core.options(None)))
-                .map_err(|err| admin_error(err, "could not delete records"))?;
-            let partitions = from_list(&result);
-            Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
+        self.submit(py, move |call| {
+            let context = "could not delete records";
+            let request = crate::native::admin::delete_records(&list)
+                .ok_or_else(|| local_error(context, "librdkafka could not allocate the request"))?;
+            call.send(
+                Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DELETERECORDS, context).code_only(),
+                |admin, options| admin.delete_records(&request, options),
+                move |event| {
+                    let partitions = native::deleted_records(event, context)?;
+                    Ok(first_partition_error(&partitions, "could not delete records of partition").map(|()| Done)?)
+                },
+            )
         })
     }
 
@@ -551,9 +559,7 @@ impl AdminClient {
     ) -> PyResult<Bound<'py, PyAny>> {
         let states = groups::states_arg(states)?;
         let types = groups::types_arg(types)?;
-        self.submit(py, "list-consumer-groups", move |core| {
-            groups::list_consumer_groups(core, states.as_deref(), types.as_deref())
-        })
+        self.submit(py, move |call| groups::list_consumer_groups(call, states, types))
     }
 
     /// Describes topics (a list of names, or confluent-kafka's TopicCollection): {name:
@@ -576,9 +582,7 @@ impl AdminClient {
         };
         topic_names(&names)?;
         let names = names.iter().map(|name| c_string(name, "topic name")).collect::<FerroResult<Vec<_>>>()?;
-        self.submit(py, "describe-topics", move |core| {
-            cluster::describe_topics(core, &names, include_authorized_operations)
-        })
+        self.submit(py, move |call| cluster::describe_topics(call, &names, include_authorized_operations))
     }
 
     /// Describes the cluster: DescribeClusterResult(cluster_id, controller, nodes,
@@ -589,14 +593,14 @@ impl AdminClient {
         py: Python<'py>,
         include_authorized_operations: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.submit(py, "describe-cluster", move |core| cluster::describe_cluster(core, include_authorized_operations))
+        self.submit(py, move |call| cluster::describe_cluster(call, include_authorized_operations))
     }
 
     /// Creates ACLs (a list of AclBinding). Resolves to None, or raises the KafkaError of the first
     /// that failed (the others may have been created).
     fn create_acls<'py>(&self, py: Python<'py>, acls: Vec<PyRef<'py, AclBinding>>) -> PyResult<Bound<'py, PyAny>> {
         let acls = acls::bindings_arg(acls)?;
-        self.submit(py, "create-acls", move |core| acls::create_acls(core, &acls))
+        self.submit(py, move |call| acls::create_acls(call, &acls))
     }
 
     /// The ACLs matching an AclBindingFilter, as a list of AclBinding.
@@ -606,7 +610,7 @@ impl AdminClient {
         acl_binding_filter: PyRef<'py, AclBindingFilter>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let filter = (*acl_binding_filter).clone();
-        self.submit(py, "describe-acls", move |core| acls::describe_acls(core, &filter))
+        self.submit(py, move |call| acls::describe_acls(call, &filter))
     }
 
     /// Deletes the ACLs matching each AclBindingFilter. Resolves to the deleted AclBindings, one
@@ -617,7 +621,7 @@ impl AdminClient {
         acl_binding_filters: Vec<PyRef<'py, AclBindingFilter>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let filters = acls::filters_arg(acl_binding_filters)?;
-        self.submit(py, "delete-acls", move |core| acls::delete_acls(core, &filters))
+        self.submit(py, move |call| acls::delete_acls(call, &filters))
     }
 
     /// The SCRAM credentials (mechanisms and iterations, never secrets) of `users`, or of every
@@ -630,7 +634,7 @@ impl AdminClient {
         users: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let users = scram::users_arg(users)?;
-        self.submit(py, "describe-scram", move |core| scram::describe(core, users.as_deref()))
+        self.submit(py, move |call| scram::describe(call, users.as_deref()))
     }
 
     /// Sets (UserScramCredentialUpsertion) or removes (UserScramCredentialDeletion) SCRAM
@@ -641,7 +645,7 @@ impl AdminClient {
         alterations: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let alterations = scram::alterations_arg(alterations)?;
-        self.submit(py, "alter-scram", move |core| scram::alter(core, &alterations))
+        self.submit(py, move |call| scram::alter(call, &alterations))
     }
 
     /// Leader election ("PREFERRED" or "UNCLEAN", or confluent-kafka's ElectionType) for
@@ -660,7 +664,7 @@ impl AdminClient {
             None => None,
             Some(partitions) => Some(to_list(&non_empty(partitions_arg(partitions), "partitions")?)?),
         };
-        self.submit(py, "elect-leaders", move |core| elect::elect_leaders(core, election_type, list.as_ref()))
+        self.submit(py, move |call| elect::elect_leaders(call, election_type, list.as_ref()))
     }
 
     /// Cluster metadata, for one topic or all, as `Consumer.list_topics()` gives it (synchronous,

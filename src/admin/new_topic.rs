@@ -3,11 +3,10 @@
 #![forbid(unsafe_code)]
 
 use crate::args::Int;
-use crate::errors::FerroError;
+use crate::errors::{FerroError, FerroResult};
 use crate::topic_partition::check_topic_name;
 use pyo3::prelude::*;
 use pyo3::types::PyMapping;
-use rdkafka::admin::{NewTopic as RdNewTopic, TopicReplication};
 use std::collections::BTreeMap;
 
 use super::args::{c_string, mapping_arg};
@@ -109,22 +108,33 @@ pub(super) fn check_assignment(assignment: &[Vec<i32>], min: usize, max: usize, 
     Ok(())
 }
 
-/// The borrowed form rdkafka takes (`&[&[i32]]`) of an assignment.
-pub(super) fn assignment_slices(assignment: &[Vec<i32>]) -> Vec<&[i32]> {
-    assignment.iter().map(Vec::as_slice).collect()
-}
-
 impl NewTopic {
-    /// rdkafka's NewTopic; `slices` is `assignment_slices()` of the replica assignment, if any.
-    pub(super) fn to_rdkafka<'a>(&'a self, slices: &'a [&'a [i32]]) -> RdNewTopic<'a> {
-        let replication = match self.replica_assignment {
-            Some(_) => TopicReplication::Variable(slices),
-            None => TopicReplication::Fixed(self.replication_factor),
-        };
-        let mut topic = RdNewTopic::new(&self.name, self.num_partitions, replication);
-        for (key, value) in &self.config {
-            topic = topic.set(key, value);
+    /// The topic as librdkafka's request object (its refusals are `ValueError`s, as rdkafka's were).
+    pub(super) fn native(&self) -> FerroResult<crate::native::admin::NewTopic> {
+        if let Some(assignment) = &self.replica_assignment {
+            if i32::try_from(assignment.len()).ok() != Some(self.num_partitions) {
+                return Err(FerroError::Value(format!(
+                    "replication configuration for topic '{}' assigns {} partition(s), which does not match the \
+                     specified number of partitions ({})",
+                    self.name,
+                    assignment.len(),
+                    self.num_partitions
+                )));
+            }
         }
-        topic
+        let name = c_string(&self.name, "topic name")?;
+        let config = self
+            .config
+            .iter()
+            .map(|(key, value)| Ok((c_string(key, "config key")?, c_string(value, "config value")?)))
+            .collect::<FerroResult<Vec<_>>>()?;
+        crate::native::admin::new_topic(
+            &name,
+            self.num_partitions,
+            self.replication_factor,
+            self.replica_assignment.as_deref(),
+            &config,
+        )
+        .map_err(FerroError::Value)
     }
 }

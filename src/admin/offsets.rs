@@ -7,9 +7,9 @@ use pyo3::prelude::*;
 use rdkafka::bindings as rdsys;
 use rdkafka::TopicPartitionList;
 
-use super::request::AdminCore;
+use super::request::{Call, Request};
 use crate::errors::{FerroError, FerroResult};
-use crate::native::results::{check_event, listed_offsets};
+use crate::native::results::{listed_offsets, Event};
 use crate::topic_partition::{first_partition_error, TopicPartition};
 
 const EARLIEST: i64 = rdsys::rd_kafka_OffsetSpec_t::RD_KAFKA_OFFSET_SPEC_EARLIEST as i64;
@@ -133,16 +133,26 @@ impl ListOffsetsResultInfo {
 
 /// Runs ListOffsets for `list` (each partition's offset is its spec): each partition with its
 /// answer, or the first partition's error.
-pub(super) fn list_offsets(
-    core: &AdminCore,
+pub(super) fn list_offsets<T>(
+    call: Call<'_>,
     list: &TopicPartitionList,
-    context: &str,
-) -> FerroResult<Vec<(TopicPartition, ListOffsetsResultInfo)>> {
-    let event =
-        core.run_request(rdsys::RD_KAFKA_EVENT_LISTOFFSETS_RESULT, context, |queue| queue.list_offsets(list))?;
-    check_event(&event, context)?;
+    context: &'static str,
+    read: impl FnOnce(Vec<(TopicPartition, ListOffsetsResultInfo)>) -> FerroResult<T> + Send + 'static,
+) -> FerroResult<()>
+where
+    T: for<'py> IntoPyObject<'py> + Send + 'static,
+{
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTOFFSETS, context),
+        |admin, options| admin.list_offsets(list, options),
+        move |event| read(answers(event, context)?),
+    )
+}
+
+/// Each partition of a ListOffsets result with its answer, or the first partition's error.
+fn answers(event: &Event, context: &str) -> FerroResult<Vec<(TopicPartition, ListOffsetsResultInfo)>> {
     let mut answers = Vec::new();
-    for (tp, timestamp) in listed_offsets(&event, context)? {
+    for (tp, timestamp) in listed_offsets(event, context)? {
         let answer = ListOffsetsResultInfo { offset: tp.offset, timestamp, leader_epoch: tp.leader_epoch };
         answers.push((tp, answer));
     }

@@ -12,11 +12,11 @@ use pyo3::types::{PyBytes, PyString};
 use rdkafka::bindings as rdsys;
 
 use super::args::{c_string, enum_arg, enum_name};
-use super::request::{local_error, AdminCore};
+use super::request::{local_error, Call, Request};
 use super::results::Done;
 use crate::errors::{FerroError, FerroResult};
 use crate::ffi::NativePtr;
-use crate::native::results::{self as native, check_event};
+use crate::native::results as native;
 
 /// rd_kafka_ScramMechanism_t, by confluent-kafka's `ScramMechanism` names ("SCRAM-SHA-256" works too).
 const MECHANISMS: [(&str, i32); 3] = [("UNKNOWN", 0), ("SCRAM_SHA_256", 1), ("SCRAM_SHA_512", 2)];
@@ -242,33 +242,35 @@ pub(super) fn users_arg(users: Option<Vec<String>>) -> FerroResult<Option<Vec<CS
 }
 
 /// Describes the SCRAM credentials of `users` (None: every user that has some).
-pub(super) fn describe(
-    core: &AdminCore,
-    users: Option<&[CString]>,
-) -> FerroResult<BTreeMap<String, UserScramCredentialsDescription>> {
+pub(super) fn describe(call: Call<'_>, users: Option<&[CString]>) -> FerroResult<()> {
     let context = "could not describe SCRAM credentials";
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_DESCRIBEUSERSCRAMCREDENTIALS_RESULT, context, |queue| {
-        queue.describe_scram_users(users.unwrap_or_default());
-    })?;
-    check_event(&event, context)?;
-    let mut described = BTreeMap::new();
-    for (user, infos) in native::described_scram_users(&event, context)? {
-        let infos =
-            infos.into_iter().map(|(mechanism, iterations)| ScramCredentialInfo { mechanism, iterations }).collect();
-        described.insert(user.clone(), UserScramCredentialsDescription { user, scram_credential_infos: infos });
-    }
-    Ok(described)
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBEUSERSCRAMCREDENTIALS, context),
+        |admin, options| admin.describe_scram_users(users.unwrap_or_default(), options),
+        move |event| {
+            let mut described = BTreeMap::new();
+            for (user, infos) in native::described_scram_users(event, context)? {
+                let infos = infos
+                    .into_iter()
+                    .map(|(mechanism, iterations)| ScramCredentialInfo { mechanism, iterations })
+                    .collect();
+                described.insert(user.clone(), UserScramCredentialsDescription { user, scram_credential_infos: infos });
+            }
+            Ok(described)
+        },
+    )
 }
 
 /// Applies `alterations`: None, or the error of the first user whose alteration failed.
-pub(super) fn alter(core: &AdminCore, alterations: &[Alteration]) -> FerroResult<Done> {
+pub(super) fn alter(call: Call<'_>, alterations: &[Alteration]) -> FerroResult<()> {
     let context = "could not alter SCRAM credentials";
     let natives = alterations.iter().map(Alteration::native).collect::<FerroResult<Vec<_>>>()?;
-    let event = core.run_request(rdsys::RD_KAFKA_EVENT_ALTERUSERSCRAMCREDENTIALS_RESULT, context, |queue| {
-        queue.alter_scram_users(&natives);
-    })?;
-    drop(natives);
-    check_event(&event, context)?;
-    native::altered_scram_users(&event, context)?;
-    Ok(Done)
+    call.send(
+        Request::new(rdsys::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_ALTERUSERSCRAMCREDENTIALS, context),
+        |admin, options| admin.alter_scram_users(&natives, options),
+        move |event| {
+            native::altered_scram_users(event, context)?;
+            Ok(Done)
+        },
+    )
 }

@@ -1,22 +1,28 @@
-//! Admin requests in librdkafka's C API: making the request objects and options (each owned by a
-//! `NativePtr`), and sending a request whose result arrives on a queue of its own. The admin
-//! client (`crate::admin`) builds arguments and reads results (`native::results`) without `unsafe`.
+//! Admin requests in librdkafka's C API: the admin client's handle ([`NativeAdmin`], which sends
+//! every request to its main queue, where one thread reads the results), the request objects and
+//! options (each owned by a `NativePtr`), and a queue of one request's result on a client borrowed
+//! or kept alive ([`RequestQueue`], for the consumer's asynchronous commits and offset lists). The
+//! admin client (`crate::admin`) builds arguments and reads results (`native::results`) without
+//! `unsafe`.
 //!
 //! Every request object here is copied by librdkafka when the request is sent, so it may be dropped
-//! as soon as the send returns; results are events independent of the request's queue.
+//! as soon as the send returns; results are events independent of the request.
 
-use std::ffi::{c_char, c_int, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::ptr;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
-use rdkafka::TopicPartitionList;
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::types::RDKafkaType;
+use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::errors::KafkaErrorInfo;
 use crate::ffi::{self as raw, LiveHandle, NativePtr};
 use crate::native::queue::Queue;
 use crate::native::results::Event;
+use crate::native::throttle::{throttle_cb, ThrottleTarget};
 
 pub type Options = NativePtr<rdsys::rd_kafka_AdminOptions_t>;
 pub type ConfigResource = NativePtr<rdsys::rd_kafka_ConfigResource_t>;
@@ -26,6 +32,11 @@ pub type ElectLeaders = NativePtr<rdsys::rd_kafka_ElectLeaders_t>;
 pub type ScramAlteration = NativePtr<rdsys::rd_kafka_UserScramCredentialAlteration_t>;
 pub type ListGroupOffsets = NativePtr<rdsys::rd_kafka_ListConsumerGroupOffsets_t>;
 pub type AlterGroupOffsets = NativePtr<rdsys::rd_kafka_AlterConsumerGroupOffsets_t>;
+pub type NewTopic = NativePtr<rdsys::rd_kafka_NewTopic_t>;
+pub type DeleteTopic = NativePtr<rdsys::rd_kafka_DeleteTopic_t>;
+pub type NewPartitions = NativePtr<rdsys::rd_kafka_NewPartitions_t>;
+pub type DeleteGroup = NativePtr<rdsys::rd_kafka_DeleteGroup_t>;
+pub type DeleteRecords = NativePtr<rdsys::rd_kafka_DeleteRecords_t>;
 
 /// The error of an `rd_kafka_error_t` that a setter returned (NULL: none), destroyed here.
 fn returned_error(error: *mut rdsys::rd_kafka_error_t, context: &str) -> Option<KafkaErrorInfo> {
@@ -49,7 +60,7 @@ fn string_pointers(names: &[CString]) -> Vec<*const c_char> {
 // ---------------------------------------------------------------------------------------------
 // Sending
 
-/// A queue of one request's result, on a client borrowed for `'a` (so alive while it is used).
+/// A queue of one request's result, on a client kept alive for `'a` (so alive while it is used).
 pub struct RequestQueue<'a> {
     /// The client, borrowed for `'a`.
     client: LiveHandle<'a>,
@@ -86,11 +97,6 @@ impl RequestQueue<'static> {
 }
 
 impl<'a> RequestQueue<'a> {
-    /// A new queue of `client`, or None if librdkafka could not make one.
-    pub fn new<C: rdkafka::ClientContext>(client: &'a Client<C>) -> Option<Self> {
-        Self::on(LiveHandle::borrowed(client))
-    }
-
     /// A new queue of the client `client` keeps alive for 'a, or None if librdkafka could not
     /// make one.
     pub fn on(client: LiveHandle<'a>) -> Option<Self> {
@@ -132,151 +138,260 @@ impl<'a> RequestQueue<'a> {
     /// Commits the offsets of `list` (`rd_kafka_commit_queue`); the result arrives as an
     /// `RD_KAFKA_EVENT_OFFSET_COMMIT` event. Returns the error code of the call itself (0: sent).
     pub fn commit(&self, list: &TopicPartitionList) -> c_int {
-        // SAFETY: see describe_configs; with no callback the result is posted on the queue. The
+        // SAFETY: see list_group_offsets; with no callback the result is posted on the queue. The
         // code is read as the C int it is (crate::ffi's rule).
         unsafe { raw::rd_kafka_commit_queue(self.rk, list.ptr(), self.queue.ptr(), None, ptr::null_mut()) }
     }
 
     /// ListOffsets of `list` (each partition's offset is its spec) with `options`.
     pub fn list_offsets_with(&self, list: &TopicPartitionList, options: &Options) {
-        // SAFETY: see describe_configs.
+        // SAFETY: see list_group_offsets (live options instead of NULL).
         unsafe { rdsys::rd_kafka_ListOffsets(self.rk, list.ptr(), options.ptr(), self.queue.ptr()) }
     }
 
-    /// The next event on the queue, waiting up to `timeout_ms`.
-    pub fn poll(&self, timeout_ms: c_int) -> Option<Event> {
-        super::queue::poll(&self.queue, timeout_ms)
-    }
-
-    /// DescribeConfigs of one resource, with librdkafka's default options.
-    pub fn describe_configs(&self, resource: &ConfigResource) {
-        let mut resources = [resource.ptr()];
-        // SAFETY: (the same for every sender below) `self.rk` and `self.queue` are live (see `new`);
-        // the request objects and C strings are live for the call (borrowed) and librdkafka copies
-        // what it keeps; the arrays hold exactly the given number of live elements; NULL options
-        // mean librdkafka's defaults.
-        unsafe { rdsys::rd_kafka_DescribeConfigs(self.rk, resources.as_mut_ptr(), 1, ptr::null(), self.queue.ptr()) }
-    }
-
-    /// IncrementalAlterConfigs of one resource.
-    pub fn incremental_alter_configs(&self, resource: &ConfigResource) {
-        let mut resources = [resource.ptr()];
-        // SAFETY: see describe_configs.
-        unsafe {
-            rdsys::rd_kafka_IncrementalAlterConfigs(self.rk, resources.as_mut_ptr(), 1, ptr::null(), self.queue.ptr())
-        }
-    }
-
-    /// ListConsumerGroups with `options` (None: the defaults).
-    pub fn list_consumer_groups(&self, options: Option<&Options>) {
-        let options = options.map_or(ptr::null(), |options| options.ptr().cast_const());
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_ListConsumerGroups(self.rk, options, self.queue.ptr()) }
-    }
-
-    /// DescribeConsumerGroups of `ids`.
-    pub fn describe_consumer_groups(&self, ids: &[CString]) {
-        let mut names = string_pointers(ids);
-        // SAFETY: see describe_configs.
-        unsafe {
-            rdsys::rd_kafka_DescribeConsumerGroups(
-                self.rk,
-                names.as_mut_ptr(),
-                names.len(),
-                ptr::null(),
-                self.queue.ptr(),
-            )
-        }
-    }
-
-    /// ListConsumerGroupOffsets of one group.
+    /// ListConsumerGroupOffsets of one group, with librdkafka's default options.
     pub fn list_group_offsets(&self, request: &ListGroupOffsets) {
         let mut requests = [request.ptr()];
-        // SAFETY: see describe_configs.
+        // SAFETY: `self.rk` and `self.queue` are live (see `on`); the request is live for the call
+        // (borrowed) and librdkafka copies it; the array holds one live element; NULL options mean
+        // librdkafka's defaults.
         unsafe {
             rdsys::rd_kafka_ListConsumerGroupOffsets(self.rk, requests.as_mut_ptr(), 1, ptr::null(), self.queue.ptr())
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The admin client's handle
+
+/// What an admin client's context offers librdkafka's callbacks (implemented by the admin client's
+/// context; a trait, so that this layer does not depend on the admin client).
+pub trait AdminEvents: rdkafka::ClientContext + ThrottleTarget {}
+
+/// An admin client's librdkafka handle, made here as the consumer's is (`native::consumer`): the
+/// configuration is the user's, with the throttle callback set on it, and the handle is a producer
+/// handle, as librdkafka's admin clients are. Every request is sent, on the caller's thread, to
+/// the handle's main queue with options whose opaque names the request ([`Options`] made by
+/// [`NativeAdmin::options`]); its result event comes back on that queue, with the same opaque
+/// ([`event_opaque`]), among the client's logs and errors. One thread serves the queue
+/// (`admin::events`, on its own reference to the main queue: [`super::queue::main_queue`]). Requests sent in order on one thread reach librdkafka
+/// in that order, on its one request queue.
+pub struct NativeAdmin<C: AdminEvents> {
+    // Field order is drop order: our queue reference goes before the handle.
+    /// Our reference to the main queue: results, logs (rdkafka's `Client` sends them there) and
+    /// errors.
+    queue: Queue,
+    client: Client<C>,
+}
+
+// SAFETY: librdkafka handles and queues are thread-safe; rdkafka's Client is Send + Sync and the
+// queue reference is only polled, passed to requests and destroyed.
+unsafe impl<C: AdminEvents> Send for NativeAdmin<C> {}
+// SAFETY: see Send.
+unsafe impl<C: AdminEvents> Sync for NativeAdmin<C> {}
+
+impl<C: AdminEvents> NativeAdmin<C> {
+    /// A new admin client handle with `config`; `throttle`: whether to set the throttle callback
+    /// (librdkafka queues throttle reports only when there is one).
+    pub fn new(config: &ClientConfig, context: C, throttle: bool) -> KafkaResult<Self> {
+        let native_config = config.create_native_config()?;
+        if throttle {
+            // SAFETY: a fresh configuration object that we own until rd_kafka_new takes it; the
+            // callback is an `extern "C"` function with librdkafka's signature, which reaches the
+            // context through the opaque rdkafka's Client sets (an `Arc<C>` alive as long as the
+            // handle): `throttle_cb::<C>`'s contract.
+            unsafe {
+                rdsys::rd_kafka_conf_set_throttle_cb(native_config.ptr(), Some(throttle_cb::<C>));
+            }
+        }
+        let client = Client::new(config, native_config, RDKafkaType::RD_KAFKA_PRODUCER, context)?;
+        let queue = super::queue::main_queue(&client)
+            .ok_or_else(|| KafkaError::ClientCreation("librdkafka gave no main queue".into()))?;
+        Ok(NativeAdmin { queue, client })
+    }
+
+    /// rdkafka's client, which a `LiveHandle` lends (tokens from oauth_cb, metadata).
+    pub fn client(&self) -> &Client<C> {
+        &self.client
+    }
+
+    /// New options for the request `op` (librdkafka's defaults) whose result event carries
+    /// `opaque` (see [`event_opaque`]), or None if librdkafka could not allocate them.
+    pub fn options(&self, op: rdsys::rd_kafka_admin_op_t, opaque: usize) -> Option<Options> {
+        let options = options(&self.client, op)?;
+        // SAFETY: live options; the opaque is a number, never dereferenced (by librdkafka or us).
+        unsafe { rdsys::rd_kafka_AdminOptions_set_opaque(options.ptr(), opaque as *mut c_void) };
+        Some(options)
+    }
+
+    fn rk(&self) -> *mut rdsys::rd_kafka_t {
+        self.client.native_ptr()
+    }
+
+    fn q(&self) -> *mut rdsys::rd_kafka_queue_t {
+        self.queue.ptr()
+    }
+
+    /// CreateTopics of `topics`.
+    pub fn create_topics(&self, topics: &[NewTopic], options: &Options) {
+        let mut topics = pointers(topics);
+        // SAFETY: (the same for every sender below) our live handle and queue; the request objects,
+        // options and C strings are live for the call (borrowed) and librdkafka copies what it
+        // keeps; the arrays hold exactly the given number of live elements.
+        unsafe { rdsys::rd_kafka_CreateTopics(self.rk(), topics.as_mut_ptr(), topics.len(), options.ptr(), self.q()) }
+    }
+
+    /// DeleteTopics of `topics`.
+    pub fn delete_topics(&self, topics: &[DeleteTopic], options: &Options) {
+        let mut topics = pointers(topics);
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DeleteTopics(self.rk(), topics.as_mut_ptr(), topics.len(), options.ptr(), self.q()) }
+    }
+
+    /// CreatePartitions of one topic.
+    pub fn create_partitions(&self, request: &NewPartitions, options: &Options) {
+        let mut requests = [request.ptr()];
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_CreatePartitions(self.rk(), requests.as_mut_ptr(), 1, options.ptr(), self.q()) }
+    }
+
+    /// DeleteGroups of `groups`.
+    pub fn delete_groups(&self, groups: &[DeleteGroup], options: &Options) {
+        let mut groups = pointers(groups);
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DeleteGroups(self.rk(), groups.as_mut_ptr(), groups.len(), options.ptr(), self.q()) }
+    }
+
+    /// DeleteRecords before the offsets of one request.
+    pub fn delete_records(&self, request: &DeleteRecords, options: &Options) {
+        let mut requests = [request.ptr()];
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DeleteRecords(self.rk(), requests.as_mut_ptr(), 1, options.ptr(), self.q()) }
+    }
+
+    /// DescribeConfigs of one resource.
+    pub fn describe_configs(&self, resource: &ConfigResource, options: &Options) {
+        let mut resources = [resource.ptr()];
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DescribeConfigs(self.rk(), resources.as_mut_ptr(), 1, options.ptr(), self.q()) }
+    }
+
+    /// IncrementalAlterConfigs of one resource.
+    pub fn incremental_alter_configs(&self, resource: &ConfigResource, options: &Options) {
+        let mut resources = [resource.ptr()];
+        // SAFETY: see create_topics.
+        unsafe {
+            rdsys::rd_kafka_IncrementalAlterConfigs(self.rk(), resources.as_mut_ptr(), 1, options.ptr(), self.q())
+        }
+    }
+
+    /// ListConsumerGroups.
+    pub fn list_consumer_groups(&self, options: &Options) {
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_ListConsumerGroups(self.rk(), options.ptr(), self.q()) }
+    }
+
+    /// DescribeConsumerGroups of `ids`.
+    pub fn describe_consumer_groups(&self, ids: &[CString], options: &Options) {
+        let mut names = string_pointers(ids);
+        // SAFETY: see create_topics.
+        unsafe {
+            rdsys::rd_kafka_DescribeConsumerGroups(self.rk(), names.as_mut_ptr(), names.len(), options.ptr(), self.q())
+        }
+    }
+
+    /// ListConsumerGroupOffsets of one group.
+    pub fn list_group_offsets(&self, request: &ListGroupOffsets, options: &Options) {
+        let mut requests = [request.ptr()];
+        // SAFETY: see create_topics.
+        unsafe {
+            rdsys::rd_kafka_ListConsumerGroupOffsets(self.rk(), requests.as_mut_ptr(), 1, options.ptr(), self.q())
+        }
+    }
 
     /// AlterConsumerGroupOffsets of one group.
-    pub fn alter_group_offsets(&self, request: &AlterGroupOffsets) {
+    pub fn alter_group_offsets(&self, request: &AlterGroupOffsets, options: &Options) {
         let mut requests = [request.ptr()];
-        // SAFETY: see describe_configs.
+        // SAFETY: see create_topics.
         unsafe {
-            rdsys::rd_kafka_AlterConsumerGroupOffsets(self.rk, requests.as_mut_ptr(), 1, ptr::null(), self.queue.ptr())
+            rdsys::rd_kafka_AlterConsumerGroupOffsets(self.rk(), requests.as_mut_ptr(), 1, options.ptr(), self.q())
         }
     }
 
     /// CreateAcls of `acls`.
-    pub fn create_acls(&self, acls: &[AclBinding]) {
+    pub fn create_acls(&self, acls: &[AclBinding], options: &Options) {
         let mut acls = pointers(acls);
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_CreateAcls(self.rk, acls.as_mut_ptr(), acls.len(), ptr::null(), self.queue.ptr()) }
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_CreateAcls(self.rk(), acls.as_mut_ptr(), acls.len(), options.ptr(), self.q()) }
     }
 
     /// DescribeAcls matching `filter`.
     pub fn describe_acls(&self, filter: &AclBinding, options: &Options) {
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_DescribeAcls(self.rk, filter.ptr(), options.ptr(), self.queue.ptr()) }
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DescribeAcls(self.rk(), filter.ptr(), options.ptr(), self.q()) }
     }
 
     /// DeleteAcls matching each of `filters`.
-    pub fn delete_acls(&self, filters: &[AclBinding]) {
+    pub fn delete_acls(&self, filters: &[AclBinding], options: &Options) {
         let mut filters = pointers(filters);
-        // SAFETY: see describe_configs.
-        unsafe {
-            rdsys::rd_kafka_DeleteAcls(self.rk, filters.as_mut_ptr(), filters.len(), ptr::null(), self.queue.ptr())
-        }
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DeleteAcls(self.rk(), filters.as_mut_ptr(), filters.len(), options.ptr(), self.q()) }
     }
 
     /// DescribeCluster.
     pub fn describe_cluster(&self, options: &Options) {
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_DescribeCluster(self.rk, options.ptr(), self.queue.ptr()) }
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DescribeCluster(self.rk(), options.ptr(), self.q()) }
     }
 
     /// DescribeTopics of `topics`.
     pub fn describe_topics(&self, topics: &TopicCollection, options: &Options) {
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_DescribeTopics(self.rk, topics.ptr(), options.ptr(), self.queue.ptr()) }
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_DescribeTopics(self.rk(), topics.ptr(), options.ptr(), self.q()) }
     }
 
     /// ElectLeaders.
-    pub fn elect_leaders(&self, request: &ElectLeaders) {
-        // SAFETY: see describe_configs.
-        unsafe { rdsys::rd_kafka_ElectLeaders(self.rk, request.ptr(), ptr::null(), self.queue.ptr()) }
+    pub fn elect_leaders(&self, request: &ElectLeaders, options: &Options) {
+        // SAFETY: see create_topics.
+        unsafe { rdsys::rd_kafka_ElectLeaders(self.rk(), request.ptr(), options.ptr(), self.q()) }
     }
 
     /// ListOffsets of `list` (each partition's offset is its spec).
-    pub fn list_offsets(&self, list: &TopicPartitionList) {
-        // SAFETY: see describe_configs; librdkafka only reads the list (its `*mut` is historical).
-        unsafe { rdsys::rd_kafka_ListOffsets(self.rk, list.ptr(), ptr::null(), self.queue.ptr()) }
+    pub fn list_offsets(&self, list: &TopicPartitionList, options: &Options) {
+        // SAFETY: see create_topics; librdkafka only reads the list (its `*mut` is historical).
+        unsafe { rdsys::rd_kafka_ListOffsets(self.rk(), list.ptr(), options.ptr(), self.q()) }
     }
 
     /// DescribeUserScramCredentials of `users` (empty: every user that has some).
-    pub fn describe_scram_users(&self, users: &[CString]) {
+    pub fn describe_scram_users(&self, users: &[CString], options: &Options) {
         let mut names = string_pointers(users);
         let array = if names.is_empty() { ptr::null_mut() } else { names.as_mut_ptr() };
-        // SAFETY: see describe_configs (NULL, 0 is librdkafka's "every user").
-        unsafe {
-            rdsys::rd_kafka_DescribeUserScramCredentials(self.rk, array, names.len(), ptr::null(), self.queue.ptr())
-        }
+        // SAFETY: see create_topics (NULL, 0 is librdkafka's "every user").
+        unsafe { rdsys::rd_kafka_DescribeUserScramCredentials(self.rk(), array, names.len(), options.ptr(), self.q()) }
     }
 
     /// AlterUserScramCredentials with `alterations`.
-    pub fn alter_scram_users(&self, alterations: &[ScramAlteration]) {
+    pub fn alter_scram_users(&self, alterations: &[ScramAlteration], options: &Options) {
         let mut alterations = pointers(alterations);
-        // SAFETY: see describe_configs.
+        // SAFETY: see create_topics.
         unsafe {
             rdsys::rd_kafka_AlterUserScramCredentials(
-                self.rk,
+                self.rk(),
                 alterations.as_mut_ptr(),
                 alterations.len(),
-                ptr::null(),
-                self.queue.ptr(),
+                options.ptr(),
+                self.q(),
             )
         }
     }
+}
+
+/// The opaque of an admin result event: what [`NativeAdmin::options`] was given (0 for an event
+/// without one).
+pub fn event_opaque(event: &Event) -> usize {
+    // SAFETY: a live event we own; rd_kafka_event_opaque only reads it. The pointer is a number we
+    // put there, never dereferenced.
+    unsafe { rdsys::rd_kafka_event_opaque(event.ptr()) as usize }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,4 +582,159 @@ pub fn scram_upsertion(
 pub fn scram_deletion(user: &CStr, mechanism: c_int) -> Option<ScramAlteration> {
     // SAFETY: as in scram_upsertion, without secrets.
     unsafe { NativePtr::from_ptr(raw::rd_kafka_UserScramCredentialDeletion_new(user.as_ptr(), mechanism)) }
+}
+
+/// The reason librdkafka wrote into `errstr` (zeroed by the caller, NUL-terminated by librdkafka).
+fn reason(errstr: &[c_char]) -> String {
+    // SAFETY: a zeroed buffer that librdkafka only writes NUL-terminated strings into; its last
+    // byte stays 0 (librdkafka writes at most its size, terminated).
+    unsafe { raw::lossy(errstr.as_ptr()) }.unwrap_or_default()
+}
+
+/// How long the request may take as a whole (`request_timeout`) and the broker may take for the
+/// operation (`operation_timeout`), and whether the broker only checks it (`validate_only`):
+/// librdkafka's reason if it refuses one.
+pub fn set_timeouts(
+    options: &Options,
+    request_timeout: Option<std::time::Duration>,
+    operation_timeout: Option<std::time::Duration>,
+    validate_only: bool,
+) -> Result<(), String> {
+    let millis = |timeout: std::time::Duration| c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+    let mut errstr = [0 as c_char; 512];
+    // SAFETY: live options and an error buffer of the given size; each setter returns its error
+    // code as the C int it is (crate::ffi's rule) and writes its reason into the buffer.
+    unsafe {
+        if let Some(timeout) = request_timeout {
+            if raw::rd_kafka_AdminOptions_set_request_timeout(
+                options.ptr(),
+                millis(timeout),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            ) != 0
+            {
+                return Err(reason(&errstr));
+            }
+        }
+        if let Some(timeout) = operation_timeout {
+            if raw::rd_kafka_AdminOptions_set_operation_timeout(
+                options.ptr(),
+                millis(timeout),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            ) != 0
+            {
+                return Err(reason(&errstr));
+            }
+        }
+        if validate_only
+            && raw::rd_kafka_AdminOptions_set_validate_only(options.ptr(), 1, errstr.as_mut_ptr(), errstr.len()) != 0
+        {
+            return Err(reason(&errstr));
+        }
+    }
+    Ok(())
+}
+
+/// A topic to create: `name` with `partitions` partitions (-1: the broker's default) and either
+/// `replication_factor` replicas (-1: the broker's default) or, with `assignment`, the brokers of
+/// each partition's replicas; `config` its configuration. librdkafka's reason if it refuses one.
+pub fn new_topic(
+    name: &CStr,
+    partitions: i32,
+    replication_factor: i32,
+    assignment: Option<&[Vec<i32>]>,
+    config: &[(CString, CString)],
+) -> Result<NewTopic, String> {
+    let mut errstr = [0 as c_char; 512];
+    let replication_factor = if assignment.is_some() { -1 } else { replication_factor };
+    // SAFETY: a valid C string, which librdkafka copies, and an error buffer of the given size;
+    // librdkafka returns a new object that we own (freed by rd_kafka_NewTopic_destroy, `NativePtr`)
+    // or NULL with the reason.
+    let topic = unsafe {
+        NativePtr::from_ptr(rdsys::rd_kafka_NewTopic_new(
+            name.as_ptr(),
+            partitions,
+            replication_factor,
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        ))
+    }
+    .ok_or_else(|| reason(&errstr))?;
+    for (index, brokers) in assignment.unwrap_or_default().iter().enumerate() {
+        let mut brokers = brokers.clone();
+        // SAFETY: our live object, `brokers.len()` ids (which librdkafka copies; its `*mut` is
+        // historical) and an error buffer of the given size; the code is read as the C int it is.
+        let code = unsafe {
+            raw::rd_kafka_NewTopic_set_replica_assignment(
+                topic.ptr(),
+                i32::try_from(index).unwrap_or(i32::MAX),
+                brokers.as_mut_ptr(),
+                brokers.len(),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if code != 0 {
+            return Err(reason(&errstr));
+        }
+    }
+    for (key, value) in config {
+        // SAFETY: our live object and two valid C strings, which librdkafka copies.
+        let code = unsafe { raw::rd_kafka_NewTopic_set_config(topic.ptr(), key.as_ptr(), value.as_ptr()) };
+        if code != 0 {
+            return Err(format!("librdkafka refused config entry {key:?} (error {code})"));
+        }
+    }
+    Ok(topic)
+}
+
+/// A topic to delete.
+pub fn delete_topic(name: &CStr) -> Option<DeleteTopic> {
+    // SAFETY: a valid C string, which librdkafka copies into a new object that we own, freed by
+    // rd_kafka_DeleteTopic_destroy (`NativePtr`).
+    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_DeleteTopic_new(name.as_ptr())) }
+}
+
+/// Partitions to add to `topic` up to `total` (with, for each new one, the brokers of its
+/// replicas); librdkafka's reason if it refuses the request.
+pub fn new_partitions(topic: &CStr, total: usize, assignment: Option<&[Vec<i32>]>) -> Result<NewPartitions, String> {
+    let mut errstr = [0 as c_char; 512];
+    // SAFETY: as in new_topic (rd_kafka_NewPartitions_destroy).
+    let partitions = unsafe {
+        NativePtr::from_ptr(rdsys::rd_kafka_NewPartitions_new(topic.as_ptr(), total, errstr.as_mut_ptr(), errstr.len()))
+    }
+    .ok_or_else(|| reason(&errstr))?;
+    for (index, brokers) in assignment.unwrap_or_default().iter().enumerate() {
+        let mut brokers = brokers.clone();
+        // SAFETY: as in new_topic's assignment (the caller checked that there are at most `total`
+        // entries: more would trip an assertion in librdkafka).
+        let code = unsafe {
+            raw::rd_kafka_NewPartitions_set_replica_assignment(
+                partitions.ptr(),
+                i32::try_from(index).unwrap_or(i32::MAX),
+                brokers.as_mut_ptr(),
+                brokers.len(),
+                errstr.as_mut_ptr(),
+                errstr.len(),
+            )
+        };
+        if code != 0 {
+            return Err(reason(&errstr));
+        }
+    }
+    Ok(partitions)
+}
+
+/// A consumer group to delete.
+pub fn delete_group(name: &CStr) -> Option<DeleteGroup> {
+    // SAFETY: as in delete_topic (rd_kafka_DeleteGroup_destroy).
+    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_DeleteGroup_new(name.as_ptr())) }
+}
+
+/// The records to delete: those before the offset of each partition of `offsets`.
+pub fn delete_records(offsets: &TopicPartitionList) -> Option<DeleteRecords> {
+    // SAFETY: a live list, which librdkafka copies into a new object that we own, freed by
+    // rd_kafka_DeleteRecords_destroy (`NativePtr`).
+    unsafe { NativePtr::from_ptr(rdsys::rd_kafka_DeleteRecords_new(offsets.ptr())) }
 }

@@ -63,6 +63,11 @@ macro_rules! result_arrays {
 }
 
 result_arrays! {
+    create_topics: rd_kafka_event_CreateTopics_result => rd_kafka_CreateTopics_result_topics -> rd_kafka_topic_result_t;
+    delete_topics: rd_kafka_event_DeleteTopics_result => rd_kafka_DeleteTopics_result_topics -> rd_kafka_topic_result_t;
+    create_partitions: rd_kafka_event_CreatePartitions_result
+        => rd_kafka_CreatePartitions_result_topics -> rd_kafka_topic_result_t;
+    delete_groups: rd_kafka_event_DeleteGroups_result => rd_kafka_DeleteGroups_result_groups -> rd_kafka_group_result_t;
     create_acls: rd_kafka_event_CreateAcls_result => rd_kafka_CreateAcls_result_acls -> rd_kafka_acl_result_t;
     describe_acls: rd_kafka_event_DescribeAcls_result => rd_kafka_DescribeAcls_result_acls -> rd_kafka_AclBinding_t;
     delete_acls: rd_kafka_event_DeleteAcls_result
@@ -91,6 +96,79 @@ result_arrays! {
         => rd_kafka_ListConsumerGroupOffsets_result_groups -> rd_kafka_group_result_t;
     alter_group_offsets: rd_kafka_event_AlterConsumerGroupOffsets_result
         => rd_kafka_AlterConsumerGroupOffsets_result_groups -> rd_kafka_group_result_t;
+}
+
+/// The request-level error of a result event, if any, by its code alone (as rdkafka reported the
+/// requests it used to send: create and delete topics, create partitions, delete groups and
+/// records).
+pub fn check_event_code(event: &Event, context: &str) -> FerroResult<()> {
+    // SAFETY: `event` is a live event we own; rd_kafka_event_error only reads it.
+    let code = unsafe { raw::rd_kafka_event_error(event.ptr()) };
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(FerroError::Kafka(KafkaErrorInfo::from_raw(code, context, None)))
+    }
+}
+
+/// Which topic results a [`topic_errors`] reads (the three have the same shape).
+#[derive(Clone, Copy)]
+pub enum TopicResults {
+    Created,
+    Deleted,
+    Partitions,
+}
+
+/// The topics of a CreateTopics, DeleteTopics or CreatePartitions result that failed, in result
+/// order: (name, error code).
+pub fn topic_errors(event: &Event, kind: TopicResults, context: &str) -> FerroResult<Vec<(String, c_int)>> {
+    let topics = match kind {
+        TopicResults::Created => create_topics(event, context)?,
+        TopicResults::Deleted => delete_topics(event, context)?,
+        TopicResults::Partitions => create_partitions(event, context)?,
+    };
+    let mut failed = Vec::new();
+    for &topic in topics {
+        // SAFETY: a topic result of the live `event`; its name belongs to it and is copied.
+        let (code, name) =
+            unsafe { (raw::rd_kafka_topic_result_error(topic), lossy(rdsys::rd_kafka_topic_result_name(topic))) };
+        if code != 0 {
+            failed.push((name.unwrap_or_default(), code));
+        }
+    }
+    Ok(failed)
+}
+
+/// The groups of a DeleteGroups result that could not be deleted, in result order: (name, error
+/// code).
+pub fn group_errors(event: &Event, context: &str) -> FerroResult<Vec<(String, c_int)>> {
+    let mut failed = Vec::new();
+    for &group in delete_groups(event, context)? {
+        // SAFETY: a group result of the live `event`; its name and error object (NULL if none)
+        // belong to it and are only read.
+        unsafe {
+            let error = rdsys::rd_kafka_group_result_error(group);
+            let code = if error.is_null() { 0 } else { raw::rd_kafka_error_code(error) };
+            if code != 0 {
+                failed.push((lossy(rdsys::rd_kafka_group_result_name(group)).unwrap_or_default(), code));
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// The partitions of a DeleteRecords result, each with its low watermark after the deletion or its
+/// error.
+pub fn deleted_records(event: &Event, context: &str) -> FerroResult<Vec<TopicPartition>> {
+    // SAFETY: `event` is a live event we own. The typed accessor returns NULL for an event of
+    // another type; the list (NULL if none) belongs to the result and is copied.
+    unsafe {
+        let result = rdsys::rd_kafka_event_DeleteRecords_result(event.ptr());
+        if result.is_null() {
+            return Err(wrong_result(context));
+        }
+        Ok(read_native_list(rdsys::rd_kafka_DeleteRecords_result_offsets(result)))
+    }
 }
 
 /// Which of librdkafka's two consumer-group offsets results (same shape) a [`group_offsets`] reads.
