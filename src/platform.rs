@@ -1,10 +1,9 @@
 //! The operating-system calls ferrokafka makes itself, in one place: descriptors (duplicates,
-//! non-blocking mode, eventfd wake-ups), the fork handler and finding our own shared library. They
+//! non-blocking mode, eventfd wake-ups) and the fork handler. They
 //! are Linux's (the eventfd, the coarse monotonic clock) or POSIX's; a port to another system starts here, in
 //! `python/ferrokafka/_platform.py` (the asyncio clients' pipe and eventfd) and at the link-time
 //! guard (`build.rs`, `src/librdkafka_fixes.rs`: GNU ld's `--wrap`). docs/index.md, "Platforms",
 //! says what macOS and Windows would need.
-
 
 /// A close-on-exec duplicate of the descriptor `fd` (>= 0), owned by the caller.
 pub fn duplicate_fd(fd: std::os::fd::RawFd) -> std::io::Result<std::os::fd::OwnedFd> {
