@@ -22,7 +22,6 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError as RdKafkaError;
 
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::flagged::Flagged;
@@ -31,11 +30,6 @@ use crate::topic_partition::TopicPartition;
 /// At most this many log records wait for a thread that serves the client; older ones are dropped
 /// (and counted) so an idle client cannot grow without bound.
 const MAX_QUEUED_EVENTS: usize = 10_000;
-
-thread_local! {
-    /// The error `ClientCallbacks::error` just reported on this thread, whose repeat is dropped.
-    static REPORTED_ERROR: std::cell::RefCell<Option<(i32, String)>> = const { std::cell::RefCell::new(None) };
-}
 
 /// ferrokafka's own config keys: Python objects, not librdkafka properties. The one table of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,16 +115,13 @@ impl PythonSettings {
 }
 
 /// Implements rdkafka's `ClientContext` for a context with a `callbacks: ClientCallbacks` field:
-/// logs, global errors and statistics are queued for the Python callbacks.
+/// logs and statistics are queued for the Python callbacks (client errors come through each client's own
+/// error callback in `native`, once each).
 macro_rules! client_context_via_callbacks {
     ($context:ty) => {
         impl rdkafka::ClientContext for $context {
             fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
                 self.callbacks.log(level, fac, log_message);
-            }
-
-            fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-                self.callbacks.error(error, reason);
             }
 
             fn stats_raw(&self, statistics: &[u8]) {
@@ -351,34 +342,6 @@ impl ClientCallbacks {
             }
         }
         self.push(ClientEvent::Log { level: python_level, facility: facility.to_owned(), message: message.to_owned() });
-    }
-
-    /// A global error from rdkafka's event loop. rdkafka 0.39 hands each error event to the
-    /// context twice in a row (`Client::poll_event` handles it and returns it, then
-    /// `BaseProducer::poll` handles it again): the second of each pair is dropped here, on the
-    /// polling thread, so that `error_cb` hears of every error once. (The producer no longer comes
-    /// here: its handle's error callback reports each error once, `global_error`.)
-    pub fn error(&self, error: RdKafkaError, reason: &str) {
-        let mut info = KafkaErrorInfo::from_rdkafka(&error);
-        let repeat = REPORTED_ERROR.with(|last| {
-            let this = (info.code, reason.to_owned());
-            match last.take() {
-                Some(previous) if previous == this => true,
-                _ => {
-                    last.replace(Some(this));
-                    false
-                }
-            }
-        });
-        if repeat {
-            return;
-        }
-        // librdkafka's reason (which broker, what failed) is the message, as confluent-kafka's
-        // `err.str()` gives it; without one, the code's description.
-        if !reason.is_empty() {
-            info.message = reason.to_owned();
-        }
-        self.global_error(info);
     }
 
     /// A global (client-level) error, reported once: kept as [`last_error`](Self::last_error) and
