@@ -538,6 +538,10 @@ class DropInPoll:
         """`poll(timeout)`: the common case natively, the rest by the drop-in consumer's
         `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
         """
+    def poll(self, timeout: Any = None) -> Any:
+        """`poll(timeout)` as a method: `__call__`, called without an argument tuple (vectorcall).
+        The drop-in consumer's `poll` attribute is this, bound.
+        """
     def _receive(self, timeout: float | None) -> Message | BorrowedMessage | None:
         """The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a
         big one, or None), without the fast path's checks or record.
