@@ -353,10 +353,11 @@ impl ClientCallbacks {
         self.push(ClientEvent::Log { level: python_level, facility: facility.to_owned(), message: message.to_owned() });
     }
 
-    /// A global error from rdkafka's event loop (the producer's). rdkafka 0.39 hands each error
-    /// event to the context twice in a row (`Client::poll_event` handles it and returns it, then
+    /// A global error from rdkafka's event loop. rdkafka 0.39 hands each error event to the
+    /// context twice in a row (`Client::poll_event` handles it and returns it, then
     /// `BaseProducer::poll` handles it again): the second of each pair is dropped here, on the
-    /// polling thread, so that `error_cb` hears of every error once.
+    /// polling thread, so that `error_cb` hears of every error once. (The producer no longer comes
+    /// here: its handle's error callback reports each error once, `global_error`.)
     pub fn error(&self, error: RdKafkaError, reason: &str) {
         let mut info = KafkaErrorInfo::from_rdkafka(&error);
         let repeat = REPORTED_ERROR.with(|last| {

@@ -5,6 +5,7 @@
 
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
 
 use crate::args::Int;
 use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
@@ -123,9 +124,17 @@ impl TopicPartition {
         hasher.finish()
     }
 
-    #[allow(clippy::type_complexity)]
-    fn __getnewargs__(&self) -> (String, i32, i64, Option<String>, Option<i32>) {
-        (self.topic.clone(), self.partition, self.offset, self.metadata.clone(), self.leader_epoch)
+    /// Pickles through the constructor that made it: metadata kept as a C string (the drop-in's,
+    /// ending in NUL) is rebuilt by `_with_c_string_metadata`, which the plain one would refuse.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let (constructor, metadata) = match this.metadata.as_deref().and_then(|m| m.strip_suffix('\0')) {
+            Some(text) => (slf.get_type().getattr("_with_c_string_metadata")?, Some(text.to_owned())),
+            None => (slf.get_type().into_any(), this.metadata.clone()),
+        };
+        let args = (this.topic.clone(), this.partition, this.offset, metadata, this.leader_epoch);
+        Ok((constructor, args.into_pyobject(py)?))
     }
 
     fn __repr__(&self) -> String {

@@ -1,7 +1,9 @@
 """Closing the asyncio clients whatever state they are in: a rebalance callback that never ends
-cannot hold ``AIOConsumer.close()`` past its bound, and a client whose event loop ended refuses
-every call before sending anything, while ``close()`` still closes it (on the mock cluster and the
-real broker; a close that could hang runs in a subprocess).
+cannot hold ``AIOConsumer.close()`` past its bound, a client whose event loop ended refuses
+every call before sending anything, while ``close()`` still closes it, a cancelled close() still
+closes, close() ends an iteration that waits, and an event loop closed with clients open warns and
+does not hang (on the mock cluster and the real broker; a close that could hang runs in a
+subprocess).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 import ferrokafka as fk
+from aio_helpers import LOOPS, run
 from conftest import consumer_config, produce_n
 from ferrokafka.aio import (
     AIOAdminClient,
@@ -27,14 +29,6 @@ from ferrokafka.aio import (
     AsyncDeserializingConsumer,
     AsyncSerializingProducer,
 )
-
-T = TypeVar("T")
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    with asyncio.Runner() as runner:
-        return runner.run(main)
-
 
 # --- a rebalance callback that does not end ----------------------------------------------------------
 
@@ -297,3 +291,106 @@ def test_a_client_closes_from_another_loop_while_its_own_runs(mock_cluster, topi
         other.call_soon_threadsafe(other.stop)
         thread.join(10)
         other.close()
+
+
+# --- a close cancelled, a close that wakes an iteration, a loop closed with clients open ---------
+
+
+def test_cancelled_close_still_closes(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name, 1)
+    produce_n(mock_cluster.bootstrap_servers, topic_name, 5)
+
+    async def main() -> None:
+        consumer = AIOConsumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+        producer = AIOProducer({"bootstrap.servers": mock_cluster.bootstrap_servers, "linger.ms": 200})
+        await consumer.subscribe([topic_name])
+        msg = await consumer.poll(30)
+        assert msg is not None
+        future = await producer.produce(topic_name, b"late")
+        for client in (consumer, producer):
+            closing = asyncio.create_task(client.close())
+            await asyncio.sleep(0)
+            closing.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            await client.close()  # idempotent: waits for the close already under way
+            assert client.closed
+        assert not msg.valid
+        assert future.done() and future.result().offset == 5
+        with pytest.raises(fk.Error):
+            await consumer.poll(0)
+
+    run(main())
+
+
+def test_close_wakes_a_waiting_iteration(mock_cluster, topic_name, group_id):
+    mock_cluster.create_topic(topic_name, 1)
+
+    async def main() -> None:
+        consumer = AIOConsumer(consumer_config(mock_cluster.bootstrap_servers, group_id))
+        await consumer.subscribe([topic_name])
+
+        async def iterate() -> int:
+            n = 0
+            async for _ in consumer:
+                n += 1
+            return n
+
+        iteration = asyncio.create_task(iterate())
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        await consumer.close()
+        assert await asyncio.wait_for(iteration, 5) == 0  # the iteration ended
+        assert time.monotonic() - started < 15
+
+    run(main())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_closing_the_loop_with_clients_open_warns_and_does_not_hang(loop):
+    if loop == "uvloop":
+        pytest.importorskip("uvloop")
+    script = textwrap.dedent(
+        """
+        import asyncio, gc, sys
+        import ferrokafka as fk
+        from ferrokafka.aio import AIOAdminClient, AIOConsumer, AIOProducer
+
+        cluster = fk.MockCluster()
+        cluster.create_topic("t", 1)
+
+        async def main():
+            bootstrap = cluster.bootstrap_servers
+            producer = AIOProducer({"bootstrap.servers": bootstrap, "linger.ms": 1000})
+            await (await producer.produce("t", b"x", partition=0))
+            await producer.produce("t", b"in flight", partition=0)
+            consumer = AIOConsumer({"bootstrap.servers": bootstrap, "group.id": "g", "auto.offset.reset": "earliest"})
+            await consumer.subscribe(["t"])
+            assert await consumer.poll(30) is not None
+            asyncio.get_running_loop().create_task(consumer.poll())  # left waiting
+            AIOAdminClient({"bootstrap.servers": bootstrap})
+            await asyncio.sleep(0.2)
+
+        if sys.argv[1] == "uvloop":
+            import uvloop
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(main())
+        else:
+            asyncio.run(main())
+        gc.collect()
+        print("loop closed", flush=True)
+        """
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "always::ResourceWarning", "-c", script, loop],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).parent,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loop closed" in result.stdout
+    assert "AIOConsumer was not closed" in result.stderr, result.stderr[-3000:]
+    assert "AIOProducer was not closed" in result.stderr, result.stderr[-3000:]
+    assert time.monotonic() - started < 30

@@ -23,10 +23,10 @@ import test_serialization
 from confluent_kafka.schema_registry import AsyncSchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AsyncAvroDeserializer, AsyncAvroSerializer
 from confluent_kafka.serialization import Serializer, StringDeserializer, StringSerializer
-from test_aio import run
 from test_serialization import USER_SCHEMA, USERS, _committed, _produce_raw, group
 
 import ferrokafka as fk
+from aio_helpers import run
 from conftest import Backend, consumer_config
 from ferrokafka.aio import AsyncDeserializingConsumer, AsyncSerializingProducer
 from ferrokafka.serialization import (

@@ -12,28 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
 import ferrokafka as fk
+from aio_helpers import committed_offsets, run
 from conftest import consumer_config, produce_n
 from ferrokafka.aio import AIOConsumer, AsyncDeserializingConsumer
-
-T = TypeVar("T")
-
-
-def run(main: Coroutine[Any, Any, T]) -> T:
-    with asyncio.Runner() as runner:
-        return runner.run(main)
-
-
-def committed_offsets(bootstrap: str, group_id: str, topic: str, partitions: int) -> list[int]:
-    with fk.Consumer(consumer_config(bootstrap, group_id)) as check:
-        tps = [fk.TopicPartition(topic, p) for p in range(partitions)]
-        return [tp.offset for tp in check.committed(tps, timeout=10)]
-
 
 WAYS = ["async_for", "anext_wait_for", "poll", "poll_wait_for", "consume", "consume_batch"]
 

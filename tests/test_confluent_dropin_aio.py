@@ -233,6 +233,60 @@ def test_aio_max_workers_is_checked_as_confluent_kafka_checks_it(cls):
     assert actual == expected
 
 
+async def _executor_facts(aio: Any, cls: str) -> list[Any]:
+    """What `executor` is (given, or made with max_workers) and what close() does to it."""
+    conf: dict[str, Any] = {"bootstrap.servers": "127.0.0.1:1", "group.id": "executor"}
+    if cls == "AIOProducer":
+        del conf["group.id"]
+    facts: list[Any] = []
+    with concurrent.futures.ThreadPoolExecutor(3) as given:
+        client = getattr(aio, cls)(dict(conf), executor=given)
+        facts.append(("given", client.executor is given))
+        await client.close()
+        facts.append(("given, after close", _usable(given)))
+    client = getattr(aio, cls)(dict(conf), max_workers=5)
+    facts.append(("made", type(client.executor).__name__, client.executor._max_workers))
+    await client.close()
+    facts.append(("made, after close", _usable(client.executor)))
+    return facts
+
+
+def _usable(executor: concurrent.futures.Executor) -> str:
+    try:
+        return "usable" if executor.submit(int, "7").result() == 7 else "?"
+    except RuntimeError:  # cannot schedule new futures after shutdown
+        return "shut down"
+
+
+@pytest.mark.parametrize("cls", ["AIOConsumer", "AIOProducer"])
+def test_aio_executor_is_the_given_one_or_one_made_with_max_workers(cls):
+    """`executor` is confluent-kafka's public attribute: the drop-in keeps it (running on it only
+    the call with no loop-native form), and close() shuts it down as confluent-kafka's does (the
+    producer's even when it was given, the consumer's only when it made it)."""
+    expected = asyncio.run(_executor_facts(ck_aio, cls))
+    assert expected[2] == ("made", "ThreadPoolExecutor", 5)
+    assert asyncio.run(_executor_facts(fc_aio, cls)) == expected
+
+
+def test_aio_cluster_id_asks_the_broker_on_the_executor(mock_cluster):
+    """The one blocking call of the drop-in's asyncio clients runs on their executor."""
+    used: list[str] = []
+
+    class Counting(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            used.append(getattr(fn, "__name__", type(fn).__name__))
+            return super().submit(fn, *args, **kwargs)
+
+    async def run() -> list[Any]:
+        with Counting(1) as pool:
+            producer = fc_aio.AIOProducer({"bootstrap.servers": mock_cluster.bootstrap_servers}, executor=pool)
+            cluster_id = await producer.cluster_id(timeout=10)
+            await producer.close()
+        return [cluster_id is not None, len(used)]
+
+    assert asyncio.run(run()) == [True, 1]
+
+
 @pytest.mark.parametrize(
     ("path", "name"),
     [

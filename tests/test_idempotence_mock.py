@@ -57,3 +57,52 @@ def test_idempotent_producer_survives_request_errors_and_broker_outage(topic_nam
         for partition in (0, 1):
             expected = list(range(partition, total, 2))
             assert seen[partition] == expected, f"partition {partition}: duplicates, gaps or reordering"
+
+
+INIT_PRODUCER_ID_API_KEY = 22
+
+
+def _fatal_error_seen(lib: object, bootstrap: str, topic: str) -> list[object]:
+    """How an idempotent producer whose InitProducerId the cluster refuses with an authorization
+    error (fatal for librdkafka) reports it: what error_cb hears and what poll() raises."""
+    heard: list[object] = []
+    producer = lib.Producer(  # type: ignore[attr-defined]
+        {"bootstrap.servers": bootstrap, "enable.idempotence": True, "error_cb": heard.append}
+    )
+    producer.produce(topic, b"x")
+    raised = None
+    deadline = time.monotonic() + 20
+    while not heard and raised is None and time.monotonic() < deadline:
+        try:
+            producer.poll(0.1)
+        except lib.KafkaException as exception:  # type: ignore[attr-defined]
+            raised = exception.args[0]
+    try:
+        producer.purge()  # confluent-kafka's raises the fatal error here too
+    except lib.KafkaException:  # type: ignore[attr-defined]
+        pass
+    if hasattr(producer, "close"):
+        producer.close()
+    del producer
+    return [
+        [(error.code(), error.fatal()) for error in heard],  # type: ignore[attr-defined]
+        None if raised is None else (raised.code(), raised.fatal()),
+    ]
+
+
+def test_a_fatal_producer_error_is_raised_by_poll_as_confluent_kafka_does(mock_cluster, topic_name):
+    """confluent-kafka gives a fatal error not to error_cb but raises it from poll() (its
+    underlying code, fatal() true); the drop-in does the same."""
+    import pytest
+
+    ck = pytest.importorskip("confluent_kafka")
+    from ferrokafka import confluent as fc
+
+    mock_cluster.create_topic(topic_name)
+    seen = []
+    for lib in (ck, fc):
+        mock_cluster.inject_request_errors(INIT_PRODUCER_ID_API_KEY, [fk.KafkaError.CLUSTER_AUTHORIZATION_FAILED])
+        seen.append(_fatal_error_seen(lib, mock_cluster.bootstrap_servers, topic_name))
+        mock_cluster.clear_request_errors(INIT_PRODUCER_ID_API_KEY)
+    assert seen[0] == [[], (ck.KafkaError.CLUSTER_AUTHORIZATION_FAILED, True)]
+    assert seen[1] == seen[0]

@@ -29,7 +29,10 @@ def test_close_timeout_bounds_the_deliveries_then_waits_for_slow_on_delivery(moc
     for _ in range(20):
         producer.produce(topic_name, b"x")
     # This producer's threads: by id, so a thread of an earlier client ending meanwhile counts not.
-    its_threads = _our_threads() - before
+    # A Rust thread names itself once it runs, so wait (briefly) for the names to appear.
+    deadline = time.monotonic() + 5
+    while not (its_threads := _our_threads() - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert its_threads
     started = time.monotonic()
     producer.close(1)

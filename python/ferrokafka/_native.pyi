@@ -104,7 +104,7 @@ class TopicPartition:
         """Return self>=value."""
     def __hash__(self) -> int:
         """Return hash(self)."""
-    def __getnewargs__(self) -> tuple[str, int, int, str | None, int | None]: ...
+    def __reduce__(self) -> tuple[Any, tuple[str, int, int, str | None, int | None]]: ...
     @staticmethod
     def _with_c_string_metadata(
         topic: str, partition: int, offset: int, metadata: str, leader_epoch: int | None = None

@@ -1,67 +1,406 @@
-//! A producer handle's calls: producing one message or a run of them to a topic handle (topic
-//! handles made and cached here, lent as [`TopicRef`]s), flushing, purging and transactional offsets.
+//! The librdkafka producer handle, made here as the consumer's is (native/consumer.rs): rdkafka's
+//! `BaseProducer` turns on librdkafka's *event* API and offers no way to set a `throttle_cb`, so
+//! [`NativeProducer`] creates the handle itself, on rdkafka's `Client`, with librdkafka's
+//! *callbacks* set on the configuration (delivery report, error, statistics, log, throttle), and
+//! offers the `BaseProducer` calls ferrokafka uses under the same names: `poll`, `flush`, `purge`,
+//! producing one message or a run of them, the transactional calls.
+//!
+//! The callbacks run on the thread that serves the handle's queue (`poll`, and `flush`, which
+//! serves it too while it waits, as confluent-kafka's does), with the GIL released; they reach the
+//! context (`producer::delivery::DeliveryContext`, through the [`ProducerEvents`] trait: this layer
+//! sits below the producer) through librdkafka's opaque pointer, which rdkafka's `Client` sets to
+//! its context. A delivery report reaches it as a [`DeliveryResult`] (as rdkafka's
+//! `ProducerContext::delivery` gets it) with the message's opaque converted back to the
+//! `DeliveryOpaque` it was produced with.
+//!
+//! Topic handles are made and cached here too, lent as [`TopicRef`]s.
 
 use std::collections::HashMap;
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
-use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{BaseProducer, Producer as _, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{OwnedHeaders, Timestamp};
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
 use rdkafka::util::IntoOpaque;
-use rdkafka::TopicPartitionList;
+use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
 
+use crate::callbacks::{ClientCallbacks, ThrottleEvent};
 use crate::errors::{known_code, FerroError, FerroResult, KafkaErrorInfo};
-use crate::ffi::NativePtr;
+use crate::ffi::{self as raw, NativePtr};
 use crate::topic_partition::topic_cstring;
 
-/// `rd_kafka_flush` for up to `timeout_ms`: sends what is queued at once (ignoring linger.ms)
-/// and serves delivery reports on this thread while it waits.
-pub fn flush<C: rdkafka::ClientContext>(producer: &Client<C>, timeout_ms: c_int) {
-    // SAFETY: a live producer handle (borrowed); rd_kafka_flush is thread-safe and touches no Rust
-    // state. Its result (a timeout) is read by the caller from what is still in flight.
-    unsafe { rdsys::rd_kafka_flush(producer.native_ptr(), timeout_ms) };
+/// What a producer's context does with librdkafka's callbacks (implemented by
+/// `producer::delivery::DeliveryContext`; a trait, so that this layer does not depend on the
+/// producer). Statistics go to rdkafka's `ClientContext::stats_raw`.
+pub trait ProducerEvents: ClientContext {
+    /// What each message carries through librdkafka to its delivery report (rdkafka's
+    /// `ProducerContext::DeliveryOpaque`).
+    type DeliveryOpaque: IntoOpaque;
+    /// The client's queued callbacks: throttle reports go there.
+    fn callbacks(&self) -> &ClientCallbacks;
+    /// A message delivered or failed, with the opaque it was produced with (rdkafka's
+    /// `ProducerContext::delivery`).
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: Self::DeliveryOpaque);
+    /// A log line, at its syslog level (0 emergency to 7 debug), facility and message trimmed.
+    fn log_syslog(&self, level: c_int, facility: &str, message: &str);
+    /// An error librdkafka reports for the whole client (a fatal one as its underlying error).
+    fn producer_error(&self, info: KafkaErrorInfo);
 }
 
-/// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged).
-pub fn purge<C: rdkafka::ClientContext>(producer: &Client<C>, in_queue: bool, in_flight: bool) {
-    let mut flags = 0;
-    if in_queue {
-        flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
-    }
-    if in_flight {
-        flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
-    }
-    // SAFETY: a live producer handle (borrowed); rd_kafka_purge is thread-safe and only fails for
-    // invalid flags or a non-producer handle, neither possible here.
-    unsafe { rdsys::rd_kafka_purge(producer.native_ptr(), flags) };
+/// A message as the delivery report callback hands it over, valid for the call (`'a`).
+pub struct DeliveredMessage<'a> {
+    message: *const rdsys::rd_kafka_message_t,
+    _call: PhantomData<&'a rdsys::rd_kafka_message_t>,
 }
 
-/// `rd_kafka_send_offsets_to_transaction`: the error, if it failed.
-pub fn send_offsets_to_transaction<C: rdkafka::ClientContext>(
-    producer: &Client<C>,
-    offsets: &TopicPartitionList,
-    group: &NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>,
-    timeout_ms: c_int,
-    context: &str,
-) -> Option<KafkaErrorInfo> {
-    // SAFETY: the producer handle, the list and the group metadata are live (borrowed) for the
-    // call, which copies what it keeps; it returns NULL or an error object that we own.
-    let error = unsafe {
-        NativePtr::from_ptr(rdsys::rd_kafka_send_offsets_to_transaction(
-            producer.native_ptr(),
-            offsets.ptr(),
-            group.ptr(),
-            timeout_ms,
-        ))
-    }?;
+impl DeliveredMessage<'_> {
+    pub fn partition(&self) -> i32 {
+        // SAFETY: librdkafka's message, live for the callback (`'a`).
+        unsafe { (*self.message).partition }
+    }
+
+    pub fn offset(&self) -> i64 {
+        // SAFETY: as for partition.
+        unsafe { (*self.message).offset }
+    }
+
+    /// The message's timestamp and its kind, as rdkafka's `Message::timestamp` gives it.
+    pub fn timestamp(&self) -> Timestamp {
+        let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+        // SAFETY: librdkafka's message, live for the callback; it writes one of the three
+        // timestamp types into `kind`.
+        let timestamp = unsafe { rdsys::rd_kafka_message_timestamp(self.message, &mut kind) };
+        match kind {
+            _ if timestamp == -1 => Timestamp::NotAvailable,
+            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => Timestamp::CreateTime(timestamp),
+            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => Timestamp::LogAppendTime(timestamp),
+            _ => Timestamp::NotAvailable,
+        }
+    }
+}
+
+/// A delivery report, as rdkafka's `DeliveryResult`: the message, or the error it failed with and
+/// the message.
+pub type DeliveryResult<'a> = Result<DeliveredMessage<'a>, (KafkaError, DeliveredMessage<'a>)>;
+
+/// A transactional call's error: what Python sees, and librdkafka's own flag that the call may
+/// be retried (`rd_kafka_error_is_retriable`, without the codes ferrokafka counts as retriable).
+#[derive(Debug)]
+pub struct TransactionError {
+    pub info: KafkaErrorInfo,
+    pub native_retriable: bool,
+}
+
+impl From<TransactionError> for FerroError {
+    fn from(error: TransactionError) -> Self {
+        FerroError::Kafka(error.info)
+    }
+}
+
+/// A transactional call's result: its error object (NULL for none), read and destroyed.
+///
+/// # Safety
+/// `error` is NULL or an error object the caller owns and hands over.
+unsafe fn transaction_result(error: *mut rdsys::rd_kafka_error_t) -> Result<(), TransactionError> {
+    // SAFETY: NULL or an error object handed over to us (the caller's guarantee), destroyed by
+    // `NativePtr`.
+    let Some(error) = (unsafe { NativePtr::from_ptr(error) }) else { return Ok(()) };
     // SAFETY: a live error object, read before `error` destroys it.
-    unsafe { super::error_object(error.ptr(), context) }
+    let (object, info) =
+        unsafe { (raw::read_error_object(error.ptr()), super::error_object(error.ptr(), "transaction failed")) };
+    match info {
+        Some(info) => Err(TransactionError { info, native_retriable: object.is_some_and(|o| o.retriable) }),
+        None => Ok(()),
+    }
+}
+
+/// A librdkafka producer handle with callbacks instead of events.
+pub struct NativeProducer<C: ProducerEvents> {
+    client: Client<C>,
+}
+
+/// How long a `flush` in the transactional calls waits at a time (rdkafka's poll slice).
+const FLUSH_SLICE_MS: c_int = 100;
+
+impl<C: ProducerEvents> NativeProducer<C> {
+    pub fn new(config: &ClientConfig, context: C) -> KafkaResult<Self> {
+        let native_config = config.create_native_config()?;
+        // SAFETY: a fresh configuration object that we own until rd_kafka_new takes it; the
+        // callbacks are `extern "C"` functions with librdkafka's C signatures (below). The error
+        // callback's cast only changes how its `int`-sized error parameter is typed on the Rust
+        // side: same size, same ABI.
+        unsafe {
+            rdsys::rd_kafka_conf_set_dr_msg_cb(native_config.ptr(), Some(dr_msg_cb::<C>));
+            rdsys::rd_kafka_conf_set_error_cb(native_config.ptr(), Some(error_cb::<C>));
+            rdsys::rd_kafka_conf_set_stats_cb(native_config.ptr(), Some(stats_cb::<C>));
+            rdsys::rd_kafka_conf_set_log_cb(native_config.ptr(), Some(log_cb::<C>));
+            // Only with a throttle_cb: librdkafka queues throttle reports only when it has one.
+            if context.callbacks().wants_throttle() {
+                rdsys::rd_kafka_conf_set_throttle_cb(native_config.ptr(), Some(throttle_cb::<C>));
+            }
+        }
+        // OAUTHBEARER tokens are set from outside (oauth.rs), never through librdkafka's refresh
+        // callback: none is set, as for the consumer.
+        let client = Client::new(config, native_config, RDKafkaType::RD_KAFKA_PRODUCER, context)?;
+        Ok(NativeProducer { client })
+    }
+
+    pub fn context(&self) -> &Arc<C> {
+        self.client.context()
+    }
+
+    /// rdkafka's client, which a `LiveHandle` lends (tokens from oauth_cb, metadata) and topic
+    /// handles are made on.
+    pub fn client(&self) -> &Client<C> {
+        &self.client
+    }
+
+    fn ptr(&self) -> *mut rdsys::rd_kafka_t {
+        self.client.native_ptr()
+    }
+
+    /// Serves the handle's queue (delivery reports, logs, errors, statistics, throttle reports, each
+    /// to its callback), waiting up to `timeout` for the first; returns how many were served.
+    pub fn poll(&self, timeout: Duration) -> c_int {
+        let timeout_ms = c_int::try_from(timeout.as_millis()).unwrap_or(c_int::MAX);
+        // SAFETY: our live handle; the callbacks it runs are ours (see `new`).
+        unsafe { rdsys::rd_kafka_poll(self.ptr(), timeout_ms) }
+    }
+
+    /// `rd_kafka_flush` for up to `timeout_ms` (-1: until done): sends what is queued at once
+    /// (ignoring linger.ms) and serves the queue on this thread while it waits. True once nothing
+    /// is left.
+    pub fn flush(&self, timeout_ms: c_int) -> bool {
+        // SAFETY: our live handle; rd_kafka_flush is thread-safe and runs only our callbacks. It
+        // returns NO_ERROR, _TIMED_OUT or _NOT_IMPLEMENTED (not a producer), all variants of the enum.
+        unsafe {
+            rdsys::rd_kafka_flush(self.ptr(), timeout_ms) == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+        }
+    }
+
+    /// Flushes until done or `timeout_ms` (-1: no limit) pass, as rdkafka's `Producer::flush`: a
+    /// `_TIMED_OUT` "flush failed" error if messages are left.
+    fn flush_for(&self, timeout_ms: c_int) -> Result<(), TransactionError> {
+        let deadline = (timeout_ms >= 0).then(|| Instant::now() + Duration::from_millis(timeout_ms as u64));
+        loop {
+            let slice = deadline.map_or(FLUSH_SLICE_MS, |d| {
+                let left = d.saturating_duration_since(Instant::now()).as_millis();
+                c_int::try_from(left).unwrap_or(c_int::MAX).min(FLUSH_SLICE_MS)
+            });
+            if self.flush(slice) {
+                return Ok(());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                let info = KafkaErrorInfo::from_code(RDKafkaErrorCode::OperationTimedOut, "flush failed");
+                return Err(TransactionError { info, native_retriable: false });
+            }
+        }
+    }
+
+    /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
+    /// delivery reports say `_PURGE_QUEUE` / `_PURGE_INFLIGHT`.
+    pub fn purge(&self, in_queue: bool, in_flight: bool) {
+        let mut flags = 0;
+        if in_queue {
+            flags |= rdsys::RD_KAFKA_PURGE_F_QUEUE;
+        }
+        if in_flight {
+            flags |= rdsys::RD_KAFKA_PURGE_F_INFLIGHT;
+        }
+        // SAFETY: our live handle; rd_kafka_purge is thread-safe and only fails for invalid flags
+        // or a non-producer handle, neither possible here.
+        unsafe { rdsys::rd_kafka_purge(self.ptr(), flags) };
+    }
+
+    pub fn init_transactions(&self, timeout_ms: c_int) -> Result<(), TransactionError> {
+        // SAFETY: our live handle; the error object (if any) is handed to us.
+        unsafe { transaction_result(rdsys::rd_kafka_init_transactions(self.ptr(), timeout_ms)) }
+    }
+
+    pub fn begin_transaction(&self) -> Result<(), TransactionError> {
+        // SAFETY: as for init_transactions.
+        unsafe { transaction_result(rdsys::rd_kafka_begin_transaction(self.ptr())) }
+    }
+
+    /// `rd_kafka_send_offsets_to_transaction`: the error, if it failed.
+    pub fn send_offsets_to_transaction(
+        &self,
+        offsets: &TopicPartitionList,
+        group: &NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>,
+        timeout_ms: c_int,
+        context: &str,
+    ) -> Option<KafkaErrorInfo> {
+        // SAFETY: our live handle, the list and the group metadata are live (borrowed) for the
+        // call, which copies what it keeps; it returns NULL or an error object that we own.
+        let error = unsafe {
+            NativePtr::from_ptr(rdsys::rd_kafka_send_offsets_to_transaction(
+                self.ptr(),
+                offsets.ptr(),
+                group.ptr(),
+                timeout_ms,
+            ))
+        }?;
+        // SAFETY: a live error object, read before `error` destroys it.
+        unsafe { super::error_object(error.ptr(), context) }
+    }
+
+    /// Flushes (as rdkafka's `commit_transaction` does first), then commits.
+    pub fn commit_transaction(&self, timeout_ms: c_int) -> Result<(), TransactionError> {
+        self.flush_for(timeout_ms)?;
+        // SAFETY: as for init_transactions.
+        unsafe { transaction_result(rdsys::rd_kafka_commit_transaction(self.ptr(), timeout_ms)) }
+    }
+
+    pub fn abort_transaction(&self, timeout_ms: c_int) -> Result<(), TransactionError> {
+        // SAFETY: as for init_transactions.
+        unsafe { transaction_result(rdsys::rd_kafka_abort_transaction(self.ptr(), timeout_ms)) }
+    }
+}
+
+impl<C: ProducerEvents> Drop for NativeProducer<C> {
+    /// Fails what is still queued or in flight and serves those reports (for up to 500 ms), so
+    /// that every opaque goes back to its context before the handle is destroyed, as rdkafka's
+    /// `BaseProducer` does. Runs on the teardown thread (handle_slot.rs).
+    fn drop(&mut self) {
+        self.purge(true, true);
+        self.flush(500);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// librdkafka's callbacks. Each reaches the context through the opaque pointer rdkafka's Client set
+// (`Arc::as_ptr` of the context it keeps for the handle's whole life) and never unwinds into C.
+
+/// The context behind librdkafka's opaque pointer.
+///
+/// # Safety
+/// `opaque` is the opaque of one of our producer handles made with context type `C` (each callback
+/// is registered as `*_cb::<C>` by `NativeProducer::<C>::new`), which is alive (librdkafka only
+/// calls back while it is).
+unsafe fn context<'a, C: ProducerEvents>(opaque: *mut c_void) -> &'a C {
+    // SAFETY: the caller's guarantee: the pointer is rdkafka's Arc<C>, alive.
+    unsafe { &*(opaque as *const C) }
+}
+
+/// Runs `f`, swallowing a panic (it must not cross into C; there is nobody to report it to).
+fn guarded(f: impl FnOnce()) {
+    let _ = catch_unwind(AssertUnwindSafe(f));
+}
+
+unsafe extern "C" fn dr_msg_cb<C: ProducerEvents>(
+    _rk: *mut rdsys::rd_kafka_t,
+    message: *const rdsys::rd_kafka_message_t,
+    opaque: *mut c_void,
+) {
+    guarded(|| {
+        // SAFETY: librdkafka's message, live for this call; its error read as the `int` it is.
+        let (code, message_opaque) = unsafe { (raw::message_error(message), (*message)._private) };
+        // SAFETY: every message of ours was produced with an opaque made by `into_ptr` of a
+        // `C::DeliveryOpaque` (`produce`, `produce_run`), which librdkafka hands back once, here.
+        let delivery = unsafe { C::DeliveryOpaque::from_ptr(message_opaque) };
+        let delivered = DeliveredMessage { message, _call: PhantomData };
+        let result =
+            if code == 0 { Ok(delivered) } else { Err((KafkaError::MessageProduction(known_code(code)), delivered)) };
+        // SAFETY: librdkafka passes the opaque of our live handle.
+        unsafe { context::<C>(opaque) }.delivery(&result, delivery);
+    });
+}
+
+unsafe extern "C" fn error_cb<C: ProducerEvents>(
+    rk: *mut rdsys::rd_kafka_t,
+    err: c_int,
+    reason: *const c_char,
+    opaque: *mut c_void,
+) {
+    guarded(|| {
+        // SAFETY: librdkafka's reason string, valid for this call.
+        let mut detail = unsafe { raw::lossy(reason) };
+        let mut code = err;
+        let fatal = err == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__FATAL as c_int;
+        if fatal {
+            // The underlying error of a fatal one, as librdkafka's error events give it.
+            let mut buf = [0 as c_char; 512];
+            // SAFETY: our live handle and a buffer of the given size, NUL-terminated by librdkafka.
+            let fatal = unsafe { raw::rd_kafka_fatal_error(rk, buf.as_mut_ptr(), buf.len()) };
+            if fatal != 0 {
+                code = fatal;
+                // SAFETY: the buffer is ours and NUL-terminated (zeroed, and librdkafka terminates).
+                detail = unsafe { raw::lossy(buf.as_ptr()) };
+            }
+        }
+        let mut info = KafkaErrorInfo::from_raw(code, "client error", None);
+        info.fatal |= fatal;
+        // librdkafka's reason (which broker, what failed) is the message, as confluent-kafka's
+        // `err.str()` gives it; without one, the code's description.
+        if let Some(detail) = detail.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            info.message = detail.to_owned();
+        }
+        // SAFETY: librdkafka passes the opaque of our live handle.
+        unsafe { context::<C>(opaque) }.producer_error(info);
+    });
+}
+
+unsafe extern "C" fn stats_cb<C: ProducerEvents>(
+    _rk: *mut rdsys::rd_kafka_t,
+    json: *mut c_char,
+    len: usize,
+    opaque: *mut c_void,
+) -> c_int {
+    guarded(|| {
+        if !json.is_null() {
+            // SAFETY: `len` bytes of JSON owned by librdkafka for this call (returning 0 keeps it
+            // librdkafka's to free).
+            let bytes = unsafe { std::slice::from_raw_parts(json as *const u8, len) };
+            // SAFETY: librdkafka passes the opaque of our live handle.
+            unsafe { context::<C>(opaque) }.stats_raw(bytes);
+        }
+    });
+    0
+}
+
+unsafe extern "C" fn throttle_cb<C: ProducerEvents>(
+    _rk: *mut rdsys::rd_kafka_t,
+    broker_name: *const c_char,
+    broker_id: i32,
+    throttle_time_ms: c_int,
+    opaque: *mut c_void,
+) {
+    guarded(|| {
+        // SAFETY: librdkafka's broker name, valid for this call.
+        let broker_name = unsafe { raw::lossy(broker_name) }.unwrap_or_default();
+        let event = ThrottleEvent { broker_name, broker_id, throttle_time: f64::from(throttle_time_ms) / 1000.0 };
+        // SAFETY: librdkafka passes the opaque of our live handle.
+        unsafe { context::<C>(opaque) }.callbacks().throttle(event);
+    });
+}
+
+unsafe extern "C" fn log_cb<C: ProducerEvents>(
+    rk: *const rdsys::rd_kafka_t,
+    level: c_int,
+    facility: *const c_char,
+    message: *const c_char,
+) {
+    guarded(|| {
+        // SAFETY: our live handle (its opaque is our context); strings valid for this call.
+        let (opaque, facility, message) =
+            unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
+        if !opaque.is_null() {
+            // SAFETY: a handle's non-NULL opaque is our context, alive while the handle is.
+            unsafe { context::<C>(opaque) }.log_syslog(
+                level,
+                facility.unwrap_or_default().trim(),
+                message.unwrap_or_default().trim(),
+            );
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -215,10 +554,11 @@ pub struct Refused<O> {
 
 /// One message to `topic` (`rd_kafka_produceva`): librdkafka copies value and key and takes
 /// `headers` (taken out of the option; left there if refused, for a retry) and `opaque`, which it
-/// hands back to the producer context's delivery callback, as rdkafka's `BaseProducer::send` does.
+/// hands back to the context's delivery callback ([`ProducerEvents::delivery`]), as rdkafka's
+/// `BaseProducer::send` does.
 #[allow(clippy::too_many_arguments)]
-pub fn produce<C: ProducerContext>(
-    producer: &BaseProducer<C>,
+pub fn produce<C: ProducerEvents>(
+    producer: &NativeProducer<C>,
     topic: TopicRef<'_>,
     value: Option<&[u8]>,
     key: Option<&[u8]>,
@@ -255,10 +595,10 @@ pub fn produce<C: ProducerContext>(
     // SAFETY: the producer handle (borrowed) and the topic handle (borrowed: `TopicRef`) are live;
     // `args` holds `count` initialised entries whose pointers (value, key, headers, opaque) are
     // valid for the call. With RD_KAFKA_MSG_F_COPY librdkafka copies value and key. On success it
-    // owns the headers and the opaque (given back to `C::delivery`, which rdkafka converts back
+    // owns the headers and the opaque (given back to `C::delivery` by `dr_msg_cb`, converted back
     // with `C::DeliveryOpaque::from_ptr`, the type it came from); on failure it owns neither and
     // returns an error object that we destroy.
-    let error = unsafe { rdsys::rd_kafka_produceva(producer.client().native_ptr(), args.as_ptr(), count) };
+    let error = unsafe { rdsys::rd_kafka_produceva(producer.ptr(), args.as_ptr(), count) };
     if error.is_null() {
         std::mem::forget(headers.take()); // now librdkafka's
         return Ok(());
@@ -285,8 +625,8 @@ pub struct PlainMessage<'a, O> {
 /// (`rd_kafka_produce_batch`, which copies values and keys and takes each accepted message's
 /// opaque). Returns the refused ones, by index in `run`: after a full queue every later message is
 /// refused too, with the same code.
-pub fn produce_run<C: ProducerContext>(
-    producer: &BaseProducer<C>,
+pub fn produce_run<C: ProducerEvents>(
+    producer: &NativeProducer<C>,
     topic: TopicRef<'_>,
     run: Vec<PlainMessage<'_, C::DeliveryOpaque>>,
 ) -> Vec<(usize, Refused<C::DeliveryOpaque>)> {

@@ -27,12 +27,6 @@ pub fn poll(queue: &Queue, timeout_ms: c_int) -> Option<Event> {
     unsafe { NativePtr::from_ptr(rdsys::rd_kafka_queue_poll(queue.ptr(), timeout_ms)) }
 }
 
-/// How many events wait on `queue`.
-pub fn length(queue: &Queue) -> usize {
-    // SAFETY: `queue` is live while we own it (NativePtr); rd_kafka_queue_length only reads it.
-    unsafe { rdsys::rd_kafka_queue_length(queue.ptr()) }
-}
-
 /// The type of a live event.
 pub fn event_type(event: &Event) -> rdsys::rd_kafka_event_type_t {
     // SAFETY: `event` is a live event we own; rd_kafka_event_type only reads it.

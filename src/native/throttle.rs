@@ -1,5 +1,6 @@
-//! `throttle_cb` for the producer and the admin client, whose librdkafka configuration rdkafka
-//! builds itself (the consumer builds its own and sets the callback directly, native/consumer.rs).
+//! `throttle_cb` for the admin client, whose librdkafka configuration rdkafka builds itself (the
+//! consumer and the producer build their own and set the callback directly, native/consumer.rs
+//! and native/producer.rs).
 //!
 //! librdkafka reports throttling only to a `throttle_cb` set on the configuration before the client
 //! is made, and rdkafka offers no way to set one. librdkafka does call the `conf_init` function of

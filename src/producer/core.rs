@@ -13,13 +13,15 @@ use parking_lot::{Condvar, Mutex};
 use pyo3::intern;
 use pyo3::prelude::*;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{BaseProducer, Producer as _};
 
 use super::delivery::{Delivery, DeliveryCell, DeliveryContext};
 use crate::blocking::SLICE;
 use crate::errors::FerroError;
 use crate::handle_slot::{HandOff, HandleSlot, Teardown};
 use crate::native::producer::{Topic, TopicId, TopicRef, Topics};
+
+/// The librdkafka producer handle with its context (native/producer.rs).
+pub(super) type NativeProducer = crate::native::producer::NativeProducer<DeliveryContext>;
 
 pub(super) const OPEN: u8 = 0;
 /// close() started or the Python object died: no more produce; threads stop once all is resolved.
@@ -41,7 +43,7 @@ pub(super) const MAX_CACHED_TOPICS: usize = 1024;
 /// The librdkafka producer handle and its cached topic handles: held by the core until close()
 /// (see handle_slot.rs) and, for the length of a call, by each call that uses it.
 pub(super) struct ProducerHandle {
-    producer: HandOff<BaseProducer<DeliveryContext>>,
+    producer: HandOff<NativeProducer>,
     /// Topic handles by name: produce() then neither allocates a C string nor looks the topic up
     /// in librdkafka's table per message, as rdkafka's `BaseProducer::send` does.
     topics: HandOff<Topics>,
@@ -66,7 +68,7 @@ pub(super) struct ProducerCore {
 }
 
 impl ProducerCore {
-    pub(super) fn new(producer: BaseProducer<DeliveryContext>) -> Self {
+    pub(super) fn new(producer: NativeProducer) -> Self {
         let (born, teardown) = (crate::fork::Born::here(), Teardown::default());
         let context = producer.context().clone();
         let topics = Topics::new(producer.client(), MAX_CACHED_TOPICS);
@@ -102,7 +104,7 @@ impl ProducerCore {
 }
 
 impl ProducerHandle {
-    pub(super) fn producer(&self) -> &BaseProducer<DeliveryContext> {
+    pub(super) fn producer(&self) -> &NativeProducer {
         &self.producer
     }
 
@@ -145,7 +147,7 @@ impl ProducerHandle {
     /// Fails messages still queued (and, with `in_flight`, those sent but not acknowledged); their
     /// futures get `_PURGE_QUEUE` / `_PURGE_INFLIGHT` errors.
     pub(super) fn purge(&self, in_queue: bool, in_flight: bool) {
-        crate::native::producer::purge(self.producer.client(), in_queue, in_flight);
+        self.producer.purge(in_queue, in_flight);
     }
 }
 
@@ -233,7 +235,9 @@ pub(super) fn run_poller(core: Arc<ProducerCore>) {
     DELIVERY_THREAD_OF.set(Arc::as_ptr(&core) as usize);
     while !core.finished() {
         match core.handle.get() {
-            Some(handle) => handle.producer().poll(SLICE),
+            Some(handle) => {
+                handle.producer().poll(SLICE);
+            }
             None => std::thread::sleep(SLICE),
         }
         core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));

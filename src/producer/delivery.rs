@@ -1,6 +1,7 @@
 //! The delivery of one produced message: its state (`DeliveryCell`, resolved without the GIL),
 //! the Rust side of its Python future (`DeliveryState`, `future._native`), the report it resolves
-//! to (`DeliveryReport`) and rdkafka's producer context that resolves them. The Python side of the
+//! to (`DeliveryReport`) and the producer's context that resolves them (`native::producer`'s
+//! `ProducerEvents`). The Python side of the
 //! future is `python/ferrokafka/_delivery.py` (`DeliveryFuture`).
 
 #![forbid(unsafe_code)]
@@ -15,14 +16,13 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyString, PyType};
 use pyo3::{PyTraverseError, PyVisit};
-use rdkafka::message::Message;
-use rdkafka::producer::{DeliveryResult, ProducerContext};
 
 use super::delivery_results::DeliveryResults;
 use super::loop_sink::LoopSink;
 use crate::callbacks::ClientCallbacks;
 use crate::errors::KafkaErrorInfo;
 use crate::message::TimestampType;
+use crate::native::producer::{DeliveryResult, ProducerEvents};
 use rdkafka::types::RDKafkaErrorCode;
 
 /// Where a delivered message landed. The result of a `produce()` future.
@@ -355,7 +355,7 @@ impl DeliveryCell {
     }
 }
 
-/// The rdkafka context: resolves futures as delivery reports arrive (no GIL needed), queues those
+/// The producer handle's context: resolves futures as delivery reports arrive (no GIL needed), queues those
 /// that still need Python, and queues logs, errors and statistics for the Python callbacks.
 pub struct DeliveryContext {
     /// Finished messages whose future or callback needs Python: the resolver's (or poll()'s) work.
@@ -380,33 +380,31 @@ impl DeliveryContext {
     }
 }
 
-// As `client_context_via_callbacks!`, and each queued callback wakes the resolver.
+// Each queued callback wakes the resolver.
 impl rdkafka::ClientContext for DeliveryContext {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        self.callbacks.log(level, fac, log_message);
-        self.wake_for_callbacks();
-    }
-
-    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        self.callbacks.error(error, reason);
-        self.wake_for_callbacks();
-    }
-
     fn stats_raw(&self, statistics: &[u8]) {
         self.callbacks.stats_raw(statistics);
         self.wake_for_callbacks();
     }
 }
 
-impl crate::native::throttle::ThrottleTarget for DeliveryContext {
-    fn throttle_callbacks(&self) -> &ClientCallbacks {
-        &self.callbacks
-    }
-}
-
-impl ProducerContext for DeliveryContext {
+impl ProducerEvents for DeliveryContext {
     /// The message's delivery cell, or its place in its batch, travels as the message opaque.
     type DeliveryOpaque = Delivery;
+
+    fn callbacks(&self) -> &ClientCallbacks {
+        &self.callbacks
+    }
+
+    fn log_syslog(&self, level: i32, facility: &str, message: &str) {
+        self.callbacks.log_syslog(level, facility, message);
+        self.wake_for_callbacks();
+    }
+
+    fn producer_error(&self, info: KafkaErrorInfo) {
+        self.callbacks.global_error(info);
+        self.wake_for_callbacks();
+    }
 
     fn delivery(&self, result: &DeliveryResult<'_>, delivery: Delivery) {
         let outcome = match result {

@@ -1,6 +1,6 @@
 //! `Producer`: librdkafka's producer with a `concurrent.futures.Future` per message.
 //!
-//! Delivery reports need no polling by the user: a *poller* thread serves librdkafka's event queue
+//! Delivery reports need no polling by the user: a *poller* thread serves librdkafka's queue
 //! and resolves futures right there, without the GIL; only futures someone waits on and messages
 //! with an `on_delivery` callback go on to a *resolver* thread, which takes the GIL once per batch
 //! (the poller never waits for the GIL, so a busy Python thread cannot stall delivery reports). `flush()` waits (GIL released, Ctrl-C honoured) until every
@@ -24,7 +24,6 @@ use parking_lot::{Condvar, Mutex};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use pyo3::{PyTraverseError, PyVisit};
-use rdkafka::producer::{BaseProducer, Producer as _};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::args::{Int, Seconds};
@@ -38,9 +37,10 @@ use crate::native::bytes_like::with_opt_bytes;
 use crate::native::partitions::to_list;
 use crate::native::producer::{Topic, TopicId};
 use crate::topic_partition::{partitions_arg, TopicPartition};
-use rdkafka::util::Timeout;
 
-use self::core::{run_poller, run_resolver, ProducerCore, ProducerHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE};
+use self::core::{
+    run_poller, run_resolver, NativeProducer, ProducerCore, ProducerHandle, CLOSING, DELIVERY_THREAD_OF, PURGE_GRACE,
+};
 use self::delivery::{new_delivery_future, Delivery, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
@@ -112,7 +112,7 @@ impl Producer {
     /// Runs a transactional call on its own thread (they cannot be sliced), GIL released.
     fn transaction_call<F>(&self, py: Python<'_>, what: &str, call: F) -> PyResult<()>
     where
-        F: FnOnce(&BaseProducer<DeliveryContext>) -> Result<(), FerroError> + Send + 'static,
+        F: FnOnce(&NativeProducer) -> Result<(), FerroError> + Send + 'static,
     {
         let handle = self.open_handle()?;
         run_interruptible(py, what, move || call(handle.producer()))?.map_err(PyErr::from)
@@ -191,13 +191,13 @@ impl Producer {
         let core = &self.core;
         wait_detached(py, deadline, |slice| {
             // While rd_kafka_flush waits, librdkafka sends at once, ignoring linger.ms (a zero
-            // timeout would lift that again immediately). With the event API it only waits for the
-            // queue to drain; the poller thread serves the delivery reports.
+            // timeout would lift that again immediately). It serves the queue meanwhile, as the
+            // poller thread does.
             if let Some(producer) = core.handle.get() {
-                crate::native::producer::flush(producer.producer().client(), slice.as_millis() as i32);
+                producer.producer().flush(slice.as_millis() as i32);
             }
-            // rd_kafka_flush serves delivery reports on this thread too (rdkafka's producer uses
-            // librdkafka's callback mode): count those off here, not a poller slice later.
+            // rd_kafka_flush serves delivery reports on this thread too (the handle uses librdkafka's
+            // callbacks, native/producer.rs): count those off here, not a poller slice later.
             core.settle(core.context().finished_quietly.swap(0, Ordering::AcqRel));
             core.wait_idle(Duration::from_millis(10)).then_some(())
         })?;
@@ -226,22 +226,11 @@ impl Producer {
             finished_quietly: AtomicUsize::new(0),
             callbacks: ClientCallbacks::new(settings, &config),
         };
-        let producer: BaseProducer<DeliveryContext> = if context.callbacks.wants_throttle() {
-            let throttle = crate::native::throttle::throttle_cb::<DeliveryContext>;
-            crate::native::throttle::create_with_throttle_cb(&config, throttle, |config| {
-                config.create_with_context(context)
-            })?
-        } else {
-            config.create_with_context(context).map_err(FerroError::from)?
-        };
+        let producer = NativeProducer::new(&config, context).map_err(FerroError::from)?;
         // What librdkafka queued while it was being created (its INIT log line, say) is taken
         // here, before the poller exists: the first poll()/flush() hands it to the logger, as
         // confluent-kafka's does, instead of whenever the poller thread gets to it.
-        if let Some(queue) = crate::native::queue::main_queue(producer.client()) {
-            for _ in 0..crate::native::queue::length(&queue) {
-                producer.poll(Duration::ZERO);
-            }
-        }
+        producer.poll(Duration::ZERO);
         let core = Arc::new(ProducerCore::new(producer));
         let spawn = |name: &str, run: fn(Arc<ProducerCore>)| {
             let core = core.clone();
@@ -545,8 +534,7 @@ impl Producer {
         let timeout_ms = remaining_ms(deadline(timeout)?);
         let list = to_list(&partitions_arg(offsets))?;
         self.transaction_call(py, "send_offsets_to_transaction", move |p| {
-            let failed = crate::native::producer::send_offsets_to_transaction(
-                p.client(),
+            let failed = p.send_offsets_to_transaction(
                 &list,
                 group_metadata.get().inner.native(),
                 timeout_ms,
@@ -587,7 +575,7 @@ impl Producer {
         }
         let handle = self.open_handle()?;
         let producer = handle.producer();
-        let timeout = Timeout::After(Duration::from_millis(u64::from(timeout_ms)));
+        let timeout = timeout_ms as std::ffi::c_int; // at most 100
         let result = match call {
             "init" => py.detach(|| producer.init_transactions(timeout)),
             "begin" => py.detach(|| producer.begin_transaction()),
@@ -600,10 +588,10 @@ impl Producer {
             // `init_transactions` one reports the coordinator's last retriable error in its place
             // (NOT_COORDINATOR while a fresh broker loads its transaction log: rd_kafka_init_transactions
             // in rdkafka_txnmgr.c), so for "init" any retriable error means "still going".
-            Err(rdkafka::error::KafkaError::Transaction(error))
+            Err(error)
                 if !last
-                    && error.is_retriable()
-                    && (call == "init" || error.code() == RDKafkaErrorCode::OperationTimedOut) =>
+                    && error.native_retriable
+                    && (call == "init" || error.info.code == RDKafkaErrorCode::OperationTimedOut as i32) =>
             {
                 Ok(false)
             }
@@ -669,11 +657,8 @@ impl Drop for Producer {
     }
 }
 
-/// A transaction call's timeout as rdkafka's type, through the API's one conversion (so it never
-/// wraps: rdkafka's `Timeout` holds milliseconds as an `i32`).
-fn transaction_timeout(timeout: Option<Seconds>) -> PyResult<Timeout> {
-    Ok(match remaining_ms(deadline(timeout)?) {
-        ms if ms < 0 => Timeout::Never,
-        ms => Timeout::After(Duration::from_millis(ms as u64)),
-    })
+/// A transaction call's timeout in milliseconds (-1: none), through the API's one conversion (so
+/// it never wraps).
+fn transaction_timeout(timeout: Option<Seconds>) -> PyResult<std::ffi::c_int> {
+    Ok(remaining_ms(deadline(timeout)?))
 }

@@ -493,6 +493,10 @@ def _file_error(events: _Events, error_cb: Callable[..., Any] | None, error: Any
     value = _config.error_value(error)
     if value is None:
         return
+    if value.fatal():
+        # confluent-kafka gives a fatal error not to error_cb: poll()/flush() raise it.
+        events.file(_reraiser, (KafkaException(value),))
+        return
     if error_cb is None:
         _config.default_error_log(value)
         return

@@ -6,16 +6,21 @@ ferrokafka's asyncio clients wait on the loop itself).
 and ``consume()`` return :class:`Message` s as the synchronous consumer does (views of the fetched
 data, copied only when the application keeps a message past two more calls). Callbacks
 (``on_delivery``, ``error_cb``, ``stats_cb``, ``throttle_cb``, ``on_commit``, ``on_assign`` ...) run
-on the loop and may be coroutine functions. ``max_workers``, ``executor``, ``batch_size`` and
-``buffer_timeout`` are accepted and unused (there is no executor and no Python-side buffer);
-``max_workers`` is still checked as confluent-kafka checks it when no ``executor`` is given.
+on the loop and may be coroutine functions. ``batch_size`` and ``buffer_timeout`` are accepted and
+unused (there is no Python-side buffer: each message goes to librdkafka at once).
 ``confluent_kafka.aio.producer`` and confluent-kafka's private module paths
 (``aio._AIOConsumer``, ``aio.producer._AIOProducer``) give the same classes.
+
+``executor`` is the one given, or a ``ThreadPoolExecutor(max_workers)`` (it starts a thread only
+when used), as in confluent-kafka; the only call that runs on it is ``cluster_id()`` when the
+broker must be asked (``_common.async_call``). close() shuts it down as confluent-kafka's does:
+the producer's always, the consumer's when it made it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import sys
 import time
@@ -33,6 +38,7 @@ from .._errors import KafkaError, KafkaException, call, exception_of, kafka_erro
 from .._message import Message, error_message, from_borrowed
 from .._metadata import from_dict
 from .._topic_partition import TopicPartition, list_from_native, list_to_native, to_native
+from . import _common
 
 __all__ = ["AIOConsumer", "AIOProducer", "AsyncDeserializingConsumer", "AsyncSerializingProducer"]
 
@@ -69,7 +75,33 @@ def _native_conf(conf: Any, allowed: tuple[str, ...], client: str) -> tuple[dict
     return rest, user
 
 
-class AIOProducer(_AsyncClient):
+def _executor(max_workers: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The executor of a client given none (it starts a thread only when first used)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max_workers)
+
+
+async def _cluster_id(client: Any, aio_client: Any, timeout: float) -> str | None:
+    """The cluster id (asks the broker if not known yet, on the asyncio client's executor)."""
+    cluster_id: str | None = await _translated(aio_client._call(call, client.cluster_id, _timeout(timeout)))
+    return cluster_id
+
+
+class _OnExecutor:
+    """``_call()``, as confluent-kafka's asyncio clients have it: a blocking call on ``executor``
+    (through ``_common.async_call``, the module confluent-kafka's tests patch)."""
+
+    executor: concurrent.futures.Executor
+
+    async def _call(self, blocking_task: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await _common.async_call(self.executor, blocking_task, *args, **kwargs)
+
+
+def _shut_down(executor: Any) -> None:
+    """Shuts `executor` down (a cluster_id() still asking on it ends on its own)."""
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+class AIOProducer(_AsyncClient, _OnExecutor):
     """confluent-kafka's asyncio producer (see the module's docstring)."""
 
     def __init__(
@@ -80,9 +112,8 @@ class AIOProducer(_AsyncClient):
         batch_size: int = 1000,
         buffer_timeout: float = 1.0,
     ) -> None:
-        if executor is None and max_workers is not None and max_workers <= 0:
-            # confluent-kafka creates its ThreadPoolExecutor(max_workers) here, which refuses it
-            raise ValueError("max_workers must be greater than 0")
+        # confluent-kafka's: a ThreadPoolExecutor(max_workers) refuses max_workers < 1 here.
+        self.executor = executor if executor is not None else _executor(max_workers)
         rest, user = _native_conf(
             producer_conf, ("error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_delivery"), "producer"
         )
@@ -137,7 +168,7 @@ class AIOProducer(_AsyncClient):
         return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
 
     async def cluster_id(self, timeout: float = -1) -> str | None:
-        return await _cluster_id(self._native._producer, timeout)
+        return await _cluster_id(self._native._producer, self, timeout)
 
     def set_sasl_credentials(self, username: str, password: str) -> None:
         call(self._native.set_sasl_credentials, username, password)
@@ -165,6 +196,7 @@ class AIOProducer(_AsyncClient):
         return len(self._native)
 
     async def close(self) -> None:
+        _shut_down(self.executor)  # even a given one, as confluent-kafka's producer does
         await self._native.close()
 
 
@@ -211,13 +243,6 @@ def _aio_delivered(
     return None
 
 
-async def _cluster_id(client: Any, timeout: float) -> str | None:
-    """The cluster id (asks the broker if not known yet: on a thread of its own, as
-    ``ferrokafka.aio``'s ``list_topics`` does)."""
-    cluster_id: str | None = await _translated(asyncio.to_thread(call, client.cluster_id, _timeout(timeout)))
-    return cluster_id
-
-
 async def _translated(awaitable: Any) -> Any:
     try:
         return await awaitable
@@ -253,12 +278,14 @@ class _Closed:
 _CLOSED_CONSUMER: Any = _Closed("Consumer closed")
 
 
-class AIOConsumer(_AsyncClient):
+class AIOConsumer(_AsyncClient, _OnExecutor):
     """confluent-kafka's asyncio consumer (see the module's docstring)."""
 
     def __init__(self, consumer_conf: dict[str, Any], max_workers: int = 2, executor: Any = None) -> None:
         if executor is None and max_workers < 1:
             raise ValueError("max_workers must be at least 1")  # confluent-kafka's check
+        self._own_executor = executor is None
+        self.executor = executor if executor is not None else _executor(max_workers)
         if not isinstance(consumer_conf, dict):
             raise TypeError("expected configuration dict")
         if not consumer_conf.get("group.id"):
@@ -471,7 +498,7 @@ class AIOConsumer(_AsyncClient):
         return from_dict(await _translated(self._native.list_topics(topic, _timeout(timeout))), None)
 
     async def cluster_id(self, timeout: float = -1) -> str | None:
-        return await _cluster_id(self._native._consumer, timeout)
+        return await _cluster_id(self._native._consumer, self, timeout)
 
     async def consumer_group_metadata(self) -> Any:
         return await _translated(self._native.consumer_group_metadata())
@@ -482,6 +509,8 @@ class AIOConsumer(_AsyncClient):
     async def close(self) -> None:
         if self._native is _CLOSED_CONSUMER:
             return
+        if self._own_executor:  # a given one stays usable, as with confluent-kafka's consumer
+            _shut_down(self.executor)
         for message in self._previous + self._latest:
             message._materialize()
         self._previous.clear()
