@@ -69,7 +69,7 @@ mod _native {
     #[pymodule_export]
     use crate::mock_cluster::MockCluster;
     #[pymodule_export]
-    use crate::producer::{DeliveryReport, DeliveryResults, DeliveryState, LoopDeliveries, Producer};
+    use crate::producer::{DeliveryReport, DeliveryResults, DeliveryState, DropInProduce, LoopDeliveries, Producer};
     #[pymodule_export]
     use crate::topic_partition::TopicPartition;
 

@@ -152,6 +152,59 @@ def _dropin_consumer(bootstrap: str, group: str, **extra: Any) -> Any:
     return fc.Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest", **extra})
 
 
+@pytest.mark.parametrize("compression", ["none", "lz4"])
+def test_headers_of_every_record_shape_read_as_confluent_kafka_reads_them(backend, topic_name, compression):
+    # A record without headers is told from its bytes (NativeMessage::surely_headerless: the value's
+    # length varint before it, a 0 header count after it) instead of by librdkafka's parse. Every
+    # shape near that check's edges (1- and 2-byte value lengths, past its 8191-byte limit, no key,
+    # an empty key, no or an empty value, headers with a None value), compressed or not, still
+    # reads as confluent-kafka reads it, through the drop-in and ferrokafka's own consumer.
+    backend.create_topic(topic_name)
+    shapes: list[tuple[Any, Any, Any]] = []
+    for size in (1, 63, 64, 8191, 8192, 9000):
+        for key in (None, b"", b"k"):
+            for headers in (None, [("a", b"1")], [("x", None), ("y", b"")]):
+                shapes.append((key, b"v" * size, headers))
+    for key in (None, b"k"):
+        for headers in (None, [("a", b"1")]):
+            shapes += [(key, None, headers), (key, b"", headers)]
+    producer = ck.Producer({"bootstrap.servers": backend.bootstrap, "compression.type": compression, "linger.ms": 20})
+    for key, value, headers in shapes:
+        producer.produce(topic_name, value, key=key, headers=headers)
+    assert producer.flush(30) == 0
+
+    def config() -> dict[str, Any]:
+        group = f"g-{time.monotonic_ns()}"
+        return {"bootstrap.servers": backend.bootstrap, "group.id": group, "auto.offset.reset": "earliest"}
+
+    def read(mod: Any) -> list[tuple[Any, Any, Any]]:
+        consumer = mod.Consumer(config())
+        consumer.subscribe([topic_name])
+        got: list[tuple[Any, Any, Any]] = []
+        deadline = time.monotonic() + 60
+        try:
+            while len(got) < len(shapes) and time.monotonic() < deadline:
+                msg = consumer.poll(1.0)
+                if msg is not None and msg.error() is None:
+                    got.append((msg.key(), msg.value(), msg.headers()))
+        finally:
+            consumer.close()
+        return got
+
+    expected = read(ck)
+    assert [headers for _, _, headers in expected] == [headers for _, _, headers in shapes]
+    assert read(fc) == expected
+    native: list[Any] = []
+    with fk.Consumer(config()) as consumer:
+        consumer.subscribe([topic_name])
+        deadline = time.monotonic() + 60
+        while len(native) < len(shapes) and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is not None:
+                native.append(msg.headers or None)
+    assert native == [headers for _, _, headers in expected]
+
+
 def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, topic_name, group_id):
     """poll() is one native call unless the Python side has something queued (callbacks, error
     events, held or aging messages, synchronous commits awaiting their result) or the timeout is
@@ -195,7 +248,7 @@ def test_poll_takes_the_native_path_only_when_nothing_is_queued(mock_cluster, to
         committed = consumer.commit(asynchronous=False)
         assert [(tp.topic, tp.partition, tp.offset) for tp in committed] == [(topic_name, 0, 5)]
         # a subclass overriding poll() keeps it; Consumer.poll runs the same native path
-        assert type(consumer).poll is fc.Consumer.poll and consumer.poll is consumer._poller
+        assert type(consumer).poll is fc.Consumer.poll and consumer.poll.__self__ is consumer._poller
         assert fc.Consumer.poll(consumer, 10.0).value() == b"v5" and len(slow_calls) == 2
     finally:
         consumer.close()

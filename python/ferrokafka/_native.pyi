@@ -510,6 +510,26 @@ class Message:
         """Copies the views still held into ``bytes`` and lets them go (their fetch buffer with them)."""
 
 @final
+class DropInProduce:
+    """The drop-in producer's ``produce()`` fast path (``src/producer/dropin.rs``)."""
+
+    def __new__(cls, producer: Producer, owner: Any, slow: Any) -> DropInProduce: ...
+    def produce(
+        self,
+        topic: Any,
+        value: Any = None,
+        key: Any = None,
+        partition: Any = -1,
+        callback: Any = None,
+        on_delivery: Any = None,
+        timestamp: Any = 0,
+        headers: Any = None,
+    ) -> None:
+        """confluent-kafka's `produce(topic, value=None, key=None, partition=-1, callback=None,
+        on_delivery=None, timestamp=0, headers=None)`.
+        """
+
+@final
 class DropInPoll:
     """The drop-in consumer's ``poll()`` fast path (``src/consumer/dropin.rs``)."""
 
@@ -517,6 +537,10 @@ class DropInPoll:
     def __call__(self, timeout: Any = None) -> Any:
         """`poll(timeout)`: the common case natively, the rest by the drop-in consumer's
         `_poll_slow(timeout)`, `_poll_after(result)` and `_poll_failed(error)`.
+        """
+    def poll(self, timeout: Any = None) -> Any:
+        """`poll(timeout)` as a method: `__call__`, called without an argument tuple (vectorcall).
+        The drop-in consumer's `poll` attribute is this, bound.
         """
     def _receive(self, timeout: float | None) -> Message | BorrowedMessage | None:
         """The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a

@@ -485,6 +485,15 @@ impl DropInPoll {
     /// Records `(topic, partition)` as handed out up to `next`. Topics compare as strings (no
     /// Python code runs under the lock).
     fn note(&self, topic: &Bound<'_, PyAny>, partition: i64, next: i64) -> PyResult<()> {
+        {
+            // The usual case: the same topic object as the entry of this partition (the fast path
+            // reuses one string per topic), compared by identity, without reading the name.
+            let mut handed = self.handed.lock();
+            if let Some(entry) = handed.iter_mut().find(|entry| entry.1 == partition && entry.0.is(topic)) {
+                entry.2 = next;
+                return Ok(());
+            }
+        }
         let name = match topic.cast::<PyString>() {
             Ok(name) => Some(name.to_str()?),
             Err(_) => None,
@@ -553,6 +562,13 @@ impl DropInPoll {
         };
         let received = self.receive(py, wait);
         self.finish(py, received)
+    }
+
+    /// `poll(timeout)` as a method: `__call__`, called without an argument tuple (vectorcall).
+    /// The drop-in consumer's `poll` attribute is this, bound.
+    #[pyo3(signature = (timeout=None))]
+    fn poll(&self, py: Python<'_>, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.__call__(py, timeout)
     }
 
     /// The next message as the native path receives it (a `Message`, a `BorrowedMessage` for a

@@ -6,6 +6,9 @@
 //! or a reference count of its own. The batch is kept alive for all its members by one strong
 //! reference, taken when it is made and released by the last member to finish (or be dropped).
 //!
+//! A message whose outcome nobody waits for (the confluent-kafka drop-in's `produce()` without a
+//! delivery callback) carries nothing at all ([`Opaque::Quiet`], the null pointer).
+//!
 //! Every member is handed out once ([`Issuer`]), and ends once: finished ([`Member::finish`]),
 //! dropped, or given back to its issuer (to be handed out again). Members not handed out when the
 //! issuer goes count as ended.
@@ -192,10 +195,12 @@ impl<B> Drop for Member<B> {
     }
 }
 
-/// What a message carries through librdkafka: its own `Arc<C>`, or its place in a batch.
+/// What a message carries through librdkafka: its own `Arc<C>`, its place in a batch, or nothing.
 pub enum Opaque<C, B> {
     One(Arc<C>),
     Member(Member<B>),
+    /// Nothing to resolve: the message is only counted off when it finishes. No allocation.
+    Quiet,
 }
 
 /// The tag of a member's pointer; an `Arc`'s and an entry's addresses are at least 2-aligned.
@@ -211,6 +216,7 @@ impl<C: Send + Sync, B: Send + Sync> IntoOpaque for Opaque<C, B> {
                 std::mem::forget(member); // travels as the pointer; ends when it comes back
                 ptr.map_addr(|a| a | MEMBER_TAG) as *mut c_void
             }
+            Opaque::Quiet => std::ptr::null_mut(),
         }
     }
 
@@ -218,7 +224,10 @@ impl<C: Send + Sync, B: Send + Sync> IntoOpaque for Opaque<C, B> {
     ///
     /// `ptr` came from [`into_ptr`](Self::into_ptr) of this type and is converted back once.
     unsafe fn from_ptr(ptr: *mut c_void) -> Self {
-        if ptr.addr() & MEMBER_TAG == 0 {
+        if ptr.is_null() {
+            // No `Arc` or entry has the address 0: only `Opaque::Quiet` becomes it.
+            Opaque::Quiet
+        } else if ptr.addr() & MEMBER_TAG == 0 {
             // SAFETY: an `Arc<C>`'s pointer from `into_ptr`, given back once (the caller's contract).
             Opaque::One(unsafe { Arc::from_raw(ptr as *const C) })
         } else {
@@ -289,5 +298,9 @@ mod tests {
         let one = Opaque::<u64, Counted>::One(Arc::new(7)).into_ptr();
         // SAFETY: as above.
         assert!(matches!(unsafe { Opaque::<u64, Counted>::from_ptr(one) }, Opaque::One(v) if *v == 7));
+        let quiet = Opaque::<u64, Counted>::Quiet.into_ptr();
+        assert!(quiet.is_null());
+        // SAFETY: as above.
+        assert!(matches!(unsafe { Opaque::<u64, Counted>::from_ptr(quiet) }, Opaque::Quiet));
     }
 }

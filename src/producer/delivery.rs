@@ -182,8 +182,8 @@ pub struct BatchCell {
 /// A message of a `produce_batch()` on its way: its batch and place there.
 pub(super) type BatchMember = crate::native::batch_opaque::Member<BatchCell>;
 
-/// What each produced message carries through librdkafka: its own cell (`produce()`), or its
-/// place in a batch (`produce_batch()`).
+/// What each produced message carries through librdkafka: its own cell (`produce()`), its
+/// place in a batch (`produce_batch()`), or nothing (`_produce_quiet()`: nobody waits for it).
 pub type Delivery = crate::native::batch_opaque::Opaque<DeliveryCell, BatchCell>;
 
 impl DeliveryCell {
@@ -435,6 +435,8 @@ impl DeliveryContext {
         match delivery {
             Delivery::One(cell) => self.resolve(cell, outcome),
             Delivery::Member(member) => self.finish_member(member, outcome),
+            // Nobody waits for its outcome: counted off, nothing else (the outcome is dropped).
+            Delivery::Quiet => self.finished(None),
         }
     }
 

@@ -12,6 +12,7 @@ mod batch;
 mod core;
 mod delivery;
 mod delivery_results;
+mod dropin;
 mod loop_sink;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +44,7 @@ use self::core::{
 use self::delivery::{new_delivery_future, Delivery, DeliveryCell, DeliveryContext, Outcome};
 pub use self::delivery::{DeliveryReport, DeliveryState};
 pub use self::delivery_results::DeliveryResults;
+pub use self::dropin::DropInProduce;
 pub use self::loop_sink::LoopDeliveries;
 
 /// One message's arguments, as `produce()` takes them.
@@ -125,16 +127,17 @@ impl Producer {
         message: OneMessage<'_, '_>,
         make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
     ) -> PyResult<()> {
-        self.queue_one_or(py, message, make_cell, false)
+        self.queue_one_or(py, message, |name| Ok(Delivery::One(make_cell(name.clone())?)), false)
     }
 
     /// [`queue_one`](Self::queue_one); with `raise_refused`, a message librdkafka refuses at once
-    /// raises its error instead of finishing its cell with it (confluent-kafka's `produce()`).
+    /// raises its error instead of finishing its cell with it (confluent-kafka's `produce()`);
+    /// `make_delivery` gives what the message carries (its cell, or `Delivery::Quiet`).
     fn queue_one_or(
         &self,
         py: Python<'_>,
         message: OneMessage<'_, '_>,
-        make_cell: impl FnOnce(Arc<str>) -> PyResult<Arc<DeliveryCell>>,
+        make_delivery: impl FnOnce(&Arc<str>) -> PyResult<Delivery>,
         raise_refused: bool,
     ) -> PyResult<()> {
         // The same rule as produce_batch()'s, for every message.
@@ -147,11 +150,11 @@ impl Producer {
             _ => None,
         };
         let topic = self.topic_handle(&producer, message.topic)?;
-        let cell = make_cell(topic.name().clone())?;
+        let delivery = make_delivery(topic.name())?;
         core.unresolved.fetch_add(1, Ordering::AcqRel);
         let sent = with_opt_bytes(message.value, "value", |value| {
             with_opt_bytes(message.key, "key", |key| {
-                producer.send(topic.get(), value, key, partition, timestamp, &mut headers, Delivery::One(cell))
+                producer.send(topic.get(), value, key, partition, timestamp, &mut headers, delivery)
             })
         });
         let refused = match sent {
@@ -297,7 +300,8 @@ impl Producer {
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<()> {
         let message = OneMessage { topic: &topic, value, key, partition, timestamp, headers };
-        self.queue_one_or(py, message, |topic_name| Ok(Arc::new(DeliveryCell::new(topic_name, None))), true)
+        // Nothing travels with the message (no cell to allocate and free): it is only counted.
+        self.queue_one_or(py, message, |_| Ok(Delivery::Quiet), true)
     }
 
     /// `produce()` for `ferrokafka.aio.AIOProducer`: the message's outcome resolves `future` (an

@@ -229,6 +229,8 @@ def release_unclosed(client: Any) -> None:
     native = client.__dict__.pop("_native", None)
     if native is None:
         return
+    # The producer's native produce() (DropInProduce) holds the native client too: let it go here.
+    fast = client.__dict__.pop("produce", None)
     # Also at interpreter exit (a client kept in a module global, as frameworks keep theirs),
     # where the warnings machinery still works; late in the shutdown it may be gone (AttributeError
     # or KeyError; a bare try, as module globals may be None by then): then nothing can show the
@@ -236,6 +238,6 @@ def release_unclosed(client: Any) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
-            del native
+            del native, fast
     except Exception:
         pass

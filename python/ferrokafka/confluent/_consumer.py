@@ -205,9 +205,9 @@ class Consumer:
         self._poller = _DropInPoll(native, weakref.ref(self), watched, _COPY_AT_MOST)
         self._poller._settle()  # in case an error event was queued before it was made
         if type(self).poll is Consumer.poll:
-            # consumer.poll is then the native poll itself: no Python frame per message (a
-            # subclass that overrides poll() keeps its own)
-            self.poll = self._poller  # type: ignore[method-assign]
+            # consumer.poll is then the native poll itself (a method: vectorcall, no argument
+            # tuple), no Python frame per message (a subclass that overrides poll() keeps its own)
+            self.poll = self._poller.poll  # type: ignore[method-assign]
 
     def _open(self) -> _fk.Consumer:
         native = self._native

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
 import ferrokafka as _fk
+from ferrokafka._native import DropInProduce as _DropInProduce
 
 from . import _config
 from ._errors import KafkaError, KafkaException, call, exception_of, kafka_error_of, reraise
@@ -189,7 +191,14 @@ class Producer:
                 callbacks["logger"], _config.client_name(conf, "producer"), sink=events.file
             )
         self._logs = "logger" in callbacks
-        self._native = call(_fk.Producer, native_conf)
+        native = self._native = call(_fk.Producer, native_conf)
+        if self._default_cb is None and type(self).produce is Producer.produce:
+            # produce() without a delivery callback, natively: no Python frame per message
+            # (DropInProduce, src/producer/dropin.rs). Any other call, and any the native path
+            # refuses, goes to Producer.produce below; a subclass that overrides produce() keeps
+            # its own.
+            fast = _DropInProduce(native, weakref.ref(self), Producer.produce)
+            self.produce = fast.produce  # type: ignore[method-assign]
 
     # --- producing ---------------------------------------------------------------------------
 
