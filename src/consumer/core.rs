@@ -699,13 +699,7 @@ impl ConsumerCore {
         let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
         if !topic.is_empty() {
             // librdkafka 2.12.1 moved this partition's position to the offset + 1 (app_positions.rs).
-            errors_taken.push(ErrorTaken {
-                index,
-                topic: topic.clone(),
-                partition,
-                offset,
-                end,
-            });
+            errors_taken.push(ErrorTaken { index, topic: topic.clone(), partition, offset, end });
         }
         if end {
             // Only emitted with enable.partition.eof: the caller asked to hear of it (raised).
