@@ -5,6 +5,7 @@
     python benches/profile_paths.py BOOTSTRAP consume|confluent-consume TOPIC [COUNT]
     python benches/profile_paths.py BOOTSTRAP dropin-poll|confluent-poll TOPIC [COUNT]
     python benches/profile_paths.py BOOTSTRAP dropin-produce|confluent-produce [COUNT]
+    python benches/profile_paths.py BOOTSTRAP arrow|confluent-arrow TOPIC [COUNT [BATCH]]
 
 The loops are the benchmark's own (benches/workers.py), with its configurations (benchlib.py), at
 100 B (produce_batch: SIZE bytes; dropin-*: the confluent-kafka drop-in's loops, confluent-poll's and
@@ -46,6 +47,11 @@ def main(argv):
         topic, count = argv[2], int(argv[3]) if len(argv) > 3 else 1_000_000
         bl.create_topics(bootstrap, {topic: {}})
         result = {"count": count, "seconds": bl.preproduce(bootstrap, topic, count, SIZE)}
+    elif what in ("arrow", "confluent-arrow"):
+        topic, count = argv[2], int(argv[3]) if len(argv) > 3 else 1_000_000
+        batch = int(argv[4]) if len(argv) > 4 else bl.batch_size(SIZE)
+        run = workers.consume_ferro_arrow if what == "arrow" else workers.consume_confluent_arrow
+        result = run(bl.consumer_config(bootstrap, SIZE), topic, count, False, batch)
     else:
         topic, count = argv[2], int(argv[3]) if len(argv) > 3 else 1_000_000
         run = workers.consume_ferro_consume if what == "consume" else workers.consume_confluent_consume

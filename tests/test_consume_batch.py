@@ -643,3 +643,29 @@ def test_a_message_batch_pickles_as_the_owned_data_it_is(mock_cluster, topic_nam
         assert pa.table(clone).equals(pa.table(batch))
         assert list(clone) == list(batch)
         assert clone.next_offsets == batch.next_offsets
+
+
+@pytest.mark.parametrize("compression", ["none", "lz4"])
+def test_headers_read_right_at_every_value_length(backend, topic_name, compression):
+    """consume_batch() answers "no headers" for a record without reading them through librdkafka when
+    it can tell from the record's bytes (native/message.rs, MessageView::no_wire_headers): the check
+    must hold for values whose length varint takes 1, 2 or 3 bytes, at each boundary, for empty
+    and null values and keys, with and without headers, compressed or not."""
+    backend.create_topic(topic_name, 1)
+    header_sets: list[list[tuple[str, bytes | None]]] = [[], [("h", b"1")], [("h", None), ("", b"")]]
+    sent = []
+    with fk.Producer(
+        {"bootstrap.servers": backend.bootstrap, "compression.type": compression, "linger.ms": 20}
+    ) as producer:
+        futures = []
+        for length in (None, 0, 1, 63, 64, 65, 8191, 8192, 8193, 70_000):
+            for headers in header_sets:
+                for key in (None, b"", b"key"):
+                    value = None if length is None else bytes(range(256)) * (length // 256) + bytes(length % 256)
+                    sent.append((key, value, headers))
+                    futures.append(producer.produce(topic_name, value, key=key, headers=headers, partition=0))
+        for future in futures:
+            future.result(30)
+    with subscribed(backend.bootstrap, topic_name, **{"enable.auto.commit": False}) as consumer:
+        rows = [f for batch in take_batches(consumer, len(sent)) for f in arrow_fields(batch)]
+    assert [(f[5], f[6], f[7]) for f in rows] == sent

@@ -34,7 +34,7 @@
 
 use parking_lot::Mutex;
 
-use crate::message::borrowed::NativeMessage;
+use crate::message::MessageParts;
 use crate::topic_partition::TopicPartition;
 
 const OFFSET_INVALID: i64 = -1001;
@@ -101,27 +101,30 @@ fn track<'a>(tracks: &'a mut Vec<Track>, topic: &[u8], partition: i32) -> (usize
 impl AppPositions {
     /// What one batch call handed out, in order: `messages`, with `errors` among them. One lock
     /// per call; consecutive messages of a partition find their entry without a search.
-    pub fn taken(&self, messages: &[NativeMessage], errors: &[ErrorTaken]) {
-        if messages.is_empty() && errors.is_empty() {
+    /// The previous message's entry is found again from its topic handle and partition, without
+    /// reading the topic's name.
+    pub fn taken<M: MessageParts>(&self, messages: impl ExactSizeIterator<Item = M>, errors: &[ErrorTaken]) {
+        if messages.len() == 0 && errors.is_empty() {
             return;
         }
         let mut tracks = self.0.lock();
         let mut errors = errors.iter().peekable();
-        let mut last: Option<usize> = None;
-        for (i, message) in messages.iter().enumerate() {
+        let mut last: Option<(usize, *const rdkafka::bindings::rd_kafka_topic_t)> = None;
+        for (i, message) in messages.enumerate() {
             while let Some(error) = errors.next_if(|e| e.index <= i) {
                 mark(&mut tracks, error);
                 last = None;
             }
-            let (topic, partition) = (message.topic_bytes(), message.partition());
+            let (handle, partition) = (message.topic_handle(), message.partition());
             let index = match last {
-                Some(index) if tracks[index].is(topic, partition) => index,
-                _ => track(&mut tracks, topic, partition).0,
+                Some((index, h)) if !h.is_null() && h == handle && tracks[index].partition == partition => index,
+                Some((index, _)) if tracks[index].is(message.topic_bytes(), partition) => index,
+                _ => track(&mut tracks, message.topic_bytes(), partition).0,
             };
             let entry = &mut tracks[index];
             entry.pos = message.offset() + 1;
             entry.mark = None;
-            last = Some(index);
+            last = Some((index, handle));
         }
         for error in errors {
             mark(&mut tracks, error);
@@ -237,7 +240,7 @@ mod tests {
     #[test]
     fn an_end_is_corrected_to_itself_after_messages_and_to_invalid_without() {
         let fix = AppPositions::default();
-        fix.taken(&[], &[error(0, 3, true)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, 3, true)]);
         assert_eq!(corrected(&fix, 0, 4), OFFSET_INVALID, "no message since the assignment");
         set_pos(&fix, 0, 3);
         assert_eq!(corrected(&fix, 0, 4), 3);
@@ -249,7 +252,7 @@ mod tests {
     fn an_error_is_corrected_to_the_last_message() {
         let fix = AppPositions::default();
         set_pos(&fix, 0, 5);
-        fix.taken(&[], &[error(0, 9, false)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, 9, false)]);
         assert_eq!(corrected(&fix, 0, 10), 5);
         assert_eq!(fix.to_seek_after_pause(&at(0, 10)).iter().map(|tp| tp.offset).collect::<Vec<_>>(), [5]);
     }
@@ -257,7 +260,7 @@ mod tests {
     #[test]
     fn a_pause_seeks_once_and_invalid_then_reads_as_the_fixed_position() {
         let fix = AppPositions::default();
-        fix.taken(&[], &[error(0, 3, true)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, 3, true)]);
         let seek = fix.to_seek_after_pause(&at(0, 4));
         assert_eq!(seek.iter().map(|tp| tp.offset).collect::<Vec<_>>(), [3], "no position: to the end itself");
         fix.sought(&seek);
@@ -273,7 +276,7 @@ mod tests {
     fn only_partitions_under_a_mark_not_sought_are_marked() {
         let fix = AppPositions::default();
         set_pos(&fix, 1, 2); // messages, no mark
-        fix.taken(&[], &[error(0, 3, true)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, 3, true)]);
         let asked = [at(0, 0), at(1, 0), at(2, 0)].concat();
         assert_eq!(fix.marked(&asked).iter().map(|tp| tp.partition).collect::<Vec<_>>(), [0]);
         fix.sought(&at(0, 3));
@@ -284,9 +287,9 @@ mod tests {
     fn stored_reads_as_invalid_and_errors_without_an_offset_mark_nothing() {
         let fix = AppPositions::default();
         assert_eq!(corrected(&fix, 0, OFFSET_STORED), OFFSET_INVALID);
-        fix.taken(&[], &[error(0, OFFSET_INVALID, false)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, OFFSET_INVALID, false)]);
         assert!(fix.0.lock().is_empty());
-        fix.taken(&[], &[error(0, 1, false)]);
+        fix.taken(std::iter::empty::<&crate::message::borrowed::NativeMessage>(), &[error(0, 1, false)]);
         fix.forget_all();
         assert!(fix.0.lock().is_empty());
     }

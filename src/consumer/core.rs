@@ -36,9 +36,9 @@ use crate::errors::{FerroError, FerroResult, KafkaErrorInfo};
 use crate::flagged::Flagged;
 use crate::fork::Born;
 use crate::handle_slot::{HandOff, HandleSlot, Teardown};
-use crate::message::borrowed::{current_thread_tag, NativeMessage};
+use crate::message::borrowed::{current_thread_tag, NativeBatch, NativeMessage};
 use crate::native::clock;
-use crate::native::consumer::{ConsumeError, Consumed, ConsumerEvents, ConsumerRef, Rebalance};
+use crate::native::consumer::{ConsumeError, Consumed, ConsumerEvents, ConsumerRef, Rebalance, MAX_BATCH};
 use crate::topic_partition::TopicPartition;
 
 /// The librdkafka consumer handle, calling back into a [`CoreContext`].
@@ -304,6 +304,9 @@ pub struct ConsumerHandle {
     pub registry: Arc<MessageRegistry>,
     pub born: Born,
     teardown: Teardown,
+    /// No plugin (`plugin.library.paths`) was configured, so no interceptor sets headers on
+    /// consumed messages: "no headers" may be read from the record itself (native/message.rs).
+    wire_headers: bool,
 }
 
 impl std::ops::Deref for ConsumerHandle {
@@ -338,8 +341,20 @@ impl crate::message::borrowed::MessageSource for ConsumerHandle {
         self.registry.native_dropped();
     }
 
+    fn natives_created(&self, n: usize) {
+        self.registry.natives_created(n);
+    }
+
+    fn natives_dropped(&self, n: usize) {
+        self.registry.natives_dropped(n);
+    }
+
     fn inherited(&self) -> bool {
         self.born.inherited()
+    }
+
+    fn headers_from_wire(&self) -> bool {
+        self.wire_headers
     }
 }
 
@@ -371,6 +386,25 @@ pub struct ConsumerCore {
     calls_closed: AtomicBool,
     pub born: Born,
 }
+
+/// What `consume_batch()` takes: messages fetched earlier for `poll()` (see lent_ahead.rs), or a
+/// fresh batch.
+pub enum Batched {
+    Ahead(Vec<NativeMessage>),
+    Fresh(NativeBatch),
+}
+
+impl Batched {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Batched::Ahead(messages) => messages.is_empty(),
+            Batched::Fresh(batch) => batch.is_empty(),
+        }
+    }
+}
+
+/// Room reserved up front in a `consume_batch()` batch (pointers; more grows it).
+const BATCH_CAPACITY: usize = 16_384;
 
 /// What one poll brought: messages (in order) and consumer errors (a partition's end, an unknown
 /// topic), which librdkafka hands out among the messages.
@@ -404,6 +438,7 @@ impl ConsumerCore {
         // off there; ferrokafka stores what it handed to the application (see offsets.rs), and
         // only for auto-commit, the one reader of stored offsets (commit() uses what was handed).
         let store = bool_property(config, "enable.auto.offset.store")? && bool_property(config, "enable.auto.commit")?;
+        let wire_headers = config.get("plugin.library.paths").is_none_or(|paths| paths.trim().is_empty());
         let mut config = config.clone();
         config.set("enable.auto.offset.store", "false");
         for (key, value) in CONSUMER_DEFAULTS {
@@ -434,6 +469,7 @@ impl ConsumerCore {
             registry: registry.clone(),
             born,
             teardown: teardown.clone(),
+            wire_headers,
         };
         Ok(Arc::new(ConsumerCore {
             handle: HandleSlot::new(Arc::new(handle)),
@@ -532,8 +568,44 @@ impl ConsumerCore {
             }
             n = consume(Duration::ZERO, room, &mut fetched);
         }
-        self.context().positions.taken(&fetched.messages, &errors_taken);
+        self.context().positions.taken(fetched.messages.iter(), &errors_taken);
         fetched
+    }
+
+    /// [`fetch`](Self::fetch) for `consume_batch()`: the same calls into librdkafka, with the
+    /// messages left in one [`NativeBatch`] (no `NativeMessage` per message).
+    pub fn fetch_batch(self: &Arc<Self>, timeout: Duration, max: usize) -> (Batched, Vec<KafkaErrorInfo>) {
+        let Some(handle) = self.handle.get() else { return (Batched::Ahead(Vec::new()), Vec::new()) };
+        let mut batch = NativeBatch::new(handle.clone(), max.min(BATCH_CAPACITY));
+        let mut errors = Vec::new();
+        self.mark_served();
+        let mut errors_taken = Vec::new();
+        let mut consume = |timeout, room, batch: &mut NativeBatch, errors: &mut Vec<KafkaErrorInfo>| {
+            NativeConsumer::consume_into(&handle, ConsumerHandle::native, timeout, room, batch, |index, error| {
+                self.take_error(index, error, errors, &mut errors_taken);
+            })
+        };
+        let mut n = consume(timeout, max.min(1), &mut batch, &mut errors);
+        while n > 0 && errors.is_empty() {
+            // As in fetch: an error event ends the fetch.
+            let room = max.saturating_sub(batch.len() + errors.len()).min(MAX_BATCH);
+            if room == 0 {
+                break;
+            }
+            n = consume(Duration::ZERO, room, &mut batch, &mut errors);
+        }
+        self.context().positions.taken(batch.views(), &errors_taken);
+        (Batched::Fresh(batch), errors)
+    }
+
+    /// For `consume_batch()`: what waits from an earlier batch (see lent_ahead.rs), or a fetch.
+    pub fn take_or_fetch_batch(self: &Arc<Self>, timeout: Duration, max: usize) -> (Batched, Vec<KafkaErrorInfo>) {
+        self.drop_revoked();
+        let waiting = self.ahead.take(max);
+        if !waiting.is_empty() {
+            return (Batched::Ahead(waiting), Vec::new());
+        }
+        self.fetch_batch(timeout, max)
     }
 
     /// For `poll()` and the iterator: one message, waiting or from a batch fetched now, whose
@@ -610,24 +682,27 @@ impl ConsumerCore {
 
     /// Files one entry librdkafka handed out: a message, or a consumer error.
     fn take(&self, entry: Consumed, fetched: &mut Fetched, errors_taken: &mut Vec<ErrorTaken>) {
-        let error = match entry {
-            Consumed::Message(message) => {
-                fetched.messages.push(message);
-                return;
+        match entry {
+            Consumed::Message(message) => fetched.messages.push(message),
+            Consumed::Error(error) => {
+                self.take_error(fetched.messages.len(), error, &mut fetched.errors, errors_taken);
             }
-            Consumed::Error(error) => error,
-        };
+        }
+    }
+
+    /// Files a consumer error that came after `index` messages.
+    fn take_error(
+        &self,
+        index: usize,
+        error: ConsumeError,
+        errors: &mut Vec<KafkaErrorInfo>,
+        errors_taken: &mut Vec<ErrorTaken>,
+    ) {
         let ConsumeError { code, topic, partition, offset, detail } = error;
         let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as i32;
         if !topic.is_empty() {
             // librdkafka 2.12.1 moved this partition's position to the offset + 1 (app_positions.rs).
-            errors_taken.push(ErrorTaken {
-                index: fetched.messages.len(),
-                topic: topic.clone(),
-                partition,
-                offset,
-                end,
-            });
+            errors_taken.push(ErrorTaken { index, topic: topic.clone(), partition, offset, end });
         }
         if end {
             // Only emitted with enable.partition.eof: the caller asked to hear of it (raised).
@@ -635,7 +710,7 @@ impl ConsumerCore {
             return;
         }
         let info = KafkaErrorInfo::from_raw(code, "consume failed", detail);
-        fetched.errors.push(info);
+        errors.push(info);
     }
 
     /// Invalidates every live message, leaves the group, closes librdkafka's consumer and destroys

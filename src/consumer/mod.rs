@@ -33,7 +33,7 @@ use crate::native::consumer::GroupMetadata;
 use crate::native::partitions::{from_list, to_list};
 use crate::topic_partition::{check_topic_name, partitions_arg, topic_cstring, TopicPartition};
 
-use self::core::{ConsumerCore, Fetched, NativeConsumer, RebalanceCallbacks};
+use self::core::{Batched, ConsumerCore, Fetched, NativeConsumer, RebalanceCallbacks};
 pub use self::loop_request::LoopRequest;
 use self::offsets::{last_per_partition, task_owner, Handed};
 use crate::errors::NativeResult;
@@ -108,20 +108,62 @@ fn next_offsets_of(message: &Bound<'_, PyAny>) -> PyResult<Vec<TopicPartition>> 
     Ok(vec![TopicPartition { offset: position.offset + 1, ..position }])
 }
 
+/// What a receive call takes from librdkafka: `NativeMessage`s, or (for `consume_batch()`) a
+/// [`Batched`].
+trait Taking: Sized {
+    /// Takes up to `max`, waiting up to `timeout` for the first (see [`ConsumerCore::fetch`]).
+    fn take(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> (Self, Vec<KafkaErrorInfo>);
+    fn is_empty(&self) -> bool;
+    /// Per partition, the offsets handed out (see [`last_per_partition`]).
+    fn handed(&self) -> Vec<Handed>;
+}
+
+impl Taking for Vec<NativeMessage> {
+    fn take(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> (Self, Vec<KafkaErrorInfo>) {
+        // poll() and the iterator lend from a batch (see lent_ahead.rs); consume() takes those first.
+        let Fetched { messages, errors } = if max == 1 { core.lend(timeout) } else { core.take_or_fetch(timeout, max) };
+        (messages, errors)
+    }
+
+    fn is_empty(&self) -> bool {
+        <[NativeMessage]>::is_empty(self)
+    }
+
+    fn handed(&self) -> Vec<Handed> {
+        last_per_partition(self.iter())
+    }
+}
+
+impl Taking for Batched {
+    fn take(core: &Arc<ConsumerCore>, timeout: Duration, max: usize) -> (Self, Vec<KafkaErrorInfo>) {
+        core.take_or_fetch_batch(timeout, max)
+    }
+
+    fn is_empty(&self) -> bool {
+        Batched::is_empty(self)
+    }
+
+    fn handed(&self) -> Vec<Handed> {
+        match self {
+            Batched::Ahead(messages) => last_per_partition(messages.iter()),
+            Batched::Fresh(batch) => last_per_partition(batch.views()),
+        }
+    }
+}
+
 /// One slice of waiting: fetches (see [`ConsumerCore::fetch`]) and admits the messages with
 /// `admit` (which gives `None` once the consumer is closed). `None` when nothing arrived and no
 /// callback waits to run.
-fn fetch_slice<T>(
+fn fetch_slice<M: Taking, T>(
     core: &Arc<ConsumerCore>,
     timeout: Duration,
     max: usize,
-    admit: &impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T>,
+    admit: &impl Fn(M, &[Handed]) -> Option<T>,
 ) -> Option<Slice<T>> {
     if core.registry.is_closed() {
         return Some(Slice::Closed);
     }
-    // poll() and the iterator lend from a batch (see lent_ahead.rs); consume() takes those first.
-    let Fetched { messages, errors } = if max == 1 { core.lend(timeout) } else { core.take_or_fetch(timeout, max) };
+    let (messages, errors) = M::take(core, timeout, max);
     if messages.is_empty() {
         return if !errors.is_empty() {
             Some(Slice::Errors(errors))
@@ -129,7 +171,7 @@ fn fetch_slice<T>(
             core.context().has_pending().then_some(Slice::Callbacks)
         };
     }
-    let handed = last_per_partition(&messages);
+    let handed = messages.handed();
     match admit(messages, &handed) {
         Some(admitted) => Some(Slice::Admitted(admitted, handed, errors)),
         None => Some(Slice::Closed),
@@ -147,14 +189,14 @@ impl Consumer {
     /// returns its first event, leaving what librdkafka queued after them (a rebalance) to the
     /// next call (the drop-in's poll, whose `error_cb` queues them as its events).
     #[allow(clippy::too_many_arguments)]
-    fn receive<T: Send, R>(
+    fn receive<M: Taking, T: Send, R>(
         &self,
         py: Python<'_>,
         deadline: Option<Instant>,
         max: usize,
         taker: Taker,
         errors_end: bool,
-        admit: impl Fn(Vec<NativeMessage>, &[Handed]) -> Option<T> + Sync,
+        admit: impl Fn(M, &[Handed]) -> Option<T> + Sync,
         lend: impl FnOnce(Python<'_>, T) -> PyResult<R>,
     ) -> PyResult<Received<R>> {
         let consumer = self.core.open()?;
@@ -289,18 +331,21 @@ impl Consumer {
         taker: Taker,
     ) -> PyResult<MessageBatch> {
         if max_messages == 0 {
-            return Ok(MessageBatch::from(BatchData::build(&[], Vec::new())));
+            return Ok(MessageBatch::from(BatchData::empty()));
         }
         let registry = &self.core.registry;
-        let admit = |messages: Vec<NativeMessage>, handed: &[Handed]| {
-            let batch = BatchData::build(&messages, handed.to_vec());
+        let admit = |messages: Batched, handed: &[Handed]| {
+            let batch = match &messages {
+                Batched::Ahead(messages) => BatchData::build(messages.iter(), handed.to_vec()),
+                Batched::Fresh(batch) => BatchData::build(batch.views(), handed.to_vec()),
+            };
             // Copied: the native messages go now (outside the registry, which never saw them).
             drop(messages);
             (!registry.is_closed()).then_some(batch)
         };
         match self.receive(py, deadline, max_messages, taker, false, admit, |_, batch| Ok(batch))? {
             Received::Messages(batch) => Ok(MessageBatch::from(batch)),
-            Received::TimedOut => Ok(MessageBatch::from(BatchData::build(&[], Vec::new()))),
+            Received::TimedOut => Ok(MessageBatch::from(BatchData::empty())),
             Received::Closed => Err(FerroError::Closed("consumer").into()),
         }
     }

@@ -42,6 +42,7 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::consumer::core::NativeConsumer;
 use crate::message::borrowed::NativeMessage;
+use crate::message::MessageParts;
 use crate::native::clock;
 use crate::topic_partition::TopicPartition;
 
@@ -50,19 +51,36 @@ pub use crate::message::Handed;
 
 /// Per partition, the first offset of `messages` and the one after the last (in the order
 /// librdkafka handed them out, which keeps each partition's offsets increasing).
-pub fn last_per_partition(messages: &[NativeMessage]) -> Vec<Handed> {
+/// A run of messages of one partition (same topic handle and partition) finds its entry without
+/// reading the topic's name.
+pub fn last_per_partition<M: MessageParts>(messages: impl Iterator<Item = M>) -> Vec<Handed> {
     let mut last: Vec<Handed> = Vec::new();
+    let mut run: Option<(usize, *const rdkafka::bindings::rd_kafka_topic_t, i32)> = None;
     for message in messages {
-        let (topic, partition, offset) = (message.topic_bytes(), message.partition(), message.offset());
-        match last.iter_mut().find(|h| h.partition == partition && h.topic.as_bytes() == topic) {
-            Some(entry) => entry.next = offset + 1,
-            None => last.push(Handed {
-                topic: String::from_utf8_lossy(topic).into_owned(),
-                partition,
-                first: offset,
-                next: offset + 1,
-            }),
+        let (handle, partition, offset) = (message.topic_handle(), message.partition(), message.offset());
+        if let Some((index, h, p)) = run {
+            if !h.is_null() && h == handle && p == partition {
+                last[index].next = offset + 1;
+                continue;
+            }
         }
+        let topic = message.topic_bytes();
+        let index = match last.iter().position(|h| h.partition == partition && h.topic.as_bytes() == topic) {
+            Some(index) => {
+                last[index].next = offset + 1;
+                index
+            }
+            None => {
+                last.push(Handed {
+                    topic: String::from_utf8_lossy(topic).into_owned(),
+                    partition,
+                    first: offset,
+                    next: offset + 1,
+                });
+                last.len() - 1
+            }
+        };
+        run = Some((index, handle, partition));
     }
     last
 }

@@ -55,6 +55,16 @@ impl MessageRegistry {
         LIVE_NATIVE_MESSAGES.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn natives_created(&self, n: usize) {
+        self.live_native.fetch_add(n, Ordering::Relaxed);
+        LIVE_NATIVE_MESSAGES.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn natives_dropped(&self, n: usize) {
+        self.live_native.fetch_sub(n, Ordering::Relaxed);
+        LIVE_NATIVE_MESSAGES.fetch_sub(n, Ordering::Relaxed);
+    }
+
     pub fn native_dropped(&self) {
         self.live_native.fetch_sub(1, Ordering::Relaxed);
         LIVE_NATIVE_MESSAGES.fetch_sub(1, Ordering::Relaxed);

@@ -39,7 +39,7 @@ use rdkafka::message::{Header, OwnedHeaders, OwnedMessage as RdOwnedMessage};
 
 use crate::message::borrowed::NativeMessage;
 use crate::message::Handed;
-use crate::message::{headers, OwnedMessage, TimestampType};
+use crate::message::{headers, MessageParts, OwnedMessage, TimestampType};
 use crate::sequence_iter::SequenceIterator;
 use crate::topic_partition::TopicPartition;
 
@@ -109,29 +109,43 @@ pub struct BatchData {
 }
 
 impl BatchData {
-    /// Copies `messages` into columns (one copy per batch: the builders are sized up front);
+    /// A batch of no messages.
+    pub fn empty() -> BatchData {
+        BatchData::build(std::iter::empty::<&NativeMessage>(), Vec::new())
+    }
+
+    /// Copies `messages` into columns (one copy per batch: the builders are sized up front, in
+    /// one pass that reads the topic's name once per run of messages of one topic handle);
     /// `next` is, per partition, the offset after its last message.
-    pub fn build(messages: &[NativeMessage], next: Vec<Handed>) -> BatchData {
+    pub fn build<M: MessageParts>(messages: impl ExactSizeIterator<Item = M> + Clone, next: Vec<Handed>) -> BatchData {
         let n = messages.len();
-        let bytes =
-            |part: fn(&NativeMessage) -> Option<&[u8]>| messages.iter().map(|m| part(m).map_or(0, <[u8]>::len)).sum();
-        let mut topic = StringBuilder::with_capacity(n, messages.iter().map(|m| m.topic_bytes().len()).sum());
+        let (mut key_bytes, mut value_bytes, mut topic_bytes) = (0, 0, 0);
+        let mut run: (*const rdkafka::bindings::rd_kafka_topic_t, usize) = (std::ptr::null(), 0);
+        for message in messages.clone() {
+            key_bytes += message.key().map_or(0, <[u8]>::len);
+            value_bytes += message.payload().map_or(0, <[u8]>::len);
+            let handle = message.topic_handle();
+            if handle != run.0 || handle.is_null() {
+                run = (handle, message.topic_bytes().len());
+            }
+            topic_bytes += run.1;
+        }
+        let mut topic = StringBuilder::with_capacity(n, topic_bytes);
         let mut partition = Int32Builder::with_capacity(n);
         let mut offset = Int64Builder::with_capacity(n);
         let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
         let mut timestamp_type = Int8Builder::with_capacity(n);
-        let mut key = LargeBinaryBuilder::with_capacity(n, bytes(|m| m.key()));
-        let mut value = LargeBinaryBuilder::with_capacity(n, bytes(|m| m.payload()));
+        let mut key = LargeBinaryBuilder::with_capacity(n, key_bytes);
+        let mut value = LargeBinaryBuilder::with_capacity(n, value_bytes);
         let mut header_offsets = Vec::with_capacity(n + 1);
         header_offsets.push(0i32);
         let mut header_key = StringBuilder::new();
         let mut header_value = LargeBinaryBuilder::new();
         // Consecutive messages mostly share a topic: its name is looked up once per change.
-        let mut last_topic: (*const rdkafka::bindings::rd_kafka_topic_t, std::borrow::Cow<'_, str>) =
-            (std::ptr::null(), "".into());
+        let mut last_topic: (*const rdkafka::bindings::rd_kafka_topic_t, String) = (std::ptr::null(), String::new());
         for message in messages {
             if message.topic_handle() != last_topic.0 || last_topic.0.is_null() {
-                last_topic = (message.topic_handle(), String::from_utf8_lossy(message.topic_bytes()));
+                last_topic = (message.topic_handle(), String::from_utf8_lossy(message.topic_bytes()).into_owned());
             }
             topic.append_value(&last_topic.1);
             partition.append_value(message.partition());

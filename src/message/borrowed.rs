@@ -33,7 +33,7 @@ use crate::message::owned::OwnedMessage;
 use crate::message::{headers, missing_part, part_view, py_topic, requested_part, MessageParts, Part, TimestampType};
 use crate::native::buffer::{export_shared, release_shared};
 /// The native message and the handle it keeps alive live in the FFI layer (native/message.rs).
-pub use crate::native::message::{MessageSource, NativeMessage};
+pub use crate::native::message::{MessageSource, MessageView, NativeBatch, NativeMessage};
 use crate::topic_partition::TopicPartition;
 
 impl MessageParts for NativeMessage {
@@ -63,6 +63,44 @@ impl MessageParts for NativeMessage {
 
     fn raw_headers(&self) -> Option<&BorrowedHeaders> {
         NativeMessage::raw_headers(self)
+    }
+
+    fn topic_handle(&self) -> *const rdkafka::bindings::rd_kafka_topic_t {
+        NativeMessage::topic_handle(self)
+    }
+}
+
+impl MessageParts for MessageView<'_> {
+    fn key(&self) -> Option<&[u8]> {
+        MessageView::key(self)
+    }
+
+    fn payload(&self) -> Option<&[u8]> {
+        MessageView::payload(self)
+    }
+
+    fn topic_bytes(&self) -> &[u8] {
+        MessageView::topic_bytes(self)
+    }
+
+    fn partition(&self) -> i32 {
+        MessageView::partition(self)
+    }
+
+    fn offset(&self) -> i64 {
+        MessageView::offset(self)
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        MessageView::timestamp(self)
+    }
+
+    fn raw_headers(&self) -> Option<&BorrowedHeaders> {
+        MessageView::raw_headers(self)
+    }
+
+    fn topic_handle(&self) -> *const rdkafka::bindings::rd_kafka_topic_t {
+        MessageView::topic_handle(self)
     }
 }
 

@@ -102,6 +102,45 @@ pub trait MessageParts {
     fn offset(&self) -> i64;
     fn timestamp(&self) -> Timestamp;
     fn raw_headers(&self) -> Option<&BorrowedHeaders>;
+    /// An identity of the topic: equal non-null values, equal topics (librdkafka's topic handle,
+    /// cheaper to compare than names); null when unknown. Never dereferenced.
+    fn topic_handle(&self) -> *const rdkafka::bindings::rd_kafka_topic_t {
+        std::ptr::null()
+    }
+}
+
+impl<T: MessageParts> MessageParts for &T {
+    fn key(&self) -> Option<&[u8]> {
+        T::key(self)
+    }
+
+    fn payload(&self) -> Option<&[u8]> {
+        T::payload(self)
+    }
+
+    fn topic_bytes(&self) -> &[u8] {
+        T::topic_bytes(self)
+    }
+
+    fn partition(&self) -> i32 {
+        T::partition(self)
+    }
+
+    fn offset(&self) -> i64 {
+        T::offset(self)
+    }
+
+    fn timestamp(&self) -> Timestamp {
+        T::timestamp(self)
+    }
+
+    fn raw_headers(&self) -> Option<&BorrowedHeaders> {
+        T::raw_headers(self)
+    }
+
+    fn topic_handle(&self) -> *const rdkafka::bindings::rd_kafka_topic_t {
+        T::topic_handle(self)
+    }
 }
 
 impl MessageParts for RdOwnedMessage {

@@ -34,7 +34,7 @@ use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
 use crate::callbacks::ClientCallbacks;
 use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
-use crate::native::message::{MessageSource, NativeMessage};
+use crate::native::message::{MessageSource, NativeBatch, NativeMessage};
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::{first_partition_error, TopicPartition};
 
@@ -334,6 +334,48 @@ impl<C: ConsumerEvents> NativeConsumer<C> {
         n
     }
 
+    /// [`consume`](Self::consume) for `consume_batch()`: librdkafka writes the message pointers
+    /// straight into `batch` (no `NativeMessage`, no `Arc` of the handle per message); the error
+    /// entries among them are read, destroyed and handed to `error` with the number of messages
+    /// before them in `batch`. `batch` holds `source`'s handle. Returns how many entries there were.
+    /// Call without the GIL.
+    pub fn consume_into<S: MessageSource + 'static>(
+        source: &Arc<S>,
+        consumer: fn(&S) -> &Self,
+        timeout: Duration,
+        room: usize,
+        batch: &mut NativeBatch,
+        mut error: impl FnMut(usize, ConsumeError),
+    ) -> usize {
+        if !batch.is_of(&**source) {
+            if !batch.is_empty() {
+                return 0; // another handle's messages: never mixed
+            }
+            *batch = NativeBatch::new(source.clone(), room);
+        }
+        let before = batch.len();
+        let slots = batch.spare(room.min(MAX_BATCH));
+        let n = consumer(source).consume_batch(timeout, slots);
+        let mut kept = 0;
+        for i in 0..n {
+            // SAFETY: librdkafka wrote the first `n` pointers (consume_batch).
+            let message = unsafe { slots[i].assume_init() };
+            let Some(message) = NonNull::new(message) else { continue };
+            // SAFETY: a live message handed over to us.
+            if unsafe { raw::message_error(message.as_ptr()) } == 0 {
+                slots[kept].write(message.as_ptr());
+                kept += 1;
+            } else {
+                // SAFETY: an error entry handed over to us by the handle `source` keeps alive.
+                error(before + kept, unsafe { consume_error(message) });
+            }
+        }
+        // SAFETY: the first `kept` slots hold non-null, error-free messages of the handle `batch`
+        // holds (the caller passes a batch of `source`), handed over to us.
+        unsafe { batch.commit(kept) };
+        n
+    }
+
     /// Subscribes to `topics` (names already checked: no NUL, none too long).
     pub fn subscribe(&self, topics: &[&str]) -> NativeResult<()> {
         let mut list = TopicPartitionList::new();
@@ -537,6 +579,17 @@ unsafe fn take_consumed<S: MessageSource + 'static>(
         // SAFETY: an error-free message of `source`'s handle, handed over (the caller's guarantee).
         return Consumed::Message(unsafe { NativeMessage::from_consumed(source, message) });
     }
+    // SAFETY: the caller's guarantee.
+    Consumed::Error(unsafe { consume_error(message) })
+}
+
+/// Reads the error an error entry carries and destroys the entry.
+///
+/// # Safety
+/// `message` is a live error entry handed over to us by a handle that is alive.
+unsafe fn consume_error(message: NonNull<rdsys::rd_kafka_message_t>) -> ConsumeError {
+    // SAFETY: a live message (the caller's guarantee).
+    let code = unsafe { raw::message_error(message.as_ptr()) };
     let end = code == rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__PARTITION_EOF as c_int;
     // SAFETY: the live message's fields, the name of its topic handle (owned by the consumer
     // handle, which `source` keeps alive) and its error string (owned by the message), copied
@@ -557,7 +610,7 @@ unsafe fn take_consumed<S: MessageSource + 'static>(
             detail,
         };
         rdsys::rd_kafka_message_destroy(raw_message);
-        Consumed::Error(error)
+        error
     }
 }
 
