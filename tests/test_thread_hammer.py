@@ -387,11 +387,13 @@ def scenario_produce_while_closing() -> dict[str, Any]:
                         time.sleep(0.001)
                         continue
                     if producer.closed:
-                        refused_closed[type(err).__name__] += 1
+                        with lock:  # `+=` on a Counter is a read and a write: two threads can lose one
+                            refused_closed[type(err).__name__] += 1
                         return
                     raise
                 except fk.Error as err:
-                    refused_closed[type(err).__name__] += 1
+                    with lock:
+                        refused_closed[type(err).__name__] += 1
                     return
                 with lock:
                     futures.append((ident, future))

@@ -517,13 +517,13 @@ class DropInProduce:
     def produce(
         self,
         topic: Any,
-        value: Any = None,
-        key: Any = None,
-        partition: Any = -1,
-        callback: Any = None,
-        on_delivery: Any = None,
-        timestamp: Any = 0,
-        headers: Any = None,
+        value: Any = ...,
+        key: Any = ...,
+        partition: Any = ...,
+        callback: Any = ...,
+        on_delivery: Any = ...,
+        timestamp: Any = ...,
+        headers: Any = ...,
     ) -> None:
         """confluent-kafka's `produce(topic, value=None, key=None, partition=-1, callback=None,
         on_delivery=None, timestamp=0, headers=None)`.

@@ -79,8 +79,8 @@ pub(super) struct AdminContext {
 
 impl rdkafka::ClientContext for AdminContext {}
 
-impl crate::native::throttle::ThrottleTarget for AdminContext {
-    fn throttle_callbacks(&self) -> &ClientCallbacks {
+impl crate::native::client_events::ClientEvents for AdminContext {
+    fn callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }
 }

@@ -258,11 +258,13 @@ impl CoreContext {
 
 crate::callbacks::client_context_via_callbacks!(CoreContext);
 
-impl ConsumerEvents for CoreContext {
+impl crate::native::client_events::ClientEvents for CoreContext {
     fn callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }
+}
 
+impl ConsumerEvents for CoreContext {
     fn rebalance(&self, rebalance: Rebalance<'_>) {
         CoreContext::rebalance(self, rebalance);
     }

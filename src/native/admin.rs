@@ -20,9 +20,9 @@ use rdkafka::{ClientConfig, TopicPartitionList};
 
 use crate::errors::KafkaErrorInfo;
 use crate::ffi::{self as raw, LiveHandle, NativePtr};
+use crate::native::client_events::{throttle_cb, ClientEvents};
 use crate::native::queue::Queue;
 use crate::native::results::Event;
-use crate::native::throttle::{throttle_cb, ThrottleTarget};
 
 pub type Options = NativePtr<rdsys::rd_kafka_AdminOptions_t>;
 pub type ConfigResource = NativePtr<rdsys::rd_kafka_ConfigResource_t>;
@@ -166,7 +166,7 @@ impl<'a> RequestQueue<'a> {
 
 /// What an admin client's context offers librdkafka's callbacks (implemented by the admin client's
 /// context; a trait, so that this layer does not depend on the admin client).
-pub trait AdminEvents: rdkafka::ClientContext + ThrottleTarget {}
+pub trait AdminEvents: ClientEvents {}
 
 /// An admin client's librdkafka handle, made here as the consumer's is (`native::consumer`): the
 /// configuration is the user's, with the throttle callback set on it, and the handle is a producer

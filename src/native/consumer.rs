@@ -20,7 +20,6 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,14 +28,15 @@ use rdkafka::bindings as rdsys;
 use rdkafka::client::Client;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::types::RDKafkaType;
-use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
+use rdkafka::{ClientConfig, TopicPartitionList};
 
-use crate::callbacks::ClientCallbacks;
 use crate::errors::{check, KafkaErrorInfo, NativeResult};
 use crate::ffi::{self as raw, NativePtr};
 use crate::native::message::{MessageSource, NativeBatch, NativeMessage};
 use crate::native::partitions::read_native_list;
 use crate::topic_partition::{first_partition_error, TopicPartition};
+
+use super::client_events::{context, guarded, log_cb, stats_cb, throttle_cb, ClientEvents};
 
 /// The group's identity, for a transactional producer's `send_offsets_to_transaction`.
 pub struct GroupMetadata(NativePtr<rdsys::rd_kafka_consumer_group_metadata_t>);
@@ -50,9 +50,7 @@ impl GroupMetadata {
 /// What a consumer's context does with librdkafka's callbacks (implemented by
 /// `consumer::core::CoreContext`; a trait, so that this layer does not depend on the consumer).
 /// Statistics go to rdkafka's `ClientContext::stats_raw`.
-pub trait ConsumerEvents: ClientContext {
-    /// The client's queued callbacks: logs, throttle reports and commit results go there.
-    fn callbacks(&self) -> &ClientCallbacks;
+pub trait ConsumerEvents: ClientEvents {
     /// A rebalance, to be applied (librdkafka waits for it) before the call returns or later.
     fn rebalance(&self, rebalance: Rebalance<'_>);
     /// An error librdkafka reports for the whole consumer (fatal or not).
@@ -630,22 +628,6 @@ impl<C: ConsumerEvents> Drop for NativeConsumer<C> {
 // librdkafka's callbacks. Each reaches the context through the opaque pointer rdkafka's Client set
 // (`Arc::as_ptr` of the context it keeps for the handle's whole life) and never unwinds into C.
 
-/// The context behind librdkafka's opaque pointer.
-///
-/// # Safety
-/// `opaque` is the opaque of one of our consumer handles made with context type `C` (each
-/// callback is registered as `*_cb::<C>` by `NativeConsumer::<C>::new`), which is alive (librdkafka
-/// only calls back while it is).
-unsafe fn context<'a, C: ConsumerEvents>(opaque: *mut c_void) -> &'a C {
-    // SAFETY: the caller's guarantee: the pointer is rdkafka's Arc<C>, alive.
-    unsafe { &*(opaque as *const C) }
-}
-
-/// Runs `f`, swallowing a panic (it must not cross into C; there is nobody to report it to).
-fn guarded(f: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(f));
-}
-
 /// The rebalance and offset commit callbacks as librdkafka calls them (error code as `int`)...
 type ListCallback =
     unsafe extern "C" fn(*mut rdsys::rd_kafka_t, c_int, *mut rdsys::rd_kafka_topic_partition_list_t, *mut c_void);
@@ -708,64 +690,5 @@ unsafe extern "C" fn error_cb<C: ConsumerEvents>(
         info.fatal |= fatal;
         // SAFETY: librdkafka passes the opaque of our live handle.
         unsafe { context::<C>(opaque) }.consumer_error(info);
-    });
-}
-
-unsafe extern "C" fn stats_cb<C: ConsumerEvents>(
-    _rk: *mut rdsys::rd_kafka_t,
-    json: *mut c_char,
-    len: usize,
-    opaque: *mut c_void,
-) -> c_int {
-    guarded(|| {
-        if !json.is_null() {
-            // SAFETY: `len` bytes of JSON owned by librdkafka for this call (returning 0 keeps it
-            // librdkafka's to free).
-            let bytes = unsafe { std::slice::from_raw_parts(json as *const u8, len) };
-            // SAFETY: librdkafka passes the opaque of our live handle.
-            unsafe { context::<C>(opaque) }.stats_raw(bytes);
-        }
-    });
-    0
-}
-
-unsafe extern "C" fn throttle_cb<C: ConsumerEvents>(
-    _rk: *mut rdsys::rd_kafka_t,
-    broker_name: *const c_char,
-    broker_id: i32,
-    throttle_time_ms: c_int,
-    opaque: *mut c_void,
-) {
-    guarded(|| {
-        // SAFETY: librdkafka's broker name, valid for this call.
-        let broker_name = unsafe { raw::lossy(broker_name) }.unwrap_or_default();
-        let event = crate::callbacks::ThrottleEvent {
-            broker_name,
-            broker_id,
-            throttle_time: f64::from(throttle_time_ms) / 1000.0,
-        };
-        // SAFETY: librdkafka passes the opaque of our live handle.
-        unsafe { context::<C>(opaque) }.callbacks().throttle(event);
-    });
-}
-
-unsafe extern "C" fn log_cb<C: ConsumerEvents>(
-    rk: *const rdsys::rd_kafka_t,
-    level: c_int,
-    facility: *const c_char,
-    message: *const c_char,
-) {
-    guarded(|| {
-        // SAFETY: our live handle (its opaque is our context); strings valid for this call.
-        let (opaque, facility, message) =
-            unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
-        if !opaque.is_null() {
-            // SAFETY: a handle's non-NULL opaque is our context, alive while the handle is.
-            unsafe { context::<C>(opaque) }.callbacks().log_syslog(
-                level,
-                facility.unwrap_or_default().trim(),
-                message.unwrap_or_default().trim(),
-            );
-        }
     });
 }

@@ -82,26 +82,25 @@ impl NativeMessage {
         (epoch >= 0).then_some(epoch)
     }
 
+    /// The message read as a batch's messages are, for the accessors both share (headers apart:
+    /// they depend on the handle, see [`view`](Self::view)).
+    fn fields(&self) -> MessageView<'_> {
+        MessageView { message: self.message, owner: std::marker::PhantomData, wire_headers: false }
+    }
+
     /// The key: bytes inside librdkafka's fetch buffer, alive as long as the message.
     pub fn key(&self) -> Option<&[u8]> {
-        let m = self.raw();
-        // SAFETY: librdkafka's key pointer and length describe bytes inside the fetch buffer, which
-        // the message pins for as long as we hold it (the slice borrows `self`).
-        unsafe { bytes_at(m.key, m.key_len) }
+        self.fields().key()
     }
 
     /// The payload: bytes inside librdkafka's fetch buffer, alive as long as the message.
     pub fn payload(&self) -> Option<&[u8]> {
-        let m = self.raw();
-        // SAFETY: as for the key.
-        unsafe { bytes_at(m.payload, m.len) }
+        self.fields().payload()
     }
 
     /// The topic's name as librdkafka has it (not necessarily UTF-8).
     pub fn topic_bytes(&self) -> &[u8] {
-        // SAFETY: a consumed message always has a topic handle (`rkt`) that lives as long as the
-        // message; rd_kafka_topic_name returns its NUL-terminated name, owned by that handle.
-        unsafe { CStr::from_ptr(rdsys::rd_kafka_topic_name(self.raw().rkt)) }.to_bytes()
+        self.fields().topic_bytes()
     }
 
     pub fn partition(&self) -> i32 {
@@ -113,15 +112,7 @@ impl NativeMessage {
     }
 
     pub fn timestamp(&self) -> Timestamp {
-        let mut kind = rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-        // SAFETY: the message is live; librdkafka writes one of the three timestamp types into `kind`.
-        let ms = unsafe { rdsys::rd_kafka_message_timestamp(self.message.as_ptr(), &mut kind) };
-        match kind {
-            _ if ms < 0 => Timestamp::NotAvailable,
-            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_CREATE_TIME => Timestamp::CreateTime(ms),
-            rdsys::rd_kafka_timestamp_type_t::RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME => Timestamp::LogAppendTime(ms),
-            _ => Timestamp::NotAvailable,
-        }
+        self.fields().timestamp()
     }
 
     /// The message's headers, parsed by librdkafka on first use; None if it has none.

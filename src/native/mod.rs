@@ -11,6 +11,7 @@ pub mod batch_opaque;
 pub mod buffer;
 pub mod bytes_like;
 pub mod client;
+pub mod client_events;
 pub mod clock;
 pub mod consumer;
 pub mod headers;
@@ -22,7 +23,6 @@ pub mod producer;
 pub mod python;
 pub mod queue;
 pub mod results;
-pub mod throttle;
 
 /// An `rd_kafka_error_t` (not destroyed here) as a `KafkaErrorInfo` with `context`, or `None` for
 /// NULL or no error.

@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
 use std::marker::PhantomData;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,27 +29,24 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{OwnedHeaders, Timestamp};
 use rdkafka::types::{RDKafkaErrorCode, RDKafkaType};
 use rdkafka::util::IntoOpaque;
-use rdkafka::{ClientConfig, ClientContext, TopicPartitionList};
+use rdkafka::{ClientConfig, TopicPartitionList};
 
-use crate::callbacks::{ClientCallbacks, ThrottleEvent};
 use crate::errors::{known_code, FerroError, FerroResult, KafkaErrorInfo};
 use crate::ffi::{self as raw, NativePtr};
+
+use super::client_events::{context, guarded, log_cb, stats_cb, throttle_cb, ClientEvents};
 use crate::topic_partition::topic_cstring;
 
 /// What a producer's context does with librdkafka's callbacks (implemented by
 /// `producer::delivery::DeliveryContext`; a trait, so that this layer does not depend on the
 /// producer). Statistics go to rdkafka's `ClientContext::stats_raw`.
-pub trait ProducerEvents: ClientContext {
+pub trait ProducerEvents: ClientEvents {
     /// What each message carries through librdkafka to its delivery report (rdkafka's
     /// `ProducerContext::DeliveryOpaque`).
     type DeliveryOpaque: IntoOpaque;
-    /// The client's queued callbacks: throttle reports go there.
-    fn callbacks(&self) -> &ClientCallbacks;
     /// A message delivered or failed, with the opaque it was produced with (rdkafka's
     /// `ProducerContext::delivery`).
     fn delivery(&self, result: &DeliveryResult<'_>, opaque: Self::DeliveryOpaque);
-    /// A log line, at its syslog level (0 emergency to 7 debug), facility and message trimmed.
-    fn log_syslog(&self, level: c_int, facility: &str, message: &str);
     /// An error librdkafka reports for the whole client (a fatal one as its underlying error).
     fn producer_error(&self, info: KafkaErrorInfo);
 }
@@ -279,22 +275,6 @@ impl<C: ProducerEvents> Drop for NativeProducer<C> {
 // librdkafka's callbacks. Each reaches the context through the opaque pointer rdkafka's Client set
 // (`Arc::as_ptr` of the context it keeps for the handle's whole life) and never unwinds into C.
 
-/// The context behind librdkafka's opaque pointer.
-///
-/// # Safety
-/// `opaque` is the opaque of one of our producer handles made with context type `C` (each callback
-/// is registered as `*_cb::<C>` by `NativeProducer::<C>::new`), which is alive (librdkafka only
-/// calls back while it is).
-unsafe fn context<'a, C: ProducerEvents>(opaque: *mut c_void) -> &'a C {
-    // SAFETY: the caller's guarantee: the pointer is rdkafka's Arc<C>, alive.
-    unsafe { &*(opaque as *const C) }
-}
-
-/// Runs `f`, swallowing a panic (it must not cross into C; there is nobody to report it to).
-fn guarded(f: impl FnOnce()) {
-    let _ = catch_unwind(AssertUnwindSafe(f));
-}
-
 unsafe extern "C" fn dr_msg_cb<C: ProducerEvents>(
     _rk: *mut rdsys::rd_kafka_t,
     message: *const rdsys::rd_kafka_message_t,
@@ -345,61 +325,6 @@ unsafe extern "C" fn error_cb<C: ProducerEvents>(
         }
         // SAFETY: librdkafka passes the opaque of our live handle.
         unsafe { context::<C>(opaque) }.producer_error(info);
-    });
-}
-
-unsafe extern "C" fn stats_cb<C: ProducerEvents>(
-    _rk: *mut rdsys::rd_kafka_t,
-    json: *mut c_char,
-    len: usize,
-    opaque: *mut c_void,
-) -> c_int {
-    guarded(|| {
-        if !json.is_null() {
-            // SAFETY: `len` bytes of JSON owned by librdkafka for this call (returning 0 keeps it
-            // librdkafka's to free).
-            let bytes = unsafe { std::slice::from_raw_parts(json as *const u8, len) };
-            // SAFETY: librdkafka passes the opaque of our live handle.
-            unsafe { context::<C>(opaque) }.stats_raw(bytes);
-        }
-    });
-    0
-}
-
-unsafe extern "C" fn throttle_cb<C: ProducerEvents>(
-    _rk: *mut rdsys::rd_kafka_t,
-    broker_name: *const c_char,
-    broker_id: i32,
-    throttle_time_ms: c_int,
-    opaque: *mut c_void,
-) {
-    guarded(|| {
-        // SAFETY: librdkafka's broker name, valid for this call.
-        let broker_name = unsafe { raw::lossy(broker_name) }.unwrap_or_default();
-        let event = ThrottleEvent { broker_name, broker_id, throttle_time: f64::from(throttle_time_ms) / 1000.0 };
-        // SAFETY: librdkafka passes the opaque of our live handle.
-        unsafe { context::<C>(opaque) }.callbacks().throttle(event);
-    });
-}
-
-unsafe extern "C" fn log_cb<C: ProducerEvents>(
-    rk: *const rdsys::rd_kafka_t,
-    level: c_int,
-    facility: *const c_char,
-    message: *const c_char,
-) {
-    guarded(|| {
-        // SAFETY: our live handle (its opaque is our context); strings valid for this call.
-        let (opaque, facility, message) =
-            unsafe { (rdsys::rd_kafka_opaque(rk), raw::lossy(facility), raw::lossy(message)) };
-        if !opaque.is_null() {
-            // SAFETY: a handle's non-NULL opaque is our context, alive while the handle is.
-            unsafe { context::<C>(opaque) }.log_syslog(
-                level,
-                facility.unwrap_or_default().trim(),
-                message.unwrap_or_default().trim(),
-            );
-        }
     });
 }
 

@@ -388,10 +388,7 @@ impl rdkafka::ClientContext for DeliveryContext {
     }
 }
 
-impl ProducerEvents for DeliveryContext {
-    /// The message's delivery cell, or its place in its batch, travels as the message opaque.
-    type DeliveryOpaque = Delivery;
-
+impl crate::native::client_events::ClientEvents for DeliveryContext {
     fn callbacks(&self) -> &ClientCallbacks {
         &self.callbacks
     }
@@ -400,6 +397,11 @@ impl ProducerEvents for DeliveryContext {
         self.callbacks.log_syslog(level, facility, message);
         self.wake_for_callbacks();
     }
+}
+
+impl ProducerEvents for DeliveryContext {
+    /// The message's delivery cell, or its place in its batch, travels as the message opaque.
+    type DeliveryOpaque = Delivery;
 
     fn producer_error(&self, info: KafkaErrorInfo) {
         self.callbacks.global_error(info);
